@@ -1,0 +1,100 @@
+"""Shared fixtures: the real-data folder, tiny hand-made source files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+REALDATA = Path(
+    os.environ.get(
+        "TRADEFLOWS_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata"
+    )
+)
+
+COMTRADE_PLUS_HEADER = (
+    "typeCode,freqCode,refPeriodId,refYear,refMonth,period,reporterCode,reporterISO,reporterDesc,"
+    "flowCode,flowDesc,partnerCode,partnerISO,partnerDesc,partner2Code,partner2ISO,partner2Desc,"
+    "classificationCode,classificationSearchCode,isOriginalClassification,cmdCode,cmdDesc,"
+    "aggrLevel,isLeaf,customsCode,customsDesc,mosCode,motCode,motDesc,qtyUnitCode,qtyUnitAbbr,"
+    "qty,isQtyEstimated,altQtyUnitCode,altQtyUnitAbbr,altQty,isAltQtyEstimated,netWgt,"
+    "isNetWgtEstimated,grossWgt,isGrossWgtEstimated,cifvalue,fobvalue,primaryValue,"
+    "legacyEstimationFlag,isReported,isAggregate"
+)
+
+
+def comtrade_row(
+    *,
+    period: str = "202301",
+    reporter: str = "458",
+    partner: str = "156",
+    flow: str = "X",
+    cmd: str = "847150",
+    value: str = "1000",
+    partner2: str = "0",
+    customs: str = "C00",
+    mot: str = "0",
+    cls: str = "H6",
+) -> str:
+    """One Comtrade+ CSV line with the fields a test cares about."""
+    freq = "M" if len(period) == 6 else "A"
+    fields = {
+        "typeCode": "C",
+        "freqCode": freq,
+        "refPeriodId": period + "01",
+        "refYear": period[:4],
+        "refMonth": period[4:] or "52",
+        "period": period,
+        "reporterCode": reporter,
+        "flowCode": flow,
+        "partnerCode": partner,
+        "partner2Code": partner2,
+        "classificationCode": cls,
+        "classificationSearchCode": "HS",
+        "isOriginalClassification": "True",
+        "cmdCode": cmd,
+        "customsCode": customs,
+        "mosCode": "0",
+        "motCode": mot,
+        "qtyUnitCode": "-1",
+        "netWgt": "10",
+        "primaryValue": value,
+        "fobvalue": value,
+        "legacyEstimationFlag": "0",
+        "isReported": "True",
+        "isAggregate": "False",
+    }
+    return ",".join(fields.get(c, "") for c in COMTRADE_PLUS_HEADER.split(","))
+
+
+def comtrade_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text(COMTRADE_PLUS_HEADER + "\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip("../shared/realdata is not present")
+    return REALDATA
+
+
+def canonical_frame(**columns) -> pl.DataFrame:
+    """A small canonical frame; unspecified columns get sensible constants."""
+    n = len(next(iter(columns.values())))
+    base = {
+        "period": [dt.date(2023, 1, 1)] * n,
+        "freq": ["M"] * n,
+        "reporter": ["MYS"] * n,
+        "partner": ["CHN"] * n,
+        "flow": ["X"] * n,
+        "hs": ["847150"] * n,
+        "hs_revision": ["HS2022"] * n,
+        "value_usd": [1.0] * n,
+        "source": ["test"] * n,
+    }
+    base.update(columns)
+    return pl.DataFrame(base)

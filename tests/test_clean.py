@@ -1,0 +1,237 @@
+"""Cleaning verbs: one trap per test, then Hypothesis properties over all verbs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from tests.conftest import canonical_frame, comtrade_csv, comtrade_row
+from tradeflows.clean import (
+    audit,
+    clean,
+    drop_aggregates,
+    drop_hs_parents,
+    flag_unit_slips,
+    mark_invalid,
+    merge_breakdowns,
+    merge_duplicates,
+    resolve_flows,
+    split,
+    to_revision,
+)
+from tradeflows.io import scan
+
+VERBS = [
+    mark_invalid,
+    drop_aggregates,
+    resolve_flows,
+    merge_breakdowns,
+    merge_duplicates,
+    drop_hs_parents,
+    flag_unit_slips,
+]
+
+
+def test_world_and_groups_dropped_beside_detail():
+    df = drop_aggregates(canonical_frame(partner=["CHN", "WLD", "AGG"]))
+    assert df["drop"].to_list() == [None, "partner_world_beside_detail", "partner_aggregate"]
+
+
+def test_world_alone_is_kept():
+    df = drop_aggregates(canonical_frame(partner=["WLD"], reporter=["KOR"]))
+    assert df["drop"].to_list() == [None]
+
+
+def test_eu27_reporter_dropped():
+    df = drop_aggregates(canonical_frame(reporter=["AGG", "DEU"]))
+    assert df["drop"].to_list() == ["reporter_aggregate", None]
+
+
+def test_re_exports_not_double_counted():
+    df = canonical_frame(
+        reporter=["SGP"] * 3,
+        flow=["X", "RX", "X"],
+        value_usd=[10.0, 4.0, 6.0],
+        raw_flow=["X", "RX", "DX"],
+    )
+    out = resolve_flows(df)
+    assert out["drop"].to_list() == [None, None, "domestic_export_beside_total"]
+    assert out.filter(pl.col("drop").is_null())["value_usd"].to_list() == [10.0, 4.0]
+
+
+def test_domestic_exports_plus_re_exports_become_exports():
+    df = canonical_frame(
+        reporter=["HKG"] * 2, flow=["X", "RX"], raw_flow=["DX", "RX"], value_usd=[2.0, 30.0]
+    )
+    out = resolve_flows(df)
+    assert out.select("flow", "value_usd", "raw_flow").rows() == [
+        ("X", 32.0, "X"),
+        ("RX", 30.0, "RX"),
+    ]
+    assert audit(out)["changed"] == {"x_from_dx_plus_rx": 1}
+
+
+def test_second_partner_breakdown_beside_total(realdata):
+    df = clean(
+        scan(realdata / "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv")
+    )
+    df = df.collect()
+    kept, _ = split(df)
+    assert kept.height == 15  # one row a year, 2010-2024
+    assert kept.filter(pl.col("period").dt.year() == 2015)["value_usd"].item() == pytest.approx(
+        df.filter(pl.col("period").dt.year() == 2015, pl.col("partner2").is_null())[
+            "value_usd"
+        ].item()
+    )
+
+
+def test_transport_breakdowns_summed_without_total():
+    df = canonical_frame(mot=["1", "2", "3"], value_usd=[1.0, 2.0, 4.0], net_kg=[1.0, None, 2.0])
+    out = merge_breakdowns(df)
+    kept = out.filter(pl.col("drop").is_null())
+    assert kept.select("value_usd", "net_kg", "mot").rows() == [(7.0, 3.0, None)]
+    assert audit(out)["dropped"] == {"summed_into_total": 2}
+    assert audit(out)["changed"] == {"summed_mot": 1}
+
+
+def test_customs_breakdown_beside_total():
+    out = merge_breakdowns(canonical_frame(customs=[None, "C01", "C02"], value_usd=[5.0, 2.0, 3.0]))
+    assert out["drop"].to_list() == [None, "customs_breakdown", "customs_breakdown"]
+
+
+def test_hs4_beside_hs6_dropped_only_within_a_source():
+    df = canonical_frame(hs=["8471", "847150", "8542", "TOTAL"], source=["a", "a", "a", "b"])
+    out = drop_hs_parents(df)
+    assert out["drop"].to_list() == ["hs_parent_of_detail", None, None, None]
+
+
+def test_exact_duplicates_across_downloads_and_revisions():
+    df = canonical_frame(
+        value_usd=[1.0, 1.0, 3.0],
+        source=["jan.csv", "feb.csv", "mar.csv"],
+        period=[dt.date(2023, 1, 1), dt.date(2023, 1, 1), dt.date(2023, 2, 1)],
+    )
+    assert merge_duplicates(df)["drop"].to_list() == [None, "duplicate_exact", None]
+    revised = canonical_frame(value_usd=[1.0, 2.0], source=["old.csv", "new.csv"])
+    assert merge_duplicates(revised)["drop"].to_list() == ["duplicate_superseded", None]
+
+
+def test_taiwan_code_490_and_leading_zero(tmp_path):
+    path = comtrade_csv(tmp_path / "t.csv", [comtrade_row(reporter="490", cmd="30490")])
+    out = clean(scan(path)).collect()
+    assert out.select("reporter", "hs").row(0) == ("TWN", "030490")
+    assert audit(out)["changed"] == {"hs_zero_padded": 1}
+
+
+def test_unknown_codes_marked_as_input_errors():
+    df = canonical_frame(
+        reporter=[None, "MYS", "MYS"],
+        hs=["847150", "777777", "847150"],
+        value_usd=[1.0, 1.0, None],
+        value_raw=["1", "1", "n/a"],
+    )
+    assert mark_invalid(df)["drop"].to_list() == ["unknown_country", "unknown_hs", "bad_value"]
+
+
+def test_unit_slip_flagged_not_changed():
+    months = [dt.date(2022, m, 1) for m in range(1, 8)]
+    values = [100.0, 110.0, 95.0, 105_000.0, 98.0, 102.0, 99.0]
+    df = canonical_frame(period=months, value_usd=values)
+    out = flag_unit_slips(df)
+    assert out["slip_suspect"].to_list() == [False, False, False, True, False, False, False]
+    assert out["value_usd"].to_list() == values
+
+
+def test_lasting_collapse_is_not_a_slip():
+    months = [dt.date(2022, m, 1) for m in range(1, 9)]
+    df = canonical_frame(period=months, value_usd=[1e6, 1.1e6, 9e5, 1e3, 1.2e3, 9e2, 1e3, 1.1e3])
+    assert not flag_unit_slips(df)["slip_suspect"].any()
+
+
+def test_unit_slip_confirmed_by_mirror_at_the_end_of_a_series():
+    months = [dt.date(2022, m, 1) for m in range(1, 7)]
+    exp = canonical_frame(period=months, value_usd=[100.0, 101.0, 99.0, 100.0, 98.0, 99_000.0])
+    mirror = canonical_frame(
+        period=[months[-1]], reporter=["CHN"], partner=["MYS"], flow=["M"], value_usd=[103.0]
+    )
+    out = flag_unit_slips(pl.concat([exp, mirror]))
+    assert out["slip_suspect"].to_list() == [False] * 5 + [True, False]
+    without_mirror = flag_unit_slips(exp)
+    assert not without_mirror["slip_suspect"].any()
+
+
+def test_concordance_to_hs2017():
+    df = canonical_frame(hs=["847150", "85423190"], hs_revision=["HS2022", "HS2022"])
+    out = to_revision(df)
+    assert out.select("hs", "hs_revision").rows() == [("847150", "HS2017"), ("854231", "HS2017")]
+
+
+# --- properties -----------------------------------------------------------------
+
+REPORTERS = ["MYS", "SGP", "CHN", "WLD", "AGG", None]
+HS = ["8471", "847150", "847180", "8542", "854231", "TOTAL", "777777"]
+
+
+@st.composite
+def frames(draw):
+    n = draw(st.integers(min_value=0, max_value=25))
+    cols = {
+        "period": st.sampled_from([dt.date(2022, m, 1) for m in (1, 2, 3, 4, 5, 6)]),
+        "reporter": st.sampled_from(REPORTERS),
+        "partner": st.sampled_from(REPORTERS),
+        "flow": st.sampled_from(["X", "M", "RX", "RM"]),
+        "hs": st.sampled_from(HS),
+        "value_usd": st.one_of(st.none(), st.floats(min_value=0, max_value=1e9)),
+        "partner2": st.sampled_from([None, None, "458"]),
+        "mot": st.sampled_from([None, None, "1", "2"]),
+        "source": st.sampled_from(["a", "b"]),
+    }
+    data = {k: [draw(v) for _ in range(n)] for k, v in cols.items()}
+    df = canonical_frame(**data) if n else canonical_frame(period=[]).clear()
+    return df.with_columns(raw_flow=pl.col("flow"))
+
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(frames(), st.sampled_from(VERBS))
+def test_no_row_lost_or_invented(df, verb):
+    out = verb(df)
+    assert out.height == df.height
+    counts = audit(out)
+    assert counts["rows_read"] == counts["rows_kept"] + counts["rows_dropped"] == df.height
+
+
+@SETTINGS
+@given(frames())
+def test_whole_cleaning_keeps_every_row_accounted(df):
+    out = clean(df)
+    kept, dropped = split(out)
+    assert kept.height + dropped.height == df.height
+    assert audit(out)["rows_kept"] == kept.height
+
+
+@SETTINGS
+@given(frames(), st.sampled_from(VERBS))
+def test_verbs_are_idempotent(df, verb):
+    once = verb(df)
+    twice = verb(once)
+    assert_frame_equal(
+        once.select("drop", "value_usd", "slip_suspect"),
+        twice.select("drop", "value_usd", "slip_suspect"),
+    )
+
+
+@SETTINGS
+@given(frames(), st.sampled_from(VERBS))
+def test_dataframe_and_lazyframe_agree(df, verb):
+    eager = verb(df)
+    lazy = verb(df.lazy())
+    assert isinstance(lazy, pl.LazyFrame)
+    assert_frame_equal(eager, lazy.collect())

@@ -1,0 +1,118 @@
+"""The command line contract: exit codes, one clear line, no traceback, store untouched."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMTRADE_PLUS_HEADER, comtrade_csv, comtrade_row
+from tests.test_store import snapshot
+from tradeflows.cli import main
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A store holding one good file."""
+    good = comtrade_csv(tmp_path / "good.csv", [comtrade_row(), comtrade_row(period="202302")])
+    assert main(["ingest", str(good), "--out", str(tmp_path / "store"), "--quiet"]) == 0
+    return tmp_path / "store"
+
+
+def _bad_inputs(d: Path) -> dict[str, tuple[Path, str]]:
+    header_only = d / "header_only.csv"
+    header_only.write_text(COMTRADE_PLUS_HEADER + "\n")
+    empty = d / "empty.csv"
+    empty.write_text("")
+    wrong_delim = d / "wrong_delim.csv"
+    wrong_delim.write_text(COMTRADE_PLUS_HEADER + "\n" + comtrade_row().replace(",", ";") + "\n")
+    truncated = d / "truncated.csv.gz"
+    truncated.write_bytes(
+        gzip.compress((COMTRADE_PLUS_HEADER + "\n" + comtrade_row() * 50).encode())[:200]
+    )
+    text_value = comtrade_csv(d / "text_value.csv", [comtrade_row(value="12O0")])
+    country = comtrade_csv(d / "country.csv", [comtrade_row(partner="9999")])
+    hs = comtrade_csv(d / "hs.csv", [comtrade_row(cmd="777777")])
+    missing = d / "missing.csv"
+    missing.write_text(
+        COMTRADE_PLUS_HEADER.replace("cmdCode", "commodity") + "\n" + comtrade_row() + "\n"
+    )
+    no_data = d / "no_data"
+    no_data.mkdir()
+    (no_data / "readme.md").write_text("nothing here")
+    return {
+        "empty": (empty, "file is empty"),
+        "header only": (header_only, "no data rows"),
+        "wrong delimiter": (wrong_delim, "line 2"),
+        "truncated gzip": (truncated, "compressed file is truncated or corrupt"),
+        "text in numeric column": (text_value, "line 2: value is not a number: value '12O0'"),
+        "unknown country": (
+            country,
+            "line 2: unknown country code: reporter '458', partner '9999'",
+        ),
+        "unknown hs": (hs, "line 2: unknown HS code: HS code '777777'"),
+        "missing column": (missing, "unknown layout"),
+        "folder with no data": (no_data, "folder holds no data files"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "empty",
+        "header only",
+        "wrong delimiter",
+        "truncated gzip",
+        "text in numeric column",
+        "unknown country",
+        "unknown hs",
+        "missing column",
+        "folder with no data",
+    ],
+)
+def test_bad_input_exit_2_one_line_store_untouched(tmp_path, store, capsys, case):
+    path, message = _bad_inputs(tmp_path)[case]
+    before = snapshot(store)
+    capsys.readouterr()
+    assert main(["ingest", str(path), "--out", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("tradeflows: error: ") and message in err
+    assert snapshot(store) == before
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["ingest", str(tmp_path), "--out", str(tmp_path / "s"), "--engine", "warp"]) == 2
+    assert "unknown engine 'warp'" in capsys.readouterr().err
+    assert main(["ingest"]) == 2
+    assert main(["frobnicate"]) == 2
+
+
+def test_gpu_engine_without_cudf_polars_is_a_clear_error(tmp_path, capsys):
+    if importlib.util.find_spec("cudf_polars") is not None:
+        pytest.skip("cudf_polars is installed here")
+    good = comtrade_csv(tmp_path / "g.csv", [comtrade_row()])
+    assert main(["ingest", str(good), "--out", str(tmp_path / "s"), "--engine", "gpu"]) == 2
+    assert "engine 'gpu' needs the Polars GPU engine" in capsys.readouterr().err
+
+
+def test_installed_entry_point_and_summary(tmp_path, store):
+    exe = Path(sys.executable).with_name("tradeflows")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    run = subprocess.run(
+        [str(exe), "ingest", str(bad), "--out", str(store)], capture_output=True, text=True
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr and run.stdout == ""
+    html = tmp_path / "summary.html"
+    run = subprocess.run(
+        [str(exe), "summary", str(store), "--html", str(html)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith(str(html.resolve()))
+    assert "read 2 = kept 2 + dropped 0" in run.stdout
+    assert "<h1>tradeflows store summary</h1>" in html.read_text()

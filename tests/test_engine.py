@@ -1,0 +1,58 @@
+"""The one collect point: engine names, the GPU engine where present."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import polars as pl
+import pytest
+
+from tests.conftest import comtrade_csv, comtrade_row
+from tradeflows import engine
+from tradeflows.errors import EngineUnavailableError, TradeflowsInputError
+from tradeflows.store import ingest, scan_store
+
+HAS_CUDF_POLARS = importlib.util.find_spec("cudf_polars") is not None
+
+
+def test_auto_is_cpu_without_gpu():
+    if engine.gpu_available():
+        pytest.skip("a GPU is usable here")
+    assert engine.resolve("auto") == "cpu"
+
+
+def test_env_sets_the_default(monkeypatch):
+    monkeypatch.setenv("TRADEFLOWS_ENGINE", "streaming")
+    assert engine.resolve() == "streaming"
+
+
+def test_unknown_engine():
+    with pytest.raises(TradeflowsInputError, match="unknown engine"):
+        engine.resolve("quantum")
+
+
+@pytest.mark.skipif(HAS_CUDF_POLARS, reason="cudf_polars is installed")
+def test_gpu_without_cudf_polars_raises():
+    with pytest.raises(EngineUnavailableError, match="cudf-polars"):
+        engine.collect(pl.LazyFrame({"a": [1]}), "gpu")
+
+
+def test_cpu_and_streaming_agree():
+    lf = pl.LazyFrame({"k": [1, 2, 1, 3] * 100, "v": list(range(400))})
+    q = lf.group_by("k").agg(pl.col("v").sum()).sort("k")
+    assert engine.collect(q, "cpu").equals(engine.collect(q, "streaming"))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.gpu_available(), reason="needs an NVIDIA GPU and cudf_polars")
+def test_whole_ingest_on_the_gpu_engine_without_fallback(tmp_path, realdata):
+    """Runs every cleaning verb on the Polars GPU engine with raise_on_fail=True."""
+    files = [
+        realdata / "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv",
+        realdata / "ruimpeks/comext_electronics_EU27_to_RU_AM_BY_GE_KG_KZ_UZ_monthly_2020_2022.csv",
+        comtrade_csv(tmp_path / "t.csv", [comtrade_row(), comtrade_row(partner="0")]),
+    ]
+    gpu = ingest(files, tmp_path / "gpu", engine="gpu")
+    cpu = ingest(files, tmp_path / "cpu", engine="cpu")
+    assert gpu["totals"] == cpu["totals"]
+    assert scan_store(tmp_path / "gpu").collect().equals(scan_store(tmp_path / "cpu").collect())

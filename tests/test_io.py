@@ -1,0 +1,255 @@
+"""Readers: each format from real files, spot values checked against the source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+import polars as pl
+import pytest
+
+from tests.conftest import COMTRADE_PLUS_HEADER, comtrade_csv, comtrade_row
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.io import detect_format, expand_sources, scan
+from tradeflows.io._text import prepare_text
+from tradeflows.reference import eur_usd_monthly
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def _rate(year: int, month: int) -> float:
+    r = eur_usd_monthly().filter(pl.col("month") == dt.date(year, month, 1))
+    return r["usd_per_eur"].item()
+
+
+def test_comtrade_plus_real_file(realdata):
+    df = scan(
+        realdata / "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv"
+    ).collect()
+    first = df.row(0, named=True)
+    assert (first["reporter"], first["partner"], first["flow"], first["hs"]) == (
+        "CHN",
+        "USA",
+        "M",
+        "8542",
+    )
+    assert first["period"] == dt.date(2010, 1, 1) and first["freq"] == "A"
+    assert first["value_usd"] == 7903767147.0
+    assert first["hs_revision"] == "HS2007"  # classificationCode H3
+    assert df.filter(pl.col("partner2").is_not_null()).height == 158
+
+
+def test_comtrade_plus_trailing_comma_and_latin1(realdata):
+    path = realdata / "tw_semiconductor_tariff_lab/ic_exports_world_HS8542_raw.csv"
+    assert prepare_text(path).latin1_bytes > 0  # "Côte d'Ivoire" in latin-1 inside a CSV
+    df = scan(path).collect()
+    assert df.height == 1686
+    alb = df.filter(pl.col("reporter") == "ALB", pl.col("period") == dt.date(2013, 1, 1))
+    assert alb.select("partner", "flow", "value_usd").row(0) == ("WLD", "X", 63939.0)
+    assert df.filter(pl.col("reporter") == "CIV").height > 0
+
+
+def test_legacy_comtrade_taiwan_with_empty_iso(realdata):
+    df = scan(
+        realdata / "hkhsieh_trade_cal/comtrade_legacy_871200_imports_from_TW_2016_2019.csv"
+    ).collect()
+    assert df["partner"].unique().to_list() == ["TWN"]
+    first = df.row(0, named=True)
+    assert (first["reporter"], first["flow"], first["hs"], first["value_usd"]) == (
+        "DZA",
+        "M",
+        "871200",
+        8219.0,
+    )
+    assert first["hs_revision"] == "HS2017"  # H5
+
+
+def test_legacy_comtrade_flows(realdata):
+    df = scan(realdata / "hkhsieh_trade_cal/comtrade_legacy_871200_world_2016_2019.csv").collect()
+    counts = dict(df.group_by("flow").len().iter_rows())
+    assert counts == {"X": 530, "M": 610, "RX": 110, "RM": 52}
+    bhr = df.filter(
+        pl.col("reporter") == "BHR", pl.col("flow") == "RX", pl.col("period").dt.year() == 2017
+    )
+    assert bhr["value_usd"].to_list() == [360780.0]
+
+
+def test_comext_long_csv_converts_euros(realdata):
+    df = scan(
+        realdata / "ruimpeks/comext_electronics_EU27_to_RU_AM_BY_GE_KG_KZ_UZ_monthly_2020_2022.csv"
+    ).collect()
+    row = df.filter(
+        pl.col("reporter") == "AUT",
+        pl.col("partner") == "ARM",
+        pl.col("hs") == "84713000",
+        pl.col("period") == dt.date(2021, 9, 1),
+    )
+    # 4030 EUR at the ECB's September 2021 average, 1.1770 USD per EUR.
+    assert row["value_usd"].item() == pytest.approx(4030 * 1.1770, rel=1e-3)
+    assert df["hs_revision"].unique().sort().to_list() == ["HS2017", "HS2022"]
+
+
+def test_eurostat_relational_view(realdata):
+    df = scan(
+        realdata / "eu_export_sanctions/eurostat_monthly_armenia_export_eurostat.csv"
+    ).collect()
+    hrv = df.filter(pl.col("reporter") == "HRV", pl.col("period") == dt.date(2024, 8, 1))
+    assert hrv.select("partner", "flow", "hs", "freq").row(0) == ("ARM", "X", "TOTAL", "M")
+    assert hrv["value_usd"].item() == pytest.approx(62592 * _rate(2024, 8))
+    assert _rate(2024, 8) == pytest.approx(1.1012, abs=5e-4)  # ECB August 2024 average
+    # Footnoted names resolve: "Germany (incl. German Democratic Republic 'DD' from 1991)".
+    assert {"DEU", "BEL", "FRA", "AGG"} <= set(df["reporter"].to_list())
+
+
+def test_comext_workbook_matches_the_long_extract(realdata):
+    book = scan(realdata / "ruimpeks/raw_comext_xlsx/17_4606328_spreadsheet.xlsx").collect()
+    assert book.height == 110 * 27 * 7 * 36  # every cell is a row, ':' included
+    values = book.filter(pl.col("drop").is_null())
+    long = scan(
+        realdata / "ruimpeks/comext_electronics_EU27_to_RU_AM_BY_GE_KG_KZ_UZ_monthly_2020_2022.csv"
+    )
+    long = long.filter(pl.col("hs").is_in(values["hs"].unique().to_list())).collect()
+    key = ["reporter", "partner", "hs", "period"]
+    joined = long.join(values, on=key, how="inner", suffix="_xlsx")
+    assert joined.height == long.height > 10_000
+    assert (joined["value_usd"] - joined["value_usd_xlsx"]).abs().max() < 1e-6
+    assert book.filter(pl.col("drop") == "confidential").height > 0
+
+
+def test_comtradr_renamed_columns(tmp_path):
+    path = tmp_path / "comtradr.csv"
+    path.write_text(
+        "classification,year,period,period_desc,trade_flow_code,trade_flow,reporter_code,"
+        "reporter,reporter_iso,partner_code,partner,partner_iso,commodity_code,commodity,"
+        "netweight_kg,trade_value_usd\n"
+        "H5,2019,2019,2019,2,Export,490,Other Asia nes,,458,Malaysia,MYS,847150,Units,10,2500\n"
+        "H5,2019,2019,2019,3,Re-Export,842,USA,USA,702,Singapore,SGP,854231,ICs,,70\n"
+    )
+    df = scan(path).collect()
+    assert df.select("reporter", "partner", "flow", "hs", "value_usd").rows() == [
+        ("TWN", "MYS", "X", "847150", 2500.0),
+        ("USA", "SGP", "RX", "854231", 70.0),
+    ]
+
+
+def test_comtradr_new_snake_case(tmp_path):
+    path = tmp_path / "comtradr_v1.csv"
+    path.write_text(
+        "freq_code,period,reporter_iso,flow_code,partner_iso,cmd_code,primary_value\n"
+        "M,202403,TWN,X,MYS,847150,401900000\n"
+    )
+    row = scan(path).collect().row(0, named=True)
+    assert (row["period"], row["reporter"], row["partner"], row["value_usd"]) == (
+        dt.date(2024, 3, 1),
+        "TWN",
+        "MYS",
+        401900000.0,
+    )
+
+
+def test_bulk_file_gzipped_tab_separated(tmp_path):
+    rows = [comtrade_row(cmd="10121", value="5"), comtrade_row(partner="0", value="9")]
+    text = (COMTRADE_PLUS_HEADER + "\n" + "\n".join(rows) + "\n").replace(",", "\t")
+    path = tmp_path / "bulk.txt.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    df = scan(path).collect()
+    assert df["hs"].to_list() == ["010121", "847150"]  # leading zero restored
+    assert df["partner"].to_list() == ["CHN", "WLD"]
+
+
+def test_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + (COMTRADE_PLUS_HEADER + "\n" + comtrade_row() + "\n").encode()
+    )
+    assert detect_format(path) == "comtrade"
+    assert scan(path).collect()["value_usd"].to_list() == [1000.0]
+
+
+def test_utf8_file_with_one_latin1_byte_is_read(tmp_path):
+    line = comtrade_row().replace(",C00,", ",C00,").replace(",,0,", ",Caf\u00e9,0,", 1)
+    path = tmp_path / "mixed.csv"
+    text = COMTRADE_PLUS_HEADER + "\nC,M,20230101,2023,1,202301,458,MYS,Malaysia \u00e9,X,Export"
+    rest = line.split(",", 11)[11]
+    data = (text + "," + rest + "\n").encode("utf-8")
+    path.write_bytes(data.replace("Malaysia \u00e9".encode(), b"Malaysia \xe9"))
+    assert prepare_text(path).latin1_bytes == 1
+    df = scan(path).collect()
+    assert df.select("reporter", "partner", "value_usd").row(0) == ("MYS", "CHN", 1000.0)
+
+
+def test_generic_reader_with_mapping(realdata):
+    df = scan(
+        realdata / "apricitas/TWN_EXPORTS.csv",
+        mapping={
+            "period": "Time",
+            "partner": "Country(Area)",
+            "hs": "Commodity Code",
+            "value_usd": "Value(USD$ 1000)",
+        },
+        constants={"reporter": "TWN", "flow": "X"},
+        value_scale=1000,
+    ).collect()
+    assert df.height == 454
+    assert df["period"].null_count() == 0
+    last = df.filter(pl.col("period_raw").str.contains("preliminary"))
+    assert last["period"].unique().to_list() == [dt.date(2023, 5, 1)]
+    first = df.row(0, named=True)
+    assert (first["period"], first["partner"], first["hs"], first["value_usd"]) == (
+        dt.date(2016, 1, 1),
+        "CHN",
+        "8486",
+        50042000.0,
+    )
+    assert set(df["partner"].to_list()) == {"CHN", "HKG", "MAC"}
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        "tw_semiconductor_tariff_lab/taiwan_exports_8542_2013_2025.csv",
+        "tw_semiconductor_tariff_lab/taiwan_exports_by_country_2013_2025.csv",
+        "eu_export_sanctions/armenia_data.csv",
+        "tvyal_newsletter/arm_trade_country.csv",
+        "tvyal_newsletter/plot_comtrade_data.csv",
+        "apricitas/TWN_EXPORTS.csv",
+    ],
+)
+def test_national_tables_are_refused_with_the_expected_columns(realdata, relpath):
+    with pytest.raises(
+        TradeflowsInputError, match=r"unknown layout \(columns: .*expected a Comtrade\+ file"
+    ):
+        detect_format(realdata / relpath)
+
+
+def test_detects_each_format(realdata):
+    assert (
+        detect_format(realdata / "ruimpeks/raw_comext_xlsx/21_4624492_spreadsheet.xlsx")
+        == "comext_xlsx"
+    )
+    assert (
+        detect_format(realdata / "hkhsieh_trade_cal/comtrade_legacy_871200_world_2016_2019.csv")
+        == "comtrade"
+    )
+    assert detect_format(realdata / "eu_export_sanctions/kyrgyz_import_yearly.csv") == "comext"
+
+
+def test_missing_required_column_names_it(tmp_path):
+    path = comtrade_csv(tmp_path / "x.csv", [comtrade_row()])
+    text = path.read_text().replace("primaryValue", "somethingElse")
+    path.write_text(text)
+    with pytest.raises(TradeflowsInputError, match="unknown layout"):
+        scan(path)
+    with pytest.raises(TradeflowsInputError, match="missing required column for value"):
+        scan(path, format="comtrade")
+
+
+def test_expand_sources_folder_and_glob(tmp_path):
+    comtrade_csv(tmp_path / "a.csv", [comtrade_row()])
+    comtrade_csv(tmp_path / "b.csv", [comtrade_row()])
+    (tmp_path / "notes.md").write_text("x")
+    assert [p.name for p in expand_sources([tmp_path])] == ["a.csv", "b.csv"]
+    assert [p.name for p in expand_sources([str(tmp_path / "*.csv")])] == ["a.csv", "b.csv"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TradeflowsInputError, match="folder holds no data files"):
+        expand_sources([tmp_path / "empty"])

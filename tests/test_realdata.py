@@ -1,0 +1,135 @@
+"""Every real file that holds trade flows either loads (audit equation holds) or is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REALDATA
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.store import ingest, scan_store
+
+LOADS = [
+    "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv",
+    "hkhsieh_trade_cal/comtrade_legacy_871200_world_2016_2019.csv",
+    "hkhsieh_trade_cal/comtrade_legacy_871200_imports_from_TW_2016_2019.csv",
+    "tw_semiconductor_tariff_lab/ic_exports_world_HS8542_raw.csv",
+    "tw_semiconductor_tariff_lab/ic_exports_world_HS8542_202501_202508_uncomtrade.csv",
+    "tw_semiconductor_tariff_lab/ic_exports_comparison_uncomtrade_2013_2024.csv",
+    "ruimpeks/comext_electronics_EU27_to_RU_AM_BY_GE_KG_KZ_UZ_monthly_2020_2022.csv",
+    "ruimpeks/raw_comext_xlsx/21_4624492_spreadsheet.xlsx",
+    *(
+        f"eu_export_sanctions/eurostat_monthly_{p}_eurostat.csv"
+        for p in [
+            "russia_export",
+            "armenia_export",
+            "georgia_export",
+            "kazakhstan_export",
+            "kyrgyz_export",
+            "uzbek_export",
+            "kyrgyzstan_import",
+        ]
+    ),
+    *(
+        f"eu_export_sanctions/{p}_import_yearly.csv"
+        for p in ["armenia", "kazakhstan", "kyrgyz", "uzbek"]
+    ),
+]
+
+REFUSED = [
+    "apricitas/TWN_EXPORTS.csv",
+    "eu_export_sanctions/armenia_data.csv",
+    "tvyal_newsletter/arm_trade_country.csv",
+    "tvyal_newsletter/arm_trade_data.csv",
+    "tvyal_newsletter/export_import_by_month.csv",
+    "tvyal_newsletter/official_RX_data.csv",
+    "tvyal_newsletter/official_RX_2023_by_hs2.csv",
+    "tvyal_newsletter/plot_comtrade_data.csv",
+    "tvyal_newsletter/region_exports.csv",
+    "tw_semiconductor_tariff_lab/taiwan_exports_8542_2013_2025.csv",
+    "tw_semiconductor_tariff_lab/taiwan_exports_by_country_2013_2025.csv",
+    "ruimpeks/eu_export_sanctioned.xlsx",
+    "ruimpeks/eu_total_trade_4630244_spreadsheet.xlsx",
+]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("relpath", LOADS)
+def test_real_file_loads_with_the_audit_equation(tmp_path, realdata, relpath):
+    doc = ingest([realdata / relpath], tmp_path / "store")
+    (entry,) = doc["files"]
+    assert entry["rows_read"] == entry["rows_kept"] + entry["rows_dropped"] > 0
+    assert entry["rows_dropped"] == sum(entry["dropped"].values())
+    assert (
+        scan_store(tmp_path / "store").collect().height
+        == entry["rows_kept"]
+        == doc["store"]["rows"]
+    )
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("relpath", REFUSED)
+def test_real_file_refused_with_a_clear_message(tmp_path, realdata, relpath):
+    with pytest.raises(TradeflowsInputError) as info:
+        ingest([realdata / relpath], tmp_path / "store")
+    message = str(info.value)
+    assert "\n" not in message and str(realdata / relpath) in message
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.realdata
+def test_published_pattern_survives_cleaning(tmp_path, realdata):
+    """EU 8471 exports to Armenia rose about 5x in 2022 while those to Russia collapsed."""
+    import polars as pl
+
+    ingest([realdata / LOADS[6]], tmp_path / "store")
+    totals = (
+        scan_store(tmp_path / "store")
+        .filter(pl.col("hs").str.starts_with("8471"))
+        .group_by("partner", pl.col("period").dt.year().alias("year"))
+        .agg(pl.col("value_usd").sum())
+        .collect()
+    )
+    value = {(p, y): v for p, y, v in totals.iter_rows()}
+    assert value[("ARM", 2022)] / value[("ARM", 2021)] > 4
+    assert value[("RUS", 2022)] / value[("RUS", 2021)] < 0.25
+
+
+def test_list_covers_every_trade_file():
+    if not REALDATA.is_dir():
+        pytest.skip("../shared/realdata is not present")
+    listed = set(LOADS) | set(REFUSED)
+    reference = (
+        "country_codes",
+        "harmonized_system",
+        "harvard_comtrade_conversion_weights",
+        "onecampaign_baci_ref",
+        "uncomtrade_ref_legacy",
+        "us_trade_api_ref",
+    )
+    lookup = {
+        "ruimpeks/eu_countries.csv",
+        "ruimpeks/export_sanctions_codes.csv",
+        "ruimpeks/input_codes.csv",
+        "ruimpeks/salys.csv",
+        "tvyal_newsletter/arm_dict_hs2.csv",
+        "tvyal_newsletter/codes_dict.csv",
+        "tvyal_newsletter/commodity_groups_dic.csv",
+        "tvyal_newsletter/names_en_am_ru_short.csv",
+        "tw_semiconductor_tariff_lab/country_name_map_full.json",
+    }
+    unlisted = [
+        str(p.relative_to(REALDATA))
+        for p in REALDATA.rglob("*")
+        if p.is_file()
+        and p.suffix in {".csv", ".xlsx"}
+        and not str(p.relative_to(REALDATA)).startswith(reference)
+        and str(p.relative_to(REALDATA)) not in listed | lookup
+    ]
+    assert sorted(unlisted) == sorted(
+        f"ruimpeks/raw_comext_xlsx/{n}"
+        for n in [
+            "17_4606328_spreadsheet.xlsx",
+            "18_4623849_spreadsheet.xlsx",
+            "19_4623968_spreadsheet.xlsx",
+        ]
+    )  # the three sibling workbooks of the one loaded above (tested in test_io)

@@ -1,0 +1,110 @@
+"""The store: audit equation, re-ingest adds nothing, failures leave it untouched."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import comtrade_csv, comtrade_row
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.store import ingest, read_audit, scan_store
+
+
+def snapshot(store: Path) -> dict[str, str]:
+    """Every file under the store and the hash of its bytes."""
+    return {
+        str(p.relative_to(store)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(store.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def two_files(tmp_path):
+    a = comtrade_csv(
+        tmp_path / "a.csv",
+        [
+            comtrade_row(period="202301", value="100"),
+            comtrade_row(period="202301", partner="0", value="100"),
+            comtrade_row(period="202302", value="120"),
+        ],
+    )
+    b = comtrade_csv(
+        tmp_path / "b.csv",
+        [
+            comtrade_row(period="202302", value="120"),  # overlapping download: same report
+            comtrade_row(period="202303", value="130"),
+            comtrade_row(period="202212", value="90"),
+        ],
+    )
+    return a, b
+
+
+def test_audit_equation_and_partitions(tmp_path, two_files):
+    store = tmp_path / "store"
+    doc = ingest(two_files, store)
+    for entry in doc["files"]:
+        assert entry["rows_read"] == entry["rows_kept"] + entry["rows_dropped"]
+    assert doc["totals"]["dropped"] == {"duplicate_exact": 1, "partner_world_beside_detail": 1}
+    assert doc["store"]["rows"] == 4 == scan_store(store).collect().height
+    assert sorted(p.name for p in (store / doc["data"]).iterdir()) == ["year=2022", "year=2023"]
+
+
+def test_same_file_twice_adds_nothing(tmp_path, two_files):
+    store = tmp_path / "store"
+    ingest(two_files[:1], store)
+    before = snapshot(store)
+    doc = ingest(two_files[:1], store)
+    assert doc["skipped"] == [str(two_files[0])]
+    assert snapshot(store) == before
+
+
+def test_revised_download_supersedes_and_is_counted(tmp_path, two_files):
+    store = tmp_path / "store"
+    ingest(two_files, store)
+    revised = comtrade_csv(tmp_path / "revised.csv", [comtrade_row(period="202303", value="135")])
+    doc = ingest([revised], store)
+    values = scan_store(store).filter(pl.col("period") == pl.date(2023, 3, 1)).collect()
+    assert values["value_usd"].to_list() == [135.0]
+    by_source = {e["source"]: e for e in doc["files"]}
+    assert by_source["b.csv"]["superseded_later"] == 1
+    kept = sum(e["rows_kept"] - e["superseded_later"] for e in doc["files"])
+    assert kept == doc["store"]["rows"] == 4
+
+
+def test_failed_ingest_leaves_store_untouched(tmp_path, two_files):
+    store = tmp_path / "store"
+    ingest(two_files[:1], store)
+    before = snapshot(store)
+    bad = comtrade_csv(tmp_path / "bad.csv", [comtrade_row(reporter="12345")])
+    with pytest.raises(
+        TradeflowsInputError, match=r"bad.csv: line 2: unknown country code: reporter '12345'"
+    ):
+        ingest([two_files[1], bad], store)
+    assert snapshot(store) == before
+
+
+def test_lenient_drops_and_counts(tmp_path):
+    bad = comtrade_csv(tmp_path / "bad.csv", [comtrade_row(reporter="12345"), comtrade_row()])
+    doc = ingest([bad], tmp_path / "store", lenient=True)
+    assert doc["totals"]["dropped"] == {"unknown_country": 1}
+    assert doc["store"]["rows"] == 1
+
+
+def test_not_a_store(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "file").write_text("hi")
+    with pytest.raises(TradeflowsInputError, match="not a tradeflows store"):
+        read_audit(tmp_path / "x")
+
+
+def test_streaming_engine_gives_the_same_store(tmp_path, two_files):
+    a = ingest(two_files, tmp_path / "cpu", engine="cpu")
+    b = ingest(two_files, tmp_path / "streaming", engine="streaming")
+    assert a["totals"] == b["totals"]
+    assert (
+        scan_store(tmp_path / "cpu").collect().equals(scan_store(tmp_path / "streaming").collect())
+    )

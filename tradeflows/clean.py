@@ -1,0 +1,556 @@
+"""Cleaning verbs: pure ``LazyFrame -> LazyFrame`` steps that leave an audit.
+
+No verb removes a row. A verb that would remove one writes its reason in the
+``drop`` column (the first reason wins; null = kept) and a verb that changes a
+row sets a ``chg_<reason>`` column, so that after the single collect
+:func:`audit` can count rows read, kept, dropped by reason and changed by
+reason, with ``read == kept + sum(dropped)`` by construction. :func:`split`
+then separates the kept canonical rows from the dropped ones.
+
+Each verb accepts a DataFrame or a LazyFrame and returns the same kind.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from functools import cache
+from typing import TypeVar
+
+import polars as pl
+
+from tradeflows import engine
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.reference import AGGREGATE, WORLD, hs_codes, hs_concordance
+from tradeflows.schema import AUX_COLUMNS, CANONICAL, KEY
+
+__all__ = [
+    "INPUT_ERRORS",
+    "audit",
+    "clean",
+    "drop_aggregates",
+    "drop_hs_parents",
+    "ensure_aux",
+    "first_input_error",
+    "flag_unit_slips",
+    "mark_invalid",
+    "merge_breakdowns",
+    "merge_duplicates",
+    "resolve_flows",
+    "split",
+    "to_revision",
+]
+
+#: Drop reasons that mean the input itself is wrong: ingest refuses the file
+#: unless asked to be lenient, in which case they are dropped and counted.
+INPUT_ERRORS: dict[str, str] = {
+    "unknown_country": "unknown country code",
+    "bad_period": "unreadable period",
+    "unknown_hs": "unknown HS code",
+    "bad_value": "value is not a number",
+    "bad_flow": "unknown trade flow",
+}
+
+#: Smallest ratio to the series median (and to the mirror report) read as a
+#: slip of x1000; the largest is 1e6 / SLIP_RATIO.
+SLIP_RATIO = 300.0
+
+_BREAKDOWNS = ("partner2", "customs", "mot")
+_GROUP = ["period", "freq", "reporter", "partner", "flow"]
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def ensure_aux(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Give a frame every canonical and auxiliary column, with canonical dtypes.
+
+    Missing columns are added as null; present canonical columns are cast
+    (so a ``flow`` of plain strings becomes the Enum).
+    """
+    schema = lf.collect_schema()
+    wanted = {**CANONICAL, **AUX_COLUMNS}
+    exprs = [
+        (pl.col(n).cast(d) if n in schema else pl.lit(None, dtype=d)).alias(n)
+        for n, d in wanted.items()
+        if n not in schema or schema[n] != d
+    ]
+    lf = lf.with_columns(exprs) if exprs else lf
+    return lf.with_columns(pl.col("slip_suspect").fill_null(False))
+
+
+def _verb(fn: Callable[..., pl.LazyFrame]) -> Callable[..., Frame]:
+    @functools.wraps(fn)
+    def wrapper(df, *args, **kwargs):
+        lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
+        out = fn(ensure_aux(lazy), *args, **kwargs)
+        return engine.collect(out, "cpu") if isinstance(df, pl.DataFrame) else out
+
+    return wrapper
+
+
+def _live() -> pl.Expr:
+    return pl.col("drop").is_null()
+
+
+def _mark(reason: str, condition: pl.Expr) -> pl.Expr:
+    """Set ``drop`` to ``reason`` where ``condition`` holds on a kept row."""
+    return (
+        pl.when(_live() & condition.fill_null(False))
+        .then(pl.lit(reason))
+        .otherwise(pl.col("drop"))
+        .alias("drop")
+    )
+
+
+def _or_changed(lf: pl.LazyFrame, name: str, condition: pl.Expr) -> pl.LazyFrame:
+    """Set ``chg_<name>`` where ``condition`` holds, keeping earlier marks."""
+    col = f"chg_{name}"
+    cond = condition.fill_null(False)
+    if col in lf.collect_schema().names():
+        cond = cond | pl.col(col)
+    return lf.with_columns(cond.alias(col))
+
+
+@cache
+def _valid_hs() -> dict[int, list[str]]:
+    codes = pl.concat([hs_codes("HS2017"), hs_codes("HS2022")]).select("hs", "level")
+    return {
+        level: sorted(set(codes.filter(pl.col("level") == level)["hs"].to_list()))
+        for level in (2, 4, 6)
+    }
+
+
+def _hs_known() -> pl.Expr:
+    valid = _valid_hs()
+    hs = pl.col("hs")
+    n = hs.str.len_chars()
+    chapter = hs.str.slice(0, 2)
+    chapter_ok = chapter.is_in(valid[2]) | chapter.is_in(["98", "99"])
+    # Revisions before HS2017 are only checked to the chapter: their codes were
+    # split and merged since, and we ship the 2017 and 2022 nomenclatures.
+    old = ~pl.col("hs_revision").is_in(["HS2017", "HS2022"])
+    exact = (
+        pl.when(n >= 6)
+        .then(hs.str.slice(0, 6).is_in(valid[6]))
+        .when(n == 4)
+        .then(hs.is_in(valid[4]))
+        .otherwise(chapter_ok)
+    )
+    return (hs == "TOTAL") | (chapter_ok & (old | exact | chapter.is_in(["98", "99"])))
+
+
+@_verb
+def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Mark rows whose country, period, HS code, flow or value could not be read.
+
+    Their reasons are :data:`INPUT_ERRORS`; also counts zero-padded HS codes.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> df = pl.DataFrame({"period": [dt.date(2023, 1, 1)] * 2, "freq": ["M", "M"],
+    ...     "reporter": ["MYS", None], "partner": ["CHN", "CHN"], "flow": ["X", "X"],
+    ...     "hs": ["847150", "847150"], "hs_revision": ["HS2022"] * 2,
+    ...     "value_usd": [1.0, 2.0]})
+    >>> mark_invalid(df)["drop"].to_list()
+    [None, 'unknown_country']
+    """
+    raw_value = pl.col("value_raw").str.strip_chars()
+    lf = lf.with_columns(
+        _mark("unknown_country", pl.col("reporter").is_null() | pl.col("partner").is_null()),
+    ).with_columns(_mark("bad_period", pl.col("period").is_null() | pl.col("freq").is_null()))
+    lf = lf.with_columns(_mark("bad_flow", pl.col("flow").is_null()))
+    lf = lf.with_columns(_mark("unknown_hs", pl.col("hs").is_null() | ~_hs_known()))
+    value_missing = pl.col("value_usd").is_null()
+    lf = lf.with_columns(
+        _mark("bad_value", value_missing & raw_value.is_not_null() & (raw_value != ""))
+    ).with_columns(_mark("missing_value", value_missing))
+    raw_digits = pl.col("hs_raw").str.replace_all(r"[^0-9]", "")
+    padded = (pl.col("hs") != "TOTAL") & (pl.col("hs").str.len_chars() > raw_digits.str.len_chars())
+    return _or_changed(lf, "hs_zero_padded", padded & pl.col("hs_raw").is_not_null())
+
+
+@_verb
+def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Drop rows whose reporter or partner is a group of countries.
+
+    Group partners (Areas nes, EU, regions) and group reporters (EU27, euro
+    area, World) are dropped. A World partner is dropped beside the country
+    detail of the same source, reporter, flow, product and period
+    (``partner_world_beside_detail``); where a source gives only World (a pull
+    of exports "to World") the row is kept with partner ``WLD``, since it is
+    the only number there is.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2020, 1, 1)
+    >>> df = pl.DataFrame({"period": [d] * 4, "reporter": ["CHN", "CHN", "CHN", "KOR"],
+    ...     "partner": ["USA", "AGG", "WLD", "WLD"], "flow": ["X"] * 4, "hs": ["8542"] * 4})
+    >>> drop_aggregates(df)["drop"].to_list()
+    [None, 'partner_aggregate', 'partner_world_beside_detail', None]
+    """
+    lf = lf.with_columns(
+        _mark("reporter_aggregate", pl.col("reporter").is_in([AGGREGATE, WORLD]))
+    ).with_columns(_mark("partner_aggregate", pl.col("partner") == AGGREGATE))
+    group = [*_GROUP, "hs", "source"]
+    group.remove("partner")
+    has_detail = (_live() & (pl.col("partner") != WORLD)).any().over(group)
+    return lf.with_columns(
+        _mark("partner_world_beside_detail", (pl.col("partner") == WORLD) & has_detail)
+    )
+
+
+def _sum_live(col: str, key: list[str]) -> pl.Expr:
+    live_value = pl.when(_live()).then(pl.col(col))
+    return pl.when(live_value.count().over(key) > 0).then(live_value.sum().over(key))
+
+
+@_verb
+def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Keep one level of second-partner, customs-procedure and transport-mode detail.
+
+    Breakdown rows beside their total are dropped (``partner2_breakdown``,
+    ``customs_breakdown``, ``mot_breakdown``); where no total exists the
+    breakdowns are summed into one row (``chg_summed_<dim>``), the others being
+    dropped as ``summed_into_total``.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2016, 1, 1)
+    >>> df = pl.DataFrame({"period": [d] * 3, "freq": ["A"] * 3, "reporter": ["CHN"] * 3,
+    ...     "partner": ["USA"] * 3, "flow": ["M"] * 3, "hs": ["8542"] * 3,
+    ...     "partner2": [None, "458", "702"], "value_usd": [10.0, 4.0, 6.0]})
+    >>> merge_breakdowns(df)["drop"].to_list()
+    [None, 'partner2_breakdown', 'partner2_breakdown']
+    """
+    for dim in _BREAKDOWNS:
+        others = [d for d in _BREAKDOWNS if d != dim]
+        key = [*KEY, *others]
+        live_total = (_live() & pl.col(dim).is_null()).any().over(key)
+        is_detail = pl.col(dim).is_not_null()
+        lf = lf.with_columns(_mark(f"{dim}_breakdown", is_detail & live_total))
+        # No total: sum the live breakdowns into the first of them.
+        detail_live = (_live() & is_detail).cast(pl.Int32)
+        rank = detail_live.cum_sum().over(key)
+        first = (detail_live == 1) & (rank == 1)
+        lf = lf.with_columns(
+            pl.when(first).then(_sum_live(c, key)).otherwise(pl.col(c)).alias(c)
+            for c in ("value_usd", "net_kg", "qty")
+        )
+        lf = _or_changed(lf, f"summed_{dim}", first & (detail_live.sum().over(key) > 1))
+        lf = lf.with_columns(
+            _mark("summed_into_total", (detail_live == 1) & ~first),
+        ).with_columns(pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim))
+    return lf
+
+
+@_verb
+def resolve_flows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Keep X/M as total exports/imports and never count re-exports twice.
+
+    Comtrade's X already includes RX (and M includes RM), so both stay as
+    separate flows that must not be added. Domestic exports (DX) and foreign
+    imports (FM) beside X/M are dropped as subsets; without X, DX + RX becomes
+    X (``chg_x_from_dx_plus_rx``), and FM becomes M (``chg_m_from_fm``).
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2020, 1, 1)
+    >>> df = pl.DataFrame({"period": [d] * 2, "freq": ["A"] * 2, "reporter": ["SGP"] * 2,
+    ...     "partner": ["CHN"] * 2, "flow": ["X", "RX"], "raw_flow": ["DX", "RX"],
+    ...     "hs": ["8542"] * 2, "value_usd": [5.0, 3.0]})
+    >>> resolve_flows(df).select("flow", "value_usd", "drop").rows()
+    [('X', 8.0, None), ('RX', 3.0, None)]
+    """
+    key = ["period", "freq", "reporter", "partner", "hs"]
+    raw = pl.col("raw_flow")
+    has_x = (_live() & (raw == "X")).any().over(key)
+    has_m = (_live() & (raw == "M")).any().over(key)
+    lf = lf.with_columns(_mark("domestic_export_beside_total", (raw == "DX") & has_x)).with_columns(
+        _mark("foreign_import_beside_total", (raw == "FM") & has_m)
+    )
+    rx = pl.when(_live() & (raw == "RX")).then(pl.col("value_usd")).sum().over(key)
+    promote_dx = _live() & (raw == "DX")
+    lf = lf.with_columns(
+        pl.when(promote_dx)
+        .then(pl.col("value_usd") + rx)
+        .otherwise(pl.col("value_usd"))
+        .alias("value_usd")
+    )
+    lf = _or_changed(lf, "x_from_dx_plus_rx", promote_dx)
+    lf = _or_changed(lf, "m_from_fm", _live() & (raw == "FM"))
+    return lf.with_columns(
+        pl.when(_live() & raw.is_in(["DX", "FM"]))
+        .then(pl.col("flow").cast(pl.String))
+        .otherwise(raw)
+        .alias("raw_flow")
+    )
+
+
+@_verb
+def merge_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Merge repeated reports of one flow.
+
+    Rows equal in every canonical column but ``source`` (the same download
+    twice, overlapping downloads) keep the first (``duplicate_exact``). Rows
+    with the same key but other values (a revised download) keep the last one
+    read, the newer (``duplicate_superseded``).
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2020, 1, 1)
+    >>> df = pl.DataFrame({"period": [d] * 3, "freq": ["M"] * 3, "reporter": ["ARM"] * 3,
+    ...     "partner": ["RUS"] * 3, "flow": ["X"] * 3, "hs": ["8471"] * 3,
+    ...     "value_usd": [1.0, 1.0, 2.0], "source": ["a", "b", "c"]})
+    >>> merge_duplicates(df)["drop"].to_list()
+    ['duplicate_superseded', 'duplicate_exact', None]
+    """
+    values = [c for c in CANONICAL if c not in ("source", "slip_suspect")]
+    key = [*KEY, *_BREAKDOWNS]
+    live = _live().cast(pl.Int32)
+    exact_rank = live.cum_sum().over(values + list(_BREAKDOWNS))
+    lf = lf.with_columns(_mark("duplicate_exact", exact_rank > 1))
+    live = _live().cast(pl.Int32)
+    key_rank = live.cum_sum().over(key)
+    return lf.with_columns(_mark("duplicate_superseded", key_rank < live.sum().over(key)))
+
+
+def _prefixes(lf: pl.LazyFrame) -> pl.LazyFrame:
+    group = [*_GROUP, "source"]
+    detail = lf.filter(_live() & (pl.col("hs") != "TOTAL")).select(*group, "hs")
+    parts = [
+        detail.filter(pl.col("hs").str.len_chars() > k).select(*group, pl.col("hs").str.slice(0, k))
+        for k in (2, 4, 6, 8)
+    ]
+    parts.append(detail.select(*group, hs=pl.lit("TOTAL")))
+    return pl.concat(parts).unique().with_columns(_has_detail=pl.lit(True))
+
+
+@_verb
+def drop_hs_parents(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Drop HS rows (and TOTAL rows) that sit beside their own more detailed codes.
+
+    Comtrade returns a chapter, its headings and their subheadings together
+    when asked for several levels; summing them counts each dollar two or
+    three times. Reasons: ``hs_parent_of_detail``, ``total_beside_detail``.
+    Only detail from the same source counts: a total from one file beside a
+    few CN8 lines from another is information the lines do not hold.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2020, 1, 1)
+    >>> df = pl.DataFrame({"period": [d] * 3, "freq": ["A"] * 3, "reporter": ["ARM"] * 3,
+    ...     "partner": ["RUS"] * 3, "flow": ["X"] * 3, "hs": ["8471", "847130", "TOTAL"],
+    ...     "value_usd": [3.0, 3.0, 9.0]})
+    >>> drop_hs_parents(df)["drop"].to_list()
+    ['hs_parent_of_detail', None, 'total_beside_detail']
+    """
+    parents = _prefixes(lf)
+    on = [*_GROUP, "source", "hs"]
+    lf = lf.join(parents, on=on, how="left", nulls_equal=True, maintain_order="left")
+    is_parent = pl.col("_has_detail").fill_null(False)
+    return (
+        lf.with_columns(_mark("total_beside_detail", is_parent & (pl.col("hs") == "TOTAL")))
+        .with_columns(_mark("hs_parent_of_detail", is_parent))
+        .drop("_has_detail")
+    )
+
+
+@_verb
+def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame:
+    """Flag values that look like unit slips (x1000 or /1000), without changing them.
+
+    A slip is an isolated jump in a steady series: the value sits a factor
+    near 1000 (between ``ratio`` and 1e6/``ratio``) from both the previous and
+    the next report of its series (reporter, partner, flow, HS code,
+    frequency), which agree with each other (within x3), and the series is
+    otherwise steady (at least five reports, median absolute deviation of
+    log10 values under 0.3: in a lumpy series a jump of x1000 is no evidence
+    of a slip). At the ends of a series, where one neighbour
+    is missing, the partner's mirror report of the same period must confirm
+    it. Wherever the mirror report exists and agrees with the value, it is not
+    a slip. A lasting change of level (exports to Russia after February 2022)
+    is never a slip. ``slip_suspect`` is set and counted as
+    ``chg_unit_slip_flagged``.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> df = pl.DataFrame({"period": [dt.date(2020, m, 1) for m in range(1, 7)],
+    ...     "freq": ["M"] * 6, "reporter": ["ARM"] * 6, "partner": ["RUS"] * 6,
+    ...     "flow": ["X"] * 6, "hs": ["8471"] * 6,
+    ...     "value_usd": [10.0, 12.0, 11000.0, 9.0, 10.0, 11.0]})
+    >>> flag_unit_slips(df)["slip_suspect"].to_list()
+    [False, False, True, False, False, False]
+    """
+    series = ["reporter", "partner", "flow", "hs", "freq"]
+    lo, hi = math.log10(ratio), 6 - math.log10(ratio)
+
+    def near_1000(dev: pl.Expr) -> pl.Expr:
+        return dev.abs().is_between(lo, hi)
+
+    lf = lf.with_row_index("_i")
+    live = lf.filter(_live() & (pl.col("value_usd") > 0))
+    mirror = (
+        live.filter(pl.col("flow").is_in(["X", "M"]))
+        .group_by("period", "freq", "reporter", "partner", "flow", "hs")
+        .agg(_mirror=pl.col("value_usd").sum().log10())
+        .select(
+            "period",
+            "freq",
+            "hs",
+            "_mirror",
+            reporter=pl.col("partner"),
+            partner=pl.col("reporter"),
+            flow=pl.col("flow")
+            .cast(pl.String)
+            .replace({"X": "M", "M": "X"})
+            .cast(CANONICAL["flow"]),
+        )
+    )
+    log = pl.col("value_usd").log10()
+    prev = log.shift(1).over(series, order_by="period")
+    nxt = log.shift(-1).over(series, order_by="period")
+    up = (log - prev).sign() == (log - nxt).sign()
+    inner = near_1000(log - prev) & near_1000(log - nxt) & up & ((prev - nxt).abs() < 0.5)
+    edge_prev = prev.is_null() & near_1000(log - nxt)
+    edge_next = nxt.is_null() & near_1000(log - prev)
+    mirror_says = near_1000(log - pl.col("_mirror"))
+    center = log.median().over(series)
+    steady = ((log - center).abs().median().over(series) < 0.3) & (log.count().over(series) >= 5)
+    suspect = steady & (
+        pl.when(pl.col("_mirror").is_null())
+        .then(inner)
+        .otherwise(mirror_says & (inner | edge_prev | edge_next))
+    )
+    flags = live.join(mirror, on=[*_GROUP, "hs"], how="left").select(
+        "_i", _suspect=suspect.fill_null(False)
+    )
+    lf = lf.join(flags, on="_i", how="left", maintain_order="left")
+    suspect = pl.col("_suspect").fill_null(False)
+    lf = lf.with_columns(slip_suspect=pl.col("slip_suspect").fill_null(False) | suspect)
+    return _or_changed(lf, "unit_slip_flagged", suspect).drop("_i", "_suspect")
+
+
+@_verb
+def to_revision(lf: pl.LazyFrame, revision: str = "HS2017") -> pl.LazyFrame:
+    """Convert HS2022 codes to HS2017 through the shipped concordance.
+
+    Codes are cut to six digits and mapped; where one HS2022 code maps to
+    several HS2017 codes (1:n, n:n) the whole value goes to the first of them
+    and the row is counted as ``chg_concorded_ambiguous``. Codes without a
+    correspondence keep their code.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"hs": ["880621"], "hs_revision": ["HS2022"], "value_usd": [1.0]})
+    >>> to_revision(df).select("hs", "hs_revision").row(0)
+    ('852580', 'HS2017')
+    """
+    if revision != "HS2017":
+        raise TradeflowsInputError(f"concordance to {revision!r} is not shipped; use HS2017")
+    conc = (
+        hs_concordance()
+        .sort("hs2022", "hs2017")
+        .group_by("hs2022", maintain_order=True)
+        .agg(_target=pl.col("hs2017").first(), _n=pl.len())
+        .lazy()
+    )
+    todo = (pl.col("hs_revision") == "HS2022") & (pl.col("hs").str.len_chars() >= 6)
+    lf = lf.with_columns(_hs6=pl.when(todo).then(pl.col("hs").str.slice(0, 6)))
+    lf = lf.join(conc, left_on="_hs6", right_on="hs2022", how="left", maintain_order="left")
+    mapped = pl.col("_target").is_not_null()
+    lf = _or_changed(lf, "concorded_to_hs2017", mapped)
+    lf = _or_changed(lf, "concorded_ambiguous", mapped & (pl.col("_n") > 1))
+    return lf.with_columns(
+        hs=pl.when(mapped).then(pl.col("_target")).otherwise(pl.col("hs")),
+        hs_revision=pl.when(mapped).then(pl.lit("HS2017")).otherwise(pl.col("hs_revision")),
+    ).drop("_hs6", "_target", "_n")
+
+
+def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RATIO) -> Frame:
+    """Run every cleaning verb in order; rows are marked, never removed.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2023, 1, 1)
+    >>> df = pl.DataFrame({"period": [d] * 3, "freq": ["M"] * 3, "reporter": ["MYS"] * 3,
+    ...     "partner": ["CHN", "AGG", "CHN"], "flow": ["X"] * 3, "hs": ["847150"] * 3,
+    ...     "hs_revision": ["HS2022"] * 3, "value_usd": [5.0, 9.0, 5.0]})
+    >>> clean(df)["drop"].to_list()
+    [None, 'partner_aggregate', 'duplicate_exact']
+    """
+    lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
+    lf = (
+        ensure_aux(lazy)
+        .pipe(mark_invalid)
+        .pipe(drop_aggregates)
+        .pipe(resolve_flows)
+        .pipe(merge_breakdowns)
+        .pipe(merge_duplicates)
+        .pipe(drop_hs_parents)
+        .pipe(flag_unit_slips, slip_ratio)
+    )
+    if revision is not None:
+        lf = lf.pipe(to_revision, revision)
+    return engine.collect(lf, "cpu") if isinstance(df, pl.DataFrame) else lf
+
+
+def audit(df: pl.DataFrame) -> dict:
+    """Count rows read, kept, dropped by reason and changed by reason.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> audit(pl.DataFrame({"drop": [None, "partner_aggregate"], "chg_x": [True, False]}))
+    {'rows_read': 2, 'rows_kept': 1, 'rows_dropped': 1, 'dropped': {'partner_aggregate': 1}, 'changed': {'x': 1}}
+    """
+    dropped = df.filter(pl.col("drop").is_not_null()).group_by("drop").len().sort("drop")
+    changed = {
+        c.removeprefix("chg_"): int(df[c].sum())
+        for c in sorted(df.columns)
+        if c.startswith("chg_") and df[c].sum()
+    }
+    by_reason = dict(zip(dropped["drop"].to_list(), dropped["len"].to_list(), strict=True))
+    n_dropped = sum(by_reason.values())
+    return {
+        "rows_read": df.height,
+        "rows_kept": df.height - n_dropped,
+        "rows_dropped": n_dropped,
+        "dropped": by_reason,
+        "changed": changed,
+    }
+
+
+def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Kept rows (canonical columns only) and dropped rows (with ``drop`` and ``row``)."""
+    kept = df.filter(pl.col("drop").is_null()).select(list(CANONICAL))
+    dropped = df.filter(pl.col("drop").is_not_null())
+    return kept, dropped
+
+
+def first_input_error(df: pl.DataFrame, source: str) -> str | None:
+    """One line describing the first row dropped for an :data:`INPUT_ERRORS` reason."""
+    bad = df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))).sort("row").head(1)
+    if bad.is_empty():
+        return None
+    r = bad.row(0, named=True)
+    reason = r["drop"]
+    quoted = {
+        "unknown_country": f"reporter {r['reporter_raw']!r}, partner {r['partner_raw']!r}",
+        "bad_period": f"period {r['period_raw']!r}",
+        "unknown_hs": f"HS code {r['hs_raw']!r}",
+        "bad_value": f"value {r['value_raw']!r}",
+        "bad_flow": "flow",
+    }[reason]
+    count = df.filter(pl.col("drop") == reason).height
+    more = f" ({count} rows like it)" if count > 1 else ""
+    return f"{source}: line {r['row']}: {INPUT_ERRORS[reason]}: {quoted}{more}"

@@ -1,0 +1,153 @@
+"""The command line: ``tradeflows ingest|summary ...``.
+
+Exit codes are a contract: 0 done, 2 bad input or usage (one line on stderr,
+no traceback), 1 an internal error. Set ``TRADEFLOWS_DEBUG=1`` to see the
+traceback of an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.exceptions import TyperException
+
+from tradeflows.errors import TradeflowsInputError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Find transshipment in trade statistics.",
+)
+
+
+def _parse_pairs(items: list[str] | None, what: str) -> dict[str, str] | None:
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise TradeflowsInputError(f"{what} {item!r}: expected NAME=VALUE")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="Files, globs or folders.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The store folder.")],
+    engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
+    lenient: Annotated[
+        bool, typer.Option(help="Drop and count rows with unknown codes or bad values.")
+    ] = False,
+    revision: Annotated[
+        str | None, typer.Option(help="Convert HS codes to this revision (HS2017).")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Generic reader: canonical=source column, repeatable."),
+    ] = None,
+    const: Annotated[
+        list[str] | None,
+        typer.Option("--const", help="Generic reader: canonical=value for every row."),
+    ] = None,
+    value_scale: Annotated[float, typer.Option(help="Generic reader: value multiplier.")] = 1.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+) -> None:
+    """Read, clean, audit and store trade files (STORE/audit.json tells what happened)."""
+    from rich.console import Console
+
+    from tradeflows.engine import resolve
+    from tradeflows.store import ingest as run_ingest
+
+    resolve(engine)  # a bad engine name is a usage error before any work
+    err = Console(stderr=True)
+    status = None if quiet else err.status("starting")
+    if status is not None:
+        status.start()
+    try:
+        doc = run_ingest(
+            sources,
+            out,
+            engine=engine,
+            lenient=lenient,
+            revision=revision,
+            mapping=_parse_pairs(map_, "--map"),
+            constants=_parse_pairs(const, "--const"),
+            value_scale=value_scale,
+            progress=None if status is None else status.update,
+        )
+    finally:
+        if status is not None:
+            status.stop()
+    if quiet:
+        return
+    totals = doc.get("totals", {})
+    for path in doc.get("skipped", []):
+        err.print(f"skipped (already in the store): {path}", highlight=False)
+    print(
+        f"{out}: {doc.get('store', {}).get('rows', 0)} rows stored; this store has read "
+        f"{totals.get('rows_read', 0)} rows, kept {totals.get('rows_kept', 0)}, dropped "
+        f"{totals.get('rows_dropped', 0)} "
+        f"({json.dumps(totals.get('dropped', {}))}); see {out / 'audit.json'}"
+    )
+
+
+@app.command()
+def summary(
+    store: Annotated[Path, typer.Argument(help="A store written by 'tradeflows ingest'.")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write an HTML summary here.")
+    ] = None,
+) -> None:
+    """Print what a store holds (coverage and audit); optionally as HTML."""
+    from tradeflows.summary import store_summary, summary_html, summary_text
+
+    info = store_summary(store)
+    print(summary_text(info))
+    if html is not None:
+        from tradeflows._files import write_text_atomic
+
+        write_text_atomic(html, summary_html(info))
+        print(html.resolve())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code instead of raising."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except TradeflowsInputError as exc:
+        print(f"tradeflows: error: {exc}", file=sys.stderr)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
+        print("tradeflows: interrupted", file=sys.stderr)
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except TyperException as exc:
+        # Usage errors (unknown option, missing argument): one line, exit 2.
+        text = " ".join(exc.format_message().split())
+        print(f"tradeflows: usage error: {text} (see tradeflows --help)", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except Exception as exc:
+        if os.environ.get("TRADEFLOWS_DEBUG"):
+            raise
+        print(
+            f"tradeflows: internal error: {type(exc).__name__}: {exc} "
+            "(set TRADEFLOWS_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The one place a LazyFrame is executed.
+
+Pipeline code builds LazyFrames; :func:`collect` runs them on the engine the
+user picked. ``cpu`` is polars' in-memory engine, ``streaming`` processes data
+larger than memory in batches, ``gpu`` runs on the Polars GPU engine (package
+cudf-polars) and raises if it cannot, ``auto`` uses the GPU when it is usable
+and the CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import cache
+from typing import Literal, get_args
+
+import polars as pl
+
+from tradeflows.errors import EngineUnavailableError, TradeflowsInputError
+
+__all__ = ["ENGINES", "Engine", "collect", "gpu_available", "resolve", "sink_parquet"]
+
+Engine = Literal["auto", "cpu", "streaming", "gpu"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+
+
+@cache
+def gpu_available() -> bool:
+    """True when cudf_polars is installed and a CUDA device answers.
+
+    Examples
+    --------
+    >>> isinstance(gpu_available(), bool)
+    True
+    """
+    if importlib.util.find_spec("cudf_polars") is None:
+        return False
+    try:
+        pl.LazyFrame({"a": [1]}).collect(engine=pl.GPUEngine(raise_on_fail=True))
+    except Exception:  # any failure to start the device means: no usable GPU
+        return False
+    return True
+
+
+def resolve(engine: str | None = None) -> str:
+    """Check an engine name and turn ``auto`` (the default) into a concrete one.
+
+    ``TRADEFLOWS_ENGINE`` in the environment sets the default.
+
+    Examples
+    --------
+    >>> resolve("cpu")
+    'cpu'
+    >>> resolve("fast")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: unknown engine 'fast': choose one of auto, cpu, streaming, gpu
+    """
+    name = engine or os.environ.get("TRADEFLOWS_ENGINE", "auto")
+    if name not in ENGINES:
+        raise TradeflowsInputError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
+    if name == "auto":
+        return "gpu" if gpu_available() else "cpu"
+    if name == "gpu" and importlib.util.find_spec("cudf_polars") is None:
+        raise EngineUnavailableError(
+            "engine 'gpu' needs the Polars GPU engine: install cudf-polars "
+            "(see environment.yml) or use --engine cpu"
+        )
+    return name
+
+
+def _polars_engine(name: str):
+    if name == "gpu":
+        # raise_on_fail: an operation the GPU cannot run is an error, not a
+        # silent fall back to the CPU.
+        return pl.GPUEngine(raise_on_fail=True)
+    return "streaming" if name == "streaming" else "in-memory"
+
+
+def collect(lf: pl.LazyFrame, engine: str | None = None) -> pl.DataFrame:
+    """Execute ``lf`` on ``engine`` and return a DataFrame.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> collect(pl.LazyFrame({"a": [1, 2]}).select(pl.col("a").sum()), "cpu").item()
+    3
+    """
+    return lf.collect(engine=_polars_engine(resolve(engine)))
+
+
+def sink_parquet(lf: pl.LazyFrame, path: str, engine: str | None = None) -> None:
+    """Write ``lf`` to one parquet file without materialising it where possible.
+
+    The GPU engine has no sink: its result is collected, then written.
+
+    Examples
+    --------
+    >>> import polars as pl, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> sink_parquet(pl.LazyFrame({"a": [1]}), os.path.join(d, "a.parquet"), "cpu")
+    >>> pl.read_parquet(os.path.join(d, "a.parquet")).height
+    1
+    """
+    name = resolve(engine)
+    if name == "gpu":
+        collect(lf, name).write_parquet(path)
+    else:
+        lf.sink_parquet(path, engine=_polars_engine(name))

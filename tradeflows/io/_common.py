@@ -1,0 +1,168 @@
+"""Expressions shared by the readers: header keys, periods, codes, values."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.reference import comtrade_to_iso3, country_names, eur_usd_monthly, iso3_codes
+from tradeflows.schema import AUX_COLUMNS, CANONICAL
+
+__all__ = [
+    "column_key",
+    "finish",
+    "hs_code",
+    "hs_revision_from_year",
+    "iso3_from_code",
+    "iso3_from_name",
+    "number",
+    "pick",
+]
+
+
+def column_key(name: str) -> str:
+    """Header name -> matching key: lower case, letters and digits only.
+
+    ``"Trade Value (US$)"``, ``"trade_value_us"`` and ``"tradeValueUS"`` all
+    give ``"tradevalueus"``, which is how one reader serves Comtrade+, legacy
+    Comtrade and comtradr's renamed columns.
+
+    Examples
+    --------
+    >>> column_key("Trade Value (US$)"), column_key("primaryValue"), column_key("2nd Partner Code")
+    ('tradevalueus', 'primaryvalue', '2ndpartnercode')
+    """
+    return re.sub(r"[^0-9a-z]", "", name.lower().lstrip("\ufeff"))
+
+
+def pick(keys: dict[str, str], *candidates: str) -> str | None:
+    """The source column whose key is the first of ``candidates`` present."""
+    for c in candidates:
+        if c in keys:
+            return keys[c]
+    return None
+
+
+def require(keys: dict[str, str], path: object, role: str, *candidates: str) -> str:
+    """Like :func:`pick`, but a missing column is a clear error."""
+    col = pick(keys, *candidates)
+    if col is None:
+        raise TradeflowsInputError(
+            f"{path}: missing required column for {role} (one of: {', '.join(candidates)})"
+        )
+    return col
+
+
+def clean_str(col: str) -> pl.Expr:
+    """Strip spaces; empty text becomes null."""
+    s = pl.col(col).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def number(col: str, scale: float = 1.0) -> pl.Expr:
+    """Text -> Float64 (null when empty or malformed; the raw text is kept apart)."""
+    v = clean_str(col).str.replace_all(",", "").cast(pl.Float64, strict=False)
+    return v * scale if scale != 1.0 else v
+
+
+def iso3_from_code(col: str) -> pl.Expr:
+    """Comtrade numeric code (or an ISO3 / Comtrade+ ISO like ``W00``) -> ISO3.
+
+    World gives ``WLD``, other aggregates ``AGG``; unknown codes give null.
+    """
+    raw = clean_str(col)
+    as_int = raw.cast(pl.Int32, strict=False)
+    by_code = as_int.replace_strict(comtrade_to_iso3(), default=None, return_dtype=pl.String)
+    upper = raw.str.to_uppercase()
+    by_iso = (
+        pl.when(upper.is_in(list(iso3_codes())))
+        .then(upper)
+        .when(upper.is_in(["W00", "WLD"]))
+        .then(pl.lit("WLD"))
+        .when(upper.is_in(["_X", "X1", "EUR", "AGG"]))
+        .then(pl.lit("AGG"))
+    )
+    return pl.when(as_int.is_not_null()).then(by_code).otherwise(by_iso)
+
+
+_FOOTNOTE = r"\s*\(.*\)\s*$"
+
+
+def iso3_from_name(col: str) -> pl.Expr:
+    """Country name (Eurostat, national files) -> ISO3; ``AGG`` for groups; null if unknown."""
+    table = country_names()
+    key = (
+        pl.col(col)
+        .str.replace_all("\u2019", "'")
+        .str.to_lowercase()
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    full = key.replace_strict(table, default=None, return_dtype=pl.String)
+    bare = key.str.replace(_FOOTNOTE, "").replace_strict(
+        table, default=None, return_dtype=pl.String
+    )
+    return pl.coalesce(full, bare)
+
+
+def hs_code(col: str) -> pl.Expr:
+    """HS code as digits with leading zeros restored; ``TOTAL`` kept; else null.
+
+    Codes read as numbers lose the leading zero of chapters 01-09, which makes
+    their length odd: one zero is put back.
+    """
+    s = clean_str(col).str.replace_all(r"[.\s]", "")
+    upper = s.str.to_uppercase()
+    is_total = upper.is_in(["TOTAL", "TOTAL-TOTAL", "TOT"])
+    digits = s.str.contains(r"^[0-9]{1,12}$")
+    padded = pl.when(s.str.len_chars() % 2 == 1).then(pl.lit("0") + s).otherwise(s)
+    return pl.when(is_total).then(pl.lit("TOTAL")).when(digits).then(padded)
+
+
+_REVISIONS = [
+    (2022, "HS2022"),
+    (2017, "HS2017"),
+    (2012, "HS2012"),
+    (2007, "HS2007"),
+    (2002, "HS2002"),
+    (1996, "HS1996"),
+]
+
+
+def hs_revision_from_year(year: pl.Expr) -> pl.Expr:
+    """The HS revision in force in ``year`` (for sources that report as-is)."""
+    expr = pl.lit("HS1992")
+    for start, rev in reversed(_REVISIONS):
+        expr = pl.when(year >= start).then(pl.lit(rev)).otherwise(expr)
+    return expr
+
+
+def eur_to_usd(value: pl.Expr, period: pl.Expr, freq: pl.Expr) -> pl.Expr:
+    """Convert euros to dollars at the ECB monthly (or the year's mean) rate."""
+    rates = eur_usd_monthly()
+    monthly = dict(zip(rates["month"].to_list(), rates["usd_per_eur"].to_list(), strict=True))
+    yearly = rates.group_by(pl.col("month").dt.year().alias("y")).agg(pl.col("usd_per_eur").mean())
+    annual = dict(zip(yearly["y"].to_list(), yearly["usd_per_eur"].to_list(), strict=True))
+    rate = (
+        pl.when(freq == "A")
+        .then(period.dt.year().replace_strict(annual, default=None, return_dtype=pl.Float64))
+        .otherwise(period.replace_strict(monthly, default=None, return_dtype=pl.Float64))
+    )
+    return value * rate
+
+
+def finish(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Select canonical + auxiliary columns in order, adding missing ones as null.
+
+    ``chg_*`` columns a reader set (rows it changed, such as a currency
+    conversion) are kept after them.
+    """
+    have = lf.collect_schema().names()
+    cols = []
+    for name, dtype in {**CANONICAL, **AUX_COLUMNS}.items():
+        expr = pl.col(name) if name in have else pl.lit(None)
+        cols.append(expr.cast(dtype).alias(name))
+    changes = [pl.col(c).fill_null(False).cast(pl.Boolean) for c in have if c.startswith("chg_")]
+    return lf.select(*cols, *changes)

@@ -1,0 +1,151 @@
+"""Turn whatever bytes a user has into a UTF-8 text file polars can scan.
+
+Handles gzip (Comtrade bulk files), byte-order marks, and files that are UTF-8
+but for a stray latin-1 byte (each invalid byte is read as latin-1 and counted,
+never fatal). Files that are already clean are scanned in place.
+"""
+
+from __future__ import annotations
+
+import atexit
+import codecs
+import gzip
+import hashlib
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tradeflows.errors import TradeflowsInputError
+
+__all__ = ["PreparedText", "file_sha256", "prepare_text"]
+
+_CHUNK = 1 << 24
+_WORKDIR: tempfile.TemporaryDirectory | None = None
+
+
+def _workdir() -> Path:
+    global _WORKDIR
+    if _WORKDIR is None:
+        _WORKDIR = tempfile.TemporaryDirectory(prefix="tradeflows-")
+        atexit.register(_WORKDIR.cleanup)
+    return Path(_WORKDIR.name)
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """A scannable UTF-8 copy (or the original) of a source file."""
+
+    path: Path
+    source: Path
+    header: str
+    delimiter: str
+    latin1_bytes: int
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = p.write_bytes(b"abc")
+    >>> file_sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _latin1_fallback(err: UnicodeDecodeError) -> tuple[str, int]:
+    bad = err.object[err.start : err.end]
+    _latin1_fallback.count += len(bad)  # type: ignore[attr-defined]
+    return bad.decode("latin-1"), err.end
+
+
+_latin1_fallback.count = 0  # type: ignore[attr-defined]
+codecs.register_error("tradeflows-latin1", _latin1_fallback)
+
+
+def _valid_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(path: Path, *, gz: bool) -> tuple[Path, int]:
+    out = _workdir() / (hashlib.sha1(str(path.resolve()).encode()).hexdigest() + ".csv")
+    _latin1_fallback.count = 0  # type: ignore[attr-defined]
+    decoder = codecs.getincrementaldecoder("utf-8")("tradeflows-latin1")
+    opener = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(_CHUNK):
+                dst.write(decoder.decode(chunk))
+            dst.write(decoder.decode(b"", final=True))
+    except (EOFError, OSError, zlib.error) as exc:
+        raise TradeflowsInputError(
+            f"{path}: compressed file is truncated or corrupt ({exc})"
+        ) from None
+    return out, _latin1_fallback.count  # type: ignore[attr-defined]
+
+
+def _sniff_delimiter(header: str, path: Path) -> str:
+    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.__getitem__)
+    if counts[best] == 0:
+        raise TradeflowsInputError(
+            f"{path}: line 1 has a single column ({header[:60]!r}); "
+            "expected a delimited header (comma, tab, semicolon or |)"
+        )
+    return best
+
+
+def prepare_text(path: Path) -> PreparedText:
+    """Return a scannable UTF-8 version of ``path`` with its header and delimiter.
+
+    Raises :class:`TradeflowsInputError` for an empty file, a truncated gzip or
+    a binary file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(b"\\xef\\xbb\\xbfa;b\\ncaf\\xe9;1\\n")
+    >>> t = prepare_text(p)
+    >>> t.header, t.delimiter, t.latin1_bytes
+    ('a;b', ';', 1)
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise TradeflowsInputError(f"{path}: file is empty")
+    gz = _is_gzip(path)
+    latin1 = 0
+    if gz or not _valid_utf8(path):
+        text_path, latin1 = _transcode(path, gz=gz)
+    else:
+        text_path = path
+    with open(text_path, "rb") as f:
+        head = f.read(1 << 16)
+    if b"\x00" in head:
+        raise TradeflowsInputError(f"{path}: binary file, not delimited text")
+    first = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()
+    if not first or not first[0].strip():
+        raise TradeflowsInputError(f"{path}: no header on line 1")
+    header = first[0]
+    return PreparedText(text_path, path, header, _sniff_delimiter(header, path), latin1)

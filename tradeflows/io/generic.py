@@ -1,0 +1,157 @@
+"""A reader for any table, given an explicit column mapping.
+
+For national files and anything the format readers do not know::
+
+    scan_generic(lf, mapping={"period": "Time", "partner": "Country(Area)",
+                              "hs": "Commodity Code", "value_usd": "Value(USD$ 1000)"},
+                 constants={"reporter": "TWN", "flow": "X"}, value_scale=1000)
+
+Countries may be ISO3 codes, Comtrade codes or names; periods ``YYYY``,
+``YYYYMM``, ``YYYY-MM``, ``YYYY/M`` or ``Mon. YYYY``; flows ``X``/``M``/``RX``/
+``RM`` or the words export, import, re-export, re-import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.io._common import (
+    clean_str,
+    finish,
+    hs_code,
+    hs_revision_from_year,
+    iso3_from_code,
+    iso3_from_name,
+    number,
+)
+from tradeflows.schema import CANONICAL
+
+__all__ = ["REQUIRED", "scan_generic"]
+
+#: Canonical fields a mapping (or constants) must provide.
+REQUIRED = ("period", "reporter", "partner", "flow", "hs", "value_usd")
+
+_FLOW_WORDS = {
+    "x": "X",
+    "m": "M",
+    "rx": "RX",
+    "rm": "RM",
+    "export": "X",
+    "exports": "X",
+    "import": "M",
+    "imports": "M",
+    "reexport": "RX",
+    "reexports": "RX",
+    "reimport": "RM",
+    "reimports": "RM",
+}
+
+
+def _country(col: str) -> pl.Expr:
+    return pl.coalesce(iso3_from_code(col), iso3_from_name(col))
+
+
+def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
+    raw = clean_str(col)
+    digits = raw.str.extract(r"^(\d{4})[-/]?(\d{1,2})?", 1)
+    month = raw.str.extract(r"^\d{4}[-/]?(\d{1,2})\b", 1).str.zfill(2)
+    worded = pl.coalesce(
+        raw.str.strptime(pl.Date, "%b. %Y", strict=False),
+        raw.str.strptime(pl.Date, "%b %Y", strict=False),
+    )
+    annual = raw.str.contains(r"^Y?\d{4}$")
+    ymd = raw.str.extract(r"(\d{4})") + pl.coalesce(month, pl.lit("01")) + "01"
+    period = pl.coalesce(worded, ymd.str.strptime(pl.Date, "%Y%m%d", strict=False))
+    freq = pl.when(annual).then(pl.lit("A")).when(digits.is_not_null() | worded.is_not_null())
+    return period, freq.then(pl.lit("M"))
+
+
+def scan_generic(
+    lf: pl.LazyFrame,
+    mapping: Mapping[str, str],
+    *,
+    source: str,
+    constants: Mapping[str, str] | None = None,
+    value_scale: float = 1.0,
+) -> pl.LazyFrame:
+    """Translate any LazyFrame of text columns with an explicit mapping.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The source table, all columns as text.
+    mapping : mapping of str to str
+        Canonical column -> source column.
+    source : str
+        Where the rows came from (kept in the ``source`` column).
+    constants : mapping of str to str, optional
+        Canonical column -> one value for every row (``{"reporter": "TWN"}``).
+    value_scale : float
+        Multiplier for values (1000 for a file in thousands of dollars).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> lf = pl.LazyFrame({"t": ["2016/1"], "c": ["China"], "hs": ["8542"], "v": ["1.5"]})
+    >>> out = scan_generic(lf, {"period": "t", "partner": "c", "hs": "hs", "value_usd": "v"},
+    ...                    source="twn", constants={"reporter": "TWN", "flow": "X"},
+    ...                    value_scale=1000).collect()
+    >>> out.select("period", "reporter", "partner", "value_usd").row(0)
+    (datetime.date(2016, 1, 1), 'TWN', 'CHN', 1500.0)
+    """
+    constants = dict(constants or {})
+    names = lf.collect_schema().names()
+    unknown = set(mapping) - set(CANONICAL)
+    if unknown:
+        raise TradeflowsInputError(
+            f"{source}: mapping names unknown canonical columns {sorted(unknown)}; "
+            f"choose from {', '.join(CANONICAL)}"
+        )
+    for target, col in mapping.items():
+        if col not in names:
+            raise TradeflowsInputError(
+                f"{source}: mapped column {col!r} (for {target}) is not in the file; "
+                f"it has {', '.join(names)}"
+            )
+    missing = [f for f in REQUIRED if f not in mapping and f not in constants]
+    if missing:
+        raise TradeflowsInputError(f"{source}: mapping lacks required fields {missing}")
+    lf = lf.with_row_index("row", offset=2).with_columns(
+        **{f"_const_{k}": pl.lit(str(v)) for k, v in constants.items()}
+    )
+
+    def col(field: str) -> str:
+        return mapping.get(field, f"_const_{field}")
+
+    period, freq = _period(col("period"))
+    if "freq" in mapping or "freq" in constants:
+        freq = clean_str(col("freq")).str.to_uppercase()
+    flow = clean_str(col("flow")).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    exprs = {
+        "period": period,
+        "freq": freq,
+        "reporter": _country(col("reporter")),
+        "partner": _country(col("partner")),
+        "flow": flow.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String),
+        "hs": hs_code(col("hs")),
+        "hs_revision": hs_revision_from_year(period.dt.year()),
+        "value_usd": number(col("value_usd"), value_scale),
+        "source": pl.lit(source),
+        "row": pl.col("row").cast(pl.Int64),
+        "reporter_raw": pl.col(col("reporter")),
+        "partner_raw": pl.col(col("partner")),
+        "hs_raw": pl.col(col("hs")),
+        "value_raw": pl.col(col("value_usd")),
+        "period_raw": pl.col(col("period")),
+    }
+    for optional in ("net_kg", "qty"):
+        if optional in mapping:
+            exprs[optional] = number(mapping[optional])
+    if "qty_unit" in mapping:
+        exprs["qty_unit"] = clean_str(mapping["qty_unit"])
+    if "hs_revision" in mapping or "hs_revision" in constants:
+        exprs["hs_revision"] = clean_str(col("hs_revision"))
+    return finish(lf.select(**exprs))

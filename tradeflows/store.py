@@ -1,0 +1,290 @@
+"""The embedded store: a parquet dataset partitioned by year, plus its audit.
+
+Layout::
+
+    STORE/audit.json              what was ingested, per file and in total;
+                                  names the current data folder
+    STORE/data-<id>/year=YYYY/*.parquet
+
+``audit.json`` is the commit point. An ingest writes a complete new data
+folder, then replaces ``audit.json`` atomically (temporary name, then rename),
+then removes the old folder. A failure at any step before the rename leaves
+the store exactly as it was.
+
+For every file, ``rows_read == rows_kept + rows_dropped``. Rows of an earlier
+file that a later file supersedes (a revised download of the same flow) are
+counted in that earlier file's ``superseded_later``, so that the store holds
+``sum(rows_kept) - sum(superseded_later)`` rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import polars as pl
+
+from tradeflows import engine as _engine
+from tradeflows._files import write_text_atomic
+from tradeflows.clean import audit, clean, ensure_aux, first_input_error, split
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.io import detect_format, expand_sources, file_sha256, scan
+from tradeflows.io._text import prepare_text
+from tradeflows.schema import CANONICAL, KEY
+
+__all__ = ["STORE_FORMAT", "ingest", "read_audit", "scan_store"]
+
+STORE_FORMAT = "tradeflows-store/1"
+_COUNTS = ("rows_read", "rows_kept", "rows_dropped")
+
+
+def _audit_path(store: Path) -> Path:
+    return Path(store) / "audit.json"
+
+
+def read_audit(store: str | Path) -> dict:
+    """The audit of a store (an empty one for a store not yet created).
+
+    Examples
+    --------
+    >>> read_audit("/nonexistent/store")["files"]
+    []
+    """
+    store = Path(store)
+    path = _audit_path(store)
+    if not path.exists():
+        if store.is_dir() and any(store.iterdir()):
+            raise TradeflowsInputError(
+                f"{store}: folder is not empty and has no audit.json: not a tradeflows store"
+            )
+        return {"format": STORE_FORMAT, "data": None, "files": [], "totals": {}, "store": {}}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TradeflowsInputError(f"{path}: unreadable audit ({exc})") from None
+    if doc.get("format") != STORE_FORMAT:
+        raise TradeflowsInputError(f"{path}: not a {STORE_FORMAT} audit")
+    return doc
+
+
+def scan_store(store: str | Path) -> pl.LazyFrame:
+    """The canonical rows of a store, lazily.
+
+    Examples
+    --------
+    >>> scan_store("/nonexistent/store")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: /nonexistent/store: not a tradeflows store (no audit.json)
+    """
+    store = Path(store)
+    if not _audit_path(store).exists():
+        raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
+    doc = read_audit(store)
+    data = store / doc["data"] if doc["data"] else None
+    if data is None or not any(data.rglob("*.parquet")):
+        return pl.LazyFrame(schema=CANONICAL)
+    return pl.scan_parquet(data / "**" / "*.parquet", hive_partitioning=False).select(
+        list(CANONICAL)
+    )
+
+
+def _sum_counts(entries: Iterable[Mapping]) -> dict:
+    total: dict = {k: 0 for k in _COUNTS}
+    total["dropped"], total["changed"] = {}, {}
+    for e in entries:
+        for k in _COUNTS:
+            total[k] += e.get(k, 0)
+        for part in ("dropped", "changed"):
+            for reason, n in e.get(part, {}).items():
+                total[part][reason] = total[part].get(reason, 0) + n
+    for part in ("dropped", "changed"):
+        total[part] = dict(sorted(total[part].items()))
+    return total
+
+
+def _source_names(files: list[Path]) -> list[str]:
+    names = [f.name for f in files]
+    if len(set(names)) == len(names):
+        return names
+    return [str(f) for f in files]
+
+
+def _collect_located(
+    lf: pl.LazyFrame, frames: list[pl.LazyFrame], entries: list[dict], engine: str | None
+) -> pl.DataFrame:
+    """Collect ``lf``; if polars cannot parse an input, name the file that fails."""
+    try:
+        return _engine.collect(lf, engine)
+    except pl.exceptions.PolarsError as exc:
+        for frame, entry in zip(frames, entries, strict=True):
+            try:
+                _engine.collect(frame, "cpu")
+            except pl.exceptions.PolarsError as file_exc:
+                text = str(file_exc).strip()
+                first = text.splitlines()[0] if text else type(file_exc).__name__
+                raise TradeflowsInputError(f"{entry['path']}: cannot be parsed: {first}") from None
+        raise exc
+
+
+def ingest(
+    sources: Iterable[str | Path],
+    store: str | Path,
+    *,
+    engine: str | None = None,
+    lenient: bool = False,
+    revision: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    constants: Mapping[str, str] | None = None,
+    value_scale: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Read, clean and add source files to ``store``; return the store's audit.
+
+    Parameters
+    ----------
+    sources : iterable of str or Path
+        Files, globs or folders.
+    store : str or Path
+        The store folder (created if missing).
+    engine : {"auto", "cpu", "streaming", "gpu"}, optional
+        Where the cleaning runs.
+    lenient : bool
+        Drop (and count) rows with unknown codes or malformed values instead of
+        refusing the file.
+    revision : {"HS2017"}, optional
+        Convert HS2022 codes to this revision.
+    mapping, constants, value_scale
+        For the generic reader (see :func:`tradeflows.io.scan`).
+    progress : callable, optional
+        Called with a short message as each file is read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text(
+    ...     "period,reporterCode,partnerCode,flowCode,cmdCode,primaryValue\\n"
+    ...     "202301,490,458,X,847150,1000\\n202301,490,0,X,847150,1000\\n")
+    >>> a = ingest([d / "a.csv"], d / "store")
+    >>> a["totals"]["rows_read"], a["totals"]["rows_kept"], a["totals"]["dropped"]
+    (2, 1, {'partner_world_beside_detail': 1})
+    >>> ingest([d / "a.csv"], d / "store")["files"][0]["rows_read"]   # same file: nothing added
+    2
+    """
+    store = Path(store)
+    if store.exists() and not store.is_dir():
+        raise TradeflowsInputError(f"{store}: exists and is not a folder")
+    doc = read_audit(store)
+    files = expand_sources(sources)
+    known = {e["sha256"] for e in doc["files"]}
+    names = _source_names(files)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+    new_entries, frames, skipped = [], [], []
+    for i, (path, name) in enumerate(zip(files, names, strict=True)):
+        if progress:
+            progress(f"reading {path}")
+        sha = file_sha256(path)
+        if sha in known:
+            skipped.append(str(path))
+            continue
+        known.add(sha)
+        fmt = "generic" if mapping is not None else detect_format(path)
+        lf = scan(path, format=fmt, mapping=mapping, constants=constants, value_scale=value_scale)
+        lf = lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
+        frames.append(lf)
+        latin1 = 0 if fmt in ("comext_xlsx", "canonical") else prepare_text(path).latin1_bytes
+        new_entries.append(
+            {
+                "path": str(path),
+                "source": name,
+                "sha256": sha,
+                "format": fmt,
+                "ingested": now,
+                "_file": i,
+                "latin1_bytes_read": latin1,
+            }
+        )
+    if not frames:
+        doc["skipped"] = skipped
+        return doc
+
+    old = scan_store(store) if doc["data"] else None
+    old_n = doc.get("store", {}).get("rows", 0) if old is not None else 0
+    parts = [old.with_columns(_file=pl.lit(-1, dtype=pl.Int32))] if old is not None else []
+    parts += frames
+    combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
+    if progress:
+        progress("cleaning")
+    result = _collect_located(clean(combined, revision=revision), frames, new_entries, engine)
+    for entry in new_entries:
+        df = result.filter(pl.col("_file") == entry["_file"])
+        if df.height == 0:
+            raise TradeflowsInputError(f"{entry['path']}: no data rows")
+        message = first_input_error(df, entry["path"])
+        if message and not lenient:
+            raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
+        entry.update(audit(df))
+    superseded = (
+        result.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
+        .group_by("source")
+        .len()
+    )
+    superseded_by = dict(
+        zip(superseded["source"].to_list(), superseded["len"].to_list(), strict=True)
+    )
+    files_doc = []
+    for e in doc["files"]:
+        e = dict(e)
+        e["superseded_later"] = e.get("superseded_later", 0) + superseded_by.get(e["source"], 0)
+        files_doc.append(e)
+    for e in new_entries:
+        e.pop("_file")
+        e["superseded_later"] = 0
+        files_doc.append(e)
+
+    kept, _ = split(result)
+    _write_store(store, doc, kept, files_doc, now, old_rows=old_n)
+    out = read_audit(store)
+    out["skipped"] = skipped
+    return out
+
+
+def _write_store(
+    store: Path, doc: dict, kept: pl.DataFrame, files_doc: list, now: str, *, old_rows: int
+) -> None:
+    store.mkdir(parents=True, exist_ok=True)
+    data_name = f"data-{uuid.uuid4().hex[:12]}"
+    tmp = store / f".{data_name}.tmp"
+    try:
+        table = kept.sort(KEY, nulls_last=True).with_columns(year=pl.col("period").dt.year())
+        tmp.mkdir()
+        if table.height:
+            table.write_parquet(tmp, partition_by="year", compression="zstd")
+        os.replace(tmp, store / data_name)
+        new_doc = {
+            "format": STORE_FORMAT,
+            "data": data_name,
+            "updated": now,
+            "store": {
+                "rows": table.height,
+                "years": sorted(set(table["year"].to_list())),
+                "rows_before": old_rows,
+            },
+            "totals": _sum_counts(files_doc),
+            "files": files_doc,
+        }
+        write_text_atomic(_audit_path(store), json.dumps(new_doc, indent=2) + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if (store / data_name).exists() and read_audit(store).get("data") != data_name:
+            shutil.rmtree(store / data_name, ignore_errors=True)
+        raise
+    if doc.get("data") and doc["data"] != data_name:
+        shutil.rmtree(store / doc["data"], ignore_errors=True)

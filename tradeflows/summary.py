@@ -1,0 +1,122 @@
+"""What a store holds: coverage and audit, as a dict, as text and as HTML.
+
+A stop-gap until the full report: it already follows the report's shape,
+summarise to a dict, then render (every value from the data is escaped).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import polars as pl
+
+from tradeflows import engine
+from tradeflows.store import read_audit, scan_store
+
+__all__ = ["store_summary", "summary_html", "summary_text"]
+
+
+def store_summary(store: str | Path) -> dict:
+    """Coverage (rows by year, flow and reporter) and the audit of a store.
+
+    Examples
+    --------
+    >>> store_summary("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: /nonexistent: not a tradeflows store (no audit.json)
+    """
+    lf = scan_store(store)
+    doc = read_audit(store)
+    by_year = engine.collect(
+        lf.group_by(pl.col("period").dt.year().alias("year"), "freq")
+        .agg(rows=pl.len(), value_usd=pl.col("value_usd").sum())
+        .sort("year", "freq")
+    )
+    reporters = engine.collect(
+        lf.group_by("reporter")
+        .agg(rows=pl.len(), partners=pl.col("partner").n_unique())
+        .sort("rows", "reporter", descending=[True, False])
+    )
+    return {
+        "store": str(store),
+        "rows": doc.get("store", {}).get("rows", 0),
+        "by_year": by_year.to_dicts(),
+        "reporters": reporters.to_dicts(),
+        "totals": doc.get("totals", {}),
+        "files": doc.get("files", []),
+    }
+
+
+def summary_text(info: dict) -> str:
+    """Plain-text rendering of :func:`store_summary`."""
+    t = info["totals"]
+    lines = [
+        f"store {info['store']}: {info['rows']} rows, {len(info['reporters'])} reporters, "
+        f"{len(info['files'])} files",
+        f"read {t.get('rows_read', 0)} = kept {t.get('rows_kept', 0)} + dropped "
+        f"{t.get('rows_dropped', 0)}",
+    ]
+    lines += [f"  dropped {k}: {v}" for k, v in t.get("dropped", {}).items()]
+    lines += [f"  changed {k}: {v}" for k, v in t.get("changed", {}).items()]
+    return "\n".join(lines)
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in columns) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:,.0f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {n}" for k, n in v.items())
+    return "" if v is None else str(v)
+
+
+def summary_html(info: dict) -> str:
+    """A self-contained HTML page for :func:`store_summary` (no scripts, no links)."""
+    t = info["totals"]
+    reasons = [{"reason": k, "rows": v} for k, v in t.get("dropped", {}).items()]
+    changes = [{"change": k, "rows": v} for k, v in t.get("changed", {}).items()]
+    files = [{**f, "sha256": f["sha256"][:12]} for f in info["files"]]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>tradeflows store summary</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.2rem 0.6rem; text-align: right; }}
+th {{ background: #f3f3f3; }}
+</style></head><body>
+<h1>tradeflows store summary</h1>
+<p>Store <code>{html.escape(info["store"])}</code>: {info["rows"]:,} rows from
+{len(info["files"])} files. Rows read {t.get("rows_read", 0):,} = kept
+{t.get("rows_kept", 0):,} + dropped {t.get("rows_dropped", 0):,}.</p>
+<h2>Rows dropped, by reason</h2>{_table(reasons, ["reason", "rows"])}
+<h2>Rows changed, by reason</h2>{_table(changes, ["change", "rows"])}
+<h2>Coverage by year</h2>{_table(info["by_year"], ["year", "freq", "rows", "value_usd"])}
+<h2>Reporters</h2>{_table(info["reporters"], ["reporter", "rows", "partners"])}
+<h2>Files</h2>{
+        _table(
+            files,
+            [
+                "source",
+                "format",
+                "sha256",
+                "rows_read",
+                "rows_kept",
+                "rows_dropped",
+                "superseded_later",
+                "dropped",
+            ],
+        )
+    }
+</body></html>
+"""
