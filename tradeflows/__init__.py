@@ -1,11 +1,13 @@
 """tradeflows: find transshipment in trade statistics.
 
-The public surface, stage by stage: read (:func:`scan`), clean (:func:`clean`,
-:func:`audit`), execute (:func:`collect`), store (:func:`ingest`,
-:func:`scan_store`).
+The public surface, stage by stage: read (:func:`scan`), clean (the
+:mod:`tradeflows.clean` verbs and :func:`audit`), execute (:func:`collect`),
+store (:func:`ingest`, :func:`scan_store`). The module ``tradeflows.clean`` is
+not shadowed by its ``clean`` function: use ``tradeflows.clean.clean``.
 """
 
-from tradeflows.clean import audit, clean
+from tradeflows import clean
+from tradeflows.clean import audit
 from tradeflows.engine import collect
 from tradeflows.errors import TradeflowsError, TradeflowsInputError
 from tradeflows.io import detect_format, scan

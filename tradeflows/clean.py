@@ -202,9 +202,8 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _sum_live(col: str, key: list[str]) -> pl.Expr:
-    live_value = pl.when(_live()).then(pl.col(col))
-    return pl.when(live_value.count().over(key) > 0).then(live_value.sum().over(key))
+def _sum_or_null(col: str) -> pl.Expr:
+    return pl.when(pl.col(col).count() > 0).then(pl.col(col).sum()).alias(f"_sum_{col}")
 
 
 @_verb
@@ -226,25 +225,46 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
     >>> merge_breakdowns(df)["drop"].to_list()
     [None, 'partner2_breakdown', 'partner2_breakdown']
     """
+    # The work happens on the (usually few) breakdown rows; the marks go back
+    # by row number, so files without breakdowns pay for three cheap joins.
+    sums = ("value_usd", "net_kg", "qty")
+    lf = lf.with_row_index("_i")
     for dim in _BREAKDOWNS:
-        others = [d for d in _BREAKDOWNS if d != dim]
-        key = [*KEY, *others]
-        live_total = (_live() & pl.col(dim).is_null()).any().over(key)
-        is_detail = pl.col(dim).is_not_null()
-        lf = lf.with_columns(_mark(f"{dim}_breakdown", is_detail & live_total))
-        # No total: sum the live breakdowns into the first of them.
-        detail_live = (_live() & is_detail).cast(pl.Int32)
-        rank = detail_live.cum_sum().over(key)
-        first = (detail_live == 1) & (rank == 1)
-        lf = lf.with_columns(
-            pl.when(first).then(_sum_live(c, key)).otherwise(pl.col(c)).alias(c)
-            for c in ("value_usd", "net_kg", "qty")
+        key = [*KEY, *(d for d in _BREAKDOWNS if d != dim)]
+        base = lf.cache()
+        detail = base.filter(_live() & pl.col(dim).is_not_null())
+        totals = base.filter(_live() & pl.col(dim).is_null()).select(key).unique()
+        beside = detail.join(totals, on=key, how="semi", nulls_equal=True)
+        alone = detail.join(totals, on=key, how="anti", nulls_equal=True)
+        groups = alone.group_by(key).agg(
+            pl.col("_i").min().alias("_first"), pl.len().alias("_n"), *map(_sum_or_null, sums)
         )
-        lf = _or_changed(lf, f"summed_{dim}", first & (detail_live.sum().over(key) > 1))
+        others = alone.join(groups.select(*key, "_first"), on=key, nulls_equal=True)
+        marks = pl.concat(
+            [
+                beside.select("_i", _reason=pl.lit(f"{dim}_breakdown")),
+                others.filter(pl.col("_i") != pl.col("_first")).select(
+                    "_i", _reason=pl.lit("summed_into_total")
+                ),
+            ]
+        )
+        firsts = groups.select(pl.col("_first").alias("_i"), "_n", *(f"_sum_{c}" for c in sums))
+        lf = (
+            base.join(marks, on="_i", how="left", maintain_order="left")
+            .join(firsts, on="_i", how="left", maintain_order="left")
+        )
+        first = pl.col("_n").is_not_null()
         lf = lf.with_columns(
-            _mark("summed_into_total", (detail_live == 1) & ~first),
-        ).with_columns(pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim))
-    return lf
+            pl.when(_live() & pl.col("_reason").is_not_null())
+            .then(pl.col("_reason"))
+            .otherwise(pl.col("drop"))
+            .alias("drop"),
+            *(pl.when(first).then(pl.col(f"_sum_{c}")).otherwise(pl.col(c)).alias(c) for c in sums),
+            pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim),
+        )
+        lf = _or_changed(lf, f"summed_{dim}", first & (pl.col("_n") > 1))
+        lf = lf.drop("_reason", "_n", *(f"_sum_{c}" for c in sums))
+    return lf.drop("_i")
 
 
 @_verb
@@ -351,6 +371,7 @@ def drop_hs_parents(lf: pl.LazyFrame) -> pl.LazyFrame:
     >>> drop_hs_parents(df)["drop"].to_list()
     ['hs_parent_of_detail', None, 'total_beside_detail']
     """
+    lf = lf.cache()  # used twice below: compute the upstream plan once
     parents = _prefixes(lf)
     on = [*_GROUP, "source", "hs"]
     lf = lf.join(parents, on=on, how="left", nulls_equal=True, maintain_order="left")
@@ -395,7 +416,7 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     def near_1000(dev: pl.Expr) -> pl.Expr:
         return dev.abs().is_between(lo, hi)
 
-    lf = lf.with_row_index("_i")
+    lf = lf.with_row_index("_i").cache()  # used three times below
     live = lf.filter(_live() & (pl.col("value_usd") > 0))
     mirror = (
         live.filter(pl.col("flow").is_in(["X", "M"]))
