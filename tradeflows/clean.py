@@ -194,16 +194,52 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
     lf = lf.with_columns(
         _mark("reporter_aggregate", pl.col("reporter").is_in([AGGREGATE, WORLD]))
     ).with_columns(_mark("partner_aggregate", pl.col("partner") == AGGREGATE))
-    group = [*_GROUP, "hs", "source"]
-    group.remove("partner")
-    has_detail = (_live() & (pl.col("partner") != WORLD)).any().over(group)
-    return lf.with_columns(
-        _mark("partner_world_beside_detail", (pl.col("partner") == WORLD) & has_detail)
+    group = [c for c in (*_GROUP, "hs", "source") if c != "partner"]
+
+    def world_beside_detail(cur: pl.LazyFrame) -> pl.LazyFrame:
+        has_detail = (_live() & (pl.col("partner") != WORLD)).any().over(group)
+        return cur.with_columns(
+            _mark("partner_world_beside_detail", (pl.col("partner") == WORLD) & has_detail)
+        )
+
+    return _within(lf, pl.col("partner") == WORLD, group, world_beside_detail, ["drop"])
+
+
+def _within(
+    lf: pl.LazyFrame,
+    selector: pl.Expr,
+    key: list[str],
+    step: Callable[[pl.LazyFrame], pl.LazyFrame],
+    columns: list[str],
+) -> pl.LazyFrame:
+    """Run ``step`` only on the groups (by ``key``) that hold a row matching ``selector``.
+
+    Most files have no such rows (no DX flows, no breakdowns), so a window
+    step over every row would be wasted: the groups are picked with one
+    semi-join, ``step`` runs on them, and ``columns`` (plus any ``chg_*``
+    column ``step`` sets) go back by row number.
+    """
+    lf = lf.with_row_index("_i").cache()
+    groups = lf.filter(selector).select(key).unique()
+    cur = step(lf.join(groups, on=key, how="semi", nulls_equal=True))
+    have = lf.collect_schema().names()
+    changes = [c for c in cur.collect_schema().names() if c.startswith("chg_")]
+    back = [*columns, *changes]
+    lf = lf.join(
+        cur.select("_i", *(pl.col(c).alias(f"_new_{c}") for c in back), _hit=pl.lit(True)),
+        on="_i",
+        how="left",
+        maintain_order="left",
     )
-
-
-def _sum_or_null(col: str) -> pl.Expr:
-    return pl.when(pl.col(col).count() > 0).then(pl.col(col).sum()).alias(f"_sum_{col}")
+    hit = pl.col("_hit").fill_null(False)
+    lf = lf.with_columns(
+        pl.when(hit)
+        .then(pl.col(f"_new_{c}"))
+        .otherwise(pl.col(c) if c in have else pl.lit(False) if c.startswith("chg_") else None)
+        .alias(c)
+        for c in back
+    )
+    return lf.drop("_i", "_hit", *(f"_new_{c}" for c in back))
 
 
 @_verb
@@ -225,46 +261,33 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
     >>> merge_breakdowns(df)["drop"].to_list()
     [None, 'partner2_breakdown', 'partner2_breakdown']
     """
-    # The work happens on the (usually few) breakdown rows; the marks go back
-    # by row number, so files without breakdowns pay for three cheap joins.
     sums = ("value_usd", "net_kg", "qty")
-    lf = lf.with_row_index("_i")
-    for dim in _BREAKDOWNS:
-        key = [*KEY, *(d for d in _BREAKDOWNS if d != dim)]
-        base = lf.cache()
-        detail = base.filter(_live() & pl.col(dim).is_not_null())
-        totals = base.filter(_live() & pl.col(dim).is_null()).select(key).unique()
-        beside = detail.join(totals, on=key, how="semi", nulls_equal=True)
-        alone = detail.join(totals, on=key, how="anti", nulls_equal=True)
-        groups = alone.group_by(key).agg(
-            pl.col("_i").min().alias("_first"), pl.len().alias("_n"), *map(_sum_or_null, sums)
-        )
-        others = alone.join(groups.select(*key, "_first"), on=key, nulls_equal=True)
-        marks = pl.concat(
-            [
-                beside.select("_i", _reason=pl.lit(f"{dim}_breakdown")),
-                others.filter(pl.col("_i") != pl.col("_first")).select(
-                    "_i", _reason=pl.lit("summed_into_total")
-                ),
-            ]
-        )
-        firsts = groups.select(pl.col("_first").alias("_i"), "_n", *(f"_sum_{c}" for c in sums))
-        lf = (
-            base.join(marks, on="_i", how="left", maintain_order="left")
-            .join(firsts, on="_i", how="left", maintain_order="left")
-        )
-        first = pl.col("_n").is_not_null()
-        lf = lf.with_columns(
-            pl.when(_live() & pl.col("_reason").is_not_null())
-            .then(pl.col("_reason"))
-            .otherwise(pl.col("drop"))
-            .alias("drop"),
-            *(pl.when(first).then(pl.col(f"_sum_{c}")).otherwise(pl.col(c)).alias(c) for c in sums),
-            pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim),
-        )
-        lf = _or_changed(lf, f"summed_{dim}", first & (pl.col("_n") > 1))
-        lf = lf.drop("_reason", "_n", *(f"_sum_{c}" for c in sums))
-    return lf.drop("_i")
+
+    def merge(cur: pl.LazyFrame) -> pl.LazyFrame:
+        for dim in _BREAKDOWNS:
+            key = [*KEY, *(d for d in _BREAKDOWNS if d != dim)]
+            live_total = (_live() & pl.col(dim).is_null()).any().over(key)
+            is_detail = pl.col(dim).is_not_null()
+            cur = cur.with_columns(_mark(f"{dim}_breakdown", is_detail & live_total))
+            # No total: sum the live breakdowns into the first of them.
+            detail_live = (_live() & is_detail).cast(pl.Int32)
+            first = (detail_live == 1) & (detail_live.cum_sum().over(key) == 1)
+            cur = cur.with_columns(
+                pl.when(first).then(_sum_live(c, key)).otherwise(pl.col(c)).alias(c) for c in sums
+            )
+            cur = _or_changed(cur, f"summed_{dim}", first & (detail_live.sum().over(key) > 1))
+            cur = cur.with_columns(
+                _mark("summed_into_total", (detail_live == 1) & ~first)
+            ).with_columns(pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim))
+        return cur
+
+    any_dim = pl.any_horizontal(pl.col(d).is_not_null() for d in _BREAKDOWNS)
+    return _within(lf, any_dim, KEY, merge, ["drop", *sums, *_BREAKDOWNS])
+
+
+def _sum_live(col: str, key: list[str]) -> pl.Expr:
+    live_value = pl.when(_live()).then(pl.col(col))
+    return pl.when(live_value.count().over(key) > 0).then(live_value.sum().over(key))
 
 
 @_verb
@@ -288,27 +311,31 @@ def resolve_flows(lf: pl.LazyFrame) -> pl.LazyFrame:
     """
     key = ["period", "freq", "reporter", "partner", "hs"]
     raw = pl.col("raw_flow")
-    has_x = (_live() & (raw == "X")).any().over(key)
-    has_m = (_live() & (raw == "M")).any().over(key)
-    lf = lf.with_columns(_mark("domestic_export_beside_total", (raw == "DX") & has_x)).with_columns(
-        _mark("foreign_import_beside_total", (raw == "FM") & has_m)
-    )
-    rx = pl.when(_live() & (raw == "RX")).then(pl.col("value_usd")).sum().over(key)
-    promote_dx = _live() & (raw == "DX")
-    lf = lf.with_columns(
-        pl.when(promote_dx)
-        .then(pl.col("value_usd") + rx)
-        .otherwise(pl.col("value_usd"))
-        .alias("value_usd")
-    )
-    lf = _or_changed(lf, "x_from_dx_plus_rx", promote_dx)
-    lf = _or_changed(lf, "m_from_fm", _live() & (raw == "FM"))
-    return lf.with_columns(
-        pl.when(_live() & raw.is_in(["DX", "FM"]))
-        .then(pl.col("flow").cast(pl.String))
-        .otherwise(raw)
-        .alias("raw_flow")
-    )
+
+    def resolve(lf: pl.LazyFrame) -> pl.LazyFrame:
+        has_x = (_live() & (raw == "X")).any().over(key)
+        has_m = (_live() & (raw == "M")).any().over(key)
+        lf = lf.with_columns(
+            _mark("domestic_export_beside_total", (raw == "DX") & has_x)
+        ).with_columns(_mark("foreign_import_beside_total", (raw == "FM") & has_m))
+        rx = pl.when(_live() & (raw == "RX")).then(pl.col("value_usd")).sum().over(key)
+        promote_dx = _live() & (raw == "DX")
+        lf = lf.with_columns(
+            pl.when(promote_dx)
+            .then(pl.col("value_usd") + rx)
+            .otherwise(pl.col("value_usd"))
+            .alias("value_usd")
+        )
+        lf = _or_changed(lf, "x_from_dx_plus_rx", promote_dx)
+        lf = _or_changed(lf, "m_from_fm", _live() & (raw == "FM"))
+        return lf.with_columns(
+            pl.when(_live() & raw.is_in(["DX", "FM"]))
+            .then(pl.col("flow").cast(pl.String))
+            .otherwise(raw)
+            .alias("raw_flow")
+        )
+
+    return _within(lf, raw.is_in(["DX", "FM"]), key, resolve, ["drop", "value_usd", "raw_flow"])
 
 
 @_verb
@@ -332,12 +359,17 @@ def merge_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
     """
     values = [c for c in CANONICAL if c not in ("source", "slip_suspect")]
     key = [*KEY, *_BREAKDOWNS]
-    live = _live().cast(pl.Int32)
-    exact_rank = live.cum_sum().over(values + list(_BREAKDOWNS))
-    lf = lf.with_columns(_mark("duplicate_exact", exact_rank > 1))
-    live = _live().cast(pl.Int32)
-    key_rank = live.cum_sum().over(key)
-    return lf.with_columns(_mark("duplicate_superseded", key_rank < live.sum().over(key)))
+
+    def merge(cur: pl.LazyFrame) -> pl.LazyFrame:
+        # A row is a duplicate when an earlier live row has the same values
+        # (liveness is part of the identity, so dropped rows never count).
+        exact = pl.struct(*values, *_BREAKDOWNS, _live()).is_first_distinct()
+        cur = cur.with_columns(_mark("duplicate_exact", ~exact))
+        latest = pl.struct(*key, _live()).is_last_distinct()
+        return cur.with_columns(_mark("duplicate_superseded", ~latest))
+
+    repeated = pl.struct(*key).is_duplicated()
+    return _within(lf, _live() & repeated, key, merge, ["drop"])
 
 
 def _prefixes(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -371,16 +403,24 @@ def drop_hs_parents(lf: pl.LazyFrame) -> pl.LazyFrame:
     >>> drop_hs_parents(df)["drop"].to_list()
     ['hs_parent_of_detail', None, 'total_beside_detail']
     """
-    lf = lf.cache()  # used twice below: compute the upstream plan once
-    parents = _prefixes(lf)
-    on = [*_GROUP, "source", "hs"]
-    lf = lf.join(parents, on=on, how="left", nulls_equal=True, maintain_order="left")
-    is_parent = pl.col("_has_detail").fill_null(False)
-    return (
-        lf.with_columns(_mark("total_beside_detail", is_parent & (pl.col("hs") == "TOTAL")))
-        .with_columns(_mark("hs_parent_of_detail", is_parent))
-        .drop("_has_detail")
-    )
+    group = [*_GROUP, "source"]
+    on = [*group, "hs"]
+
+    def mark_parents(cur: pl.LazyFrame) -> pl.LazyFrame:
+        cur = cur.cache()  # used twice below: compute the upstream plan once
+        cur = cur.join(_prefixes(cur), on=on, how="left", nulls_equal=True, maintain_order="left")
+        is_parent = pl.col("_has_detail").fill_null(False)
+        return (
+            cur.with_columns(_mark("total_beside_detail", is_parent & (pl.col("hs") == "TOTAL")))
+            .with_columns(_mark("hs_parent_of_detail", is_parent))
+            .drop("_has_detail")
+        )
+
+    # A parent is TOTAL or a code shorter than the longest code of its source:
+    # only the groups holding one need the prefix join.
+    n = pl.col("hs").str.len_chars()
+    maybe_parent = (pl.col("hs") == "TOTAL") | (n < n.max().over("source"))
+    return _within(lf, _live() & maybe_parent, group, mark_parents, ["drop"])
 
 
 @_verb
@@ -416,11 +456,48 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     def near_1000(dev: pl.Expr) -> pl.Expr:
         return dev.abs().is_between(lo, hi)
 
-    lf = lf.with_row_index("_i").cache()  # used three times below
-    live = lf.filter(_live() & (pl.col("value_usd") > 0))
+    lf = lf.with_row_index("_i").cache()
+    log = pl.col("value_usd").log10().alias("_log")
+    live = lf.filter(_live() & (pl.col("value_usd") > 0)).select(
+        "_i", *series, "period", "value_usd", log
+    )
+    # Only steady series of five reports or more can show a slip: find them
+    # with two group-bys, then do the per-row work on their rows alone.
+    long_enough = live.group_by(series).agg(pl.len().alias("_n")).filter(pl.col("_n") >= 5)
+    cand = live.join(long_enough, on=series, how="semi").cache()
+    center = cand.group_by(series).agg(pl.col("_log").median().alias("_center"))
+    cand = cand.join(center, on=series)
+    spread = (
+        cand.group_by(series)
+        .agg((pl.col("_log") - pl.col("_center")).abs().median().alias("_spread"))
+        .filter(pl.col("_spread") < 0.3)
+    )
+    cand = cand.join(spread, on=series, how="semi").sort([*series, "period"])
+    same = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in series)
+    same_next = pl.all_horizontal(pl.col(c) == pl.col(c).shift(-1) for c in series)
+    cand = cand.with_columns(
+        _prev=pl.when(same).then(pl.col("_log").shift(1)),
+        _next=pl.when(same_next).then(pl.col("_log").shift(-1)),
+    )
+    value, prev, nxt = pl.col("_log"), pl.col("_prev"), pl.col("_next")
+    up = (value - prev).sign() == (value - nxt).sign()
+    inner = near_1000(value - prev) & near_1000(value - nxt) & up & ((prev - nxt).abs() < 0.5)
+    edge = (prev.is_null() & near_1000(value - nxt)) | (nxt.is_null() & near_1000(value - prev))
+    cand = cand.filter((inner | edge).fill_null(False))
+    # The partner's report of the same flow, looked up for the few candidates.
+    mirror_key = ["period", "freq", "hs", "reporter", "partner", "flow"]
+    wanted = cand.select(
+        "period",
+        "freq",
+        "hs",
+        reporter=pl.col("partner"),
+        partner=pl.col("reporter"),
+        flow=pl.col("flow").cast(pl.String).replace({"X": "M", "M": "X"}).cast(CANONICAL["flow"]),
+    ).unique()
     mirror = (
-        live.filter(pl.col("flow").is_in(["X", "M"]))
-        .group_by("period", "freq", "reporter", "partner", "flow", "hs")
+        lf.filter(_live() & (pl.col("value_usd") > 0))
+        .join(wanted, on=mirror_key, how="semi", nulls_equal=True)
+        .group_by(mirror_key)
         .agg(_mirror=pl.col("value_usd").sum().log10())
         .select(
             "period",
@@ -435,24 +512,13 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
             .cast(CANONICAL["flow"]),
         )
     )
-    log = pl.col("value_usd").log10()
-    prev = log.shift(1).over(series, order_by="period")
-    nxt = log.shift(-1).over(series, order_by="period")
-    up = (log - prev).sign() == (log - nxt).sign()
-    inner = near_1000(log - prev) & near_1000(log - nxt) & up & ((prev - nxt).abs() < 0.5)
-    edge_prev = prev.is_null() & near_1000(log - nxt)
-    edge_next = nxt.is_null() & near_1000(log - prev)
-    mirror_says = near_1000(log - pl.col("_mirror"))
-    center = log.median().over(series)
-    steady = ((log - center).abs().median().over(series) < 0.3) & (log.count().over(series) >= 5)
-    suspect = steady & (
+    cand = cand.join(mirror, on=mirror_key, how="left", nulls_equal=True)
+    suspect = (
         pl.when(pl.col("_mirror").is_null())
         .then(inner)
-        .otherwise(mirror_says & (inner | edge_prev | edge_next))
+        .otherwise(near_1000(value - pl.col("_mirror")) & (inner | edge))
     )
-    flags = live.join(mirror, on=[*_GROUP, "hs"], how="left").select(
-        "_i", _suspect=suspect.fill_null(False)
-    )
+    flags = cand.filter(suspect.fill_null(False)).select("_i", _suspect=pl.lit(True))
     lf = lf.join(flags, on="_i", how="left", maintain_order="left")
     suspect = pl.col("_suspect").fill_null(False)
     lf = lf.with_columns(slip_suspect=pl.col("slip_suspect").fill_null(False) | suspect)

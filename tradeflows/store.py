@@ -35,7 +35,7 @@ from tradeflows.clean import audit, clean, ensure_aux, first_input_error, split
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io import detect_format, expand_sources, file_sha256, scan
 from tradeflows.io._text import prepare_text
-from tradeflows.schema import CANONICAL, KEY
+from tradeflows.schema import CANONICAL
 
 __all__ = ["STORE_FORMAT", "ingest", "read_audit", "scan_store"]
 
@@ -115,21 +115,14 @@ def _source_names(files: list[Path]) -> list[str]:
     return [str(f) for f in files]
 
 
-def _collect_located(
-    lf: pl.LazyFrame, frames: list[pl.LazyFrame], entries: list[dict], engine: str | None
-) -> pl.DataFrame:
-    """Collect ``lf``; if polars cannot parse an input, name the file that fails."""
+def _read(lf: pl.LazyFrame, path: Path, engine: str | None) -> pl.DataFrame:
+    """Execute one file's reader; a parse failure becomes one line naming the file."""
     try:
         return _engine.collect(lf, engine)
     except pl.exceptions.PolarsError as exc:
-        for frame, entry in zip(frames, entries, strict=True):
-            try:
-                _engine.collect(frame, "cpu")
-            except pl.exceptions.PolarsError as file_exc:
-                text = str(file_exc).strip()
-                first = text.splitlines()[0] if text else type(file_exc).__name__
-                raise TradeflowsInputError(f"{entry['path']}: cannot be parsed: {first}") from None
-        raise exc
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise TradeflowsInputError(f"{path}: cannot be parsed: {first}") from None
 
 
 def ingest(
@@ -198,8 +191,11 @@ def ingest(
         fmt = "generic" if mapping is not None else detect_format(path)
         lf = scan(path, format=fmt, mapping=mapping, constants=constants, value_scale=value_scale)
         lf = lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
-        frames.append(lf)
-        latin1 = 0 if fmt in ("comext_xlsx", "canonical") else prepare_text(path).latin1_bytes
+        # Each file is read on its own (errors name it), then all are cleaned
+        # together: one plan over parsed frames runs faster than one plan that
+        # also parses, and duplicates across files need them side by side.
+        frames.append(_read(lf, path, engine).lazy())
+        latin1 = prepare_text(path).latin1_bytes if fmt in ("comtrade", "comext") else 0
         new_entries.append(
             {
                 "path": str(path),
@@ -222,7 +218,7 @@ def ingest(
     combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
     if progress:
         progress("cleaning")
-    result = _collect_located(clean(combined, revision=revision), frames, new_entries, engine)
+    result = _engine.collect(clean(combined, revision=revision), engine)
     for entry in new_entries:
         df = result.filter(pl.col("_file") == entry["_file"])
         if df.height == 0:
@@ -263,7 +259,8 @@ def _write_store(
     data_name = f"data-{uuid.uuid4().hex[:12]}"
     tmp = store / f".{data_name}.tmp"
     try:
-        table = kept.sort(KEY, nulls_last=True).with_columns(year=pl.col("period").dt.year())
+        # Rows keep the order they were read in: deterministic for the same inputs.
+        table = kept.with_columns(year=pl.col("period").dt.year())
         tmp.mkdir()
         if table.height:
             table.write_parquet(tmp, partition_by="year", compression="zstd")

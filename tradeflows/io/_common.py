@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import polars as pl
 
@@ -56,35 +57,70 @@ def require(keys: dict[str, str], path: object, role: str, *candidates: str) -> 
 
 
 def clean_str(col: str) -> pl.Expr:
-    """Strip spaces; empty text becomes null."""
+    """Strip spaces; empty or blank text becomes null."""
     s = pl.col(col).str.strip_chars()
-    return pl.when(s == "").then(None).otherwise(s)
+    return pl.when(s.str.len_bytes() > 0).then(s)
+
+
+def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
+    """First day of ``year``-``month`` as a Date, by integer arithmetic.
+
+    Much cheaper than ``pl.date`` or string parsing on millions of rows
+    (days-from-civil, H. Hinnant). Years outside 1900-2100 or months outside
+    1-12 give null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.select(date_from_ym(pl.lit(2024), pl.lit(2))).item()
+    datetime.date(2024, 2, 1)
+    """
+    y = year - (month <= 2).cast(pl.Int64)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    ok = year.is_between(1900, 2100) & month.is_between(1, 12)
+    return pl.when(ok).then(days.cast(pl.Int32).cast(pl.Date))
 
 
 def number(col: str, scale: float = 1.0) -> pl.Expr:
-    """Text -> Float64 (null when empty or malformed; the raw text is kept apart)."""
-    v = clean_str(col).str.replace_all(",", "").cast(pl.Float64, strict=False)
+    """Text -> Float64 (null when empty or malformed; the raw text is kept apart).
+
+    Thousands separators (``1,234.5``) and surrounding spaces are removed.
+    """
+    s = pl.col(col)
+    v = (
+        pl.when(s.str.contains(",", literal=True))
+        .then(s.str.replace_all(",", "", literal=True))
+        .otherwise(s)
+        .str.strip_chars()
+        .cast(pl.Float64, strict=False)
+    )
     return v * scale if scale != 1.0 else v
+
+
+@cache
+def _code_table() -> dict[str, str]:
+    """Every spelling of a country code a file may use -> ISO3 / WLD / AGG."""
+    table: dict[str, str] = {}
+    for code, iso3 in comtrade_to_iso3().items():
+        table[str(code)] = iso3
+        table[f"{code:03d}"] = iso3
+    for iso3 in iso3_codes():
+        table[iso3] = iso3
+    table.update({"W00": "WLD", "WLD": "WLD", "_X": "AGG", "X1": "AGG", "EUR": "AGG", "AGG": "AGG"})
+    return table
 
 
 def iso3_from_code(col: str) -> pl.Expr:
     """Comtrade numeric code (or an ISO3 / Comtrade+ ISO like ``W00``) -> ISO3.
 
     World gives ``WLD``, other aggregates ``AGG``; unknown codes give null.
+    One hash lookup per row: the table holds every spelling. Give it a
+    stripped column.
     """
-    raw = clean_str(col)
-    as_int = raw.cast(pl.Int32, strict=False)
-    by_code = as_int.replace_strict(comtrade_to_iso3(), default=None, return_dtype=pl.String)
-    upper = raw.str.to_uppercase()
-    by_iso = (
-        pl.when(upper.is_in(list(iso3_codes())))
-        .then(upper)
-        .when(upper.is_in(["W00", "WLD"]))
-        .then(pl.lit("WLD"))
-        .when(upper.is_in(["_X", "X1", "EUR", "AGG"]))
-        .then(pl.lit("AGG"))
-    )
-    return pl.when(as_int.is_not_null()).then(by_code).otherwise(by_iso)
+    return pl.col(col).replace_strict(_code_table(), default=None, return_dtype=pl.String)
 
 
 _FOOTNOTE = r"\s*\(.*\)\s*$"
@@ -111,13 +147,14 @@ def hs_code(col: str) -> pl.Expr:
     """HS code as digits with leading zeros restored; ``TOTAL`` kept; else null.
 
     Codes read as numbers lose the leading zero of chapters 01-09, which makes
-    their length odd: one zero is put back.
+    their length odd: one zero is put back. Dots (``8471.50``) are removed.
+    Give it a stripped column (the readers strip once, in a stage of their own).
     """
-    s = clean_str(col).str.replace_all(r"[.\s]", "")
-    upper = s.str.to_uppercase()
-    is_total = upper.is_in(["TOTAL", "TOTAL-TOTAL", "TOT"])
-    digits = s.str.contains(r"^[0-9]{1,12}$")
-    padded = pl.when(s.str.len_chars() % 2 == 1).then(pl.lit("0") + s).otherwise(s)
+    s = pl.col(col).str.replace_all(".", "", literal=True)
+    n = s.str.len_chars()
+    is_total = s.is_in(["TOTAL", "Total", "total", "TOTAL-Total", "TOTAL-TOTAL", "TOT"])
+    digits = n.is_between(1, 12) & s.cast(pl.UInt64, strict=False).is_not_null()
+    padded = pl.when(n % 2 == 1).then(pl.lit("0") + s).otherwise(s)
     return pl.when(is_total).then(pl.lit("TOTAL")).when(digits).then(padded)
 
 
@@ -128,15 +165,25 @@ _REVISIONS = [
     (2007, "HS2007"),
     (2002, "HS2002"),
     (1996, "HS1996"),
+    (1900, "HS1992"),
 ]
 
 
+@cache
+def _revision_by_year() -> dict[int, str]:
+    return {y: next(rev for start, rev in _REVISIONS if y >= start) for y in range(1900, 2101)}
+
+
 def hs_revision_from_year(year: pl.Expr) -> pl.Expr:
-    """The HS revision in force in ``year`` (for sources that report as-is)."""
-    expr = pl.lit("HS1992")
-    for start, rev in reversed(_REVISIONS):
-        expr = pl.when(year >= start).then(pl.lit(rev)).otherwise(expr)
-    return expr
+    """The HS revision in force in ``year`` (for sources that report as-is).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.select(hs_revision_from_year(pl.lit(2021))).item()
+    'HS2017'
+    """
+    return year.replace_strict(_revision_by_year(), default=None, return_dtype=pl.String)
 
 
 def eur_to_usd(value: pl.Expr, period: pl.Expr, freq: pl.Expr) -> pl.Expr:

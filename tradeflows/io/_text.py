@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import functools
 import gzip
 import hashlib
 import tempfile
@@ -43,8 +44,35 @@ class PreparedText:
     latin1_bytes: int
 
 
+def _identity(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _facts(identity: tuple[str, int, int]) -> tuple[str, bool]:
+    """SHA-256 of the bytes and whether they are valid UTF-8, in one read."""
+    h = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    valid = True
+    with open(identity[0], "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+    if valid:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid = False
+    return h.hexdigest(), valid
+
+
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks.
+    """SHA-256 of a file's bytes (read once, shared with the UTF-8 check).
 
     Examples
     --------
@@ -54,11 +82,7 @@ def file_sha256(path: Path) -> str:
     >>> file_sha256(p)[:12]
     'ba7816bf8f01'
     """
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    return _facts(_identity(Path(path)))[0]
 
 
 def _is_gzip(path: Path) -> bool:
@@ -74,18 +98,6 @@ def _latin1_fallback(err: UnicodeDecodeError) -> tuple[str, int]:
 
 _latin1_fallback.count = 0  # type: ignore[attr-defined]
 codecs.register_error("tradeflows-latin1", _latin1_fallback)
-
-
-def _valid_utf8(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _transcode(path: Path, *, gz: bool) -> tuple[Path, int]:
@@ -131,12 +143,17 @@ def prepare_text(path: Path) -> PreparedText:
     >>> t.header, t.delimiter, t.latin1_bytes
     ('a;b', ';', 1)
     """
-    path = Path(path)
-    if path.stat().st_size == 0:
+    return _prepare(_identity(Path(path)), str(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare(identity: tuple[str, int, int], shown: str) -> PreparedText:
+    path = Path(shown)
+    if identity[2] == 0:
         raise TradeflowsInputError(f"{path}: file is empty")
     gz = _is_gzip(path)
     latin1 = 0
-    if gz or not _valid_utf8(path):
+    if gz or not _facts(identity)[1]:
         text_path, latin1 = _transcode(path, gz=gz)
     else:
         text_path = path

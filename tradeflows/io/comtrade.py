@@ -16,6 +16,7 @@ import polars as pl
 from tradeflows.io._common import (
     clean_str,
     column_key,
+    date_from_ym,
     finish,
     hs_code,
     hs_revision_from_year,
@@ -70,49 +71,28 @@ def looks_like_comtrade(keys: set[str]) -> bool:
 
 def _flow(keys: dict[str, str]) -> pl.Expr:
     code_col = pick(keys, "flowcode", "tradeflowcode")
-    text_col = pick(keys, "tradeflow", "flowdesc")
-    exprs = []
     if code_col is not None:
-        code = clean_str(code_col).str.to_uppercase()
-        exprs.append(code.replace(_LEGACY_FLOW))
-    if text_col is not None:
-        word = clean_str(text_col).str.to_lowercase().str.replace_all(r"[^a-z]", "")
-        exprs.append(word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String))
-    return pl.coalesce(exprs)
+        return pl.col(code_col).str.strip_chars().str.to_uppercase().replace(_LEGACY_FLOW)
+    text_col = pick(keys, "tradeflow", "flowdesc")
+    word = pl.col(text_col).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    return word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String)
 
 
-def _period(keys: dict[str, str], path: object) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    period_col = pick(keys, "period", "refperiodid")
-    year_col = pick(keys, "refyear", "year")
-    if period_col is None and year_col is None:
-        require(keys, path, "period", "period", "refyear", "year")
-    raw = clean_str(period_col if period_col is not None else year_col)
-    freq_col = pick(keys, "freqcode", "freq")
-    digits = raw.str.replace_all(r"[^0-9]", "").str.slice(0, 6)
-    freq = (
-        clean_str(freq_col).str.to_uppercase()
-        if freq_col is not None
-        else pl.when(digits.str.len_chars() == 6).then(pl.lit("M")).otherwise(pl.lit("A"))
-    )
-    year = digits.str.slice(0, 4)
-    month = pl.when(freq == "M").then(digits.str.slice(4, 2)).otherwise(pl.lit("01"))
-    period = (year + month + pl.lit("01")).str.strptime(pl.Date, "%Y%m%d", strict=False)
-    return period, freq, raw
-
-
-def _breakdown(keys: dict[str, str], candidates: tuple[str, ...], totals: list[str]) -> pl.Expr:
-    col = pick(keys, *candidates)
+def _breakdown(col: str | None, totals: list[str]) -> pl.Expr:
+    """A breakdown code; null for the total level (empty, or one of ``totals``)."""
     if col is None:
         return pl.lit(None, dtype=pl.String)
-    s = clean_str(col)
-    return pl.when(s.is_null() | s.is_in(totals)).then(None).otherwise(s)
+    s = pl.col(col).str.strip_chars()
+    return pl.when((s.str.len_bytes() > 0) & ~s.is_in(totals)).then(s)
 
 
 def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
     """Translate a Comtrade-like LazyFrame of text columns to canonical columns.
 
     Rows that are not goods trade in HS (services, SITC, processing sub-flows)
-    get a ``drop`` reason; nothing is removed here.
+    get a ``drop`` reason; nothing is removed here. The work is done in stages
+    (clean text once, then derive from it) so that no expression is repeated
+    inside another on millions of rows.
     """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}
@@ -122,60 +102,74 @@ def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     value_col = require(keys, path, "value", *COMTRADE_SIGNATURE[4])
     if pick(keys, "flowcode", "tradeflowcode", "tradeflow", "flowdesc") is None:
         require(keys, path, "flow", "flowcode", "tradeflowcode", "tradeflow")
-    period, freq, period_raw = _period(keys, path)
+    period_col = pick(keys, "period", "refperiodid") or require(
+        keys, path, "period", "period", "refyear", "year"
+    )
+    freq_col = pick(keys, "freqcode", "freq")
     class_col = pick(keys, "classificationcode", "classification")
     type_col = pick(keys, "typecode")
-    flow = _flow(keys)
+    qty_unit_col = pick(keys, "qtyunitabbr", "qtyunit")
+    net_col = pick(keys, "netwgt", "netweightkg", "netweight")
+    qty_col = pick(keys, "qty")
 
-    revision = hs_revision_from_year(period.dt.year())
-    if class_col is not None:
-        cls = clean_str(class_col).str.to_uppercase()
-        revision = cls.replace_strict(_REVISION, default=None, return_dtype=pl.String)
-        revision = (
-            pl.when(cls.is_in(["HS", "H"]) | cls.is_null())
-            .then(hs_revision_from_year(period.dt.year()))
-            .otherwise(revision)
-        )
-        not_hs = cls.is_not_null() & ~cls.is_in([*_REVISION, "HS", "H"])
-    else:
-        not_hs = pl.lit(False)
-    not_goods = clean_str(type_col).str.to_uppercase() != "C" if type_col else pl.lit(False)
-    other_flow = ~flow.is_in(["X", "M", "RX", "RM", "DX", "FM"])
-
+    # Stage 1: clean text once.
+    lf = lf.with_row_index("row", offset=2).with_columns(
+        _p=clean_str(period_col),
+        _hs=pl.col(hs_col).str.strip_chars(),
+        _rep=pl.col(reporter_col).str.strip_chars(),
+        _par=pl.col(partner_col).str.strip_chars(),
+        _f=clean_str(freq_col).str.to_uppercase() if freq_col else pl.lit(None, pl.String),
+        _cls=clean_str(class_col).str.to_uppercase() if class_col else pl.lit(None, pl.String),
+        _flow=_flow(keys),
+    )
+    # Stage 2: YYYY, YYYYMM or YYYYMMDD as integers.
+    n, x = pl.col("_p").str.len_chars(), pl.col("_p").cast(pl.Int64, strict=False)
+    lf = lf.with_columns(
+        _year=pl.when(n == 4).then(x).when(n == 6).then(x // 100).when(n == 8).then(x // 10000),
+        _month=pl.when(n == 6).then(x % 100).when(n == 8).then(x // 100 % 100).otherwise(1),
+        _f=pl.col("_f") if freq_col else pl.when(n >= 6).then(pl.lit("M")).otherwise(pl.lit("A")),
+    )
+    month = pl.when(pl.col("_f") == "M").then(pl.col("_month")).otherwise(1)
+    cls, flow = pl.col("_cls"), pl.col("_flow")
+    revision = (
+        pl.when(cls.is_null() | cls.is_in(["HS", "H"]))
+        .then(hs_revision_from_year(pl.col("_year")))
+        .otherwise(cls.replace_strict(_REVISION, default=None, return_dtype=pl.String))
+    )
+    not_hs = cls.is_not_null() & ~cls.is_in([*_REVISION, "HS", "H"])
+    not_goods = pl.col(type_col).str.strip_chars() != "C" if type_col else pl.lit(False)
+    other_flow = flow.is_not_null() & ~flow.is_in(["X", "M", "RX", "RM", "DX", "FM"])
     drop = (
         pl.when(not_goods.fill_null(False))
         .then(pl.lit("not_goods"))
         .when(not_hs)
         .then(pl.lit("not_hs_classification"))
-        .when(other_flow.fill_null(False) & flow.is_not_null())
+        .when(other_flow)
         .then(pl.lit("processing_subflow"))
     )
-    qty_unit_col = pick(keys, "qtyunitabbr", "qtyunit")
-    net_col = pick(keys, "netwgt", "netweightkg", "netweight")
-    qty_col = pick(keys, "qty")
-    out = lf.with_row_index("row", offset=2).select(
-        period=period,
-        freq=freq,
-        reporter=iso3_from_code(reporter_col),
-        partner=iso3_from_code(partner_col),
+    out = lf.select(
+        period=date_from_ym(pl.col("_year"), month),
+        freq=pl.col("_f"),
+        reporter=iso3_from_code("_rep"),
+        partner=iso3_from_code("_par"),
         raw_flow=flow,
         flow=flow.replace({"DX": "X", "FM": "M"}),
-        hs=hs_code(hs_col),
+        hs=hs_code("_hs"),
         hs_revision=revision,
         value_usd=number(value_col),
         net_kg=number(net_col) if net_col else pl.lit(None, dtype=pl.Float64),
         qty=number(qty_col) if qty_col else pl.lit(None, dtype=pl.Float64),
         qty_unit=clean_str(qty_unit_col) if qty_unit_col else pl.lit(None, dtype=pl.String),
         source=pl.lit(source),
-        partner2=_breakdown(keys, ("partner2code", "2ndpartnercode"), ["0", "W00"]),
-        customs=_breakdown(keys, ("customscode", "customsproccode"), ["C00"]),
-        mot=_breakdown(keys, ("motcode", "modeoftransportcode"), ["0"]),
+        partner2=_breakdown(pick(keys, "partner2code", "2ndpartnercode"), ["0", "W00"]),
+        customs=_breakdown(pick(keys, "customscode", "customsproccode"), ["C00"]),
+        mot=_breakdown(pick(keys, "motcode", "modeoftransportcode"), ["0"]),
         row=pl.col("row").cast(pl.Int64),
         reporter_raw=pl.col(reporter_col),
         partner_raw=pl.col(partner_col),
         hs_raw=pl.col(hs_col),
         value_raw=pl.col(value_col),
-        period_raw=period_raw,
+        period_raw=pl.col("_p"),
         drop=drop,
     )
     return finish(out)

@@ -109,6 +109,7 @@ def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFr
     eur = number(value_col)
     if "row" not in lf.collect_schema().names():
         lf = lf.with_row_index("row", offset=2)
+    lf = lf.with_columns(_hs=pl.col(product_col).str.strip_chars())
     out = lf.select(
         period=period,
         freq=freq,
@@ -116,7 +117,7 @@ def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFr
         partner=iso3_from_name(partner_col),
         flow=flow,
         raw_flow=flow,
-        hs=hs_code(product_col),
+        hs=hs_code("_hs"),
         hs_revision=hs_revision_from_year(period.dt.year()),
         value_usd=eur_to_usd(eur, period, freq),
         source=pl.lit(source),

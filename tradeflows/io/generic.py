@@ -126,6 +126,10 @@ def scan_generic(
     def col(field: str) -> str:
         return mapping.get(field, f"_const_{field}")
 
+    lf = lf.with_columns(
+        pl.col(col(f)).str.strip_chars().alias(f"_s_{f}") for f in ("reporter", "partner", "hs")
+    )
+
     period, freq = _period(col("period"))
     if "freq" in mapping or "freq" in constants:
         freq = clean_str(col("freq")).str.to_uppercase()
@@ -133,10 +137,10 @@ def scan_generic(
     exprs = {
         "period": period,
         "freq": freq,
-        "reporter": _country(col("reporter")),
-        "partner": _country(col("partner")),
+        "reporter": _country("_s_reporter"),
+        "partner": _country("_s_partner"),
         "flow": flow.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String),
-        "hs": hs_code(col("hs")),
+        "hs": hs_code("_s_hs"),
         "hs_revision": hs_revision_from_year(period.dt.year()),
         "value_usd": number(col("value_usd"), value_scale),
         "source": pl.lit(source),
