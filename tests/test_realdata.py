@@ -133,3 +133,15 @@ def test_list_covers_every_trade_file():
             "19_4623968_spreadsheet.xlsx",
         ]
     )  # the three sibling workbooks of the one loaded above (tested in test_io)
+
+
+@pytest.mark.realdata
+def test_eurostat_duplicated_month_is_merged_and_counted(tmp_path, realdata):
+    """One month of EU imports from Kyrgyzstan was downloaded twice (69 files, 68 months)."""
+    doc = ingest(
+        [realdata / "eu_export_sanctions/eurostat_monthly_kyrgyzstan_import_eurostat.csv"],
+        tmp_path / "s",
+    )
+    assert doc["totals"]["dropped"]["duplicate_exact"] == 25
+    rows = scan_store(tmp_path / "s").collect()
+    assert rows.group_by("reporter", "period").len()["len"].max() == 1

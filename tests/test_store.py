@@ -108,3 +108,23 @@ def test_streaming_engine_gives_the_same_store(tmp_path, two_files):
     assert (
         scan_store(tmp_path / "cpu").collect().equals(scan_store(tmp_path / "streaming").collect())
     )
+
+
+def test_fast_path_and_exact_fallback(tmp_path):
+    clean_file = comtrade_csv(tmp_path / "clean.csv", [comtrade_row(value="5")])
+    bad_value = comtrade_csv(tmp_path / "bad.csv", [comtrade_row(value="12O0"), comtrade_row()])
+    doc = ingest([clean_file, bad_value], tmp_path / "store", lenient=True)
+    by_source = {e["source"]: e for e in doc["files"]}
+    assert by_source["clean.csv"]["read"] == "fast"
+    assert by_source["bad.csv"]["read"] == "exact"
+    assert by_source["bad.csv"]["dropped"] == {"bad_value": 1}
+
+
+def test_latin1_byte_in_a_used_column_is_transcoded_and_counted(tmp_path):
+    path = comtrade_csv(tmp_path / "l1.csv", [comtrade_row()])
+    data = path.read_bytes().replace(b",C00,", b",C00\xe9,", 1)  # customs code, a column we read
+    path.write_bytes(data)
+    doc = ingest([path], tmp_path / "store", lenient=True)
+    (entry,) = doc["files"]
+    assert entry["read"] == "exact" and entry["latin1_bytes_read"] == 1
+    assert entry["rows_read"] == entry["rows_kept"] + entry["rows_dropped"] == 1

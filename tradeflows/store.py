@@ -108,6 +108,11 @@ def _sum_counts(entries: Iterable[Mapping]) -> dict:
     return total
 
 
+def _is_binary(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) in (b"PAR1", b"PK\x03\x04")
+
+
 def _source_names(files: list[Path]) -> list[str]:
     names = [f.name for f in files]
     if len(set(names)) == len(names):
@@ -115,10 +120,22 @@ def _source_names(files: list[Path]) -> list[str]:
     return [str(f) for f in files]
 
 
-def _read(lf: pl.LazyFrame, path: Path, engine: str | None) -> pl.DataFrame:
-    """Execute one file's reader; a parse failure becomes one line naming the file."""
+def _read(
+    build: Callable[[bool], pl.LazyFrame], path: Path, engine: str | None
+) -> tuple[pl.DataFrame, bool]:
+    """Execute one file's reader: the fast path, and on a parse error the exact one.
+
+    The fast path lets the parser type codes and values and trusts the file's
+    encoding; if it objects, the file is read again as validated text, where a
+    bad value becomes a row-level error (or, with ``--lenient``, a counted
+    drop) and a latin-1 byte is transcoded.
+    """
     try:
-        return _engine.collect(lf, engine)
+        return _engine.collect(build(True), engine), False
+    except pl.exceptions.PolarsError:
+        pass
+    try:
+        return _engine.collect(build(False), engine), True
     except pl.exceptions.PolarsError as exc:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
@@ -189,22 +206,36 @@ def ingest(
             continue
         known.add(sha)
         fmt = "generic" if mapping is not None else detect_format(path)
-        lf = scan(path, format=fmt, mapping=mapping, constants=constants, value_scale=value_scale)
-        lf = lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
+
+        def build(fast: bool, path: Path = path, name: str = name, i: int = i, fmt: str = fmt):
+            lf = scan(
+                path,
+                format=fmt,
+                mapping=mapping,
+                constants=constants,
+                value_scale=value_scale,
+                fast=fast,
+            )
+            return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
+
         # Each file is read on its own (errors name it), then all are cleaned
         # together: one plan over parsed frames runs faster than one plan that
         # also parses, and duplicates across files need them side by side.
-        frames.append(_read(lf, path, engine).lazy())
-        latin1 = prepare_text(path).latin1_bytes if fmt in ("comtrade", "comext") else 0
+        df, exact = _read(build, path, engine)
+        frames.append(df.lazy())
+        text_format = fmt not in ("comext_xlsx", "canonical") and not _is_binary(path)
         new_entries.append(
             {
                 "path": str(path),
                 "source": name,
                 "sha256": sha,
                 "format": fmt,
+                "read": "exact" if exact else "fast",
                 "ingested": now,
                 "_file": i,
-                "latin1_bytes_read": latin1,
+                "latin1_bytes_read": prepare_text(path).latin1_bytes
+                if exact and text_format
+                else 0,
             }
         )
     if not frames:

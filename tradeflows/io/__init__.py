@@ -18,7 +18,7 @@ import polars as pl
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io._common import column_key, finish
 from tradeflows.io._text import PreparedText, file_sha256, prepare_text
-from tradeflows.io.comtrade import looks_like_comtrade, scan_comtrade
+from tradeflows.io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
 from tradeflows.io.eurostat import looks_like_comext, read_comext_xlsx, scan_comext
 from tradeflows.io.generic import scan_generic
 from tradeflows.schema import CANONICAL
@@ -94,7 +94,7 @@ def _is_parquet(path: Path) -> bool:
 
 def _header_fields(text: PreparedText) -> tuple[list[str], bool, list[list[str]]]:
     """Header names, whether data rows carry one extra trailing empty field, a sample."""
-    with open(text.path, encoding="utf-8", newline="") as f:
+    with open(text.path, encoding="utf-8", errors="replace", newline="") as f:
         rows = csv.reader(f, delimiter=text.delimiter)
         header = next(rows)
         sample = [r for _, r in zip(range(5), rows, strict=False) if r]
@@ -116,7 +116,7 @@ def _check_shape(text: PreparedText, header: list[str], trailing: bool, sample: 
             )
 
 
-def _scan_text(text: PreparedText) -> pl.LazyFrame:
+def _scan_text(text: PreparedText, typed: Mapping[str, pl.DataType] | None = None) -> pl.LazyFrame:
     header, trailing, sample = _header_fields(text)
     _check_shape(text, header, trailing, sample)
     if len(set(header)) != len(header):
@@ -129,7 +129,7 @@ def _scan_text(text: PreparedText) -> pl.LazyFrame:
         has_header=False,
         skip_rows=1,
         new_columns=names,
-        schema={n: pl.String for n in names},
+        schema={n: (typed or {}).get(n, pl.String) for n in names},
         encoding="utf8",
     ).drop(["_trailing"] if trailing else [])
 
@@ -156,7 +156,7 @@ def detect_format(path: str | Path) -> Format:
     if _is_parquet(path):
         names = pl.read_parquet_schema(path)
         return "canonical" if set(CANONICAL) <= set(names) else "generic"
-    text = prepare_text(path)
+    text = prepare_text(path, validate=False)  # the header is enough here
     header, _, _ = _header_fields(text)
     keys = {column_key(h) for h in header}
     if looks_like_comtrade(keys):
@@ -176,6 +176,7 @@ def scan(
     mapping: Mapping[str, str] | None = None,
     constants: Mapping[str, str] | None = None,
     value_scale: float = 1.0,
+    fast: bool = False,
 ) -> pl.LazyFrame:
     """Read one source file lazily into canonical (+ auxiliary) columns.
 
@@ -187,6 +188,10 @@ def scan(
         Skip recognition. ``generic`` needs ``mapping``.
     mapping, constants, value_scale
         For the generic reader: see :func:`tradeflows.io.generic.scan_generic`.
+    fast : bool
+        Let the CSV parser type codes and values and skip the UTF-8 check. A
+        file that then fails to parse must be read again with ``fast=False``,
+        which reads text and names the bad row (ingest does this itself).
 
     Examples
     --------
@@ -211,7 +216,11 @@ def scan(
             return finish(lf.with_columns(source=pl.lit(source)).with_row_index("row", offset=1))
         lf = lf.select(pl.all().cast(pl.String))
     else:
-        lf = _scan_text(prepare_text(path))
+        text = prepare_text(path, validate=not fast)
+        typed = None
+        if fast and fmt == "comtrade":
+            typed = typed_columns(_header_fields(text)[0])
+        lf = _scan_text(text, typed)
     if fmt == "comtrade":
         return scan_comtrade(lf, source, path)
     if fmt == "comext":

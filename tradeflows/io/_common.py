@@ -113,14 +113,14 @@ def _code_table() -> dict[str, str]:
     return table
 
 
-def iso3_from_code(col: str) -> pl.Expr:
+def iso3_from_code(col: str, *, stripped: bool = True) -> pl.Expr:
     """Comtrade numeric code (or an ISO3 / Comtrade+ ISO like ``W00``) -> ISO3.
 
     World gives ``WLD``, other aggregates ``AGG``; unknown codes give null.
-    One hash lookup per row: the table holds every spelling. Give it a
-    stripped column.
+    One hash lookup per row: the table holds every spelling.
     """
-    return pl.col(col).replace_strict(_code_table(), default=None, return_dtype=pl.String)
+    s = pl.col(col) if stripped else pl.col(col).str.strip_chars()
+    return s.replace_strict(_code_table(), default=None, return_dtype=pl.String)
 
 
 _FOOTNOTE = r"\s*\(.*\)\s*$"

@@ -50,29 +50,29 @@ def _identity(path: Path) -> tuple[str, int, int]:
 
 
 @functools.lru_cache(maxsize=256)
-def _facts(identity: tuple[str, int, int]) -> tuple[str, bool]:
-    """SHA-256 of the bytes and whether they are valid UTF-8, in one read."""
+def _sha256(identity: tuple[str, int, int]) -> str:
     h = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    valid = True
     with open(identity[0], "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
-            if valid:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    valid = False
-    if valid:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            valid = False
-    return h.hexdigest(), valid
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _valid_utf8(identity: tuple[str, int, int]) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        with open(identity[0], "rb") as f:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (read once, shared with the UTF-8 check).
+    """SHA-256 of a file's bytes (computed once per file version).
 
     Examples
     --------
@@ -82,7 +82,7 @@ def file_sha256(path: Path) -> str:
     >>> file_sha256(p)[:12]
     'ba7816bf8f01'
     """
-    return _facts(_identity(Path(path)))[0]
+    return _sha256(_identity(Path(path)))
 
 
 def _is_gzip(path: Path) -> bool:
@@ -128,11 +128,12 @@ def _sniff_delimiter(header: str, path: Path) -> str:
     return best
 
 
-def prepare_text(path: Path) -> PreparedText:
+def prepare_text(path: Path, *, validate: bool = True) -> PreparedText:
     """Return a scannable UTF-8 version of ``path`` with its header and delimiter.
 
     Raises :class:`TradeflowsInputError` for an empty file, a truncated gzip or
-    a binary file.
+    a binary file. ``validate=False`` skips the UTF-8 check of a plain file
+    (the fast path of ingest, which retries with it when polars objects).
 
     Examples
     --------
@@ -143,17 +144,19 @@ def prepare_text(path: Path) -> PreparedText:
     >>> t.header, t.delimiter, t.latin1_bytes
     ('a;b', ';', 1)
     """
-    return _prepare(_identity(Path(path)), str(path))
+    return _prepare(_identity(Path(path)), str(path), validate)
 
 
 @functools.lru_cache(maxsize=256)
-def _prepare(identity: tuple[str, int, int], shown: str) -> PreparedText:
+def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> PreparedText:
     path = Path(shown)
     if identity[2] == 0:
         raise TradeflowsInputError(f"{path}: file is empty")
     gz = _is_gzip(path)
     latin1 = 0
-    if gz or not _facts(identity)[1]:
+    # Without validation the file is scanned as it is: polars checks the
+    # columns it reads, and the caller falls back to validating on an error.
+    if gz or (validate and not _valid_utf8(identity)):
         text_path, latin1 = _transcode(path, gz=gz)
     else:
         text_path = path

@@ -25,8 +25,9 @@ from tradeflows.io._common import (
     pick,
     require,
 )
+from tradeflows.reference import comtrade_to_iso3
 
-__all__ = ["COMTRADE_SIGNATURE", "looks_like_comtrade", "scan_comtrade"]
+__all__ = ["COMTRADE_SIGNATURE", "looks_like_comtrade", "scan_comtrade", "typed_columns"]
 
 #: Keys (see :func:`column_key`) that identify a Comtrade-like header: one of
 #: each group must be present.
@@ -58,6 +59,57 @@ _FLOW_WORDS = {
 }
 
 
+#: Keys of columns the fast path lets the CSV parser type directly.
+_INT_KEYS = (
+    "reportercode",
+    "partnercode",
+    "partner2code",
+    "2ndpartnercode",
+    "motcode",
+    "modeoftransportcode",
+    "period",
+    "refperiodid",
+    "refyear",
+    "year",
+)
+_FLOAT_KEYS = (
+    "primaryvalue",
+    "tradevalueus",
+    "tradevalueusd",
+    "primaryvalueusd",
+    "netwgt",
+    "netweightkg",
+    "netweight",
+    "qty",
+)
+
+
+def typed_columns(header: list[str]) -> dict[str, pl.DataType]:
+    """Schema overrides for the fast path: codes and periods as Int64, values as Float64.
+
+    The CSV parser types these in parallel, far faster than text conversions;
+    a file where one does not parse is read again as text, where the bad row
+    is found and named.
+
+    Examples
+    --------
+    >>> typed_columns(["period", "reporterCode", "reporterISO", "primaryValue"])
+    {'period': Int64, 'reporterCode': Int64, 'primaryValue': Float64}
+    """
+    out: dict[str, pl.DataType] = {}
+    for name in header:
+        key = column_key(name)
+        if key in _INT_KEYS:
+            out[name] = pl.Int64
+        elif key in _FLOAT_KEYS:
+            out[name] = pl.Float64
+    return out
+
+
+def _num(col: str, schema: pl.Schema) -> pl.Expr:
+    return pl.col(col) if schema[col].is_numeric() else number(col)
+
+
 def looks_like_comtrade(keys: set[str]) -> bool:
     """True when a header (as keys) has one column of each signature group.
 
@@ -78,12 +130,34 @@ def _flow(keys: dict[str, str]) -> pl.Expr:
     return word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String)
 
 
-def _breakdown(col: str | None, totals: list[str]) -> pl.Expr:
+def _breakdown(col: str | None, totals: list[str], schema: pl.Schema) -> pl.Expr:
     """A breakdown code; null for the total level (empty, or one of ``totals``)."""
     if col is None:
         return pl.lit(None, dtype=pl.String)
+    if schema[col].is_integer():
+        return pl.when(pl.col(col) != 0).then(pl.col(col).cast(pl.String))
     s = pl.col(col).str.strip_chars()
     return pl.when((s.str.len_bytes() > 0) & ~s.is_in(totals)).then(s)
+
+
+def _country(col: str, schema: pl.Schema) -> pl.Expr:
+    if schema[col].is_integer():
+        return pl.col(col).replace_strict(comtrade_to_iso3(), default=None, return_dtype=pl.String)
+    return iso3_from_code(col, stripped=False)
+
+
+def _raw(col: str, schema: pl.Schema) -> pl.Expr:
+    """The source text of a value, for error messages.
+
+    Parsed numbers cannot be malformed, so a typed value column keeps none;
+    a typed code or period is written back as text (an unknown code, a month
+    13 must still be quoted).
+    """
+    if schema[col] == pl.String:
+        return pl.col(col)
+    if schema[col].is_integer():
+        return pl.col(col).cast(pl.String)
+    return pl.lit(None, dtype=pl.String)
 
 
 def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
@@ -95,7 +169,8 @@ def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     inside another on millions of rows.
     """
     path = path if path is not None else source
-    keys = {column_key(c): c for c in lf.collect_schema().names()}
+    schema = lf.collect_schema()
+    keys = {column_key(c): c for c in schema.names()}
     reporter_col = require(keys, path, "reporter", "reportercode", "reporteriso")
     partner_col = require(keys, path, "partner", "partnercode", "partneriso")
     hs_col = require(keys, path, "HS code", "cmdcode", "commoditycode")
@@ -112,20 +187,23 @@ def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     net_col = pick(keys, "netwgt", "netweightkg", "netweight")
     qty_col = pick(keys, "qty")
 
-    # Stage 1: clean text once.
+    # Stage 1: clean text once (or take the parser's integers as they are).
     lf = lf.with_row_index("row", offset=2).with_columns(
-        _p=clean_str(period_col),
+        _x=(
+            pl.col(period_col)
+            if schema[period_col].is_integer()
+            else clean_str(period_col).cast(pl.Int64, strict=False)
+        ),
         _hs=pl.col(hs_col).str.strip_chars(),
-        _rep=pl.col(reporter_col).str.strip_chars(),
-        _par=pl.col(partner_col).str.strip_chars(),
         _f=clean_str(freq_col).str.to_uppercase() if freq_col else pl.lit(None, pl.String),
         _cls=clean_str(class_col).str.to_uppercase() if class_col else pl.lit(None, pl.String),
         _flow=_flow(keys),
     )
     # Stage 2: YYYY, YYYYMM or YYYYMMDD as integers.
-    n, x = pl.col("_p").str.len_chars(), pl.col("_p").cast(pl.Int64, strict=False)
+    x = pl.col("_x")
+    n = pl.when(x < 10_000).then(4).when(x < 1_000_000).then(6).otherwise(8)
     lf = lf.with_columns(
-        _year=pl.when(n == 4).then(x).when(n == 6).then(x // 100).when(n == 8).then(x // 10000),
+        _year=pl.when(n == 4).then(x).when(n == 6).then(x // 100).otherwise(x // 10000),
         _month=pl.when(n == 6).then(x % 100).when(n == 8).then(x // 100 % 100).otherwise(1),
         _f=pl.col("_f") if freq_col else pl.when(n >= 6).then(pl.lit("M")).otherwise(pl.lit("A")),
     )
@@ -150,26 +228,26 @@ def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     out = lf.select(
         period=date_from_ym(pl.col("_year"), month),
         freq=pl.col("_f"),
-        reporter=iso3_from_code("_rep"),
-        partner=iso3_from_code("_par"),
+        reporter=_country(reporter_col, schema),
+        partner=_country(partner_col, schema),
         raw_flow=flow,
         flow=flow.replace({"DX": "X", "FM": "M"}),
         hs=hs_code("_hs"),
         hs_revision=revision,
-        value_usd=number(value_col),
-        net_kg=number(net_col) if net_col else pl.lit(None, dtype=pl.Float64),
-        qty=number(qty_col) if qty_col else pl.lit(None, dtype=pl.Float64),
+        value_usd=_num(value_col, schema),
+        net_kg=_num(net_col, schema) if net_col else pl.lit(None, dtype=pl.Float64),
+        qty=_num(qty_col, schema) if qty_col else pl.lit(None, dtype=pl.Float64),
         qty_unit=clean_str(qty_unit_col) if qty_unit_col else pl.lit(None, dtype=pl.String),
         source=pl.lit(source),
-        partner2=_breakdown(pick(keys, "partner2code", "2ndpartnercode"), ["0", "W00"]),
-        customs=_breakdown(pick(keys, "customscode", "customsproccode"), ["C00"]),
-        mot=_breakdown(pick(keys, "motcode", "modeoftransportcode"), ["0"]),
+        partner2=_breakdown(pick(keys, "partner2code", "2ndpartnercode"), ["0", "W00"], schema),
+        customs=_breakdown(pick(keys, "customscode", "customsproccode"), ["C00"], schema),
+        mot=_breakdown(pick(keys, "motcode", "modeoftransportcode"), ["0"], schema),
         row=pl.col("row").cast(pl.Int64),
-        reporter_raw=pl.col(reporter_col),
-        partner_raw=pl.col(partner_col),
+        reporter_raw=_raw(reporter_col, schema),
+        partner_raw=_raw(partner_col, schema),
         hs_raw=pl.col(hs_col),
-        value_raw=pl.col(value_col),
-        period_raw=pl.col("_p"),
+        value_raw=_raw(value_col, schema),
+        period_raw=_raw(period_col, schema),
         drop=drop,
     )
     return finish(out)
