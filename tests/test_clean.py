@@ -166,9 +166,18 @@ def test_unit_slip_confirmed_by_mirror_at_the_end_of_a_series():
 
 
 def test_concordance_to_hs2017():
-    df = canonical_frame(hs=["847150", "85423190"], hs_revision=["HS2022", "HS2022"])
+    df = canonical_frame(hs=["847150", "85423190", "88062100"], hs_revision=["HS2022"] * 3)
     out = to_revision(df)
-    assert out.select("hs", "hs_revision").rows() == [("847150", "HS2017"), ("854231", "HS2017")]
+    assert out.select("hs", "hs_revision").rows() == [
+        ("847150", "HS2017"),
+        ("85423190", "HS2017"),  # same subheading in both: national digits kept
+        ("852580", "HS2017"),  # drones <= 250 g: a new HS2022 code, first of three targets
+    ]
+    assert audit(out)["changed"] == {
+        "concorded_ambiguous": 1,
+        "concorded_to_hs2017": 1,
+        "relabelled_hs2017": 2,
+    }
 
 
 # --- properties -----------------------------------------------------------------

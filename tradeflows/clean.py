@@ -529,10 +529,13 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
 def to_revision(lf: pl.LazyFrame, revision: str = "HS2017") -> pl.LazyFrame:
     """Convert HS2022 codes to HS2017 through the shipped concordance.
 
-    Codes are cut to six digits and mapped; where one HS2022 code maps to
-    several HS2017 codes (1:n, n:n) the whole value goes to the first of them
-    and the row is counted as ``chg_concorded_ambiguous``. Codes without a
-    correspondence keep their code.
+    The first six digits are looked up. A code whose subheading is the same in
+    both revisions keeps all its digits and is relabelled
+    (``chg_relabelled_hs2017``); one that moved becomes the six-digit HS2017
+    code (``chg_concorded_to_hs2017``). Where one HS2022 code maps to several
+    HS2017 codes (1:n, n:n) the whole value goes to the first of them and the
+    row is also counted as ``chg_concorded_ambiguous`` (no conversion weights
+    are shipped). Codes without a correspondence keep their code and label.
 
     Examples
     --------
@@ -554,10 +557,14 @@ def to_revision(lf: pl.LazyFrame, revision: str = "HS2017") -> pl.LazyFrame:
     lf = lf.with_columns(_hs6=pl.when(todo).then(pl.col("hs").str.slice(0, 6)))
     lf = lf.join(conc, left_on="_hs6", right_on="hs2022", how="left", maintain_order="left")
     mapped = pl.col("_target").is_not_null()
-    lf = _or_changed(lf, "concorded_to_hs2017", mapped)
-    lf = _or_changed(lf, "concorded_ambiguous", mapped & (pl.col("_n") > 1))
+    # An unchanged six-digit code keeps its national digits (CN8, HTS10), so
+    # a series does not switch from eight to six digits at the revision.
+    moved = mapped & (pl.col("_target") != pl.col("_hs6"))
+    lf = _or_changed(lf, "concorded_to_hs2017", moved)
+    lf = _or_changed(lf, "concorded_ambiguous", moved & (pl.col("_n") > 1))
+    lf = _or_changed(lf, "relabelled_hs2017", mapped & ~moved)
     return lf.with_columns(
-        hs=pl.when(mapped).then(pl.col("_target")).otherwise(pl.col("hs")),
+        hs=pl.when(moved).then(pl.col("_target")).otherwise(pl.col("hs")),
         hs_revision=pl.when(mapped).then(pl.lit("HS2017")).otherwise(pl.col("hs_revision")),
     ).drop("_hs6", "_target", "_n")
 

@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     except TyperException as exc:
         # Usage errors (unknown option, missing argument): one line, exit 2.
         text = " ".join(exc.format_message().split())
-        print(f"tradeflows: usage error: {text} (see tradeflows --help)", file=sys.stderr)
+        if text:  # (no arguments at all: the help was printed already)
+            print(f"tradeflows: usage error: {text} (see tradeflows --help)", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except Exception as exc:
         if os.environ.get("TRADEFLOWS_DEBUG"):

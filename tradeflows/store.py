@@ -33,7 +33,7 @@ from tradeflows import engine as _engine
 from tradeflows._files import write_text_atomic
 from tradeflows.clean import audit, clean, ensure_aux, first_input_error, split
 from tradeflows.errors import TradeflowsInputError
-from tradeflows.io import detect_format, expand_sources, file_sha256, scan
+from tradeflows.io import detect_format, expand_sources, file_sha256, is_parquet, scan
 from tradeflows.io._text import prepare_text
 from tradeflows.schema import CANONICAL
 
@@ -106,11 +106,6 @@ def _sum_counts(entries: Iterable[Mapping]) -> dict:
     for part in ("dropped", "changed"):
         total[part] = dict(sorted(total[part].items()))
     return total
-
-
-def _is_binary(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) in (b"PAR1", b"PK\x03\x04")
 
 
 def _source_names(files: list[Path]) -> list[str]:
@@ -223,7 +218,7 @@ def ingest(
         # also parses, and duplicates across files need them side by side.
         df, exact = _read(build, path, engine)
         frames.append(df.lazy())
-        text_format = fmt not in ("comext_xlsx", "canonical") and not _is_binary(path)
+        text_format = not (is_parquet(path) or fmt == "comext_xlsx")
         new_entries.append(
             {
                 "path": str(path),

@@ -29,6 +29,7 @@ __all__ = [
     "detect_format",
     "expand_sources",
     "file_sha256",
+    "is_parquet",
     "scan",
     "scan_comext",
     "scan_comtrade",
@@ -87,7 +88,8 @@ def _is_xlsx(path: Path) -> bool:
         return f.read(4) == b"PK\x03\x04"
 
 
-def _is_parquet(path: Path) -> bool:
+def is_parquet(path: Path) -> bool:
+    """True when the file starts with parquet's magic bytes."""
     with open(path, "rb") as f:
         return f.read(4) == b"PAR1"
 
@@ -153,7 +155,7 @@ def detect_format(path: str | Path) -> Format:
         raise TradeflowsInputError(f"{path}: file is empty")
     if _is_xlsx(path):
         return "comext_xlsx"
-    if _is_parquet(path):
+    if is_parquet(path):
         names = pl.read_parquet_schema(path)
         return "canonical" if set(CANONICAL) <= set(names) else "generic"
     text = prepare_text(path, validate=False)  # the header is enough here
@@ -210,7 +212,7 @@ def scan(
         raise TradeflowsInputError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "comext_xlsx":
         return read_comext_xlsx(path, source)
-    if _is_parquet(path):
+    if is_parquet(path):
         lf = pl.scan_parquet(path)
         if fmt == "canonical":
             return finish(lf.with_columns(source=pl.lit(source)).with_row_index("row", offset=1))
