@@ -19,17 +19,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
 from tradeflows.reference import countries, hs_codes
 
-HEADER = (
-    "typeCode,freqCode,refPeriodId,refYear,refMonth,period,reporterCode,reporterISO,reporterDesc,"
-    "flowCode,flowDesc,partnerCode,partnerISO,partnerDesc,partner2Code,partner2ISO,partner2Desc,"
-    "classificationCode,classificationSearchCode,isOriginalClassification,cmdCode,cmdDesc,"
-    "aggrLevel,isLeaf,customsCode,customsDesc,mosCode,motCode,motDesc,qtyUnitCode,qtyUnitAbbr,"
-    "qty,isQtyEstimated,altQtyUnitCode,altQtyUnitAbbr,altQty,isAltQtyEstimated,netWgt,"
-    "isNetWgtEstimated,grossWgt,isGrossWgtEstimated,cifvalue,fobvalue,primaryValue,"
-    "legacyEstimationFlag,isReported,isAggregate"
-).split(",")
+HEADER = list(COMTRADE_PLUS_COLUMNS)
 
 
 def make(rows: int, seed: int = 0) -> pl.DataFrame:

@@ -9,21 +9,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
+
 REALDATA = Path(
     os.environ.get(
         "TRADEFLOWS_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata"
     )
 )
 
-COMTRADE_PLUS_HEADER = (
-    "typeCode,freqCode,refPeriodId,refYear,refMonth,period,reporterCode,reporterISO,reporterDesc,"
-    "flowCode,flowDesc,partnerCode,partnerISO,partnerDesc,partner2Code,partner2ISO,partner2Desc,"
-    "classificationCode,classificationSearchCode,isOriginalClassification,cmdCode,cmdDesc,"
-    "aggrLevel,isLeaf,customsCode,customsDesc,mosCode,motCode,motDesc,qtyUnitCode,qtyUnitAbbr,"
-    "qty,isQtyEstimated,altQtyUnitCode,altQtyUnitAbbr,altQty,isAltQtyEstimated,netWgt,"
-    "isNetWgtEstimated,grossWgt,isGrossWgtEstimated,cifvalue,fobvalue,primaryValue,"
-    "legacyEstimationFlag,isReported,isAggregate"
-)
+COMTRADE_PLUS_HEADER = ",".join(COMTRADE_PLUS_COLUMNS)
 
 
 def comtrade_row(

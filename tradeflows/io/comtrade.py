@@ -27,7 +27,25 @@ from tradeflows.io._common import (
 )
 from tradeflows.reference import comtrade_to_iso3
 
-__all__ = ["COMTRADE_SIGNATURE", "looks_like_comtrade", "scan_comtrade", "typed_columns"]
+__all__ = [
+    "COMTRADE_PLUS_COLUMNS",
+    "COMTRADE_SIGNATURE",
+    "looks_like_comtrade",
+    "scan_comtrade",
+    "typed_columns",
+]
+
+#: The 47 columns of Comtrade+ final data (``getFinalData``, bulk files), in order.
+COMTRADE_PLUS_COLUMNS: tuple[str, ...] = (
+    "typeCode", "freqCode", "refPeriodId", "refYear", "refMonth", "period", "reporterCode",
+    "reporterISO", "reporterDesc", "flowCode", "flowDesc", "partnerCode", "partnerISO",
+    "partnerDesc", "partner2Code", "partner2ISO", "partner2Desc", "classificationCode",
+    "classificationSearchCode", "isOriginalClassification", "cmdCode", "cmdDesc", "aggrLevel",
+    "isLeaf", "customsCode", "customsDesc", "mosCode", "motCode", "motDesc", "qtyUnitCode",
+    "qtyUnitAbbr", "qty", "isQtyEstimated", "altQtyUnitCode", "altQtyUnitAbbr", "altQty",
+    "isAltQtyEstimated", "netWgt", "isNetWgtEstimated", "grossWgt", "isGrossWgtEstimated",
+    "cifvalue", "fobvalue", "primaryValue", "legacyEstimationFlag", "isReported", "isAggregate",
+)  # fmt: skip
 
 #: Keys (see :func:`column_key`) that identify a Comtrade-like header: one of
 #: each group must be present.
