@@ -463,10 +463,15 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     )
     # Only steady series of five reports or more can show a slip: find them
     # with two group-bys, then do the per-row work on their rows alone.
-    long_enough = live.group_by(series).agg(pl.len().alias("_n")).filter(pl.col("_n") >= 5)
-    cand = live.join(long_enough, on=series, how="semi").cache()
-    center = cand.group_by(series).agg(pl.col("_log").median().alias("_center"))
-    cand = cand.join(center, on=series)
+    # A 64-bit hash of the series key pre-selects series of five or more
+    # reports cheaply (one integer column, not five strings); a collision only
+    # lets a short series through, and the exact count below removes it.
+    many = pl.len().over(pl.struct(series).hash()) >= 5
+    cand = live.filter(many).cache()
+    center = cand.group_by(series).agg(
+        pl.len().alias("_n"), pl.col("_log").median().alias("_center")
+    )
+    cand = cand.join(center.filter(pl.col("_n") >= 5), on=series)
     spread = (
         cand.group_by(series)
         .agg((pl.col("_log") - pl.col("_center")).abs().median().alias("_spread"))
