@@ -297,7 +297,7 @@ def _write_store(
             "updated": now,
             "store": {
                 "rows": table.height,
-                "years": sorted(set(table["year"].to_list())),
+                "years": table["year"].unique().sort().to_list(),
                 "rows_before": old_rows,
             },
             "totals": _sum_counts(files_doc),
