@@ -128,3 +128,12 @@ def test_latin1_byte_in_a_used_column_is_transcoded_and_counted(tmp_path):
     (entry,) = doc["files"]
     assert entry["read"] == "exact" and entry["latin1_bytes_read"] == 1
     assert entry["rows_read"] == entry["rows_kept"] + entry["rows_dropped"] == 1
+
+
+def test_identical_files_in_one_call_are_read_once(tmp_path, two_files):
+    copy = tmp_path / "copy_of_a.csv"
+    copy.write_bytes(two_files[0].read_bytes())
+    doc = ingest([two_files[0], copy], tmp_path / "store")
+    assert doc["skipped"] == [str(copy)]
+    assert [e["source"] for e in doc["files"]] == ["a.csv"]
+    assert doc["files"][0]["bytes"] == two_files[0].stat().st_size

@@ -25,6 +25,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -191,48 +192,63 @@ def ingest(
     names = _source_names(files)
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
+    # Identical files have identical sizes: a file whose size no ingested file
+    # has is hashed in a thread while it is read, one that might be a repeat
+    # is hashed first, so that a repeat is never read.
+    known_sizes = {e.get("bytes") for e in doc["files"]}
     new_entries, frames, skipped = [], [], []
-    for i, (path, name) in enumerate(zip(files, names, strict=True)):
-        if progress:
-            progress(f"reading {path}")
-        sha = file_sha256(path)
-        if sha in known:
-            skipped.append(str(path))
-            continue
-        known.add(sha)
-        fmt = "generic" if mapping is not None else detect_format(path)
+    hasher = ThreadPoolExecutor(max_workers=1)
+    try:
+        for i, (path, name) in enumerate(zip(files, names, strict=True)):
+            if progress:
+                progress(f"reading {path}")
+            size = path.stat().st_size
+            digest = hasher.submit(file_sha256, path)
+            if size in known_sizes and digest.result() in known:
+                skipped.append(str(path))
+                continue
+            fmt = "generic" if mapping is not None else detect_format(path)
 
-        def build(fast: bool, path: Path = path, name: str = name, i: int = i, fmt: str = fmt):
-            lf = scan(
-                path,
-                format=fmt,
-                mapping=mapping,
-                constants=constants,
-                value_scale=value_scale,
-                fast=fast,
+            def build(fast: bool, path: Path = path, name: str = name, i: int = i, fmt: str = fmt):
+                lf = scan(
+                    path,
+                    format=fmt,
+                    mapping=mapping,
+                    constants=constants,
+                    value_scale=value_scale,
+                    fast=fast,
+                )
+                return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
+
+            # Each file is read on its own (errors name it), then all are cleaned
+            # together: one plan over parsed frames runs faster than one plan that
+            # also parses, and duplicates across files need them side by side.
+            df, exact = _read(build, path, engine)
+            sha = digest.result()
+            if sha in known:  # the same bytes twice in one call
+                skipped.append(str(path))
+                continue
+            known.add(sha)
+            known_sizes.add(size)
+            frames.append(df.lazy())
+            text_format = not (is_parquet(path) or fmt == "comext_xlsx")
+            new_entries.append(
+                {
+                    "path": str(path),
+                    "source": name,
+                    "sha256": sha,
+                    "bytes": size,
+                    "format": fmt,
+                    "read": "exact" if exact else "fast",
+                    "ingested": now,
+                    "_file": i,
+                    "latin1_bytes_read": prepare_text(path).latin1_bytes
+                    if exact and text_format
+                    else 0,
+                }
             )
-            return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
-
-        # Each file is read on its own (errors name it), then all are cleaned
-        # together: one plan over parsed frames runs faster than one plan that
-        # also parses, and duplicates across files need them side by side.
-        df, exact = _read(build, path, engine)
-        frames.append(df.lazy())
-        text_format = not (is_parquet(path) or fmt == "comext_xlsx")
-        new_entries.append(
-            {
-                "path": str(path),
-                "source": name,
-                "sha256": sha,
-                "format": fmt,
-                "read": "exact" if exact else "fast",
-                "ingested": now,
-                "_file": i,
-                "latin1_bytes_read": prepare_text(path).latin1_bytes
-                if exact and text_format
-                else 0,
-            }
-        )
+    finally:
+        hasher.shutdown(wait=False, cancel_futures=True)
     if not frames:
         doc["skipped"] = skipped
         return doc
