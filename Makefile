@@ -35,7 +35,7 @@ format: $(STAMP)
 
 ## bench: the benchmarks (slow; appends to benchmarks/RESULTS.md)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_ingest.py --rows 10000000
+	$(BIN)/python benchmarks/bench_ingest.py --rows 10000000 --repeat 3
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache
