@@ -6,7 +6,7 @@ store (:func:`ingest`, :func:`scan_store`). The module ``tradeflows.clean`` is
 not shadowed by its ``clean`` function: use ``tradeflows.clean.clean``.
 """
 
-from tradeflows import clean
+from tradeflows import clean, datasets
 from tradeflows.clean import audit
 from tradeflows.engine import collect
 from tradeflows.errors import TradeflowsError, TradeflowsInputError
@@ -20,6 +20,7 @@ __all__ = [
     "audit",
     "clean",
     "collect",
+    "datasets",
     "detect_format",
     "ingest",
     "read_audit",

@@ -1,0 +1,95 @@
+"""Bundled real data, as canonical LazyFrames.
+
+The files live in the project's ``datasets/`` folder with their provenance and
+licence (``datasets/README.md``) and the audit of their ingestion
+(``*.audit.json``). They are found beside the package in a source checkout or
+an editable install, or wherever ``TRADEFLOWS_DATASETS`` points.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.schema import CANONICAL
+
+__all__ = [
+    "datasets_dir",
+    "load_eu_electronics_exports",
+    "load_eu_total_exports",
+    "load_partner_total_imports",
+]
+
+
+def datasets_dir() -> Path:
+    """The folder of bundled data files.
+
+    Examples
+    --------
+    >>> (datasets_dir() / "README.md").exists()
+    True
+    """
+    env = os.environ.get("TRADEFLOWS_DATASETS")
+    folder = Path(env) if env else Path(__file__).resolve().parents[1] / "datasets"
+    if not (folder / "README.md").exists():
+        raise TradeflowsInputError(
+            f"{folder}: bundled datasets not found; they ship with the source checkout "
+            "(set TRADEFLOWS_DATASETS to its datasets/ folder)"
+        )
+    return folder
+
+
+def _load(name: str) -> pl.LazyFrame:
+    return pl.scan_parquet(datasets_dir() / f"{name}.parquet").select(
+        pl.col(c).cast(t) for c, t in CANONICAL.items()
+    )
+
+
+def load_eu_electronics_exports() -> pl.LazyFrame:
+    """EU-27 monthly exports of sanctioned electronics to Russia and its neighbours.
+
+    Member states' exports of 67 CN8 codes under HS 8471, 8473, 8486, 8517,
+    8525, 8526, 8529, 8532, 8536, 8541, 8542, 8803, 8806, 9013, 9014 to
+    Russia, Armenia, Belarus, Georgia, Kyrgyzstan, Kazakhstan and Uzbekistan,
+    January 2020 to December 2022, in dollars (Eurostat Comext, via the MIT
+    ``ruimpeks`` repository).
+
+    Examples
+    --------
+    >>> lf = load_eu_electronics_exports()
+    >>> sorted(lf.select(pl.col("partner").unique()).collect()["partner"])
+    ['ARM', 'BLR', 'GEO', 'KAZ', 'KGZ', 'RUS', 'UZB']
+    """
+    return _load("eu_electronics_exports_2020_2022")
+
+
+def load_eu_total_exports() -> pl.LazyFrame:
+    """EU member states' monthly total exports to RU, AM, GE, KZ, KG, UZ, 2019-01 to 2024-08.
+
+    ``hs`` is ``TOTAL``; the EU27 and euro-area aggregate rows of the source
+    are dropped (see the audit beside the file).
+
+    Examples
+    --------
+    >>> load_eu_total_exports().select(pl.col("hs").unique()).collect().item()
+    'TOTAL'
+    """
+    return _load("eu_total_exports_2019_2024")
+
+
+def load_partner_total_imports() -> pl.LazyFrame:
+    """Armenia's, Kazakhstan's, Kyrgyzstan's and Uzbekistan's annual imports by partner, 2019-2023.
+
+    The mirror side of :func:`load_eu_total_exports`, from the partners' own
+    statistics offices (converted to euros by the source's author, to dollars
+    here); regional aggregates dropped.
+
+    Examples
+    --------
+    >>> sorted(load_partner_total_imports().select(pl.col("reporter").unique()).collect()["reporter"])
+    ['ARM', 'KAZ', 'KGZ', 'UZB']
+    """
+    return _load("partner_total_imports_2019_2023")
