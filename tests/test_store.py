@@ -137,3 +137,13 @@ def test_identical_files_in_one_call_are_read_once(tmp_path, two_files):
     assert doc["skipped"] == [str(copy)]
     assert [e["source"] for e in doc["files"]] == ["a.csv"]
     assert doc["files"][0]["bytes"] == two_files[0].stat().st_size
+
+
+def test_domestic_exports_in_a_new_file_beside_a_stored_total(tmp_path):
+    """A stored X is the total beside a later file's DX for the same flow."""
+    store = tmp_path / "store"
+    ingest([comtrade_csv(tmp_path / "x.csv", [comtrade_row(flow="X", value="10")])], store)
+    doc = ingest([comtrade_csv(tmp_path / "dx.csv", [comtrade_row(flow="DX", value="7")])], store)
+    by_source = {e["source"]: e for e in doc["files"]}
+    assert by_source["dx.csv"]["dropped"] == {"domestic_export_beside_total": 1}
+    assert scan_store(store).collect()["value_usd"].to_list() == [10.0]

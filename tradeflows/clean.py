@@ -76,7 +76,12 @@ def ensure_aux(lf: pl.LazyFrame) -> pl.LazyFrame:
         if n not in schema or schema[n] != d
     ]
     lf = lf.with_columns(exprs) if exprs else lf
-    return lf.with_columns(pl.col("slip_suspect").fill_null(False))
+    # Rows from a store or a canonical file have no source flow code: their
+    # flow is it (so a stored X is seen as the total beside a new file's DX).
+    return lf.with_columns(
+        pl.col("slip_suspect").fill_null(False),
+        pl.col("raw_flow").fill_null(pl.col("flow").cast(pl.String)),
+    )
 
 
 def _verb(fn: Callable[..., pl.LazyFrame]) -> Callable[..., Frame]:
