@@ -1,4 +1,4 @@
-"""The command line: ``tradeflows ingest|summary ...``.
+"""The command line: ``tradeflows ingest|summary|synth ...``.
 
 Exit codes are a contract: 0 done, 2 bad input or usage (one line on stderr,
 no traceback), 1 an internal error. Set ``TRADEFLOWS_DEBUG=1`` to see the
@@ -118,6 +118,34 @@ def summary(
 
         write_text_atomic(html, summary_html(info))
         print(html.resolve())
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for comtrade/*.csv, truth.parquet.")],
+    seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same files.")] = 0,
+    pairs_per_product: Annotated[
+        int, typer.Option(help="Baseline trading pairs per product (the size knob).")
+    ] = 60,
+    episodes: Annotated[int, typer.Option(help="Transshipment episodes to plant.")] = 8,
+    lookalikes: Annotated[int, typer.Option(help="Look-alikes to plant.")] = 10,
+) -> None:
+    """Write a labelled synthetic trade world (both reports, planted episodes)."""
+    from tradeflows.synth import make_trade_world
+
+    if pairs_per_product < 1 or episodes < 0 or lookalikes < 0:
+        raise TradeflowsInputError("synth: sizes must be positive")
+    info = make_trade_world(
+        out_dir,
+        seed=seed,
+        pairs_per_product=pairs_per_product,
+        episodes=episodes,
+        lookalikes=lookalikes,
+    )
+    print(
+        f"{out_dir}: {info['rows']} report rows in {len(info['files'])} files, "
+        f"{info['truth_rows']} labelled route-months (synthetic)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,7 @@
-"""Bundled real data, as canonical LazyFrames.
+"""Bundled real data, as canonical LazyFrames, and synthetic worlds.
+
+``make_trade_world`` (from :mod:`tradeflows.synth`) writes a labelled
+synthetic world; the ``load_*`` functions read the bundled real data.
 
 The files live in the project's ``datasets/`` folder with their provenance and
 licence (``datasets/README.md``) and the audit of their ingestion
@@ -15,12 +18,14 @@ import polars as pl
 
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.schema import CANONICAL
+from tradeflows.synth import make_trade_world
 
 __all__ = [
     "datasets_dir",
     "load_eu_electronics_exports",
     "load_eu_total_exports",
     "load_partner_total_imports",
+    "make_trade_world",
 ]
 
 

@@ -1,0 +1,318 @@
+"""A labelled synthetic trade world, reported twice, with the traps of real data.
+
+:func:`make_trade_world` draws monthly bilateral trade from a gravity-style
+baseline with seasonality, trends and noise, plants transshipment episodes and
+look-alikes, and writes what each country would report to Comtrade (exporter
+and importer side, with CIF/FOB gaps, transit lags, silent reporters, missing
+months, World rows, re-exports of entrepots, duplicates and a unit slip) as
+Comtrade+ CSV files, one per year, in ``OUT/comtrade/``, plus
+``OUT/truth.parquet``: one row per planted route-month, with its kind and
+whether it is transshipment, and ``OUT/world.json`` (parameters, marked
+synthetic).
+
+Episode kinds (transshipment, ``is_transshipment`` true): ``pass_through``
+(both legs reported), ``hidden_reexport`` (the hub does not report its exports
+to the destination), ``origin_booked`` (the destination books the goods as
+coming from the origin), ``code_change`` (the hub exports them under a
+sibling code of the same heading). Look-alikes (false): ``absorption`` (the
+hub keeps the goods), ``destination_demand`` (the destination buys more from
+everyone), ``entrepot`` (large, steady, old hub trade), ``unit_slip`` (one
+report x1000), ``seasonal`` (strong seasonality).
+
+Everything is drawn from one ``numpy.random.Generator`` seeded by ``seed``:
+the same seed writes byte-identical files. This module is synthetic data
+only: nothing in it is an estimate of real trade.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from tradeflows._files import write_text_atomic
+from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
+from tradeflows.reference import countries, hs_codes
+
+__all__ = ["EPISODE_KINDS", "LOOKALIKE_KINDS", "make_trade_world"]
+
+EPISODE_KINDS = ("pass_through", "hidden_reexport", "origin_booked", "code_change")
+LOOKALIKE_KINDS = ("absorption", "destination_demand", "entrepot", "unit_slip", "seasonal")
+
+_ORIGINS = ["USA", "TWN", "KOR", "JPN", "DEU", "NLD"]
+_HUBS = ["MYS", "SGP", "ARE", "ARM", "KAZ", "KGZ", "THA", "VNM", "TUR", "GEO"]
+_DESTINATIONS = ["CHN", "RUS", "IRN", "BLR"]
+_ENTREPOTS = {"SGP", "HKG"}  # report RX, already included in X
+_CONTROLLED = ["847150", "847180", "847330", "854231", "854232", "851762", "848620"]
+
+
+def _months(start: str, end: str) -> list[dt.date]:
+    y, m = map(int, start.split("-"))
+    ye, me = map(int, end.split("-"))
+    out = []
+    while (y, m) <= (ye, me):
+        out.append(dt.date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def make_trade_world(
+    out_dir: str | Path,
+    *,
+    seed: int = 0,
+    start: str = "2021-01",
+    end: str = "2024-12",
+    n_others: int = 30,
+    n_products: int = 24,
+    pairs_per_product: int = 60,
+    episodes: int = 8,
+    lookalikes: int = 10,
+    strength: float = 5.0,
+) -> dict:
+    """Write a labelled synthetic world to ``out_dir``; return its summary.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder for ``comtrade/comtrade_YYYY.csv``, ``truth.parquet`` and ``world.json``.
+    seed : int
+        Seed of every random draw: the same seed gives identical files.
+    start, end : str
+        First and last month, ``YYYY-MM``.
+    n_others : int
+        Countries besides the origins, hubs and destinations of interest.
+    n_products : int
+        HS6 products (the controlled AI-hardware codes first).
+    pairs_per_product : int
+        Baseline exporter-importer pairs per product (the size knob).
+    episodes, lookalikes : int
+        Transshipment episodes and look-alikes to plant.
+    strength : float
+        Typical multiple of the origin -> hub flow an episode adds.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> info = make_trade_world(tempfile.mkdtemp(), seed=1, n_others=5, n_products=8,
+    ...                         pairs_per_product=10, episodes=2, lookalikes=2)
+    >>> info["episodes"], info["rows"] > 1000
+    (2, True)
+    """
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    months = _months(start, end)
+    n_t = len(months)
+    table = countries().filter(pl.col("kind") == "country")
+    codes = dict(zip(table["iso3"].to_list(), table["comtrade"].to_list(), strict=False))
+    others_pool = sorted(set(codes) - set(_ORIGINS + _HUBS + _DESTINATIONS))
+    others = list(rng.choice(others_pool, n_others, replace=False))
+    world = _ORIGINS + _HUBS + _DESTINATIONS + others
+    six = hs_codes("HS2022").filter(pl.col("level") == 6)["hs"].to_list()
+    plain = [c for c in six if c[:2] not in ("84", "85", "88", "90")]
+    products = _CONTROLLED + list(
+        rng.choice(plain, max(0, n_products - len(_CONTROLLED)), replace=False)
+    )
+
+    # Country sizes drive the gravity baseline; distances are drawn once.
+    size = dict(zip(world, rng.lognormal(0, 1, len(world)), strict=True))
+    flows: dict[tuple[str, str, str], np.ndarray] = {}
+    t = np.arange(n_t)
+    for p in products:
+        for _ in range(pairs_per_product):
+            e, i = rng.choice(world, 2, replace=False)
+            level = 2e5 * size[e] * size[i] / rng.uniform(0.5, 3) * rng.lognormal(0, 1)
+            amp, phase = rng.uniform(0, 0.2), rng.uniform(0, 12)
+            trend = rng.normal(0.05, 0.05) / 12
+            series = level * (1 + amp * np.sin(2 * np.pi * (t + phase) / 12)) * np.exp(trend * t)
+            flows[(str(e), str(i), p)] = series * rng.lognormal(0, 0.1, n_t)
+
+    def add(e: str, i: str, p: str, extra: np.ndarray) -> None:
+        base = flows.get((e, i, p))
+        flows[(e, i, p)] = extra.copy() if base is None else base + extra
+
+    truth = []
+    # Reporting overrides planted by episodes: (reporter, partner, p, t) -> action.
+    hide: set[tuple[str, str, str, int]] = set()
+    rebook: dict[tuple[str, str, str, int], str] = {}
+    recode: dict[tuple[str, str, str, int], str] = {}
+    slips: set[tuple[str, str, str, int]] = set()
+
+    def route() -> tuple[str, str, str, str]:
+        return (str(rng.choice(_ORIGINS)), str(rng.choice(_HUBS)), str(rng.choice(_DESTINATIONS)),
+                str(rng.choice(_CONTROLLED)))  # fmt: skip
+
+    def label(o, h, d, p, kind, active, is_tx):
+        truth.extend(
+            {"origin": o, "hub": h, "destination": d, "hs": p, "period": months[k], "kind": kind,
+             "is_transshipment": is_tx}
+            for k in np.flatnonzero(active)
+        )  # fmt: skip
+
+    for n in range(episodes):
+        o, h, d, p = route()
+        kind = EPISODE_KINDS[n % len(EPISODE_KINDS)]
+        t0 = int(rng.integers(n_t // 3, n_t - 6))
+        lag = int(rng.integers(0, 3))
+        base = max(float(np.median(flows.get((o, h, p), np.full(n_t, 1e5)))), 1e5)
+        ramp = np.clip((t - t0 + 1) / 3, 0, 1) * strength * base * rng.lognormal(0, 0.2, n_t)
+        add(o, h, p, ramp)
+        passed = np.roll(ramp, lag) * rng.uniform(0.7, 0.95)
+        passed[: t0 + lag] = 0
+        add(h, d, p, passed)
+        active = passed > 0
+        for k in np.flatnonzero(active):
+            if kind == "hidden_reexport":
+                hide.add((h, d, p, int(k)))
+            elif kind == "origin_booked":
+                rebook[(d, h, p, int(k))] = o
+            elif kind == "code_change":
+                sibling = [c for c in six if c[:4] == p[:4] and c != p]
+                recode[(h, d, p, int(k))] = sibling[0] if sibling else p
+        label(o, h, d, p, kind, ramp > 0, True)
+
+    for n in range(lookalikes):
+        o, h, d, p = route()
+        kind = LOOKALIKE_KINDS[n % len(LOOKALIKE_KINDS)]
+        t0 = int(rng.integers(n_t // 3, n_t - 6))
+        on = t >= t0
+        base = max(float(np.median(flows.get((o, h, p), np.full(n_t, 1e5)))), 1e5)
+        if kind == "absorption":  # data-centre build-out: imports soar, nothing leaves
+            add(o, h, p, on * strength * base)
+        elif kind == "destination_demand":  # D buys more from everyone: shares unchanged
+            add(h, d, p, np.full(n_t, base))
+            for (e, i, q), s in list(flows.items()):
+                if i == d and q == p:
+                    flows[(e, i, q)] = s * np.where(on, strength, 1.0)
+        elif kind == "entrepot":  # large, steady, old
+            add(o, h, p, np.full(n_t, 10 * base))
+            add(h, d, p, np.full(n_t, 8 * base))
+            on = np.ones(n_t, dtype=bool)
+        elif kind == "unit_slip":
+            add(h, d, p, np.full(n_t, base))
+            slips.add((h, d, p, t0))
+            on = t == t0
+        else:  # seasonal: a strong December peak every year
+            add(h, d, p, base * (1 + 3 * (np.array([m.month for m in months]) == 12)))
+            on = np.array([m.month == 12 for m in months])
+        label(o, h, d, p, kind, on, False)
+
+    rows = _reports(flows, months, codes, rng, hide, rebook, recode, slips)
+    files = _write(rows, out / "comtrade")
+    truth_df = pl.DataFrame(
+        truth,
+        schema={"origin": pl.String, "hub": pl.String, "destination": pl.String, "hs": pl.String,
+                "period": pl.Date, "kind": pl.String, "is_transshipment": pl.Boolean},
+    ).sort("period", "hub", "destination", "hs", "origin", "kind")  # fmt: skip
+    truth_df.write_parquet(out / "truth.parquet")
+    info = {
+        "seed": seed,
+        "months": [start, end],
+        "files": files,
+        "rows": rows.height,
+        "episodes": episodes,
+        "lookalikes": lookalikes,
+        "truth_rows": truth_df.height,
+        "synthetic": True,
+    }
+    write_text_atomic(out / "world.json", json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def _reports(flows, months, codes, rng, hide, rebook, recode, slips) -> pl.DataFrame:
+    """Both reports of every flow, with the quirks of real reporting."""
+    n_t = len(months)
+    silent = {"IRN"}  # never reports
+    stops = {"RUS": dt.date(2022, 3, 1)}  # stops publishing
+    out = []
+    for (e, i, p), series in sorted(flows.items()):
+        cif = 1 + rng.uniform(0.02, 0.10)
+        for k in range(n_t):
+            v = float(series[k])
+            if v < 1:
+                continue
+            m = months[k]
+            # Exporter's report (FOB).
+            if e not in silent and not (e in stops and m >= stops[e]) and (e, i, p, k) not in hide:
+                x = v * (1 + rng.normal(0, 0.02))
+                if (e, i, p, k) in slips:
+                    x *= 1000
+                code = recode.get((e, i, p, k), p)
+                out.append((m, e, i, "X", code, round(x, 2)))
+                if e in _ENTREPOTS:
+                    out.append((m, e, i, "RX", code, round(x * 0.6, 2)))
+            # Importer's report (CIF), a share a month late (transit).
+            km = k + int(rng.random() < 0.1)
+            if i not in silent and km < n_t and not (i in stops and months[km] >= stops[i]):
+                partner = rebook.get((i, e, p, k), e)
+                value = round(v * cif * (1 + rng.normal(0, 0.03)), 2)
+                out.append((months[km], i, partner, "M", p, value))
+    df = pl.DataFrame(
+        out,
+        schema={"period": pl.Date, "reporter": pl.String, "partner": pl.String, "flow": pl.String,
+                "hs": pl.String, "value": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+    # Missing months: a reporter skips about 2% of its months.
+    gaps = df.select("reporter", "period").unique().sort("reporter", "period")
+    gaps = gaps.filter(pl.Series(rng.random(gaps.height) < 0.02))
+    df = df.join(gaps, on=["reporter", "period"], how="anti", maintain_order="left")
+    # Two reports of the same flow merge (a revision loses nothing here).
+    df = df.group_by("period", "reporter", "partner", "flow", "hs", maintain_order=True).agg(
+        pl.col("value").sum()
+    )
+    world = (
+        df.filter(pl.col("flow").is_in(["X", "M"]))
+        .group_by("period", "reporter", "flow", "hs", maintain_order=True)
+        .agg(pl.col("value").sum().round(2))
+        .with_columns(partner=pl.lit("WLD"))
+    )
+    df = pl.concat([df, world.select(df.columns)])
+    dups = df.filter(pl.Series(rng.random(df.height) < 0.005))  # overlapping downloads
+    return pl.concat([df, dups]).with_columns(
+        reporterCode=pl.col("reporter").replace_strict(codes, return_dtype=pl.Int64),
+        partnerCode=pl.col("partner").replace_strict({**codes, "WLD": 0}, return_dtype=pl.Int64),
+    )
+
+
+def _write(rows: pl.DataFrame, out: Path) -> list[str]:
+    layout = {
+        "typeCode": pl.lit("C"),
+        "freqCode": pl.lit("M"),
+        "refPeriodId": pl.col("period").dt.strftime("%Y%m%d"),
+        "refYear": pl.col("period").dt.year().cast(pl.String),
+        "refMonth": pl.col("period").dt.month().cast(pl.String),
+        "period": pl.col("period").dt.strftime("%Y%m"),
+        "reporterCode": pl.col("reporterCode").cast(pl.String),
+        "reporterISO": pl.col("reporter"),
+        "flowCode": pl.col("flow"),
+        "partnerCode": pl.col("partnerCode").cast(pl.String),
+        "partnerISO": pl.when(pl.col("partner") == "WLD").then(pl.lit("W00")).otherwise("partner"),
+        "partner2Code": pl.lit("0"),
+        "classificationCode": pl.lit("H6"),
+        "classificationSearchCode": pl.lit("HS"),
+        "isOriginalClassification": pl.lit("true"),
+        "cmdCode": pl.col("hs"),
+        "aggrLevel": pl.lit("6"),
+        "isLeaf": pl.lit("true"),
+        "customsCode": pl.lit("C00"),
+        "mosCode": pl.lit("0"),
+        "motCode": pl.lit("0"),
+        "qtyUnitCode": pl.lit("-1"),
+        "primaryValue": pl.col("value").cast(pl.String),
+        "isReported": pl.lit("true"),
+        "isAggregate": pl.lit("false"),
+    }
+    table = rows.select(layout.get(c, pl.lit("")).alias(c) for c in COMTRADE_PLUS_COLUMNS)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for (year,), part in table.partition_by("refYear", as_dict=True, maintain_order=True).items():
+        name = f"comtrade_{year}.csv"
+        tmp = out / f".{name}.tmp"
+        part.write_csv(tmp)
+        tmp.replace(out / name)
+        files.append(f"comtrade/{name}")
+    return sorted(files)
