@@ -92,3 +92,22 @@ def test_cli_synth(tmp_path, capsys):
     assert "(synthetic)" in capsys.readouterr().out
     assert (tmp_path / "w" / "truth.parquet").exists()
     assert main(["synth", str(tmp_path / "w"), "--pairs-per-product", "0"]) == 2
+
+
+def test_asia_ai_preset_follows_the_published_anchors(tmp_path):
+    info = make_trade_world(tmp_path, preset="asia_ai_hardware", seed=0, **SMALL)
+    assert info["preset"] == "asia_ai_hardware" and info["synthetic"]
+    r = pl.concat([pl.read_csv(tmp_path / f, infer_schema=False) for f in info["files"]])
+    twn = r.filter(
+        pl.col("reporterISO") == "TWN",
+        pl.col("partnerISO") == "MYS",
+        pl.col("cmdCode") == "847150",
+        pl.col("flowCode") == "X",
+    ).select("period", pl.col("primaryValue").cast(pl.Float64))
+    value = dict(twn.iter_rows())
+    for period, anchor in {"202303": 3.4e6, "202403": 401.9e6, "202503": 1874e6}.items():
+        assert value[period] == pytest.approx(anchor, rel=0.2)
+    truth = pl.read_parquet(tmp_path / "truth.parquet").filter(
+        pl.col("hub") == "MYS", pl.col("origin") == "TWN"
+    )
+    assert truth.filter(pl.col("hs") == "847150")["is_transshipment"].all()

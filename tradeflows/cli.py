@@ -129,18 +129,24 @@ def synth(
     ] = 60,
     episodes: Annotated[int, typer.Option(help="Transshipment episodes to plant.")] = 8,
     lookalikes: Annotated[int, typer.Option(help="Look-alikes to plant.")] = 10,
+    preset: Annotated[
+        str | None, typer.Option(help="asia_ai_hardware: calibrated Taiwan -> Malaysia leg.")
+    ] = None,
 ) -> None:
     """Write a labelled synthetic trade world (both reports, planted episodes)."""
     from tradeflows.synth import make_trade_world
 
     if pairs_per_product < 1 or episodes < 0 or lookalikes < 0:
         raise TradeflowsInputError("synth: sizes must be positive")
+    if preset not in (None, "asia_ai_hardware"):
+        raise TradeflowsInputError(f"synth: unknown preset {preset!r}: choose asia_ai_hardware")
     info = make_trade_world(
         out_dir,
         seed=seed,
         pairs_per_product=pairs_per_product,
         episodes=episodes,
         lookalikes=lookalikes,
+        preset=preset,
     )
     print(
         f"{out_dir}: {info['rows']} report rows in {len(info['files'])} files, "

@@ -37,7 +37,7 @@ from tradeflows._files import write_text_atomic
 from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
 from tradeflows.reference import countries, hs_codes
 
-__all__ = ["EPISODE_KINDS", "LOOKALIKE_KINDS", "make_trade_world"]
+__all__ = ["ASIA_AI_ANCHORS", "EPISODE_KINDS", "LOOKALIKE_KINDS", "make_trade_world"]
 
 EPISODE_KINDS = ("pass_through", "hidden_reexport", "origin_booked", "code_change")
 LOOKALIKE_KINDS = ("absorption", "destination_demand", "entrepot", "unit_slip", "seasonal")
@@ -59,9 +59,26 @@ def _months(start: str, end: str) -> list[dt.date]:
     return out
 
 
+#: Published anchors the ``asia_ai_hardware`` preset is calibrated to (DOMAIN.md):
+#: Taiwan's exports of computing systems (HS 8471.50) to Malaysia, USD.
+ASIA_AI_ANCHORS = {
+    dt.date(2023, 3, 1): 3.4e6,
+    dt.date(2024, 3, 1): 401.9e6,
+    dt.date(2025, 3, 1): 1874e6,
+}
+
+
+def _calibrated(months: list[dt.date], anchors: dict[dt.date, float]) -> np.ndarray:
+    """Log-linear path through the anchors, flat before the first and after the last."""
+    x = np.array([m.toordinal() for m in months], dtype=float)
+    ax = np.array([d.toordinal() for d in anchors], dtype=float)
+    return np.exp(np.interp(x, ax, np.log(list(anchors.values()))))
+
+
 def make_trade_world(
     out_dir: str | Path,
     *,
+    preset: str | None = None,
     seed: int = 0,
     start: str = "2021-01",
     end: str = "2024-12",
@@ -92,6 +109,12 @@ def make_trade_world(
         Transshipment episodes and look-alikes to plant.
     strength : float
         Typical multiple of the origin -> hub flow an episode adds.
+    preset : {"asia_ai_hardware"}, optional
+        Months 2022-01 to 2025-06 and a Taiwan -> Malaysia -> China episode in
+        HS 8471.50 whose Taiwan -> Malaysia leg follows the published
+        magnitudes (USD 3.4m in March 2023, 401.9m in March 2024, 1,874m in
+        March 2025); 60% of the rise passes on to China a month later. The
+        world stays synthetic: only that leg's scale is calibrated.
 
     Examples
     --------
@@ -101,6 +124,10 @@ def make_trade_world(
     >>> info["episodes"], info["rows"] > 1000
     (2, True)
     """
+    if preset not in (None, "asia_ai_hardware"):
+        raise ValueError(f"unknown preset {preset!r}: choose asia_ai_hardware")
+    if preset == "asia_ai_hardware":
+        start, end = "2022-01", "2025-06"
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,6 +178,13 @@ def make_trade_world(
              "is_transshipment": is_tx}
             for k in np.flatnonzero(active)
         )  # fmt: skip
+
+    if preset == "asia_ai_hardware":
+        path = _calibrated(months, ASIA_AI_ANCHORS) * rng.lognormal(0, 0.05, n_t)
+        flows[("TWN", "MYS", "847150")] = path
+        rise = np.clip(path - ASIA_AI_ANCHORS[dt.date(2023, 3, 1)], 0, None)
+        add("MYS", "CHN", "847150", np.roll(rise, 1) * 0.6 * (t > 0))
+        label("TWN", "MYS", "CHN", "847150", "pass_through", rise > 0.5 * path, True)
 
     for n in range(episodes):
         o, h, d, p = route()
@@ -217,7 +251,14 @@ def make_trade_world(
         "lookalikes": lookalikes,
         "truth_rows": truth_df.height,
         "synthetic": True,
+        "preset": preset,
     }
+    if preset == "asia_ai_hardware":
+        info["calibration"] = {
+            "leg": "TWN -> MYS, HS 847150, exporter report (USD)",
+            "anchors": {d.isoformat(): v for d, v in ASIA_AI_ANCHORS.items()},
+            "source": "published figures quoted in DOMAIN.md; everything else is synthetic",
+        }
     write_text_atomic(out / "world.json", json.dumps(info, indent=2) + "\n")
     return info
 
