@@ -154,6 +154,53 @@ def synth(
     )
 
 
+fetch_app = typer.Typer(help="Pull fresh data from trade APIs into a store.", no_args_is_help=True)
+app.add_typer(fetch_app, name="fetch")
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+@fetch_app.command("comtrade")
+def fetch_comtrade_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The store folder.")],
+    reporters: Annotated[str, typer.Option(help="Comtrade reporter codes, comma-separated.")],
+    periods: Annotated[str, typer.Option(help="YYYYMM or YYYY periods, comma-separated.")],
+    cmd: Annotated[str, typer.Option(help="HS codes, comma-separated.")] = "TOTAL",
+    partners: Annotated[str | None, typer.Option(help="Partner codes (default: all).")] = None,
+    freq: Annotated[str, typer.Option(help="M or A.")] = "M",
+    cache: Annotated[
+        Path | None, typer.Option(help="Chunk cache (default STORE/.fetch-cache).")
+    ] = None,
+    retries: Annotated[int, typer.Option(help="Retries of a failing call (backoff doubles).")] = 5,
+    base_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Fetch Comtrade+ final data (key in COMTRADE_API_KEY), then ingest it into STORE."""
+    from tradeflows.fetch import COMTRADE_URL, fetch_comtrade, has_rows
+    from tradeflows.store import ingest as run_ingest
+
+    files = fetch_comtrade(
+        cache or out / ".fetch-cache",
+        reporters=_split(reporters),
+        periods=_split(periods),
+        cmd_codes=_split(cmd),
+        partners=_split(partners) if partners else None,
+        freq=freq,
+        base_url=base_url or COMTRADE_URL,
+        retries=retries,
+        progress=None if quiet else lambda m: print(m, file=sys.stderr),
+    )
+    data = [f for f in files if has_rows(f)]
+    if not data:
+        print(f"{out}: the API returned no rows for this query")
+        return
+    doc = run_ingest(data, out)
+    if not quiet:
+        print(f"{out}: {doc['store']['rows']} rows stored from {len(data)} fetched chunks")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code instead of raising."""
     try:

@@ -59,7 +59,7 @@ def read_audit(store: str | Path) -> dict:
     store = Path(store)
     path = _audit_path(store)
     if not path.exists():
-        if store.is_dir() and any(store.iterdir()):
+        if store.is_dir() and any(not p.name.startswith(".") for p in store.iterdir()):
             raise TradeflowsInputError(
                 f"{store}: folder is not empty and has no audit.json: not a tradeflows store"
             )

@@ -1,0 +1,162 @@
+"""Fetchers against a local server on loopback that replays the Comtrade+ API's answers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tradeflows.cli import main
+from tradeflows.fetch import FetchError, fetch_comtrade
+from tradeflows.store import read_audit, scan_store
+
+KEY = "s3cret-key-123"
+
+
+def _row(reporter: str, period: str, value: float) -> dict:
+    return {"typeCode": "C", "freqCode": "M", "period": period, "refYear": period[:4],
+            "refMonth": int(period[4:]), "reporterCode": int(reporter), "partnerCode": 156,
+            "partner2Code": 0, "flowCode": "X", "classificationCode": "H6", "cmdCode": "847150",
+            "customsCode": "C00", "motCode": 0, "primaryValue": value, "isReported": True}  # fmt: skip
+
+
+class Api:
+    """A scripted API: per period, a list of answers used in turn (the last repeats)."""
+
+    def __init__(self, script: dict[str, list]):
+        self.script = script
+        self.calls: list[str] = []
+        self.keys: set[str] = set()
+
+    def answer(self, period: str, reporters: list[str]):
+        plan = self.script.get(period, ["ok"])
+        n = sum(1 for c in self.calls if c == period)
+        self.calls.append(period)
+        step = plan[min(n, len(plan) - 1)]
+        rows = [_row(r, period, 1000.0 + int(r)) for r in reporters]
+        if step == "ok":
+            return 200, json.dumps({"count": len(rows), "data": rows}).encode()
+        if step == "truncated":
+            return 200, json.dumps({"count": len(rows), "data": rows}).encode()[:40]
+        if step == "short":  # a body that lost rows on the way
+            return 200, json.dumps({"count": len(rows) + 3, "data": rows}).encode()
+        if step == "sleep":
+            return "sleep", b""
+        return int(step), b'{"error": "busy"}'
+
+
+@pytest.fixture
+def api():
+    state = {"api": Api({})}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            q = parse_qs(urlparse(self.path).query)
+            state["api"].keys.add(self.headers.get("Ocp-Apim-Subscription-Key"))
+            status, body = state["api"].answer(q["period"][0], q["reporterCode"][0].split(","))
+            if status == "sleep":
+                threading.Event().wait(1.0)
+                status, body = 200, b"{}"
+            self.send_response(status)
+            if status == 429:
+                self.send_header("Retry-After", "1")
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):  # keep the test output clean
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/data/v1/get"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def _fetch(api, tmp_path, periods, **kw):
+    waits = []
+    files = fetch_comtrade(tmp_path / "cache", reporters=[458, 702], periods=periods,
+                           cmd_codes=["847150"], api_key=KEY, base_url=api["url"],
+                           sleep=waits.append, timeout=0.5, **kw)  # fmt: skip
+    return files, waits
+
+
+def test_fetches_chunks_and_sends_the_key_in_a_header(api, tmp_path):
+    files, waits = _fetch(api, tmp_path, ["202401", "202402"])
+    assert len(files) == 2 and waits == []
+    assert api["api"].keys == {KEY}
+    assert all(KEY not in f.read_text() for f in files)
+
+
+def test_429_and_500_are_retried_with_backoff(api, tmp_path):
+    api["api"].script = {"202401": [429, 500, 503, "ok"]}
+    files, waits = _fetch(api, tmp_path, ["202401"])
+    assert len(files) == 1
+    assert api["api"].calls.count("202401") == 4
+    assert 1.0 in waits and waits[-1] >= waits[0]  # Retry-After honoured, backoff grows
+
+
+def test_persistent_errors_are_reported_clearly_and_nothing_is_written(api, tmp_path):
+    api["api"].script = {"202401": [500]}
+    with pytest.raises(FetchError, match=r"failed after 3 attempts \(last: HTTP 500\)") as info:
+        _fetch(api, tmp_path, ["202401"], retries=2)
+    assert KEY not in str(info.value)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", ["truncated", "short", "sleep"])
+def test_truncated_bodies_and_timeouts_write_nothing(api, tmp_path, failure):
+    api["api"].script = {"202401": [failure]}
+    with pytest.raises(FetchError, match="failed after 2 attempts"):
+        _fetch(api, tmp_path, ["202401"], retries=1)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_interrupted_run_resumes_without_duplicating(api, tmp_path):
+    api["api"].script = {"202402": [500]}
+    with pytest.raises(FetchError):
+        _fetch(api, tmp_path, ["202401", "202402"], retries=1)
+    assert len(list((tmp_path / "cache").glob("*.csv"))) == 1  # 202401 kept
+    api["api"].script = {}
+    api["api"].calls.clear()
+    files, _ = _fetch(api, tmp_path, ["202401", "202402"])
+    assert api["api"].calls == ["202402"]  # only the missing chunk is asked again
+    assert len(files) == 2
+
+
+def test_wrong_or_missing_key(api, tmp_path, monkeypatch):
+    monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
+    with pytest.raises(FetchError, match="no Comtrade API key"):
+        fetch_comtrade(tmp_path, reporters=[458], periods=["202401"], base_url=api["url"])
+    api["api"].script = {"202401": [401]}
+    with pytest.raises(FetchError, match="refused the key"):
+        _fetch(api, tmp_path, ["202401"])
+
+
+def test_cli_fetch_ingests_into_the_store_and_reruns_add_nothing(
+    api, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("COMTRADE_API_KEY", KEY)
+    args = ["fetch", "comtrade", "--out", str(tmp_path / "store"), "--reporters", "458,702",
+            "--periods", "202401,202402", "--cmd", "847150", "--base-url", api["url"], "-q"]  # fmt: skip
+    assert main(args) == 0
+    rows = scan_store(tmp_path / "store").collect()
+    assert rows.height == 4 and set(rows["reporter"]) == {"MYS", "SGP"}
+    assert main(args) == 0  # cached chunks, same files: nothing added
+    assert scan_store(tmp_path / "store").collect().height == 4
+    assert len(read_audit(tmp_path / "store")["files"]) == 2
+    api["api"].script = {"202403": [500]}
+    bad = [*args[:7], "202403", *args[8:], "--retries", "1"]
+    capsys.readouterr()
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and KEY not in err and "failed after 2 attempts" in err
