@@ -282,6 +282,23 @@ def build_countries(realdata: Path) -> None:
     )
 
 
+def build_census(realdata: Path) -> None:
+    """US Census Schedule C country codes -> ISO3 (via the ISO2 the table gives)."""
+    cc = pl.read_csv(realdata / "country_codes" / "country-codes.csv", infer_schema=False)
+    iso2 = dict(zip(cc["ISO3166-1-Alpha-2"], cc["ISO3166-1-Alpha-3"], strict=True))
+    (
+        pl.read_csv(realdata / "us_trade_api_ref" / "census_country_codes_iso2.csv", infer_schema=False)
+        .select(
+            census=pl.col("Code").str.strip_chars(),
+            iso3=pl.col("ISO Code").str.strip_chars().replace_strict(iso2, default=None),
+            name=pl.col("Country Name"),
+        )
+        .drop_nulls("iso3")
+        .sort("census")
+        .write_csv(OUT / "census_countries.csv")
+    )
+
+
 def build_hs(realdata: Path) -> None:
     for rev in ("HS2017", "HS2022"):
         (
@@ -343,6 +360,7 @@ def build_eur_usd() -> None:
 def main() -> None:
     realdata = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/realdata")
     build_countries(realdata)
+    build_census(realdata)
     build_hs(realdata)
     build_eur_usd()
 

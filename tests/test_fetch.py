@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tradeflows.cli import main
-from tradeflows.fetch import FetchError, fetch_comtrade
-from tradeflows.store import read_audit, scan_store
+from tradeflows.fetch import FetchError, fetch_census, fetch_comtrade
+from tradeflows.store import ingest, read_audit, scan_store
 
 KEY = "s3cret-key-123"
 
@@ -50,11 +50,30 @@ class Api:
 
 @pytest.fixture
 def api():
-    state = {"api": Api({})}
+    state = {"api": Api({}), "census": ["ok"], "census_keys": set()}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             q = parse_qs(urlparse(self.path).query)
+            if "/hs" in urlparse(self.path).path:  # the Census API
+                state["census_keys"].add(q.get("key", [None])[0])
+                plan = state["census"]
+                step = plan.pop(0) if len(plan) > 1 else plan[0]
+                table = [["CTY_CODE", "CTY_NAME", "ALL_VAL_MO", "E_COMMODITY", "time"],
+                         ["5700", "CHINA", "123456789", "847150", q["time"][0]],
+                         ["5570", "MALAYSIA", "98765432", "847150", q["time"][0]],
+                         ["0003", "EUROPEAN UNION", "5000", "847150", q["time"][0]],
+                         ["-", "TOTAL FOR ALL COUNTRIES", "999999999", "847150", q["time"][0]]]  # fmt: skip
+                body = json.dumps(table).encode()
+                status = 200
+                if step == "truncated":
+                    body = body[:50]
+                elif step != "ok":
+                    status, body = int(step), b"busy"
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(body)
+                return
             state["api"].keys.add(self.headers.get("Ocp-Apim-Subscription-Key"))
             status, body = state["api"].answer(q["period"][0], q["reporterCode"][0].split(","))
             if status == "sleep":
@@ -77,6 +96,7 @@ def api():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state["url"] = f"http://127.0.0.1:{server.server_address[1]}/data/v1/get"
+    state["census_url"] = f"http://127.0.0.1:{server.server_address[1]}/timeseries/intltrade"
     yield state
     server.shutdown()
     server.server_close()
@@ -160,3 +180,37 @@ def test_cli_fetch_ingests_into_the_store_and_reruns_add_nothing(
     assert main(bad) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and KEY not in err and "failed after 2 attempts" in err
+
+
+def test_census_fetch_maps_countries_masks_the_key_and_ingests(api, tmp_path):
+    api["census"] = [500, "truncated", "ok"]
+    waits = []
+    files = fetch_census(tmp_path / "cache", periods=["2024-03"], hs_codes=["847150"],
+                         api_key="census-key-9", base_url=api["census_url"], sleep=waits.append)  # fmt: skip
+    assert len(files) == 1 and len(waits) == 2  # a 500 and a truncated body, retried
+    assert api["census_keys"] == {"census-key-9"}
+    assert "census-key-9" not in files[0].read_text()
+    doc = ingest(files, tmp_path / "store")
+    assert doc["totals"]["dropped"] == {"partner_aggregate": 1, "partner_world_beside_detail": 1}
+    rows = scan_store(tmp_path / "store").collect()
+    assert dict(zip(rows["partner"], rows["value_usd"], strict=True)) == {
+        "CHN": 123456789.0,
+        "MYS": 98765432.0,
+    }
+    assert set(rows["reporter"]) == {"USA"} and set(rows["flow"]) == {"X"}
+
+
+def test_census_errors_never_show_the_key(api, tmp_path):
+    api["census"] = [503]
+    with pytest.raises(FetchError, match="Census API") as info:
+        fetch_census(tmp_path, periods=["202403"], hs_codes=["847150"], api_key="census-key-9",
+                     base_url=api["census_url"], sleep=lambda s: None, retries=1)  # fmt: skip
+    assert "census-key-9" not in str(info.value)
+
+
+def test_cli_fetch_census(api, tmp_path, monkeypatch):
+    monkeypatch.setenv("CENSUS_API_KEY", "census-key-9")
+    args = ["fetch", "census", "--out", str(tmp_path / "store"), "--periods", "2024-03",
+            "--hs", "847150", "--base-url", api["census_url"], "-q"]  # fmt: skip
+    assert main(args) == 0
+    assert scan_store(tmp_path / "store").collect().height == 2

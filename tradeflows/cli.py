@@ -162,6 +162,20 @@ def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _ingest_fetched(files: list[Path], out: Path, quiet: bool) -> None:
+    """Ingest the fetched chunks that hold rows (an empty one keeps only its header)."""
+    from tradeflows.fetch import has_rows
+    from tradeflows.store import ingest as run_ingest
+
+    data = [f for f in files if has_rows(f)]
+    if not data:
+        print(f"{out}: the API returned no rows for this query")
+        return
+    doc = run_ingest(data, out)
+    if not quiet:
+        print(f"{out}: {doc['store']['rows']} rows stored from {len(data)} fetched chunks")
+
+
 @fetch_app.command("comtrade")
 def fetch_comtrade_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="The store folder.")],
@@ -178,8 +192,7 @@ def fetch_comtrade_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Fetch Comtrade+ final data (key in COMTRADE_API_KEY), then ingest it into STORE."""
-    from tradeflows.fetch import COMTRADE_URL, fetch_comtrade, has_rows
-    from tradeflows.store import ingest as run_ingest
+    from tradeflows.fetch import COMTRADE_URL, fetch_comtrade
 
     files = fetch_comtrade(
         cache or out / ".fetch-cache",
@@ -192,13 +205,35 @@ def fetch_comtrade_cmd(
         retries=retries,
         progress=None if quiet else lambda m: print(m, file=sys.stderr),
     )
-    data = [f for f in files if has_rows(f)]
-    if not data:
-        print(f"{out}: the API returned no rows for this query")
-        return
-    doc = run_ingest(data, out)
-    if not quiet:
-        print(f"{out}: {doc['store']['rows']} rows stored from {len(data)} fetched chunks")
+    _ingest_fetched(files, out, quiet)
+
+
+@fetch_app.command("census")
+def fetch_census_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The store folder.")],
+    periods: Annotated[str, typer.Option(help="YYYY-MM months, comma-separated.")],
+    hs: Annotated[str, typer.Option(help="HS codes (2 to 10 digits), comma-separated.")],
+    flow: Annotated[str, typer.Option(help="exports or imports.")] = "exports",
+    cache: Annotated[
+        Path | None, typer.Option(help="Chunk cache (default STORE/.fetch-cache).")
+    ] = None,
+    retries: Annotated[int, typer.Option(help="Retries of a failing call (backoff doubles).")] = 5,
+    base_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Fetch US Census monthly trade by partner (key, optional, in CENSUS_API_KEY), then ingest."""
+    from tradeflows.fetch import CENSUS_URL, fetch_census
+
+    files = fetch_census(
+        cache or out / ".fetch-cache",
+        periods=_split(periods),
+        hs_codes=_split(hs),
+        flow=flow,
+        base_url=base_url or CENSUS_URL,
+        retries=retries,
+        progress=None if quiet else lambda m: print(m, file=sys.stderr),
+    )
+    _ingest_fetched(files, out, quiet)
 
 
 def main(argv: list[str] | None = None) -> int:

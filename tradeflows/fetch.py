@@ -26,10 +26,12 @@ import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+import polars as pl
+
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
 
-__all__ = ["COMTRADE_URL", "FetchError", "fetch_comtrade", "has_rows"]
+__all__ = ["CENSUS_URL", "COMTRADE_URL", "FetchError", "fetch_census", "fetch_comtrade", "has_rows"]
 
 COMTRADE_URL = "https://comtradeapi.un.org/data/v1/get"
 #: The API returns at most this many rows per call; a full chunk is refused
@@ -45,28 +47,57 @@ def _chunks(values: Sequence[str], size: int) -> list[list[str]]:
     return [list(values[i : i + size]) for i in range(0, len(values), size)]
 
 
-def _request(
-    url: str, key: str, timeout: float, retries: int, backoff: float, sleep: Callable
-) -> dict:
-    """GET ``url`` as JSON, retrying what is worth retrying."""
+def _check_comtrade(doc: object) -> str | None:
+    """Why a Comtrade+ body is not a complete answer (None when it is)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        return "body without a data list"
+    if isinstance(doc.get("count"), int) and doc["count"] != len(doc["data"]):
+        return f"body holds {len(doc['data'])} of {doc['count']} rows"
+    return None
+
+
+def _check_census(doc: object) -> str | None:
+    if not isinstance(doc, list) or not doc or not all(isinstance(r, list) for r in doc):
+        return "body is not a table"
+    if any(len(r) != len(doc[0]) for r in doc):
+        return "rows of unequal length"
+    return None
+
+
+def _get_json(
+    url: str,
+    *,
+    api: str,
+    headers: dict[str, str],
+    shown: str,
+    check: Callable[[object], str | None],
+    timeout: float,
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+) -> object:
+    """GET ``url`` as JSON, retrying 429, 5xx, timeouts and incomplete bodies.
+
+    ``shown`` is the URL as messages may quote it (without any key).
+    """
     last = ""
     for attempt in range(retries + 1):
         if attempt:
             sleep(min(backoff * 2 ** (attempt - 1), 60.0))
-        req = urllib.request.Request(url, headers={"Ocp-Apim-Subscription-Key": key})
+        req = urllib.request.Request(url, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
-                raise FetchError(f"Comtrade API refused the key (HTTP {exc.code})") from None
+                raise FetchError(f"{api} refused the key (HTTP {exc.code})") from None
             if exc.code == 429 or exc.code >= 500:
                 last = f"HTTP {exc.code}"
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
                 if retry_after and retry_after.isdigit():
                     sleep(min(float(retry_after), 60.0))
                 continue
-            raise FetchError(f"Comtrade API answered HTTP {exc.code} for {url}") from None
+            raise FetchError(f"{api} answered HTTP {exc.code} for {shown}") from None
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             continue
@@ -75,15 +106,11 @@ def _request(
         except (json.JSONDecodeError, UnicodeDecodeError):
             last = f"truncated or malformed body ({len(body)} bytes)"
             continue
-        if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-            last = "body without a data list"
-            continue
-        if isinstance(doc.get("count"), int) and doc["count"] != len(doc["data"]):
-            last = f"body holds {len(doc['data'])} of {doc['count']} rows"
-            continue
-        return doc
-    # The URL may be shown: the key travels in a header, never in it.
-    raise FetchError(f"Comtrade API: {url} failed after {retries + 1} attempts (last: {last})")
+        problem = check(doc)
+        if problem is None:
+            return doc
+        last = problem
+    raise FetchError(f"{api}: {shown} failed after {retries + 1} attempts (last: {last})")
 
 
 def has_rows(path: Path) -> bool:
@@ -168,7 +195,17 @@ def fetch_comtrade(
                 continue
             if progress:
                 progress(f"fetching {period} reporters {params['reporterCode']}")
-            doc = _request(url, key, timeout, retries, backoff, sleep)
+            doc = _get_json(
+                url,
+                api="Comtrade API",
+                headers={"Ocp-Apim-Subscription-Key": key},
+                shown=url,  # the key travels in a header, never in the URL
+                check=_check_comtrade,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
+                sleep=sleep,
+            )
             if len(doc["data"]) >= MAX_RECORDS:
                 raise FetchError(
                     f"Comtrade API: {period} reporters {params['reporterCode']} hit the "
@@ -191,3 +228,106 @@ def _write_chunk(target: Path, rows: Iterable[dict]) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(buf.getvalue(), encoding="utf-8")
     os.replace(tmp, target)
+
+
+CENSUS_URL = "https://api.census.gov/data/timeseries/intltrade"
+
+
+def fetch_census(
+    cache_dir: str | Path,
+    *,
+    periods: Sequence[str],
+    hs_codes: Sequence[str],
+    flow: str = "exports",
+    api_key: str | None = None,
+    base_url: str = CENSUS_URL,
+    timeout: float = 60.0,
+    retries: int = 5,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Pull US Census monthly trade by partner for HS codes; one CSV per month and code.
+
+    The chunks are written in Comtrade+ columns (reporter USA, partner ISO3 from
+    the Census country code, ``X`` for exports, ``M`` for general imports), so
+    ``tradeflows ingest`` reads them like any Comtrade file. The total for all
+    countries becomes World and Census groupings (codes below 1000) an
+    aggregate; the cleaning drops and counts both. The key (``CENSUS_API_KEY``, optional
+    for small volumes) goes in the query string, as Census requires, and is
+    masked in every message.
+
+    Examples
+    --------
+    >>> fetch_census("/tmp/x", periods=["2024-03"], hs_codes=["847150"], flow="both")
+    Traceback (most recent call last):
+    ...
+    tradeflows.fetch.FetchError: flow 'both': choose exports or imports
+    """
+    if flow not in ("exports", "imports"):
+        raise FetchError(f"flow {flow!r}: choose exports or imports")
+    key = os.environ.get("CENSUS_API_KEY", "") if api_key is None else api_key
+    value, commodity = (
+        ("ALL_VAL_MO", "E_COMMODITY") if flow == "exports" else ("GEN_VAL_MO", "I_COMMODITY")
+    )
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    files = []
+    for period in periods:
+        month = f"{period[:4]}-{period[-2:]}"
+        for code in hs_codes:
+            params = {"get": f"CTY_CODE,CTY_NAME,{value},{commodity}", "time": month,
+                      commodity: code, "COMM_LVL": f"HS{len(code)}"}  # fmt: skip
+            query = urllib.parse.urlencode(params)
+            shown = f"{base_url.rstrip('/')}/{flow}/hs?{query}"
+            url = shown + (f"&key={urllib.parse.quote(key)}" if key else "")
+            target = cache / f"census_{flow}_{month}_{code}.csv"
+            if target.exists():
+                files.append(target)
+                continue
+            if progress:
+                progress(f"fetching Census {flow} {month} {code}")
+            doc = _get_json(
+                url, api="Census API", headers={}, shown=shown, check=_check_census,
+                timeout=timeout, retries=retries, backoff=backoff, sleep=sleep,
+            )  # fmt: skip
+            header, *rows = doc
+            col = {name: header.index(name) for name in ("CTY_CODE", value)}
+            _write_chunk(
+                target,
+                (
+                    {
+                        "typeCode": "C",
+                        "freqCode": "M",
+                        "period": month.replace("-", ""),
+                        "reporterCode": 842,
+                        "reporterISO": "USA",
+                        "partnerCode": _census_partner(r[col["CTY_CODE"]]),
+                        "flowCode": "X" if flow == "exports" else "M",
+                        "cmdCode": code,
+                        "primaryValue": r[col[value]],
+                    }
+                    for r in rows
+                ),
+            )
+            files.append(target)
+    return files
+
+
+def _census_partner(code: str) -> str:
+    """A Census country code as the Comtrade partner code the readers know.
+
+    ``-`` (all countries) becomes 0 (World), groupings (below 1000) 899
+    (Areas nes, an aggregate); an unknown code stays visible as
+    ``census:CODE`` so that ingest names it.
+    """
+    from tradeflows.reference import census_to_iso3, countries
+
+    code = code.strip()
+    if code in ("-", ""):
+        return "0"
+    if code.isdigit() and int(code) < 1000:
+        return "899"
+    iso3 = census_to_iso3().get(code)
+    table = countries().filter(pl.col("kind") == "country", pl.col("iso3") == iso3)
+    return str(table["comtrade"].item(0)) if table.height else f"census:{code}"

@@ -19,6 +19,7 @@ import polars as pl
 __all__ = [
     "AGGREGATE",
     "WORLD",
+    "census_to_iso3",
     "comtrade_to_iso3",
     "countries",
     "country_names",
@@ -72,6 +73,19 @@ def comtrade_to_iso3() -> dict[int, str]:
     iso = pl.when(pl.col("kind") == "aggregate").then(pl.lit(AGGREGATE)).otherwise("iso3")
     t = t.select("comtrade", iso.alias("iso3"))
     return dict(zip(t["comtrade"].to_list(), t["iso3"].to_list(), strict=True))
+
+
+@cache
+def census_to_iso3() -> dict[str, str]:
+    """US Census Schedule C country code -> ISO3.
+
+    Examples
+    --------
+    >>> census_to_iso3()["5700"], census_to_iso3()["5830"]
+    ('CHN', 'TWN')
+    """
+    t = pl.read_csv(_HERE.joinpath("census_countries.csv").read_bytes(), infer_schema=False)
+    return dict(zip(t["census"].to_list(), t["iso3"].to_list(), strict=True))
 
 
 @cache
