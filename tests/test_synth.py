@@ -73,14 +73,18 @@ def test_every_label_points_at_data(world):
         hs=pl.col("cmdCode"),
     )
     pairs = pl.concat([legs, legs.select("period", a="b", b="a", hs="hs")]).unique()
-    inbound = truth.join(
-        pairs,
+    labelled = truth.filter("is_transshipment").join(
+        pairs.with_columns(seen=pl.lit(True)),
         left_on=["period", "origin", "hub", "hs"],
         right_on=["period", "a", "b", "hs"],
-        how="anti",
+        how="left",
     )
-    episodes = inbound.filter(pl.col("is_transshipment"))
-    assert episodes.height == 0, episodes
+    coverage = labelled.group_by("origin", "hub", "destination", "hs").agg(
+        pl.col("seen").fill_null(False).mean()
+    )
+    # Reports go missing (a reporter skips 2% of its months, a tenth arrive a
+    # month late), so a labelled month may lack its leg; a route may not.
+    assert coverage["seen"].min() >= 0.8, coverage
     assert truth.filter("is_transshipment").height > 0
     assert truth.filter(~pl.col("is_transshipment")).height > 0
 

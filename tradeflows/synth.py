@@ -234,8 +234,7 @@ def make_trade_world(
             on = np.array([m.month == 12 for m in months])
         label(o, h, d, p, kind, on, False)
 
-    rows = _reports(flows, months, codes, rng, hide, rebook, recode, slips)
-    files = _write(rows, out / "comtrade")
+    n_rows, files = _reports(flows, months, codes, rng, hide, rebook, recode, slips, out)
     truth_df = pl.DataFrame(
         truth,
         schema={"origin": pl.String, "hub": pl.String, "destination": pl.String, "hs": pl.String,
@@ -246,7 +245,7 @@ def make_trade_world(
         "seed": seed,
         "months": [start, end],
         "files": files,
-        "rows": rows.height,
+        "rows": n_rows,
         "episodes": episodes,
         "lookalikes": lookalikes,
         "truth_rows": truth_df.height,
@@ -263,63 +262,101 @@ def make_trade_world(
     return info
 
 
-def _reports(flows, months, codes, rng, hide, rebook, recode, slips) -> pl.DataFrame:
-    """Both reports of every flow, with the quirks of real reporting."""
+def _reports(flows, months, codes, rng, hide, rebook, recode, slips, out: Path) -> tuple[int, list]:
+    """Write both reports of every flow, a year at a time, with real reporting's quirks.
+
+    Columnar (numpy, polars) and chunked by report year, so that a world of
+    tens of millions of rows is written without holding all its reports at once.
+    """
     n_t = len(months)
-    silent = {"IRN"}  # never reports
-    stops = {"RUS": dt.date(2022, 3, 1)}  # stops publishing
-    out = []
-    for (e, i, p), series in sorted(flows.items()):
-        cif = 1 + rng.uniform(0.02, 0.10)
-        for k in range(n_t):
-            v = float(series[k])
-            if v < 1:
-                continue
-            m = months[k]
-            # Exporter's report (FOB).
-            if e not in silent and not (e in stops and m >= stops[e]) and (e, i, p, k) not in hide:
-                x = v * (1 + rng.normal(0, 0.02))
-                if (e, i, p, k) in slips:
-                    x *= 1000
-                code = recode.get((e, i, p, k), p)
-                out.append((m, e, i, "X", code, round(x, 2)))
-                if e in _ENTREPOTS:
-                    out.append((m, e, i, "RX", code, round(x * 0.6, 2)))
-            # Importer's report (CIF), a share a month late (transit).
-            km = k + int(rng.random() < 0.1)
-            if i not in silent and km < n_t and not (i in stops and months[km] >= stops[i]):
-                partner = rebook.get((i, e, p, k), e)
-                value = round(v * cif * (1 + rng.normal(0, 0.03)), 2)
-                out.append((months[km], i, partner, "M", p, value))
-    df = pl.DataFrame(
-        out,
-        schema={"period": pl.Date, "reporter": pl.String, "partner": pl.String, "flow": pl.String,
-                "hs": pl.String, "value": pl.Float64},
-        orient="row",
-    )  # fmt: skip
-    # Missing months: a reporter skips about 2% of its months.
-    gaps = df.select("reporter", "period").unique().sort("reporter", "period")
-    gaps = gaps.filter(pl.Series(rng.random(gaps.height) < 0.02))
-    df = df.join(gaps, on=["reporter", "period"], how="anti", maintain_order="left")
-    # Two reports of the same flow merge (a revision loses nothing here).
-    df = df.group_by("period", "reporter", "partner", "flow", "hs", maintain_order=True).agg(
-        pl.col("value").sum()
-    )
-    world = (
-        df.filter(pl.col("flow").is_in(["X", "M"]))
-        .group_by("period", "reporter", "flow", "hs", maintain_order=True)
-        .agg(pl.col("value").sum().round(2))
-        .with_columns(partner=pl.lit("WLD"))
-    )
-    df = pl.concat([df, world.select(df.columns)])
-    dups = df.filter(pl.Series(rng.random(df.height) < 0.005))  # overlapping downloads
-    return pl.concat([df, dups]).with_columns(
-        reporterCode=pl.col("reporter").replace_strict(codes, return_dtype=pl.Int64),
-        partnerCode=pl.col("partner").replace_strict({**codes, "WLD": 0}, return_dtype=pl.Int64),
-    )
+    keys = sorted(flows)
+    value = np.vstack([flows[k] for k in keys]) if keys else np.zeros((0, n_t))
+    exporter = np.array([k[0] for k in keys])
+    importer = np.array([k[1] for k in keys])
+    product = np.array([k[2] for k in keys])
+    index = {k: n for n, k in enumerate(keys)}
+    # Draws made once, for the whole world, in a fixed order.
+    cif = 1 + rng.uniform(0.02, 0.10, len(keys))
+    lag = (rng.random(value.shape) < 0.1).astype(np.int64)  # a tenth arrive a month later
+    reporters = sorted(set(exporter) | set(importer))
+    gap = dict(zip(reporters, rng.random((len(reporters), n_t)) < 0.02, strict=True))
+    stopped = np.array([m >= dt.date(2022, 3, 1) for m in months])
+
+    def absent(country: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Reports that never exist: a silent reporter, one that stopped, missing months."""
+        out = country == "IRN"
+        out |= (country == "RUS") & stopped[k]
+        for c, mask in gap.items():
+            out |= (country == c) & mask[k]
+        return out
+
+    def pairs(marks) -> set[tuple[int, int]]:
+        return {(index[(a, b, p)], kk) for (a, b, p, kk) in marks if (a, b, p) in index}
+
+    hidden, slipped = pairs(hide), pairs(slips)
+    files, total = [], 0
+    for year in sorted({m.year for m in months}):
+        ks = np.array([n for n, m in enumerate(months) if m.year == year])
+        # Exporter's reports (FOB) of this year's shipments.
+        f, k = np.nonzero(value[:, ks] >= 1)
+        k = ks[k]
+        keep = ~absent(exporter[f], k)
+        keep &= np.array([(ff, kk) not in hidden for ff, kk in zip(f, k, strict=True)], dtype=bool)
+        f, k = f[keep], k[keep]
+        x = value[f, k] * (1 + rng.normal(0, 0.02, len(f)))
+        x *= np.array([1000.0 if (ff, kk) in slipped else 1.0 for ff, kk in zip(f, k, strict=True)])
+        hs_x = [recode.get((exporter[ff], importer[ff], product[ff], kk), product[ff])
+                for ff, kk in zip(f, k, strict=True)]  # fmt: skip
+        x_rows = pl.DataFrame(
+            {"k": k, "reporter": exporter[f], "partner": importer[f], "flow": ["X"] * len(f),
+             "hs": hs_x, "value": np.round(x, 2)},
+            schema={"k": pl.Int64, "reporter": pl.String, "partner": pl.String,
+                    "flow": pl.String, "hs": pl.String, "value": pl.Float64},
+        )  # fmt: skip
+        rx = x_rows.filter(pl.col("reporter").is_in(list(_ENTREPOTS))).with_columns(
+            flow=pl.lit("RX"), value=(pl.col("value") * 0.6).round(2)
+        )
+        # Importer's reports (CIF) dated this year: this month's or last month's shipments.
+        f, k = np.nonzero(value >= 1)
+        km = k + lag[f, k]
+        inside = np.isin(km, ks)
+        f, k, km = f[inside], k[inside], km[inside]
+        keep = ~absent(importer[f], km)
+        f, k, km = f[keep], k[keep], km[keep]
+        m = value[f, k] * cif[f] * (1 + rng.normal(0, 0.03, len(f)))
+        partner = [rebook.get((importer[ff], exporter[ff], product[ff], kk), exporter[ff])
+                   for ff, kk in zip(f, k, strict=True)]  # fmt: skip
+        m_rows = pl.DataFrame(
+            {"k": km, "reporter": importer[f], "partner": partner, "flow": ["M"] * len(f),
+             "hs": product[f], "value": np.round(m, 2)},
+            schema=x_rows.schema,
+        )  # fmt: skip
+        df = pl.concat([x_rows, rx, m_rows])
+        # Two reports of the same flow merge (a rebooked one meets the origin's own).
+        df = df.group_by("k", "reporter", "partner", "flow", "hs", maintain_order=True).agg(
+            pl.col("value").sum().round(2)
+        )
+        world = (
+            df.filter(pl.col("flow").is_in(["X", "M"]))
+            .group_by("k", "reporter", "flow", "hs", maintain_order=True)
+            .agg(pl.col("value").sum().round(2))
+            .with_columns(partner=pl.lit("WLD"))
+        )
+        df = pl.concat([df, world.select(df.columns)])
+        dups = df.filter(pl.Series(rng.random(df.height) < 0.005))  # overlapping downloads
+        df = pl.concat([df, dups]).with_columns(
+            period=pl.col("k").replace_strict(dict(enumerate(months)), return_dtype=pl.Date),
+            reporterCode=pl.col("reporter").replace_strict(codes, return_dtype=pl.Int64),
+            partnerCode=pl.col("partner").replace_strict(
+                {**codes, "WLD": 0}, return_dtype=pl.Int64
+            ),
+        )
+        files.append(_write(df, out / "comtrade", year))
+        total += df.height
+    return total, files
 
 
-def _write(rows: pl.DataFrame, out: Path) -> list[str]:
+def _write(rows: pl.DataFrame, out: Path, year: int) -> str:
     layout = {
         "typeCode": pl.lit("C"),
         "freqCode": pl.lit("M"),
@@ -349,11 +386,8 @@ def _write(rows: pl.DataFrame, out: Path) -> list[str]:
     }
     table = rows.select(layout.get(c, pl.lit("")).alias(c) for c in COMTRADE_PLUS_COLUMNS)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for (year,), part in table.partition_by("refYear", as_dict=True, maintain_order=True).items():
-        name = f"comtrade_{year}.csv"
-        tmp = out / f".{name}.tmp"
-        part.write_csv(tmp)
-        tmp.replace(out / name)
-        files.append(f"comtrade/{name}")
-    return sorted(files)
+    name = f"comtrade_{year}.csv"
+    tmp = out / f".{name}.tmp"
+    table.write_csv(tmp)
+    tmp.replace(out / name)
+    return f"comtrade/{name}"
