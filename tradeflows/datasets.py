@@ -18,7 +18,6 @@ import polars as pl
 
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.schema import CANONICAL
-from tradeflows.synth import make_trade_world
 
 __all__ = [
     "datasets_dir",
@@ -98,3 +97,18 @@ def load_partner_total_imports() -> pl.LazyFrame:
     ['ARM', 'KAZ', 'KGZ', 'UZB']
     """
     return _load("partner_total_imports_2019_2023")
+
+
+def make_trade_world(out_dir: str | Path, **kwargs) -> dict:
+    """Write a labelled synthetic world: see :func:`tradeflows.synth.make_trade_world`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> make_trade_world(tempfile.mkdtemp(), seed=2, n_others=3, n_products=8,
+    ...                  pairs_per_product=5, episodes=1, lookalikes=1)["synthetic"]
+    True
+    """
+    from tradeflows.synth import make_trade_world as make  # numpy, imported when used
+
+    return make(out_dir, **kwargs)
