@@ -338,9 +338,13 @@ def main() -> None:
             f"{vs_floor} | {speedup} | {spread[v]:.2f}x |"
         )
     lines.append("")
-    table = "\n".join(lines)
+    record("\n".join(lines), save=not args.no_record)
+
+
+def record(table: str, *, save: bool) -> None:
+    """Print a result table and, unless told not to, append it to RESULTS.md."""
     print(table)
-    if not args.no_record:
+    if save:
         with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
             f.write("\n" + table + "\n")
 

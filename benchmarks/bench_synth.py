@@ -42,7 +42,7 @@ def main() -> None:
         rows, seconds = json.loads(out)
         size = sum(f.stat().st_size for f in Path(d).rglob("*.csv")) / 2**30
     sys.path.insert(0, str(HERE))
-    from bench_ingest import machine
+    from bench_ingest import machine, record
 
     table = "\n".join([
         f"### Synthetic world, {rows:,} report rows, {dt.date.today().isoformat()}",
@@ -55,10 +55,7 @@ def main() -> None:
         f"| {rows:,} | {size:.2f} | {seconds:.0f} | {rows / seconds:,.0f} | {usage.ru_maxrss / 2**20:.2f} |",
         "",
     ])  # fmt: skip
-    print(table)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write("\n" + table + "\n")
+    record(table, save=not args.no_record)
 
 
 if __name__ == "__main__":
