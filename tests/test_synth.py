@@ -113,6 +113,14 @@ def test_every_label_points_at_data(world):
         how="left",
     )
     assert labelled["seen"].fill_null(False).all(), labelled.filter(pl.col("seen").is_null())
+    # Every look-alike month has one of its legs (origin -> hub or hub -> destination).
+    lookalike = truth.filter(~pl.col("is_transshipment"))
+    on_right = ["period", "a", "b", "hs"]
+    legs_seen = pl.concat([
+        lookalike.join(seen, left_on=["period", "origin", "hub", "hs"], right_on=on_right),
+        lookalike.join(seen, left_on=["period", "hub", "destination", "hs"], right_on=on_right),
+    ]).unique(lookalike.columns)  # fmt: skip
+    assert legs_seen.height == lookalike.height
     assert truth.filter("is_transshipment").height > 0
     assert truth.filter(~pl.col("is_transshipment")).height > 0
 
