@@ -466,11 +466,10 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     live = lf.filter(_live() & (pl.col("value_usd") > 0)).select(
         "_i", *series, "period", "value_usd", log
     )
-    # Only steady series of five reports or more can show a slip: find them
-    # with two group-bys, then do the per-row work on their rows alone.
-    # A 64-bit hash of the series key pre-selects series of five or more
-    # reports cheaply (one integer column, not five strings); a collision only
-    # lets a short series through, and the exact count below removes it.
+    # Only steady series of five reports or more can show a slip. A 64-bit
+    # hash of the series key pre-selects them cheaply (one integer column, not
+    # five strings); a collision only lets a short series through, and the
+    # exact count below removes it. The per-row work runs on the rest alone.
     many = pl.len().over(pl.struct(series).hash()) >= 5
     cand = live.filter(many).cache()
     center = cand.group_by(series).agg(

@@ -15,6 +15,7 @@ in a header, and never appears in a message or a file.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tradeflows._files import write_text_atomic
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
 
@@ -225,9 +227,7 @@ def _write_chunk(target: Path, rows: Iterable[dict]) -> None:
         writer.writerow(
             {k: "" if row.get(k) is None else row.get(k) for k in COMTRADE_PLUS_COLUMNS}
         )
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    os.replace(tmp, target)
+    write_text_atomic(target, buf.getvalue())
 
 
 CENSUS_URL = "https://api.census.gov/data/timeseries/intltrade"
@@ -314,6 +314,15 @@ def fetch_census(
     return files
 
 
+@functools.cache
+def _comtrade_by_iso3() -> dict[str, int]:
+    """ISO3 -> the Comtrade code a country reports under (842 for USA, 490 for TWN)."""
+    from tradeflows.reference import countries
+
+    table = countries().filter(pl.col("kind") == "country")
+    return dict(zip(table["iso3"].to_list(), table["comtrade"].to_list(), strict=True))
+
+
 def _census_partner(code: str) -> str:
     """A Census country code as the Comtrade partner code the readers know.
 
@@ -321,13 +330,12 @@ def _census_partner(code: str) -> str:
     (Areas nes, an aggregate); an unknown code stays visible as
     ``census:CODE`` so that ingest names it.
     """
-    from tradeflows.reference import census_to_iso3, countries
+    from tradeflows.reference import census_to_iso3
 
     code = code.strip()
     if code in ("-", ""):
         return "0"
     if code.isdigit() and int(code) < 1000:
         return "899"
-    iso3 = census_to_iso3().get(code)
-    table = countries().filter(pl.col("kind") == "country", pl.col("iso3") == iso3)
-    return str(table["comtrade"].item(0)) if table.height else f"census:{code}"
+    comtrade = _comtrade_by_iso3().get(census_to_iso3().get(code, ""))
+    return str(comtrade) if comtrade is not None else f"census:{code}"

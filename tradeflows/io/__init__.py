@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import glob
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -118,8 +118,13 @@ def _check_shape(text: PreparedText, header: list[str], trailing: bool, sample: 
             )
 
 
-def _scan_text(text: PreparedText, typed: Mapping[str, pl.DataType] | None = None) -> pl.LazyFrame:
+def _scan_text(
+    text: PreparedText,
+    types: Callable[[list[str]], Mapping[str, pl.DataType]] | None = None,
+) -> pl.LazyFrame:
+    """Scan a prepared text file; ``types`` gives dtypes for some header names."""
     header, trailing, sample = _header_fields(text)
+    typed = types(header) if types else {}
     _check_shape(text, header, trailing, sample)
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
@@ -131,7 +136,7 @@ def _scan_text(text: PreparedText, typed: Mapping[str, pl.DataType] | None = Non
         has_header=False,
         skip_rows=1,
         new_columns=names,
-        schema={n: (typed or {}).get(n, pl.String) for n in names},
+        schema={n: typed.get(n, pl.String) for n in names},
         encoding="utf8",
     ).drop(["_trailing"] if trailing else [])
 
@@ -218,11 +223,8 @@ def scan(
             return finish(lf.with_columns(source=pl.lit(source)).with_row_index("row", offset=1))
         lf = lf.select(pl.all().cast(pl.String))
     else:
-        text = prepare_text(path, validate=not fast)
-        typed = None
-        if fast and fmt == "comtrade":
-            typed = typed_columns(_header_fields(text)[0])
-        lf = _scan_text(text, typed)
+        types = typed_columns if fast and fmt == "comtrade" else None
+        lf = _scan_text(prepare_text(path, validate=not fast), types)
     if fmt == "comtrade":
         return scan_comtrade(lf, source, path)
     if fmt == "comext":
