@@ -12,7 +12,7 @@ synthetic).
 
 Episode kinds (transshipment, ``is_transshipment`` true): ``pass_through``
 (both legs reported), ``hidden_reexport`` (the hub does not report its exports
-to the destination), ``origin_booked`` (the destination books the goods as
+to the destination, which does report its imports), ``origin_booked`` (the destination books the goods as
 coming from the origin), ``code_change`` (the hub exports them under a
 sibling code of the same heading). Look-alikes (false): ``absorption`` (the
 hub keeps the goods), ``destination_demand`` (the destination buys more from
@@ -46,6 +46,7 @@ _ORIGINS = ["USA", "TWN", "KOR", "JPN", "DEU", "NLD"]
 _HUBS = ["MYS", "SGP", "ARE", "ARM", "KAZ", "KGZ", "THA", "VNM", "TUR", "GEO"]
 _DESTINATIONS = ["CHN", "RUS", "IRN", "BLR"]
 _ENTREPOTS = {"SGP", "HKG"}  # report RX, already included in X
+_SILENT = {"IRN", "RUS"}  # IRN never reports; RUS stops in 2022-03
 _CONTROLLED = ["847150", "847180", "847330", "854231", "854232", "851762", "848620"]
 
 
@@ -189,6 +190,10 @@ def make_trade_world(
     for n in range(episodes):
         o, h, d, p = route()
         kind = EPISODE_KINDS[n % len(EPISODE_KINDS)]
+        if kind == "hidden_reexport" and d in _SILENT:
+            # Hidden by the hub and unreported by the destination, the flow would
+            # be in no report at all: no method could see it, so none is planted.
+            d = str(rng.choice([c for c in _DESTINATIONS if c not in _SILENT]))
         t0 = int(rng.integers(n_t // 3, n_t - 6))
         lag = int(rng.integers(0, 3))
         base = max(float(np.median(flows.get((o, h, p), np.full(n_t, 1e5)))), 1e5)

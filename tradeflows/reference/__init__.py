@@ -4,7 +4,9 @@
 with historical areas and aggregates (World, Areas nes, EU-28) marked;
 ``country_names()`` maps the names that Eurostat and national files use;
 ``hs_codes()`` gives the HS2017 or HS2022 nomenclature; ``hs_concordance()``
-the HS2022 -> HS2017 table; ``eur_usd_monthly()`` the ECB monthly average rate.
+the HS2022 -> HS2017 table; ``eur_usd_monthly()`` the ECB monthly average rate;
+``controlled_hs()``, ``policy_dates()`` and ``destinations_of_concern()`` the
+control lists, control dates and default destinations that detection uses.
 Where each came from is in ``PROVENANCE.md`` beside this file.
 """
 
@@ -21,12 +23,15 @@ __all__ = [
     "WORLD",
     "census_to_iso3",
     "comtrade_to_iso3",
+    "controlled_hs",
     "countries",
     "country_names",
+    "destinations_of_concern",
     "eur_usd_monthly",
     "hs_codes",
     "hs_concordance",
     "iso3_codes",
+    "policy_dates",
     "resolve_country_names",
 ]
 
@@ -195,3 +200,49 @@ def eur_usd_monthly() -> pl.DataFrame:
     return pl.read_csv(
         _HERE.joinpath("eur_usd_monthly.csv").read_bytes(), try_parse_dates=True
     ).select("month", "usd_per_eur")
+
+
+@cache
+def controlled_hs(lists: tuple[str, ...] = ("bis_chpl", "ai_hardware")) -> frozenset[str]:
+    """HS6 codes on the control lists named: ``bis_chpl`` (Common High Priority
+    List) and ``ai_hardware``.
+
+    Examples
+    --------
+    >>> sorted(controlled_hs(("bis_chpl",)))[:2]
+    ['847150', '847180']
+    >>> "854231" in controlled_hs()
+    True
+    """
+    table = pl.read_csv(_HERE.joinpath("controlled_hs.csv").read_bytes(), infer_schema=False)
+    unknown = set(lists) - set(table["list"])
+    if unknown:
+        raise ValueError(f"unknown control list(s) {sorted(unknown)}: choose from bis_chpl, ai_hardware")
+    return frozenset(table.filter(pl.col("list").is_in(list(lists)))["hs6"])
+
+
+@cache
+def policy_dates() -> pl.DataFrame:
+    """Export-control dates: date, name, targets (ISO3 list), description.
+
+    Examples
+    --------
+    >>> policy_dates().filter(pl.col("name") == "russia_sanctions")["date"].item()
+    datetime.date(2022, 2, 24)
+    """
+    return pl.read_csv(
+        _HERE.joinpath("policy_dates.csv").read_bytes(), try_parse_dates=True
+    ).with_columns(pl.col("targets").str.split(";"))
+
+
+@cache
+def destinations_of_concern() -> tuple[str, ...]:
+    """The default destinations of ``tradeflows detect`` (ISO3).
+
+    Examples
+    --------
+    >>> destinations_of_concern()[:3]
+    ('RUS', 'BLR', 'CHN')
+    """
+    table = pl.read_csv(_HERE.joinpath("destinations.csv").read_bytes())
+    return tuple(table["iso3"])

@@ -1,0 +1,334 @@
+"""Pair the exporter's and the importer's report of each flow.
+
+Every flow (exporter, importer, HS code, period) is reported twice: the
+exporter's ``X`` at FOB and the importer's ``M`` at CIF, often a month apart.
+:func:`mirror` puts both reports on one row and reconciles them in the spirit
+of CEPII BACI:
+
+1. the CIF/FOB ratio of each exporter-importer pair is estimated robustly from
+   the flows both report (the median log ratio, shrunk towards the median of
+   all pairs when a pair has few flows), not taken as a constant;
+2. each reporter gets a reliability weight from how well its reports agree with
+   its partners' (the inverse of its median absolute log discrepancy, as an
+   exporter and as an importer separately);
+3. the reconciled FOB value is the reliability-weighted mean of the exporter's
+   value and the importer's value divided by the CIF/FOB ratio, or the one
+   report there is;
+4. the gap of each flow, ``(importer's FOB - exporter's) / larger of the two``
+   in [-1, 1], is measured on three-month windows so that a shipment that
+   crosses a month boundary in transit does not open a gap, and set beside its
+   own history (the median gap of the previous 12 periods).
+
+A flow seen from one side only keeps its row (``side`` says which). A side
+whose reporter filed nothing at all in that period (Russia after 2022-03, a
+silent reporter, a hub-only national file) is ``silent`` and gives no gap: its
+absence is not evidence about this flow.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tradeflows.reference import WORLD
+
+__all__ = ["MIRROR_COLUMNS", "cif_fob_ratios", "mirror", "pair_reports", "reporter_reliability"]
+
+_KEY = ["freq", "period", "exporter", "importer", "hs"]
+_FLOW_KEY = ["freq", "exporter", "importer", "hs"]
+_SIDES = pl.Enum(["both", "exporter_only", "importer_only"])
+
+#: Columns of :func:`mirror`'s result, in order.
+MIRROR_COLUMNS = [
+    *_KEY,
+    "value_x",
+    "value_rx",
+    "value_m",
+    "kg_x",
+    "kg_m",
+    "slip",
+    "side",
+    "exporter_silent",
+    "importer_silent",
+    "cif_fob",
+    "weight_x",
+    "weight_m",
+    "value",
+    "gap",
+    "gap_history",
+    "gap_change",
+]
+
+#: Shrinkage of a pair's CIF/FOB ratio towards the median of all pairs, in flows.
+_PRIOR_FLOWS = 10
+#: Plausible CIF/FOB ratios: outside this band the pair's data, not freight, speaks.
+_CIF_FOB_BAND = (1.0, 1.5)
+
+
+def _sum_where(cond: pl.Expr, col: str) -> pl.Expr:
+    """Sum of ``col`` where ``cond``; null when no row qualifies."""
+    return pl.when(cond.any()).then(pl.col(col).filter(cond).sum())
+
+
+def pair_reports(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Both reports of each flow on one row; no reconciliation yet.
+
+    ``value_x`` is the exporter's ``X`` (which for entrepots already includes
+    re-exports; a reporter that files only ``RX`` has it taken as ``X``),
+    ``value_rx`` its re-exports, ``value_m`` the importer's ``M``. World rows
+    and a country's trade with itself are left out.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"freq": ["M", "M"], "period": [dt.date(2024, 1, 1)] * 2,
+    ...     "reporter": ["USA", "MYS"], "partner": ["MYS", "USA"], "flow": ["X", "M"],
+    ...     "hs": ["847150"] * 2, "value_usd": [100.0, 105.0], "net_kg": [None, None],
+    ...     "slip_suspect": [False, False]})
+    >>> pair_reports(lf).select("exporter", "importer", "value_x", "value_m").collect().row(0)
+    ('USA', 'MYS', 100.0, 105.0)
+    """
+    live = lf.filter(
+        (pl.col("partner") != WORLD)
+        & (pl.col("reporter") != pl.col("partner"))
+        & pl.col("flow").cast(pl.String).is_in(["X", "RX", "M"])
+    ).with_columns(pl.col("flow").cast(pl.String), pl.col("freq").cast(pl.String))
+    exports = (
+        live.filter(pl.col("flow") != "M")
+        .rename({"reporter": "exporter", "partner": "importer"})
+        .group_by(_KEY)
+        .agg(
+            value_x=_sum_where(pl.col("flow") == "X", "value_usd"),
+            value_rx=_sum_where(pl.col("flow") == "RX", "value_usd"),
+            kg_x=_sum_where(pl.col("flow") == "X", "net_kg"),
+            slip_x=pl.col("slip_suspect").any(),
+        )
+        .with_columns(value_x=pl.coalesce("value_x", "value_rx"))
+    )
+    imports = (
+        live.filter(pl.col("flow") == "M")
+        .rename({"reporter": "importer", "partner": "exporter"})
+        .group_by(_KEY)
+        .agg(
+            value_m=pl.col("value_usd").sum(),
+            kg_m=pl.col("net_kg").sum(),
+            slip_m=pl.col("slip_suspect").any(),
+        )
+    )
+    return (
+        exports.join(imports, on=_KEY, how="full", coalesce=True)
+        .with_columns(slip=pl.col("slip_x").fill_null(False) | pl.col("slip_m").fill_null(False))
+        .drop("slip_x", "slip_m")
+    )
+
+
+def cif_fob_ratios(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """Robust CIF/FOB ratio per exporter-importer pair: exporter, importer, cif_fob, n.
+
+    The median of ``log(value_m / value_x)`` over the pair's flows reported by
+    both sides, shrunk towards the median of all pairs by ``n / (n + 10)``, then
+    held to the band 1.0 to 1.5.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.LazyFrame({"exporter": ["A"] * 3, "importer": ["B"] * 3,
+    ...     "value_x": [100.0, 200.0, 50.0], "value_m": [105.0, 212.0, 90.0]})
+    >>> r = cif_fob_ratios(p).collect()
+    >>> round(r["cif_fob"].item(), 3)  # the 90-vs-50 flow does not move the median
+    1.06
+    """
+    both = pairs.filter((pl.col("value_x") > 0) & (pl.col("value_m") > 0)).with_columns(
+        r=(pl.col("value_m") / pl.col("value_x")).log()
+    )
+    overall = both.select(g=pl.col("r").median())
+    lo, hi = _CIF_FOB_BAND
+    return (
+        both.group_by("exporter", "importer")
+        .agg(med=pl.col("r").median(), n=pl.len())
+        .join(overall, how="cross")
+        .with_columns(
+            cif_fob=(
+                (pl.col("n") * pl.col("med") + _PRIOR_FLOWS * pl.col("g").fill_null(0.0))
+                / (pl.col("n") + _PRIOR_FLOWS)
+            )
+            .exp()
+            .clip(lo, hi)
+        )
+        .select("exporter", "importer", "cif_fob", "n")
+    )
+
+
+def reporter_reliability(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """Reliability of each country as an exporter and as an importer.
+
+    ``reliability = 1 / (0.05 + median |log(value_m / (value_x * cif_fob))|)``
+    over the flows it reports that its partners report too; a country with no
+    such flow gets the median reliability of all. Columns: country, role
+    (``exporter`` or ``importer``), reliability.
+
+    Examples
+    --------
+    >>> p = pl.LazyFrame({"exporter": ["A", "A"], "importer": ["B", "B"],
+    ...     "value_x": [100.0, 100.0], "value_m": [105.0, 105.0], "cif_fob": [1.05, 1.05]})
+    >>> reporter_reliability(p).collect().sort("role")["reliability"].round(1).to_list()
+    [20.0, 20.0]
+    """
+    dev = pairs.filter((pl.col("value_x") > 0) & (pl.col("value_m") > 0)).with_columns(
+        d=(pl.col("value_m") / (pl.col("value_x") * pl.col("cif_fob"))).log().abs()
+    )
+    by_role = [
+        dev.group_by(pl.col(role).alias("country"))
+        .agg(d=pl.col("d").median())
+        .with_columns(role=pl.lit(role))
+        for role in ("exporter", "importer")
+    ]
+    return pl.concat(by_role).select("country", "role", reliability=1.0 / (0.05 + pl.col("d")))
+
+
+def _neighbour_sum(col: str) -> pl.Expr:
+    """``col`` summed over the period before, the period itself and the one after,
+    within one flow (neighbours count only when they are the adjacent period)."""
+    over = {"partition_by": _FLOW_KEY, "order_by": "period"}
+    total = pl.col(col).fill_null(0.0)
+    for k in (1, -1):
+        near = pl.col("period").shift(k).over(**over) == pl.col("period").dt.offset_by(
+            "-1mo" if k == 1 else "1mo"
+        )
+        total = total + pl.when(near).then(
+            pl.col(col).shift(k).over(**over).fill_null(0.0)
+        ).otherwise(0.0)
+    return total
+
+
+def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
+    """Both reports of each flow, reconciled, with the gap of each leg and its history.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows (a store or cleaned sources).
+    history : int
+        Periods of the flow's own past that its usual gap is taken from.
+
+    Returns
+    -------
+    LazyFrame
+        One row per exporter, importer, HS code and period: see ``MIRROR_COLUMNS``.
+        ``value`` is the reconciled FOB value; ``gap`` is in [-1, 1] (positive:
+        the importer books more than the exporter reports, after CIF/FOB), null
+        where either side is silent; ``gap_change`` is ``gap`` minus its median
+        over the previous ``history`` periods.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"freq": ["M"] * 3, "period": [dt.date(2024, 1, 1)] * 3,
+    ...     "reporter": ["USA", "MYS", "MYS"], "partner": ["MYS", "USA", "CHN"],
+    ...     "flow": ["X", "M", "X"], "hs": ["847150"] * 3,
+    ...     "value_usd": [100.0, 106.0, 80.0], "net_kg": [None] * 3,
+    ...     "slip_suspect": [False] * 3})
+    >>> m = mirror(lf).collect().sort("importer")
+    >>> m.select("exporter", "importer", "side", "importer_silent").rows()
+    [('MYS', 'CHN', 'exporter_only', True), ('USA', 'MYS', 'both', False)]
+    >>> m["value"].round(1).to_list()
+    [80.0, 100.0]
+    """
+    pairs = pair_reports(lf)
+    # Who filed anything in a period: a reporter absent in a month is silent, not
+    # a witness that a flow did not happen.
+    filed = (
+        lf.select("reporter", "period", flow=pl.col("flow").cast(pl.String))
+        .unique()
+        .with_columns(
+            role=pl.when(pl.col("flow") == "M")
+            .then(pl.lit("importer"))
+            .otherwise(pl.lit("exporter"))
+        )
+        .select("reporter", "period", "role")
+        .unique()
+    )
+    filed_x = filed.filter(pl.col("role") == "exporter").select(
+        exporter="reporter", period="period", exporter_filed=pl.lit(True)
+    )
+    filed_m = filed.filter(pl.col("role") == "importer").select(
+        importer="reporter", period="period", importer_filed=pl.lit(True)
+    )
+    ratios = cif_fob_ratios(pairs)
+    overall = ratios.select(cif_default=pl.col("cif_fob").median())
+    pairs = (
+        pairs.join(
+            ratios.select("exporter", "importer", "cif_fob"),
+            on=["exporter", "importer"],
+            how="left",
+        )
+        .join(overall, how="cross")
+        .with_columns(cif_fob=pl.coalesce("cif_fob", "cif_default", pl.lit(1.05)))
+        .drop("cif_default")
+    )
+    rel = reporter_reliability(pairs)
+    rel_default = rel.select(rel_default=pl.col("reliability").median())
+    x3 = _neighbour_sum("value_x")
+    m3 = _neighbour_sum("value_m") / pl.col("cif_fob")
+    gap = (m3 - x3) / pl.max_horizontal(m3, x3)
+    out = (
+        pairs.join(filed_x, on=["exporter", "period"], how="left")
+        .join(filed_m, on=["importer", "period"], how="left")
+        .join(
+            rel.filter(pl.col("role") == "exporter").select(
+                exporter="country", weight_x="reliability"
+            ),
+            on="exporter",
+            how="left",
+        )
+        .join(
+            rel.filter(pl.col("role") == "importer").select(
+                importer="country", weight_m="reliability"
+            ),
+            on="importer",
+            how="left",
+        )
+        .join(rel_default, how="cross")
+        .with_columns(
+            exporter_silent=pl.col("exporter_filed").is_null(),
+            importer_silent=pl.col("importer_filed").is_null(),
+            weight_x=pl.coalesce("weight_x", "rel_default", pl.lit(1.0)),
+            weight_m=pl.coalesce("weight_m", "rel_default", pl.lit(1.0)),
+            side=pl.when(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
+            .then(pl.lit("both"))
+            .when(pl.col("value_x").is_not_null())
+            .then(pl.lit("exporter_only"))
+            .otherwise(pl.lit("importer_only"))
+            .cast(_SIDES),
+        )
+        .with_columns(
+            value=pl.when(pl.col("side") == "both")
+            .then(
+                (
+                    pl.col("weight_x") * pl.col("value_x")
+                    + pl.col("weight_m") * pl.col("value_m") / pl.col("cif_fob")
+                )
+                / (pl.col("weight_x") + pl.col("weight_m"))
+            )
+            .otherwise(pl.coalesce("value_x", pl.col("value_m") / pl.col("cif_fob"))),
+        )
+    )
+    # Three-month windows tolerate transit lags in monthly data; annual rows compare as they are.
+    monthly_gap = (
+        pl.when(pl.col("exporter_silent") | pl.col("importer_silent")).then(None).otherwise(gap)
+    )
+    annual_m = pl.col("value_m").fill_null(0.0) / pl.col("cif_fob")
+    annual_x = pl.col("value_x").fill_null(0.0)
+    annual_gap = (
+        pl.when(pl.col("exporter_silent") | pl.col("importer_silent"))
+        .then(None)
+        .otherwise((annual_m - annual_x) / pl.max_horizontal(annual_m, annual_x))
+    )
+    over = {"partition_by": _FLOW_KEY, "order_by": "period"}
+    return (
+        out.with_columns(gap=pl.when(pl.col("freq") == "A").then(annual_gap).otherwise(monthly_gap))
+        .with_columns(
+            gap_history=pl.col("gap").shift(1).rolling_median(history, min_samples=3).over(**over)
+        )
+        .with_columns(gap_change=pl.col("gap") - pl.col("gap_history"))
+        .select(MIRROR_COLUMNS)
+    )

@@ -1,0 +1,551 @@
+"""Origin -> hub -> destination routes and their indicators, per route-month.
+
+A route is an origin O, a hub H, a destination D and a product p (the HS code
+as the data has it). :func:`route_indicators` builds the candidate routes from
+whatever legs the data has:
+
+- every H -> D leg into a destination of concern, with the hub's largest
+  suppliers of p as origins (and an empty origin standing for all of them), and
+- every O -> H leg whose origin also ships p to D directly, for data that sees
+  only the origin's side (an exporter-only Eurostat file): the signal is then a
+  diversion from the direct leg to the hub.
+
+Each leg is a monthly series on a dense month grid (a month nobody reports is
+zero) of its largest report, in FOB terms, so that a hub hiding its re-exports
+or a destination booking them elsewhere does not hide the flow. Against the
+series' own history:
+
+- ``rise``: the log change against the median of the previous 24 months, and
+  never more than the change on the same month a year earlier (so a seasonal
+  peak is not a rise); in robust z units (the median month-to-month change of
+  the previous 24 months, scaled as a MAD);
+- ``ratio``: the value over that median, for the reasons.
+
+Per route-month the indicators (``FEATURES``) are the inflow's rise (the
+largest over the last four months: goods arrive up to three months before they
+leave), the outflow's rise at p and at its heading (close products, same HS4),
+the ghost pattern (D books more from O than O reports, new), the diversion (O's
+direct exports to D fall), the change of the hub's share of D's imports of p
+(or of O's shipments to H and D), the change of each leg's mirror gap, the
+re-export share, the break at the last policy date against the hub's imports of
+other products and the origin's exports to other partners (a
+difference-in-differences), and the unit-value ratio of the legs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from tradeflows.reference import controlled_hs, destinations_of_concern, policy_dates
+
+__all__ = ["FEATURES", "ROUTE_KEY", "route_indicators"]
+
+#: The indicator columns the detectors read, in order.
+FEATURES = [
+    "inflow_rise",
+    "outflow_rise",
+    "outflow4_rise",
+    "ghost",
+    "diversion",
+    "share_change",
+    "gap_out_change",
+    "gap_in_change",
+    "reexport_share",
+    "policy_did",
+    "policy_did_products",
+    "unit_value_ratio",
+]
+#: One route: origin ("" when seen only from the hub), hub, destination, product.
+ROUTE_KEY = ["origin", "hub", "destination", "hs"]
+
+_SKEY = ["kind", "a", "b", "p"]
+_SCALE_FLOOR = 0.25
+
+
+def _month_index(col: str = "period") -> pl.Expr:
+    return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
+
+
+def _series_rows(legs: pl.LazyFrame, kind: str, a, b, p) -> pl.LazyFrame:
+    """Sum legs into one series kind: a, b, p are expressions naming the series."""
+    return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
+        v=pl.col("v").sum(),
+        x=pl.col("x").sum(),
+        m=pl.col("m").sum(),
+        kg=pl.col("kg").sum(),
+        gap=pl.col("gap").first() if kind == "leg" else pl.lit(None, pl.Float64),
+        gap_history=pl.col("gap_history").first() if kind == "leg" else pl.lit(None, pl.Float64),
+        slip=pl.col("slip").any(),
+    )
+
+
+def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> pl.LazyFrame:
+    """Dense monthly series and their rise against their own (seasonal) history."""
+    keys = rows.select(_SKEY).unique()
+    dense = keys.join(months, how="cross").join(rows, on=[*_SKEY, "mi"], how="left")
+    over = {"partition_by": _SKEY, "order_by": "mi"}
+    lv = (pl.col("v").fill_null(0.0) / 1000.0).log1p()
+    return (
+        dense.with_columns(
+            v=pl.col("v").fill_null(0.0), slip=pl.col("slip").fill_null(False), lv=lv
+        )
+        .with_columns(
+            med=pl.col("lv").shift(1).rolling_median(window, min_samples=6).over(**over),
+            yoy=pl.col("lv") - pl.col("lv").shift(12).over(**over),
+            step=(pl.col("lv") - pl.col("lv").shift(1).over(**over)).abs(),
+            cum=pl.col("lv").cum_sum().over(**over),
+        )
+        .with_columns(
+            scale=pl.max_horizontal(
+                1.4826 * pl.col("step").shift(1).rolling_median(window, min_samples=6).over(**over),
+                pl.lit(_SCALE_FLOOR),
+            ),
+            level=pl.col("lv") - pl.col("med"),
+        )
+        .with_columns(
+            rise=pl.when(pl.col("yoy").is_null())
+            .then(pl.col("level"))
+            .otherwise(pl.min_horizontal("level", "yoy")),
+            ratio=(pl.col("v") / 1000.0 + 1.0) / pl.col("med").exp(),
+        )
+        .with_columns(rise_z=(pl.col("rise") / pl.col("scale")).fill_null(0.0))
+        .with_columns(
+            rise_z_lagged=pl.max_horizontal(
+                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
+            ),
+            lag=pl.concat_list(
+                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
+            ).list.arg_max(),
+            ratio_lagged=pl.concat_list(
+                [pl.col("ratio")] + [pl.col("ratio").shift(k).over(**over) for k in (1, 2, 3)]
+            ),
+            # One report far from its mirror, for one month only: a data-quality event.
+            spike=(pl.col("v") > 20 * pl.col("v").shift(1).over(**over))
+            & (pl.col("v") > 20 * pl.col("v").shift(-1).over(**over))
+            & ((pl.col("x") > 20 * pl.col("m")) | (pl.col("m") > 20 * pl.col("x"))).fill_null(
+                False
+            ),
+        )
+        .with_columns(ratio_lagged=pl.col("ratio_lagged").list.get(pl.col("lag"), null_on_oob=True))
+        .drop("step", "yoy")
+    )
+
+
+def _pick(series: pl.LazyFrame, kind: str, prefix: str, a: str, b: str, p: str, cols: list[str]):
+    """The series of one role, renamed to join route-months on (a, b, p, mi)."""
+    return series.filter(pl.col("kind") == kind).select(
+        pl.col("a").alias(a),
+        pl.col("b").alias(b),
+        pl.col("p").alias(p),
+        "mi",
+        *[pl.col(c).alias(f"{prefix}_{c}") for c in cols],
+    )
+
+
+def _policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame:
+    """For each destination and month: the month index of the last control date
+    aimed at it (within 36 months), or null."""
+    pairs = [
+        (target, date.year * 12 + date.month - 1)
+        for date, targets in zip(policy_dates()["date"], policy_dates()["targets"], strict=True)
+        for target in targets
+        if target in destinations
+    ]
+    dates = pl.LazyFrame(pairs, schema={"destination": pl.String, "d_mi": pl.Int32}, orient="row")
+    return (
+        months.join(dates, how="cross")
+        .filter((pl.col("mi") >= pl.col("d_mi")) & (pl.col("mi") < pl.col("d_mi") + 36))
+        .group_by("destination", "mi")
+        .agg(pl.col("d_mi").max())
+    )
+
+
+def route_indicators(
+    pairs: pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    since: str | None = None,
+    max_origins: int = 5,
+    window: int = 24,
+) -> pl.LazyFrame:
+    """Candidate routes and their indicators per route-month.
+
+    Parameters
+    ----------
+    pairs : LazyFrame
+        The result of :func:`tradeflows.mirror.mirror` (monthly rows are used).
+    destinations : iterable of str, optional
+        Destinations of concern (ISO3); default the reference list
+        (:func:`tradeflows.reference.destinations_of_concern`). ``["all"]``
+        treats every partner as a possible destination.
+    hubs : iterable of str, optional
+        Restrict hubs to these; default every country in the data.
+    hs : iterable of str, optional
+        HS code prefixes to keep; default every product.
+    since : str, optional
+        ``YYYY-MM``: keep route-months from this month on (history before it
+        still counts).
+    max_origins : int
+        Origins per hub and product: the hub's largest suppliers.
+    window : int
+        Months of history a series' rise is measured against.
+
+    Returns
+    -------
+    LazyFrame
+        ``ROUTE_KEY``, ``period``, ``FEATURES`` and the values the reasons quote
+        (``inflow``, ``outflow``, ``inflow_ratio``, ``outflow_ratio``, ``lag``,
+        ``gap_out``, ``hub_share``, ``data_quality``).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows.mirror import mirror
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> rows = {"freq": "M", "period": months * 2, "reporter": ["USA"] * 36 + ["MYS"] * 36,
+    ...     "partner": ["MYS"] * 36 + ["CHN"] * 36, "flow": "X", "hs": "847150",
+    ...     "value_usd": grow + [0.8 * g - 7e5 for g in grow], "net_kg": None,
+    ...     "slip_suspect": False}
+    >>> lf = pl.LazyFrame(rows).with_columns(pl.col("net_kg").cast(pl.Float64))
+    >>> r = route_indicators(mirror(lf).collect().lazy(), destinations=["CHN"]).collect()
+    >>> top = r.sort("inflow_rise", descending=True).row(0, named=True)
+    >>> top["origin"], top["hub"], top["destination"], top["period"], top["inflow_rise"] > 5
+    ('USA', 'MYS', 'CHN', datetime.date(2024, 1, 1), True)
+    """
+    monthly = pairs.filter(pl.col("freq") == "M")
+    legs = monthly.select(
+        "exporter",
+        "importer",
+        "hs",
+        "gap",
+        "gap_history",
+        "slip",
+        mi=_month_index(),
+        x=pl.col("value_x"),
+        m=pl.col("value_m") / pl.col("cif_fob"),
+        v=pl.max_horizontal(
+            pl.col("value_x").fill_null(0.0), (pl.col("value_m") / pl.col("cif_fob")).fill_null(0.0)
+        ),
+        kg=pl.max_horizontal("kg_x", "kg_m"),
+    ).cache()
+    if hs:
+        legs = legs.filter(pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs))
+    dest = list(destinations or destinations_of_concern())
+    everyone = [d.lower() for d in dest] == ["all"]
+    is_dest = pl.lit(True) if everyone else pl.col("importer").is_in(dest)
+    hub_ok = pl.col("exporter").is_in(list(hubs)) if hubs else pl.lit(True)
+
+    # Routes seen from the hub's side: H -> D legs, with the hub's largest
+    # suppliers of the product or a close one (same heading: a hub may re-export
+    # under a sibling code).
+    out_legs = (
+        legs.filter(is_dest & hub_ok)
+        .select(hub="exporter", destination="importer", hs="hs")
+        .unique()
+        .with_columns(hs4=pl.col("hs").str.slice(0, 4))
+    )
+    # The largest suppliers, and those whose shipments grew the most (a new
+    # supplier of an episode is small beside the established ones).
+    n_months = legs.select(n_months=pl.col("mi").max() - pl.col("mi").min() + 1)
+    suppliers = (
+        legs.group_by(origin="exporter", hub="importer", hs="hs")
+        .agg(
+            total=pl.col("v").sum(),
+            peak=(pl.col("v").max() / 1000).log1p(),
+            usual=(pl.col("v").median() / 1000).log1p(),
+            n=pl.len(),
+        )
+        .filter(pl.col("total") > 0)
+        .join(n_months, how="cross")
+        .with_columns(
+            # The peak over the usual month, a month without shipments counting as zero.
+            growth=pl.col("peak")
+            - pl.when(2 * pl.col("n") < pl.col("n_months")).then(0.0).otherwise(pl.col("usual"))
+        )
+        .with_columns(
+            by_size=pl.col("total").rank("ordinal", descending=True).over("hub", "hs"),
+            by_growth=pl.col("growth").rank("ordinal", descending=True).over("hub", "hs"),
+        )
+        .filter((pl.col("by_size") <= max_origins) | (pl.col("by_growth") <= max_origins))
+        .select("origin", "hub", "hs", hs4=pl.col("hs").str.slice(0, 4))
+    )
+    seen_from_hub = pl.concat(
+        [
+            out_legs.select("hub", "destination", "hs4")
+            .unique()
+            .join(suppliers, on=["hub", "hs4"]),
+            out_legs.with_columns(origin=pl.lit("")),
+        ],
+        how="diagonal",
+    )
+    # Routes seen from the origin's side: O -> H and O -> D for the same product.
+    direct = (
+        legs.filter(is_dest).select(origin="exporter", destination="importer", hs="hs").unique()
+    )
+    inflow_legs = (
+        legs.filter(pl.col("exporter").is_in(dest).not_() if not everyone else pl.lit(True))
+        .select(origin="exporter", hub="importer", hs="hs")
+        .unique()
+    )
+    if hubs:
+        inflow_legs = inflow_legs.filter(pl.col("hub").is_in(list(hubs)))
+    if not everyone:
+        inflow_legs = inflow_legs.filter(pl.col("hub").is_in(dest).not_())
+    seen_from_origin = inflow_legs.join(direct, on=["origin", "hs"], how="inner")
+    routes = (
+        pl.concat([seen_from_hub.select(ROUTE_KEY), seen_from_origin.select(ROUTE_KEY)])
+        .unique()
+        .filter(
+            (pl.col("origin") != pl.col("hub"))
+            & (pl.col("origin") != pl.col("destination"))
+            & (pl.col("hub") != pl.col("destination"))
+        )
+        .with_columns(hs4=pl.col("hs").str.slice(0, 4))
+        .cache()
+    )
+
+    span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
+    months = span.select(
+        mi=pl.int_range(pl.col("lo").first(), pl.col("hi").first() + 1, dtype=pl.Int32)
+    )
+
+    # Only the series a route needs: its legs, the hub's and the destination's totals.
+    need_hubs = routes.select(h="hub").unique()
+    need_dest = routes.select(d="destination").unique()
+    leg_keys = pl.concat(
+        [
+            routes.select(a="origin", b="hub", p="hs"),
+            routes.select(a="hub", b="destination", p="hs"),
+            routes.select(a="origin", b="destination", p="hs"),
+        ]
+    ).unique()
+    legs_kept = legs.join(
+        leg_keys, left_on=["exporter", "importer", "hs"], right_on=["a", "b", "p"], how="semi"
+    )
+    hub_in = legs.join(need_hubs, left_on="importer", right_on="h", how="semi")
+    dest_in = legs.join(need_dest, left_on="importer", right_on="d", how="semi")
+    out4 = legs.join(
+        routes.select(a="hub", b="destination").unique(),
+        left_on=["exporter", "importer"],
+        right_on=["a", "b"],
+        how="semi",
+    )
+    series_rows = pl.concat(
+        [
+            _series_rows(legs_kept, "leg", pl.col("exporter"), pl.col("importer"), pl.col("hs")),
+            _series_rows(hub_in, "hub_in", pl.lit(""), pl.col("importer"), pl.col("hs")),
+            _series_rows(dest_in, "dest_in", pl.lit(""), pl.col("importer"), pl.col("hs")),
+            _series_rows(
+                out4, "leg4", pl.col("exporter"), pl.col("importer"), pl.col("hs").str.slice(0, 4)
+            ),
+        ]
+    )
+    series = _series_features(series_rows, months, window).cache()
+
+    base = ["v", "rise_z", "ratio", "gap", "gap_history", "slip", "spike", "kg", "cum"]
+    inflow_leg = _pick(
+        series, "leg", "in", "origin", "hub", "hs", [*base, "rise_z_lagged", "lag", "ratio_lagged"]
+    )
+    inflow_hub = _pick(
+        series,
+        "hub_in",
+        "hin",
+        "origin",
+        "hub",
+        "hs",
+        [*base, "rise_z_lagged", "lag", "ratio_lagged"],
+    )
+    outflow = _pick(series, "leg", "out", "hub", "destination", "hs", base)
+    outflow4 = _pick(series, "leg4", "out4", "hub", "destination", "hs4", ["rise_z"])
+    direct_s = _pick(
+        series, "leg", "dir", "origin", "destination", "hs", ["v", "rise_z", "gap", "gap_history"]
+    )
+    dest_tot = _pick(series, "dest_in", "dtot", "_a", "destination", "hs", ["v"]).drop("_a")
+
+    rm = (
+        routes.join(months, how="cross")
+        .join(inflow_leg, on=["origin", "hub", "hs", "mi"], how="left")
+        .join(inflow_hub.drop("origin"), on=["hub", "hs", "mi"], how="left")
+        .join(outflow, on=["hub", "destination", "hs", "mi"], how="left")
+        .join(outflow4, on=["hub", "destination", "hs4", "mi"], how="left")
+        .join(direct_s, on=["origin", "destination", "hs", "mi"], how="left")
+        .join(dest_tot, on=["destination", "hs", "mi"], how="left")
+    )
+    # An empty origin reads the hub's imports from everyone as its inflow.
+    no_origin = pl.col("origin") == ""
+    for c in [*base, "rise_z_lagged", "lag", "ratio_lagged"]:
+        rm = rm.with_columns(
+            pl.when(no_origin)
+            .then(pl.col(f"hin_{c}"))
+            .otherwise(pl.col(f"in_{c}"))
+            .alias(f"in_{c}")
+        )
+    rm = rm.drop([c for c in rm.collect_schema().names() if c.startswith("hin_")])
+
+    route_over = {"partition_by": ROUTE_KEY, "order_by": "mi"}
+    share = pl.col("out_v") / pl.col("dtot_v")
+    div_share = pl.col("in_v") / (pl.col("in_v") + pl.col("dir_v"))
+    rm = rm.with_columns(
+        share=pl.when(pl.col("dtot_v") > 0).then(share),
+        div_share=pl.when((pl.col("in_v") + pl.col("dir_v")) > 0).then(div_share),
+    ).with_columns(
+        share_change=pl.coalesce(
+            pl.col("share")
+            - pl.col("share").shift(1).rolling_median(window, min_samples=6).over(**route_over),
+            pl.col("div_share")
+            - pl.col("div_share").shift(1).rolling_median(window, min_samples=6).over(**route_over),
+        )
+    )
+
+    # Difference-in-differences at the last control date aimed at the destination.
+    epochs = _policy_epochs(
+        months,
+        dest if not everyone else sorted({t for ts in policy_dates()["targets"] for t in ts}),
+    )
+    rm = rm.join(epochs, on=["destination", "mi"], how="left").with_columns(
+        d_prev=pl.col("d_mi") - 1,
+        d_pre=pl.col("d_mi") - 13,
+        n_post=pl.col("mi") - pl.col("d_mi") + 1,
+    )
+    cum = series.select(*_SKEY, "mi", "cum")
+
+    def change(prefix: str) -> pl.Expr:
+        """Mean log level since the control date minus over the 12 months before it."""
+        post = (pl.col(f"{prefix}_ct") - pl.col(f"{prefix}_cd")) / pl.col("n_post")
+        return post - (pl.col(f"{prefix}_cd") - pl.col(f"{prefix}_cp")) / 12.0
+
+    def attach(frame: pl.LazyFrame, src: pl.LazyFrame, prefix: str, on: list[str]) -> pl.LazyFrame:
+        for k, col in (("t", "mi"), ("d", "d_prev"), ("p", "d_pre")):
+            frame = frame.join(
+                src.rename({"mi": col, "cum": f"{prefix}_c{k}"}), on=[*on, col], how="left"
+            )
+        return frame
+
+    leg_cum = cum.filter(pl.col("kind") == "leg")
+    hub_cum = cum.filter(pl.col("kind") == "hub_in").select(hub="b", hs="p", mi="mi", cum="cum")
+    rm = attach(
+        rm,
+        leg_cum.select(origin="a", hub="b", hs="p", mi="mi", cum="cum"),
+        "cin",
+        ["origin", "hub", "hs"],
+    )
+    rm = attach(rm, hub_cum, "chub", ["hub", "hs"])
+    rm = attach(
+        rm,
+        leg_cum.select(origin="a", destination="b", hs="p", mi="mi", cum="cum"),
+        "cdir",
+        ["origin", "destination", "hs"],
+    )
+    rm = rm.with_columns(in_change=pl.when(no_origin).then(change("chub")).otherwise(change("cin")))
+    # Control 1: the hub's imports of uncontrolled products (of all other products
+    # when the data holds controlled ones only), at the same control date.
+    controlled = sorted(controlled_hs())
+    hub_epochs = (
+        routes.select("hub", "destination")
+        .unique()
+        .join(epochs, on="destination")
+        .with_columns(
+            d_prev=pl.col("d_mi") - 1,
+            d_pre=pl.col("d_mi") - 13,
+            n_post=pl.col("mi") - pl.col("d_mi") + 1,
+        )
+        .join(hub_cum.select("hub", "hs").unique(), on="hub")
+    )
+    control_products = (
+        attach(hub_epochs, hub_cum, "chub", ["hub", "hs"])
+        .with_columns(
+            dchg=change("chub"), uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_()
+        )
+        .group_by("hub", "destination", "mi")
+        .agg(
+            ctrl_products=pl.coalesce(
+                pl.col("dchg").filter(pl.col("uncontrolled")).median(), pl.col("dchg").median()
+            )
+        )
+    )
+    # Control 2: the origin's shipments of the product to its other partners on
+    # the hub side (the direct leg to the destination when it has none).
+    partner_ctrl = (
+        rm.select("origin", "hs", "mi", "destination", "hub", "in_change")
+        .filter(pl.col("origin") != "")
+        .unique()
+        .with_columns(
+            total=pl.col("in_change").sum().over("origin", "hs", "mi", "destination"),
+            n=pl.col("in_change").count().over("origin", "hs", "mi", "destination"),
+        )
+        .select(
+            "origin",
+            "hs",
+            "mi",
+            "destination",
+            "hub",
+            ctrl_partners=pl.when(pl.col("n") > 1).then(
+                (pl.col("total") - pl.col("in_change")) / (pl.col("n") - 1)
+            ),
+        )
+    )
+    rm = (
+        rm.join(control_products, on=["hub", "destination", "mi"], how="left")
+        .join(partner_ctrl, on=["origin", "hs", "mi", "destination", "hub"], how="left")
+        .with_columns(
+            policy_did=pl.col("in_change") - pl.coalesce("ctrl_partners", change("cdir")),
+            policy_did_products=pl.col("in_change") - pl.col("ctrl_products"),
+        )
+    )
+
+    gap_out = pl.col("out_gap") - pl.col("out_gap_history").fill_null(0.0)
+    gap_in = pl.col("in_gap") - pl.col("in_gap_history").fill_null(0.0)
+    ghost_gap = pl.col("dir_gap") - pl.col("dir_gap_history").fill_null(0.0)
+    uv_out = pl.col("out_v") / pl.col("out_kg")
+    uv_in = pl.col("in_v") / pl.col("in_kg")
+    quality = (
+        pl.when(pl.col("out_slip") | pl.col("in_slip"))
+        .then(pl.lit("unit slip suspected by the cleaning"))
+        .when(pl.col("out_spike") | pl.col("in_spike"))
+        .then(pl.lit("one report far from its mirror for one month"))
+    )
+    result = rm.select(
+        *ROUTE_KEY,
+        period=pl.date(pl.col("mi") // 12, pl.col("mi") % 12 + 1, 1),
+        inflow_rise=pl.col("in_rise_z_lagged").fill_null(0.0),
+        outflow_rise=pl.col("out_rise_z").fill_null(0.0),
+        outflow4_rise=pl.col("out4_rise_z").fill_null(0.0),
+        ghost=pl.when(ghost_gap > 0.3)
+        .then(pl.col("dir_rise_z").clip(0.0))
+        .otherwise(0.0)
+        .fill_null(0.0),
+        diversion=(-pl.col("dir_rise_z")).clip(0.0).fill_null(0.0),
+        share_change=pl.col("share_change").fill_null(0.0),
+        gap_out_change=gap_out.abs().fill_null(0.0),
+        gap_in_change=gap_in.abs().fill_null(0.0),
+        reexport_share=(pl.col("out_v") / pl.col("in_v"))
+        .clip(0.0, 2.0)
+        .fill_nan(None)
+        .fill_null(0.0),
+        policy_did=pl.col("policy_did").fill_nan(None).fill_null(0.0),
+        policy_did_products=pl.col("policy_did_products").fill_nan(None).fill_null(0.0),
+        unit_value_ratio=(uv_out / uv_in).log().fill_nan(None).fill_null(0.0),
+        inflow=pl.col("in_v").fill_null(0.0),
+        outflow=pl.col("out_v").fill_null(0.0),
+        direct=pl.col("dir_v").fill_null(0.0),
+        inflow_ratio=pl.col("in_ratio_lagged"),
+        outflow_ratio=pl.col("out_ratio"),
+        lag=pl.col("in_lag").cast(pl.Int32),
+        gap_out=pl.col("out_gap"),
+        gap_in=pl.col("in_gap"),
+        hub_share=pl.col("share"),
+        data_quality=quality,
+    )
+    for c in FEATURES:
+        result = result.with_columns(
+            pl.when(pl.col(c).is_infinite()).then(0.0).otherwise(pl.col(c)).alias(c)
+        )
+    if since:
+        year, month = (int(x) for x in since.split("-"))
+        result = result.filter(pl.col("period") >= pl.date(year, month, 1))
+    return result
