@@ -2,15 +2,21 @@
 
 The public surface, stage by stage: read (:func:`scan`), clean (the
 :mod:`tradeflows.clean` verbs and :func:`audit`), execute (:func:`collect`),
-store (:func:`ingest`, :func:`scan_store`). The module ``tradeflows.clean`` is
-not shadowed by its ``clean`` function: use ``tradeflows.clean.clean``.
+store (:func:`ingest`, :func:`scan_store`), pair (:func:`mirror`), build routes
+(:func:`route_indicators`), detect (:func:`detect_routes`, which loads
+scikit-learn on first use) and evaluate (:func:`evaluate`). The module
+``tradeflows.clean`` is not shadowed by its ``clean`` function: use
+``tradeflows.clean.clean``.
 """
 
 from tradeflows import clean, datasets
 from tradeflows.clean import audit
 from tradeflows.engine import collect
 from tradeflows.errors import TradeflowsError, TradeflowsInputError
+from tradeflows.evaluate import evaluate
 from tradeflows.io import detect_format, scan
+from tradeflows.mirror import mirror
+from tradeflows.routes import route_indicators
 from tradeflows.store import ingest, read_audit, scan_store
 
 __all__ = [
@@ -22,10 +28,23 @@ __all__ = [
     "collect",
     "datasets",
     "detect_format",
+    "detect_routes",
+    "evaluate",
     "ingest",
+    "mirror",
     "read_audit",
+    "route_indicators",
     "scan",
     "scan_store",
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # scikit-learn is imported on first use of the detectors, not with tradeflows.
+    if name == "detect_routes":
+        from tradeflows.detect import detect_routes
+
+        return detect_routes
+    raise AttributeError(f"module 'tradeflows' has no attribute {name!r}")

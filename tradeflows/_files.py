@@ -6,7 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
-__all__ = ["write_text_atomic"]
+__all__ = ["write_frame_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -25,6 +25,34 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_frame_atomic(path: str | Path, df) -> None:
+    """Write a polars DataFrame as ``.csv`` or ``.parquet`` (by the suffix), atomically.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "f.csv"
+    >>> write_frame_atomic(p, pl.DataFrame({"a": [1]}))
+    >>> p.read_text()
+    'a\\n1\\n'
+    """
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet"):
+        from tradeflows.errors import TradeflowsInputError
+
+        raise TradeflowsInputError(f"{path}: choose a .csv or .parquet file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if path.suffix == ".csv":
+            df.write_csv(tmp)
+        else:
+            df.write_parquet(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

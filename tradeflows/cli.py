@@ -1,4 +1,4 @@
-"""The command line: ``tradeflows ingest|summary|synth ...``.
+"""The command line: ``tradeflows ingest|detect|evaluate|summary|synth|fetch ...``.
 
 Exit codes are a contract: 0 done, 2 bad input or usage (one line on stderr,
 no traceback), 1 an internal error. Set ``TRADEFLOWS_DEBUG=1`` to see the
@@ -152,6 +152,118 @@ def synth(
         f"{out_dir}: {info['rows']} report rows in {len(info['files'])} files, "
         f"{info['truth_rows']} labelled route-months (synthetic)"
     )
+
+
+def _codes(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+@app.command()
+def detect(
+    sources: Annotated[list[str], typer.Argument(help="Stores, files, globs or folders.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="FLAGS.csv or FLAGS.parquet.")],
+    destinations: Annotated[
+        str | None,
+        typer.Option(help="ISO3 list, or 'all'; default: the destinations of concern."),
+    ] = None,
+    hubs: Annotated[str | None, typer.Option(help="ISO3 list; default: every country.")] = None,
+    hs: Annotated[str | None, typer.Option(help="HS code prefixes, e.g. 8471,8542.")] = None,
+    since: Annotated[str | None, typer.Option(help="First month to report, YYYY-MM.")] = None,
+    engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="Known cases (a world's truth.parquet) to train the supervised model."),
+    ] = None,
+    flagged_only: Annotated[
+        bool, typer.Option("--flagged-only", help="Write the flagged route-months only.")
+    ] = False,
+) -> None:
+    """Score origin -> hub -> destination routes and write the flags table."""
+    import polars as pl
+
+    from tradeflows._files import write_frame_atomic
+    from tradeflows.detect import detect_routes
+
+    if out.suffix not in (".csv", ".parquet"):
+        raise TradeflowsInputError(f"--out {out}: choose a .csv or .parquet file name")
+    known = None
+    if labels is not None:
+        if not labels.is_file():
+            raise TradeflowsInputError(f"--labels {labels}: no such file")
+        known = pl.read_parquet(labels)
+    flags = detect_routes(
+        sources,
+        destinations=_codes(destinations),
+        hubs=_codes(hubs),
+        hs=_codes(hs),
+        since=since,
+        engine=engine,
+        labels=known,
+    )
+    written = flags.filter(pl.col("flagged")) if flagged_only else flags
+    write_frame_atomic(out, written)
+    flagged = flags.filter(pl.col("flagged"))
+    routes = flagged.select("origin", "hub", "destination", "hs").unique().height
+    print(f"{out}: {flags.height} route-months scored, {flagged.height} flagged on {routes} routes")
+    for row in flagged.head(3).iter_rows(named=True):
+        origin = row["origin"] or "*"
+        print(
+            f"  {row['score']:.1f}  {origin} -> {row['hub']} -> {row['destination']}  {row['hs']}  "
+            f"{row['period']:%Y-%m}: {row['reasons']}"
+        )
+
+
+@app.command()
+def evaluate(
+    world: Annotated[Path, typer.Argument(help="A folder written by 'tradeflows synth'.")],
+    flags: Annotated[
+        Path | None, typer.Option(help="A flags table to score; default: run detect on the world.")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results as JSON here.")
+    ] = None,
+) -> None:
+    """Precision and recall of flags against a world's labels, beside the naive baseline."""
+    import polars as pl
+
+    from tradeflows._files import write_text_atomic
+    from tradeflows.detect import detect_routes, load_canonical
+    from tradeflows.evaluate import evaluate as run_evaluate
+    from tradeflows.evaluate import naive_baseline
+
+    truth_path = world / "truth.parquet"
+    if not truth_path.is_file():
+        raise TradeflowsInputError(f"{world}: not a labelled world (no truth.parquet)")
+    truth = pl.read_parquet(truth_path)
+    data = load_canonical([world / "comtrade"], engine=engine)
+    if flags is None:
+        table = detect_routes(data, engine=engine)
+    elif flags.suffix == ".parquet":
+        table = pl.read_parquet(flags)
+    elif flags.suffix == ".csv":
+        table = pl.read_csv(flags, schema_overrides={"hs": pl.String, "origin": pl.String},
+                            try_parse_dates=True)  # fmt: skip
+    else:
+        raise TradeflowsInputError(f"--flags {flags}: expected a .csv or .parquet flags table")
+    missing = {"hub", "destination", "hs", "period", "score"} - set(table.columns)
+    if missing:
+        raise TradeflowsInputError(
+            f"--flags {flags}: missing column(s) {', '.join(sorted(missing))}"
+        )
+    results = {
+        "detector": run_evaluate(table, truth),
+        "naive_baseline": run_evaluate(naive_baseline(data).collect(), truth),
+    }
+    print(f"{'':<16}{'route AP':>10}{'month AP':>10}{'recall@k':>10}{'look-alikes@k':>15}")
+    for name, r in results.items():
+        print(
+            f"{name:<16}{r['route_ap']:>10.3f}{r['route_month_ap']:>10.3f}"
+            f"{r['recall_at_k']:>10.2f}{r['lookalikes_in_top_k']:>15}"
+        )
+    print(f"k = {results['detector']['k']} true corridors (hub, destination, product)")
+    if json_out is not None:
+        write_text_atomic(json_out, json.dumps(results, indent=2, default=str) + "\n")
 
 
 fetch_app = typer.Typer(help="Pull fresh data from trade APIs into a store.", no_args_is_help=True)

@@ -19,17 +19,20 @@ series' own history:
   never more than the change on the same month a year earlier (so a seasonal
   peak is not a rise); in robust z units (the median month-to-month change of
   the previous 24 months, scaled as a MAD);
-- ``ratio``: the value over that median, for the reasons.
+- ``usual``: that median in USD, for the reasons.
 
 Per route-month the indicators (``FEATURES``) are the inflow's rise (the
 largest over the last four months: goods arrive up to three months before they
 leave), the outflow's rise at p and at its heading (close products, same HS4),
-the ghost pattern (D books more from O than O reports, new), the diversion (O's
+beyond the rise of D's imports of p from everyone else (a destination that buys
+more from everyone is not evidence against the hub), the ghost pattern (D books
+more from O than O reports, new), the diversion (O's
 direct exports to D fall), the change of the hub's share of D's imports of p
 (or of O's shipments to H and D), the change of each leg's mirror gap, the
 re-export share, the break at the last policy date against the hub's imports of
 other products and the origin's exports to other partners (a
-difference-in-differences), and the unit-value ratio of the legs.
+difference-in-differences), the unit-value ratio of the legs, and the
+materiality of the extra inflow against the data's typical monthly flow.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ FEATURES = [
     "policy_did",
     "policy_did_products",
     "unit_value_ratio",
+    "materiality",
 ]
 #: One route: origin ("" when seen only from the hub), hub, destination, product.
 ROUTE_KEY = ["origin", "hub", "destination", "hs"]
@@ -72,12 +76,14 @@ def _series_rows(legs: pl.LazyFrame, kind: str, a, b, p) -> pl.LazyFrame:
     """Sum legs into one series kind: a, b, p are expressions naming the series."""
     return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
         v=pl.col("v").sum(),
-        x=pl.col("x").sum(),
-        m=pl.col("m").sum(),
-        kg=pl.col("kg").sum(),
+        # Null, not zero, where no report of that side exists.
+        x=pl.when(pl.col("x").is_not_null().any()).then(pl.col("x").sum()),
+        m=pl.when(pl.col("m").is_not_null().any()).then(pl.col("m").sum()),
+        kg=pl.when(pl.col("kg").is_not_null().any()).then(pl.col("kg").sum()),
         gap=pl.col("gap").first() if kind == "leg" else pl.lit(None, pl.Float64),
         gap_history=pl.col("gap_history").first() if kind == "leg" else pl.lit(None, pl.Float64),
         slip=pl.col("slip").any(),
+        silent=pl.col("importer_silent").all() if kind == "leg" else pl.lit(None, pl.Boolean),
     )
 
 
@@ -108,19 +114,9 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
             rise=pl.when(pl.col("yoy").is_null())
             .then(pl.col("level"))
             .otherwise(pl.min_horizontal("level", "yoy")),
-            ratio=(pl.col("v") / 1000.0 + 1.0) / pl.col("med").exp(),
+            usual=(pl.col("med").exp() - 1.0) * 1000.0,
         )
-        .with_columns(rise_z=(pl.col("rise") / pl.col("scale")).fill_null(0.0))
         .with_columns(
-            rise_z_lagged=pl.max_horizontal(
-                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
-            ),
-            lag=pl.concat_list(
-                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
-            ).list.arg_max(),
-            ratio_lagged=pl.concat_list(
-                [pl.col("ratio")] + [pl.col("ratio").shift(k).over(**over) for k in (1, 2, 3)]
-            ),
             # One report far from its mirror, for one month only: a data-quality event.
             spike=(pl.col("v") > 20 * pl.col("v").shift(1).over(**over))
             & (pl.col("v") > 20 * pl.col("v").shift(-1).over(**over))
@@ -128,7 +124,34 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
                 False
             ),
         )
-        .with_columns(ratio_lagged=pl.col("ratio_lagged").list.get(pl.col("lag"), null_on_oob=True))
+        .with_columns(
+            # Evidence from a data-quality event does not count as a rise.
+            rise_z=pl.when(pl.col("slip") | pl.col("spike"))
+            .then(0.0)
+            .otherwise(pl.col("rise") / pl.col("scale"))
+            .fill_null(0.0),
+            # A fall is measured against the median only (a fall from a seasonal
+            # peak a year ago is not a fall).
+            fall_z=(-pl.col("level") / pl.col("scale")).clip(0.0).fill_null(0.0),
+        )
+        .with_columns(
+            rise_z_lagged=pl.max_horizontal(
+                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
+            ),
+            lag=pl.concat_list(
+                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
+            ).list.arg_max(),
+            v_lagged=pl.concat_list(
+                [pl.col("v")] + [pl.col("v").shift(k).over(**over) for k in (1, 2, 3)]
+            ),
+            usual_lagged=pl.concat_list(
+                [pl.col("usual")] + [pl.col("usual").shift(k).over(**over) for k in (1, 2, 3)]
+            ),
+        )
+        .with_columns(
+            v_lagged=pl.col("v_lagged").list.get(pl.col("lag"), null_on_oob=True),
+            usual_lagged=pl.col("usual_lagged").list.get(pl.col("lag"), null_on_oob=True),
+        )
         .drop("step", "yoy")
     )
 
@@ -162,6 +185,13 @@ def _policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFram
     )
 
 
+def _policy_names() -> dict[int, str]:
+    return {
+        d.year * 12 + d.month - 1: f"{name} ({d.isoformat()})"
+        for d, name in zip(policy_dates()["date"], policy_dates()["name"], strict=True)
+    }
+
+
 def route_indicators(
     pairs: pl.LazyFrame,
     *,
@@ -171,6 +201,7 @@ def route_indicators(
     since: str | None = None,
     max_origins: int = 5,
     window: int = 24,
+    floor: float | None = None,
 ) -> pl.LazyFrame:
     """Candidate routes and their indicators per route-month.
 
@@ -193,6 +224,11 @@ def route_indicators(
         Origins per hub and product: the hub's largest suppliers.
     window : int
         Months of history a series' rise is measured against.
+    floor : float, optional
+        A material monthly amount (USD): ``materiality`` reaches 3.5 when a
+        route's extra inflow equals it. Default: the median monthly flow in the
+        data, so that a rise from nothing to a few thousand dollars does not
+        outrank a rise of millions.
 
     Returns
     -------
@@ -213,9 +249,9 @@ def route_indicators(
     ...     "slip_suspect": False}
     >>> lf = pl.LazyFrame(rows).with_columns(pl.col("net_kg").cast(pl.Float64))
     >>> r = route_indicators(mirror(lf).collect().lazy(), destinations=["CHN"]).collect()
-    >>> top = r.sort("inflow_rise", descending=True).row(0, named=True)
-    >>> top["origin"], top["hub"], top["destination"], top["period"], top["inflow_rise"] > 5
-    ('USA', 'MYS', 'CHN', datetime.date(2024, 1, 1), True)
+    >>> top = r.filter(origin="USA").sort("inflow_rise", descending=True).row(0, named=True)
+    >>> top["hub"], top["destination"], top["period"], top["inflow_rise"] > 5
+    ('MYS', 'CHN', datetime.date(2024, 1, 1), True)
     """
     monthly = pairs.filter(pl.col("freq") == "M")
     legs = monthly.select(
@@ -225,6 +261,7 @@ def route_indicators(
         "gap",
         "gap_history",
         "slip",
+        "importer_silent",
         mi=_month_index(),
         x=pl.col("value_x"),
         m=pl.col("value_m") / pl.col("cif_fob"),
@@ -329,6 +366,17 @@ def route_indicators(
     )
     hub_in = legs.join(need_hubs, left_on="importer", right_on="h", how="semi")
     dest_in = legs.join(need_dest, left_on="importer", right_on="d", how="semi")
+    # The destination's imports from everyone but the hub: a destination that
+    # buys more from everyone is not evidence against the hub.
+    dest_others = (
+        dest_in.join(
+            routes.select("hub", "destination", "hs").unique(),
+            left_on=["importer", "hs"],
+            right_on=["destination", "hs"],
+        )
+        .filter(pl.col("exporter") != pl.col("hub"))
+        .with_columns(exporter=pl.col("hub"))
+    )
     out4 = legs.join(
         routes.select(a="hub", b="destination").unique(),
         left_on=["exporter", "importer"],
@@ -341,31 +389,32 @@ def route_indicators(
             _series_rows(hub_in, "hub_in", pl.lit(""), pl.col("importer"), pl.col("hs")),
             _series_rows(dest_in, "dest_in", pl.lit(""), pl.col("importer"), pl.col("hs")),
             _series_rows(
+                dest_others, "dest_ex", pl.col("exporter"), pl.col("importer"), pl.col("hs")
+            ),
+            _series_rows(
                 out4, "leg4", pl.col("exporter"), pl.col("importer"), pl.col("hs").str.slice(0, 4)
             ),
         ]
     )
     series = _series_features(series_rows, months, window).cache()
 
-    base = ["v", "rise_z", "ratio", "gap", "gap_history", "slip", "spike", "kg", "cum"]
-    inflow_leg = _pick(
-        series, "leg", "in", "origin", "hub", "hs", [*base, "rise_z_lagged", "lag", "ratio_lagged"]
-    )
-    inflow_hub = _pick(
-        series,
-        "hub_in",
-        "hin",
-        "origin",
-        "hub",
-        "hs",
-        [*base, "rise_z_lagged", "lag", "ratio_lagged"],
-    )
-    outflow = _pick(series, "leg", "out", "hub", "destination", "hs", base)
+    base = ["v", "rise_z", "usual", "gap", "gap_history", "slip", "spike", "kg", "cum"]
+    in_cols = [*base, "rise_z_lagged", "lag", "v_lagged", "usual_lagged"]
+    inflow_leg = _pick(series, "leg", "in", "origin", "hub", "hs", in_cols)
+    inflow_hub = _pick(series, "hub_in", "hin", "origin", "hub", "hs", in_cols)
+    outflow = _pick(series, "leg", "out", "hub", "destination", "hs", [*base, "x", "m", "silent"])
     outflow4 = _pick(series, "leg4", "out4", "hub", "destination", "hs4", ["rise_z"])
     direct_s = _pick(
-        series, "leg", "dir", "origin", "destination", "hs", ["v", "rise_z", "gap", "gap_history"]
+        series,
+        "leg",
+        "dir",
+        "origin",
+        "destination",
+        "hs",
+        ["v", "rise_z", "fall_z", "usual", "gap", "gap_history"],
     )
     dest_tot = _pick(series, "dest_in", "dtot", "_a", "destination", "hs", ["v"]).drop("_a")
+    dest_ex = _pick(series, "dest_ex", "dex", "hub", "destination", "hs", ["rise_z"])
 
     rm = (
         routes.join(months, how="cross")
@@ -375,10 +424,11 @@ def route_indicators(
         .join(outflow4, on=["hub", "destination", "hs4", "mi"], how="left")
         .join(direct_s, on=["origin", "destination", "hs", "mi"], how="left")
         .join(dest_tot, on=["destination", "hs", "mi"], how="left")
+        .join(dest_ex, on=["hub", "destination", "hs", "mi"], how="left")
     )
     # An empty origin reads the hub's imports from everyone as its inflow.
     no_origin = pl.col("origin") == ""
-    for c in [*base, "rise_z_lagged", "lag", "ratio_lagged"]:
+    for c in in_cols:
         rm = rm.with_columns(
             pl.when(no_origin)
             .then(pl.col(f"hin_{c}"))
@@ -509,17 +559,28 @@ def route_indicators(
         .when(pl.col("out_spike") | pl.col("in_spike"))
         .then(pl.lit("one report far from its mirror for one month"))
     )
+    typical = (
+        legs.select(floor=pl.col("v").filter(pl.col("v") > 0).median().fill_null(1000.0))
+        if floor is None
+        else pl.LazyFrame({"floor": [float(floor)]})
+    )
+    rm = rm.join(typical, how="cross")
     result = rm.select(
         *ROUTE_KEY,
         period=pl.date(pl.col("mi") // 12, pl.col("mi") % 12 + 1, 1),
         inflow_rise=pl.col("in_rise_z_lagged").fill_null(0.0),
-        outflow_rise=pl.col("out_rise_z").fill_null(0.0),
-        outflow4_rise=pl.col("out4_rise_z").fill_null(0.0),
+        # Beyond the rise of the destination's imports from everyone else.
+        outflow_rise=(
+            pl.col("out_rise_z").fill_null(0.0) - pl.col("dex_rise_z").clip(0.0).fill_null(0.0)
+        ),
+        outflow4_rise=(
+            pl.col("out4_rise_z").fill_null(0.0) - pl.col("dex_rise_z").clip(0.0).fill_null(0.0)
+        ),
         ghost=pl.when(ghost_gap > 0.3)
         .then(pl.col("dir_rise_z").clip(0.0))
         .otherwise(0.0)
         .fill_null(0.0),
-        diversion=(-pl.col("dir_rise_z")).clip(0.0).fill_null(0.0),
+        diversion=pl.col("dir_fall_z").fill_null(0.0),
         share_change=pl.col("share_change").fill_null(0.0),
         gap_out_change=gap_out.abs().fill_null(0.0),
         gap_in_change=gap_in.abs().fill_null(0.0),
@@ -530,15 +591,34 @@ def route_indicators(
         policy_did=pl.col("policy_did").fill_nan(None).fill_null(0.0),
         policy_did_products=pl.col("policy_did_products").fill_nan(None).fill_null(0.0),
         unit_value_ratio=(uv_out / uv_in).log().fill_nan(None).fill_null(0.0),
+        # The extra inflow against the data's typical monthly flow, in z-like
+        # units: 3.5 when the extra equals the floor, +3.5 for each doubling.
+        materiality=(
+            3.5
+            * (
+                1.0
+                + (pl.col("in_v_lagged") - pl.col("in_usual_lagged").fill_null(0.0)).clip(0.0)
+                / pl.col("floor")
+            ).log(2)
+        ).fill_null(0.0),
         inflow=pl.col("in_v").fill_null(0.0),
         outflow=pl.col("out_v").fill_null(0.0),
         direct=pl.col("dir_v").fill_null(0.0),
-        inflow_ratio=pl.col("in_ratio_lagged"),
-        outflow_ratio=pl.col("out_ratio"),
+        inflow_peak=pl.col("in_v_lagged").fill_null(0.0),
+        inflow_usual=pl.col("in_usual_lagged"),
+        extra_inflow=(pl.col("in_v_lagged") - pl.col("in_usual_lagged").fill_null(0.0))
+        .clip(0.0)
+        .fill_null(0.0),
+        outflow_usual=pl.col("out_usual"),
+        outflow_by_hub=pl.col("out_x").fill_null(0.0),
+        outflow_by_destination=pl.col("out_m").fill_null(0.0),
+        destination_silent=pl.col("out_silent").fill_null(False),
         lag=pl.col("in_lag").cast(pl.Int32),
         gap_out=pl.col("out_gap"),
         gap_in=pl.col("in_gap"),
         hub_share=pl.col("share"),
+        direct_usual=pl.col("dir_usual"),
+        policy=pl.col("d_mi").replace_strict(_policy_names(), default=None, return_dtype=pl.String),
         data_quality=quality,
     )
     for c in FEATURES:

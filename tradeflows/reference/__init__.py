@@ -217,7 +217,9 @@ def controlled_hs(lists: tuple[str, ...] = ("bis_chpl", "ai_hardware")) -> froze
     table = pl.read_csv(_HERE.joinpath("controlled_hs.csv").read_bytes(), infer_schema=False)
     unknown = set(lists) - set(table["list"])
     if unknown:
-        raise ValueError(f"unknown control list(s) {sorted(unknown)}: choose from bis_chpl, ai_hardware")
+        raise ValueError(
+            f"unknown control list(s) {sorted(unknown)}: choose from bis_chpl, ai_hardware"
+        )
     return frozenset(table.filter(pl.col("list").is_in(list(lists)))["hs6"])
 
 

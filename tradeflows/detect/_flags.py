@@ -1,0 +1,442 @@
+"""From canonical rows to the flags table: mirror, routes, a detector, reasons."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from tradeflows import engine as _engine
+from tradeflows.errors import TradeflowsInputError
+from tradeflows.mirror import mirror
+from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
+from tradeflows.schema import CANONICAL
+
+__all__ = [
+    "FLAG_COLUMNS",
+    "check_options",
+    "default_detector",
+    "detect_routes",
+    "load_canonical",
+    "reasons",
+]
+
+#: The leading columns of the flags table (the indicators follow).
+FLAG_COLUMNS = [*ROUTE_KEY, "period", "score", "flagged", "reasons", "data_quality"]
+
+#: Evidence a reason mentions: a rise of this many robust z units.
+_RISE = 3.0
+
+
+def default_detector(threshold: float = 6.0):
+    """The default ensemble, its robust member wired to the route features.
+
+    The groups say what transshipment needs: goods arriving at the hub
+    (``inflow_rise``) and goods leaving towards the destination in some report
+    (``outflow_rise``, ``outflow4_rise``, ``ghost`` or ``diversion``). The share,
+    mirror-gap and policy-break indicators support.
+
+    Examples
+    --------
+    >>> default_detector().robust.groups
+    [[0], [1, 2, 3, 4], [12]]
+    """
+    from tradeflows.detect._ensemble import EnsembleDetector
+    from tradeflows.detect._robust import RobustRouteDetector
+
+    at = FEATURES.index
+    robust = RobustRouteDetector(
+        groups=[
+            [at("inflow_rise")],
+            [at(c) for c in ("outflow_rise", "outflow4_rise", "ghost", "diversion")],
+            [at("materiality")],
+        ],
+        support=[
+            at(c) for c in ("share_change", "gap_out_change", "policy_did", "policy_did_products")
+        ],
+        threshold=threshold,
+        standardize=False,
+    )
+    return EnsembleDetector(robust=robust, threshold=threshold)
+
+
+def load_canonical(
+    sources: Iterable[str | Path] | pl.LazyFrame, *, engine: str | None = None
+) -> pl.LazyFrame:
+    """Canonical rows from stores, canonical parquet files or raw source files.
+
+    A store (a folder with ``audit.json``) is scanned; raw files are ingested,
+    with the same cleaning and audit as ``tradeflows ingest``, into a temporary
+    store that is read back into memory.
+
+    Examples
+    --------
+    >>> load_canonical(["/nonexistent"])
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: /nonexistent: no such file or folder
+    """
+    from tradeflows.store import ingest, scan_store
+
+    if isinstance(sources, pl.LazyFrame):
+        return sources
+    frames, raw = [], []
+    for src in map(Path, sources):
+        if not src.exists() and not any(ch in str(src) for ch in "*?["):
+            raise TradeflowsInputError(f"{src}: no such file or folder")
+        if (src / "audit.json").exists():
+            frames.append(scan_store(src))
+        else:
+            raw.append(src)
+    if raw:
+        with tempfile.TemporaryDirectory(prefix="tradeflows-") as tmp:
+            ingest(raw, Path(tmp) / "store", engine=engine)
+            frames.append(_engine.collect(scan_store(Path(tmp) / "store"), engine).lazy())
+    return pl.concat(frames) if frames else pl.LazyFrame(schema=CANONICAL)
+
+
+def _fmt(expr: pl.Expr, digits: int = 1) -> pl.Expr:
+    rounded = expr.round(digits)
+    return (rounded.cast(pl.Int64) if digits == 0 else rounded).cast(pl.String)
+
+
+def _usd(expr: pl.Expr) -> pl.Expr:
+    """USD amounts as people write them: USD 3.4m, USD 1.9bn."""
+    scaled = [(1e9, "bn"), (1e6, "m"), (1e3, "k")]
+    out = pl.concat_str(pl.lit("USD "), _fmt(expr, 0))
+    for size, unit in reversed(scaled):
+        out = (
+            pl.when(expr >= size)
+            .then(pl.concat_str(pl.lit("USD "), _fmt(expr / size), pl.lit(unit)))
+            .otherwise(out)
+        )
+    return out
+
+
+def _rise(now: str, usual: str, span: str) -> pl.Expr:
+    """``reached USD 4.1m, 4.1x their 24-month median`` or ``... from almost nothing``."""
+    ratio = pl.col(now) / pl.col(usual)
+    return pl.concat_str(
+        pl.lit("reached "),
+        _usd(pl.col(now)),
+        pl.when(pl.col(usual).fill_null(0.0) < 1000)
+        .then(pl.lit(" from almost nothing"))
+        .otherwise(pl.concat_str(pl.lit(", "), _fmt(ratio), pl.lit(span))),
+    )
+
+
+def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``reasons``: the evidence of each route-month in words.
+
+    Examples
+    --------
+    >>> row = {"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150",
+    ...     "inflow_rise": 9.0, "outflow_rise": 8.0,
+    ...     "inflow_peak": 4.1e6, "inflow_usual": 1e6, "outflow": 3.8e6, "outflow_usual": 1e6,
+    ...     "outflow_by_hub": 3.8e6, "outflow_by_destination": 1.4e6, "direct": 0.0,
+    ...     "destination_silent": False,
+    ...     "direct_usual": None,
+    ...     "outflow4_rise": 0.0, "lag": 1, "ghost": 0.0, "diversion": 0.0,
+    ...     "gap_out": -0.62, "gap_out_change": 0.6, "share_change": 0.0, "policy_did": 0.0,
+    ...     "policy": None, "data_quality": None}
+    >>> print(reasons(pl.LazyFrame([row])).collect()["reasons"].item())
+    MYS imports of 847150 from USA reached USD 4.1m, 4.1x their 24-month median, while MYS exports to CHN reached USD 3.8m, 3.8x one month later; CHN books 62% less from MYS than MYS reports
+    """
+    origin = pl.when(pl.col("origin") == "").then(pl.lit("all origins")).otherwise(pl.col("origin"))
+    later = (
+        pl.when(pl.col("lag") == 0)
+        .then(pl.lit(" the same month"))
+        .when(pl.col("lag") == 1)
+        .then(pl.lit(" one month later"))
+        .otherwise(
+            pl.concat_str(pl.lit(" "), pl.col("lag").cast(pl.String), pl.lit(" months later"))
+        )
+    )
+    witness = (
+        pl.when((pl.col("outflow_by_hub") == 0) & (pl.col("outflow_by_destination") > 0))
+        .then(
+            pl.concat_str(
+                pl.lit(" (as "),
+                "destination",
+                pl.lit(" reports it; "),
+                "hub",
+                pl.lit(" reports none)"),
+            )
+        )
+        .when(pl.col("destination_silent") & (pl.col("outflow_by_hub") > 0))
+        .then(
+            pl.concat_str(
+                pl.lit(" (as "),
+                "hub",
+                pl.lit(" reports it; "),
+                "destination",
+                pl.lit(" publishes no imports)"),
+            )
+        )
+        .when((pl.col("outflow_by_destination") == 0) & (pl.col("outflow_by_hub") > 0))
+        .then(
+            pl.concat_str(
+                pl.lit(" (as "),
+                "hub",
+                pl.lit(" reports it; "),
+                "destination",
+                pl.lit(" books none)"),
+            )
+        )
+        .otherwise(pl.lit(""))
+    )
+    inflow = pl.when(pl.col("inflow_rise") >= _RISE).then(
+        pl.concat_str(
+            "hub",
+            pl.lit(" imports of "),
+            "hs",
+            pl.lit(" from "),
+            origin,
+            pl.lit(" "),
+            _rise("inflow_peak", "inflow_usual", "x their 24-month median"),
+        )
+    )
+    outflow = (
+        pl.when(pl.col("outflow_rise") >= _RISE)
+        .then(
+            pl.concat_str(
+                "hub",
+                pl.lit(" exports to "),
+                "destination",
+                pl.lit(" "),
+                _rise("outflow", "outflow_usual", "x"),
+                later,
+                witness,
+            )
+        )
+        .when(pl.col("outflow4_rise") >= _RISE)
+        .then(
+            pl.concat_str(
+                "hub",
+                pl.lit(" exports to "),
+                "destination",
+                pl.lit(" of heading "),
+                pl.col("hs").str.slice(0, 4),
+                pl.lit(" rose under another code"),
+            )
+        )
+    )
+    first = pl.concat_str(inflow, pl.lit(", while "), outflow)
+    first = pl.coalesce(first, inflow, outflow)
+    ghost = pl.when(pl.col("ghost") >= _RISE).then(
+        pl.concat_str(
+            "destination",
+            pl.lit(" books imports of "),
+            "hs",
+            pl.lit(" from "),
+            "origin",
+            pl.lit(" that "),
+            "origin",
+            pl.lit(" does not report sending"),
+        )
+    )
+    diversion = pl.when(pl.col("diversion") >= _RISE).then(
+        pl.concat_str(
+            "origin",
+            pl.lit("'s direct exports of "),
+            "hs",
+            pl.lit(" to "),
+            "destination",
+            pl.lit(" fell"),
+            pl.lit(" from "),
+            _usd(pl.col("direct_usual").fill_null(0.0)),
+            pl.lit(" a month to "),
+            _usd(pl.col("direct")),
+        )
+    )
+    gap = pl.when((pl.col("gap_out_change") >= 0.3) & pl.col("gap_out").is_not_null()).then(
+        pl.concat_str(
+            "destination",
+            pl.lit(" books "),
+            _fmt(100 * pl.col("gap_out").abs(), 0),
+            pl.when(pl.col("gap_out") < 0).then(pl.lit("% less")).otherwise(pl.lit("% more")),
+            pl.lit(" from "),
+            "hub",
+            pl.lit(" than "),
+            "hub",
+            pl.lit(" reports"),
+        )
+    )
+    share = pl.when(pl.col("share_change") >= 0.1).then(
+        pl.concat_str(
+            "hub",
+            pl.lit("'s share of "),
+            "destination",
+            pl.lit("'s imports of "),
+            "hs",
+            pl.lit(" up "),
+            _fmt(100 * pl.col("share_change"), 0),
+            pl.lit(" points"),
+        )
+    )
+    policy = pl.when((pl.col("policy_did") >= 0.5) & pl.col("policy").is_not_null()).then(
+        pl.concat_str(
+            pl.lit("break after "),
+            "policy",
+            pl.lit(" (difference-in-differences "),
+            _fmt(pl.col("policy_did")),
+            pl.lit(" log points against the origin's other partners)"),
+        )
+    )
+    quality = pl.when(pl.col("data_quality").is_not_null()).then(
+        pl.concat_str(pl.lit("data quality: "), "data_quality")
+    )
+    text = pl.concat_str(
+        [first, ghost, diversion, gap, share, policy, quality], separator="; ", ignore_nulls=True
+    )
+    return flags.with_columns(reasons=text)
+
+
+def check_options(
+    destinations: Iterable[str] | None,
+    hubs: Iterable[str] | None,
+    hs: Iterable[str] | None,
+    since: str | None,
+) -> None:
+    """Refuse bad detection options in one line (unknown country, bad HS or month).
+
+    Examples
+    --------
+    >>> check_options(["RUS", "all"], None, None, None)
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: --destinations: 'all' cannot be combined with countries
+    >>> check_options(["RUS"], ["ARM"], ["8471"], "2022-13")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: --since '2022-13': expected YYYY-MM
+    """
+    from tradeflows.reference import iso3_codes
+
+    known = iso3_codes()
+    dest = list(destinations or [])
+    if "all" in [d.lower() for d in dest] and len(dest) > 1:
+        raise TradeflowsInputError("--destinations: 'all' cannot be combined with countries")
+    for option, codes in (
+        ("--destinations", dest if dest != ["all"] else []),
+        ("--hubs", list(hubs or [])),
+    ):
+        bad = [c for c in codes if c not in known]
+        if bad:
+            raise TradeflowsInputError(f"{option}: unknown ISO3 code(s) {', '.join(bad)}")
+    bad_hs = [h for h in hs or [] if not (h.isdigit() and 2 <= len(h) <= 10)]
+    if bad_hs:
+        raise TradeflowsInputError(
+            f"--hs: {', '.join(bad_hs)}: expected HS code prefixes of 2 to 10 digits"
+        )
+    if since is not None:
+        parts = since.split("-")
+        ok = len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[0]) == 4
+        if not ok or not 1 <= int(parts[1]) <= 12:
+            raise TradeflowsInputError(f"--since {since!r}: expected YYYY-MM")
+
+
+def detect_routes(
+    source: Iterable[str | Path] | pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    since: str | None = None,
+    engine: str | None = None,
+    detector=None,
+    labels: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The flags table: one row per route-month, most suspicious first.
+
+    Parameters
+    ----------
+    source : LazyFrame or iterable of paths
+        Canonical rows, or stores and source files (see :func:`load_canonical`).
+    destinations, hubs, hs, since
+        As :func:`tradeflows.routes.route_indicators`.
+    engine : {"cpu", "streaming", "gpu", "auto"}, optional
+        Where the mirror and the routes are computed.
+    detector : estimator, optional
+        Any estimator with ``fit`` and ``score_samples`` (lower = more
+        abnormal); default :func:`default_detector`.
+    labels : DataFrame, optional
+        Known cases (``origin``, ``hub``, ``destination``, ``hs``, ``period``,
+        ``is_transshipment``) to train the supervised member on.
+
+    Returns
+    -------
+    DataFrame
+        ``FLAG_COLUMNS`` then the indicators. ``score`` is higher = more
+        suspicious (the negated ``score_samples``, in robust z units for the
+        default detector); ``flagged`` is the detector's outlier call, and never
+        true for a route-month whose only evidence is a data-quality event.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> lf = pl.LazyFrame({"freq": "M", "period": months * 2,
+    ...     "reporter": ["USA"] * 36 + ["MYS"] * 36, "partner": ["MYS"] * 36 + ["CHN"] * 36,
+    ...     "flow": "X", "hs": "847150", "value_usd": grow + [0.8 * g - 7e5 for g in grow],
+    ...     "net_kg": None, "slip_suspect": False}).with_columns(pl.col("net_kg").cast(pl.Float64))
+    >>> flags = detect_routes(lf, destinations=["CHN"])
+    >>> top = flags.row(0, named=True)
+    >>> top["origin"], top["hub"], top["destination"], top["period"], top["flagged"]
+    ('USA', 'MYS', 'CHN', datetime.date(2024, 1, 1), True)
+    >>> print(top["reasons"])
+    MYS imports of 847150 from USA reached USD 6.0m, 6.0x their 24-month median, while MYS exports to CHN reached USD 4.1m, 41.0x the same month (as MYS reports it; CHN publishes no imports)
+    """
+    check_options(destinations, hubs, hs, since)
+    lf = load_canonical(source, engine=engine)
+    pairs = _engine.collect(mirror(lf), engine)
+    ind = _engine.collect(
+        route_indicators(pairs.lazy(), destinations=destinations, hubs=hubs, hs=hs, since=since),
+        engine,
+    )
+    if ind.is_empty():
+        return ind.with_columns(
+            score=pl.lit(None, pl.Float64),
+            flagged=pl.lit(None, pl.Boolean),
+            reasons=pl.lit(None, pl.String),
+        ).select(*FLAG_COLUMNS, *[c for c in ind.columns if c not in FLAG_COLUMNS])
+    X = ind.select(FEATURES).to_numpy().astype(np.float64)
+    det = detector if detector is not None else default_detector()
+    if labels is not None:
+        y = _labels(ind, labels)
+        if detector is None:
+            from tradeflows.detect._supervised import SupervisedRouteDetector
+
+            det.set_params(supervised=SupervisedRouteDetector())
+        det = det.fit(X, y)
+    else:
+        det = det.fit(X)
+    score = -det.score_samples(X)
+    outlier = det.predict(X) == -1
+    flags = ind.with_columns(
+        score=pl.Series(score), flagged=pl.Series(outlier) & pl.col("data_quality").is_null()
+    )
+    out = _engine.collect(reasons(flags.lazy()), "cpu")
+    rest = [c for c in out.columns if c not in FLAG_COLUMNS]
+    # Ties go to a named origin before the hub's total ("all origins").
+    return (
+        out.with_columns(_unnamed=pl.col("origin") == "")
+        .sort(["score", "_unnamed", *ROUTE_KEY, "period"], descending=[True] + [False] * 6)
+        .select(*FLAG_COLUMNS, *rest)
+    )
+
+
+def _labels(ind: pl.DataFrame, labels: pl.DataFrame) -> np.ndarray:
+    """1 where a route-month's corridor and month are a known transshipment case."""
+    key = ["hub", "destination", "hs", "period"]
+    known = labels.filter(pl.col("is_transshipment")).select(key).unique().with_columns(y=pl.lit(1))
+    return (
+        ind.select(key)
+        .join(known, on=key, how="left", maintain_order="left")["y"]
+        .fill_null(0)
+        .to_numpy()
+    )
