@@ -92,3 +92,41 @@ def canonical_frame(**columns) -> pl.DataFrame:
     }
     base.update(columns)
     return pl.DataFrame(base)
+
+
+def months(n: int = 36, start: dt.date = dt.date(2021, 1, 1)) -> list[dt.date]:
+    """``n`` consecutive first-of-month dates from ``start``."""
+    return [dt.date(start.year + (start.month - 1 + k) // 12, (start.month - 1 + k) % 12 + 1, 1)
+            for k in range(n)]  # fmt: skip
+
+
+def reports(*series: tuple, start: dt.date = dt.date(2021, 1, 1)) -> pl.DataFrame:
+    """Canonical rows from ``(reporter, partner, flow, hs, values)`` monthly series.
+
+    A value of ``None`` is a month without a report.
+    """
+    frames = []
+    for reporter, partner, flow, hs, values in series:
+        when = months(len(values), start)
+        keep = [k for k, v in enumerate(values) if v is not None]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "period": [when[k] for k in keep],
+                    "reporter": reporter,
+                    "partner": partner,
+                    "flow": flow,
+                    "hs": hs,
+                    "value_usd": [float(values[k]) for k in keep],
+                },
+                schema_overrides={"period": pl.Date},
+            )
+        )
+    from tradeflows.schema import CANONICAL
+
+    df = pl.concat(frames)
+    fill = {"freq": "M", "hs_revision": "HS2022", "slip_suspect": False, "source": "test"}
+    return df.with_columns(
+        *(pl.lit(v).alias(k) for k, v in fill.items()),
+        *(pl.lit(None).alias(k) for k in ("net_kg", "qty", "qty_unit")),
+    ).select(pl.col(c).cast(t) for c, t in CANONICAL.items())

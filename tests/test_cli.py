@@ -116,3 +116,80 @@ def test_installed_entry_point_and_summary(tmp_path, store):
     assert run.stdout.strip().endswith(str(html.resolve()))
     assert "read 2 = kept 2 + dropped 0" in run.stdout
     assert "<h1>tradeflows store summary</h1>" in html.read_text()
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory):
+    from tradeflows.synth import make_trade_world
+
+    out = tmp_path_factory.mktemp("cliworld")
+    make_trade_world(out, seed=7, n_others=8, n_products=8, pairs_per_product=15, episodes=4,
+                     lookalikes=3)  # fmt: skip
+    return out
+
+
+def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
+    import polars as pl
+
+    out = tmp_path / "flags.parquet"
+    assert main(["detect", str(small_world / "comtrade"), "--out", str(out)]) == 0
+    flags = pl.read_parquet(out)
+    assert flags.columns[:9] == [
+        "origin", "hub", "destination", "hs", "period", "score", "flagged", "reasons", "data_quality",
+    ]  # fmt: skip
+    printed = capsys.readouterr().out
+    assert f"{out}:" in printed and "flagged" in printed
+    csv = tmp_path / "flags.csv"
+    assert main(["detect", str(small_world / "comtrade"), "--out", str(csv), "--flagged-only"]) == 0
+    assert pl.read_csv(csv)["flagged"].all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "FLAGS.txt"], ".csv or .parquet"),
+        (["--since", "22-01"], "--since"),
+        (["--destinations", "RUS,all"], "'all' cannot be combined"),
+        (["--hs", "84x"], "--hs"),
+        (["--hubs", "ZZZ"], "ZZZ"),
+    ],
+)
+def test_detect_refuses_bad_options_and_keeps_the_old_flags(
+    tmp_path, small_world, capsys, args, message
+):
+    out = tmp_path / "flags.csv"
+    out.write_text("old flags\n")
+    argv = ["detect", str(small_world / "comtrade"), "--out", str(out), *args]
+    if "--out" in args:
+        argv = [
+            "detect",
+            str(small_world / "comtrade"),
+            *[a.replace("FLAGS", str(tmp_path / "f")) for a in args],
+        ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
+    assert out.read_text() == "old flags\n"
+
+
+def test_evaluate_prints_detector_beside_the_baseline(tmp_path, small_world, capsys):
+    import json
+
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(small_world), "--json", str(report)]) == 0
+    printed = capsys.readouterr().out
+    assert "naive_baseline" in printed and "route AP" in printed
+    results = json.loads(report.read_text())
+    assert results["detector"]["route_ap"] > results["naive_baseline"]["route_ap"]
+
+
+def test_evaluate_refuses_a_folder_without_labels(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "no truth.parquet" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_flags_table_without_scores(tmp_path, small_world, capsys):
+    bad = tmp_path / "flags.csv"
+    bad.write_text("hub,destination\nMYS,CHN\n")
+    assert main(["evaluate", str(small_world), "--flags", str(bad)]) == 2
+    assert "missing column" in capsys.readouterr().err

@@ -66,6 +66,8 @@ ROUTE_KEY = ["origin", "hub", "destination", "hs"]
 
 _SKEY = ["kind", "a", "b", "p"]
 _SCALE_FLOOR = 0.25
+#: A rise of this many robust z units is evidence (the reasons use the same line).
+_EVIDENCE = 3.0
 
 
 def _month_index(col: str = "period") -> pl.Expr:
@@ -138,9 +140,17 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
             rise_z_lagged=pl.max_horizontal(
                 [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
             ),
-            lag=pl.concat_list(
-                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
-            ).list.arg_max(),
+            # The lag: how long ago, within three months, the rise began (the
+            # strongest month when none clears the evidence line).
+            lag=pl.coalesce(
+                pl.max_horizontal(
+                    pl.when(pl.col("rise_z").shift(k).over(**over) >= _EVIDENCE).then(pl.lit(k))
+                    for k in (0, 1, 2, 3)
+                ),
+                pl.concat_list(
+                    [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
+                ).list.arg_max(),
+            ),
             v_lagged=pl.concat_list(
                 [pl.col("v")] + [pl.col("v").shift(k).over(**over) for k in (1, 2, 3)]
             ),
@@ -269,9 +279,10 @@ def route_indicators(
             pl.col("value_x").fill_null(0.0), (pl.col("value_m") / pl.col("cif_fob")).fill_null(0.0)
         ),
         kg=pl.max_horizontal("kg_x", "kg_m"),
-    ).cache()
+    )
     if hs:
         legs = legs.filter(pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs))
+    legs = legs.cache()
     dest = list(destinations or destinations_of_concern())
     everyone = [d.lower() for d in dest] == ["all"]
     is_dest = pl.lit(True) if everyone else pl.col("importer").is_in(dest)
@@ -347,8 +358,13 @@ def route_indicators(
     )
 
     span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
+    # No legs (an --hs or --hubs that matches nothing): an empty month range.
     months = span.select(
-        mi=pl.int_range(pl.col("lo").first(), pl.col("hi").first() + 1, dtype=pl.Int32)
+        mi=pl.int_range(
+            pl.col("lo").first().fill_null(0),
+            pl.col("hi").first().fill_null(-1) + 1,
+            dtype=pl.Int32,
+        )
     )
 
     # Only the series a route needs: its legs, the hub's and the destination's totals.
@@ -597,16 +613,21 @@ def route_indicators(
             3.5
             * (
                 1.0
-                + (pl.col("in_v_lagged") - pl.col("in_usual_lagged").fill_null(0.0)).clip(0.0)
+                + (
+                    pl.max_horizontal("in_v_lagged", "in_v")
+                    - pl.col("in_usual_lagged").fill_null(0.0)
+                ).clip(0.0)
                 / pl.col("floor")
             ).log(2)
         ).fill_null(0.0),
         inflow=pl.col("in_v").fill_null(0.0),
         outflow=pl.col("out_v").fill_null(0.0),
         direct=pl.col("dir_v").fill_null(0.0),
-        inflow_peak=pl.col("in_v_lagged").fill_null(0.0),
+        inflow_peak=pl.max_horizontal("in_v_lagged", "in_v").fill_null(0.0),
         inflow_usual=pl.col("in_usual_lagged"),
-        extra_inflow=(pl.col("in_v_lagged") - pl.col("in_usual_lagged").fill_null(0.0))
+        extra_inflow=(
+            pl.max_horizontal("in_v_lagged", "in_v") - pl.col("in_usual_lagged").fill_null(0.0)
+        )
         .clip(0.0)
         .fill_null(0.0),
         outflow_usual=pl.col("out_usual"),

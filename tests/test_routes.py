@@ -1,0 +1,187 @@
+"""Routes and indicators: each transshipment pattern and each look-alike on a tiny world."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from tests.conftest import reports
+from tradeflows.mirror import mirror
+from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
+
+START = dt.date(2020, 1, 1)
+N = 36
+ONSET = 26  # 2022-03
+
+
+def flat(level: float) -> list[float]:
+    # A little noise keeps the series' scale realistic.
+    return [level * (1 + 0.03 * ((k * 7) % 5 - 2)) for k in range(N)]
+
+
+def step(level: float, factor: float, at: int = ONSET) -> list[float]:
+    return [v * (factor if k >= at else 1.0) for k, v in enumerate(flat(level))]
+
+
+def both(exporter: str, importer: str, hs: str, values: list) -> list[tuple]:
+    """Both reports of one flow (the importer's at CIF)."""
+    m = [None if v is None else v * 1.05 for v in values]
+    return [(exporter, importer, "X", hs, values), (importer, exporter, "M", hs, m)]
+
+
+def background() -> list[tuple]:
+    """Steady trade that every world here shares, so that every country reports."""
+    return [
+        *both("KOR", "CHN", "847150", flat(2e6)),
+        *both("JPN", "MYS", "847150", flat(1e6)),
+        *both("DEU", "USA", "847150", flat(1e6)),
+        *both("CHN", "DEU", "847150", flat(1e6)),
+        *both("MYS", "JPN", "847150", flat(5e5)),
+        *both("USA", "KOR", "847150", flat(5e5)),
+    ]
+
+
+def indicators(*series, **options) -> pl.DataFrame:
+    df = reports(*background(), *series, start=START)
+    pairs = mirror(df.lazy()).collect()
+    return route_indicators(pairs.lazy(), **{"destinations": ["CHN", "IRN"], **options}).collect()
+
+
+def route(ind: pl.DataFrame, origin: str, hub: str, dest: str, hs: str = "847150") -> pl.DataFrame:
+    return ind.filter(
+        (pl.col("origin") == origin) & (pl.col("hub") == hub) & (pl.col("destination") == dest)
+        & (pl.col("hs") == hs)
+    ).sort("period")  # fmt: skip
+
+
+def test_pass_through_rises_on_both_legs_with_its_lag():
+    ind = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        *both("MYS", "CHN", "847150", [0.0] * (ONSET + 1) + [4e6] * (N - ONSET - 1)),
+    )
+    r = route(ind, "USA", "MYS", "CHN")
+    month = r.row(ONSET + 1, named=True)
+    assert month["inflow_rise"] > 5 and month["outflow_rise"] > 5
+    assert month["lag"] == 1  # the goods left a month after they arrived
+    assert month["share_change"] > 0.3  # MYS's share of China's imports jumped
+    assert month["materiality"] > 3.5
+    before = r.slice(12, ONSET - 12)
+    assert before["inflow_rise"].max() < 3 and before["outflow_rise"].max() < 3
+    assert set(FEATURES) <= set(ind.columns) and ind.columns[:5] == [*ROUTE_KEY, "period"]
+
+
+def test_seasonal_peaks_are_not_rises():
+    december = [4.0 if (k % 12) == 11 else 1.0 for k in range(N)]
+    ind = indicators(
+        *both("USA", "MYS", "847150", flat(1e6)),
+        *both("MYS", "CHN", "847150", [1e6 * d for d in december]),
+    )
+    r = route(ind, "USA", "MYS", "CHN")
+    third_december = r.row(35, named=True)
+    assert third_december["outflow_rise"] < 2
+
+
+def test_destination_buying_more_from_everyone_is_discounted():
+    everyone = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        *both("MYS", "CHN", "847150", step(1e6, 5)),
+        *both("KOR", "CHN", "854231", flat(1)),  # (keeps CHN's other imports in the frame)
+        *both("TWN", "CHN", "847150", step(3e6, 5)),
+    )
+    alone = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        *both("MYS", "CHN", "847150", step(1e6, 5)),
+        *both("TWN", "CHN", "847150", flat(3e6)),
+    )
+    k = ONSET + 1
+    assert route(everyone, "USA", "MYS", "CHN").row(k, named=True)["outflow_rise"] < 2
+    assert route(alone, "USA", "MYS", "CHN").row(k, named=True)["outflow_rise"] > 4
+
+
+def test_code_change_is_seen_at_the_heading():
+    # MYS re-exports to a silent destination under a sibling code of the same heading.
+    ind = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        ("MYS", "IRN", "X", "847180", [1e4] * ONSET + [4e6] * (N - ONSET)),
+    )
+    month = route(ind, "USA", "MYS", "IRN").row(ONSET + 1, named=True)
+    assert month["outflow_rise"] == 0 and month["outflow4_rise"] > 5
+
+
+def test_goods_booked_by_origin_are_a_ghost():
+    # CHN books the goods as coming from the USA, which reports no such exports.
+    ind = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        ("MYS", "CHN", "X", "847150", [1e4] * ONSET + [4e6] * (N - ONSET)),
+        ("USA", "CHN", "X", "847150", flat(2e5)),
+        (
+            "CHN",
+            "USA",
+            "M",
+            "847150",
+            [v * (20 if k >= ONSET else 1) for k, v in enumerate(flat(2e5))],
+        ),
+    )
+    month = route(ind, "USA", "MYS", "CHN").row(ONSET + 1, named=True)
+    assert month["ghost"] > 3
+
+
+def test_diversion_and_policy_break_from_the_exporters_side_only():
+    # An exporter-only file: DEU's exports to ARM jump after 2022-02-24 while
+    # those to RUS collapse; nobody reports ARM -> RUS.
+    rows = [
+        ("DEU", "ARM", "X", "847130", step(1e5, 8)),
+        ("DEU", "RUS", "X", "847130", step(2e6, 0.02)),
+        ("DEU", "GEO", "X", "847130", flat(1e5)),
+        ("DEU", "ARM", "X", "940360", flat(1e5)),
+    ]
+    df = reports(*rows, start=START)
+    ind = route_indicators(mirror(df.lazy()).collect().lazy(), destinations=["RUS"]).collect()
+    r = route(ind, "DEU", "ARM", "RUS", "847130")
+    month = r.row(ONSET + 2, named=True)
+    assert month["inflow_rise"] > 5 and month["diversion"] > 5
+    assert month["policy_did"] > 1 and month["policy_did_products"] > 1
+    assert month["policy"].startswith("russia_sanctions")
+    assert r.row(ONSET - 3, named=True)["policy"] is None  # before the date
+
+
+def test_a_one_month_slip_is_data_quality_not_a_rise():
+    xs = flat(1e6)
+    xs[ONSET] *= 1000  # one report off by x1000; the mirror books the usual value
+    ind = indicators(
+        *both("USA", "MYS", "847150", flat(1e6)),
+        ("MYS", "CHN", "X", "847150", xs),
+        ("CHN", "MYS", "M", "847150", [v * 1.05 for v in flat(1e6)]),
+    )
+    month = route(ind, "USA", "MYS", "CHN").row(ONSET, named=True)
+    assert month["data_quality"] is not None
+    assert month["outflow_rise"] == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "check"),
+    [
+        ({"since": "2022-06"}, lambda d: d["period"].min() == dt.date(2022, 6, 1)),
+        ({"hubs": ["JPN"]}, lambda d: d.is_empty() or set(d["hub"]) == {"JPN"}),
+        ({"hs": ["8542"]}, lambda d: d.is_empty()),
+        ({"destinations": ["all"]}, lambda d: {"USA", "KOR"} <= set(d["destination"])),
+    ],
+)
+def test_options_narrow_or_widen_the_routes(options, check):
+    ind = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        *both("MYS", "CHN", "847150", step(1e5, 20)),
+        **options,
+    )
+    assert check(ind)
+
+
+def test_an_empty_origin_stands_for_all_suppliers_of_the_hub():
+    ind = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        *both("MYS", "CHN", "847150", [0.0] * (ONSET + 1) + [4e6] * (N - ONSET - 1)),
+    )
+    everyone = route(ind, "", "MYS", "CHN").row(ONSET + 1, named=True)
+    assert everyone["inflow"] == pytest.approx(6 * 1e6 * 1.0 + 1e6, rel=0.2)  # USA + JPN
