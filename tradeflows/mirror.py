@@ -185,19 +185,32 @@ def reporter_reliability(pairs: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat(by_role).select("country", "role", reliability=1.0 / (0.05 + pl.col("d")))
 
 
-def _neighbour_sum(col: str) -> pl.Expr:
-    """``col`` summed over the period before, the period itself and the one after,
-    within one flow (neighbours count only when they are the adjacent period)."""
+def _with_windows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``x3`` and ``m3``: the exporter's and the importer's (FOB) values summed
+    over the period before, the period itself and the one after, within one flow.
+
+    A neighbour counts only when it is the adjacent month. The windows share one
+    partition, computed once.
+    """
     over = {"partition_by": _FLOW_KEY, "order_by": "period"}
-    total = pl.col(col).fill_null(0.0)
-    for k in (1, -1):
-        near = pl.col("period").shift(k).over(**over) == pl.col("period").dt.offset_by(
-            "-1mo" if k == 1 else "1mo"
-        )
-        total = total + pl.when(near).then(
-            pl.col(col).shift(k).over(**over).fill_null(0.0)
-        ).otherwise(0.0)
-    return total
+    m_fob = pl.col("value_m") / pl.col("cif_fob")
+    lf = lf.with_columns(
+        _prev_ok=pl.col("period").shift(1).over(**over) == pl.col("period").dt.offset_by("-1mo"),
+        _next_ok=pl.col("period").shift(-1).over(**over) == pl.col("period").dt.offset_by("1mo"),
+        _px=pl.col("value_x").shift(1).over(**over),
+        _nx=pl.col("value_x").shift(-1).over(**over),
+        _pm=m_fob.shift(1).over(**over),
+        _nm=m_fob.shift(-1).over(**over),
+    )
+
+    def window(now: pl.Expr, prev: str, nxt: str) -> pl.Expr:
+        before = pl.when(pl.col("_prev_ok")).then(pl.col(prev).fill_null(0.0)).otherwise(0.0)
+        after = pl.when(pl.col("_next_ok")).then(pl.col(nxt).fill_null(0.0)).otherwise(0.0)
+        return now.fill_null(0.0) + before + after
+
+    return lf.with_columns(
+        x3=window(pl.col("value_x"), "_px", "_nx"), m3=window(m_fob, "_pm", "_nm")
+    ).drop("_prev_ok", "_next_ok", "_px", "_nx", "_pm", "_nm")
 
 
 def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
@@ -233,7 +246,8 @@ def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
     >>> m["value"].round(1).to_list()
     [80.0, 100.0]
     """
-    pairs = pair_reports(lf)
+    # Cached: the pairs feed the ratios, the weights and the result.
+    pairs = pair_reports(lf).cache()
     # Who filed anything in a period: a reporter absent in a month is silent, not
     # a witness that a flow did not happen.
     filed = (
@@ -264,12 +278,11 @@ def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
         .join(overall, how="cross")
         .with_columns(cif_fob=pl.coalesce("cif_fob", "cif_default", pl.lit(1.05)))
         .drop("cif_default")
+        .cache()
     )
     rel = reporter_reliability(pairs)
     rel_default = rel.select(rel_default=pl.col("reliability").median())
-    x3 = _neighbour_sum("value_x")
-    m3 = _neighbour_sum("value_m") / pl.col("cif_fob")
-    gap = (m3 - x3) / pl.max_horizontal(m3, x3)
+    gap = (pl.col("m3") - pl.col("x3")) / pl.max_horizontal("m3", "x3")
     out = (
         pairs.join(filed_x, on=["exporter", "period"], how="left")
         .join(filed_m, on=["importer", "period"], how="left")
@@ -325,7 +338,8 @@ def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
     )
     over = {"partition_by": _FLOW_KEY, "order_by": "period"}
     return (
-        out.with_columns(gap=pl.when(pl.col("freq") == "A").then(annual_gap).otherwise(monthly_gap))
+        out.pipe(_with_windows)
+        .with_columns(gap=pl.when(pl.col("freq") == "A").then(annual_gap).otherwise(monthly_gap))
         .with_columns(
             gap_history=pl.col("gap").shift(1).rolling_median(history, min_samples=3).over(**over)
         )

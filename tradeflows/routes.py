@@ -70,6 +70,18 @@ _SCALE_FLOOR = 0.25
 _EVIDENCE = 3.0
 
 
+def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
+    """Execute a shared intermediate once (through the engine) and go on lazily.
+
+    The route plan reads the legs, the candidate routes and the leg series many
+    times over; polars' ``cache()`` did not always share them (a 10M-row store
+    recomputed the series some twenty times), so these three are executed once.
+    """
+    from tradeflows.engine import collect
+
+    return collect(lf, engine).lazy()
+
+
 def _month_index(col: str = "period") -> pl.Expr:
     return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
 
@@ -212,6 +224,7 @@ def route_indicators(
     max_origins: int = 5,
     window: int = 24,
     floor: float | None = None,
+    engine: str | None = None,
 ) -> pl.LazyFrame:
     """Candidate routes and their indicators per route-month.
 
@@ -239,6 +252,9 @@ def route_indicators(
         route's extra inflow equals it. Default: the median monthly flow in the
         data, so that a rise from nothing to a few thousand dollars does not
         outrank a rise of millions.
+    engine : str, optional
+        Where the three shared intermediates (legs, candidate routes, leg
+        series) are executed; the rest stays lazy.
 
     Returns
     -------
@@ -282,7 +298,7 @@ def route_indicators(
     )
     if hs:
         legs = legs.filter(pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs))
-    legs = legs.cache()
+    legs = _materialise(legs, engine)
     dest = list(destinations or destinations_of_concern())
     everyone = [d.lower() for d in dest] == ["all"]
     is_dest = pl.lit(True) if everyone else pl.col("importer").is_in(dest)
@@ -354,8 +370,8 @@ def route_indicators(
             & (pl.col("hub") != pl.col("destination"))
         )
         .with_columns(hs4=pl.col("hs").str.slice(0, 4))
-        .cache()
     )
+    routes = _materialise(routes, engine)
 
     span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
     # No legs (an --hs or --hubs that matches nothing): an empty month range.
@@ -412,7 +428,7 @@ def route_indicators(
             ),
         ]
     )
-    series = _series_features(series_rows, months, window).cache()
+    series = _materialise(_series_features(series_rows, months, window), engine)
 
     base = ["v", "rise_z", "usual", "gap", "gap_history", "slip", "spike", "kg", "cum"]
     in_cols = [*base, "rise_z_lagged", "lag", "v_lagged", "usual_lagged"]

@@ -395,9 +395,14 @@ def detect_routes(
     lf = load_canonical(source, engine=engine)
     pairs = _engine.collect(mirror(lf), engine)
     ind = _engine.collect(
-        route_indicators(pairs.lazy(), destinations=destinations, hubs=hubs, hs=hs, since=since),
+        route_indicators(
+            pairs.lazy(), destinations=destinations, hubs=hubs, hs=hs, since=since, engine=engine
+        ),
         engine,
     )
+    # A fixed row order: the isolation forest samples rows by position, and the
+    # engines (cpu, streaming, gpu) return rows in different orders.
+    ind = ind.sort([*ROUTE_KEY, "period"])
     if ind.is_empty():
         return ind.with_columns(
             score=pl.lit(None, pl.Float64),
