@@ -36,6 +36,7 @@ format: $(STAMP)
 ## bench: the benchmarks (slow; appends to benchmarks/RESULTS.md)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py --rows 10000000 --repeat 3
+	$(BIN)/python benchmarks/bench_detect.py --quality --real --rows 10000000
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache
