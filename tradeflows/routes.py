@@ -152,9 +152,9 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
             rise_z_lagged=pl.max_horizontal(
                 [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
             ),
-            # The lag: how long ago, within three months, the rise began (the
-            # strongest month when none clears the evidence line).
-            lag=pl.coalesce(
+            # Which of the last four months the lagged values quote: the earliest
+            # that clears the evidence line (the strongest when none does).
+            _k=pl.coalesce(
                 pl.max_horizontal(
                     pl.when(pl.col("rise_z").shift(k).over(**over) >= _EVIDENCE).then(pl.lit(k))
                     for k in (0, 1, 2, 3)
@@ -163,6 +163,14 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
                     [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
                 ).list.arg_max(),
             ),
+            # Runs of months that clear the evidence line, to date each rise's
+            # onset; one month below it (a missing report) does not end a run.
+            _run=(
+                (pl.col("rise_z") < _EVIDENCE)
+                & (pl.col("rise_z").shift(-1).over(**over).fill_null(0.0) < _EVIDENCE)
+            )
+            .cum_sum()
+            .over(**over),
             v_lagged=pl.concat_list(
                 [pl.col("v")] + [pl.col("v").shift(k).over(**over) for k in (1, 2, 3)]
             ),
@@ -171,10 +179,20 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
             ),
         )
         .with_columns(
-            v_lagged=pl.col("v_lagged").list.get(pl.col("lag"), null_on_oob=True),
-            usual_lagged=pl.col("usual_lagged").list.get(pl.col("lag"), null_on_oob=True),
+            v_lagged=pl.col("v_lagged").list.get(pl.col("_k"), null_on_oob=True),
+            usual_lagged=pl.col("usual_lagged").list.get(pl.col("_k"), null_on_oob=True),
+            # The first month of the current rise (null when not rising).
+            onset=pl.when(pl.col("rise_z") >= _EVIDENCE).then(
+                pl.col("mi").filter(pl.col("rise_z") >= _EVIDENCE).min().over([*_SKEY, "_run"])
+            ),
         )
-        .drop("step", "yoy")
+        .with_columns(
+            # The onset of a rise in the last four months (goods arrive before they leave).
+            onset_recent=pl.coalesce(
+                [pl.col("onset")] + [pl.col("onset").shift(k).over(**over) for k in (1, 2, 3)]
+            )
+        )
+        .drop("step", "yoy", "_k", "_run")
     )
 
 
@@ -431,10 +449,12 @@ def route_indicators(
     series = _materialise(_series_features(series_rows, months, window), engine)
 
     base = ["v", "rise_z", "usual", "gap", "gap_history", "slip", "spike", "kg", "cum"]
-    in_cols = [*base, "rise_z_lagged", "lag", "v_lagged", "usual_lagged"]
+    in_cols = [*base, "rise_z_lagged", "onset_recent", "v_lagged", "usual_lagged"]
     inflow_leg = _pick(series, "leg", "in", "origin", "hub", "hs", in_cols)
     inflow_hub = _pick(series, "hub_in", "hin", "origin", "hub", "hs", in_cols)
-    outflow = _pick(series, "leg", "out", "hub", "destination", "hs", [*base, "x", "m", "silent"])
+    outflow = _pick(
+        series, "leg", "out", "hub", "destination", "hs", [*base, "x", "m", "silent", "onset"]
+    )
     outflow4 = _pick(series, "leg4", "out4", "hub", "destination", "hs4", ["rise_z"])
     direct_s = _pick(
         series,
@@ -650,7 +670,8 @@ def route_indicators(
         outflow_by_hub=pl.col("out_x").fill_null(0.0),
         outflow_by_destination=pl.col("out_m").fill_null(0.0),
         destination_silent=pl.col("out_silent").fill_null(False),
-        lag=pl.col("in_lag").cast(pl.Int32),
+        # Months from the inflow's rise to the outflow's (null unless both rose).
+        lag=(pl.col("out_onset") - pl.col("in_onset_recent")).cast(pl.Int32),
         gap_out=pl.col("out_gap"),
         gap_in=pl.col("in_gap"),
         hub_share=pl.col("share"),

@@ -147,7 +147,9 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     """
     origin = pl.when(pl.col("origin") == "").then(pl.lit("all origins")).otherwise(pl.col("origin"))
     later = (
-        pl.when(pl.col("lag") == 0)
+        pl.when(pl.col("lag").is_null() | (pl.col("lag") < 0))
+        .then(pl.lit(""))
+        .when(pl.col("lag") == 0)
         .then(pl.lit(" the same month"))
         .when(pl.col("lag") == 1)
         .then(pl.lit(" one month later"))
