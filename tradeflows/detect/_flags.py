@@ -145,6 +145,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     >>> print(reasons(pl.LazyFrame([row])).collect()["reasons"].item())
     MYS imports of 847150 from USA reached USD 4.1m, 4.1x their 24-month median, while MYS exports to CHN reached USD 3.8m, 3.8x one month later; CHN books 62% less from MYS than MYS reports
     """
+    product = pl.when(pl.col("hs") == "TOTAL").then(pl.lit("all goods")).otherwise(pl.col("hs"))
     origin = pl.when(pl.col("origin") == "").then(pl.lit("all origins")).otherwise(pl.col("origin"))
     later = (
         pl.when(pl.col("lag").is_null() | (pl.col("lag") < 0))
@@ -194,7 +195,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
         pl.concat_str(
             "hub",
             pl.lit(" imports of "),
-            "hs",
+            product,
             pl.lit(" from "),
             origin,
             pl.lit(" "),
@@ -232,7 +233,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
         pl.concat_str(
             "destination",
             pl.lit(" books imports of "),
-            "hs",
+            product,
             pl.lit(" from "),
             "origin",
             pl.lit(" that "),
@@ -244,7 +245,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
         pl.concat_str(
             "origin",
             pl.lit("'s direct exports of "),
-            "hs",
+            product,
             pl.lit(" to "),
             "destination",
             pl.lit(" fell"),
@@ -273,7 +274,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
             pl.lit("'s share of "),
             "destination",
             pl.lit("'s imports of "),
-            "hs",
+            product,
             pl.lit(" up "),
             _fmt(100 * pl.col("share_change"), 0),
             pl.lit(" points"),
