@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import IsolationForest
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._robust import RobustRouteDetector
 
 __all__ = ["EnsembleDetector"]
 
 
-class EnsembleDetector(OutlierMixin, BaseEstimator):
+class EnsembleDetector(SuspicionOutlierMixin, BaseEstimator):
     """The robust detector's score, adjusted by an isolation forest and, when
     labels are given, by a supervised model.
 
@@ -97,15 +98,3 @@ class EnsembleDetector(OutlierMixin, BaseEstimator):
             p = self.supervised_.predict_proba(X)[:, 1]
             score = score + self.weights[1] * 2.0 * self.threshold * (p - 0.5)
         return score
-
-    def score_samples(self, X):
-        """scikit-learn's sign: lower = more abnormal."""
-        return -self.suspicion(X)
-
-    def decision_function(self, X):
-        """Negative for outliers."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """-1 for outliers, 1 for inliers."""
-        return np.where(self.decision_function(X) <= 0, -1, 1)

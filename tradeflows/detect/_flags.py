@@ -158,37 +158,18 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
             pl.concat_str(pl.lit(" "), pl.col("lag").cast(pl.String), pl.lit(" months later"))
         )
     )
-    witness = (
-        pl.when((pl.col("outflow_by_hub") == 0) & (pl.col("outflow_by_destination") > 0))
-        .then(
-            pl.concat_str(
-                pl.lit(" (as "),
-                "destination",
-                pl.lit(" reports it; "),
-                "hub",
-                pl.lit(" reports none)"),
-            )
-        )
-        .when(pl.col("destination_silent") & (pl.col("outflow_by_hub") > 0))
-        .then(
-            pl.concat_str(
-                pl.lit(" (as "),
-                "hub",
-                pl.lit(" reports it; "),
-                "destination",
-                pl.lit(" publishes no imports)"),
-            )
-        )
-        .when((pl.col("outflow_by_destination") == 0) & (pl.col("outflow_by_hub") > 0))
-        .then(
-            pl.concat_str(
-                pl.lit(" (as "),
-                "hub",
-                pl.lit(" reports it; "),
-                "destination",
-                pl.lit(" books none)"),
-            )
-        )
+
+    def witness(who: str, other: str, tail: str) -> pl.Expr:
+        return pl.concat_str(pl.lit(" (as "), who, pl.lit(" reports it; "), other, pl.lit(tail))
+
+    by_hub, by_dest = pl.col("outflow_by_hub"), pl.col("outflow_by_destination")
+    witnessed = (
+        pl.when((by_hub == 0) & (by_dest > 0))
+        .then(witness("destination", "hub", " reports none)"))
+        .when(pl.col("destination_silent") & (by_hub > 0))
+        .then(witness("hub", "destination", " publishes no imports)"))
+        .when((by_dest == 0) & (by_hub > 0))
+        .then(witness("hub", "destination", " books none)"))
         .otherwise(pl.lit(""))
     )
     inflow = pl.when(pl.col("inflow_rise") >= _RISE).then(
@@ -212,7 +193,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
                 pl.lit(" "),
                 _rise("outflow", "outflow_usual", "x"),
                 later,
-                witness,
+                witnessed,
             )
         )
         .when(pl.col("outflow4_rise") >= _RISE)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from tradeflows.detect._base import SuspicionOutlierMixin
 
 __all__ = ["RobustRouteDetector"]
 
 
-class RobustRouteDetector(OutlierMixin, BaseEstimator):
+class RobustRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     """Score route-months by robust evidence that must agree across feature groups.
 
     Each feature is put on a robust scale (its median and MAD over the data it
@@ -88,15 +90,3 @@ class RobustRouteDetector(OutlierMixin, BaseEstimator):
         if self.support:
             core = core + 0.25 * np.clip(z[:, self.support], 0, None).mean(axis=1)
         return core
-
-    def score_samples(self, X):
-        """scikit-learn's sign: lower = more abnormal (the negated suspicion)."""
-        return -self.suspicion(X)
-
-    def decision_function(self, X):
-        """Negative for outliers: ``score_samples(X) - offset_``."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """-1 for outliers (suspicion at or above ``threshold``), 1 for inliers."""
-        return np.where(self.decision_function(X) <= 0, -1, 1)
