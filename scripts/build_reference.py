@@ -287,7 +287,9 @@ def build_census(realdata: Path) -> None:
     cc = pl.read_csv(realdata / "country_codes" / "country-codes.csv", infer_schema=False)
     iso2 = dict(zip(cc["ISO3166-1-Alpha-2"], cc["ISO3166-1-Alpha-3"], strict=True))
     (
-        pl.read_csv(realdata / "us_trade_api_ref" / "census_country_codes_iso2.csv", infer_schema=False)
+        pl.read_csv(
+            realdata / "us_trade_api_ref" / "census_country_codes_iso2.csv", infer_schema=False
+        )
         .select(
             census=pl.col("Code").str.strip_chars(),
             iso3=pl.col("ISO Code").str.strip_chars().replace_strict(iso2, default=None),
