@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT    := out
 
-.PHONY: install report test lint format bench clean
+.PHONY: install report test lint format bench clean browser lab
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,17 @@ install: $(STAMP)
 ## report: ingest the bundled data into out/store and write out/report.html (prints its path)
 report: $(STAMP)
 	rm -rf $(OUT)/store
-	$(BIN)/tradeflows ingest datasets/eu_export_sanctions --out $(OUT)/store --quiet
-	$(BIN)/tradeflows summary $(OUT)/store --html $(OUT)/report.html
+	$(BIN)/tradeflows ingest datasets/eu_electronics_exports_2020_2022.parquet datasets/eu_export_sanctions --out $(OUT)/store --quiet
+	$(BIN)/tradeflows report $(OUT)/store --config report.toml --out $(OUT)/report.html
+
+## browser: Debian's chromium for the browser tests (needs root and apt; skipped otherwise)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "no chromium: the browser tests will be skipped (install Debian's chromium to run them)"
 
 ## test: install the test extras and run lint + the whole suite
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check tradeflows tests benchmarks scripts
 	$(BIN)/python -m pytest
 

@@ -1,4 +1,4 @@
-"""The command line: ``tradeflows ingest|detect|evaluate|summary|synth|fetch ...``.
+"""The command line: ``tradeflows ingest|detect|evaluate|report|summary|synth|fetch ...``.
 
 Exit codes are a contract: 0 done, 2 bad input or usage (one line on stderr,
 no traceback), 1 an internal error. Set ``TRADEFLOWS_DEBUG=1`` to see the
@@ -264,6 +264,25 @@ def evaluate(
     print(f"k = {results['detector']['k']} true corridors (hub, destination, product)")
     if json_out is not None:
         write_text_atomic(json_out, json.dumps(results, indent=2, default=str) + "\n")
+
+
+@app.command()
+def report(
+    sources: Annotated[list[str], typer.Argument(help="Stores, files, globs or folders.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="REPORT.html")],
+    config: Annotated[
+        Path | None, typer.Option(help="report.toml: [report] and [detect] options.")
+    ] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="The previous report: say what changed since.")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
+) -> None:
+    """Detect and write one self-contained HTML report (works offline)."""
+    from tradeflows.report import build_report
+
+    path = build_report(sources, out, config=config, previous=previous, engine=engine)
+    print(path.resolve())
 
 
 fetch_app = typer.Typer(help="Pull fresh data from trade APIs into a store.", no_args_is_help=True)

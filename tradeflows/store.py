@@ -38,7 +38,7 @@ from tradeflows.io import detect_format, expand_sources, file_sha256, is_parquet
 from tradeflows.io._text import prepare_text
 from tradeflows.schema import CANONICAL
 
-__all__ = ["STORE_FORMAT", "ingest", "read_audit", "scan_store"]
+__all__ = ["STORE_FORMAT", "ingest", "open_sources", "read_audit", "scan_store"]
 
 STORE_FORMAT = "tradeflows-store/1"
 _COUNTS = ("rows_read", "rows_kept", "rows_dropped")
@@ -327,3 +327,40 @@ def _write_store(
         raise
     if doc.get("data") and doc["data"] != data_name:
         shutil.rmtree(store / doc["data"], ignore_errors=True)
+
+
+def open_sources(
+    sources: Iterable[str | Path], *, engine: str | None = None
+) -> tuple[pl.LazyFrame, dict]:
+    """Canonical rows and the audit of stores and raw source files together.
+
+    A store (a folder with ``audit.json``) is scanned as it is; raw files are
+    ingested, with the cleaning and audit of :func:`ingest`, into a temporary
+    store that is read back into memory. The audit has every file's entry and
+    the totals over all of them.
+
+    Examples
+    --------
+    >>> open_sources(["/nonexistent"])
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: /nonexistent: no such file or folder
+    """
+    import tempfile
+
+    frames, raw, docs = [], [], []
+    for src in map(Path, sources):
+        if not src.exists() and not any(ch in str(src) for ch in "*?["):
+            raise TradeflowsInputError(f"{src}: no such file or folder")
+        if (src / "audit.json").exists():
+            frames.append(scan_store(src))
+            docs.append(read_audit(src))
+        else:
+            raw.append(src)
+    if raw:
+        with tempfile.TemporaryDirectory(prefix="tradeflows-") as tmp:
+            docs.append(ingest(raw, Path(tmp) / "store", engine=engine))
+            frames.append(_engine.collect(scan_store(Path(tmp) / "store"), engine).lazy())
+    files = [f for d in docs for f in d.get("files", [])]
+    lf = pl.concat(frames) if frames else pl.LazyFrame(schema=CANONICAL)
+    return lf, {"files": files, "totals": _sum_counts(files)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from tradeflows import engine as _engine
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.mirror import mirror
 from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
-from tradeflows.schema import CANONICAL
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -70,7 +68,7 @@ def load_canonical(
 
     A store (a folder with ``audit.json``) is scanned; raw files are ingested,
     with the same cleaning and audit as ``tradeflows ingest``, into a temporary
-    store that is read back into memory.
+    store that is read back into memory (:func:`tradeflows.store.open_sources`).
 
     Examples
     --------
@@ -79,23 +77,11 @@ def load_canonical(
     ...
     tradeflows.errors.TradeflowsInputError: /nonexistent: no such file or folder
     """
-    from tradeflows.store import ingest, scan_store
+    from tradeflows.store import open_sources
 
     if isinstance(sources, pl.LazyFrame):
         return sources
-    frames, raw = [], []
-    for src in map(Path, sources):
-        if not src.exists() and not any(ch in str(src) for ch in "*?["):
-            raise TradeflowsInputError(f"{src}: no such file or folder")
-        if (src / "audit.json").exists():
-            frames.append(scan_store(src))
-        else:
-            raw.append(src)
-    if raw:
-        with tempfile.TemporaryDirectory(prefix="tradeflows-") as tmp:
-            ingest(raw, Path(tmp) / "store", engine=engine)
-            frames.append(_engine.collect(scan_store(Path(tmp) / "store"), engine).lazy())
-    return pl.concat(frames) if frames else pl.LazyFrame(schema=CANONICAL)
+    return open_sources(sources, engine=engine)[0]
 
 
 def _fmt(expr: pl.Expr, digits: int = 1) -> pl.Expr:

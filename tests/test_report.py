@@ -1,0 +1,166 @@
+"""The HTML report: contents, determinism, escaping, changes since the last one, a real browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import polars as pl
+import pytest
+
+from tests.browser import ARTIFACTS, FLAGS, chromium_path, open_offline, plot_state
+from tradeflows.cli import main
+from tradeflows.report import build_report, load_config, render, summarise
+from tradeflows.synth import make_trade_world
+
+CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, "table_rows": 100},
+          "detect": {"destinations": None, "hubs": None, "hs": None, "since": None}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reportworld")
+    make_trade_world(out, seed=21, n_others=8, n_products=8, pairs_per_product=15, episodes=3,
+                     lookalikes=3)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(world, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    build_report([world / "comtrade"], path, config=CONFIG, built="2026-01-01 00:00 UTC")
+    return path
+
+
+def test_report_holds_every_section(report):
+    text = report.read_text()
+    for anchor in ("overview", "flags", "drilldown", "coverage", "method", "provenance"):
+        assert f'id="{anchor}"' in text
+    assert text.count("* plotly.js v") == 1  # plotly.js embedded once
+    assert "Test report" in text and "comtrade_2021.csv" in text
+    assert re.search(r"<code>[0-9a-f]{64}</code>", text)  # file hashes in the provenance
+    markup = re.sub(r"<script.*?</script>", "", text, flags=re.S)  # the page without its code
+    assert not re.search(r'(src|href)="https?://', markup)
+
+
+def test_same_inputs_same_bytes_but_the_build_time(world, report, tmp_path):
+    again = tmp_path / "again.html"
+    build_report([world / "comtrade"], again, config=CONFIG, built="2027-06-30 12:00 UTC")
+    a = report.read_text().replace("2026-01-01 00:00 UTC", "BUILT")
+    b = again.read_text().replace("2027-06-30 12:00 UTC", "BUILT")
+    assert a == b
+
+
+def _tiny_flags(text: str) -> pl.DataFrame:
+    return pl.DataFrame({
+        "origin": ["USA"], "hub": [text], "destination": ["CHN"], "hs": ["847150"],
+        "period": [dt.date(2024, 1, 1)], "score": [9.0], "flagged": [True], "reasons": [text],
+        "data_quality": [None], "extra_inflow": [1e6],
+    }, schema_overrides={"data_quality": pl.String})  # fmt: skip
+
+
+EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+def test_text_from_the_data_is_escaped(tmp_path):
+    flags = _tiny_flags(EVIL)
+    lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": ["M"], "reporter": ["USA"],
+                       "partner": ["MYS"], "hs": ["847150"], "value_usd": [1.0]})  # fmt: skip
+    audit = {
+        "files": [{"source": EVIL, "format": "x", "sha256": "0" * 64, "bytes": 1}],
+        "totals": {},
+    }
+    s = summarise(lf, flags, audit, config=CONFIG, built="now")
+    table = flags.with_columns(pl.col("period").cast(pl.String)).to_dicts()
+    text = render(s, [], [], table=table)
+    assert EVIL not in text
+    assert "&lt;script&gt;alert(" in text
+    (tmp_path / "evil.html").write_text(text)
+
+
+def test_changes_since_the_previous_report(world, report, tmp_path):
+    later = tmp_path / "later.html"
+    narrower = {**CONFIG, "detect": {**CONFIG["detect"], "since": "2024-06"}}
+    build_report([world / "comtrade"], later, config=narrower, previous=report, built="later")
+    text = later.read_text()
+    assert 'id="changes"' in text and "2026-01-01 00:00 UTC" in text
+    assert "No longer flagged" in text or "Score moved" in text or "Newly flagged" in text
+
+
+def test_config_file_is_checked(tmp_path):
+    bad = tmp_path / "report.toml"
+    bad.write_text("[report]\ncolour = 'red'\n")
+    with pytest.raises(Exception, match="unknown key"):
+        load_config(bad)
+    bad.write_text("[report\n")
+    with pytest.raises(Exception, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_cli_report_prints_its_path_and_refuses_bad_input(world, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    config = tmp_path / "report.toml"
+    config.write_text('[report]\ndrilldowns = 1\n[detect]\ndestinations = ["CHN", "RUS"]\n')
+    assert (
+        main(["report", str(world / "comtrade"), "--out", str(out), "--config", str(config)]) == 0
+    )
+    assert capsys.readouterr().out.strip() == str(out.resolve())
+    assert main(["report", str(world / "comtrade"), "--out", str(tmp_path / "r.pdf")]) == 2
+    assert ".html" in capsys.readouterr().err
+    config.write_text("[detect]\ndestinations = ['XX']\n")
+    out.write_text("old")
+    assert (
+        main(["report", str(world / "comtrade"), "--out", str(out), "--config", str(config)]) == 2
+    )
+    assert out.read_text() == "old"  # a failed report leaves the old one
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=FLAGS)
+        yield b
+        b.close()
+
+
+def test_report_in_a_real_browser_offline(browser, report):
+    seen = open_offline(browser, report)
+    page = seen["page"]
+    plots = plot_state(page)
+    assert len(plots) == 4 + 2 * 2  # overview figures, then two figures per drill-down
+    for plot in plots:
+        assert plot["svgs"] >= 1 and plot["traces"] >= 1 and plot["paths"] > 3, plot
+    assert seen["errors"] == [] and seen["external"] == [] and seen["dialogs"] == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report.png"))
+    page.screenshot(path=str(ARTIFACTS / "report_full.png"), full_page=True)
+
+    def scores():
+        return [float(x) for x in page.eval_on_selector_all(
+            "#flags-table tbody tr", "rows => rows.map(r => r.cells[5].dataset.value)")]  # fmt: skip
+
+    assert len(scores()) > 2
+    page.click("#flags-table th:nth-child(6)")
+    assert scores() == sorted(scores())
+    page.click("#flags-table th:nth-child(6)")
+    assert scores() == sorted(scores(), reverse=True)
+    hub = page.eval_on_selector("#flags-table tbody tr", "r => r.cells[1].textContent")
+    page.fill("#flag-search", hub)
+    shown = page.eval_on_selector_all(
+        "#flags-table tbody tr",
+        "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[1].textContent)",
+    )
+    assert shown and set(shown) == {hub}
+    page.close()
+
+
+def test_a_malicious_name_shows_as_text_in_the_browser(browser, tmp_path):
+    test_text_from_the_data_is_escaped(tmp_path)
+    seen = open_offline(browser, tmp_path / "evil.html", settle_ms=500)
+    assert seen["dialogs"] == []
+    cell = seen["page"].eval_on_selector("#flags-table tbody tr", "r => r.cells[1].textContent")
+    assert cell == EVIL
+    seen["page"].close()

@@ -1,0 +1,387 @@
+"""The self-contained HTML report: summarise to a dict, then render one template.
+
+:func:`build_report` reads stores or source files, detects, summarises
+(:func:`summarise`: coverage, the audit, the flags, what changed since a
+previous report, a drill-down per top route, provenance) and renders
+(:func:`render`) one HTML file that works offline: plotly.js is embedded once,
+every figure is JSON drawn by it, nothing is fetched. Text from the data is
+escaped by the template (and inside the figures' JSON, ``<`` is written
+``\\u003c``), so a name like ``<script>`` shows as text. The same inputs give
+the same bytes but for the build time. The file is written to a temporary name,
+then renamed.
+
+A machine-readable summary of the flags is embedded in the report; given the
+previous report (``previous=``), the next one says which routes are new, which
+are gone and whose score moved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from importlib.resources import files
+from pathlib import Path
+
+import polars as pl
+
+from tradeflows import __version__
+from tradeflows._files import write_text_atomic
+from tradeflows.errors import TradeflowsInputError
+
+__all__ = ["DEFAULTS", "build_report", "load_config", "previous_summary", "render", "summarise"]
+
+#: Report options and their defaults (``report.toml``: ``[report]`` and ``[detect]``).
+DEFAULTS = {
+    "report": {"title": "tradeflows: routes that look like transshipment", "top_routes": 25,
+               "drilldowns": 5, "table_rows": 500},
+    "detect": {"destinations": None, "hubs": None, "hs": None, "since": None},
+}  # fmt: skip
+
+_SUMMARY_ID = "tradeflows-summary"
+
+
+def load_config(path: str | Path | None) -> dict:
+    """Read ``report.toml`` over :data:`DEFAULTS`; unknown keys are refused.
+
+    Examples
+    --------
+    >>> load_config(None)["report"]["drilldowns"]
+    5
+    """
+    config = {k: dict(v) for k, v in DEFAULTS.items()}
+    if path is None:
+        return config
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TradeflowsInputError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TradeflowsInputError(f"{path}: not valid TOML ({exc})") from None
+    for section, values in doc.items():
+        if section not in config or not isinstance(values, dict):
+            raise TradeflowsInputError(
+                f"{path}: unknown section [{section}] (expected report, detect)"
+            )
+        unknown = set(values) - set(config[section])
+        if unknown:
+            raise TradeflowsInputError(
+                f"{path}: [{section}] has unknown key(s) {', '.join(sorted(unknown))}"
+            )
+        config[section].update(values)
+    return config
+
+
+def previous_summary(path: str | Path) -> dict:
+    """The flags summary embedded in an earlier report.
+
+    Examples
+    --------
+    >>> previous_summary("/nonexistent.html")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: /nonexistent.html: no such previous report
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TradeflowsInputError(f"{path}: no such previous report")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    found = re.search(
+        rf'<script type="application/json" id="{_SUMMARY_ID}">(.*?)</script>', text, re.S
+    )
+    if not found:
+        raise TradeflowsInputError(f"{path}: not a tradeflows report (no embedded summary)")
+    return json.loads(found.group(1))
+
+
+def _route_rows(flags: pl.DataFrame) -> pl.DataFrame:
+    """One row per flagged route: its months, highest score, extra value and best reason."""
+    key = ["origin", "hub", "destination", "hs"]
+    return (
+        flags.filter(pl.col("flagged"))
+        .sort(["score", *key, "period"], descending=[True] + [False] * 5)
+        .group_by(key, maintain_order=True)
+        .agg(
+            score=pl.col("score").max(),
+            months=pl.len(),
+            first=pl.col("period").min(),
+            last=pl.col("period").max(),
+            extra_usd=pl.col("extra_inflow").sum(),
+            reasons=pl.col("reasons").first(),
+        )
+    )
+
+
+def _changes(routes: pl.DataFrame, previous: dict | None) -> dict | None:
+    if previous is None:
+        return None
+    before = {tuple(r["route"]): r["score"] for r in previous.get("routes", [])}
+    now = {
+        (o, h, d, p): s
+        for o, h, d, p, s in routes.select("origin", "hub", "destination", "hs", "score").rows()
+    }
+    moved = [
+        {"route": list(k), "before": before[k], "now": now[k]}
+        for k in sorted(now.keys() & before.keys())
+        if abs(now[k] - before[k]) >= 1.0
+    ]
+    return {
+        "previous_built": previous.get("built", ""),
+        "new": [list(k) for k in sorted(now.keys() - before.keys())],
+        "gone": [list(k) for k in sorted(before.keys() - now.keys())],
+        "moved": moved,
+    }
+
+
+def _coverage(lf: pl.LazyFrame) -> dict:
+    from tradeflows.engine import collect
+
+    stats = collect(
+        lf.select(
+            rows=pl.len(),
+            reporters=pl.col("reporter").n_unique(),
+            partners=pl.col("partner").n_unique(),
+            products=pl.col("hs").n_unique(),
+            first=pl.col("period").min(),
+            last=pl.col("period").max(),
+        )
+    ).row(0, named=True)
+    by_year = collect(
+        lf.group_by(year=pl.col("period").dt.year(), freq=pl.col("freq").cast(pl.String))
+        .agg(rows=pl.len(), value_usd=pl.col("value_usd").sum())
+        .sort("year", "freq")
+    )
+    stats["by_year"] = by_year.to_dicts()
+    return stats
+
+
+def summarise(
+    lf: pl.LazyFrame,
+    flags: pl.DataFrame,
+    audit: dict,
+    *,
+    config: dict | None = None,
+    previous: dict | None = None,
+    built: str = "",
+) -> dict:
+    """Everything the report says, as plain data (no HTML).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows.detect import FLAG_COLUMNS
+    >>> f = pl.DataFrame({"origin": ["USA"], "hub": ["MYS"], "destination": ["CHN"],
+    ...     "hs": ["847150"], "period": [dt.date(2024, 1, 1)], "score": [9.0],
+    ...     "flagged": [True], "reasons": ["..."], "data_quality": [None], "extra_inflow": [4e6]})
+    >>> lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": ["M"], "reporter": ["USA"],
+    ...     "partner": ["MYS"], "hs": ["847150"], "value_usd": [1.0]})
+    >>> s = summarise(lf, f, {"files": [], "totals": {}})
+    >>> s["routes"][0]["route"], s["n_flagged_routes"]
+    (['USA', 'MYS', 'CHN', '847150'], 1)
+    """
+    config = config or load_config(None)
+    routes = _route_rows(flags)
+    dq = flags.filter(pl.col("data_quality").is_not_null())
+    return {
+        "title": config["report"]["title"],
+        "built": built,
+        "version": __version__,
+        "parameters": {k: v for k, v in config["detect"].items()},
+        "coverage": _coverage(lf),
+        "audit": {
+            "totals": audit.get("totals", {}),
+            "files": [
+                {
+                    k: f.get(k)
+                    for k in (
+                        "source",
+                        "format",
+                        "sha256",
+                        "bytes",
+                        "rows_read",
+                        "rows_kept",
+                        "rows_dropped",
+                    )
+                }
+                for f in sorted(
+                    audit.get("files", []), key=lambda f: (f.get("source", ""), f.get("sha256", ""))
+                )
+            ],
+        },
+        "n_route_months": flags.height,
+        "n_flagged": int(flags["flagged"].sum()),
+        "n_flagged_routes": routes.height,
+        "n_data_quality": dq.height,
+        "routes": [
+            {
+                "route": [r["origin"], r["hub"], r["destination"], r["hs"]],
+                "score": round(r["score"], 3),
+                "months": r["months"],
+                "first": r["first"].isoformat(),
+                "last": r["last"].isoformat(),
+                "extra_usd": round(r["extra_usd"]),
+                "reasons": r["reasons"],
+            }
+            for r in routes.iter_rows(named=True)
+        ],
+        "data_quality": dq.select("hub", "destination", "hs", "period", "data_quality")
+        .unique()
+        .sort("hub", "destination", "hs", "period")
+        .head(50)
+        .with_columns(pl.col("period").cast(pl.String))
+        .to_dicts(),
+        "changes": _changes(routes, previous),
+    }
+
+
+def _figure_json(fig) -> str:
+    """A figure as JSON that is safe inside a ``<script>`` element."""
+    import plotly.io as pio
+
+    text = pio.to_json(fig, validate=False, pretty=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _figures(
+    flags: pl.DataFrame, pairs: pl.DataFrame, summary: dict, config: dict
+) -> tuple[list, list]:
+    from tradeflows import viz
+
+    flagged = flags.filter(pl.col("flagged"))
+    shown = flagged if not flagged.is_empty() else flags.head(0)
+    overview = [
+        ("Routes ranked by score", viz.flags_bar(flags, top=config["report"]["top_routes"])),
+        ("Hubs on the map", viz.hub_map(flags)),
+        ("Hub by product", viz.score_heatmap(flags)),
+        ("Flagged routes: origin → hub → destination", viz.route_sankey(shown)),
+    ]
+    drill = []
+    for r in summary["routes"][: config["report"]["drilldowns"]]:
+        origin, hub, destination, hs = r["route"]
+        route = {"origin": origin, "hub": hub, "destination": destination, "hs": hs}
+        reasons = (
+            flags.filter(pl.col("flagged"), origin=origin, hub=hub, destination=destination, hs=hs)
+            .sort("period")
+            .select(pl.col("period").cast(pl.String), "score", "reasons")
+            .rows()
+        )
+        drill.append(
+            {
+                "route": r,
+                "legs": viz.route_legs(flags, route, pairs=pairs),
+                "gap": viz.mirror_gap(pairs, exporter=hub, hs=hs[:6]),
+                "reasons": reasons[-12:],
+            }
+        )
+    return overview, drill
+
+
+def render(summary: dict, overview: list, drill: list, *, table: list[dict]) -> str:
+    """The HTML text of the report (plotly.js embedded once)."""
+    import jinja2
+    from plotly.offline import get_plotlyjs
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: files("tradeflows.report").joinpath(name).read_text(encoding="utf-8")
+        ),
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    figures = [
+        {"id": f"fig-{i}", "title": t, "json": _figure_json(f)} for i, (t, f) in enumerate(overview)
+    ]
+    drilldowns = []
+    for i, d in enumerate(drill):
+        drilldowns.append(
+            {
+                "route": d["route"],
+                "reasons": d["reasons"],
+                "legs": {"id": f"drill-{i}-legs", "json": _figure_json(d["legs"])},
+                "gap": {"id": f"drill-{i}-gap", "json": _figure_json(d["gap"])},
+            }
+        )
+    embedded = json.dumps(
+        {"built": summary["built"], "routes": summary["routes"]},
+        sort_keys=True,
+        separators=(",", ":"),
+    ).replace("<", "\\u003c")
+    return env.get_template("template.html.j2").render(
+        s=summary,
+        figures=figures,
+        drilldowns=drilldowns,
+        table=table,
+        plotlyjs=get_plotlyjs(),
+        summary_json=embedded,
+        summary_id=_SUMMARY_ID,
+    )
+
+
+def build_report(
+    sources: Iterable[str | Path],
+    out: str | Path,
+    *,
+    config: dict | str | Path | None = None,
+    previous: str | Path | None = None,
+    engine: str | None = None,
+    built: str | None = None,
+) -> Path:
+    """Detect on ``sources`` and write the report to ``out``; return its path.
+
+    Parameters
+    ----------
+    sources : iterable of paths
+        Stores, files, globs or folders.
+    out : path
+        The HTML file (written to a temporary name, then renamed).
+    config : dict or path, optional
+        ``report.toml`` or a dict shaped like :data:`DEFAULTS`.
+    previous : path, optional
+        An earlier report: the new one says what changed since.
+    engine : str, optional
+        The polars engine of the detection.
+    built : str, optional
+        The build time shown (default: now, UTC). The only field that differs
+        between two reports of the same inputs.
+    """
+    from tradeflows.detect import detect_routes
+    from tradeflows.engine import collect
+    from tradeflows.mirror import mirror
+    from tradeflows.store import open_sources
+
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise TradeflowsInputError(f"--out {out}: the report is an .html file")
+    config = config if isinstance(config, dict) else load_config(config)
+    before = previous_summary(previous) if previous is not None else None
+    lf, audit = open_sources(list(sources), engine=engine)
+    lf = collect(lf, engine).lazy()
+    detect_options = {k: v for k, v in config["detect"].items() if v is not None}
+    flags = detect_routes(lf, engine=engine, **detect_options)
+    pairs = collect(mirror(lf), engine)
+    built = built or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
+    overview, drill = _figures(flags, pairs, summary, config)
+    table = (
+        flags.filter(pl.col("flagged"))
+        .head(config["report"]["table_rows"])
+        .select(
+            "origin",
+            "hub",
+            "destination",
+            "hs",
+            pl.col("period").cast(pl.String),
+            "score",
+            "extra_inflow",
+            "reasons",
+        )
+        .to_dicts()
+    )
+    write_text_atomic(out, render(summary, overview, drill, table=table))
+    return out

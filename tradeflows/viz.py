@@ -1,0 +1,479 @@
+"""Interactive figures: each function takes polars frames and returns a plotly ``Figure``.
+
+The figures share one look (:data:`COLOURS`, country names and HS
+descriptions in labels and hover text, USD with units) and need no pandas and
+no network: the world map draws country outlines shipped with tradeflows
+(Natural Earth 1:110m) instead of plotly's geo base map, which downloads its
+topology. Figures are returned, never shown.
+
+- :func:`route_sankey`: origins -> hubs -> destinations, width = value, flagged routes in red;
+- :func:`route_legs`: a route's inflow and outflow, both reports of each leg,
+  flagged months shaded, control dates as lines, the score below;
+- :func:`mirror_gap`: exporter-reported against importer-reported value per flow;
+- :func:`score_heatmap`: hub x product, the highest score;
+- :func:`flags_bar`: the routes ranked by score;
+- :func:`hub_map`: hubs on a world map, sized and coloured by score.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+
+import polars as pl
+
+from tradeflows.reference import countries, hs_codes, policy_dates
+
+__all__ = [
+    "COLOURS",
+    "country_name",
+    "flags_bar",
+    "hs_label",
+    "hub_map",
+    "mirror_gap",
+    "route_legs",
+    "route_sankey",
+    "score_heatmap",
+]
+
+#: One palette for every figure.
+COLOURS = {
+    "inflow": "#1f77b4",
+    "outflow": "#ff7f0e",
+    "flagged": "#d62728",
+    "quiet": "#9aa5b1",
+    "policy": "#6b4c9a",
+    "land": "#e8eaed",
+    "border": "#ffffff",
+}
+_SCALE = [[0.0, "#fff5eb"], [0.5, "#fd8d3c"], [1.0, "#a50f15"]]
+_FONT = {"family": "Helvetica, Arial, sans-serif", "size": 12}
+#: Small countries the 1:110m outlines leave out, by their capital's position.
+_SMALL = {"SGP": (103.8, 1.35), "HKG": (114.2, 22.3), "MAC": (113.5, 22.2), "BHR": (50.6, 26.1),
+          "MLT": (14.4, 35.9), "MDV": (73.5, 4.2), "MUS": (57.5, -20.2), "LUX": (6.1, 49.6)}  # fmt: skip
+
+
+def _frame(df) -> pl.DataFrame:
+    return df.collect() if isinstance(df, pl.LazyFrame) else df
+
+
+@cache
+def _names() -> dict[str, str]:
+    table = countries().filter(pl.col("kind") == "country")
+    return dict(table.select("iso3", "name").rows())
+
+
+def country_name(iso3: str) -> str:
+    """A country's name for labels, or the code itself when unknown.
+
+    Examples
+    --------
+    >>> country_name("MYS"), country_name("")
+    ('Malaysia', 'all origins')
+    """
+    if not iso3:
+        return "all origins"
+    return _names().get(iso3, iso3)
+
+
+@cache
+def _hs_descriptions() -> dict[str, str]:
+    out = {}
+    for rev in ("HS2017", "HS2022"):
+        out.update(dict(hs_codes(rev).select("hs", "description").rows()))
+    return out
+
+
+def hs_label(hs: str, width: int = 48) -> str:
+    """``847150 Units of automatic data processing ...`` (national codes by their HS6).
+
+    Examples
+    --------
+    >>> hs_label("84715000", width=30)
+    '84715000 Units of automatic data proces…'
+    >>> hs_label("TOTAL")
+    'all goods'
+    """
+    if hs == "TOTAL":
+        return "all goods"
+    text = _hs_descriptions().get(hs) or _hs_descriptions().get(hs[:6]) or ""
+    text = text.split(";")[0].strip()
+    return f"{hs} {text[:width]}{'…' if len(text) > width else ''}".strip()
+
+
+def _style(fig, title: str, **layout):
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        font=_FONT,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+        **layout,
+    )
+    return fig
+
+
+def _route_label(r: dict) -> str:
+    return f"{r['origin'] or '*'} → {r['hub']} → {r['destination']}  {r['hs']}"
+
+
+def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: int = 25):
+    """Origins -> hubs -> destinations for a product and period; width = value.
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table (:func:`tradeflows.detect.detect_routes`).
+    hs : str, optional
+        HS code prefix to draw; default every product.
+    since, until : date, optional
+        The period drawn.
+    top : int
+        The routes with the highest scores drawn (named origins only).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": ["USA"], "hub": ["MYS"], "destination": ["CHN"],
+    ...     "hs": ["847150"], "period": [dt.date(2024, 1, 1)], "score": [9.0],
+    ...     "flagged": [True], "inflow": [5e6], "outflow": [4e6]})
+    >>> fig = route_sankey(f)
+    >>> fig.data[0].type, len(fig.data[0].link.value)
+    ('sankey', 2)
+    """
+    import plotly.graph_objects as go
+
+    df = _frame(flags).filter(pl.col("origin") != "")
+    if hs:
+        df = df.filter(pl.col("hs").str.starts_with(hs))
+    if since is not None:
+        df = df.filter(pl.col("period") >= since)
+    if until is not None:
+        df = df.filter(pl.col("period") <= until)
+    routes = (
+        df.group_by("origin", "hub", "destination")
+        .agg(
+            inflow=pl.col("inflow").sum(),
+            outflow=pl.col("outflow").sum(),
+            score=pl.col("score").max(),
+            flagged=pl.col("flagged").any(),
+        )
+        .sort(["score", "origin", "hub", "destination"], descending=[True, False, False, False])
+        .head(top)
+    )
+    nodes: dict[tuple[str, str], int] = {}
+
+    def node(role: str, iso: str) -> int:
+        return nodes.setdefault((role, iso), len(nodes))
+
+    source, target, value, colour, hover = [], [], [], [], []
+    inflows = routes.group_by("origin", "hub").agg(pl.col("inflow").max(), pl.col("flagged").any())
+    # A hub's exports nobody reports (exporter-only data) are drawn at the inflow, and said so.
+    outflows = (
+        routes.with_columns(
+            inferred=pl.col("outflow") <= 0,
+            outflow=pl.when(pl.col("outflow") > 0).then("outflow").otherwise("inflow"),
+        )
+        .group_by("hub", "destination")
+        .agg(pl.col("outflow").max(), pl.col("flagged").any(), pl.col("inferred").all())
+    )
+    for o, h, v, f in inflows.sort("origin", "hub").rows():
+        source.append(node("origin", o)), target.append(node("hub", h)), value.append(v)
+        colour.append("rgba(214,39,40,0.55)" if f else "rgba(31,119,180,0.35)")
+        hover.append(f"{country_name(o)} → {country_name(h)}: USD {v:,.0f}")
+    for h, d, v, f, guess in outflows.sort("hub", "destination").rows():
+        source.append(node("hub", h)), target.append(node("destination", d)), value.append(v)
+        colour.append("rgba(214,39,40,0.55)" if f else "rgba(255,127,14,0.35)")
+        if guess:  # paler: the width is the inflow's, nobody reports this leg
+            colour[-1] = colour[-1].replace("0.55", "0.2").replace("0.35", "0.2")
+        what = "not reported by anyone; drawn as wide as the inflow" if guess else f"USD {v:,.0f}"
+        hover.append(f"{country_name(h)} → {country_name(d)}: {what}")
+    labels = [f"{country_name(iso)}" for (_, iso) in nodes]
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": labels, "pad": 14, "thickness": 14, "color": COLOURS["quiet"]},
+            link={
+                "source": source,
+                "target": target,
+                "value": value,
+                "color": colour,
+                "customdata": hover,
+                "hovertemplate": "%{customdata}<extra></extra>",
+            },
+        )
+    )
+    what = hs_label(hs) if hs else "all products"
+    return _style(fig, f"Routes: origin → hub → destination ({what}); flagged in red")
+
+
+def route_legs(flags, route: dict, *, pairs=None):
+    """A route's inflow and outflow over time, both reports of each leg, with its score.
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table.
+    route : dict
+        ``origin``, ``hub``, ``destination``, ``hs`` of the route.
+    pairs : DataFrame or LazyFrame, optional
+        The mirror (:func:`tradeflows.mirror.mirror`): with it each leg shows
+        the exporter's and the importer's report; without it, the largest report.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": ["USA"] * 2, "hub": ["MYS"] * 2, "destination": ["CHN"] * 2,
+    ...     "hs": ["847150"] * 2, "period": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+    ...     "score": [2.0, 9.0], "flagged": [False, True], "inflow": [1e6, 5e6],
+    ...     "outflow": [1e5, 4e6]})
+    >>> fig = route_legs(f, {"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150"})
+    >>> [t.name for t in fig.data]
+    ['USA → MYS (largest report)', 'MYS → CHN (largest report)', 'score']
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    key = {k: route[k] for k in ("origin", "hub", "destination", "hs")}
+    df = _frame(flags).filter(**key).sort("period")
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06
+    )
+    legs = [(key["origin"], key["hub"], "inflow"), (key["hub"], key["destination"], "outflow")]
+    if pairs is not None:
+        p = _frame(pairs).filter(pl.col("hs") == key["hs"])
+        for exporter, importer, role in legs:
+            leg = p.filter(pl.col("importer") == importer)
+            leg = leg.filter(pl.col("exporter") == exporter) if exporter else leg
+            leg = (
+                leg.group_by("period")
+                .agg(x=pl.col("value_x").sum(), m=(pl.col("value_m") / pl.col("cif_fob")).sum())
+                .sort("period")
+            )
+            src = exporter or "all"
+            for col, who, dash in (("x", exporter or "exporters", "solid"), ("m", importer, "dot")):
+                fig.add_trace(
+                    go.Scatter(x=leg["period"].to_list(), y=leg[col].to_list(), mode="lines+markers",
+                               name=f"{src} → {importer} as {who} reports",
+                               line={"color": COLOURS[role], "dash": dash},
+                               hovertemplate="%{x|%Y-%m}: USD %{y:,.0f}<extra>%{fullData.name}</extra>"),
+                    row=1, col=1,
+                )  # fmt: skip
+    else:
+        for exporter, importer, role in legs:
+            fig.add_trace(
+                go.Scatter(x=df["period"].to_list(), y=df[role].to_list(), mode="lines+markers",
+                           name=f"{exporter or '*'} → {importer} (largest report)",
+                           line={"color": COLOURS[role]},
+                           hovertemplate="%{x|%Y-%m}: USD %{y:,.0f}<extra>%{fullData.name}</extra>"),
+                row=1, col=1,
+            )  # fmt: skip
+    fig.add_trace(
+        go.Bar(x=df["period"].to_list(), y=df["score"].to_list(), name="score",
+               marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in df["flagged"]],
+               hovertemplate="%{x|%Y-%m}: score %{y:.1f}<extra></extra>"),
+        row=2, col=1,
+    )  # fmt: skip
+    for period in df.filter(pl.col("flagged"))["period"].to_list():
+        end = period.replace(year=period.year + period.month // 12, month=period.month % 12 + 1)
+        fig.add_vrect(x0=period, x1=end, fillcolor=COLOURS["flagged"], opacity=0.08, line_width=0)
+    if not df.is_empty():
+        lo, hi = df["period"].min(), df["period"].max()
+        for date, name in policy_dates().select("date", "name").rows():
+            if lo <= date <= hi:
+                fig.add_vline(x=date, line={"color": COLOURS["policy"], "dash": "dash", "width": 1})
+                fig.add_annotation(x=date, y=1, yref="paper", text=name.replace("_", " "),
+                                   showarrow=False, textangle=-90, xanchor="left", yanchor="top",
+                                   font={"size": 9, "color": COLOURS["policy"]})  # fmt: skip
+    fig.update_yaxes(title_text="USD a month", row=1, col=1)
+    fig.update_yaxes(title_text="score", row=2, col=1)
+    title = (f"{country_name(key['origin'])} → {country_name(key['hub'])} → "
+             f"{country_name(key['destination'])}: {hs_label(key['hs'])}")  # fmt: skip
+    return _style(fig, title, legend={"orientation": "h", "y": -0.12}, height=480)
+
+
+def mirror_gap(
+    pairs,
+    *,
+    exporter: str | None = None,
+    importer: str | None = None,
+    hs: str | None = None,
+    top: int = 300,
+):
+    """Exporter-reported against importer-reported value (FOB) of each flow.
+
+    One point per flow (exporter, importer, product) summed over its months
+    reported by both; the diagonal is agreement.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"exporter": ["USA"], "importer": ["MYS"], "hs": ["847150"],
+    ...     "period": [dt.date(2024, 1, 1)], "value_x": [100.0], "value_m": [105.0],
+    ...     "cif_fob": [1.05], "gap": [0.0]})
+    >>> mirror_gap(p).data[0].x
+    (100.0,)
+    """
+    import plotly.graph_objects as go
+
+    df = _frame(pairs).filter(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
+    for col, value in (("exporter", exporter), ("importer", importer)):
+        if value:
+            df = df.filter(pl.col(col) == value)
+    if hs:
+        df = df.filter(pl.col("hs").str.starts_with(hs))
+    flows = (
+        df.group_by("exporter", "importer", "hs")
+        .agg(x=pl.col("value_x").sum(), m=(pl.col("value_m") / pl.col("cif_fob")).sum())
+        .with_columns(gap=(pl.col("m") - pl.col("x")) / pl.max_horizontal("m", "x"))
+        .sort(["x", "exporter", "importer", "hs"], descending=[True, False, False, False])
+        .head(top)
+    )
+    hover = [
+        f"{country_name(e)} → {country_name(i)}<br>{hs_label(h)}<br>exporter: USD {x:,.0f}"
+        f"<br>importer (FOB): USD {m:,.0f}<br>gap {g:+.0%}"
+        for e, i, h, x, m, g in flows.select("exporter", "importer", "hs", "x", "m", "gap").rows()
+    ]
+    fig = go.Figure(
+        go.Scatter(x=flows["x"].to_list(), y=flows["m"].to_list(), mode="markers",
+                   marker={"color": flows["gap"].to_list(), "colorscale": "RdBu", "cmin": -1,
+                           "cmax": 1, "colorbar": {"title": "gap"}, "size": 8},
+                   text=hover, hovertemplate="%{text}<extra></extra>", name="flows")
+    )  # fmt: skip
+    if not flows.is_empty():
+        lo = max(min(flows["x"].min(), flows["m"].min()), 1.0)
+        hi = max(flows["x"].max(), flows["m"].max())
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="agreement",
+                                 line={"color": COLOURS["quiet"], "dash": "dash"}))  # fmt: skip
+    fig.update_xaxes(type="log", title_text="as the exporter reports (USD)")
+    fig.update_yaxes(type="log", title_text="as the importer reports (USD, FOB)")
+    return _style(fig, "Mirror gap: the two reports of each flow")
+
+
+def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
+    """Hub x product: the highest score of any route through the hub in the product.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"hub": ["MYS", "SGP"], "hs": ["847150", "854231"], "score": [9.0, 2.0]})
+    >>> score_heatmap(f).data[0].z
+    ([9.0, None], [None, 2.0])
+    """
+    import plotly.graph_objects as go
+
+    df = _frame(flags).group_by("hub", "hs").agg(pl.col("score").max())
+    hubs = (
+        df.group_by("hub")
+        .agg(pl.col("score").max())
+        .sort(["score", "hub"], descending=[True, False])
+        .head(top_hubs)["hub"]
+        .to_list()
+    )
+    products = (
+        df.group_by("hs")
+        .agg(pl.col("score").max())
+        .sort(["score", "hs"], descending=[True, False])
+        .head(top_products)["hs"]
+        .to_list()
+    )
+    lookup = {(h, p): s for h, p, s in df.rows()}
+    z = [[lookup.get((h, p)) for p in products] for h in hubs]
+    fig = go.Figure(
+        go.Heatmap(z=z, x=[hs_label(p, 24) for p in products], y=[country_name(h) for h in hubs],
+                   colorscale=_SCALE, colorbar={"title": "score"},
+                   hovertemplate="%{y}<br>%{x}<br>score %{z:.1f}<extra></extra>")
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed")
+    return _style(fig, "Highest score by hub and product", height=max(320, 24 * len(hubs) + 160))
+
+
+def flags_bar(flags, *, top: int = 20):
+    """The routes with the highest scores, flagged ones in red.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"origin": ["USA", "JPN"], "hub": ["MYS", "SGP"], "destination": ["CHN"] * 2,
+    ...     "hs": ["847150"] * 2, "score": [9.0, 2.0], "flagged": [True, False]})
+    >>> flags_bar(f).data[0].marker.color
+    ('#a0a0a0', '#d62728')
+    """
+    import plotly.graph_objects as go
+
+    routes = (
+        _frame(flags)
+        .group_by("origin", "hub", "destination", "hs")
+        .agg(pl.col("score").max(), pl.col("flagged").any())
+        .sort(["score", "origin", "hub", "destination", "hs"], descending=[True] + [False] * 4)
+        .head(top)
+        .reverse()
+    )
+    labels = [_route_label(r) for r in routes.iter_rows(named=True)]
+    fig = go.Figure(
+        go.Bar(x=routes["score"].to_list(), y=labels, orientation="h",
+               marker_color=[COLOURS["flagged"] if f else "#a0a0a0" for f in routes["flagged"]],
+               hovertemplate="%{y}<br>score %{x:.1f}<extra></extra>")
+    )  # fmt: skip
+    fig.update_xaxes(title_text="score (robust z; higher = more suspicious)")
+    return _style(fig, "Routes ranked by score", height=max(320, 22 * routes.height + 120))
+
+
+@cache
+def _outlines() -> dict[str, list]:
+    return json.loads(files("tradeflows.reference").joinpath("world_110m.json").read_text())
+
+
+def _centre(iso3: str) -> tuple[float, float] | None:
+    if iso3 in _SMALL:
+        return _SMALL[iso3]
+    rings = _outlines().get(iso3)
+    if not rings:
+        return None
+    biggest = max(rings, key=len)
+    return (sum(p[0] for p in biggest) / len(biggest), sum(p[1] for p in biggest) / len(biggest))
+
+
+def hub_map(flags):
+    """Hubs on a world map, sized and coloured by their highest score; works offline.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"hub": ["MYS", "SGP"], "score": [9.0, 4.0], "flagged": [True, False]})
+    >>> fig = hub_map(f)
+    >>> fig.data[-1].name, len(fig.data[-1].x)
+    ('hubs', 2)
+    """
+    import plotly.graph_objects as go
+
+    hubs = (
+        _frame(flags)
+        .group_by("hub")
+        .agg(pl.col("score").max(), flagged=pl.col("flagged").sum())
+        .sort(["score", "hub"], descending=[True, False])
+    )
+    xs, ys = [], []
+    for rings in _outlines().values():
+        for ring in rings:
+            xs.extend([p[0] for p in ring] + [None])
+            ys.extend([p[1] for p in ring] + [None])
+    fig = go.Figure(
+        go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=COLOURS["land"],
+                   line={"color": COLOURS["border"], "width": 0.5}, hoverinfo="skip",
+                   name="countries", showlegend=False)
+    )  # fmt: skip
+    placed = [(h, s, f, _centre(h)) for h, s, f in hubs.rows()]
+    placed = [(h, s, f, c) for h, s, f, c in placed if c is not None]
+    top = max([s for _, s, _, _ in placed] + [1.0])
+    fig.add_trace(
+        go.Scatter(
+            x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
+            marker={"size": [8 + 30 * max(s, 0) / top for _, s, _, _ in placed],
+                    "color": [s for _, s, _, _ in placed], "colorscale": _SCALE,
+                    "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
+            text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
+                  for h, s, f, _ in placed],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(visible=False, range=[-180, 180])
+    fig.update_yaxes(visible=False, range=[-60, 85], scaleanchor="x", scaleratio=1)
+    return _style(fig, "Hubs by their highest score", height=460, showlegend=False)
