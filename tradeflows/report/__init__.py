@@ -30,7 +30,15 @@ from tradeflows import __version__
 from tradeflows._files import write_text_atomic
 from tradeflows.errors import TradeflowsInputError
 
-__all__ = ["DEFAULTS", "build_report", "load_config", "previous_summary", "render", "summarise"]
+__all__ = [
+    "DEFAULTS",
+    "build_report",
+    "load_config",
+    "notebook_html",
+    "previous_summary",
+    "render",
+    "summarise",
+]
 
 #: Report options and their defaults (``report.toml``: ``[report]`` and ``[detect]``).
 DEFAULTS = {
@@ -385,3 +393,35 @@ def build_report(
     )
     write_text_atomic(out, render(summary, overview, drill, table=table))
     return out
+
+
+def notebook_html(notebook, out: str | Path) -> Path:
+    """An executed notebook as one HTML file that opens offline.
+
+    JupyterLab's export template fetches require.js, MathJax and mermaid from
+    the internet; this one (``nbconvert/offline``) leaves them out, and the
+    MathJax link plotly's notebook renderer adds to every figure is dropped.
+    Figures drawn with that renderer carry plotly.js themselves.
+
+    Parameters
+    ----------
+    notebook : path or nbformat.NotebookNode
+        An executed notebook.
+    out : path
+        The HTML file (written atomically).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    node = (
+        notebook if not isinstance(notebook, (str, Path)) else nbformat.read(notebook, as_version=4)
+    )
+    here = Path(str(files("tradeflows.report").joinpath("nbconvert")))
+    exporter = HTMLExporter(extra_template_basedirs=[str(here)], template_name="offline")
+    exporter.exclude_input_prompt = True
+    body, _ = exporter.from_notebook_node(node)
+    # plotly's notebook renderer links MathJax from a CDN whatever the figure;
+    # tradeflows' figures use no LaTeX, so the offline file goes without it.
+    body = re.sub(r'<script[^>]*src="https?://[^"]*mathjax[^"]*"[^>]*>\s*</script>', "", body)
+    write_text_atomic(out, body)
+    return Path(out)

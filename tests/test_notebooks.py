@@ -1,0 +1,91 @@
+"""The four notebooks execute (papermill, small parameters) and their HTML renders offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import ARTIFACTS, FLAGS, chromium_path, open_offline, plot_state
+from tradeflows.report import notebook_html
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+DATASETS = Path(__file__).resolve().parents[1] / "datasets"
+
+
+def small_parameters(name: str, tmp: Path) -> dict:
+    return {
+        "01_quickstart": {"pairs_per_product": 15, "workdir": str(tmp / "work")},
+        "02_russia_reexports": {"top": 5},
+        "03_nvidia_malaysia": {"pairs_per_product": 15},
+        "04_monthly_report": {
+            "sources": [str(DATASETS / "eu_electronics_exports_2020_2022.parquet")],
+            "out": str(tmp / "report.html"),
+        },
+    }[name]
+
+
+def test_every_notebook_is_listed():
+    names = sorted(p.stem for p in NOTEBOOKS.glob("*.py"))
+    assert names == [
+        "01_quickstart",
+        "02_russia_reexports",
+        "03_nvidia_malaysia",
+        "04_monthly_report",
+    ]
+
+
+def _execute(name: str, tmp: Path):
+    import jupytext
+    import nbformat
+    import papermill
+
+    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    source = tmp / f"{name}.ipynb"
+    nbformat.write(nb, source)
+    executed = tmp / f"{name}.out.ipynb"
+    papermill.execute_notebook(
+        str(source), str(executed), parameters=small_parameters(name, tmp), kernel_name="python3",
+        cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
+    )  # fmt: skip
+    return nbformat.read(executed, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize(
+    "name", ["01_quickstart", "02_russia_reexports", "03_nvidia_malaysia", "04_monthly_report"]
+)
+def test_notebook_runs_and_renders_offline(name, tmp_path, browser):
+    nb = _execute(name, tmp_path)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    figures = [
+        o
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
+    assert figures, "the notebook drew no figure"
+    html = notebook_html(nb, tmp_path / f"{name}.html")
+    seen = open_offline(browser, html, settle_ms=2500)
+    plots = plot_state(seen["page"])
+    assert len(plots) == len(figures)
+    for plot in plots:
+        assert plot["svgs"] >= 1 and plot["traces"] >= 1 and plot["paths"] > 3, plot
+    assert seen["errors"] == [], seen["errors"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    seen["page"].screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    seen["page"].close()
