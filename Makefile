@@ -32,6 +32,12 @@ test: $(STAMP) browser
 	$(BIN)/ruff check tradeflows tests benchmarks scripts
 	$(BIN)/python -m pytest
 
+## lab: JupyterLab with the project's kernel; the notebooks/*.py open as notebooks (jupytext)
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (tradeflows)"
+	cd notebooks && ../$(BIN)/jupyter lab
+
 lint: $(STAMP)
 	$(BIN)/ruff check tradeflows tests benchmarks scripts
 	$(BIN)/ruff format --check tradeflows tests benchmarks scripts
