@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -163,4 +164,27 @@ def test_a_malicious_name_shows_as_text_in_the_browser(browser, tmp_path):
     assert seen["dialogs"] == []
     cell = seen["page"].eval_on_selector("#flags-table tbody tr", "r => r.cells[1].textContent")
     assert cell == EVIL
+    seen["page"].close()
+
+
+def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
+    """What `make report` writes: the bundled EU data with this repository's report.toml."""
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "report.html"
+    sources = [
+        root / "datasets" / "eu_electronics_exports_2020_2022.parquet",
+        root / "datasets" / "eu_export_sanctions",
+    ]
+    build_report(sources, out, config=root / "report.toml", built="test")
+    seen = open_offline(browser, out, settle_ms=2500)
+    plots = plot_state(seen["page"])
+    config = load_config(root / "report.toml")
+    assert len(plots) == 4 + 2 * config["report"]["drilldowns"]
+    assert all(p["svgs"] >= 1 and p["traces"] >= 1 and p["paths"] > 3 for p in plots), plots
+    assert seen["errors"] == [] and seen["external"] == []
+    hubs = seen["page"].eval_on_selector_all(
+        "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].textContent)"
+    )
+    assert {"ARM", "KAZ", "KGZ"} <= set(hubs)
+    seen["page"].screenshot(path=str(ARTIFACTS / "bundled_report.png"))
     seen["page"].close()
