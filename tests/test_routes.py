@@ -135,7 +135,7 @@ def test_diversion_and_policy_break_from_the_exporters_side_only():
         ("DEU", "ARM", "X", "847130", step(1e5, 8)),
         ("DEU", "RUS", "X", "847130", step(2e6, 0.02)),
         ("DEU", "GEO", "X", "847130", flat(1e5)),
-        ("DEU", "ARM", "X", "940360", flat(1e5)),
+        ("DEU", "ARM", "X", "841510", flat(1e5)),  # uncontrolled, same chapter
     ]
     df = reports(*rows, start=START)
     ind = route_indicators(mirror(df.lazy()).collect().lazy(), destinations=["RUS"]).collect()

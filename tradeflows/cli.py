@@ -177,6 +177,16 @@ def detect(
     flagged_only: Annotated[
         bool, typer.Option("--flagged-only", help="Write the flagged route-months only.")
     ] = False,
+    partition: Annotated[
+        bool,
+        typer.Option("--partition", help="One HS chapter at a time (bounded memory; same result)."),
+    ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786) or 'local': chapters in parallel."
+        ),
+    ] = None,
 ) -> None:
     """Score origin -> hub -> destination routes and write the flags table."""
     import polars as pl
@@ -199,6 +209,8 @@ def detect(
         since=since,
         engine=engine,
         labels=known,
+        partition=partition,
+        cluster=cluster,
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     write_frame_atomic(out, written)

@@ -31,7 +31,14 @@ import polars as pl
 
 from tradeflows.reference import WORLD
 
-__all__ = ["MIRROR_COLUMNS", "cif_fob_ratios", "mirror", "pair_reports", "reporter_reliability"]
+__all__ = [
+    "MIRROR_COLUMNS",
+    "cif_fob_ratios",
+    "mirror",
+    "mirror_context",
+    "pair_reports",
+    "reporter_reliability",
+]
 
 _KEY = ["freq", "period", "exporter", "importer", "hs"]
 _FLOW_KEY = ["freq", "exporter", "importer", "hs"]
@@ -213,7 +220,73 @@ def _with_windows(lf: pl.LazyFrame) -> pl.LazyFrame:
     ).drop("_prev_ok", "_next_ok", "_px", "_nx", "_pm", "_nm")
 
 
-def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
+def mirror_context(
+    lf: pl.LazyFrame, *, pairs: pl.LazyFrame | None = None
+) -> dict[str, pl.LazyFrame]:
+    """What the mirror of one flow needs from all the others: who filed in each
+    period, the CIF/FOB ratio of each pair of countries and each reporter's
+    reliability (with their medians for pairs and reporters not seen).
+
+    Computed once over a whole store, it lets :func:`mirror` run on one part of
+    it (an HS chapter, on another machine) with the result of the whole.
+    ``pairs`` is :func:`pair_reports` of ``lf`` when the caller has it already
+    (executed): the plan reads it twice.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"freq": ["M"] * 2, "period": [dt.date(2024, 1, 1)] * 2,
+    ...     "reporter": ["USA", "MYS"], "partner": ["MYS", "USA"], "flow": ["X", "M"],
+    ...     "hs": ["847150"] * 2, "value_usd": [100.0, 106.0], "net_kg": [None, None],
+    ...     "slip_suspect": [False, False]})
+    >>> sorted(mirror_context(lf))
+    ['filed', 'ratios', 'reliability']
+    """
+    # Not .cache(): polars 1.44 dropped a filter below a cached full join here
+    # (cif_fob_ratios counted 65,025 flows instead of 55,998). Callers with big
+    # data pass the pairs executed instead.
+    pairs = pairs if pairs is not None else pair_reports(lf)
+    # Who filed anything in a period: a reporter absent in a month is silent, not
+    # a witness that a flow did not happen.
+    filed = (
+        lf.select("reporter", "period", flow=pl.col("flow").cast(pl.String))
+        .unique()
+        .with_columns(
+            role=pl.when(pl.col("flow") == "M")
+            .then(pl.lit("importer"))
+            .otherwise(pl.lit("exporter"))
+        )
+        .select("reporter", "period", "role")
+        .unique()
+    )
+    ratios = cif_fob_ratios(pairs)
+    with_ratio = _with_cif_fob(pairs, ratios)
+    rel = reporter_reliability(with_ratio)
+    rel = rel.join(rel.select(rel_default=pl.col("reliability").median()), how="cross")
+    return {"filed": filed, "ratios": ratios, "reliability": rel}
+
+
+def _with_cif_fob(pairs: pl.LazyFrame, ratios: pl.LazyFrame) -> pl.LazyFrame:
+    default = ratios.select(cif_default=pl.col("cif_fob").median())
+    return (
+        pairs.join(
+            ratios.select("exporter", "importer", "cif_fob"),
+            on=["exporter", "importer"],
+            how="left",
+        )
+        .join(default, how="cross")
+        .with_columns(cif_fob=pl.coalesce("cif_fob", "cif_default", pl.lit(1.05)))
+        .drop("cif_default")
+    )
+
+
+def mirror(
+    lf: pl.LazyFrame,
+    *,
+    history: int = 12,
+    context: dict[str, pl.LazyFrame] | None = None,
+    pairs: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
     """Both reports of each flow, reconciled, with the gap of each leg and its history.
 
     Parameters
@@ -222,6 +295,11 @@ def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
         Canonical rows (a store or cleaned sources).
     history : int
         Periods of the flow's own past that its usual gap is taken from.
+    context : dict, optional
+        :func:`mirror_context` of the whole data when ``lf`` is a part of it
+        (default: computed from ``lf``).
+    pairs : LazyFrame, optional
+        :func:`pair_reports` of ``lf``, executed, so that it is not computed again.
 
     Returns
     -------
@@ -246,42 +324,18 @@ def mirror(lf: pl.LazyFrame, *, history: int = 12) -> pl.LazyFrame:
     >>> m["value"].round(1).to_list()
     [80.0, 100.0]
     """
-    # Cached: the pairs feed the ratios, the weights and the result.
-    pairs = pair_reports(lf).cache()
-    # Who filed anything in a period: a reporter absent in a month is silent, not
-    # a witness that a flow did not happen.
-    filed = (
-        lf.select("reporter", "period", flow=pl.col("flow").cast(pl.String))
-        .unique()
-        .with_columns(
-            role=pl.when(pl.col("flow") == "M")
-            .then(pl.lit("importer"))
-            .otherwise(pl.lit("exporter"))
-        )
-        .select("reporter", "period", "role")
-        .unique()
-    )
+    pairs_in = pairs if pairs is not None else pair_reports(lf)
+    context = context if context is not None else mirror_context(lf, pairs=pairs)
+    filed = context["filed"]
     filed_x = filed.filter(pl.col("role") == "exporter").select(
         exporter="reporter", period="period", exporter_filed=pl.lit(True)
     )
     filed_m = filed.filter(pl.col("role") == "importer").select(
         importer="reporter", period="period", importer_filed=pl.lit(True)
     )
-    ratios = cif_fob_ratios(pairs)
-    overall = ratios.select(cif_default=pl.col("cif_fob").median())
-    pairs = (
-        pairs.join(
-            ratios.select("exporter", "importer", "cif_fob"),
-            on=["exporter", "importer"],
-            how="left",
-        )
-        .join(overall, how="cross")
-        .with_columns(cif_fob=pl.coalesce("cif_fob", "cif_default", pl.lit(1.05)))
-        .drop("cif_default")
-        .cache()
-    )
-    rel = reporter_reliability(pairs)
-    rel_default = rel.select(rel_default=pl.col("reliability").median())
+    pairs = _with_cif_fob(pairs_in, context["ratios"])
+    rel = context["reliability"]
+    rel_default = rel.select(pl.col("rel_default").first())
     gap = (pl.col("m3") - pl.col("x3")) / pl.max_horizontal("m3", "x3")
     out = (
         pairs.join(filed_x, on=["exporter", "period"], how="left")

@@ -242,6 +242,7 @@ def route_indicators(
     max_origins: int = 5,
     window: int = 24,
     floor: float | None = None,
+    span: tuple[int, int] | None = None,
     engine: str | None = None,
 ) -> pl.LazyFrame:
     """Candidate routes and their indicators per route-month.
@@ -270,6 +271,10 @@ def route_indicators(
         route's extra inflow equals it. Default: the median monthly flow in the
         data, so that a rise from nothing to a few thousand dollars does not
         outrank a rise of millions.
+    span : tuple of int, optional
+        First and last month (``year * 12 + month - 1``) of the monthly grid;
+        default the data's. With ``floor``, what a part of the data (an HS
+        chapter) needs to give the same indicators as the whole.
     engine : str, optional
         Where the three shared intermediates (legs, candidate routes, leg
         series) are executed; the rest stays lazy.
@@ -391,7 +396,13 @@ def route_indicators(
     )
     routes = _materialise(routes, engine)
 
-    span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
+    span = (
+        legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
+        if span is None
+        else pl.LazyFrame(
+            {"lo": [span[0]], "hi": [span[1]]}, schema={"lo": pl.Int32, "hi": pl.Int32}
+        )
+    )
     # No legs (an --hs or --hubs that matches nothing): an empty month range.
     months = span.select(
         mi=pl.int_range(
@@ -544,8 +555,10 @@ def route_indicators(
         ["origin", "destination", "hs"],
     )
     rm = rm.with_columns(in_change=pl.when(no_origin).then(change("chub")).otherwise(change("cin")))
-    # Control 1: the hub's imports of uncontrolled products (of all other products
-    # when the data holds controlled ones only), at the same control date.
+    # Control 1: the hub's imports of uncontrolled products of the same HS chapter
+    # (of all its products when the chapter holds controlled ones only), at the
+    # same control date. Within the chapter: similar goods, and a chapter is a
+    # self-contained part of the work (see tradeflows.detect partitioning).
     controlled = sorted(controlled_hs())
     hub_epochs = (
         routes.select("hub", "destination")
@@ -561,9 +574,11 @@ def route_indicators(
     control_products = (
         attach(hub_epochs, hub_cum, "chub", ["hub", "hs"])
         .with_columns(
-            dchg=change("chub"), uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_()
+            dchg=change("chub"),
+            uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_(),
+            chapter=pl.col("hs").str.slice(0, 2),
         )
-        .group_by("hub", "destination", "mi")
+        .group_by("hub", "destination", "mi", "chapter")
         .agg(
             ctrl_products=pl.coalesce(
                 pl.col("dchg").filter(pl.col("uncontrolled")).median(), pl.col("dchg").median()
@@ -592,7 +607,8 @@ def route_indicators(
         )
     )
     rm = (
-        rm.join(control_products, on=["hub", "destination", "mi"], how="left")
+        rm.with_columns(chapter=pl.col("hs").str.slice(0, 2))
+        .join(control_products, on=["hub", "destination", "mi", "chapter"], how="left")
         .join(partner_ctrl, on=["origin", "hs", "mi", "destination", "hub"], how="left")
         .with_columns(
             policy_did=pl.col("in_change") - pl.coalesce("ctrl_partners", change("cdir")),

@@ -319,6 +319,8 @@ def detect_routes(
     engine: str | None = None,
     detector=None,
     labels: pl.DataFrame | None = None,
+    partition: bool = False,
+    cluster=None,
 ) -> pl.DataFrame:
     """The flags table: one row per route-month, most suspicious first.
 
@@ -336,6 +338,13 @@ def detect_routes(
     labels : DataFrame, optional
         Known cases (``origin``, ``hub``, ``destination``, ``hs``, ``period``,
         ``is_transshipment``) to train the supervised member on.
+    partition : bool
+        Compute the indicators one HS chapter at a time (memory bounded by the
+        largest chapter); the result is the same.
+    cluster : str or distributed.Client, optional
+        Map the chapters over a Dask cluster: a scheduler address, ``"local"``
+        (local worker processes) or a Client. The workers read the data
+        themselves: a store on a disk they share, or on object storage.
 
     Returns
     -------
@@ -363,13 +372,24 @@ def detect_routes(
     """
     check_options(destinations, hubs, hs, since)
     lf = load_canonical(source, engine=engine)
-    pairs = _engine.collect(mirror(lf), engine)
-    ind = _engine.collect(
-        route_indicators(
-            pairs.lazy(), destinations=destinations, hubs=hubs, hs=hs, since=since, engine=engine
-        ),
-        engine,
-    )
+    if partition or cluster is not None:
+        from tradeflows.detect._partition import indicators
+
+        ind = indicators(lf, destinations=destinations, hubs=hubs, hs=hs, since=since,
+                         engine=engine, cluster=cluster)  # fmt: skip
+    else:
+        pairs = _mirror(lf, engine)
+        ind = _engine.collect(
+            route_indicators(
+                pairs.lazy(),
+                destinations=destinations,
+                hubs=hubs,
+                hs=hs,
+                since=since,
+                engine=engine,
+            ),
+            engine,
+        )
     # A fixed row order: the isolation forest samples rows by position, and the
     # engines (cpu, streaming, gpu) return rows in different orders.
     ind = ind.sort([*ROUTE_KEY, "period"])
@@ -403,6 +423,17 @@ def detect_routes(
         .sort(["score", "_unnamed", *ROUTE_KEY, "period"], descending=[True] + [False] * 6)
         .select(*FLAG_COLUMNS, *rest)
     )
+
+
+def _mirror(lf: pl.LazyFrame, engine: str | None) -> pl.DataFrame:
+    """The mirror of ``lf``, its pairing and context each executed once."""
+    from tradeflows.mirror import mirror_context, pair_reports
+
+    paired = _engine.collect(pair_reports(lf), engine).lazy()
+    context = {
+        k: _engine.collect(v, engine).lazy() for k, v in mirror_context(lf, pairs=paired).items()
+    }
+    return _engine.collect(mirror(lf, context=context, pairs=paired), engine)
 
 
 def _labels(ind: pl.DataFrame, labels: pl.DataFrame) -> np.ndarray:

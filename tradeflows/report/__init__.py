@@ -359,8 +359,8 @@ def build_report(
         between two reports of the same inputs.
     """
     from tradeflows.detect import detect_routes
+    from tradeflows.detect._flags import _mirror
     from tradeflows.engine import collect
-    from tradeflows.mirror import mirror
     from tradeflows.store import open_sources
 
     out = Path(out)
@@ -372,7 +372,7 @@ def build_report(
     lf = collect(lf, engine).lazy()
     detect_options = {k: v for k, v in config["detect"].items() if v is not None}
     flags = detect_routes(lf, engine=engine, **detect_options)
-    pairs = collect(mirror(lf), engine)
+    pairs = _mirror(lf, engine)
     built = built or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
     overview, drill = _figures(flags, pairs, summary, config)

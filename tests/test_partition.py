@@ -1,0 +1,60 @@
+"""Chapter by chapter, on one machine or a Dask cluster: the same flags as the whole run."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from tradeflows.detect import detect_routes
+from tradeflows.mirror import mirror, mirror_context
+from tradeflows.store import ingest, scan_store
+from tradeflows.synth import make_trade_world
+
+KEY = ["origin", "hub", "destination", "hs", "period"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    out = tmp_path_factory.mktemp("partworld")
+    make_trade_world(out, seed=5, n_others=10, n_products=14, pairs_per_product=20, episodes=4,
+                     lookalikes=4)  # fmt: skip
+    ingest([out / "comtrade"], out / "store")
+    return scan_store(out / "store")
+
+
+@pytest.fixture(scope="module")
+def whole(store):
+    return detect_routes(store).sort(KEY)
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    assert_frame_equal(a.sort(KEY), b.sort(KEY), check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_mirror_of_each_chapter_with_the_whole_context_is_the_whole_mirror(store):
+    key = ["exporter", "importer", "hs", "period"]
+    context = {k: v.collect().lazy() for k, v in mirror_context(store).items()}
+    chapters = store.select(pl.col("hs").str.slice(0, 2).unique()).collect().to_series()
+    parts = [mirror(store.filter(pl.col("hs").str.starts_with(c)), context=context).collect()
+             for c in chapters]  # fmt: skip
+    assert len(chapters) > 3
+    assert_frame_equal(mirror(store).collect().sort(key), pl.concat(parts).sort(key),
+                       check_exact=False, rel_tol=1e-9)  # fmt: skip
+
+
+def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole):
+    assert whole["flagged"].sum() > 0
+    _same(whole, detect_routes(store, partition=True))
+
+
+def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole):
+    import distributed
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                 dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        flags = detect_routes(store, cluster=client)
+        assert len(client.scheduler_info()["workers"]) == 2
+    _same(whole, flags)

@@ -1,0 +1,166 @@
+"""Route indicators computed one HS chapter at a time: on one machine or on a Dask cluster.
+
+Every indicator of a route lives inside its product's HS chapter (its legs,
+its heading, its destination's other suppliers, its uncontrolled control
+products), except four things taken from all the data: who filed in each
+month, the CIF/FOB ratio of each country pair, each reporter's reliability
+(:func:`tradeflows.mirror.mirror_context`), and the floor and month span of the
+route series. Those are computed once over everything; each chapter is then
+mirrored and routed on its own with them, so the result is the whole run's
+(tested). On one machine this bounds the memory to one chapter's routes; with
+``cluster=`` the chapters are mapped over dask.distributed workers, which read
+the data themselves (a store on a shared disk or on object storage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from tradeflows import engine as _engine
+from tradeflows.mirror import _with_cif_fob, mirror, mirror_context, pair_reports
+from tradeflows.routes import _month_index, route_indicators
+
+__all__ = ["chapter_indicators", "indicators"]
+
+
+def _hs_filter(hs: Iterable[str] | None) -> pl.Expr:
+    if not hs:
+        return pl.lit(True)
+    return pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs)
+
+
+def _route_context(
+    paired: pl.LazyFrame, context: dict, hs, engine
+) -> tuple[float, tuple[int, int]]:
+    """The floor (median monthly leg value) and the month span, as the whole run has them."""
+    legs = (
+        _with_cif_fob(paired.filter(pl.col("freq") == "M"), context["ratios"])
+        .filter(_hs_filter(hs))
+        .select(
+            mi=_month_index(),
+            v=pl.max_horizontal(
+                pl.col("value_x").fill_null(0.0),
+                (pl.col("value_m") / pl.col("cif_fob")).fill_null(0.0),
+            ),
+        )
+    )
+    row = _engine.collect(
+        legs.select(
+            floor=pl.col("v").filter(pl.col("v") > 0).median().fill_null(1000.0),
+            lo=pl.col("mi").min(),
+            hi=pl.col("mi").max(),
+        ),
+        engine,
+    ).row(0, named=True)
+    span = (row["lo"], row["hi"]) if row["lo"] is not None else (0, -1)
+    return row["floor"], span
+
+
+def chapter_indicators(
+    lf: pl.LazyFrame, chapters: list[str], context: dict, options: dict
+) -> pl.DataFrame:
+    """The route indicators of some HS chapters, with the whole data's context.
+
+    A function of its arguments only (a LazyFrame pickles as its plan), so that
+    a Dask worker can run it.
+    """
+    engine = options.get("engine")
+    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
+    ctx = {k: v.lazy() for k, v in context["mirror"].items()}
+    pairs = _engine.collect(mirror(part, context=ctx), engine)
+    return _engine.collect(
+        route_indicators(
+            pairs.lazy(),
+            destinations=options.get("destinations"),
+            hubs=options.get("hubs"),
+            hs=options.get("hs"),
+            since=options.get("since"),
+            floor=context["floor"],
+            span=context["span"],
+            engine=engine,
+        ),
+        engine,
+    )
+
+
+def indicators(
+    lf: pl.LazyFrame,
+    *,
+    destinations=None,
+    hubs=None,
+    hs=None,
+    since=None,
+    engine: str | None = None,
+    cluster=None,
+) -> pl.DataFrame:
+    """Route indicators of all the data, computed chapter by chapter.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+    destinations, hubs, hs, since, engine
+        As :func:`tradeflows.detect.detect_routes`.
+    cluster : str or distributed.Client, optional
+        A Dask scheduler address (``tcp://host:8786``), ``"local"`` for a
+        cluster of local worker processes, or a Client. Default: the chapters
+        one after another in this process.
+    """
+    paired = _engine.collect(pair_reports(lf), engine).lazy()
+    raw = mirror_context(lf, pairs=paired)
+    mirror_ctx = {k: _engine.collect(v, engine) for k, v in raw.items()}
+    floor, span = _route_context(paired, {k: v.lazy() for k, v in mirror_ctx.items()}, hs, engine)
+    del paired
+    context = {"mirror": mirror_ctx, "floor": floor, "span": span}
+    chapters = (
+        _engine.collect(
+            lf.filter(_hs_filter(hs)).select(pl.col("hs").str.slice(0, 2).unique().sort()), engine
+        )
+        .to_series()
+        .to_list()
+    )
+    options = {
+        "destinations": destinations,
+        "hubs": hubs,
+        "hs": hs,
+        "since": since,
+        "engine": engine,
+    }
+    if cluster is None:
+        parts = [chapter_indicators(lf, [c], context, options) for c in chapters]
+    else:
+        parts = _on_cluster(cluster, lf, chapters, context, options)
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return chapter_indicators(lf, [], context, options)
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def _on_cluster(cluster, lf, chapters, context, options) -> list[pl.DataFrame]:
+    from distributed import Client, LocalCluster
+
+    own = None
+    if isinstance(cluster, Client):
+        client = cluster
+    elif cluster == "local":
+        own = LocalCluster(
+            n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(own)
+    else:
+        client = Client(cluster)
+    try:
+        context_future = client.scatter(context, broadcast=True)
+        lf_future = client.scatter(lf, broadcast=True)
+        futures = [
+            client.submit(chapter_indicators, lf_future, [c], context_future, options, pure=False)
+            for c in chapters
+        ]
+        return client.gather(futures)
+    finally:
+        if not isinstance(cluster, Client):
+            client.close()
+        if own is not None:
+            own.close()
