@@ -56,3 +56,31 @@ def test_whole_ingest_on_the_gpu_engine_without_fallback(tmp_path, realdata):
     cpu = ingest(files, tmp_path / "cpu", engine="cpu")
     assert gpu["totals"] == cpu["totals"]
     assert scan_store(tmp_path / "gpu").collect().equals(scan_store(tmp_path / "cpu").collect())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.gpu_available(), reason="needs an NVIDIA GPU and cudf_polars")
+def test_detect_on_the_gpu_engine_without_fallback(tmp_path):
+    """Mirror, routes and features on the Polars GPU engine (raise_on_fail=True), XGBoost on CUDA."""
+    from polars.testing import assert_frame_equal
+
+    from tradeflows.detect import SupervisedRouteDetector, detect_routes
+    from tradeflows.synth import make_trade_world
+
+    make_trade_world(tmp_path / "w", seed=2, n_others=8, n_products=8, pairs_per_product=15,
+                     episodes=3, lookalikes=3)  # fmt: skip
+    ingest([tmp_path / "w" / "comtrade"], tmp_path / "store")
+    lf = scan_store(tmp_path / "store")
+    key = ["origin", "hub", "destination", "hs", "period"]
+    gpu = detect_routes(lf, engine="gpu").sort(key)
+    cpu = detect_routes(lf, engine="cpu").sort(key)
+    assert_frame_equal(gpu, cpu, check_exact=False, rel_tol=1e-6, abs_tol=1e-6)
+    truth = pl.read_parquet(tmp_path / "w" / "truth.parquet")
+    on_cuda = detect_routes(lf, engine="gpu", labels=truth)
+    assert on_cuda["flagged"].sum() > 0
+    assert (
+        SupervisedRouteDetector(device="cuda")
+        .fit([[0.0], [1.0]], [0, 1])
+        .model_.get_params()["device"]
+        == "cuda"
+    )

@@ -15,12 +15,17 @@ KEY = ["origin", "hub", "destination", "hs", "period"]
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def store_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("partworld")
     make_trade_world(out, seed=5, n_others=10, n_products=14, pairs_per_product=20, episodes=4,
                      lookalikes=4)  # fmt: skip
     ingest([out / "comtrade"], out / "store")
-    return scan_store(out / "store")
+    return out / "store"
+
+
+@pytest.fixture(scope="module")
+def store(store_dir):
+    return scan_store(store_dir)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +55,7 @@ def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole):
 
 def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole):
     import distributed
+
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                  dashboard_address=None) as cluster,
@@ -58,3 +64,11 @@ def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole):
         flags = detect_routes(store, cluster=client)
         assert len(client.scheduler_info()["workers"]) == 2
     _same(whole, flags)
+
+
+def test_a_store_read_by_url_gives_the_same_rows(store_dir):
+    """Object storage goes through fsspec (audit.json) and polars (parquet): here file://."""
+    by_url = scan_store(store_dir.as_uri()).collect().sort(pl.all())
+    assert by_url.height > 1000
+    assert by_url.equals(scan_store(store_dir).collect().sort(pl.all()))
+    _same(detect_routes([store_dir.as_uri()]), detect_routes([store_dir]))

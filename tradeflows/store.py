@@ -73,8 +73,13 @@ def read_audit(store: str | Path) -> dict:
     return doc
 
 
-def scan_store(store: str | Path) -> pl.LazyFrame:
+def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.LazyFrame:
     """The canonical rows of a store, lazily.
+
+    ``store`` is a folder, or a URL (``s3://bucket/store``, ``gs://...``,
+    ``file:///...``) of a store copied to object storage: its ``audit.json`` is
+    read with fsspec, its parquet files by polars, with ``storage_options``
+    (credentials, region) passed to both.
 
     Examples
     --------
@@ -83,6 +88,8 @@ def scan_store(store: str | Path) -> pl.LazyFrame:
     ...
     tradeflows.errors.TradeflowsInputError: /nonexistent/store: not a tradeflows store (no audit.json)
     """
+    if "://" in str(store):
+        return _scan_remote(str(store), storage_options)
     store = Path(store)
     if not _audit_path(store).exists():
         raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
@@ -93,6 +100,33 @@ def scan_store(store: str | Path) -> pl.LazyFrame:
     return pl.scan_parquet(data / "**" / "*.parquet", hive_partitioning=False).select(
         list(CANONICAL)
     )
+
+
+def _scan_remote(url: str, storage_options: dict | None) -> pl.LazyFrame:
+    """A store on object storage (read only): audit.json through fsspec, data through polars."""
+    try:
+        import fsspec
+    except ModuleNotFoundError:
+        raise TradeflowsInputError(
+            f"{url}: reading a store by URL needs fsspec (pip install fsspec)"
+        ) from None
+    base = url.rstrip("/")
+    try:
+        with fsspec.open(
+            f"{base}/audit.json", "rt", encoding="utf-8", **(storage_options or {})
+        ) as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise TradeflowsInputError(f"{url}: not a tradeflows store (no audit.json)") from None
+    if doc.get("format") != STORE_FORMAT:
+        raise TradeflowsInputError(f"{url}/audit.json: not a {STORE_FORMAT} audit")
+    if not doc.get("data"):
+        return pl.LazyFrame(schema=CANONICAL)
+    return pl.scan_parquet(
+        f"{base}/{doc['data']}/**/*.parquet",
+        hive_partitioning=False,
+        storage_options=storage_options,
+    ).select(list(CANONICAL))
 
 
 def _sum_counts(entries: Iterable[Mapping]) -> dict:
@@ -349,10 +383,13 @@ def open_sources(
     import tempfile
 
     frames, raw, docs = [], [], []
-    for src in map(Path, sources):
-        if not src.exists() and not any(ch in str(src) for ch in "*?["):
+    for src in (s if "://" in str(s) else Path(s) for s in sources):
+        if "://" not in str(src) and not src.exists() and not any(ch in str(src) for ch in "*?["):
             raise TradeflowsInputError(f"{src}: no such file or folder")
-        if (src / "audit.json").exists():
+        if "://" in str(src):  # a store on object storage (see scan_store)
+            frames.append(scan_store(str(src)))
+            docs.append({"files": []})
+        elif (src / "audit.json").exists():
             frames.append(scan_store(src))
             docs.append(read_audit(src))
         else:

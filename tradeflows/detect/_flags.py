@@ -406,7 +406,9 @@ def detect_routes(
         if detector is None:
             from tradeflows.detect._supervised import SupervisedRouteDetector
 
-            det.set_params(supervised=SupervisedRouteDetector())
+            # XGBoost trains on the GPU when the polars engine runs there.
+            device = "cuda" if _engine.resolve(engine) == "gpu" else "cpu"
+            det.set_params(supervised=SupervisedRouteDetector(device=device))
         det = det.fit(X, y)
     else:
         det = det.fit(X)
