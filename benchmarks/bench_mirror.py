@@ -86,11 +86,12 @@ def run_pandas(store: str) -> tuple[int, float]:
     x = df[df["flow"] != "M"].rename(columns={"reporter": "exporter", "partner": "importer"})
     x = x.assign(vx=x["value_usd"].where(x["flow"] == "X"), vrx=x["value_usd"].where(x["flow"] == "RX"),
                  kx=x["net_kg"].where(x["flow"] == "X"))  # fmt: skip
-    ex = x.groupby(KEY, as_index=False).agg(
-        value_x=("vx", lambda s: s.sum(min_count=1)),
-        value_rx=("vrx", lambda s: s.sum(min_count=1)),
-        slip_x=("slip_suspect", "any"),
-    )
+    grouped_x = x.groupby(KEY)
+    ex = pd.DataFrame({
+        "value_x": grouped_x["vx"].sum(min_count=1),
+        "value_rx": grouped_x["vrx"].sum(min_count=1),
+        "slip_x": grouped_x["slip_suspect"].any(),
+    }).reset_index()  # fmt: skip
     ex["value_x"] = ex["value_x"].fillna(ex["value_rx"])
     m = df[df["flow"] == "M"].rename(columns={"reporter": "importer", "partner": "exporter"})
     im = m.groupby(KEY, as_index=False).agg(

@@ -130,3 +130,35 @@ def reports(*series: tuple, start: dt.date = dt.date(2021, 1, 1)) -> pl.DataFram
         *(pl.lit(v).alias(k) for k, v in fill.items()),
         *(pl.lit(None).alias(k) for k in ("net_kg", "qty", "qty_unit")),
     ).select(pl.col(c).cast(t) for c, t in CANONICAL.items())
+
+
+def small_world(out: Path, seed: int, *, store: bool = False, **sizes) -> Path:
+    """A small labelled synthetic world in ``out`` (and its store in ``out/store``)."""
+    from tradeflows.store import ingest
+    from tradeflows.synth import make_trade_world
+
+    params = {
+        "n_others": 8,
+        "n_products": 8,
+        "pairs_per_product": 15,
+        "episodes": 3,
+        "lookalikes": 3,
+    }
+    make_trade_world(out, seed=seed, **{**params, **sizes})
+    if store:
+        ingest([out / "comtrade"], out / "store")
+    return out
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, through Playwright (see tests/browser.py)."""
+    from tests.browser import FLAGS, chromium_path
+
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=FLAGS)
+        yield b
+        b.close()

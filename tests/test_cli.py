@@ -120,12 +120,9 @@ def test_installed_entry_point_and_summary(tmp_path, store):
 
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory):
-    from tradeflows.synth import make_trade_world
+    from tests.conftest import small_world as make
 
-    out = tmp_path_factory.mktemp("cliworld")
-    make_trade_world(out, seed=7, n_others=8, n_products=8, pairs_per_product=15, episodes=4,
-                     lookalikes=3)  # fmt: skip
-    return out
+    return make(tmp_path_factory.mktemp("cliworld"), seed=7, episodes=4)
 
 
 def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):

@@ -10,6 +10,7 @@ import pytest
 from sklearn.ensemble import IsolationForest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from tests.conftest import small_world
 from tradeflows.datasets import load_eu_electronics_exports
 from tradeflows.detect import (
     FLAG_COLUMNS,
@@ -22,8 +23,7 @@ from tradeflows.detect import (
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.evaluate import evaluate, naive_baseline
 from tradeflows.routes import FEATURES
-from tradeflows.store import ingest, scan_store
-from tradeflows.synth import make_trade_world
+from tradeflows.store import scan_store
 
 # scikit-learn's outlier checks expect every detector to call some of any
 # training set outliers (a contamination share). Ours have none by design: on
@@ -85,10 +85,8 @@ def test_supervised_detector_explains_each_score():
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("world")
-    make_trade_world(out, seed=3, n_others=12, n_products=12, pairs_per_product=25, episodes=6,
-                     lookalikes=5)  # fmt: skip
-    ingest([out / "comtrade"], out / "store")
+    out = small_world(tmp_path_factory.mktemp("world"), seed=3, store=True, n_others=12,
+                      n_products=12, pairs_per_product=25, episodes=6, lookalikes=5)  # fmt: skip
     return out, scan_store(out / "store"), pl.read_parquet(out / "truth.parquet")
 
 

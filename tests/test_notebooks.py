@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ARTIFACTS, FLAGS, chromium_path, open_offline, plot_state
+from tests.browser import ARTIFACTS, open_offline, plot_state
 from tradeflows.report import notebook_html
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -51,17 +51,6 @@ def _execute(name: str, tmp: Path):
         cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
     )  # fmt: skip
     return nbformat.read(executed, as_version=4)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

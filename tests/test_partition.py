@@ -6,20 +6,18 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from tests.conftest import small_world
 from tradeflows.detect import detect_routes
 from tradeflows.mirror import mirror, mirror_context
-from tradeflows.store import ingest, scan_store
-from tradeflows.synth import make_trade_world
+from tradeflows.store import scan_store
 
 KEY = ["origin", "hub", "destination", "hs", "period"]
 
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("partworld")
-    make_trade_world(out, seed=5, n_others=10, n_products=14, pairs_per_product=20, episodes=4,
-                     lookalikes=4)  # fmt: skip
-    ingest([out / "comtrade"], out / "store")
+    out = small_world(tmp_path_factory.mktemp("partworld"), seed=5, store=True, n_others=10,
+                      n_products=14, pairs_per_product=20, episodes=4, lookalikes=4)  # fmt: skip
     return out / "store"
 
 

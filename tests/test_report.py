@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.browser import ARTIFACTS, FLAGS, chromium_path, open_offline, plot_state
+from tests.browser import ARTIFACTS, open_offline, plot_state
+from tests.conftest import small_world
 from tradeflows.cli import main
 from tradeflows.report import build_report, load_config, render, summarise
-from tradeflows.synth import make_trade_world
 
 CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, "table_rows": 100},
           "detect": {"destinations": None, "hubs": None, "hs": None, "since": None}}  # fmt: skip
@@ -20,10 +20,7 @@ CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reportworld")
-    make_trade_world(out, seed=21, n_others=8, n_products=8, pairs_per_product=15, episodes=3,
-                     lookalikes=3)  # fmt: skip
-    return out
+    return small_world(tmp_path_factory.mktemp("reportworld"), seed=21)
 
 
 @pytest.fixture(scope="module")
@@ -114,17 +111,6 @@ def test_cli_report_prints_its_path_and_refuses_bad_input(world, tmp_path, capsy
         main(["report", str(world / "comtrade"), "--out", str(out), "--config", str(config)]) == 2
     )
     assert out.read_text() == "old"  # a failed report leaves the old one
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=FLAGS)
-        yield b
-        b.close()
 
 
 def test_report_in_a_real_browser_offline(browser, report):
