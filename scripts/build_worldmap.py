@@ -46,7 +46,10 @@ def main(path: str) -> None:
     arcs = decode_arcs(topo)
     by_m49 = {
         int(m): iso
-        for m, iso in countries().filter(countries()["kind"] == "country").select("m49", "iso3").rows()
+        for m, iso in countries()
+        .filter(countries()["kind"] == "country")
+        .select("m49", "iso3")
+        .rows()
         if m is not None
     }
     shapes: dict[str, list] = {}

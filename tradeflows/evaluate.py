@@ -16,13 +16,11 @@ destination.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from tradeflows.reference import destinations_of_concern
 
-__all__ = ["CORRIDOR", "average_precision", "evaluate", "evaluate_world", "naive_baseline"]
+__all__ = ["CORRIDOR", "average_precision", "evaluate", "naive_baseline"]
 
 #: The unit a detector is scored on.
 CORRIDOR = ["hub", "destination", "hs"]
@@ -157,12 +155,3 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
             result["lookalikes_in_top_k"] = int(top["lookalike"].fill_null(False).sum())
             result["top_k"] = top.select(*unit, "score", "label", "lookalike").to_dicts()
     return result
-
-
-def evaluate_world(world: str | Path, flags: pl.DataFrame, baseline: pl.DataFrame) -> dict:
-    """Evaluate a detector's flags and the naive baseline's against a world's labels.
-
-    Returns ``{"detector": {...}, "baseline": {...}}`` as :func:`evaluate` gives them.
-    """
-    truth = pl.read_parquet(Path(world) / "truth.parquet")
-    return {"detector": evaluate(flags, truth), "baseline": evaluate(baseline, truth)}

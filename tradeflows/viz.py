@@ -395,7 +395,7 @@ def flags_bar(flags, *, top: int = 20):
     >>> f = pl.DataFrame({"origin": ["USA", "JPN"], "hub": ["MYS", "SGP"], "destination": ["CHN"] * 2,
     ...     "hs": ["847150"] * 2, "score": [9.0, 2.0], "flagged": [True, False]})
     >>> flags_bar(f).data[0].marker.color
-    ('#a0a0a0', '#d62728')
+    ('#9aa5b1', '#d62728')
     """
     import plotly.graph_objects as go
 
@@ -410,7 +410,7 @@ def flags_bar(flags, *, top: int = 20):
     labels = [_route_label(r) for r in routes.iter_rows(named=True)]
     fig = go.Figure(
         go.Bar(x=routes["score"].to_list(), y=labels, orientation="h",
-               marker_color=[COLOURS["flagged"] if f else "#a0a0a0" for f in routes["flagged"]],
+               marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in routes["flagged"]],
                hovertemplate="%{y}<br>score %{x:.1f}<extra></extra>")
     )  # fmt: skip
     fig.update_xaxes(title_text="score (robust z; higher = more suspicious)")
