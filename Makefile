@@ -49,6 +49,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py --rows 10000000 --repeat 3
 	$(BIN)/python benchmarks/bench_detect.py --quality --real --rows 10000000
+	$(BIN)/python benchmarks/bench_mirror.py --store benchmarks/data/world_331/store
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache
