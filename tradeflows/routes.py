@@ -70,6 +70,24 @@ _SCALE_FLOOR = 0.25
 _EVIDENCE = 3.0
 
 
+def _leg_value() -> pl.Expr:
+    """A leg's value in a month: its largest report, in FOB terms."""
+    m_fob = pl.col("value_m") / pl.col("cif_fob")
+    return pl.max_horizontal(pl.col("value_x").fill_null(0.0), m_fob.fill_null(0.0))
+
+
+def _hs_filter(hs: Iterable[str] | None) -> pl.Expr:
+    """Rows whose HS code starts with one of the prefixes (all rows without any)."""
+    if not hs:
+        return pl.lit(True)
+    return pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs)
+
+
+def _floor() -> pl.Expr:
+    """The typical monthly flow: the median positive leg value (``v``)."""
+    return pl.col("v").filter(pl.col("v") > 0).median().fill_null(1000.0)
+
+
 def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
     """Execute a shared intermediate once (through the engine) and go on lazily.
 
@@ -314,13 +332,9 @@ def route_indicators(
         mi=_month_index(),
         x=pl.col("value_x"),
         m=pl.col("value_m") / pl.col("cif_fob"),
-        v=pl.max_horizontal(
-            pl.col("value_x").fill_null(0.0), (pl.col("value_m") / pl.col("cif_fob")).fill_null(0.0)
-        ),
+        v=_leg_value(),
         kg=pl.max_horizontal("kg_x", "kg_m"),
-    )
-    if hs:
-        legs = legs.filter(pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs))
+    ).filter(_hs_filter(hs))
     legs = _materialise(legs, engine)
     dest = list(destinations or destinations_of_concern())
     everyone = [d.lower() for d in dest] == ["all"]
@@ -628,11 +642,13 @@ def route_indicators(
         .then(pl.lit("one report far from its mirror for one month"))
     )
     typical = (
-        legs.select(floor=pl.col("v").filter(pl.col("v") > 0).median().fill_null(1000.0))
-        if floor is None
-        else pl.LazyFrame({"floor": [float(floor)]})
+        legs.select(floor=_floor()) if floor is None else pl.LazyFrame({"floor": [float(floor)]})
     )
     rm = rm.join(typical, how="cross")
+    # The inflow above its usual level, at its peak of the last four months.
+    extra = (
+        pl.max_horizontal("in_v_lagged", "in_v") - pl.col("in_usual_lagged").fill_null(0.0)
+    ).clip(0.0)
     result = rm.select(
         *ROUTE_KEY,
         period=pl.date(pl.col("mi") // 12, pl.col("mi") % 12 + 1, 1),
@@ -661,27 +677,13 @@ def route_indicators(
         unit_value_ratio=(uv_out / uv_in).log().fill_nan(None).fill_null(0.0),
         # The extra inflow against the data's typical monthly flow, in z-like
         # units: 3.5 when the extra equals the floor, +3.5 for each doubling.
-        materiality=(
-            3.5
-            * (
-                1.0
-                + (
-                    pl.max_horizontal("in_v_lagged", "in_v")
-                    - pl.col("in_usual_lagged").fill_null(0.0)
-                ).clip(0.0)
-                / pl.col("floor")
-            ).log(2)
-        ).fill_null(0.0),
+        materiality=(3.5 * (1.0 + extra / pl.col("floor")).log(2)).fill_null(0.0),
         inflow=pl.col("in_v").fill_null(0.0),
         outflow=pl.col("out_v").fill_null(0.0),
         direct=pl.col("dir_v").fill_null(0.0),
         inflow_peak=pl.max_horizontal("in_v_lagged", "in_v").fill_null(0.0),
         inflow_usual=pl.col("in_usual_lagged"),
-        extra_inflow=(
-            pl.max_horizontal("in_v_lagged", "in_v") - pl.col("in_usual_lagged").fill_null(0.0)
-        )
-        .clip(0.0)
-        .fill_null(0.0),
+        extra_inflow=extra.fill_null(0.0),
         outflow_usual=pl.col("out_usual"),
         outflow_by_hub=pl.col("out_x").fill_null(0.0),
         outflow_by_destination=pl.col("out_m").fill_null(0.0),

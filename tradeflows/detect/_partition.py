@@ -14,21 +14,13 @@ the data themselves (a store on a shared disk or on object storage).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows.mirror import _with_cif_fob, mirror, mirror_context, pair_reports
-from tradeflows.routes import _month_index, route_indicators
+from tradeflows.routes import _floor, _hs_filter, _leg_value, _month_index, route_indicators
 
 __all__ = ["chapter_indicators", "indicators"]
-
-
-def _hs_filter(hs: Iterable[str] | None) -> pl.Expr:
-    if not hs:
-        return pl.lit(True)
-    return pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs)
 
 
 def _route_context(
@@ -38,17 +30,11 @@ def _route_context(
     legs = (
         _with_cif_fob(paired.filter(pl.col("freq") == "M"), context["ratios"])
         .filter(_hs_filter(hs))
-        .select(
-            mi=_month_index(),
-            v=pl.max_horizontal(
-                pl.col("value_x").fill_null(0.0),
-                (pl.col("value_m") / pl.col("cif_fob")).fill_null(0.0),
-            ),
-        )
+        .select(mi=_month_index(), v=_leg_value())
     )
     row = _engine.collect(
         legs.select(
-            floor=pl.col("v").filter(pl.col("v") > 0).median().fill_null(1000.0),
+            floor=_floor(),
             lo=pl.col("mi").min(),
             hi=pl.col("mi").max(),
         ),

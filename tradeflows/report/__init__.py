@@ -262,12 +262,11 @@ def _figures(
     from tradeflows import viz
 
     flagged = flags.filter(pl.col("flagged"))
-    shown = flagged if not flagged.is_empty() else flags.head(0)
     overview = [
         ("Routes ranked by score", viz.flags_bar(flags, top=config["report"]["top_routes"])),
         ("Hubs on the map", viz.hub_map(flags)),
         ("Hub by product", viz.score_heatmap(flags)),
-        ("Flagged routes: origin → hub → destination", viz.route_sankey(shown)),
+        ("Flagged routes: origin → hub → destination", viz.route_sankey(flagged)),
     ]
     drill = []
     for r in summary["routes"][: config["report"]["drilldowns"]]:
