@@ -21,9 +21,10 @@ from typing import TypeVar
 import polars as pl
 
 from tradeflows import engine
+from tradeflows._expr import any_true
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.reference import AGGREGATE, WORLD, hs_codes, hs_concordance
-from tradeflows.schema import AUX_COLUMNS, CANONICAL, KEY
+from tradeflows.schema import AUX_COLUMNS, CANONICAL, FLOWS, FREQS, KEY
 
 __all__ = [
     "INPUT_ERRORS",
@@ -66,7 +67,7 @@ def ensure_aux(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Give a frame every canonical and auxiliary column, with canonical dtypes.
 
     Missing columns are added as null; present canonical columns are cast
-    (so a ``flow`` of plain strings becomes the Enum).
+    (so a ``value_usd`` of integers becomes Float64).
     """
     schema = lf.collect_schema()
     wanted = {**CANONICAL, **AUX_COLUMNS}
@@ -80,7 +81,7 @@ def ensure_aux(lf: pl.LazyFrame) -> pl.LazyFrame:
     # flow is it (so a stored X is seen as the total beside a new file's DX).
     return lf.with_columns(
         pl.col("slip_suspect").fill_null(False),
-        pl.col("raw_flow").fill_null(pl.col("flow").cast(pl.String)),
+        pl.col("raw_flow").fill_null(pl.col("flow")),
     )
 
 
@@ -126,6 +127,10 @@ def _valid_hs() -> dict[int, list[str]]:
     }
 
 
+def _not_in(col: str, values: tuple[str, ...]) -> pl.Expr:
+    return pl.col(col).is_null() | ~pl.col(col).is_in(values)
+
+
 def _hs_known() -> pl.Expr:
     valid = _valid_hs()
     hs = pl.col("hs")
@@ -164,15 +169,15 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
     raw_value = pl.col("value_raw").str.strip_chars()
     lf = lf.with_columns(
         _mark("unknown_country", pl.col("reporter").is_null() | pl.col("partner").is_null()),
-    ).with_columns(_mark("bad_period", pl.col("period").is_null() | pl.col("freq").is_null()))
-    lf = lf.with_columns(_mark("bad_flow", pl.col("flow").is_null()))
+    ).with_columns(_mark("bad_period", pl.col("period").is_null() | _not_in("freq", FREQS)))
+    lf = lf.with_columns(_mark("bad_flow", _not_in("flow", FLOWS)))
     lf = lf.with_columns(_mark("unknown_hs", pl.col("hs").is_null() | ~_hs_known()))
     value_missing = pl.col("value_usd").is_null()
     lf = lf.with_columns(
         _mark("bad_value", value_missing & raw_value.is_not_null() & (raw_value != ""))
     ).with_columns(_mark("missing_value", value_missing))
-    raw_digits = pl.col("hs_raw").str.replace_all(r"[^0-9]", "")
-    padded = (pl.col("hs") != "TOTAL") & (pl.col("hs").str.len_chars() > raw_digits.str.len_chars())
+    raw_digits = pl.col("hs_raw").str.count_matches(r"[0-9]")
+    padded = (pl.col("hs") != "TOTAL") & (pl.col("hs").str.len_chars() > raw_digits)
     return _or_changed(lf, "hs_zero_padded", padded & pl.col("hs_raw").is_not_null())
 
 
@@ -202,7 +207,7 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
     group = [c for c in (*_GROUP, "hs", "source") if c != "partner"]
 
     def world_beside_detail(cur: pl.LazyFrame) -> pl.LazyFrame:
-        has_detail = (_live() & (pl.col("partner") != WORLD)).any().over(group)
+        has_detail = any_true(_live() & (pl.col("partner") != WORLD)).over(group)
         return cur.with_columns(
             _mark("partner_world_beside_detail", (pl.col("partner") == WORLD) & has_detail)
         )
@@ -226,7 +231,9 @@ def _within(
     """
     lf = lf.with_row_index("_i").cache()
     groups = lf.filter(selector).select(key).unique()
-    cur = step(lf.join(groups, on=key, how="semi", nulls_equal=True))
+    # In file order: steps such as is_first_distinct depend on it, and a join
+    # on the GPU engine does not keep it.
+    cur = step(lf.join(groups, on=key, how="semi", nulls_equal=True).sort("_i"))
     have = lf.collect_schema().names()
     changes = [c for c in cur.collect_schema().names() if c.startswith("chg_")]
     back = [*columns, *changes]
@@ -271,7 +278,7 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
     def merge(cur: pl.LazyFrame) -> pl.LazyFrame:
         for dim in _BREAKDOWNS:
             key = [*KEY, *(d for d in _BREAKDOWNS if d != dim)]
-            live_total = (_live() & pl.col(dim).is_null()).any().over(key)
+            live_total = any_true(_live() & pl.col(dim).is_null()).over(key)
             is_detail = pl.col(dim).is_not_null()
             cur = cur.with_columns(_mark(f"{dim}_breakdown", is_detail & live_total))
             # No total: sum the live breakdowns into the first of them.
@@ -318,8 +325,8 @@ def resolve_flows(lf: pl.LazyFrame) -> pl.LazyFrame:
     raw = pl.col("raw_flow")
 
     def resolve(lf: pl.LazyFrame) -> pl.LazyFrame:
-        has_x = (_live() & (raw == "X")).any().over(key)
-        has_m = (_live() & (raw == "M")).any().over(key)
+        has_x = any_true(_live() & (raw == "X")).over(key)
+        has_m = any_true(_live() & (raw == "M")).over(key)
         lf = lf.with_columns(
             _mark("domestic_export_beside_total", (raw == "DX") & has_x)
         ).with_columns(_mark("foreign_import_beside_total", (raw == "FM") & has_m))
@@ -335,7 +342,7 @@ def resolve_flows(lf: pl.LazyFrame) -> pl.LazyFrame:
         lf = _or_changed(lf, "m_from_fm", _live() & (raw == "FM"))
         return lf.with_columns(
             pl.when(_live() & raw.is_in(["DX", "FM"]))
-            .then(pl.col("flow").cast(pl.String))
+            .then(pl.col("flow"))
             .otherwise(raw)
             .alias("raw_flow")
         )
@@ -501,7 +508,7 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
         "hs",
         reporter=pl.col("partner"),
         partner=pl.col("reporter"),
-        flow=pl.col("flow").cast(pl.String).replace({"X": "M", "M": "X"}).cast(CANONICAL["flow"]),
+        flow=pl.col("flow").replace({"X": "M", "M": "X"}),
     ).unique()
     mirror = (
         lf.filter(_live() & (pl.col("value_usd") > 0))

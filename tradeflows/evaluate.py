@@ -41,11 +41,7 @@ def naive_baseline(lf: pl.LazyFrame, *, destinations: list[str] | None = None) -
     """
     dest = destinations or list(destinations_of_concern())
     x = (
-        lf.filter(
-            (pl.col("freq").cast(pl.String) == "M")
-            & (pl.col("flow").cast(pl.String) == "X")
-            & pl.col("partner").is_in(dest)
-        )
+        lf.filter((pl.col("freq") == "M") & (pl.col("flow") == "X") & pl.col("partner").is_in(dest))
         .group_by(hub="reporter", destination="partner", hs="hs", period="period")
         .agg(v=pl.col("value_usd").sum())
     )

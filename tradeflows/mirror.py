@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from tradeflows._expr import any_true, month_index, with_previous_median
 from tradeflows.reference import WORLD
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
 
 _KEY = ["freq", "period", "exporter", "importer", "hs"]
 _FLOW_KEY = ["freq", "exporter", "importer", "hs"]
-_SIDES = pl.Enum(["both", "exporter_only", "importer_only"])
 
 #: Columns of :func:`mirror`'s result, in order.
 MIRROR_COLUMNS = [
@@ -73,7 +73,7 @@ _CIF_FOB_BAND = (1.0, 1.5)
 
 def _sum_where(cond: pl.Expr, col: str) -> pl.Expr:
     """Sum of ``col`` where ``cond``; null when no row qualifies."""
-    return pl.when(cond.any()).then(pl.col(col).filter(cond).sum())
+    return pl.when(any_true(cond)).then(pl.when(cond).then(pl.col(col)).sum())
 
 
 def pair_reports(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -107,7 +107,7 @@ def pair_reports(lf: pl.LazyFrame) -> pl.LazyFrame:
             value_x=_sum_where(pl.col("flow") == "X", "value_usd"),
             value_rx=_sum_where(pl.col("flow") == "RX", "value_usd"),
             kg_x=_sum_where(pl.col("flow") == "X", "net_kg"),
-            slip_x=pl.col("slip_suspect").any(),
+            slip_x=any_true(pl.col("slip_suspect")),
         )
         .with_columns(value_x=pl.coalesce("value_x", "value_rx"))
     )
@@ -118,7 +118,7 @@ def pair_reports(lf: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             value_m=pl.col("value_usd").sum(),
             kg_m=pl.col("net_kg").sum(),
-            slip_m=pl.col("slip_suspect").any(),
+            slip_m=any_true(pl.col("slip_suspect")),
         )
     )
     return (
@@ -201,9 +201,10 @@ def _with_windows(lf: pl.LazyFrame) -> pl.LazyFrame:
     """
     over = {"partition_by": _FLOW_KEY, "order_by": "period"}
     m_fob = pl.col("value_m") / pl.col("cif_fob")
+    mi = month_index()
     lf = lf.with_columns(
-        _prev_ok=pl.col("period").shift(1).over(**over) == pl.col("period").dt.offset_by("-1mo"),
-        _next_ok=pl.col("period").shift(-1).over(**over) == pl.col("period").dt.offset_by("1mo"),
+        _prev_ok=mi.shift(1).over(**over) == mi - 1,
+        _next_ok=mi.shift(-1).over(**over) == mi + 1,
         _px=pl.col("value_x").shift(1).over(**over),
         _nx=pl.col("value_x").shift(-1).over(**over),
         _pm=m_fob.shift(1).over(**over),
@@ -286,6 +287,7 @@ def mirror(
     history: int = 12,
     context: dict[str, pl.LazyFrame] | None = None,
     pairs: pl.LazyFrame | None = None,
+    engine: str | None = None,
 ) -> pl.LazyFrame:
     """Both reports of each flow, reconciled, with the gap of each leg and its history.
 
@@ -300,6 +302,9 @@ def mirror(
         (default: computed from ``lf``).
     pairs : LazyFrame, optional
         :func:`pair_reports` of ``lf``, executed, so that it is not computed again.
+    engine : str, optional
+        The engine the result will be collected on: the GPU engine computes
+        the gap history without a rolling window (same result).
 
     Returns
     -------
@@ -364,8 +369,7 @@ def mirror(
             .then(pl.lit("both"))
             .when(pl.col("value_x").is_not_null())
             .then(pl.lit("exporter_only"))
-            .otherwise(pl.lit("importer_only"))
-            .cast(_SIDES),
+            .otherwise(pl.lit("importer_only")),
         )
         .with_columns(
             value=pl.when(pl.col("side") == "both")
@@ -390,12 +394,19 @@ def mirror(
         .then(None)
         .otherwise((annual_m - annual_x) / pl.max_horizontal(annual_m, annual_x))
     )
-    over = {"partition_by": _FLOW_KEY, "order_by": "period"}
+    out = out.pipe(_with_windows).with_columns(
+        gap=pl.when(pl.col("freq") == "A").then(annual_gap).otherwise(monthly_gap)
+    )
     return (
-        out.pipe(_with_windows)
-        .with_columns(gap=pl.when(pl.col("freq") == "A").then(annual_gap).otherwise(monthly_gap))
-        .with_columns(
-            gap_history=pl.col("gap").shift(1).rolling_median(history, min_samples=3).over(**over)
+        with_previous_median(
+            out,
+            "gap",
+            "gap_history",
+            by=_FLOW_KEY,
+            order="period",
+            window=history,
+            min_samples=3,
+            engine=engine,
         )
         .with_columns(gap_change=pl.col("gap") - pl.col("gap_history"))
         .select(MIRROR_COLUMNS)

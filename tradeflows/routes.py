@@ -37,10 +37,12 @@ materiality of the extra inflow against the data's typical monthly flow.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 import polars as pl
 
+from tradeflows._expr import all_true, any_true, month_index, with_previous_median
 from tradeflows.reference import controlled_hs, destinations_of_concern, policy_dates
 
 __all__ = ["FEATURES", "ROUTE_KEY", "route_indicators"]
@@ -85,7 +87,7 @@ def _hs_filter(hs: Iterable[str] | None) -> pl.Expr:
 
 def _floor() -> pl.Expr:
     """The typical monthly flow: the median positive leg value (``v``)."""
-    return pl.col("v").filter(pl.col("v") > 0).median().fill_null(1000.0)
+    return pl.when(pl.col("v") > 0).then(pl.col("v")).median().fill_null(1000.0)
 
 
 def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
@@ -100,8 +102,7 @@ def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
     return collect(lf, engine).lazy()
 
 
-def _month_index(col: str = "period") -> pl.Expr:
-    return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
+_month_index = month_index
 
 
 def _series_rows(legs: pl.LazyFrame, kind: str, a, b, p) -> pl.LazyFrame:
@@ -109,37 +110,47 @@ def _series_rows(legs: pl.LazyFrame, kind: str, a, b, p) -> pl.LazyFrame:
     return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
         v=pl.col("v").sum(),
         # Null, not zero, where no report of that side exists.
-        x=pl.when(pl.col("x").is_not_null().any()).then(pl.col("x").sum()),
-        m=pl.when(pl.col("m").is_not_null().any()).then(pl.col("m").sum()),
-        kg=pl.when(pl.col("kg").is_not_null().any()).then(pl.col("kg").sum()),
+        x=pl.when(any_true(pl.col("x").is_not_null())).then(pl.col("x").sum()),
+        m=pl.when(any_true(pl.col("m").is_not_null())).then(pl.col("m").sum()),
+        kg=pl.when(any_true(pl.col("kg").is_not_null())).then(pl.col("kg").sum()),
         gap=pl.col("gap").first() if kind == "leg" else pl.lit(None, pl.Float64),
         gap_history=pl.col("gap_history").first() if kind == "leg" else pl.lit(None, pl.Float64),
-        slip=pl.col("slip").any(),
-        silent=pl.col("importer_silent").all() if kind == "leg" else pl.lit(None, pl.Boolean),
+        slip=any_true(pl.col("slip")),
+        silent=all_true(pl.col("importer_silent")) if kind == "leg" else pl.lit(None, pl.Boolean),
     )
 
 
-def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> pl.LazyFrame:
+def _series_features(
+    rows: pl.LazyFrame, months: pl.LazyFrame, window: int, engine: str | None = None
+) -> pl.LazyFrame:
     """Dense monthly series and their rise against their own (seasonal) history."""
     keys = rows.select(_SKEY).unique()
     dense = keys.join(months, how="cross").join(rows, on=[*_SKEY, "mi"], how="left")
     over = {"partition_by": _SKEY, "order_by": "mi"}
     lv = (pl.col("v").fill_null(0.0) / 1000.0).log1p()
+    history = {"by": _SKEY, "order": "mi", "window": window, "min_samples": 6, "engine": engine}
+    dense = dense.with_columns(
+        v=pl.col("v").fill_null(0.0), slip=pl.col("slip").fill_null(False), lv=lv
+    ).with_columns(
+        yoy=pl.col("lv") - pl.col("lv").shift(12).over(**over),
+        step=(pl.col("lv") - pl.col("lv").shift(1).over(**over)).abs(),
+        cum=pl.col("lv").cum_sum().over(**over),
+    )
+    dense = with_previous_median(dense, "lv", "med", **history)
+    dense = with_previous_median(dense, "step", "_step_med", **history)
+    lagged = {k: pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)}
+    lagged[0] = pl.col("rise_z")
+
+    def at_k(col: str) -> pl.Expr:
+        """``col`` ``_k`` months back."""
+        expr = pl.when(pl.col("_k") == 0).then(pl.col(col))
+        for k in (1, 2, 3):
+            expr = expr.when(pl.col("_k") == k).then(pl.col(col).shift(k).over(**over))
+        return expr
+
     return (
         dense.with_columns(
-            v=pl.col("v").fill_null(0.0), slip=pl.col("slip").fill_null(False), lv=lv
-        )
-        .with_columns(
-            med=pl.col("lv").shift(1).rolling_median(window, min_samples=6).over(**over),
-            yoy=pl.col("lv") - pl.col("lv").shift(12).over(**over),
-            step=(pl.col("lv") - pl.col("lv").shift(1).over(**over)).abs(),
-            cum=pl.col("lv").cum_sum().over(**over),
-        )
-        .with_columns(
-            scale=pl.max_horizontal(
-                1.4826 * pl.col("step").shift(1).rolling_median(window, min_samples=6).over(**over),
-                pl.lit(_SCALE_FLOOR),
-            ),
+            scale=pl.max_horizontal(1.4826 * pl.col("_step_med"), pl.lit(_SCALE_FLOOR)),
             level=pl.col("lv") - pl.col("med"),
         )
         .with_columns(
@@ -167,19 +178,14 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
             fall_z=(-pl.col("level") / pl.col("scale")).clip(0.0).fill_null(0.0),
         )
         .with_columns(
-            rise_z_lagged=pl.max_horizontal(
-                [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
-            ),
+            rise_z_lagged=pl.max_horizontal(lagged[k] for k in (0, 1, 2, 3)),
             # Which of the last four months the lagged values quote: the earliest
             # that clears the evidence line (the strongest when none does).
             _k=pl.coalesce(
                 pl.max_horizontal(
-                    pl.when(pl.col("rise_z").shift(k).over(**over) >= _EVIDENCE).then(pl.lit(k))
-                    for k in (0, 1, 2, 3)
+                    pl.when(lagged[k] >= _EVIDENCE).then(pl.lit(k)) for k in (0, 1, 2, 3)
                 ),
-                pl.concat_list(
-                    [pl.col("rise_z")] + [pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)]
-                ).list.arg_max(),
+                _first_max([lagged[k] for k in (0, 1, 2, 3)]),
             ),
             # Runs of months that clear the evidence line, to date each rise's
             # onset; one month below it (a missing report) does not end a run.
@@ -189,19 +195,16 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
             )
             .cum_sum()
             .over(**over),
-            v_lagged=pl.concat_list(
-                [pl.col("v")] + [pl.col("v").shift(k).over(**over) for k in (1, 2, 3)]
-            ),
-            usual_lagged=pl.concat_list(
-                [pl.col("usual")] + [pl.col("usual").shift(k).over(**over) for k in (1, 2, 3)]
-            ),
         )
         .with_columns(
-            v_lagged=pl.col("v_lagged").list.get(pl.col("_k"), null_on_oob=True),
-            usual_lagged=pl.col("usual_lagged").list.get(pl.col("_k"), null_on_oob=True),
+            v_lagged=at_k("v"),
+            usual_lagged=at_k("usual"),
             # The first month of the current rise (null when not rising).
             onset=pl.when(pl.col("rise_z") >= _EVIDENCE).then(
-                pl.col("mi").filter(pl.col("rise_z") >= _EVIDENCE).min().over([*_SKEY, "_run"])
+                pl.when(pl.col("rise_z") >= _EVIDENCE)
+                .then(pl.col("mi"))
+                .min()
+                .over([*_SKEY, "_run"])
             ),
         )
         .with_columns(
@@ -210,8 +213,17 @@ def _series_features(rows: pl.LazyFrame, months: pl.LazyFrame, window: int) -> p
                 [pl.col("onset")] + [pl.col("onset").shift(k).over(**over) for k in (1, 2, 3)]
             )
         )
-        .drop("step", "yoy", "_k", "_run")
+        .drop("step", "_step_med", "yoy", "_k", "_run")
     )
+
+
+def _first_max(values: list[pl.Expr]) -> pl.Expr:
+    """The position of the first largest of ``values`` (nulls skipped)."""
+    top = pl.max_horizontal(values)
+    expr = pl.when(values[0] == top).then(pl.lit(0, pl.UInt32))
+    for k, v in enumerate(values[1:], 1):
+        expr = expr.when(v == top).then(pl.lit(k, pl.UInt32))
+    return expr
 
 
 def _pick(series: pl.LazyFrame, kind: str, prefix: str, a: str, b: str, p: str, cols: list[str]):
@@ -418,12 +430,9 @@ def route_indicators(
         )
     )
     # No legs (an --hs or --hubs that matches nothing): an empty month range.
-    months = span.select(
-        mi=pl.int_range(
-            pl.col("lo").first().fill_null(0),
-            pl.col("hi").first().fill_null(-1) + 1,
-            dtype=pl.Int32,
-        )
+    lo, hi = _materialise(span, engine).collect().row(0)  # one row, already executed
+    months = pl.LazyFrame(
+        {"mi": range(lo or 0, (hi if hi is not None else -1) + 1)}, schema={"mi": pl.Int32}
     )
 
     # Only the series a route needs: its legs, the hub's and the destination's totals.
@@ -471,7 +480,7 @@ def route_indicators(
             ),
         ]
     )
-    series = _materialise(_series_features(series_rows, months, window), engine)
+    series = _materialise(_series_features(series_rows, months, window, engine), engine)
 
     base = ["v", "rise_z", "usual", "gap", "gap_history", "slip", "spike", "kg", "cum"]
     in_cols = [*base, "rise_z_lagged", "onset_recent", "v_lagged", "usual_lagged"]
@@ -514,20 +523,20 @@ def route_indicators(
         )
     rm = rm.drop([c for c in rm.collect_schema().names() if c.startswith("hin_")])
 
-    route_over = {"partition_by": ROUTE_KEY, "order_by": "mi"}
     share = pl.col("out_v") / pl.col("dtot_v")
     div_share = pl.col("in_v") / (pl.col("in_v") + pl.col("dir_v"))
     rm = rm.with_columns(
         share=pl.when(pl.col("dtot_v") > 0).then(share),
         div_share=pl.when((pl.col("in_v") + pl.col("dir_v")) > 0).then(div_share),
-    ).with_columns(
-        share_change=pl.coalesce(
-            pl.col("share")
-            - pl.col("share").shift(1).rolling_median(window, min_samples=6).over(**route_over),
-            pl.col("div_share")
-            - pl.col("div_share").shift(1).rolling_median(window, min_samples=6).over(**route_over),
-        )
     )
+    history = {"by": ROUTE_KEY, "order": "mi", "window": window, "min_samples": 6, "engine": engine}
+    rm = with_previous_median(rm, "share", "_share_med", **history)
+    rm = with_previous_median(rm, "div_share", "_div_med", **history)
+    rm = rm.with_columns(
+        share_change=pl.coalesce(
+            pl.col("share") - pl.col("_share_med"), pl.col("div_share") - pl.col("_div_med")
+        )
+    ).drop("_share_med", "_div_med")
 
     # Difference-in-differences at the last control date aimed at the destination.
     epochs = _policy_epochs(
@@ -595,7 +604,8 @@ def route_indicators(
         .group_by("hub", "destination", "mi", "chapter")
         .agg(
             ctrl_products=pl.coalesce(
-                pl.col("dchg").filter(pl.col("uncontrolled")).median(), pl.col("dchg").median()
+                pl.when(pl.col("uncontrolled")).then(pl.col("dchg")).median(),
+                pl.col("dchg").median(),
             )
         )
     )
@@ -644,14 +654,16 @@ def route_indicators(
     typical = (
         legs.select(floor=_floor()) if floor is None else pl.LazyFrame({"floor": [float(floor)]})
     )
-    rm = rm.join(typical, how="cross")
+    calendar = months.select("mi", period=pl.date(pl.col("mi") // 12, pl.col("mi") % 12 + 1, 1))
+    # Eager: the GPU engine builds no dates.
+    rm = rm.join(typical, how="cross").join(_materialise(calendar, "cpu"), on="mi", how="left")
     # The inflow above its usual level, at its peak of the last four months.
     extra = (
         pl.max_horizontal("in_v_lagged", "in_v") - pl.col("in_usual_lagged").fill_null(0.0)
     ).clip(0.0)
     result = rm.select(
         *ROUTE_KEY,
-        period=pl.date(pl.col("mi") // 12, pl.col("mi") % 12 + 1, 1),
+        "period",
         inflow_rise=pl.col("in_rise_z_lagged").fill_null(0.0),
         # Beyond the rise of the destination's imports from everyone else.
         outflow_rise=(
@@ -703,5 +715,5 @@ def route_indicators(
         )
     if since:
         year, month = (int(x) for x in since.split("-"))
-        result = result.filter(pl.col("period") >= pl.date(year, month, 1))
+        result = result.filter(pl.col("period") >= pl.lit(dt.date(year, month, 1)))
     return result

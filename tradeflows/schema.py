@@ -35,10 +35,13 @@ FREQS: tuple[str, ...] = get_args(Freq)
 #: Canonical columns and their dtypes, in order.
 CANONICAL: dict[str, pl.DataType] = {
     "period": pl.Date(),
-    "freq": pl.Enum(FREQS),
+    # String, not Enum: the Polars GPU engine (cudf-polars 26.10) refuses Enum
+    # and Categorical columns, and CPU and GPU run the same code. The cleaning
+    # checks the values (bad_period, bad_flow).
+    "freq": pl.String(),
     "reporter": pl.String(),
     "partner": pl.String(),
-    "flow": pl.Enum(FLOWS),
+    "flow": pl.String(),
     "hs": pl.String(),
     "hs_revision": pl.String(),
     "value_usd": pl.Float64(),

@@ -435,7 +435,7 @@ def _mirror(lf: pl.LazyFrame, engine: str | None) -> pl.DataFrame:
     context = {
         k: _engine.collect(v, engine).lazy() for k, v in mirror_context(lf, pairs=paired).items()
     }
-    return _engine.collect(mirror(lf, context=context, pairs=paired), engine)
+    return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
 
 
 def _labels(ind: pl.DataFrame, labels: pl.DataFrame) -> np.ndarray:

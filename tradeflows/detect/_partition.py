@@ -55,7 +55,7 @@ def chapter_indicators(
     engine = options.get("engine")
     part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
     ctx = {k: v.lazy() for k, v in context["mirror"].items()}
-    pairs = _engine.collect(mirror(part, context=ctx), engine)
+    pairs = _engine.collect(mirror(part, context=ctx, engine=engine), engine)
     return _engine.collect(
         route_indicators(
             pairs.lazy(),

@@ -123,7 +123,12 @@ def iso3_from_code(col: str, *, stripped: bool = True) -> pl.Expr:
     return s.replace_strict(_code_table(), default=None, return_dtype=pl.String)
 
 
-_FOOTNOTE = r"\s*\(.*\)\s*$"
+#: What flow words may hold besides letters ("Re-exports", "2-Exports"); removed
+#: one by one (the GPU engine has no regex replace).
+NON_LETTERS = [" ", "-", "_", ".", ",", "/", "(", ")", "'", *"0123456789"]
+
+#: A name and its trailing footnote: "Kosovo (under UNSCR 1244/99)".
+_FOOTNOTE = r"^(.*?)\s*\(.*\)\s*$"
 
 
 def iso3_from_name(col: str) -> pl.Expr:
@@ -131,13 +136,18 @@ def iso3_from_name(col: str) -> pl.Expr:
     table = country_names()
     key = (
         pl.col(col)
-        .str.replace_all("\u2019", "'")
+        .str.replace_all("\u2019", "'", literal=True)
         .str.to_lowercase()
-        .str.replace_all(r"\s+", " ")
+        .str.replace_many(["\t", "\n", "\r", "\u00a0"], " ")
+        # Runs of spaces become one (literal replaces: the GPU engine has no
+        # regex replace); three passes fold up to eight.
+        .str.replace_all("  ", " ", literal=True)
+        .str.replace_all("  ", " ", literal=True)
+        .str.replace_all("  ", " ", literal=True)
         .str.strip_chars()
     )
     full = key.replace_strict(table, default=None, return_dtype=pl.String)
-    bare = key.str.replace(_FOOTNOTE, "").replace_strict(
+    bare = pl.coalesce(key.str.extract(_FOOTNOTE), key).replace_strict(
         table, default=None, return_dtype=pl.String
     )
     return pl.coalesce(full, bare)

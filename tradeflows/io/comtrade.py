@@ -14,6 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows.io._common import (
+    NON_LETTERS,
     clean_str,
     column_key,
     date_from_ym,
@@ -144,7 +145,7 @@ def _flow(keys: dict[str, str]) -> pl.Expr:
     if code_col is not None:
         return pl.col(code_col).str.strip_chars().str.to_uppercase().replace(_LEGACY_FLOW)
     text_col = pick(keys, "tradeflow", "flowdesc")
-    word = pl.col(text_col).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    word = pl.col(text_col).str.to_lowercase().str.replace_many(NON_LETTERS, "")
     return word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String)
 
 

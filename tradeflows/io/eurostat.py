@@ -50,21 +50,28 @@ def looks_like_comext(keys: set[str]) -> bool:
     )
 
 
+def _strip_digit_dash(s: pl.Expr) -> pl.Expr:
+    """``1-IMPORT`` -> ``IMPORT`` (no regex replace: the GPU engine has none)."""
+    return pl.when(s.str.contains(r"^\d-")).then(s.str.slice(2)).otherwise(s)
+
+
 def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
     raw = clean_str(col)
     annual = raw.str.contains(r"^Y?\d{4}$")
     year = raw.str.extract(r"(\d{4})")
     monthly = pl.coalesce(
-        raw.str.strptime(pl.Date, "%b. %Y", strict=False),
-        raw.str.strptime(pl.Date, "%b %Y", strict=False),
+        raw.str.strptime(pl.Date, "%b. %Y", strict=False, cache=False),
+        raw.str.strptime(pl.Date, "%b %Y", strict=False, cache=False),
         (raw.str.extract(r"^(\d{4}-\d{2})") + "-01").str.strptime(
-            pl.Date, "%Y-%m-%d", strict=False
+            pl.Date, "%Y-%m-%d", strict=False, cache=False
         ),
-        (raw.str.extract(r"^(\d{6})") + "01").str.strptime(pl.Date, "%Y%m%d", strict=False),
+        (raw.str.extract(r"^(\d{6})") + "01").str.strptime(
+            pl.Date, "%Y%m%d", strict=False, cache=False
+        ),
     )
     period = (
         pl.when(annual)
-        .then((year + "-01-01").str.strptime(pl.Date, strict=False))
+        .then((year + "-01-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False, cache=False))
         .otherwise(monthly)
     )
     freq = pl.when(annual).then(pl.lit("A")).otherwise(pl.lit("M"))
@@ -85,9 +92,7 @@ def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFr
     customs_col = pick(keys, "statprocedure")
 
     period, freq = _period(period_col)
-    flow_text = (
-        clean_str(flow_col).str.to_uppercase().str.replace(r"^\d-", "") if flow_col else None
-    )
+    flow_text = _strip_digit_dash(clean_str(flow_col).str.to_uppercase()) if flow_col else None
     flow = (
         flow_text.replace_strict(_FLOWS, default=None, return_dtype=pl.String)
         if flow_text is not None

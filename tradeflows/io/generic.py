@@ -19,6 +19,7 @@ import polars as pl
 
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io._common import (
+    NON_LETTERS,
     clean_str,
     finish,
     hs_code,
@@ -59,12 +60,12 @@ def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
     digits = raw.str.extract(r"^(\d{4})[-/]?(\d{1,2})?", 1)
     month = raw.str.extract(r"^\d{4}[-/]?(\d{1,2})\b", 1).str.zfill(2)
     worded = pl.coalesce(
-        raw.str.strptime(pl.Date, "%b. %Y", strict=False),
-        raw.str.strptime(pl.Date, "%b %Y", strict=False),
+        raw.str.strptime(pl.Date, "%b. %Y", strict=False, cache=False),
+        raw.str.strptime(pl.Date, "%b %Y", strict=False, cache=False),
     )
     annual = raw.str.contains(r"^Y?\d{4}$")
     ymd = raw.str.extract(r"(\d{4})") + pl.coalesce(month, pl.lit("01")) + "01"
-    period = pl.coalesce(worded, ymd.str.strptime(pl.Date, "%Y%m%d", strict=False))
+    period = pl.coalesce(worded, ymd.str.strptime(pl.Date, "%Y%m%d", strict=False, cache=False))
     freq = pl.when(annual).then(pl.lit("A")).when(digits.is_not_null() | worded.is_not_null())
     return period, freq.then(pl.lit("M"))
 
@@ -133,7 +134,7 @@ def scan_generic(
     period, freq = _period(col("period"))
     if "freq" in mapping or "freq" in constants:
         freq = clean_str(col("freq")).str.to_uppercase()
-    flow = clean_str(col("flow")).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    flow = clean_str(col("flow")).str.to_lowercase().str.replace_many(NON_LETTERS, "")
     exprs = {
         "period": period,
         "freq": freq,

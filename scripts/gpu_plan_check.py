@@ -1,0 +1,67 @@
+"""Check, without a GPU, that every query of the pipeline translates to the Polars GPU engine.
+
+    PYTHONPATH=/tmp/gpusite LD_LIBRARY_PATH=/tmp/gpusite/nvidia/cu13/lib \\
+        python scripts/gpu_plan_check.py STORE_OR_FILES...
+
+cudf-polars turns a polars plan into its own before it touches the device, and
+refuses there what it cannot run (an Enum column, ``any()`` in a group-by, ...).
+This script runs ``ingest``, ``detect`` (whole and by chapter) and ``report`` with ``--engine gpu`` on the CPU:
+each collect first translates its plan as the GPU engine would (raising on the
+first refusal, with all the reasons) and then runs it on the CPU engine. A GPU
+machine is scarce; this finds the refusals before one is lent.
+
+It needs cudf-polars importable (the wheels of ``../shared/tools/gpu-wheels``
+installed with ``pip install --no-deps --target``, plus cuda-bindings,
+cuda-pathfinder, nvidia-ml-py and the CUDA runtime, nvJitLink and cuFile
+wheels); no device is touched. What it cannot see: failures that only happen
+while the GPU executes.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import cudf_polars.utils.config as _config
+import polars as pl
+from cudf_polars.dsl.translate import Translator
+
+from tradeflows import engine
+
+# Without a device, the engine's configuration cannot ask for its memory.
+_config.get_total_device_memory = lambda: 80 * 2**30
+_cpu_collect = pl.LazyFrame.collect
+
+
+def _translate_then_collect(lf: pl.LazyFrame, name: str | None = None) -> pl.DataFrame:
+    if name == "gpu" or (name is None and engine.resolve(None) == "gpu"):
+        t = Translator(lf._ldf.visit(), pl.GPUEngine(raise_on_fail=True))
+        t.translate_ir()
+        # Without a driver, some expressions cannot be compiled here: not a refusal.
+        refused = [str(e) for e in t.errors if "NVIDIA display driver" not in str(e)]
+        if refused:
+            raise RuntimeError("the GPU engine refuses: " + "; ".join(refused))
+    return _cpu_collect(lf)
+
+
+def main(argv: list[str]) -> int:
+    from tradeflows import cli
+
+    engine.collect = _translate_then_collect
+    engine.resolve = lambda e=None: "gpu" if (e or "auto") in ("gpu", "auto") else e
+    with tempfile.TemporaryDirectory() as d:
+        store = Path(d) / "store"
+        code = cli.main(["ingest", *argv, "--out", str(store), "--engine", "gpu", "--quiet"])
+        if code:
+            return code
+        for extra in ([], ["--partition"]):
+            code = cli.main(["detect", str(store), "--out", str(Path(d) / "f.parquet"),
+                             "--engine", "gpu", *extra])  # fmt: skip
+            if code:
+                return code
+        return cli.main(["report", str(store), "--out", str(Path(d) / "r.html"), "--engine", "gpu"])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+"""Expressions written so that every engine runs them, the Polars GPU engine included.
+
+cudf-polars 26.10 refuses ``any()`` and ``all()`` inside a group-by or a
+window (``.over``); a sum of the booleans as integers means the same and runs
+everywhere.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["all_true", "any_true"]
+
+
+def any_true(expr: pl.Expr) -> pl.Expr:
+    """``expr.any()`` for group-by and window contexts: null counts as false.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"k": [1, 1, 2, 3], "b": [True, False, None, False]})
+    >>> df.group_by("k", maintain_order=True).agg(any_true(pl.col("b")))["b"].to_list()
+    [True, False, False]
+    """
+    return expr.fill_null(False).cast(pl.UInt32).sum() > 0
+
+
+def all_true(expr: pl.Expr) -> pl.Expr:
+    """``expr.all()`` for group-by and window contexts: nulls are ignored.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"k": [1, 1, 2, 3], "b": [True, False, None, True]})
+    >>> df.group_by("k", maintain_order=True).agg(all_true(pl.col("b")))["b"].to_list()
+    [False, True, True]
+    """
+    return (~expr).fill_null(False).cast(pl.UInt32).sum() == 0
+
+
+def month_index(col: str = "period") -> pl.Expr:
+    """Months since year 0 (``year * 12 + month - 1``): adjacent months differ by one.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> df = pl.DataFrame({"period": [dt.date(2024, 12, 1), dt.date(2025, 1, 1)]})
+    >>> df.select(month_index())["period"].to_list()
+    [24299, 24300]
+    """
+    return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
+
+
+def with_previous_median(
+    lf: pl.LazyFrame,
+    value: str,
+    name: str,
+    *,
+    by: list[str],
+    order: str,
+    window: int,
+    min_samples: int,
+    engine: str | None = None,
+) -> pl.LazyFrame:
+    """Add ``name``: the median of the ``window`` values of ``value`` before each row.
+
+    The same as ``pl.col(value).shift(1).rolling_median(window,
+    min_samples=min_samples).over(by, order_by=order)``: a series is the rows of
+    one ``by`` key in ``order`` (unique within it); nulls are skipped, and fewer
+    than ``min_samples`` values give null. The GPU engine has no rolling
+    median; there, each value is joined to the ``window`` rows after it and the
+    median taken by a group-by (``window`` times the rows, which a GPU does in
+    a blink and a CPU does not, so the CPU keeps the rolling median).
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"k": [1] * 5, "t": [1, 2, 3, 4, 5], "v": [5.0, 1.0, None, 3.0, 9.0]})
+    >>> kw = dict(by=["k"], order="t", window=3, min_samples=2)
+    >>> with_previous_median(lf, "v", "m", **kw, engine="cpu").collect()["m"].to_list()
+    [None, None, 3.0, 3.0, 2.0]
+    >>> _joined_previous_median(lf, "v", "m", **kw).collect()["m"].to_list()
+    [None, None, 3.0, 3.0, 2.0]
+    """
+    from tradeflows.engine import resolve
+
+    if resolve(engine) == "gpu":
+        return _joined_previous_median(lf, value, name, by=by, order=order, window=window,
+                                       min_samples=min_samples)  # fmt: skip
+    med = pl.col(value).shift(1).rolling_median(window, min_samples=min_samples)
+    return lf.with_columns(med.over(partition_by=by, order_by=order).alias(name))
+
+
+def _joined_previous_median(lf, value, name, *, by, order, window, min_samples):
+    """:func:`with_previous_median` without a rolling window (the GPU engine's way)."""
+    lf = lf.with_columns(_row=pl.col(order).rank("ordinal").over(by).cast(pl.Int64))
+    ahead = pl.LazyFrame({"_ahead": list(range(1, window + 1))}, schema={"_ahead": pl.Int64})
+    medians = (
+        lf.select(*by, "_row", value)
+        .join(ahead, how="cross")
+        .group_by(*by, _row=pl.col("_row") + pl.col("_ahead"))
+        .agg(_med=pl.col(value).median(), _n=pl.col(value).count())
+    )
+    return (
+        lf.join(medians, on=[*by, "_row"], how="left", nulls_equal=True)
+        .with_columns(pl.when(pl.col("_n") >= min_samples).then(pl.col("_med")).alias(name))
+        .drop("_row", "_med", "_n")
+    )
