@@ -45,17 +45,32 @@ def test_cpu_and_streaming_agree():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not engine.gpu_available(), reason="needs an NVIDIA GPU and cudf_polars")
-def test_whole_ingest_on_the_gpu_engine_without_fallback(tmp_path, realdata):
-    """Runs every cleaning verb on the Polars GPU engine with raise_on_fail=True."""
-    files = [
-        realdata / "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv",
-        realdata / "ruimpeks/comext_electronics_EU27_to_RU_AM_BY_GE_KG_KZ_UZ_monthly_2020_2022.csv",
-        comtrade_csv(tmp_path / "t.csv", [comtrade_row(), comtrade_row(partner="0")]),
-    ]
-    gpu = ingest(files, tmp_path / "gpu", engine="gpu")
-    cpu = ingest(files, tmp_path / "cpu", engine="cpu")
-    assert gpu["totals"] == cpu["totals"]
-    assert scan_store(tmp_path / "gpu").collect().equals(scan_store(tmp_path / "cpu").collect())
+@pytest.mark.xfail(
+    reason="cudf-polars 26.10: the cleaning keeps fewer rows on the GPU (more marked "
+    "duplicate_superseded); ingest therefore cleans on the CPU (issue 6, RESULTS.md)",
+    strict=True,
+)
+def test_the_cleaning_on_the_gpu_engine_keeps_the_cpu_rows(tmp_path):
+    """Every cleaning verb on the Polars GPU engine (raise_on_fail=True), against the CPU."""
+    from tradeflows.clean import clean, ensure_aux
+    from tradeflows.synth import make_trade_world
+
+    make_trade_world(tmp_path / "w", seed=7, n_others=40, n_products=30, pairs_per_product=30)
+    ingest([tmp_path / "w" / "comtrade"], tmp_path / "store")  # read on the CPU
+    raw = ensure_aux(scan_store(tmp_path / "store"))
+    key = ["period", "reporter", "partner", "flow", "hs"]
+    gpu = engine.collect(clean(raw), "gpu").sort(key)
+    cpu = engine.collect(clean(raw), "cpu").sort(key)
+    assert gpu.equals(cpu)
+
+
+def test_ingest_asked_for_the_gpu_cleans_on_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "resolve", lambda e=None: "gpu" if e == "gpu" else "cpu")
+    used = []
+    real = engine.collect
+    monkeypatch.setattr(engine, "collect", lambda lf, e=None: used.append(e) or real(lf, "cpu"))
+    ingest([comtrade_csv(tmp_path / "t.csv", [comtrade_row()])], tmp_path / "s", engine="gpu")
+    assert used and set(used) == {"cpu"}
 
 
 @pytest.mark.gpu

@@ -72,8 +72,11 @@ def resolve(engine: str | None = None) -> str:
 def _polars_engine(name: str):
     if name == "gpu":
         # raise_on_fail: an operation the GPU cannot run is an error, not a
-        # silent fall back to the CPU.
-        return pl.GPUEngine(raise_on_fail=True)
+        # silent fall back to the CPU. The in-memory executor: cudf-polars'
+        # default (streaming, several partitions) runs some operations on one
+        # partition after a warning, and its ingest kept fewer rows than the
+        # CPU's (benchmarks/RESULTS.md).
+        return pl.GPUEngine(raise_on_fail=True, executor="in-memory")
     return "streaming" if name == "streaming" else "in-memory"
 
 
