@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py --rows 10000000 --repeat 3
 	$(BIN)/python benchmarks/bench_detect.py --quality --real --rows 10000000
 	$(BIN)/python benchmarks/bench_mirror.py --store benchmarks/data/world_331/store
+	$(BIN)/python benchmarks/bench_scale.py --rows 1000000 10000000 --engines cpu streaming
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,282 @@
+"""The whole pipeline at scale: each step on each engine, beside pandas and the polars floor.
+
+    python benchmarks/bench_scale.py --rows 1000000 10000000 50000000
+    python benchmarks/bench_scale.py --rows 10000000 --engines cpu gpu
+
+For each size it writes (once, kept in ``benchmarks/data/``) a synthetic world
+of about that many Comtrade report rows, then measures four steps, each in a
+child process of its own so that the peak RSS is the step's alone:
+
+* ``ingest``: ``tradeflows ingest`` of the world's Comtrade files (read,
+  clean, audit, write the store);
+* ``mirror+routes``: the mirror and the route indicators of the whole store
+  (everything of detect but the model);
+* ``detect``: ``tradeflows detect STORE`` (the flags table);
+* ``report``: ``tradeflows report STORE`` (detect, figures, the HTML file).
+
+Each step runs on every engine named (``cpu``, ``streaming``, ``gpu``; add
+``-partition`` to run detect and report one HS chapter at a time). Every
+engine's result is compared with the first engine's: the same store rows, the
+same flags. (The pandas versions and the polars floor of ingest and of the
+mirror are in ``bench_ingest.py`` and ``bench_mirror.py``; a pandas version of
+the routes is not written yet.)
+
+Prints one table per size and appends it to ``benchmarks/RESULTS.md`` with the
+machine and the command (``--no-record`` to only print; ``--results FILE`` to
+append elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_ingest import machine  # noqa: E402
+
+STEPS = ["ingest", "mirror+routes", "detect", "report"]
+
+
+def world(rows: int) -> Path:
+    """The folder of a seed-7 world of about ``rows`` Comtrade report rows (made once)."""
+    # 700 products x 700 pairs gave 52M report rows (RESULTS.md).
+    pairs = max(20, round((rows / 52e6 * 700 * 700) ** 0.5))
+    folder = HERE / "data" / f"scale_{pairs}"
+    if not (folder / "world.json").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        _child(
+            "from tradeflows.synth import make_trade_world; "
+            f"make_trade_world({str(folder)!r}, seed=7, n_others=120, n_products={pairs}, "
+            f"pairs_per_product={pairs})"
+        )
+    return folder
+
+
+class _GpuMemory:
+    """Peak GPU memory in use while a child runs, read from nvidia-smi every 0.2 s."""
+
+    def __init__(self):
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        while not self._stop.wait(0.2):
+            try:
+                out = subprocess.run(
+                    ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                    capture_output=True, text=True, timeout=5, check=True,
+                )  # fmt: skip
+                self.peak = max(self.peak, float(out.stdout.split()[0]) / 1024)
+            except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _child(code: str, gpu: bool = False) -> dict:
+    """Run ``code`` in a child Python: wall seconds, peak RSS GiB, peak GPU GiB, error."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        monitor = _GpuMemory() if gpu else None
+        if monitor:
+            monitor.__enter__()
+        proc = subprocess.Popen([sys.executable, "-c", code], stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        if monitor:
+            monitor.__exit__()
+        wall = time.perf_counter() - t
+        err.seek(0)
+        tail = [line for line in err.read().splitlines() if line.strip()]
+    failed = os.waitstatus_to_exitcode(status)
+    if failed:
+        sys.stderr.write("\n".join(tail[-30:]) + "\n")
+    return {
+        "wall": wall,
+        "rss": usage.ru_maxrss / 2**20,
+        "gpu": monitor.peak if monitor else None,
+        "error": (tail[-1][:160] if tail else f"exit {failed}") if failed else None,
+    }
+
+
+def _cli(*args: str) -> str:
+    return f"from tradeflows.cli import main; import sys; sys.exit(main({list(args)!r}))"
+
+
+def _engine_args(engine: str) -> tuple[str, list[str]]:
+    name, _, part = engine.partition("-")
+    return name, (["--partition"] if part == "partition" else [])
+
+
+def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
+    """The child's code for one step on one engine; its result goes to ``out``."""
+    name, extra = _engine_args(engine)
+    if step == "ingest":
+        return _cli("ingest", str(src), "--out", str(out), "--engine", name, "--quiet")
+    if step == "mirror+routes":
+        return (
+            "import polars as pl; from tradeflows.store import scan_store; "
+            "from tradeflows.engine import collect; "
+            "from tradeflows.detect._flags import _mirror; "
+            "from tradeflows.detect._partition import indicators; "
+            "from tradeflows.routes import route_indicators; "
+            f"lf = scan_store({str(store)!r}); "
+            + (
+                f"ind = indicators(lf, engine={name!r})"
+                if extra
+                else f"ind = collect(route_indicators(_mirror(lf, {name!r}).lazy(), "
+                f"engine={name!r}), {name!r})"
+            )
+            + f"; ind.write_parquet({str(out)!r})"
+        )
+    if step == "detect":
+        return _cli("detect", str(store), "--out", str(out), "--engine", name, *extra)
+    if step == "report":
+        return _cli("report", str(store), "--out", str(out), "--engine", name)
+    raise ValueError(step)
+
+
+def _same(step: str, first: Path, other: Path) -> str:
+    """Whether two engines' results agree: 'yes', or what differs."""
+    import polars as pl
+
+    if step == "report":
+        return "-"
+    if step == "ingest":
+        from tradeflows.store import scan_store
+
+        a, b = scan_store(first).collect(), scan_store(other).collect()
+        key = [c for c in a.columns if a[c].dtype != pl.Float64]
+        a, b = a.sort(key), b.select(a.columns).sort(key)
+    else:
+        key = ["origin", "hub", "destination", "hs", "period"]
+        a, b = pl.read_parquet(first).sort(key), pl.read_parquet(other).sort(key)
+    if a.shape != b.shape:
+        return f"{b.height:,} rows vs {a.height:,}"
+    if "flagged" in a.columns and not a["flagged"].equals(b["flagged"]):
+        return f"{int((a['flagged'] != b['flagged']).sum())} flags differ"
+    from polars.testing import assert_frame_equal
+
+    try:
+        assert_frame_equal(a, b, check_exact=False, rel_tol=1e-6, abs_tol=1e-6)
+    except AssertionError as e:
+        return "values differ: " + str(e).splitlines()[0][:60]
+    return "yes"
+
+
+def run_size(rows: int, engines: list[str], steps: list[str]) -> tuple:
+    import polars as pl
+
+    from tradeflows.store import read_audit
+
+    folder = world(rows)
+    src = folder / "comtrade"
+    n_in = sum(pl.scan_csv(f).select(pl.len()).collect().item() for f in sorted(src.glob("*.csv")))
+    results = []
+    work = folder / "runs"
+    work.mkdir(exist_ok=True)
+    # Without the ingest step, the steps read the store an earlier run left.
+    kept = work / f"ingest_{engines[0]}"
+    store = kept if "ingest" not in steps and (kept / "audit.json").exists() else None
+    for step in steps:
+        first = None
+        for engine in engines:
+            name, _ = _engine_args(engine)
+            if step == "ingest" and engine.endswith("-partition"):
+                continue
+            suffix = {"ingest": "", "report": ".html"}.get(step, ".parquet")
+            out = work / f"{step.replace('+', '_')}_{engine}{suffix}"
+            if step != "ingest" and store is None:
+                results.append({"step": step, "engine": engine, "error": "no store"})
+                continue
+            if out.is_dir():
+                shutil.rmtree(out)
+            r = _child(step_code(step, engine, src, store, out), gpu=name == "gpu")
+            r.update(step=step, engine=engine)
+            if not r["error"]:
+                if first is None:
+                    first, r["same"] = out, "(reference)"
+                else:
+                    r["same"] = _same(step, first, out)
+                if step == "ingest" and store is None:
+                    store = out
+            results.append(r)
+    n_store = read_audit(store)["store"]["rows"] if store else 0
+    for r in results:
+        r["rows"] = n_in if r["step"] == "ingest" else n_store
+    return results, n_in, n_store, folder.name
+
+
+def table(rows: int, results: list[dict], n_in: int, n_store: int, name: str, cmd: str) -> str:
+    lines = [
+        f"### The pipeline at {n_in:,} report rows, {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}{_gpu_name()}.",
+        f"Command: `{cmd}` (world {name}: seed 7; {n_in:,} Comtrade rows in, "
+        f"{n_store:,} rows in the store).",
+        "",
+        "| step | engine | wall s | rows/s | peak RSS GiB | peak GPU GiB | vs first engine "
+        "| same result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    first = {}
+    for r in results:
+        if r.get("error"):
+            lines.append(f"| {r['step']} | {r['engine']} | failed: {r['error']} | | | | | |")
+            continue
+        base = first.setdefault(r["step"], r["wall"])
+        gpu = f"{r['gpu']:.2f}" if r.get("gpu") is not None else "-"
+        lines.append(
+            f"| {r['step']} | {r['engine']} | {r['wall']:.1f} | {r['rows'] / r['wall']:,.0f} "
+            f"| {r['rss']:.2f} | {gpu} | {base / r['wall']:.2f}x | {r.get('same', '-')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _gpu_name() -> str:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return "; GPU " + out.stdout.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000, 50_000_000])
+    ap.add_argument("--engines", nargs="+", default=["cpu", "streaming"])
+    ap.add_argument("--steps", nargs="+", default=STEPS, choices=STEPS)
+    ap.add_argument("--no-record", action="store_true")
+    ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    args = ap.parse_args()
+    cmd = "python benchmarks/bench_scale.py " + " ".join(sys.argv[1:])
+    for rows in args.rows:
+        results, n_in, n_store, name = run_size(rows, args.engines, args.steps)
+        text = table(rows, results, n_in, n_store, name, cmd)
+        print(text, flush=True)
+        if not args.no_record:
+            with open(args.results, "a", encoding="utf-8") as f:
+                f.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
