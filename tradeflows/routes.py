@@ -102,9 +102,6 @@ def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
     return collect(lf, engine).lazy()
 
 
-_month_index = month_index
-
-
 def _series_rows(legs: pl.LazyFrame, kind: str, a, b, p) -> pl.LazyFrame:
     """Sum legs into one series kind: a, b, p are expressions naming the series."""
     return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
@@ -341,7 +338,7 @@ def route_indicators(
         "gap_history",
         "slip",
         "importer_silent",
-        mi=_month_index(),
+        mi=month_index(),
         x=pl.col("value_x"),
         m=pl.col("value_m") / pl.col("cif_fob"),
         v=_leg_value(),
@@ -430,7 +427,9 @@ def route_indicators(
         )
     )
     # No legs (an --hs or --hubs that matches nothing): an empty month range.
-    lo, hi = _materialise(span, engine).collect().row(0)  # one row, already executed
+    from tradeflows.engine import collect
+
+    lo, hi = collect(span, engine).row(0)
     months = pl.LazyFrame(
         {"mi": range(lo or 0, (hi if hi is not None else -1) + 1)}, schema={"mi": pl.Int32}
     )

@@ -17,8 +17,9 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows import engine as _engine
+from tradeflows._expr import month_index
 from tradeflows.mirror import _with_cif_fob, mirror, mirror_context, pair_reports
-from tradeflows.routes import _floor, _hs_filter, _leg_value, _month_index, route_indicators
+from tradeflows.routes import _floor, _hs_filter, _leg_value, route_indicators
 
 __all__ = ["chapter_indicators", "indicators"]
 
@@ -30,7 +31,7 @@ def _route_context(
     legs = (
         _with_cif_fob(paired.filter(pl.col("freq") == "M"), context["ratios"])
         .filter(_hs_filter(hs))
-        .select(mi=_month_index(), v=_leg_value())
+        .select(mi=month_index(), v=_leg_value())
     )
     row = _engine.collect(
         legs.select(
