@@ -1,15 +1,15 @@
 """Expressions written so that every engine runs them, the Polars GPU engine included.
 
 cudf-polars 26.10 refuses ``any()`` and ``all()`` inside a group-by or a
-window (``.over``); a sum of the booleans as integers means the same and runs
-everywhere.
+window (``.over``), date offsets and rolling medians; these helpers say the
+same in terms it runs.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["all_true", "any_true"]
+__all__ = ["all_true", "any_true", "month_index", "with_previous_median"]
 
 
 def any_true(expr: pl.Expr) -> pl.Expr:

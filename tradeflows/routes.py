@@ -135,8 +135,8 @@ def _series_features(
     )
     dense = with_previous_median(dense, "lv", "med", **history)
     dense = with_previous_median(dense, "step", "_step_med", **history)
-    lagged = {k: pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3)}
-    lagged[0] = pl.col("rise_z")
+    # The rise of this month and of the three before it.
+    lagged = [pl.col("rise_z"), *(pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3))]
 
     def at_k(col: str) -> pl.Expr:
         """``col`` ``_k`` months back."""
@@ -175,14 +175,14 @@ def _series_features(
             fall_z=(-pl.col("level") / pl.col("scale")).clip(0.0).fill_null(0.0),
         )
         .with_columns(
-            rise_z_lagged=pl.max_horizontal(lagged[k] for k in (0, 1, 2, 3)),
+            rise_z_lagged=pl.max_horizontal(lagged),
             # Which of the last four months the lagged values quote: the earliest
             # that clears the evidence line (the strongest when none does).
             _k=pl.coalesce(
                 pl.max_horizontal(
-                    pl.when(lagged[k] >= _EVIDENCE).then(pl.lit(k)) for k in (0, 1, 2, 3)
+                    pl.when(rise >= _EVIDENCE).then(pl.lit(k)) for k, rise in enumerate(lagged)
                 ),
-                _first_max([lagged[k] for k in (0, 1, 2, 3)]),
+                _first_max(lagged),
             ),
             # Runs of months that clear the evidence line, to date each rise's
             # onset; one month below it (a missing report) does not end a run.
@@ -430,9 +430,13 @@ def route_indicators(
     from tradeflows.engine import collect
 
     lo, hi = collect(span, engine).row(0)
-    months = pl.LazyFrame(
-        {"mi": range(lo or 0, (hi if hi is not None else -1) + 1)}, schema={"mi": pl.Int32}
+    mis = range(lo or 0, (hi if hi is not None else -1) + 1)
+    # Built here: the GPU engine makes no dates from integers.
+    calendar = pl.LazyFrame(
+        {"mi": mis, "period": [dt.date(m // 12, m % 12 + 1, 1) for m in mis]},
+        schema={"mi": pl.Int32, "period": pl.Date},
     )
+    months = calendar.select("mi")
 
     # Only the series a route needs: its legs, the hub's and the destination's totals.
     need_hubs = routes.select(h="hub").unique()
@@ -653,9 +657,7 @@ def route_indicators(
     typical = (
         legs.select(floor=_floor()) if floor is None else pl.LazyFrame({"floor": [float(floor)]})
     )
-    calendar = months.select("mi", period=pl.date(pl.col("mi") // 12, pl.col("mi") % 12 + 1, 1))
-    # Eager: the GPU engine builds no dates.
-    rm = rm.join(typical, how="cross").join(_materialise(calendar, "cpu"), on="mi", how="left")
+    rm = rm.join(typical, how="cross").join(calendar, on="mi", how="left")
     # The inflow above its usual level, at its peak of the last four months.
     extra = (
         pl.max_horizontal("in_v_lagged", "in_v") - pl.col("in_usual_lagged").fill_null(0.0)
