@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import machine, record  # noqa: E402
+from bench_ingest import machine, record, run_code  # noqa: E402
 
 
 def quality(seeds: list[int], save: bool, **world) -> None:
@@ -173,15 +171,12 @@ def real(save: bool) -> None:
     record("\n".join(lines), save=save)
 
 
-def _child(code: str) -> tuple[float, float]:
-    """Run ``code`` in a child Python; return (wall seconds, peak RSS GiB)."""
-    t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"child failed: {code}")
-    return wall, usage.ru_maxrss / 2**20
+def _checked(code: str) -> tuple[float, float]:
+    """:func:`run_code`, stopping the benchmark if the child fails: (wall s, peak RSS GiB)."""
+    r = run_code(code)
+    if r["error"]:
+        raise SystemExit(f"child failed: {r['error']}")
+    return r["wall"], r["rss"]
 
 
 def speed(rows: int, engines: list[str], save: bool) -> None:
@@ -196,7 +191,7 @@ def speed(rows: int, engines: list[str], save: bool) -> None:
     store = data / "store"
     if not (store / "audit.json").exists():
         # In a child: a parent grown large would pass its peak RSS to the measured children.
-        _child(
+        _checked(
             "from tradeflows.synth import make_trade_world; from tradeflows.store import ingest; "
             f"make_trade_world({str(data)!r}, seed=7, n_others=120, n_products={pairs}, "
             f"pairs_per_product={pairs}); ingest([{str(data / 'comtrade')!r}], {str(store)!r})"
@@ -210,7 +205,7 @@ def speed(rows: int, engines: list[str], save: bool) -> None:
                 "from tradeflows.cli import main; import sys; "
                 f"sys.exit(main(['detect', {str(store)!r}, '--out', {str(out)!r}, '--engine', {engine!r}]))"
             )
-            wall, rss = _child(code)
+            wall, rss = _checked(code)
             flags = pl.read_parquet(out)
             results.append((engine, wall, rss, flags.height, int(flags["flagged"].sum())))
     lines = [

@@ -22,12 +22,14 @@ Prints a table and appends it, with the machine and the command, to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -253,6 +255,59 @@ def measure(variant: str, path: Path) -> tuple[float, int, float]:
         raise SystemExit(f"{variant} failed with exit code {proc.returncode}")
     seconds, rows = out.split()
     return float(seconds), int(rows), usage.ru_maxrss / 2**20  # KiB -> GiB
+
+
+class _GpuMemory:
+    """Peak GPU memory in use while a child runs, read from nvidia-smi every 0.2 s."""
+
+    def __init__(self):
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        while not self._stop.wait(0.2):
+            try:
+                out = subprocess.run(
+                    ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                    capture_output=True, text=True, timeout=5, check=True,
+                )  # fmt: skip
+                self.peak = max(self.peak, float(out.stdout.split()[0]) / 1024)
+            except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_code(code: str, gpu: bool = False) -> dict:
+    """Run ``code`` in a child Python: wall seconds, peak RSS GiB, peak GPU GiB, error.
+
+    A child of its own, so that the peak RSS is the code's alone; ``error`` is
+    the last line the child wrote to stderr when it failed (None otherwise).
+    """
+    t = time.perf_counter()
+    monitor = _GpuMemory() if gpu else None
+    with tempfile.TemporaryFile("w+") as err, monitor or contextlib.nullcontext():
+        proc = subprocess.Popen([sys.executable, "-c", code], stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        err.seek(0)
+        tail = [line for line in err.read().splitlines() if line.strip()]
+    failed = os.waitstatus_to_exitcode(status)
+    if failed:
+        sys.stderr.write("\n".join(tail[-30:]) + "\n")
+    return {
+        "wall": wall,
+        "rss": usage.ru_maxrss / 2**20,
+        "gpu": monitor.peak if monitor else None,
+        "error": (tail[-1][:160] if tail else f"exit {failed}") if failed else None,
+    }
 
 
 def machine() -> str:

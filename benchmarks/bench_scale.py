@@ -30,19 +30,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import machine  # noqa: E402
+from bench_ingest import machine, run_code  # noqa: E402
 
 STEPS = ["ingest", "mirror+routes", "detect", "report"]
 
@@ -54,65 +50,12 @@ def world(rows: int) -> Path:
     folder = HERE / "data" / f"scale_{pairs}"
     if not (folder / "world.json").exists():
         shutil.rmtree(folder, ignore_errors=True)
-        _child(
+        run_code(
             "from tradeflows.synth import make_trade_world; "
             f"make_trade_world({str(folder)!r}, seed=7, n_others=120, n_products={pairs}, "
             f"pairs_per_product={pairs})"
         )
     return folder
-
-
-class _GpuMemory:
-    """Peak GPU memory in use while a child runs, read from nvidia-smi every 0.2 s."""
-
-    def __init__(self):
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self):
-        while not self._stop.wait(0.2):
-            try:
-                out = subprocess.run(
-                    ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
-                    capture_output=True, text=True, timeout=5, check=True,
-                )  # fmt: skip
-                self.peak = max(self.peak, float(out.stdout.split()[0]) / 1024)
-            except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-def _child(code: str, gpu: bool = False) -> dict:
-    """Run ``code`` in a child Python: wall seconds, peak RSS GiB, peak GPU GiB, error."""
-    t = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as err:
-        monitor = _GpuMemory() if gpu else None
-        if monitor:
-            monitor.__enter__()
-        proc = subprocess.Popen([sys.executable, "-c", code], stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if monitor:
-            monitor.__exit__()
-        wall = time.perf_counter() - t
-        err.seek(0)
-        tail = [line for line in err.read().splitlines() if line.strip()]
-    failed = os.waitstatus_to_exitcode(status)
-    if failed:
-        sys.stderr.write("\n".join(tail[-30:]) + "\n")
-    return {
-        "wall": wall,
-        "rss": usage.ru_maxrss / 2**20,
-        "gpu": monitor.peak if monitor else None,
-        "error": (tail[-1][:160] if tail else f"exit {failed}") if failed else None,
-    }
 
 
 def _cli(*args: str) -> str:
@@ -207,7 +150,7 @@ def run_size(rows: int, engines: list[str], steps: list[str]) -> tuple:
                 continue
             if out.is_dir():
                 shutil.rmtree(out)
-            r = _child(step_code(step, engine, src, store, out), gpu=name == "gpu")
+            r = run_code(step_code(step, engine, src, store, out), gpu=name == "gpu")
             r.update(step=step, engine=engine)
             if not r["error"]:
                 if first is None:
