@@ -301,6 +301,13 @@ fetch_app = typer.Typer(help="Pull fresh data from trade APIs into a store.", no
 app.add_typer(fetch_app, name="fetch")
 
 
+# Options every fetch command takes.
+_FetchCache = Annotated[Path | None, typer.Option(help="Chunk cache (default STORE/.fetch-cache).")]
+_Retries = Annotated[int, typer.Option(help="Retries of a failing call (backoff doubles).")]
+_BaseUrl = Annotated[str | None, typer.Option(hidden=True)]
+_Quiet = Annotated[bool, typer.Option("--quiet", "-q")]
+
+
 def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -327,12 +334,10 @@ def fetch_comtrade_cmd(
     cmd: Annotated[str, typer.Option(help="HS codes, comma-separated.")] = "TOTAL",
     partners: Annotated[str | None, typer.Option(help="Partner codes (default: all).")] = None,
     freq: Annotated[str, typer.Option(help="M or A.")] = "M",
-    cache: Annotated[
-        Path | None, typer.Option(help="Chunk cache (default STORE/.fetch-cache).")
-    ] = None,
-    retries: Annotated[int, typer.Option(help="Retries of a failing call (backoff doubles).")] = 5,
-    base_url: Annotated[str | None, typer.Option(hidden=True)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    cache: _FetchCache = None,
+    retries: _Retries = 5,
+    base_url: _BaseUrl = None,
+    quiet: _Quiet = False,
 ) -> None:
     """Fetch Comtrade+ final data (key in COMTRADE_API_KEY), then ingest it into STORE."""
     from tradeflows.fetch import COMTRADE_URL, fetch_comtrade
@@ -357,12 +362,10 @@ def fetch_census_cmd(
     periods: Annotated[str, typer.Option(help="YYYY-MM months, comma-separated.")],
     hs: Annotated[str, typer.Option(help="HS codes (2 to 10 digits), comma-separated.")],
     flow: Annotated[str, typer.Option(help="exports or imports.")] = "exports",
-    cache: Annotated[
-        Path | None, typer.Option(help="Chunk cache (default STORE/.fetch-cache).")
-    ] = None,
-    retries: Annotated[int, typer.Option(help="Retries of a failing call (backoff doubles).")] = 5,
-    base_url: Annotated[str | None, typer.Option(hidden=True)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    cache: _FetchCache = None,
+    retries: _Retries = 5,
+    base_url: _BaseUrl = None,
+    quiet: _Quiet = False,
 ) -> None:
     """Fetch US Census monthly trade by partner (key, optional, in CENSUS_API_KEY), then ingest."""
     from tradeflows.fetch import CENSUS_URL, fetch_census
