@@ -147,3 +147,65 @@ def test_domestic_exports_in_a_new_file_beside_a_stored_total(tmp_path):
     by_source = {e["source"]: e for e in doc["files"]}
     assert by_source["dx.csv"]["dropped"] == {"domestic_export_beside_total": 1}
     assert scan_store(store).collect()["value_usd"].to_list() == [10.0]
+
+
+def _clean_at_once(files: list[Path], revision: str | None = None) -> pl.DataFrame:
+    """The store rows of the whole-frame cleaning: every file's rows in one ``clean``."""
+    from tradeflows.clean import clean, ensure_aux, split
+    from tradeflows.io import scan
+    from tradeflows.store import _source_names
+
+    frames = [
+        ensure_aux(scan(f).with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32)))
+        for i, (f, name) in enumerate(zip(files, _source_names(files), strict=True))
+    ]
+    cleaned = clean(pl.concat(frames, how="diagonal_relaxed"), revision=revision).collect()
+    return split(cleaned)[0]
+
+
+@pytest.mark.parametrize("spool_bytes", [None, 0])
+def test_cleaning_year_by_year_equals_cleaning_at_once(tmp_path, spool_bytes):
+    # A world of four yearly files with duplicates, World rows, re-exports and
+    # a unit slip; spool_bytes=0 sends every parsed and half-cleaned year to disk.
+    from tests.conftest import small_world
+
+    world = small_world(tmp_path / "w", seed=3, lookalikes=6)
+    files = sorted((world / "comtrade").glob("*.csv"))
+    assert len(files) >= 3
+    audit = ingest(files, tmp_path / "store", spool_bytes=spool_bytes, revision="HS2017")
+    got = scan_store(tmp_path / "store").collect()
+    want = _clean_at_once(files, revision="HS2017")
+    assert got.height == want.height == audit["store"]["rows"]
+    assert got.equals(want.select(got.columns))
+    assert audit["totals"]["rows_read"] == sum(
+        pl.scan_csv(f).select(pl.len()).collect().item() for f in files
+    )
+    assert audit["totals"]["changed"]["unit_slip_flagged"] == 1
+    assert audit["totals"]["dropped"]["duplicate_exact"] > 0
+    assert not list(tmp_path.glob(".tradeflows-spool-*"))  # the spool is removed
+
+
+def test_a_unit_slip_next_to_a_new_year_is_found(tmp_path):
+    # The slip is in January 2023; its previous report is in December 2022,
+    # cleaned in another year's pass.
+    values = {"202210": "10", "202211": "12", "202212": "11", "202301": "11000"}
+    values |= {"202302": "9", "202303": "10", "202304": "11"}
+    rows = [comtrade_row(period=p, value=v) for p, v in values.items()]
+    f = comtrade_csv(tmp_path / "slip.csv", rows)
+    audit = ingest([f], tmp_path / "store", spool_bytes=0)
+    got = scan_store(tmp_path / "store").sort("period").collect()
+    assert got["slip_suspect"].to_list() == [False, False, False, True, False, False, False]
+    assert audit["totals"]["changed"]["unit_slip_flagged"] == 1
+    assert audit["store"]["years"] == [2022, 2023]
+
+
+def test_adding_a_year_keeps_the_other_years_rows(tmp_path, two_files):
+    # The second file revises February 2023 and adds December 2022: the store's
+    # 2023 rows go through the cleaning again beside the new ones.
+    store = tmp_path / "store"
+    ingest(two_files[:1], store, spool_bytes=0)
+    audit = ingest(two_files[1:], store, spool_bytes=0)
+    got = scan_store(store).collect()
+    want = _clean_at_once(list(two_files))
+    assert got.sort("period").equals(want.sort("period"))
+    assert audit["store"]["rows"] == got.height

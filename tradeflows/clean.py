@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TypeVar
 
@@ -29,18 +29,22 @@ from tradeflows.schema import AUX_COLUMNS, CANONICAL, FLOWS, FREQS, KEY
 __all__ = [
     "INPUT_ERRORS",
     "audit",
+    "audit_from_counts",
     "clean",
+    "clean_within_periods",
     "drop_aggregates",
     "drop_hs_parents",
     "ensure_aux",
     "first_input_error",
     "flag_unit_slips",
     "mark_invalid",
+    "mark_unit_slips",
     "merge_breakdowns",
     "merge_duplicates",
     "resolve_flows",
     "split",
     "to_revision",
+    "unit_slip_rows",
 ]
 
 #: Drop reasons that mean the input itself is wrong: ingest refuses the file
@@ -462,16 +466,28 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     >>> flag_unit_slips(df)["slip_suspect"].to_list()
     [False, False, True, False, False, False]
     """
+    lf = lf.with_row_index("_i").cache()
+    return mark_unit_slips(lf, unit_slip_rows(lf, "_i", ratio), "_i").drop("_i")
+
+
+def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.LazyFrame:
+    """The ``on`` column of every row :func:`flag_unit_slips` flags, as a LazyFrame.
+
+    ``lf`` needs ``on`` (unique per row), the series columns, ``period``,
+    ``value_usd`` and ``drop``. Split from the verb so that a store too large
+    to clean at once can be cleaned period by period and the slips, which
+    need whole series, found in one pass over the result
+    (:func:`tradeflows.store.ingest`).
+    """
     series = ["reporter", "partner", "flow", "hs", "freq"]
     lo, hi = math.log10(ratio), 6 - math.log10(ratio)
 
     def near_1000(dev: pl.Expr) -> pl.Expr:
         return dev.abs().is_between(lo, hi)
 
-    lf = lf.with_row_index("_i").cache()
     log = pl.col("value_usd").log10().alias("_log")
     live = lf.filter(_live() & (pl.col("value_usd") > 0)).select(
-        "_i", *series, "period", "value_usd", log
+        on, *series, "period", "value_usd", log
     )
     # Only steady series of five reports or more can show a slip. A 64-bit
     # hash of the series key pre-selects them cheaply (one integer column, not
@@ -534,11 +550,16 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
         .then(inner)
         .otherwise(near_1000(value - pl.col("_mirror")) & (inner | edge))
     )
-    flags = cand.filter(suspect.fill_null(False)).select("_i", _suspect=pl.lit(True))
-    lf = lf.join(flags, on="_i", how="left", maintain_order="left")
+    return cand.filter(suspect.fill_null(False)).select(on)
+
+
+def mark_unit_slips(lf: pl.LazyFrame, rows: pl.LazyFrame, on: str) -> pl.LazyFrame:
+    """Set ``slip_suspect`` and ``chg_unit_slip_flagged`` on the ``rows`` (matched by ``on``)."""
+    flags = rows.select(on, _suspect=pl.lit(True))
+    lf = lf.join(flags, on=on, how="left", maintain_order="left")
     suspect = pl.col("_suspect").fill_null(False)
     lf = lf.with_columns(slip_suspect=pl.col("slip_suspect").fill_null(False) | suspect)
-    return _or_changed(lf, "unit_slip_flagged", suspect).drop("_i", "_suspect")
+    return _or_changed(lf, "unit_slip_flagged", suspect).drop("_suspect")
 
 
 @_verb
@@ -585,6 +606,24 @@ def to_revision(lf: pl.LazyFrame, revision: str = "HS2017") -> pl.LazyFrame:
     ).drop("_hs6", "_target", "_n")
 
 
+def clean_within_periods(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """The verbs of :func:`clean` that compare rows of the same period only.
+
+    Every verb but :func:`flag_unit_slips` (whole series) and
+    :func:`to_revision` (row by row) looks only at rows of one period, so a
+    large ingest can run this one year at a time (:func:`tradeflows.store.ingest`).
+    """
+    return (
+        ensure_aux(lf)
+        .pipe(mark_invalid)
+        .pipe(drop_aggregates)
+        .pipe(resolve_flows)
+        .pipe(merge_breakdowns)
+        .pipe(merge_duplicates)
+        .pipe(drop_hs_parents)
+    )
+
+
 def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RATIO) -> Frame:
     """Run every cleaning verb in order; rows are marked, never removed.
 
@@ -599,16 +638,7 @@ def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RA
     [None, 'partner_aggregate', 'duplicate_exact']
     """
     lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
-    lf = (
-        ensure_aux(lazy)
-        .pipe(mark_invalid)
-        .pipe(drop_aggregates)
-        .pipe(resolve_flows)
-        .pipe(merge_breakdowns)
-        .pipe(merge_duplicates)
-        .pipe(drop_hs_parents)
-        .pipe(flag_unit_slips, slip_ratio)
-    )
+    lf = clean_within_periods(lazy).pipe(flag_unit_slips, slip_ratio)
     if revision is not None:
         lf = lf.pipe(to_revision, revision)
     return engine.collect(lf, "cpu") if isinstance(df, pl.DataFrame) else lf
@@ -623,20 +653,34 @@ def audit(df: pl.DataFrame) -> dict:
     >>> audit(pl.DataFrame({"drop": [None, "partner_aggregate"], "chg_x": [True, False]}))
     {'rows_read': 2, 'rows_kept': 1, 'rows_dropped': 1, 'dropped': {'partner_aggregate': 1}, 'changed': {'x': 1}}
     """
-    dropped = df.filter(pl.col("drop").is_not_null()).group_by("drop").len().sort("drop")
-    changed = {
-        c.removeprefix("chg_"): int(df[c].sum())
-        for c in sorted(df.columns)
-        if c.startswith("chg_") and df[c].sum()
-    }
-    by_reason = dict(zip(dropped["drop"].to_list(), dropped["len"].to_list(), strict=True))
+    dropped = df.filter(pl.col("drop").is_not_null()).group_by("drop").len()
+    changed = {c.removeprefix("chg_"): int(df[c].sum()) for c in df.columns if c.startswith("chg_")}
+    return audit_from_counts(
+        df.height,
+        dict(zip(dropped["drop"].to_list(), dropped["len"].to_list(), strict=True)),
+        changed,
+    )
+
+
+def audit_from_counts(read: int, dropped: Mapping[str, int], changed: Mapping[str, int]) -> dict:
+    """The audit of :func:`audit` from counts: rows read, dropped and changed by reason.
+
+    Reasons are sorted and zero counts left out, so audits summed over parts
+    (the years of a large ingest) read exactly like the audit of the whole.
+
+    Examples
+    --------
+    >>> audit_from_counts(3, {"b": 1, "a": 1}, {"x": 0})
+    {'rows_read': 3, 'rows_kept': 1, 'rows_dropped': 2, 'dropped': {'a': 1, 'b': 1}, 'changed': {}}
+    """
+    by_reason = {k: int(dropped[k]) for k in sorted(dropped) if dropped[k]}
     n_dropped = sum(by_reason.values())
     return {
-        "rows_read": df.height,
-        "rows_kept": df.height - n_dropped,
+        "rows_read": read,
+        "rows_kept": read - n_dropped,
         "rows_dropped": n_dropped,
         "dropped": by_reason,
-        "changed": changed,
+        "changed": {k: int(changed[k]) for k in sorted(changed) if changed[k]},
     }
 
 

@@ -23,7 +23,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +34,16 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows._files import write_text_atomic
-from tradeflows.clean import audit, clean, ensure_aux, first_input_error, split
+from tradeflows.clean import (
+    INPUT_ERRORS,
+    audit_from_counts,
+    clean_within_periods,
+    ensure_aux,
+    first_input_error,
+    mark_unit_slips,
+    to_revision,
+    unit_slip_rows,
+)
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io import detect_format, expand_sources, file_sha256, is_parquet, scan
 from tradeflows.io._text import prepare_text
@@ -183,6 +194,7 @@ def ingest(
     constants: Mapping[str, str] | None = None,
     value_scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    spool_bytes: int | None = None,
 ) -> dict:
     """Read, clean and add source files to ``store``; return the store's audit.
 
@@ -207,6 +219,20 @@ def ingest(
         For the generic reader (see :func:`tradeflows.io.scan`).
     progress : callable, optional
         Called with a short message as each file is read.
+    spool_bytes : int, optional
+        How many bytes of parsed and half-cleaned rows are held in memory;
+        beyond that they are spooled to parquet in a temporary folder beside
+        the store. Default: an eighth of the machine's memory.
+
+    Notes
+    -----
+    The rows are cleaned one year at a time, each year's new rows beside the
+    store's rows of that year: every cleaning verb but the unit-slip check
+    compares rows of one period only. The slips, which need whole series, are
+    then found in one pass over all years (:func:`tradeflows.clean.unit_slip_rows`),
+    and each year is marked, audited and written. Peak memory is therefore
+    about one year's rows, not the whole store's, and the result is the same
+    as :func:`tradeflows.clean.clean` over all rows at once (tested).
 
     Examples
     --------
@@ -236,8 +262,10 @@ def ingest(
     # has is hashed in a thread while it is read, one that might be a repeat
     # is hashed first, so that a repeat is never read.
     known_sizes = {e.get("bytes") for e in doc["files"]}
-    new_entries, frames, skipped = [], [], []
+    new_entries, skipped = [], []
     hasher = ThreadPoolExecutor(max_workers=1)
+    budget = _default_spool_bytes() if spool_bytes is None else spool_bytes
+    spool = _Spool(store.parent, budget)
     try:
         for i, (path, name) in enumerate(zip(files, names, strict=True)):
             if progress:
@@ -260,9 +288,10 @@ def ingest(
                 )
                 return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
 
-            # Each file is read on its own (errors name it), then all are cleaned
-            # together: one plan over parsed frames runs faster than one plan that
-            # also parses, and duplicates across files need them side by side.
+            # Each file is read on its own (errors name it), then cleaned year
+            # by year beside the other files: one plan over parsed frames runs
+            # faster than one that also parses, and duplicates across files
+            # need them side by side.
             df, exact = _read(build, path, engine)
             sha = digest.result()
             if sha in known:  # the same bytes twice in one call
@@ -270,7 +299,8 @@ def ingest(
                 continue
             known.add(sha)
             known_sizes.add(size)
-            frames.append(df.lazy())
+            spool.add_years("read", df)
+            del df
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
             new_entries.append(
                 {
@@ -287,74 +317,179 @@ def ingest(
                     else 0,
                 }
             )
+        if not new_entries:
+            doc["skipped"] = skipped
+            return doc
+        if progress:
+            progress("cleaning")
+        _clean_by_year(store, doc, spool, new_entries, engine, lenient, revision, now)
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
-    if not frames:
-        doc["skipped"] = skipped
-        return doc
-
-    old = scan_store(store) if doc["data"] else None
-    old_n = doc.get("store", {}).get("rows", 0) if old is not None else 0
-    parts = [old.with_columns(_file=pl.lit(-1, dtype=pl.Int32))] if old is not None else []
-    parts += frames
-    combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
-    if progress:
-        progress("cleaning")
-    result = _engine.collect(clean(combined, revision=revision), engine)
-    for entry in new_entries:
-        df = result.filter(pl.col("_file") == entry["_file"])
-        if df.height == 0:
-            raise TradeflowsInputError(f"{entry['path']}: no data rows")
-        message = first_input_error(df, entry["path"])
-        if message and not lenient:
-            raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
-        entry.update(audit(df))
-    superseded = (
-        result.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
-        .group_by("source")
-        .len()
-    )
-    superseded_by = dict(
-        zip(superseded["source"].to_list(), superseded["len"].to_list(), strict=True)
-    )
-    files_doc = []
-    for e in doc["files"]:
-        e = dict(e)
-        e["superseded_later"] = e.get("superseded_later", 0) + superseded_by.get(e["source"], 0)
-        files_doc.append(e)
-    for e in new_entries:
-        e.pop("_file")
-        e["superseded_later"] = 0
-        files_doc.append(e)
-
-    kept, _ = split(result)
-    _write_store(store, doc, kept, files_doc, now, old_rows=old_n)
+        spool.close()
     out = read_audit(store)
     out["skipped"] = skipped
     return out
 
 
-def _write_store(
-    store: Path, doc: dict, kept: pl.DataFrame, files_doc: list, now: str, *, old_rows: int
+def _default_spool_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 8
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return 1 << 30
+
+
+class _Spool:
+    """Frames by stage and year: in memory up to ``budget`` bytes, beyond it in parquet files.
+
+    The files go to a temporary folder in ``where`` (beside the store), made
+    on the first spill and removed by :meth:`close`.
+    """
+
+    def __init__(self, where: Path, budget: int) -> None:
+        self.where, self.budget, self.used = where, budget, 0
+        self.folder: Path | None = None
+        self.parts: dict[tuple[str, int | None], list[tuple[pl.LazyFrame, int]]] = {}
+
+    def add(self, stage: str, year: int | None, df: pl.DataFrame) -> None:
+        size = df.estimated_size()
+        if self.used + size <= self.budget:
+            self.used += size
+            part = (df.lazy(), size)
+        else:
+            if self.folder is None:
+                self.where.mkdir(parents=True, exist_ok=True)
+                self.folder = Path(tempfile.mkdtemp(prefix=".tradeflows-spool-", dir=self.where))
+            path = self.folder / f"{uuid.uuid4().hex}.parquet"
+            df.write_parquet(path, compression="lz4", statistics=False)
+            part = (pl.scan_parquet(path), 0)
+        self.parts.setdefault((stage, year), []).append(part)
+
+    def add_years(self, stage: str, df: pl.DataFrame) -> None:
+        by_year = df.with_columns(_year=pl.col("period").dt.year()).partition_by(
+            "_year", as_dict=True, maintain_order=True, include_key=False
+        )
+        for (year,), part in by_year.items():
+            self.add(stage, year, part)
+
+    def years(self, stage: str) -> set[int | None]:
+        return {y for s, y in self.parts if s == stage}
+
+    def frames(self, stage: str, year: int | None) -> list[pl.LazyFrame]:
+        return [lf for lf, _ in self.parts.get((stage, year), [])]
+
+    def pop(self, stage: str, year: int | None) -> list[pl.LazyFrame]:
+        parts = self.parts.pop((stage, year), [])
+        self.used -= sum(size for _, size in parts)
+        return [lf for lf, _ in parts]
+
+    def close(self) -> None:
+        self.parts.clear()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _old_years(store: Path, doc: dict) -> dict[int, pl.LazyFrame]:
+    """The store's rows by year (``_file`` -1: they were read before any new file)."""
+    if not doc["data"]:
+        return {}
+    out = {}
+    for folder in sorted((store / doc["data"]).glob("year=*")):
+        if any(folder.glob("*.parquet")):
+            lf = pl.scan_parquet(folder / "*.parquet", hive_partitioning=False)
+            out[int(folder.name.removeprefix("year="))] = lf.select(list(CANONICAL)).with_columns(
+                _file=pl.lit(-1, dtype=pl.Int32)
+            )
+    return out
+
+
+def _clean_by_year(
+    store: Path,
+    doc: dict,
+    spool: _Spool,
+    entries: list[dict],
+    engine: str | None,
+    lenient: bool,
+    revision: str | None,
+    now: str,
 ) -> None:
+    """Clean the new rows beside the store's, year by year; audit them; write the store."""
+    old = _old_years(store, doc)
+    years = sorted(spool.years("read") | set(old), key=lambda y: (y is None, y or 0))
+    # 1. The verbs that compare rows of one period, a year at a time. Rows get
+    #    an id that is unique over all years, for the slips below.
+    read_by_file: Counter = Counter()
+    bad, offset = [], 0
+    for y in years:
+        parts = ([old[y]] if y in old else []) + spool.pop("read", y)
+        combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
+        df = _engine.collect(clean_within_periods(combined), engine)
+        read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
+        if not lenient:
+            bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
+        keep = [*CANONICAL, "drop", "_file", *(c for c in df.columns if c.startswith("chg_"))]
+        spool.add("clean", y, df.select(keep).with_row_index("_gid", offset))
+        offset += df.height
+        del df
+    bad_rows = pl.concat(bad, how="diagonal_relaxed") if bad else None
+    for e in entries:
+        if not read_by_file[e["_file"]]:
+            raise TradeflowsInputError(f"{e['path']}: no data rows")
+        if bad_rows is not None:
+            message = first_input_error(bad_rows.filter(pl.col("_file") == e["_file"]), e["path"])
+            if message:
+                raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
+    # 2. The unit slips, which need whole series: one pass over every year.
+    everything = pl.concat(
+        [lf for y in years for lf in spool.frames("clean", y)], how="diagonal_relaxed"
+    )
+    slips = _engine.collect(unit_slip_rows(everything, "_gid"), engine).lazy()
+    # 3. Each year marked, converted, counted and written to a new data folder;
+    #    audit.json, replaced last, is the commit point.
+    counts: dict[int, dict] = {}
+    superseded: Counter = Counter()
     store.mkdir(parents=True, exist_ok=True)
     data_name = f"data-{uuid.uuid4().hex[:12]}"
     tmp = store / f".{data_name}.tmp"
+    tmp.mkdir()
     try:
-        # Rows keep the order they were read in: deterministic for the same inputs.
-        table = kept.with_columns(year=pl.col("period").dt.year())
-        tmp.mkdir()
-        if table.height:
-            table.write_parquet(tmp, partition_by="year", compression="zstd")
+        rows, kept_years = 0, []
+        for y in years:
+            lf = mark_unit_slips(pl.concat(spool.pop("clean", y)), slips, "_gid")
+            if revision is not None:
+                lf = to_revision(lf, revision)
+            df = _engine.collect(lf, engine)
+            _count(df, counts)
+            gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
+            superseded.update(dict(gone.group_by("source").len().iter_rows()))
+            # Rows keep the order they were read in: deterministic for the same inputs.
+            kept = df.filter(pl.col("drop").is_null()).select(list(CANONICAL))
+            del df
+            if kept.height:
+                (tmp / f"year={y}").mkdir()
+                kept.write_parquet(tmp / f"year={y}" / "00000000.parquet", compression="zstd")
+                rows += kept.height
+                kept_years.append(y)
+        for e in entries:
+            c = counts[e["_file"]]
+            e.update(audit_from_counts(c["read"], c["dropped"], c["changed"]))
+        files_doc = []
+        for e in doc["files"]:
+            e = dict(e)
+            e["superseded_later"] = e.get("superseded_later", 0) + superseded[e["source"]]
+            files_doc.append(e)
+        for e in entries:
+            e.pop("_file")
+            e["superseded_later"] = 0
+            files_doc.append(e)
         os.replace(tmp, store / data_name)
         new_doc = {
             "format": STORE_FORMAT,
             "data": data_name,
             "updated": now,
             "store": {
-                "rows": table.height,
-                "years": table["year"].unique().sort().to_list(),
-                "rows_before": old_rows,
+                "rows": rows,
+                "years": kept_years,
+                "rows_before": doc.get("store", {}).get("rows", 0) if doc["data"] else 0,
             },
             "totals": _sum_counts(files_doc),
             "files": files_doc,
@@ -367,6 +502,22 @@ def _write_store(
         raise
     if doc.get("data") and doc["data"] != data_name:
         shutil.rmtree(store / doc["data"], ignore_errors=True)
+
+
+def _count(df: pl.DataFrame, counts: dict[int, dict]) -> None:
+    """Add ``df``'s rows read, dropped and changed by reason to each new file's counts."""
+    chg = [c for c in df.columns if c.startswith("chg_")]
+    tally = (
+        df.filter(pl.col("_file") >= 0)
+        .group_by("_file", "drop")
+        .agg(pl.len().alias("_n"), *(pl.col(c).sum() for c in chg))
+    )
+    for r in tally.iter_rows(named=True):
+        c = counts.setdefault(r["_file"], {"read": 0, "dropped": Counter(), "changed": Counter()})
+        c["read"] += r["_n"]
+        if r["drop"] is not None:
+            c["dropped"][r["drop"]] += r["_n"]
+        c["changed"].update({k.removeprefix("chg_"): r[k] for k in chg})
 
 
 def open_sources(
