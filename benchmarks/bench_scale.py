@@ -91,7 +91,7 @@ def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
     if step == "detect":
         return _cli("detect", str(store), "--out", str(out), "--engine", name, *extra)
     if step == "report":
-        return _cli("report", str(store), "--out", str(out), "--engine", name)
+        return _cli("report", str(store), "--out", str(out), "--engine", name, *extra)
     raise ValueError(step)
 
 

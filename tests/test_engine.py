@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import comtrade_csv, comtrade_row
 from tradeflows import engine
 from tradeflows.errors import EngineUnavailableError, TradeflowsInputError
+from tradeflows.io import scan
 from tradeflows.store import ingest, scan_store
 
 HAS_CUDF_POLARS = importlib.util.find_spec("cudf_polars") is not None
@@ -45,32 +46,37 @@ def test_cpu_and_streaming_agree():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not engine.gpu_available(), reason="needs an NVIDIA GPU and cudf_polars")
-@pytest.mark.xfail(
-    reason="cudf-polars 26.10: the cleaning keeps fewer rows on the GPU (more marked "
-    "duplicate_superseded); ingest therefore cleans on the CPU (issue 6, RESULTS.md)",
-    strict=True,
-)
-def test_the_cleaning_on_the_gpu_engine_keeps_the_cpu_rows(tmp_path):
-    """Every cleaning verb on the Polars GPU engine (raise_on_fail=True), against the CPU."""
-    from tradeflows.clean import clean, ensure_aux
+def test_ingest_on_the_gpu_engine_gives_the_cpu_store(tmp_path):
+    """Reading on the CPU, cleaning on the Polars GPU engine (raise_on_fail=True)."""
     from tradeflows.synth import make_trade_world
 
     make_trade_world(tmp_path / "w", seed=7, n_others=40, n_products=30, pairs_per_product=30)
-    ingest([tmp_path / "w" / "comtrade"], tmp_path / "store")  # read on the CPU
-    raw = ensure_aux(scan_store(tmp_path / "store"))
-    key = ["period", "reporter", "partner", "flow", "hs"]
-    gpu = engine.collect(clean(raw), "gpu").sort(key)
-    cpu = engine.collect(clean(raw), "cpu").sort(key)
-    assert gpu.equals(cpu)
+    files = [tmp_path / "w" / "comtrade"]
+    cpu_audit = ingest(files, tmp_path / "cpu", engine="cpu")
+    gpu_audit = ingest(files, tmp_path / "gpu", engine="gpu")
+    assert gpu_audit["totals"] == cpu_audit["totals"]
+    assert scan_store(tmp_path / "gpu").collect().equals(scan_store(tmp_path / "cpu").collect())
 
 
-def test_ingest_asked_for_the_gpu_cleans_on_the_cpu(tmp_path, monkeypatch):
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.gpu_available(), reason="needs an NVIDIA GPU and cudf_polars")
+def test_periods_read_on_the_gpu_engine(tmp_path):
+    # cudf-polars 26.10 cast Int32 -> Date wrongly (every other row 1970-01-01).
+    f = comtrade_csv(
+        tmp_path / "t.csv", [comtrade_row(period=f"2023{m:02d}") for m in range(1, 13)]
+    )
+    lf = scan(f, fast=True).select("period")
+    assert engine.collect(lf, "gpu").equals(engine.collect(lf, "cpu"))
+
+
+def test_ingest_on_the_gpu_reads_on_the_cpu_and_cleans_on_the_gpu(tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "resolve", lambda e=None: "gpu" if e == "gpu" else "cpu")
     used = []
     real = engine.collect
     monkeypatch.setattr(engine, "collect", lambda lf, e=None: used.append(e) or real(lf, "cpu"))
     ingest([comtrade_csv(tmp_path / "t.csv", [comtrade_row()])], tmp_path / "s", engine="gpu")
-    assert used and set(used) == {"cpu"}
+    assert used[0] == "cpu"  # the file
+    assert set(used[1:]) == {"gpu"}  # the cleaning, the slips, the year written
 
 
 @pytest.mark.gpu

@@ -76,6 +76,18 @@ def test_text_from_the_data_is_escaped(tmp_path):
     (tmp_path / "evil.html").write_text(text)
 
 
+def test_report_chapter_by_chapter_is_the_same_report(world, report, tmp_path):
+    # --partition: detection one HS chapter at a time, the drill-downs' mirror
+    # on their chapters only, with the whole data's CIF/FOB ratios and weights.
+    store = tmp_path / "store"
+    from tradeflows.store import ingest
+
+    ingest([world / "comtrade"], store)
+    parted = tmp_path / "parted.html"
+    build_report([store], parted, config=CONFIG, built="2026-01-01 00:00 UTC", partition=True)
+    assert parted.read_text() == report.read_text().replace(str(world / "comtrade"), str(store))
+
+
 def test_changes_since_the_previous_report(world, report, tmp_path):
     later = tmp_path / "later.html"
     narrower = {**CONFIG, "detect": {**CONFIG["detect"], "since": "2024-06"}}

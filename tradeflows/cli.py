@@ -289,11 +289,17 @@ def report(
         Path | None, typer.Option(help="The previous report: say what changed since.")
     ] = None,
     engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
+    partition: Annotated[
+        bool,
+        typer.Option("--partition", help="One HS chapter at a time (bounded memory; same report)."),
+    ] = False,
 ) -> None:
     """Detect and write one self-contained HTML report (works offline)."""
     from tradeflows.report import build_report
 
-    path = build_report(sources, out, config=config, previous=previous, engine=engine)
+    path = build_report(
+        sources, out, config=config, previous=previous, engine=engine, partition=partition
+    )
     print(path.resolve())
 
 

@@ -81,7 +81,10 @@ def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     doy = (153 * ((month + 9) % 12) + 2) // 5
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
     ok = year.is_between(1900, 2100) & month.is_between(1, 12)
-    return pl.when(ok).then(days.cast(pl.Int32).cast(pl.Date))
+    # Through milliseconds, not Int32 -> Date: on the Polars GPU engine
+    # (cudf-polars 26.10) that cast read the 32-bit days as 64-bit values,
+    # giving 1970-01-01 for every other row (benchmarks/RESULTS.md).
+    return pl.when(ok).then((days * 86_400_000).cast(pl.Datetime("ms")).cast(pl.Date))
 
 
 def number(col: str, scale: float = 1.0) -> pl.Expr:

@@ -338,6 +338,7 @@ def build_report(
     previous: str | Path | None = None,
     engine: str | None = None,
     built: str | None = None,
+    partition: bool = False,
 ) -> Path:
     """Detect on ``sources`` and write the report to ``out``; return its path.
 
@@ -356,6 +357,10 @@ def build_report(
     built : str, optional
         The build time shown (default: now, UTC). The only field that differs
         between two reports of the same inputs.
+    partition : bool
+        Detect one HS chapter at a time and mirror only the chapters of the
+        drill-down routes (with the whole data's context): the memory of one
+        chapter, not of the whole store, and the same report (tested).
     """
     from tradeflows.detect import detect_routes
     from tradeflows.detect._flags import _mirror
@@ -368,12 +373,17 @@ def build_report(
     config = config if isinstance(config, dict) else load_config(config)
     before = previous_summary(previous) if previous is not None else None
     lf, audit = open_sources(list(sources), engine=engine)
-    lf = collect(lf, engine).lazy()
+    if not partition:
+        lf = collect(lf, engine).lazy()
     detect_options = {k: v for k, v in config["detect"].items() if v is not None}
-    flags = detect_routes(lf, engine=engine, **detect_options)
-    pairs = _mirror(lf, engine)
+    flags = detect_routes(lf, engine=engine, partition=partition, **detect_options)
     built = built or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
+    if partition:
+        drilled = summary["routes"][: config["report"]["drilldowns"]]
+        pairs = _mirror_chapters(lf, sorted({r["route"][3][:2] for r in drilled}), engine)
+    else:
+        pairs = _mirror(lf, engine)
     overview, drill = _figures(flags, pairs, summary, config)
     table = (
         flags.filter(pl.col("flagged"))
@@ -392,6 +402,18 @@ def build_report(
     )
     write_text_atomic(out, render(summary, overview, drill, table=table))
     return out
+
+
+def _mirror_chapters(lf: pl.LazyFrame, chapters: list[str], engine: str | None) -> pl.DataFrame:
+    """The mirror of some HS chapters with the whole data's context: their rows of the whole mirror."""
+    from tradeflows.engine import collect
+    from tradeflows.mirror import mirror, mirror_context, pair_reports
+
+    paired = collect(pair_reports(lf), engine).lazy()
+    context = {k: collect(v, engine).lazy() for k, v in mirror_context(lf, pairs=paired).items()}
+    del paired
+    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
+    return collect(mirror(part, context=context, engine=engine), engine)
 
 
 def notebook_html(notebook, out: str | Path) -> Path:
