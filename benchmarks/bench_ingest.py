@@ -86,7 +86,11 @@ def run_pandas(path: Path) -> int:
         "netWgt",
         "primaryValue",
     ]
-    df = pd.read_csv(path, usecols=cols, dtype=str, keep_default_na=False)
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    df = pd.concat(
+        [pd.read_csv(p, usecols=cols, dtype=str, keep_default_na=False) for p in paths],
+        ignore_index=True,
+    )
     df["drop"] = None
 
     def mark(reason, cond):

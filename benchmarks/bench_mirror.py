@@ -59,6 +59,12 @@ def run_floor(store: str) -> tuple[int, float]:
 
 
 def run_pandas(store: str) -> tuple[int, float]:
+    pairs = pandas_mirror(store)
+    return len(pairs), float(pairs["value"].sum())
+
+
+def pandas_mirror(store: str):
+    """The mirror's pairs, the straightforward pandas way (a pandas DataFrame)."""
     import numpy as np
     import pandas as pd
 
@@ -158,7 +164,7 @@ def run_pandas(store: str) -> tuple[int, float]:
         lambda s: s.shift(1).rolling(12, min_periods=3).median()
     )
     pairs["gap_change"] = pairs["gap"] - pairs["gap_history"]
-    return len(pairs), float(pairs["value"].sum())
+    return pairs
 
 
 def child(variant: str, store: str) -> None:

@@ -17,9 +17,13 @@ child process of its own so that the peak RSS is the step's alone:
 Each step runs on every engine named (``cpu``, ``streaming``, ``gpu``; add
 ``-partition`` to run detect and report one HS chapter at a time). Every
 engine's result is compared with the first engine's: the same store rows, the
-same flags. (The pandas versions and the polars floor of ingest and of the
-mirror are in ``bench_ingest.py`` and ``bench_mirror.py``; a pandas version of
-the routes is not written yet.)
+same flags. ``pandas`` and ``polars-floor`` run ingest and mirror+routes
+only: the pandas cleaning of ``bench_ingest.py``, the pandas mirror of
+``bench_mirror.py`` followed by the core of the routes in pandas
+(``pandas_routes.py``: 2 of the 13 features, so its ratio understates
+tradeflows' lead), and the bare polars scan + group-by of the input (ingest)
+or of the store (mirror+routes). A line under each table sums ingest and
+mirror+routes per engine and gives the ratios.
 
 Prints one table per size and appends it to ``benchmarks/RESULTS.md`` with the
 machine and the command (``--no-record`` to only print; ``--results FILE`` to
@@ -67,8 +71,32 @@ def _engine_args(engine: str) -> tuple[str, list[str]]:
     return name, (["--partition"] if part == "partition" else [])
 
 
+#: Not tradeflows: a straightforward pandas version and the bare polars floor,
+#: for ingest and mirror+routes only.
+BASELINES = ("pandas", "polars-floor")
+
+
+def _baseline_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
+    files = [str(f) for f in sorted(src.glob("*.csv"))]
+    if step == "ingest":
+        run = "run_pandas" if engine == "pandas" else "run_polars_floor"
+        head = f"from bench_ingest import {run} as run; n = run({files!r})"
+    elif engine == "pandas":
+        head = (
+            "from bench_mirror import pandas_mirror; from pandas_routes import route_core; "
+            "from tradeflows.reference import destinations_of_concern; "
+            f"n = len(route_core(pandas_mirror({str(store)!r}), "
+            "list(destinations_of_concern())))"
+        )
+    else:
+        head = f"from bench_mirror import run_floor; n = run_floor({str(store)!r})[0]"
+    return f"import sys; sys.path.insert(0, {str(HERE)!r}); {head}; open({str(out)!r}, 'w').write(str(n))"
+
+
 def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
     """The child's code for one step on one engine; its result goes to ``out``."""
+    if engine in BASELINES:
+        return _baseline_code(step, engine, src, store, out)
     name, extra = _engine_args(engine)
     if step == "ingest":
         return _cli("ingest", str(src), "--out", str(out), "--engine", name, "--quiet")
@@ -143,7 +171,11 @@ def run_size(rows: int, engines: list[str], steps: list[str]) -> tuple:
             name, _ = _engine_args(engine)
             if step == "ingest" and engine.endswith("-partition"):
                 continue
+            if engine in BASELINES and step not in ("ingest", "mirror+routes"):
+                continue
             suffix = {"ingest": "", "report": ".html"}.get(step, ".parquet")
+            if engine in BASELINES:
+                suffix = ".txt"
             out = work / f"{step.replace('+', '_')}_{engine}{suffix}"
             if step != "ingest" and store is None:
                 results.append({"step": step, "engine": engine, "error": "no store"})
@@ -152,7 +184,14 @@ def run_size(rows: int, engines: list[str], steps: list[str]) -> tuple:
                 shutil.rmtree(out)
             r = run_code(step_code(step, engine, src, store, out), gpu=name == "gpu")
             r.update(step=step, engine=engine)
-            if not r["error"]:
+            if not r["error"] and engine in BASELINES:
+                n = int(out.read_text())
+                r["same"] = (
+                    f"{n:,} store rows vs {read_audit(store)['store']['rows']:,}"
+                    if step == "ingest" and engine == "pandas" and store
+                    else f"{n:,} rows out"
+                )
+            elif not r["error"]:
                 if first is None:
                     first, r["same"] = out, "(reference)"
                 else:
@@ -189,6 +228,28 @@ def table(rows: int, results: list[dict], n_in: int, n_store: int, name: str, cm
             f"| {r['step']} | {r['engine']} | {r['wall']:.1f} | {r['rows'] / r['wall']:,.0f} "
             f"| {r['rss']:.2f} | {gpu} | {base / r['wall']:.2f}x | {r.get('same', '-')} |"
         )
+    return "\n".join(lines) + "\n" + _pipeline(results)
+
+
+def _pipeline(results: list[dict]) -> str:
+    """Ingest + mirror+routes per engine, and each against pandas and the floor."""
+    wall: dict[str, dict[str, float]] = {}
+    for r in results:
+        if not r.get("error") and r["step"] in ("ingest", "mirror+routes"):
+            wall.setdefault(r["engine"].removesuffix("-partition"), {})[r["step"]] = r["wall"]
+    total = {e: w["ingest"] + w["mirror+routes"] for e, w in wall.items() if len(w) == 2}
+    if not total:
+        return ""
+    lines = ["", "Ingest + mirror+routes: " + ", ".join(f"{e} {t:.1f} s" for e, t in total.items())]
+    for e, t in total.items():
+        if e in BASELINES:
+            continue
+        vs = [f"{total[b] / t:.1f}x faster than pandas" for b in ("pandas",) if b in total]
+        if "polars-floor" in wall and "ingest" in wall["polars-floor"] and "ingest" in wall[e]:
+            ratio = wall[e]["ingest"] / wall["polars-floor"]["ingest"]
+            vs.append(f"ingest {ratio:.2f}x the polars floor")
+        if vs:
+            lines.append(f"- {e}: " + "; ".join(vs))
     return "\n".join(lines) + "\n"
 
 
@@ -206,7 +267,9 @@ def _gpu_name() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000, 50_000_000])
-    ap.add_argument("--engines", nargs="+", default=["cpu", "streaming"])
+    ap.add_argument(
+        "--engines", nargs="+", default=["cpu", "streaming", "streaming-partition", *BASELINES]
+    )
     ap.add_argument("--steps", nargs="+", default=STEPS, choices=STEPS)
     ap.add_argument("--no-record", action="store_true")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
