@@ -163,7 +163,8 @@ def run_size(rows: int, engines: list[str], steps: list[str]) -> tuple:
     work = folder / "runs"
     work.mkdir(exist_ok=True)
     # Without the ingest step, the steps read the store an earlier run left.
-    kept = work / f"ingest_{engines[0]}"
+    first_engine = next((e for e in engines if e not in BASELINES), "cpu")
+    kept = work / f"ingest_{first_engine.removesuffix('-partition')}"
     store = kept if "ingest" not in steps and (kept / "audit.json").exists() else None
     for step in steps:
         first = None
