@@ -195,6 +195,7 @@ def ingest(
     value_scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
     spool_bytes: int | None = None,
+    chunk_rows: int | None = None,
 ) -> dict:
     """Read, clean and add source files to ``store``; return the store's audit.
 
@@ -223,16 +224,20 @@ def ingest(
         How many bytes of parsed and half-cleaned rows are held in memory;
         beyond that they are spooled to parquet in a temporary folder beside
         the store. Default: an eighth of the machine's memory.
+    chunk_rows : int, optional
+        About how many rows (whole periods) are cleaned together. Default
+        2,000,000.
 
     Notes
     -----
-    The rows are cleaned one year at a time, each year's new rows beside the
-    store's rows of that year: every cleaning verb but the unit-slip check
-    compares rows of one period only. The slips, which need whole series, are
-    then found in one pass over all years (:func:`tradeflows.clean.unit_slip_rows`),
-    and each year is marked, audited and written. Peak memory is therefore
-    about one year's rows, not the whole store's, and the result is the same
-    as :func:`tradeflows.clean.clean` over all rows at once (tested).
+    The rows are cleaned a few periods at a time, each chunk's new rows beside
+    the store's rows of the same periods: every cleaning verb but the
+    unit-slip check compares rows of one period only. The slips, which need
+    whole series, are then found in one pass over all chunks
+    (:func:`tradeflows.clean.unit_slip_rows`), and each chunk is marked,
+    audited and written. Peak memory is therefore that of one chunk and of
+    the slip pass, not of the whole store, and the store holds the rows of
+    :func:`tradeflows.clean.clean` over all rows at once (tested).
 
     Examples
     --------
@@ -301,7 +306,7 @@ def ingest(
                 continue
             known.add(sha)
             known_sizes.add(size)
-            spool.add_years("read", df)
+            spool.add_periods("read", df)
             del df
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
             new_entries.append(
@@ -324,13 +329,19 @@ def ingest(
             return doc
         if progress:
             progress("cleaning")
-        _clean_by_year(store, doc, spool, new_entries, engine, lenient, revision, now)
+        options = {"engine": engine, "lenient": lenient, "revision": revision, "now": now,
+                   "chunk_rows": chunk_rows or _CHUNK_ROWS}  # fmt: skip
+        _clean_by_period(store, doc, spool, new_entries, options)
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
         spool.close()
     out = read_audit(store)
     out["skipped"] = skipped
     return out
+
+
+#: Rows cleaned together (whole periods): about 3 GiB of memory at the peak.
+_CHUNK_ROWS = 2_000_000
 
 
 def _default_spool_bytes() -> int:
@@ -341,48 +352,52 @@ def _default_spool_bytes() -> int:
 
 
 class _Spool:
-    """Frames by stage and year: in memory up to ``budget`` bytes, beyond it in parquet files.
+    """Frames by stage and key: in memory up to ``budget`` bytes, beyond it in parquet files.
 
     The files go to a temporary folder in ``where`` (beside the store), made
-    on the first spill and removed by :meth:`close`.
+    on the first spill and removed by :meth:`close`. Each part keeps its
+    height and the order it was added in.
     """
 
     def __init__(self, where: Path, budget: int) -> None:
-        self.where, self.budget, self.used = where, budget, 0
+        self.where, self.budget, self.used, self.added = where, budget, 0, 0
         self.folder: Path | None = None
-        self.parts: dict[tuple[str, int | None], list[tuple[pl.LazyFrame, int]]] = {}
+        self.parts: dict[tuple[str, object], list[tuple[int, pl.LazyFrame, int, int]]] = {}
 
-    def add(self, stage: str, year: int | None, df: pl.DataFrame) -> None:
+    def add(self, stage: str, key: object, df: pl.DataFrame) -> None:
         size = df.estimated_size()
         if self.used + size <= self.budget:
             self.used += size
-            part = (df.lazy(), size)
+            lf = df.lazy()
         else:
             if self.folder is None:
                 self.where.mkdir(parents=True, exist_ok=True)
                 self.folder = Path(tempfile.mkdtemp(prefix=".tradeflows-spool-", dir=self.where))
             path = self.folder / f"{uuid.uuid4().hex}.parquet"
             df.write_parquet(path, compression="lz4", statistics=False)
-            part = (pl.scan_parquet(path), 0)
-        self.parts.setdefault((stage, year), []).append(part)
+            lf, size = pl.scan_parquet(path), 0
+        self.added += 1
+        self.parts.setdefault((stage, key), []).append((self.added, lf, size, df.height))
 
-    def add_years(self, stage: str, df: pl.DataFrame) -> None:
-        by_year = df.with_columns(_year=pl.col("period").dt.year()).partition_by(
-            "_year", as_dict=True, maintain_order=True, include_key=False
-        )
-        for (year,), part in by_year.items():
-            self.add(stage, year, part)
+    def add_periods(self, stage: str, df: pl.DataFrame) -> None:
+        by_period = df.partition_by("period", as_dict=True, maintain_order=True)
+        for (period,), part in by_period.items():
+            self.add(stage, period, part)
 
-    def years(self, stage: str) -> set[int | None]:
-        return {y for s, y in self.parts if s == stage}
+    def rows(self, stage: str) -> dict[object, int]:
+        return {k: sum(p[3] for p in v) for (s, k), v in self.parts.items() if s == stage}
 
-    def frames(self, stage: str, year: int | None) -> list[pl.LazyFrame]:
-        return [lf for lf, _ in self.parts.get((stage, year), [])]
+    def frames(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
+        """The parts of these keys in the order they were added (file order)."""
+        parts = sorted(p for k in keys for p in self.parts.get((stage, k), []))
+        return [p[1] for p in parts]
 
-    def pop(self, stage: str, year: int | None) -> list[pl.LazyFrame]:
-        parts = self.parts.pop((stage, year), [])
-        self.used -= sum(size for _, size in parts)
-        return [lf for lf, _ in parts]
+    def pop(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
+        keys = list(keys)
+        frames = self.frames(stage, keys)
+        for k in keys:
+            self.used -= sum(p[2] for p in self.parts.pop((stage, k), []))
+        return frames
 
     def close(self) -> None:
         self.parts.clear()
@@ -390,46 +405,53 @@ class _Spool:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _old_years(store: Path, doc: dict) -> dict[int, pl.LazyFrame]:
-    """The store's rows by year (``_file`` -1: they were read before any new file)."""
-    if not doc["data"]:
-        return {}
-    out = {}
-    for folder in sorted((store / doc["data"]).glob("year=*")):
-        if any(folder.glob("*.parquet")):
-            lf = pl.scan_parquet(folder / "*.parquet", hive_partitioning=False)
-            out[int(folder.name.removeprefix("year="))] = lf.select(list(CANONICAL)).with_columns(
-                _file=pl.lit(-1, dtype=pl.Int32)
-            )
-    return out
+def _chunks(rows: dict[object, int], most: int) -> list[list]:
+    """Consecutive periods in groups of about ``most`` rows (rows without a period last, alone)."""
+    chunks, cur, n = [], [], 0
+    for period in sorted(k for k in rows if k is not None):
+        if cur and n + rows[period] > most:
+            chunks.append(cur)
+            cur, n = [], 0
+        cur.append(period)
+        n += rows[period]
+    chunks += [cur] if cur else []
+    return chunks + ([[None]] if None in rows else [])
 
 
-def _clean_by_year(
+def _clean_by_period(
     store: Path,
     doc: dict,
     spool: _Spool,
     entries: list[dict],
-    engine: str | None,
-    lenient: bool,
-    revision: str | None,
-    now: str,
+    options: dict,
 ) -> None:
-    """Clean the new rows beside the store's, year by year; audit them; write the store."""
-    old = _old_years(store, doc)
-    years = sorted(spool.years("read") | set(old), key=lambda y: (y is None, y or 0))
-    # 1. The verbs that compare rows of one period, a year at a time. Rows get
-    #    an id that is unique over all years, for the slips below.
+    """Clean the new rows beside the store's, some periods at a time; audit them; write the store."""
+    engine, lenient, revision = options["engine"], options["lenient"], options["revision"]
+    now = options["now"]
+    old = scan_store(store).with_columns(_file=pl.lit(-1, dtype=pl.Int32)) if doc["data"] else None
+    rows = spool.rows("read")
+    if old is not None:
+        for period, n in _engine.collect(old.group_by("period").len(), engine).iter_rows():
+            rows[period] = rows.get(period, 0) + n
+    chunks = _chunks(rows, options["chunk_rows"])
+    # 1. The verbs that compare rows of one period, on a chunk of periods at a
+    #    time. Rows get an id that is unique over all chunks, for the slips.
     read_by_file: Counter = Counter()
     bad, offset = [], 0
-    for y in years:
-        parts = ([old[y]] if y in old else []) + spool.pop("read", y)
+    for c, periods in enumerate(chunks):
+        parts = spool.pop("read", periods)
+        if old is not None:
+            in_chunk = (
+                pl.col("period").is_null() if periods == [None] else pl.col("period").is_in(periods)
+            )
+            parts.insert(0, old.filter(in_chunk))
         combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
         df = _engine.collect(clean_within_periods(combined), engine)
         read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
         if not lenient:
             bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
         keep = [*CANONICAL, "drop", "_file", *(c for c in df.columns if c.startswith("chg_"))]
-        spool.add("clean", y, df.select(keep).with_row_index("_gid", offset))
+        spool.add("clean", c, df.select(keep).with_row_index("_gid", offset))
         offset += df.height
         del df
     bad_rows = pl.concat(bad, how="diagonal_relaxed") if bad else None
@@ -441,9 +463,7 @@ def _clean_by_year(
             if message:
                 raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
     # 2. The unit slips, which need whole series: one pass over every year.
-    everything = pl.concat(
-        [lf for y in years for lf in spool.frames("clean", y)], how="diagonal_relaxed"
-    )
+    everything = pl.concat(spool.frames("clean", range(len(chunks))), how="diagonal_relaxed")
     slips = _engine.collect(unit_slip_rows(everything, "_gid"), engine).lazy()
     # 3. Each year marked, converted, counted and written to a new data folder;
     #    audit.json, replaced last, is the commit point.
@@ -454,23 +474,27 @@ def _clean_by_year(
     tmp = store / f".{data_name}.tmp"
     tmp.mkdir()
     try:
-        rows, kept_years = 0, []
-        for y in years:
-            lf = mark_unit_slips(pl.concat(spool.pop("clean", y)), slips, "_gid")
+        n_rows, kept_years = 0, set()
+        for c in range(len(chunks)):
+            lf = mark_unit_slips(pl.concat(spool.pop("clean", [c])), slips, "_gid")
             if revision is not None:
                 lf = to_revision(lf, revision)
             df = _engine.collect(lf, engine)
             _count(df, counts)
             gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
             superseded.update(dict(gone.group_by("source").len().iter_rows()))
-            # Rows keep the order they were read in: deterministic for the same inputs.
+            # Rows in chunk order, then file by file, each file's rows by
+            # period in the order read: deterministic for the same inputs.
             kept = df.filter(pl.col("drop").is_null()).select(list(CANONICAL))
             del df
-            if kept.height:
-                (tmp / f"year={y}").mkdir()
-                kept.write_parquet(tmp / f"year={y}" / "00000000.parquet", compression="zstd")
-                rows += kept.height
-                kept_years.append(y)
+            by_year = kept.with_columns(_year=pl.col("period").dt.year()).partition_by(
+                "_year", as_dict=True, maintain_order=True, include_key=False
+            )
+            for (year,), part in by_year.items():
+                (tmp / f"year={year}").mkdir(exist_ok=True)
+                part.write_parquet(tmp / f"year={year}" / f"{c:08d}.parquet", compression="zstd")
+                n_rows += part.height
+                kept_years.add(year)
         for e in entries:
             c = counts[e["_file"]]
             e.update(audit_from_counts(c["read"], c["dropped"], c["changed"]))
@@ -489,8 +513,8 @@ def _clean_by_year(
             "data": data_name,
             "updated": now,
             "store": {
-                "rows": rows,
-                "years": kept_years,
+                "rows": n_rows,
+                "years": sorted(kept_years),
                 "rows_before": doc.get("store", {}).get("rows", 0) if doc["data"] else 0,
             },
             "totals": _sum_counts(files_doc),
