@@ -41,6 +41,7 @@ from tradeflows.clean import (
     ensure_aux,
     first_input_error,
     mark_unit_slips,
+    slip_keys,
     to_revision,
     unit_slip_rows,
 )
@@ -223,7 +224,7 @@ def ingest(
     spool_bytes : int, optional
         How many bytes of parsed and half-cleaned rows are held in memory;
         beyond that they are spooled to parquet in a temporary folder beside
-        the store. Default: an eighth of the machine's memory.
+        the store. Default: a sixteenth of the machine's memory.
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
         2,000,000.
@@ -346,7 +347,7 @@ _CHUNK_ROWS = 2_000_000
 
 def _default_spool_bytes() -> int:
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 8
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 16
     except (AttributeError, ValueError, OSError):  # not a POSIX system
         return 1 << 30
 
@@ -362,35 +363,59 @@ class _Spool:
     def __init__(self, where: Path, budget: int) -> None:
         self.where, self.budget, self.used, self.added = where, budget, 0, 0
         self.folder: Path | None = None
+        # (stage, key) -> [(order added, frame, bytes in memory, rows)]
         self.parts: dict[tuple[str, object], list[tuple[int, pl.LazyFrame, int, int]]] = {}
 
+    def _path(self) -> Path:
+        if self.folder is None:
+            self.where.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=".tradeflows-spool-", dir=self.where))
+        return self.folder / f"{uuid.uuid4().hex}.parquet"
+
+    def _put(self, stage: str, key: object, part: tuple[int, pl.LazyFrame, int, int]) -> None:
+        self.parts.setdefault((stage, key), []).append(part)
+
     def add(self, stage: str, key: object, df: pl.DataFrame) -> None:
-        size = df.estimated_size()
+        """One part under one key."""
+        size, self.added = df.estimated_size(), self.added + 1
         if self.used + size <= self.budget:
             self.used += size
-            lf = df.lazy()
+            self._put(stage, key, (self.added, df.lazy(), size, df.height))
         else:
-            if self.folder is None:
-                self.where.mkdir(parents=True, exist_ok=True)
-                self.folder = Path(tempfile.mkdtemp(prefix=".tradeflows-spool-", dir=self.where))
-            path = self.folder / f"{uuid.uuid4().hex}.parquet"
+            path = self._path()
             df.write_parquet(path, compression="lz4", statistics=False)
-            lf, size = pl.scan_parquet(path), 0
-        self.added += 1
-        self.parts.setdefault((stage, key), []).append((self.added, lf, size, df.height))
+            self._put(stage, key, (self.added, pl.scan_parquet(path), 0, df.height))
 
     def add_periods(self, stage: str, df: pl.DataFrame) -> None:
-        by_period = df.partition_by("period", as_dict=True, maintain_order=True)
-        for (period,), part in by_period.items():
-            self.add(stage, period, part)
+        """A file's rows under each of their periods.
+
+        Kept in memory whole, or spooled one period at a time: a part of a
+        frame can hold on to the frame's buffers, and splitting it at once
+        would double its memory.
+        """
+        size, self.added = df.estimated_size(), self.added + 1
+        if self.used + size <= self.budget:
+            self.used += size
+            by_period = df.partition_by("period", as_dict=True, maintain_order=True)
+            for (period,), part in by_period.items():
+                share = size * part.height // max(df.height, 1)
+                self._put(stage, period, (self.added, part.lazy(), share, part.height))
+            return
+        for period in df.get_column("period").unique(maintain_order=True).to_list():
+            same = pl.col("period").is_null() if period is None else pl.col("period") == period
+            part = df.filter(same)
+            path = self._path()
+            part.write_parquet(path, compression="lz4", statistics=False)
+            self._put(stage, period, (self.added, pl.scan_parquet(path), 0, part.height))
 
     def rows(self, stage: str) -> dict[object, int]:
         return {k: sum(p[3] for p in v) for (s, k), v in self.parts.items() if s == stage}
 
     def frames(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
         """The parts of these keys in the order they were added (file order)."""
-        parts = sorted(p for k in keys for p in self.parts.get((stage, k), []))
-        return [p[1] for p in parts]
+        found = [p for k in keys for p in self.parts.get((stage, k), [])]
+        found.sort(key=lambda p: p[0])  # stable: periods in order within a file
+        return [p[1] for p in found]
 
     def pop(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
         keys = list(keys)
@@ -446,11 +471,12 @@ def _clean_by_period(
             )
             parts.insert(0, old.filter(in_chunk))
         combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
-        df = _engine.collect(clean_within_periods(combined), engine)
+        df = _engine.collect(clean_within_periods(combined).with_columns(slip_keys()), engine)
         read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
         if not lenient:
             bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
-        keep = [*CANONICAL, "drop", "_file", *(c for c in df.columns if c.startswith("chg_"))]
+        keep = [*CANONICAL, "drop", "_file", "_s", "_m"]
+        keep += [c for c in df.columns if c.startswith("chg_")]
         spool.add("clean", c, df.select(keep).with_row_index("_gid", offset))
         offset += df.height
         del df
