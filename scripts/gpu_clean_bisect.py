@@ -3,8 +3,8 @@
     python scripts/gpu_clean_bisect.py WORLD_FOLDER [--year 2022] [--out DIR]
 
 Reads the Comtrade files of a synthetic world (``benchmarks/bench_scale.py``
-makes them) as ``ingest`` does, on the CPU, keeps one year (ingest cleans a
-year at a time), then runs each cleaning verb on the CPU's result of the verbs
+makes them) as ``ingest`` does, on the CPU, keeps one year (ingest cleans a few
+periods at a time), then runs each cleaning verb on the CPU's result of the verbs
 before it, once on the CPU and once on the GPU engine. For each verb it prints
 the rows whose ``drop`` reason differs, the counts by reason on each engine,
 and whether the GPU kept the rows in the order they came in (the verbs that

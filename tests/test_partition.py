@@ -59,8 +59,11 @@ def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole):
                                  dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):  # fmt: skip
-        flags = detect_routes(store, cluster=client)
+        # Counted before the run: under load a worker can miss a heartbeat
+        # afterwards and drop out of scheduler_info (seen once in CI).
+        client.wait_for_workers(2, timeout=120)
         assert len(client.scheduler_info()["workers"]) == 2
+        flags = detect_routes(store, cluster=client)
     _same(whole, flags)
 
 

@@ -589,8 +589,6 @@ def open_sources(
     ...
     tradeflows.errors.TradeflowsInputError: /nonexistent: no such file or folder
     """
-    import tempfile
-
     frames, raw, docs = [], [], []
     for src in (s if "://" in str(s) else Path(s) for s in sources):
         if "://" not in str(src) and not src.exists() and not any(ch in str(src) for ch in "*?["):
