@@ -427,15 +427,24 @@ def detect_routes(
     )
 
 
-def _mirror(lf: pl.LazyFrame, engine: str | None) -> pl.DataFrame:
-    """The mirror of ``lf``, its pairing and context each executed once."""
+def _mirror(
+    lf: pl.LazyFrame, engine: str | None, chapters: list[str] | None = None
+) -> pl.DataFrame:
+    """The mirror of ``lf``, its pairing and context each executed once.
+
+    With ``chapters`` (HS2 codes), only their rows of that mirror: the
+    context still comes from all of ``lf``.
+    """
     from tradeflows.mirror import mirror_context, pair_reports
 
     paired = _engine.collect(pair_reports(lf), engine).lazy()
     context = {
         k: _engine.collect(v, engine).lazy() for k, v in mirror_context(lf, pairs=paired).items()
     }
-    return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
+    if chapters is None:
+        return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
+    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
+    return _engine.collect(mirror(part, context=context, engine=engine), engine)
 
 
 def _labels(ind: pl.DataFrame, labels: pl.DataFrame) -> np.ndarray:

@@ -381,7 +381,7 @@ def build_report(
     summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
     if partition:
         drilled = summary["routes"][: config["report"]["drilldowns"]]
-        pairs = _mirror_chapters(lf, sorted({r["route"][3][:2] for r in drilled}), engine)
+        pairs = _mirror(lf, engine, chapters=sorted({r["route"][3][:2] for r in drilled}))
     else:
         pairs = _mirror(lf, engine)
     overview, drill = _figures(flags, pairs, summary, config)
@@ -402,18 +402,6 @@ def build_report(
     )
     write_text_atomic(out, render(summary, overview, drill, table=table))
     return out
-
-
-def _mirror_chapters(lf: pl.LazyFrame, chapters: list[str], engine: str | None) -> pl.DataFrame:
-    """The mirror of some HS chapters with the whole data's context: their rows of the whole mirror."""
-    from tradeflows.engine import collect
-    from tradeflows.mirror import mirror, mirror_context, pair_reports
-
-    paired = collect(pair_reports(lf), engine).lazy()
-    context = {k: collect(v, engine).lazy() for k, v in mirror_context(lf, pairs=paired).items()}
-    del paired
-    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
-    return collect(mirror(part, context=context, engine=engine), engine)
 
 
 def notebook_html(notebook, out: str | Path) -> Path:
