@@ -296,10 +296,10 @@ def ingest(
                 )
                 return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
 
-            # Each file is read on its own (errors name it), then cleaned year
-            # by year beside the other files: one plan over parsed frames runs
-            # faster than one that also parses, and duplicates across files
-            # need them side by side.
+            # Each file is read on its own (errors name it), then cleaned a few
+            # periods at a time beside the other files: one plan over parsed
+            # frames runs faster than one that also parses, and duplicates
+            # across files need them side by side.
             df, exact = _read(build, path, read_engine)
             sha = digest.result()
             if sha in known:  # the same bytes twice in one call
@@ -330,9 +330,10 @@ def ingest(
             return doc
         if progress:
             progress("cleaning")
-        options = {"engine": engine, "lenient": lenient, "revision": revision, "now": now,
-                   "chunk_rows": chunk_rows or _CHUNK_ROWS}  # fmt: skip
-        _clean_by_period(store, doc, spool, new_entries, options)
+        _clean_by_period(
+            store, doc, spool, new_entries, engine=engine, lenient=lenient, revision=revision,
+            now=now, chunk_rows=chunk_rows or _CHUNK_ROWS,
+        )  # fmt: skip
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
         spool.close()
@@ -366,14 +367,17 @@ class _Spool:
         # (stage, key) -> [(order added, frame, bytes in memory, rows)]
         self.parts: dict[tuple[str, object], list[tuple[int, pl.LazyFrame, int, int]]] = {}
 
-    def _path(self) -> Path:
+    def _put(self, stage: str, key: object, part: tuple[int, pl.LazyFrame, int, int]) -> None:
+        self.parts.setdefault((stage, key), []).append(part)
+
+    def _spill(self, df: pl.DataFrame) -> pl.LazyFrame:
+        """Write ``df`` to a new file of the spool folder and scan it."""
         if self.folder is None:
             self.where.mkdir(parents=True, exist_ok=True)
             self.folder = Path(tempfile.mkdtemp(prefix=".tradeflows-spool-", dir=self.where))
-        return self.folder / f"{uuid.uuid4().hex}.parquet"
-
-    def _put(self, stage: str, key: object, part: tuple[int, pl.LazyFrame, int, int]) -> None:
-        self.parts.setdefault((stage, key), []).append(part)
+        path = self.folder / f"{uuid.uuid4().hex}.parquet"
+        df.write_parquet(path, compression="lz4", statistics=False)
+        return pl.scan_parquet(path)
 
     def add(self, stage: str, key: object, df: pl.DataFrame) -> None:
         """One part under one key."""
@@ -382,9 +386,7 @@ class _Spool:
             self.used += size
             self._put(stage, key, (self.added, df.lazy(), size, df.height))
         else:
-            path = self._path()
-            df.write_parquet(path, compression="lz4", statistics=False)
-            self._put(stage, key, (self.added, pl.scan_parquet(path), 0, df.height))
+            self._put(stage, key, (self.added, self._spill(df), 0, df.height))
 
     def add_periods(self, stage: str, df: pl.DataFrame) -> None:
         """A file's rows under each of their periods.
@@ -404,9 +406,7 @@ class _Spool:
         for period in df.get_column("period").unique(maintain_order=True).to_list():
             same = pl.col("period").is_null() if period is None else pl.col("period") == period
             part = df.filter(same)
-            path = self._path()
-            part.write_parquet(path, compression="lz4", statistics=False)
-            self._put(stage, period, (self.added, pl.scan_parquet(path), 0, part.height))
+            self._put(stage, period, (self.added, self._spill(part), 0, part.height))
 
     def rows(self, stage: str) -> dict[object, int]:
         return {k: sum(p[3] for p in v) for (s, k), v in self.parts.items() if s == stage}
@@ -448,17 +448,20 @@ def _clean_by_period(
     doc: dict,
     spool: _Spool,
     entries: list[dict],
-    options: dict,
+    *,
+    engine: str | None,
+    lenient: bool,
+    revision: str | None,
+    now: str,
+    chunk_rows: int,
 ) -> None:
     """Clean the new rows beside the store's, some periods at a time; audit them; write the store."""
-    engine, lenient, revision = options["engine"], options["lenient"], options["revision"]
-    now = options["now"]
     old = scan_store(store).with_columns(_file=pl.lit(-1, dtype=pl.Int32)) if doc["data"] else None
     rows = spool.rows("read")
     if old is not None:
         for period, n in _engine.collect(old.group_by("period").len(), engine).iter_rows():
             rows[period] = rows.get(period, 0) + n
-    chunks = _chunks(rows, options["chunk_rows"])
+    chunks = _chunks(rows, chunk_rows)
     # 1. The verbs that compare rows of one period, on a chunk of periods at a
     #    time. Rows get an id that is unique over all chunks, for the slips.
     read_by_file: Counter = Counter()
@@ -476,7 +479,7 @@ def _clean_by_period(
         if not lenient:
             bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
         keep = [*CANONICAL, "drop", "_file", "_s", "_m"]
-        keep += [c for c in df.columns if c.startswith("chg_")]
+        keep += [col for col in df.columns if col.startswith("chg_")]
         spool.add("clean", c, df.select(keep).with_row_index("_gid", offset))
         offset += df.height
         del df
@@ -488,10 +491,10 @@ def _clean_by_period(
             message = first_input_error(bad_rows.filter(pl.col("_file") == e["_file"]), e["path"])
             if message:
                 raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
-    # 2. The unit slips, which need whole series: one pass over every year.
+    # 2. The unit slips, which need whole series: one pass over every chunk.
     everything = pl.concat(spool.frames("clean", range(len(chunks))), how="diagonal_relaxed")
     slips = _engine.collect(unit_slip_rows(everything, "_gid"), engine).lazy()
-    # 3. Each year marked, converted, counted and written to a new data folder;
+    # 3. Each chunk marked, converted, counted and written to a new data folder;
     #    audit.json, replaced last, is the commit point.
     counts: dict[int, dict] = {}
     superseded: Counter = Counter()
@@ -522,8 +525,8 @@ def _clean_by_period(
                 n_rows += part.height
                 kept_years.add(year)
         for e in entries:
-            c = counts[e["_file"]]
-            e.update(audit_from_counts(c["read"], c["dropped"], c["changed"]))
+            n = counts[e["_file"]]
+            e.update(audit_from_counts(n["read"], n["dropped"], n["changed"]))
         files_doc = []
         for e in doc["files"]:
             e = dict(e)
