@@ -163,11 +163,16 @@ def _clean_at_once(files: list[Path], revision: str | None = None) -> pl.DataFra
     return split(cleaned)[0]
 
 
-@pytest.mark.parametrize(("spool_bytes", "chunk_rows"), [(None, None), (0, 3000)])
+@pytest.mark.parametrize(
+    ("spool_bytes", "chunk_rows"), [(None, None), (0, 3000), (None, 3000), (None, 6000)]
+)
 def test_cleaning_by_chunks_of_periods_equals_cleaning_at_once(tmp_path, spool_bytes, chunk_rows):
-    # A world of four yearly files with duplicates, World rows, re-exports and
-    # a unit slip; spool_bytes=0 sends every parsed and half-cleaned period to
-    # disk, chunk_rows=3000 cleans a month or two at a time.
+    # A world of four yearly files (about 4,700-4,900 rows each) with
+    # duplicates, World rows, re-exports and a unit slip; spool_bytes=0 sends
+    # every parsed and half-cleaned period to disk, chunk_rows=3000 cleans a
+    # month or two at a time and splits each file in memory by period, 6000
+    # keeps each file whole in memory and filters it to the periods of each
+    # chunk (a chunk then takes a file and part of the next).
     from tests.conftest import small_world
 
     world = small_world(tmp_path / "w", seed=3, lookalikes=6)

@@ -20,6 +20,7 @@ counted in that earlier file's ``superseded_later``, so that the store holds
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import shutil
@@ -307,7 +308,7 @@ def ingest(
                 continue
             known.add(sha)
             known_sizes.add(size)
-            spool.add_periods("read", df)
+            spool.add_periods("read", df, chunk_rows or _CHUNK_ROWS)
             del df
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
             new_entries.append(
@@ -358,16 +359,20 @@ class _Spool:
 
     The files go to a temporary folder in ``where`` (beside the store), made
     on the first spill and removed by :meth:`close`. Each part keeps its
-    height and the order it was added in.
+    height and the order it was added in. A file's rows added by period and
+    kept in memory stay one frame, filtered to the periods asked for.
     """
 
     def __init__(self, where: Path, budget: int) -> None:
         self.where, self.budget, self.used, self.added = where, budget, 0, 0
         self.folder: Path | None = None
-        # (stage, key) -> [(order added, frame, bytes in memory, rows)]
-        self.parts: dict[tuple[str, object], list[tuple[int, pl.LazyFrame, int, int]]] = {}
+        # (stage, key) -> [(order added, frame, bytes in memory, rows)]; the
+        # frame is None for a key's share of a whole frame in ``self.whole``.
+        self.parts: dict[tuple[str, object], list[tuple[int, pl.LazyFrame | None, int, int]]] = {}
+        # order added -> (whole frame, keys of it not yet popped)
+        self.whole: dict[int, tuple[pl.LazyFrame, set]] = {}
 
-    def _put(self, stage: str, key: object, part: tuple[int, pl.LazyFrame, int, int]) -> None:
+    def _put(self, stage: str, key: object, part: tuple) -> None:
         self.parts.setdefault((stage, key), []).append(part)
 
     def _spill(self, df: pl.DataFrame) -> pl.LazyFrame:
@@ -388,14 +393,24 @@ class _Spool:
         else:
             self._put(stage, key, (self.added, self._spill(df), 0, df.height))
 
-    def add_periods(self, stage: str, df: pl.DataFrame) -> None:
+    def add_periods(self, stage: str, df: pl.DataFrame, split_above: int) -> None:
         """A file's rows under each of their periods.
 
-        Kept in memory whole, or spooled one period at a time: a part of a
-        frame can hold on to the frame's buffers, and splitting it at once
-        would double its memory.
+        Kept in memory whole if it has no more than ``split_above`` rows (a
+        chunk's worth), filtered when its periods are asked for: one frame
+        cleans faster than many small ones. A larger file in memory is split
+        by period, so that its rows are freed chunk by chunk. Beyond the
+        budget a file is spooled one period at a time.
         """
         size, self.added = df.estimated_size(), self.added + 1
+        heights = df.group_by("period", maintain_order=True).len().iter_rows()
+        if self.used + size <= self.budget and df.height <= split_above:
+            self.used += size
+            counts = dict(heights)
+            self.whole[self.added] = (df.lazy(), set(counts))
+            for period, n in counts.items():
+                self._put(stage, period, (self.added, None, size * n // max(df.height, 1), n))
+            return
         if self.used + size <= self.budget:
             self.used += size
             by_period = df.partition_by("period", as_dict=True, maintain_order=True)
@@ -403,9 +418,8 @@ class _Spool:
                 share = size * part.height // max(df.height, 1)
                 self._put(stage, period, (self.added, part.lazy(), share, part.height))
             return
-        for period in df.get_column("period").unique(maintain_order=True).to_list():
-            same = pl.col("period").is_null() if period is None else pl.col("period") == period
-            part = df.filter(same)
+        for period, _ in heights:
+            part = df.filter(_period_in([period]))
             self._put(stage, period, (self.added, self._spill(part), 0, part.height))
 
     def rows(self, stage: str) -> dict[object, int]:
@@ -413,21 +427,43 @@ class _Spool:
 
     def frames(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
         """The parts of these keys in the order they were added (file order)."""
-        found = [p for k in keys for p in self.parts.get((stage, k), [])]
-        found.sort(key=lambda p: p[0])  # stable: periods in order within a file
-        return [p[1] for p in found]
+        keys = list(keys)
+        found = sorted(
+            ((p, k) for k in keys for p in self.parts.get((stage, k), [])), key=lambda pk: pk[0][0]
+        )  # stable: keys in the order asked within a part
+        out: list[pl.LazyFrame] = []
+        for order, group in itertools.groupby(found, key=lambda pk: pk[0][0]):
+            group = list(group)
+            if order in self.whole and group[0][0][1] is None:
+                out.append(self.whole[order][0].filter(_period_in([k for _, k in group])))
+            else:
+                out += [p[1] for p, _ in group]
+        return out
 
     def pop(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
         keys = list(keys)
         frames = self.frames(stage, keys)
         for k in keys:
-            self.used -= sum(p[2] for p in self.parts.pop((stage, k), []))
+            for order, frame, size, _ in self.parts.pop((stage, k), []):
+                self.used -= size
+                if frame is None:
+                    self.whole[order][1].discard(k)
+                    if not self.whole[order][1]:
+                        del self.whole[order]
         return frames
 
     def close(self) -> None:
         self.parts.clear()
+        self.whole.clear()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _period_in(periods: list) -> pl.Expr:
+    """Rows of these periods (``[None]``: the rows without a period)."""
+    if periods == [None]:
+        return pl.col("period").is_null()
+    return pl.col("period").is_in([p for p in periods if p is not None])
 
 
 def _chunks(rows: dict[object, int], most: int) -> list[list]:
@@ -469,10 +505,7 @@ def _clean_by_period(
     for c, periods in enumerate(chunks):
         parts = spool.pop("read", periods)
         if old is not None:
-            in_chunk = (
-                pl.col("period").is_null() if periods == [None] else pl.col("period").is_in(periods)
-            )
-            parts.insert(0, old.filter(in_chunk))
+            parts.insert(0, old.filter(_period_in(periods)))
         combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
         df = _engine.collect(clean_within_periods(combined).with_columns(slip_keys()), engine)
         read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
