@@ -37,10 +37,10 @@ FLOW = ["freq", "exporter", "importer", "hs"]
 
 
 def run_tradeflows(store: str) -> tuple[int, float]:
-    from tradeflows.detect._flags import _mirror
+    from tradeflows.mirror import collect_mirror
     from tradeflows.store import scan_store
 
-    m = _mirror(scan_store(store), "cpu")
+    m = collect_mirror(scan_store(store), "cpu")
     return m.height, float(m["value"].sum())
 
 

@@ -104,14 +104,14 @@ def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
         return (
             "import polars as pl; from tradeflows.store import scan_store; "
             "from tradeflows.engine import collect; "
-            "from tradeflows.detect._flags import _mirror; "
+            "from tradeflows.mirror import collect_mirror; "
             "from tradeflows.detect._partition import indicators; "
             "from tradeflows.routes import route_indicators; "
             f"lf = scan_store({str(store)!r}); "
             + (
                 f"ind = indicators(lf, engine={name!r})"
                 if extra
-                else f"ind = collect(route_indicators(_mirror(lf, {name!r}).lazy(), "
+                else f"ind = collect(route_indicators(collect_mirror(lf, {name!r}).lazy(), "
                 f"engine={name!r}), {name!r})"
             )
             + f"; ind.write_parquet({str(out)!r})"

@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from tradeflows import engine as _engine
 from tradeflows._expr import any_true, month_index, with_previous_median
 from tradeflows.reference import WORLD
 
 __all__ = [
     "MIRROR_COLUMNS",
     "cif_fob_ratios",
+    "collect_mirror",
     "mirror",
     "mirror_context",
     "pair_reports",
@@ -411,3 +413,48 @@ def mirror(
         .with_columns(gap_change=pl.col("gap") - pl.col("gap_history"))
         .select(MIRROR_COLUMNS)
     )
+
+
+def collect_mirror(
+    lf: pl.LazyFrame, engine: str | None = None, *, chapters: list[str] | None = None
+) -> pl.DataFrame:
+    """:func:`mirror` of ``lf``, executed, with its pairing and context each executed once.
+
+    One plan for the whole mirror would compute :func:`pair_reports` twice
+    (for the context and for the legs); executing it first, then the context
+    on it, then the mirror, does each once.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows (a store or cleaned sources).
+    engine : {"auto", "cpu", "streaming", "gpu"}, optional
+        Where the plans run.
+    chapters : list of str, optional
+        HS chapters (two digits): only their flows are mirrored, with the
+        CIF/FOB ratios and reliability weights of all of ``lf``.
+
+    Returns
+    -------
+    DataFrame
+        ``MIRROR_COLUMNS``, one row per exporter, importer, HS code and period.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"freq": ["M"] * 3, "period": [dt.date(2024, 1, 1)] * 3,
+    ...     "reporter": ["USA", "MYS", "MYS"], "partner": ["MYS", "USA", "CHN"],
+    ...     "flow": ["X", "M", "X"], "hs": ["847150", "847150", "300490"],
+    ...     "value_usd": [100.0, 106.0, 80.0], "net_kg": [None] * 3,
+    ...     "slip_suspect": [False] * 3})
+    >>> collect_mirror(lf).height, collect_mirror(lf, chapters=["30"])["hs"].to_list()
+    (2, ['300490'])
+    """
+    paired = _engine.collect(pair_reports(lf), engine).lazy()
+    context = {
+        k: _engine.collect(v, engine).lazy() for k, v in mirror_context(lf, pairs=paired).items()
+    }
+    if chapters is None:
+        return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
+    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
+    return _engine.collect(mirror(part, context=context, engine=engine), engine)

@@ -10,7 +10,7 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows.errors import TradeflowsInputError
-from tradeflows.mirror import mirror
+from tradeflows.mirror import collect_mirror
 from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
 
 __all__ = [
@@ -378,7 +378,7 @@ def detect_routes(
         ind = indicators(lf, destinations=destinations, hubs=hubs, hs=hs, since=since,
                          engine=engine, cluster=cluster)  # fmt: skip
     else:
-        pairs = _mirror(lf, engine)
+        pairs = collect_mirror(lf, engine)
         ind = _engine.collect(
             route_indicators(
                 pairs.lazy(),
@@ -425,26 +425,6 @@ def detect_routes(
         .sort(["score", "_unnamed", *ROUTE_KEY, "period"], descending=[True] + [False] * 6)
         .select(*FLAG_COLUMNS, *rest)
     )
-
-
-def _mirror(
-    lf: pl.LazyFrame, engine: str | None, chapters: list[str] | None = None
-) -> pl.DataFrame:
-    """The mirror of ``lf``, its pairing and context each executed once.
-
-    With ``chapters`` (HS2 codes), only their rows of that mirror: the
-    context still comes from all of ``lf``.
-    """
-    from tradeflows.mirror import mirror_context, pair_reports
-
-    paired = _engine.collect(pair_reports(lf), engine).lazy()
-    context = {
-        k: _engine.collect(v, engine).lazy() for k, v in mirror_context(lf, pairs=paired).items()
-    }
-    if chapters is None:
-        return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
-    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
-    return _engine.collect(mirror(part, context=context, engine=engine), engine)
 
 
 def _labels(ind: pl.DataFrame, labels: pl.DataFrame) -> np.ndarray:

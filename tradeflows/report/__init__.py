@@ -363,8 +363,8 @@ def build_report(
         chapter, not of the whole store, and the same report (tested).
     """
     from tradeflows.detect import detect_routes
-    from tradeflows.detect._flags import _mirror
     from tradeflows.engine import collect
+    from tradeflows.mirror import collect_mirror
     from tradeflows.store import open_sources
 
     out = Path(out)
@@ -381,9 +381,9 @@ def build_report(
     summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
     if partition:
         drilled = summary["routes"][: config["report"]["drilldowns"]]
-        pairs = _mirror(lf, engine, chapters=sorted({r["route"][3][:2] for r in drilled}))
+        pairs = collect_mirror(lf, engine, chapters=sorted({r["route"][3][:2] for r in drilled}))
     else:
-        pairs = _mirror(lf, engine)
+        pairs = collect_mirror(lf, engine)
     overview, drill = _figures(flags, pairs, summary, config)
     table = (
         flags.filter(pl.col("flagged"))
