@@ -181,8 +181,11 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
     lf = lf.with_columns(
         _mark("bad_value", value_missing & raw_value.is_not_null() & (raw_value != ""))
     ).with_columns(_mark("missing_value", value_missing))
-    raw_digits = pl.col("hs_raw").str.count_matches(r"[0-9]")
-    padded = (pl.col("hs") != "TOTAL") & (pl.col("hs").str.len_chars() > raw_digits)
+    # The readers' codes are the raw text, stripped, without dots, and padded
+    # (io._common.hs_code): its length before padding counts the raw digits,
+    # without a regular expression on every row.
+    raw_digits = pl.col("hs_raw").str.strip_chars().str.replace_all(".", "", literal=True)
+    padded = (pl.col("hs") != "TOTAL") & (pl.col("hs").str.len_bytes() > raw_digits.str.len_bytes())
     return _or_changed(lf, "hs_zero_padded", padded & pl.col("hs_raw").is_not_null())
 
 
