@@ -50,7 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py --rows 10000000 --repeat 3
 	$(BIN)/python benchmarks/bench_detect.py --quality --real --rows 10000000
 	$(BIN)/python benchmarks/bench_mirror.py --store benchmarks/data/world_331/store
-	$(BIN)/python benchmarks/bench_scale.py --rows 1000000 10000000 --engines cpu streaming pandas polars-floor --steps ingest mirror+routes
+	$(BIN)/python benchmarks/bench_scale.py --rows 1000000 10000000 --engines cpu streaming pandas polars-floor
 	$(BIN)/python benchmarks/bench_scale.py --rows 50000000 --engines streaming --steps ingest
 	$(BIN)/python benchmarks/bench_scale.py --rows 50000000 --engines streaming-partition --steps mirror+routes detect report
 
