@@ -45,7 +45,7 @@ def run_tradeflows(path: Path, engine: str) -> int:
         return doc["store"]["rows"]
 
 
-def run_polars_floor(path: Path) -> int:
+def run_polars_floor(path: Path, engine: str = "in-memory") -> int:
     import polars as pl
 
     keys = ["reporterCode", "partnerCode", "flowCode", "cmdCode", "period"]
@@ -53,7 +53,7 @@ def run_polars_floor(path: Path) -> int:
         pl.scan_csv(path, schema_overrides={k: pl.String for k in keys})
         .group_by(keys)
         .agg(pl.col("primaryValue").sum())
-        .collect()
+        .collect(engine=engine)
     )
     return out.height
 

@@ -44,7 +44,7 @@ def run_tradeflows(store: str) -> tuple[int, float]:
     return m.height, float(m["value"].sum())
 
 
-def run_floor(store: str) -> tuple[int, float]:
+def run_floor(store: str, engine: str = "in-memory") -> tuple[int, float]:
     import polars as pl
 
     from tradeflows.store import scan_store
@@ -53,7 +53,7 @@ def run_floor(store: str) -> tuple[int, float]:
         scan_store(store)
         .group_by("freq", "period", "reporter", "partner", "hs", "flow")
         .agg(pl.col("value_usd").sum())
-        .collect()
+        .collect(engine=engine)
     )
     return out.height, float(out["value_usd"].sum())
 
