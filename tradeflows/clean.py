@@ -218,10 +218,10 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
     # window over every group that has a World row (most groups of a Comtrade
     # file have one).
     lf = lf.with_row_index("_i").cache()
-    is_world = pl.col("partner") == WORLD
+    live = lf.filter(_live()).select("_i", *group, _world=pl.col("partner") == WORLD)
     beside = (
-        lf.filter(_live() & is_world)
-        .join(lf.filter(_live() & ~is_world), on=group, how="semi", nulls_equal=True)
+        live.filter("_world")
+        .join(live.filter(~pl.col("_world")), on=group, how="semi", nulls_equal=True)
         .select("_i", _beside=pl.lit(True))
     )
     return (
