@@ -253,3 +253,13 @@ def test_expand_sources_folder_and_glob(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(TradeflowsInputError, match="folder holds no data files"):
         expand_sources([tmp_path / "empty"])
+
+
+def test_first_day_of_every_month_and_null_outside_the_range():
+    from tradeflows.io._common import date_from_ym
+
+    ym = [(y, m) for y in (1899, 1900, 1999, 2024, 2100, 2101) for m in range(14)]
+    df = pl.DataFrame(ym, schema=["y", "m"], orient="row")
+    got = df.select(date_from_ym(pl.col("y"), pl.col("m"))).to_series().to_list()
+    ok = [1900 <= y <= 2100 and 1 <= m <= 12 for y, m in ym]
+    assert got == [dt.date(y, m, 1) if good else None for (y, m), good in zip(ym, ok, strict=True)]

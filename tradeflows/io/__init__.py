@@ -199,6 +199,8 @@ def scan(
         Let the CSV parser type codes and values and skip the UTF-8 check. A
         file that then fails to parse must be read again with ``fast=False``,
         which reads text and names the bad row (ingest does this itself).
+        For a Comtrade file it also reads the columns used at once, so the
+        scan is no longer lazy: ingest reads whole files.
 
     Examples
     --------
@@ -226,7 +228,7 @@ def scan(
         types = typed_columns if fast and fmt == "comtrade" else None
         lf = _scan_text(prepare_text(path, validate=not fast), types)
     if fmt == "comtrade":
-        return scan_comtrade(lf, source, path)
+        return scan_comtrade(lf, source, path, in_memory=fast)
     if fmt == "comext":
         return scan_comext(lf, source, path)
     if mapping is None:

