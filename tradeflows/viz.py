@@ -23,6 +23,7 @@ from importlib.resources import files
 
 import polars as pl
 
+from tradeflows._expr import fixed_order_sum
 from tradeflows.reference import countries, hs_codes, policy_dates
 
 __all__ = [
@@ -153,8 +154,8 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     routes = (
         df.group_by("origin", "hub", "destination")
         .agg(
-            inflow=pl.col("inflow").sum(),
-            outflow=pl.col("outflow").sum(),
+            inflow=fixed_order_sum(pl.col("inflow")),
+            outflow=fixed_order_sum(pl.col("outflow")),
             score=pl.col("score").max(),
             flagged=pl.col("flagged").any(),
         )
@@ -247,7 +248,10 @@ def route_legs(flags, route: dict, *, pairs=None):
             leg = leg.filter(pl.col("exporter") == exporter) if exporter else leg
             leg = (
                 leg.group_by("period")
-                .agg(x=pl.col("value_x").sum(), m=(pl.col("value_m") / pl.col("cif_fob")).sum())
+                .agg(
+                    x=fixed_order_sum(pl.col("value_x")),
+                    m=fixed_order_sum(pl.col("value_m") / pl.col("cif_fob")),
+                )
                 .sort("period")
             )
             src = exporter or "all"
@@ -324,7 +328,10 @@ def mirror_gap(
         df = df.filter(pl.col("hs").str.starts_with(hs))
     flows = (
         df.group_by("exporter", "importer", "hs")
-        .agg(x=pl.col("value_x").sum(), m=(pl.col("value_m") / pl.col("cif_fob")).sum())
+        .agg(
+            x=fixed_order_sum(pl.col("value_x")),
+            m=fixed_order_sum(pl.col("value_m") / pl.col("cif_fob")),
+        )
         .with_columns(gap=(pl.col("m") - pl.col("x")) / pl.max_horizontal("m", "x"))
         .sort(["x", "exporter", "importer", "hs"], descending=[True, False, False, False])
         .head(top)

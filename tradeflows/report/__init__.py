@@ -27,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from tradeflows import __version__
+from tradeflows._expr import fixed_order_sum
 from tradeflows._files import write_text_atomic
 from tradeflows.errors import TradeflowsInputError
 
@@ -120,7 +121,7 @@ def _route_rows(flags: pl.DataFrame) -> pl.DataFrame:
             months=pl.len(),
             first=pl.col("period").min(),
             last=pl.col("period").max(),
-            extra_usd=pl.col("extra_inflow").sum(),
+            extra_usd=fixed_order_sum(pl.col("extra_inflow")),
             reasons=pl.col("reasons").first(),
         )
     )
