@@ -79,6 +79,16 @@ def test_ingest_on_the_gpu_reads_on_the_cpu_and_cleans_on_the_gpu(tmp_path, monk
     assert set(used[1:]) == {"gpu"}  # the cleaning, the slips, the year written
 
 
+def test_streaming_ingest_cleans_its_chunks_in_memory(tmp_path, monkeypatch):
+    # A chunk is bounded by chunk_rows: the streaming engine would only slow
+    # it down. The pass over all rows (the unit slips) streams.
+    used = []
+    real = engine.collect
+    monkeypatch.setattr(engine, "collect", lambda lf, e=None: used.append(e) or real(lf, e))
+    ingest([comtrade_csv(tmp_path / "t.csv", [comtrade_row()])], tmp_path / "s", engine="streaming")
+    assert used == ["cpu", "cpu", "streaming", "cpu"]  # file, chunk, slip pass, chunk written
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not engine.gpu_available(), reason="needs an NVIDIA GPU and cudf_polars")
 def test_detect_on_the_gpu_engine_without_fallback(tmp_path):

@@ -208,11 +208,16 @@ def ingest(
     store : str or Path
         The store folder (created if missing).
     engine : {"auto", "cpu", "streaming", "gpu"}, optional
-        Where the reading and the cleaning run. With ``gpu`` the files are
-        parsed on the CPU (cudf's CSV parser rounds some decimals a unit in
-        the last place differently, and a store must not depend on where it
-        was made) and cleaned on the GPU engine: the same store (tested on an
-        H100 at 1.5M, 11.9M and 50M rows, benchmarks/RESULTS.md).
+        Where the passes over all rows run (the store's periods, the
+        unit-slip pass). The files are parsed, and the chunks of at most
+        about ``chunk_rows`` rows cleaned and written, in memory on the CPU
+        whatever the engine: their memory is bounded by their size, and the
+        streaming engine cleaned them 1.5x slower (benchmarks/RESULTS.md).
+        With ``gpu`` the chunks are cleaned on the GPU engine, and the files
+        still parsed on the CPU (cudf's CSV parser rounds some decimals a
+        unit in the last place differently, and a store must not depend on
+        where it was made): the same store (tested on an H100 at 1.5M, 11.9M
+        and 50M rows, benchmarks/RESULTS.md).
     lenient : bool
         Drop (and count) rows with unknown codes or malformed values instead of
         refusing the file.
@@ -259,8 +264,9 @@ def ingest(
         raise TradeflowsInputError(f"{store}: exists and is not a folder")
     # The files are parsed on the CPU whatever the engine: cudf's CSV parser
     # rounds some decimals a unit in the last place differently, and a store
-    # must not depend on where it was made.
-    read_engine = "cpu" if _engine.resolve(engine) == "gpu" else engine
+    # must not depend on where it was made. A parsed file and a chunk are in
+    # memory anyway: the streaming engine only slows them down.
+    chunk_engine = "gpu" if _engine.resolve(engine) == "gpu" else "cpu"
     doc = read_audit(store)
     files = expand_sources(sources)
     known = {e["sha256"] for e in doc["files"]}
@@ -301,7 +307,7 @@ def ingest(
             # periods at a time beside the other files: one plan over parsed
             # frames runs faster than one that also parses, and duplicates
             # across files need them side by side.
-            df, exact = _read(build, path, read_engine)
+            df, exact = _read(build, path, "cpu")
             sha = digest.result()
             if sha in known:  # the same bytes twice in one call
                 skipped.append(str(path))
@@ -332,8 +338,8 @@ def ingest(
         if progress:
             progress("cleaning")
         _clean_by_period(
-            store, doc, spool, new_entries, engine=engine, lenient=lenient, revision=revision,
-            now=now, chunk_rows=chunk_rows or _CHUNK_ROWS,
+            store, doc, spool, new_entries, engine=engine, chunk_engine=chunk_engine,
+            lenient=lenient, revision=revision, now=now, chunk_rows=chunk_rows or _CHUNK_ROWS,
         )  # fmt: skip
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
@@ -486,6 +492,7 @@ def _clean_by_period(
     entries: list[dict],
     *,
     engine: str | None,
+    chunk_engine: str,
     lenient: bool,
     revision: str | None,
     now: str,
@@ -507,7 +514,7 @@ def _clean_by_period(
         if old is not None:
             parts.insert(0, old.filter(_period_in(periods)))
         combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
-        df = _engine.collect(clean_within_periods(combined).with_columns(slip_keys()), engine)
+        df = _engine.collect(clean_within_periods(combined).with_columns(slip_keys()), chunk_engine)
         read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
         if not lenient:
             bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
@@ -541,7 +548,7 @@ def _clean_by_period(
             lf = mark_unit_slips(pl.concat(spool.pop("clean", [c])), slips, "_gid")
             if revision is not None:
                 lf = to_revision(lf, revision)
-            df = _engine.collect(lf, engine)
+            df = _engine.collect(lf, chunk_engine)
             _count(df, counts)
             gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
             superseded.update(dict(gone.group_by("source").len().iter_rows()))
