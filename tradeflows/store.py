@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
@@ -360,25 +361,30 @@ def _default_spool_bytes() -> int:
         return 1 << 30
 
 
+class _Part(NamedTuple):
+    order: int  # when it was added: parts come back in this order (file order)
+    frame: pl.LazyFrame | None  # None: this key's share of a whole frame (_Spool.whole)
+    size: int  # bytes held in memory
+    rows: int
+
+
 class _Spool:
     """Frames by stage and key: in memory up to ``budget`` bytes, beyond it in parquet files.
 
     The files go to a temporary folder in ``where`` (beside the store), made
-    on the first spill and removed by :meth:`close`. Each part keeps its
-    height and the order it was added in. A file's rows added by period and
-    kept in memory stay one frame, filtered to the periods asked for.
+    on the first spill and removed by :meth:`close`. A file's rows added by
+    period and kept in memory whole stay one frame, filtered to the periods
+    asked for.
     """
 
     def __init__(self, where: Path, budget: int) -> None:
         self.where, self.budget, self.used, self.added = where, budget, 0, 0
         self.folder: Path | None = None
-        # (stage, key) -> [(order added, frame, bytes in memory, rows)]; the
-        # frame is None for a key's share of a whole frame in ``self.whole``.
-        self.parts: dict[tuple[str, object], list[tuple[int, pl.LazyFrame | None, int, int]]] = {}
+        self.parts: dict[tuple[str, object], list[_Part]] = {}
         # order added -> (whole frame, keys of it not yet popped)
         self.whole: dict[int, tuple[pl.LazyFrame, set]] = {}
 
-    def _put(self, stage: str, key: object, part: tuple) -> None:
+    def _put(self, stage: str, key: object, part: _Part) -> None:
         self.parts.setdefault((stage, key), []).append(part)
 
     def _spill(self, df: pl.DataFrame) -> pl.LazyFrame:
@@ -390,14 +396,20 @@ class _Spool:
         df.write_parquet(path, compression="lz4", statistics=False)
         return pl.scan_parquet(path)
 
+    def _fits(self, size: int) -> bool:
+        """Whether ``size`` more bytes fit the budget; if so they are counted."""
+        if self.used + size > self.budget:
+            return False
+        self.used += size
+        return True
+
     def add(self, stage: str, key: object, df: pl.DataFrame) -> None:
         """One part under one key."""
         size, self.added = df.estimated_size(), self.added + 1
-        if self.used + size <= self.budget:
-            self.used += size
-            self._put(stage, key, (self.added, df.lazy(), size, df.height))
+        if self._fits(size):
+            self._put(stage, key, _Part(self.added, df.lazy(), size, df.height))
         else:
-            self._put(stage, key, (self.added, self._spill(df), 0, df.height))
+            self._put(stage, key, _Part(self.added, self._spill(df), 0, df.height))
 
     def add_periods(self, stage: str, df: pl.DataFrame, split_above: int) -> None:
         """A file's rows under each of their periods.
@@ -409,53 +421,50 @@ class _Spool:
         budget a file is spooled one period at a time.
         """
         size, self.added = df.estimated_size(), self.added + 1
-        heights = df.group_by("period", maintain_order=True).len().iter_rows()
-        if self.used + size <= self.budget and df.height <= split_above:
-            self.used += size
-            counts = dict(heights)
-            self.whole[self.added] = (df.lazy(), set(counts))
-            for period, n in counts.items():
-                self._put(stage, period, (self.added, None, size * n // max(df.height, 1), n))
+        heights = dict(df.group_by("period", maintain_order=True).len().iter_rows())
+        if not self._fits(size):
+            for period in heights:
+                part = df.filter(_period_in([period]))
+                self._put(stage, period, _Part(self.added, self._spill(part), 0, part.height))
             return
-        if self.used + size <= self.budget:
-            self.used += size
-            by_period = df.partition_by("period", as_dict=True, maintain_order=True)
-            for (period,), part in by_period.items():
-                share = size * part.height // max(df.height, 1)
-                self._put(stage, period, (self.added, part.lazy(), share, part.height))
+        share = {period: size * n // max(df.height, 1) for period, n in heights.items()}
+        if df.height <= split_above:
+            self.whole[self.added] = (df.lazy(), set(heights))
+            for period, n in heights.items():
+                self._put(stage, period, _Part(self.added, None, share[period], n))
             return
-        for period, _ in heights:
-            part = df.filter(_period_in([period]))
-            self._put(stage, period, (self.added, self._spill(part), 0, part.height))
+        by_period = df.partition_by("period", as_dict=True, maintain_order=True)
+        for (period,), part in by_period.items():
+            self._put(stage, period, _Part(self.added, part.lazy(), share[period], part.height))
 
     def rows(self, stage: str) -> dict[object, int]:
-        return {k: sum(p[3] for p in v) for (s, k), v in self.parts.items() if s == stage}
+        return {k: sum(p.rows for p in v) for (s, k), v in self.parts.items() if s == stage}
 
     def frames(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
         """The parts of these keys in the order they were added (file order)."""
-        keys = list(keys)
         found = sorted(
-            ((p, k) for k in keys for p in self.parts.get((stage, k), [])), key=lambda pk: pk[0][0]
+            ((p, k) for k in keys for p in self.parts.get((stage, k), [])),
+            key=lambda pk: pk[0].order,
         )  # stable: keys in the order asked within a part
         out: list[pl.LazyFrame] = []
-        for order, group in itertools.groupby(found, key=lambda pk: pk[0][0]):
+        for order, group in itertools.groupby(found, key=lambda pk: pk[0].order):
             group = list(group)
-            if order in self.whole and group[0][0][1] is None:
+            if group[0][0].frame is None:  # shares of one whole frame
                 out.append(self.whole[order][0].filter(_period_in([k for _, k in group])))
             else:
-                out += [p[1] for p, _ in group]
+                out += [p.frame for p, _ in group]
         return out
 
     def pop(self, stage: str, keys: Iterable[object]) -> list[pl.LazyFrame]:
         keys = list(keys)
         frames = self.frames(stage, keys)
         for k in keys:
-            for order, frame, size, _ in self.parts.pop((stage, k), []):
-                self.used -= size
-                if frame is None:
-                    self.whole[order][1].discard(k)
-                    if not self.whole[order][1]:
-                        del self.whole[order]
+            for part in self.parts.pop((stage, k), []):
+                self.used -= part.size
+                if part.frame is None:
+                    self.whole[part.order][1].discard(k)
+                    if not self.whole[part.order][1]:
+                        del self.whole[part.order]
         return frames
 
     def close(self) -> None:
