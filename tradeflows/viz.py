@@ -208,6 +208,14 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     return _style(fig, f"Routes: origin → hub → destination ({what}); flagged in red")
 
 
+def _both_reports() -> dict[str, pl.Expr]:
+    """The exporter's report (``x``) and the importer's in FOB terms (``m``), summed."""
+    return {
+        "x": fixed_order_sum(pl.col("value_x")),
+        "m": fixed_order_sum(pl.col("value_m") / pl.col("cif_fob")),
+    }
+
+
 def route_legs(flags, route: dict, *, pairs=None):
     """A route's inflow and outflow over time, both reports of each leg, with its score.
 
@@ -246,14 +254,7 @@ def route_legs(flags, route: dict, *, pairs=None):
         for exporter, importer, role in legs:
             leg = p.filter(pl.col("importer") == importer)
             leg = leg.filter(pl.col("exporter") == exporter) if exporter else leg
-            leg = (
-                leg.group_by("period")
-                .agg(
-                    x=fixed_order_sum(pl.col("value_x")),
-                    m=fixed_order_sum(pl.col("value_m") / pl.col("cif_fob")),
-                )
-                .sort("period")
-            )
+            leg = leg.group_by("period").agg(**_both_reports()).sort("period")
             src = exporter or "all"
             for col, who, dash in (("x", exporter or "exporters", "solid"), ("m", importer, "dot")):
                 fig.add_trace(
@@ -328,10 +329,7 @@ def mirror_gap(
         df = df.filter(pl.col("hs").str.starts_with(hs))
     flows = (
         df.group_by("exporter", "importer", "hs")
-        .agg(
-            x=fixed_order_sum(pl.col("value_x")),
-            m=fixed_order_sum(pl.col("value_m") / pl.col("cif_fob")),
-        )
+        .agg(**_both_reports())
         .with_columns(gap=(pl.col("m") - pl.col("x")) / pl.max_horizontal("m", "x"))
         .sort(["x", "exporter", "importer", "hs"], descending=[True, False, False, False])
         .head(top)

@@ -215,8 +215,9 @@ def scan_comtrade(
         "customs": pick(keys, "customscode", "customsproccode"),
         "mot": pick(keys, "motcode", "modeoftransportcode"),
     }
-    flow_col = pick(keys, "flowcode", "tradeflowcode") or pick(keys, "tradeflow", "flowdesc")
-    used = [reporter_col, partner_col, hs_col, value_col, flow_col, period_col, freq_col]
+    flow_from = _flow(keys)
+    used = [reporter_col, partner_col, hs_col, value_col, *flow_from.meta.root_names()]
+    used += [period_col, freq_col]
     used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
     lf = lf.select(list(dict.fromkeys(c for c in used if c is not None)))
     if in_memory:
@@ -232,7 +233,7 @@ def scan_comtrade(
         _hs=pl.col(hs_col).str.strip_chars(),
         _f=clean_str(freq_col).str.to_uppercase() if freq_col else pl.lit(None, pl.String),
         _cls=clean_str(class_col).str.to_uppercase() if class_col else pl.lit(None, pl.String),
-        _flow=_flow(keys),
+        _flow=flow_from,
     )
     # Stage 2: YYYY, YYYYMM or YYYYMMDD as integers.
     x = pl.col("_x")
