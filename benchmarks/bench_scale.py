@@ -18,7 +18,7 @@ Each step runs on every engine named (``cpu``, ``streaming``, ``gpu``; add
 ``-partition`` to run detect and report one HS chapter at a time). Every
 engine's result is compared with the first engine's: the same store rows, the
 same flags. ``pandas`` and ``polars-floor`` (``polars-floor-streaming`` on the
-streaming engine, for sizes whose group-by does not fit in memory) run
+streaming engine, the faster of the two floors) run
 ingest and mirror+routes only: the pandas cleaning of ``bench_ingest.py``, the pandas mirror of
 ``bench_mirror.py`` followed by the core of the routes in pandas
 (``pandas_routes.py``: 2 of the 13 features, so its ratio understates
@@ -78,8 +78,8 @@ def _engine_args(engine: str) -> tuple[str, list[str]]:
 
 #: Not tradeflows: a straightforward pandas version and the bare polars floor,
 #: for ingest and mirror+routes only.
-#: ``polars-floor-streaming`` is the floor on the streaming engine (for sizes
-#: whose group-by does not fit in memory).
+#: ``polars-floor-streaming`` is the floor on the streaming engine: it reads
+#: the files at once (2.5x faster than in memory at 11.9M rows) and fits at 50M.
 BASELINES = ("pandas", "polars-floor", "polars-floor-streaming")
 
 
