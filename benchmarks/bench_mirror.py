@@ -63,22 +63,29 @@ def run_pandas(store: str) -> tuple[int, float]:
     return len(pairs), float(pairs["value"].sum())
 
 
-def pandas_mirror(store: str):
-    """The mirror's pairs, the straightforward pandas way (a pandas DataFrame)."""
+def pandas_mirror(store):
+    """The mirror's pairs, the straightforward pandas way (a pandas DataFrame).
+
+    ``store`` is a store's folder, or its canonical rows as a pandas DataFrame.
+    """
     import numpy as np
     import pandas as pd
 
     from tradeflows.store import read_audit
 
-    data = Path(store) / read_audit(store)["data"]
-    df = pd.concat(
-        [pd.read_parquet(f, columns=["period", "freq", "reporter", "partner", "flow", "hs",
-                                     "value_usd", "net_kg", "slip_suspect"])
-         for f in sorted(data.rglob("*.parquet"))],
-        ignore_index=True,
-    )  # fmt: skip
+    if isinstance(store, pd.DataFrame):
+        df = store.copy()
+    else:
+        data = Path(store) / read_audit(store)["data"]
+        df = pd.concat(
+            [pd.read_parquet(f, columns=["period", "freq", "reporter", "partner", "flow", "hs",
+                                         "value_usd", "net_kg", "slip_suspect"])
+             for f in sorted(data.rglob("*.parquet"))],
+            ignore_index=True,
+        )  # fmt: skip
     df["flow"] = df["flow"].astype(str)
     df["freq"] = df["freq"].astype(str)
+    df["period"] = pd.to_datetime(df["period"])
     filed = df[["reporter", "period"]].assign(
         role=np.where(df["flow"] == "M", "importer", "exporter")
     )
@@ -91,19 +98,23 @@ def pandas_mirror(store: str):
 
     x = df[df["flow"] != "M"].rename(columns={"reporter": "exporter", "partner": "importer"})
     x = x.assign(vx=x["value_usd"].where(x["flow"] == "X"), vrx=x["value_usd"].where(x["flow"] == "RX"),
-                 kx=x["net_kg"].where(x["flow"] == "X"))  # fmt: skip
+                 kx=x["net_kg"].fillna(0.0).where(x["flow"] == "X"))  # fmt: skip
     grouped_x = x.groupby(KEY)
     ex = pd.DataFrame({
         "value_x": grouped_x["vx"].sum(min_count=1),
         "value_rx": grouped_x["vrx"].sum(min_count=1),
+        "kg_x": grouped_x["kx"].sum(min_count=1),
         "slip_x": grouped_x["slip_suspect"].any(),
     }).reset_index()  # fmt: skip
     ex["value_x"] = ex["value_x"].fillna(ex["value_rx"])
     m = df[df["flow"] == "M"].rename(columns={"reporter": "importer", "partner": "exporter"})
     im = m.groupby(KEY, as_index=False).agg(
-        value_m=("value_usd", "sum"), slip_m=("slip_suspect", "any")
+        value_m=("value_usd", "sum"), kg_m=("net_kg", "sum"), slip_m=("slip_suspect", "any")
     )
     pairs = ex.merge(im, on=KEY, how="outer")
+    pairs["slip"] = pairs["slip_x"].fillna(False).astype(bool) | pairs["slip_m"].fillna(
+        False
+    ).astype(bool)
 
     both = pairs[(pairs["value_x"] > 0) & (pairs["value_m"] > 0)].copy()
     both["r"] = np.log(both["value_m"] / both["value_x"])
@@ -134,7 +145,8 @@ def pandas_mirror(store: str):
     )
     pairs = pairs.merge(fx.assign(x_filed=True), on=["exporter", "period"], how="left")
     pairs = pairs.merge(fm.assign(m_filed=True), on=["importer", "period"], how="left")
-    silent = pairs["x_filed"].isna() | pairs["m_filed"].isna()
+    pairs["importer_silent"] = pairs["m_filed"].isna()
+    pairs["silent"] = pairs["x_filed"].isna() | pairs["importer_silent"]
 
     m_fob = pairs["value_m"] / pairs["cif_fob"]
     pairs["value"] = np.where(
@@ -159,7 +171,7 @@ def pandas_mirror(store: str):
         )
 
     x3, m3 = window("value_x"), window("m_fob")
-    pairs["gap"] = ((m3 - x3) / np.maximum(m3, x3)).where(~silent)
+    pairs["gap"] = ((m3 - x3) / np.maximum(m3, x3)).where(~pairs["silent"])
     pairs["gap_history"] = grouped["gap"].transform(
         lambda s: s.shift(1).rolling(12, min_periods=3).median()
     )

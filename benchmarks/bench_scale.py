@@ -20,10 +20,10 @@ engine's result is compared with the first engine's: the same store rows, the
 same flags. ``pandas`` and ``polars-floor`` (``polars-floor-streaming`` on the
 streaming engine, the faster of the two floors) run
 ingest and mirror+routes only: the pandas cleaning of ``bench_ingest.py``, the pandas mirror of
-``bench_mirror.py`` followed by the core of the routes in pandas
-(``pandas_routes.py``: 2 of the 13 features, so its ratio understates
-tradeflows' lead), and the bare polars scan + group-by of the input (ingest)
-or of the store (mirror+routes). A line under each table sums ingest and
+``bench_mirror.py`` followed by the routes in pandas (``pandas_routes.py``:
+all 13 features, the same values as tradeflows, tested in
+``tests/test_bench_baselines.py``), and the bare polars scan + group-by of
+the input (ingest) or of the store (mirror+routes). A line under each table sums ingest and
 mirror+routes per engine and gives the ratios.
 
 ``--repeat N`` runs every step N times, the engines in turn, and keeps the
@@ -93,10 +93,9 @@ def _baseline_code(step: str, engine: str, src: Path, store: Path, out: Path) ->
             head = f"from bench_ingest import run_polars_floor; n = run_polars_floor({files!r}, {floor!r})"
     elif engine == "pandas":
         head = (
-            "from bench_mirror import pandas_mirror; from pandas_routes import route_core; "
-            "from tradeflows.reference import destinations_of_concern; "
-            f"n = len(route_core(pandas_mirror({str(store)!r}), "
-            "list(destinations_of_concern())))"
+            "from bench_mirror import pandas_mirror; "
+            "from pandas_routes import route_indicators; "
+            f"n = len(route_indicators(pandas_mirror({str(store)!r})))"
         )
     else:
         head = f"from bench_mirror import run_floor; n = run_floor({str(store)!r}, {floor!r})[0]"

@@ -1,0 +1,73 @@
+"""The benchmarks' pandas baselines do the same step as tradeflows.
+
+``bench_scale`` reports tradeflows' speed as a ratio to a straightforward
+pandas version of each step; the ratio means something only if the pandas
+version computes the same thing. These tests hold it to that on a small world.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.conftest import small_world
+from tradeflows._expr import month_index
+from tradeflows.mirror import collect_mirror
+from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
+from tradeflows.store import scan_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from bench_mirror import pandas_mirror
+from pandas_routes import route_indicators as pandas_route_indicators
+
+KEY = ["freq", "period", "exporter", "importer", "hs"]
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory) -> pl.DataFrame:
+    """A small world's store, with net weights (the synthetic files have none) and slips."""
+    out = small_world(tmp_path_factory.mktemp("baselines"), seed=11, store=True)
+    df = scan_store(out / "store").collect()
+    # A unit price per product and exporter, so that unit values differ between legs;
+    # one row in seven without a weight.
+    price = (pl.col("hs").hash(1) % 50 + pl.col("reporter").hash(2) % 30 + 5).cast(pl.Float64)
+    kg = pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("value_usd") / price)
+    slip = pl.col("slip_suspect") | (pl.int_range(pl.len()) % 97 == 0)
+    return df.with_columns(net_kg=kg, slip_suspect=slip)
+
+
+def test_the_pandas_mirror_gives_the_pairs_tradeflows_gives(rows):
+    ours = collect_mirror(rows.lazy(), "cpu")
+    theirs = pl.from_pandas(pandas_mirror(rows.to_pandas())).with_columns(
+        pl.col("period").cast(pl.Date)
+    )
+    both = ours.join(theirs, on=KEY, how="full", coalesce=True, suffix="_pd")
+    assert both.height == ours.height == theirs.height
+    for col in ("value", "gap", "gap_history", "kg_x", "kg_m", "cif_fob"):
+        a, b = both[col].to_numpy(), both[f"{col}_pd"].to_numpy()
+        assert np.array_equal(np.isnan(a), np.isnan(b)), col
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True), col
+    for col in ("slip", "importer_silent"):
+        assert (both[col] == both[f"{col}_pd"]).all(), col
+
+
+def test_the_pandas_routes_give_all_thirteen_features_tradeflows_gives(rows):
+    ours = (
+        route_indicators(collect_mirror(rows.lazy(), "cpu").lazy())
+        .with_columns(mi=month_index())
+        .collect()
+    )
+    theirs = pl.from_pandas(pandas_route_indicators(pandas_mirror(rows.to_pandas())))
+    theirs = theirs.with_columns(pl.col("mi").cast(pl.Int32))
+    both = ours.join(theirs, on=[*ROUTE_KEY, "mi"], how="full", coalesce=True, suffix="_pd")
+    assert both.height == ours.height == theirs.height > 1000
+    for col in [*FEATURES, "inflow", "outflow"]:
+        a, b = both[col].to_numpy(), both[f"{col}_pd"].to_numpy()
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-9), col
+    # The comparison has power: every feature varies in this world.
+    assert all((ours[f] != 0).sum() >= 5 for f in FEATURES)
