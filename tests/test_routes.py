@@ -185,3 +185,25 @@ def test_an_empty_origin_stands_for_all_suppliers_of_the_hub():
     )
     everyone = route(ind, "", "MYS", "CHN").row(ONSET + 1, named=True)
     assert everyone["inflow"] == pytest.approx(6 * 1e6 * 1.0 + 1e6, rel=0.2)  # USA + JPN
+
+
+def test_the_gpu_engines_way_gives_the_cpu_engines_indicators(tmp_path, monkeypatch):
+    # On the GPU engine the previous medians are joins of each series to
+    # itself: the plan reads the series twice, so anything that numbers them
+    # must number them the same way both times. Run here on the CPU engine.
+    from polars.testing import assert_frame_equal
+
+    from tests.conftest import small_world
+    from tradeflows import engine
+    from tradeflows.mirror import collect_mirror
+    from tradeflows.store import scan_store
+
+    world = small_world(tmp_path, seed=4, store=True, n_products=12, pairs_per_product=25)
+    pairs = collect_mirror(scan_store(world / "store"), "cpu").lazy()
+    key = [*ROUTE_KEY, "period"]
+    cpu = route_indicators(pairs, engine="cpu").collect().sort(key)
+    monkeypatch.setattr(engine, "resolve", lambda e=None: "gpu")
+    monkeypatch.setattr(engine, "collect", lambda lf, e=None: lf.collect())
+    gpu = route_indicators(pairs, engine="gpu").collect().sort(key)
+    assert cpu.height > 1000
+    assert_frame_equal(gpu, cpu, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)

@@ -85,7 +85,7 @@ def with_previous_median(
     The same as ``pl.col(value).shift(1).rolling_median(window,
     min_samples=min_samples).over(by, order_by=order)``: a series is the rows of
     one ``by`` key in ``order`` (unique within it); nulls are skipped, and fewer
-    than ``min_samples`` values give null. The GPU engine has no rolling
+    than ``min_samples`` values give null; the rows keep their order. The GPU engine has no rolling
     median; there, each value is joined to the ``window`` rows after it and the
     median taken by a group-by (``window`` times the rows, which a GPU does in
     a blink and a CPU does not, so the CPU keeps the rolling median).
@@ -111,6 +111,7 @@ def with_previous_median(
 def _joined_previous_median(lf, value, name, *, by, order, window, min_samples):
     """:func:`with_previous_median` without a rolling window (the GPU engine's way)."""
     lf = lf.with_columns(_row=pl.col(order).rank("ordinal").over(by).cast(pl.Int64))
+    lf = lf.with_row_index("_pos")  # a join does not keep the order
     ahead = pl.LazyFrame({"_ahead": list(range(1, window + 1))}, schema={"_ahead": pl.Int64})
     medians = (
         lf.select(*by, "_row", value)
@@ -120,6 +121,7 @@ def _joined_previous_median(lf, value, name, *, by, order, window, min_samples):
     )
     return (
         lf.join(medians, on=[*by, "_row"], how="left", nulls_equal=True)
+        .sort("_pos")
         .with_columns(pl.when(pl.col("_n") >= min_samples).then(pl.col("_med")).alias(name))
-        .drop("_row", "_med", "_n")
+        .drop("_pos", "_row", "_med", "_n")
     )

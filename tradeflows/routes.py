@@ -120,29 +120,50 @@ def _series_rows(legs: pl.LazyFrame, kind: str, a, b, p) -> pl.LazyFrame:
 def _series_features(
     rows: pl.LazyFrame, months: pl.LazyFrame, window: int, engine: str | None = None
 ) -> pl.LazyFrame:
-    """Dense monthly series and their rise against their own (seasonal) history."""
-    keys = rows.select(_SKEY).unique()
-    dense = keys.join(months, how="cross").join(rows, on=[*_SKEY, "mi"], how="left")
-    over = {"partition_by": _SKEY, "order_by": "mi"}
+    """Dense monthly series and their rise against their own (seasonal) history.
+
+    Every series has a row for every month, sorted by series and month, so a
+    value ``k`` months back is the row ``k`` rows up (within the series: its
+    position ``_i`` is at least ``k``); this reads each column once instead of
+    grouping it by the series' four keys for every shift.
+    """
+    # Numbered in sorted order: the plan may read ``keys`` twice (the GPU
+    # engine's previous median joins the series to itself), so the numbers
+    # must not depend on the order ``unique`` happens to give.
+    keys = rows.select(_SKEY).unique().sort(_SKEY).with_row_index("_sid")
+    dense = (
+        keys.join(months, how="cross")
+        .join(rows, on=[*_SKEY, "mi"], how="left")
+        .sort("_sid", "mi")
+        .with_columns(_i=pl.col("mi") - pl.col("mi").min())
+    )
+    last = pl.col("_i").max()
+
+    def back(expr: pl.Expr, k: int) -> pl.Expr:
+        """``expr`` ``k`` months back in the same series (``k < 0``: ahead); null outside it."""
+        inside = pl.col("_i") >= k if k > 0 else pl.col("_i") <= last + k
+        return pl.when(inside).then(expr.shift(k))
+
     lv = (pl.col("v").fill_null(0.0) / 1000.0).log1p()
-    history = {"by": _SKEY, "order": "mi", "window": window, "min_samples": 6, "engine": engine}
+    history = {"by": ["_sid"], "order": "mi", "window": window, "min_samples": 6, "engine": engine}
     dense = dense.with_columns(
         v=pl.col("v").fill_null(0.0), slip=pl.col("slip").fill_null(False), lv=lv
     ).with_columns(
-        yoy=pl.col("lv") - pl.col("lv").shift(12).over(**over),
-        step=(pl.col("lv") - pl.col("lv").shift(1).over(**over)).abs(),
-        cum=pl.col("lv").cum_sum().over(**over),
+        yoy=pl.col("lv") - back(pl.col("lv"), 12),
+        step=(pl.col("lv") - back(pl.col("lv"), 1)).abs(),
+        # order_by: the rows are in order, but an engine may group them otherwise.
+        cum=pl.col("lv").cum_sum().over("_sid", order_by="mi"),
     )
     dense = with_previous_median(dense, "lv", "med", **history)
     dense = with_previous_median(dense, "step", "_step_med", **history)
     # The rise of this month and of the three before it.
-    lagged = [pl.col("rise_z"), *(pl.col("rise_z").shift(k).over(**over) for k in (1, 2, 3))]
+    lagged = [pl.col("rise_z"), *(back(pl.col("rise_z"), k) for k in (1, 2, 3))]
 
     def at_k(col: str) -> pl.Expr:
         """``col`` ``_k`` months back."""
         expr = pl.when(pl.col("_k") == 0).then(pl.col(col))
         for k in (1, 2, 3):
-            expr = expr.when(pl.col("_k") == k).then(pl.col(col).shift(k).over(**over))
+            expr = expr.when(pl.col("_k") == k).then(back(pl.col(col), k))
         return expr
 
     return (
@@ -158,8 +179,8 @@ def _series_features(
         )
         .with_columns(
             # One report far from its mirror, for one month only: a data-quality event.
-            spike=(pl.col("v") > 20 * pl.col("v").shift(1).over(**over))
-            & (pl.col("v") > 20 * pl.col("v").shift(-1).over(**over))
+            spike=(pl.col("v") > 20 * back(pl.col("v"), 1))
+            & (pl.col("v") > 20 * back(pl.col("v"), -1))
             & ((pl.col("x") > 20 * pl.col("m")) | (pl.col("m") > 20 * pl.col("x"))).fill_null(
                 False
             ),
@@ -188,29 +209,26 @@ def _series_features(
             # onset; one month below it (a missing report) does not end a run.
             _run=(
                 (pl.col("rise_z") < _EVIDENCE)
-                & (pl.col("rise_z").shift(-1).over(**over).fill_null(0.0) < _EVIDENCE)
+                & (back(pl.col("rise_z"), -1).fill_null(0.0) < _EVIDENCE)
             )
             .cum_sum()
-            .over(**over),
+            .over("_sid", order_by="mi"),
         )
         .with_columns(
             v_lagged=at_k("v"),
             usual_lagged=at_k("usual"),
             # The first month of the current rise (null when not rising).
             onset=pl.when(pl.col("rise_z") >= _EVIDENCE).then(
-                pl.when(pl.col("rise_z") >= _EVIDENCE)
-                .then(pl.col("mi"))
-                .min()
-                .over([*_SKEY, "_run"])
+                pl.when(pl.col("rise_z") >= _EVIDENCE).then(pl.col("mi")).min().over("_sid", "_run")
             ),
         )
         .with_columns(
             # The onset of a rise in the last four months (goods arrive before they leave).
             onset_recent=pl.coalesce(
-                [pl.col("onset")] + [pl.col("onset").shift(k).over(**over) for k in (1, 2, 3)]
+                [pl.col("onset")] + [back(pl.col("onset"), k) for k in (1, 2, 3)]
             )
         )
-        .drop("step", "_step_med", "yoy", "_k", "_run")
+        .drop("step", "_step_med", "yoy", "_k", "_run", "_sid", "_i")
     )
 
 
@@ -417,7 +435,8 @@ def route_indicators(
         )
         .with_columns(hs4=pl.col("hs").str.slice(0, 4))
     )
-    routes = _materialise(routes, engine)
+    # A route's number (``_rid``): its series are grouped by one integer, not four strings.
+    routes = _materialise(routes.with_row_index("_rid"), engine)
 
     span = (
         legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
@@ -532,7 +551,7 @@ def route_indicators(
         share=pl.when(pl.col("dtot_v") > 0).then(share),
         div_share=pl.when((pl.col("in_v") + pl.col("dir_v")) > 0).then(div_share),
     )
-    history = {"by": ROUTE_KEY, "order": "mi", "window": window, "min_samples": 6, "engine": engine}
+    history = {"by": ["_rid"], "order": "mi", "window": window, "min_samples": 6, "engine": engine}
     rm = with_previous_median(rm, "share", "_share_med", **history)
     rm = with_previous_median(rm, "div_share", "_div_med", **history)
     rm = rm.with_columns(
