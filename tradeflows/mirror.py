@@ -101,32 +101,27 @@ def pair_reports(lf: pl.LazyFrame) -> pl.LazyFrame:
         & (pl.col("reporter") != pl.col("partner"))
         & pl.col("flow").cast(pl.String).is_in(["X", "RX", "M"])
     ).with_columns(pl.col("flow").cast(pl.String), pl.col("freq").cast(pl.String))
-    exports = (
-        live.filter(pl.col("flow") != "M")
-        .rename({"reporter": "exporter", "partner": "importer"})
-        .group_by(_KEY)
+    # One group-by of both reports, an import keyed by its partner as the
+    # exporter: the same rows as grouping each side and joining them, without the join.
+    imported = pl.col("flow") == "M"
+    flow_key = {
+        "freq": "freq",
+        "period": "period",
+        "exporter": pl.when(imported).then("partner").otherwise("reporter"),
+        "importer": pl.when(imported).then("reporter").otherwise("partner"),
+        "hs": "hs",
+    }
+    return (
+        live.group_by(**flow_key)
         .agg(
             value_x=_sum_where(pl.col("flow") == "X", "value_usd"),
             value_rx=_sum_where(pl.col("flow") == "RX", "value_usd"),
             kg_x=_sum_where(pl.col("flow") == "X", "net_kg"),
-            slip_x=any_true(pl.col("slip_suspect")),
+            value_m=_sum_where(imported, "value_usd"),
+            kg_m=_sum_where(imported, "net_kg"),
+            slip=any_true(pl.col("slip_suspect")),
         )
         .with_columns(value_x=pl.coalesce("value_x", "value_rx"))
-    )
-    imports = (
-        live.filter(pl.col("flow") == "M")
-        .rename({"reporter": "importer", "partner": "exporter"})
-        .group_by(_KEY)
-        .agg(
-            value_m=pl.col("value_usd").sum(),
-            kg_m=pl.col("net_kg").sum(),
-            slip_m=any_true(pl.col("slip_suspect")),
-        )
-    )
-    return (
-        exports.join(imports, on=_KEY, how="full", coalesce=True)
-        .with_columns(slip=pl.col("slip_x").fill_null(False) | pl.col("slip_m").fill_null(False))
-        .drop("slip_x", "slip_m")
     )
 
 
