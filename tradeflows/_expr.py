@@ -85,10 +85,11 @@ def with_previous_median(
     The same as ``pl.col(value).shift(1).rolling_median(window,
     min_samples=min_samples).over(by, order_by=order)``: a series is the rows of
     one ``by`` key in ``order`` (unique within it); nulls are skipped, and fewer
-    than ``min_samples`` values give null; the rows keep their order. The GPU engine has no rolling
-    median; there, each value is joined to the ``window`` rows after it and the
-    median taken by a group-by (``window`` times the rows, which a GPU does in
-    a blink and a CPU does not, so the CPU keeps the rolling median).
+    than ``min_samples`` values give null. The rows keep their order. The GPU
+    engine has no rolling median; there, each value is joined to the ``window``
+    rows after it and the median taken by a group-by (``window`` times the
+    rows, which a GPU does in a blink and a CPU does not, so the CPU keeps the
+    rolling median).
 
     Examples
     --------
