@@ -605,10 +605,14 @@ def route_indicators(
     # same control date. Within the chapter: similar goods, and a chapter is a
     # self-contained part of the work (see tradeflows.detect partitioning).
     controlled = sorted(controlled_hs())
+    # It depends on the destination only through its control date: computed
+    # once per date, not once per destination sharing it (Russia, Belarus).
     hub_epochs = (
         routes.select("hub", "destination")
         .unique()
         .join(epochs, on="destination")
+        .select("hub", "mi", "d_mi")
+        .unique()
         .with_columns(
             d_prev=pl.col("d_mi") - 1,
             d_pre=pl.col("d_mi") - 13,
@@ -623,7 +627,7 @@ def route_indicators(
             uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_(),
             chapter=pl.col("hs").str.slice(0, 2),
         )
-        .group_by("hub", "destination", "mi", "chapter")
+        .group_by("hub", "d_mi", "mi", "chapter")
         .agg(
             ctrl_products=pl.coalesce(
                 pl.when(pl.col("uncontrolled")).then(pl.col("dchg")).median(),
@@ -654,7 +658,7 @@ def route_indicators(
     )
     rm = (
         rm.with_columns(chapter=pl.col("hs").str.slice(0, 2))
-        .join(control_products, on=["hub", "destination", "mi", "chapter"], how="left")
+        .join(control_products, on=["hub", "d_mi", "mi", "chapter"], how="left")
         .join(partner_ctrl, on=["origin", "hs", "mi", "destination", "hub"], how="left")
         .with_columns(
             policy_did=pl.col("in_change") - pl.coalesce("ctrl_partners", change("cdir")),
