@@ -230,12 +230,18 @@ def _change(frame: pd.DataFrame, prefix: str) -> pd.Series:
     return (ct - cd) / frame["n_post"] - (cd - cp) / 12.0
 
 
+def _with_epoch_months(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the months a change is read at: before the control date, a year before, since it."""
+    frame["d_prev"] = (frame["d_mi"] - 1).astype("Int64")
+    frame["d_pre"] = (frame["d_mi"] - 13).astype("Int64")
+    frame["n_post"] = frame["mi"] - frame["d_mi"] + 1
+    return frame
+
+
 def _with_policy(rm: pd.DataFrame, routes, series, lo, hi, dest) -> pd.DataFrame:
     """The difference-in-differences at the last control date aimed at the destination."""
     epochs = _epochs(lo, hi, dest)
-    rm = rm.merge(epochs, on=["destination", "mi"], how="left")
-    rm["d_prev"], rm["d_pre"] = (rm["d_mi"] - 1).astype("Int64"), (rm["d_mi"] - 13).astype("Int64")
-    rm["n_post"] = rm["mi"] - rm["d_mi"] + 1
+    rm = _with_epoch_months(rm.merge(epochs, on=["destination", "mi"], how="left"))
     cum = series[[*SKEY, "mi", "cum"]]
     leg = cum[cum["kind"] == "leg"]
     hub = cum.loc[cum["kind"] == "hub_in", ["b", "p", "mi", "cum"]]
@@ -250,8 +256,7 @@ def _with_policy(rm: pd.DataFrame, routes, series, lo, hi, dest) -> pd.DataFrame
     rm["in_change"] = np.where(rm["origin"] == "", _change(rm, "chub"), _change(rm, "cin"))
     # Control 1: the hub's imports of uncontrolled products of the same chapter.
     he = routes[["hub", "destination"]].drop_duplicates().merge(epochs, on="destination")
-    he["d_prev"], he["d_pre"] = (he["d_mi"] - 1).astype("Int64"), (he["d_mi"] - 13).astype("Int64")
-    he["n_post"] = he["mi"] - he["d_mi"] + 1
+    he = _with_epoch_months(he)
     he = he.merge(hub[["hub", "hs"]].drop_duplicates(), on="hub")
     he = _with_cum(he, hub, "chub", ["hub", "hs"])
     he["dchg"] = _change(he, "chub")

@@ -103,7 +103,7 @@ def pair_reports(lf: pl.LazyFrame) -> pl.LazyFrame:
     ).with_columns(pl.col("flow").cast(pl.String), pl.col("freq").cast(pl.String))
     # One group-by of both reports, an import keyed by its partner as the
     # exporter: the same rows as grouping each side and joining them, without the join.
-    imported = pl.col("flow") == "M"
+    exported, imported = pl.col("flow") == "X", pl.col("flow") == "M"
     flow_key = {
         "freq": "freq",
         "period": "period",
@@ -114,9 +114,9 @@ def pair_reports(lf: pl.LazyFrame) -> pl.LazyFrame:
     return (
         live.group_by(**flow_key)
         .agg(
-            value_x=_sum_where(pl.col("flow") == "X", "value_usd"),
+            value_x=_sum_where(exported, "value_usd"),
             value_rx=_sum_where(pl.col("flow") == "RX", "value_usd"),
-            kg_x=_sum_where(pl.col("flow") == "X", "net_kg"),
+            kg_x=_sum_where(exported, "net_kg"),
             value_m=_sum_where(imported, "value_usd"),
             kg_m=_sum_where(imported, "net_kg"),
             slip=any_true(pl.col("slip_suspect")),

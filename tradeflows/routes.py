@@ -565,11 +565,14 @@ def route_indicators(
         months,
         dest if not everyone else sorted({t for ts in policy_dates()["targets"] for t in ts}),
     )
-    rm = rm.join(epochs, on=["destination", "mi"], how="left").with_columns(
-        d_prev=pl.col("d_mi") - 1,
-        d_pre=pl.col("d_mi") - 13,
-        n_post=pl.col("mi") - pl.col("d_mi") + 1,
-    )
+    # The months a change is read at: before the control date, a year before
+    # it, and the months since it.
+    epoch_months = {
+        "d_prev": pl.col("d_mi") - 1,
+        "d_pre": pl.col("d_mi") - 13,
+        "n_post": pl.col("mi") - pl.col("d_mi") + 1,
+    }
+    rm = rm.join(epochs, on=["destination", "mi"], how="left").with_columns(**epoch_months)
     cum = series.select(*_SKEY, "mi", "cum")
 
     def change(prefix: str) -> pl.Expr:
@@ -613,11 +616,7 @@ def route_indicators(
         .join(epochs, on="destination")
         .select("hub", "mi", "d_mi")
         .unique()
-        .with_columns(
-            d_prev=pl.col("d_mi") - 1,
-            d_pre=pl.col("d_mi") - 13,
-            n_post=pl.col("mi") - pl.col("d_mi") + 1,
-        )
+        .with_columns(**epoch_months)
         .join(hub_cum.select("hub", "hs").unique(), on="hub")
     )
     control_products = (
