@@ -99,6 +99,26 @@ def test_transport_breakdowns_summed_without_total():
     assert audit(out)["changed"] == {"summed_mot": 1}
 
 
+def test_breakdowns_summed_into_the_first_live_row_of_each_interleaved_group():
+    # Two flows (USA, SGP) interleaved, the first USA row already dropped: each
+    # flow's live breakdowns go into its own first live row, nothing else moves.
+    df = canonical_frame(
+        partner=["USA", "SGP", "USA", "SGP", "USA"],
+        mot=["1", "1", "2", "2", "3"],
+        value_usd=[100.0, 1.0, 2.0, 4.0, 8.0],
+        drop=["not_goods", None, None, None, None],
+    )
+    out = merge_breakdowns(df)
+    assert out.select("partner", "value_usd", "mot", "drop").rows() == [
+        ("USA", 100.0, "1", "not_goods"),
+        ("SGP", 5.0, None, None),
+        ("USA", 10.0, None, None),
+        ("SGP", 4.0, "2", "summed_into_total"),
+        ("USA", 8.0, "3", "summed_into_total"),
+    ]
+    assert out["chg_summed_mot"].to_list() == [False, True, True, False, False]
+
+
 def test_customs_breakdown_beside_total():
     out = merge_breakdowns(canonical_frame(customs=[None, "C01", "C02"], value_usd=[5.0, 2.0, 3.0]))
     assert out["drop"].to_list() == [None, "customs_breakdown", "customs_breakdown"]

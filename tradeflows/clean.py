@@ -292,28 +292,38 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
     sums = ("value_usd", "net_kg", "qty")
 
     def merge(cur: pl.LazyFrame) -> pl.LazyFrame:
+        # ``cur`` holds the row numbers ``_i`` of :func:`_within`, in order.
         for dim in _BREAKDOWNS:
+            # Each group is named by its first row's number, so that the
+            # windows below group one integer instead of eight columns
+            # (0.66 -> 0.21 s on a 2M-row chunk with 39,110 partner2 rows).
             key = [*KEY, *(d for d in _BREAKDOWNS if d != dim)]
-            live_total = any_true(_live() & pl.col(dim).is_null()).over(key)
+            cur = cur.with_columns(_g=pl.col("_i").min().over(key))
             is_detail = pl.col(dim).is_not_null()
+            live_total = any_true(_live() & pl.col(dim).is_null()).over("_g")
             cur = cur.with_columns(_mark(f"{dim}_breakdown", is_detail & live_total))
             # No total: sum the live breakdowns into the first of them.
-            detail_live = (_live() & is_detail).cast(pl.Int32)
-            first = (detail_live == 1) & (detail_live.cum_sum().over(key) == 1)
+            detail_live = _live() & is_detail
             cur = cur.with_columns(
-                pl.when(first).then(_sum_live(c, key)).otherwise(pl.col(c)).alias(c) for c in sums
+                _first=detail_live
+                & (pl.col("_i") == pl.when(detail_live).then(pl.col("_i")).min().over("_g")),
+                _n=detail_live.cast(pl.Int32).sum().over("_g"),
             )
-            cur = _or_changed(cur, f"summed_{dim}", first & (detail_live.sum().over(key) > 1))
+            first = pl.col("_first")
             cur = cur.with_columns(
-                _mark("summed_into_total", (detail_live == 1) & ~first)
-            ).with_columns(pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim))
-        return cur
+                pl.when(first).then(_sum_live(c, "_g")).otherwise(pl.col(c)).alias(c) for c in sums
+            )
+            cur = _or_changed(cur, f"summed_{dim}", first & (pl.col("_n") > 1))
+            cur = cur.with_columns(_mark("summed_into_total", detail_live & ~first)).with_columns(
+                pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim)
+            )
+        return cur.drop("_g", "_first", "_n")
 
     any_dim = pl.any_horizontal(pl.col(d).is_not_null() for d in _BREAKDOWNS)
     return _within(lf, any_dim, KEY, merge, ["drop", *sums, *_BREAKDOWNS])
 
 
-def _sum_live(col: str, key: list[str]) -> pl.Expr:
+def _sum_live(col: str, key: str | list[str]) -> pl.Expr:
     live_value = pl.when(_live()).then(pl.col(col))
     return pl.when(live_value.count().over(key) > 0).then(live_value.sum().over(key))
 
