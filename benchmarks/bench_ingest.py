@@ -382,7 +382,9 @@ def main() -> None:
         f"{dt.date.today().isoformat()}",
         "",
         f"Machine: {machine()}.",
-        f"Command: `python benchmarks/bench_ingest.py --rows {args.rows} --repeat {args.repeat}`"
+        f"Command: `python benchmarks/bench_ingest.py --rows {args.rows} --repeat {args.repeat}"
+        + ("" if args.variants == ",".join(VARIANTS) else f" --variants {args.variants}")
+        + "`"
         f" (fastest of {args.repeat} interleaved runs; slowest/fastest in the last column)",
         "",
         "| variant | wall s | rows/s | peak RSS GiB | rows out | time vs polars floor "
