@@ -1,0 +1,38 @@
+"""Figures: what a route's figure marks, checked on the figure's own description."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from tradeflows.reference import policy_dates
+from tradeflows.viz import route_legs
+
+
+def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
+    n = 30  # 2021-01 to 2023-06
+    periods = [dt.date(2021 + k // 12, k % 12 + 1, 1) for k in range(n)]
+    flagged = [k in (3, 11, 29) for k in range(n)]  # 2021-04, 2021-12 (year end), 2023-06
+    flags = pl.DataFrame({"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150",
+                          "period": periods, "score": [float(k) for k in range(n)],
+                          "flagged": flagged, "inflow": 1e6, "outflow": 1e5})  # fmt: skip
+    fig = route_legs(flags, {"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150"})
+    shapes = fig.to_plotly_json()["layout"]["shapes"]
+
+    bands = sorted((str(s["x0"]), str(s["x1"]), s["xref"], s["yref"])
+                   for s in shapes if s["type"] == "rect")  # fmt: skip
+    months = [
+        ("2021-04-01", "2021-05-01"),
+        ("2021-12-01", "2022-01-01"),
+        ("2023-06-01", "2023-07-01"),
+    ]
+    assert bands == sorted((a, b, x, y) for a, b in months
+                           for x, y in (("x", "y domain"), ("x2", "y2 domain")))  # fmt: skip
+
+    inside = policy_dates().filter(pl.col("date").is_between(periods[0], periods[-1]))
+    assert inside.height >= 1  # the span holds at least one policy change
+    lines = sorted((s["x0"], s["xref"]) for s in shapes if s["type"] == "line")
+    assert lines == sorted((d, x) for d in inside["date"] for x in ("x", "x2"))
+    labels = [a["text"] for a in fig.layout.annotations]
+    assert labels == [name.replace("_", " ") for name in inside["name"]]
