@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from sklearn.ensemble import IsolationForest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -123,6 +124,19 @@ def test_data_quality_events_are_never_flagged(flags):
     dq = flags.filter(pl.col("data_quality").is_not_null())
     assert not dq["flagged"].any()
     assert dq["reasons"].str.contains("data quality").all()
+
+
+def test_a_mirror_given_is_not_computed_again(world, flags, monkeypatch):
+    from tradeflows.detect import _flags
+    from tradeflows.mirror import collect_mirror
+
+    pairs = collect_mirror(world[1])
+    calls = []
+    monkeypatch.setattr(_flags, "collect_mirror", lambda *a, **k: calls.append(a))
+    assert_frame_equal(detect_routes(world[1], pairs=pairs), flags)
+    assert calls == []
+    with pytest.raises(ValueError, match="chapter by chapter"):
+        detect_routes(world[1], pairs=pairs, partition=True)
 
 
 def test_known_cases_train_the_supervised_member(world):

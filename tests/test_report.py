@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from pathlib import Path
 
@@ -86,6 +87,22 @@ def test_report_chapter_by_chapter_is_the_same_report(world, report, tmp_path):
     parted = tmp_path / "parted.html"
     build_report([store], parted, config=CONFIG, built="2026-01-01 00:00 UTC", partition=True)
     assert parted.read_text() == report.read_text().replace(str(world / "comtrade"), str(store))
+
+
+def test_one_mirror_serves_the_detection_and_the_figures(world, monkeypatch, tmp_path):
+    from tradeflows.detect import _flags
+
+    module = importlib.import_module("tradeflows.mirror")  # the package's `mirror` is the function
+    real, calls = module.collect_mirror, []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("chapters"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "collect_mirror", counted)
+    monkeypatch.setattr(_flags, "collect_mirror", counted)
+    build_report([world / "comtrade"], tmp_path / "r.html", config=CONFIG)
+    assert calls == [None]
 
 
 def test_changes_since_the_previous_report(world, report, tmp_path):

@@ -321,6 +321,7 @@ def detect_routes(
     labels: pl.DataFrame | None = None,
     partition: bool = False,
     cluster=None,
+    pairs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The flags table: one row per route-month, most suspicious first.
 
@@ -345,6 +346,10 @@ def detect_routes(
         Map the chapters over a Dask cluster: a scheduler address, ``"local"``
         (local worker processes) or a Client. The workers read the data
         themselves: a store on a disk they share, or on object storage.
+    pairs : DataFrame, optional
+        :func:`tradeflows.mirror.collect_mirror` of ``source``, when the caller
+        has it already (the report draws it too): it is not computed again.
+        Not with ``partition`` or ``cluster``, which mirror chapter by chapter.
 
     Returns
     -------
@@ -371,6 +376,8 @@ def detect_routes(
     MYS imports of 847150 from USA reached USD 6.0m, 6.0x their 24-month median, while MYS exports to CHN reached USD 4.1m, 41.0x the same month (as MYS reports it; CHN publishes no imports)
     """
     check_options(destinations, hubs, hs, since)
+    if pairs is not None and (partition or cluster is not None):
+        raise ValueError("pairs: not with partition or cluster, which mirror chapter by chapter")
     lf = load_canonical(source, engine=engine)
     if partition or cluster is not None:
         from tradeflows.detect._partition import indicators
@@ -378,7 +385,7 @@ def detect_routes(
         ind = indicators(lf, destinations=destinations, hubs=hubs, hs=hs, since=since,
                          engine=engine, cluster=cluster)  # fmt: skip
     else:
-        pairs = collect_mirror(lf, engine)
+        pairs = pairs if pairs is not None else collect_mirror(lf, engine)
         ind = _engine.collect(
             route_indicators(
                 pairs.lazy(),

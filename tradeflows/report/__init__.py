@@ -377,14 +377,16 @@ def build_report(
     if not partition:
         lf = collect(lf, engine).lazy()
     detect_options = {k: v for k, v in config["detect"].items() if v is not None}
-    flags = detect_routes(lf, engine=engine, partition=partition, **detect_options)
+    if partition:
+        flags = detect_routes(lf, engine=engine, partition=True, **detect_options)
+    else:  # the mirror, computed once, serves the detection and the figures
+        pairs = collect_mirror(lf, engine)
+        flags = detect_routes(lf, engine=engine, pairs=pairs, **detect_options)
     built = built or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
     if partition:
         drilled = summary["routes"][: config["report"]["drilldowns"]]
         pairs = collect_mirror(lf, engine, chapters=sorted({r["route"][3][:2] for r in drilled}))
-    else:
-        pairs = collect_mirror(lf, engine)
     overview, drill = _figures(flags, pairs, summary, config)
     table = (
         flags.filter(pl.col("flagged"))
