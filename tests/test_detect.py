@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -23,7 +24,7 @@ from tradeflows.detect import (
 )
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.evaluate import evaluate, naive_baseline
-from tradeflows.routes import FEATURES
+from tradeflows.routes import FEATURES, ROUTE_KEY
 from tradeflows.store import scan_store
 
 # scikit-learn's outlier checks expect every detector to call some of any
@@ -124,6 +125,19 @@ def test_data_quality_events_are_never_flagged(flags):
     dq = flags.filter(pl.col("data_quality").is_not_null())
     assert not dq["flagged"].any()
     assert dq["reasons"].str.contains("data quality").all()
+
+
+@pytest.mark.parametrize("mine", [True, False], ids=["default", "IsolationForest"])
+def test_flagged_is_the_detectors_own_predict(world, flags, mine):
+    # tradeflows' detectors tell outliers from the scores already computed;
+    # any other estimator is asked to predict. Both must give predict's call.
+    det = default_detector() if mine else IsolationForest(random_state=0)
+    out = flags if mine else detect_routes(world[1], detector=clone(det))
+    out = out.sort([*ROUTE_KEY, "period"])  # the order detect_routes fits in
+    X = out.select(FEATURES).to_numpy()
+    expected = (det.fit(X).predict(X) == -1) & out["data_quality"].is_null().to_numpy()
+    assert expected.any()
+    assert out["flagged"].to_list() == expected.tolist()
 
 
 def test_a_mirror_given_is_not_computed_again(world, flags, monkeypatch):

@@ -26,4 +26,19 @@ class SuspicionOutlierMixin(OutlierMixin):
 
     def predict(self, X):
         """-1 for outliers (suspicion at or above the threshold), 1 for inliers."""
-        return np.where(self.decision_function(X) <= 0, -1, 1)
+        return np.where(self.outliers(self.score_samples(X)), -1, 1)
+
+    def outliers(self, score_samples):
+        """True where rows with these ``score_samples`` are outliers (``predict`` -1).
+
+        For a caller that has the scores already: the rows are not scored again.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tradeflows.detect import RobustRouteDetector
+        >>> det = RobustRouteDetector(threshold=3.0).fit(np.arange(20.0).reshape(-1, 1))
+        >>> det.outliers(np.array([-2.9, -3.0, -3.1])).tolist()
+        [False, True, True]
+        """
+        return np.asarray(score_samples) - self.offset_ <= 0

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from tradeflows import engine as _engine
+from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.mirror import collect_mirror
 from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
@@ -419,8 +420,14 @@ def detect_routes(
         det = det.fit(X, y)
     else:
         det = det.fit(X)
-    score = -det.score_samples(X)
-    outlier = det.predict(X) == -1
+    samples = det.score_samples(X)
+    score = -samples
+    # tradeflows' detectors tell their outliers from the scores (scoring the
+    # rows again took 1.6 s of 26.7 at 11.9M input rows); others predict.
+    if isinstance(det, SuspicionOutlierMixin):
+        outlier = det.outliers(samples)
+    else:
+        outlier = det.predict(X) == -1
     flags = ind.with_columns(
         score=pl.Series(score), flagged=pl.Series(outlier) & pl.col("data_quality").is_null()
     )
