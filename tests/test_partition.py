@@ -8,7 +8,7 @@ from polars.testing import assert_frame_equal
 
 from tests.conftest import small_world
 from tradeflows.detect import detect_routes
-from tradeflows.mirror import mirror, mirror_context
+from tradeflows.mirror import collect_context, collect_mirror, mirror, mirror_context
 from tradeflows.store import scan_store
 
 KEY = ["origin", "hub", "destination", "hs", "period"]
@@ -44,6 +44,18 @@ def test_mirror_of_each_chapter_with_the_whole_context_is_the_whole_mirror(store
     assert len(chapters) > 3
     assert_frame_equal(mirror(store).collect().sort(key), pl.concat(parts).sort(key),
                        check_exact=False, rel_tol=1e-9)  # fmt: skip
+
+
+def test_the_mirror_in_stages_is_the_mirror_in_one_plan(store):
+    # collect_mirror executes the pairs, the ratios, the pairs with their
+    # ratios and the weights one after another, and hands the joined pairs on.
+    key = ["exporter", "importer", "hs", "period"]
+    context, with_ratio = collect_context(store)
+    assert "cif_fob" in with_ratio.collect_schema().names()
+    for name, frame in mirror_context(store).items():
+        assert_frame_equal(frame.collect(), context[name].collect(), check_row_order=False)
+    assert_frame_equal(mirror(store).collect().sort(key), collect_mirror(store).sort(key),
+                       check_exact=False, rel_tol=1e-12)  # fmt: skip
 
 
 def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole):

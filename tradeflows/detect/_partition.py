@@ -18,7 +18,7 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows._expr import month_index
-from tradeflows.mirror import _with_cif_fob, mirror, mirror_context, pair_reports
+from tradeflows.mirror import _with_cif_fob, collect_context, mirror, pair_reports
 from tradeflows.routes import _floor, _hs_filter, _leg_value, route_indicators
 
 __all__ = ["chapter_indicators", "indicators"]
@@ -96,8 +96,8 @@ def indicators(
         one after another in this process.
     """
     paired = _engine.collect(pair_reports(lf), engine).lazy()
-    raw = mirror_context(lf, pairs=paired)
-    mirror_ctx = {k: _engine.collect(v, engine) for k, v in raw.items()}
+    staged, _ = collect_context(lf, engine, pairs=paired)
+    mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
     floor, span = _route_context(paired, {k: v.lazy() for k, v in mirror_ctx.items()}, hs, engine)
     del paired
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
