@@ -279,14 +279,17 @@ def collect_context(
 
     Examples
     --------
+    A pair of countries with no flow reported by both sides (Japan to
+    Malaysia) gets the median ratio:
+
     >>> import datetime as dt
-    >>> lf = pl.LazyFrame({"freq": ["M"] * 2, "period": [dt.date(2024, 1, 1)] * 2,
-    ...     "reporter": ["USA", "MYS"], "partner": ["MYS", "USA"], "flow": ["X", "M"],
-    ...     "hs": ["847150"] * 2, "value_usd": [100.0, 106.0], "net_kg": [None, None],
-    ...     "slip_suspect": [False, False]})
+    >>> lf = pl.LazyFrame({"freq": "M", "period": dt.date(2024, 1, 1), "hs": "847150",
+    ...     "reporter": ["USA", "MYS", "JPN"], "partner": ["MYS", "USA", "MYS"],
+    ...     "flow": ["X", "M", "X"], "value_usd": [100.0, 106.0, 50.0], "net_kg": 1.0,
+    ...     "slip_suspect": False})
     >>> context, pairs = collect_context(lf)
-    >>> sorted(context), round(pairs.collect()["cif_fob"].item(), 2)
-    (['filed', 'ratios', 'reliability'], 1.06)
+    >>> pairs.select("exporter", "cif_fob").sort("exporter").collect().rows()
+    [('JPN', 1.06), ('USA', 1.06)]
     """
 
     def run(plan: pl.LazyFrame) -> pl.LazyFrame:
