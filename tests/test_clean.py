@@ -167,6 +167,16 @@ def test_unit_slip_flagged_not_changed():
     assert out["value_usd"].to_list() == values
 
 
+def test_unit_slip_between_two_outliers_of_a_steady_series():
+    # The slip (x1000 from both neighbours) and its neighbours are each only
+    # 10^1.5 from the series' centre: the series must not be passed over for
+    # having no row a full slip away from it.
+    months = [dt.date(2022, m, 1) for m in range(1, 12)]
+    values = [100.0] * 8 + [100 / 10**1.5, 100 * 10**1.5, 100 / 10**1.5]
+    out = flag_unit_slips(canonical_frame(period=months, value_usd=values))
+    assert out["slip_suspect"].to_list() == [False] * 9 + [True, False]
+
+
 def test_lasting_collapse_is_not_a_slip():
     months = [dt.date(2022, m, 1) for m in range(1, 9)]
     df = canonical_frame(period=months, value_usd=[1e6, 1.1e6, 9e5, 1e3, 1.2e3, 9e2, 1e3, 1.1e3])

@@ -528,7 +528,8 @@ def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.L
     a few periods at a time and the slips, which need whole series, found in
     one pass over the result (:func:`tradeflows.store.ingest`). A series is
     named by a 64-bit hash: two series sharing one (a chance of about one in
-    ten million for a million series) would be read as one.
+    ten million for a million series) would be read as one. Two live reports
+    of one series in one period are neighbours in the order of ``on``.
     """
     lo, hi = math.log10(ratio), 6 - math.log10(ratio)
 
@@ -542,15 +543,18 @@ def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.L
     )
     lf = lf.cache()  # read twice: the series, and the mirror of the candidates
     # Only steady series of five reports or more can show a slip.
-    cand = lf.filter(pl.len().over("_s") >= 5).cache()
-    center = cand.group_by("_s").agg(_center=pl.col("_log").median())
-    cand = cand.join(center, on="_s")
+    center = lf.group_by("_s").agg(_center=pl.col("_log").median(), _n=pl.len())
+    cand = lf.join(center.filter(pl.col("_n") >= 5).drop("_n"), on="_s").cache()
+    # A flagged row is `lo` or more (in log10) from a neighbour, so it or a
+    # neighbour is at least lo/2 from the series' centre: a series with no
+    # such row cannot have a slip, and is not sorted. Most series have none.
+    dev = (pl.col("_log") - pl.col("_center")).abs()
     spread = (
         cand.group_by("_s")
-        .agg((pl.col("_log") - pl.col("_center")).abs().median().alias("_spread"))
-        .filter(pl.col("_spread") < 0.3)
+        .agg(_spread=dev.median(), _far=dev.max())
+        .filter((pl.col("_spread") < 0.3) & (pl.col("_far") >= lo / 2 - 1e-9))
     )
-    cand = cand.join(spread, on="_s", how="semi").sort("_s", "period")
+    cand = cand.join(spread, on="_s", how="semi").sort("_s", "period", on)
     same = pl.col("_s") == pl.col("_s").shift(1)
     same_next = pl.col("_s") == pl.col("_s").shift(-1)
     cand = cand.with_columns(
