@@ -37,6 +37,7 @@ def _bad_inputs(d: Path) -> dict[str, tuple[Path, str]]:
     text_value = comtrade_csv(d / "text_value.csv", [comtrade_row(value="12O0")])
     country = comtrade_csv(d / "country.csv", [comtrade_row(partner="9999")])
     hs = comtrade_csv(d / "hs.csv", [comtrade_row(cmd="777777")])
+    month = comtrade_csv(d / "month.csv", [comtrade_row(), comtrade_row(period="202313")])
     missing = d / "missing.csv"
     missing.write_text(
         COMTRADE_PLUS_HEADER.replace("cmdCode", "commodity") + "\n" + comtrade_row() + "\n"
@@ -55,6 +56,7 @@ def _bad_inputs(d: Path) -> dict[str, tuple[Path, str]]:
             "line 2: unknown country code: reporter '458', partner '9999'",
         ),
         "unknown hs": (hs, "line 2: unknown HS code: HS code '777777'"),
+        "month 13": (month, "line 3: unreadable period: period '202313'"),
         "missing column": (missing, "unknown layout"),
         "folder with no data": (no_data, "folder holds no data files"),
     }
@@ -70,6 +72,7 @@ def _bad_inputs(d: Path) -> dict[str, tuple[Path, str]]:
         "text in numeric column",
         "unknown country",
         "unknown hs",
+        "month 13",
         "missing column",
         "folder with no data",
     ],
