@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 
+import numpy as np
 import polars as pl
 import pytest
 
 from tests.conftest import COMTRADE_PLUS_HEADER, comtrade_csv, comtrade_row
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io import detect_format, expand_sources, scan
+from tradeflows.io._common import PerValue, clean_str, hs_code
 from tradeflows.io._text import prepare_text
 from tradeflows.reference import eur_usd_monthly
 
@@ -263,3 +265,27 @@ def test_first_day_of_every_month_and_null_outside_the_range():
     got = df.select(date_from_ym(pl.col("y"), pl.col("m"))).to_series().to_list()
     ok = [1900 <= y <= 2100 and 1 <= m <= 12 for y, m in ym]
     assert got == [dt.date(y, m, 1) if good else None for (y, m), good in zip(ym, ok, strict=True)]
+
+
+def test_per_value_is_the_expression_row_by_row():
+    rng = np.random.default_rng(3)
+    codes = np.array(
+        [" x", "M ", "dx", "", "  ", "847150", "8471.5", "0101", "TOTAL"], dtype=object
+    )
+    values = list(rng.choice(codes, 500))
+    values[::37] = [None] * len(values[::37])
+    df = pl.DataFrame({"c": values, "n": rng.integers(-2, 3, 500)})
+    exprs = [
+        clean_str("c").str.to_uppercase(),
+        hs_code(pl.col("c").str.strip_chars()),
+        pl.col("c").str.strip_chars() != "X",
+        pl.when(pl.col("n") != 0).then(pl.col("n").cast(pl.String)),
+    ]
+    per_value = PerValue(df)
+    for expr in exprs:
+        mapped = per_value(expr)
+        assert "replace_strict" in str(mapped)  # a few values over many rows: looked up
+        assert df.select(mapped).equals(df.select(expr))
+    # Mostly distinct values: the expression itself.
+    distinct = pl.DataFrame({"c": [str(i) for i in range(50)]})
+    assert str(PerValue(distinct)(clean_str("c"))) == str(clean_str("c"))

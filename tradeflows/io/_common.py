@@ -57,10 +57,46 @@ def require(keys: dict[str, str], path: object, role: str, *candidates: str) -> 
     return col
 
 
-def clean_str(col: str) -> pl.Expr:
+def clean_str(col: str | pl.Expr) -> pl.Expr:
     """Strip spaces; empty or blank text becomes null."""
-    s = pl.col(col).str.strip_chars()
+    s = (pl.col(col) if isinstance(col, str) else col).str.strip_chars()
     return pl.when(s.str.len_bytes() > 0).then(s)
+
+
+class PerValue:
+    """Elementwise expressions of one column, computed once per distinct value of it.
+
+    Codes such as the flow, the frequency or the HS code take a few
+    thousand values over millions of rows: stripping and upper-casing every
+    row (a new string each) costs several times more than looking the
+    answer up. Given the frame in memory, ``PerValue(df)(expr)`` computes
+    ``expr`` on the distinct values of its one source column and maps the
+    rows to them. With ``df`` None, or a column of mostly distinct values
+    (over a tenth of the rows), it is ``expr`` itself.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"flow": [" x", "M ", " x"] * 10})
+    >>> df.select(PerValue(df)(clean_str("flow").str.to_uppercase()))["flow"].to_list()[:3]
+    ['X', 'M', 'X']
+    """
+
+    def __init__(self, df: pl.DataFrame | None) -> None:
+        self.df = df
+        self.values: dict[str, pl.Series] = {}
+
+    def __call__(self, expr: pl.Expr) -> pl.Expr:
+        if self.df is None:
+            return expr
+        (col,) = set(expr.meta.root_names())
+        if col not in self.values:
+            self.values[col] = self.df.get_column(col).unique()
+        values = self.values[col]
+        if values.len() * 10 > self.df.height:
+            return expr
+        mapped = values.to_frame().select(expr).to_series()
+        looked_up = pl.col(col).replace_strict(values, mapped, return_dtype=mapped.dtype)
+        return looked_up.alias(mapped.name)
 
 
 @cache
@@ -166,14 +202,14 @@ def iso3_from_name(col: str) -> pl.Expr:
     return pl.coalesce(full, bare)
 
 
-def hs_code(col: str) -> pl.Expr:
+def hs_code(col: str | pl.Expr) -> pl.Expr:
     """HS code as digits with leading zeros restored; ``TOTAL`` kept; else null.
 
     Codes read as numbers lose the leading zero of chapters 01-09, which makes
     their length odd: one zero is put back. Dots (``8471.50``) are removed.
     Give it a stripped column (the readers strip once, in a stage of their own).
     """
-    s = pl.col(col).str.replace_all(".", "", literal=True)
+    s = (pl.col(col) if isinstance(col, str) else col).str.replace_all(".", "", literal=True)
     n = s.str.len_chars()
     is_total = s.is_in(["TOTAL", "Total", "total", "TOTAL-Total", "TOTAL-TOTAL", "TOT"])
     digits = n.is_between(1, 12) & s.cast(pl.UInt64, strict=False).is_not_null()

@@ -15,6 +15,7 @@ import polars as pl
 
 from tradeflows.io._common import (
     NON_LETTERS,
+    PerValue,
     clean_str,
     column_key,
     date_from_ym,
@@ -150,14 +151,16 @@ def _flow(keys: dict[str, str]) -> pl.Expr:
     return word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String)
 
 
-def _breakdown(col: str | None, totals: list[str], schema: pl.Schema) -> pl.Expr:
+def _breakdown(
+    col: str | None, totals: list[str], schema: pl.Schema, per_value: PerValue
+) -> pl.Expr:
     """A breakdown code; null for the total level (empty, or one of ``totals``)."""
     if col is None:
         return pl.lit(None, dtype=pl.String)
     if schema[col].is_integer():
-        return pl.when(pl.col(col) != 0).then(pl.col(col).cast(pl.String))
+        return per_value(pl.when(pl.col(col) != 0).then(pl.col(col).cast(pl.String)))
     s = pl.col(col).str.strip_chars()
-    return pl.when((s.str.len_bytes() > 0) & ~s.is_in(totals)).then(s)
+    return per_value(pl.when((s.str.len_bytes() > 0) & ~s.is_in(totals)).then(s))
 
 
 def _country(col: str, schema: pl.Schema) -> pl.Expr:
@@ -239,20 +242,27 @@ def scan_comtrade(
     used += [period_col, freq_col]
     used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
     lf = lf.select(list(dict.fromkeys(c for c in used if c is not None)))
-    if in_memory:
-        lf = lf.collect().rechunk().lazy()
+    df = lf.collect().rechunk() if in_memory else None
+    lf = df.lazy() if df is not None else lf
+    per_value = PerValue(df)
 
     # Stage 1: clean text once (or take the parser's integers as they are).
+    canonical_flow = flow_from.replace({"DX": "X", "FM": "M"})
     lf = lf.with_row_index("row", offset=2).with_columns(
         _x=(
             pl.col(period_col)
             if schema[period_col].is_integer()
             else clean_str(period_col).cast(pl.Int64, strict=False)
         ),
-        _hs=pl.col(hs_col).str.strip_chars(),
-        _f=clean_str(freq_col).str.to_uppercase() if freq_col else pl.lit(None, pl.String),
-        _cls=clean_str(class_col).str.to_uppercase() if class_col else pl.lit(None, pl.String),
-        _flow=flow_from,
+        _hs=per_value(hs_code(pl.col(hs_col).str.strip_chars())),
+        _f=per_value(clean_str(freq_col).str.to_uppercase())
+        if freq_col
+        else pl.lit(None, pl.String),
+        _cls=per_value(clean_str(class_col).str.to_uppercase())
+        if class_col
+        else pl.lit(None, pl.String),
+        _flow=per_value(flow_from),
+        _canon_flow=per_value(canonical_flow),
     )
     # Stage 2: YYYY, YYYYMM or YYYYMMDD as integers.
     x = pl.col("_x")
@@ -270,7 +280,7 @@ def scan_comtrade(
         .otherwise(cls.replace_strict(_REVISION, default=None, return_dtype=pl.String))
     )
     not_hs = cls.is_not_null() & ~cls.is_in([*_REVISION, "HS", "H"])
-    not_goods = pl.col(type_col).str.strip_chars() != "C" if type_col else pl.lit(False)
+    not_goods = per_value(pl.col(type_col).str.strip_chars() != "C") if type_col else pl.lit(False)
     other_flow = flow.is_not_null() & ~flow.is_in(["X", "M", "RX", "RM", "DX", "FM"])
     drop = (
         pl.when(not_goods.fill_null(False))
@@ -286,17 +296,19 @@ def scan_comtrade(
         reporter=_country(reporter_col, schema),
         partner=_country(partner_col, schema),
         raw_flow=flow,
-        flow=flow.replace({"DX": "X", "FM": "M"}),
-        hs=hs_code("_hs"),
+        flow=pl.col("_canon_flow"),
+        hs=pl.col("_hs"),
         hs_revision=revision,
         value_usd=_num(value_col, schema),
         net_kg=_num(net_col, schema) if net_col else pl.lit(None, dtype=pl.Float64),
         qty=_num(qty_col, schema) if qty_col else pl.lit(None, dtype=pl.Float64),
-        qty_unit=clean_str(qty_unit_col) if qty_unit_col else pl.lit(None, dtype=pl.String),
+        qty_unit=per_value(clean_str(qty_unit_col))
+        if qty_unit_col
+        else pl.lit(None, dtype=pl.String),
         source=pl.lit(source),
-        partner2=_breakdown(breakdowns["partner2"], ["0", "W00"], schema),
-        customs=_breakdown(breakdowns["customs"], ["C00"], schema),
-        mot=_breakdown(breakdowns["mot"], ["0"], schema),
+        partner2=_breakdown(breakdowns["partner2"], ["0", "W00"], schema, per_value),
+        customs=_breakdown(breakdowns["customs"], ["C00"], schema, per_value),
+        mot=_breakdown(breakdowns["mot"], ["0"], schema, per_value),
         row=pl.col("row").cast(pl.Int64),
         reporter_raw=_raw(reporter_col, schema),
         partner_raw=_raw(partner_col, schema),
