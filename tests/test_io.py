@@ -289,3 +289,7 @@ def test_per_value_is_the_expression_row_by_row():
     # Mostly distinct values: the expression itself.
     distinct = pl.DataFrame({"c": [str(i) for i in range(50)]})
     assert str(PerValue(distinct)(clean_str("c"))) == str(clean_str("c"))
+    # Two columns, or none: the expression itself.
+    both = pl.col("c") + pl.col("n").cast(pl.String)
+    assert str(per_value(both)) == str(both)
+    assert str(per_value(pl.lit("x"))) == str(pl.lit("x"))

@@ -71,8 +71,9 @@ class PerValue:
     row (a new string each) costs several times more than looking the
     answer up. Given the frame in memory, ``PerValue(df)(expr)`` computes
     ``expr`` on the distinct values of its one source column and maps the
-    rows to them. With ``df`` None, or a column of mostly distinct values
-    (over a tenth of the rows), it is ``expr`` itself.
+    rows to them. ``expr`` must be elementwise (no aggregation, no window).
+    With ``df`` None, an ``expr`` of no column or of several, or a column of
+    mostly distinct values (over a tenth of the rows), it is ``expr`` itself.
 
     Examples
     --------
@@ -86,9 +87,10 @@ class PerValue:
         self.values: dict[str, pl.Series] = {}
 
     def __call__(self, expr: pl.Expr) -> pl.Expr:
-        if self.df is None:
+        roots = set(expr.meta.root_names())
+        if self.df is None or len(roots) != 1:
             return expr
-        (col,) = set(expr.meta.root_names())
+        (col,) = roots
         if col not in self.values:
             self.values[col] = self.df.get_column(col).unique()
         values = self.values[col]
