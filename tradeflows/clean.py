@@ -136,6 +136,16 @@ def _not_in(col: str, values: tuple[str, ...]) -> pl.Expr:
     return pl.col(col).is_null() | ~pl.col(col).is_in(values)
 
 
+def _unknown_country() -> pl.Expr:
+    """Rows whose reporter or partner could not be read: ``unknown_country``."""
+    return pl.col("reporter").is_null() | pl.col("partner").is_null()
+
+
+def _bad_period() -> pl.Expr:
+    """Rows whose period or frequency could not be read: ``bad_period``."""
+    return pl.col("period").is_null() | _not_in("freq", FREQS)
+
+
 def _hs_known() -> pl.Expr:
     valid = _valid_hs()
     hs = pl.col("hs")
@@ -172,9 +182,9 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
     [None, 'unknown_country']
     """
     raw_value = pl.col("value_raw").str.strip_chars()
-    lf = lf.with_columns(
-        _mark("unknown_country", pl.col("reporter").is_null() | pl.col("partner").is_null()),
-    ).with_columns(_mark("bad_period", pl.col("period").is_null() | _not_in("freq", FREQS)))
+    lf = lf.with_columns(_mark("unknown_country", _unknown_country())).with_columns(
+        _mark("bad_period", _bad_period())
+    )
     lf = lf.with_columns(_mark("bad_flow", _not_in("flow", FLOWS)))
     lf = lf.with_columns(_mark("unknown_hs", pl.col("hs").is_null() | ~_hs_known()))
     value_missing = pl.col("value_usd").is_null()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from tradeflows.clean import _bad_period, _unknown_country
 from tradeflows.io._common import (
     NON_LETTERS,
     PerValue,
@@ -28,7 +29,6 @@ from tradeflows.io._common import (
     require,
 )
 from tradeflows.reference import comtrade_to_iso3
-from tradeflows.schema import FREQS
 
 __all__ = [
     "COMTRADE_PLUS_COLUMNS",
@@ -192,12 +192,7 @@ def _quote_unread(lf: pl.LazyFrame) -> pl.LazyFrame:
     typed = [c for c, t in lf.collect_schema().items() if c.endswith("_raw") and t.is_integer()]
     if not typed:
         return lf
-    unread = (
-        pl.col("reporter").is_null()
-        | pl.col("partner").is_null()
-        | pl.col("period").is_null()
-        | ~pl.col("freq").is_in(FREQS).fill_null(False)
-    )
+    unread = _unknown_country() | _bad_period()  # as clean.mark_invalid marks them
     return lf.with_columns(pl.when(unread).then(pl.col(c).cast(pl.String)).alias(c) for c in typed)
 
 
