@@ -234,7 +234,8 @@ def ingest(
         the store. Default: a sixteenth of the machine's memory.
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
-        2,000,000.
+        1,000,000: at 11.9M rows, 2,000,000 took as long or longer and 8%
+        more memory (benchmarks/RESULTS.md).
 
     Notes
     -----
@@ -350,8 +351,10 @@ def ingest(
     return out
 
 
-#: Rows cleaned together (whole periods): about 3 GiB of memory at the peak.
-_CHUNK_ROWS = 2_000_000
+#: Rows cleaned together (whole periods), and the size beyond which a parsed
+#: file is split by period: smaller chunks cost no time and hold less memory
+#: (1.5M rows: 1.16 GiB at the peak against 1.45 GiB with 2M-row chunks).
+_CHUNK_ROWS = 1_000_000
 
 
 def _default_spool_bytes() -> int:
