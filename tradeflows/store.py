@@ -316,7 +316,7 @@ def ingest(
                 continue
             known.add(sha)
             known_sizes.add(size)
-            spool.add_periods("read", df, chunk_rows or _CHUNK_ROWS)
+            spool.add_periods("read", df, _WHOLE_CHUNKS * (chunk_rows or _CHUNK_ROWS))
             del df
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
             new_entries.append(
@@ -355,6 +355,14 @@ def ingest(
 #: file is split by period: smaller chunks cost no time and hold less memory
 #: (1.5M rows: 1.16 GiB at the peak against 1.45 GiB with 2M-row chunks).
 _CHUNK_ROWS = 1_000_000
+
+#: A parsed file of up to this many chunks' rows is kept whole in memory, and
+#: each chunk takes its periods from it with one filter (one contiguous frame);
+#: a larger one is split by period, so that its rows are freed chunk by chunk.
+#: Four yearly files of 3M rows: 16.7-17.2 s kept whole, 17.5-19.7 s split
+#: (1M-row chunks, the same peak); a 10M-row file: as fast either way, 1 GiB
+#: more kept whole (benchmarks/RESULTS.md).
+_WHOLE_CHUNKS = 4
 
 
 def _default_spool_bytes() -> int:
@@ -418,10 +426,10 @@ class _Spool:
         """A file's rows under each of their periods.
 
         Kept in memory whole if it has no more than ``split_above`` rows (a
-        chunk's worth), filtered when its periods are asked for: one frame
-        cleans faster than many small ones. A larger file in memory is split
-        by period, so that its rows are freed chunk by chunk. Beyond the
-        budget a file is spooled one period at a time.
+        few chunks' worth, :data:`_WHOLE_CHUNKS`), filtered when its periods
+        are asked for: one frame cleans faster than many small ones. A larger
+        file in memory is split by period, so that its rows are freed chunk by
+        chunk. Beyond the budget a file is spooled one period at a time.
         """
         size, self.added = df.estimated_size(), self.added + 1
         heights = dict(df.group_by("period", maintain_order=True).len().iter_rows())
