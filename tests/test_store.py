@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import comtrade_csv, comtrade_row
 from tradeflows.errors import TradeflowsInputError
-from tradeflows.store import ingest, read_audit, scan_store
+from tradeflows.store import _WHOLE_CHUNKS, ingest, read_audit, scan_store
 
 
 def snapshot(store: Path) -> dict[str, str]:
@@ -164,20 +164,24 @@ def _clean_at_once(files: list[Path], revision: str | None = None) -> pl.DataFra
 
 
 @pytest.mark.parametrize(
-    ("spool_bytes", "chunk_rows"), [(None, None), (0, 3000), (None, 3000), (None, 6000)]
+    ("spool_bytes", "chunk_rows"),
+    [(None, None), (0, 3000), (None, 1000), (None, 3000), (None, 6000)],
 )
 def test_cleaning_by_chunks_of_periods_equals_cleaning_at_once(tmp_path, spool_bytes, chunk_rows):
     # A world of four yearly files (about 4,700-4,900 rows each) with
     # duplicates, World rows, re-exports and a unit slip; spool_bytes=0 sends
-    # every parsed and half-cleaned period to disk, chunk_rows=3000 cleans a
-    # month or two at a time and splits each file in memory by period, 6000
-    # keeps each file whole in memory and filters it to the periods of each
-    # chunk (a chunk then takes a file and part of the next).
+    # every parsed and half-cleaned period to disk. A file of more than
+    # _WHOLE_CHUNKS chunks is split in memory by period (chunk_rows=1000,
+    # a month or so at a time); a smaller one is kept whole and filtered to
+    # the periods of each chunk (3000: a month or two; 6000: a chunk takes a
+    # file and part of the next).
     from tests.conftest import small_world
 
     world = small_world(tmp_path / "w", seed=3, lookalikes=6)
     files = sorted((world / "comtrade").glob("*.csv"))
     assert len(files) >= 3
+    heights = [pl.scan_csv(f).select(pl.len()).collect().item() for f in files]
+    assert min(heights) > _WHOLE_CHUNKS * 1000 and max(heights) <= _WHOLE_CHUNKS * 3000
     audit = ingest(
         files, tmp_path / "store", spool_bytes=spool_bytes, chunk_rows=chunk_rows, revision="HS2017"
     )
