@@ -234,8 +234,10 @@ def ingest(
         the store. Default: a sixteenth of the machine's memory.
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
-        1,000,000: at 11.9M rows, 2,000,000 took as long or longer and 8%
-        more memory (benchmarks/RESULTS.md).
+        1,000,000 on the CPU: at 11.9M rows, 2,000,000 took as long or longer
+        and 8% more memory (benchmarks/RESULTS.md). On the GPU engine
+        4,000,000: each chunk is a plan translated and copied to the device,
+        and the H100 runs cleaned a year (3M to 12.7M rows) at a time.
 
     Notes
     -----
@@ -269,6 +271,7 @@ def ingest(
     # must not depend on where it was made. A parsed file and a chunk are in
     # memory anyway: the streaming engine only slows them down.
     chunk_engine = "gpu" if _engine.resolve(engine) == "gpu" else "cpu"
+    chunk_rows = chunk_rows or (_GPU_CHUNK_ROWS if chunk_engine == "gpu" else _CHUNK_ROWS)
     doc = read_audit(store)
     files = expand_sources(sources)
     known = {e["sha256"] for e in doc["files"]}
@@ -316,7 +319,7 @@ def ingest(
                 continue
             known.add(sha)
             known_sizes.add(size)
-            spool.add_periods("read", df, _WHOLE_CHUNKS * (chunk_rows or _CHUNK_ROWS))
+            spool.add_periods("read", df, _WHOLE_CHUNKS * chunk_rows)
             del df
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
             new_entries.append(
@@ -341,7 +344,7 @@ def ingest(
             progress("cleaning")
         _clean_by_period(
             store, doc, spool, new_entries, engine=engine, chunk_engine=chunk_engine,
-            lenient=lenient, revision=revision, now=now, chunk_rows=chunk_rows or _CHUNK_ROWS,
+            lenient=lenient, revision=revision, now=now, chunk_rows=chunk_rows,
         )  # fmt: skip
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
@@ -351,16 +354,17 @@ def ingest(
     return out
 
 
-#: Rows cleaned together (whole periods), and the size beyond which a parsed
-#: file is split by period: smaller chunks cost no time and hold less memory
-#: (1.5M rows: 1.16 GiB at the peak against 1.45 GiB with 2M-row chunks).
+#: Rows cleaned together (whole periods) on the CPU: smaller chunks cost no
+#: time and hold less memory (1.5M rows: 1.10 GiB at the peak against 1.39 GiB
+#: with 2M-row chunks). On the GPU engine fewer, larger plans (see ingest).
 _CHUNK_ROWS = 1_000_000
+_GPU_CHUNK_ROWS = 4_000_000
 
 #: A parsed file of up to this many chunks' rows is kept whole in memory, and
 #: each chunk takes its periods from it with one filter (one contiguous frame);
 #: a larger one is split by period, so that its rows are freed chunk by chunk.
 #: Four yearly files of 3M rows: 16.7-17.2 s kept whole, 17.5-19.7 s split
-#: (1M-row chunks, the same peak); a 10M-row file: as fast either way, 1 GiB
+#: (1M-row chunks, the same peak); a 10M-row file: as fast either way, 0.8 GiB
 #: more kept whole (benchmarks/RESULTS.md).
 _WHOLE_CHUNKS = 4
 
