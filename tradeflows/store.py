@@ -272,6 +272,9 @@ def ingest(
     # memory anyway: the streaming engine only slows them down.
     chunk_engine = "gpu" if _engine.resolve(engine) == "gpu" else "cpu"
     chunk_rows = chunk_rows or (_GPU_CHUNK_ROWS if chunk_engine == "gpu" else _CHUNK_ROWS)
+    # A chunk filtered from a whole file is a plan over the whole file: on the
+    # GPU engine that would copy all of it to the device for every chunk.
+    whole_rows = chunk_rows * (_WHOLE_CHUNKS if chunk_engine == "cpu" else 1)
     doc = read_audit(store)
     files = expand_sources(sources)
     known = {e["sha256"] for e in doc["files"]}
@@ -319,7 +322,7 @@ def ingest(
                 continue
             known.add(sha)
             known_sizes.add(size)
-            spool.add_periods("read", df, _WHOLE_CHUNKS * chunk_rows)
+            spool.add_periods("read", df, whole_rows)
             del df
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
             new_entries.append(
@@ -363,6 +366,7 @@ _GPU_CHUNK_ROWS = 4_000_000
 #: A parsed file of up to this many chunks' rows is kept whole in memory, and
 #: each chunk takes its periods from it with one filter (one contiguous frame);
 #: a larger one is split by period, so that its rows are freed chunk by chunk.
+#: On the CPU only: on the GPU engine a file larger than one chunk is split.
 #: Four yearly files of 3M rows: 16.7-17.2 s kept whole, 17.5-19.7 s split
 #: (1M-row chunks, the same peak); a 10M-row file: as fast either way, 0.8 GiB
 #: more kept whole (benchmarks/RESULTS.md).
