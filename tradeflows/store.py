@@ -434,10 +434,11 @@ class _Spool:
         """A file's rows under each of their periods.
 
         Kept in memory whole if it has no more than ``split_above`` rows (a
-        few chunks' worth, :data:`_WHOLE_CHUNKS`), filtered when its periods
-        are asked for: one frame cleans faster than many small ones. A larger
-        file in memory is split by period, so that its rows are freed chunk by
-        chunk. Beyond the budget a file is spooled one period at a time.
+        few chunks' worth on the CPU, :data:`_WHOLE_CHUNKS`; one on the GPU
+        engine, see :func:`ingest`), filtered when its periods are asked for:
+        one frame cleans faster than many small ones. A larger file in memory
+        is split by period, so that its rows are freed chunk by chunk. Beyond
+        the budget a file is spooled one period at a time.
         """
         size, self.added = df.estimated_size(), self.added + 1
         heights = dict(df.group_by("period", maintain_order=True).len().iter_rows())
