@@ -52,8 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_mirror.py --store benchmarks/data/world_331/store
 	$(BIN)/python benchmarks/bench_scale.py --rows 1000000 --repeat 3 --engines cpu streaming pandas polars-floor polars-floor-streaming polars-floor-all-columns
 	$(BIN)/python benchmarks/bench_scale.py --rows 10000000 --engines cpu streaming pandas polars-floor polars-floor-streaming polars-floor-all-columns
-	$(BIN)/python benchmarks/bench_scale.py --rows 50000000 --engines streaming polars-floor-streaming polars-floor-all-columns --steps ingest
-	$(BIN)/python benchmarks/bench_scale.py --rows 50000000 --engines streaming-partition polars-floor-streaming --steps mirror+routes detect report
+	$(BIN)/python benchmarks/bench_scale.py --rows 50000000 --engines streaming-partition polars-floor-streaming polars-floor-all-columns
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -15,7 +15,8 @@ child process of its own so that the peak RSS is the step's alone:
 * ``report``: ``tradeflows report STORE`` (detect, figures, the HTML file).
 
 Each step runs on every engine named (``cpu``, ``streaming``, ``gpu``; add
-``-partition`` to run detect and report one HS chapter at a time). Every
+``-partition`` to run mirror+routes, detect and report one HS chapter at a time;
+ingest is then the plain engine's). Every
 engine's result is compared with the first engine's: the same store rows, the
 same flags. ``pandas`` and ``polars-floor`` (``polars-floor-streaming`` on the
 streaming engine, the faster of the two floors; ``polars-floor-all-columns``,
@@ -215,12 +216,15 @@ def run_size(rows: int, engines: list[str], steps: list[str], repeat: int = 1) -
     for step in steps:
         first = None
         best: dict[str, dict] = {}
+        # Ingest has no partitioned form: an engine's ``-partition`` runs its
+        # plain ingest, once, so that one run measures every step at 50M rows.
+        named = engines
+        if step == "ingest":
+            named = list(dict.fromkeys(e.removesuffix("-partition") for e in engines))
         # Engines interleaved, each run ``repeat`` times: the fastest is kept.
         for _run in range(repeat):
-            for engine in engines:
+            for engine in named:
                 name, _ = _engine_args(engine)
-                if step == "ingest" and engine.endswith("-partition"):
-                    continue
                 if engine in BASELINES and step not in BASELINES[engine]:
                     continue
                 out = _out(work, step, engine)
