@@ -22,6 +22,7 @@ from tradeflows.errors import TradeflowsInputError
 __all__ = ["PreparedText", "file_sha256", "prepare_text"]
 
 _CHUNK = 1 << 24
+_HASH_BUFFER = 1 << 20
 _WORKDIR: tempfile.TemporaryDirectory | None = None
 
 
@@ -51,10 +52,15 @@ def _identity(path: Path) -> tuple[str, int, int]:
 
 @functools.lru_cache(maxsize=256)
 def _sha256(identity: tuple[str, int, int]) -> str:
+    # One buffer, read into again and again: a fresh bytes object per read
+    # faults in new pages every time, which took a third of the hashing time
+    # (hashlib.file_digest does the same, from Python 3.11 on).
     h = hashlib.sha256()
-    with open(identity[0], "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
+    buf = bytearray(_HASH_BUFFER)
+    view = memoryview(buf)
+    with open(identity[0], "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 
