@@ -85,3 +85,41 @@ def test_a_store_read_by_url_gives_the_same_rows(store_dir):
     assert by_url.height > 1000
     assert by_url.equals(scan_store(store_dir).collect().sort(pl.all()))
     _same(detect_routes([store_dir.as_uri()]), detect_routes([store_dir]))
+
+
+def test_the_store_is_sorted_by_chapter_so_a_chapter_skips_the_others_row_groups(
+    store_dir, tmp_path, monkeypatch
+):
+    import pyarrow.parquet as pq
+
+    from tradeflows import store as store_module
+    from tradeflows._expr import in_chapters
+    from tradeflows.store import ingest
+
+    # Row groups of 200 rows: the small world's files then hold several each.
+    monkeypatch.setattr(store_module, "_ROW_GROUP_ROWS", 200)
+    out = tmp_path / "store"
+    ingest([store_dir.parent / "comtrade"], out)
+    rows = scan_store(out).collect()
+    assert rows.height == scan_store(store_dir).collect().height
+    skipped = total = 0
+    for path in sorted(out.rglob("*.parquet")):
+        chapters = pl.read_parquet(path)["hs"].str.slice(0, 2).cast(pl.UInt8).to_list()
+        assert chapters == sorted(chapters), path
+        meta = pq.ParquetFile(path).metadata
+        hs = [meta.schema.column(i).name for i in range(meta.num_columns)].index("hs")
+        groups = [meta.row_group(g) for g in range(meta.num_row_groups)]
+        assert all(g.num_rows <= 200 for g in groups)
+        # Row groups whose codes cannot hold chapter 84: a reader skips them.
+        stats = [g.column(hs).statistics for g in groups]
+        skipped += sum(s.max < "84" or s.min >= "85" for s in stats)
+        total += len(groups)
+    assert total > 2 * len(list(out.rglob("*.parquet")))
+    assert skipped > total // 2
+    # The chapter filter gives the rows of the exact test, no more, no fewer.
+    exact = rows.filter(pl.col("hs").str.starts_with("84"))
+    assert exact.height > 0
+    assert_frame_equal(
+        scan_store(out).filter(in_chapters(["84"])).collect().sort(pl.all()),
+        exact.sort(pl.all()),
+    )

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["all_true", "any_true", "fixed_order_sum", "month_index", "with_previous_median"]
+__all__ = [
+    "all_true",
+    "any_true",
+    "fixed_order_sum",
+    "in_chapters",
+    "month_index",
+    "with_previous_median",
+]
 
 
 def any_true(expr: pl.Expr) -> pl.Expr:
@@ -34,6 +41,28 @@ def all_true(expr: pl.Expr) -> pl.Expr:
     [False, True, True]
     """
     return (~expr).fill_null(False).cast(pl.UInt32).sum() == 0
+
+
+def in_chapters(chapters: list[str]) -> pl.Expr:
+    """Rows whose HS code starts with one of ``chapters`` (two digits each).
+
+    Each chapter is also said as a range of codes (``"84" <= hs < "85"``):
+    a parquet reader skips the row groups whose codes lie outside it, and the
+    store is written sorted by chapter (``tradeflows.store``), so a chapter
+    reads its own rows, not the whole store. The exact test stays beside it.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"hs": ["8471", "84", "8", "85", "0101", None]})
+    >>> df.filter(in_chapters(["84", "01"]))["hs"].to_list()
+    ['8471', '84', '0101']
+    """
+    hs = pl.col("hs")
+    ranges = [
+        (hs >= pl.lit(c)) & (hs < pl.lit(c[:-1] + chr(ord(c[-1]) + 1))) for c in chapters if c
+    ]
+    exact = hs.str.slice(0, 2).is_in(chapters)
+    return (pl.any_horizontal(ranges) & exact) if ranges else exact
 
 
 def fixed_order_sum(expr: pl.Expr) -> pl.Expr:

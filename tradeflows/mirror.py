@@ -32,7 +32,7 @@ from collections.abc import Callable
 import polars as pl
 
 from tradeflows import engine as _engine
-from tradeflows._expr import any_true, month_index, with_previous_median
+from tradeflows._expr import any_true, in_chapters, month_index, with_previous_median
 from tradeflows.reference import WORLD
 
 __all__ = [
@@ -511,5 +511,5 @@ def collect_mirror(
     context, paired = collect_context(lf, engine)
     if chapters is None:
         return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
-    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
+    part = lf.filter(in_chapters(chapters))
     return _engine.collect(mirror(part, context=context, engine=engine), engine)

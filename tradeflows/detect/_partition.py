@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows import engine as _engine
-from tradeflows._expr import month_index
+from tradeflows._expr import in_chapters, month_index
 from tradeflows.mirror import _with_cif_fob, collect_context, mirror, pair_reports
 from tradeflows.routes import _floor, _hs_filter, _leg_value, route_indicators
 
@@ -54,7 +54,8 @@ def chapter_indicators(
     a Dask worker can run it.
     """
     engine = options.get("engine")
-    part = lf.filter(pl.col("hs").str.slice(0, 2).is_in(chapters))
+    # Read once: the mirror's plan reads its input twice (each side's reports).
+    part = _engine.collect(lf.filter(in_chapters(chapters)), engine).lazy()
     ctx = {k: v.lazy() for k, v in context["mirror"].items()}
     pairs = _engine.collect(mirror(part, context=ctx, engine=engine), engine)
     return _engine.collect(
