@@ -56,6 +56,12 @@ def test_the_mirror_in_stages_is_the_mirror_in_one_plan(store):
         assert_frame_equal(frame.collect(), context[name].collect(), check_row_order=False)
     assert_frame_equal(mirror(store).collect().sort(key), collect_mirror(store).sort(key),
                        check_exact=False, rel_tol=1e-12)  # fmt: skip
+    # Some chapters: the whole mirror's rows of those chapters.
+    some = sorted(store.select(pl.col("hs").str.slice(0, 2).unique()).collect().to_series())[:2]
+    whole = collect_mirror(store).filter(pl.col("hs").str.slice(0, 2).is_in(some))
+    assert whole.height > 0
+    assert_frame_equal(whole.sort(key), collect_mirror(store, chapters=some).sort(key),
+                       check_exact=False, rel_tol=1e-12)  # fmt: skip
 
 
 def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole):

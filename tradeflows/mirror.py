@@ -509,7 +509,8 @@ def collect_mirror(
     (2, ['300490'])
     """
     context, paired = collect_context(lf, engine)
-    if chapters is None:
-        return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
-    part = lf.filter(in_chapters(chapters))
-    return _engine.collect(mirror(part, context=context, engine=engine), engine)
+    if chapters is not None:
+        # A flow's pairing lies within its HS code: the chapters' pairs are
+        # the whole pairing's, filtered (and the data is not read again).
+        paired = paired.filter(in_chapters(chapters))
+    return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
