@@ -18,18 +18,19 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows._expr import in_chapters, month_index
-from tradeflows.mirror import _with_cif_fob, collect_context, mirror, pair_reports
+from tradeflows.mirror import collect_context, mirror, pair_reports
 from tradeflows.routes import _floor, _hs_filter, _leg_value, route_indicators
 
 __all__ = ["chapter_indicators", "indicators"]
 
 
-def _route_context(
-    paired: pl.LazyFrame, context: dict, hs, engine
-) -> tuple[float, tuple[int, int]]:
-    """The floor (median monthly leg value) and the month span, as the whole run has them."""
+def _route_context(with_ratio: pl.LazyFrame, hs, engine) -> tuple[float, tuple[int, int]]:
+    """The floor (median monthly leg value) and the month span, as the whole run has them.
+
+    ``with_ratio``: the pairs with their CIF/FOB ratios (:func:`collect_context`).
+    """
     legs = (
-        _with_cif_fob(paired.filter(pl.col("freq") == "M"), context["ratios"])
+        with_ratio.filter(pl.col("freq") == "M")
         .filter(_hs_filter(hs))
         .select(mi=month_index(), v=_leg_value())
     )
@@ -97,10 +98,11 @@ def indicators(
         one after another in this process.
     """
     paired = _engine.collect(pair_reports(lf), engine).lazy()
-    staged, _ = collect_context(lf, engine, pairs=paired)
-    mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
-    floor, span = _route_context(paired, {k: v.lazy() for k, v in mirror_ctx.items()}, hs, engine)
+    staged, with_ratio = collect_context(lf, engine, pairs=paired)
     del paired
+    mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
+    floor, span = _route_context(with_ratio, hs, engine)
+    del with_ratio
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
     chapters = (
         _engine.collect(
