@@ -30,6 +30,7 @@ __all__ = [
     "INPUT_ERRORS",
     "audit",
     "audit_from_counts",
+    "bad_period",
     "clean",
     "clean_within_periods",
     "drop_aggregates",
@@ -46,6 +47,7 @@ __all__ = [
     "split",
     "to_revision",
     "unit_slip_rows",
+    "unknown_country",
 ]
 
 #: Drop reasons that mean the input itself is wrong: ingest refuses the file
@@ -136,13 +138,30 @@ def _not_in(col: str, values: tuple[str, ...]) -> pl.Expr:
     return pl.col(col).is_null() | ~pl.col(col).is_in(values)
 
 
-def _unknown_country() -> pl.Expr:
-    """Rows whose reporter or partner could not be read: ``unknown_country``."""
+def unknown_country() -> pl.Expr:
+    """Rows whose reporter or partner could not be read: ``unknown_country``.
+
+    The readers use it to keep the source text of those rows only.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"reporter": ["USA", None], "partner": ["MYS", "CHN"]}).select(
+    ...     unknown_country()).to_series().to_list()
+    [False, True]
+    """
     return pl.col("reporter").is_null() | pl.col("partner").is_null()
 
 
-def _bad_period() -> pl.Expr:
-    """Rows whose period or frequency could not be read: ``bad_period``."""
+def bad_period() -> pl.Expr:
+    """Rows whose period or frequency could not be read: ``bad_period``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> pl.DataFrame({"period": [dt.date(2024, 1, 1), None], "freq": ["M", "M"]}).select(
+    ...     bad_period()).to_series().to_list()
+    [False, True]
+    """
     return pl.col("period").is_null() | _not_in("freq", FREQS)
 
 
@@ -182,8 +201,8 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
     [None, 'unknown_country']
     """
     raw_value = pl.col("value_raw").str.strip_chars()
-    lf = lf.with_columns(_mark("unknown_country", _unknown_country())).with_columns(
-        _mark("bad_period", _bad_period())
+    lf = lf.with_columns(_mark("unknown_country", unknown_country())).with_columns(
+        _mark("bad_period", bad_period())
     )
     lf = lf.with_columns(_mark("bad_flow", _not_in("flow", FLOWS)))
     lf = lf.with_columns(_mark("unknown_hs", pl.col("hs").is_null() | ~_hs_known()))

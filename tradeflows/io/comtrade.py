@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tradeflows.clean import _bad_period, _unknown_country
+from tradeflows.clean import bad_period, unknown_country
 from tradeflows.io._common import (
     NON_LETTERS,
     PerValue,
@@ -192,7 +192,7 @@ def _quote_unread(lf: pl.LazyFrame) -> pl.LazyFrame:
     typed = [c for c, t in lf.collect_schema().items() if c.endswith("_raw") and t.is_integer()]
     if not typed:
         return lf
-    unread = _unknown_country() | _bad_period()  # as clean.mark_invalid marks them
+    unread = unknown_country() | bad_period()  # as clean.mark_invalid marks them
     return lf.with_columns(pl.when(unread).then(pl.col(c).cast(pl.String)).alias(c) for c in typed)
 
 
