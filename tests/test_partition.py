@@ -7,7 +7,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tests.conftest import small_world
-from tradeflows.detect import detect_routes
+from tradeflows.detect import _partition, detect_routes
+from tradeflows.detect._partition import chapter_indicators
 from tradeflows.mirror import collect_context, collect_mirror, mirror, mirror_context
 from tradeflows.store import scan_store
 
@@ -64,13 +65,40 @@ def test_the_mirror_in_stages_is_the_mirror_in_one_plan(store):
                        check_exact=False, rel_tol=1e-12)  # fmt: skip
 
 
-def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole):
+@pytest.mark.parametrize(("budget", "groups"), [(1, 9), (2000, 6)])
+def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole, monkeypatch, budget, groups):
+    # The small world's 9 chapters hold 899 to 3,950 pairs each: one at a
+    # time, or grouped ([20, 27], [29, 38], [56, 68], [84], [85], [97]).
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", budget)
+    seen = []
+
+    def counted(lf, chapters, *args, **kwargs):
+        seen.append(chapters)
+        return chapter_indicators(lf, chapters, *args, **kwargs)
+
+    monkeypatch.setattr(_partition, "chapter_indicators", counted)
     assert whole["flagged"].sum() > 0
     _same(whole, detect_routes(store, partition=True))
+    assert len(seen) == groups
+    assert sorted(c for chapters in seen for c in chapters) == sorted(
+        whole["hs"].str.slice(0, 2).unique()
+    )
 
 
-def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole):
+def test_chapter_by_chapter_with_an_hs_filter_gives_the_whole_runs_flags(store, whole):
+    # Only the pairs the filter selects are mirrored (from those in memory).
+    heading = whole.filter(pl.col("flagged"))["hs"].sort()[0]
+    filtered = detect_routes(store, hs=[heading])
+    assert filtered["flagged"].sum() > 0
+    assert filtered["hs"].str.starts_with(heading).all()
+    _same(filtered, detect_routes(store, hs=[heading], partition=True))
+
+
+def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole, monkeypatch):
     import distributed
+
+    # Six groups, three of two chapters: a worker reads its group's chapters.
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)
 
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
