@@ -179,7 +179,10 @@ def detect(
     ] = False,
     partition: Annotated[
         bool,
-        typer.Option("--partition", help="One HS chapter at a time (bounded memory; same result)."),
+        typer.Option(
+            "--partition",
+            help="HS chapters in groups of bounded size (bounded memory; same result).",
+        ),
     ] = False,
     cluster: Annotated[
         str | None,
@@ -291,7 +294,10 @@ def report(
     engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
     partition: Annotated[
         bool,
-        typer.Option("--partition", help="One HS chapter at a time (bounded memory; same report)."),
+        typer.Option(
+            "--partition",
+            help="HS chapters in groups of bounded size (bounded memory; same report).",
+        ),
     ] = False,
 ) -> None:
     """Detect and write one self-contained HTML report (works offline)."""

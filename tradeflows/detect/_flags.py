@@ -341,10 +341,11 @@ def detect_routes(
         Known cases (``origin``, ``hub``, ``destination``, ``hs``, ``period``,
         ``is_transshipment``) to train the supervised member on.
     partition : bool
-        Compute the indicators one HS chapter at a time (memory bounded by the
-        largest chapter); the result is the same.
+        Compute the indicators HS chapter by chapter, in groups of up to
+        500,000 pairs (memory bounded by the largest group); the result is
+        the same.
     cluster : str or distributed.Client, optional
-        Map the chapters over a Dask cluster: a scheduler address, ``"local"``
+        Map the groups of chapters over a Dask cluster: a scheduler address, ``"local"``
         (local worker processes) or a Client. The workers read the data
         themselves: a store on a disk they share, or on object storage.
     pairs : DataFrame, optional

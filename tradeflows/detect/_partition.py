@@ -152,9 +152,8 @@ def indicators(
     del with_ratio
     floor, span = _route_context(selected.lazy(), engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
-    chapter = pl.col("hs").str.slice(0, 2)
-    sizes = selected.group_by(chapter.alias("chapter")).len().sort("chapter").rows()
-    batches = chapter_batches(sizes, BATCH_PAIRS)
+    chapter = selected.get_column("hs").str.slice(0, 2)
+    batches = chapter_batches(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
     options = {
         "destinations": destinations,
         "hubs": hubs,
@@ -163,18 +162,19 @@ def indicators(
         "engine": engine,
     }
     if cluster is None:
-        # Split once; no chapter is read or paired again.
+        # Each group's pairs are filtered from those in memory, one group at a
+        # time (no chapter read or paired again; no second copy of them all:
+        # at 50.5M store rows, 22.1M pairs, 1.4 GiB).
         batch_of = {c: i for i, batch in enumerate(batches) for c in batch}
-        by_batch = selected.with_columns(
-            _batch=chapter.replace_strict(batch_of, return_dtype=pl.UInt32)
-        ).partition_by("_batch", as_dict=True, include_key=False)
-        del selected
+        batch_id = chapter.replace_strict(batch_of, return_dtype=pl.UInt32)
+        del chapter
         parts = [
-            chapter_indicators(lf, batch, context, options, pairs=by_batch.pop((i,)))
+            chapter_indicators(lf, batch, context, options, pairs=selected.filter(batch_id == i))
             for i, batch in enumerate(batches)
         ]
+        del selected, batch_id
     else:
-        del selected
+        del selected, chapter
         parts = _on_cluster(cluster, lf, batches, context, options)
     parts = [p for p in parts if p.height]
     if not parts:

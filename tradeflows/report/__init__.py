@@ -359,9 +359,10 @@ def build_report(
         The build time shown (default: now, UTC). The only field that differs
         between two reports of the same inputs.
     partition : bool
-        Detect one HS chapter at a time and mirror only the chapters of the
-        drill-down routes (with the whole data's context): the memory of one
-        chapter, not of the whole store, and the same report (tested).
+        Detect HS chapter by chapter (in groups of bounded size) and mirror
+        only the chapters of the drill-down routes (with the whole data's
+        context): the memory of one group, not of the whole store, and the
+        same report (tested).
     """
     from tradeflows.detect import detect_routes
     from tradeflows.engine import collect
