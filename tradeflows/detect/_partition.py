@@ -20,7 +20,7 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows._expr import in_chapters, month_index
-from tradeflows.mirror import collect_context, mirror, pair_reports
+from tradeflows.mirror import collect_context, mirror
 from tradeflows.routes import _floor, _hs_filter, _leg_value, route_indicators
 
 __all__ = ["BATCH_PAIRS", "chapter_batches", "chapter_indicators", "indicators"]
@@ -141,9 +141,7 @@ def indicators(
         cluster of local worker processes, or a Client. Default: the chapters
         one after another in this process.
     """
-    paired = _engine.collect(pair_reports(lf), engine).lazy()
-    staged, with_ratio = collect_context(lf, engine, pairs=paired)
-    del paired
+    staged, with_ratio = collect_context(lf, engine)
     mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
     # The route step keeps only the legs ``hs`` selects, and a flow's pairing
     # and history lie within its HS code: the selected pairs are all the
