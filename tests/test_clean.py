@@ -14,9 +14,11 @@ from tests.conftest import canonical_frame, comtrade_csv, comtrade_row
 from tradeflows.clean import (
     audit,
     clean,
+    clean_within_periods,
     drop_aggregates,
     drop_hs_parents,
     flag_unit_slips,
+    idle_verbs,
     mark_invalid,
     merge_breakdowns,
     merge_duplicates,
@@ -276,6 +278,38 @@ def test_dataframe_and_lazyframe_agree(df, verb):
     lazy = verb(df.lazy())
     assert isinstance(lazy, pl.LazyFrame)
     assert_frame_equal(eager, lazy.collect())
+
+
+@PIPELINE
+@given(frames(), st.sampled_from([None, "DX", "FM"]))
+def test_leaving_out_the_idle_verbs_changes_nothing(df, raw):
+    # Some frames have DX or FM flows, most have breakdowns or shorter codes
+    # beside longer ones, a few have none: every mix of idle verbs is met.
+    if raw:
+        total = {"DX": "X", "FM": "M"}[raw]
+        df = df.with_columns(raw_flow=pl.when(pl.col("flow") == total).then(pl.lit(raw)))
+        df = df.with_columns(raw_flow=pl.col("raw_flow").fill_null(pl.col("flow")))
+    idle = idle_verbs(df.lazy()).collect().row(0, named=True)
+    want = clean_within_periods(df.lazy()).collect()
+    got = clean_within_periods(df.lazy(), skip=[v for v, yes in idle.items() if yes]).collect()
+    missing = [c for c in want.columns if c not in got.columns]
+    assert all(c.startswith("chg_") and not want[c].any() for c in missing)
+    assert_frame_equal(got, want.drop(missing))
+
+
+def test_idle_verbs_name_the_rows_each_verb_acts_on():
+    plain = canonical_frame(hs=["847150", "847130"], partner2=[None, None])
+    cases = {
+        "resolve_flows": plain.with_columns(raw_flow=pl.Series(["X", "DX"])),
+        "merge_breakdowns": plain.with_columns(partner2=pl.Series(["458", None])),
+        "drop_hs_parents": plain.with_columns(hs=pl.Series(["8471", "847130"])),
+    }
+    assert all(idle_verbs(plain.lazy()).collect().row(0))
+    for verb, df in cases.items():
+        idle = idle_verbs(df.lazy()).collect().row(0, named=True)
+        assert [v for v, yes in idle.items() if not yes] == [verb]
+    with pytest.raises(ValueError, match="merge_duplicates"):
+        clean_within_periods(plain.lazy(), skip=["merge_duplicates"])
 
 
 def test_cleaning_does_not_depend_on_polars_cache(realdata, monkeypatch):

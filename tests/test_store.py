@@ -195,6 +195,41 @@ def test_cleaning_by_chunks_of_periods_equals_cleaning_at_once(tmp_path, spool_b
     assert not list(tmp_path.glob(".tradeflows-spool-*"))  # the spool is removed
 
 
+def test_chunks_with_and_without_work_for_each_verb_equal_cleaning_at_once(tmp_path):
+    # One period per chunk: each verb that acts only on some rows has them in
+    # one month and is left out of the other months' plans.
+    rows = [
+        *(comtrade_row(period=f"20230{m}", value=str(100 + m)) for m in range(1, 7)),
+        # February: domestic exports and re-exports without the total;
+        # foreign imports beside the total.
+        comtrade_row(period="202302", reporter="842", flow="DX", value="70"),
+        comtrade_row(period="202302", reporter="842", flow="RX", value="30"),
+        comtrade_row(period="202302", reporter="702", flow="FM", value="5"),
+        comtrade_row(period="202302", reporter="702", flow="M", value="10"),
+        # March: second partners without their total, customs beside theirs.
+        comtrade_row(period="202303", cmd="854231", partner2="458", value="4"),
+        comtrade_row(period="202303", cmd="854231", partner2="702", value="6"),
+        comtrade_row(period="202303", cmd="854232", value="9"),
+        comtrade_row(period="202303", cmd="854232", customs="C01", value="9"),
+        # April: a heading and the total beside the subheadings.
+        comtrade_row(period="202304", cmd="8471", value="101"),
+        comtrade_row(period="202304", cmd="TOTAL", value="500"),
+    ]
+    f = comtrade_csv(tmp_path / "mixed.csv", rows)
+    audit = ingest([f], tmp_path / "store", chunk_rows=1)
+    got = scan_store(tmp_path / "store").collect()
+    want = _clean_at_once([f]).select(got.columns)
+    assert got.sort(got.columns).equals(want.sort(got.columns))
+    assert audit["totals"]["dropped"] == {
+        "customs_breakdown": 1,
+        "foreign_import_beside_total": 1,
+        "hs_parent_of_detail": 1,
+        "summed_into_total": 1,
+        "total_beside_detail": 1,
+    }
+    assert audit["totals"]["changed"] == {"summed_partner2": 1, "x_from_dx_plus_rx": 1}
+
+
 def test_a_unit_slip_next_to_a_new_year_is_found(tmp_path):
     # The slip is in January 2023; its previous report is in December 2022,
     # cleaned in another year's pass.

@@ -42,6 +42,7 @@ from tradeflows.clean import (
     clean_within_periods,
     ensure_aux,
     first_input_error,
+    idle_verbs,
     mark_unit_slips,
     slip_keys,
     to_revision,
@@ -552,7 +553,11 @@ def _clean_by_period(
         if old is not None:
             parts.insert(0, old.filter(_period_in(periods)))
         combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
-        df = _engine.collect(clean_within_periods(combined).with_columns(slip_keys()), chunk_engine)
+        # The verbs with nothing to do on this chunk (most files have no DX
+        # flows, no breakdowns, no parent codes) are left out of its plan.
+        idle = _engine.collect(idle_verbs(combined), "cpu").row(0, named=True)
+        plan = clean_within_periods(combined, skip=[verb for verb, yes in idle.items() if yes])
+        df = _engine.collect(plan.with_columns(slip_keys()), chunk_engine)
         read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
         if not lenient:
             bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
