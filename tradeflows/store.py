@@ -595,21 +595,23 @@ def _clean_by_period(
             _count(df, counts)
             gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
             superseded.update(dict(gone.group_by("source").len().iter_rows()))
-            # Rows by HS chapter, then in chunk order, file by file, each
-            # file's rows by period in the order read: deterministic for the
-            # same inputs. Sorted by chapter, each row group holds a few
+            # Rows by year and HS chapter, then in chunk order, file by file,
+            # each file's rows by period in the order read: deterministic for
+            # the same inputs. Sorted by chapter, each row group holds a few
             # chapters, and a chapter's scan (detect --partition, a Dask
-            # worker) skips the others' row groups (_expr.in_chapters).
+            # worker) skips the others' row groups (_expr.in_chapters). A
+            # year's rows are then one slice, not another copy.
+            year_of = pl.col("period").dt.year()
             kept = (
                 df.filter(pl.col("drop").is_null())
                 .select(list(CANONICAL))
-                .sort(_CHAPTER, maintain_order=True)
+                .sort(year_of, _CHAPTER, maintain_order=True)
             )
             del df
-            by_year = kept.with_columns(_year=pl.col("period").dt.year()).partition_by(
-                "_year", as_dict=True, maintain_order=True, include_key=False
-            )
-            for (year,), part in by_year.items():
+            start = 0
+            for run in kept.select(year_of.rle()).unnest("period").iter_rows(named=True):
+                year, part = run["value"], kept.slice(start, run["len"])
+                start += run["len"]
                 (tmp / f"year={year}").mkdir(exist_ok=True)
                 part.write_parquet(
                     tmp / f"year={year}" / f"{c:08d}.parquet",
