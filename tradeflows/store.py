@@ -382,6 +382,11 @@ _WHOLE_CHUNKS = 4
 _CHAPTER = pl.col("hs").str.slice(0, 2).cast(pl.UInt8, strict=False)
 _ROW_GROUP_ROWS = 65_536
 
+#: A chunk's kept rows are sorted by year, then chapter (TOTAL first), so
+#: that each year's rows are one slice: one integer key, since a sort on the
+#: two columns took twice as long (170 against 87 ms for 1M rows).
+_YEAR_CHAPTER = pl.col("period").dt.year().cast(pl.UInt32) * 256 + _CHAPTER.fill_null(0)
+
 
 def _default_spool_bytes() -> int:
     try:
@@ -601,15 +606,15 @@ def _clean_by_period(
             # chapters, and a chapter's scan (detect --partition, a Dask
             # worker) skips the others' row groups (_expr.in_chapters). A
             # year's rows are then one slice, not another copy.
-            year_of = pl.col("period").dt.year()
             kept = (
                 df.filter(pl.col("drop").is_null())
                 .select(list(CANONICAL))
-                .sort(year_of, _CHAPTER, maintain_order=True)
+                .sort(_YEAR_CHAPTER, maintain_order=True)
             )
             del df
             start = 0
-            for run in kept.select(year_of.rle()).unnest("period").iter_rows(named=True):
+            years = kept.select(pl.col("period").dt.year().rle()).unnest("period")
+            for run in years.iter_rows(named=True):
                 year, part = run["value"], kept.slice(start, run["len"])
                 start += run["len"]
                 (tmp / f"year={year}").mkdir(exist_ok=True)
