@@ -53,7 +53,14 @@ from tradeflows.io import detect_format, expand_sources, file_sha256, is_parquet
 from tradeflows.io._text import prepare_text
 from tradeflows.schema import CANONICAL
 
-__all__ = ["STORE_FORMAT", "ingest", "open_sources", "read_audit", "scan_store"]
+__all__ = [
+    "STORE_FORMAT",
+    "consecutive_groups",
+    "ingest",
+    "open_sources",
+    "read_audit",
+    "scan_store",
+]
 
 STORE_FORMAT = "tradeflows-store/1"
 _COUNTS = ("rows_read", "rows_kept", "rows_dropped")
@@ -516,16 +523,43 @@ def _period_in(periods: list) -> pl.Expr:
     return pl.col("period").is_in([p for p in periods if p is not None])
 
 
+def consecutive_groups(sizes: Iterable[tuple[object, int]], budget: int) -> list[list]:
+    """Consecutive keys grouped while their sizes stay within ``budget``.
+
+    The periods of an ingest's chunks and the HS chapters of a partitioned
+    detection are grouped so. A key larger than ``budget`` stands alone.
+
+    Parameters
+    ----------
+    sizes : iterable of (key, int)
+        Each key and its size, in order.
+    budget : int
+        The largest total size of a group of more than one key.
+
+    Returns
+    -------
+    list of list
+
+    Examples
+    --------
+    >>> consecutive_groups([("01", 3), ("02", 4), ("03", 9), ("04", 1), ("05", 2)], budget=8)
+    [['01', '02'], ['03'], ['04', '05']]
+    """
+    groups: list[list] = []
+    held = 0
+    for key, n in sizes:
+        if not groups or held + n > budget:
+            groups.append([])
+            held = 0
+        groups[-1].append(key)
+        held += n
+    return groups
+
+
 def _chunks(rows: dict[object, int], most: int) -> list[list]:
     """Consecutive periods in groups of about ``most`` rows (rows without a period last, alone)."""
-    chunks, cur, n = [], [], 0
-    for period in sorted(k for k in rows if k is not None):
-        if cur and n + rows[period] > most:
-            chunks.append(cur)
-            cur, n = [], 0
-        cur.append(period)
-        n += rows[period]
-    chunks += [cur] if cur else []
+    periods = sorted(k for k in rows if k is not None)
+    chunks = consecutive_groups(((p, rows[p]) for p in periods), most)
     return chunks + ([[None]] if None in rows else [])
 
 

@@ -22,8 +22,9 @@ from tradeflows import engine as _engine
 from tradeflows._expr import in_chapters, month_index
 from tradeflows.mirror import collect_context, mirror
 from tradeflows.routes import _floor, _hs_filter, _leg_value, route_indicators
+from tradeflows.store import consecutive_groups
 
-__all__ = ["BATCH_PAIRS", "chapter_batches", "chapter_indicators", "indicators"]
+__all__ = ["BATCH_PAIRS", "chapter_indicators", "indicators"]
 
 #: Pairs (flows with both reports) that chapters are grouped up to before
 #: they are mirrored and routed together. One chapter at a time paid a fixed
@@ -31,36 +32,6 @@ __all__ = ["BATCH_PAIRS", "chapter_batches", "chapter_indicators", "indicators"]
 #: against 21.6 s in groups of 500,000 pairs, for 0.2 GiB more (RESULTS.md).
 #: A chapter larger than this is a group of its own.
 BATCH_PAIRS = 500_000
-
-
-def chapter_batches(sizes: list[tuple[str, int]], budget: int = BATCH_PAIRS) -> list[list[str]]:
-    """Consecutive chapters grouped while their pairs stay within ``budget``.
-
-    Parameters
-    ----------
-    sizes : list of (str, int)
-        Each chapter and its number of pairs, in chapter order.
-    budget : int
-        The most pairs in one group; a larger chapter stands alone.
-
-    Returns
-    -------
-    list of list of str
-
-    Examples
-    --------
-    >>> chapter_batches([("01", 3), ("02", 4), ("03", 9), ("04", 1), ("05", 2)], budget=8)
-    [['01', '02'], ['03'], ['04', '05']]
-    """
-    batches: list[list[str]] = []
-    held = 0
-    for chapter, n in sizes:
-        if not batches or held + n > budget:
-            batches.append([])
-            held = 0
-        batches[-1].append(chapter)
-        held += n
-    return batches
 
 
 def _route_context(selected: pl.LazyFrame, engine) -> tuple[float, tuple[int, int]]:
@@ -151,7 +122,7 @@ def indicators(
     floor, span = _route_context(selected.lazy(), engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
     chapter = selected.get_column("hs").str.slice(0, 2)
-    batches = chapter_batches(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
+    batches = consecutive_groups(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
     options = {
         "destinations": destinations,
         "hubs": hubs,
