@@ -230,18 +230,37 @@ def test_chunks_with_and_without_work_for_each_verb_equal_cleaning_at_once(tmp_p
     assert audit["totals"]["changed"] == {"summed_partner2": 1, "x_from_dx_plus_rx": 1}
 
 
-def test_a_unit_slip_next_to_a_new_year_is_found(tmp_path):
-    # The slip is in January 2023; its previous report is in December 2022,
-    # cleaned in another year's pass.
-    values = {"202210": "10", "202211": "12", "202212": "11", "202301": "11000"}
-    values |= {"202302": "9", "202303": "10", "202304": "11"}
-    rows = [comtrade_row(period=p, value=v) for p, v in values.items()]
+_SLIP_SERIES = {"202210": "10", "202211": "12", "202212": "11", "202301": "11000"}
+_SLIP_SERIES |= {"202302": "9", "202303": "10", "202304": "11"}
+
+
+@pytest.mark.parametrize(("spool_bytes", "chunk_rows"), [(0, 1), (None, None)])
+def test_a_unit_slip_next_to_a_new_year_is_found(tmp_path, spool_bytes, chunk_rows):
+    # The slip is in January 2023; its previous report is in December 2022.
+    # One month per chunk, spooled: the slip is in the fourth chunk's file.
+    # One chunk: the slip is in the second of the two years' files it wrote.
+    rows = [comtrade_row(period=p, value=v) for p, v in _SLIP_SERIES.items()]
     f = comtrade_csv(tmp_path / "slip.csv", rows)
-    audit = ingest([f], tmp_path / "store", spool_bytes=0, chunk_rows=1)
+    audit = ingest([f], tmp_path / "store", spool_bytes=spool_bytes, chunk_rows=chunk_rows)
     got = scan_store(tmp_path / "store").sort("period").collect()
     assert got["slip_suspect"].to_list() == [False, False, False, True, False, False, False]
     assert audit["totals"]["changed"]["unit_slip_flagged"] == 1
     assert audit["store"]["years"] == [2022, 2023]
+
+
+def test_a_unit_slip_in_the_store_stays_marked_and_counted_once(tmp_path):
+    # The store's rows of 2023 are cleaned again beside a new file's April:
+    # the slip is found again and marked, but it is the first file's change.
+    store = tmp_path / "store"
+    first = {p: v for p, v in _SLIP_SERIES.items() if p != "202304"}
+    rows = [comtrade_row(period=p, value=v) for p, v in first.items()]
+    ingest([comtrade_csv(tmp_path / "slip.csv", rows)], store)
+    more = comtrade_csv(tmp_path / "april.csv", [comtrade_row(period="202304", value="11")])
+    audit = ingest([more], store, chunk_rows=1)
+    got = scan_store(store).sort("period").collect()
+    assert got["slip_suspect"].to_list() == [False, False, False, True, False, False, False]
+    assert [e["changed"] for e in audit["files"]] == [{"unit_slip_flagged": 1}, {}]
+    assert audit["totals"]["changed"] == {"unit_slip_flagged": 1}
 
 
 def test_adding_a_year_keeps_the_other_years_rows(tmp_path, two_files):

@@ -19,6 +19,7 @@ counted in that earlier file's ``superseded_later``, so that the store holds
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import json
@@ -43,7 +44,6 @@ from tradeflows.clean import (
     ensure_aux,
     first_input_error,
     idle_verbs,
-    mark_unit_slips,
     slip_keys,
     to_revision,
     unit_slip_rows,
@@ -251,12 +251,14 @@ def ingest(
     -----
     The rows are cleaned a few periods at a time, each chunk's new rows beside
     the store's rows of the same periods: every cleaning verb but the
-    unit-slip check compares rows of one period only. The slips, which need
-    whole series, are then found in one pass over all chunks
-    (:func:`tradeflows.clean.unit_slip_rows`), and each chunk is marked,
-    audited and written. Peak memory is therefore that of one chunk and of
-    the slip pass, not of the whole store, and the store holds the rows of
-    :func:`tradeflows.clean.clean` over all rows at once (tested).
+    unit-slip check compares rows of one period only. Each chunk is counted
+    and written to a new data folder once cleaned; of its live rows only the
+    series hashes and values wait for the slips, which need whole series and
+    are found in one pass over all chunks
+    (:func:`tradeflows.clean.unit_slip_rows`). The few rows flagged are then
+    marked in the files written. Peak memory is therefore that of one chunk
+    and of the slip pass, not of the whole store, and the store holds the
+    rows of :func:`tradeflows.clean.clean` over all rows at once (tested).
 
     Examples
     --------
@@ -583,82 +585,71 @@ def _clean_by_period(
         for period, n in _engine.collect(old.group_by("period").len(), engine).iter_rows():
             rows[period] = rows.get(period, 0) + n
     chunks = _chunks(rows, chunk_rows)
-    # 1. The verbs that compare rows of one period, on a chunk of periods at a
-    #    time. Rows get an id that is unique over all chunks, for the slips.
-    read_by_file: Counter = Counter()
-    bad, offset = [], 0
-    for c, periods in enumerate(chunks):
-        parts = spool.pop("read", periods)
-        if old is not None:
-            parts.insert(0, old.filter(_period_in(periods)))
-        combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
-        # The verbs with nothing to do on this chunk (most files have no DX
-        # flows, no breakdowns, no parent codes) are left out of its plan.
-        idle = _engine.collect(idle_verbs(combined), "cpu").row(0, named=True)
-        plan = clean_within_periods(combined, skip=[verb for verb, yes in idle.items() if yes])
-        df = _engine.collect(plan.with_columns(slip_keys()), chunk_engine)
-        read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
-        if not lenient:
-            bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
-        keep = [*CANONICAL, "drop", "_file", "_s", "_m"]
-        keep += [col for col in df.columns if col.startswith("chg_")]
-        spool.add("clean", c, df.select(keep).with_row_index("_gid", offset))
-        offset += df.height
-        del df
-    bad_rows = pl.concat(bad, how="diagonal_relaxed") if bad else None
-    for e in entries:
-        if not read_by_file[e["_file"]]:
-            raise TradeflowsInputError(f"{e['path']}: no data rows")
-        if bad_rows is not None:
-            message = first_input_error(bad_rows.filter(pl.col("_file") == e["_file"]), e["path"])
-            if message:
-                raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
-    # 2. The unit slips, which need whole series: one pass over every chunk.
-    everything = pl.concat(spool.frames("clean", range(len(chunks))), how="diagonal_relaxed")
-    slips = _engine.collect(unit_slip_rows(everything, "_gid"), engine).lazy()
-    # 3. Each chunk marked, converted, counted and written to a new data folder;
-    #    audit.json, replaced last, is the commit point.
     counts: dict[int, dict] = {}
+    read_by_file: Counter = Counter()
     superseded: Counter = Counter()
     store.mkdir(parents=True, exist_ok=True)
     data_name = f"data-{uuid.uuid4().hex[:12]}"
     tmp = store / f".{data_name}.tmp"
     tmp.mkdir()
     try:
-        n_rows, kept_years = 0, set()
-        for c in range(len(chunks)):
-            lf = mark_unit_slips(pl.concat(spool.pop("clean", [c])), slips, "_gid")
+        # 1. The verbs that compare rows of one period, on a chunk of periods
+        #    at a time; each chunk is then counted and its kept rows written.
+        #    Rows get an id that is unique over all chunks (_gid): the unit
+        #    slips need whole series, so each chunk's live rows wait, as
+        #    64-bit series hashes, for one pass over all chunks (step 2).
+        bad, starts, offset = [], [], 0
+        written: list[tuple[int, int, Path, int]] = []  # chunk, year, file, rows
+        for c, periods in enumerate(chunks):
+            parts = spool.pop("read", periods)
+            if old is not None:
+                parts.insert(0, old.filter(_period_in(periods)))
+            combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
+            # The verbs with nothing to do on this chunk (most files have no DX
+            # flows, no breakdowns, no parent codes) are left out of its plan.
+            idle = _engine.collect(idle_verbs(combined), "cpu").row(0, named=True)
+            plan = clean_within_periods(combined, skip=[verb for verb, yes in idle.items() if yes])
+            plan = plan.with_columns(slip_keys())
             if revision is not None:
-                lf = to_revision(lf, revision)
-            df = _engine.collect(lf, chunk_engine)
+                plan = to_revision(plan, revision)
+            df = _engine.collect(plan, chunk_engine).with_row_index("_gid", offset)
+            starts.append(offset)
+            offset += df.height
+            read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
+            if not lenient:
+                bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
+            live = pl.col("drop").is_null() & (pl.col("value_usd") > 0)
+            spool.add("slips", c, df.filter(live).select(*_SLIP_COLUMNS))
+            df = df.with_columns(pl.col("slip_suspect").fill_null(False))
             _count(df, counts)
             gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
             superseded.update(dict(gone.group_by("source").len().iter_rows()))
-            # Rows by year and HS chapter, then in chunk order, file by file,
-            # each file's rows by period in the order read: deterministic for
-            # the same inputs. Sorted by chapter, each row group holds a few
-            # chapters, and a chapter's scan (detect --partition, a Dask
-            # worker) skips the others' row groups (_expr.in_chapters). A
-            # year's rows are then one slice, not another copy.
-            kept = (
-                df.filter(pl.col("drop").is_null())
-                .select(list(CANONICAL))
-                .sort(_YEAR_CHAPTER, maintain_order=True)
-            )
+            written += [(c, *file) for file in _write_chunk(df, tmp, c, spool)]
             del df
-            start = 0
-            years = kept.select(pl.col("period").dt.year().rle()).unnest("period")
-            for run in years.iter_rows(named=True):
-                year, part = run["value"], kept.slice(start, run["len"])
-                start += run["len"]
-                (tmp / f"year={year}").mkdir(exist_ok=True)
-                part.write_parquet(
-                    tmp / f"year={year}" / f"{c:08d}.parquet",
-                    compression="zstd",
-                    row_group_size=_ROW_GROUP_ROWS,
+        bad_rows = pl.concat(bad, how="diagonal_relaxed") if bad else None
+        for e in entries:
+            if not read_by_file[e["_file"]]:
+                raise TradeflowsInputError(f"{e['path']}: no data rows")
+            if bad_rows is not None:
+                message = first_input_error(
+                    bad_rows.filter(pl.col("_file") == e["_file"]), e["path"]
                 )
-                n_rows += part.height
-                kept_years.add(year)
+                if message:
+                    raise TradeflowsInputError(
+                        message + " (use --lenient to drop and count such rows)"
+                    )
+        # 2. The unit slips, in one pass over every chunk's live rows; the few
+        #    rows flagged are marked in the files already written.
+        everything = pl.concat(spool.frames("slips", range(len(chunks))))
+        slips = unit_slip_rows(everything.with_columns(drop=pl.lit(None, pl.String)), "_gid")
+        flagged = _engine.collect(slips, engine).get_column("_gid")
+        if flagged.len():
+            by_file = everything.filter(pl.col("_gid").is_in(flagged.to_list()))
+            by_file = by_file.group_by("_file").len()
+            for f, n in _engine.collect(by_file, engine).iter_rows():
+                if f >= 0:
+                    counts[f]["changed"]["unit_slip_flagged"] += n
+            _mark_slips(flagged, starts, written, spool)
         for e in entries:
             n = counts[e["_file"]]
             e.update(audit_from_counts(n["read"], n["dropped"], n["changed"]))
@@ -677,8 +668,8 @@ def _clean_by_period(
             "data": data_name,
             "updated": now,
             "store": {
-                "rows": n_rows,
-                "years": sorted(kept_years),
+                "rows": sum(n for *_, n in written),
+                "years": sorted({year for _, year, _, _ in written}),
                 "rows_before": doc.get("store", {}).get("rows", 0) if doc["data"] else 0,
             },
             "totals": _sum_counts(files_doc),
@@ -692,6 +683,65 @@ def _clean_by_period(
         raise
     if doc.get("data") and doc["data"] != data_name:
         shutil.rmtree(store / doc["data"], ignore_errors=True)
+
+
+#: What the unit-slip pass reads of a chunk's live rows (:func:`tradeflows.clean.unit_slip_rows`).
+_SLIP_COLUMNS = ["_gid", "_file", "_s", "_m", "period", "value_usd"]
+
+
+def _write_part(df: pl.DataFrame, path: Path) -> None:
+    df.write_parquet(path, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
+
+
+def _write_chunk(
+    df: pl.DataFrame, folder: Path, c: int, spool: _Spool
+) -> list[tuple[int, Path, int]]:
+    """Write chunk ``c``'s kept rows, a file per year; spool each file's row ids (_gid).
+
+    Returns each file's year, path and number of rows.
+    """
+    # Rows by year and HS chapter, then in chunk order, file by file, each
+    # file's rows by period in the order read: deterministic for the same
+    # inputs. Sorted by chapter, each row group holds a few chapters, and a
+    # chapter's scan (detect --partition, a Dask worker) skips the others'
+    # row groups (_expr.in_chapters). A year's rows are then one slice, not
+    # another copy.
+    kept = (
+        df.filter(pl.col("drop").is_null())
+        .select(*CANONICAL, "_gid")
+        .sort(_YEAR_CHAPTER, maintain_order=True)
+    )
+    files, start = [], 0
+    years = kept.select(pl.col("period").dt.year().rle()).unnest("period")
+    for run in years.iter_rows(named=True):
+        part = kept.slice(start, run["len"])
+        start += run["len"]
+        path = folder / f"year={run['value']}" / f"{c:08d}.parquet"
+        path.parent.mkdir(exist_ok=True)
+        _write_part(part.drop("_gid"), path)
+        spool.add("gids", path, part.select("_gid"))
+        files.append((run["value"], path, part.height))
+    return files
+
+
+def _mark_slips(
+    flagged: pl.Series, starts: list[int], written: list[tuple[int, int, Path, int]], spool: _Spool
+) -> None:
+    """Set ``slip_suspect`` on the ``flagged`` rows (by _gid) in the files already written.
+
+    Only the files of the chunks that hold a flagged row are read and
+    written again: a slip is rare (3 rows in the 41M of the 50M world).
+    """
+    gids = flagged.to_list()
+    chunks = {bisect.bisect_right(starts, gid) - 1 for gid in gids}
+    for c, _, path, _ in written:
+        if c not in chunks:
+            continue
+        (ids,) = spool.frames("gids", [path])
+        hit = ids.select(pl.col("_gid").is_in(gids)).collect().to_series()
+        if hit.any():
+            df = pl.read_parquet(path)
+            _write_part(df.with_columns(slip_suspect=pl.col("slip_suspect") | hit), path)
 
 
 def _count(df: pl.DataFrame, counts: dict[int, dict]) -> None:
