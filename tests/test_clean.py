@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 from tests.conftest import canonical_frame, comtrade_csv, comtrade_row
 from tradeflows.clean import (
+    SLIP_RATIO,
     audit,
     clean,
     clean_within_periods,
@@ -177,6 +178,19 @@ def test_unit_slip_between_two_outliers_of_a_steady_series():
     values = [100.0] * 8 + [100 / 10**1.5, 100 * 10**1.5, 100 / 10**1.5]
     out = flag_unit_slips(canonical_frame(period=months, value_usd=values))
     assert out["slip_suspect"].to_list() == [False] * 9 + [True, False]
+
+
+@pytest.mark.parametrize(
+    ("ratio", "flagged"), [(SLIP_RATIO * 1.02, True), (SLIP_RATIO / 1.02, False)]
+)
+def test_the_smallest_unit_slip(ratio, flagged):
+    # Just over SLIP_RATIO from both neighbours is a slip, just under is not:
+    # the series then spans just over log10(SLIP_RATIO), the least a series
+    # with a slip can span (the series that span less are passed over).
+    months = [dt.date(2022, m, 1) for m in range(1, 8)]
+    values = [100.0, 100.5, 99.5, 100.0 * ratio, 100.0, 100.5, 99.5]
+    out = flag_unit_slips(canonical_frame(period=months, value_usd=values))
+    assert out["slip_suspect"].to_list() == [False, False, False, flagged, False, False, False]
 
 
 def test_lasting_collapse_is_not_a_slip():
