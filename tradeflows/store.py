@@ -588,6 +588,8 @@ def _clean_by_period(
     counts: dict[int, dict] = {}
     read_by_file: Counter = Counter()
     superseded: Counter = Counter()
+    # The chunks are written to a new data folder; audit.json, replaced last,
+    # is the commit point.
     store.mkdir(parents=True, exist_ok=True)
     data_name = f"data-{uuid.uuid4().hex[:12]}"
     tmp = store / f".{data_name}.tmp"
