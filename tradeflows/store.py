@@ -522,7 +522,10 @@ def _period_in(periods: list) -> pl.Expr:
     """Rows of these periods (``[None]``: the rows without a period)."""
     if periods == [None]:
         return pl.col("period").is_null()
-    return pl.col("period").is_in([p for p in periods if p is not None])
+    known = [p for p in periods if p is not None]
+    if len(known) == 1:  # a file spooled period by period: 1.24 s against 1.8 s for 12.6M rows
+        return pl.col("period") == known[0]
+    return pl.col("period").is_in(known)
 
 
 def consecutive_groups(sizes: Iterable[tuple[object, int]], budget: int) -> list[list]:
