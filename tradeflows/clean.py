@@ -44,6 +44,7 @@ __all__ = [
     "merge_breakdowns",
     "merge_duplicates",
     "resolve_flows",
+    "slip_candidates",
     "slip_keys",
     "split",
     "to_revision",
@@ -574,6 +575,18 @@ def slip_keys() -> list[pl.Expr]:
     ]
 
 
+def slip_candidates() -> pl.Expr:
+    """The rows :func:`unit_slip_rows` reads: live, with a positive value.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"drop": [None, None, "duplicate_exact"], "value_usd": [5.0, 0.0, 5.0]})
+    >>> df.select(slip_candidates())["drop"].to_list()
+    [True, False, False]
+    """
+    return _live() & (pl.col("value_usd") > 0)
+
+
 def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.LazyFrame:
     """The ``on`` column of every row :func:`flag_unit_slips` flags, as a LazyFrame.
 
@@ -593,7 +606,7 @@ def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.L
 
     if "_s" not in lf.collect_schema().names():
         lf = lf.with_columns(slip_keys())
-    lf = lf.filter(_live() & (pl.col("value_usd") > 0)).select(
+    lf = lf.filter(slip_candidates()).select(
         on, "_s", "_m", "period", "value_usd", _log=pl.col("value_usd").log10()
     )
     lf = lf.cache()  # read twice: the series, and the mirror of the candidates

@@ -44,6 +44,7 @@ from tradeflows.clean import (
     ensure_aux,
     first_input_error,
     idle_verbs,
+    slip_candidates,
     slip_keys,
     to_revision,
     unit_slip_rows,
@@ -623,8 +624,7 @@ def _clean_by_period(
             read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
             if not lenient:
                 bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
-            live = pl.col("drop").is_null() & (pl.col("value_usd") > 0)
-            spool.add("slips", c, df.filter(live).select(*_SLIP_COLUMNS))
+            spool.add("slips", c, df.filter(slip_candidates()).select(*_SLIP_COLUMNS))
             df = df.with_columns(pl.col("slip_suspect").fill_null(False))
             _count(df, counts)
             gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
@@ -646,6 +646,7 @@ def _clean_by_period(
         # 2. The unit slips, in one pass over every chunk's live rows; the few
         #    rows flagged are marked in the files already written.
         everything = pl.concat(spool.frames("slips", range(len(chunks))))
+        # The spooled rows are the candidates already: all live, no drop reason.
         slips = unit_slip_rows(everything.with_columns(drop=pl.lit(None, pl.String)), "_gid")
         flagged = _engine.collect(slips, engine).get_column("_gid")
         if flagged.len():
