@@ -193,7 +193,7 @@ def speed(rows: int, engines: list[str], save: bool) -> None:
         # In a child: a parent grown large would pass its peak RSS to the measured children.
         _checked(
             "from tradeflows.synth import make_trade_world; from tradeflows.store import ingest; "
-            f"make_trade_world({str(data)!r}, seed=7, n_others=120, n_products={pairs}, "
+            f"make_trade_world({str(data)!r}, preset='smooth', seed=7, n_others=120, n_products={pairs}, "
             f"pairs_per_product={pairs}); ingest([{str(data / 'comtrade')!r}], {str(store)!r})"
         )
     n = read_audit(store)["store"]["rows"]

@@ -63,7 +63,7 @@ def world(rows: int) -> Path:
         shutil.rmtree(folder, ignore_errors=True)
         run_code(
             "from tradeflows.synth import make_trade_world; "
-            f"make_trade_world({str(folder)!r}, seed=7, n_others=120, n_products={pairs}, "
+            f"make_trade_world({str(folder)!r}, preset='smooth', seed=7, n_others=120, n_products={pairs}, "
             f"pairs_per_product={pairs})"
         )
     return folder

@@ -31,7 +31,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         code = (
             "import time, json; from tradeflows.synth import make_trade_world; t=time.perf_counter();"
-            f"i=make_trade_world({d!r}, seed=7, n_others={args.others}, n_products={args.products},"
+            f"i=make_trade_world({d!r}, preset='smooth', seed=7, n_others={args.others}, n_products={args.products},"
             f" pairs_per_product={args.pairs}); print(json.dumps([i['rows'], time.perf_counter()-t]))"
         )
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

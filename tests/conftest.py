@@ -133,11 +133,16 @@ def reports(*series: tuple, start: dt.date = dt.date(2021, 1, 1)) -> pl.DataFram
 
 
 def small_world(out: Path, seed: int, *, store: bool = False, **sizes) -> Path:
-    """A small labelled synthetic world in ``out`` (and its store in ``out/store``)."""
+    """A small labelled synthetic world in ``out`` (and its store in ``out/store``).
+
+    The smooth preset unless ``preset`` says otherwise: these worlds test the
+    plumbing, not how well a detector copes with real noise (the benchmarks do).
+    """
     from tradeflows.store import ingest
     from tradeflows.synth import make_trade_world
 
     params = {
+        "preset": "smooth",
         "n_others": 8,
         "n_products": 8,
         "pairs_per_product": 15,
