@@ -86,10 +86,15 @@ def pandas_mirror(store):
     df["flow"] = df["flow"].astype(str)
     df["freq"] = df["freq"].astype(str)
     df["period"] = pd.to_datetime(df["period"])
-    filed = df[["reporter", "period"]].assign(
-        role=np.where(df["flow"] == "M", "importer", "exporter")
+    # Who filed what level (product rows, all-goods rows) in each period and role.
+    filed = df[["reporter", "freq", "period"]].assign(
+        role=np.where(df["flow"].isin(["M", "RM"]), "importer", "exporter"),
+        products=df["hs"] != "TOTAL",
+        totals=df["hs"] == "TOTAL",
     )
-    filed = filed.drop_duplicates()
+    filed = filed.groupby(["reporter", "freq", "period", "role"], as_index=False)[
+        ["products", "totals"]
+    ].any()
     df = df[
         (df["partner"] != "WLD")
         & (df["reporter"] != df["partner"])
@@ -137,16 +142,20 @@ def pandas_mirror(store):
     pairs = pairs.merge(rel_m, left_on="importer", right_index=True, how="left")
     pairs[["weight_x", "weight_m"]] = pairs[["weight_x", "weight_m"]].fillna(default)
 
-    fx = filed[filed["role"] == "exporter"][["reporter", "period"]].rename(
-        columns={"reporter": "exporter"}
+    cols = ["reporter", "freq", "period", "products", "totals"]
+    fx = filed[filed["role"] == "exporter"][cols].rename(
+        columns={"reporter": "exporter", "products": "xp", "totals": "xt"}
     )
-    fm = filed[filed["role"] == "importer"][["reporter", "period"]].rename(
-        columns={"reporter": "importer"}
+    fm = filed[filed["role"] == "importer"][cols].rename(
+        columns={"reporter": "importer", "products": "mp", "totals": "mt"}
     )
-    pairs = pairs.merge(fx.assign(x_filed=True), on=["exporter", "period"], how="left")
-    pairs = pairs.merge(fm.assign(m_filed=True), on=["importer", "period"], how="left")
-    pairs["importer_silent"] = pairs["m_filed"].isna()
-    pairs["silent"] = pairs["x_filed"].isna() | pairs["importer_silent"]
+    pairs = pairs.merge(fx, on=["exporter", "freq", "period"], how="left")
+    pairs = pairs.merge(fm, on=["importer", "freq", "period"], how="left")
+    total = pairs["hs"] == "TOTAL"
+    x_filed = np.where(total, pairs["xt"].fillna(False), pairs["xp"].fillna(False)).astype(bool)
+    m_filed = np.where(total, pairs["mt"].fillna(False), pairs["mp"].fillna(False)).astype(bool)
+    pairs["importer_silent"] = ~m_filed
+    pairs["silent"] = ~x_filed | pairs["importer_silent"]
 
     m_fob = pairs["value_m"] / pairs["cif_fob"]
     pairs["value"] = np.where(

@@ -84,19 +84,15 @@ flags = tf.detect_routes(eu, destinations=["RUS"], hubs=hubs)
 flagged = flags.filter(pl.col("flagged"))
 print(f"{flagged.height} route-months flagged; "
       f"{flagged.filter(pl.col('period') >= dt.date(2022, 2, 1)).height} of them from 2022-02 on")
-corridors = (
-    flagged.group_by("hub", hs4=pl.col("hs").str.slice(0, 4))
-    .agg(extra_usd=pl.col("extra_inflow").sum(), months=pl.len(), score=pl.col("score").max())
-    .sort("extra_usd", descending=True)
-    .head(top)
-)
-corridors
+# One row per origin -> hub -> destination -> product, ranked by evidence and value at stake.
+ranked = tf.corridors(flags)
+ranked.select("rank", "origin", "hub", "hs", "flagged", "evidence", "extra_usd", "first", "last").head(top)
 
 # %%
-viz.route_sankey(flagged, hs="8542")
+viz.route_sankey(flagged)
 
 # %%
-best = flagged.filter(pl.col("hub") == "ARM").row(0, named=True)
+best = ranked.filter(pl.col("hub") == "ARM").row(0, named=True)
 print(best["reasons"])
 viz.route_legs(flags, best)
 

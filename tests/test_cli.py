@@ -125,7 +125,7 @@ def test_installed_entry_point_and_summary(tmp_path, store):
 def small_world(tmp_path_factory):
     from tests.conftest import small_world as make
 
-    return make(tmp_path_factory.mktemp("cliworld"), seed=7, episodes=4)
+    return make(tmp_path_factory.mktemp("cliworld"), seed=7, episodes=4, preset=None)
 
 
 def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
@@ -142,6 +142,32 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     csv = tmp_path / "flags.csv"
     assert main(["detect", str(small_world / "comtrade"), "--out", str(csv), "--flagged-only"]) == 0
     assert pl.read_csv(csv)["flagged"].all()
+
+
+def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
+    import polars as pl
+
+    from tradeflows.detect import CORRIDOR_COLUMNS, corridors
+
+    out, ranked = tmp_path / "flags.parquet", tmp_path / "corridors.csv"
+    args = ["detect", str(small_world / "comtrade"), "--out", str(out), "--corridors", str(ranked)]
+    assert main(args) == 0
+    table = pl.read_csv(ranked, try_parse_dates=True, schema_overrides={"hs": pl.String})
+    assert table.columns == CORRIDOR_COLUMNS
+    assert table["rank"].to_list() == list(range(1, table.height + 1))
+    expected = corridors(pl.read_parquet(out))
+    assert table.select("origin", "hub", "destination", "hs").fill_null("").rows() == (
+        expected.select("origin", "hub", "destination", "hs").rows()
+    )
+    printed = capsys.readouterr().out
+    hit = expected.filter(pl.col("flagged"))
+    assert f"flagged on {hit.height} corridors carrying USD" in printed
+    top = hit.row(0, named=True)
+    assert f"  1. {top['origin'] or '*'} -> {top['hub']} -> {top['destination']}" in printed
+    assert "at stake" in printed
+    # A wrong file name is refused before any work, and nothing is written.
+    assert main([*args[:-1], str(tmp_path / "corridors.txt")]) == 2
+    assert "--corridors" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

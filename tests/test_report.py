@@ -13,7 +13,7 @@ import pytest
 from tests.browser import ARTIFACTS, open_offline, plot_state
 from tests.conftest import small_world
 from tradeflows.cli import main
-from tradeflows.report import build_report, load_config, render, summarise
+from tradeflows.report import build_report, load_config, render, summarise, table_rows
 
 CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, "table_rows": 100},
           "detect": {"destinations": None, "hubs": None, "hs": None, "since": None}}  # fmt: skip
@@ -21,7 +21,7 @@ CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    return small_world(tmp_path_factory.mktemp("reportworld"), seed=21)
+    return small_world(tmp_path_factory.mktemp("reportworld"), seed=21, preset=None)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def _tiny_flags(text: str) -> pl.DataFrame:
     return pl.DataFrame({
         "origin": ["USA"], "hub": [text], "destination": ["CHN"], "hs": ["847150"],
         "period": [dt.date(2024, 1, 1)], "score": [9.0], "flagged": [True], "reasons": [text],
-        "data_quality": [None], "extra_inflow": [1e6],
+        "data_quality": [None], "extra_usd": [1e6],
     }, schema_overrides={"data_quality": pl.String})  # fmt: skip
 
 
@@ -70,8 +70,7 @@ def test_text_from_the_data_is_escaped(tmp_path):
         "totals": {},
     }
     s = summarise(lf, flags, audit, config=CONFIG, built="now")
-    table = flags.with_columns(pl.col("period").cast(pl.String)).to_dicts()
-    text = render(s, [], [], table=table)
+    text = render(s, [], [], table=table_rows(flags, 10))
     assert EVIL not in text
     assert "&lt;script&gt;alert(" in text
     (tmp_path / "evil.html").write_text(text)
@@ -194,12 +193,71 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
     seen = open_offline(browser, out, settle_ms=2500)
     plots = plot_state(seen["page"])
     config = load_config(root / "report.toml")
-    assert len(plots) == 4 + 2 * config["report"]["drilldowns"]
+    # Each drill-down draws its route's legs, and its mirror gap or, where
+    # the hub files nothing (the EU data is the exporters' side only), says why not.
+    legs = [p for p in plots if p["id"].endswith("-legs")]
+    notes = seen["page"].eval_on_selector_all("p.gap-note", "ps => ps.map(p => p.textContent)")
+    assert len(legs) == config["report"]["drilldowns"]
+    assert len(plots) == 4 + len(legs) + (len(legs) - len(notes))
+    assert notes and all("no gap to show" in n for n in notes), notes
     assert all(p["svgs"] >= 1 and p["traces"] >= 1 and p["paths"] > 3 for p in plots), plots
     assert seen["errors"] == [] and seen["external"] == []
     hubs = seen["page"].eval_on_selector_all(
         "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].textContent)"
     )
     assert {"ARM", "KAZ", "KGZ"} <= set(hubs)
+    bad, zeros, _ = unfiled_zeros(drawn_zeros(seen["page"]), _canonical(sources))
+    assert bad == [], f"{len(bad)} of {zeros} zeros drawn in months nobody filed: {bad[:3]}"
     seen["page"].screenshot(path=str(ARTIFACTS / "bundled_report.png"))
     seen["page"].close()
+
+
+def drawn_zeros(page) -> list[dict]:
+    """Every zero a report side's line draws: its reporter, side (X or M) and month."""
+    return page.evaluate(
+        """Array.from(document.querySelectorAll('div.js-plotly-plot')).flatMap(d =>
+            (d.data || []).filter(t => t.meta && t.meta.reporter).flatMap(t =>
+                Array.from(t.x).map((x, i) => ({x: String(x).slice(0, 10), y: t.y[i],
+                    reporter: t.meta.reporter, side: t.meta.side}))))"""
+    )
+
+
+def unfiled_zeros(points: list[dict], lf: pl.LazyFrame) -> tuple[list[dict], int, int]:
+    """The zero points drawn in a month whose reporter filed nothing at product level,
+    with the number of zero points and of gaps seen."""
+    from tradeflows.routes import coverage_table
+
+    filed = set(
+        coverage_table(lf)
+        .filter((pl.col("freq") == "M") & pl.col("products"))
+        .select("reporter", "role", pl.col("period").cast(pl.String))
+        .collect()
+        .rows()
+    )
+    zeros = [p for p in points if p["y"] == 0]
+    bad = [p for p in zeros if (p["reporter"], p["side"], p["x"]) not in filed]
+    return bad, len(zeros), sum(p["y"] is None for p in points)
+
+
+def test_months_nobody_filed_are_gaps_in_the_browser(browser, tmp_path):
+    """A world where reporters skip months (four times the calibrated rate): every zero
+    a chart draws is a month its reporter filed; the months it skipped are gaps."""
+    from tradeflows.store import scan_store
+
+    out = small_world(tmp_path, seed=23, store=True, preset=None, missing=4.0, n_others=8,
+                      n_products=10, pairs_per_product=20, episodes=4, lookalikes=2)  # fmt: skip
+    path = tmp_path / "report.html"
+    config = {**CONFIG, "report": {**CONFIG["report"], "drilldowns": 4}}
+    build_report([out / "store"], path, config=config, built="test")
+    seen = open_offline(browser, path, settle_ms=1500)
+    points = drawn_zeros(seen["page"])
+    bad, zeros, gaps = unfiled_zeros(points, scan_store(out / "store"))
+    assert points and gaps > 0  # the charts were read, and they do show gaps
+    assert bad == [], f"{len(bad)} of {zeros} zeros drawn in months nobody filed: {bad[:3]}"
+    seen["page"].close()
+
+
+def _canonical(sources) -> pl.LazyFrame:
+    from tradeflows.detect import load_canonical
+
+    return load_canonical(sources)

@@ -30,8 +30,12 @@ def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
     assert bands == sorted((a, b, x, y) for a, b in months
                            for x, y in (("x", "y domain"), ("x2", "y2 domain")))  # fmt: skip
 
-    inside = policy_dates().filter(pl.col("date").is_between(periods[0], periods[-1]))
-    assert inside.height >= 1  # the span holds at least one policy change
+    # The control dates in the span that are aimed at the destination (CHN), and only those.
+    inside = policy_dates().filter(
+        pl.col("date").is_between(periods[0], periods[-1]) & pl.col("targets").list.contains("CHN")
+    )
+    others = policy_dates().filter(pl.col("date").is_between(periods[0], periods[-1])).height
+    assert 1 <= inside.height < others  # one aimed at CHN, one (Russia's) not
     lines = sorted((s["x0"], s["xref"]) for s in shapes if s["type"] == "line")
     assert lines == sorted((d, x) for d in inside["date"] for x in ("x", "x2"))
     labels = [a["text"] for a in fig.layout.annotations]

@@ -3,8 +3,9 @@
 The public surface, stage by stage: read (:func:`scan`), clean (the
 :mod:`tradeflows.clean` verbs and :func:`audit`), execute (:func:`collect`),
 store (:func:`ingest`, :func:`scan_store`), pair (:func:`mirror`), build routes
-(:func:`route_indicators`), detect (:func:`detect_routes`, which loads
-scikit-learn on first use) and evaluate (:func:`evaluate`). The module
+(:func:`route_indicators`), detect (:func:`detect_routes` and its
+:func:`corridors`, which load scikit-learn on first use) and evaluate
+(:func:`evaluate`). The module
 ``tradeflows.clean`` is not shadowed by its ``clean`` function: use
 ``tradeflows.clean.clean``.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "audit",
     "clean",
     "collect",
+    "corridors",
     "datasets",
     "detect_format",
     "detect_routes",
@@ -43,8 +45,8 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     # scikit-learn is imported on first use of the detectors, not with tradeflows.
-    if name == "detect_routes":
-        from tradeflows.detect import detect_routes
+    if name in ("detect_routes", "corridors"):
+        from tradeflows import detect
 
-        return detect_routes
+        return getattr(detect, name)
     raise AttributeError(f"module 'tradeflows' has no attribute {name!r}")

@@ -85,6 +85,24 @@ def fixed_order_sum(expr: pl.Expr) -> pl.Expr:
     return expr.sort().sum()
 
 
+def exact_sum(expr: pl.Expr, scale: float = 100.0) -> pl.Expr:
+    """The sum of ``expr`` to ``1 / scale`` (cents by default), the same whatever the row order.
+
+    A float sum in a group-by depends on the order its rows are added in,
+    which the engine's threads decide: two runs on the same input differed in
+    the 17th digit, enough to reorder tied routes. Values are rounded to
+    ``1 / scale`` and added as integers (exact, in any order, on the CPU and
+    the GPU engines alike). Nulls (and NaN) are skipped.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"k": [1, 1, 1], "v": [0.1, 0.2, 0.3]})
+    >>> df.group_by("k").agg(exact_sum(pl.col("v")))["v"].item()
+    0.6
+    """
+    return (expr * scale).round().fill_nan(None).cast(pl.Int64).sum() / scale
+
+
 def month_index(col: str = "period") -> pl.Expr:
     """Months since year 0 (``year * 12 + month - 1``): adjacent months differ by one.
 

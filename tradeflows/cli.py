@@ -154,6 +154,15 @@ def synth(
     )
 
 
+def _usd(value: float | None) -> str:
+    """USD 3.4m, USD 1.9bn, USD 820k."""
+    value = value or 0.0
+    for size, unit in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"USD {value / size:.1f}{unit}"
+    return f"USD {value:.0f}"
+
+
 def _codes(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
@@ -177,6 +186,14 @@ def detect(
     flagged_only: Annotated[
         bool, typer.Option("--flagged-only", help="Write the flagged route-months only.")
     ] = False,
+    corridors_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--corridors",
+            help="Also write the corridors (one row per origin -> hub -> destination -> "
+            "product, ranked by evidence and value at stake) to this .csv or .parquet file.",
+        ),
+    ] = None,
     partition: Annotated[
         bool,
         typer.Option(
@@ -195,10 +212,11 @@ def detect(
     import polars as pl
 
     from tradeflows._files import write_frame_atomic
-    from tradeflows.detect import detect_routes
+    from tradeflows.detect import corridors, detect_routes
 
-    if out.suffix not in (".csv", ".parquet"):
-        raise TradeflowsInputError(f"--out {out}: choose a .csv or .parquet file name")
+    for option, path in (("--out", out), ("--corridors", corridors_out)):
+        if path is not None and path.suffix not in (".csv", ".parquet"):
+            raise TradeflowsInputError(f"{option} {path}: choose a .csv or .parquet file name")
     known = None
     if labels is not None:
         if not labels.is_file():
@@ -217,14 +235,22 @@ def detect(
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     write_frame_atomic(out, written)
+    ranked = corridors(flags)
+    if corridors_out is not None:
+        write_frame_atomic(corridors_out, ranked)
     flagged = flags.filter(pl.col("flagged"))
-    routes = flagged.select("origin", "hub", "destination", "hs").unique().height
-    print(f"{out}: {flags.height} route-months scored, {flagged.height} flagged on {routes} routes")
-    for row in flagged.head(3).iter_rows(named=True):
+    hit = ranked.filter(pl.col("flagged"))
+    at_stake = hit["extra_usd"].sum()
+    print(
+        f"{out}: {flags.height} route-months scored, {flagged.height} flagged on "
+        f"{hit.height} corridors carrying {_usd(at_stake)} above their usual level"
+    )
+    for row in hit.head(3).iter_rows(named=True):
         origin = row["origin"] or "*"
         print(
-            f"  {row['score']:.1f}  {origin} -> {row['hub']} -> {row['destination']}  {row['hs']}  "
-            f"{row['period']:%Y-%m}: {row['reasons']}"
+            f"  {row['rank']:>3}. {origin} -> {row['hub']} -> {row['destination']}  {row['hs']}  "
+            f"{row['first']:%Y-%m}..{row['last']:%Y-%m}, {_usd(row['extra_usd'])} at stake, "
+            f"evidence {row['evidence']:.1f}: {row['reasons']}"
         )
 
 

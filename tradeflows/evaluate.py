@@ -9,21 +9,78 @@ the same way, on hub, destination, product and month.
 :func:`evaluate` reports average precision (the mean, over true corridors, of
 the precision at each one's rank; a true corridor never scored counts as
 missed), recall at k and the look-alikes in the top k, where k is the number
-of true corridors. :func:`naive_baseline` is what a quick newsroom analysis
-computes: the largest year-on-year jump of the hub's reported exports to the
-destination.
+of true corridors. Two baselines stand beside a detector:
+:func:`naive_baseline` is what a quick newsroom analysis computes, the largest
+year-on-year jump of the hub's reported exports to the destination;
+:func:`money_baseline` follows the money, the largest USD increase of the
+hub's reported exports to the destination over a year.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from tradeflows._expr import month_index
 from tradeflows.reference import destinations_of_concern
 
-__all__ = ["CORRIDOR", "average_precision", "evaluate", "naive_baseline"]
+__all__ = ["CORRIDOR", "average_precision", "evaluate", "money_baseline", "naive_baseline"]
 
 #: The unit a detector is scored on.
 CORRIDOR = ["hub", "destination", "hs"]
+
+
+def _hub_exports(lf: pl.LazyFrame, destinations: list[str] | None) -> pl.LazyFrame:
+    """The hubs' own reported monthly exports to the destinations of concern."""
+    dest = destinations or list(destinations_of_concern())
+    return (
+        lf.filter((pl.col("freq") == "M") & (pl.col("flow") == "X") & pl.col("partner").is_in(dest))
+        .group_by(hub="reporter", destination="partner", hs="hs", period="period")
+        .agg(v=pl.col("value_usd").sum())
+    )
+
+
+def money_baseline(lf: pl.LazyFrame, *, destinations: list[str] | None = None) -> pl.LazyFrame:
+    """Flags of the money method: the USD increase of the hub's reported exports to
+    each destination over the last 12 months against the 12 before (a month not
+    reported counts as nothing, as a quick analysis would have it), per
+    route-month (origin empty); scored from the data's 24th month on.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(24)]
+    >>> lf = pl.LazyFrame({"period": months, "reporter": "MYS", "partner": "CHN",
+    ...     "flow": "X", "hs": "847150", "value_usd": [1e6] * 12 + [3e6] * 12, "freq": "M"})
+    >>> money_baseline(lf).collect()["score"].drop_nulls().to_list()  # 12 months x 2m more
+    [24000000.0]
+    """
+    x = _hub_exports(lf, destinations).with_columns(mi=month_index()).collect()
+    lo, hi = (x["mi"].min(), x["mi"].max()) if x.height else (0, -1)
+    months = pl.LazyFrame({"mi": range(lo, hi + 1)}, schema={"mi": pl.Int32})
+    key = ["hub", "destination", "hs"]
+    dense = (
+        x.lazy()
+        .select(key)
+        .unique()
+        .join(months, how="cross")
+        .join(x.lazy().select(*key, "mi", "v"), on=[*key, "mi"], how="left")
+        .with_columns(pl.col("v").fill_null(0.0), lo=pl.lit(lo))
+        .sort(*key, "mi")
+    )
+    return (
+        dense.with_columns(now=pl.col("v").rolling_sum(12).over(key, order_by="mi"))
+        .with_columns(before=pl.col("now").shift(12).over(key, order_by="mi"))
+        .filter(pl.col("mi") >= pl.col("lo") + 23)
+        .select(
+            origin=pl.lit(""),
+            hub="hub",
+            destination="destination",
+            hs="hs",
+            period=pl.date(pl.col("mi") // 12, pl.col("mi") % 12 + 1, 1),
+            score=pl.col("now") - pl.col("before"),
+        )
+        .sort("period")
+    )
 
 
 def naive_baseline(lf: pl.LazyFrame, *, destinations: list[str] | None = None) -> pl.LazyFrame:
@@ -39,12 +96,7 @@ def naive_baseline(lf: pl.LazyFrame, *, destinations: list[str] | None = None) -
     >>> naive_baseline(lf).collect()["score"].round(2).to_list()  # the first year has no jump
     [None, 1.61]
     """
-    dest = destinations or list(destinations_of_concern())
-    x = (
-        lf.filter((pl.col("freq") == "M") & (pl.col("flow") == "X") & pl.col("partner").is_in(dest))
-        .group_by(hub="reporter", destination="partner", hs="hs", period="period")
-        .agg(v=pl.col("value_usd").sum())
-    )
+    x = _hub_exports(lf, destinations)
     last_year = x.select(
         "hub", "destination", "hs", pl.col("period").dt.offset_by("1y"), v_before="v"
     )
@@ -100,7 +152,10 @@ def _ranked(flags: pl.DataFrame, unit: list[str]) -> pl.DataFrame:
 
 
 def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFrame) -> dict:
-    """Score ``flags`` (a flags table) against ``truth`` (a world's labels).
+    """Score ``flags`` (a flags table, or a corridor ranking) against ``truth`` (a world's labels).
+
+    A corridor ranking (:func:`tradeflows.detect.corridors`: a ``rank``, no
+    ``score``) is scored in its order; its route-months are its peak months.
 
     Returns
     -------
@@ -122,6 +177,10 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     (0.5, 1)
     """
     flags = flags.lazy().collect() if isinstance(flags, pl.LazyFrame) else flags
+    if "rank" in flags.columns and "peak_period" in flags.columns:  # a corridor ranking
+        flags = flags.with_columns(
+            score=-pl.col("rank").cast(pl.Float64), period=pl.col("peak_period")
+        )
     flags = flags.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
     truth = truth.lazy().collect() if isinstance(truth, pl.LazyFrame) else truth
     result: dict = {}

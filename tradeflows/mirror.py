@@ -20,9 +20,10 @@ of CEPII BACI:
    own history (the median gap of the previous 12 periods).
 
 A flow seen from one side only keeps its row (``side`` says which). A side
-whose reporter filed nothing at all in that period (Russia after 2022-03, a
-silent reporter, a hub-only national file) is ``silent`` and gives no gap: its
-absence is not evidence about this flow.
+whose reporter filed nothing at the flow's level in that period (Russia after
+2022-03, a silent reporter, a hub-only national file, a file of totals only
+beside product rows) is ``silent`` and gives no gap: its absence is not
+evidence about this flow (:func:`tradeflows.routes.coverage.coverage_table`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import polars as pl
 from tradeflows import engine as _engine
 from tradeflows._expr import any_true, in_chapters, month_index, with_previous_median
 from tradeflows.reference import WORLD
+from tradeflows.routes.coverage import coverage_table
 
 __all__ = [
     "MIRROR_COLUMNS",
@@ -302,19 +304,9 @@ def _context(
     lf: pl.LazyFrame, pairs: pl.LazyFrame, run: Callable[[pl.LazyFrame], pl.LazyFrame]
 ) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
     """The mirror context and the pairs with their ratios, each stage passed through ``run``."""
-    # Who filed anything in a period: a reporter absent in a month is silent, not
-    # a witness that a flow did not happen.
-    filed = (
-        lf.select("reporter", "period", flow=pl.col("flow").cast(pl.String))
-        .unique()
-        .with_columns(
-            role=pl.when(pl.col("flow") == "M")
-            .then(pl.lit("importer"))
-            .otherwise(pl.lit("exporter"))
-        )
-        .select("reporter", "period", "role")
-        .unique()
-    )
+    # Who filed what in a period: a reporter that filed nothing at a flow's level
+    # (a file of totals only) is silent about it, not a witness that it did not happen.
+    filed = coverage_table(lf)
     ratios = run(cif_fob_ratios(pairs))
     with_ratio = run(_with_cif_fob(pairs, ratios))
     rel = reporter_reliability(with_ratio)
@@ -389,12 +381,13 @@ def mirror(
     pairs_in = pairs if pairs is not None else pair_reports(lf)
     context = context if context is not None else mirror_context(lf, pairs=pairs)
     filed = context["filed"]
-    filed_x = filed.filter(pl.col("role") == "exporter").select(
-        exporter="reporter", period="period", exporter_filed=pl.lit(True)
+    filed_x = filed.filter(pl.col("role") == "X").select(
+        exporter="reporter", freq="freq", period="period", _xp="products", _xt="totals"
     )
-    filed_m = filed.filter(pl.col("role") == "importer").select(
-        importer="reporter", period="period", importer_filed=pl.lit(True)
+    filed_m = filed.filter(pl.col("role") == "M").select(
+        importer="reporter", freq="freq", period="period", _mp="products", _mt="totals"
     )
+    total = pl.col("hs") == "TOTAL"
     if "cif_fob" in pairs_in.collect_schema().names():
         pairs = pairs_in
     else:
@@ -403,8 +396,8 @@ def mirror(
     rel_default = rel.select(pl.col("rel_default").first())
     gap = (pl.col("m3") - pl.col("x3")) / pl.max_horizontal("m3", "x3")
     out = (
-        pairs.join(filed_x, on=["exporter", "period"], how="left")
-        .join(filed_m, on=["importer", "period"], how="left")
+        pairs.join(filed_x, on=["exporter", "freq", "period"], how="left")
+        .join(filed_m, on=["importer", "freq", "period"], how="left")
         .join(
             rel.filter(pl.col("role") == "exporter").select(
                 exporter="country", weight_x="reliability"
@@ -421,8 +414,8 @@ def mirror(
         )
         .join(rel_default, how="cross")
         .with_columns(
-            exporter_silent=pl.col("exporter_filed").is_null(),
-            importer_silent=pl.col("importer_filed").is_null(),
+            exporter_silent=~pl.when(total).then("_xt").otherwise("_xp").fill_null(False),
+            importer_silent=~pl.when(total).then("_mt").otherwise("_mp").fill_null(False),
             weight_x=pl.coalesce("weight_x", "rel_default", pl.lit(1.0)),
             weight_m=pl.coalesce("weight_m", "rel_default", pl.lit(1.0)),
             side=pl.when(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())

@@ -33,6 +33,7 @@ __all__ = [
     "hs_label",
     "hub_map",
     "mirror_gap",
+    "mirror_gap_note",
     "route_legs",
     "route_sankey",
     "score_heatmap",
@@ -42,6 +43,7 @@ __all__ = [
 COLOURS = {
     "inflow": "#1f77b4",
     "outflow": "#ff7f0e",
+    "direct": "#2ca02c",
     "flagged": "#d62728",
     "quiet": "#9aa5b1",
     "policy": "#6b4c9a",
@@ -141,6 +143,8 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     >>> fig = route_sankey(f)
     >>> fig.data[0].type, len(fig.data[0].link.value)
     ('sankey', 2)
+    >>> route_sankey(f, hs="8542").layout.annotations[0].text
+    'No route with a named origin to draw (8542 Electronic integrated circuits).'
     """
     import plotly.graph_objects as go
 
@@ -205,6 +209,12 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
         )
     )
     what = hs_label(hs) if hs else "all products"
+    if not value:  # an empty Sankey is an error in the browser: say so instead
+        fig = go.Figure()
+        fig.add_annotation(text=f"No route with a named origin to draw ({what}).", x=0.5, y=0.5,
+                           xref="paper", yref="paper", showarrow=False)  # fmt: skip
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
     return _style(fig, f"Routes: origin → hub → destination ({what}); flagged in red")
 
 
@@ -216,8 +226,50 @@ def _both_reports() -> dict[str, pl.Expr]:
     }
 
 
-def route_legs(flags, route: dict, *, pairs=None):
-    """A route's inflow and outflow over time, both reports of each leg, with its score.
+def _month(d) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _leg_sides(pairs: pl.DataFrame, filed: pl.DataFrame, exporter: str, importer: str, hs: str,
+               months: list) -> dict[str, list]:  # fmt: skip
+    """Each side's monthly report of one leg on ``months``: a month its reporter filed
+    in is its value (zero without a row), a month it did not is ``None`` (a gap)."""
+    p = pairs.filter((pl.col("hs") == hs) & (pl.col("importer") == importer))
+    if exporter:
+        p = p.filter(pl.col("exporter") == exporter)
+    by_month = {
+        _month(d): (x, m)
+        for d, x, m in p.group_by("period").agg(**_both_reports()).select("period", "x", "m").rows()
+    }
+    level = "totals" if hs == "TOTAL" else "products"
+
+    def filed_by(reporter: str, role: str) -> set[int]:
+        rows = filed.filter(
+            (pl.col("role") == role) & pl.col(level) & (pl.col("reporter") == reporter)
+        )
+        return set(rows["mi"].to_list())
+
+    m_filed = filed_by(importer, "M")
+    # All origins: many exporters, no one silence to read; their reports where any is.
+    x_filed = filed_by(exporter, "X") if exporter else None
+    out = {"x": [], "m": []}
+    for d in months:
+        mi = _month(d)
+        x, m = by_month.get(mi, (None, None))
+        x_known = x is not None if x_filed is None else mi in x_filed
+        out["x"].append((x or 0.0) if x_known else None)
+        out["m"].append((m or 0.0) if mi in m_filed else None)
+    return out
+
+
+def route_legs(flags, route: dict, *, pairs=None, coverage=None):
+    """A route's legs over time, both reports of each, with its score; unreported months are gaps.
+
+    A month in which a side's reporter filed nothing at the leg's level is
+    drawn as a gap in that side's line, never as a zero, and a side whose
+    reporter never files is left out, with a note saying so. The direct leg
+    (origin -> destination) is drawn when the route's reasons cite it (a
+    diversion, or goods booked by origin).
 
     Parameters
     ----------
@@ -228,6 +280,9 @@ def route_legs(flags, route: dict, *, pairs=None):
     pairs : DataFrame or LazyFrame, optional
         The mirror (:func:`tradeflows.mirror.mirror`): with it each leg shows
         the exporter's and the importer's report; without it, the largest report.
+    coverage : DataFrame or LazyFrame, optional
+        :func:`tradeflows.routes.coverage.coverage_table` of the data (default:
+        as far as the pairs tell it).
 
     Examples
     --------
@@ -235,10 +290,10 @@ def route_legs(flags, route: dict, *, pairs=None):
     >>> f = pl.DataFrame({"origin": ["USA"] * 2, "hub": ["MYS"] * 2, "destination": ["CHN"] * 2,
     ...     "hs": ["847150"] * 2, "period": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
     ...     "score": [2.0, 9.0], "flagged": [False, True], "inflow": [1e6, 5e6],
-    ...     "outflow": [1e5, 4e6]})
+    ...     "outflow": [1e5, None]})
     >>> fig = route_legs(f, {"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150"})
-    >>> [t.name for t in fig.data]
-    ['USA → MYS (largest report)', 'MYS → CHN (largest report)', 'score']
+    >>> [t.name for t in fig.data], fig.data[1].y
+    (['USA → MYS (largest report)', 'MYS → CHN (largest report)', 'score'], (100000.0, None))
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -249,32 +304,52 @@ def route_legs(flags, route: dict, *, pairs=None):
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06
     )
     legs = [(key["origin"], key["hub"], "inflow"), (key["hub"], key["destination"], "outflow")]
+    cites_direct = df.filter(pl.col("flagged")).select(
+        [pl.col(c).max() for c in ("ghost", "diversion") if c in df.columns] or [pl.lit(0.0)]
+    )
+    if (
+        key["origin"]
+        and cites_direct.height
+        and (cites_direct.max_horizontal().item() or 0) >= 2.33
+    ):
+        legs.append((key["origin"], key["destination"], "direct"))
+    months = df["period"].to_list()
+    hover = "%{x|%Y-%m}: USD %{y:,.0f}<extra>%{fullData.name}</extra>"
+    notes = []
     if pairs is not None:
-        p = _frame(pairs).filter(pl.col("hs") == key["hs"])
+        from tradeflows.routes.coverage import coverage_from_pairs
+
+        p = _frame(pairs)
+        filed = _frame(coverage if coverage is not None else coverage_from_pairs(p.lazy()))
+        filed = filed.filter(pl.col("freq") == "M") if "freq" in filed.columns else filed
         for exporter, importer, role in legs:
-            leg = p.filter(pl.col("importer") == importer)
-            leg = leg.filter(pl.col("exporter") == exporter) if exporter else leg
-            leg = leg.group_by("period").agg(**_both_reports()).sort("period")
+            sides = _leg_sides(p, filed, exporter, importer, key["hs"], months)
             src = exporter or "all"
             for col, who, dash in (("x", exporter or "exporters", "solid"), ("m", importer, "dot")):
+                if all(v is None for v in sides[col]):
+                    notes.append(f"{who} files no {'exports' if col == 'x' else 'imports'} of this "
+                                 f"product: {src} → {importer} is drawn from the other side only")  # fmt: skip
+                    continue
                 fig.add_trace(
-                    go.Scatter(x=leg["period"].to_list(), y=leg[col].to_list(), mode="lines+markers",
+                    go.Scatter(x=months, y=sides[col], mode="lines+markers", connectgaps=False,
                                name=f"{src} → {importer} as {who} reports",
-                               line={"color": COLOURS[role], "dash": dash},
-                               hovertemplate="%{x|%Y-%m}: USD %{y:,.0f}<extra>%{fullData.name}</extra>"),
+                               meta={"reporter": who, "side": col.upper(), "leg": role},
+                               line={"color": COLOURS[role], "dash": dash}, hovertemplate=hover),
                     row=1, col=1,
                 )  # fmt: skip
     else:
         for exporter, importer, role in legs:
+            column = role if role in df.columns else None
+            if column is None:
+                continue
             fig.add_trace(
-                go.Scatter(x=df["period"].to_list(), y=df[role].to_list(), mode="lines+markers",
+                go.Scatter(x=months, y=df[column].to_list(), mode="lines+markers", connectgaps=False,
                            name=f"{exporter or '*'} → {importer} (largest report)",
-                           line={"color": COLOURS[role]},
-                           hovertemplate="%{x|%Y-%m}: USD %{y:,.0f}<extra>%{fullData.name}</extra>"),
+                           line={"color": COLOURS[role]}, hovertemplate=hover),
                 row=1, col=1,
             )  # fmt: skip
     fig.add_trace(
-        go.Bar(x=df["period"].to_list(), y=df["score"].to_list(), name="score",
+        go.Bar(x=months, y=df["score"].to_list(), name="score",
                marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in df["flagged"]],
                hovertemplate="%{x|%Y-%m}: score %{y:.1f}<extra></extra>"),
         row=2, col=1,
@@ -283,7 +358,7 @@ def route_legs(flags, route: dict, *, pairs=None):
     # in with one layout update: plotly's add_vrect and add_vline check the
     # whole figure on each call (2.4 s for a report's five routes).
     panels = [("x", "y domain"), ("x2", "y2 domain")]
-    shapes, notes = [], []
+    shapes, annotations = [], []
     for period in df.filter(pl.col("flagged"))["period"].to_list():
         end = period.replace(year=period.year + period.month // 12, month=period.month % 12 + 1)
         shapes += [{"type": "rect", "x0": period, "x1": end, "xref": x, "y0": 0, "y1": 1,
@@ -291,20 +366,27 @@ def route_legs(flags, route: dict, *, pairs=None):
                     "line": {"width": 0}} for x, y in panels]  # fmt: skip
     if not df.is_empty():
         lo, hi = df["period"].min(), df["period"].max()
+        targets = dict(policy_dates().select("name", "targets").rows())
         for date, name in policy_dates().select("date", "name").rows():
-            if lo <= date <= hi:
+            # A control date is drawn where it is aimed at the route's destination.
+            aimed = key["destination"] in (targets.get(name) or [])
+            if lo <= date <= hi and aimed:
                 shapes += [{"type": "line", "x0": date, "x1": date, "xref": x, "y0": 0, "y1": 1,
                             "yref": y, "line": {"color": COLOURS["policy"], "dash": "dash",
                                                 "width": 1}} for x, y in panels]  # fmt: skip
-                notes.append({"x": date, "y": 1, "yref": "paper", "text": name.replace("_", " "),
-                              "showarrow": False, "textangle": -90, "xanchor": "left",
-                              "yanchor": "top", "font": {"size": 9, "color": COLOURS["policy"]}})  # fmt: skip
-    fig.update_layout(shapes=shapes, annotations=notes)
+                annotations.append({"x": date, "y": 1, "yref": "paper", "text": name.replace("_", " "),
+                                    "showarrow": False, "textangle": -90, "xanchor": "left",
+                                    "yanchor": "top", "font": {"size": 9, "color": COLOURS["policy"]}})  # fmt: skip
+    for n, note in enumerate(notes):
+        annotations.append({"x": 0, "xref": "paper", "y": -0.22 - 0.06 * n, "yref": "paper",
+                            "text": note, "showarrow": False, "xanchor": "left",
+                            "font": {"size": 10, "color": COLOURS["quiet"]}})  # fmt: skip
+    fig.update_layout(shapes=shapes, annotations=annotations)
     fig.update_yaxes(title_text="USD a month", row=1, col=1)
     fig.update_yaxes(title_text="score", row=2, col=1)
     title = (f"{country_name(key['origin'])} → {country_name(key['hub'])} → "
              f"{country_name(key['destination'])}: {hs_label(key['hs'])}")  # fmt: skip
-    return _style(fig, title, legend={"orientation": "h", "y": -0.12}, height=480)
+    return _style(fig, title, legend={"orientation": "h", "y": -0.12}, height=480 + 24 * len(notes))
 
 
 def mirror_gap(
@@ -349,6 +431,14 @@ def mirror_gap(
         f"<br>importer (FOB): USD {m:,.0f}<br>gap {g:+.0%}"
         for e, i, h, x, m, g in flows.select("exporter", "importer", "hs", "x", "m", "gap").rows()
     ]
+    if flows.is_empty():
+        fig = go.Figure()
+        fig.add_annotation(text=mirror_gap_note(pairs, exporter=exporter, importer=importer, hs=hs),
+                           x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                           font={"size": 13})  # fmt: skip
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return _style(fig, "Mirror gap: the two reports of each flow", height=220)
     fig = go.Figure(
         go.Scatter(x=flows["x"].to_list(), y=flows["m"].to_list(), mode="markers",
                    marker={"color": flows["gap"].to_list(), "colorscale": "RdBu", "cmin": -1,
@@ -363,6 +453,50 @@ def mirror_gap(
     fig.update_xaxes(type="log", title_text="as the exporter reports (USD)")
     fig.update_yaxes(type="log", title_text="as the importer reports (USD, FOB)")
     return _style(fig, "Mirror gap: the two reports of each flow")
+
+
+def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | None:
+    """Why :func:`mirror_gap` has nothing to draw (``None`` when it has).
+
+    A gap needs both reports of a flow; the note says which side files none.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"exporter": ["ARM"], "importer": ["RUS"], "hs": ["847130"],
+    ...     "period": [dt.date(2022, 5, 1)], "value_x": [100.0], "value_m": [None],
+    ...     "cif_fob": [1.05]}, schema_overrides={"value_m": pl.Float64})
+    >>> print(mirror_gap_note(p, exporter="ARM"))
+    No flow from Armenia is reported by both sides here: Russia files no imports of it (only the exporters' reports are in the data), so there is no gap to show.
+    """
+    df = _frame(pairs)
+    for col, value in (("exporter", exporter), ("importer", importer)):
+        if value:
+            df = df.filter(pl.col(col) == value)
+    if hs:
+        df = df.filter(pl.col("hs").str.starts_with(hs))
+    both = df.filter(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
+    if not both.is_empty():
+        return None
+    what = "No flow" + (f" from {country_name(exporter)}" if exporter else "") + (
+        f" to {country_name(importer)}" if importer else "")  # fmt: skip
+    if df.is_empty():
+        return (
+            f"{what} is in the data{f' for {hs_label(hs)}' if hs else ''}: there is no gap to show."
+        )
+    importers = sorted(set(df.filter(pl.col("value_x").is_not_null())["importer"].to_list()))
+    exporters = sorted(set(df.filter(pl.col("value_m").is_not_null())["exporter"].to_list()))
+    if importers:
+        who = ", ".join(country_name(c) for c in importers[:3]) + (
+            " and others" if len(importers) > 3 else ""
+        )
+        side = f"{who} {'files' if len(importers) == 1 else 'file'} no imports of it (only the exporters' reports are in the data)"
+    else:
+        who = ", ".join(country_name(c) for c in exporters[:3]) + (
+            " and others" if len(exporters) > 3 else ""
+        )
+        side = f"{who} {'files' if len(exporters) == 1 else 'file'} no exports of it (only the importers' reports are in the data)"
+    return f"{what} is reported by both sides here: {side}, so there is no gap to show."
 
 
 def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
@@ -403,7 +537,10 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
 
 
 def flags_bar(flags, *, top: int = 20):
-    """The routes with the highest scores, flagged ones in red.
+    """The corridors with the highest scores, flagged ones in red, with the value at stake.
+
+    Takes a corridor table (:func:`tradeflows.detect.corridors`) or a flags
+    table (whose routes are ranked by their highest month).
 
     Examples
     --------
@@ -414,22 +551,32 @@ def flags_bar(flags, *, top: int = 20):
     """
     import plotly.graph_objects as go
 
+    df = _frame(flags)
+    key = ["origin", "hub", "destination", "hs"]
+    if "rank" not in df.columns:
+        df = df.group_by(key).agg(pl.col("score").max(), pl.col("flagged").any())
+    if "extra_usd" not in df.columns:
+        df = df.with_columns(extra_usd=pl.lit(None, pl.Float64))
     routes = (
-        _frame(flags)
-        .group_by("origin", "hub", "destination", "hs")
-        .agg(pl.col("score").max(), pl.col("flagged").any())
-        .sort(["score", "origin", "hub", "destination", "hs"], descending=[True] + [False] * 4)
+        df.sort(["score", *key], descending=[True] + [False] * 4, nulls_last=True)
         .head(top)
         .reverse()
     )
     labels = [_route_label(r) for r in routes.iter_rows(named=True)]
+    money = [
+        f"USD {v:,.0f} above the usual level in its flagged months" if v else "nothing flagged"
+        for v in routes["extra_usd"].to_list()
+    ]
     fig = go.Figure(
-        go.Bar(x=routes["score"].to_list(), y=labels, orientation="h",
+        go.Bar(x=routes["score"].to_list(), y=labels, orientation="h", customdata=money,
                marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in routes["flagged"]],
-               hovertemplate="%{y}<br>score %{x:.1f}<extra></extra>")
+               hovertemplate="%{y}<br>score %{x:.1f}<br>%{customdata}<extra></extra>")
     )  # fmt: skip
-    fig.update_xaxes(title_text="score (robust z; higher = more suspicious)")
-    return _style(fig, "Routes ranked by score", height=max(320, 22 * routes.height + 120))
+    fig.update_xaxes(
+        title_text="score (evidence, log-odds, plus the value at stake; higher = more suspicious)"
+    )
+    return _style(fig, "Corridors ranked by evidence and value at stake",
+                  height=max(320, 22 * routes.height + 120))  # fmt: skip
 
 
 @cache

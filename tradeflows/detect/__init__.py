@@ -1,13 +1,17 @@
-"""Detectors (scikit-learn estimators) and the flags table.
+"""Detectors (scikit-learn estimators), the flags table and the corridors.
 
-:class:`RobustRouteDetector` needs no training and no contamination share;
-:class:`SupervisedRouteDetector` is XGBoost trained on labelled episodes, with
-per-feature contributions; :class:`EnsembleDetector` is the default, which
-adds an isolation forest (and the trees, when labels are given) to the robust
-evidence. :func:`detect_routes` runs mirror -> routes -> detector -> reasons
-and returns the flags table.
+:class:`LearnedRouteDetector` is the default: trees learned once on
+calibrated synthetic worlds, shipped with tradeflows and applied to any data
+(:func:`model_info` says how they were made). :class:`RobustRouteDetector`
+needs no training and no contamination share; :class:`SupervisedRouteDetector`
+is XGBoost trained on labelled episodes, with per-feature contributions;
+:class:`EnsembleDetector` adds an isolation forest (and trees, when labels
+are given) to the robust evidence. :func:`detect_routes` runs mirror ->
+routes -> detector -> reasons and returns the flags table; :func:`corridors`
+reads it as one row per route, ranked by evidence and value at stake.
 """
 
+from tradeflows.detect._corridors import CORRIDOR_COLUMNS, corridors, route_evidence
 from tradeflows.detect._ensemble import EnsembleDetector
 from tradeflows.detect._flags import (
     FLAG_COLUMNS,
@@ -15,17 +19,26 @@ from tradeflows.detect._flags import (
     detect_routes,
     load_canonical,
     reasons,
+    route_features,
 )
+from tradeflows.detect._learned import LearnedRouteDetector, model_info, pretrained_model
 from tradeflows.detect._robust import RobustRouteDetector
 from tradeflows.detect._supervised import SupervisedRouteDetector
 
 __all__ = [
+    "CORRIDOR_COLUMNS",
     "FLAG_COLUMNS",
     "EnsembleDetector",
+    "LearnedRouteDetector",
     "RobustRouteDetector",
     "SupervisedRouteDetector",
+    "corridors",
     "default_detector",
     "detect_routes",
     "load_canonical",
+    "model_info",
+    "pretrained_model",
     "reasons",
+    "route_evidence",
+    "route_features",
 ]

@@ -2,10 +2,12 @@
 
 Every indicator of a route lives inside its product's HS chapter (its legs,
 its heading, its destination's other suppliers, its uncontrolled control
-products), except four things taken from all the data: who filed in each
+products), except five things taken from all the data: who filed in each
 month, the CIF/FOB ratio of each country pair, each reporter's reliability
-(:func:`tradeflows.mirror.mirror_context`), and the floor and month span of the
-route series. Those are computed once over everything; the chapters are then
+(:func:`tradeflows.mirror.mirror_context`), the floor and month span of the
+route series, and the spread of chance their changes are measured against
+(the null: counted group by group in a first pass, the counts added up).
+Those are computed once over everything; the chapters are then
 mirrored and routed with them in groups of consecutive chapters (up to
 ``BATCH_PAIRS`` pairs, or one larger chapter alone), so the result is the
 whole run's (tested). On one machine this bounds the memory to one group's
@@ -21,10 +23,18 @@ import polars as pl
 from tradeflows import engine as _engine
 from tradeflows._expr import in_chapters, month_index
 from tradeflows.mirror import collect_context, mirror
-from tradeflows.routes import _floor, _hs_filter, _leg_value, route_indicators
+from tradeflows.routes import (
+    hs_filter,
+    is_product,
+    leg_value,
+    route_indicators,
+    route_null_counts,
+    typical_flow,
+)
+from tradeflows.routes.series import null_table
 from tradeflows.store import consecutive_groups
 
-__all__ = ["BATCH_PAIRS", "chapter_indicators", "indicators"]
+__all__ = ["BATCH_PAIRS", "chapter_indicators", "chapter_null_counts", "indicators"]
 
 #: Pairs (flows with both reports) that chapters are grouped up to before
 #: they are mirrored and routed together. One chapter at a time paid a fixed
@@ -40,10 +50,12 @@ def _route_context(selected: pl.LazyFrame, engine) -> tuple[float, tuple[int, in
     ``selected``: the pairs with their CIF/FOB ratios (:func:`collect_context`)
     whose HS codes the run selects.
     """
-    legs = selected.filter(pl.col("freq") == "M").select(mi=month_index(), v=_leg_value())
+    legs = selected.filter((pl.col("freq") == "M") & is_product()).select(
+        mi=month_index(), v=leg_value()
+    )
     row = _engine.collect(
         legs.select(
-            floor=_floor(),
+            floor=typical_flow(),
             lo=pl.col("mi").min(),
             hi=pl.col("mi").max(),
         ),
@@ -68,25 +80,54 @@ def chapter_indicators(
     pairing the chapters again; a worker, without them, reads its chapters.
     """
     engine = options.get("engine")
+    mirrored = _mirrored(lf, chapters, context, engine, pairs)
+    return _engine.collect(
+        route_indicators(
+            mirrored.lazy(),
+            **_route_options(options),
+            since=options.get("since"),
+            floor=context["floor"],
+            null=context["null"],
+            **_whole(context),
+        ),
+        engine,
+    )
+
+
+def chapter_null_counts(
+    lf: pl.LazyFrame,
+    chapters: list[str],
+    context: dict,
+    options: dict,
+    pairs: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The null counts of some HS chapters (:func:`tradeflows.routes.route_null_counts`).
+
+    The first pass: the counts of all the groups add up to the whole run's,
+    whose null every group's indicators are then measured against.
+    """
+    engine = options.get("engine")
+    mirrored = _mirrored(lf, chapters, context, engine, pairs)
+    return route_null_counts(mirrored.lazy(), **_route_options(options), **_whole(context))
+
+
+def _route_options(options: dict) -> dict:
+    return {k: options.get(k) for k in ("destinations", "hubs", "hs", "engine")}
+
+
+def _whole(context: dict) -> dict:
+    """What the whole data says that a group of chapters cannot: its month span and who filed."""
+    return {"span": context["span"], "coverage": context["mirror"]["filed"].lazy()}
+
+
+def _mirrored(lf, chapters, context, engine, pairs) -> pl.DataFrame:
+    """The chapters' pairs with the whole data's mirror context."""
     if pairs is None:
         # Read once: the mirror's plan reads its input twice (each side's reports).
         lf = _engine.collect(lf.filter(in_chapters(chapters)), engine).lazy()
     ctx = {k: v.lazy() for k, v in context["mirror"].items()}
     lazy_pairs = pairs.lazy() if pairs is not None else None
-    mirrored = _engine.collect(mirror(lf, context=ctx, pairs=lazy_pairs, engine=engine), engine)
-    return _engine.collect(
-        route_indicators(
-            mirrored.lazy(),
-            destinations=options.get("destinations"),
-            hubs=options.get("hubs"),
-            hs=options.get("hs"),
-            since=options.get("since"),
-            floor=context["floor"],
-            span=context["span"],
-            engine=engine,
-        ),
-        engine,
-    )
+    return _engine.collect(mirror(lf, context=ctx, pairs=lazy_pairs, engine=engine), engine)
 
 
 def indicators(
@@ -117,7 +158,7 @@ def indicators(
     # The route step keeps only the legs ``hs`` selects, and a flow's pairing
     # and history lie within its HS code: the selected pairs are all the
     # chapters need, and they name the chapters (the store is not scanned).
-    selected = with_ratio.filter(_hs_filter(hs)).collect()
+    selected = with_ratio.filter(hs_filter(hs)).collect()
     del with_ratio
     floor, span = _route_context(selected.lazy(), engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
@@ -137,10 +178,16 @@ def indicators(
         batch_of = {c: i for i, batch in enumerate(batches) for c in batch}
         batch_id = chapter.replace_strict(batch_of, return_dtype=pl.UInt32)
         del chapter
-        parts = [
-            chapter_indicators(lf, batch, context, options, pairs=selected.filter(batch_id == i))
-            for i, batch in enumerate(batches)
-        ]
+
+        def each(step):
+            return [
+                step(lf, batch, context, options, pairs=selected.filter(batch_id == i))
+                for i, batch in enumerate(batches)
+            ]
+
+        # Two passes: the null of the whole run, then each group's indicators against it.
+        context["null"] = null_table(pl.concat(each(chapter_null_counts)))
+        parts = each(chapter_indicators)
         del selected, batch_id
     else:
         del selected, chapter
@@ -165,8 +212,14 @@ def _on_cluster(cluster, lf, batches, context, options) -> list[pl.DataFrame]:
     else:
         client = Client(cluster)
     try:
-        context_future = client.scatter(context, broadcast=True)
         lf_future = client.scatter(lf, broadcast=True)
+        first = client.scatter(context, broadcast=True)
+        counts = client.gather([
+            client.submit(chapter_null_counts, lf_future, batch, first, options, pure=False)
+            for batch in batches
+        ])  # fmt: skip
+        context["null"] = null_table(pl.concat(counts))
+        context_future = client.scatter(context, broadcast=True)
         futures = [
             client.submit(chapter_indicators, lf_future, batch, context_future, options, pure=False)
             for batch in batches

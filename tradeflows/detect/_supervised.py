@@ -26,6 +26,12 @@ class SupervisedRouteDetector(ClassifierMixin, BaseEstimator):
         Where XGBoost trains and predicts (``cuda`` needs the CUDA build).
     random_state : int
         Seed of XGBoost's sampling.
+    monotone : tuple of int, optional
+        Per feature: 1 (its effect may only rise), -1 (only fall) or 0.
+    subsample : float
+        Share of rows each tree samples.
+    n_jobs : int
+        Threads XGBoost uses.
 
     Attributes
     ----------
@@ -45,21 +51,33 @@ class SupervisedRouteDetector(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(
-        self, n_estimators=200, max_depth=3, learning_rate=0.1, device="cpu", random_state=0
+        self,
+        n_estimators=200,
+        max_depth=3,
+        learning_rate=0.1,
+        device="cpu",
+        random_state=0,
+        monotone=None,
+        subsample=1.0,
+        n_jobs=1,
     ):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
         self.device = device
         self.random_state = random_state
+        self.monotone = monotone
+        self.subsample = subsample
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
 
-    def fit(self, X, y):
-        """Train on route-months ``X`` and their labels ``y`` (two classes)."""
+    def fit(self, X, y, init_model=None):
+        """Train on route-months ``X`` and their labels ``y`` (two classes); with
+        ``init_model`` (an XGBoost booster), go on from its trees."""
         from xgboost import XGBClassifier
 
         X, y = validate_data(self, X, y, dtype=np.float64)
@@ -70,15 +88,20 @@ class SupervisedRouteDetector(ClassifierMixin, BaseEstimator):
                 f"The type of the target is {y_type}: it has {len(np.unique(y))} class(es)."
             )
         self.classes_, encoded = np.unique(y, return_inverse=True)
+        extra = {}
+        if self.monotone is not None:
+            extra["monotone_constraints"] = "(" + ",".join(str(int(m)) for m in self.monotone) + ")"
         self.model_ = XGBClassifier(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
             learning_rate=self.learning_rate,
             device=self.device,
             random_state=self.random_state,
-            n_jobs=1,
+            subsample=self.subsample,
+            n_jobs=self.n_jobs,
             tree_method="hist",
-        ).fit(X, encoded)
+            **extra,
+        ).fit(X, encoded, xgb_model=init_model)
         return self
 
     def predict_proba(self, X):

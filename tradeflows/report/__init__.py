@@ -27,7 +27,6 @@ from pathlib import Path
 import polars as pl
 
 from tradeflows import __version__
-from tradeflows._expr import fixed_order_sum
 from tradeflows._files import write_text_atomic
 from tradeflows.errors import TradeflowsInputError
 
@@ -39,6 +38,7 @@ __all__ = [
     "previous_summary",
     "render",
     "summarise",
+    "table_rows",
 ]
 
 #: Report options and their defaults (``report.toml``: ``[report]`` and ``[detect]``).
@@ -110,21 +110,10 @@ def previous_summary(path: str | Path) -> dict:
 
 
 def _route_rows(flags: pl.DataFrame) -> pl.DataFrame:
-    """One row per flagged route: its months, highest score, extra value and best reason."""
-    key = ["origin", "hub", "destination", "hs"]
-    return (
-        flags.filter(pl.col("flagged"))
-        .sort(["score", *key, "period"], descending=[True] + [False] * 5)
-        .group_by(key, maintain_order=True)
-        .agg(
-            score=pl.col("score").max(),
-            months=pl.len(),
-            first=pl.col("period").min(),
-            last=pl.col("period").max(),
-            extra_usd=fixed_order_sum(pl.col("extra_inflow")),
-            reasons=pl.col("reasons").first(),
-        )
-    )
+    """The flagged corridors, ranked (:func:`tradeflows.detect.corridors`)."""
+    from tradeflows.detect import corridors
+
+    return corridors(flags).filter(pl.col("flagged"))
 
 
 def _changes(routes: pl.DataFrame, previous: dict | None) -> dict | None:
@@ -187,7 +176,7 @@ def summarise(
     >>> from tradeflows.detect import FLAG_COLUMNS
     >>> f = pl.DataFrame({"origin": ["USA"], "hub": ["MYS"], "destination": ["CHN"],
     ...     "hs": ["847150"], "period": [dt.date(2024, 1, 1)], "score": [9.0],
-    ...     "flagged": [True], "reasons": ["..."], "data_quality": [None], "extra_inflow": [4e6]})
+    ...     "flagged": [True], "reasons": ["..."], "data_quality": [None], "extra_usd": [4e6]})
     >>> lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": ["M"], "reporter": ["USA"],
     ...     "partner": ["MYS"], "hs": ["847150"], "value_usd": [1.0]})
     >>> s = summarise(lf, f, {"files": [], "totals": {}})
@@ -227,10 +216,12 @@ def summarise(
         "n_flagged": int(flags["flagged"].sum()),
         "n_flagged_routes": routes.height,
         "n_data_quality": dq.height,
+        "extra_usd": round(float(routes["extra_usd"].sum())),
         "routes": [
             {
                 "route": [r["origin"], r["hub"], r["destination"], r["hs"]],
                 "score": round(r["score"], 3),
+                "evidence": round(r["evidence"], 3),
                 "months": r["months"],
                 "first": r["first"].isoformat(),
                 "last": r["last"].isoformat(),
@@ -258,13 +249,17 @@ def _figure_json(fig) -> str:
 
 
 def _figures(
-    flags: pl.DataFrame, pairs: pl.DataFrame, summary: dict, config: dict
+    flags: pl.DataFrame, pairs: pl.DataFrame, summary: dict, config: dict, coverage=None
 ) -> tuple[list, list]:
     from tradeflows import viz
+    from tradeflows.detect import corridors
 
     flagged = flags.filter(pl.col("flagged"))
     overview = [
-        ("Routes ranked by score", viz.flags_bar(flags, top=config["report"]["top_routes"])),
+        (
+            "Corridors ranked by evidence and value at stake",
+            viz.flags_bar(corridors(flags), top=config["report"]["top_routes"]),
+        ),
         ("Hubs on the map", viz.hub_map(flags)),
         ("Hub by product", viz.score_heatmap(flags)),
         ("Flagged routes: origin → hub → destination", viz.route_sankey(flagged)),
@@ -282,8 +277,9 @@ def _figures(
         drill.append(
             {
                 "route": r,
-                "legs": viz.route_legs(flags, route, pairs=pairs),
+                "legs": viz.route_legs(flags, route, pairs=pairs, coverage=coverage),
                 "gap": viz.mirror_gap(pairs, exporter=hub, hs=hs[:6]),
+                "gap_note": viz.mirror_gap_note(pairs, exporter=hub, hs=hs[:6]),
                 "reasons": reasons[-12:],
             }
         )
@@ -313,6 +309,7 @@ def render(summary: dict, overview: list, drill: list, *, table: list[dict]) -> 
                 "reasons": d["reasons"],
                 "legs": {"id": f"drill-{i}-legs", "json": _figure_json(d["legs"])},
                 "gap": {"id": f"drill-{i}-gap", "json": _figure_json(d["gap"])},
+                "gap_note": d.get("gap_note"),
             }
         )
     embedded = json.dumps(
@@ -328,6 +325,38 @@ def render(summary: dict, overview: list, drill: list, *, table: list[dict]) -> 
         plotlyjs=get_plotlyjs(),
         summary_json=embedded,
         summary_id=_SUMMARY_ID,
+    )
+
+
+def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
+    """The report's table: the ``rows`` first corridors, as the template reads them.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": ["USA"], "hub": ["MYS"], "destination": ["CHN"],
+    ...     "hs": ["847150"], "period": [dt.date(2024, 1, 1)], "score": [9.0],
+    ...     "flagged": [True], "reasons": ["..."], "data_quality": [None], "extra_usd": [4e6]})
+    >>> [(r["hub"], r["months"], r["extra_usd"]) for r in table_rows(f, 10)]
+    [('MYS', 1, 4000000.0)]
+    """
+    return (
+        _route_rows(flags)
+        .head(rows)
+        .select(
+            "origin",
+            "hub",
+            "destination",
+            "hs",
+            "months",
+            pl.col("first").cast(pl.String),
+            pl.col("last").cast(pl.String),
+            "score",
+            "evidence",
+            "extra_usd",
+            "reasons",
+        )
+        .to_dicts()
     )
 
 
@@ -388,22 +417,11 @@ def build_report(
     if partition:
         drilled = summary["routes"][: config["report"]["drilldowns"]]
         pairs = collect_mirror(lf, engine, chapters=sorted({r["route"][3][:2] for r in drilled}))
-    overview, drill = _figures(flags, pairs, summary, config)
-    table = (
-        flags.filter(pl.col("flagged"))
-        .head(config["report"]["table_rows"])
-        .select(
-            "origin",
-            "hub",
-            "destination",
-            "hs",
-            pl.col("period").cast(pl.String),
-            "score",
-            "extra_inflow",
-            "reasons",
-        )
-        .to_dicts()
-    )
+    from tradeflows.routes import coverage_table
+
+    coverage = collect(coverage_table(lf), engine)
+    overview, drill = _figures(flags, pairs, summary, config, coverage=coverage)
+    table = table_rows(flags, config["report"]["table_rows"])
     write_text_atomic(out, render(summary, overview, drill, table=table))
     return out
 

@@ -22,7 +22,9 @@ only the hub reports the outflow), ``hidden_reexport`` (the hub does not
 report its exports to the destination, which books them from the hub),
 ``origin_booked`` (the hub hides them too, and the destination books them as
 coming from the origin), ``code_change`` (the hub exports them under a
-sibling code of the same heading). Look-alikes (false): ``absorption`` (the
+sibling code of the same heading; the sibling's corridor is labelled too).
+In two episodes of five the goods are taken off the origin's direct route
+to the destination, which shrinks (a sanction closes it). Look-alikes (false): ``absorption`` (the
 hub keeps the goods), ``destination_demand`` (the destination buys more from
 everyone), ``entrepot`` (large, steady, old hub trade), ``unit_slip`` (one
 report x1000), ``seasonal`` (a strong December peak), ``direct_collapse``
@@ -84,7 +86,7 @@ def make_trade_world(
     start: str = "2021-01",
     end: str = "2024-12",
     n_others: int = 30,
-    n_products: int = 24,
+    n_products: int = 100,
     pairs_per_product: int = 60,
     episodes: int = 8,
     lookalikes: int = 10,
@@ -94,6 +96,7 @@ def make_trade_world(
     episode_kinds: tuple[str, ...] | None = None,
     lookalike_kinds: tuple[str, ...] | None = None,
     missing: float = 1.0,
+    reporters: str = "all",
 ) -> dict:
     """Write a labelled synthetic world to ``out_dir``; return its summary.
 
@@ -138,6 +141,10 @@ def make_trade_world(
         :data:`LOOKALIKE_KINDS`).
     missing : float
         Scales the share of months reporters miss (1: calibrated).
+    reporters : {"all", "origins"}
+        Who files: every country but Taiwan and Iran (and Russia after
+        2022-02), or the origins only (a download of the EU's own statistics:
+        hubs and destinations are seen through the origins' reports alone).
 
     Examples
     --------
@@ -149,6 +156,8 @@ def make_trade_world(
     """
     if preset not in (None, *PRESETS):
         raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    if reporters not in ("all", "origins"):
+        raise ValueError(f"unknown reporters {reporters!r}: choose all or origins")
     if inflow not in ("mixed", "established", "new"):
         raise ValueError(f"unknown inflow {inflow!r}: choose mixed, established or new")
     for kinds, known in ((episode_kinds, EPISODE_KINDS), (lookalike_kinds, LOOKALIKE_KINDS)):
@@ -190,7 +199,7 @@ def make_trade_world(
             w.flows[("TWN", "MYS", "847150")] = w.asia.pop(("TWN", "MYS", "847150"))
             for key, extra in w.asia.items():
                 w.add(*key, extra)
-        reporting = _calibrated.reporting(w, missing)
+        reporting = _calibrated.reporting(w, missing, reporters)
         if preset == "asia_ai_hardware":  # the anchored flow is on record every month
             reporting.gap_rates["MYS"], reporting.lags["MYS"] = 0.0, 0
     n_rows, files = write_reports(w.flows, w.months, w.codes, w.rng, w.marks, out, reporting)
@@ -217,6 +226,7 @@ def make_trade_world(
             "episode_kinds": list(episode_kinds or EPISODE_KINDS),
             "lookalike_kinds": list(lookalike_kinds or LOOKALIKE_KINDS),
             "missing": missing,
+            "reporters": reporters,
         }
     if preset == "asia_ai_hardware":
         info["calibration"] = {

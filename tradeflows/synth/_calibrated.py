@@ -44,23 +44,27 @@ LOOKALIKE_KINDS = (
 SILENT = ("IRN", "RUS")
 
 # The calibration (fitted to the reference profile; see the module docstring).
-_RATE_MEDIAN = 0.03  # shipments a month of the median baseline flow
+_RATE_MEDIAN = 0.07  # shipments a month of the median baseline flow
 _RATE_SD = 2.1  # sd of log rate across flows
 _GRAVITY = 0.8  # weight of each country's size in a flow's log rate
-_SHIP_MU = 7.5  # log USD of a shipment of the median flow
+_SHIP_MU = 7.8  # log USD of a shipment of the median flow
 _SHIP_BETA = 0.4  # larger flows ship larger consignments
 _SHIP_MU_SD = 0.1
-_SHIP_SD = 1.0  # log sd of one shipment's value, for the median flow
+_SHIP_SD = 0.9  # log sd of one shipment's value, for the median flow
 _SHIP_SD_SLOPE = 0.05  # less per log unit of rate: regular flows ship regular consignments
-_PARCEL_SHARE, _PARCEL_DROP = 0.35, 3.0  # some shipments are parcels, exp(-drop) the size
-_DRIFT_RHO, _DRIFT_SD = 0.85, 0.35  # the AR(1) drift of a flow's log rate
-_SEASONAL_SHARE, _SEASONAL_AMP = 0.05, 0.6  # flows with seasons of their own, and their amplitude
+_PARCEL_SHARE, _PARCEL_DROP = 0.3, 3.0  # some shipments are parcels, exp(-drop) the size
+_DRIFT_RHO, _DRIFT_SD = 0.85, 0.45  # the AR(1) drift of a flow's log rate
+_SEASONAL_SHARE, _SEASONAL_AMP = 0.15, 0.6  # flows with seasons of their own, and their amplitude
 _CALENDAR_AMP = 0.3  # an exporter's own calendar (holidays), shared by its flows: at most
 _TREND_SD = 0.15  # per year
+_DIVERTED = 0.4  # share of episodes that take goods off the origin's direct route
+_HUB_TRADE = (
+    0.25  # shares of baseline flows from a hub to a destination, and from an origin to a hub
+)
 
 # Flows that carry the goods of interest: established, a few shipments a month.
-_ESTABLISHED_RATE = (5.7, 0.6)  # median, log sd
-_ESTABLISHED_SHIP = (10.2, 0.8)  # log USD of a shipment: mean, sd
+_ESTABLISHED_RATE = (5.4, 0.6)  # median, log sd
+_ESTABLISHED_SHIP = (10.3, 0.8)  # log USD of a shipment: mean, sd
 
 #: The stress suite's worlds: each varies one thing around the calibrated default.
 STRESS = {
@@ -78,6 +82,7 @@ STRESS = {
     "direct_collapse": {"lookalike_kinds": ("direct_collapse",) * 2 + LOOKALIKE_KINDS},
     "short": {"start": "2022-01", "end": "2024-12"},
     "lookalikes": {"lookalikes": 24},
+    "exporters_only": {"reporters": "origins"},
 }
 
 
@@ -210,24 +215,29 @@ class _Flows:
         self.extra[key] = self.extra.get(key, 0.0) + value
 
 
-def reporting(w: World, missing: float):
+def reporting(w: World, missing: float, reporters: str = "all"):
     """Who files what in a calibrated world: Iran and Taiwan never file (Taiwan is
     not a Comtrade reporter), Russia stops in 2022-03, most reporters file every
-    month, some miss a share of months, and some are late (a ragged end)."""
+    month, some miss a share of months, and some are late (a ragged end).
+    ``reporters="origins"``: only the origins file (their exports and imports),
+    as in a download of the EU's own statistics."""
     import datetime as dt
 
     from tradeflows.synth._reports import Reporting
 
     rng = w.rng
     countries = sorted(set(w.countries))
-    # Seven in ten file every month; the others miss up to 6% of months (spread
+    # Seven in ten file every month; the others miss up to 4% of months (spread
     # evenly over the reporters, in a random order).
-    spread = np.clip((np.linspace(0, 1, len(countries)) - 0.7) / 0.3, 0, 1) * 0.06
+    spread = np.clip((np.linspace(0, 1, len(countries)) - 0.7) / 0.3, 0, 1) * 0.04
     rates = rng.permutation(spread) * missing
     late = rng.random(len(countries)) < 0.3
     lags = np.where(late, rng.integers(1, 7, len(countries)), 0)
+    never = {"IRN", "TWN"}
+    if reporters == "origins":  # a download of the origins' exports only (Eurostat's view)
+        never |= set(w.countries) - set(ORIGINS)
     return Reporting(
-        never=frozenset({"IRN", "TWN"}),
+        never=frozenset(never),
         stops={"RUS": dt.date(2022, 3, 1)},
         gap_rates={c: float(min(r, 0.9)) for c, r in zip(countries, rates, strict=True)},
         lags={c: int(k) for c, k in zip(countries, lags, strict=True)},
@@ -246,7 +256,15 @@ def plant(w: World, *, pairs_per_product: int, episodes: int, lookalikes: int,
     rest = np.sqrt(max(_RATE_SD**2 - 2 * _GRAVITY**2, 0.0))
     for p in w.products:
         for _ in range(pairs_per_product):
-            e, i = (str(c) for c in rng.choice(w.countries, 2, replace=False))
+            # Hubs trade much with their neighbours of concern, and buy from the
+            # origins: most of what passes between them is ordinary trade.
+            u = rng.random()
+            if u < _HUB_TRADE:
+                e, i = str(rng.choice(HUBS)), str(rng.choice(DESTINATIONS))
+            elif u < 2 * _HUB_TRADE:
+                e, i = str(rng.choice(ORIGINS)), str(rng.choice(HUBS))
+            else:
+                e, i = (str(c) for c in rng.choice(w.countries, 2, replace=False))
             log_rate = _GRAVITY * (gravity[e] + gravity[i]) + rest * rng.normal()
             mu = _SHIP_MU + _SHIP_BETA * log_rate + _SHIP_MU_SD * rng.normal()
             f.set((e, i, p), _RATE_MEDIAN * float(np.exp(log_rate)), float(mu))
@@ -255,7 +273,7 @@ def plant(w: World, *, pairs_per_product: int, episodes: int, lookalikes: int,
     for p in CONTROLLED:
         for a, b, share in (
             (ORIGINS, HUBS, 0.25),
-            (HUBS, DESTINATIONS, 0.15),
+            (HUBS, DESTINATIONS, 0.5),
             (ORIGINS, DESTINATIONS, 0.25),
         ):
             for e in a:
@@ -300,6 +318,11 @@ def plant(w: World, *, pairs_per_product: int, episodes: int, lookalikes: int,
             rate = ramp * size * float(np.median(f.rate[(o, h, p)][:t0]))
         arrived = f.shipments(rate, mu, sd)
         f.add_extra((o, h, p), arrived)
+        if rng.random() < _DIVERTED:
+            # Goods the origin used to ship to the destination directly, now
+            # routed through the hub (a sanction closes the direct route).
+            f.established((o, d, p))
+            f.rate[(o, d, p)] = f.rate[(o, d, p)] * np.where(on, rng.uniform(0.05, 0.5), 1.0)
         passed = np.roll(arrived, lag) * rng.uniform(0.7, 0.95) * rng.lognormal(0, 0.2, n_t)
         passed[: t0 + lag] = 0
         f.add_extra((h, d, p), passed)
@@ -311,6 +334,8 @@ def plant(w: World, *, pairs_per_product: int, episodes: int, lookalikes: int,
             elif kind == "code_change":
                 w.marks.recode[(h, d, p, int(k))] = w.sibling(p)
         w.label(o, h, d, p, kind, on, True)
+        if kind == "code_change":  # the goods leave the hub under the sibling code
+            w.label(o, h, d, w.sibling(p), kind, passed > 0, True)
 
     for n in range(lookalikes):
         o, h, d, p = route()

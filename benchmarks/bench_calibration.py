@@ -1,0 +1,176 @@
+"""Real against synthetic monthly series: the table the calibrated world is held to.
+
+    python benchmarks/bench_calibration.py
+
+Measures (``tradeflows.calibration.series_profile``: the month-to-month change
+of log value by flow size, the share of months present, series starts, flow
+sizes, unreported months, seasonality) on
+
+- the bundled Eurostat CN8 exports, 2020-21 (the calibration target);
+- two monthly real series of ``../shared/realdata`` when it is present, read
+  here only (their licences keep them out of the repository): Armenia's
+  exports and imports by partner country, all goods (``tvyal_newsletter``,
+  2017-2021, thousand USD), and Taiwan's exports of HS 8486 and 8542 to
+  China, Hong Kong and Macao (``apricitas``, 2016-2021, thousand USD);
+- the calibrated default world (evaluation seeds 2001-2003, first 24 months)
+  and the ``smooth`` preset (the first world, kept for fast unit tests).
+
+Prints the table and appends it to ``benchmarks/RESULTS.md`` (``--no-record``
+to only print).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_ingest import machine, record  # noqa: E402
+
+REALDATA = HERE.parent.parent / "shared" / "realdata"
+SEEDS = (2001, 2002, 2003)
+
+
+def _armenia():
+    """Armenia's monthly trade by partner (tvyal_newsletter), as canonical-like rows."""
+    import polars as pl
+
+    path = REALDATA / "tvyal_newsletter" / "arm_trade_country.csv"
+    if not path.is_file():
+        return None
+    raw = pl.read_csv(path, encoding="utf8-lossy")
+    raw = raw.rename({raw.columns[0]: "country"})
+    rows = raw.filter(pl.col("year").is_between(2017, 2021)).select(
+        "country", period=pl.date(pl.col("year"), pl.col("month"), 1),
+        X=pl.col("export").cast(pl.Float64, strict=False),
+        M=pl.col("import_origin").cast(pl.Float64, strict=False),
+    )  # fmt: skip
+    long = rows.unpivot(["X", "M"], index=["country", "period"], variable_name="flow")
+    return long.select(
+        freq=pl.lit("M"), period="period", reporter=pl.lit("ARM"), partner="country",
+        flow="flow", hs=pl.lit("TOTAL"), value_usd=pl.col("value") * 1000.0,
+    ).drop_nulls("value_usd")  # fmt: skip
+
+
+def _taiwan():
+    """Taiwan's monthly exports of 8486 and 8542 to China, Hong Kong, Macao (apricitas)."""
+    import polars as pl
+
+    path = REALDATA / "apricitas" / "TWN_EXPORTS.csv"
+    if not path.is_file():
+        return None
+    raw = pl.read_csv(path, infer_schema=False)
+    year = raw["Time"].str.extract(r"^(\d{4})").cast(pl.Int32)
+    month = raw["Time"].str.extract(r"/(\d{1,2})").cast(pl.Int32)
+    thousands = pl.col("Value(USD$ 1000)").str.replace_all(",", "")
+    return (
+        raw.with_columns(year=year, month=month)
+        .filter(pl.col("year").is_between(2016, 2021))
+        .select(
+            freq=pl.lit("M"),
+            period=pl.date("year", "month", 1),
+            reporter=pl.lit("TWN"),
+            partner=pl.col("Country(Area)"),
+            flow=pl.lit("X"),
+            hs=pl.col("Commodity Code").str.strip_chars(),
+            value_usd=thousands.cast(pl.Float64, strict=False) * 1000.0,
+        )
+        .drop_nulls("value_usd")
+    )
+
+
+def _worlds(preset: str | None):
+    """The mean profile of the first 24 months of worlds for SEEDS."""
+    import polars as pl
+
+    from tradeflows.calibration import series_profile
+    from tradeflows.store import ingest, scan_store
+    from tradeflows.synth import make_trade_world
+
+    profiles = []
+    for seed in SEEDS:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            make_trade_world(out, seed=seed, preset=preset)
+            ingest([out / "comtrade"], out / "store")
+            lf = scan_store(out / "store")
+            first = lf.select(pl.col("period").min()).collect().item()
+            last = dt.date(first.year + 1, 12, 1) if first.month == 1 else None
+            profiles.append(series_profile(lf, start=first, end=last))
+    return (
+        pl.concat(profiles)
+        .group_by("measure", maintain_order=True)
+        .agg(pl.col("median").mean(), pl.col("p90").mean(), pl.col("n").sum())
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args()
+
+    from tradeflows.calibration import (
+        NOT_COMPARED,
+        compare_profiles,
+        reference_profile,
+        series_profile,
+    )
+
+    reference = reference_profile()
+    synthetic = _worlds(None)
+    smooth = _worlds("smooth")
+    extra = {}
+    for name, rows in (("Armenia, all goods", _armenia()), ("Taiwan 8486/8542", _taiwan())):
+        if rows is not None:
+            extra[name] = series_profile(rows)
+    table = compare_profiles(reference, synthetic)
+
+    def value(profile, measure, stat):
+        v = profile.filter(measure=measure)[stat].item()
+        return "-" if v is None else f"{v:.2f}"
+
+    head = [
+        "measure",
+        "statistic",
+        "EU CN8 2020-21 (target)",
+        *extra,
+        "calibrated world",
+        "within 20%",
+        "smooth preset",
+    ]
+    lines = [
+        f"### Real against synthetic monthly series, {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}.",
+        "Command: `python benchmarks/bench_calibration.py` (synthetic: seeds "
+        f"{', '.join(map(str, SEEDS))}, the first 24 months, mean of the worlds' statistics).",
+        "",
+        "`dlog_*`: |change of log value| between consecutive reported months of a series, by the",
+        "series' median month (small < USD 100k, medium < 1m, large); `months_present`: share of",
+        "months with a value; `first_month`: a series' first month as a share of the window;",
+        "`size_log10`: log10 of a series' median month (USD); `unreported`: share of a reporter's",
+        "months it filed nothing in (not compared: Eurostat's reporters file every month);",
+        "`seasonality`: correlation with the same month a year earlier (tolerance 0.05, absolute).",
+        "Armenia and Taiwan are real monthly series from `../shared/realdata` (read, not shipped):",
+        "totals and chapters of a few large flows, shown for the large-flow rows, not calibrated to.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for r in table.iter_rows(named=True):
+        m, stat = r["measure"], r["statistic"]
+        within = "n/a" if m in NOT_COMPARED else ("yes" if r["within"] else "**no**")
+        cells = [m, stat, value(reference, m, stat), *[value(p, m, stat) for p in extra.values()],
+                 value(synthetic, m, stat), within, value(smooth, m, stat)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    record("\n".join(lines), save=not args.no_record)
+
+
+if __name__ == "__main__":
+    main()

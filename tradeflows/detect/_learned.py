@@ -1,0 +1,141 @@
+"""The default detector: a combination of the route features learned on calibrated worlds.
+
+Gradient-boosted trees (XGBoost), trained once on the labelled synthetic
+worlds of the stress suite (calibrated to real series; tuning seeds only, see
+``scripts/train_detector.py``), shipped with tradeflows and applied to any
+data as they are: a user's store, the bundled EU data. The trees read the
+route features only (:data:`tradeflows.routes.FEATURES`), which are on scales
+that do not depend on the data's size or currency (rises against the data's
+own spread, shares, log ratios); their output is the log-odds that a
+route-month belongs to a transshipment episode. Every evidence feature is
+held to count in one direction (monotone constraints): more rise never makes
+a route less suspicious, which keeps the trees from learning quirks of the
+worlds they were trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from tradeflows.detect._base import SuspicionOutlierMixin
+
+__all__ = ["LearnedRouteDetector", "model_info", "pretrained_model"]
+
+_MODEL = "route_model.json"
+_INFO = "route_model.info.json"
+
+
+@cache
+def _info() -> dict:
+    return json.loads(files("tradeflows.detect").joinpath(_INFO).read_text(encoding="utf-8"))
+
+
+def model_info() -> dict:
+    """How the shipped trees were made: features, parameters, worlds and seeds, threshold.
+
+    Examples
+    --------
+    >>> info = model_info()
+    >>> set(info["tuning_seeds"]).isdisjoint(info["evaluation_seeds"])
+    True
+    """
+    return dict(_info())
+
+
+def pretrained_model():
+    """The shipped trees as a fitted :class:`SupervisedRouteDetector`.
+
+    Examples
+    --------
+    >>> from tradeflows.routes import FEATURES
+    >>> pretrained_model().n_features_in_ == len(FEATURES)
+    True
+    """
+    from xgboost import XGBClassifier
+
+    from tradeflows.detect._supervised import SupervisedRouteDetector
+
+    info = _info()
+    det = SupervisedRouteDetector(**info["params"])
+    det.model_ = XGBClassifier()
+    det.model_.load_model(str(files("tradeflows.detect").joinpath(_MODEL)))
+    det.classes_ = np.array([0, 1])
+    det.n_features_in_ = len(info["features"])
+    return det
+
+
+class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
+    """Score route-months with trees learned on calibrated worlds; flag from a log-odds threshold.
+
+    ``suspicion`` is the log-odds that a route-month belongs to a
+    transshipment episode. Without labels, ``fit`` learns nothing from the
+    data: the shipped trees apply as they are (their features are scale-free).
+    With labels (a user's known cases), ``fit`` goes on training the shipped
+    trees on them.
+
+    Parameters
+    ----------
+    threshold : float
+        Log-odds from which a route-month is an outlier (chosen on the tuning
+        worlds: ``scripts/train_detector.py``).
+    model : SupervisedRouteDetector, optional
+        Fitted trees to use instead of the shipped ones.
+    extra_trees : int
+        Trees added when ``fit`` is given labels.
+
+    Attributes
+    ----------
+    model_ : SupervisedRouteDetector
+    offset_ : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tradeflows.routes import FEATURES
+    >>> X = np.zeros((3, len(FEATURES))); X[0, :5] = [8.0, 12.0, 12.0, 0.0, 0.0]
+    >>> det = LearnedRouteDetector().fit(X)
+    >>> s = det.suspicion(X)
+    >>> bool(s[0] > s[1] == s[2])
+    True
+    """
+
+    def __init__(self, threshold=None, model=None, extra_trees=100):
+        self.threshold = threshold
+        self.model = model
+        self.extra_trees = extra_trees
+
+    def fit(self, X, y=None):
+        """Take the shipped (or given) trees; with labels ``y``, train them further."""
+        X = validate_data(self, X, dtype=np.float64)
+        base = self.model if self.model is not None else pretrained_model()
+        check_is_fitted(base)
+        if X.shape[1] != base.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the trees read {base.n_features_in_} "
+                "(tradeflows.routes.FEATURES)"
+            )
+        if y is not None:
+            from sklearn.base import clone
+
+            tuned = clone(base).set_params(n_estimators=self.extra_trees)
+            self.model_ = tuned.fit(X, y, init_model=base.model_.get_booster())
+        else:
+            self.model_ = base
+        threshold = self.threshold if self.threshold is not None else _info()["threshold"]
+        self.offset_ = -float(threshold)
+        return self
+
+    def suspicion(self, X):
+        """Log-odds of transshipment: higher = more suspicious."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        p = np.clip(self.model_.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
+        # The trees saw one route-month without an episode in four: their odds
+        # are brought back to all route-months.
+        return np.log(p / (1 - p)) + _info()["log_odds_offset"]

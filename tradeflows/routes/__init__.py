@@ -1,0 +1,244 @@
+"""Origin -> hub -> destination routes and their indicators, per route-month.
+
+A route is an origin O, a hub H, a destination D and a product p (the HS code
+as the data has it). :func:`route_indicators` runs the stages, one module
+each:
+
+1. :mod:`~tradeflows.routes.legs`: the monthly legs, each flow's two reports
+   in FOB terms;
+2. :mod:`~tradeflows.routes.candidates`: the candidate routes, from the hub's
+   side (H -> D legs with the hub's suppliers) and from the origin's side
+   (O -> H legs of an origin that also ships to D);
+3. :mod:`~tradeflows.routes.coverage`: the calendar, and which months each
+   reporter filed at what detail (missing is not zero);
+4. :mod:`~tradeflows.routes.series`: the leg series a route reads, known in
+   their covered months only, and the pooled evidence of a rise or a fall in
+   each against its own history;
+5. :mod:`~tradeflows.routes.route_months`: every route in every month beside
+   its series;
+6. :mod:`~tradeflows.routes.policy`: the break at the last control date aimed
+   at the destination (a difference-in-differences);
+7. :mod:`~tradeflows.routes.features`: the indicators a detector reads
+   (:data:`FEATURES`) and the values the reasons quote.
+
+Per route-month the indicators are the inflow's rise (the strongest of the
+last four months: goods arrive before they leave), the outflow's rise at p
+and at its heading beyond the rise of D's imports of p from everyone else (a
+destination that buys more from everyone is not evidence against the hub),
+the ghost pattern (D books more from O than O reports, new), the diversion
+(O's direct exports to D fall, in a month O filed), the change of the hub's
+share of D's imports of p, the change of each leg's mirror gap, the
+re-export share, the policy breaks, the unit-value ratio of the legs, and
+the materiality of what the route carried above its usual level.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+
+from tradeflows import engine as _engine
+from tradeflows.reference import destinations_of_concern
+from tradeflows.routes.candidates import ROUTE_KEY, candidate_routes
+from tradeflows.routes.coverage import calendar, coverage_from_pairs, coverage_table
+from tradeflows.routes.features import FEATURES, features
+from tradeflows.routes.legs import hs_filter, is_product, leg_value, monthly_legs, typical_flow
+from tradeflows.routes.policy import policy_breaks
+from tradeflows.routes.route_months import route_months
+from tradeflows.routes.series import (
+    null_counts,
+    null_table,
+    series_changes,
+    series_evidence,
+    series_rows,
+)
+
+__all__ = [
+    "FEATURES",
+    "ROUTE_KEY",
+    "calendar",
+    "candidate_routes",
+    "coverage_table",
+    "hs_filter",
+    "is_product",
+    "leg_value",
+    "monthly_legs",
+    "route_indicators",
+    "route_null_counts",
+    "typical_flow",
+]
+
+
+def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
+    """Execute a shared intermediate once (through the engine) and go on lazily.
+
+    The route plan reads the legs, the candidate routes and the leg series many
+    times over; polars' ``cache()`` did not always share them, so these three
+    are executed once.
+    """
+    return _engine.collect(lf, engine).lazy()
+
+
+def _series(pairs, destinations, hubs, hs, max_origins, window, history, span, coverage, engine):
+    """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes, calendar, series."""
+    legs = _materialise(monthly_legs(pairs, hs), engine)
+    dest = list(destinations or destinations_of_concern())
+    routes = _materialise(candidate_routes(legs, dest, hubs=hubs, max_origins=max_origins), engine)
+    if span is None:
+        lo, hi = _engine.collect(
+            legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max()), engine
+        ).row(0)
+    else:
+        lo, hi = span
+    cal = calendar(lo, hi)
+    if coverage is None:
+        coverage = coverage_from_pairs(pairs)
+    rows, members, keys = series_rows(legs, routes)
+    changes = series_changes(
+        rows,
+        members,
+        keys,
+        cal.select("mi"),
+        coverage,
+        window=window,
+        history=history,
+        engine=engine,
+    )
+    return legs, routes, cal, changes
+
+
+def route_null_counts(
+    pairs: pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    max_origins: int = 5,
+    window: int = 24,
+    history: int = 12,
+    span: tuple[int, int] | None = None,
+    coverage: pl.LazyFrame | None = None,
+    engine: str | None = None,
+) -> pl.DataFrame:
+    """The counts the series' null is read from (:func:`tradeflows.routes.series.null_counts`).
+
+    Counts of parts of the data (HS chapters, with the whole ``span`` and
+    ``coverage``) add up to those of the whole: their
+    :func:`~tradeflows.routes.series.null_table` is the ``null`` that makes
+    :func:`route_indicators` of each part the whole run's. Arguments as
+    :func:`route_indicators`.
+    """
+    *_, changes = _series(
+        pairs, destinations, hubs, hs, max_origins, window, history, span, coverage, engine
+    )
+    return _engine.collect(null_counts(changes), engine)
+
+
+def route_indicators(
+    pairs: pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    since: str | None = None,
+    max_origins: int = 5,
+    window: int = 24,
+    history: int = 12,
+    floor: float | None = None,
+    span: tuple[int, int] | None = None,
+    coverage: pl.LazyFrame | None = None,
+    null: pl.DataFrame | None = None,
+    engine: str | None = None,
+) -> pl.LazyFrame:
+    """Candidate routes and their indicators per route-month.
+
+    Parameters
+    ----------
+    pairs : LazyFrame
+        The result of :func:`tradeflows.mirror.mirror` (monthly rows are used).
+    destinations : iterable of str, optional
+        Destinations of concern (ISO3); default the reference list
+        (:func:`tradeflows.reference.destinations_of_concern`). ``["all"]``
+        treats every partner as a possible destination.
+    hubs : iterable of str, optional
+        Restrict hubs to these; default every country in the data.
+    hs : iterable of str, optional
+        HS code prefixes to keep; default every product.
+    since : str, optional
+        ``YYYY-MM``: keep route-months from this month on (history before it
+        still counts).
+    max_origins : int
+        Origins per hub and product, by size and by growth.
+    window : int
+        Months of history a series' rise is measured against.
+    history : int
+        Covered months of history a series needs before a rise or a fall is
+        measured (a series' first months are warm-up).
+    floor : float, optional
+        A material monthly amount (USD): ``materiality`` reaches 3.5 when a
+        route carries that much above its usual level. Default: the median
+        monthly flow in the data.
+    span : tuple of int, optional
+        First and last month (``year * 12 + month - 1``) of the monthly grid;
+        default the data's. With ``floor``, what a part of the data (an HS
+        chapter) needs to give the same indicators as the whole.
+    coverage : LazyFrame, optional
+        :func:`tradeflows.routes.coverage.coverage_table` of the canonical
+        rows (default: as far as the pairs tell it).
+    null : DataFrame, optional
+        The spread of chance the series' changes are measured against
+        (:func:`tradeflows.routes.series.null_table` of :func:`route_null_counts`
+        of the whole data); default: that of these pairs. With ``floor``,
+        ``span`` and ``coverage``, what a part of the data needs to give the
+        same indicators as the whole.
+    engine : str, optional
+        Where the three shared intermediates (legs, candidate routes, leg
+        series) are executed; the rest stays lazy.
+
+    Returns
+    -------
+    LazyFrame
+        ``ROUTE_KEY``, ``period``, ``FEATURES``, ``covered``, ``extra_usd`` and
+        the values the reasons quote (``inflow``, ``outflow``, ``lag``,
+        ``gap_out``, ``hub_share``, ``data_quality``, ...). Route-months none
+        of whose legs is covered are left out.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows.mirror import mirror
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> rows = {"freq": "M", "period": months * 2, "reporter": ["USA"] * 36 + ["MYS"] * 36,
+    ...     "partner": ["MYS"] * 36 + ["CHN"] * 36, "flow": "X", "hs": "847150",
+    ...     "value_usd": grow + [0.8 * g - 7e5 for g in grow], "net_kg": None,
+    ...     "slip_suspect": False}
+    >>> lf = pl.LazyFrame(rows).with_columns(pl.col("net_kg").cast(pl.Float64))
+    >>> r = route_indicators(mirror(lf).collect().lazy(), destinations=["CHN"]).collect()
+    >>> # Evidence from the second month of the jump on (a window's largest month is left out).
+    >>> rising = r.filter((pl.col("origin") == "USA") & (pl.col("inflow_rise") > 3)).sort("period")
+    >>> rising.row(0, named=True)["hub"], rising["destination"][0], rising["period"][0]
+    ('MYS', 'CHN', datetime.date(2024, 2, 1))
+    """
+    legs, routes, cal, series = _series(
+        pairs, destinations, hubs, hs, max_origins, window, history, span, coverage, engine
+    )
+    dest = list(destinations or destinations_of_concern())
+    if null is None:
+        null = null_table(_engine.collect(null_counts(series), engine))
+    series = _materialise(series_evidence(series, null), engine)
+    months = cal.select("mi")
+    rm = route_months(routes, series, months, window=window, history=history, engine=engine)
+    rm = policy_breaks(rm, routes, series, months, dest)
+    typical = (
+        legs.select(floor=typical_flow())
+        if floor is None
+        else pl.LazyFrame({"floor": [float(floor)]})
+    )
+    result = features(rm, floor=typical, calendar=cal).drop("_rid")
+    if since:
+        year, month = (int(x) for x in since.split("-"))
+        result = result.filter(pl.col("period") >= pl.lit(dt.date(year, month, 1)))
+    return result

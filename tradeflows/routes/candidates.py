@@ -1,0 +1,124 @@
+"""Candidate routes: which origin -> hub -> destination -> product the data can speak of."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from tradeflows._expr import exact_sum
+
+__all__ = ["ROUTE_KEY", "candidate_routes"]
+
+#: One route: origin ("" when seen only from the hub), hub, destination, product.
+ROUTE_KEY = ["origin", "hub", "destination", "hs"]
+
+
+def candidate_routes(
+    legs: pl.LazyFrame,
+    destinations: list[str],
+    *,
+    hubs: Iterable[str] | None = None,
+    max_origins: int = 5,
+) -> pl.LazyFrame:
+    """The routes the legs can show, numbered (``_rid``), with the product's heading.
+
+    Two ways in:
+
+    - from the hub's side: every H -> D leg into a destination, with the
+      hub's largest suppliers of the product or a close one (same heading: a
+      hub may re-export under a sibling code), those whose shipments grew the
+      most (a new supplier is small beside the established ones), and an empty
+      origin standing for all of them;
+    - from the origin's side: every O -> H leg whose origin also ships the
+      product to D directly, for data that sees only the origin (an
+      exporter-only Eurostat file): the signal is then a diversion.
+
+    Parameters
+    ----------
+    legs : LazyFrame
+        :func:`tradeflows.routes.legs.monthly_legs`.
+    destinations : list of str
+        ISO3 codes, or ``["all"]`` for every partner.
+    hubs : iterable of str, optional
+        Restrict hubs to these.
+    max_origins : int
+        Origins per hub and product, by size and by growth.
+
+    Examples
+    --------
+    >>> legs = pl.LazyFrame({"exporter": ["USA", "MYS"], "importer": ["MYS", "CHN"],
+    ...     "hs": "847150", "mi": 24288, "v": [5.0, 4.0]})
+    >>> candidate_routes(legs, ["CHN"]).collect().sort("origin")["origin"].to_list()
+    ['', 'USA']
+    """
+    everyone = [d.lower() for d in destinations] == ["all"]
+    is_dest = pl.lit(True) if everyone else pl.col("importer").is_in(destinations)
+    hub_ok = pl.col("exporter").is_in(list(hubs)) if hubs else pl.lit(True)
+    out_legs = (
+        legs.filter(is_dest & hub_ok)
+        .select(hub="exporter", destination="importer", hs="hs")
+        .unique()
+        .with_columns(hs4=pl.col("hs").str.slice(0, 4))
+    )
+    n_months = legs.select(n_months=pl.col("mi").max() - pl.col("mi").min() + 1)
+    suppliers = (
+        legs.group_by(origin="exporter", hub="importer", hs="hs")
+        .agg(
+            total=exact_sum(pl.col("v")),
+            peak=(pl.col("v").max() / 1000).log1p(),
+            usual=(pl.col("v").median() / 1000).log1p(),
+            n=pl.len(),
+        )
+        .filter(pl.col("total") > 0)
+        .join(n_months, how="cross")
+        .with_columns(
+            # The peak over the usual month, a month without shipments counting as zero.
+            growth=pl.col("peak")
+            - pl.when(2 * pl.col("n") < pl.col("n_months")).then(0.0).otherwise(pl.col("usual"))
+        )
+        # Ties go to the first origin in alphabetical order, whatever the row order.
+        .sort("hub", "hs", "origin")
+        .with_columns(
+            by_size=pl.col("total").rank("ordinal", descending=True).over("hub", "hs"),
+            by_growth=pl.col("growth").rank("ordinal", descending=True).over("hub", "hs"),
+        )
+        .filter((pl.col("by_size") <= max_origins) | (pl.col("by_growth") <= max_origins))
+        .select("origin", "hub", "hs", hs4=pl.col("hs").str.slice(0, 4))
+    )
+    seen_from_hub = pl.concat(
+        [
+            out_legs.select("hub", "destination", "hs4")
+            .unique()
+            .join(suppliers, on=["hub", "hs4"]),
+            out_legs.with_columns(origin=pl.lit("")),
+        ],
+        how="diagonal",
+    )
+    direct = (
+        legs.filter(is_dest).select(origin="exporter", destination="importer", hs="hs").unique()
+    )
+    inflow_legs = (
+        legs.filter(pl.col("exporter").is_in(destinations).not_() if not everyone else pl.lit(True))
+        .select(origin="exporter", hub="importer", hs="hs")
+        .unique()
+    )
+    if hubs:
+        inflow_legs = inflow_legs.filter(pl.col("hub").is_in(list(hubs)))
+    if not everyone:
+        inflow_legs = inflow_legs.filter(pl.col("hub").is_in(destinations).not_())
+    seen_from_origin = inflow_legs.join(direct, on=["origin", "hs"], how="inner")
+    return (
+        pl.concat([seen_from_hub.select(ROUTE_KEY), seen_from_origin.select(ROUTE_KEY)])
+        .unique()
+        .filter(
+            (pl.col("origin") != pl.col("hub"))
+            & (pl.col("origin") != pl.col("destination"))
+            & (pl.col("hub") != pl.col("destination"))
+        )
+        # Numbered in sorted order, so that the numbers do not depend on the
+        # order ``unique`` gives: series are grouped by one integer, not four strings.
+        .sort(ROUTE_KEY)
+        .with_row_index("_rid")
+        .with_columns(hs4=pl.col("hs").str.slice(0, 4))
+    )

@@ -1,0 +1,116 @@
+"""Calendar and coverage: which months a reporter filed, and at what product detail.
+
+Missing is not zero. A month in which a reporter filed nothing, a product
+level its file does not carry (a download of totals only), the months past
+the end of a download, a country that never reports: none of these is a zero
+flow. :func:`coverage_table` says, once for the whole store, for every
+reporter, role (exports ``X``, imports ``M``) and month, whether the reporter
+filed product rows (``products``) and all-goods rows (``totals``). A leg's
+month is covered when its exporter filed exports or its importer filed
+imports at the leg's level; a side that filed is read as zero where it has no
+row, a side that did not is unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from tradeflows._expr import any_true, month_index
+
+__all__ = ["COVERAGE_COLUMNS", "calendar", "coverage_from_pairs", "coverage_table", "level_covered"]
+
+#: Columns of :func:`coverage_table`.
+COVERAGE_COLUMNS = ["reporter", "role", "freq", "period", "mi", "products", "totals"]
+
+_SCHEMA = {"reporter": pl.String, "role": pl.String, "freq": pl.String, "period": pl.Date,
+           "mi": pl.Int32, "products": pl.Boolean, "totals": pl.Boolean}  # fmt: skip
+
+
+def _role() -> pl.Expr:
+    flow = pl.col("flow").cast(pl.String)
+    return pl.when(flow.is_in(["M", "RM"])).then(pl.lit("M")).otherwise(pl.lit("X"))
+
+
+def coverage_table(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """For every reporter, role and period it filed in: at what level it filed.
+
+    ``role`` is ``X`` for exports (X and RX rows) and ``M`` for imports (M and
+    RM); ``freq`` and ``period`` say which period (``mi``: its month index);
+    ``products`` is true when the reporter filed rows of product codes there,
+    ``totals`` when it filed all-goods (``TOTAL``) rows. A reporter, role and
+    period absent from the table filed nothing: every flow of it is unknown.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"freq": "M", "period": [dt.date(2022, 11, 1), dt.date(2022, 12, 1)],
+    ...     "reporter": "DEU", "partner": "ARM", "flow": "X", "hs": ["84713000", "TOTAL"],
+    ...     "value_usd": 1.0})
+    >>> coverage_table(lf).collect().sort("mi").select("mi", "products", "totals").rows()
+    [(24274, True, False), (24275, False, True)]
+    """
+    is_total = pl.col("hs") == "TOTAL"
+    return (
+        lf.group_by("reporter", role=_role(), freq=pl.col("freq").cast(pl.String), period="period")
+        .agg(products=any_true(~is_total), totals=any_true(is_total))
+        .with_columns(mi=month_index())
+        .select(COVERAGE_COLUMNS)
+        .cast(_SCHEMA)
+    )
+
+
+def coverage_from_pairs(pairs: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`coverage_table` as far as mirror pairs tell it: a reporter filed in a
+    month where one of its reports is paired. For callers without the canonical
+    rows; it misses filings of World totals only.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.LazyFrame({"freq": "M", "period": dt.date(2024, 1, 1), "exporter": "USA",
+    ...     "importer": "MYS", "hs": "847150", "value_x": 1.0, "value_m": None})
+    >>> coverage_from_pairs(p).collect().select("reporter", "role", "mi", "products").rows()
+    [('USA', 'X', 24288, True)]
+    """
+    freq = pl.col("freq").cast(pl.String)
+    sides = [
+        pairs.filter(pl.col("value_x").is_not_null()).select(
+            reporter="exporter", role=pl.lit("X"), freq=freq, period="period", hs="hs"
+        ),
+        pairs.filter(pl.col("value_m").is_not_null()).select(
+            reporter="importer", role=pl.lit("M"), freq=freq, period="period", hs="hs"
+        ),
+    ]
+    is_total = pl.col("hs") == "TOTAL"
+    return (
+        pl.concat(sides)
+        .group_by("reporter", "role", "freq", "period")
+        .agg(products=any_true(~is_total), totals=any_true(is_total))
+        .with_columns(mi=month_index())
+        .select(COVERAGE_COLUMNS)
+        .cast(_SCHEMA)
+    )
+
+
+def level_covered(hs: pl.Expr) -> pl.Expr:
+    """Whether a coverage row covers a series of product ``hs``: its products, or its totals."""
+    return pl.when(hs == "TOTAL").then(pl.col("totals")).otherwise(pl.col("products"))
+
+
+def calendar(lo: int | None, hi: int | None) -> pl.LazyFrame:
+    """Every month from ``lo`` to ``hi`` (month indexes): ``mi`` and ``period``.
+
+    Built in Python: the GPU engine makes no dates from integers.
+
+    Examples
+    --------
+    >>> calendar(24287, 24288).collect()["period"].to_list()
+    [datetime.date(2023, 12, 1), datetime.date(2024, 1, 1)]
+    """
+    mis = range(lo or 0, (hi if hi is not None else -1) + 1)
+    return pl.LazyFrame(
+        {"mi": mis, "period": [dt.date(m // 12, m % 12 + 1, 1) for m in mis]},
+        schema={"mi": pl.Int32, "period": pl.Date},
+    )

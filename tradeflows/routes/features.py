@@ -1,0 +1,165 @@
+"""Features: the indicators a detector reads, and the values the reasons quote, per route-month."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tradeflows.routes.policy import policy_names
+
+__all__ = ["FEATURES", "features"]
+
+#: The indicator columns the detectors read, in order.
+FEATURES = [
+    "inflow_rise",
+    "outflow_rise",
+    "outflow4_rise",
+    "ghost",
+    "diversion",
+    "share_change",
+    "gap_out_change",
+    "gap_in_change",
+    "reexport_share",
+    "policy_did",
+    "policy_did_products",
+    "unit_value_ratio",
+    "materiality",
+]
+
+
+def _extra(prefix: str, now: str = "level", usual: str = "usual") -> pl.Expr:
+    """A series' monthly value over its rise's window above its usual level
+    (USD a month, never negative)."""
+    return (pl.col(f"{prefix}_{now}") - pl.col(f"{prefix}_{usual}").fill_null(0.0)).clip(0.0)
+
+
+def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -> pl.LazyFrame:
+    """The features of each route-month whose legs say something that month.
+
+    A route-month none of whose legs is covered (no side filed) is left out.
+    ``covered`` is true where the inflow is covered and so is the leg the
+    outflow evidence rests on (the outflow, its heading, or the direct leg
+    where it shows a ghost or a diversion): only those months can be flagged. ``extra_usd`` is what the route carried above its usual
+    level, destination by destination where the data shows it: the outflow's
+    excess where the outflow is seen, the destination's excess imports from
+    the origin where it books them by origin, the smaller of the inflow's
+    excess and the direct leg's loss where the origin's goods are diverted,
+    the inflow's excess otherwise.
+
+    Parameters
+    ----------
+    rm : LazyFrame
+        :func:`tradeflows.routes.route_months.route_months` with the policy breaks.
+    floor : LazyFrame
+        One row, ``floor``: the typical monthly flow (USD).
+    calendar : LazyFrame
+        :func:`tradeflows.routes.coverage.calendar`.
+    """
+    in_seen, out_seen = (
+        pl.col("in_covered").fill_null(False),
+        pl.col("out_covered").fill_null(False),
+    )
+    side_seen = (
+        out_seen | pl.col("out4_covered").fill_null(False) | pl.col("dir_covered").fill_null(False)
+    )
+    rm = rm.filter(in_seen | side_seen).join(floor, how="cross").join(calendar, on="mi", how="left")
+    gap_out = pl.col("out_gap") - pl.col("out_gap_history").fill_null(0.0)
+    gap_in = pl.col("in_gap") - pl.col("in_gap_history").fill_null(0.0)
+    ghost_gap = pl.col("dir_gap") - pl.col("dir_gap_history").fill_null(0.0)
+    uv_out = pl.col("out_v") / pl.col("out_kg")
+    uv_in = pl.col("in_v") / pl.col("in_kg")
+    quality = (
+        pl.when(pl.col("out_slip") | pl.col("in_slip"))
+        .then(pl.lit("unit slip suspected by the cleaning"))
+        .when(pl.col("out_spike") | pl.col("in_spike"))
+        .then(pl.lit("one report far from its mirror for one month"))
+    )
+    ghost = (
+        pl.when(ghost_gap > 0.3).then(pl.col("dir_rise").clip(0.0)).otherwise(0.0).fill_null(0.0)
+    )
+    # A fall of the direct leg is evidence only in a month its exporter filed.
+    diversion = pl.when(pl.col("dir_x_cov")).then(pl.col("dir_fall")).fill_null(0.0)
+    in_extra = _extra("in", "level_recent", "usual_recent")
+    diverted = pl.min_horizontal(
+        in_extra, (pl.col("dir_usual_short") - pl.col("dir_level_short")).clip(0.0)
+    )
+    extra = (
+        pl.when(out_seen)
+        .then(_extra("out"))
+        .when(ghost > 0)
+        .then(_extra("dir"))
+        .when(diversion > 0)
+        .then(diverted)
+        .otherwise(in_extra)
+        .fill_null(0.0)
+    )
+    result = rm.select(
+        "_rid",
+        "origin",
+        "hub",
+        "destination",
+        "hs",
+        "period",
+        inflow_rise=pl.col("in_rise_recent").fill_null(0.0),
+        # Beyond the rise of the destination's imports from everyone else.
+        outflow_rise=(
+            pl.col("out_rise").fill_null(0.0) - pl.col("dex_rise").clip(0.0).fill_null(0.0)
+        ),
+        outflow4_rise=(
+            pl.col("out4_rise").fill_null(0.0) - pl.col("dex_rise").clip(0.0).fill_null(0.0)
+        ),
+        ghost=ghost,
+        diversion=diversion,
+        share_change=pl.col("share_change").fill_null(0.0),
+        gap_out_change=gap_out.abs().fill_null(0.0),
+        gap_in_change=gap_in.abs().fill_null(0.0),
+        reexport_share=(pl.col("out_v") / pl.col("in_v"))
+        .clip(0.0, 2.0)
+        .fill_nan(None)
+        .fill_null(0.0),
+        policy_did=pl.col("policy_did").fill_nan(None).fill_null(0.0),
+        policy_did_products=pl.col("policy_did_products").fill_nan(None).fill_null(0.0),
+        unit_value_ratio=(uv_out / uv_in).log().fill_nan(None).fill_null(0.0),
+        # What the route carried above its usual level against the data's typical
+        # monthly flow, in z-like units: 3.5 when it equals the floor, +3.5 a doubling.
+        materiality=(3.5 * (1.0 + extra / pl.col("floor")).log(2)).fill_null(0.0),
+        # Flaggable: the inflow is seen, and so is the side the outflow evidence
+        # rests on (the outflow, its heading, or the direct leg when it testifies).
+        covered=in_seen
+        & (
+            out_seen
+            | pl.col("out4_covered").fill_null(False)
+            | (pl.col("dir_covered").fill_null(False) & ((ghost > 0) | (diversion > 0)))
+        ),
+        extra_usd=extra,
+        inflow=pl.col("in_v"),
+        outflow=pl.col("out_v"),
+        direct=pl.col("dir_v"),
+        outflow_level=pl.col("out_level"),
+        direct_level=pl.col("dir_level_short"),
+        inflow_peak=pl.col("in_level_recent"),
+        inflow_usual=pl.col("in_usual_recent"),
+        extra_inflow=in_extra.fill_null(0.0),
+        outflow_usual=pl.col("out_usual"),
+        outflow_by_hub=pl.col("out_x"),
+        outflow_by_destination=pl.col("out_m"),
+        destination_silent=~pl.col("out_m_cov").fill_null(False),
+        origin_silent=(pl.col("origin") != "") & ~pl.col("in_x_cov").fill_null(False),
+        # Months from the inflow's rise to the outflow's (null unless both rose).
+        lag=(pl.col("out_onset") - pl.col("in_onset_recent")).cast(pl.Int32),
+        gap_out=pl.col("out_gap"),
+        gap_in=pl.col("in_gap"),
+        hub_share=pl.col("share"),
+        direct_usual=pl.col("dir_usual_short"),
+        policy=pl.col("d_mi").replace_strict(policy_names(), default=None, return_dtype=pl.String),
+        data_quality=quality,
+    )
+    # No evidence where a feature cannot be computed (no history, nothing to divide by).
+    return result.with_columns(
+        pl.when(pl.col(c).is_infinite())
+        .then(0.0)
+        .otherwise(pl.col(c))
+        .fill_nan(0.0)
+        .fill_null(0.0)
+        .alias(c)
+        for c in FEATURES
+    )

@@ -1,0 +1,109 @@
+"""Monthly legs: each flow's two reports in one month, in FOB terms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from tradeflows._expr import month_index
+
+__all__ = ["hs_filter", "leg_value", "monthly_legs", "typical_flow"]
+
+
+def leg_value() -> pl.Expr:
+    """A leg's value in a month: its largest report, in FOB terms (a side without a
+    report counts as nothing here; :mod:`tradeflows.routes.coverage` says whether
+    that side filed at all).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"value_x": [100.0, None], "value_m": [212.0, 53.0], "cif_fob": 1.06})
+    >>> df.select(leg_value())["value_x"].to_list()
+    [200.0, 50.0]
+    """
+    m_fob = pl.col("value_m") / pl.col("cif_fob")
+    return pl.max_horizontal(pl.col("value_x").fill_null(0.0), m_fob.fill_null(0.0))
+
+
+def hs_filter(hs: Iterable[str] | None) -> pl.Expr:
+    """Rows whose HS code starts with one of the prefixes (all rows without any).
+
+    Examples
+    --------
+    >>> pl.DataFrame({"hs": ["847150", "854231"]}).filter(hs_filter(["8471"]))["hs"].to_list()
+    ['847150']
+    """
+    if not hs:
+        return pl.lit(True)
+    return pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs)
+
+
+def is_product() -> pl.Expr:
+    """Rows of a product code: not the all-goods ``TOTAL``.
+
+    Totals say who filed (:mod:`tradeflows.routes.coverage`) and feed the
+    report's overview; they are not a product a route carries, and data with
+    or without them gives the same routes.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"hs": ["847150", "TOTAL"]}).filter(is_product())["hs"].to_list()
+    ['847150']
+    """
+    return pl.col("hs") != "TOTAL"
+
+
+def typical_flow() -> pl.Expr:
+    """The typical monthly flow of the data: the median positive leg value ``v``
+    (USD 1,000 without any), the scale route materiality is measured against.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"v": [0.0, 10.0, 30.0]}).select(typical_flow()).item()
+    20.0
+    """
+    return pl.when(pl.col("v") > 0).then(pl.col("v")).median().fill_null(1000.0)
+
+
+def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.LazyFrame:
+    """One row per exporter, importer, product and month with a report (no totals).
+
+    ``x`` is the exporter's report, ``m`` the importer's in FOB terms (null
+    where that side has no row), ``v`` the larger, ``kg`` the larger weight;
+    the mirror gap and its history, and whether a report is a suspected slip.
+
+    Parameters
+    ----------
+    pairs : LazyFrame
+        :func:`tradeflows.mirror.mirror` (its monthly rows are used).
+    hs : iterable of str, optional
+        HS code prefixes to keep.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.LazyFrame({"freq": "M", "period": dt.date(2024, 1, 1), "exporter": "USA",
+    ...     "importer": "MYS", "hs": "847150", "value_x": 100.0, "value_m": 106.0,
+    ...     "cif_fob": 1.06, "kg_x": None, "kg_m": 5.0, "gap": 0.0, "gap_history": None,
+    ...     "slip": False})
+    >>> monthly_legs(p).collect().select("mi", "x", "m", "v", "kg").row(0)
+    (24288, 100.0, 100.0, 100.0, 5.0)
+    """
+    return (
+        pairs.filter(pl.col("freq") == "M")
+        .select(
+            "exporter",
+            "importer",
+            "hs",
+            "gap",
+            "gap_history",
+            "slip",
+            mi=month_index(),
+            x=pl.col("value_x"),
+            m=pl.col("value_m") / pl.col("cif_fob"),
+            v=leg_value(),
+            kg=pl.max_horizontal("kg_x", "kg_m"),
+        )
+        .filter(is_product() & hs_filter(hs))
+    )

@@ -1,0 +1,171 @@
+"""Policy breaks: a difference-in-differences at the last control date aimed at a destination."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tradeflows._expr import exact_sum
+from tradeflows.reference import controlled_hs, policy_dates
+
+__all__ = ["policy_breaks", "policy_epochs", "policy_names"]
+
+
+def policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame:
+    """For each destination and month: the month index of the last control date
+    aimed at it (within 36 months), or no row.
+
+    Examples
+    --------
+    >>> months = pl.LazyFrame({"mi": [24265, 24266]}, schema={"mi": pl.Int32})  # 2022-02, -03
+    >>> policy_epochs(months, ["RUS"]).collect().sort("mi")["mi"].to_list()
+    [24265, 24266]
+    """
+    pairs = [
+        (target, date.year * 12 + date.month - 1)
+        for date, targets in zip(policy_dates()["date"], policy_dates()["targets"], strict=True)
+        for target in targets
+        if target in destinations
+    ]
+    dates = pl.LazyFrame(pairs, schema={"destination": pl.String, "d_mi": pl.Int32}, orient="row")
+    return (
+        months.join(dates, how="cross")
+        .filter((pl.col("mi") >= pl.col("d_mi")) & (pl.col("mi") < pl.col("d_mi") + 36))
+        .group_by("destination", "mi")
+        .agg(pl.col("d_mi").max())
+    )
+
+
+def policy_names() -> dict[int, str]:
+    """Month index of each control date -> ``name (YYYY-MM-DD)``."""
+    return {
+        d.year * 12 + d.month - 1: f"{name} ({d.isoformat()})"
+        for d, name in zip(policy_dates()["date"], policy_dates()["name"], strict=True)
+    }
+
+
+def _change(prefix: str) -> pl.Expr:
+    """Mean log level of the covered months since the control date minus over the
+    covered months of the 12 before it (null where either holds none)."""
+    n_post = pl.col(f"{prefix}_nt") - pl.col(f"{prefix}_nd")
+    n_pre = pl.col(f"{prefix}_nd") - pl.col(f"{prefix}_np")
+    post = (pl.col(f"{prefix}_ct") - pl.col(f"{prefix}_cd")) / n_post
+    pre = (pl.col(f"{prefix}_cd") - pl.col(f"{prefix}_cp")) / n_pre
+    return pl.when((n_post > 0) & (n_pre > 0)).then(post - pre)
+
+
+_EPOCH = {
+    "d_prev": pl.col("d_mi") - 1,
+    "d_pre": pl.col("d_mi") - 13,
+}
+
+
+def _attach(frame: pl.LazyFrame, src: pl.LazyFrame, prefix: str, on: list[str]) -> pl.LazyFrame:
+    """The running sums ``cum``/``cum_n`` of ``src`` now, before the date and a year before it."""
+    for k, col in (("t", "mi"), ("d", "d_prev"), ("p", "d_pre")):
+        frame = frame.join(
+            src.rename({"mi": col, "cum": f"{prefix}_c{k}", "cum_n": f"{prefix}_n{k}"}),
+            on=[*on, col],
+            how="left",
+        )
+    return frame
+
+
+def policy_breaks(
+    rm: pl.LazyFrame, routes: pl.LazyFrame, series: pl.LazyFrame, months: pl.LazyFrame,
+    destinations: list[str],
+) -> pl.LazyFrame:  # fmt: skip
+    """Add ``d_mi`` (the control date in force), ``policy_did`` and ``policy_did_products``.
+
+    The inflow's change since the date, against two controls: the origin's
+    shipments of the product to its other partners on the hub side (the
+    direct leg to the destination when it has none), and the hub's imports of
+    uncontrolled products of the same HS chapter (of all its products when
+    the chapter holds controlled ones only). Within the chapter: similar
+    goods, and a chapter is a self-contained part of the work (see
+    :mod:`tradeflows.detect`).
+    """
+    everyone = [d.lower() for d in destinations] == ["all"]
+    epochs = policy_epochs(
+        months,
+        destinations
+        if not everyone
+        else sorted({t for ts in policy_dates()["targets"] for t in ts}),
+    )
+    rm = rm.join(epochs, on=["destination", "mi"], how="left").with_columns(**_EPOCH)
+    cum = series.select("kind", "a", "b", "p", "mi", "cum", "cum_n")
+    leg_cum = cum.filter(pl.col("kind") == "leg")
+    hub_cum = cum.filter(pl.col("kind") == "hub_in").select(
+        hub="b", hs="p", mi="mi", cum="cum", cum_n="cum_n"
+    )
+    rm = _attach(
+        rm,
+        leg_cum.select(origin="a", hub="b", hs="p", mi="mi", cum="cum", cum_n="cum_n"),
+        "cin",
+        ["origin", "hub", "hs"],
+    )
+    rm = _attach(rm, hub_cum, "chub", ["hub", "hs"])
+    rm = _attach(
+        rm,
+        leg_cum.select(origin="a", destination="b", hs="p", mi="mi", cum="cum", cum_n="cum_n"),
+        "cdir",
+        ["origin", "destination", "hs"],
+    )
+    no_origin = pl.col("origin") == ""
+    rm = rm.with_columns(
+        in_change=pl.when(no_origin).then(_change("chub")).otherwise(_change("cin"))
+    )
+    controlled = sorted(controlled_hs())
+    # It depends on the destination only through its control date: computed
+    # once per date, not once per destination sharing it (Russia, Belarus).
+    hub_epochs = (
+        routes.select("hub", "destination")
+        .unique()
+        .join(epochs, on="destination")
+        .select("hub", "mi", "d_mi")
+        .unique()
+        .with_columns(**_EPOCH)
+        .join(hub_cum.select("hub", "hs").unique(), on="hub")
+    )
+    control_products = (
+        _attach(hub_epochs, hub_cum, "chub", ["hub", "hs"])
+        .with_columns(
+            dchg=_change("chub"),
+            uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_(),
+            chapter=pl.col("hs").str.slice(0, 2),
+        )
+        .group_by("hub", "d_mi", "mi", "chapter")
+        .agg(
+            ctrl_products=pl.coalesce(
+                pl.when(pl.col("uncontrolled")).then(pl.col("dchg")).median(),
+                pl.col("dchg").median(),
+            )
+        )
+    )
+    partner_ctrl = (
+        rm.select("origin", "hs", "mi", "destination", "hub", "in_change")
+        .filter(pl.col("origin") != "")
+        .unique()
+        .with_columns(
+            total=exact_sum(pl.col("in_change"), 1e9).over("origin", "hs", "mi", "destination"),
+            n=pl.col("in_change").count().over("origin", "hs", "mi", "destination"),
+        )
+        .select(
+            "origin",
+            "hs",
+            "mi",
+            "destination",
+            "hub",
+            ctrl_partners=pl.when(pl.col("n") > 1).then(
+                (pl.col("total") - pl.col("in_change")) / (pl.col("n") - 1)
+            ),
+        )
+    )
+    return (
+        rm.with_columns(chapter=pl.col("hs").str.slice(0, 2))
+        .join(control_products, on=["hub", "d_mi", "mi", "chapter"], how="left")
+        .join(partner_ctrl, on=["origin", "hs", "mi", "destination", "hub"], how="left")
+        .with_columns(
+            policy_did=pl.col("in_change") - pl.coalesce("ctrl_partners", _change("cdir")),
+            policy_did_products=pl.col("in_change") - pl.col("ctrl_products"),
+        )
+    )

@@ -1,0 +1,639 @@
+"""Leg series: the monthly series a route reads, and the evidence of a rise or fall in each.
+
+Five kinds of series (``kind``, named by ``a``, ``b``, ``p``):
+
+- ``leg``: one exporter ``a`` to one importer ``b`` of product ``p``;
+- ``hub_in``: the hub ``b``'s imports of ``p`` from everyone;
+- ``dest_in``: the destination ``b``'s imports of ``p`` from everyone;
+- ``dest_ex``: the destination ``b``'s imports of ``p`` from everyone but the hub ``a``;
+- ``leg4``: ``a`` to ``b`` at the heading ``p`` (four digits, every code under it).
+
+A series has a row for every month of the calendar. Its value ``v`` is known
+only in covered months (:mod:`tradeflows.routes.coverage`): where a side that
+filed has no row, the flow is zero; where no side filed, ``v`` is null, and
+nothing is measured on that month.
+
+Against its own history, a series' evidence in month ``t`` is a pooled rise:
+for windows of the last 1, 3, 6 and 12 months, the log of the window's mean
+monthly value (its covered months) against the log of the mean of the 24
+months before the window, once the series has ``history`` covered months (a
+series' first months are warm-up, not a rise); never more than the change
+against the same months a year earlier (a seasonal peak is not a rise).
+Each change is then put on the scale of chance: how far such changes go in
+series of the same kind, window and size across the data
+(:func:`_empirical_null`). ``rise`` is the largest over the windows,
+``fall`` the same for a fall.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from tradeflows._expr import any_true, exact_sum, with_previous_median
+from tradeflows.routes.coverage import level_covered
+
+__all__ = [
+    "SERIES_KEY",
+    "WINDOWS",
+    "null_counts",
+    "null_table",
+    "series_changes",
+    "series_evidence",
+    "series_features",
+    "series_rows",
+]
+
+#: What names a series.
+SERIES_KEY = ["kind", "a", "b", "p"]
+#: The windows (months) a rise is pooled over.
+WINDOWS = (3, 6, 12)
+#: A rise of this many units is evidence (the reasons use the same line).
+EVIDENCE = 3.0
+
+
+def _rows(legs: pl.LazyFrame, kind: str, a: pl.Expr, b: pl.Expr, p: pl.Expr) -> pl.LazyFrame:
+    """Sum legs into one series kind: ``a``, ``b``, ``p`` are expressions naming the series."""
+    return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
+        # Exact sums (to the cent, the gram): the same series whatever the row order.
+        v=exact_sum(pl.col("v")),
+        # Null, not zero, where no report of that side exists.
+        x=pl.when(any_true(pl.col("x").is_not_null())).then(exact_sum(pl.col("x"))),
+        m=pl.when(any_true(pl.col("m").is_not_null())).then(exact_sum(pl.col("m"))),
+        kg=pl.when(any_true(pl.col("kg").is_not_null())).then(exact_sum(pl.col("kg"), 1000.0)),
+        gap=pl.col("gap").first() if kind == "leg" else pl.lit(None, pl.Float64),
+        gap_history=pl.col("gap_history").first() if kind == "leg" else pl.lit(None, pl.Float64),
+        slip=any_true(pl.col("slip")),
+    )
+
+
+def series_rows(
+    legs: pl.LazyFrame, routes: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """The reported months of every series the routes read, and who reports each series.
+
+    Returns
+    -------
+    rows : LazyFrame
+        ``SERIES_KEY``, ``mi``, ``v``, ``x``, ``m``, ``kg``, ``gap``,
+        ``gap_history``, ``slip``: one row per series and month with a report.
+    members : LazyFrame
+        ``SERIES_KEY`` and ``exporter``: every exporter whose legs a series
+        sums (a series' exporter side is covered when one of them filed).
+    keys : LazyFrame
+        ``SERIES_KEY`` of every series a route reads, reported or not: a leg
+        nobody reported in a month its importer filed is a zero, not unknown
+        (the hub's imports of a code it only re-exports, say).
+    """
+    # Only the chapters the routes are in (the policy breaks compare a route
+    # with the hub's other products of its chapter): a series of another
+    # chapter would count in the null of the data, and the null of an HS
+    # chapter computed apart must be the whole run's.
+    need_hubs = routes.select(h="hub", ch=pl.col("hs").str.slice(0, 2)).unique()
+    need_dest = routes.select(d="destination", ch=pl.col("hs").str.slice(0, 2)).unique()
+    chapter = pl.col("hs").str.slice(0, 2)
+    leg_keys = pl.concat(
+        [
+            routes.select(a="origin", b="hub", p="hs"),
+            routes.select(a="hub", b="destination", p="hs"),
+            routes.select(a="origin", b="destination", p="hs"),
+        ]
+    ).unique()
+    legs_kept = legs.join(
+        leg_keys, left_on=["exporter", "importer", "hs"], right_on=["a", "b", "p"], how="semi"
+    )
+    hub_in = legs.join(
+        need_hubs, left_on=[pl.col("importer"), chapter], right_on=["h", "ch"], how="semi"
+    )
+    dest_in = legs.join(
+        need_dest, left_on=[pl.col("importer"), chapter], right_on=["d", "ch"], how="semi"
+    )
+    # The destination's imports from everyone but the hub: a destination that
+    # buys more from everyone is not evidence against the hub.
+    dest_others = (
+        dest_in.join(
+            routes.select("hub", "destination", "hs").unique(),
+            left_on=["importer", "hs"],
+            right_on=["destination", "hs"],
+        )
+        .filter(pl.col("exporter") != pl.col("hub"))
+        .with_columns(member=pl.col("exporter"), exporter=pl.col("hub"))
+    )
+    out4 = legs.join(
+        routes.select(a="hub", b="destination").unique(),
+        left_on=["exporter", "importer"],
+        right_on=["a", "b"],
+        how="semi",
+    )
+    e, i, hs = pl.col("exporter"), pl.col("importer"), pl.col("hs")
+    parts = [
+        (legs_kept, "leg", e, i, hs, e),
+        (hub_in, "hub_in", pl.lit(""), i, hs, e),
+        (dest_in, "dest_in", pl.lit(""), i, hs, e),
+        (dest_others, "dest_ex", e, i, hs, pl.col("member")),
+        (out4, "leg4", e, i, hs.str.slice(0, 4), e),
+    ]
+    rows = pl.concat([_rows(frame, kind, a, b, p) for frame, kind, a, b, p, _ in parts])
+    wanted_legs = leg_keys.filter(pl.col("a") != "").select(kind=pl.lit("leg"), a="a", b="b", p="p")
+    wanted_heads = routes.select(kind=pl.lit("leg4"), a="hub", b="destination", p="hs4")
+    keys = pl.concat(
+        [
+            wanted_legs,
+            wanted_heads,
+            routes.select(kind=pl.lit("hub_in"), a=pl.lit(""), b="hub", p="hs"),
+            routes.select(kind=pl.lit("dest_in"), a=pl.lit(""), b="destination", p="hs"),
+            routes.select(kind=pl.lit("dest_ex"), a="hub", b="destination", p="hs"),
+        ]
+    ).unique()
+    members = pl.concat(
+        [
+            *[
+                frame.select(kind=pl.lit(kind), a=a, b=b, p=p, exporter=who).unique()
+                for frame, kind, a, b, p, who in parts
+            ],
+            # A leg's exporter files for it, whether it reported the leg or not.
+            pl.concat([wanted_legs, wanted_heads]).with_columns(exporter=pl.col("a")),
+        ]
+    ).unique()
+    return rows, members, keys
+
+
+def _covered(
+    keys: pl.LazyFrame, members: pl.LazyFrame, coverage: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Per series and month: whether its exporter side and its importer side filed."""
+    exporters = (
+        members.join(keys, on=SERIES_KEY)
+        .with_columns(_p=pl.col("p"))
+        .join(
+            coverage.filter(pl.col("role") == "X").rename({"reporter": "exporter"}),
+            on="exporter",
+        )
+        .filter(level_covered(pl.col("_p")))
+        .select("_sid", "mi")
+        .unique()
+        .with_columns(x_cov=pl.lit(True))
+    )
+    importers = (
+        keys.with_columns(_p=pl.col("p"))
+        .join(
+            coverage.filter(pl.col("role") == "M").rename({"reporter": "b"}),
+            on="b",
+        )
+        .filter(level_covered(pl.col("_p")))
+        .select("_sid", "mi")
+        .unique()
+        .with_columns(m_cov=pl.lit(True))
+    )
+    return exporters, importers
+
+
+def _back(expr: pl.Expr, k: int) -> pl.Expr:
+    """``expr`` ``k`` months back in the same series (``k < 0``: ahead); null outside it.
+
+    The frame is dense and sorted by series and month; ``_i`` is the month's
+    position in the calendar.
+    """
+    if k == 0:
+        return expr
+    inside = pl.col("_i") >= k if k > 0 else pl.col("_i") <= pl.col("_i").max() + k
+    return pl.when(inside).then(expr.shift(k))
+
+
+#: Series-months of a class that its own null spread needs.
+_NULL_MIN = 1000
+#: The spread of chance (a change's 99th percentile over 2.33, above and below
+#: the median) by size class, where the data holds too few series to measure
+#: it: as measured on the calibrated synthetic worlds, whose series move as
+#: real ones do (tradeflows.calibration). Classes: log10 of thousands of USD
+#: a month, 0 (under USD 10k) to 5 (USD 100m and more).
+_PRIOR_UP = (0.4, 0.65, 0.55, 0.37, 0.3, 0.25)
+_PRIOR_DOWN = (0.8, 1.1, 1.1, 0.45, 0.35, 0.3)
+#: The normal quantile of the tail the null spread is read at (the 99th percentile).
+_TAIL_Z = 2.326
+
+
+#: The width (log USD) of the bins a change is counted in for the null: the
+#: spread of chance is read from counts, which add up over parts of the data
+#: (HS chapters computed apart give the whole run's null).
+_NULL_STEP = 0.01
+_NULL_KEY = ["window", "which", "kind", "cls"]
+
+
+def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
+    """How many series-months of each kind, window and size class changed by how much.
+
+    The input of the empirical null (:func:`null_table`): counts of each
+    window's change (``which="u"``: against its history; ``"y"``: against
+    the same months a year before) in bins of ``_NULL_STEP``. Counts of
+    parts of the data add up to the counts of the whole.
+    """
+    parts = [
+        dense.select(
+            window=pl.lit(k, pl.Int32),
+            which=pl.lit(which),
+            kind=pl.col("kind"),
+            cls=pl.col(f"_c{k}"),
+            bin=(pl.col(f"_{which}{k}") / _NULL_STEP).round().cast(pl.Int64),
+        )
+        .drop_nulls(["bin", "cls"])
+        .group_by(*_NULL_KEY, "bin")
+        .agg(n=pl.len().cast(pl.Int64))
+        for k in WINDOWS
+        for which in ("u", "y")
+    ]
+    return pl.concat(parts)
+
+
+def null_table(counts: pl.DataFrame) -> pl.DataFrame:
+    """The spread of chance per kind, window and size class, from :func:`null_counts`.
+
+    For each class alone (``_c``) and with its two neighbours (``_n``): the
+    number of series-months ``n``, and the 1st, 50th and 99th percentiles
+    ``lo``, ``mid``, ``hi`` (the first bin whose cumulated count reaches the
+    share). ``counts`` may be the concatenated counts of several parts.
+    """
+    schema = {
+        "window": pl.Int32,
+        "which": pl.String,
+        "kind": pl.String,
+        "cls": pl.Int32,
+        "bin": pl.Int64,
+        "n": pl.Int64,
+    }
+    own = counts.cast(schema).group_by(*_NULL_KEY, "bin").agg(pl.col("n").sum())
+    near = (
+        pl.concat([own.with_columns(pl.col("cls") + shift) for shift in (-1, 0, 1)])
+        .group_by(*_NULL_KEY, "bin")
+        .agg(pl.col("n").sum())
+    )
+
+    def spread(frame: pl.DataFrame, tag: str) -> pl.DataFrame:
+        frame = frame.sort(*_NULL_KEY, "bin").with_columns(
+            _cum=pl.col("n").cum_sum().over(_NULL_KEY), _tot=pl.col("n").sum().over(_NULL_KEY)
+        )
+
+        def at(share: float) -> pl.Expr:
+            return (
+                pl.col("bin").filter(pl.col("_cum") >= share * pl.col("_tot")).first() * _NULL_STEP
+            )
+
+        return frame.group_by(_NULL_KEY).agg(
+            pl.col("n").sum().alias(f"n_{tag}"),
+            at(0.01).alias(f"lo_{tag}"),
+            at(0.5).alias(f"mid_{tag}"),
+            at(0.99).alias(f"hi_{tag}"),
+        )
+
+    return (
+        spread(own, "c")
+        .join(spread(near, "n"), on=_NULL_KEY, how="full", coalesce=True)
+        .sort(_NULL_KEY)
+    )
+
+
+def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
+    """Standardise each window's change by how such changes spread across the data.
+
+    A series' month-to-month noise understates how far the mean of a window
+    wanders from its past: real flows drift (a run of good months, a lost
+    customer), small ones sit at zero and jump, and neither averages out over
+    a window. Most series-months carry no episode, so the changes of all
+    series of one kind, window and size class show how far a change goes by
+    chance (an empirical null, as in Efron's large-scale testing; ``table``:
+    :func:`null_table`). Each change is centred on its class's median and
+    scaled so that the class's 99th percentile (1st, for falls) sits at 2.33,
+    the normal's: what matters is how a change compares with the tail of
+    chance, not with its body (a small flow's changes are mostly exactly
+    zero). A class of fewer than ``_NULL_MIN`` series-months takes the class
+    and its two neighbours together, and failing that the spread the
+    calibrated worlds show for its size (``_PRIOR_UP``, ``_PRIOR_DOWN``,
+    centred on no change): a single hub's records hold few large flows, and
+    large flows move less.
+
+    Adds ``_r{k}``/``_f{k}`` (rise and fall of each window's level) and
+    ``_ry{k}``/``_fy{k}`` (the same against the same months a year before).
+    """
+    out = dense
+    stats = [f"{name}_{tag}" for tag in "cn" for name in ("n", "lo", "mid", "hi")]
+    for k in WINDOWS:
+        cls = f"_c{k}"
+        for which, rise, fall in (("u", f"_r{k}", f"_f{k}"), ("y", f"_ry{k}", f"_fy{k}")):
+            c = f"_{which}{k}"
+            part = table.filter((pl.col("window") == k) & (pl.col("which") == which))
+            out = out.join(
+                part.select("kind", pl.col("cls").alias(cls), *stats).lazy(),
+                on=["kind", cls],
+                how="left",
+                maintain_order="left",  # the series stay in order: a month back is a row up
+            )
+            own = pl.col("n_c").fill_null(0) >= _NULL_MIN
+            measured = own | (pl.col("n_n").fill_null(0) >= _NULL_MIN)
+
+            def pick(name: str, own: pl.Expr = own) -> pl.Expr:
+                return pl.when(own).then(pl.col(f"{name}_c")).otherwise(pl.col(f"{name}_n"))
+
+            size = pl.col(cls).fill_null(0)
+            prior_up = size.replace_strict(dict(enumerate(_PRIOR_UP)), default=_PRIOR_UP[0],
+                                           return_dtype=pl.Float64)  # fmt: skip
+            prior_down = size.replace_strict(dict(enumerate(_PRIOR_DOWN)), default=_PRIOR_DOWN[0],
+                                             return_dtype=pl.Float64)  # fmt: skip
+            mid = pl.when(measured).then(pick("mid")).otherwise(0.0)
+            up = (
+                pl.when(measured)
+                .then(((pick("hi") - pick("mid")) / _TAIL_Z).clip(0.05))
+                .otherwise(prior_up)
+            )
+            down = (
+                pl.when(measured)
+                .then(((pick("mid") - pick("lo")) / _TAIL_Z).clip(0.05))
+                .otherwise(prior_down)
+            )
+            out = out.with_columns(
+                ((pl.col(c) - mid) / up).alias(rise), ((mid - pl.col(c)) / down).alias(fall)
+            ).drop(stats)
+    return out
+
+
+def series_features(
+    rows: pl.LazyFrame,
+    members: pl.LazyFrame,
+    keys: pl.LazyFrame,
+    months: pl.LazyFrame,
+    coverage: pl.LazyFrame,
+    *,
+    window: int = 24,
+    history: int = 12,
+    null: pl.DataFrame | None = None,
+    engine: str | None = None,
+) -> pl.LazyFrame:
+    """Dense monthly series, known in their covered months, and their evidence.
+
+    Every series has a row for every month, sorted by series and month, so a
+    value ``k`` months back is the row ``k`` rows up (within the series: its
+    position ``_i`` is at least ``k``).
+
+    Parameters
+    ----------
+    rows, members, keys : LazyFrame
+        :func:`series_rows`.
+    months : LazyFrame
+        ``mi``: the calendar.
+    coverage : LazyFrame
+        :func:`tradeflows.routes.coverage.coverage_table`.
+    window : int
+        Months of history a window is measured against.
+    history : int
+        Covered months of history a series needs before anything is measured.
+    null : DataFrame, optional
+        :func:`null_table` of the whole data, when these series are a part of
+        it (an HS chapter); default: that of these series.
+    engine : str, optional
+        The engine the plan will run on (the GPU engine has no rolling median).
+
+    Returns
+    -------
+    LazyFrame
+        ``SERIES_KEY``, ``mi``; ``covered`` (some side filed), ``v`` (null where
+        not covered), ``x``, ``m`` (each side's report, zero where it filed
+        nothing for this flow, null where it did not file), ``x_cov``,
+        ``m_cov``; ``rise``, ``fall`` (pooled evidence, null before the
+        history is in), ``rise_k`` (the window it came from), ``usual`` (the
+        USD a month before the window), ``level`` (the window's mean USD a
+        month), ``onset`` (first month of the current rise), ``spike``,
+        ``slip``, ``kg``, ``gap``, ``gap_history``, ``cum`` and ``cum_n`` (the
+        cumulated log value and count of covered months, for the policy
+        breaks), ``first_covered``, ``last_covered``; ``rise_recent`` and the
+        ``level_recent``, ``usual_recent`` and ``onset_recent`` it quotes
+        (the strongest rise of the last four months).
+    """
+    dense = series_changes(rows, members, keys, months, coverage, window=window, history=history,
+                           engine=engine)  # fmt: skip
+    if null is None:
+        from tradeflows.engine import collect
+
+        null = null_table(collect(null_counts(dense), engine))
+    return series_evidence(dense, null)
+
+
+def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
+    """The changes of :func:`series_changes` on the scale of chance (``null``: :func:`null_table`),
+    pooled into each month's rise and fall: the rest of :func:`series_features`."""
+    return _evidence(_empirical_null(changes, null))
+
+
+def series_changes(
+    rows: pl.LazyFrame,
+    members: pl.LazyFrame,
+    keys: pl.LazyFrame,
+    months: pl.LazyFrame,
+    coverage: pl.LazyFrame,
+    *,
+    window: int = 24,
+    history: int = 12,
+    engine: str | None = None,
+) -> pl.LazyFrame:
+    """The dense series and each window's change in log USD, before the null (executed).
+
+    As :func:`series_features`, which puts the changes ``_u{k}``, ``_y{k}``
+    (size class ``_c{k}``) on the scale of chance.
+    """
+    # Numbered in sorted order: the GPU engine's previous median reads ``keys``
+    # twice, so the numbers must not depend on the order ``unique`` gives.
+    keys = (
+        pl.concat([rows.select(SERIES_KEY), keys.select(SERIES_KEY)])
+        .unique()
+        .sort(SERIES_KEY)
+        .with_row_index("_sid")
+    )
+    monthly = coverage.filter(pl.col("freq") == "M").select(
+        "reporter", "role", "mi", "products", "totals"
+    )
+    x_cov, m_cov = _covered(keys, members, monthly)
+    dense = (
+        keys.join(months, how="cross")
+        .join(rows, on=[*SERIES_KEY, "mi"], how="left")
+        .join(x_cov, on=["_sid", "mi"], how="left")
+        .join(m_cov, on=["_sid", "mi"], how="left")
+        .sort("_sid", "mi")
+        .with_columns(_i=pl.col("mi") - pl.col("mi").min())
+        .with_columns(
+            x_cov=pl.col("x_cov").fill_null(False) | pl.col("x").is_not_null(),
+            m_cov=pl.col("m_cov").fill_null(False) | pl.col("m").is_not_null(),
+        )
+        .with_columns(covered=pl.col("x_cov") | pl.col("m_cov"))
+    )
+    back = _back
+    known = pl.col("covered")
+    dense = dense.with_columns(
+        v=pl.when(known).then(pl.col("v").fill_null(0.0)),
+        x=pl.when(pl.col("x_cov")).then(pl.col("x").fill_null(0.0)),
+        m=pl.when(pl.col("m_cov")).then(pl.col("m").fill_null(0.0)),
+        slip=pl.col("slip").fill_null(False),
+    ).with_columns(
+        lv=(pl.col("v") / 1000.0).log1p(),
+        # One report far from its mirror, for one month only: a data-quality event.
+        spike=(
+            (pl.col("v") > 20 * back(pl.col("v"), 1).fill_null(0.0))
+            & (pl.col("v") > 20 * back(pl.col("v"), -1).fill_null(0.0))
+            & ((pl.col("x") > 20 * pl.col("m")) | (pl.col("m") > 20 * pl.col("x")))
+        ).fill_null(False),
+    )
+    # The months evidence is measured on: covered, and not a data-quality event.
+    sound = known & ~pl.col("slip") & ~pl.col("spike")
+    dense = dense.with_columns(
+        # Running sums (order_by: the rows are in order, but an engine may group them otherwise).
+        cum=pl.col("lv").fill_null(0.0).cum_sum().over("_sid", order_by="mi"),
+        cum_n=known.cast(pl.Int32).cum_sum().over("_sid", order_by="mi"),
+        _cnt=sound.cast(pl.Int32).cum_sum().over("_sid", order_by="mi"),
+        _sv=pl.when(sound).then(pl.col("v")).otherwise(0.0).cum_sum().over("_sid", order_by="mi"),
+        _vs=pl.when(sound).then(pl.col("v")),
+    )
+    opts = {"by": ["_sid"], "order": "mi", "window": window, "engine": engine}
+    # The usual level; null until the series has ``history`` covered months (warm-up).
+    dense = with_previous_median(dense, "lv", "med", min_samples=history, **opts)
+
+    def between(col: str, k: int) -> pl.Expr:
+        """The sum of a running-sum column over the ``k`` months up to this one."""
+        before = back(pl.col(col), k)
+        return pl.col(col) - pl.when(pl.col("_i") >= k).then(before).otherwise(0)
+
+    # Each window's change against the ``window`` months before it (``_u``), and
+    # against the same months a year earlier (``_y``), in log USD.
+    raw, levels = [], []
+    for k in WINDOWS:
+        n_k = between("_cnt", k)
+        enough = n_k >= max(1, (k + 1) // 2)
+        # Means in USD, then logs: a month without shipments lowers a mean, it
+        # does not sink it (as a mean of logs would).
+        hist_mean = back(between("_sv", window) / between("_cnt", window), k)
+        win_mean = between("_sv", k) / n_k
+        if k >= 3:  # without its largest month: one big shipment is not a rise
+            top = pl.max_horizontal([back(pl.col("_vs"), j) for j in range(k)])
+            win_mean = pl.when(n_k >= 2).then((between("_sv", k) - top) / (n_k - 1))
+        change = (win_mean / 1000).log1p() - (hist_mean / 1000).log1p()
+        # Only once the history is in (``med`` needs ``history`` covered months).
+        change = (
+            pl.when(enough & back(pl.col("med"), k - 1).is_not_null()).then(change).fill_nan(None)
+        )
+        raw.append(change.alias(f"_u{k}"))
+        # The same months a year earlier.
+        year_before = back(between("_sv", k) / between("_cnt", k), 12)
+        raw.append(
+            pl.when(change.is_not_null())
+            .then((win_mean / 1000).log1p() - (year_before / 1000).log1p())
+            .fill_nan(None)
+            .alias(f"_y{k}")
+        )
+        levels.append(win_mean.alias(f"_level{k}"))
+        levels.append(hist_mean.alias(f"_usual{k}"))
+        # The size class of the window's history (log10 of thousands of USD, 0 to 5).
+        levels.append(
+            (back(pl.col("med"), k - 1) / math.log(10.0))
+            .floor()
+            .clip(0, 5)
+            .cast(pl.Int32)
+            .alias(f"_c{k}")
+        )
+    dense = dense.with_columns(*raw, *levels)
+    # Executed here: the standardisation reads the series twice (its spread, then
+    # each value), and a plan that joins itself that way grows with every window.
+    from tradeflows.engine import collect
+
+    return collect(dense, engine).lazy()
+
+
+def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
+    """Each month's pooled rise and fall from the standardised changes, and what they quote."""
+    back = _back
+    known = pl.col("covered")
+    # Never more than the change against the same months a year earlier: a
+    # seasonal peak is not a rise.
+    rises, falls = [], []
+    for k in WINDOWS:
+        for out, level, year in ((rises, f"_r{k}", f"_ry{k}"), (falls, f"_f{k}", f"_fy{k}")):
+            z, zy = pl.col(level), pl.col(year)
+            name = f"_rise{k}" if out is rises else f"_fall{k}"
+            out.append(
+                pl.when(zy.is_not_null()).then(pl.min_horizontal(z, zy)).otherwise(z).alias(name)
+            )
+    dense = dense.with_columns(*rises, *falls)
+    rise_cols = [pl.col(f"_rise{k}") for k in WINDOWS]
+    best = pl.max_horizontal(rise_cols)
+    which = pl.when(rise_cols[0] == best).then(pl.lit(WINDOWS[0]))
+    for k, col in zip(WINDOWS[1:], rise_cols[1:], strict=True):
+        which = which.when(col == best).then(pl.lit(k))
+
+    def at_window(prefix: str) -> pl.Expr:
+        """``prefix`` of the window the rise came from (the shortest without one)."""
+        expr = pl.when(pl.col("rise_k") == WINDOWS[0]).then(pl.col(f"{prefix}{WINDOWS[0]}"))
+        for k in WINDOWS[1:]:
+            expr = expr.when(pl.col("rise_k") == k).then(pl.col(f"{prefix}{k}"))
+        return expr.otherwise(pl.col(f"{prefix}{WINDOWS[0]}"))
+
+    dense = dense.with_columns(
+        rise=best, fall=pl.max_horizontal(f"_fall{k}" for k in WINDOWS), rise_k=which
+    ).with_columns(
+        # The window's mean a month (without its largest month) and the mean a
+        # month of the history before it, in USD: what a rise adds is their difference.
+        level=at_window("_level"),
+        usual=at_window("_usual"),
+        # Of the shortest window, for a fall.
+        level_short=pl.col(f"_level{WINDOWS[0]}"),
+        usual_short=pl.col(f"_usual{WINDOWS[0]}"),
+    )
+    dense = dense.with_columns(
+        # Evidence from a data-quality event does not count as a rise.
+        # and nothing is measured on a month nobody filed.
+        rise=pl.when(~known)
+        .then(None)
+        .when(pl.col("slip") | pl.col("spike"))
+        .then(0.0)
+        .otherwise(pl.col("rise")),
+        fall=pl.when(known).then(pl.col("fall")),
+        # Runs of months that clear the evidence line, to date each rise's
+        # onset; one month below it (a missing report) does not end a run.
+        _run=(
+            (pl.col("rise").fill_null(0.0) < EVIDENCE)
+            & (back(pl.col("rise"), -1).fill_null(0.0) < EVIDENCE)
+        )
+        .cum_sum()
+        .over("_sid", order_by="mi"),
+        first_covered=pl.when(known).then(pl.col("mi")).min().over("_sid"),
+        last_covered=pl.when(known).then(pl.col("mi")).max().over("_sid"),
+        # The mirror gap is read over three months: one that touches a
+        # data-quality event says nothing about the flow.
+        gap=pl.when(
+            ~pl.any_horizontal(
+                [back(pl.col("slip") | pl.col("spike"), j).fill_null(False) for j in (-1, 0, 1)]
+            )
+        ).then(pl.col("gap")),
+    )
+    dense = dense.with_columns(
+        onset=pl.when(pl.col("rise") >= EVIDENCE).then(
+            pl.when(pl.col("rise") >= EVIDENCE).then(pl.col("mi")).min().over("_sid", "_run")
+        )
+    )
+    # The last four months' strongest rise, and the values it quotes: goods
+    # arrive at a hub up to three months before they leave it.
+    recent = [back(pl.col("rise"), k) for k in range(4)]
+    top = pl.max_horizontal(recent)
+    lag = pl.when(recent[0] == top).then(pl.lit(0))
+    for k in range(1, 4):
+        lag = lag.when(recent[k] == top).then(pl.lit(k))
+    dense = dense.with_columns(rise_recent=top, _lag=lag)
+
+    def at_lag(col: str) -> pl.Expr:
+        expr = pl.when(pl.col("_lag") == 0).then(pl.col(col))
+        for k in range(1, 4):
+            expr = expr.when(pl.col("_lag") == k).then(back(pl.col(col), k))
+        return expr
+
+    dense = dense.with_columns(
+        level_recent=at_lag("level"),
+        usual_recent=at_lag("usual"),
+        onset_recent=pl.coalesce([back(pl.col("onset"), k) for k in range(4)]),
+    )
+    drop = [c for c in dense.collect_schema().names() if c.startswith("_") and c != "_sid"]
+    return dense.drop(*drop, "_sid", "med", "lv")
