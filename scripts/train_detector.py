@@ -94,8 +94,8 @@ LOG_ODDS_OFFSET = float(np.log(NEGATIVE_SHARE))
 
 
 def log_odds(model: SupervisedRouteDetector, table: pl.DataFrame) -> np.ndarray:
-    p = np.clip(model.predict_proba(table.select(FEATURES).to_numpy())[:, 1], 1e-12, 1 - 1e-12)
-    return np.log(p / (1 - p)) + LOG_ODDS_OFFSET
+    margin = model.model_.predict(table.select(FEATURES).to_numpy(), output_margin=True)
+    return margin.astype(np.float64) + LOG_ODDS_OFFSET
 
 
 def best_threshold(scored: pl.DataFrame) -> tuple[float, dict]:

@@ -279,6 +279,7 @@ def test_corridor_level_is_the_corridors_of_the_flags(world, flags):
     assert_frame_equal(ranked, corridors(flags))
     assert ranked["rank"].to_list() == list(range(1, ranked.height + 1))
     assert ranked["score"].is_sorted(descending=True, nulls_last=True)
+    assert not ranked["score"].is_nan().any()
     # One row per route, its months and extra value those of its flagged route-months.
     assert ranked.select(ROUTE_KEY).is_unique().all()
     by_route = (
@@ -292,3 +293,15 @@ def test_corridor_level_is_the_corridors_of_the_flags(world, flags):
     assert np.allclose(both["extra_usd"], both["usd"])
     with pytest.raises(ValueError, match="route-month or corridor"):
         detect_routes(world[1], level="route")
+
+
+def test_a_corridor_that_lost_money_is_not_ranked_first():
+    # Its months carried less than usual: no money term (a log of a negative
+    # would be NaN, which sorts first), the evidence alone.
+    # Nor does one whose value cannot be computed (NaN: a window without a sound month).
+    f = pl.DataFrame({"origin": ["USA", "JPN", "KOR"], "hub": "MYS", "destination": "CHN",
+                      "hs": "847150", "period": dt.date(2024, 1, 1), "score": [1.5, 2.0, 0.5],
+                      "flagged": False, "reasons": "r", "extra_usd": [5e5, -3e6, float("nan")]})  # fmt: skip
+    ranked = corridors(f)
+    assert ranked["origin"].to_list() == ["USA", "JPN", "KOR"]
+    assert ranked["score"].to_list() == pytest.approx([1.5 + 0.5 * np.log(6.0), 2.0, 0.5])

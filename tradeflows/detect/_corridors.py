@@ -73,7 +73,11 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
         .agg(
             # Sorted before the mean: the same sum whatever order top_k gives.
             evidence=pl.col("score").top_k(POOLED_MONTHS).sort().mean(),
-            extra_usd_month=pl.col("extra_usd").top_k_by("score", POOLED_MONTHS).sort().mean(),
+            extra_usd_month=pl.col("extra_usd")
+            .fill_nan(None)
+            .top_k_by("score", POOLED_MONTHS)
+            .sort()
+            .mean(),
         )
     )
 
@@ -128,8 +132,13 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
         .join(pooled, on=ROUTE_KEY, how="left")
         .with_columns(
             score=pl.col("evidence")
-            + MONEY_WEIGHT * (pl.col("extra_usd_month").fill_null(0.0) / MONEY_SCALE).log1p()
+            # Money a route lost (a fall) adds nothing: ln of a negative would be NaN,
+            # which sorts first.
+            + MONEY_WEIGHT
+            * (pl.col("extra_usd_month").fill_null(0.0).clip(0.0) / MONEY_SCALE).log1p()
         )
+        # NaN would sort first: a score that cannot be computed goes last, as null.
+        .with_columns(pl.col("score").fill_nan(None))
         .sort(["score", *ROUTE_KEY], descending=[True, False, False, False, False], nulls_last=True)
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))

@@ -135,7 +135,8 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         """Log-odds of transshipment: higher = more suspicious."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        p = np.clip(self.model_.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
-        # The trees saw one route-month without an episode in four: their odds
-        # are brought back to all route-months.
-        return np.log(p / (1 - p)) + _info()["log_odds_offset"]
+        # The trees' margin is their log-odds (no probability rounded to 1 in
+        # float32 and back). They saw one route-month without an episode in
+        # four: their odds are brought back to all route-months.
+        margin = self.model_.model_.predict(X, output_margin=True).astype(np.float64)
+        return margin + _info()["log_odds_offset"]

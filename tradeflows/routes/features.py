@@ -29,7 +29,9 @@ FEATURES = [
 def _extra(prefix: str, now: str = "level", usual: str = "usual") -> pl.Expr:
     """A series' monthly value over its rise's window above its usual level
     (USD a month, never negative)."""
-    return (pl.col(f"{prefix}_{now}") - pl.col(f"{prefix}_{usual}").fill_null(0.0)).clip(0.0)
+    # A window or a history without a sound month has no mean (NaN): no excess.
+    now_v = pl.col(f"{prefix}_{now}").fill_nan(None)
+    return (now_v - pl.col(f"{prefix}_{usual}").fill_nan(None).fill_null(0.0)).clip(0.0)
 
 
 def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -> pl.LazyFrame:

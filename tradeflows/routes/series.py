@@ -163,29 +163,20 @@ def _covered(
     keys: pl.LazyFrame, members: pl.LazyFrame, coverage: pl.LazyFrame
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Per series and month: whether its exporter side and its importer side filed."""
-    exporters = (
-        members.join(keys, on=SERIES_KEY)
-        .with_columns(_p=pl.col("p"))
-        .join(
-            coverage.filter(pl.col("role") == "X").rename({"reporter": "exporter"}),
-            on="exporter",
+
+    def filed(frame: pl.LazyFrame, role: str, who: str, flag: str) -> pl.LazyFrame:
+        """The series-months in which ``who`` (as ``role``) filed at the series' level."""
+        return (
+            frame.with_columns(_p=pl.col("p"))
+            .join(coverage.filter(pl.col("role") == role).rename({"reporter": who}), on=who)
+            .filter(level_covered(pl.col("_p")))
+            .select("_sid", "mi")
+            .unique()
+            .with_columns(pl.lit(True).alias(flag))
         )
-        .filter(level_covered(pl.col("_p")))
-        .select("_sid", "mi")
-        .unique()
-        .with_columns(x_cov=pl.lit(True))
-    )
-    importers = (
-        keys.with_columns(_p=pl.col("p"))
-        .join(
-            coverage.filter(pl.col("role") == "M").rename({"reporter": "b"}),
-            on="b",
-        )
-        .filter(level_covered(pl.col("_p")))
-        .select("_sid", "mi")
-        .unique()
-        .with_columns(m_cov=pl.lit(True))
-    )
+
+    exporters = filed(members.join(keys, on=SERIES_KEY), "X", "exporter", "x_cov")
+    importers = filed(keys, "M", "b", "m_cov")
     return exporters, importers
 
 
