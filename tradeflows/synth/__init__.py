@@ -141,10 +141,12 @@ def make_trade_world(
         :data:`LOOKALIKE_KINDS`).
     missing : float
         Scales the share of months reporters miss (1: calibrated).
-    reporters : {"all", "origins"}
+    reporters : {"all", "origins", "hubs"}
         Who files: every country but Taiwan and Iran (and Russia after
-        2022-02), or the origins only (a download of the EU's own statistics:
-        hubs and destinations are seen through the origins' reports alone).
+        2022-02), the origins only (a download of the EU's own statistics:
+        hubs and destinations are seen through the origins' reports alone),
+        or the hubs only (one hub's own records: imports by origin, exports
+        by destination).
 
     Examples
     --------
@@ -156,8 +158,8 @@ def make_trade_world(
     """
     if preset not in (None, *PRESETS):
         raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    if reporters not in ("all", "origins"):
-        raise ValueError(f"unknown reporters {reporters!r}: choose all or origins")
+    if reporters not in ("all", "origins", "hubs"):
+        raise ValueError(f"unknown reporters {reporters!r}: choose all, origins or hubs")
     if inflow not in ("mixed", "established", "new"):
         raise ValueError(f"unknown inflow {inflow!r}: choose mixed, established or new")
     for kinds, known in ((episode_kinds, EPISODE_KINDS), (lookalike_kinds, LOOKALIKE_KINDS)):
