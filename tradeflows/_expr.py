@@ -103,6 +103,36 @@ def exact_sum(expr: pl.Expr, scale: float = 100.0) -> pl.Expr:
     return (expr * scale).round().fill_nan(None).cast(pl.Int64).sum() / scale
 
 
+def number_text(expr: pl.Expr, digits: int = 1) -> pl.Expr:
+    """A number as text, rounded to ``digits`` (no decimal point at 0).
+
+    Examples
+    --------
+    >>> pl.select(number_text(pl.lit(3.14159)), b=number_text(pl.lit(820.4), 0)).row(0)
+    ('3.1', '820')
+    """
+    rounded = expr.round(digits)
+    return (rounded.cast(pl.Int64) if digits == 0 else rounded).cast(pl.String)
+
+
+def usd_text(expr: pl.Expr) -> pl.Expr:
+    """USD amounts as people write them: USD 3.4m, USD 1.9bn, USD 820.0k, USD 12.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"v": [3.4e6, 1.9e9, 8.2e5, 12.0]}).select(usd_text(pl.col("v"))).to_series().to_list()
+    ['USD 3.4m', 'USD 1.9bn', 'USD 820.0k', 'USD 12']
+    """
+    out = pl.concat_str(pl.lit("USD "), number_text(expr, 0))
+    for size, unit in reversed([(1e9, "bn"), (1e6, "m"), (1e3, "k")]):
+        out = (
+            pl.when(expr >= size)
+            .then(pl.concat_str(pl.lit("USD "), number_text(expr / size), pl.lit(unit)))
+            .otherwise(out)
+        )
+    return out
+
+
 def month_index(col: str = "period") -> pl.Expr:
     """Months since year 0 (``year * 12 + month - 1``): adjacent months differ by one.
 

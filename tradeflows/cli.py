@@ -155,12 +155,12 @@ def synth(
 
 
 def _usd(value: float | None) -> str:
-    """USD 3.4m, USD 1.9bn, USD 820k."""
-    value = value or 0.0
-    for size, unit in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"USD {value / size:.1f}{unit}"
-    return f"USD {value:.0f}"
+    """USD 3.4m, USD 1.9bn, USD 820.0k: as the reasons write amounts (:func:`tradeflows._expr.usd_text`)."""
+    import polars as pl
+
+    from tradeflows._expr import usd_text
+
+    return pl.select(usd_text(pl.lit(float(value or 0.0)))).item()
 
 
 def _codes(text: str | None) -> list[str] | None:

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from tradeflows import engine as _engine
+from tradeflows._expr import number_text, usd_text
 from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
 from tradeflows.errors import TradeflowsInputError
@@ -73,35 +74,19 @@ def load_canonical(
     return open_sources(sources, engine=engine)[0]
 
 
-def _fmt(expr: pl.Expr, digits: int = 1) -> pl.Expr:
-    rounded = expr.round(digits)
-    return (rounded.cast(pl.Int64) if digits == 0 else rounded).cast(pl.String)
-
-
-def _usd(expr: pl.Expr) -> pl.Expr:
-    """USD amounts as people write them: USD 3.4m, USD 1.9bn."""
-    scaled = [(1e9, "bn"), (1e6, "m"), (1e3, "k")]
-    out = pl.concat_str(pl.lit("USD "), _fmt(expr, 0))
-    for size, unit in reversed(scaled):
-        out = (
-            pl.when(expr >= size)
-            .then(pl.concat_str(pl.lit("USD "), _fmt(expr / size), pl.lit(unit)))
-            .otherwise(out)
-        )
-    return out
-
-
 def _rise(now: str, usual: str) -> pl.Expr:
     """``rose to USD 4.1m a month, 4.1x the usual USD 1.0m`` or ``... from almost nothing``."""
     ratio = pl.col(now) / pl.col(usual)
     return pl.concat_str(
         pl.lit("rose to "),
-        _usd(pl.col(now)),
+        usd_text(pl.col(now)),
         pl.lit(" a month"),
         pl.when(pl.col(usual).fill_null(0.0) < 1000)
         .then(pl.lit(" from almost nothing"))
         .otherwise(
-            pl.concat_str(pl.lit(", "), _fmt(ratio), pl.lit("x the usual "), _usd(pl.col(usual)))
+            pl.concat_str(
+                pl.lit(", "), number_text(ratio), pl.lit("x the usual "), usd_text(pl.col(usual))
+            )
         ),
     )
 
@@ -228,16 +213,16 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
             "destination",
             pl.lit(" fell"),
             pl.lit(" from "),
-            _usd(pl.col("direct_usual").fill_null(0.0)),
+            usd_text(pl.col("direct_usual").fill_null(0.0)),
             pl.lit(" a month to "),
-            _usd(pl.col("direct_level").fill_null(0.0)),
+            usd_text(pl.col("direct_level").fill_null(0.0)),
         )
     )
     gap = pl.when((pl.col("gap_out_change") >= 0.3) & pl.col("gap_out").is_not_null()).then(
         pl.concat_str(
             "destination",
             pl.lit(" books "),
-            _fmt(100 * pl.col("gap_out").abs(), 0),
+            number_text(100 * pl.col("gap_out").abs(), 0),
             pl.when(pl.col("gap_out") < 0).then(pl.lit("% less")).otherwise(pl.lit("% more")),
             pl.lit(" from "),
             "hub",
@@ -254,7 +239,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
             pl.lit("'s imports of "),
             product,
             pl.lit(" up "),
-            _fmt(100 * pl.col("share_change"), 0),
+            number_text(100 * pl.col("share_change"), 0),
             pl.lit(" points"),
         )
     )
@@ -263,7 +248,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
             pl.lit("break after "),
             "policy",
             pl.lit(" (difference-in-differences "),
-            _fmt(pl.col("policy_did")),
+            number_text(pl.col("policy_did")),
             pl.lit(" log points against the origin's other partners)"),
         )
     )
@@ -275,11 +260,11 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     )
     weak = pl.concat_str(
         pl.lit("several weak signs together (inflow rise "),
-        _fmt(pl.col("inflow_rise")),
+        number_text(pl.col("inflow_rise")),
         pl.lit(", outflow rise "),
-        _fmt(pl.max_horizontal("outflow_rise", "outflow4_rise")),
+        number_text(pl.max_horizontal("outflow_rise", "outflow4_rise")),
         pl.lit(", diversion "),
-        _fmt(pl.col("diversion")),
+        number_text(pl.col("diversion")),
         pl.lit("; 2.3 is a 1-in-100 change)"),
     )
     return flags.with_columns(reasons=pl.when(text == "").then(weak).otherwise(text))

@@ -81,10 +81,13 @@ def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
     return _engine.collect(lf, engine).lazy()
 
 
-def _series(pairs, destinations, hubs, hs, max_origins, window, history, span, coverage, engine):
+def _destinations(destinations: Iterable[str] | None) -> list[str]:
+    return list(destinations or destinations_of_concern())
+
+
+def _series(pairs, dest, hubs, hs, max_origins, window, history, span, coverage, engine):
     """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes, calendar, series."""
     legs = _materialise(monthly_legs(pairs, hs), engine)
-    dest = list(destinations or destinations_of_concern())
     routes = _materialise(candidate_routes(legs, dest, hubs=hubs, max_origins=max_origins), engine)
     if span is None:
         lo, hi = _engine.collect(
@@ -131,8 +134,9 @@ def route_null_counts(
     :func:`route_indicators`.
     """
     *_, changes = _series(
-        pairs, destinations, hubs, hs, max_origins, window, history, span, coverage, engine
-    )
+        pairs, _destinations(destinations), hubs, hs, max_origins, window, history, span,
+        coverage, engine,
+    )  # fmt: skip
     return _engine.collect(null_counts(changes), engine)
 
 
@@ -222,10 +226,10 @@ def route_indicators(
     >>> rising.row(0, named=True)["hub"], rising["destination"][0], rising["period"][0]
     ('MYS', 'CHN', datetime.date(2024, 2, 1))
     """
+    dest = _destinations(destinations)
     legs, routes, cal, series = _series(
-        pairs, destinations, hubs, hs, max_origins, window, history, span, coverage, engine
+        pairs, dest, hubs, hs, max_origins, window, history, span, coverage, engine
     )
-    dest = list(destinations or destinations_of_concern())
     if null is None:
         null = null_table(_engine.collect(null_counts(series), engine))
     series = _materialise(series_evidence(series, null), engine)

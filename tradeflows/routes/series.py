@@ -41,7 +41,6 @@ __all__ = [
     "null_table",
     "series_changes",
     "series_evidence",
-    "series_features",
     "series_rows",
 ]
 
@@ -347,41 +346,18 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     return out
 
 
-def series_features(
-    rows: pl.LazyFrame,
-    members: pl.LazyFrame,
-    keys: pl.LazyFrame,
-    months: pl.LazyFrame,
-    coverage: pl.LazyFrame,
-    *,
-    window: int = 24,
-    history: int = 12,
-    null: pl.DataFrame | None = None,
-    engine: str | None = None,
-) -> pl.LazyFrame:
-    """Dense monthly series, known in their covered months, and their evidence.
-
-    Every series has a row for every month, sorted by series and month, so a
-    value ``k`` months back is the row ``k`` rows up (within the series: its
-    position ``_i`` is at least ``k``).
+def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
+    """The changes of :func:`series_changes` on the scale of chance, pooled into each
+    month's rise and fall, with the values they quote.
 
     Parameters
     ----------
-    rows, members, keys : LazyFrame
-        :func:`series_rows`.
-    months : LazyFrame
-        ``mi``: the calendar.
-    coverage : LazyFrame
-        :func:`tradeflows.routes.coverage.coverage_table`.
-    window : int
-        Months of history a window is measured against.
-    history : int
-        Covered months of history a series needs before anything is measured.
-    null : DataFrame, optional
-        :func:`null_table` of the whole data, when these series are a part of
-        it (an HS chapter); default: that of these series.
-    engine : str, optional
-        The engine the plan will run on (the GPU engine has no rolling median).
+    changes : LazyFrame
+        :func:`series_changes`.
+    null : DataFrame
+        :func:`null_table` of :func:`null_counts` of the whole data's changes
+        (of ``changes`` when they are the whole data; added up over its parts
+        when they are one HS chapter).
 
     Returns
     -------
@@ -399,18 +375,6 @@ def series_features(
         ``level_recent``, ``usual_recent`` and ``onset_recent`` it quotes
         (the strongest rise of the last four months).
     """
-    dense = series_changes(rows, members, keys, months, coverage, window=window, history=history,
-                           engine=engine)  # fmt: skip
-    if null is None:
-        from tradeflows.engine import collect
-
-        null = null_table(collect(null_counts(dense), engine))
-    return series_evidence(dense, null)
-
-
-def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
-    """The changes of :func:`series_changes` on the scale of chance (``null``: :func:`null_table`),
-    pooled into each month's rise and fall: the rest of :func:`series_features`."""
     return _evidence(_empirical_null(changes, null))
 
 
@@ -425,10 +389,28 @@ def series_changes(
     history: int = 12,
     engine: str | None = None,
 ) -> pl.LazyFrame:
-    """The dense series and each window's change in log USD, before the null (executed).
+    """Dense monthly series, known in their covered months, and each window's change
+    in log USD (``_u{k}``, ``_y{k}``; size class ``_c{k}``), before the null (executed).
 
-    As :func:`series_features`, which puts the changes ``_u{k}``, ``_y{k}``
-    (size class ``_c{k}``) on the scale of chance.
+    Every series has a row for every month, sorted by series and month, so a
+    value ``k`` months back is the row ``k`` rows up (within the series: its
+    position ``_i`` is at least ``k``). :func:`series_evidence` puts the
+    changes on the scale of chance.
+
+    Parameters
+    ----------
+    rows, members, keys : LazyFrame
+        :func:`series_rows`.
+    months : LazyFrame
+        ``mi``: the calendar.
+    coverage : LazyFrame
+        :func:`tradeflows.routes.coverage.coverage_table`.
+    window : int
+        Months of history a window is measured against.
+    history : int
+        Covered months of history a series needs before anything is measured.
+    engine : str, optional
+        The engine the plan will run on (the GPU engine has no rolling median).
     """
     # Numbered in sorted order: the GPU engine's previous median reads ``keys``
     # twice, so the numbers must not depend on the order ``unique`` gives.
