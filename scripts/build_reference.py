@@ -237,10 +237,17 @@ def build_countries(realdata: Path) -> None:
         pl.col("iso3").replace_strict(names, default=pl.col("name")).alias("name")
     )
     special = pl.DataFrame(rows, schema=iso.schema)
-    table = (
-        pl.concat([special, iso.filter(~pl.col("comtrade").is_in(list(COMTRADE_SPECIAL)))])
-        .unique("comtrade", keep="first")
-        .sort("comtrade")
+    # A country whose ISO numeric code Comtrade uses for an aggregate (Monaco,
+    # 492: "Europe EU, nes"; Comtrade reports Monaco with France, 251) keeps
+    # its ISO3 code, with no Comtrade code: Eurostat and national files name it.
+    clash = iso.filter(pl.col("comtrade").is_in(list(COMTRADE_AGGREGATES)))
+    table = pl.concat(
+        [
+            pl.concat([special, iso.filter(~pl.col("comtrade").is_in(list(COMTRADE_SPECIAL)))])
+            .unique("comtrade", keep="first")
+            .sort("comtrade"),
+            clash.with_columns(comtrade=pl.lit(None, pl.Int32)),
+        ]
     )
     table.write_csv(OUT / "countries.csv")
 

@@ -244,7 +244,7 @@ def test_months_nobody_filed_are_gaps_in_the_browser(browser, tmp_path):
     a chart draws is a month its reporter filed; the months it skipped are gaps."""
     from tradeflows.store import scan_store
 
-    out = small_world(tmp_path, seed=23, store=True, preset=None, missing=4.0, n_others=8,
+    out = small_world(tmp_path, seed=24, store=True, preset=None, missing=4.0, n_others=8,
                       n_products=10, pairs_per_product=20, episodes=4, lookalikes=2)  # fmt: skip
     path = tmp_path / "report.html"
     config = {**CONFIG, "report": {**CONFIG["report"], "drilldowns": 4}}

@@ -40,3 +40,34 @@ def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
     assert lines == sorted((d, x) for d in inside["date"] for x in ("x", "x2"))
     labels = [a["text"] for a in fig.layout.annotations]
     assert labels == [name.replace("_", " ") for name in inside["name"]]
+
+
+def test_all_origins_leg_is_a_gap_where_no_exporter_filed():
+    """A route with no one origin draws the exporters' side from every exporter's report:
+    a month in which none of them reported is a gap, not a zero (a sum of nulls)."""
+    from tradeflows.mirror import collect_mirror
+    from tradeflows.schema import CANONICAL
+
+    months = [dt.date(2023, m, 1) for m in range(1, 5)]
+    rows = []
+    for k, d in enumerate(months):
+        rows.append((d, "MYS", "USA", "M", 100.0 + k))  # the hub's imports: every month
+        if k != 2:  # the exporter is silent in March
+            rows.append((d, "USA", "MYS", "X", 90.0 + k))
+        rows.append((d, "MYS", "CHN", "X", 50.0 + k))
+    data = pl.DataFrame(
+        {"period": [r[0] for r in rows], "reporter": [r[1] for r in rows],
+         "partner": [r[2] for r in rows], "flow": [r[3] for r in rows],
+         "value_usd": [r[4] for r in rows]},
+    ).with_columns(freq=pl.lit("M"), hs=pl.lit("847150"), hs_revision=pl.lit("HS2022"),
+                   source=pl.lit("t"))  # fmt: skip
+    data = data.select(
+        (pl.col(c) if c in data.columns else pl.lit(None)).cast(t).alias(c)
+        for c, t in CANONICAL.items()
+    )
+    flags = pl.DataFrame({"origin": "", "hub": "MYS", "destination": "CHN", "hs": "847150",
+                          "period": months, "score": 1.0, "flagged": False})  # fmt: skip
+    route = {"origin": "", "hub": "MYS", "destination": "CHN", "hs": "847150"}  # all origins
+    fig = route_legs(flags, route, pairs=collect_mirror(data.lazy()))
+    (exporters,) = [t for t in fig.data if t.meta and t.meta["reporter"] == "exporters"]
+    assert list(exporters.y) == [90.0, 91.0, None, 93.0]

@@ -219,11 +219,15 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
 
 
 def _both_reports() -> dict[str, pl.Expr]:
-    """The exporter's report (``x``) and the importer's in FOB terms (``m``), summed."""
-    return {
-        "x": fixed_order_sum(pl.col("value_x")),
-        "m": fixed_order_sum(pl.col("value_m") / pl.col("cif_fob")),
-    }
+    """The exporter's report (``x``) and the importer's in FOB terms (``m``), summed.
+
+    A side with no report in the group is null, not 0 (a sum of nulls is 0).
+    """
+
+    def summed(expr: pl.Expr) -> pl.Expr:
+        return pl.when(expr.is_not_null().any()).then(fixed_order_sum(expr))
+
+    return {"x": summed(pl.col("value_x")), "m": summed(pl.col("value_m") / pl.col("cif_fob"))}
 
 
 def _month(d) -> int:

@@ -74,7 +74,7 @@ def comtrade_to_iso3() -> dict[int, str]:
     >>> m[842], m[490], m[251], m[0], m[899]
     ('USA', 'TWN', 'FRA', 'WLD', 'AGG')
     """
-    t = countries()
+    t = countries().filter(pl.col("comtrade").is_not_null())  # Monaco: no Comtrade code
     iso = pl.when(pl.col("kind") == "aggregate").then(pl.lit(AGGREGATE)).otherwise("iso3")
     t = t.select("comtrade", iso.alias("iso3"))
     return dict(zip(t["comtrade"].to_list(), t["iso3"].to_list(), strict=True))
