@@ -214,3 +214,114 @@ def test_cli_fetch_census(api, tmp_path, monkeypatch):
             "--hs", "847150", "--base-url", api["census_url"], "-q"]  # fmt: skip
     assert main(args) == 0
     assert scan_store(tmp_path / "store").collect().height == 2
+
+
+@pytest.fixture
+def redirecting(api):
+    """A loopback server that redirects every call: to itself (same origin) or to the API.
+
+    The API listens on another port, so a redirect to it leaves this server's origin.
+    """
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            path = urlparse(self.path)
+            if path.path.startswith("/same/"):  # one hop within this origin first
+                self.send_response(302)
+                self.send_header("Location", self.path.replace("/same/", "/away/", 1))
+            else:  # then to the API on another port: another origin
+                self.send_response(302)
+                self.send_header(
+                    "Location", f"{api['url']}/{path.path.split('/get/', 1)[1]}?{path.query}"
+                )
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_key_never_follows_a_redirect_to_another_origin(api, redirecting, tmp_path):
+    base, seen = redirecting
+    files = fetch_comtrade(tmp_path / "cache", reporters=[458], periods=["202401"],
+                           api_key=KEY, base_url=f"{base}/same/get", sleep=lambda s: None)  # fmt: skip
+    assert len(files) == 1  # the redirects were followed and the answer kept
+    # Within the first origin the key went along (two hops), to the other origin it did not.
+    assert [h.get("ocp-apim-subscription-key") for h in seen] == [KEY, KEY]
+    assert api["api"].keys == {None}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--periods", "../../../OUT", "expected a month"),
+        ("--periods", "2024-13", "expected a month"),
+        ("--reporters", "MYS", "Comtrade country code"),
+        ("--reporters", "9999", "not a Comtrade country code"),
+        ("--cmd", "8471/../x", "TOTAL, AG2/AG4/AG6"),
+        ("--partners", "1,../2", "Comtrade country code"),
+    ],
+)
+def test_fetch_checks_every_value_before_any_request(
+    api, tmp_path, monkeypatch, capsys, option, value, message
+):
+    monkeypatch.setenv("COMTRADE_API_KEY", KEY)
+    args = {"--reporters": "458", "--periods": "202401", "--cmd": "847150", option: value}
+    argv = ["fetch", "comtrade", "--out", str(tmp_path / "store"), "--base-url", api["url"], "-q"]
+    assert main(argv + [x for kv in args.items() for x in kv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert api["api"].calls == []  # nothing reached the API
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) in ([], [".lock"])
+
+
+def test_census_values_are_checked_and_cache_names_come_from_checked_parts(api, tmp_path):
+    for bad in ({"periods": ["../../x"]}, {"hs_codes": ["8471/../../x"]}, {"hs_codes": ["847"]}):
+        kw = {"periods": ["2024-03"], "hs_codes": ["847150"], **bad}
+        with pytest.raises(FetchError):
+            fetch_census(tmp_path / "cache", base_url=api["census_url"], **kw)
+    files = fetch_census(tmp_path / "cache", periods=["202403"], hs_codes=["847150"],
+                         base_url=api["census_url"], sleep=lambda s: None)  # fmt: skip
+    assert [f.name for f in files] == ["census_exports_2024-03_847150.csv"]
+    assert all(f.parent == tmp_path / "cache" for f in files)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"count": 1, "data": ["not a record"]}',
+        b'{"count": 1, "data": [{"period": {"nested": 1}}]}',
+        b'{"data": "rows"}',
+        b"[1, 2, 3]",
+    ],
+)
+def test_answers_of_the_wrong_shape_exit_2(tmp_path, monkeypatch, capsys, body):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("COMTRADE_API_KEY", KEY)
+        argv = ["fetch", "comtrade", "--out", str(tmp_path / "store"), "--reporters", "458",
+                "--periods", "202401", "--retries", "0", "-q",
+                "--base-url", f"http://127.0.0.1:{server.server_address[1]}/get"]  # fmt: skip
+        assert main(argv) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "failed after 1 attempts" in err and KEY not in err

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -45,6 +46,69 @@ class FetchError(TradeflowsInputError):
     """The API could not be read (after retries), or refused the key."""
 
 
+#: Headers that carry a key: never sent to another origin than the one asked.
+_SECRET_HEADERS = {"ocp-apim-subscription-key", "authorization"}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+class _KeyStaysHome(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but drop the key headers on one that leaves the API's origin.
+
+    urllib copies every header to the redirected request; a redirect to
+    another host (or from https to http) would hand the key to it.
+    """
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            new.headers = {k: v for k, v in new.headers.items() if k.lower() not in _SECRET_HEADERS}
+            new.unredirected_hdrs = {
+                k: v for k, v in new.unredirected_hdrs.items() if k.lower() not in _SECRET_HEADERS
+            }
+        return new
+
+
+_OPENER = urllib.request.build_opener(_KeyStaysHome)
+
+
+def _check_codes(values: Sequence[object], what: str, pattern: str, hint: str) -> list[str]:
+    """``values`` as text, each matching ``pattern`` (else a one-line error before any request)."""
+    out = []
+    for v in values:
+        text = str(v).strip()
+        if not re.fullmatch(pattern, text):
+            raise FetchError(f"{what} {str(v)[:40]!r}: expected {hint}")
+        out.append(text)
+    if not out:
+        raise FetchError(f"{what}: none given")
+    return out
+
+
+def _check_countries(values: Sequence[object], what: str) -> list[str]:
+    """Comtrade country codes, each known to the reference table (0 is World)."""
+    from tradeflows.reference import comtrade_to_iso3
+
+    codes = _check_codes(values, what, r"\d{1,4}", "a Comtrade country code such as 458")
+    known = comtrade_to_iso3()
+    for c in codes:
+        if int(c) != 0 and int(c) not in known:
+            raise FetchError(f"{what} {c!r}: not a Comtrade country code")
+    return [str(int(c)) for c in codes]
+
+
+def _check_month(text: str, what: str) -> str:
+    """``YYYYMM`` or ``YYYY-MM`` -> ``YYYYMM``, a real month from 1962 on."""
+    m = re.fullmatch(r"(\d{4})-?(\d{2})", str(text).strip())
+    if not m or not (1962 <= int(m[1]) <= 2100 and 1 <= int(m[2]) <= 12):
+        raise FetchError(f"{what} {str(text)[:40]!r}: expected a month, YYYYMM or YYYY-MM")
+    return m[1] + m[2]
+
+
 def _chunks(values: Sequence[str], size: int) -> list[list[str]]:
     return [list(values[i : i + size]) for i in range(0, len(values), size)]
 
@@ -53,6 +117,11 @@ def _check_comtrade(doc: object) -> str | None:
     """Why a Comtrade+ body is not a complete answer (None when it is)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         return "body without a data list"
+    scalar = (str, int, float, bool, type(None))
+    if not all(
+        isinstance(r, dict) and all(isinstance(v, scalar) for v in r.values()) for r in doc["data"]
+    ):
+        return "data rows that are not records of plain values"
     if isinstance(doc.get("count"), int) and doc["count"] != len(doc["data"]):
         return f"body holds {len(doc['data'])} of {doc['count']} rows"
     return None
@@ -63,6 +132,10 @@ def _check_census(doc: object) -> str | None:
         return "body is not a table"
     if any(len(r) != len(doc[0]) for r in doc):
         return "rows of unequal length"
+    if not all(isinstance(v, (str, int, float, type(None))) for r in doc for v in r):
+        return "cells that are not plain values"
+    if "CTY_CODE" not in doc[0]:
+        return "no CTY_CODE column"
     return None
 
 
@@ -88,7 +161,7 @@ def _get_json(
             sleep(min(backoff * 2 ** (attempt - 1), 60.0))
         req = urllib.request.Request(url, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with _OPENER.open(req, timeout=timeout) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
@@ -173,6 +246,17 @@ def fetch_comtrade(
         )
     if freq not in ("M", "A"):
         raise FetchError(f"freq {freq!r}: choose M or A")
+    # Everything that reaches the API or a cache file name is checked first.
+    if freq == "M":
+        periods = [_check_month(p, "period") for p in periods]
+    else:
+        periods = _check_codes(periods, "period", r"(19[6-9]\d|20\d\d)", "a year, YYYY")
+    reporters = _check_countries(reporters, "reporter")
+    partners = _check_countries(partners, "partner") if partners else None
+    cmd_codes = _check_codes(
+        cmd_codes, "HS code", r"TOTAL|AG[246]|(\d\d){1,3}", "TOTAL, AG2/AG4/AG6 or 2, 4 or 6 digits"
+    )
+    flows = _check_codes(flows, "flow", r"X|M|RX|RM|DX|FM", "X, M, RX, RM, DX or FM")
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     files = []
@@ -266,6 +350,8 @@ def fetch_census(
     """
     if flow not in ("exports", "imports"):
         raise FetchError(f"flow {flow!r}: choose exports or imports")
+    periods = [_check_month(p, "period") for p in periods]
+    hs_codes = _check_codes(hs_codes, "HS code", r"(\d\d){1,5}", "2 to 10 digits, an even number")
     key = os.environ.get("CENSUS_API_KEY", "") if api_key is None else api_key
     value, commodity = (
         ("ALL_VAL_MO", "E_COMMODITY") if flow == "exports" else ("GEN_VAL_MO", "I_COMMODITY")
@@ -274,7 +360,7 @@ def fetch_census(
     cache.mkdir(parents=True, exist_ok=True)
     files = []
     for period in periods:
-        month = f"{period[:4]}-{period[-2:]}"
+        month = f"{period[:4]}-{period[4:]}"
         for code in hs_codes:
             params = {"get": f"CTY_CODE,CTY_NAME,{value},{commodity}", "time": month,
                       commodity: code, "COMM_LVL": f"HS{len(code)}"}  # fmt: skip
@@ -292,6 +378,8 @@ def fetch_census(
                 timeout=timeout, retries=retries, backoff=backoff, sleep=sleep,
             )  # fmt: skip
             header, *rows = doc
+            if value not in header:
+                raise FetchError(f"Census API: {shown} answered without a {value} column")
             col = {name: header.index(name) for name in ("CTY_CODE", value)}
             _write_chunk(
                 target,
@@ -302,7 +390,7 @@ def fetch_census(
                         "period": month.replace("-", ""),
                         "reporterCode": 842,
                         "reporterISO": "USA",
-                        "partnerCode": _census_partner(r[col["CTY_CODE"]]),
+                        "partnerCode": _census_partner(str(r[col["CTY_CODE"]] or "")),
                         "flowCode": "X" if flow == "exports" else "M",
                         "cmdCode": code,
                         "primaryValue": r[col[value]],
