@@ -59,8 +59,14 @@ INPUT_ERRORS: dict[str, str] = {
     "bad_period": "unreadable period",
     "unknown_hs": "unknown HS code",
     "bad_value": "value is not a number",
+    "bad_amount": "value or quantity is negative, not finite, or above USD 10 trillion",
     "bad_flow": "unknown trade flow",
+    "ragged_row": "row does not split into the header's columns (an unquoted delimiter?)",
 }
+
+#: The largest value a single reported flow may have (world goods trade is
+#: about USD 25 trillion a year): anything above is a misread number.
+MAX_VALUE_USD = 1e13
 
 #: Smallest ratio to the series median (and to the mirror report) read as a
 #: slip of x1000; the largest is 1e6 / SLIP_RATIO.
@@ -206,6 +212,16 @@ def _hs_known() -> pl.Expr:
     return (hs == "TOTAL") | (chapter_ok & (old | exact | chapter.is_in(["98", "99"])))
 
 
+def _bad_amount() -> pl.Expr:
+    """A value or quantity that is NaN, infinite, negative, or a value above :data:`MAX_VALUE_USD`."""
+    value = pl.col("value_usd")
+    bad = value.is_nan() | (value < 0) | (value > MAX_VALUE_USD)  # inf > MAX, -inf < 0
+    for col in ("net_kg", "qty"):
+        q = pl.col(col)
+        bad = bad | q.is_nan() | q.is_infinite() | (q < 0)
+    return bad.fill_null(False)
+
+
 @_verb
 def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Mark rows whose country, period, HS code, flow or value could not be read.
@@ -229,9 +245,13 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
     lf = lf.with_columns(_mark("bad_flow", _not_in("flow", FLOWS)))
     lf = lf.with_columns(_mark("unknown_hs", pl.col("hs").is_null() | ~_hs_known()))
     value_missing = pl.col("value_usd").is_null()
-    lf = lf.with_columns(
-        _mark("bad_value", value_missing & raw_value.is_not_null() & (raw_value != ""))
-    ).with_columns(_mark("missing_value", value_missing))
+    lf = (
+        lf.with_columns(
+            _mark("bad_value", value_missing & raw_value.is_not_null() & (raw_value != ""))
+        )
+        .with_columns(_mark("bad_amount", _bad_amount()))
+        .with_columns(_mark("missing_value", value_missing))
+    )
     # The readers' codes are the raw text, stripped, without dots, and padded
     # (io._common.hs_code): its length before padding counts the raw digits,
     # without a regular expression on every row.
@@ -841,7 +861,17 @@ def first_input_error(df: pl.DataFrame, source: str) -> str | None:
         "bad_period": f"period {r['period_raw']!r}",
         "unknown_hs": f"HS code {r['hs_raw']!r}",
         "bad_value": f"value {r['value_raw']!r}",
+        "bad_amount": ", ".join(
+            f"{name} {v!r}"
+            for name, v in (
+                ("value", r["value_raw"] or r["value_usd"]),
+                ("net weight", r["net_kg"]),
+                ("quantity", r["qty"]),
+            )
+            if v is not None
+        ),
         "bad_flow": "flow",
+        "ragged_row": f"value read as {r['value_raw']!r}",
     }[reason]
     count = df.filter(pl.col("drop") == reason).height
     more = f" ({count} rows like it)" if count > 1 else ""

@@ -7,6 +7,7 @@ traceback of an internal error.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -26,6 +27,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Find transshipment in trade statistics.",
 )
+
+
+#: Control characters (C0, DEL, C1) other than tab: data must not steer the terminal.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0)], "?")
+
+
+def _plain(text: object) -> str:
+    """``text`` safe for a terminal: control characters from data become ``?``.
+
+    Examples
+    --------
+    >>> _plain("MYS\x1b[2J -> CHN")
+    'MYS?[2J -> CHN'
+    """
+    return str(text).translate(_CONTROL)
+
+
+def _say(text: object, *, err: bool = False) -> None:
+    print(_plain(text), file=sys.stderr if err else sys.stdout)
+
+
+def _one_line(text: object) -> str:
+    """A message on one line: a library's multi-line message folded, control characters removed."""
+    return _plain(" ".join(str(text).split()))
 
 
 def _parse_pairs(items: list[str] | None, what: str) -> dict[str, str] | None:
@@ -61,9 +86,16 @@ def ingest(
     ] = None,
     value_scale: Annotated[float, typer.Option(help="Generic reader: value multiplier.")] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait", help="Fail at once if another ingest is writing the store (exit 2)."
+        ),
+    ] = False,
 ) -> None:
     """Read, clean, audit and store trade files (STORE/audit.json tells what happened)."""
     from rich.console import Console
+    from rich.markup import escape
 
     from tradeflows.engine import resolve
     from tradeflows.store import ingest as run_ingest
@@ -83,7 +115,9 @@ def ingest(
             mapping=_parse_pairs(map_, "--map"),
             constants=_parse_pairs(const, "--const"),
             value_scale=value_scale,
-            progress=None if status is None else status.update,
+            progress=None if status is None else (lambda m: status.update(escape(_plain(m)))),
+            wait=not no_wait,
+            notice=None if quiet else (lambda m: _say(m, err=True)),
         )
     finally:
         if status is not None:
@@ -92,8 +126,8 @@ def ingest(
         return
     totals = doc.get("totals", {})
     for path in doc.get("skipped", []):
-        err.print(f"skipped (already in the store): {path}", highlight=False)
-    print(
+        err.print(_plain(f"skipped (already in the store): {path}"), highlight=False, markup=False)
+    _say(
         f"{out}: {doc.get('store', {}).get('rows', 0)} rows stored; this store has read "
         f"{totals.get('rows_read', 0)} rows, kept {totals.get('rows_kept', 0)}, dropped "
         f"{totals.get('rows_dropped', 0)} "
@@ -112,12 +146,12 @@ def summary(
     from tradeflows.summary import store_summary, summary_html, summary_text
 
     info = store_summary(store)
-    print(summary_text(info))
+    _say(summary_text(info))
     if html is not None:
         from tradeflows._files import write_text_atomic
 
         write_text_atomic(html, summary_html(info))
-        print(html.resolve())
+        _say(html.resolve())
 
 
 @app.command()
@@ -138,6 +172,10 @@ def synth(
 
     if pairs_per_product < 1 or episodes < 0 or lookalikes < 0:
         raise TradeflowsInputError("synth: sizes must be positive")
+    if not 0 <= seed < 2**32:
+        raise TradeflowsInputError(
+            f"synth: --seed {seed}: expected a whole number from 0 to 2**32 - 1"
+        )
     if preset not in (None, "asia_ai_hardware"):
         raise TradeflowsInputError(f"synth: unknown preset {preset!r}: choose asia_ai_hardware")
     info = make_trade_world(
@@ -148,7 +186,7 @@ def synth(
         lookalikes=lookalikes,
         preset=preset,
     )
-    print(
+    _say(
         f"{out_dir}: {info['rows']} report rows in {len(info['files'])} files, "
         f"{info['truth_rows']} labelled route-months (synthetic)"
     )
@@ -165,6 +203,27 @@ def _usd(value: float | None) -> str:
 
 def _codes(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _read_labels(path: Path):
+    """A world's ``truth.parquet`` (known cases), checked."""
+    import polars as pl
+
+    if not path.is_file():
+        raise TradeflowsInputError(f"--labels {path}: no such file")
+    try:
+        known = pl.read_parquet(path, glob=False)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise TradeflowsInputError(
+            f"--labels {path}: not a readable parquet file ({_one_line(exc)[:160]})"
+        ) from None
+    need = {"hub", "destination", "hs", "period"}
+    if not need <= set(known.columns):
+        raise TradeflowsInputError(
+            f"--labels {path}: not a labels table (needs columns {', '.join(sorted(need))}; "
+            "a world's truth.parquet has them)"
+        )
+    return known
 
 
 @app.command()
@@ -219,9 +278,7 @@ def detect(
             raise TradeflowsInputError(f"{option} {path}: choose a .csv or .parquet file name")
     known = None
     if labels is not None:
-        if not labels.is_file():
-            raise TradeflowsInputError(f"--labels {labels}: no such file")
-        known = pl.read_parquet(labels)
+        known = _read_labels(labels)
     flags = detect_routes(
         sources,
         destinations=_codes(destinations),
@@ -241,13 +298,13 @@ def detect(
     flagged = flags.filter(pl.col("flagged"))
     hit = ranked.filter(pl.col("flagged"))
     at_stake = hit["extra_usd"].sum()
-    print(
+    _say(
         f"{out}: {flags.height} route-months scored, {flagged.height} flagged on "
         f"{hit.height} corridors carrying {_usd(at_stake)} above their usual level"
     )
     for row in hit.head(3).iter_rows(named=True):
         origin = row["origin"] or "*"
-        print(
+        _say(
             f"  {row['rank']:>3}. {origin} -> {row['hub']} -> {row['destination']}  {row['hs']}  "
             f"{row['first']:%Y-%m}..{row['last']:%Y-%m}, {_usd(row['extra_usd'])} at stake, "
             f"evidence {row['evidence']:.1f}: {row['reasons']}"
@@ -276,12 +333,12 @@ def evaluate(
     truth_path = world / "truth.parquet"
     if not truth_path.is_file():
         raise TradeflowsInputError(f"{world}: not a labelled world (no truth.parquet)")
-    truth = pl.read_parquet(truth_path)
+    truth = _read_labels(truth_path)
     data = load_canonical([world / "comtrade"], engine=engine)
     if flags is None:
         table = detect_routes(data, engine=engine)
     elif flags.suffix == ".parquet":
-        table = pl.read_parquet(flags)
+        table = pl.read_parquet(flags, glob=False)
     elif flags.suffix == ".csv":
         table = pl.read_csv(flags, schema_overrides={"hs": pl.String, "origin": pl.String},
                             try_parse_dates=True)  # fmt: skip
@@ -332,7 +389,7 @@ def report(
     path = build_report(
         sources, out, config=config, previous=previous, engine=engine, partition=partition
     )
-    print(path.resolve())
+    _say(path.resolve())
 
 
 fetch_app = typer.Typer(help="Pull fresh data from trade APIs into a store.", no_args_is_help=True)
@@ -357,11 +414,11 @@ def _ingest_fetched(files: list[Path], out: Path, quiet: bool) -> None:
 
     data = [f for f in files if has_rows(f)]
     if not data:
-        print(f"{out}: the API returned no rows for this query")
+        _say(f"{out}: the API returned no rows for this query")
         return
     doc = run_ingest(data, out)
     if not quiet:
-        print(f"{out}: {doc['store']['rows']} rows stored from {len(data)} fetched chunks")
+        _say(f"{out}: {doc['store']['rows']} rows stored from {len(data)} fetched chunks")
 
 
 @fetch_app.command("comtrade")
@@ -389,7 +446,7 @@ def fetch_comtrade_cmd(
         freq=freq,
         base_url=base_url or COMTRADE_URL,
         retries=retries,
-        progress=None if quiet else lambda m: print(m, file=sys.stderr),
+        progress=None if quiet else lambda m: _say(m, err=True),
     )
     _ingest_fetched(files, out, quiet)
 
@@ -415,9 +472,24 @@ def fetch_census_cmd(
         flow=flow,
         base_url=base_url or CENSUS_URL,
         retries=retries,
-        progress=None if quiet else lambda m: print(m, file=sys.stderr),
+        progress=None if quiet else lambda m: _say(m, err=True),
     )
     _ingest_fetched(files, out, quiet)
+
+
+_NO_SPACE = "No space left on device"
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an error of the system, naming the file."""
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+    if exc.errno == errno.ENOSPC:
+        what = "no space left on the device"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        what = "permission denied"
+    else:
+        what = exc.strerror or _one_line(exc)
+    return f"{where}: {what}" if where else what
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -425,7 +497,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except TradeflowsInputError as exc:
-        print(f"tradeflows: error: {exc}", file=sys.stderr)
+        _say(f"tradeflows: error: {_one_line(exc)}", err=True)
+        return 2
+    except OSError as exc:
+        # The system refused: a full disk, a permission, a missing folder.
+        _say(f"tradeflows: error: {_os_error(exc)}", err=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
         print("tradeflows: interrupted", file=sys.stderr)
@@ -434,17 +510,22 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except TyperException as exc:
         # Usage errors (unknown option, missing argument): one line, exit 2.
-        text = " ".join(exc.format_message().split())
+        text = _one_line(exc.format_message())
         if text:  # (no arguments at all: the help was printed already)
             print(f"tradeflows: usage error: {text} (see tradeflows --help)", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except Exception as exc:
         if os.environ.get("TRADEFLOWS_DEBUG"):
             raise
-        print(
-            f"tradeflows: internal error: {type(exc).__name__}: {exc} "
+        if _NO_SPACE in str(exc):  # a full disk, as a library reports it
+            _say(
+                f"tradeflows: error: no space left on the device ({_one_line(exc)[:200]})", err=True
+            )
+            return 2
+        _say(
+            f"tradeflows: internal error: {type(exc).__name__}: {_one_line(exc)} "
             "(set TRADEFLOWS_DEBUG=1 for the traceback)",
-            file=sys.stderr,
+            err=True,
         )
         return 1
     return 0

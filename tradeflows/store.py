@@ -20,10 +20,13 @@ counted in that earlier file's ``superseded_later``, so that the store holds
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import itertools
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -36,6 +39,7 @@ from typing import NamedTuple
 import polars as pl
 
 from tradeflows import engine as _engine
+from tradeflows._audit import DATA_PATTERN, data_folder, validate_audit
 from tradeflows._files import write_text_atomic
 from tradeflows.clean import (
     INPUT_ERRORS,
@@ -89,11 +93,11 @@ def read_audit(store: str | Path) -> dict:
         return {"format": STORE_FORMAT, "data": None, "files": [], "totals": {}, "store": {}}
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise TradeflowsInputError(f"{path}: unreadable audit ({exc})") from None
-    if doc.get("format") != STORE_FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") != STORE_FORMAT:
         raise TradeflowsInputError(f"{path}: not a {STORE_FORMAT} audit")
-    return doc
+    return validate_audit(doc, path)
 
 
 def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.LazyFrame:
@@ -117,12 +121,44 @@ def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.
     if not _audit_path(store).exists():
         raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
     doc = read_audit(store)
-    data = store / doc["data"] if doc["data"] else None
-    if data is None or not any(data.rglob("*.parquet")):
+    files = _data_files(store, doc)
+    if not files:
         return pl.LazyFrame(schema=CANONICAL)
-    return pl.scan_parquet(data / "**" / "*.parquet", hive_partitioning=False).select(
-        list(CANONICAL)
-    )
+    # A list of literal paths: a store's path may hold any character ([, *, ?).
+    return pl.scan_parquet(files, hive_partitioning=False, glob=False).select(list(CANONICAL))
+
+
+def _data_files(store: Path, doc: dict) -> list[Path]:
+    """The parquet files of the store's data folder, checked against the audit.
+
+    Only plain files inside the data folder are read (no links), and their
+    rows must be the rows the audit says the store holds: a damaged or
+    tampered store is an error, never read as fewer rows.
+    """
+    import pyarrow.parquet as pq
+
+    folder = data_folder(store, doc)
+    if folder is None:
+        return []
+    files = sorted(folder.rglob("*.parquet"))
+    rows = 0
+    for f in files:
+        if f.is_symlink() or not f.is_file():
+            raise TradeflowsInputError(f"{store}: {f.relative_to(store)} is not a plain file")
+        try:
+            rows += pq.read_metadata(f).num_rows
+        except (OSError, ValueError) as exc:
+            text = " ".join(str(exc).split())[:160]
+            raise TradeflowsInputError(
+                f"{store}: {f.relative_to(store)} is damaged ({text})"
+            ) from None
+    expected = doc["store"].get("rows")
+    if expected is not None and rows != expected:
+        raise TradeflowsInputError(
+            f"{store}: data folder {doc['data']} holds {rows} rows where the audit says "
+            f"{expected}; the store is damaged"
+        )
+    return files
 
 
 def _scan_remote(url: str, storage_options: dict | None) -> pl.LazyFrame:
@@ -141,8 +177,11 @@ def _scan_remote(url: str, storage_options: dict | None) -> pl.LazyFrame:
             doc = json.load(f)
     except FileNotFoundError:
         raise TradeflowsInputError(f"{url}: not a tradeflows store (no audit.json)") from None
-    if doc.get("format") != STORE_FORMAT:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise TradeflowsInputError(f"{url}/audit.json: unreadable audit ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != STORE_FORMAT:
         raise TradeflowsInputError(f"{url}/audit.json: not a {STORE_FORMAT} audit")
+    validate_audit(doc, f"{url}/audit.json")
     if not doc.get("data"):
         return pl.LazyFrame(schema=CANONICAL)
     return pl.scan_parquet(
@@ -208,6 +247,8 @@ def ingest(
     progress: Callable[[str], None] | None = None,
     spool_bytes: int | None = None,
     chunk_rows: int | None = None,
+    wait: bool = True,
+    notice: Callable[[str], None] | None = None,
 ) -> dict:
     """Read, clean and add source files to ``store``; return the store's audit.
 
@@ -247,6 +288,11 @@ def ingest(
         and 8% more memory (benchmarks/RESULTS.md). On the GPU engine
         4,000,000: each chunk is a plan translated and copied to the device,
         and the H100 runs cleaned a year (3M to 12.7M rows) at a time.
+    wait : bool
+        When another ingest is writing the store: wait for it (``notice`` is
+        told), or with ``wait=False`` raise at once.
+    notice : callable, optional
+        Told, in a sentence, what the ingest waits for or cleaned up.
 
     Notes
     -----
@@ -277,6 +323,45 @@ def ingest(
     store = Path(store)
     if store.exists() and not store.is_dir():
         raise TradeflowsInputError(f"{store}: exists and is not a folder")
+    if not math.isfinite(value_scale) or value_scale <= 0:
+        raise TradeflowsInputError(f"value scale {value_scale!r}: expected a positive number")
+    files = expand_sources(sources)
+    created = not store.exists()
+    # One writer at a time, from reading the audit to the commit: two ingests
+    # at once would each build on the same old state and one would be lost.
+    with _store_lock(store, wait=wait, notice=notice, created=created):
+        doc = read_audit(store)
+        removed = _remove_leftovers(store, doc)
+        if removed and notice:
+            notice(f"{store}: removed {removed} leftover(s) of an interrupted run")
+        doc.setdefault("store", {})["leftovers_removed"] = (
+            doc["store"].get("leftovers_removed", 0) + removed
+        )
+        out = _ingest_locked(
+            files, store, doc, engine=engine, lenient=lenient, revision=revision,
+            mapping=mapping, constants=constants, value_scale=value_scale,
+            progress=progress, spool_bytes=spool_bytes, chunk_rows=chunk_rows,
+        )  # fmt: skip
+    out["leftovers_removed"] = removed
+    return out
+
+
+def _ingest_locked(
+    files: list[Path],
+    store: Path,
+    doc: dict,
+    *,
+    engine: str | None,
+    lenient: bool,
+    revision: str | None,
+    mapping: Mapping[str, str] | None,
+    constants: Mapping[str, str] | None,
+    value_scale: float,
+    progress: Callable[[str], None] | None,
+    spool_bytes: int | None,
+    chunk_rows: int | None,
+) -> dict:
+    """:func:`ingest` with the store's lock held and its leftovers removed."""
     # The files are parsed on the CPU whatever the engine: cudf's CSV parser
     # rounds some decimals a unit in the last place differently, and a store
     # must not depend on where it was made. A parsed file and a chunk are in
@@ -286,10 +371,9 @@ def ingest(
     # A chunk filtered from a whole file is a plan over the whole file: on the
     # GPU engine that would copy all of it to the device for every chunk.
     whole_rows = chunk_rows * (_WHOLE_CHUNKS if chunk_engine == "cpu" else 1)
-    doc = read_audit(store)
-    files = expand_sources(sources)
     known = {e["sha256"] for e in doc["files"]}
     names = _source_names(files)
+    taken = {e["source"] for e in doc["files"]}
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
     # Identical files have identical sizes: a file whose size no ingested file
@@ -299,7 +383,7 @@ def ingest(
     new_entries, skipped = [], []
     hasher = ThreadPoolExecutor(max_workers=1)
     budget = _default_spool_bytes() if spool_bytes is None else spool_bytes
-    spool = _Spool(store.parent, budget)
+    spool = _Spool(store, budget)
     try:
         for i, (path, name) in enumerate(zip(files, names, strict=True)):
             if progress:
@@ -309,6 +393,8 @@ def ingest(
             if size in known_sizes and digest.result() in known:
                 skipped.append(str(path))
                 continue
+            if name in taken:  # an earlier file had this name: its counts stay its own
+                name = str(path) if str(path) not in taken else f"{name}@{digest.result()[:12]}"
             fmt = "generic" if mapping is not None else detect_format(path)
 
             def build(fast: bool, path: Path = path, name: str = name, i: int = i, fmt: str = fmt):
@@ -333,6 +419,7 @@ def ingest(
                 continue
             known.add(sha)
             known_sizes.add(size)
+            taken.add(name)
             spool.add_periods("read", df, whole_rows)
             del df
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
@@ -352,6 +439,7 @@ def ingest(
                 }
             )
         if not new_entries:
+            doc = read_audit(store)
             doc["skipped"] = skipped
             return doc
         if progress:
@@ -398,6 +486,76 @@ _ROW_GROUP_ROWS = 65_536
 _YEAR_CHAPTER = pl.col("period").dt.year().cast(pl.UInt32) * 256 + _CHAPTER.fill_null(0)
 
 
+#: What an interrupted run can leave in a store: a data folder being written,
+#: a spool, an audit being replaced, a data folder written but never committed
+#: (or committed, with the old one not yet removed).
+_LEFTOVERS = (
+    re.compile(r"\.data-[0-9a-f]{12}\.tmp"),
+    re.compile(r"\.spool-[0-9a-z_]+"),
+    re.compile(r"\.audit\.json\.[0-9a-f]{32}\.tmp"),
+)
+
+
+def _remove_leftovers(store: Path, doc: dict) -> int:
+    """Remove what interrupted runs left in ``store`` (its lock held); return how many."""
+    n = 0
+    for p in store.iterdir():
+        stale = any(r.fullmatch(p.name) for r in _LEFTOVERS) or (
+            re.fullmatch(DATA_PATTERN, p.name) is not None and p.name != doc.get("data")
+        )
+        if not stale:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+        n += 1
+    return n
+
+
+@contextlib.contextmanager
+def _store_lock(
+    store: Path, *, wait: bool, notice: Callable[[str], None] | None, created: bool = False
+):
+    """Hold ``STORE/.lock`` (the system releases it if the process dies).
+
+    A store this call ``created`` is removed again if the work fails before
+    it holds anything (a refused first file leaves no folder behind). A
+    waiter that then gets the lock of the removed file takes a new one.
+    """
+    import filelock
+
+    path = store / ".lock"
+    told = False
+    while True:
+        store.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(path)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if not wait:
+                raise TradeflowsInputError(
+                    f"{store}: another tradeflows ingest is writing this store; "
+                    "try again when it has finished (or leave out --no-wait to wait for it)"
+                ) from None
+            if notice and not told:
+                notice(f"{store}: waiting for another tradeflows ingest to finish")
+                told = True
+            lock.acquire()
+        if path.exists():  # not removed by the holder before us (see above)
+            break
+        lock.release()
+    try:
+        yield
+    except BaseException:
+        if created and [p.name for p in store.iterdir()] == [".lock"]:
+            path.unlink()
+            store.rmdir()
+        raise
+    finally:
+        lock.release()
+
+
 def _default_spool_bytes() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 16
@@ -435,10 +593,10 @@ class _Spool:
         """Write ``df`` to a new file of the spool folder and scan it."""
         if self.folder is None:
             self.where.mkdir(parents=True, exist_ok=True)
-            self.folder = Path(tempfile.mkdtemp(prefix=".tradeflows-spool-", dir=self.where))
+            self.folder = Path(tempfile.mkdtemp(prefix=".spool-", dir=self.where))
         path = self.folder / f"{uuid.uuid4().hex}.parquet"
         df.write_parquet(path, compression="lz4", statistics=False)
-        return pl.scan_parquet(path)
+        return pl.scan_parquet(path, glob=False)
 
     def _fits(self, size: int) -> bool:
         """Whether ``size`` more bytes fit the budget; if so they are counted."""
@@ -677,6 +835,7 @@ def _clean_by_period(
                 "rows": sum(n for *_, n in written),
                 "years": sorted({year for _, year, _, _ in written}),
                 "rows_before": doc.get("store", {}).get("rows", 0) if doc["data"] else 0,
+                "leftovers_removed": doc.get("store", {}).get("leftovers_removed", 0),
             },
             "totals": _sum_counts(files_doc),
             "files": files_doc,
@@ -688,6 +847,7 @@ def _clean_by_period(
             shutil.rmtree(store / data_name, ignore_errors=True)
         raise
     if doc.get("data") and doc["data"] != data_name:
+        # The old name passed the audit's schema: a plain data-<hex> child.
         shutil.rmtree(store / doc["data"], ignore_errors=True)
 
 
@@ -746,7 +906,7 @@ def _mark_slips(
         (ids,) = spool.frames("gids", [path])
         hit = ids.select(pl.col("_gid").is_in(gids)).collect().to_series()
         if hit.any():
-            df = pl.read_parquet(path)
+            df = pl.read_parquet(path, glob=False)
             _write_part(df.with_columns(slip_suspect=pl.col("slip_suspect") | hit), path)
 
 

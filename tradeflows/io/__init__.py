@@ -7,7 +7,9 @@ columns the cleaning needs (see :data:`tradeflows.schema.AUX_COLUMNS`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import glob
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Literal, get_args
 import polars as pl
 
 from tradeflows.errors import TradeflowsInputError
-from tradeflows.io._common import column_key, finish
+from tradeflows.io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows.io._text import PreparedText, file_sha256, prepare_text
 from tradeflows.io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
 from tradeflows.io.eurostat import looks_like_comext, read_comext_xlsx, scan_comext
@@ -52,6 +54,12 @@ _DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".xlsx", ".parquet"}
 def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     """Files, globs and folders -> sorted list of data files.
 
+    A path that exists is taken literally, whatever characters it holds
+    (``t[1].csv``, ``exports [2024].csv``, ``star*.csv``). Only a source
+    that names no file or folder is read as a glob pattern (``"data/*.csv"``,
+    quoted so that the shell leaves it alone); the files it matches are
+    taken literally.
+
     Examples
     --------
     >>> expand_sources(["/nonexistent/*.csv"])
@@ -62,6 +70,8 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for src in sources:
         p = Path(src)
+        if p.is_symlink() and not p.exists():
+            raise TradeflowsInputError(f"{src}: a link to nothing")
         if p.is_dir():
             found = sorted(
                 f
@@ -75,9 +85,12 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
             files.extend(found)
         elif p.is_file():
             files.append(p)
+        elif p.exists():
+            raise TradeflowsInputError(f"{src}: not a regular file or folder")
         else:
+            has_magic = glob.has_magic(str(src))  # type: ignore[attr-defined]
             matched = sorted(Path(m) for m in glob.glob(str(src)) if Path(m).is_file())
-            if not matched:
+            if not has_magic or not matched:
                 raise TradeflowsInputError(f"{src}: no such file, folder or matching files")
             files.extend(matched)
     return list(dict.fromkeys(files))
@@ -94,10 +107,25 @@ def is_parquet(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
+@contextlib.contextmanager
+def _csv_reader(text: PreparedText):
+    """A csv.reader over ``text`` that reads fields of any length (a broken quote makes huge ones)."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with open(text.path, encoding="utf-8", errors="replace", newline="") as f:
+            yield csv.reader(f, delimiter=text.delimiter)
+    except csv.Error as exc:
+        raise TradeflowsInputError(
+            f"{text.source}: not a readable delimited file ({exc})"
+        ) from None
+    finally:
+        csv.field_size_limit(limit)
+
+
 def _header_fields(text: PreparedText) -> tuple[list[str], bool, list[list[str]]]:
     """Header names, whether data rows carry one extra trailing empty field, a sample."""
-    with open(text.path, encoding="utf-8", errors="replace", newline="") as f:
-        rows = csv.reader(f, delimiter=text.delimiter)
+    with _csv_reader(text) as rows:
         header = next(rows)
         sample = [r for _, r in zip(range(5), rows, strict=False) if r]
     header = [h.lstrip("\ufeff") for h in header]
@@ -106,7 +134,7 @@ def _header_fields(text: PreparedText) -> tuple[list[str], bool, list[list[str]]
 
 
 def _check_shape(text: PreparedText, header: list[str], trailing: bool, sample: list) -> None:
-    """Refuse a file with no data rows, or whose rows do not split like its header."""
+    """Refuse a file with no data rows, or whose first rows do not split like its header."""
     if not sample:
         raise TradeflowsInputError(f"{text.source}: no data rows (header only)")
     width = len(header) + trailing
@@ -118,27 +146,137 @@ def _check_shape(text: PreparedText, header: list[str], trailing: bool, sample: 
             )
 
 
+def _fits(fields: int, last_empty: bool, width: int, trailing: bool) -> bool:
+    """Whether a row of ``fields`` fields splits like the header (``width`` names)."""
+    return fields == width or (trailing and fields == width + 1 and last_empty)
+
+
+@functools.lru_cache(maxsize=64)
+def ragged_rows(text: PreparedText, width: int, trailing: bool) -> tuple[int, ...]:
+    """The rows (numbered as the readers number them: line 2 is the first) that do not
+    split into the header's ``width`` fields.
+
+    Every row is checked, not a sample: an unquoted comma in a description
+    on line 7 shifts that row's values one column to the right. The file is
+    read as lines by polars and the delimiters outside quotes counted; a file
+    whose quotes span lines is read with Python's csv module instead. A blank
+    line is not ragged (it reads as a row of nulls, refused for its missing
+    codes).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from tradeflows.io._text import prepare_text
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text('a,b,c\\n1,2,3\\n4,"5,5",6\\n7,8,9,10\\n11,12\\n')
+    >>> ragged_rows(prepare_text(p), 3, False)
+    (4, 5)
+    """
+    d = text.delimiter
+    try:
+        line = pl.col("line").str.strip_chars_end("\r")
+        outside = (
+            pl.when(line.str.contains('"', literal=True))
+            .then(line.str.replace_all(r'"[^"]*"', ""))
+            .otherwise(line)
+        )
+        lines = (
+            pl.scan_csv(
+                text.path,
+                glob=False,
+                has_header=False,
+                skip_rows=1,
+                separator="\x1f",
+                quote_char=None,
+                schema={"line": pl.String},
+            )
+            .with_row_index("row", offset=2)
+            .select(
+                "row",
+                odd=line.str.count_matches('"', literal=True) % 2 == 1,
+                fields=outside.str.count_matches(d, literal=True) + 1,
+                last_empty=outside.str.ends_with(d),
+                blank=line.is_null() | (line == ""),
+            )
+        )
+        width_ok = (pl.col("fields") == width) | (
+            (pl.col("fields") == width + 1) & pl.col("last_empty") & trailing
+        )
+        found = lines.select(
+            pl.col("odd").any().alias("odd"),
+            pl.col("row").filter(~width_ok & ~pl.col("blank")).implode().alias("bad"),
+        ).collect()
+        if not found["odd"].item():
+            return tuple(found["bad"].item().to_list())
+    except pl.exceptions.PolarsError:  # the separator byte occurs in the file
+        pass
+    with _csv_reader(text) as rows:
+        next(rows)
+        return tuple(
+            i
+            for i, r in enumerate(rows, start=2)
+            if r and not _fits(len(r), r[-1] == "", width, trailing)
+        )
+
+
 def _scan_text(
     text: PreparedText,
     types: Callable[[list[str]], Mapping[str, pl.DataType]] | None = None,
-) -> pl.LazyFrame:
-    """Scan a prepared text file; ``types`` gives dtypes for some header names."""
+) -> tuple[pl.LazyFrame, tuple[int, ...]]:
+    """Scan a prepared text file; ``types`` gives dtypes for some header names.
+
+    Returns the scan and its ragged rows (:func:`ragged_rows`), which the
+    caller marks once the reader has numbered the rows.
+    """
     header, trailing, sample = _header_fields(text)
     typed = types(header) if types else {}
     _check_shape(text, header, trailing, sample)
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
         raise TradeflowsInputError(f"{text.path}: duplicate column names {dupes}")
+    ragged = ragged_rows(text, len(header), trailing)
     names = header + (["_trailing"] if trailing else [])
-    return pl.scan_csv(
+    lf = pl.scan_csv(
         text.path,
+        glob=False,
         separator=text.delimiter,
         has_header=False,
         skip_rows=1,
         new_columns=names,
         schema={n: typed.get(n, pl.String) for n in names},
         encoding="utf8",
+        truncate_ragged_lines=bool(ragged),
     ).drop(["_trailing"] if trailing else [])
+    return lf, ragged
+
+
+def _canonical(lf: pl.LazyFrame, source: str) -> pl.LazyFrame:
+    """A canonical parquet file, checked like any other source: its codes are read
+    through the reference tables (an unknown country or HS code is a row-level
+    error), its text kept as the raw value an error quotes.
+    """
+    text = {c: pl.col(c).cast(pl.String) for c in ("reporter", "partner", "hs", "value_usd")}
+    period = pl.col("period")
+    if lf.collect_schema()["period"] not in (pl.Date, pl.Null):
+        period = period.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+    return (
+        lf.with_row_index("row", offset=1)
+        .with_columns(
+            period=period,
+            reporter_raw=text["reporter"],
+            partner_raw=text["partner"],
+            hs_raw=text["hs"],
+            value_raw=text["value_usd"],
+            freq=pl.col("freq").cast(pl.String).str.strip_chars(),
+            flow=pl.col("flow").cast(pl.String).str.strip_chars(),
+            source=pl.lit(source),
+        )
+        .with_columns(
+            reporter=iso3_from_code("reporter_raw", stripped=False),
+            partner=iso3_from_code("partner_raw", stripped=False),
+            hs=hs_code(pl.col("hs_raw").str.strip_chars()),
+        )
+    )
 
 
 def detect_format(path: str | Path) -> Format:
@@ -161,7 +299,11 @@ def detect_format(path: str | Path) -> Format:
     if _is_xlsx(path):
         return "comext_xlsx"
     if is_parquet(path):
-        names = pl.read_parquet_schema(path)
+        try:
+            names = pl.read_parquet_schema(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            text = " ".join(str(exc).split())[:200]
+            raise TradeflowsInputError(f"{path}: not a readable parquet file ({text})") from None
         return "canonical" if set(CANONICAL) <= set(names) else "generic"
     text = prepare_text(path, validate=False)  # the header is enough here
     header, _, _ = _header_fields(text)
@@ -219,18 +361,29 @@ def scan(
         raise TradeflowsInputError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "comext_xlsx":
         return read_comext_xlsx(path, source)
+    ragged: tuple[int, ...] = ()
     if is_parquet(path):
-        lf = pl.scan_parquet(path)
+        lf = pl.scan_parquet(path, glob=False)
         if fmt == "canonical":
-            return finish(lf.with_columns(source=pl.lit(source)).with_row_index("row", offset=1))
+            return finish(_canonical(lf, source))
         lf = lf.select(pl.all().cast(pl.String))
     else:
         types = typed_columns if fast and fmt == "comtrade" else None
-        lf = _scan_text(prepare_text(path, validate=not fast), types)
+        lf, ragged = _scan_text(prepare_text(path, validate=not fast), types)
     if fmt == "comtrade":
-        return scan_comtrade(lf, source, path, in_memory=fast)
-    if fmt == "comext":
-        return scan_comext(lf, source, path)
-    if mapping is None:
+        out = scan_comtrade(lf, source, path, in_memory=fast)
+    elif fmt == "comext":
+        out = scan_comext(lf, source, path)
+    elif mapping is None:
         raise TradeflowsInputError(f"{path}: the generic reader needs a column mapping")
-    return scan_generic(lf, mapping, source=source, constants=constants, value_scale=value_scale)
+    else:
+        out = scan_generic(lf, mapping, source=source, constants=constants, value_scale=value_scale)
+    if not ragged:
+        return out
+    # A shifted row's values are not what they seem: it is refused (or,
+    # with --lenient, dropped and counted) whatever else it holds.
+    return out.with_columns(
+        drop=pl.when(pl.col("row").is_in(list(ragged)))
+        .then(pl.lit("ragged_row"))
+        .otherwise(pl.col("drop"))
+    )

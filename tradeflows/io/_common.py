@@ -135,20 +135,51 @@ def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     return pl.when(ok).then(index.replace_strict(numbers, days, default=None))
 
 
-def number(col: str, scale: float = 1.0) -> pl.Expr:
+#: ``1,234`` and ``1,234.5``: commas that group thousands.
+_GROUPED_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+#: ``1234,5``, ``1.234,5`` and ``1.234``: a decimal comma, dots that group thousands.
+_DECIMAL_COMMA = r"^[+-]?(\d{1,3}(\.\d{3})+|\d*)(,\d*)?$"
+
+
+def number(col: str | pl.Expr, scale: float = 1.0) -> pl.Expr:
     """Text -> Float64 (null when empty or malformed; the raw text is kept apart).
 
-    Thousands separators (``1,234.5``) and surrounding spaces are removed.
+    The decimal mark is the file's (the column's): a comma when any value can
+    be read only with a decimal comma (``1234,56``, ``1.234,5``), as in the
+    semicolon files of many European offices and in Eurostat's; then dots
+    group thousands (``1.234`` is 1234). Otherwise a point, and commas group
+    thousands (``1,234.5``). A value that does not fit its column's
+    convention (``1,234.5`` beside ``1234,56``) is null, so that the row is
+    refused with its text quoted rather than read 100 times too large.
+    Surrounding spaces are removed.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"us": ["1,234.5", "12", "7.25"], "eu": ["1234,56", "1.234", "0,5"]})
+    >>> df.select(number("us"), number("eu")).rows()
+    [(1234.5, 1234.56), (12.0, 1234.0), (7.25, 0.5)]
+    >>> pl.DataFrame({"v": ["1,234.5", "1234,56"]}).select(number("v"))["v"].to_list()
+    [None, 1234.56]
     """
-    s = pl.col(col)
-    v = (
-        pl.when(s.str.contains(",", literal=True))
-        .then(s.str.replace_all(",", "", literal=True))
-        .otherwise(s)
-        .str.strip_chars()
-        .cast(pl.Float64, strict=False)
+    s = (pl.col(col) if isinstance(col, str) else col).str.strip_chars()
+    comma = s.str.contains(",", literal=True)
+    grouped = s.str.contains(_GROUPED_COMMA)
+    decimal = s.str.contains(_DECIMAL_COMMA)
+    decimal_file = (comma & decimal & ~grouped).any()
+    separators = comma | s.str.contains(".", literal=True)
+    as_decimal = (
+        pl.when(separators & ~decimal)
+        .then(pl.lit(None, pl.String))
+        .otherwise(s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
     )
-    return v * scale if scale != 1.0 else v
+    as_point = (
+        pl.when(comma & ~grouped)
+        .then(pl.lit(None, pl.String))
+        .otherwise(s.str.replace_all(",", "", literal=True))
+    )
+    v = pl.when(decimal_file).then(as_decimal).otherwise(as_point).cast(pl.Float64, strict=False)
+    v = v * scale if scale != 1.0 else v
+    return v.alias(col if isinstance(col, str) else col.meta.output_name())
 
 
 @cache

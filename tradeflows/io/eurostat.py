@@ -145,9 +145,18 @@ def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFr
 _CODE_IN_LABEL = re.compile(r"\[(\d{2,10})\]\s*$")
 
 
-def _product_codes(reader, path: Path) -> dict[str, str]:
+def _sheet(reader, name: str, path: Path, then=None):
+    """One sheet of the workbook as a polars grid (``then(grid)`` if given); a broken sheet is an error."""
+    try:
+        grid = reader.load_sheet(name, header_row=None).to_polars()
+    except Exception as exc:  # fastexcel raises its own types for broken sheets
+        text = " ".join(str(exc).split())[:200]
+        raise TradeflowsInputError(f"{path}: sheet {name!r} cannot be read ({text})") from None
+    return then(grid) if then else grid
+
+
+def _product_codes(structure: pl.DataFrame) -> dict[str, str]:
     """Sheet name -> product code, from each sheet's label or the Structure sheet."""
-    structure = reader.load_sheet("Structure", header_row=None).to_polars()
     labels = {}
     for row in structure.iter_rows():
         cells = [str(c) if c is not None else "" for c in row]
@@ -167,18 +176,19 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     try:
         reader = fastexcel.read_excel(path)
     except Exception as exc:  # fastexcel raises its own types for corrupt files
-        raise TradeflowsInputError(f"{path}: not a readable XLSX workbook ({exc})") from None
+        text = " ".join(str(exc).split())[:200]
+        raise TradeflowsInputError(f"{path}: not a readable XLSX workbook ({text})") from None
     if not {"Summary", "Structure"} <= set(reader.sheet_names):
         raise TradeflowsInputError(
             f"{path}: unknown workbook layout; expected a Comext export with "
             "'Summary', 'Structure' and one sheet per product"
         )
-    codes = _product_codes(reader, path)
+    codes = _sheet(reader, "Structure", path, _product_codes)
     frames = []
     for name in reader.sheet_names:
         if not name.startswith("Sheet"):
             continue
-        grid = reader.load_sheet(name, header_row=None).to_polars()
+        grid = _sheet(reader, name, path)
         cells = [[None if c is None else str(c) for c in r] for r in grid.iter_rows()]
         meta = {r[0]: r[2] for r in cells if r and r[0] and len(r) > 2}
         label = (meta.get("PRODUCT [PRODUCT]") or "").strip()
@@ -186,12 +196,14 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
         code = match.group(1) if match else codes.get(label)
         if code is None:
             raise TradeflowsInputError(f"{path}: sheet {name!r}: no product code in {label[:60]!r}")
-        time_row = next(i for i, r in enumerate(cells) if r[0] == "TIME")
+        time_row = next((i for i, r in enumerate(cells) if r and r[0] == "TIME"), None)
+        if time_row is None:
+            raise TradeflowsInputError(f"{path}: sheet {name!r}: no TIME row above the table")
         months = cells[time_row][2:]
         data = cells[time_row + 3 :]
         records = []
         for offset, r in enumerate(data):
-            if not r[0]:
+            if not r or not r[0]:
                 break  # a blank row ends the table; the 'Special value' legend follows
             for month, value in zip(months, r[2:], strict=False):
                 if month:

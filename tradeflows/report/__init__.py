@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterable
 from importlib.resources import files
@@ -33,6 +34,7 @@ from tradeflows.errors import TradeflowsInputError
 __all__ = [
     "DEFAULTS",
     "build_report",
+    "check_config",
     "load_config",
     "notebook_html",
     "previous_summary",
@@ -49,6 +51,20 @@ DEFAULTS = {
 }  # fmt: skip
 
 _SUMMARY_ID = "tradeflows-summary"
+
+
+def _build_time() -> str:
+    """Now, or ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) when it is set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise TradeflowsInputError(
+                f"SOURCE_DATE_EPOCH={epoch[:20]!r}: expected seconds since 1970"
+            )
+        when = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    else:
+        when = dt.datetime.now(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def load_config(path: str | Path | None) -> dict:
@@ -84,6 +100,38 @@ def load_config(path: str | Path | None) -> dict:
                 f"{path}: [{section}] has unknown key(s) {', '.join(sorted(unknown))}"
             )
         config[section].update(values)
+    return check_config(config, path)
+
+
+#: The largest number a count option of the report may take.
+_MOST = 100_000
+
+
+def check_config(config: dict, where: object = "report config") -> dict:
+    """Refuse options of the wrong type: counts are whole numbers, lists are codes.
+
+    Examples
+    --------
+    >>> check_config({"report": {"top_routes": "many"}, "detect": {}}, "r.toml")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: r.toml: [report] top_routes = 'many': expected a whole number from 0 to 100000
+    """
+    for key, value in config.get("report", {}).items():
+        if key == "title":
+            if not isinstance(value, str):
+                raise TradeflowsInputError(f"{where}: [report] title = {value!r}: expected text")
+        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MOST:
+            raise TradeflowsInputError(
+                f"{where}: [report] {key} = {value!r}: expected a whole number from 0 to {_MOST}"
+            )
+    for key, value in config.get("detect", {}).items():
+        codes = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if value is not None and not isinstance(value, str) and not (codes and key != "since"):
+            raise TradeflowsInputError(
+                f"{where}: [detect] {key} = {value!r}: expected "
+                + ("a month, YYYY-MM" if key == "since" else "a list of codes")
+            )
     return config
 
 
@@ -385,8 +433,9 @@ def build_report(
     engine : str, optional
         The polars engine of the detection.
     built : str, optional
-        The build time shown (default: now, UTC). The only field that differs
-        between two reports of the same inputs.
+        The build time shown (default: now, UTC, or ``SOURCE_DATE_EPOCH``
+        when set). The only field that differs between two reports of the
+        same inputs.
     partition : bool
         Detect HS chapter by chapter (in groups of bounded size) and mirror
         only the chapters of the drill-down routes (with the whole data's
@@ -401,7 +450,9 @@ def build_report(
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise TradeflowsInputError(f"--out {out}: the report is an .html file")
-    config = config if isinstance(config, dict) else load_config(config)
+    config = check_config(config) if isinstance(config, dict) else load_config(config)
+    if out.is_dir():
+        raise TradeflowsInputError(f"--out {out}: is a folder; give the report's file name")
     before = previous_summary(previous) if previous is not None else None
     lf, audit = open_sources(list(sources), engine=engine)
     if not partition:
@@ -412,7 +463,7 @@ def build_report(
     else:  # the mirror, computed once, serves the detection and the figures
         pairs = collect_mirror(lf, engine)
         flags = detect_routes(lf, engine=engine, pairs=pairs, **detect_options)
-    built = built or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    built = built or _build_time()
     summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
     if partition:
         drilled = summary["routes"][: config["report"]["drilldowns"]]

@@ -1,0 +1,527 @@
+"""Input a hostile or careless user gives: crafted stores, odd paths, shifted rows, bad numbers.
+
+Each test is one of the cases reproduced in the reliability issue (S1-S4,
+D1-D7 and the exit codes), run through the command line as a user would.
+The rule everywhere: exit 2 with one line, or a correct store, and nothing
+already stored is damaged.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tradeflows._files import write_frame_atomic
+from tradeflows.cli import main
+from tradeflows.store import ingest, read_audit, scan_store
+
+HEADER = "period,reporterCode,partnerCode,flowCode,cmdCode,primaryValue"
+
+
+def csv_file(path: Path, *rows: str, header: str = HEADER) -> Path:
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    """Exit code and stderr of one command."""
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def one_line_error(code: int, err: str) -> bool:
+    return code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (but the lock) and its bytes."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+def values(store: Path) -> list[float]:
+    return sorted(scan_store(store).collect()["value_usd"].to_list())
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    """A store of one row (value 1000)."""
+    src = csv_file(tmp_path / "first.csv", "202301,490,458,X,847150,1000")
+    ingest([src], tmp_path / "store")
+    return tmp_path / "store"
+
+
+# S1 and D6: the store is untrusted input.
+
+
+@pytest.mark.parametrize("data", ["../victim", "/tmp/victim-abs", "data-0123456789ab/../../victim"])
+def test_a_crafted_data_folder_is_refused_and_nothing_outside_is_touched(
+    tmp_path, store, capsys, data
+):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    doc = read_audit(store)
+    doc["data"] = data.replace("/tmp/victim-abs", str(victim))
+    (store / "audit.json").write_text(json.dumps(doc))
+    before = snapshot(store)
+    new = csv_file(tmp_path / "second.csv", "202302,490,458,X,847150,2000")
+    code, err = run(capsys, "ingest", new, "-o", store, "-q")
+    assert one_line_error(code, err) and "invalid audit at data" in err
+    assert (victim / "precious.txt").read_text() == "keep me"
+    assert snapshot(store) == before
+    code, err = run(capsys, "detect", store, "-o", tmp_path / "f.csv")
+    assert one_line_error(code, err)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(format="tradeflows-store/9"), "not a tradeflows-store/1 audit"),
+        (lambda d: d["files"][0].update(rows_kept=-1), "invalid audit at files/0/rows_kept"),
+        (lambda d: d["files"][0].update(sha256="../x"), "invalid audit at files/0/sha256"),
+        (lambda d: d["files"][0].update(rows_read=7), "inconsistent audit"),
+        (lambda d: d["store"].update(rows=5), "inconsistent audit"),
+        (lambda d: d.update(files="all"), "invalid audit at files"),
+    ],
+)
+def test_the_audit_is_checked_against_its_schema(tmp_path, store, capsys, change, message):
+    doc = read_audit(store)
+    change(doc)
+    (store / "audit.json").write_text(json.dumps(doc))
+    before = snapshot(store)
+    code, err = run(capsys, "ingest", csv_file(tmp_path / "n.csv", "202302,490,458,X,847150,5"),
+                    "-o", store, "-q")  # fmt: skip
+    assert one_line_error(code, err) and message in err
+    assert snapshot(store) == before
+
+
+def test_a_missing_or_damaged_data_folder_is_an_error_not_an_empty_store(tmp_path, store, capsys):
+    data = store / read_audit(store)["data"]
+    shutil.rmtree(data)
+    before = snapshot(store)
+    new = csv_file(tmp_path / "second.csv", "202302,490,458,X,847150,2000")
+    code, err = run(capsys, "ingest", new, "-o", store, "-q")
+    assert one_line_error(code, err) and "is missing" in err
+    assert snapshot(store) == before  # the audit still counts the lost rows: nothing dropped
+    for command in (["detect", store, "-o", tmp_path / "f.csv"], ["summary", store]):
+        assert one_line_error(*run(capsys, *command))
+    # A data file removed or truncated: the rows no longer match the audit.
+    other = tmp_path / "other"
+    ingest([csv_file(tmp_path / "o.csv", "202301,490,458,X,847150,1", "202401,490,458,X,847150,2")],
+           other)  # fmt: skip
+    files = sorted((other / read_audit(other)["data"]).rglob("*.parquet"))
+    files[0].unlink()
+    code, err = run(capsys, "detect", other, "-o", tmp_path / "f.csv")
+    assert one_line_error(code, err) and "the store is damaged" in err
+    files[1].write_bytes(files[1].read_bytes()[:40])
+    assert one_line_error(*run(capsys, "detect", other, "-o", tmp_path / "f.csv"))
+
+
+def test_a_link_in_the_data_folder_is_not_followed(tmp_path, store, capsys):
+    outside = tmp_path / "outside.parquet"
+    scan_store(store).collect().write_parquet(outside)
+    year = next((store / read_audit(store)["data"]).iterdir())
+    (year / "zz.parquet").symlink_to(outside)
+    code, err = run(capsys, "detect", store, "-o", tmp_path / "f.csv")
+    assert one_line_error(code, err) and "not a plain file" in err
+
+
+# D7 and leftovers: one writer at a time; what a killed run leaves is cleaned.
+
+
+def _ingest_process(src: Path, store: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tradeflows.cli", "ingest", str(src), "-o", str(store), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _many_rows(path: Path, year: int, n: int) -> Path:
+    """A Comtrade+ file of ``n`` distinct rows (products x partners x months) of one year."""
+    from tradeflows.reference import hs_codes
+
+    codes = hs_codes("HS2017").filter(pl.col("level") == 6)["hs"].to_list()
+    partners = [458, 156, 702, 344, 392, 410, 764, 704, 356, 36]
+    per_month = n // 12
+    assert per_month <= len(codes) * len(partners)
+    rows = [
+        f"{year}{m:02d},490,{partners[k % 10]},X,{codes[k // 10]},{1000 + k}"
+        for m in range(1, 13)
+        for k in range(per_month)
+    ]
+    return csv_file(path, *rows)
+
+
+def test_two_ingests_at_once_keep_both_files(tmp_path):
+    store = tmp_path / "store"
+    a = _many_rows(tmp_path / "a.csv", 2021, 24_000)
+    b = _many_rows(tmp_path / "b.csv", 2022, 24_000)
+    procs = [_ingest_process(a, store), _ingest_process(b, store)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    doc = read_audit(store)
+    assert sorted(f["source"] for f in doc["files"]) == ["a.csv", "b.csv"]
+    rows = scan_store(store).collect()
+    assert rows.height == doc["store"]["rows"] == 48_000
+    assert sorted(rows["period"].dt.year().unique().to_list()) == [2021, 2022]
+
+
+def test_a_second_ingest_waits_or_with_no_wait_fails_clearly(tmp_path, store, capsys):
+    import filelock
+
+    held = filelock.FileLock(store / ".lock")
+    held.acquire()
+    try:
+        new = csv_file(tmp_path / "n.csv", "202302,490,458,X,847150,5")
+        proc = subprocess.run(
+            [sys.executable, "-m", "tradeflows.cli", "ingest", str(new), "-o", str(store),
+             "--no-wait"], capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 2 and "another tradeflows ingest" in proc.stderr
+        assert proc.stderr.count("\n") == 1
+        waiting = _ingest_process(new, store)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=3)  # it waits for the lock...
+    finally:
+        held.release()
+    _out, err = waiting.communicate(timeout=120)  # ...and then runs
+    assert waiting.returncode == 0 and "waiting for another tradeflows ingest" in err
+    assert values(store) == [5.0, 1000.0]
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_counted(tmp_path, store, capsys):
+    (store / ".data-0123456789ab.tmp" / "year=2023").mkdir(parents=True)
+    (store / "data-abcdefabcdef").mkdir()  # written but never committed
+    (store / ".spool-k3j4h5").mkdir()
+    (store / ".audit.json.0123456789abcdef0123456789abcdef.tmp").write_text("{")
+    (store / "notes.txt").write_text("the user's own file")
+    capsys.readouterr()
+    assert main(["ingest", str(csv_file(tmp_path / "n.csv", "202302,490,458,X,847150,5")),
+                 "-o", str(store)]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "removed 4 leftover(s) of an interrupted run" in err
+    names = sorted(p.name for p in store.iterdir())
+    assert names == sorted([".lock", "audit.json", read_audit(store)["data"], "notes.txt"])
+    assert read_audit(store)["store"]["leftovers_removed"] == 4
+
+
+def test_kill_9_leaves_the_old_store_or_the_new_one_never_a_mix(tmp_path):
+    store = tmp_path / "store"
+    ingest([_many_rows(tmp_path / "old.csv", 2020, 1_200)], store)
+    (tmp_path / "new").mkdir()
+    for year in (2021, 2022):
+        _many_rows(tmp_path / "new" / f"{year}.csv", year, 120_000)
+    shutil.copytree(store, tmp_path / "whole")
+    # One uninterrupted run gives the new state and how long a run takes.
+    started = time.monotonic()
+    whole = _ingest_process(tmp_path / "new", tmp_path / "whole")
+    whole.communicate(timeout=300)
+    took = time.monotonic() - started
+    old_rows = scan_store(store).collect().sort(pl.all())
+    new_rows = scan_store(tmp_path / "whole").collect().sort(pl.all())
+    assert new_rows.height == old_rows.height + 240_000
+    # Kill at points spread over the run's second half (reading, cleaning, writing,
+    # committing), where the store is being changed.
+    states = []
+    for fraction in (0.45, 0.55, 0.65, 0.75, 0.85, 0.92, 0.97):
+        proc = _ingest_process(tmp_path / "new", store)
+        try:
+            proc.wait(timeout=took * fraction)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # SIGKILL: no handler, no clean-up
+        proc.communicate()
+        rows = scan_store(store).collect().sort(pl.all())
+        assert rows.equals(old_rows) or rows.equals(new_rows), fraction
+        states.append("new" if rows.height == new_rows.height else "old")
+        if states[-1] == "new":
+            break
+    # The next run cleans what the killed ones left; the store holds the new state.
+    final = _ingest_process(tmp_path / "new", store)
+    final.communicate(timeout=300)
+    assert final.returncode == 0
+    assert scan_store(store).collect().sort(pl.all()).equals(new_rows)
+    leftovers = [p.name for p in store.iterdir() if p.name.endswith(".tmp") or ".spool" in p.name]
+    assert leftovers == []
+    assert len([p for p in store.iterdir() if p.name.startswith("data-")]) == 1
+    assert states.count("old") >= 3  # most kills came while the run was under way
+
+
+# D1/D2: paths are literal.
+
+
+def test_paths_with_pattern_characters_are_read_literally(tmp_path, capsys):
+    csv_file(tmp_path / "t[1].csv", "202303,490,458,X,847150,7")
+    csv_file(tmp_path / "t1.csv", "202303,490,458,X,847150,999")
+    csv_file(tmp_path / "star*.csv", "202301,490,458,X,847150,1")
+    csv_file(tmp_path / "starb.csv", "202301,490,702,X,847150,2")
+    csv_file(tmp_path / "exports [2024].csv", "202401,490,458,X,847150,3")
+    store = tmp_path / "st[1] *?"
+    for name in ("t[1].csv", "star*.csv", "exports [2024].csv"):
+        assert run(capsys, "ingest", tmp_path / name, "-o", store, "-q")[0] == 0
+    assert values(store) == [1.0, 3.0, 7.0]
+    assert sorted(f["source"] for f in read_audit(store)["files"]) == [
+        "exports [2024].csv", "star*.csv", "t[1].csv"]  # fmt: skip
+    assert run(capsys, "detect", store, "-o", tmp_path / "f[1].csv")[0] == 0
+    # A pattern that names no file is still a glob: the user quoted it on purpose.
+    assert run(capsys, "ingest", tmp_path / "t?.csv", "-o", tmp_path / "g", "-q")[0] == 0
+    assert values(tmp_path / "g") == [999.0]
+
+
+# D3/D4: every row is checked.
+
+
+def test_decimal_commas_are_read_as_decimals(tmp_path, capsys):
+    src = tmp_path / "eu.csv"
+    src.write_text(HEADER.replace(",", ";") + "\n202301;490;458;X;847150;1234,56\n"
+                   "202301;490;156;X;847150;1.234.567,5\n202301;490;702;X;847150;7\n")  # fmt: skip
+    assert run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")[0] == 0
+    assert values(tmp_path / "s") == [7.0, 1234.56, 1234567.5]
+    comext = tmp_path / "comext.csv"
+    comext.write_text("REPORTER;PARTNER;PRODUCT;FLOW;PERIOD;VALUE_IN_EUR\n"
+                      "Germany;Russia;84713000;EXPORT;Jan. 2022;1.234,5\n")  # fmt: skip
+    assert run(capsys, "ingest", comext, "-o", tmp_path / "c", "-q")[0] == 0
+    (usd,) = values(tmp_path / "c")
+    assert 1234.5 < usd < 1234.5 * 1.3  # euros at the month's rate, not 1.2345
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        HEADER + '\n202301,490,458,X,847150,"1,234.5"\n202301,490,156,X,847150,"1234,56"\n'
+    )
+    code, err = run(capsys, "ingest", mixed, "-o", tmp_path / "m", "-q")
+    assert one_line_error(code, err) and "'1,234.5'" in err
+
+
+def test_a_shifted_row_anywhere_is_refused_or_counted(tmp_path, capsys):
+    header = "period,reporterCode,partnerCode,flowCode,cmdCode,cmdDesc,primaryValue,"
+    rows = [f"202301,490,{p},X,847150,Computers,1000," for p in (458, 156, 344, 392, 410, 702)]
+    src = csv_file(tmp_path / "rag.csv", *rows, "202301,490,764,X,847150,Computers, portable,5000,",
+                   header=header)  # fmt: skip
+    code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")
+    assert one_line_error(code, err) and "line 8" in err and "split" in err
+    assert not (tmp_path / "s" / "audit.json").exists()
+    assert run(capsys, "ingest", src, "-o", tmp_path / "s", "-q", "--lenient")[0] == 0
+    audit = read_audit(tmp_path / "s")["totals"]
+    assert audit["rows_read"] == 7 and audit["dropped"] == {"ragged_row": 1}
+    assert 4000.0 not in values(tmp_path / "s") and 5000.0 not in values(tmp_path / "s")
+    short = csv_file(tmp_path / "short.csv", *[f"2023{m:02d},490,458,X,847150,1" for m in
+                     range(1, 11)], "202311,490,458,X,847150")  # fmt: skip
+    code, err = run(capsys, "ingest", short, "-o", tmp_path / "t", "-q")
+    assert one_line_error(code, err) and "line 12" in err
+
+
+def test_quoted_delimiters_and_multiline_fields_are_not_ragged(tmp_path, capsys):
+    header = "period,reporterCode,partnerCode,flowCode,cmdCode,cmdDesc,primaryValue"
+    src = csv_file(tmp_path / "q.csv", '202301,490,458,X,847150,"Computers, portable",1',
+                   '202301,490,156,X,847150,"two\nlines, ""quoted""",2', header=header)  # fmt: skip
+    assert run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")[0] == 0
+    assert values(tmp_path / "s") == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e309", "-5", "2e13"])
+def test_values_that_are_not_amounts_are_row_errors(tmp_path, capsys, value):
+    src = csv_file(
+        tmp_path / "v.csv", "202301,490,458,X,847150,10", f"202301,490,156,X,847150,{value}"
+    )
+    code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")
+    assert one_line_error(code, err) and "line 3" in err and "negative, not finite" in err
+    assert run(capsys, "ingest", src, "-o", tmp_path / "s", "-q", "--lenient")[0] == 0
+    assert read_audit(tmp_path / "s")["totals"]["dropped"] == {"bad_amount": 1}
+    assert values(tmp_path / "s") == [10.0]
+
+
+def test_a_nan_revision_does_not_replace_a_valid_value(tmp_path, store, capsys):
+    revised = csv_file(tmp_path / "rev.csv", "202301,490,458,X,847150,nan")
+    assert run(capsys, "ingest", revised, "-o", store, "-q", "--lenient")[0] == 0
+    assert values(store) == [1000.0]
+
+
+@pytest.mark.parametrize("scale", ["nan", "inf", "0", "-1000"])
+def test_value_scale_must_be_a_positive_number(tmp_path, capsys, scale):
+    src = csv_file(tmp_path / "g.csv", "202301,490,458,X,847150,10")
+    code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "--map", "value_usd=primaryValue",
+                    f"--value-scale={scale}")  # fmt: skip
+    assert one_line_error(code, err) and "value scale" in err
+
+
+# S3: a canonical parquet is validated; outputs are safe for spreadsheets and terminals.
+
+
+def test_canonical_parquet_codes_must_be_known(tmp_path, capsys):
+    from tests.conftest import canonical_frame as partial_frame
+    from tradeflows.schema import CANONICAL
+
+    def canonical_frame(**columns):  # every canonical column: recognised as canonical
+        df = partial_frame(**columns)
+        return df.select(
+            (pl.col(c) if c in df.columns else pl.lit(None)).cast(t).alias(c)
+            for c, t in CANONICAL.items()
+        )
+
+    evil = canonical_frame(reporter=['=HYPERLINK("http://x","y")', "MYS"], partner=["CHN", "CHN"],
+                           hs=["847150", "847150"], value_usd=[1.0, 2.0])  # fmt: skip
+    evil.write_parquet(tmp_path / "evil.parquet")
+    code, err = run(capsys, "ingest", tmp_path / "evil.parquet", "-o", tmp_path / "s", "-q")
+    assert one_line_error(code, err) and "unknown country code" in err
+    args = ("ingest", tmp_path / "evil.parquet", "-o", tmp_path / "s", "-q", "--lenient")
+    assert run(capsys, *args)[0] == 0
+    assert set(scan_store(tmp_path / "s").collect()["reporter"]) == {"MYS"}
+    bad_hs = canonical_frame(hs=["84715X"])
+    bad_hs.write_parquet(tmp_path / "hs.parquet")
+    code, err = run(capsys, "ingest", tmp_path / "hs.parquet", "-o", tmp_path / "h", "-q")
+    assert one_line_error(code, err) and "unknown HS code" in err
+
+
+def test_csv_outputs_neutralise_formulas(tmp_path):
+    df = pl.DataFrame({"hub": ["=1+2", "+cmd", "-x", "@SUM(A1)", "\tx", "MYS"], "v": [-1.0] * 6})
+    write_frame_atomic(tmp_path / "f.csv", df)
+    cells = [line.split(",")[0] for line in (tmp_path / "f.csv").read_text().splitlines()[1:]]
+    assert cells == ["'=1+2", "'+cmd", "'-x", "'@SUM(A1)", "'\tx", "MYS"]
+    assert pl.read_csv(tmp_path / "f.csv")["v"].to_list() == [-1.0] * 6  # numbers untouched
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path, capsys):
+    src = csv_file(tmp_path / "x\x1b[2J\x07.csv", "202301,490,458,X,847150,abc")
+    code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")
+    assert code == 2 and "\x1b" not in err and "\x07" not in err and err.count("\n") == 1
+    assert run(capsys, "ingest", src, "-o", tmp_path / "s", "--lenient")[0] == 0
+
+
+# D5: files of one name in separate calls keep their own counts.
+
+
+def test_same_base_name_in_separate_calls_keeps_the_audit_exact(tmp_path):
+    store = tmp_path / "store"
+    (tmp_path / "jan").mkdir()
+    (tmp_path / "feb").mkdir()
+    first = csv_file(tmp_path / "jan" / "exports.csv", "202301,490,458,X,847150,1",
+                     "202302,490,458,X,847150,2")  # fmt: skip
+    second = csv_file(tmp_path / "feb" / "exports.csv", "202302,490,458,X,847150,3")
+    third = csv_file(tmp_path / "feb" / "other.csv", "202301,490,458,X,847150,4")
+    for src in (first, second):
+        ingest([src], store)
+    second.write_text(second.read_text().replace(",3\n", ",5\n"))  # a revised download, same path
+    for src in (second, third):
+        ingest([src], store)
+    doc = read_audit(store)
+    kept = sum(f["rows_kept"] - f["superseded_later"] for f in doc["files"])
+    assert kept == doc["store"]["rows"] == scan_store(store).collect().height == 2
+    assert len({f["source"] for f in doc["files"]}) == 4
+    assert [f["superseded_later"] for f in doc["files"]] == [2, 1, 0, 0]
+    assert values(store) == [4.0, 5.0]
+
+
+# Exit codes: every bad input exits 2 with one line.
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path, store, capsys, monkeypatch):
+    huge = tmp_path / "huge.csv"
+    huge.write_text("period,reporterCode,partnerCode,flowCode,cmdCode,cmdDesc,primaryValue\n"
+                    '202301,490,458,X,847150,"' + "x" * 200_000 + "\n")  # fmt: skip
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1" + b"\x00" * 50)
+    zipped = tmp_path / "broken.csv.gz"
+    zipped.write_bytes(gzip.compress((HEADER + "\n202301,490,458,X,847150,1\n").encode())[:-9])
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text('[report]\ntop_routes = "many"\n')
+    previous = tmp_path / "prev.html"
+    previous.write_text("<html><script id='tradeflows-summary'>{not json</script></html>")
+    (tmp_path / "dir.csv").mkdir()
+    cases = [
+        ["ingest", huge, "-o", tmp_path / "h"],
+        ["ingest", corrupt, "-o", tmp_path / "c"],
+        ["ingest", zipped, "-o", tmp_path / "z"],
+        ["detect", store, "-o", tmp_path / "f.csv", "--labels", huge],
+        ["detect", store, "-o", tmp_path / "f.csv", "--labels", corrupt],
+        ["detect", store, "-o", tmp_path / "dir.csv"],
+        ["report", store, "-o", tmp_path / "r.html", "--config", bad_toml],
+        ["report", store, "-o", tmp_path / "r.html", "--previous", previous],
+        ["synth", tmp_path / "w", "--seed", "-1"],
+        ["ingest", store / "audit.json", "-o", tmp_path / "a"],
+        ["summary", tmp_path / "nothing-here"],
+        ["ingest", "--out", tmp_path / "x"],
+    ]
+    for args in cases:
+        code, err = run(capsys, *args)
+        assert one_line_error(code, err), (args, code, err)
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (OSError(28, "No space left on device", "big.parquet"), "no space left on the device"),
+        (PermissionError(13, "Permission denied", "store"), "permission denied"),
+        (pl.exceptions.ComputeError("parquet: File out of specification: No space left on device"),
+         "no space left on the device"),
+    ],
+)  # fmt: skip
+def test_a_full_disk_or_a_refused_write_is_one_clear_line(
+    tmp_path, store, capsys, monkeypatch, error, message
+):
+    before = snapshot(store)
+
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", refuse)
+    src = csv_file(tmp_path / "n.csv", "202302,490,458,X,847150,5")
+    code, err = run(capsys, "ingest", src, "-o", store)
+    assert one_line_error(code, err) and message in err
+    assert snapshot(store) == before
+    assert [p.name for p in store.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_workbook_without_a_time_row_exits_2(realdata, tmp_path, capsys):
+    book = realdata / "ruimpeks/raw_comext_xlsx/17_4606328_spreadsheet.xlsx"
+    broken = tmp_path / "no_time.xlsx"
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(broken, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/"):  # inline or shared strings
+                data = data.replace(b">TIME</t>", b">TIMX</t>")
+            dst.writestr(item, data)
+    code, err = run(capsys, "ingest", broken, "-o", tmp_path / "s")
+    assert one_line_error(code, err) and "no TIME row" in err
+
+
+# Determinism: the same store gives the same bytes.
+
+
+def test_detect_and_report_are_byte_identical_from_run_to_run(tmp_path):
+    from tradeflows.synth import make_trade_world
+
+    make_trade_world(tmp_path / "w", seed=3, preset="smooth", pairs_per_product=12, episodes=3,
+                     lookalikes=3)  # fmt: skip
+    ingest([tmp_path / "w" / "comtrade"], tmp_path / "store")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1780000000"}
+    outputs = []
+    for run_no in range(2):
+        flags = tmp_path / f"flags{run_no}.parquet"
+        html = tmp_path / f"report{run_no}.html"
+        for command in (["detect", str(tmp_path / "store"), "-o", str(flags)],
+                        ["report", str(tmp_path / "store"), "-o", str(html)]):  # fmt: skip
+            subprocess.run([sys.executable, "-m", "tradeflows.cli", *command], env=env,
+                           check=True, capture_output=True, timeout=600)  # fmt: skip
+        outputs.append((pl.read_parquet(flags), html.read_bytes()))
+    (flags_a, html_a), (flags_b, html_b) = outputs
+    assert flags_a.height > 0 and flags_a.equals(flags_b)
+    scores = flags_a["score"].to_numpy()
+    assert all(math.isfinite(s) for s in scores)
+    assert (flags_a["score"] == flags_b["score"]).all()  # bit for bit, not within a tolerance
+    assert html_a == html_b
