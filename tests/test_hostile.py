@@ -401,6 +401,32 @@ def test_control_characters_never_reach_the_terminal(tmp_path, capsys):
     code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")
     assert code == 2 and "\x1b" not in err and "\x07" not in err and err.count("\n") == 1
     assert run(capsys, "ingest", src, "-o", tmp_path / "s", "--lenient")[0] == 0
+    capsys.readouterr()
+    assert main(["summary", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and out.count("\n") > 1  # lines kept
+
+
+def test_file_names_that_are_not_utf8_are_read_and_shown(tmp_path, capsys):
+    name = os.fsdecode(b"caf\xe9 exports.csv")  # a latin-1 name on a UTF-8 system
+    good = csv_file(tmp_path / name, "202301,490,458,X,847150,12")
+    assert run(capsys, "ingest", good, "-o", tmp_path / "s")[0] == 0
+    assert values(tmp_path / "s") == [12.0]
+    assert read_audit(tmp_path / "s")["files"][0]["source"] == "caf\ufffd exports.csv"
+    bad = csv_file(tmp_path / os.fsdecode(b"\xff.csv"), "202301,490,458,X,847150,abc")
+    code, err = run(capsys, "ingest", bad, "-o", tmp_path / "s")
+    assert one_line_error(code, err) and "\ufffd.csv: line 2" in err
+
+
+def test_a_lock_that_is_a_link_is_refused_and_its_target_untouched(tmp_path, store, capsys):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    (store / ".lock").unlink()
+    (store / ".lock").symlink_to(target)
+    code, err = run(capsys, "ingest", csv_file(tmp_path / "n.csv", "202302,490,458,X,847150,5"),
+                    "-o", store)  # fmt: skip
+    assert one_line_error(code, err) and "not a plain file" in err
+    assert target.read_text() == "keep me"
 
 
 # D5: files of one name in separate calls keep their own counts.
@@ -442,6 +468,13 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, store, capsys, monkeypatch):
     bad_toml.write_text('[report]\ntop_routes = "many"\n')
     previous = tmp_path / "prev.html"
     previous.write_text("<html><script id='tradeflows-summary'>{not json</script></html>")
+    crafted = tmp_path / "crafted.html"
+    summary = '<script type="application/json" id="tradeflows-summary">{}</script>'
+    crafted.write_text(summary.format('{"routes": [{"route": [null, 1, 2, 3], "score": 1}]}'))
+    broken = tmp_path / "broken.html"
+    broken.write_text(summary.format("{not json"))
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(bytes(range(256)) * 4)
     (tmp_path / "dir.csv").mkdir()
     cases = [
         ["ingest", huge, "-o", tmp_path / "h"],
@@ -452,6 +485,9 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, store, capsys, monkeypatch):
         ["detect", store, "-o", tmp_path / "dir.csv"],
         ["report", store, "-o", tmp_path / "r.html", "--config", bad_toml],
         ["report", store, "-o", tmp_path / "r.html", "--previous", previous],
+        ["report", store, "-o", tmp_path / "r.html", "--previous", crafted],
+        ["report", store, "-o", tmp_path / "r.html", "--previous", broken],
+        ["report", store, "-o", tmp_path / "r.html", "--config", binary],
         ["synth", tmp_path / "w", "--seed", "-1"],
         ["ingest", store / "audit.json", "-o", tmp_path / "a"],
         ["summary", tmp_path / "nothing-here"],
@@ -525,3 +561,22 @@ def test_detect_and_report_are_byte_identical_from_run_to_run(tmp_path):
     assert all(math.isfinite(s) for s in scores)
     assert (flags_a["score"] == flags_b["score"]).all()  # bit for bit, not within a tolerance
     assert html_a == html_b
+
+
+def test_evaluate_refuses_a_flags_table_it_cannot_read(tmp_path, capsys):
+    from tradeflows.synth import make_trade_world
+
+    world = tmp_path / "w"
+    make_trade_world(world, seed=5, preset="smooth", pairs_per_product=4, episodes=1,
+                     lookalikes=0)  # fmt: skip
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1xx")
+    typed = csv_file(tmp_path / "typed.csv", "MYS,CHN,847150,not-a-date,abc",
+                     header="hub,destination,hs,period,score")  # fmt: skip
+    for flags in (junk, tmp_path / "junk.parquet", typed):
+        code, err = run(capsys, "evaluate", world, "--flags", flags)
+        assert one_line_error(code, err) and "--flags" in err, (flags, err)
+    good = tmp_path / "flags.csv"
+    assert run(capsys, "detect", world / "comtrade", "-o", good)[0] == 0
+    assert run(capsys, "evaluate", world, "--flags", good)[0] == 0

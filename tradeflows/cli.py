@@ -29,8 +29,8 @@ app = typer.Typer(
 )
 
 
-#: Control characters (C0, DEL, C1) other than tab: data must not steer the terminal.
-_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0)], "?")
+#: Control characters (C0, DEL, C1) other than tab and newline: data must not steer the terminal.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)], "?")
 
 
 def _plain(text: object) -> str:
@@ -41,11 +41,18 @@ def _plain(text: object) -> str:
     >>> _plain("MYS\x1b[2J -> CHN")
     'MYS?[2J -> CHN'
     """
-    return str(text).translate(_CONTROL)
+    text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.translate(_CONTROL)
 
 
 def _say(text: object, *, err: bool = False) -> None:
-    print(_plain(text), file=sys.stderr if err else sys.stdout)
+    stream = sys.stderr if err else sys.stdout
+    line = _plain(text)
+    try:
+        print(line, file=stream)
+    except UnicodeEncodeError:  # a terminal that cannot show every character
+        encoding = stream.encoding or "ascii"
+        print(line.encode(encoding, "replace").decode(encoding), file=stream)
 
 
 def _one_line(text: object) -> str:
@@ -226,6 +233,45 @@ def _read_labels(path: Path):
     return known
 
 
+def _read_flags(path: Path):
+    """A flags table written by ``detect`` (.csv or .parquet), checked."""
+    import polars as pl
+
+    try:
+        if path.suffix == ".parquet":
+            table = pl.read_parquet(path, glob=False)
+        elif path.suffix == ".csv":
+            table = pl.read_csv(path, glob=False, infer_schema=False)
+        else:
+            raise TradeflowsInputError(f"--flags {path}: expected a .csv or .parquet flags table")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise TradeflowsInputError(
+            f"--flags {path}: not a readable table ({_one_line(exc)[:160]})"
+        ) from None
+    missing = {"hub", "destination", "hs", "period", "score"} - set(table.columns)
+    if missing:
+        raise TradeflowsInputError(
+            f"--flags {path}: missing column(s) {', '.join(sorted(missing))}"
+        )
+    typed = table.with_columns(
+        pl.col(c).cast(pl.String) for c in ("hub", "destination", "hs") if c in table.columns
+    ).with_columns(
+        period=pl.col("period")
+        .cast(pl.String)
+        .str.slice(0, 10)
+        .str.to_date("%Y-%m-%d", strict=False),
+        score=pl.col("score").cast(pl.String).cast(pl.Float64, strict=False),
+    )
+    for column in ("period", "score"):
+        bad = typed.filter(pl.col(column).is_null() & table[column].is_not_null())
+        if bad.height:
+            raise TradeflowsInputError(
+                f"--flags {path}: {column} {table[column][0]!r}... is not a "
+                + ("date" if column == "period" else "number")
+            )
+    return typed
+
+
 @app.command()
 def detect(
     sources: Annotated[list[str], typer.Argument(help="Stores, files, globs or folders.")],
@@ -323,7 +369,6 @@ def evaluate(
     ] = None,
 ) -> None:
     """Precision and recall of flags against a world's labels, beside the naive baseline."""
-    import polars as pl
 
     from tradeflows._files import write_text_atomic
     from tradeflows.detect import detect_routes, load_canonical
@@ -335,20 +380,7 @@ def evaluate(
         raise TradeflowsInputError(f"{world}: not a labelled world (no truth.parquet)")
     truth = _read_labels(truth_path)
     data = load_canonical([world / "comtrade"], engine=engine)
-    if flags is None:
-        table = detect_routes(data, engine=engine)
-    elif flags.suffix == ".parquet":
-        table = pl.read_parquet(flags, glob=False)
-    elif flags.suffix == ".csv":
-        table = pl.read_csv(flags, schema_overrides={"hs": pl.String, "origin": pl.String},
-                            try_parse_dates=True)  # fmt: skip
-    else:
-        raise TradeflowsInputError(f"--flags {flags}: expected a .csv or .parquet flags table")
-    missing = {"hub", "destination", "hs", "period", "score"} - set(table.columns)
-    if missing:
-        raise TradeflowsInputError(
-            f"--flags {flags}: missing column(s) {', '.join(sorted(missing))}"
-        )
+    table = detect_routes(data, engine=engine) if flags is None else _read_flags(flags)
     results = {
         "detector": run_evaluate(table, truth),
         "naive_baseline": run_evaluate(naive_baseline(data).collect(), truth),

@@ -55,7 +55,7 @@ from tradeflows.clean import (
 )
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io import detect_format, expand_sources, file_sha256, is_parquet, scan
-from tradeflows.io._text import prepare_text
+from tradeflows.io._text import prepare_text, shown_name
 from tradeflows.schema import CANONICAL
 
 __all__ = [
@@ -206,10 +206,10 @@ def _sum_counts(entries: Iterable[Mapping]) -> dict:
 
 
 def _source_names(files: list[Path]) -> list[str]:
-    names = [f.name for f in files]
+    names = [shown_name(f.name) for f in files]
     if len(set(names)) == len(names):
         return names
-    return [str(f) for f in files]
+    return [shown_name(str(f)) for f in files]
 
 
 def _read(
@@ -394,7 +394,8 @@ def _ingest_locked(
                 skipped.append(str(path))
                 continue
             if name in taken:  # an earlier file had this name: its counts stay its own
-                name = str(path) if str(path) not in taken else f"{name}@{digest.result()[:12]}"
+                full = shown_name(str(path))
+                name = full if full not in taken else f"{name}@{digest.result()[:12]}"
             fmt = "generic" if mapping is not None else detect_format(path)
 
             def build(fast: bool, path: Path = path, name: str = name, i: int = i, fmt: str = fmt):
@@ -425,7 +426,7 @@ def _ingest_locked(
             text_format = not (is_parquet(path) or fmt == "comext_xlsx")
             new_entries.append(
                 {
-                    "path": str(path),
+                    "path": shown_name(str(path)),
                     "source": name,
                     "sha256": sha,
                     "bytes": size,
@@ -529,6 +530,8 @@ def _store_lock(
     told = False
     while True:
         store.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise TradeflowsInputError(f"{path}: not a plain file (a link or a folder)")
         lock = filelock.FileLock(path)
         try:
             lock.acquire(timeout=0)

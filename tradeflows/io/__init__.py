@@ -19,7 +19,7 @@ import polars as pl
 
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.io._common import column_key, finish, hs_code, iso3_from_code
-from tradeflows.io._text import PreparedText, file_sha256, prepare_text
+from tradeflows.io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
 from tradeflows.io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
 from tradeflows.io.eurostat import looks_like_comext, read_comext_xlsx, scan_comext
 from tradeflows.io.generic import scan_generic
@@ -152,64 +152,81 @@ def _fits(fields: int, last_empty: bool, width: int, trailing: bool) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def ragged_rows(text: PreparedText, width: int, trailing: bool) -> tuple[int, ...]:
+def ragged_rows(text: PreparedText, header: tuple[str, ...], trailing: bool) -> tuple[int, ...]:
     """The rows (numbered as the readers number them: line 2 is the first) that do not
-    split into the header's ``width`` fields.
+    split into the header's fields.
 
     Every row is checked, not a sample: an unquoted comma in a description
-    on line 7 shifts that row's values one column to the right. The file is
-    read as lines by polars and the delimiters outside quotes counted; a file
-    whose quotes span lines is read with Python's csv module instead. A blank
-    line is not ragged (it reads as a row of nulls, refused for its missing
-    codes).
+    on line 7 shifts that row's values one column to the right. Polars
+    parses the file once more with one column beyond the header's: a row
+    with a value there has too many fields. A row whose last column is empty
+    may have too few: those rows' lines are read again and their delimiters
+    outside quotes counted (Python's csv module reads the whole file instead
+    when quotes span lines). A blank line is not ragged (it reads as a row
+    of nulls, refused for its missing codes).
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> from tradeflows.io._text import prepare_text
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
-    >>> _ = p.write_text('a,b,c\\n1,2,3\\n4,"5,5",6\\n7,8,9,10\\n11,12\\n')
-    >>> ragged_rows(prepare_text(p), 3, False)
+    >>> _ = p.write_text('a,b,c\\n1,2,3\\n4,"5,5",6\\n7,8,9,10\\n11,12\\n13,14,\\n')
+    >>> ragged_rows(prepare_text(p), ("a", "b", "c"), False)
     (4, 5)
     """
-    d = text.delimiter
+    width = len(header)
+    if width > 1 and header[-1] == "" and not trailing:
+        # A header that ends with a delimiter, like its rows: the empty last
+        # field must stay empty (a shifted row puts its last value there).
+        width, trailing = width - 1, True
+    names = [f"_{i}" for i in range(width)] + (["_trailing"] if trailing else []) + ["_extra"]
+    rows = pl.scan_csv(
+        text.path,
+        glob=False,
+        separator=text.delimiter,
+        has_header=False,
+        skip_rows=1,
+        schema=dict.fromkeys(names, pl.String),
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    ).with_row_index("row", offset=2)
+    long = pl.col("_extra").is_not_null()
+    if trailing:
+        long = long | (pl.col("_trailing").fill_null("") != "")
+    found = rows.filter(long | pl.col(f"_{width - 1}").is_null()).select("row", long=long).collect()
+    too_long = set(found.filter("long")["row"].to_list())
+    maybe = found.filter(~pl.col("long"))["row"]
+    if maybe.is_empty():
+        return tuple(sorted(too_long))
+    lines = pl.scan_csv(
+        text.path,
+        glob=False,
+        has_header=False,
+        skip_rows=1,
+        separator="\x1f",
+        quote_char=None,
+        schema={"line": pl.String},
+        encoding="utf8-lossy",
+    ).with_row_index("row", offset=2)
     try:
-        line = pl.col("line").str.strip_chars_end("\r")
-        outside = (
-            pl.when(line.str.contains('"', literal=True))
-            .then(line.str.replace_all(r'"[^"]*"', ""))
-            .otherwise(line)
-        )
-        lines = (
-            pl.scan_csv(
-                text.path,
-                glob=False,
-                has_header=False,
-                skip_rows=1,
-                separator="\x1f",
-                quote_char=None,
-                schema={"line": pl.String},
-            )
-            .with_row_index("row", offset=2)
-            .select(
-                "row",
-                odd=line.str.count_matches('"', literal=True) % 2 == 1,
-                fields=outside.str.count_matches(d, literal=True) + 1,
-                last_empty=outside.str.ends_with(d),
-                blank=line.is_null() | (line == ""),
-            )
-        )
-        width_ok = (pl.col("fields") == width) | (
-            (pl.col("fields") == width + 1) & pl.col("last_empty") & trailing
-        )
-        found = lines.select(
-            pl.col("odd").any().alias("odd"),
-            pl.col("row").filter(~width_ok & ~pl.col("blank")).implode().alias("bad"),
-        ).collect()
-        if not found["odd"].item():
-            return tuple(found["bad"].item().to_list())
+        same = lines.select(pl.len()).collect().item() == rows.select(pl.len()).collect().item()
     except pl.exceptions.PolarsError:  # the separator byte occurs in the file
-        pass
+        same = False
+    if not same:  # quotes span lines: rows are not lines
+        return _ragged_by_csv(text, width, trailing)
+    line = pl.col("line").str.strip_chars_end("\r")
+    outside = line.str.replace_all(r'"[^"]*"', "")
+    short = (
+        lines.filter(pl.col("row").is_in(maybe.implode()) & (line.fill_null("") != ""))
+        .filter(outside.str.count_matches(text.delimiter, literal=True) + 1 < width)
+        .select("row")
+        .collect()
+    )
+    return tuple(sorted(too_long | set(short["row"].to_list())))
+
+
+def _ragged_by_csv(text: PreparedText, width: int, trailing: bool) -> tuple[int, ...]:
+    """:func:`ragged_rows` with Python's csv module (quoted fields that span lines)."""
     with _csv_reader(text) as rows:
         next(rows)
         return tuple(
@@ -234,7 +251,7 @@ def _scan_text(
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
         raise TradeflowsInputError(f"{text.path}: duplicate column names {dupes}")
-    ragged = ragged_rows(text, len(header), trailing)
+    ragged = ragged_rows(text, tuple(header), trailing)
     names = header + (["_trailing"] if trailing else [])
     lf = pl.scan_csv(
         text.path,
@@ -300,7 +317,7 @@ def detect_format(path: str | Path) -> Format:
         return "comext_xlsx"
     if is_parquet(path):
         try:
-            names = pl.read_parquet_schema(path)
+            names = pl.read_parquet_schema(polars_path(path))
         except (pl.exceptions.PolarsError, OSError) as exc:
             text = " ".join(str(exc).split())[:200]
             raise TradeflowsInputError(f"{path}: not a readable parquet file ({text})") from None
@@ -354,7 +371,7 @@ def scan(
     (datetime.date(2023, 1, 1), 'TWN', 'MYS', 'X', '847150', 1000.0)
     """
     path = Path(path)
-    source = path.name
+    source = shown_name(path.name)
     fmt = "generic" if mapping is not None and format is None else format
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
@@ -363,7 +380,7 @@ def scan(
         return read_comext_xlsx(path, source)
     ragged: tuple[int, ...] = ()
     if is_parquet(path):
-        lf = pl.scan_parquet(path, glob=False)
+        lf = pl.scan_parquet(polars_path(path), glob=False)
         if fmt == "canonical":
             return finish(_canonical(lf, source))
         lf = lf.select(pl.all().cast(pl.String))

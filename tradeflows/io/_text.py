@@ -12,6 +12,7 @@ import codecs
 import functools
 import gzip
 import hashlib
+import os
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from tradeflows.errors import TradeflowsInputError
 
-__all__ = ["PreparedText", "file_sha256", "prepare_text"]
+__all__ = ["PreparedText", "file_sha256", "polars_path", "prepare_text", "shown_name"]
 
 _CHUNK = 1 << 24
 _HASH_BUFFER = 1 << 20
@@ -32,6 +33,38 @@ def _workdir() -> Path:
         _WORKDIR = tempfile.TemporaryDirectory(prefix="tradeflows-")
         atexit.register(_WORKDIR.cleanup)
     return Path(_WORKDIR.name)
+
+
+def polars_path(path: Path) -> Path:
+    """``path``, or a link to it with a plain name when its name is not valid UTF-8.
+
+    A file name may hold any bytes; polars (and fastexcel) take only UTF-8
+    names. The link lives in this process's temporary folder.
+
+    Examples
+    --------
+    >>> polars_path(Path("/data/exports.csv"))
+    PosixPath('/data/exports.csv')
+    """
+    try:
+        str(path).encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        link = _workdir() / (hashlib.sha1(os.fsencode(path)).hexdigest() + ".link")
+        if not link.is_symlink():
+            link.symlink_to(Path(path).resolve())
+        return link
+
+
+def shown_name(text: str) -> str:
+    """A name as text: bytes that are not UTF-8 (kept by Python as surrogates) become U+FFFD.
+
+    Examples
+    --------
+    >>> shown_name("caf\\udce9.csv") == "caf\\ufffd.csv"
+    True
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -165,7 +198,7 @@ def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> Prep
     if gz or (validate and not _valid_utf8(identity)):
         text_path, latin1 = _transcode(path, gz=gz)
     else:
-        text_path = path
+        text_path = polars_path(path)
     with open(text_path, "rb") as f:
         head = f.read(1 << 16)
     if b"\x00" in head:

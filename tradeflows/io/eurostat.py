@@ -29,6 +29,7 @@ from tradeflows.io._common import (
     pick,
     require,
 )
+from tradeflows.io._text import polars_path
 
 __all__ = ["looks_like_comext", "read_comext_xlsx", "scan_comext"]
 
@@ -174,7 +175,7 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     import fastexcel
 
     try:
-        reader = fastexcel.read_excel(path)
+        reader = fastexcel.read_excel(polars_path(path))
     except Exception as exc:  # fastexcel raises its own types for corrupt files
         text = " ".join(str(exc).split())[:200]
         raise TradeflowsInputError(f"{path}: not a readable XLSX workbook ({text})") from None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -87,7 +88,7 @@ def load_config(path: str | Path | None) -> dict:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TradeflowsInputError(f"{path}: no such config file") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TradeflowsInputError(f"{path}: not valid TOML ({exc})") from None
     for section, values in doc.items():
         if section not in config or not isinstance(values, dict):
@@ -154,7 +155,32 @@ def previous_summary(path: str | Path) -> dict:
     )
     if not found:
         raise TradeflowsInputError(f"{path}: not a tradeflows report (no embedded summary)")
-    return json.loads(found.group(1))
+    try:
+        doc = json.loads(found.group(1))
+    except (json.JSONDecodeError, RecursionError):
+        doc = None
+    if not _summary_shape(doc):
+        raise TradeflowsInputError(
+            f"{path}: its embedded summary is damaged (not the expected JSON)"
+        )
+    return doc
+
+
+def _summary_shape(doc: object) -> bool:
+    """Whether an embedded summary has the shape :func:`_changes` reads."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("built", ""), str):
+        return False
+    routes = doc.get("routes", [])
+    return isinstance(routes, list) and all(
+        isinstance(r, dict)
+        and isinstance(r.get("route"), list)
+        and len(r["route"]) == 4
+        and all(isinstance(part, str) for part in r["route"])
+        and isinstance(r.get("score"), (int, float))
+        and not isinstance(r.get("score"), bool)
+        and math.isfinite(r["score"])
+        for r in routes
+    )
 
 
 def _route_rows(flags: pl.DataFrame) -> pl.DataFrame:
