@@ -151,6 +151,27 @@ def _fits(fields: int, last_empty: bool, width: int, trailing: bool) -> bool:
     return fields == width or (trailing and fields == width + 1 and last_empty)
 
 
+def _scan_rows(
+    text: PreparedText, schema: Mapping[str, pl.DataType], *, ragged: bool, lossy: bool
+) -> pl.LazyFrame:
+    """The data rows of a prepared text file in ``schema``'s columns (the header skipped).
+
+    ``ragged``: a row longer than the schema is cut, not an error (the rows
+    are marked apart, :func:`ragged_rows`). ``lossy``: a byte that is not
+    UTF-8 is replaced, not an error.
+    """
+    return pl.scan_csv(
+        text.path,
+        glob=False,
+        separator=text.delimiter,
+        has_header=False,
+        skip_rows=1,
+        schema=dict(schema),
+        truncate_ragged_lines=ragged,
+        encoding="utf8-lossy" if lossy else "utf8",
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def ragged_rows(text: PreparedText, header: tuple[str, ...], trailing: bool) -> tuple[int, ...]:
     """The rows (numbered as the readers number them: line 2 is the first) that do not
@@ -180,16 +201,8 @@ def ragged_rows(text: PreparedText, header: tuple[str, ...], trailing: bool) -> 
         # field must stay empty (a shifted row puts its last value there).
         width, trailing = width - 1, True
     names = [f"_{i}" for i in range(width)] + (["_trailing"] if trailing else []) + ["_extra"]
-    rows = pl.scan_csv(
-        text.path,
-        glob=False,
-        separator=text.delimiter,
-        has_header=False,
-        skip_rows=1,
-        schema=dict.fromkeys(names, pl.String),
-        truncate_ragged_lines=True,
-        encoding="utf8-lossy",
-    ).with_row_index("row", offset=2)
+    rows = _scan_rows(text, dict.fromkeys(names, pl.String), ragged=True, lossy=True)
+    rows = rows.with_row_index("row", offset=2)
     long = pl.col("_extra").is_not_null()
     if trailing:
         long = long | (pl.col("_trailing").fill_null("") != "")
@@ -253,17 +266,9 @@ def _scan_text(
         raise TradeflowsInputError(f"{text.path}: duplicate column names {dupes}")
     ragged = ragged_rows(text, tuple(header), trailing)
     names = header + (["_trailing"] if trailing else [])
-    lf = pl.scan_csv(
-        text.path,
-        glob=False,
-        separator=text.delimiter,
-        has_header=False,
-        skip_rows=1,
-        new_columns=names,
-        schema={n: typed.get(n, pl.String) for n in names},
-        encoding="utf8",
-        truncate_ragged_lines=bool(ragged),
-    ).drop(["_trailing"] if trailing else [])
+    schema = {n: typed.get(n, pl.String) for n in names}
+    lf = _scan_rows(text, schema, ragged=bool(ragged), lossy=False)
+    lf = lf.drop(["_trailing"] if trailing else [])
     return lf, ragged
 
 
