@@ -15,10 +15,19 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows.errors import TradeflowsInputError, one_line
 
-__all__ = ["DATA_PATTERN", "check_counts", "data_folder", "validate_audit"]
+__all__ = [
+    "DATA_PATTERN",
+    "STORE_FORMAT",
+    "check_counts",
+    "data_folder",
+    "parse_audit",
+    "validate_audit",
+]
 
+#: The store format this version writes and reads (the schema's ``format``).
+STORE_FORMAT = "tradeflows-store/1"
 #: The only names a data folder may have (``data-`` and 12 hex digits).
 DATA_PATTERN = r"^data-[0-9a-f]{12}$"
 
@@ -31,6 +40,25 @@ def _validator():
         resources.files("tradeflows").joinpath("audit.schema.json").read_text(encoding="utf-8")
     )
     return jsonschema.Draft202012Validator(schema)
+
+
+def parse_audit(data: bytes, where: object) -> dict:
+    """An ``audit.json``'s bytes -> the audit, checked (:func:`validate_audit`).
+
+    Examples
+    --------
+    >>> parse_audit(b'{"format": "other"}', "s/audit.json")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: s/audit.json: not a tradeflows-store/1 audit
+    """
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise TradeflowsInputError(f"{where}: unreadable audit ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != STORE_FORMAT:
+        raise TradeflowsInputError(f"{where}: not a {STORE_FORMAT} audit")
+    return validate_audit(doc, where)
 
 
 def validate_audit(doc: object, where: object) -> dict:
@@ -60,7 +88,7 @@ def validate_audit(doc: object, where: object) -> dict:
                 f"{where}: invalid audit at data: {e.instance!r} is not the name of a data "
                 "folder inside the store (data- and 12 hex digits)"
             )
-        message = " ".join(e.message.split())
+        message = one_line(e.message)
         if len(message) > 200:
             message = message[:200] + "..."
         raise TradeflowsInputError(f"{where}: invalid audit at {at}: {message}")

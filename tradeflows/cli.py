@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows.errors import TradeflowsInputError, one_line
 
 __all__ = ["app", "main"]
 
@@ -57,7 +57,7 @@ def _say(text: object, *, err: bool = False) -> None:
 
 def _one_line(text: object) -> str:
     """A message on one line: a library's multi-line message folded, control characters removed."""
-    return _plain(" ".join(str(text).split()))
+    return _plain(one_line(text))
 
 
 def _parse_pairs(items: list[str] | None, what: str) -> dict[str, str] | None:

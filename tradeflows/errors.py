@@ -7,7 +7,21 @@ expected. The command line prints that line and exits with code 2.
 
 from __future__ import annotations
 
-__all__ = ["EngineUnavailableError", "TradeflowsError", "TradeflowsInputError"]
+__all__ = ["EngineUnavailableError", "TradeflowsError", "TradeflowsInputError", "one_line"]
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` (an exception's message, say) on one line, cut to ``limit`` characters.
+
+    A library's message may run over several lines; an error of tradeflows is one.
+
+    Examples
+    --------
+    >>> one_line("Zip error:\\n  0: could not open\\n", limit=18)
+    'Zip error: 0: coul'
+    """
+    text = " ".join(str(text).split())
+    return text if limit is None else text[:limit]
 
 
 class TradeflowsError(Exception):

@@ -39,7 +39,7 @@ from typing import NamedTuple
 import polars as pl
 
 from tradeflows import engine as _engine
-from tradeflows._audit import DATA_PATTERN, data_folder, validate_audit
+from tradeflows._audit import DATA_PATTERN, STORE_FORMAT, data_folder, parse_audit
 from tradeflows._files import write_text_atomic
 from tradeflows.clean import (
     INPUT_ERRORS,
@@ -53,7 +53,7 @@ from tradeflows.clean import (
     to_revision,
     unit_slip_rows,
 )
-from tradeflows.errors import TradeflowsInputError
+from tradeflows.errors import TradeflowsInputError, one_line
 from tradeflows.io import detect_format, expand_sources, file_sha256, is_parquet, scan
 from tradeflows.io._text import prepare_text, shown_name
 from tradeflows.schema import CANONICAL
@@ -67,7 +67,6 @@ __all__ = [
     "scan_store",
 ]
 
-STORE_FORMAT = "tradeflows-store/1"
 _COUNTS = ("rows_read", "rows_kept", "rows_dropped")
 
 
@@ -91,13 +90,7 @@ def read_audit(store: str | Path) -> dict:
                 f"{store}: folder is not empty and has no audit.json: not a tradeflows store"
             )
         return {"format": STORE_FORMAT, "data": None, "files": [], "totals": {}, "store": {}}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise TradeflowsInputError(f"{path}: unreadable audit ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != STORE_FORMAT:
-        raise TradeflowsInputError(f"{path}: not a {STORE_FORMAT} audit")
-    return validate_audit(doc, path)
+    return parse_audit(path.read_bytes(), path)
 
 
 def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.LazyFrame:
@@ -148,9 +141,8 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
         try:
             rows += pq.read_metadata(f).num_rows
         except (OSError, ValueError) as exc:
-            text = " ".join(str(exc).split())[:160]
             raise TradeflowsInputError(
-                f"{store}: {f.relative_to(store)} is damaged ({text})"
+                f"{store}: {f.relative_to(store)} is damaged ({one_line(exc, 160)})"
             ) from None
     expected = doc["store"].get("rows")
     if expected is not None and rows != expected:
@@ -171,17 +163,11 @@ def _scan_remote(url: str, storage_options: dict | None) -> pl.LazyFrame:
         ) from None
     base = url.rstrip("/")
     try:
-        with fsspec.open(
-            f"{base}/audit.json", "rt", encoding="utf-8", **(storage_options or {})
-        ) as f:
-            doc = json.load(f)
+        with fsspec.open(f"{base}/audit.json", "rb", **(storage_options or {})) as f:
+            data = f.read()
     except FileNotFoundError:
         raise TradeflowsInputError(f"{url}: not a tradeflows store (no audit.json)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise TradeflowsInputError(f"{url}/audit.json: unreadable audit ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != STORE_FORMAT:
-        raise TradeflowsInputError(f"{url}/audit.json: not a {STORE_FORMAT} audit")
-    validate_audit(doc, f"{url}/audit.json")
+    doc = parse_audit(data, f"{url}/audit.json")
     if not doc.get("data"):
         return pl.LazyFrame(schema=CANONICAL)
     return pl.scan_parquet(
@@ -334,13 +320,11 @@ def ingest(
         removed = _remove_leftovers(store, doc)
         if removed and notice:
             notice(f"{store}: removed {removed} leftover(s) of an interrupted run")
-        doc.setdefault("store", {})["leftovers_removed"] = (
-            doc["store"].get("leftovers_removed", 0) + removed
-        )
         out = _ingest_locked(
             files, store, doc, engine=engine, lenient=lenient, revision=revision,
             mapping=mapping, constants=constants, value_scale=value_scale,
             progress=progress, spool_bytes=spool_bytes, chunk_rows=chunk_rows,
+            leftovers=removed,
         )  # fmt: skip
     out["leftovers_removed"] = removed
     return out
@@ -360,8 +344,10 @@ def _ingest_locked(
     progress: Callable[[str], None] | None,
     spool_bytes: int | None,
     chunk_rows: int | None,
+    leftovers: int,
 ) -> dict:
-    """:func:`ingest` with the store's lock held and its leftovers removed."""
+    """:func:`ingest` with the store's lock held and its ``leftovers`` removed (counted
+    in the new audit)."""
     # The files are parsed on the CPU whatever the engine: cudf's CSV parser
     # rounds some decimals a unit in the last place differently, and a store
     # must not depend on where it was made. A parsed file and a chunk are in
@@ -440,7 +426,6 @@ def _ingest_locked(
                 }
             )
         if not new_entries:
-            doc = read_audit(store)
             doc["skipped"] = skipped
             return doc
         if progress:
@@ -448,6 +433,7 @@ def _ingest_locked(
         _clean_by_period(
             store, doc, spool, new_entries, engine=engine, chunk_engine=chunk_engine,
             lenient=lenient, revision=revision, now=now, chunk_rows=chunk_rows,
+            leftovers=leftovers,
         )  # fmt: skip
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
@@ -742,8 +728,12 @@ def _clean_by_period(
     revision: str | None,
     now: str,
     chunk_rows: int,
+    leftovers: int,
 ) -> None:
-    """Clean the new rows beside the store's, some periods at a time; audit them; write the store."""
+    """Clean the new rows beside the store's, some periods at a time; audit them; write the store.
+
+    ``leftovers``: what this ingest removed of interrupted runs, added to the store's count.
+    """
     old = scan_store(store).with_columns(_file=pl.lit(-1, dtype=pl.Int32)) if doc["data"] else None
     rows = spool.rows("read")
     if old is not None:
@@ -838,7 +828,7 @@ def _clean_by_period(
                 "rows": sum(n for *_, n in written),
                 "years": sorted({year for _, year, _, _ in written}),
                 "rows_before": doc.get("store", {}).get("rows", 0) if doc["data"] else 0,
-                "leftovers_removed": doc.get("store", {}).get("leftovers_removed", 0),
+                "leftovers_removed": doc["store"].get("leftovers_removed", 0) + leftovers,
             },
             "totals": _sum_counts(files_doc),
             "files": files_doc,

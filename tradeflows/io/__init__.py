@@ -17,7 +17,7 @@ from typing import Literal, get_args
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows.errors import TradeflowsInputError, one_line
 from tradeflows.io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows.io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
 from tradeflows.io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
@@ -324,8 +324,9 @@ def detect_format(path: str | Path) -> Format:
         try:
             names = pl.read_parquet_schema(polars_path(path))
         except (pl.exceptions.PolarsError, OSError) as exc:
-            text = " ".join(str(exc).split())[:200]
-            raise TradeflowsInputError(f"{path}: not a readable parquet file ({text})") from None
+            raise TradeflowsInputError(
+                f"{path}: not a readable parquet file ({one_line(exc, 200)})"
+            ) from None
         return "canonical" if set(CANONICAL) <= set(names) else "generic"
     text = prepare_text(path, validate=False)  # the header is enough here
     header, _, _ = _header_fields(text)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows.errors import TradeflowsInputError, one_line
 from tradeflows.io._common import (
     clean_str,
     column_key,
@@ -146,14 +146,14 @@ def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFr
 _CODE_IN_LABEL = re.compile(r"\[(\d{2,10})\]\s*$")
 
 
-def _sheet(reader, name: str, path: Path, then=None):
-    """One sheet of the workbook as a polars grid (``then(grid)`` if given); a broken sheet is an error."""
+def _sheet(reader, name: str, path: Path) -> pl.DataFrame:
+    """One sheet of the workbook as a polars grid; a broken sheet is an error."""
     try:
-        grid = reader.load_sheet(name, header_row=None).to_polars()
+        return reader.load_sheet(name, header_row=None).to_polars()
     except Exception as exc:  # fastexcel raises its own types for broken sheets
-        text = " ".join(str(exc).split())[:200]
-        raise TradeflowsInputError(f"{path}: sheet {name!r} cannot be read ({text})") from None
-    return then(grid) if then else grid
+        raise TradeflowsInputError(
+            f"{path}: sheet {name!r} cannot be read ({one_line(exc, 200)})"
+        ) from None
 
 
 def _product_codes(structure: pl.DataFrame) -> dict[str, str]:
@@ -177,14 +177,15 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     try:
         reader = fastexcel.read_excel(polars_path(path))
     except Exception as exc:  # fastexcel raises its own types for corrupt files
-        text = " ".join(str(exc).split())[:200]
-        raise TradeflowsInputError(f"{path}: not a readable XLSX workbook ({text})") from None
+        raise TradeflowsInputError(
+            f"{path}: not a readable XLSX workbook ({one_line(exc, 200)})"
+        ) from None
     if not {"Summary", "Structure"} <= set(reader.sheet_names):
         raise TradeflowsInputError(
             f"{path}: unknown workbook layout; expected a Comext export with "
             "'Summary', 'Structure' and one sheet per product"
         )
-    codes = _sheet(reader, "Structure", path, _product_codes)
+    codes = _product_codes(_sheet(reader, "Structure", path))
     frames = []
     for name in reader.sheet_names:
         if not name.startswith("Sheet"):
