@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import importlib.util
 import subprocess
@@ -142,6 +143,33 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     csv = tmp_path / "flags.csv"
     assert main(["detect", str(small_world / "comtrade"), "--out", str(csv), "--flagged-only"]) == 0
     assert pl.read_csv(csv)["flagged"].all()
+
+
+def test_detect_takes_countries_by_name_and_a_year(tmp_path, small_world, capsys):
+    """``--destinations China,Kyrgyzstan --since 2022``: the same flags as the codes,
+    with names beside the codes and in the reasons; a misspelt name gets suggestions."""
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    data = str(small_world / "comtrade")
+    named, coded = tmp_path / "named.parquet", tmp_path / "coded.parquet"
+    args = ["detect", data, "--destinations", "China,Kyrgyzstan", "--since", "2022"]
+    assert main([*args, "--out", str(named)]) == 0
+    assert main(["detect", data, "--destinations", "CHN,KGZ", "--since", "2022-01",
+                 "--out", str(coded)]) == 0  # fmt: skip
+    by_name, by_code = pl.read_parquet(named), pl.read_parquet(coded)
+    assert by_name.height > 0
+    assert_frame_equal(by_name, by_code)
+    assert set(by_name["destination"]) <= {"CHN", "KGZ"}
+    assert by_name["period"].min() >= dt.date(2022, 1, 1)
+    assert set(by_name["destination_name"]) <= {"China", "Kyrgyzstan"}
+    flagged = by_name.filter(pl.col("flagged"))
+    assert flagged.height and flagged["reasons"].str.contains(r"China \(CHN\)").all()
+    capsys.readouterr()
+    assert main(["detect", data, "--destinations", "Chna", "--out", str(named)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "closest: China (CHN)" in err
+    assert_frame_equal(pl.read_parquet(named), by_code)  # the old flags are kept
 
 
 def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):

@@ -179,10 +179,23 @@ def test_known_cases_train_the_supervised_member(world):
 
 
 def test_options_are_checked_before_any_work(world):
-    with pytest.raises(TradeflowsInputError, match="--since"):
-        detect_routes(world[1], since="2024")
+    with pytest.raises(TradeflowsInputError, match="--since '2024-13'"):
+        detect_routes(world[1], since="2024-13")
     with pytest.raises(TradeflowsInputError, match="XYZ"):
         detect_routes(world[1], hubs=["XYZ"])
+    with pytest.raises(TradeflowsInputError, match=r"closest: Malaysia \(MYS\)"):
+        detect_routes(world[1], hubs=["Malasia"])
+
+
+def test_countries_by_name_and_years_give_the_same_flags(world):
+    """Names, ISO2 codes and a bare year are resolved once to the codes and month they mean."""
+    by_code = detect_routes(world[1], destinations=["CHN", "RUS"], hubs=["MYS", "KAZ"],
+                            since="2022-01")  # fmt: skip
+    by_name = detect_routes(world[1], destinations=["China", "RU"], hubs=["Malaysia", "KZ"],
+                            since="2022")  # fmt: skip
+    assert by_code.height > 0
+    assert_frame_equal(by_name, by_code)
+    assert set(by_name["hub_name"]) <= {"Malaysia", "Kazakhstan"}
 
 
 def test_default_detector_is_the_shipped_trees():

@@ -153,6 +153,20 @@ def test_interrupted_run_resumes_without_duplicating(api, tmp_path):
     assert len(files) == 2
 
 
+def test_countries_by_name_and_periods_as_ranges(api, tmp_path, monkeypatch, capsys):
+    """Names, ISO codes and a range reach the API as Comtrade codes and single months."""
+    monkeypatch.setenv("COMTRADE_API_KEY", KEY)
+    args = ["fetch", "comtrade", "--out", str(tmp_path / "store"), "--reporters", "Malaysia,SG",
+            "--periods", "2023-12..2024-02", "--cmd", "847150", "--base-url", api["url"], "-q"]  # fmt: skip
+    assert main(args) == 0
+    assert sorted(api["api"].calls) == ["202312", "202401", "202402"]
+    rows = scan_store(tmp_path / "store").collect()
+    assert set(rows["reporter"]) == {"MYS", "SGP"} and rows["period"].n_unique() == 3
+    capsys.readouterr()
+    assert main([*args[:5], "Malaysa", *args[6:]]) == 2
+    assert "closest: Malaysia (MYS)" in capsys.readouterr().err
+
+
 def test_wrong_or_missing_key(api, tmp_path, monkeypatch):
     monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
     with pytest.raises(FetchError, match="no Comtrade API key"):
@@ -261,12 +275,12 @@ def test_the_key_never_follows_a_redirect_to_another_origin(api, redirecting, tm
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--periods", "../../../OUT", "expected a month"),
-        ("--periods", "2024-13", "expected a month"),
-        ("--reporters", "MYS", "Comtrade country code"),
-        ("--reporters", "9999", "not a Comtrade country code"),
+        ("--periods", "../../../OUT", "a month (2024-03)"),
+        ("--periods", "2024-13", "a month (2024-03)"),
+        ("--reporters", "Atlantis", "unknown country 'Atlantis'"),
+        ("--reporters", "9999", "unknown country '9999'"),
         ("--cmd", "8471/../x", "TOTAL, AG2/AG4/AG6"),
-        ("--partners", "1,../2", "Comtrade country code"),
+        ("--partners", "1,../2", "unknown country '1'"),
     ],
 )
 def test_fetch_checks_every_value_before_any_request(

@@ -212,6 +212,35 @@ def _codes(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
+def _products(text: str | None) -> list[str] | None:
+    """``--hs``: prefixes as given; words resolved to the codes they describe, chosen
+    from a list in a terminal, all of them (listed on stderr) otherwise."""
+    from tradeflows.names import hs_products, with_names
+
+    if not text:
+        return None
+    codes = hs_products(text, "--hs")
+    if all(c.isdigit() for c in _codes(text) or []):
+        return codes
+    import polars as pl
+
+    described = with_names(pl.DataFrame({"hs": codes}))
+    for i, (code, desc) in enumerate(described.rows(), start=1):
+        _say(f"  {i:>3}. {code}  {(desc or '')[:100]}", err=True)
+    if len(codes) > 1 and sys.stdin.isatty():
+        answer = typer.prompt("Which products? numbers (1,3), or 'all'", default="all")
+        if answer.strip().lower() != "all":
+            try:
+                chosen = [codes[int(n) - 1] for n in answer.split(",") if n.strip()]
+            except (ValueError, IndexError):
+                raise TradeflowsInputError(
+                    f"--hs: {answer!r}: expected numbers from the list"
+                ) from None
+            return chosen
+    _say(f"--hs {text!r}: {len(codes)} product(s) described by these words", err=True)
+    return codes
+
+
 def _read_labels(path: Path):
     """A world's ``truth.parquet`` (known cases), checked."""
     import polars as pl
@@ -278,11 +307,21 @@ def detect(
     out: Annotated[Path, typer.Option("--out", "-o", help="FLAGS.csv or FLAGS.parquet.")],
     destinations: Annotated[
         str | None,
-        typer.Option(help="ISO3 list, or 'all'; default: the destinations of concern."),
+        typer.Option(
+            help="Countries (China,Kyrgyzstan or CN,KG or CHN,KGZ), or 'all'; "
+            "default: the destinations of concern."
+        ),
     ] = None,
-    hubs: Annotated[str | None, typer.Option(help="ISO3 list; default: every country.")] = None,
-    hs: Annotated[str | None, typer.Option(help="HS code prefixes, e.g. 8471,8542.")] = None,
-    since: Annotated[str | None, typer.Option(help="First month to report, YYYY-MM.")] = None,
+    hubs: Annotated[
+        str | None, typer.Option(help="Countries, as --destinations; default: every country.")
+    ] = None,
+    hs: Annotated[
+        str | None,
+        typer.Option(help="HS code prefixes (8471,8542) or words ('integrated circuits')."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="First month to report: 2022 or 2022-03.")
+    ] = None,
     engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
     labels: Annotated[
         Path | None,
@@ -329,7 +368,7 @@ def detect(
         sources,
         destinations=_codes(destinations),
         hubs=_codes(hubs),
-        hs=_codes(hs),
+        hs=_products(hs),
         since=since,
         engine=engine,
         labels=known,
@@ -456,10 +495,16 @@ def _ingest_fetched(files: list[Path], out: Path, quiet: bool) -> None:
 @fetch_app.command("comtrade")
 def fetch_comtrade_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="The store folder.")],
-    reporters: Annotated[str, typer.Option(help="Comtrade reporter codes, comma-separated.")],
-    periods: Annotated[str, typer.Option(help="YYYYMM or YYYY periods, comma-separated.")],
+    reporters: Annotated[
+        str, typer.Option(help="Reporters: Malaysia,SG or MYS,SGP or 458,702 (comma-separated).")
+    ],
+    periods: Annotated[
+        str, typer.Option(help="2024, 2024-03, 202403 or 2023-01..2025-06, comma-separated.")
+    ],
     cmd: Annotated[str, typer.Option(help="HS codes, comma-separated.")] = "TOTAL",
-    partners: Annotated[str | None, typer.Option(help="Partner codes (default: all).")] = None,
+    partners: Annotated[
+        str | None, typer.Option(help="Partners, as --reporters (default: all).")
+    ] = None,
     freq: Annotated[str, typer.Option(help="M or A.")] = "M",
     cache: _FetchCache = None,
     retries: _Retries = 5,
@@ -486,7 +531,9 @@ def fetch_comtrade_cmd(
 @fetch_app.command("census")
 def fetch_census_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="The store folder.")],
-    periods: Annotated[str, typer.Option(help="YYYY-MM months, comma-separated.")],
+    periods: Annotated[
+        str, typer.Option(help="2024, 2024-03 or 2023-01..2025-06, comma-separated.")
+    ],
     hs: Annotated[str, typer.Option(help="HS codes (2 to 10 digits), comma-separated.")],
     flow: Annotated[str, typer.Option(help="exports or imports.")] = "exports",
     cache: _FetchCache = None,

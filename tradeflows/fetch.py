@@ -90,15 +90,28 @@ def _check_codes(values: Sequence[object], what: str, pattern: str, hint: str) -
 
 
 def _check_countries(values: Sequence[object], what: str) -> list[str]:
-    """Comtrade country codes, each known to the reference table (0 is World)."""
-    from tradeflows.reference import comtrade_to_iso3
+    """Comtrade country codes from codes (0 is World) or any name or code
+    :func:`tradeflows.names.country` knows (``China``, ``CN``, ``CHN``)."""
 
-    codes = _check_codes(values, what, r"\d{1,4}", "a Comtrade country code such as 458")
+    from tradeflows.names import country
+    from tradeflows.reference import comtrade_to_iso3, countries
+
+    table = countries().filter(pl.col("kind") == "country")
+    comtrade = dict(zip(table["iso3"].to_list(), table["comtrade"].to_list(), strict=True))
     known = comtrade_to_iso3()
-    for c in codes:
-        if int(c) != 0 and int(c) not in known:
-            raise FetchError(f"{what} {c!r}: not a Comtrade country code")
-    return [str(int(c)) for c in codes]
+    codes = []
+    for v in values:
+        text = str(v).strip()
+        if text.isdigit() and len(text) <= 4 and (int(text) == 0 or int(text) in known):
+            codes.append(str(int(text)))
+            continue
+        try:
+            codes.append(str(comtrade[country(text, what)]))
+        except TradeflowsInputError as exc:
+            raise FetchError(str(exc)) from None
+    if not codes:
+        raise FetchError(f"{what}: none given")
+    return list(dict.fromkeys(codes))
 
 
 def _check_month(text: str, what: str) -> str:
@@ -107,6 +120,31 @@ def _check_month(text: str, what: str) -> str:
     if not m or not (1962 <= int(m[1]) <= 2100 and 1 <= int(m[2]) <= 12):
         raise FetchError(f"{what} {str(text)[:40]!r}: expected a month, YYYYMM or YYYY-MM")
     return m[1] + m[2]
+
+
+def _check_periods(periods: Sequence[str], freq: str) -> list[str]:
+    """Months (``YYYYMM``) or years (``YYYY``) from periods and ranges
+    (``2024``, ``2024-03``, ``2023-01..2025-06``)."""
+    from tradeflows.names import month_list
+
+    out: list[str] = []
+    for p in periods:
+        text = str(p).strip()
+        if freq == "A":
+            first, _, last = text.partition("..")
+            years = _check_codes(
+                [first, last or first], "period", r"(19[6-9]\d|20\d\d)", "a year, YYYY"
+            )
+            out.extend(str(y) for y in range(int(years[0]), int(years[1]) + 1))
+            continue
+        try:
+            months = month_list(text, "period")
+        except TradeflowsInputError as exc:
+            raise FetchError(str(exc)) from None
+        out.extend(_check_month(f"{m:%Y%m}", "period") for m in months)
+    if not out:
+        raise FetchError("period: none given")
+    return list(dict.fromkeys(out))
 
 
 def _chunks(values: Sequence[str], size: int) -> list[list[str]]:
@@ -219,10 +257,13 @@ def fetch_comtrade(
     cache_dir : str or Path
         Where finished chunks are kept; a chunk already there is not fetched
         again, so an interrupted run resumes.
-    reporters, partners : sequences of Comtrade codes
+    reporters, partners : sequences of countries
+        Comtrade codes (490), ISO codes (TW, TWN) or names (Taiwan);
         ``partners=None`` asks for every partner.
     periods : sequence of str
-        ``YYYYMM`` (monthly) or ``YYYY`` (annual); one call per period.
+        Months (``202401``, ``2024-01``), years (``2024``: its twelve months,
+        or the year itself when ``freq="A"``) or ranges (``2023-01..2025-06``);
+        one call per month (or year).
     cmd_codes, flows, freq
         HS codes (or ``TOTAL``), flow codes, ``M`` or ``A``.
     api_key : str, optional
@@ -247,10 +288,7 @@ def fetch_comtrade(
     if freq not in ("M", "A"):
         raise FetchError(f"freq {freq!r}: choose M or A")
     # Everything that reaches the API or a cache file name is checked first.
-    if freq == "M":
-        periods = [_check_month(p, "period") for p in periods]
-    else:
-        periods = _check_codes(periods, "period", r"(19[6-9]\d|20\d\d)", "a year, YYYY")
+    periods = _check_periods(periods, freq)
     reporters = _check_countries(reporters, "reporter")
     partners = _check_countries(partners, "partner") if partners else None
     cmd_codes = _check_codes(
@@ -350,7 +388,7 @@ def fetch_census(
     """
     if flow not in ("exports", "imports"):
         raise FetchError(f"flow {flow!r}: choose exports or imports")
-    periods = [_check_month(p, "period") for p in periods]
+    periods = _check_periods(periods, "M")
     hs_codes = _check_codes(hs_codes, "HS code", r"(\d\d){1,5}", "2 to 10 digits, an even number")
     key = os.environ.get("CENSUS_API_KEY", "") if api_key is None else api_key
     value, commodity = (

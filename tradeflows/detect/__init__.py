@@ -15,6 +15,7 @@ from tradeflows.detect._corridors import CORRIDOR_COLUMNS, corridors, route_evid
 from tradeflows.detect._ensemble import EnsembleDetector
 from tradeflows.detect._flags import (
     FLAG_COLUMNS,
+    NAME_COLUMNS,
     default_detector,
     detect_routes,
     load_canonical,
@@ -28,6 +29,7 @@ from tradeflows.detect._supervised import SupervisedRouteDetector
 __all__ = [
     "CORRIDOR_COLUMNS",
     "FLAG_COLUMNS",
+    "NAME_COLUMNS",
     "EnsembleDetector",
     "LearnedRouteDetector",
     "RobustRouteDetector",

@@ -26,6 +26,10 @@ MONEY_SCALE = 100_000.0
 CORRIDOR_COLUMNS = [
     "rank",
     *ROUTE_KEY,
+    "origin_name",
+    "hub_name",
+    "destination_name",
+    "hs_description",
     "score",
     "flagged",
     "evidence",
@@ -143,7 +147,10 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))
     )
-    return out.select(CORRIDOR_COLUMNS)
+    from tradeflows.names import with_names
+
+    names = [c for c in CORRIDOR_COLUMNS if c.endswith(("_name", "_description"))]
+    return with_names(out.drop(names, strict=False)).select(CORRIDOR_COLUMNS)
 
 
 def _dtype(flags: pl.DataFrame, column: str) -> pl.DataType:

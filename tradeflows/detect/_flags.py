@@ -14,10 +14,12 @@ from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.mirror import collect_mirror
+from tradeflows.names import with_names
 from tradeflows.routes import FEATURES, ROUTE_KEY, coverage_table, route_indicators
 
 __all__ = [
     "FLAG_COLUMNS",
+    "NAME_COLUMNS",
     "check_options",
     "default_detector",
     "detect_routes",
@@ -28,6 +30,8 @@ __all__ = [
 
 #: The leading columns of the flags table (the indicators follow).
 FLAG_COLUMNS = [*ROUTE_KEY, "period", "score", "flagged", "reasons", "data_quality"]
+#: The names beside the codes, after :data:`FLAG_COLUMNS` (:func:`tradeflows.names.with_names`).
+NAME_COLUMNS = ["origin_name", "hub_name", "destination_name", "hs_description"]
 
 #: Evidence a reason mentions: a rise beyond 99% of the data's chance changes
 #: of that kind, window and size (the features' units: :mod:`tradeflows.routes.series`).
@@ -109,7 +113,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     ...     "gap_out": -0.62, "gap_out_change": 0.6, "share_change": 0.0, "policy_did": 0.0,
     ...     "policy": None, "data_quality": None}
     >>> print(reasons(pl.LazyFrame([row])).collect()["reasons"].item())
-    MYS imports of 847150 from USA rose to USD 4.1m a month, 4.1x the usual USD 1.0m, while MYS exports to CHN rose to USD 3.8m a month, 3.8x the usual USD 1.0m one month later; CHN books 62% less from MYS than MYS reports
+    Malaysia (MYS) imports of 847150 from United States (USA) rose to USD 4.1m a month, 4.1x the usual USD 1.0m, while MYS exports to China (CHN) rose to USD 3.8m a month, 3.8x the usual USD 1.0m one month later; CHN books 62% less from MYS than MYS reports
     """
     product = pl.when(pl.col("hs") == "TOTAL").then(pl.lit("all goods")).otherwise(pl.col("hs"))
     origin = pl.when(pl.col("origin") == "").then(pl.lit("all origins")).otherwise(pl.col("origin"))
@@ -267,7 +271,26 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
         number_text(pl.col("diversion")),
         pl.lit("; 2.3 is a 1-in-100 change)"),
     )
-    return flags.with_columns(reasons=pl.when(text == "").then(weak).otherwise(text))
+    text = pl.when(text == "").then(weak).otherwise(text)
+    return flags.with_columns(reasons=_named_once(text))
+
+
+def _named_once(text: pl.Expr) -> pl.Expr:
+    """The first mention of each of the route's countries as "Kyrgyzstan (KGZ)"."""
+    from tradeflows.names import country_names_table
+
+    names = country_names_table()
+    for col in ("hub", "origin", "destination"):
+        code = pl.col(col)
+        name = code.replace_strict(names, default=None, return_dtype=pl.String)
+        at = text.str.find(code, literal=True)
+        spelled = pl.concat_str(
+            text.str.slice(0, at), name, pl.lit(" ("), code, pl.lit(")"),
+            text.str.slice(at + code.str.len_chars()),
+        )  # fmt: skip
+        found = name.is_not_null() & (code != "") & at.is_not_null()
+        text = pl.when(found).then(spelled).otherwise(text)
+    return text
 
 
 def check_options(
@@ -275,43 +298,37 @@ def check_options(
     hubs: Iterable[str] | None,
     hs: Iterable[str] | None,
     since: str | None,
-) -> None:
-    """Refuse bad detection options in one line (unknown country, bad HS or month).
+) -> tuple[list[str] | None, list[str] | None, list[str] | None, str | None]:
+    """Resolve the detection options once, refusing bad ones in one line.
+
+    Countries may be given by ISO3, ISO2, M49 or Comtrade code, or English
+    name (:func:`tradeflows.names.country`); products by HS prefix or words
+    (:func:`tradeflows.names.hs_products`); ``since`` as a year or a month
+    (``2022``, ``2022-03``). Returns ISO3 lists, HS prefixes and ``YYYY-MM``.
 
     Examples
     --------
+    >>> check_options(["China", "KG"], None, ["8471"], "2022")
+    (['CHN', 'KGZ'], None, ['8471'], '2022-01')
     >>> check_options(["RUS", "all"], None, None, None)
     Traceback (most recent call last):
     ...
     tradeflows.errors.TradeflowsInputError: --destinations: 'all' cannot be combined with countries
-    >>> check_options(["RUS"], ["ARM"], ["8471"], "2022-13")
-    Traceback (most recent call last):
-    ...
-    tradeflows.errors.TradeflowsInputError: --since '2022-13': expected YYYY-MM
     """
-    from tradeflows.reference import iso3_codes
+    from tradeflows.names import country_list, hs_products, period_range
 
-    known = iso3_codes()
-    dest = list(destinations or [])
-    if "all" in [d.lower() for d in dest] and len(dest) > 1:
-        raise TradeflowsInputError("--destinations: 'all' cannot be combined with countries")
-    for option, codes in (
-        ("--destinations", dest if dest != ["all"] else []),
-        ("--hubs", list(hubs or [])),
-    ):
-        bad = [c for c in codes if c not in known]
-        if bad:
-            raise TradeflowsInputError(f"{option}: unknown ISO3 code(s) {', '.join(bad)}")
-    bad_hs = [h for h in hs or [] if not (h.isdigit() and 2 <= len(h) <= 10)]
-    if bad_hs:
-        raise TradeflowsInputError(
-            f"--hs: {', '.join(bad_hs)}: expected HS code prefixes of 2 to 10 digits"
-        )
+    dest = [d for d in destinations] if destinations is not None else None
+    if dest is not None and [d.strip().lower() for d in dest] == ["all"]:
+        dest = ["all"]
+    elif dest is not None:
+        if "all" in [d.strip().lower() for d in dest]:
+            raise TradeflowsInputError("--destinations: 'all' cannot be combined with countries")
+        dest = country_list(dest, "--destinations")
+    hub_codes = country_list(hubs, "--hubs") if hubs is not None else None
+    products = hs_products(",".join(hs), "--hs") if hs is not None and list(hs) else None
     if since is not None:
-        parts = since.split("-")
-        ok = len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[0]) == 4
-        if not ok or not 1 <= int(parts[1]) <= 12:
-            raise TradeflowsInputError(f"--since {since!r}: expected YYYY-MM")
+        since = f"{period_range(since, '--since')[0]:%Y-%m}"
+    return dest, hub_codes, products, since
 
 
 def route_features(
@@ -339,7 +356,7 @@ def route_features(
     >>> route_features(lf.with_columns(pl.col("net_kg").cast(pl.Float64)), destinations=["CHN"]).height
     2
     """
-    check_options(destinations, hubs, hs, since)
+    destinations, hubs, hs, since = check_options(destinations, hubs, hs, since)
     if pairs is not None and (partition or cluster is not None):
         raise ValueError("pairs: not with partition or cluster, which mirror chapter by chapter")
     lf = load_canonical(source, engine=engine)
@@ -450,7 +467,12 @@ def detect_routes(
             score=pl.lit(None, pl.Float64),
             flagged=pl.lit(None, pl.Boolean),
             reasons=pl.lit(None, pl.String),
-        ).select(*FLAG_COLUMNS, *[c for c in ind.columns if c not in FLAG_COLUMNS])
+        ).pipe(with_names)
+        out = out.select(
+            *FLAG_COLUMNS,
+            *NAME_COLUMNS,
+            *[c for c in ind.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS],
+        )
         return corridors(out) if level == "corridor" else out
     X = ind.select(FEATURES).to_numpy().astype(np.float64)
     det = detector if detector is not None else default_detector()
@@ -484,13 +506,13 @@ def detect_routes(
             .with_columns(flagged=pl.col("flagged") & pl.col("_strong").fill_null(False))
             .drop("_strong")
         )
-    out = _engine.collect(reasons(flags.lazy()), "cpu")
-    rest = [c for c in out.columns if c not in FLAG_COLUMNS]
+    out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
+    rest = [c for c in out.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS]
     # Ties go to a named origin before the hub's total ("all origins").
     out = (
         out.with_columns(_unnamed=pl.col("origin") == "")
         .sort(["score", "_unnamed", *ROUTE_KEY, "period"], descending=[True] + [False] * 6)
-        .select(*FLAG_COLUMNS, *rest)
+        .select(*FLAG_COLUMNS, *NAME_COLUMNS, *rest)
     )
     return corridors(out) if level == "corridor" else out
 
