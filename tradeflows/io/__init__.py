@@ -21,7 +21,15 @@ from tradeflows.errors import TradeflowsInputError, one_line
 from tradeflows.io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows.io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
 from tradeflows.io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
-from tradeflows.io.eurostat import looks_like_comext, read_comext_xlsx, scan_comext
+from tradeflows.io.eurostat import (
+    looks_like_comext,
+    looks_like_comext_bulk,
+    looks_like_sdmx_csv,
+    read_comext_xlsx,
+    scan_comext,
+    scan_comext_bulk,
+    scan_sdmx_csv,
+)
 from tradeflows.io.generic import scan_generic
 from tradeflows.schema import CANONICAL
 
@@ -34,11 +42,14 @@ __all__ = [
     "is_parquet",
     "scan",
     "scan_comext",
+    "scan_comext_bulk",
     "scan_comtrade",
     "scan_generic",
 ]
 
-Format = Literal["comtrade", "comext", "comext_xlsx", "canonical", "generic"]
+Format = Literal[
+    "comtrade", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"
+]
 FORMATS: tuple[str, ...] = get_args(Format)
 
 _EXPECTED = (
@@ -46,9 +57,11 @@ _EXPECTED = (
     "a legacy Comtrade CSV (Reporter Code, Partner Code, Trade Flow Code, Commodity Code, "
     "Trade Value (US$)), comtradr columns (reporter_iso, partner_iso, trade_flow, "
     "commodity_code, trade_value_usd), a Eurostat Comext extract (REPORTER, PARTNER, PRODUCT, "
-    "FLOW, PERIOD, VALUE_IN_EUR) or workbook, or a mapping for the generic reader"
+    "FLOW, PERIOD, VALUE_IN_EUR) or workbook, Eurostat SDMX-CSV (DATAFLOW, ..., TIME_PERIOD, "
+    "OBS_VALUE), a Comext bulk file (DECLARANT_ISO, PARTNER_ISO, PRODUCT_NC, FLOW, PERIOD, "
+    "VALUE_IN_EUROS), or a mapping for the generic reader"
 )
-_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".xlsx", ".parquet"}
+_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".xlsx", ".parquet", ".7z", ".dat"}
 
 
 def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
@@ -333,6 +346,10 @@ def detect_format(path: str | Path) -> Format:
     keys = {column_key(h) for h in header}
     if looks_like_comtrade(keys):
         return "comtrade"
+    if looks_like_sdmx_csv(keys):
+        return "sdmx_csv"
+    if looks_like_comext_bulk(keys):
+        return "comext_bulk"
     if looks_like_comext(keys):
         return "comext"
     raise TradeflowsInputError(
@@ -355,8 +372,9 @@ def scan(
     Parameters
     ----------
     path : str or Path
-        A CSV/TSV (optionally gzipped), XLSX workbook or parquet file.
-    format : {"comtrade", "comext", "comext_xlsx", "canonical", "generic"}, optional
+        A CSV/TSV (optionally gzipped, or a 7-Zip archive of one file), XLSX
+        workbook or parquet file.
+    format : {"comtrade", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"}, optional
         Skip recognition. ``generic`` needs ``mapping``.
     mapping, constants, value_scale
         For the generic reader: see :func:`tradeflows.io.generic.scan_generic`.
@@ -397,6 +415,10 @@ def scan(
         out = scan_comtrade(lf, source, path, in_memory=fast)
     elif fmt == "comext":
         out = scan_comext(lf, source, path)
+    elif fmt == "sdmx_csv":
+        out = scan_sdmx_csv(lf, source, path)
+    elif fmt == "comext_bulk":
+        out = scan_comext_bulk(lf, source, path)
     elif mapping is None:
         raise TradeflowsInputError(f"{path}: the generic reader needs a column mapping")
     else:

@@ -1,6 +1,7 @@
 """Turn whatever bytes a user has into a UTF-8 text file polars can scan.
 
-Handles gzip (Comtrade bulk files), byte-order marks, and files that are UTF-8
+Handles gzip (Comtrade bulk files), 7-Zip archives of one file (Comext bulk
+files), byte-order marks, and files that are UTF-8
 but for a stray latin-1 byte (each invalid byte is read as latin-1 and counted,
 never fatal). Files that are already clean are scanned in place.
 """
@@ -18,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows.errors import TradeflowsInputError, one_line
 
 __all__ = ["PreparedText", "file_sha256", "polars_path", "prepare_text", "shown_name"]
 
@@ -129,6 +130,45 @@ def _is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
+_7Z_MAGIC = b"7z\xbc\xaf\x27\x1c"
+
+
+def _is_7z(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(6) == _7Z_MAGIC
+
+
+def _un7z(path: Path) -> Path:
+    """The one file of a 7-Zip archive (Eurostat's bulk files), extracted to the work folder."""
+    try:
+        import py7zr
+    except ImportError:  # pragma: no cover - an install without the extra
+        raise TradeflowsInputError(
+            f"{path}: a 7-Zip archive; install tradeflows[eurostat] (py7zr) to read it, "
+            "or extract it first"
+        ) from None
+    out = _workdir() / hashlib.sha1(str(path.resolve()).encode()).hexdigest()
+    try:
+        with py7zr.SevenZipFile(path, "r") as archive:
+            members = [m for m in archive.list() if not m.is_directory]
+            if len(members) != 1:
+                raise TradeflowsInputError(
+                    f"{path}: a 7-Zip archive of {len(members)} files; expected one data file "
+                    "(extract it and give the files)"
+                )
+            archive.extract(path=out, targets=[members[0].filename])
+    except TradeflowsInputError:
+        raise
+    except Exception as exc:  # py7zr raises its own types for broken archives
+        raise TradeflowsInputError(
+            f"{path}: compressed file is truncated or corrupt ({one_line(exc, 200)})"
+        ) from None
+    found = [f for f in out.rglob("*") if f.is_file()]
+    if len(found) != 1:
+        raise TradeflowsInputError(f"{path}: the 7-Zip archive did not extract to one file")
+    return found[0]
+
+
 def _latin1_fallback(err: UnicodeDecodeError) -> tuple[str, int]:
     bad = err.object[err.start : err.end]
     _latin1_fallback.count += len(bad)  # type: ignore[attr-defined]
@@ -191,14 +231,17 @@ def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> Prep
     path = Path(shown)
     if identity[2] == 0:
         raise TradeflowsInputError(f"{path}: file is empty")
-    gz = _is_gzip(path)
+    # A 7-Zip archive (Eurostat's bulk files) is read as the one file it holds.
+    packed = _is_7z(path)
+    source = _un7z(path) if packed else path
+    gz = _is_gzip(source)
     latin1 = 0
     # Without validation the file is scanned as it is: polars checks the
     # columns it reads, and the caller falls back to validating on an error.
-    if gz or (validate and not _valid_utf8(identity)):
-        text_path, latin1 = _transcode(path, gz=gz)
+    if gz or (validate and not _valid_utf8(_identity(source) if packed else identity)):
+        text_path, latin1 = _transcode(source, gz=gz)
     else:
-        text_path = polars_path(path)
+        text_path = polars_path(source)
     with open(text_path, "rb") as f:
         head = f.read(1 << 16)
     if b"\x00" in head:

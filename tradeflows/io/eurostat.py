@@ -1,4 +1,11 @@
-"""Eurostat Comext: long CSV extracts and the original XLSX workbooks.
+"""Eurostat Comext: SDMX-CSV, bulk files, long CSV extracts and the original XLSX workbooks.
+
+SDMX-CSV: what the data browser and the dissemination API download
+(``DATAFLOW, LAST UPDATE, freq, reporter, partner, product, flow,
+indicators, TIME_PERIOD, OBS_VALUE, OBS_FLAG``; codes, or ``code:label``).
+Bulk files: the monthly ``full`` files of the Comext bulk download
+(``DECLARANT_ISO, PARTNER_ISO, PRODUCT_NC, FLOW, STAT_REGIME, PERIOD,
+VALUE_IN_EUROS, QUANTITY_IN_KG``; 7-Zip archives as Eurostat ships them).
 
 Long layouts: the "Relational view" download (``REPORTER, PARTNER, PRODUCT,
 FLOW, STAT_PROCEDURE, PERIOD, VALUE_IN_EUR``, names with footnotes, periods
@@ -20,6 +27,7 @@ from tradeflows.errors import TradeflowsInputError, one_line
 from tradeflows.io._common import (
     clean_str,
     column_key,
+    date_from_ym,
     eur_to_usd,
     finish,
     hs_code,
@@ -31,7 +39,16 @@ from tradeflows.io._common import (
 )
 from tradeflows.io._text import polars_path
 
-__all__ = ["looks_like_comext", "read_comext_xlsx", "scan_comext"]
+__all__ = [
+    "eurostat_country",
+    "looks_like_comext",
+    "looks_like_comext_bulk",
+    "looks_like_sdmx_csv",
+    "read_comext_xlsx",
+    "scan_comext",
+    "scan_comext_bulk",
+    "scan_sdmx_csv",
+]
 
 _FLOWS = {"EXPORT": "X", "IMPORT": "M", "1": "M", "2": "X", "EXPORTS": "X", "IMPORTS": "M"}
 
@@ -79,8 +96,20 @@ def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
     return period, freq
 
 
-def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
-    """Translate a Comext long LazyFrame of text columns to canonical columns."""
+#: Eurostat's special values, as the legends of its tables define them: ``:``
+#: is *not available*; a ``c`` marks a *confidential* value.
+SPECIAL_VALUES = {":": "not_available", ":c": "confidential", ":C": "confidential",
+                  "c": "confidential", "C": "confidential"}  # fmt: skip
+
+
+def scan_comext(
+    lf: pl.LazyFrame, source: str, path: object = None, specials: dict[str, str] | None = None
+) -> pl.LazyFrame:
+    """Translate a Comext long LazyFrame of text columns to canonical columns.
+
+    ``specials`` maps a special value to its drop reason (default
+    :data:`SPECIAL_VALUES`; a workbook passes those of its own legend).
+    """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}
     reporter_col = require(keys, path, "reporter", "reporter")
@@ -100,7 +129,9 @@ def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFr
         else pl.lit("X")
     )
     value_text = clean_str(value_col)
-    confidential = value_text.is_in([":", ":c", "c"])
+    special = pl.lit(None, pl.String)
+    for mark, meaning in (specials or SPECIAL_VALUES).items():
+        special = pl.when(value_text == mark).then(pl.lit(meaning)).otherwise(special)
     not_value = (
         ~clean_str(indicator_col).str.to_uppercase().str.starts_with("VALUE")
         if indicator_col
@@ -134,10 +165,7 @@ def scan_comext(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFr
         hs_raw=pl.col(product_col),
         value_raw=pl.col(value_col),
         period_raw=pl.col(period_col),
-        drop=pl.when(confidential)
-        .then(pl.lit("confidential"))
-        .when(not_value.fill_null(False))
-        .then(pl.lit("not_a_value")),
+        drop=pl.when(not_value.fill_null(False)).then(pl.lit("not_a_value")).otherwise(special),
         chg_eur_to_usd=eur.is_not_null(),
     )
     return finish(out)
@@ -169,8 +197,10 @@ def _product_codes(structure: pl.DataFrame) -> dict[str, str]:
 def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     """Read an original Comext XLSX workbook (one sheet per product) to canonical rows.
 
-    Every cell of every product sheet becomes one row, ``:`` included (dropped
-    as ``confidential`` by the audit), so that rows read counts cells.
+    Every cell of every product sheet becomes one row, special values
+    included, so that rows read counts cells. A special value is dropped as
+    the sheet's legend defines it (``:`` "not available" is
+    ``not_available``, a confidential mark ``confidential``).
     """
     import fastexcel
 
@@ -186,7 +216,7 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
             "'Summary', 'Structure' and one sheet per product"
         )
     codes = _product_codes(_sheet(reader, "Structure", path))
-    frames = []
+    frames, specials = [], dict(SPECIAL_VALUES)
     for name in reader.sheet_names:
         if not name.startswith("Sheet"):
             continue
@@ -204,6 +234,7 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
         months = cells[time_row][2:]
         data = cells[time_row + 3 :]
         records = []
+        specials.update(_legend(cells))
         for offset, r in enumerate(data):
             if not r or not r[0]:
                 break  # a blank row ends the table; the 'Special value' legend follows
@@ -230,4 +261,224 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     if not frames:
         raise TradeflowsInputError(f"{path}: workbook has no product sheets")
     # ``row`` is the sheet row, so errors point at the cell's line in Excel.
-    return scan_comext(pl.concat(frames).lazy(), source, path)
+    return scan_comext(pl.concat(frames).lazy(), source, path, specials)
+
+
+def _legend(cells: list[list[str | None]]) -> dict[str, str]:
+    """The sheet's "Special value" legend: mark -> drop reason (``not available`` ->
+    ``not_available``, anything confidential -> ``confidential``)."""
+    start = next((i for i, r in enumerate(cells) if r and r[0] == "Special value"), None)
+    out: dict[str, str] = {}
+    for r in cells[start + 1 :] if start is not None else []:
+        if not r or not r[0] or len(r) < 2 or not r[1]:
+            break
+        meaning = r[1].strip().lower()
+        reason = (
+            "confidential" if "confidential" in meaning else re.sub(r"[^a-z0-9]+", "_", meaning)
+        )
+        out[r[0].strip()] = reason.strip("_")[:64] or "special_value"
+    return out
+
+
+# --- Eurostat's dissemination API and data browser: SDMX-CSV ------------------------
+
+#: Geographic codes of Eurostat that stand for groups of countries (EU27_2020,
+#: EU27_2020_EXTRA, EA20, WORLD, ...): every code longer than two letters but
+#: these is refused as unknown.
+_GROUP_PREFIXES = ("EU", "EA", "EXT", "INT", "WORLD", "EFTA", "EEA", "EXTRA", "INTRA")
+
+
+def looks_like_sdmx_csv(keys: set[str]) -> bool:
+    """True for Eurostat SDMX-CSV (``DATAFLOW, ..., TIME_PERIOD, OBS_VALUE``) of trade.
+
+    Examples
+    --------
+    >>> looks_like_sdmx_csv({"dataflow", "lastupdate", "freq", "reporter", "partner",
+    ...                      "product", "flow", "indicators", "timeperiod", "obsvalue"})
+    True
+    """
+    return {"timeperiod", "obsvalue", "reporter", "partner", "product"} <= keys
+
+
+def looks_like_comext_bulk(keys: set[str]) -> bool:
+    """True for a Comext bulk file (``DECLARANT_ISO, PARTNER_ISO, PRODUCT_NC, FLOW, PERIOD,
+    VALUE_IN_EUROS``; the ``full_v2`` files say ``REPORTER`` and ``VALUE_EUR``).
+
+    Examples
+    --------
+    >>> looks_like_comext_bulk({"declarant", "declarantiso", "partner", "partneriso",
+    ...     "productnc", "flow", "statregime", "period", "valueineuros", "quantityinkg"})
+    True
+    """
+    return (
+        "productnc" in keys
+        and bool(keys & {"declarantiso", "reporter", "reporteriso"})
+        and bool(keys & {"partneriso", "partner"})
+        and bool(keys & {"valueineuros", "valueeur"})
+        and {"flow", "period"} <= keys
+    )
+
+
+def _code_part(col: str) -> pl.Expr:
+    """``DE:Germany`` (SDMX-CSV with labels) -> ``DE``; a plain code as it is."""
+    s = clean_str(col)
+    return (
+        pl.when(s.str.contains(":", literal=True)).then(s.str.split(":").list.first()).otherwise(s)
+    )
+
+
+def eurostat_country(code: pl.Expr) -> pl.Expr:
+    """Eurostat's two-letter codes (``EL`` Greece, ``UK``, ``XK``) and groups
+    (``EU27_2020``, ``EXTRA_EU``) -> ISO3 / ``AGG``; null when unknown.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"c": ["DE", "EL", "CN", "EU27_2020_EXTRA", "QU", "ZZ"]})
+    >>> df.select(eurostat_country(pl.col("c")))["c"].to_list()
+    ['DEU', 'GRC', 'CHN', 'AGG', 'AGG', None]
+    """
+    from tradeflows.names import iso2_table
+
+    upper = code.str.to_uppercase()
+    group = upper.str.len_chars().gt(2) & pl.any_horizontal(
+        upper.str.starts_with(p) for p in _GROUP_PREFIXES
+    )
+    iso3 = upper.replace_strict(iso2_table(), default=None, return_dtype=pl.String)
+    return pl.when(~group.fill_null(False)).then(iso3).otherwise(pl.lit("AGG"))
+
+
+def _flow_code(col: str) -> pl.Expr:
+    """Eurostat flows: ``1`` import, ``2`` export (or their labels)."""
+    text = _strip_digit_dash(_code_part(col).str.to_uppercase())
+    return text.replace_strict(_FLOWS, default=None, return_dtype=pl.String)
+
+
+def _eurostat_period(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """``2024-03``, ``2024M03`` or ``202403`` (a month), ``2024`` or ``202452`` (a year)."""
+    digits = text.str.replace_all(r"[-M]", "")
+    annual = digits.str.contains(r"^\d{4}$") | digits.str.contains(r"^\d{4}52$")
+    year = digits.str.slice(0, 4).cast(pl.Int32, strict=False)
+    month = digits.str.slice(4, 2).cast(pl.Int32, strict=False)
+    period = (
+        pl.when(annual)
+        .then(date_from_ym(year, pl.lit(1)))
+        .when(digits.str.contains(r"^\d{6}$"))
+        .then(date_from_ym(year, month))
+    )
+    return period, pl.when(annual).then(pl.lit("A")).otherwise(pl.lit("M"))
+
+
+def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
+    """Translate Eurostat SDMX-CSV (the data browser's and the dissemination API's
+    download) of Comext trade to canonical columns.
+
+    One row per observation: codes, or ``code:label`` with labels; flows ``1``
+    (imports) and ``2`` (exports); ``TIME_PERIOD`` a month (``2024-03``) or a
+    year; ``OBS_VALUE`` in euros, converted to dollars at the ECB monthly rate.
+    As Eurostat's legend defines them, an empty value (``:`` in its tables)
+    is *not available* (dropped as ``not_available``) and the observation
+    flag ``c`` marks a *confidential* value (``confidential``). Rows of other
+    indicators (quantities) are counted as ``not_a_value``.
+    """
+    path = path if path is not None else source
+    keys = {column_key(c): c for c in lf.collect_schema().names()}
+    reporter_col = require(keys, path, "reporter", "reporter", "declarant")
+    partner_col = require(keys, path, "partner", "partner")
+    product_col = require(keys, path, "product", "product")
+    value_col = require(keys, path, "value", "obsvalue")
+    period_col = require(keys, path, "period", "timeperiod")
+    flow_col = pick(keys, "flow")
+    indicator_col = pick(keys, "indicators", "indicator")
+    flag_col = pick(keys, "obsflag", "confstatus")
+    if "row" not in lf.collect_schema().names():
+        lf = lf.with_row_index("row", offset=2)
+    period, freq = _eurostat_period(_code_part(period_col))
+    value_text = clean_str(value_col)
+    flag = clean_str(flag_col).str.to_lowercase() if flag_col else pl.lit(None, pl.String)
+    confidential = flag.str.contains("c").fill_null(False) | value_text.str.to_lowercase().is_in(
+        [":c", "c"]
+    ).fill_null(False)
+    missing = value_text.is_null() | value_text.is_in([":", ":z", "z"]).fill_null(False)
+    indicator = _code_part(indicator_col).str.to_uppercase() if indicator_col else None
+    not_value = ~indicator.str.starts_with("VALUE") if indicator is not None else pl.lit(False)
+    eur = number(value_col)
+    lf = lf.with_columns(_hs=_code_part(product_col))
+    out = lf.select(
+        period=period,
+        freq=freq,
+        reporter=eurostat_country(_code_part(reporter_col)),
+        partner=eurostat_country(_code_part(partner_col)),
+        flow=_flow_code(flow_col) if flow_col else pl.lit("X"),
+        raw_flow=clean_str(flow_col) if flow_col else pl.lit("X"),
+        hs=hs_code("_hs"),
+        hs_revision=hs_revision_from_year(period.dt.year()),
+        value_usd=eur_to_usd(eur, period, freq),
+        source=pl.lit(source),
+        row=pl.col("row").cast(pl.Int64),
+        reporter_raw=pl.col(reporter_col),
+        partner_raw=pl.col(partner_col),
+        hs_raw=pl.col(product_col),
+        value_raw=pl.col(value_col),
+        period_raw=pl.col(period_col),
+        drop=pl.when(not_value.fill_null(False))
+        .then(pl.lit("not_a_value"))
+        .when(confidential)
+        .then(pl.lit("confidential"))
+        .when(missing)
+        .then(pl.lit("not_available")),
+        chg_eur_to_usd=eur.is_not_null(),
+    )
+    return finish(out)
+
+
+def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
+    """Translate a Comext bulk file (the monthly ``full`` files) to canonical columns.
+
+    Declarants and partners by Eurostat's two-letter codes, CN8 products,
+    flows ``1`` (imports) and ``2`` (exports), ``PERIOD`` ``YYYYMM`` (a month)
+    or ``YYYY52`` (the year), values in euros (converted to dollars at the
+    ECB monthly rate) and net mass in kilograms. Each statistical regime
+    (normal trade, inward and outward processing) is a breakdown, summed
+    into one row per flow by the cleaning. Eurostat's confidential product
+    codes (``85SSSSSS``, ``X`` in the code) are dropped as ``confidential``.
+    """
+    path = path if path is not None else source
+    keys = {column_key(c): c for c in lf.collect_schema().names()}
+    reporter_col = require(keys, path, "declarant", "declarantiso", "reporteriso", "reporter")
+    partner_col = require(keys, path, "partner", "partneriso", "partner")
+    product_col = require(keys, path, "product", "productnc")
+    value_col = require(keys, path, "value", "valueineuros", "valueeur")
+    period_col = require(keys, path, "period", "period")
+    flow_col = require(keys, path, "flow", "flow")
+    kg_col = pick(keys, "quantityinkg", "quantitykg")
+    regime_col = pick(keys, "statregime", "statprocedure")
+    if "row" not in lf.collect_schema().names():
+        lf = lf.with_row_index("row", offset=2)
+    period, freq = _eurostat_period(clean_str(period_col))
+    product = clean_str(product_col).str.to_uppercase()
+    secret = product.str.contains(r"[SX]") & (product != "TOTAL")
+    eur = number(value_col)
+    lf = lf.with_columns(_hs=product)
+    out = lf.select(
+        period=period,
+        freq=freq,
+        reporter=eurostat_country(clean_str(reporter_col)),
+        partner=eurostat_country(clean_str(partner_col)),
+        flow=_flow_code(flow_col),
+        raw_flow=clean_str(flow_col),
+        hs=pl.when(secret).then(pl.lit("TOTAL")).otherwise(hs_code("_hs")),
+        hs_revision=hs_revision_from_year(period.dt.year()),
+        value_usd=eur_to_usd(eur, period, freq),
+        net_kg=number(kg_col) if kg_col else pl.lit(None, pl.Float64),
+        customs=clean_str(regime_col) if regime_col else pl.lit(None, pl.String),
+        source=pl.lit(source),
+        row=pl.col("row").cast(pl.Int64),
+        reporter_raw=pl.col(reporter_col),
+        partner_raw=pl.col(partner_col),
+        hs_raw=pl.col(product_col),
+        value_raw=pl.col(value_col),
+        period_raw=pl.col(period_col),
+        drop=pl.when(secret.fill_null(False)).then(pl.lit("confidential")),
+        chg_eur_to_usd=eur.is_not_null(),
+    )
+    return finish(out)

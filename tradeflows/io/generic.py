@@ -6,9 +6,13 @@ For national files and anything the format readers do not know::
                               "hs": "Commodity Code", "value_usd": "Value(USD$ 1000)"},
                  constants={"reporter": "TWN", "flow": "X"}, value_scale=1000)
 
-Countries may be ISO3 codes, Comtrade codes or names; periods ``YYYY``,
-``YYYYMM``, ``YYYY-MM``, ``YYYY/M`` or ``Mon. YYYY``; flows ``X``/``M``/``RX``/
-``RM`` or the words export, import, re-export, re-import.
+Countries may be ISO3 or ISO2 codes (Eurostat's ``EL`` and ``UK`` too),
+Comtrade or M49 codes, or names; periods ``YYYY``, ``YYYYMM``, ``YYYY-MM``,
+``YYYY/M`` or ``Mon. YYYY``; flows ``X``/``M``/``RX``/``RM``, the words
+export, import, re-export, re-import, or the codes ``1`` import, ``2``
+export, ``3`` re-export, ``4`` re-import (Comtrade's and Eurostat's). Values
+are in dollars, or in euros with ``currency=EUR`` (a constant or a mapped
+column), converted at the ECB monthly rate.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tradeflows.errors import TradeflowsInputError
 from tradeflows.io._common import (
     NON_LETTERS,
     clean_str,
+    eur_to_usd,
     finish,
     hs_code,
     hs_revision_from_year,
@@ -30,7 +35,7 @@ from tradeflows.io._common import (
 )
 from tradeflows.schema import CANONICAL
 
-__all__ = ["REQUIRED", "scan_generic"]
+__all__ = ["CURRENCIES", "REQUIRED", "scan_generic"]
 
 #: Canonical fields a mapping (or constants) must provide.
 REQUIRED = ("period", "reporter", "partner", "flow", "hs", "value_usd")
@@ -51,8 +56,18 @@ _FLOW_WORDS = {
 }
 
 
+#: Flow codes of Comtrade's legacy files and of Eurostat.
+_FLOW_CODES = {"1": "M", "2": "X", "3": "RX", "4": "RM"}
+#: Currencies a value column may be in (``currency``).
+CURRENCIES = ("USD", "EUR")
+
+
 def _country(col: str) -> pl.Expr:
-    return pl.coalesce(iso3_from_code(col), iso3_from_name(col))
+    from tradeflows.io.eurostat import eurostat_country
+
+    two = pl.col(col).str.len_chars() == 2
+    iso2 = pl.when(two).then(eurostat_country(pl.col(col)))
+    return pl.coalesce(iso3_from_code(col), iso2, iso3_from_name(col))
 
 
 def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
@@ -105,11 +120,16 @@ def scan_generic(
     """
     constants = dict(constants or {})
     names = lf.collect_schema().names()
-    unknown = set(mapping) - set(CANONICAL)
+    unknown = set(mapping) - set(CANONICAL) - {"currency"}
     if unknown:
         raise TradeflowsInputError(
             f"{source}: mapping names unknown canonical columns {sorted(unknown)}; "
-            f"choose from {', '.join(CANONICAL)}"
+            f"choose from {', '.join(CANONICAL)}, currency"
+        )
+    if "currency" in constants and str(constants["currency"]).upper() not in CURRENCIES:
+        raise TradeflowsInputError(
+            f"{source}: currency {constants['currency']!r}: values in USD or EUR "
+            "(converted at the ECB monthly rate)"
         )
     for target, col in mapping.items():
         if col not in names:
@@ -134,16 +154,29 @@ def scan_generic(
     period, freq = _period(col("period"))
     if "freq" in mapping or "freq" in constants:
         freq = clean_str(col("freq")).str.to_uppercase()
-    flow = clean_str(col("flow")).str.to_lowercase().str.replace_many(NON_LETTERS, "")
+    flow_text = clean_str(col("flow"))
+    flow_code = flow_text.replace_strict(_FLOW_CODES, default=None, return_dtype=pl.String)
+    flow_word = flow_text.str.to_lowercase().str.replace_many(NON_LETTERS, "")
+    flow_word = flow_word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String)
+    value = number(col("value_usd"), value_scale)
+    currency = None
+    if "currency" in mapping or "currency" in constants:
+        currency = clean_str(col("currency")).str.to_uppercase()
+        value = (
+            pl.when(currency == "EUR")
+            .then(eur_to_usd(value, period, freq))
+            .when(currency == "USD")
+            .then(value)
+        )
     exprs = {
         "period": period,
         "freq": freq,
         "reporter": _country("_s_reporter"),
         "partner": _country("_s_partner"),
-        "flow": flow.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String),
+        "flow": pl.coalesce(flow_code, flow_word),
         "hs": hs_code("_s_hs"),
         "hs_revision": hs_revision_from_year(period.dt.year()),
-        "value_usd": number(col("value_usd"), value_scale),
+        "value_usd": value,
         "source": pl.lit(source),
         "row": pl.col("row").cast(pl.Int64),
         "reporter_raw": pl.col(col("reporter")),
@@ -152,6 +185,8 @@ def scan_generic(
         "value_raw": pl.col(col("value_usd")),
         "period_raw": pl.col(col("period")),
     }
+    if currency is not None:
+        exprs["chg_eur_to_usd"] = (currency == "EUR").fill_null(False)
     for optional in ("net_kg", "qty"):
         if optional in mapping:
             exprs[optional] = number(mapping[optional])
