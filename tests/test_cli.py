@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,3 +248,25 @@ def test_evaluate_refuses_a_flags_table_without_scores(tmp_path, small_world, ca
     bad.write_text("hub,destination\nMYS,CHN\n")
     assert main(["evaluate", str(small_world), "--flags", str(bad)]) == 2
     assert "missing column" in capsys.readouterr().err
+
+
+def test_log_file_for_scheduled_runs(tmp_path, small_world, monkeypatch, capsys):
+    """``--log FILE`` (or TRADEFLOWS_LOG): each step with its seconds, errors and the exit code."""
+    log = tmp_path / "run.log"
+    out = tmp_path / "flags.csv"
+    assert main(["--log", str(log), "detect", str(small_world / "comtrade"), "-o", str(out)]) == 0
+    text = log.read_text(encoding="utf-8")
+    for step in ("pairing the two reports of each flow", "route indicators", "scoring"):
+        assert re.search(
+            rf"^\d{{4}}-\d\d-\d\d [\d:,]+ INFO {step}.*: done in \d+\.\d s$", text, re.M
+        )
+    assert text.rstrip().endswith("INFO exit 0")
+    monkeypatch.setenv("TRADEFLOWS_LOG", str(log))
+    assert (
+        main(["detect", str(small_world / "comtrade"), "-o", str(out), "--hubs", "Atlantis"]) == 2
+    )
+    text = log.read_text(encoding="utf-8")
+    assert "WARNING tradeflows: error: --hubs: unknown country 'Atlantis'" in text
+    assert text.rstrip().endswith("INFO exit 2")
+    # Not a terminal: nothing but the command's own lines on stderr.
+    assert "pairing" not in capsys.readouterr().err

@@ -348,7 +348,9 @@ def test_values_that_are_not_amounts_are_row_errors(tmp_path, capsys, value):
 
 def test_a_nan_revision_does_not_replace_a_valid_value(tmp_path, store, capsys):
     revised = csv_file(tmp_path / "rev.csv", "202301,490,458,X,847150,nan")
-    assert run(capsys, "ingest", revised, "-o", store, "-q", "--lenient")[0] == 0
+    # Its one row dropped, the run stores nothing: exit 2 (a scheduled job must see it).
+    code, err = run(capsys, "ingest", revised, "-o", store, "-q", "--lenient")
+    assert one_line_error(code, err) and "nothing stored" in err and "bad_amount 1" in err
     assert values(store) == [1000.0]
 
 
@@ -397,7 +399,8 @@ def test_csv_outputs_neutralise_formulas(tmp_path):
 
 
 def test_control_characters_never_reach_the_terminal(tmp_path, capsys):
-    src = csv_file(tmp_path / "x\x1b[2J\x07.csv", "202301,490,458,X,847150,abc")
+    src = csv_file(tmp_path / "x\x1b[2J\x07.csv", "202301,490,458,X,847150,abc",
+                   "202301,490,156,X,847150,5")  # fmt: skip
     code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")
     assert code == 2 and "\x1b" not in err and "\x07" not in err and err.count("\n") == 1
     assert run(capsys, "ingest", src, "-o", tmp_path / "s", "--lenient")[0] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,42 @@ def test_notebook_runs_and_renders_offline(name, tmp_path, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     seen["page"].screenshot(path=str(ARTIFACTS / f"{name}.png"))
     seen["page"].close()
+
+
+def test_long_steps_show_progress_in_a_notebook(tmp_path):
+    """In Jupyter each long step shows as it starts; TRADEFLOWS_QUIET=1 keeps outputs clean."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from tests.conftest import small_world as make
+
+    world = make(tmp_path / "w", seed=5, preset=None, n_others=6, n_products=6,
+                 pairs_per_product=10, episodes=1, lookalikes=1)  # fmt: skip
+    code = (
+        "from tradeflows.detect import detect_routes\n"
+        f"flags = detect_routes([{str(world / 'comtrade')!r}])\n"
+        "print(flags.height)"
+    )
+
+    def shown(env: dict) -> str:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+        finally:
+            for k, v in old.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        outputs = nb.cells[0].outputs
+        return "\n".join(o.get("text", "") + str(o.get("data", "")) for o in outputs)
+
+    text = shown({"TRADEFLOWS_QUIET": ""})
+    assert "pairing the two reports of each flow" in text and "route indicators" in text
+    assert "done in" not in text  # the seconds are for the log file
+    quiet = shown({"TRADEFLOWS_QUIET": "1"})
+    assert "route indicators" not in quiet and quiet.strip().splitlines()[-1].strip().isdigit()

@@ -5,12 +5,14 @@ The public surface, stage by stage: read (:func:`scan`), clean (the
 store (:func:`ingest`, :func:`scan_store`), pair (:func:`mirror`), build routes
 (:func:`route_indicators`), detect (:func:`detect_routes` and its
 :func:`corridors`, which load scikit-learn on first use) and evaluate
-(:func:`evaluate`). The module
+(:func:`evaluate`); countries, products and periods as people write them
+(:mod:`tradeflows.names`); progress shown or not (:func:`show_progress`). The module
 ``tradeflows.clean`` is not shadowed by its ``clean`` function: use
 ``tradeflows.clean.clean``.
 """
 
-from tradeflows import clean, datasets
+from tradeflows import clean, datasets, names
+from tradeflows._log import show_progress
 from tradeflows.clean import audit
 from tradeflows.engine import collect
 from tradeflows.errors import TradeflowsError, TradeflowsInputError
@@ -34,10 +36,12 @@ __all__ = [
     "evaluate",
     "ingest",
     "mirror",
+    "names",
     "read_audit",
     "route_indicators",
     "scan",
     "scan_store",
+    "show_progress",
 ]
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The command line: ``tradeflows ingest|detect|evaluate|report|summary|synth|fetch ...``.
+"""The command line: ``tradeflows ingest|detect|evaluate|report|summary|synth|store|fetch ...``.
 
 Exit codes are a contract: 0 done, 2 bad input or usage (one line on stderr,
 no traceback), 1 an internal error. Set ``TRADEFLOWS_DEBUG=1`` to see the
@@ -48,6 +48,10 @@ def _plain(text: object) -> str:
 def _say(text: object, *, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     line = _plain(text)
+    if err:  # what a scheduled run's log must hold too (--log)
+        from tradeflows._log import logger
+
+        logger.warning("%s", line)
     try:
         print(line, file=stream)
     except UnicodeEncodeError:  # a terminal that cannot show every character
@@ -58,6 +62,32 @@ def _say(text: object, *, err: bool = False) -> None:
 def _one_line(text: object) -> str:
     """A message on one line: a library's multi-line message folded, control characters removed."""
     return _plain(one_line(text))
+
+
+#: Log handlers this run added (removed when it ends: tests run many commands in one process).
+_HANDLERS: list = []
+
+
+@app.callback()
+def _common(
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            envvar="TRADEFLOWS_LOG",
+            help="Append a plain log of the steps and their timings to this file "
+            "(for scheduled runs; also TRADEFLOWS_LOG).",
+        ),
+    ] = None,
+) -> None:
+    """Find transshipment in trade statistics."""
+    from tradeflows._log import log_to, logger
+
+    if log is not None:
+        if log.is_dir():
+            raise TradeflowsInputError(f"--log {log}: is a folder; give a file name")
+        _HANDLERS.append(log_to(log))
+        logger.info("tradeflows %s", " ".join(_plain(a) for a in sys.argv[1:]))
 
 
 def _parse_pairs(items: list[str] | None, what: str) -> dict[str, str] | None:
@@ -99,41 +129,42 @@ def ingest(
             "--no-wait", help="Fail at once if another ingest is writing the store (exit 2)."
         ),
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Read again files the store holds (same path or bytes), with these options.",
+        ),
+    ] = False,
 ) -> None:
     """Read, clean, audit and store trade files (STORE/audit.json tells what happened)."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from tradeflows.engine import resolve
     from tradeflows.store import ingest as run_ingest
 
     resolve(engine)  # a bad engine name is a usage error before any work
-    err = Console(stderr=True)
-    status = None if quiet else err.status("starting")
-    if status is not None:
-        status.start()
-    try:
-        doc = run_ingest(
-            sources,
-            out,
-            engine=engine,
-            lenient=lenient,
-            revision=revision,
-            mapping=_parse_pairs(map_, "--map"),
-            constants=_parse_pairs(const, "--const"),
-            value_scale=value_scale,
-            progress=None if status is None else (lambda m: status.update(escape(_plain(m)))),
-            wait=not no_wait,
-            notice=None if quiet else (lambda m: _say(m, err=True)),
-        )
-    finally:
-        if status is not None:
-            status.stop()
+    doc = run_ingest(
+        sources,
+        out,
+        engine=engine,
+        lenient=lenient,
+        revision=revision,
+        mapping=_parse_pairs(map_, "--map"),
+        constants=_parse_pairs(const, "--const"),
+        value_scale=value_scale,
+        wait=not no_wait,
+        notice=None if quiet else (lambda m: _say(m, err=True)),
+        replace=replace,
+    )
     if quiet:
         return
     totals = doc.get("totals", {})
-    for path in doc.get("skipped", []):
-        err.print(_plain(f"skipped (already in the store): {path}"), highlight=False, markup=False)
+    why = doc.get("skipped_reasons") or ["already in the store"] * len(doc.get("skipped", []))
+    for path, reason in zip(doc.get("skipped", []), why, strict=False):
+        _say(f"skipped ({reason}): {path}", err=True)
+    for source in doc.get("replaced", []):
+        _say(f"replaced: the rows of {source} were read again", err=True)
+    for e in doc.get("unrecognised", []):
+        _say(f"skipped (unrecognised_file, recorded in the audit): {e['detail']}", err=True)
     _say(
         f"{out}: {doc.get('store', {}).get('rows', 0)} rows stored; this store has read "
         f"{totals.get('rows_read', 0)} rows, kept {totals.get('rows_kept', 0)}, dropped "
@@ -463,6 +494,61 @@ def report(
     _say(path.resolve())
 
 
+store_app = typer.Typer(
+    help="What a store holds, and taking files out of it.", no_args_is_help=True
+)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("list")
+def store_list(
+    store: Annotated[Path, typer.Argument(help="A store written by 'tradeflows ingest'.")],
+) -> None:
+    """The files a store holds: rows read, kept and dropped, when, sha256, options."""
+    from tradeflows.store import read_audit, store_files
+
+    if not (store / "audit.json").is_file():
+        raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
+    table = store_files(store)
+    for row in table.iter_rows(named=True):
+        _say(
+            f"{row['path']}\n    {row['format']}, read {row['rows_read']}, kept {row['rows_kept']}, "
+            f"dropped {row['rows_dropped']}; ingested {row['ingested']}; sha256 {row['sha256']}"
+            + (f"; read with {row['options']}" if row["options"] else "")
+        )
+    doc = read_audit(store)
+    for e in doc.get("unrecognised_files", []):
+        _say(f"{e['path']}\n    unrecognised (skipped by --lenient); sha256 {e['sha256']}")
+    _say(f"{store}: {table.height} files, {doc.get('store', {}).get('rows', 0)} rows stored")
+
+
+@store_app.command("remove")
+def store_remove(
+    store: Annotated[Path, typer.Argument(help="A store written by 'tradeflows ingest'.")],
+    files: Annotated[
+        list[str], typer.Argument(help="Files as 'store list' shows them, or their sha256.")
+    ],
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Fail at once if the store is being written.")
+    ] = False,
+) -> None:
+    """Take files' rows out of a store and update its audit."""
+    from tradeflows.store import remove
+
+    doc = remove(store, files, wait=not no_wait, notice=lambda m: _say(m, err=True))
+    _say(
+        f"{store}: removed {', '.join(doc['removed'])}; "
+        f"{doc.get('store', {}).get('rows', 0)} rows stored from {len(doc['files'])} files"
+    )
+    lost = sum(e.get("superseded_later", 0) for e in doc["files"])
+    if lost:
+        _say(
+            f"note: {lost} rows of earlier files were replaced by later ones and stay out; "
+            "ingest those files again with --replace to bring them back",
+            err=True,
+        )
+
+
 fetch_app = typer.Typer(help="Pull fresh data from trade APIs into a store.", no_args_is_help=True)
 app.add_typer(fetch_app, name="fetch")
 
@@ -573,6 +659,25 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code instead of raising."""
+    from tradeflows._log import logger
+
+    code = _main(argv)
+    logger.info("exit %d", code)
+    for handler in _HANDLERS:
+        logger.removeHandler(handler)
+        handler.close()
+    _HANDLERS.clear()
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if sys.stderr.isatty() and not {"-q", "--quiet"} & set(args):
+        from tradeflows._log import _progress_handler, logger
+
+        # In a terminal, each long step shows as it starts.
+        _HANDLERS.append(_progress_handler())
+        logger.addHandler(_HANDLERS[-1])
     try:
         app(args=argv, standalone_mode=False)
     except TradeflowsInputError as exc:
@@ -583,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"tradeflows: error: {_os_error(exc)}", err=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
-        print("tradeflows: interrupted", file=sys.stderr)
+        _say("tradeflows: interrupted", err=True)
         return 130
     except typer.Exit as exc:
         return exc.exit_code
@@ -591,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
         # Usage errors (unknown option, missing argument): one line, exit 2.
         text = _one_line(exc.format_message())
         if text:  # (no arguments at all: the help was printed already)
-            print(f"tradeflows: usage error: {text} (see tradeflows --help)", file=sys.stderr)
+            _say(f"tradeflows: usage error: {text} (see tradeflows --help)", err=True)
         return getattr(exc, "exit_code", 2)
     except Exception as exc:
         if os.environ.get("TRADEFLOWS_DEBUG"):

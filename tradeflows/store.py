@@ -41,6 +41,7 @@ import polars as pl
 from tradeflows import engine as _engine
 from tradeflows._audit import DATA_PATTERN, STORE_FORMAT, data_folder, parse_audit
 from tradeflows._files import write_text_atomic
+from tradeflows._log import step
 from tradeflows.clean import (
     INPUT_ERRORS,
     audit_from_counts,
@@ -64,7 +65,9 @@ __all__ = [
     "ingest",
     "open_sources",
     "read_audit",
+    "remove",
     "scan_store",
+    "store_files",
 ]
 
 _COUNTS = ("rows_read", "rows_kept", "rows_dropped")
@@ -235,6 +238,7 @@ def ingest(
     chunk_rows: int | None = None,
     wait: bool = True,
     notice: Callable[[str], None] | None = None,
+    replace: bool = False,
 ) -> dict:
     """Read, clean and add source files to ``store``; return the store's audit.
 
@@ -279,6 +283,17 @@ def ingest(
         told), or with ``wait=False`` raise at once.
     notice : callable, optional
         Told, in a sentence, what the ingest waits for or cleaned up.
+    replace : bool
+        Read again a file the store holds already (the same path, or the same
+        bytes), with this call's options: its rows are taken out and the file
+        ingested anew. Without it, a file already in the store is skipped
+        (``skipped``; ``skipped_reasons`` says so, and which options it was
+        read with when they differ from this call's).
+
+    With ``lenient``, a file whose layout is not recognised is skipped and
+    recorded in the audit (``unrecognised_files``) instead of refusing the
+    call; a call that stores nothing new (every row dropped, every file
+    unrecognised) raises, with the reasons.
 
     Notes
     -----
@@ -324,7 +339,7 @@ def ingest(
             files, store, doc, engine=engine, lenient=lenient, revision=revision,
             mapping=mapping, constants=constants, value_scale=value_scale,
             progress=progress, spool_bytes=spool_bytes, chunk_rows=chunk_rows,
-            leftovers=removed,
+            leftovers=removed, replace=replace,
         )  # fmt: skip
     out["leftovers_removed"] = removed
     return out
@@ -345,6 +360,7 @@ def _ingest_locked(
     spool_bytes: int | None,
     chunk_rows: int | None,
     leftovers: int,
+    replace: bool = False,
 ) -> dict:
     """:func:`ingest` with the store's lock held and its ``leftovers`` removed (counted
     in the new audit)."""
@@ -357,16 +373,24 @@ def _ingest_locked(
     # A chunk filtered from a whole file is a plan over the whole file: on the
     # GPU engine that would copy all of it to the device for every chunk.
     whole_rows = chunk_rows * (_WHOLE_CHUNKS if chunk_engine == "cpu" else 1)
-    known = {e["sha256"] for e in doc["files"]}
+    options = _options(lenient, revision, mapping, constants, value_scale)
     names = _source_names(files)
-    taken = {e["source"] for e in doc["files"]}
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    # --replace: the entries of the files read again (the same path here; the
+    # same bytes are found below) leave the store with their rows.
+    replaced: set[str] = set()
+    if replace:
+        wanted = {shown_name(str(p)) for p in files}
+        replaced = {e["source"] for e in doc["files"] if e["path"] in wanted}
+    known = {e["sha256"] for e in doc["files"] if e["source"] not in replaced}
+    taken = {e["source"] for e in doc["files"] if e["source"] not in replaced}
+    now = _now()
 
     # Identical files have identical sizes: a file whose size no ingested file
     # has is hashed in a thread while it is read, one that might be a repeat
     # is hashed first, so that a repeat is never read.
-    known_sizes = {e.get("bytes") for e in doc["files"]}
-    new_entries, skipped = [], []
+    known_sizes = {e.get("bytes") for e in doc["files"] if e["source"] not in replaced}
+    by_sha = {e["sha256"]: e for e in doc["files"]}
+    new_entries, skipped, reasons, unrecognised = [], [], [], []
     hasher = ThreadPoolExecutor(max_workers=1)
     budget = _default_spool_bytes() if spool_bytes is None else spool_bytes
     spool = _Spool(store, budget)
@@ -377,12 +401,32 @@ def _ingest_locked(
             size = path.stat().st_size
             digest = hasher.submit(file_sha256, path)
             if size in known_sizes and digest.result() in known:
-                skipped.append(str(path))
-                continue
+                old = by_sha.get(digest.result())
+                if old is None:  # the same bytes as a file read earlier in this call
+                    skipped.append(str(path))
+                    reasons.append("the same bytes as another file of this call")
+                    continue
+                if replace:
+                    replaced.add(old["source"])
+                    known.discard(old["sha256"])
+                    taken.discard(old["source"])
+                else:
+                    skipped.append(str(path))
+                    reasons.append(_skip_reason(old, options))
+                    continue
             if name in taken:  # an earlier file had this name: its counts stay its own
                 full = shown_name(str(path))
                 name = full if full not in taken else f"{name}@{digest.result()[:12]}"
-            fmt = "generic" if mapping is not None else detect_format(path)
+            try:
+                fmt = "generic" if mapping is not None else detect_format(path)
+            except TradeflowsInputError as exc:
+                if not lenient:
+                    raise
+                unrecognised.append(
+                    {"path": shown_name(str(path)), "sha256": digest.result(), "bytes": size,
+                     "reason": "unrecognised_file", "detail": one_line(exc, 300)}
+                )  # fmt: skip
+                continue
 
             def build(fast: bool, path: Path = path, name: str = name, i: int = i, fmt: str = fmt):
                 lf = scan(
@@ -399,10 +443,12 @@ def _ingest_locked(
             # periods at a time beside the other files: one plan over parsed
             # frames runs faster than one that also parses, and duplicates
             # across files need them side by side.
-            df, exact = _read(build, path, "cpu")
+            with step(f"reading {shown_name(str(path))}"):
+                df, exact = _read(build, path, "cpu")
             sha = digest.result()
             if sha in known:  # the same bytes twice in one call
                 skipped.append(str(path))
+                reasons.append("the same bytes as another file of this call")
                 continue
             known.add(sha)
             known_sizes.add(size)
@@ -423,24 +469,181 @@ def _ingest_locked(
                     "latin1_bytes_read": prepare_text(path).latin1_bytes
                     if exact and text_format
                     else 0,
+                    "options": options,
                 }
             )
+        doc = {**doc, "files": [e for e in doc["files"] if e["source"] not in replaced]}
+        doc["unrecognised_files"] = _merge_unrecognised(doc, unrecognised)
         if not new_entries:
-            doc["skipped"] = skipped
+            if unrecognised:
+                _nothing_stored(unrecognised)
+            if unrecognised and doc["data"]:  # recorded, the rows untouched
+                write_text_atomic(_audit_path(store), json.dumps(doc, indent=2) + "\n")
+            doc["skipped"], doc["skipped_reasons"] = skipped, reasons
+            doc["unrecognised"] = unrecognised
             return doc
         if progress:
             progress("cleaning")
-        _clean_by_period(
-            store, doc, spool, new_entries, engine=engine, chunk_engine=chunk_engine,
-            lenient=lenient, revision=revision, now=now, chunk_rows=chunk_rows,
-            leftovers=leftovers,
-        )  # fmt: skip
+        with step(f"cleaning and writing {len(new_entries)} file(s) into {store}"):
+            _clean_by_period(
+                store, doc, spool, new_entries, engine=engine, chunk_engine=chunk_engine,
+                lenient=lenient, revision=revision, now=now, chunk_rows=chunk_rows,
+                leftovers=leftovers, exclude=frozenset(replaced),
+            )  # fmt: skip
     finally:
         hasher.shutdown(wait=False, cancel_futures=True)
         spool.close()
     out = read_audit(store)
-    out["skipped"] = skipped
+    out["skipped"], out["skipped_reasons"] = skipped, reasons
+    out["replaced"] = sorted(replaced)
+    out["unrecognised"] = unrecognised
     return out
+
+
+def store_files(store: str | Path) -> pl.DataFrame:
+    """The files a store holds: path, format, rows read, kept and dropped, when, sha256.
+
+    Examples
+    --------
+    >>> store_files("/nonexistent/store").height
+    0
+    """
+    doc = read_audit(store)
+    schema = {"path": pl.String, "format": pl.String, "rows_read": pl.Int64,
+              "rows_kept": pl.Int64, "rows_dropped": pl.Int64, "ingested": pl.String,
+              "sha256": pl.String, "options": pl.String}  # fmt: skip
+    rows = [
+        {**{k: e.get(k) for k in schema if k != "options"},
+         "options": _options_text(e.get("options", {})) if "options" in e else None}
+        for e in doc["files"]
+    ]  # fmt: skip
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def remove(
+    store: str | Path,
+    files: Iterable[str],
+    *,
+    engine: str | None = None,
+    wait: bool = True,
+    notice: Callable[[str], None] | None = None,
+) -> dict:
+    """Take the rows of some ingested files out of ``store``; return its new audit.
+
+    A file is named by its path as the audit shows it, its source name, or
+    its sha256 (the whole, or its first 12 characters or more). The store's
+    other rows are cleaned again without them, as if those files had never
+    been ingested (rows they replaced in earlier files stay gone: the audit
+    counts those in ``superseded_later``); ingesting the same files again
+    gives back the same rows.
+
+    Raises :class:`TradeflowsInputError` (nothing changed) when a name
+    matches no file of the store.
+    """
+    store = Path(store)
+    if not _audit_path(store).exists():
+        raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
+    with _store_lock(store, wait=wait, notice=notice):
+        doc = read_audit(store)
+        gone = []
+        for name in files:
+            hit = [e for e in doc["files"] if _names_entry(e, name)]
+            if not hit:
+                raise TradeflowsInputError(
+                    f"{store}: no ingested file {name!r} (see tradeflows store list {store})"
+                )
+            gone += [e for e in hit if e not in gone]
+        removed = _remove_leftovers(store, doc)
+        sources = frozenset(e["source"] for e in gone)
+        keep = {**doc, "files": [e for e in doc["files"] if e["source"] not in sources]}
+        if not keep["files"]:
+            empty = {"format": STORE_FORMAT, "data": None, "updated": _now(),
+                     "store": {"rows": 0, "years": [], "rows_before": doc["store"].get("rows", 0),
+                               "leftovers_removed": doc["store"].get("leftovers_removed", 0)
+                               + removed},
+                     "totals": _sum_counts([]), "files": []}  # fmt: skip
+            if doc.get("unrecognised_files"):
+                empty["unrecognised_files"] = doc["unrecognised_files"]
+            write_text_atomic(_audit_path(store), json.dumps(empty, indent=2) + "\n")
+            if doc.get("data"):
+                shutil.rmtree(store / doc["data"], ignore_errors=True)
+        else:
+            chunk_engine = "gpu" if _engine.resolve(engine) == "gpu" else "cpu"
+            spool = _Spool(store, _default_spool_bytes())
+            try:
+                _clean_by_period(
+                    store, keep, spool, [], engine=engine, chunk_engine=chunk_engine,
+                    lenient=True, revision=None, now=_now(),
+                    chunk_rows=_GPU_CHUNK_ROWS if chunk_engine == "gpu" else _CHUNK_ROWS,
+                    leftovers=removed, exclude=sources,
+                )  # fmt: skip
+            finally:
+                spool.close()
+    out = read_audit(store)
+    out["removed"] = [e["path"] for e in gone]
+    return out
+
+
+def _names_entry(entry: Mapping, name: str) -> bool:
+    """Whether ``name`` (a path, a source name or a sha256 of 12+ characters) names ``entry``."""
+    text = str(name).strip()
+    if text in (entry["path"], entry["source"]):
+        return True
+    if len(text) >= 12 and entry["sha256"].startswith(text.lower()):
+        return True
+    p = Path(text)
+    return p.is_file() and (
+        shown_name(str(p)) == entry["path"] or file_sha256(p) == entry["sha256"]
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _options(lenient, revision, mapping, constants, value_scale) -> dict:
+    """How a file was read: the options that change its rows (the defaults left out)."""
+    out: dict = {}
+    if lenient:
+        out["lenient"] = True
+    if revision:
+        out["revision"] = revision
+    if mapping:
+        out["mapping"] = dict(sorted(mapping.items()))
+    if constants:
+        out["constants"] = dict(sorted(constants.items()))
+    if value_scale != 1.0:
+        out["value_scale"] = value_scale
+    return out
+
+
+def _options_text(options: Mapping) -> str:
+    return ", ".join(f"{k} {v}" for k, v in options.items()) or "the default options"
+
+
+def _skip_reason(entry: Mapping, options: dict) -> str:
+    """Why a file already in the store is skipped, and how to read it again."""
+    before = entry.get("options")
+    if before is None or before == options:
+        return "already in the store"
+    return (
+        f"already in the store, read with {_options_text(before)}; this run asked "
+        f"{_options_text(options)}: use --replace to read it again with them"
+    )
+
+
+def _merge_unrecognised(doc: Mapping, new: list[dict]) -> list[dict]:
+    """The store's record of files skipped as unrecognised, the new ones added once."""
+    seen = {e["sha256"] for e in doc.get("unrecognised_files", [])}
+    return [*doc.get("unrecognised_files", []), *(e for e in new if e["sha256"] not in seen)]
+
+
+def _nothing_stored(unrecognised: list[dict]) -> None:
+    raise TradeflowsInputError(
+        "nothing stored: "
+        + "; ".join(e["detail"] for e in unrecognised[:3])
+        + (f" (and {len(unrecognised) - 3} more)" if len(unrecognised) > 3 else "")
+    )
 
 
 #: Rows cleaned together (whole periods) on the CPU: smaller chunks cost no
@@ -729,12 +932,16 @@ def _clean_by_period(
     now: str,
     chunk_rows: int,
     leftovers: int,
+    exclude: frozenset[str] = frozenset(),
 ) -> None:
     """Clean the new rows beside the store's, some periods at a time; audit them; write the store.
 
     ``leftovers``: what this ingest removed of interrupted runs, added to the store's count.
+    ``exclude``: sources whose rows leave the store (``doc`` no longer lists them).
     """
     old = scan_store(store).with_columns(_file=pl.lit(-1, dtype=pl.Int32)) if doc["data"] else None
+    if old is not None and exclude:
+        old = old.filter(~pl.col("source").is_in(sorted(exclude)))
     rows = spool.rows("read")
     if old is not None:
         for period, n in _engine.collect(old.group_by("period").len(), engine).iter_rows():
@@ -810,6 +1017,18 @@ def _clean_by_period(
         for e in entries:
             n = counts[e["_file"]]
             e.update(audit_from_counts(n["read"], n["dropped"], n["changed"]))
+        if lenient and entries and not any(e["rows_kept"] for e in entries):
+            # --lenient that keeps nothing: a scheduled run must not pass as done.
+            raise TradeflowsInputError(
+                "nothing stored: "
+                + "; ".join(
+                    f"{e['path']}: all {e['rows_read']} rows dropped ("
+                    + ", ".join(f"{k} {v}" for k, v in sorted(
+                        e["dropped"].items(), key=lambda kv: -kv[1])[:3])
+                    + ")"
+                    for e in entries[:3]
+                )
+            )  # fmt: skip
         files_doc = []
         for e in doc["files"]:
             e = dict(e)
@@ -833,6 +1052,8 @@ def _clean_by_period(
             "totals": _sum_counts(files_doc),
             "files": files_doc,
         }
+        if doc.get("unrecognised_files"):
+            new_doc["unrecognised_files"] = doc["unrecognised_files"]
         write_text_atomic(_audit_path(store), json.dumps(new_doc, indent=2) + "\n")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

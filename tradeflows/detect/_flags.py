@@ -10,6 +10,7 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows._expr import number_text, usd_text
+from tradeflows._log import step
 from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
 from tradeflows.errors import TradeflowsInputError
@@ -271,26 +272,27 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
         number_text(pl.col("diversion")),
         pl.lit("; 2.3 is a 1-in-100 change)"),
     )
-    text = pl.when(text == "").then(weak).otherwise(text)
-    return flags.with_columns(reasons=_named_once(text))
+    flags = flags.with_columns(reasons=pl.when(text == "").then(weak).otherwise(text))
+    # One country at a time, each on the column written before: an expression
+    # that used the text four times per country would compute it 64 times.
+    for col in ("hub", "origin", "destination"):
+        flags = flags.with_columns(reasons=_named_once(pl.col("reasons"), col))
+    return flags
 
 
-def _named_once(text: pl.Expr) -> pl.Expr:
-    """The first mention of each of the route's countries as "Kyrgyzstan (KGZ)"."""
+def _named_once(text: pl.Expr, col: str) -> pl.Expr:
+    """The first mention of the route's country ``col`` in ``text`` as "Kyrgyzstan (KGZ)"."""
     from tradeflows.names import country_names_table
 
-    names = country_names_table()
-    for col in ("hub", "origin", "destination"):
-        code = pl.col(col)
-        name = code.replace_strict(names, default=None, return_dtype=pl.String)
-        at = text.str.find(code, literal=True)
-        spelled = pl.concat_str(
-            text.str.slice(0, at), name, pl.lit(" ("), code, pl.lit(")"),
-            text.str.slice(at + code.str.len_chars()),
-        )  # fmt: skip
-        found = name.is_not_null() & (code != "") & at.is_not_null()
-        text = pl.when(found).then(spelled).otherwise(text)
-    return text
+    code = pl.col(col)
+    name = code.replace_strict(country_names_table(), default=None, return_dtype=pl.String)
+    at = text.str.find(code, literal=True)
+    spelled = pl.concat_str(
+        text.str.slice(0, at), name, pl.lit(" ("), code, pl.lit(")"),
+        text.str.slice(at + code.str.len_chars()),
+    )  # fmt: skip
+    found = name.is_not_null() & (code != "") & at.is_not_null()
+    return pl.when(found).then(spelled).otherwise(text)
 
 
 def check_options(
@@ -363,23 +365,28 @@ def route_features(
     if partition or cluster is not None:
         from tradeflows.detect._partition import indicators
 
-        ind = indicators(lf, destinations=destinations, hubs=hubs, hs=hs, since=since,
-                         engine=engine, cluster=cluster)  # fmt: skip
+        with step("route indicators, HS chapters in groups"):
+            ind = indicators(lf, destinations=destinations, hubs=hubs, hs=hs, since=since,
+                             engine=engine, cluster=cluster)  # fmt: skip
     else:
-        pairs = pairs if pairs is not None else collect_mirror(lf, engine)
-        coverage = _engine.collect(coverage_table(lf), engine).lazy()
-        ind = _engine.collect(
-            route_indicators(
-                pairs.lazy(),
-                destinations=destinations,
-                hubs=hubs,
-                hs=hs,
-                since=since,
-                coverage=coverage,
-                engine=engine,
-            ),
-            engine,
-        )
+        if pairs is None:
+            with step("pairing the two reports of each flow"):
+                pairs = collect_mirror(lf, engine)
+        with step("who filed what, month by month"):
+            coverage = _engine.collect(coverage_table(lf), engine).lazy()
+        with step("route indicators"):
+            ind = _engine.collect(
+                route_indicators(
+                    pairs.lazy(),
+                    destinations=destinations,
+                    hubs=hubs,
+                    hs=hs,
+                    since=since,
+                    coverage=coverage,
+                    engine=engine,
+                ),
+                engine,
+            )
     # A fixed row order: a detector may depend on the rows' order, and the
     # engines (cpu, streaming, gpu) return rows in different orders.
     return ind.sort([*ROUTE_KEY, "period"])
@@ -407,7 +414,10 @@ def detect_routes(
     source : LazyFrame or iterable of paths
         Canonical rows, or stores and source files (see :func:`load_canonical`).
     destinations, hubs, hs, since
-        As :func:`tradeflows.routes.route_indicators`.
+        As :func:`tradeflows.routes.route_indicators`, resolved once here
+        (:func:`check_options`): countries by ISO3, ISO2, M49 or Comtrade
+        code or English name (``["China", "KG"]``), products by HS prefix
+        or words, ``since`` a year or a month (``"2022"``, ``"2022-03"``).
     engine : {"cpu", "streaming", "gpu", "auto"}, optional
         Where the mirror and the routes are computed.
     detector : estimator, optional
@@ -474,13 +484,11 @@ def detect_routes(
             *[c for c in ind.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS],
         )
         return corridors(out) if level == "corridor" else out
-    X = ind.select(FEATURES).to_numpy().astype(np.float64)
-    det = detector if detector is not None else default_detector()
-    if labels is not None:
-        det = det.fit(X, _labels(ind, labels))
-    else:
-        det = det.fit(X)
-    samples = det.score_samples(X)
+    with step(f"scoring {ind.height:,} route-months"):
+        X = ind.select(FEATURES).to_numpy().astype(np.float64)
+        det = detector if detector is not None else default_detector()
+        det = det.fit(X, _labels(ind, labels)) if labels is not None else det.fit(X)
+        samples = det.score_samples(X)
     # tradeflows' detectors tell their outliers from the scores (scoring the
     # rows again took 1.6 s of 26.7 at 11.9M input rows); others predict.
     if isinstance(det, SuspicionOutlierMixin):
@@ -506,7 +514,8 @@ def detect_routes(
             .with_columns(flagged=pl.col("flagged") & pl.col("_strong").fill_null(False))
             .drop("_strong")
         )
-    out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
+    with step("reasons, in words"):
+        out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
     rest = [c for c in out.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS]
     # Ties go to a named origin before the hub's total ("all origins").
     out = (

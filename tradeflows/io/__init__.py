@@ -71,7 +71,8 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     (``t[1].csv``, ``exports [2024].csv``, ``star*.csv``). Only a source
     that names no file or folder is read as a glob pattern (``"data/*.csv"``,
     quoted so that the shell leaves it alone); the files it matches are
-    taken literally.
+    taken literally. A folder's files are all the data files under it,
+    but for those of a tradeflows store inside it.
 
     Examples
     --------
@@ -86,10 +87,16 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
         if p.is_symlink() and not p.exists():
             raise TradeflowsInputError(f"{src}: a link to nothing")
         if p.is_dir():
+            # A store inside the folder (its audit.json) is not a source: its
+            # parquet files are the rows of earlier ingests.
+            stores = [a.parent for a in p.rglob("audit.json")]
             found = sorted(
                 f
                 for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in _DATA_SUFFIXES and not f.name.startswith(".")
+                if f.is_file()
+                and f.suffix.lower() in _DATA_SUFFIXES
+                and not f.name.startswith(".")
+                and not any(f.is_relative_to(s) for s in stores)
             )
             if not found:
                 raise TradeflowsInputError(
