@@ -295,3 +295,12 @@ def test_per_value_is_the_expression_row_by_row():
     both = pl.col("c") + pl.col("n").cast(pl.String)
     assert str(per_value(both)) == str(both)
     assert str(per_value(pl.lit("x"))) == str(pl.lit("x"))
+
+
+def test_comext_workbook_of_total_trade_reads_its_total_sheet(realdata):
+    """A workbook whose product is 'Total [TOTAL]' (all goods) is read, not refused."""
+    book = scan(realdata / "ruimpeks/eu_total_trade_4630244_spreadsheet.xlsx").collect()
+    assert set(book["hs"].unique()) == {"27", "TOTAL"}
+    assert set(book["flow"].unique()) == {"X", "M"}
+    drops = dict(book.group_by("drop").len().drop_nulls().iter_rows())
+    assert set(drops) == {"not_available"} and book["value_usd"].drop_nulls().min() >= 0

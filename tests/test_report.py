@@ -169,6 +169,14 @@ def test_report_in_a_real_browser_offline(browser, report):
         "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[1].textContent)",
     )
     assert shown and set(shown) == {hub}
+    # By name, as a reader types it: "malaysia" finds the hub MYS.
+    name = page.eval_on_selector("#flags-table tbody tr", "r => r.cells[1].dataset.name")
+    page.fill("#flag-search", name.lower())
+    shown = page.eval_on_selector_all(
+        "#flags-table tbody tr",
+        "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[1].dataset.name)",
+    )
+    assert shown and set(shown) == {name}
     page.close()
 
 
@@ -206,6 +214,22 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
         "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].textContent)"
     )
     assert {"ARM", "KAZ", "KGZ"} <= set(hubs)
+    # Names beside the codes, and the filter finds products by words of their description.
+    page = seen["page"]
+    names = page.eval_on_selector_all(
+        "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].dataset.name)"
+    )
+    assert {"Armenia", "Kazakhstan", "Kyrgyzstan"} <= set(names)
+    described = page.eval_on_selector_all(
+        "#flags-table tbody tr", "rows => rows.map(r => r.cells[3].title)"
+    )
+    word = max(described[0].split(), key=len).strip(",;:()").lower()
+    page.fill("#flag-search", word)
+    shown = page.eval_on_selector_all(
+        "#flags-table tbody tr",
+        "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[3].title)",
+    )
+    assert described[0] in shown
     bad, zeros, _ = unfiled_zeros(drawn_zeros(seen["page"]), _canonical(sources))
     assert bad == [], f"{len(bad)} of {zeros} zeros drawn in months nobody filed: {bad[:3]}"
     seen["page"].screenshot(path=str(ARTIFACTS / "bundled_report.png"))

@@ -171,7 +171,7 @@ def scan_comext(
     return finish(out)
 
 
-_CODE_IN_LABEL = re.compile(r"\[(\d{2,10})\]\s*$")
+_CODE_IN_LABEL = re.compile(r"\[(\d{2,10}|TOTAL)\]\s*$")
 
 
 def _sheet(reader, name: str, path: Path) -> pl.DataFrame:

@@ -30,6 +30,7 @@ import polars as pl
 
 from tradeflows import __version__
 from tradeflows._files import write_text_atomic
+from tradeflows._log import step
 from tradeflows.errors import TradeflowsInputError
 
 __all__ = [
@@ -422,6 +423,10 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
             "hub",
             "destination",
             "hs",
+            "origin_name",
+            "hub_name",
+            "destination_name",
+            "hs_description",
             "months",
             pl.col("first").cast(pl.String),
             pl.col("last").cast(pl.String),
@@ -480,14 +485,16 @@ def build_report(
     if out.is_dir():
         raise TradeflowsInputError(f"--out {out}: is a folder; give the report's file name")
     before = previous_summary(previous) if previous is not None else None
-    lf, audit = open_sources(list(sources), engine=engine)
-    if not partition:
-        lf = collect(lf, engine).lazy()
+    with step("reading the data"):
+        lf, audit = open_sources(list(sources), engine=engine)
+        if not partition:
+            lf = collect(lf, engine).lazy()
     detect_options = {k: v for k, v in config["detect"].items() if v is not None}
     if partition:
         flags = detect_routes(lf, engine=engine, partition=True, **detect_options)
     else:  # the mirror, computed once, serves the detection and the figures
-        pairs = collect_mirror(lf, engine)
+        with step("pairing the two reports of each flow"):
+            pairs = collect_mirror(lf, engine)
         flags = detect_routes(lf, engine=engine, pairs=pairs, **detect_options)
     built = built or _build_time()
     summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
@@ -496,10 +503,12 @@ def build_report(
         pairs = collect_mirror(lf, engine, chapters=sorted({r["route"][3][:2] for r in drilled}))
     from tradeflows.routes import coverage_table
 
-    coverage = collect(coverage_table(lf), engine)
-    overview, drill = _figures(flags, pairs, summary, config, coverage=coverage)
-    table = table_rows(flags, config["report"]["table_rows"])
-    write_text_atomic(out, render(summary, overview, drill, table=table))
+    with step("figures"):
+        coverage = collect(coverage_table(lf), engine)
+        overview, drill = _figures(flags, pairs, summary, config, coverage=coverage)
+    with step(f"writing {out}"):
+        table = table_rows(flags, config["report"]["table_rows"])
+        write_text_atomic(out, render(summary, overview, drill, table=table))
     return out
 
 
