@@ -152,7 +152,8 @@ def test_detect_takes_countries_by_name_and_a_year(tmp_path, small_world, capsys
     import polars as pl
     from polars.testing import assert_frame_equal
 
-    data = str(small_world / "comtrade")
+    data = str(tmp_path / "store")
+    assert main(["ingest", str(small_world / "comtrade"), "--out", data, "-q"]) == 0
     named, coded = tmp_path / "named.parquet", tmp_path / "coded.parquet"
     args = ["detect", data, "--destinations", "China,Kyrgyzstan", "--since", "2022"]
     assert main([*args, "--out", str(named)]) == 0
@@ -171,6 +172,12 @@ def test_detect_takes_countries_by_name_and_a_year(tmp_path, small_world, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "closest: China (CHN)" in err
     assert_frame_equal(pl.read_parquet(named), by_code)  # the old flags are kept
+    # Products by words: outside a terminal every code they describe, listed on stderr.
+    assert main(["detect", data, "--hs", "integrated circuits processors",
+                 "--out", str(named)]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "854231  Electronic integrated circuits" in err and "1 product(s)" in err
+    assert set(pl.read_parquet(named)["hs"].str.slice(0, 6)) <= {"854231"}
 
 
 def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
@@ -270,3 +277,24 @@ def test_log_file_for_scheduled_runs(tmp_path, small_world, monkeypatch, capsys)
     assert text.rstrip().endswith("INFO exit 2")
     # Not a terminal: nothing but the command's own lines on stderr.
     assert "pairing" not in capsys.readouterr().err
+
+
+def test_products_by_words_ask_which_in_a_terminal(monkeypatch, capsys):
+    """In a terminal, --hs words list the matching codes and take the reader's choice."""
+    import typer
+
+    from tradeflows import cli
+    from tradeflows.names import hs_products
+
+    codes = hs_products("integrated circuits")
+    assert len(codes) > 2
+    monkeypatch.setattr(cli.sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(typer, "prompt", lambda *a, **k: "1,3")
+    assert cli._products("integrated circuits") == [codes[0], codes[2]]
+    listed = capsys.readouterr().err
+    assert all(code in listed for code in codes)
+    monkeypatch.setattr(typer, "prompt", lambda *a, **k: "99")
+    with pytest.raises(cli.TradeflowsInputError, match="numbers from the list"):
+        cli._products("integrated circuits")
+    monkeypatch.setattr(typer, "prompt", lambda *a, **k: "all")
+    assert cli._products("integrated circuits") == codes

@@ -243,7 +243,7 @@ def _codes(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-def _products(text: str | None) -> list[str] | None:
+def _products(text: str | None, quiet: bool = False) -> list[str] | None:
     """``--hs``: prefixes as given; words resolved to the codes they describe, chosen
     from a list in a terminal, all of them (listed on stderr) otherwise."""
     from tradeflows.names import hs_products, with_names
@@ -257,7 +257,8 @@ def _products(text: str | None) -> list[str] | None:
 
     described = with_names(pl.DataFrame({"hs": codes}))
     for i, (code, desc) in enumerate(described.rows(), start=1):
-        _say(f"  {i:>3}. {code}  {(desc or '')[:100]}", err=True)
+        if not quiet:
+            _say(f"  {i:>3}. {code}  {(desc or '')[:100]}", err=True)
     if len(codes) > 1 and sys.stdin.isatty():
         answer = typer.prompt("Which products? numbers (1,3), or 'all'", default="all")
         if answer.strip().lower() != "all":
@@ -268,7 +269,8 @@ def _products(text: str | None) -> list[str] | None:
                     f"--hs: {answer!r}: expected numbers from the list"
                 ) from None
             return chosen
-    _say(f"--hs {text!r}: {len(codes)} product(s) described by these words", err=True)
+    if not quiet:
+        _say(f"--hs {text!r}: {len(codes)} product(s) described by these words", err=True)
     return codes
 
 
@@ -382,6 +384,9 @@ def detect(
             help="Dask scheduler address (tcp://host:8786) or 'local': chapters in parallel."
         ),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress, no summary lines.")
+    ] = False,
 ) -> None:
     """Score origin -> hub -> destination routes and write the flags table."""
     import polars as pl
@@ -399,7 +404,7 @@ def detect(
         sources,
         destinations=_codes(destinations),
         hubs=_codes(hubs),
-        hs=_products(hs),
+        hs=_products(hs, quiet),
         since=since,
         engine=engine,
         labels=known,
@@ -411,6 +416,8 @@ def detect(
     ranked = corridors(flags)
     if corridors_out is not None:
         write_frame_atomic(corridors_out, ranked)
+    if quiet:
+        return
     flagged = flags.filter(pl.col("flagged"))
     hit = ranked.filter(pl.col("flagged"))
     at_stake = hit["extra_usd"].sum()
@@ -483,6 +490,9 @@ def report(
             "--partition",
             help="HS chapters in groups of bounded size (bounded memory; same report).",
         ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress (the report's path is printed).")
     ] = False,
 ) -> None:
     """Detect and write one self-contained HTML report (works offline)."""
