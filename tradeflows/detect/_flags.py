@@ -312,6 +312,10 @@ def check_options(
     --------
     >>> check_options(["China", "KG"], None, ["8471"], "2022")
     (['CHN', 'KGZ'], None, ['8471'], '2022-01')
+    >>> check_options(None, None, None, "2022-01..2023-01")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: --since '2022-01..2023-01': a year (2022) or a month (2022-03), the first to report
     >>> check_options(["RUS", "all"], None, None, None)
     Traceback (most recent call last):
     ...
@@ -329,6 +333,10 @@ def check_options(
     hub_codes = country_list(hubs, "--hubs") if hubs is not None else None
     products = hs_products(",".join(hs), "--hs") if hs is not None and list(hs) else None
     if since is not None:
+        if ".." in str(since):
+            raise TradeflowsInputError(
+                f"--since {since!r}: a year (2022) or a month (2022-03), the first to report"
+            )
         since = f"{period_range(since, '--since')[0]:%Y-%m}"
     return dest, hub_codes, products, since
 
