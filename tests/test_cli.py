@@ -298,3 +298,59 @@ def test_products_by_words_ask_which_in_a_terminal(monkeypatch, capsys):
         cli._products("integrated circuits")
     monkeypatch.setattr(typer, "prompt", lambda *a, **k: "all")
     assert cli._products("integrated circuits") == codes
+
+
+def test_detect_and_report_write_excel_workbooks(tmp_path, small_world, monkeypatch, capsys):
+    """``--out flags.xlsx``: a corridors sheet and a route-months sheet, typed, with names;
+    text is never a formula; a table larger than a sheet is refused, nothing written."""
+    import zipfile
+
+    import polars as pl
+
+    from tradeflows import _files
+    from tradeflows.detect import corridors
+
+    data = str(small_world / "comtrade")
+    book, table = tmp_path / "flags.xlsx", tmp_path / "flags.parquet"
+    assert main(["detect", data, "--out", str(table), "-q"]) == 0
+    assert main(["detect", data, "--out", str(book), "--corridors", str(tmp_path / "c.xlsx"),
+                 "-q"]) == 0  # fmt: skip
+    flags = pl.read_parquet(table)
+    months = pl.read_excel(book, sheet_name="route-months", infer_schema_length=None)
+    ranked = pl.read_excel(book, sheet_name="corridors")
+    assert months.height == flags.height and months.columns == flags.columns
+    assert months["score"].dtype == pl.Float64 and months["period"].dtype in (pl.Date, pl.Datetime)
+    assert ranked.height == corridors(flags).height
+    assert {"hub_name", "destination_name", "hs_description"} <= set(ranked.columns)
+    assert ranked["rank"].to_list() == list(range(1, ranked.height + 1))
+    assert pl.read_excel(tmp_path / "c.xlsx", sheet_name="corridors").height == ranked.height
+    sheet = zipfile.ZipFile(book).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and '<pane ySplit="1"' in sheet  # no formula; header frozen
+    # The report's workbook: every corridor, the months of the flagged ones.
+    html, xlsx = tmp_path / "r.html", tmp_path / "r.xlsx"
+    assert main(["report", data, "--out", str(html), "--xlsx", str(xlsx), "-q"]) == 0
+    flagged = pl.read_excel(xlsx, sheet_name="corridors").filter(pl.col("flagged"))
+    rm = pl.read_excel(xlsx, sheet_name="route-months", infer_schema_length=None)
+    key = ["hub", "destination", "hs"]
+    assert flagged.height and set(rm.select(key).unique().rows()) == set(
+        flagged.select(key).unique().rows()
+    )
+    monkeypatch.setattr(_files, "_EXCEL_ROWS", 10)
+    before = book.read_bytes()
+    assert main(["detect", data, "--out", str(book), "-q"]) == 2
+    assert "more than Excel holds" in capsys.readouterr().err and book.read_bytes() == before
+
+
+def test_text_in_a_workbook_is_never_a_formula(tmp_path):
+    import polars as pl
+
+    from tradeflows._files import write_workbook_atomic
+
+    path = tmp_path / "x.xlsx"
+    evil = pl.DataFrame(
+        {"hub": ['=HYPERLINK("http://x")', "+1", "@SUM(A1)"], "v": [1.0, None, float("nan")]}
+    )
+    write_workbook_atomic(path, {"s": evil})
+    back = pl.read_excel(path, sheet_name="s")
+    assert back["hub"].to_list() == evil["hub"].to_list()
+    assert back["v"].to_list() == [1.0, None, None]

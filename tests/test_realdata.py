@@ -33,6 +33,8 @@ LOADS = [
         f"eu_export_sanctions/{p}_import_yearly.csv"
         for p in ["armenia", "kazakhstan", "kyrgyz", "uzbek"]
     ),
+    # A Comext workbook of total trade ("Total [TOTAL]" and chapter 27).
+    "ruimpeks/eu_total_trade_4630244_spreadsheet.xlsx",
 ]
 
 REFUSED = [
@@ -48,7 +50,6 @@ REFUSED = [
     "tw_semiconductor_tariff_lab/taiwan_exports_8542_2013_2025.csv",
     "tw_semiconductor_tariff_lab/taiwan_exports_by_country_2013_2025.csv",
     "ruimpeks/eu_export_sanctioned.xlsx",
-    "ruimpeks/eu_total_trade_4630244_spreadsheet.xlsx",
 ]
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from tradeflows.errors import TradeflowsInputError
 
-__all__ = ["spreadsheet_safe", "write_frame_atomic", "write_text_atomic"]
+__all__ = ["spreadsheet_safe", "write_frame_atomic", "write_text_atomic", "write_workbook_atomic"]
 
 #: What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -91,6 +91,73 @@ def write_frame_atomic(path: str | Path, df) -> None:
             spreadsheet_safe(df).write_csv(tmp)
         else:
             df.write_parquet(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+#: Rows of an Excel sheet, the header included.
+_EXCEL_ROWS = 1_048_576
+#: Columns are fitted to their text up to this many rows (a scan of every cell).
+_AUTOFIT_ROWS = 20_000
+#: Columns of US dollars, shown with thousands separators in a workbook.
+_USD_HINTS = ("usd", "inflow", "outflow", "direct")
+
+
+def write_workbook_atomic(path: str | Path, sheets: dict[str, pl.DataFrame]) -> None:
+    """Write each frame to a sheet of an ``.xlsx`` workbook, atomically.
+
+    Typed cells (numbers as numbers, months as ``yyyy-mm``, US dollars with
+    thousands separators), a frozen header row, an autofilter and fitted
+    column widths; a number that is not finite (NaN, inf) is an empty cell.
+    Text is always stored as text: a cell that starts with
+    ``=`` is never a formula, a URL never a link (xlsxwriter's
+    ``strings_to_formulas`` and ``strings_to_urls`` off).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "f.xlsx"
+    >>> write_workbook_atomic(p, {"flags": pl.DataFrame({"hub": ["=1+2"], "v": [1.5]})})
+    >>> pl.read_excel(p, sheet_name="flags").rows()
+    [('=1+2', 1.5)]
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    if path.suffix != ".xlsx":
+        raise TradeflowsInputError(f"{path}: choose an .xlsx file name")
+    for name, df in sheets.items():
+        if df.height >= _EXCEL_ROWS:
+            raise TradeflowsInputError(
+                f"{path}: {df.height:,} rows for the sheet {name!r}, more than Excel holds "
+                f"({_EXCEL_ROWS - 1:,}); write .parquet or .csv, or fewer rows (--flagged-only)"
+            )
+    path = _writable(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    try:
+        with xlsxwriter.Workbook(str(tmp), options) as book:
+            for name, df in sheets.items():
+                # A number that is not finite is an empty cell (Excel has no NaN).
+                floats = [c for c, t in df.schema.items() if t.is_float()]
+                df = df.with_columns(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c)
+                                     for c in floats)  # fmt: skip
+                usd = [
+                    c for c, t in df.schema.items()
+                    if t.is_float() and any(h in c for h in _USD_HINTS)
+                ]  # fmt: skip
+                df.write_excel(
+                    workbook=book,
+                    worksheet=name[:31],
+                    table_style="Table Style Light 9",
+                    autofilter=True,
+                    autofit=df.height <= _AUTOFIT_ROWS,
+                    freeze_panes=(1, 0),
+                    dtype_formats={pl.Date: "yyyy-mm"},
+                    column_formats=dict.fromkeys(usd, "#,##0"),
+                    float_precision=2,
+                )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

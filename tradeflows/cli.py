@@ -274,6 +274,20 @@ def _products(text: str | None, quiet: bool = False) -> list[str] | None:
     return codes
 
 
+def _write_table(path: Path, flags, ranked) -> None:
+    """Write the flags (or, with ``flags`` None, the corridors) by the file's suffix; an
+    ``.xlsx`` workbook holds a corridors sheet and, with flags, a route-months sheet."""
+    from tradeflows._files import write_frame_atomic, write_workbook_atomic
+
+    if path.suffix == ".xlsx":
+        sheets = {"corridors": ranked}
+        if flags is not None:
+            sheets["route-months"] = flags
+        write_workbook_atomic(path, sheets)
+    else:
+        write_frame_atomic(path, ranked if flags is None else flags)
+
+
 def _read_labels(path: Path):
     """A world's ``truth.parquet`` (known cases), checked."""
     import polars as pl
@@ -337,7 +351,12 @@ def _read_flags(path: Path):
 @app.command()
 def detect(
     sources: Annotated[list[str], typer.Argument(help="Stores, files, globs or folders.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="FLAGS.csv or FLAGS.parquet.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="FLAGS.csv, FLAGS.parquet or FLAGS.xlsx (corridors and months)."
+        ),
+    ],
     destinations: Annotated[
         str | None,
         typer.Option(
@@ -368,7 +387,7 @@ def detect(
         typer.Option(
             "--corridors",
             help="Also write the corridors (one row per origin -> hub -> destination -> "
-            "product, ranked by evidence and value at stake) to this .csv or .parquet file.",
+            "product, ranked by evidence and value at stake) to this .csv, .parquet or .xlsx file.",
         ),
     ] = None,
     partition: Annotated[
@@ -391,12 +410,13 @@ def detect(
     """Score origin -> hub -> destination routes and write the flags table."""
     import polars as pl
 
-    from tradeflows._files import write_frame_atomic
     from tradeflows.detect import corridors, detect_routes
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
-        if path is not None and path.suffix not in (".csv", ".parquet"):
-            raise TradeflowsInputError(f"{option} {path}: choose a .csv or .parquet file name")
+        if path is not None and path.suffix not in (".csv", ".parquet", ".xlsx"):
+            raise TradeflowsInputError(
+                f"{option} {path}: choose a .csv, .parquet or .xlsx file name"
+            )
     known = None
     if labels is not None:
         known = _read_labels(labels)
@@ -412,10 +432,10 @@ def detect(
         cluster=cluster,
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
-    write_frame_atomic(out, written)
     ranked = corridors(flags)
+    _write_table(out, written, ranked)
     if corridors_out is not None:
-        write_frame_atomic(corridors_out, ranked)
+        _write_table(corridors_out, None, ranked)
     if quiet:
         return
     flagged = flags.filter(pl.col("flagged"))
@@ -491,6 +511,10 @@ def report(
             help="HS chapters in groups of bounded size (bounded memory; same report).",
         ),
     ] = False,
+    xlsx: Annotated[
+        Path | None,
+        typer.Option(help="Also write the flags as an Excel workbook (corridors, months)."),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress (the report's path is printed).")
     ] = False,
@@ -499,8 +523,9 @@ def report(
     from tradeflows.report import build_report
 
     path = build_report(
-        sources, out, config=config, previous=previous, engine=engine, partition=partition
-    )
+        sources, out, config=config, previous=previous, engine=engine, partition=partition,
+        xlsx=xlsx,
+    )  # fmt: skip
     _say(path.resolve())
 
 

@@ -448,6 +448,7 @@ def build_report(
     engine: str | None = None,
     built: str | None = None,
     partition: bool = False,
+    xlsx: str | Path | None = None,
 ) -> Path:
     """Detect on ``sources`` and write the report to ``out``; return its path.
 
@@ -472,6 +473,9 @@ def build_report(
         only the chapters of the drill-down routes (with the whole data's
         context): the memory of one group, not of the whole store, and the
         same report (tested).
+    xlsx : path, optional
+        Also write the flags as an Excel workbook: the corridors, and the
+        route-months of the flagged corridors (names beside the codes).
     """
     from tradeflows.detect import detect_routes
     from tradeflows.engine import collect
@@ -484,6 +488,8 @@ def build_report(
     config = check_config(config) if isinstance(config, dict) else load_config(config)
     if out.is_dir():
         raise TradeflowsInputError(f"--out {out}: is a folder; give the report's file name")
+    if xlsx is not None and Path(xlsx).suffix != ".xlsx":
+        raise TradeflowsInputError(f"--xlsx {xlsx}: choose an .xlsx file name")
     before = previous_summary(previous) if previous is not None else None
     with step("reading the data"):
         lf, audit = open_sources(list(sources), engine=engine)
@@ -509,6 +515,16 @@ def build_report(
     with step(f"writing {out}"):
         table = table_rows(flags, config["report"]["table_rows"])
         write_text_atomic(out, render(summary, overview, drill, table=table))
+    if xlsx is not None:
+        from tradeflows._files import write_workbook_atomic
+        from tradeflows.detect import corridors
+
+        with step(f"writing {xlsx}"):
+            ranked = corridors(flags)
+            key = ["origin", "hub", "destination", "hs"]
+            hit = ranked.filter(pl.col("flagged")).select(key)
+            months = flags.join(hit, on=key, how="semi", maintain_order="left")
+            write_workbook_atomic(xlsx, {"corridors": ranked, "route-months": months})
     return out
 
 
