@@ -209,7 +209,7 @@ def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--out", "FLAGS.txt"], ".csv or .parquet"),
+        (["--out", "FLAGS.txt"], ".csv, .parquet or .xlsx"),
         (["--since", "22-01"], "--since"),
         (["--destinations", "RUS,all"], "'all' cannot be combined"),
         (["--hs", "84x"], "--hs"),
