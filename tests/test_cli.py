@@ -354,3 +354,35 @@ def test_text_in_a_workbook_is_never_a_formula(tmp_path):
     back = pl.read_excel(path, sheet_name="s")
     assert back["hub"].to_list() == evil["hub"].to_list()
     assert back["v"].to_list() == [1.0, None, None]
+
+
+def test_every_help_renders_its_whole_text():
+    """Each command's --help shows every option's help as written ("[report] and [detect]")."""
+    import re as _re
+
+    import typer
+    from typer.testing import CliRunner
+
+    from tradeflows.cli import app
+
+    def commands(group, path: list[str]):
+        yield path, group
+        if hasattr(group, "commands"):
+            for name, sub in group.commands.items():
+                yield from commands(sub, [*path, name])
+
+    def words(text: str) -> str:
+        return " ".join(_re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+    runner = CliRunner()
+    seen = 0
+    for path, command in commands(typer.main.get_command(app), []):
+        result = runner.invoke(app, [*path, "--help"], terminal_width=200)
+        assert result.exit_code == 0, (path, result.output)
+        shown = words(result.output)
+        for param in command.params:
+            text = getattr(param, "help", None)
+            if text:
+                seen += 1
+                assert words(text) in shown, (path, param.name, text)
+    assert seen > 40

@@ -220,6 +220,13 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
         "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].dataset.name)"
     )
     assert {"Armenia", "Kazakhstan", "Kyrgyzstan"} <= set(names)
+    spans = page.eval_on_selector_all(
+        "#flags-table tbody tr", "rows => rows.map(r => r.cells[4].textContent)"
+    )
+    assert all(re.fullmatch(r"\d+: \d{4}-\d\d to \d{4}-\d\d", t) for t in spans), spans[:3]
+    reasons = " ".join(page.eval_on_selector_all(
+        "#flags-table tbody tr", "rows => rows.map(r => r.cells[8].textContent)"))  # fmt: skip
+    assert "russia_sanctions" not in reasons and "_" not in reasons
     described = page.eval_on_selector_all(
         "#flags-table tbody tr", "rows => rows.map(r => r.cells[3].title)"
     )

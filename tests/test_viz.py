@@ -39,7 +39,7 @@ def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
     lines = sorted((s["x0"], s["xref"]) for s in shapes if s["type"] == "line")
     assert lines == sorted((d, x) for d in inside["date"] for x in ("x", "x2"))
     labels = [a["text"] for a in fig.layout.annotations]
-    assert labels == [name.replace("_", " ") for name in inside["name"]]
+    assert labels == inside["label"].to_list()  # plain words, not the table's names
 
 
 def test_all_origins_leg_is_a_gap_where_no_exporter_filed():

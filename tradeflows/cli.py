@@ -22,6 +22,8 @@ from tradeflows.errors import TradeflowsInputError, one_line
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    # Help text is plain: "[report] and [detect]" are words, not rich markup.
+    rich_markup_mode=None,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -530,7 +532,9 @@ def report(
 
 
 store_app = typer.Typer(
-    help="What a store holds, and taking files out of it.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="What a store holds, and taking files out of it.",
+    no_args_is_help=True,
 )
 app.add_typer(store_app, name="store")
 
@@ -584,7 +588,10 @@ def store_remove(
         )
 
 
-fetch_app = typer.Typer(help="Pull fresh data from trade APIs into a store.", no_args_is_help=True)
+fetch_app = typer.Typer(
+    help="Pull fresh data from trade APIs into a store.", no_args_is_help=True,
+    rich_markup_mode=None,
+)  # fmt: skip
 app.add_typer(fetch_app, name="fetch")
 
 

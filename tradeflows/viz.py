@@ -371,14 +371,14 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     if not df.is_empty():
         lo, hi = df["period"].min(), df["period"].max()
         targets = dict(policy_dates().select("name", "targets").rows())
-        for date, name in policy_dates().select("date", "name").rows():
+        for date, name, label in policy_dates().select("date", "name", "label").rows():
             # A control date is drawn where it is aimed at the route's destination.
             aimed = key["destination"] in (targets.get(name) or [])
             if lo <= date <= hi and aimed:
                 shapes += [{"type": "line", "x0": date, "x1": date, "xref": x, "y0": 0, "y1": 1,
                             "yref": y, "line": {"color": COLOURS["policy"], "dash": "dash",
                                                 "width": 1}} for x, y in panels]  # fmt: skip
-                annotations.append({"x": date, "y": 1, "yref": "paper", "text": name.replace("_", " "),
+                annotations.append({"x": date, "y": 1, "yref": "paper", "text": label,
                                     "showarrow": False, "textangle": -90, "xanchor": "left",
                                     "yanchor": "top", "font": {"size": 9, "color": COLOURS["policy"]}})  # fmt: skip
     for n, note in enumerate(notes):

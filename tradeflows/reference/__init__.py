@@ -225,7 +225,7 @@ def controlled_hs(lists: tuple[str, ...] = ("bis_chpl", "ai_hardware")) -> froze
 
 @cache
 def policy_dates() -> pl.DataFrame:
-    """Export-control dates: date, name, targets (ISO3 list), description.
+    """Export-control dates: date, name, targets (ISO3 list), description, label (plain words).
 
     Examples
     --------

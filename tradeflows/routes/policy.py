@@ -36,10 +36,12 @@ def policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame
 
 
 def policy_names() -> dict[int, str]:
-    """Month index of each control date -> ``name (YYYY-MM-DD)``."""
+    """Month index of each control date -> its plain words and date, ``the export bans on
+    Russia and Belarus (2022-02-24)``."""
+    table = policy_dates()
     return {
-        d.year * 12 + d.month - 1: f"{name} ({d.isoformat()})"
-        for d, name in zip(policy_dates()["date"], policy_dates()["name"], strict=True)
+        d.year * 12 + d.month - 1: f"{label} ({d.isoformat()})"
+        for d, label in zip(table["date"], table["label"], strict=True)
     }
 
 
