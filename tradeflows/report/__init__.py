@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from tradeflows import __version__
+from tradeflows._expr import usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
 from tradeflows.errors import TradeflowsInputError
@@ -292,6 +293,7 @@ def summarise(
         "n_flagged_routes": routes.height,
         "n_data_quality": dq.height,
         "extra_usd": round(float(routes["extra_usd"].sum())),
+        "extra_usd_text": pl.select(usd_text(pl.lit(float(routes["extra_usd"].sum())))).item(),
         "routes": [
             {
                 "route": [r["origin"], r["hub"], r["destination"], r["hs"]],
