@@ -292,3 +292,40 @@ def _canonical(sources) -> pl.LazyFrame:
     from tradeflows.detect import load_canonical
 
     return load_canonical(sources)
+
+
+def test_the_corridor_table_is_paged_and_the_filter_searches_every_page(browser, tmp_path):
+    """60 flagged corridors: 25 a page, next and previous move, the filter reaches page 3."""
+    hubs = ["MYS", "SGP", "THA", "ARE", "KAZ", "KGZ"]
+    flags = pl.concat(
+        _tiny_flags(hubs[i % 6]).with_columns(hs=pl.lit(f"8471{i:02d}"), score=pl.lit(100.0 - i))
+        for i in range(60)
+    )
+    lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": ["M"], "reporter": ["USA"],
+                       "partner": ["MYS"], "hs": ["847150"], "value_usd": [1.0]})  # fmt: skip
+    s = summarise(lf, flags, {"files": [], "totals": {}}, config=CONFIG, built="now")
+    path = tmp_path / "paged.html"
+    path.write_text(render(s, [], [], table=table_rows(flags, 500)), encoding="utf-8")
+    seen = open_offline(browser, path, settle_ms=300)
+    page = seen["page"]
+
+    def visible():
+        return page.eval_on_selector_all(
+            "#flags-table tbody tr",
+            "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[3].textContent)",
+        )
+
+    first = visible()
+    assert len(first) == 25 and page.inner_text("#flags-shown") == "rows 1-25 of 60"
+    assert page.is_disabled("#flags-prev")
+    page.click("#flags-next")
+    second = visible()
+    assert len(second) == 25 and not set(first) & set(second)
+    page.click("#flags-next")
+    assert len(visible()) == 10 and page.is_disabled("#flags-next")
+    page.click("#flags-prev")
+    assert visible() == second
+    page.fill("#flag-search", "847159")  # the 60th corridor, on the third page
+    assert visible() == ["847159"] and page.inner_text("#flags-shown") == "rows 1-1 of 1 matching"
+    assert seen["errors"] == []
+    page.close()
