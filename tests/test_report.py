@@ -141,7 +141,7 @@ def test_cli_report_prints_its_path_and_refuses_bad_input(world, tmp_path, capsy
     assert out.read_text() == "old"  # a failed report leaves the old one
 
 
-def test_report_in_a_real_browser_offline(browser, report):
+def test_report_in_a_real_browser_offline(browser, report, tmp_path):
     seen = open_offline(browser, report)
     page = seen["page"]
     plots = plot_state(page)
@@ -177,6 +177,23 @@ def test_report_in_a_real_browser_offline(browser, report):
         "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[1].dataset.name)",
     )
     assert shown and set(shown) == {name}
+    # The downloads work offline and hold the table: CSV, and Excel with the months too.
+    rows = page.eval_on_selector_all(
+        "#flags-table tbody tr",
+        "rows => rows.map(r => [r.cells[1].textContent, r.cells[3].textContent])",
+    )
+    for link, name in (("#download-csv", "c.csv"), ("#download-xlsx", "f.xlsx")):
+        with page.expect_download() as info:
+            page.click(link)
+        info.value.save_as(tmp_path / name)
+    table = pl.read_csv(tmp_path / "c.csv", schema_overrides={"hs": pl.String})
+    book = pl.read_excel(
+        tmp_path / "f.xlsx", sheet_name="corridors", schema_overrides={"hs": pl.String}
+    )
+    months = pl.read_excel(tmp_path / "f.xlsx", sheet_name="route-months", infer_schema_length=None)
+    for got in (table, book):
+        assert got.select("hub", "hs").rows() == [tuple(r) for r in rows]
+    assert months.height >= book["months"].sum() > 0
     page.close()
 
 

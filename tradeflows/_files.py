@@ -10,7 +10,13 @@ import polars as pl
 
 from tradeflows.errors import TradeflowsInputError
 
-__all__ = ["spreadsheet_safe", "write_frame_atomic", "write_text_atomic", "write_workbook_atomic"]
+__all__ = [
+    "spreadsheet_safe",
+    "workbook_bytes",
+    "write_frame_atomic",
+    "write_text_atomic",
+    "write_workbook_atomic",
+]
 
 #: What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -104,15 +110,63 @@ _AUTOFIT_ROWS = 20_000
 _USD_HINTS = ("usd", "inflow", "outflow", "direct")
 
 
-def write_workbook_atomic(path: str | Path, sheets: dict[str, pl.DataFrame]) -> None:
-    """Write each frame to a sheet of an ``.xlsx`` workbook, atomically.
+def workbook_bytes(sheets: dict[str, pl.DataFrame], where: object = "workbook") -> bytes:
+    """An ``.xlsx`` workbook of one sheet per frame, as bytes (the same frames, the same bytes).
 
     Typed cells (numbers as numbers, months as ``yyyy-mm``, US dollars with
     thousands separators), a frozen header row, an autofilter and fitted
     column widths; a number that is not finite (NaN, inf) is an empty cell.
-    Text is always stored as text: a cell that starts with
-    ``=`` is never a formula, a URL never a link (xlsxwriter's
-    ``strings_to_formulas`` and ``strings_to_urls`` off).
+    Text is always stored as text: a cell that starts with ``=`` is never a
+    formula, a URL never a link (xlsxwriter's ``strings_to_formulas`` and
+    ``strings_to_urls`` off). The document's dates are fixed, so that a
+    report that embeds it is the same for the same inputs.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"hub": ["=1+2"], "v": [1.5]})
+    >>> workbook_bytes({"flags": df}) == workbook_bytes({"flags": df})
+    True
+    """
+    import datetime as dt
+    import io
+
+    import xlsxwriter
+
+    for name, df in sheets.items():
+        if df.height >= _EXCEL_ROWS:
+            raise TradeflowsInputError(
+                f"{where}: {df.height:,} rows for the sheet {name!r}, more than Excel holds "
+                f"({_EXCEL_ROWS - 1:,}); write .parquet or .csv, or fewer rows (--flagged-only)"
+            )
+    buffer = io.BytesIO()
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+               "in_memory": True}  # fmt: skip
+    with xlsxwriter.Workbook(buffer, options) as book:
+        book.set_properties({"created": dt.datetime(2000, 1, 1), "author": "tradeflows"})
+        for name, df in sheets.items():
+            # A number that is not finite is an empty cell (Excel has no NaN).
+            floats = [c for c, t in df.schema.items() if t.is_float()]
+            df = df.with_columns(
+                pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in floats
+            )
+            usd = [c for c in floats if any(h in c for h in _USD_HINTS)]
+            df.write_excel(
+                workbook=book,
+                worksheet=name[:31],
+                table_style="Table Style Light 9",
+                autofilter=True,
+                autofit=df.height <= _AUTOFIT_ROWS,
+                freeze_panes=(1, 0),
+                dtype_formats={pl.Date: "yyyy-mm"},
+                column_formats=dict.fromkeys(usd, "#,##0"),
+                float_precision=2,
+            )
+    return buffer.getvalue()
+
+
+def write_workbook_atomic(path: str | Path, sheets: dict[str, pl.DataFrame]) -> None:
+    """Write :func:`workbook_bytes` of ``sheets`` to ``path`` (``.xlsx``), atomically.
 
     Examples
     --------
@@ -122,42 +176,14 @@ def write_workbook_atomic(path: str | Path, sheets: dict[str, pl.DataFrame]) -> 
     >>> pl.read_excel(p, sheet_name="flags").rows()
     [('=1+2', 1.5)]
     """
-    import xlsxwriter
-
     path = Path(path)
     if path.suffix != ".xlsx":
         raise TradeflowsInputError(f"{path}: choose an .xlsx file name")
-    for name, df in sheets.items():
-        if df.height >= _EXCEL_ROWS:
-            raise TradeflowsInputError(
-                f"{path}: {df.height:,} rows for the sheet {name!r}, more than Excel holds "
-                f"({_EXCEL_ROWS - 1:,}); write .parquet or .csv, or fewer rows (--flagged-only)"
-            )
+    data = workbook_bytes(sheets, path)
     path = _writable(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     try:
-        with xlsxwriter.Workbook(str(tmp), options) as book:
-            for name, df in sheets.items():
-                # A number that is not finite is an empty cell (Excel has no NaN).
-                floats = [c for c, t in df.schema.items() if t.is_float()]
-                df = df.with_columns(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c)
-                                     for c in floats)  # fmt: skip
-                usd = [
-                    c for c, t in df.schema.items()
-                    if t.is_float() and any(h in c for h in _USD_HINTS)
-                ]  # fmt: skip
-                df.write_excel(
-                    workbook=book,
-                    worksheet=name[:31],
-                    table_style="Table Style Light 9",
-                    autofilter=True,
-                    autofit=df.height <= _AUTOFIT_ROWS,
-                    freeze_panes=(1, 0),
-                    dtype_formats={pl.Date: "yyyy-mm"},
-                    column_formats=dict.fromkeys(usd, "#,##0"),
-                    float_precision=2,
-                )
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

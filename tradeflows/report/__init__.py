@@ -363,8 +363,43 @@ def _figures(
     return overview, drill
 
 
-def render(summary: dict, overview: list, drill: list, *, table: list[dict]) -> str:
-    """The HTML text of the report (plotly.js embedded once)."""
+def downloads(flags: pl.DataFrame) -> dict[str, str]:
+    """The report's downloads, as base64 for ``data:`` links that work offline: the
+    flagged corridors as CSV, and as an Excel workbook with their route-months.
+
+    Examples
+    --------
+    >>> import datetime as dt, base64
+    >>> f = pl.DataFrame({"origin": ["USA"], "hub": ["MYS"], "destination": ["CHN"],
+    ...     "hs": ["847150"], "period": [dt.date(2024, 1, 1)], "score": [9.0],
+    ...     "flagged": [True], "reasons": ["..."], "data_quality": [None], "extra_usd": [4e6]})
+    >>> base64.b64decode(downloads(f)["csv"]).decode().splitlines()[0][:30]
+    'rank,origin,hub,destination,hs'
+    """
+    import base64
+
+    from tradeflows._files import spreadsheet_safe, workbook_bytes
+
+    ranked = _route_rows(flags)
+    key = ["origin", "hub", "destination", "hs"]
+    months = flags.join(ranked.select(key), on=key, how="semi", maintain_order="left")
+    text = spreadsheet_safe(ranked).write_csv()
+    book = workbook_bytes({"corridors": ranked, "route-months": months}, "the report's download")
+    return {
+        "csv": base64.b64encode(text.encode("utf-8")).decode("ascii"),
+        "xlsx": base64.b64encode(book).decode("ascii"),
+    }
+
+
+def render(
+    summary: dict,
+    overview: list,
+    drill: list,
+    *,
+    table: list[dict],
+    attachments: dict | None = None,
+) -> str:
+    """The HTML text of the report (plotly.js embedded once); ``attachments``: :func:`downloads`."""
     import jinja2
     from plotly.offline import get_plotlyjs
 
@@ -395,6 +430,7 @@ def render(summary: dict, overview: list, drill: list, *, table: list[dict]) -> 
         separators=(",", ":"),
     ).replace("<", "\\u003c")
     return env.get_template("template.html.j2").render(
+        downloads=attachments,
         s=summary,
         figures=figures,
         drilldowns=drilldowns,
@@ -516,7 +552,8 @@ def build_report(
         overview, drill = _figures(flags, pairs, summary, config, coverage=coverage)
     with step(f"writing {out}"):
         table = table_rows(flags, config["report"]["table_rows"])
-        write_text_atomic(out, render(summary, overview, drill, table=table))
+        page = render(summary, overview, drill, table=table, attachments=downloads(flags))
+        write_text_atomic(out, page)
     if xlsx is not None:
         from tradeflows._files import write_workbook_atomic
         from tradeflows.detect import corridors
