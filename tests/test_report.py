@@ -237,6 +237,12 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
         "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].dataset.name)"
     )
     assert {"Armenia", "Kazakhstan", "Kyrgyzstan"} <= set(names)
+    # An analyst scrolls it: under 10,000 px at 1280x800, each corridor's reasons said once.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.documentElement.scrollHeight") < 10_000
+    why = page.eval_on_selector_all("#drilldown ~ p.reasons", "ps => ps.map(p => p.textContent)")
+    assert len(why) == config["report"]["drilldowns"] == len(set(why))
     spans = page.eval_on_selector_all(
         "#flags-table tbody tr", "rows => rows.map(r => r.cells[4].textContent)"
     )

@@ -345,19 +345,23 @@ def _figures(
     for r in summary["routes"][: config["report"]["drilldowns"]]:
         origin, hub, destination, hs = r["route"]
         route = {"origin": origin, "hub": hub, "destination": destination, "hs": hs}
-        reasons = (
-            flags.filter(pl.col("flagged"), origin=origin, hub=hub, destination=destination, hs=hs)
-            .sort("period")
-            .select(pl.col("period").cast(pl.String), "score", "reasons")
-            .rows()
-        )
+        months = flags.filter(
+            pl.col("flagged"), origin=origin, hub=hub, destination=destination, hs=hs
+        ).sort("period")
+        # The reasons once (those of the corridor's most suspicious month), then its
+        # flagged months and their scores on one line: month after month the
+        # words repeat, only the numbers change.
+        peak = months.sort(["score", "period"], descending=[True, False]).head(1)
         drill.append(
             {
                 "route": r,
                 "legs": viz.route_legs(flags, route, pairs=pairs, coverage=coverage),
                 "gap": viz.mirror_gap(pairs, exporter=hub, hs=hs[:6]),
                 "gap_note": viz.mirror_gap_note(pairs, exporter=hub, hs=hs[:6]),
-                "reasons": reasons[-12:],
+                "why": peak.select(pl.col("period").dt.strftime("%Y-%m"), "reasons").row(0)
+                if peak.height
+                else None,
+                "months": months.select(pl.col("period").dt.strftime("%Y-%m"), "score").rows(),
             }
         )
     return overview, drill
@@ -418,7 +422,8 @@ def render(
         drilldowns.append(
             {
                 "route": d["route"],
-                "reasons": d["reasons"],
+                "why": d["why"],
+                "months": d["months"],
                 "legs": {"id": f"drill-{i}-legs", "json": _figure_json(d["legs"])},
                 "gap": {"id": f"drill-{i}-gap", "json": _figure_json(d["gap"])},
                 "gap_note": d.get("gap_note"),
