@@ -71,3 +71,22 @@ def test_all_origins_leg_is_a_gap_where_no_exporter_filed():
     fig = route_legs(flags, route, pairs=collect_mirror(data.lazy()))
     (exporters,) = [t for t in fig.data if t.meta and t.meta["reporter"] == "exporters"]
     assert list(exporters.y) == [90.0, 91.0, None, 93.0]
+
+
+def test_hovers_carry_names_whole_descriptions_and_usd():
+    """The ranked chart's hover: names, the product's description, the value at stake in
+    USD k/m/bn; the heatmap's labels are not cut at the description's first ';'."""
+    import polars as pl
+
+    from tradeflows.viz import flags_bar, score_heatmap
+
+    f = pl.DataFrame({"origin": ["FRA"], "hub": ["UZB"], "destination": ["RUS"], "hs": ["847330"],
+                      "score": [2.0], "flagged": [True], "extra_usd": [1_229_673.0],
+                      "rank": [1]})  # fmt: skip
+    names, description, money = flags_bar(f).data[0].customdata[0]
+    assert names == "France → Uzbekistan → Russia"
+    assert description.startswith("Machinery; parts and accessories")
+    assert money == "USD 1.2m above the usual level in its flagged months"
+    heat = score_heatmap(f).data[0]
+    assert heat.x[0].startswith("847330 Machinery; parts") and len(heat.x[0]) > len("847330 Machinery")
+    assert heat.customdata[0][0].startswith("847330 Machinery; parts and accessories")

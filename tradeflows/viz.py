@@ -23,13 +23,14 @@ from importlib.resources import files
 
 import polars as pl
 
-from tradeflows._expr import fixed_order_sum
+from tradeflows._expr import fixed_order_sum, usd_text
 from tradeflows.reference import countries, hs_codes, policy_dates
 
 __all__ = [
     "COLOURS",
     "country_name",
     "flags_bar",
+    "hs_description",
     "hs_label",
     "hub_map",
     "mirror_gap",
@@ -100,9 +101,21 @@ def hs_label(hs: str, width: int = 48) -> str:
     """
     if hs == "TOTAL":
         return "all goods"
-    text = _hs_descriptions().get(hs) or _hs_descriptions().get(hs[:6]) or ""
-    text = text.split(";")[0].strip()
+    text = hs_description(hs)
     return f"{hs} {text[:width]}{'…' if len(text) > width else ''}".strip()
+
+
+def hs_description(hs: str) -> str:
+    """The whole description of an HS code (a national code by its HS6), for hovers.
+
+    Examples
+    --------
+    >>> hs_description("847330")[:40]
+    'Machinery; parts and accessories (other '
+    """
+    if hs == "TOTAL":
+        return "all goods"
+    return (_hs_descriptions().get(hs) or _hs_descriptions().get(hs[:6]) or "").strip()
 
 
 def _style(fig, title: str, **layout):
@@ -531,10 +544,12 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     )
     lookup = {(h, p): s for h, p, s in df.rows()}
     z = [[lookup.get((h, p)) for p in products] for h in hubs]
+    # The axis shows the code and the start of its description; the hover, all of it.
+    whole = [[f"{p} {hs_description(p)}" for p in products] for _ in hubs]
     fig = go.Figure(
-        go.Heatmap(z=z, x=[hs_label(p, 24) for p in products], y=[country_name(h) for h in hubs],
-                   colorscale=_SCALE, colorbar={"title": "score"},
-                   hovertemplate="%{y}<br>%{x}<br>score %{z:.1f}<extra></extra>")
+        go.Heatmap(z=z, x=[hs_label(p, 28) for p in products], y=[country_name(h) for h in hubs],
+                   customdata=whole, colorscale=_SCALE, colorbar={"title": "score"},
+                   hovertemplate="%{y}<br>%{customdata}<br>score %{z:.1f}<extra></extra>")
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     return _style(fig, "Highest score by hub and product", height=max(320, 24 * len(hubs) + 160))
@@ -567,14 +582,25 @@ def flags_bar(flags, *, top: int = 20):
         .reverse()
     )
     labels = [_route_label(r) for r in routes.iter_rows(named=True)]
-    money = [
-        f"USD {v:,.0f} above the usual level in its flagged months" if v else "nothing flagged"
-        for v in routes["extra_usd"].to_list()
+    at_stake = routes.select(usd_text(pl.col("extra_usd").fill_null(0.0))).to_series().to_list()
+    details = [
+        [
+            " → ".join(
+                country_name(c) if c else "all origins"
+                for c in (r["origin"], r["hub"], r["destination"])
+            ),
+            hs_description(r["hs"]),
+            f"{usd} above the usual level in its flagged months"
+            if r["extra_usd"]
+            else "nothing flagged",
+        ]
+        for r, usd in zip(routes.iter_rows(named=True), at_stake, strict=True)
     ]
     fig = go.Figure(
-        go.Bar(x=routes["score"].to_list(), y=labels, orientation="h", customdata=money,
+        go.Bar(x=routes["score"].to_list(), y=labels, orientation="h", customdata=details,
                marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in routes["flagged"]],
-               hovertemplate="%{y}<br>score %{x:.1f}<br>%{customdata}<extra></extra>")
+               hovertemplate="%{customdata[0]}<br>%{y}: %{customdata[1]}<br>score %{x:.1f}<br>"
+                             "%{customdata[2]}<extra></extra>")
     )  # fmt: skip
     fig.update_xaxes(
         title_text="score (evidence, log-odds, plus the value at stake; higher = more suspicious)"
