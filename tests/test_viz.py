@@ -88,5 +88,7 @@ def test_hovers_carry_names_whole_descriptions_and_usd():
     assert description.startswith("Machinery; parts and accessories")
     assert money == "USD 1.2m above the usual level in its flagged months"
     heat = score_heatmap(f).data[0]
-    assert heat.x[0].startswith("847330 Machinery; parts") and len(heat.x[0]) > len("847330 Machinery")
+    assert heat.x[0].startswith("847330 Machinery; parts") and len(heat.x[0]) > len(
+        "847330 Machinery"
+    )
     assert heat.customdata[0][0].startswith("847330 Machinery; parts and accessories")
