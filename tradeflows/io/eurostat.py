@@ -102,6 +102,40 @@ SPECIAL_VALUES = {":": "not_available", ":c": "confidential", ":C": "confidentia
                   "c": "confidential", "C": "confidential"}  # fmt: skip
 
 
+def _euro_rows(
+    lf: pl.LazyFrame,
+    source: str,
+    raw: tuple[str, str, str, str, str],
+    *,
+    period: pl.Expr,
+    freq: pl.Expr,
+    eur: pl.Expr,
+    **columns: pl.Expr,
+) -> pl.LazyFrame:
+    """The canonical rows of a Eurostat reader: what every one writes the same way
+    (the period, values in euros at the ECB rate, the row number, and the raw text
+    of the ``raw`` columns: reporter, partner, product, value, period) beside its
+    own ``columns``."""
+    if "row" not in lf.collect_schema().names():
+        lf = lf.with_row_index("row", offset=2)
+    return finish(
+        lf.select(
+            period=period,
+            freq=freq,
+            hs_revision=hs_revision_from_year(period.dt.year()),
+            value_usd=eur_to_usd(eur, period, freq),
+            source=pl.lit(source),
+            row=pl.col("row").cast(pl.Int64),
+            **{
+                f"{k}_raw": pl.col(c)
+                for k, c in zip(("reporter", "partner", "hs", "value", "period"), raw, strict=True)
+            },
+            chg_eur_to_usd=eur.is_not_null(),
+            **columns,
+        )
+    )
+
+
 def scan_comext(
     lf: pl.LazyFrame, source: str, path: object = None, specials: dict[str, str] | None = None
 ) -> pl.LazyFrame:
@@ -143,32 +177,18 @@ def scan_comext(
         customs = customs.then(None).otherwise(proc)
     else:
         customs = pl.lit(None, dtype=pl.String)
-    eur = number(value_col)
-    if "row" not in lf.collect_schema().names():
-        lf = lf.with_row_index("row", offset=2)
     lf = lf.with_columns(_hs=pl.col(product_col).str.strip_chars())
-    out = lf.select(
-        period=period,
-        freq=freq,
+    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    return _euro_rows(
+        lf, source, raw, period=period, freq=freq, eur=number(value_col),
         reporter=iso3_from_name(reporter_col),
         partner=iso3_from_name(partner_col),
         flow=flow,
         raw_flow=flow,
         hs=hs_code("_hs"),
-        hs_revision=hs_revision_from_year(period.dt.year()),
-        value_usd=eur_to_usd(eur, period, freq),
-        source=pl.lit(source),
         customs=customs,
-        row=pl.col("row").cast(pl.Int64),
-        reporter_raw=pl.col(reporter_col),
-        partner_raw=pl.col(partner_col),
-        hs_raw=pl.col(product_col),
-        value_raw=pl.col(value_col),
-        period_raw=pl.col(period_col),
         drop=pl.when(not_value.fill_null(False)).then(pl.lit("not_a_value")).otherwise(special),
-        chg_eur_to_usd=eur.is_not_null(),
-    )
-    return finish(out)
+    )  # fmt: skip
 
 
 _CODE_IN_LABEL = re.compile(r"\[(\d{2,10}|TOTAL)\]\s*$")
@@ -390,8 +410,6 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     flow_col = pick(keys, "flow")
     indicator_col = pick(keys, "indicators", "indicator")
     flag_col = pick(keys, "obsflag", "confstatus")
-    if "row" not in lf.collect_schema().names():
-        lf = lf.with_row_index("row", offset=2)
     period, freq = _eurostat_period(_code_part(period_col))
     value_text = clean_str(value_col)
     flag = clean_str(flag_col).str.to_lowercase() if flag_col else pl.lit(None, pl.String)
@@ -401,34 +419,22 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     missing = value_text.is_null() | value_text.is_in([":", ":z", "z"]).fill_null(False)
     indicator = _code_part(indicator_col).str.to_uppercase() if indicator_col else None
     not_value = ~indicator.str.starts_with("VALUE") if indicator is not None else pl.lit(False)
-    eur = number(value_col)
     lf = lf.with_columns(_hs=_code_part(product_col))
-    out = lf.select(
-        period=period,
-        freq=freq,
+    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    return _euro_rows(
+        lf, source, raw, period=period, freq=freq, eur=number(value_col),
         reporter=eurostat_country(_code_part(reporter_col)),
         partner=eurostat_country(_code_part(partner_col)),
         flow=_flow_code(flow_col) if flow_col else pl.lit("X"),
         raw_flow=clean_str(flow_col) if flow_col else pl.lit("X"),
         hs=hs_code("_hs"),
-        hs_revision=hs_revision_from_year(period.dt.year()),
-        value_usd=eur_to_usd(eur, period, freq),
-        source=pl.lit(source),
-        row=pl.col("row").cast(pl.Int64),
-        reporter_raw=pl.col(reporter_col),
-        partner_raw=pl.col(partner_col),
-        hs_raw=pl.col(product_col),
-        value_raw=pl.col(value_col),
-        period_raw=pl.col(period_col),
         drop=pl.when(not_value.fill_null(False))
         .then(pl.lit("not_a_value"))
         .when(confidential)
         .then(pl.lit("confidential"))
         .when(missing)
         .then(pl.lit("not_available")),
-        chg_eur_to_usd=eur.is_not_null(),
-    )
-    return finish(out)
+    )  # fmt: skip
 
 
 def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
@@ -452,33 +458,19 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
     flow_col = require(keys, path, "flow", "flow")
     kg_col = pick(keys, "quantityinkg", "quantitykg")
     regime_col = pick(keys, "statregime", "statprocedure")
-    if "row" not in lf.collect_schema().names():
-        lf = lf.with_row_index("row", offset=2)
     period, freq = _eurostat_period(clean_str(period_col))
     product = clean_str(product_col).str.to_uppercase()
     secret = product.str.contains(r"[SX]") & (product != "TOTAL")
-    eur = number(value_col)
     lf = lf.with_columns(_hs=product)
-    out = lf.select(
-        period=period,
-        freq=freq,
+    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    return _euro_rows(
+        lf, source, raw, period=period, freq=freq, eur=number(value_col),
         reporter=eurostat_country(clean_str(reporter_col)),
         partner=eurostat_country(clean_str(partner_col)),
         flow=_flow_code(flow_col),
         raw_flow=clean_str(flow_col),
         hs=pl.when(secret).then(pl.lit("TOTAL")).otherwise(hs_code("_hs")),
-        hs_revision=hs_revision_from_year(period.dt.year()),
-        value_usd=eur_to_usd(eur, period, freq),
         net_kg=number(kg_col) if kg_col else pl.lit(None, pl.Float64),
         customs=clean_str(regime_col) if regime_col else pl.lit(None, pl.String),
-        source=pl.lit(source),
-        row=pl.col("row").cast(pl.Int64),
-        reporter_raw=pl.col(reporter_col),
-        partner_raw=pl.col(partner_col),
-        hs_raw=pl.col(product_col),
-        value_raw=pl.col(value_col),
-        period_raw=pl.col(period_col),
         drop=pl.when(secret.fill_null(False)).then(pl.lit("confidential")),
-        chg_eur_to_usd=eur.is_not_null(),
-    )
-    return finish(out)
+    )  # fmt: skip
