@@ -28,6 +28,7 @@ from tradeflows.reference import (
     country_names,
     hs_codes,
     iso3_codes,
+    resolve_country_names,
 )
 
 __all__ = [
@@ -114,14 +115,8 @@ def _lookup(text: str) -> str | None:
         return code if code in iso3_codes() else None
     key = _key(s)
     names = _names()
-    found = names.get(key) or names.get(_ascii(key))
-    if found is None:
-        import pycountry
-
-        try:
-            found = pycountry.countries.lookup(s).alpha_3
-        except LookupError:
-            return None
+    # Then the readers' resolver: names with footnotes, and pycountry.
+    found = names.get(key) or names.get(_ascii(key)) or resolve_country_names([s])[s]
     return found if found in iso3_codes() else None
 
 
