@@ -33,6 +33,7 @@ from tradeflows.reference import (
 
 __all__ = [
     "EUROSTAT_CODES",
+    "NAME_COLUMNS",
     "country",
     "country_list",
     "country_name",
@@ -63,6 +64,10 @@ EUROSTAT_CODES = {
     "QY": AGGREGATE,
     "QZ": AGGREGATE,
 }
+
+
+#: The columns :func:`with_names` adds, in order.
+NAME_COLUMNS = ["origin_name", "hub_name", "destination_name", "hs_description"]
 
 
 @cache

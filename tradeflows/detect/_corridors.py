@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import fixed_order_sum
+from tradeflows.names import NAME_COLUMNS, with_names
 from tradeflows.routes import ROUTE_KEY
 
 __all__ = [
@@ -26,10 +27,7 @@ MONEY_SCALE = 100_000.0
 CORRIDOR_COLUMNS = [
     "rank",
     *ROUTE_KEY,
-    "origin_name",
-    "hub_name",
-    "destination_name",
-    "hs_description",
+    *NAME_COLUMNS,
     "score",
     "flagged",
     "evidence",
@@ -147,10 +145,7 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))
     )
-    from tradeflows.names import with_names
-
-    names = [c for c in CORRIDOR_COLUMNS if c.endswith(("_name", "_description"))]
-    return with_names(out.drop(names, strict=False)).select(CORRIDOR_COLUMNS)
+    return with_names(out.drop(NAME_COLUMNS, strict=False)).select(CORRIDOR_COLUMNS)
 
 
 def _dtype(flags: pl.DataFrame, column: str) -> pl.DataType:

@@ -15,7 +15,7 @@ from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.mirror import collect_mirror
-from tradeflows.names import with_names
+from tradeflows.names import NAME_COLUMNS, with_names
 from tradeflows.routes import FEATURES, ROUTE_KEY, coverage_table, route_indicators
 
 __all__ = [
@@ -31,8 +31,6 @@ __all__ = [
 
 #: The leading columns of the flags table (the indicators follow).
 FLAG_COLUMNS = [*ROUTE_KEY, "period", "score", "flagged", "reasons", "data_quality"]
-#: The names beside the codes, after :data:`FLAG_COLUMNS` (:func:`tradeflows.names.with_names`).
-NAME_COLUMNS = ["origin_name", "hub_name", "destination_name", "hs_description"]
 
 #: Evidence a reason mentions: a rise beyond 99% of the data's chance changes
 #: of that kind, window and size (the features' units: :mod:`tradeflows.routes.series`).

@@ -33,6 +33,7 @@ from tradeflows._expr import usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
 from tradeflows.errors import TradeflowsInputError
+from tradeflows.names import NAME_COLUMNS
 
 __all__ = [
     "DEFAULTS",
@@ -466,10 +467,7 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
             "hub",
             "destination",
             "hs",
-            "origin_name",
-            "hub_name",
-            "destination_name",
-            "hs_description",
+            *NAME_COLUMNS,
             "months",
             pl.col("first").dt.strftime("%Y-%m"),
             pl.col("last").dt.strftime("%Y-%m"),
