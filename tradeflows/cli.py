@@ -160,8 +160,7 @@ def ingest(
     if quiet:
         return
     totals = doc.get("totals", {})
-    why = doc.get("skipped_reasons") or ["already in the store"] * len(doc.get("skipped", []))
-    for path, reason in zip(doc.get("skipped", []), why, strict=False):
+    for path, reason in zip(doc["skipped"], doc["skipped_reasons"], strict=True):
         _say(f"skipped ({reason}): {path}", err=True)
     for source in doc.get("replaced", []):
         _say(f"replaced: the rows of {source} were read again", err=True)
