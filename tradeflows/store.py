@@ -368,8 +368,8 @@ def _ingest_locked(
     # rounds some decimals a unit in the last place differently, and a store
     # must not depend on where it was made. A parsed file and a chunk are in
     # memory anyway: the streaming engine only slows them down.
-    chunk_engine = "gpu" if _engine.resolve(engine) == "gpu" else "cpu"
-    chunk_rows = chunk_rows or (_GPU_CHUNK_ROWS if chunk_engine == "gpu" else _CHUNK_ROWS)
+    chunk_engine, default_rows = _chunking(engine)
+    chunk_rows = chunk_rows or default_rows
     # A chunk filtered from a whole file is a plan over the whole file: on the
     # GPU engine that would copy all of it to the device for every chunk.
     whole_rows = chunk_rows * (_WHOLE_CHUNKS if chunk_engine == "cpu" else 1)
@@ -568,13 +568,13 @@ def remove(
             if doc.get("data"):
                 shutil.rmtree(store / doc["data"], ignore_errors=True)
         else:
-            chunk_engine = "gpu" if _engine.resolve(engine) == "gpu" else "cpu"
+            chunk_engine, chunk_rows = _chunking(engine)
             spool = _Spool(store, _default_spool_bytes())
             try:
                 _clean_by_period(
                     store, keep, spool, [], engine=engine, chunk_engine=chunk_engine,
                     lenient=True, revision=None, now=_now(),
-                    chunk_rows=_GPU_CHUNK_ROWS if chunk_engine == "gpu" else _CHUNK_ROWS,
+                    chunk_rows=chunk_rows,
                     leftovers=removed, exclude=sources,
                 )  # fmt: skip
             finally:
@@ -582,6 +582,13 @@ def remove(
     out = read_audit(store)
     out["removed"] = [e["path"] for e in gone]
     return out
+
+
+def _chunking(engine: str | None) -> tuple[str, int]:
+    """Where the chunks are cleaned (the GPU engine, or the CPU), and their default rows."""
+    if _engine.resolve(engine) == "gpu":
+        return "gpu", _GPU_CHUNK_ROWS
+    return "cpu", _CHUNK_ROWS
 
 
 def _names_entry(entry: Mapping, name: str) -> bool:
