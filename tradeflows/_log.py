@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["log_to", "logger", "show_progress", "step"]
+__all__ = ["log_to", "logger", "progress_handler", "show_progress", "step"]
 
 logger = logging.getLogger("tradeflows")
 logger.setLevel(logging.INFO)
@@ -33,7 +33,8 @@ _SHOWN = "_tradeflows_progress"
 _decided = False
 
 
-def _progress_handler() -> logging.Handler:
+def progress_handler() -> logging.Handler:
+    """A handler that shows each step as it starts (rich: a terminal or a notebook)."""
     from rich.console import Console
     from rich.logging import RichHandler
 
@@ -65,7 +66,7 @@ def show_progress(enabled: bool = True) -> None:
     for h in [h for h in logger.handlers if h.get_name() == _SHOWN]:
         logger.removeHandler(h)
     if enabled:
-        logger.addHandler(_progress_handler())
+        logger.addHandler(progress_handler())
 
 
 def log_to(path: str | Path) -> logging.Handler:
@@ -99,7 +100,7 @@ def step(what: str) -> Iterator[None]:
     if not _decided:  # in Jupyter, progress shows unless asked not to
         _decided = True
         if _in_notebook():
-            logger.addHandler(_progress_handler())
+            logger.addHandler(progress_handler())
     start = time.perf_counter()
     logger.info("%s", what, extra={"phase": "start"})
     try:

@@ -714,10 +714,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if sys.stderr.isatty() and not {"-q", "--quiet"} & set(args):
-        from tradeflows._log import _progress_handler, logger
+        from tradeflows._log import logger, progress_handler
 
         # In a terminal, each long step shows as it starts.
-        _HANDLERS.append(_progress_handler())
+        _HANDLERS.append(progress_handler())
         logger.addHandler(_HANDLERS[-1])
     try:
         app(args=argv, standalone_mode=False)
