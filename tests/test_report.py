@@ -155,31 +155,43 @@ def test_report_in_a_real_browser_offline(browser, report, tmp_path):
 
     def scores():
         return [float(x) for x in page.eval_on_selector_all(
-            "#flags-table tbody tr", "rows => rows.map(r => r.cells[5].dataset.value)")]  # fmt: skip
+            "#flags-table > tbody > tr", "rows => rows.map(r => r.cells[5].dataset.value)")]  # fmt: skip
 
     assert len(scores()) > 2
-    page.click("#flags-table th:nth-child(6)")
+    page.click("#flags-table > thead th:nth-child(6)")
     assert scores() == sorted(scores())
-    page.click("#flags-table th:nth-child(6)")
+    page.click("#flags-table > thead th:nth-child(6)")
     assert scores() == sorted(scores(), reverse=True)
-    hub = page.eval_on_selector("#flags-table tbody tr", "r => r.cells[1].textContent")
+    # Month detail on demand: closed at first, then one row per flagged month.
+    top = "#flags-table > tbody > tr:first-child"
+    n = int(page.eval_on_selector(top, "r => r.cells[4].dataset.value"))
+    assert n >= 1 and not page.is_visible(f"{top} table.detail")
+    page.click(f"{top} details.months > summary")
+    assert page.is_visible(f"{top} table.detail")
+    detail = page.eval_on_selector_all(
+        f"{top} table.detail tbody tr",
+        "rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])",
+    )
+    assert len(detail) == n and [m for m, _ in detail] == sorted(m for m, _ in detail)
+    assert all(re.fullmatch(r"\d{4}-\d{2}", m) and float(x) == float(x) for m, x in detail), detail
+    hub = page.eval_on_selector("#flags-table > tbody > tr", "r => r.cells[1].textContent")
     page.fill("#flag-search", hub)
     shown = page.eval_on_selector_all(
-        "#flags-table tbody tr",
+        "#flags-table > tbody > tr",
         "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[1].textContent)",
     )
     assert shown and set(shown) == {hub}
     # By name, as a reader types it: "malaysia" finds the hub MYS.
-    name = page.eval_on_selector("#flags-table tbody tr", "r => r.cells[1].dataset.name")
+    name = page.eval_on_selector("#flags-table > tbody > tr", "r => r.cells[1].dataset.name")
     page.fill("#flag-search", name.lower())
     shown = page.eval_on_selector_all(
-        "#flags-table tbody tr",
+        "#flags-table > tbody > tr",
         "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[1].dataset.name)",
     )
     assert shown and set(shown) == {name}
     # The downloads work offline and hold the table: CSV, and Excel with the months too.
     rows = page.eval_on_selector_all(
-        "#flags-table tbody tr",
+        "#flags-table > tbody > tr",
         "rows => rows.map(r => [r.cells[1].textContent, r.cells[3].textContent])",
     )
     for link, name in (("#download-csv", "c.csv"), ("#download-xlsx", "f.xlsx")):
@@ -201,7 +213,7 @@ def test_a_malicious_name_shows_as_text_in_the_browser(browser, tmp_path):
     test_text_from_the_data_is_escaped(tmp_path)
     seen = open_offline(browser, tmp_path / "evil.html", settle_ms=500)
     assert seen["dialogs"] == []
-    cell = seen["page"].eval_on_selector("#flags-table tbody tr", "r => r.cells[1].textContent")
+    cell = seen["page"].eval_on_selector("#flags-table > tbody > tr", "r => r.cells[1].textContent")
     assert cell == EVIL
     seen["page"].close()
 
@@ -228,13 +240,13 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
     assert all(p["svgs"] >= 1 and p["traces"] >= 1 and p["paths"] > 3 for p in plots), plots
     assert seen["errors"] == [] and seen["external"] == []
     hubs = seen["page"].eval_on_selector_all(
-        "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].textContent)"
+        "#flags-table > tbody > tr", "rows => rows.map(r => r.cells[1].textContent)"
     )
     assert {"ARM", "KAZ", "KGZ"} <= set(hubs)
     # Names beside the codes, and the filter finds products by words of their description.
     page = seen["page"]
     names = page.eval_on_selector_all(
-        "#flags-table tbody tr", "rows => rows.map(r => r.cells[1].dataset.name)"
+        "#flags-table > tbody > tr", "rows => rows.map(r => r.cells[1].dataset.name)"
     )
     assert {"Armenia", "Kazakhstan", "Kyrgyzstan"} <= set(names)
     # An analyst scrolls it: under 10,000 px at 1280x800, each corridor's reasons said once.
@@ -244,19 +256,20 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
     why = page.eval_on_selector_all("#drilldown ~ p.reasons", "ps => ps.map(p => p.textContent)")
     assert len(why) == config["report"]["drilldowns"] == len(set(why))
     spans = page.eval_on_selector_all(
-        "#flags-table tbody tr", "rows => rows.map(r => r.cells[4].textContent)"
+        "#flags-table > tbody > tr",
+        "rows => rows.map(r => r.cells[4].querySelector('summary').textContent)",
     )
     assert all(re.fullmatch(r"\d+: \d{4}-\d\d to \d{4}-\d\d", t) for t in spans), spans[:3]
     reasons = " ".join(page.eval_on_selector_all(
-        "#flags-table tbody tr", "rows => rows.map(r => r.cells[8].textContent)"))  # fmt: skip
+        "#flags-table > tbody > tr", "rows => rows.map(r => r.cells[8].textContent)"))  # fmt: skip
     assert "russia_sanctions" not in reasons and "_" not in reasons
     described = page.eval_on_selector_all(
-        "#flags-table tbody tr", "rows => rows.map(r => r.cells[3].title)"
+        "#flags-table > tbody > tr", "rows => rows.map(r => r.cells[3].title)"
     )
     word = max(described[0].split(), key=len).strip(",;:()").lower()
     page.fill("#flag-search", word)
     shown = page.eval_on_selector_all(
-        "#flags-table tbody tr",
+        "#flags-table > tbody > tr",
         "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[3].title)",
     )
     assert described[0] in shown
@@ -334,7 +347,7 @@ def test_the_corridor_table_is_paged_and_the_filter_searches_every_page(browser,
 
     def visible():
         return page.eval_on_selector_all(
-            "#flags-table tbody tr",
+            "#flags-table > tbody > tr",
             "rows => rows.filter(r => r.style.display !== 'none').map(r => r.cells[3].textContent)",
         )
 

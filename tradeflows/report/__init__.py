@@ -458,10 +458,27 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
     ...     "flagged": [True], "reasons": ["..."], "data_quality": [None], "extra_usd": [4e6]})
     >>> [(r["hub"], r["months"], r["extra_usd"]) for r in table_rows(f, 10)]
     [('MYS', 1, 4000000.0)]
+    >>> table_rows(f, 10)[0]["detail"]
+    [{'month': '2024-01', 'score': 9.0, 'extra_usd': 4000000.0}]
     """
+    key = ["origin", "hub", "destination", "hs"]
+    top = _route_rows(flags).head(rows)
+    # Each corridor's flagged months, for the detail a reader opens on demand.
+    detail = (
+        flags.filter(pl.col("flagged"))
+        .join(top.select(key), on=key, how="semi", nulls_equal=True)
+        .sort("period")
+        .group_by(key, maintain_order=True)
+        .agg(
+            detail=pl.struct(
+                month=pl.col("period").dt.strftime("%Y-%m"),
+                score=pl.col("score"),
+                extra_usd=pl.col("extra_usd"),
+            )
+        )
+    )
     return (
-        _route_rows(flags)
-        .head(rows)
+        top.join(detail, on=key, how="left", nulls_equal=True, maintain_order="left")
         .select(
             "origin",
             "hub",
@@ -475,6 +492,7 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
             "evidence",
             "extra_usd",
             "reasons",
+            "detail",
         )
         .to_dicts()
     )
