@@ -35,7 +35,7 @@ test: $(STAMP) browser
 ## lab: JupyterLab with the project's kernel; the notebooks/*.py open as notebooks (jupytext)
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (tradeflows)"
+	$(BIN)/python -m ipykernel install --user --name tradeflows --display-name "Python (tradeflows)"
 	cd notebooks && ../$(BIN)/jupyter lab
 
 lint: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -36,45 +37,120 @@ def test_every_notebook_is_listed():
     ]
 
 
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    """The project's kernel, registered as ``make lab`` does (``tradeflows``), in a
+    folder of its own that Jupyter is pointed at: the notebooks run on it by name."""
+    import subprocess
+    import sys
+
+    prefix = tmp_path_factory.mktemp("kernel")
+    subprocess.run(
+        [sys.executable, "-m", "ipykernel", "install", "--prefix", str(prefix),
+         "--name", "tradeflows", "--display-name", "Python (tradeflows)"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(prefix / "share" / "jupyter")
+    yield prefix / "share" / "jupyter" / "kernels" / "tradeflows"
+    os.environ.pop("JUPYTER_PATH") if old is None else os.environ.__setitem__("JUPYTER_PATH", old)
+
+
+def test_the_kernel_is_registered_under_its_own_name_and_runs_this_python(kernel):
+    import json
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = json.loads((kernel / "kernel.json").read_text())
+    assert spec["display_name"] == "Python (tradeflows)"
+    assert Path(spec["argv"][0]).resolve() == Path(sys.executable).resolve()
+    assert KernelSpecManager().get_kernel_spec("tradeflows").resource_dir == str(kernel)
+
+
+def test_the_lab_extra_brings_what_the_plotly_renderer_needs():
+    import importlib.metadata
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    project = tomllib.loads((NOTEBOOKS.parent / "pyproject.toml").read_text())["project"]
+    lab = {r.split(">")[0].split("[")[0] for r in project["optional-dependencies"]["lab"]}
+    assert {"jupyterlab", "ipykernel", "nbformat", "jupytext"} <= lab
+    assert any(r.startswith("plotly") for r in project["dependencies"])
+    # JupyterLab renders plotly's output through the extension inside the plotly wheel.
+    shipped = [str(f) for f in importlib.metadata.files("plotly") or []]
+    assert any(f.endswith("labextensions/jupyterlab-plotly/package.json") for f in shipped)
+
+
 def _execute(name: str, tmp: Path):
     import jupytext
     import nbformat
     import papermill
 
     nb = jupytext.read(NOTEBOOKS / f"{name}.py")
-    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.metadata["kernelspec"]["name"] == "tradeflows"
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
     source = tmp / f"{name}.ipynb"
     nbformat.write(nb, source)
     executed = tmp / f"{name}.out.ipynb"
-    papermill.execute_notebook(
-        str(source), str(executed), parameters=small_parameters(name, tmp), kernel_name="python3",
+    papermill.execute_notebook(  # on the kernel the notebook names
+        str(source), str(executed), parameters=small_parameters(name, tmp),
         cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
     )  # fmt: skip
     return nbformat.read(executed, as_version=4)
+
+
+def _figures(nb) -> list[dict]:
+    return [
+        o["data"]["application/vnd.plotly.v1+json"]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize(
     "name", ["01_quickstart", "02_russia_reexports", "03_nvidia_malaysia", "04_monthly_report"]
 )
-def test_notebook_runs_and_renders_offline(name, tmp_path, browser):
+def test_notebook_runs_and_renders_offline(name, tmp_path, browser, kernel):
     nb = _execute(name, tmp_path)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
-    figures = [
-        o
-        for c in nb.cells
-        for o in c.get("outputs", [])
-        if "application/vnd.plotly.v1+json" in o.get("data", {})
-    ]
+    figures = _figures(nb)
     assert figures, "the notebook drew no figure"
+    text = json.dumps(figures)
+    if name == "03_nvidia_malaysia":  # every figure of the synthetic world says so
+        for fig in figures:
+            marks = [a.get("text") for a in fig["layout"].get("annotations", [])]
+            assert "SYNTHETIC" in marks and "SYNTHETIC" in fig["layout"]["title"]["text"]
+        assert "Singapore" in text and "Thailand" in text
+    if name == "02_russia_reexports":  # unreported months are gaps, never zeros
+        from tests.test_report import unfiled_zeros
+        from tradeflows.datasets import load_eu_electronics_exports
+
+        points = [
+            {"x": str(x)[:10], "y": y, "reporter": t["meta"]["reporter"], "side": t["meta"]["side"]}
+            for fig in figures
+            for t in fig["data"]
+            if isinstance(t.get("meta"), dict) and t["meta"].get("reporter")
+            for x, y in zip(t["x"], t["y"], strict=True)
+        ]
+        bad, _, _ = unfiled_zeros(points, load_eu_electronics_exports())
+        assert points and bad == [], bad[:3]
     html = notebook_html(nb, tmp_path / f"{name}.html")
     seen = open_offline(browser, html, settle_ms=2500)
     plots = plot_state(seen["page"])
     assert len(plots) == len(figures)
     for plot in plots:
         assert plot["svgs"] >= 1 and plot["traces"] >= 1 and plot["paths"] > 3, plot
+    if name == "03_nvidia_malaysia":  # the mark is drawn on every plot, not only stored
+        drawn = seen["page"].eval_on_selector_all(
+            "div.js-plotly-plot", "ds => ds.map(d => d.textContent.includes('SYNTHETIC'))"
+        )
+        assert drawn and all(drawn), drawn
     assert seen["errors"] == [], seen["errors"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     seen["page"].screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import polars as pl
 import pytest
@@ -17,7 +18,7 @@ from tradeflows.synth import (
     _through_anchors,
     make_trade_world,
 )
-from tradeflows.synth._world import month_range
+from tradeflows.synth._world import CONTROLLED, month_range
 
 SMALL = {"n_others": 8, "n_products": 10, "pairs_per_product": 15, "episodes": 4, "lookalikes": 5}
 
@@ -194,6 +195,37 @@ def test_asia_ai_preset_follows_the_published_anchors(tmp_path):
         pl.col("hub") == "MYS", pl.col("origin") == "TWN"
     )
     assert truth.filter(pl.col("hs") == "847150")["is_transshipment"].all()
+
+
+def test_asia_ai_preset_hubs_pass_on_no_more_than_they_receive_and_make(tmp_path):
+    info = make_trade_world(tmp_path, preset="asia_ai_hardware", seed=3, **SMALL)
+    assert info["calibration"]["hubs"] == ["MYS", "SGP", "THA"]
+    assert "DOMAIN" not in json.dumps(info)  # nothing cited that is not shipped
+    made = info["calibration"]["production_usd_month"]
+    r = pl.concat([pl.read_csv(tmp_path / f, infer_schema=False) for f in info["files"]])
+    r = r.with_columns(
+        pl.col("primaryValue").cast(pl.Float64), year=pl.col("period").str.slice(0, 4)
+    )
+    # Taiwan files nothing; Malaysia, Singapore and the US report their imports from it.
+    assert r.filter(pl.col("reporterISO") == "TWN").is_empty()
+    seen = r.filter(pl.col("partnerISO") == "TWN", pl.col("flowCode") == "M")
+    assert {"MYS", "SGP", "USA"} <= set(seen["reporterISO"])
+    # A hub's own reports, a year at a time: exports (FOB) no more than imports
+    # (CIF) plus twelve months of what it makes. Months a hub missed drop from
+    # both sides; the tolerance is for the tenth of shipments booked a month late.
+    own = (
+        r.filter(pl.col("reporterISO").is_in(["MYS", "SGP", "THA"]),
+                 pl.col("cmdCode").is_in(CONTROLLED), pl.col("partnerISO") != "W00")
+        .group_by("reporterISO", "cmdCode", "year")
+        .agg(
+            exports=pl.col("primaryValue").filter(pl.col("flowCode") == "X").sum(),
+            imports=pl.col("primaryValue").filter(pl.col("flowCode") == "M").sum(),
+        )
+    )  # fmt: skip
+    assert own.height > 20
+    for hub, hs, year, exports, imports in own.iter_rows():
+        cap = imports + 12 * made.get(hub, {}).get(hs, 0.0)
+        assert exports <= 1.15 * cap + 1e5, (hub, hs, year, exports, imports)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from tradeflows.reference import policy_dates
 from tradeflows.viz import route_legs
@@ -92,3 +93,32 @@ def test_hovers_carry_names_whole_descriptions_and_usd():
         "847330 Machinery"
     )
     assert heat.customdata[0][0].startswith("847330 Machinery; parts and accessories")
+
+
+def test_reported_lines_leave_months_nobody_filed_as_gaps():
+    """Malaysia files imports in January and March only; Singapore every month but
+    February from Taiwan: a gap for Malaysia's February, a zero for Singapore's."""
+    from tradeflows.viz import reported_lines
+
+    months = [dt.date(2024, m, 1) for m in (1, 2, 3)]
+    rows = [
+        ("MYS", "TWN", months[0], 5e6),
+        ("MYS", "TWN", months[2], 7e6),
+        ("SGP", "TWN", months[0], 1e6),
+        ("SGP", "USA", months[1], 2e6),  # Singapore filed February, nothing from Taiwan
+        ("SGP", "TWN", months[2], 3e6),
+    ]
+    d = pl.DataFrame(
+        {"reporter": [r[0] for r in rows], "partner": [r[1] for r in rows],
+         "period": [r[2] for r in rows], "value_usd": [r[3] for r in rows]}
+    ).with_columns(freq=pl.lit("M"), flow=pl.lit("M"), hs=pl.lit("847150"))  # fmt: skip
+    fig = reported_lines(d, hs="8471", partners=["TWN"], reporters=["MYS", "SGP"], log=False)
+    lines = {t.meta["reporter"]: t.y for t in fig.data}
+    assert lines == {"MYS": (5e6, None, 7e6), "SGP": (1e6, 0.0, 3e6)}
+    logged = {t.meta["reporter"]: t.y for t in reported_lines(d, hs="8471", partners=["TWN"]).data}
+    assert logged["SGP"] == (1e6, None, 3e6)  # a log axis cannot draw the zero
+    # One line per partner: the reporters summed; a month counts when any of them filed.
+    by_partner = reported_lines(d, hs="8471", by="partner", log=False)
+    assert {t.meta["partner"]: t.y for t in by_partner.data}["TWN"] == (6e6, 0.0, 10e6)
+    with pytest.raises(ValueError, match="by: choose"):
+        reported_lines(d, hs="8471", by="hub")

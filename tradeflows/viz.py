@@ -33,8 +33,10 @@ __all__ = [
     "hs_description",
     "hs_label",
     "hub_map",
+    "mark_synthetic",
     "mirror_gap",
     "mirror_gap_note",
+    "reported_lines",
     "route_legs",
     "route_sankey",
     "score_heatmap",
@@ -126,6 +128,40 @@ def _style(fig, title: str, **layout):
         margin={"l": 60, "r": 20, "t": 60, "b": 40},
         **layout,
     )
+    return fig
+
+
+def mark_synthetic(fig, text: str = "SYNTHETIC"):
+    """Stamp ``text`` across a figure (and its title), so that an exported chart
+    of synthetic data cannot pass for real data.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        Any figure; changed in place.
+    text : str
+        The stamp.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``fig``, for chaining.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> fig = mark_synthetic(go.Figure(go.Bar(y=[1, 2]), layout={"title": {"text": "Exports"}}))
+    >>> fig.layout.annotations[-1].text, fig.layout.title.text
+    ('SYNTHETIC', 'SYNTHETIC data: Exports')
+    """
+    fig.add_annotation(
+        text=text, name="synthetic-mark", x=0.5, y=0.5, xref="paper", yref="paper",
+        showarrow=False, textangle=-20, opacity=0.18,
+        font={"size": 72, "color": COLOURS["flagged"], "family": _FONT["family"]},
+    )  # fmt: skip
+    title = fig.layout.title.text
+    if not title or text not in title:  # first, so that a long title cut short keeps it
+        fig.update_layout(title_text=f"{text} data: {title}" if title else f"{text} data")
     return fig
 
 
@@ -514,6 +550,126 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
         )
         side = f"{who} {'files' if len(exporters) == 1 else 'file'} no exports of it (only the importers' reports are in the data)"
     return f"{what} is reported by both sides here: {side}, so there is no gap to show."
+
+
+def reported_lines(
+    data,
+    *,
+    hs: str,
+    flow: str = "M",
+    reporters: list[str] | None = None,
+    partners: list[str] | None = None,
+    by: str = "reporter",
+    coverage=None,
+    title: str | None = None,
+    log: bool = True,
+):
+    """Monthly values as reported, one line per reporter (or partner); a month the
+    reporters did not file is a gap, never a zero.
+
+    A month counts as filed when one of the line's reporters filed rows of
+    product codes on that side (:func:`tradeflows.routes.coverage.coverage_table`):
+    then no row is a zero. A month nobody filed is left out of the line.
+
+    Parameters
+    ----------
+    data : LazyFrame or DataFrame
+        Canonical rows (a store, a dataset).
+    hs : str
+        An HS code or prefix (``"8542"`` sums the heading).
+    flow : {"M", "X"}
+        Imports (``M`` and ``RM`` rows) or exports (``X`` and ``RX``), as reported.
+    reporters, partners : list of str, optional
+        ISO3 codes to keep (default: all).
+    by : {"reporter", "partner"}
+        One line per reporter (each its own coverage), or per partner (the
+        reporters summed; a month is filed when any of them filed).
+    coverage : DataFrame or LazyFrame, optional
+        The coverage table of ``data`` (default: computed from ``data``).
+    title : str, optional
+        The figure's title.
+    log : bool
+        A log axis. It cannot draw a zero, so there a filed month with no trade
+        breaks the line too: pass ``log=False`` to see zeros as zeros.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = pl.DataFrame({"period": [dt.date(2024, 1, 1), dt.date(2024, 3, 1)], "freq": "M",
+    ...     "reporter": "MYS", "partner": "TWN", "flow": "M", "hs": "847150",
+    ...     "value_usd": [5e6, 7e6]})
+    >>> reported_lines(d, hs="8471").data[0].y  # February: Malaysia filed nothing
+    (5000000.0, None, 7000000.0)
+    """
+    import plotly.graph_objects as go
+
+    from tradeflows.routes.coverage import coverage_table
+
+    if by not in ("reporter", "partner"):
+        raise ValueError(f"by: choose reporter or partner, not {by!r}")
+    if flow not in ("M", "X"):
+        raise ValueError(f"flow: choose M or X, not {flow!r}")
+    whole = _frame(data).lazy()
+    lf = whole.filter(pl.col("freq") == "M")
+    if reporters:
+        lf = lf.filter(pl.col("reporter").is_in(reporters))
+    if partners:
+        lf = lf.filter(pl.col("partner").is_in(partners))
+    flows = ["M", "RM"] if flow == "M" else ["X", "RX"]
+    rows = (
+        lf.filter(pl.col("flow").cast(pl.String).is_in(flows), pl.col("hs").str.starts_with(hs))
+        .group_by(*dict.fromkeys([by, "reporter", "period"]))
+        .agg(value=pl.col("value_usd").sum())
+        .collect()
+    )
+    # Who filed is read from every row (any partner, any product), not the selection.
+    cov = _frame(coverage if coverage is not None else coverage_table(whole))
+    filed = cov.filter(pl.col("role") == flow, pl.col("freq") == "M", pl.col("products"))
+    if reporters:
+        filed = filed.filter(pl.col("reporter").is_in(reporters))
+    fig = go.Figure()
+    keys = sorted(rows[by].unique().to_list())
+    if by == "reporter" and reporters:
+        keys = [r for r in reporters if r in set(filed["reporter"]) | set(keys)]
+    for key in keys:
+        mine = rows.filter(pl.col(by) == key)
+        if by == "reporter":
+            months = filed.filter(pl.col("reporter") == key)["period"]
+        else:
+            months = filed.filter(pl.col("reporter").is_in(mine["reporter"].unique()))["period"]
+        span = pl.date_range(
+            min(months.min() or rows["period"].min(), rows["period"].min()),
+            max(months.max() or rows["period"].max(), rows["period"].max()),
+            "1mo",
+            eager=True,
+        ).alias("period")
+        series = (
+            span.to_frame()
+            .join(mine.group_by("period").agg(pl.col("value").sum()), on="period", how="left")
+            .with_columns(
+                value=pl.when(pl.col("period").is_in(months.implode()))
+                .then(pl.col("value").fill_null(0.0))
+                .otherwise(pl.col("value"))
+            )
+        )
+        if log:  # a log axis cannot draw a zero: a filed month with no trade is a break too
+            series = series.with_columns(value=pl.when(pl.col("value") > 0).then("value"))
+        meta = {"reporter": key, "side": flow} if by == "reporter" else {"partner": key}
+        fig.add_trace(go.Scatter(
+            x=series["period"].to_list(), y=series["value"].to_list(), mode="lines+markers",
+            name=country_name(key), meta=meta, connectgaps=False, marker={"size": 4},
+            hovertemplate=f"{country_name(key)}<br>%{{x|%Y-%m}}: USD %{{y:,.0f}}<extra></extra>",
+        ))  # fmt: skip
+    side = "imports" if flow == "M" else "exports"
+    _style(fig, title or f"{hs_label(hs)}: {side} as reported, USD a month", height=380)
+    if log:
+        fig.update_yaxes(type="log")
+    fig.update_xaxes(tickformat="%Y-%m")
+    return fig
 
 
 def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):

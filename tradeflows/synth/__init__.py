@@ -48,10 +48,11 @@ from tradeflows._files import write_text_atomic
 from tradeflows.synth import _calibrated, _smooth
 from tradeflows.synth._calibrated import EPISODE_KINDS, LOOKALIKE_KINDS, STRESS
 from tradeflows.synth._reports import Reporting, write_reports
-from tradeflows.synth._world import World
+from tradeflows.synth._world import CONTROLLED, World
 
 __all__ = [
     "ASIA_AI_ANCHORS",
+    "ASIA_HUBS",
     "EPISODE_KINDS",
     "LOOKALIKE_KINDS",
     "PRESETS",
@@ -62,13 +63,20 @@ __all__ = [
 #: ``None`` is the calibrated world; these change it.
 PRESETS = ("smooth", "asia_ai_hardware")
 
-#: Published anchors the ``asia_ai_hardware`` preset is calibrated to (DOMAIN.md):
-#: Taiwan's exports of computing systems (HS 8471.50) to Malaysia, USD.
+#: Published anchors the ``asia_ai_hardware`` preset is calibrated to: Taiwan's
+#: exports of computing systems (HS 8471.50) to Malaysia, USD, from the Ministry
+#: of Finance's trade statistics as quoted in press reports of 2023 to 2025.
 ASIA_AI_ANCHORS = {
     dt.date(2023, 3, 1): 3.4e6,
     dt.date(2024, 3, 1): 401.9e6,
     dt.date(2025, 3, 1): 1874e6,
 }
+
+
+#: The hubs of the ``asia_ai_hardware`` preset, and what each makes itself as a
+#: share of its mean monthly imports of a product in the first year (synthetic:
+#: Malaysia and Thailand assemble servers, Singapore makes none of them).
+ASIA_HUBS = {"MYS": 0.3, "SGP": 0.0, "THA": 0.2}
 
 
 def _through_anchors(months: list[dt.date], anchors: dict[dt.date, float]) -> np.ndarray:
@@ -108,12 +116,16 @@ def make_trade_world(
         ``None``: the world calibrated to real data. ``"smooth"``: the first
         world tradeflows had (series move by about 10% a month; for quick unit
         tests). ``"asia_ai_hardware"``: the calibrated world over 2022-01 to
-        2025-06 with a Taiwan -> Malaysia -> China episode in HS 8471.50 whose
-        Taiwan -> Malaysia flow follows the published magnitudes (USD 3.4m in
-        March 2023, 401.9m in March 2024, 1,874m in March 2025; Taiwan does
-        not report to Comtrade, so the files show it as Malaysia's imports);
-        60% of the rise passes on to China a month later. Only that flow's
-        scale is calibrated to the anchors.
+        2025-06 with the hubs Malaysia, Singapore and Thailand. A Taiwan ->
+        Malaysia -> China episode in HS 8471.50 whose Taiwan -> Malaysia flow
+        follows the published magnitudes (USD 3.4m in March 2023, 401.9m in
+        March 2024, 1,874m in March 2025; Taiwan does not report to Comtrade,
+        so the files show it as its partners' imports); 60% of the rise passes
+        on to China a month later. A US -> Singapore -> China episode in HS
+        8542.31 from 2023-11; Thailand keeps a surge of servers (a look-alike).
+        No hub exports more of a product in a month than it imported plus
+        what it makes (``ASIA_HUBS``). Only the Taiwan -> Malaysia flow's
+        scale is calibrated to published figures.
     seed : int
         Seed of every random draw: the same seed gives identical files.
     start, end : str
@@ -201,6 +213,7 @@ def make_trade_world(
             w.flows[("TWN", "MYS", "847150")] = w.asia.pop(("TWN", "MYS", "847150"))
             for key, extra in w.asia.items():
                 w.add(*key, extra)
+            production = _balance_hubs(w, ASIA_HUBS)
         reporting = _calibrated.reporting(w, missing, reporters)
         if preset == "asia_ai_hardware":  # the anchored flow is on record every month
             reporting.gap_rates["MYS"], reporting.lags["MYS"] = 0.0, 0
@@ -234,25 +247,89 @@ def make_trade_world(
         info["calibration"] = {
             "leg": "TWN -> MYS, HS 847150 (Taiwan does not report to Comtrade: "
             "the files carry it as Malaysia's imports, at CIF)",
-            "anchors": {d.isoformat(): v for d, v in ASIA_AI_ANCHORS.items()},
-            "source": "Taiwan's published exports of HS 8471.50 to Malaysia "
-            "(press reports of 2023 to 2025); everything else is synthetic",
+            "anchors": {d.strftime("%Y-%m"): v for d, v in ASIA_AI_ANCHORS.items()},
+            "source": "Taiwan's exports of HS 8471.50 to Malaysia in the Ministry of "
+            "Finance's trade statistics, as quoted in press reports of 2023 to 2025; "
+            "everything else is synthetic",
+            "hubs": sorted(ASIA_HUBS),
+            "balance": "each hub exports no more of an AI-hardware product in a "
+            "month than it imported that month plus what it makes",
+            "production_usd_month": production,
         }
     write_text_atomic(out / "world.json", json.dumps(info, indent=2) + "\n")
     return info
 
 
 def _plant_asia(w: World) -> None:
-    """The Taiwan -> Malaysia -> China episode of the ``asia_ai_hardware`` preset.
+    """The episodes and look-alike of the ``asia_ai_hardware`` preset.
 
     Kept aside (``w.asia``) and put in after the calibrated flows are drawn, so
-    that the anchored flow is not redrawn as shipments.
+    that the anchored flow is not redrawn as shipments:
+
+    - Malaysia: Taiwan's exports of HS 8471.50 follow the published anchors;
+      60% of their rise above March 2023 goes on to China a month later
+      (transshipment, both legs on record);
+    - Singapore: from 2023-11, after the update of the US rule, a new flow of
+      processors (HS 8542.31) from the US, 70% of which goes on to China a
+      month later (transshipment); Taiwan's servers to Singapore, steady and
+      re-exported to a third country (an entrepot's usual trade);
+    - Thailand: Taiwan's servers to Thailand surge from 2024-01 and stay there
+      (data centres being built: a look-alike, not transshipment);
+    - the US: Taiwan's servers to the US, large and growing (seen only in the
+      US's imports: Taiwan does not report to Comtrade).
     """
     t = np.arange(w.n_t)
-    path = _through_anchors(w.months, ASIA_AI_ANCHORS) * w.rng.lognormal(0, 0.05, w.n_t)
+    months = w.months
+
+    def noisy(path: np.ndarray, sd: float = 0.15) -> np.ndarray:
+        return path * w.rng.lognormal(0, sd, w.n_t)
+
+    def after(day: dt.date) -> np.ndarray:
+        return np.array([m >= day for m in months])
+
+    path = _through_anchors(months, ASIA_AI_ANCHORS) * w.rng.lognormal(0, 0.05, w.n_t)
     rise = np.clip(path - ASIA_AI_ANCHORS[dt.date(2023, 3, 1)], 0, None)
     w.asia = {
         ("TWN", "MYS", "847150"): path,
         ("MYS", "CHN", "847150"): np.roll(rise, 1) * 0.6 * (t > 0),
     }
     w.label("TWN", "MYS", "CHN", "847150", "pass_through", rise > 0.5 * path, True)
+
+    start = dt.date(2023, 11, 1)
+    ramp = _through_anchors(months, {start: 20e6, dt.date(2025, 6, 1): 150e6})
+    chips = noisy(ramp) * after(start)
+    passed = np.roll(chips, 1) * 0.7 * (t > 0)
+    w.asia[("USA", "SGP", "854231")] = chips
+    w.asia[("SGP", "CHN", "854231")] = passed
+    w.label("USA", "SGP", "CHN", "854231", "pass_through", passed > 0, True)
+    steady = noisy(np.full(w.n_t, 50e6))
+    w.asia[("TWN", "SGP", "847150")] = steady
+    w.asia[("SGP", w.others[0], "847150")] = 0.8 * steady
+
+    kept = noisy(_through_anchors(months, {dt.date(2024, 1, 1): 5e6, dt.date(2025, 6, 1): 120e6}))
+    w.asia[("TWN", "THA", "847150")] = kept * after(dt.date(2024, 1, 1))
+    w.label("TWN", "THA", "CHN", "847150", "absorption", after(dt.date(2024, 1, 1)), False)
+
+    us = _through_anchors(months, {dt.date(2022, 1, 1): 1.5e9, dt.date(2025, 6, 1): 8e9})
+    w.asia[("TWN", "USA", "847150")] = noisy(us, 0.1)
+
+
+def _balance_hubs(w: World, shares: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Cap each hub's exports of each AI-hardware product at what it received that
+    month plus what it makes (``share`` of its mean monthly imports in the first
+    year); return the hubs' production, USD a month, by product."""
+    made: dict[str, dict[str, float]] = {}
+    for hub, share in shares.items():
+        for p in CONTROLLED:
+            inflow = sum((v for k, v in w.flows.items() if k[1] == hub and k[2] == p),
+                         np.zeros(w.n_t))  # fmt: skip
+            outs = [k for k in w.flows if k[0] == hub and k[2] == p]
+            outflow = sum((w.flows[k] for k in outs), np.zeros(w.n_t))
+            production = share * float(inflow[:12].mean())
+            cap = inflow + production
+            scale = np.where(outflow > cap, cap / np.where(outflow > 0, outflow, 1.0), 1.0)
+            for k in outs:
+                w.flows[k] = w.flows[k] * scale
+            if production > 0:
+                made.setdefault(hub, {})[p] = round(production, 2)
+    return made
