@@ -203,7 +203,10 @@ def synth(
     episodes: Annotated[int, typer.Option(help="Transshipment episodes to plant.")] = 8,
     lookalikes: Annotated[int, typer.Option(help="Look-alikes to plant.")] = 10,
     preset: Annotated[
-        str | None, typer.Option(help="asia_ai_hardware: calibrated Taiwan -> Malaysia leg.")
+        str | None,
+        typer.Option(
+            help="asia_ai_hardware: hubs Malaysia, Singapore, Thailand; Taiwan -> Malaysia calibrated."
+        ),
     ] = None,
 ) -> None:
     """Write a labelled synthetic trade world (both reports, planted episodes)."""
