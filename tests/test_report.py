@@ -13,6 +13,8 @@ import pytest
 from tests.browser import ARTIFACTS, open_offline, plot_state
 from tests.conftest import small_world
 from tradeflows.cli import main
+from tradeflows.names import country
+from tradeflows.reference import policy_dates
 from tradeflows.report import build_report, load_config, render, summarise, table_rows
 
 CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, "table_rows": 100},
@@ -275,6 +277,48 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
     assert described[0] in shown
     bad, zeros, _ = unfiled_zeros(drawn_zeros(seen["page"]), _canonical(sources))
     assert bad == [], f"{len(bad)} of {zeros} zeros drawn in months nobody filed: {bad[:3]}"
+    # The words a reader sees: months as 2022-03, never 2022-03-01; no internal policy id.
+    page.fill("#flag-search", "")
+    text = page.evaluate(
+        """(() => { const c = document.body.cloneNode(true);
+            c.querySelectorAll('script').forEach(s => s.remove()); return c.textContent; })()"""
+    )
+    assert not re.search(r"\b\d{4}-\d{2}-01\b", text), re.findall(
+        r".{40}\d{4}-\d{2}-01.{20}", text
+    )[:3]
+    ids = policy_dates()["name"].to_list()
+    assert not [i for i in ids if i in text]
+    # Control dates are drawn only on routes whose destination the rule targets: the
+    # EU -> Russia routes span the US chip rule on China (2022-10) and must not show it.
+    aimed = dict(policy_dates().select("label", "targets").rows())
+    drawn = page.evaluate(
+        """Array.from(document.querySelectorAll('div.js-plotly-plot'))
+            .filter(d => d.id.endsWith('-legs'))
+            .map(d => [d.layout.title.text, (d.layout.annotations || []).map(a => a.text)])"""
+    )
+    seen_rules = set()
+    for title, notes in drawn:
+        destination = country(title.split("→")[2].split(":")[0].strip())
+        rules = [t for t in notes if t in aimed]
+        assert all(destination in aimed[t] for t in rules), (title, rules)
+        seen_rules |= set(rules)
+    assert seen_rules == {"the export bans on Russia and Belarus"}
+    # The download buttons give the flagged corridors as CSV and XLSX, the table's rows.
+    rows = page.eval_on_selector_all(
+        "#flags-table > tbody > tr",
+        "rows => rows.map(r => [r.cells[1].textContent, r.cells[3].textContent])",
+    )
+    for link, name in (("#download-csv", "c.csv"), ("#download-xlsx", "f.xlsx")):
+        with page.expect_download() as info:
+            page.click(link)
+        info.value.save_as(tmp_path / name)
+    table = pl.read_csv(tmp_path / "c.csv", schema_overrides={"hs": pl.String})
+    book = pl.read_excel(
+        tmp_path / "f.xlsx", sheet_name="corridors", schema_overrides={"hs": pl.String}
+    )
+    for got in (table, book):
+        assert got.select("hub", "hs").rows()[: len(rows)] == [tuple(r) for r in rows]
+        assert got["flagged"].all() and got.height >= len(rows) > 0
     seen["page"].screenshot(path=str(ARTIFACTS / "bundled_report.png"))
     seen["page"].close()
 
