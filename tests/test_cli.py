@@ -356,6 +356,41 @@ def test_text_in_a_workbook_is_never_a_formula(tmp_path):
     assert back["v"].to_list() == [1.0, None, None]
 
 
+def test_the_flags_workbook_opens_in_openpyxl_typed_with_names(tmp_path, small_world):
+    """Opened as another spreadsheet reader does: names beside codes, numbers as numbers
+    with formats, months as dates, frozen headers, autofilters, and a formula-looking
+    name (from a crafted file) kept as text."""
+    import openpyxl
+    import polars as pl
+
+    from tradeflows.detect import corridors, detect_routes
+    from tradeflows.names import country_name
+
+    flags = detect_routes([small_world / "comtrade"]).head(200)
+    evil = '=HYPERLINK("http://x","click")'
+    flags = flags.with_columns(hub_name=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(evil))
+                               .otherwise(pl.col("hub_name")))  # fmt: skip
+    path = tmp_path / "flags.xlsx"
+    from tradeflows._files import write_workbook_atomic
+
+    write_workbook_atomic(path, {"corridors": corridors(flags), "route-months": flags})
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["corridors", "route-months"]
+    for ws in book.worksheets:
+        assert ws.freeze_panes == "A2" and ws.tables, ws.title  # a table carries the filter
+        header = [c.value for c in ws[1]]
+        assert {"hub", "hub_name", "destination_name", "hs_description"} <= set(header)
+    ws = book["route-months"]
+    header = [c.value for c in ws[1]]
+    first = {h: c for h, c in zip(header, ws[2], strict=True)}
+    assert first["hub_name"].value == evil and first["hub_name"].data_type == "s"
+    assert first["score"].data_type == "n" and isinstance(first["score"].value, float)
+    assert first["period"].is_date and first["period"].number_format == "yyyy-mm"
+    assert first["extra_usd"].number_format == "#,##0"
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=3)]
+    assert rows and all(r["hub_name"] == country_name(r["hub"]) for r in rows)
+
+
 def test_every_help_renders_its_whole_text():
     """Each command's --help shows every option's help as written ("[report] and [detect]")."""
     import re as _re
