@@ -15,8 +15,9 @@
 # %% [markdown]
 # # The monthly report
 #
-# The notebook behind the scheduled report: it runs `tradeflows report` on the
-# given sources and shows the headline numbers and figures. A scheduler can
+# The notebook behind the scheduled report: `Report` computes the report once
+# (the same as `tradeflows report`), writes the HTML, and shows the headline
+# numbers, the corridors and the figures here. A scheduler can
 # run it with papermill, or call the command line directly (see the README for
 # a cron line and a systemd timer).
 
@@ -30,27 +31,24 @@ previous = None  # last month's report, to say what changed
 from pathlib import Path
 
 import plotly.io as pio
-import polars as pl
 
 from tradeflows import viz
-from tradeflows.report import build_report, previous_summary
+from tradeflows.report import Report
 
 pio.renderers.default = "plotly_mimetype+notebook"
-path = build_report(sources, out, config=config if Path(config).exists() else None, previous=previous)
+report = Report(sources, config=config if Path(config).exists() else None, previous=previous)
+path = report.write_html(out)
 print(f"report written: {Path(path).resolve()}")
+report  # the headline numbers and the top corridors
 
 # %%
-summary = previous_summary(path)  # the summary the report embeds, as the next month reads it
-routes = pl.DataFrame(
-    [{"route": " → ".join(x or "*" for x in r["route"][:3]), "hs": r["route"][3], "score": r["score"],
-      "months": r["months"], "extra_usd": r["extra_usd"]} for r in summary["routes"]]
-)
-print(f"{routes.height} flagged routes")
-routes.head(10)
+print(f"{report.summary['n_flagged_routes']} flagged corridors")
+report.corridors.filter(report.corridors["flagged"]).select(
+    "rank", "origin", "hub", "destination", "hs", "months", "evidence", "extra_usd"
+).head(10)
 
 # %%
-flags = pl.DataFrame(
-    [{"origin": r["route"][0], "hub": r["route"][1], "destination": r["route"][2], "hs": r["route"][3],
-      "score": r["score"], "flagged": True} for r in summary["routes"]]
-)
-viz.flags_bar(flags, top=15)
+viz.flags_bar(report.corridors, top=15)
+
+# %%
+next(iter(report.figures.values()))

@@ -13,6 +13,7 @@ import pytest
 from tests.browser import ARTIFACTS, open_offline, plot_state
 from tests.conftest import small_world
 from tradeflows.cli import main
+from tradeflows.errors import TradeflowsInputError
 from tradeflows.names import country
 from tradeflows.reference import policy_dates
 from tradeflows.report import build_report, load_config, render, summarise, table_rows
@@ -409,3 +410,27 @@ def test_the_corridor_table_is_paged_and_the_filter_searches_every_page(browser,
     assert visible() == ["847159"] and page.inner_text("#flags-shown") == "rows 1-1 of 1 matching"
     assert seen["errors"] == []
     page.close()
+
+
+def test_the_report_object_computes_once_and_writes_what_build_report_writes(world, tmp_path):
+    from tradeflows.report import Report
+
+    report = Report([world / "comtrade"], config=CONFIG, built="2026-01-01 00:00 UTC")
+    a = report.write_html(tmp_path / "a.html")
+    b = build_report([world / "comtrade"], tmp_path / "b.html", config=CONFIG,
+                     built="2026-01-01 00:00 UTC")  # fmt: skip
+    assert a.read_bytes() == b.read_bytes()
+    assert report.write_html(tmp_path / "c.html").read_bytes() == a.read_bytes()
+    assert report.summary["n_flagged_routes"] == report.corridors["flagged"].sum() > 0
+    drill = CONFIG["report"]["drilldowns"]
+    assert len(report.figures) == 4 + 2 * min(drill, report.summary["n_flagged_routes"])
+    book = pl.read_excel(report.to_excel(tmp_path / "f.xlsx"), sheet_name="corridors",
+                         schema_overrides={"hs": pl.String})  # fmt: skip
+    assert book.height == report.corridors.height
+    shown = report._repr_html_()
+    assert f"{report.summary['n_flagged_routes']:,} flagged corridors" in shown
+    assert report.summary["routes"][0]["reasons"][:20].replace("'", "&#x27;") in shown
+    with pytest.raises(TradeflowsInputError, match=r"an \.html file"):
+        report.write_html(tmp_path / "r.pdf")
+    with pytest.raises(TradeflowsInputError, match=r"\.xlsx file name"):
+        report.to_excel(tmp_path / "f.csv")

@@ -37,6 +37,7 @@ from tradeflows.names import NAME_COLUMNS
 
 __all__ = [
     "DEFAULTS",
+    "Report",
     "build_report",
     "check_config",
     "load_config",
@@ -71,40 +72,47 @@ def _build_time() -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def load_config(path: str | Path | None) -> dict:
-    """Read ``report.toml`` over :data:`DEFAULTS`; unknown keys are refused.
+def load_config(source: dict | str | Path | None = None) -> dict:
+    """The report's options: ``report.toml`` (a path) or a dict of the same
+    sections, over :data:`DEFAULTS`; unknown sections and keys are refused.
 
     Examples
     --------
     >>> load_config(None)["report"]["drilldowns"]
     5
+    >>> load_config({"detect": {"destinations": ["RUS"]}})["report"]["top_routes"]
+    25
     """
-    config = {k: dict(v) for k, v in DEFAULTS.items()}
-    if path is None:
-        return config
+    if source is None or isinstance(source, dict):
+        return _merge(source or {}, "report config")
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
-    path = Path(path)
+    path = Path(source)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TradeflowsInputError(f"{path}: no such config file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TradeflowsInputError(f"{path}: not valid TOML ({exc})") from None
+    return _merge(doc, path)
+
+
+def _merge(doc: dict, where: object) -> dict:
+    config = {k: dict(v) for k, v in DEFAULTS.items()}
     for section, values in doc.items():
         if section not in config or not isinstance(values, dict):
             raise TradeflowsInputError(
-                f"{path}: unknown section [{section}] (expected report, detect)"
+                f"{where}: unknown section [{section}] (expected report, detect)"
             )
         unknown = set(values) - set(config[section])
         if unknown:
             raise TradeflowsInputError(
-                f"{path}: [{section}] has unknown key(s) {', '.join(sorted(unknown))}"
+                f"{where}: [{section}] has unknown key(s) {', '.join(sorted(unknown))}"
             )
         config[section].update(values)
-    return check_config(config, path)
+    return check_config(config, where)
 
 
 #: The largest number a count option of the report may take.
@@ -498,6 +506,183 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
     )
 
 
+class Report:
+    """The monthly report, computed once: the detection, its summary and figures.
+
+    ``Report(sources)`` reads stores or source files, pairs both reports of
+    each flow, detects and summarises; nothing is written until asked. Shown
+    in Jupyter, it displays its headline numbers and top corridors.
+
+    Parameters
+    ----------
+    sources : path or iterable of paths
+        Stores, files, globs or folders.
+    config : dict or path, optional
+        ``report.toml`` or a dict shaped like :data:`DEFAULTS`.
+    previous : path, optional
+        An earlier report: this one says what changed since.
+    engine : str, optional
+        The polars engine of the detection (``auto``, ``cpu``, ``streaming``, ``gpu``).
+    built : str, optional
+        The build time shown (default: now, UTC, or ``SOURCE_DATE_EPOCH``
+        when set). The only field that differs between two reports of the
+        same inputs.
+    partition : bool
+        Detect HS chapter by chapter (in groups of bounded size) and mirror
+        only the chapters of the drill-down routes (with the whole data's
+        context): the memory of one group, not of the whole store, and the
+        same report (tested).
+
+    Attributes
+    ----------
+    summary : dict
+        Everything the report says, as plain data (:func:`summarise`); the
+        HTML embeds it for next month's report.
+    flags : polars.DataFrame
+        The route-months scored (:func:`tradeflows.detect_routes`).
+    corridors : polars.DataFrame
+        One row per corridor, ranked (:func:`tradeflows.corridors`).
+    figures : dict of str to plotly.graph_objects.Figure
+        The overview figures, then each drill-down's legs and mirror gap, by title.
+
+    See Also
+    --------
+    build_report : ``Report(...).write_html(out)`` in one call, as the CLI runs it.
+    tradeflows.detect_routes : the detection behind it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from tradeflows.datasets import datasets_dir
+    >>> report = Report([datasets_dir() / "eu_electronics_exports_2020_2022.parquet"],
+    ...                 config={"detect": {"destinations": ["RUS"]}}, built="now")
+    >>> report.summary["n_flagged_routes"], int(report.corridors["flagged"].sum())
+    (6, 6)
+    >>> path = report.write_html(tempfile.mkdtemp() + "/report.html")
+    >>> "6 flagged corridors" in report._repr_html_()
+    True
+    """
+
+    def __init__(
+        self,
+        sources: str | Path | Iterable[str | Path],
+        *,
+        config: dict | str | Path | None = None,
+        previous: str | Path | None = None,
+        engine: str | None = None,
+        built: str | None = None,
+        partition: bool = False,
+    ) -> None:
+        from tradeflows.detect import corridors, detect_routes
+        from tradeflows.engine import collect
+        from tradeflows.mirror import collect_mirror
+        from tradeflows.routes import coverage_table
+        from tradeflows.store import open_sources
+
+        sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
+        self.config = load_config(config)
+        before = previous_summary(previous) if previous is not None else None
+        with step("reading the data"):
+            lf, audit = open_sources(sources, engine=engine)
+            if not partition:
+                lf = collect(lf, engine).lazy()
+        options = {k: v for k, v in self.config["detect"].items() if v is not None}
+        if partition:
+            self.flags = detect_routes(lf, engine=engine, partition=True, **options)
+        else:  # the mirror, computed once, serves the detection and the figures
+            with step("pairing the two reports of each flow"):
+                pairs = collect_mirror(lf, engine)
+            self.flags = detect_routes(lf, engine=engine, pairs=pairs, **options)
+        self.summary = summarise(
+            lf, self.flags, audit, config=self.config, previous=before,
+            built=built or _build_time(),
+        )  # fmt: skip
+        if partition:
+            drilled = self.summary["routes"][: self.config["report"]["drilldowns"]]
+            chapters = sorted({r["route"][3][:2] for r in drilled})
+            pairs = collect_mirror(lf, engine, chapters=chapters)
+        self.corridors = corridors(self.flags)
+        with step("figures"):
+            coverage = collect(coverage_table(lf), engine)
+            self._overview, self._drill = _figures(
+                self.flags, pairs, self.summary, self.config, coverage=coverage
+            )
+
+    @property
+    def figures(self) -> dict:
+        """The overview figures, then each drill-down's legs and mirror gap, by title."""
+        out = dict(self._overview)
+        for n, d in enumerate(self._drill, 1):
+            origin, hub, destination, hs = d["route"]["route"]
+            name = f"{n}. {origin or '*'} → {hub} → {destination}, {hs}"
+            out[f"{name}: legs"] = d["legs"]
+            out[f"{name}: mirror gap"] = d["gap"]
+        return out
+
+    def write_html(self, path: str | Path) -> Path:
+        """Write the self-contained HTML report to ``path`` (a temporary name, then
+        renamed: a failed write leaves the old file); return the path."""
+        path = _html_path(path)
+        with step(f"writing {path}"):
+            table = table_rows(self.flags, self.config["report"]["table_rows"])
+            page = render(self.summary, self._overview, self._drill, table=table,
+                          attachments=downloads(self.flags))  # fmt: skip
+            write_text_atomic(path, page)
+        return path
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the flags as an Excel workbook: every corridor, and the route-months
+        of the flagged ones (names beside the codes); return the path."""
+        from tradeflows._files import write_workbook_atomic
+
+        path = _xlsx_path(path)
+        with step(f"writing {path}"):
+            key = ["origin", "hub", "destination", "hs"]
+            hit = self.corridors.filter(pl.col("flagged")).select(key)
+            months = self.flags.join(hit, on=key, how="semi", maintain_order="left")
+            write_workbook_atomic(path, {"corridors": self.corridors, "route-months": months})
+        return path
+
+    def _repr_html_(self) -> str:
+        """The headline numbers and the top corridors, for Jupyter (text escaped)."""
+        import html
+
+        s = self.summary
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                " → ".join(x or "*" for x in r["route"][:3]), r["route"][3], r["months"],
+                f"{r['first'][:7]} to {r['last'][:7]}", f"{r['extra_usd']:,}", r["reasons"],
+            )) + "</tr>"
+            for r in s["routes"][:10]
+        )  # fmt: skip
+        head = "".join(f"<th>{h}</th>" for h in ("route", "HS", "flagged months", "span",
+                                                 "at stake (USD)", "reasons"))  # fmt: skip
+        return (
+            f"<div><h1 style='font-size:1.3em'>{html.escape(s['title'])}</h1>"
+            f"<p>{s['n_flagged_routes']:,} flagged corridors carrying USD {s['extra_usd_text']} "
+            f"above their usual level; {s['n_route_months']:,} route-months scored. "
+            "<code>.write_html(path)</code> writes the whole report, "
+            "<code>.to_excel(path)</code> the workbook.</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+        )
+
+
+def _html_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise TradeflowsInputError(f"{path}: the report is an .html file")
+    if path.is_dir():
+        raise TradeflowsInputError(f"{path}: is a folder; give the report's file name")
+    return path
+
+
+def _xlsx_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix != ".xlsx":
+        raise TradeflowsInputError(f"{path}: choose an .xlsx file name for the workbook")
+    return path
+
+
 def build_report(
     sources: Iterable[str | Path],
     out: str | Path,
@@ -511,80 +696,37 @@ def build_report(
 ) -> Path:
     """Detect on ``sources`` and write the report to ``out``; return its path.
 
+    :class:`Report` computed, then written: the paths are checked first, so a
+    wrong name fails before any work.
+
     Parameters
     ----------
     sources : iterable of paths
         Stores, files, globs or folders.
     out : path
         The HTML file (written to a temporary name, then renamed).
-    config : dict or path, optional
-        ``report.toml`` or a dict shaped like :data:`DEFAULTS`.
-    previous : path, optional
-        An earlier report: the new one says what changed since.
-    engine : str, optional
-        The polars engine of the detection.
-    built : str, optional
-        The build time shown (default: now, UTC, or ``SOURCE_DATE_EPOCH``
-        when set). The only field that differs between two reports of the
-        same inputs.
-    partition : bool
-        Detect HS chapter by chapter (in groups of bounded size) and mirror
-        only the chapters of the drill-down routes (with the whole data's
-        context): the memory of one group, not of the whole store, and the
-        same report (tested).
+    config, previous, engine, built, partition
+        As :class:`Report`.
     xlsx : path, optional
-        Also write the flags as an Excel workbook: the corridors, and the
-        route-months of the flagged corridors (names beside the codes).
+        Also write the flags as an Excel workbook (:meth:`Report.to_excel`).
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    See Also
+    --------
+    Report : the same, computed once and kept, to look at before writing.
     """
-    from tradeflows.detect import detect_routes
-    from tradeflows.engine import collect
-    from tradeflows.mirror import collect_mirror
-    from tradeflows.store import open_sources
-
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise TradeflowsInputError(f"--out {out}: the report is an .html file")
-    config = check_config(config) if isinstance(config, dict) else load_config(config)
-    if out.is_dir():
-        raise TradeflowsInputError(f"--out {out}: is a folder; give the report's file name")
-    if xlsx is not None and Path(xlsx).suffix != ".xlsx":
-        raise TradeflowsInputError(f"--xlsx {xlsx}: choose an .xlsx file name")
-    before = previous_summary(previous) if previous is not None else None
-    with step("reading the data"):
-        lf, audit = open_sources(list(sources), engine=engine)
-        if not partition:
-            lf = collect(lf, engine).lazy()
-    detect_options = {k: v for k, v in config["detect"].items() if v is not None}
-    if partition:
-        flags = detect_routes(lf, engine=engine, partition=True, **detect_options)
-    else:  # the mirror, computed once, serves the detection and the figures
-        with step("pairing the two reports of each flow"):
-            pairs = collect_mirror(lf, engine)
-        flags = detect_routes(lf, engine=engine, pairs=pairs, **detect_options)
-    built = built or _build_time()
-    summary = summarise(lf, flags, audit, config=config, previous=before, built=built)
-    if partition:
-        drilled = summary["routes"][: config["report"]["drilldowns"]]
-        pairs = collect_mirror(lf, engine, chapters=sorted({r["route"][3][:2] for r in drilled}))
-    from tradeflows.routes import coverage_table
-
-    with step("figures"):
-        coverage = collect(coverage_table(lf), engine)
-        overview, drill = _figures(flags, pairs, summary, config, coverage=coverage)
-    with step(f"writing {out}"):
-        table = table_rows(flags, config["report"]["table_rows"])
-        page = render(summary, overview, drill, table=table, attachments=downloads(flags))
-        write_text_atomic(out, page)
+    out = _html_path(out)
     if xlsx is not None:
-        from tradeflows._files import write_workbook_atomic
-        from tradeflows.detect import corridors
-
-        with step(f"writing {xlsx}"):
-            ranked = corridors(flags)
-            key = ["origin", "hub", "destination", "hs"]
-            hit = ranked.filter(pl.col("flagged")).select(key)
-            months = flags.join(hit, on=key, how="semi", maintain_order="left")
-            write_workbook_atomic(xlsx, {"corridors": ranked, "route-months": months})
+        xlsx = _xlsx_path(xlsx)
+    report = Report(sources, config=config, previous=previous, engine=engine, built=built,
+                    partition=partition)  # fmt: skip
+    report.write_html(out)
+    if xlsx is not None:
+        report.to_excel(xlsx)
     return out
 
 
