@@ -179,12 +179,30 @@ def test_known_cases_train_the_supervised_member(world):
 
 
 def test_options_are_checked_before_any_work(world):
-    with pytest.raises(TradeflowsInputError, match="--since '2024-13'"):
+    # The library names its own parameters (the CLI names its options: test_cli).
+    with pytest.raises(TradeflowsInputError, match=r"^since '2024-13'"):
         detect_routes(world[1], since="2024-13")
     with pytest.raises(TradeflowsInputError, match="XYZ"):
         detect_routes(world[1], hubs=["XYZ"])
     with pytest.raises(TradeflowsInputError, match=r"closest: Malaysia \(MYS\)"):
         detect_routes(world[1], hubs=["Malasia"])
+
+
+def test_a_query_built_once_gives_the_flags_of_its_fields(world):
+    from tradeflows._query import Query
+
+    query = Query(destinations="China,RU", hubs=["Malaysia", "KZ"], since="2022")
+    assert (query.destinations, query.hubs, query.since) == (("CHN", "RUS"), ("MYS", "KAZ"),
+                                                             "2022-01")  # fmt: skip
+    with pytest.raises(AttributeError):
+        query.since = "2023"  # frozen
+    by_fields = detect_routes(world[1], destinations=["CHN", "RUS"], hubs=["MYS", "KAZ"],
+                              since="2022-01")  # fmt: skip
+    assert_frame_equal(detect_routes(world[1], query=query), by_fields)
+    with pytest.raises(ValueError, match="give a query or hubs, not both"):
+        detect_routes(world[1], query=query, hubs=["ARM"])
+    with pytest.raises(TradeflowsInputError, match=r"^destinations: 'all' cannot be combined"):
+        Query(destinations=["RUS", "all"])
 
 
 def test_countries_by_name_and_years_give_the_same_flags(world):

@@ -243,8 +243,15 @@ def _usd(value: float | None) -> str:
     return pl.select(usd_text(pl.lit(float(value or 0.0)))).item()
 
 
-def _codes(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+def _query(**fields):
+    """The detection's :class:`tradeflows.Query` from the command's options; its
+    errors name the options as typed (``--destinations: ...``)."""
+    from tradeflows._query import Query
+
+    try:
+        return Query(**fields)
+    except TradeflowsInputError as exc:
+        raise TradeflowsInputError(f"--{exc}") from None
 
 
 def _products(text: str | None, quiet: bool = False) -> list[str] | None:
@@ -255,7 +262,7 @@ def _products(text: str | None, quiet: bool = False) -> list[str] | None:
     if not text:
         return None
     codes = hs_products(text, "--hs")
-    if all(c.isdigit() for c in _codes(text) or []):
+    if all(c.isdigit() for c in _split(text)):
         return codes
     import polars as pl
 
@@ -424,12 +431,10 @@ def detect(
     known = None
     if labels is not None:
         known = _read_labels(labels)
+    query = _query(destinations=destinations, hubs=hubs, hs=_products(hs, quiet), since=since)
     flags = detect_routes(
         sources,
-        destinations=_codes(destinations),
-        hubs=_codes(hubs),
-        hs=_products(hs, quiet),
-        since=since,
+        query=query,
         engine=engine,
         labels=known,
         partition=partition,

@@ -11,9 +11,9 @@ import polars as pl
 from tradeflows import engine as _engine
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import step
+from tradeflows._query import Query
 from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
-from tradeflows.errors import TradeflowsInputError
 from tradeflows.mirror import collect_mirror
 from tradeflows.names import NAME_COLUMNS, with_names
 from tradeflows.routes import FEATURES, ROUTE_KEY, coverage_table, route_indicators
@@ -21,7 +21,6 @@ from tradeflows.routes import FEATURES, ROUTE_KEY, coverage_table, route_indicat
 __all__ = [
     "FLAG_COLUMNS",
     "NAME_COLUMNS",
-    "check_options",
     "default_detector",
     "detect_routes",
     "load_canonical",
@@ -293,50 +292,14 @@ def _named_once(text: pl.Expr, col: str) -> pl.Expr:
     return pl.when(found).then(spelled).otherwise(text)
 
 
-def check_options(
-    destinations: Iterable[str] | None,
-    hubs: Iterable[str] | None,
-    hs: Iterable[str] | None,
-    since: str | None,
-) -> tuple[list[str] | None, list[str] | None, list[str] | None, str | None]:
-    """Resolve the detection options once, refusing bad ones in one line.
-
-    Countries may be given by ISO3, ISO2, M49 or Comtrade code, or English
-    name (:func:`tradeflows.names.country`); products by HS prefix or words
-    (:func:`tradeflows.names.hs_products`); ``since`` as a year or a month
-    (``2022``, ``2022-03``). Returns ISO3 lists, HS prefixes and ``YYYY-MM``.
-
-    Examples
-    --------
-    >>> check_options(["China", "KG"], None, ["8471"], "2022")
-    (['CHN', 'KGZ'], None, ['8471'], '2022-01')
-    >>> check_options(None, None, None, "2022-01..2023-01")
-    Traceback (most recent call last):
-    ...
-    tradeflows.errors.TradeflowsInputError: --since '2022-01..2023-01': a year (2022) or a month (2022-03), the first to report
-    >>> check_options(["RUS", "all"], None, None, None)
-    Traceback (most recent call last):
-    ...
-    tradeflows.errors.TradeflowsInputError: --destinations: 'all' cannot be combined with countries
-    """
-    from tradeflows.names import country_list, hs_products, period_range
-
-    dest = [d for d in destinations] if destinations is not None else None
-    if dest is not None and [d.strip().lower() for d in dest] == ["all"]:
-        dest = ["all"]
-    elif dest is not None:
-        if "all" in [d.strip().lower() for d in dest]:
-            raise TradeflowsInputError("--destinations: 'all' cannot be combined with countries")
-        dest = country_list(dest, "--destinations")
-    hub_codes = country_list(hubs, "--hubs") if hubs is not None else None
-    products = hs_products(",".join(hs), "--hs") if hs is not None and list(hs) else None
-    if since is not None:
-        if ".." in str(since):
-            raise TradeflowsInputError(
-                f"--since {since!r}: a year (2022) or a month (2022-03), the first to report"
-            )
-        since = f"{period_range(since, '--since')[0]:%Y-%m}"
-    return dest, hub_codes, products, since
+def _query(query: Query | None, **fields) -> Query:
+    """The query of a run: ``query`` as given, or built from its fields (not both)."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    if query is None:
+        return Query(**given)
+    if given:
+        raise ValueError(f"give a query or {', '.join(given)}, not both")
+    return query
 
 
 def route_features(
@@ -346,6 +309,7 @@ def route_features(
     hubs: Iterable[str] | None = None,
     hs: Iterable[str] | None = None,
     since: str | None = None,
+    query: Query | None = None,
     engine: str | None = None,
     partition: bool = False,
     cluster=None,
@@ -364,7 +328,7 @@ def route_features(
     >>> route_features(lf.with_columns(pl.col("net_kg").cast(pl.Float64)), destinations=["CHN"]).height
     2
     """
-    destinations, hubs, hs, since = check_options(destinations, hubs, hs, since)
+    query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
     if pairs is not None and (partition or cluster is not None):
         raise ValueError("pairs: not with partition or cluster, which mirror chapter by chapter")
     lf = load_canonical(source, engine=engine)
@@ -372,8 +336,7 @@ def route_features(
         from tradeflows.detect._partition import indicators
 
         with step("route indicators, HS chapters in groups"):
-            ind = indicators(lf, destinations=destinations, hubs=hubs, hs=hs, since=since,
-                             engine=engine, cluster=cluster)  # fmt: skip
+            ind = indicators(lf, query, engine=engine, cluster=cluster)
     else:
         if pairs is None:
             with step("pairing the two reports of each flow"):
@@ -382,15 +345,7 @@ def route_features(
             coverage = _engine.collect(coverage_table(lf), engine).lazy()
         with step("route indicators"):
             ind = _engine.collect(
-                route_indicators(
-                    pairs.lazy(),
-                    destinations=destinations,
-                    hubs=hubs,
-                    hs=hs,
-                    since=since,
-                    coverage=coverage,
-                    engine=engine,
-                ),
+                route_indicators(pairs.lazy(), **query.options(), coverage=coverage, engine=engine),
                 engine,
             )
     # A fixed row order: a detector may depend on the rows' order, and the
@@ -405,6 +360,7 @@ def detect_routes(
     hubs: Iterable[str] | None = None,
     hs: Iterable[str] | None = None,
     since: str | None = None,
+    query: Query | None = None,
     engine: str | None = None,
     detector=None,
     labels: pl.DataFrame | None = None,
@@ -420,10 +376,12 @@ def detect_routes(
     source : LazyFrame or iterable of paths
         Canonical rows, or stores and source files (see :func:`load_canonical`).
     destinations, hubs, hs, since
-        As :func:`tradeflows.routes.route_indicators`, resolved once here
-        (:func:`check_options`): countries by ISO3, ISO2, M49 or Comtrade
-        code or English name (``["China", "KG"]``), products by HS prefix
-        or words, ``since`` a year or a month (``"2022"``, ``"2022-03"``).
+        The fields of a :class:`tradeflows.Query`, resolved once here:
+        countries by ISO3, ISO2, M49 or Comtrade code or English name
+        (``["China", "KG"]``), products by HS prefix or words, ``since`` a
+        year or a month (``"2022"``, ``"2022-03"``).
+    query : Query, optional
+        The same, built already (then the four fields above stay unset).
     engine : {"cpu", "streaming", "gpu", "auto"}, optional
         Where the mirror and the routes are computed.
     detector : estimator, optional
@@ -476,8 +434,9 @@ def detect_routes(
     """
     if level not in ("route-month", "corridor"):
         raise ValueError(f"level {level!r}: choose route-month or corridor")
-    ind = route_features(source, destinations=destinations, hubs=hubs, hs=hs, since=since,
-                         engine=engine, partition=partition, cluster=cluster, pairs=pairs)  # fmt: skip
+    query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
+    ind = route_features(source, query=query, engine=engine, partition=partition,
+                         cluster=cluster, pairs=pairs)  # fmt: skip
     if ind.is_empty():
         out = ind.with_columns(
             score=pl.lit(None, pl.Float64),

@@ -22,6 +22,7 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows._expr import in_chapters, month_index
+from tradeflows._query import Query
 from tradeflows.mirror import collect_context, mirror
 from tradeflows.routes import (
     hs_filter,
@@ -69,7 +70,8 @@ def chapter_indicators(
     lf: pl.LazyFrame,
     chapters: list[str],
     context: dict,
-    options: dict,
+    query: Query,
+    engine: str | None,
     pairs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The route indicators of some HS chapters, with the whole data's context.
@@ -79,13 +81,12 @@ def chapter_indicators(
     ratios (from :func:`tradeflows.mirror.collect_context`), spares reading and
     pairing the chapters again; a worker, without them, reads its chapters.
     """
-    engine = options.get("engine")
     mirrored = _mirrored(lf, chapters, context, engine, pairs)
     return _engine.collect(
         route_indicators(
             mirrored.lazy(),
-            **_route_options(options),
-            since=options.get("since"),
+            **query.options(),
+            engine=engine,
             floor=context["floor"],
             null=context["null"],
             **_whole(context),
@@ -98,7 +99,8 @@ def chapter_null_counts(
     lf: pl.LazyFrame,
     chapters: list[str],
     context: dict,
-    options: dict,
+    query: Query,
+    engine: str | None,
     pairs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The null counts of some HS chapters (:func:`tradeflows.routes.route_null_counts`).
@@ -106,13 +108,9 @@ def chapter_null_counts(
     The first pass: the counts of all the groups add up to the whole run's,
     whose null every group's indicators are then measured against.
     """
-    engine = options.get("engine")
     mirrored = _mirrored(lf, chapters, context, engine, pairs)
-    return route_null_counts(mirrored.lazy(), **_route_options(options), **_whole(context))
-
-
-def _route_options(options: dict) -> dict:
-    return {k: options.get(k) for k in ("destinations", "hubs", "hs", "engine")}
+    where = {k: v for k, v in query.options().items() if k != "since"}
+    return route_null_counts(mirrored.lazy(), **where, engine=engine, **_whole(context))
 
 
 def _whole(context: dict) -> dict:
@@ -132,11 +130,8 @@ def _mirrored(lf, chapters, context, engine, pairs) -> pl.DataFrame:
 
 def indicators(
     lf: pl.LazyFrame,
+    query: Query | None = None,
     *,
-    destinations=None,
-    hubs=None,
-    hs=None,
-    since=None,
     engine: str | None = None,
     cluster=None,
 ) -> pl.DataFrame:
@@ -146,7 +141,9 @@ def indicators(
     ----------
     lf : LazyFrame
         Canonical rows.
-    destinations, hubs, hs, since, engine
+    query : Query, optional
+        What to look for (default: ``Query()``).
+    engine : str, optional
         As :func:`tradeflows.detect.detect_routes`.
     cluster : str or distributed.Client, optional
         A Dask scheduler address (``tcp://host:8786``), ``"local"`` for a
@@ -158,19 +155,13 @@ def indicators(
     # The route step keeps only the legs ``hs`` selects, and a flow's pairing
     # and history lie within its HS code: the selected pairs are all the
     # chapters need, and they name the chapters (the store is not scanned).
-    selected = with_ratio.filter(hs_filter(hs)).collect()
+    query = query if query is not None else Query()
+    selected = with_ratio.filter(hs_filter(query.options()["hs"])).collect()
     del with_ratio
     floor, span = _route_context(selected.lazy(), engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
     chapter = selected.get_column("hs").str.slice(0, 2)
     batches = consecutive_groups(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
-    options = {
-        "destinations": destinations,
-        "hubs": hubs,
-        "hs": hs,
-        "since": since,
-        "engine": engine,
-    }
     if cluster is None:
         # Each group's pairs are filtered from those in memory, one group at a
         # time (no chapter read or paired again; no second copy of them all:
@@ -181,7 +172,7 @@ def indicators(
 
         def each(step):
             return [
-                step(lf, batch, context, options, pairs=selected.filter(batch_id == i))
+                step(lf, batch, context, query, engine, pairs=selected.filter(batch_id == i))
                 for i, batch in enumerate(batches)
             ]
 
@@ -191,14 +182,14 @@ def indicators(
         del selected, batch_id
     else:
         del selected, chapter
-        parts = _on_cluster(cluster, lf, batches, context, options)
+        parts = _on_cluster(cluster, lf, batches, context, query, engine)
     parts = [p for p in parts if p.height]
     if not parts:
-        return chapter_indicators(lf, [], context, options)
+        return chapter_indicators(lf, [], context, query, engine)
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def _on_cluster(cluster, lf, batches, context, options) -> list[pl.DataFrame]:
+def _on_cluster(cluster, lf, batches, context, query, engine) -> list[pl.DataFrame]:
     from distributed import Client, LocalCluster
 
     own = None
@@ -215,13 +206,15 @@ def _on_cluster(cluster, lf, batches, context, options) -> list[pl.DataFrame]:
         lf_future = client.scatter(lf, broadcast=True)
         first = client.scatter(context, broadcast=True)
         counts = client.gather([
-            client.submit(chapter_null_counts, lf_future, batch, first, options, pure=False)
+            client.submit(chapter_null_counts, lf_future, batch, first, query, engine, pure=False)
             for batch in batches
         ])  # fmt: skip
         context["null"] = null_table(pl.concat(counts))
         context_future = client.scatter(context, broadcast=True)
         futures = [
-            client.submit(chapter_indicators, lf_future, batch, context_future, options, pure=False)
+            client.submit(
+                chapter_indicators, lf_future, batch, context_future, query, engine, pure=False
+            )
             for batch in batches
         ]
         return client.gather(futures)

@@ -32,6 +32,7 @@ from tradeflows import __version__
 from tradeflows._expr import usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
+from tradeflows._query import Query
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.names import NAME_COLUMNS
 
@@ -535,6 +536,8 @@ class Report:
 
     Attributes
     ----------
+    query : Query
+        What the detection looked for (the config's ``[detect]`` section).
     summary : dict
         Everything the report says, as plain data (:func:`summarise`); the
         HTML embeds it for next month's report.
@@ -581,18 +584,22 @@ class Report:
 
         sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
         self.config = load_config(config)
+        try:
+            self.query = Query(**self.config["detect"])
+        except TradeflowsInputError as exc:
+            where = config if isinstance(config, (str, Path)) else "report config"
+            raise TradeflowsInputError(f"{where}: [detect] {exc}") from None
         before = previous_summary(previous) if previous is not None else None
         with step("reading the data"):
             lf, audit = open_sources(sources, engine=engine)
             if not partition:
                 lf = collect(lf, engine).lazy()
-        options = {k: v for k, v in self.config["detect"].items() if v is not None}
         if partition:
-            self.flags = detect_routes(lf, engine=engine, partition=True, **options)
+            self.flags = detect_routes(lf, query=self.query, engine=engine, partition=True)
         else:  # the mirror, computed once, serves the detection and the figures
             with step("pairing the two reports of each flow"):
                 pairs = collect_mirror(lf, engine)
-            self.flags = detect_routes(lf, engine=engine, pairs=pairs, **options)
+            self.flags = detect_routes(lf, query=self.query, engine=engine, pairs=pairs)
         self.summary = summarise(
             lf, self.flags, audit, config=self.config, previous=before,
             built=built or _build_time(),
