@@ -88,9 +88,9 @@ def _worlds(preset: str | None):
     """The mean profile of the first 24 months of worlds for SEEDS."""
     import polars as pl
 
+    from tradeflows._synth import make_trade_world
     from tradeflows.calibration import series_profile
     from tradeflows.store import ingest, scan_store
-    from tradeflows.synth import make_trade_world
 
     profiles = []
     for seed in SEEDS:

@@ -6,7 +6,7 @@
     python benchmarks/bench_detect.py --rows 10000000
     python benchmarks/bench_detect.py --real
 
-``--stress`` writes the worlds of the stress suite (``tradeflows.synth.STRESS``:
+``--stress`` writes the worlds of the stress suite (``tradeflows._synth.STRESS``:
 the calibrated default, and worlds that each vary one thing around it) for
 each evaluation seed (:data:`EVALUATION_SEEDS`; ``--tuning`` takes
 :data:`TUNING_SEEDS`, the only seeds the detector's method and thresholds were
@@ -52,8 +52,8 @@ EVALUATION_SEEDS = (2001, 2002, 2003, 2004, 2005)
 def stress_world(dimension: str, seed: int):
     """The stress suite's world ``dimension`` for ``seed``: its folder (with a store),
     kept in ``benchmarks/data/stress/`` for the next run."""
+    from tradeflows._synth import STRESS, make_trade_world
     from tradeflows.store import ingest
-    from tradeflows.synth import STRESS, make_trade_world
 
     folder = HERE / "data" / "stress" / f"{dimension}_{seed}"
     if not (folder / "store" / "audit.json").exists():
@@ -77,8 +77,8 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
            detector: str = "learned") -> None:  # fmt: skip
     import polars as pl
 
+    from tradeflows._evaluate import evaluate, money_baseline, naive_baseline
     from tradeflows.detect import corridors, detect_routes
-    from tradeflows.evaluate import evaluate, money_baseline, naive_baseline
     from tradeflows.store import scan_store
 
     rows = []
@@ -140,10 +140,10 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
 def quality(seeds: list[int], save: bool, **world) -> None:
     import polars as pl
 
+    from tradeflows._evaluate import evaluate, naive_baseline
+    from tradeflows._synth import make_trade_world
     from tradeflows.detect import detect_routes
-    from tradeflows.evaluate import evaluate, naive_baseline
     from tradeflows.store import ingest, scan_store
-    from tradeflows.synth import make_trade_world
 
     rows = []
     for seed in seeds:
@@ -267,9 +267,9 @@ def real(save: bool) -> None:
     """
     import polars as pl
 
+    from tradeflows._evaluate import average_precision
     from tradeflows.datasets import load_eu_electronics_exports
     from tradeflows.detect import detect_routes
-    from tradeflows.evaluate import average_precision
 
     lf = load_eu_electronics_exports()
     t = time.perf_counter()
@@ -331,7 +331,7 @@ def speed(rows: int, engines: list[str], save: bool) -> None:
     if not (store / "audit.json").exists():
         # In a child: a parent grown large would pass its peak RSS to the measured children.
         _checked(
-            "from tradeflows.synth import make_trade_world; from tradeflows.store import ingest; "
+            "from tradeflows._synth import make_trade_world; from tradeflows.store import ingest; "
             f"make_trade_world({str(data)!r}, preset='smooth', seed=7, n_others=120, n_products={pairs}, "
             f"pairs_per_product={pairs}); ingest([{str(data / 'comtrade')!r}], {str(store)!r})"
         )
@@ -388,7 +388,7 @@ def main() -> None:
     if not (args.quality or args.real or args.rows or args.stress):
         ap.error("choose --stress, --quality, --real and/or --rows N")
     if args.stress:
-        from tradeflows.synth import STRESS
+        from tradeflows._synth import STRESS
 
         seeds = list(TUNING_SEEDS if args.tuning else EVALUATION_SEEDS)
         stress(

@@ -37,7 +37,7 @@ FLOW = ["freq", "exporter", "importer", "hs"]
 
 
 def run_tradeflows(store: str) -> tuple[int, float]:
-    from tradeflows.mirror import collect_mirror
+    from tradeflows._mirror import collect_mirror
     from tradeflows.store import scan_store
 
     m = collect_mirror(scan_store(store), "cpu")

@@ -62,7 +62,7 @@ def world(rows: int) -> Path:
     if not (folder / "world.json").exists():
         shutil.rmtree(folder, ignore_errors=True)
         run_code(
-            "from tradeflows.synth import make_trade_world; "
+            "from tradeflows._synth import make_trade_world; "
             f"make_trade_world({str(folder)!r}, preset='smooth', seed=7, n_others=120, n_products={pairs}, "
             f"pairs_per_product={pairs})"
         )
@@ -127,7 +127,7 @@ def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
         return (
             "import polars as pl; from tradeflows.store import scan_store; "
             "from tradeflows.engine import collect; "
-            "from tradeflows.mirror import collect_mirror; "
+            "from tradeflows._mirror import collect_mirror; "
             "from tradeflows.routes import route_indicators; "
             f"lf = scan_store({str(store)!r}); "
             + (

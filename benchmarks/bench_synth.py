@@ -30,7 +30,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         code = (
-            "import time, json; from tradeflows.synth import make_trade_world; t=time.perf_counter();"
+            "import time, json; from tradeflows._synth import make_trade_world; t=time.perf_counter();"
             f"i=make_trade_world({d!r}, preset='smooth', seed=7, n_others={args.others}, n_products={args.products},"
             f" pairs_per_product={args.pairs}); print(json.dumps([i['rows'], time.perf_counter()-t]))"
         )

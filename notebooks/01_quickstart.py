@@ -36,7 +36,7 @@ import polars as pl
 
 import tradeflows as tf
 from tradeflows import viz
-from tradeflows.synth import make_trade_world
+from tradeflows.datasets import make_trade_world
 
 # JupyterLab draws the plotly mimetype; exported HTML uses the embedded plotly.js.
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -94,7 +94,7 @@ viz.hub_map(flags)
 # ## 5. How good is it? Against the world's labels, beside the naive method
 
 # %%
-from tradeflows.evaluate import evaluate, naive_baseline  # noqa: E402
+from tradeflows import evaluate, naive_baseline  # noqa: E402
 
 truth = pl.read_parquet(work / "world" / "truth.parquet")
 mine, naive = evaluate(flags, truth), evaluate(naive_baseline(store), truth)

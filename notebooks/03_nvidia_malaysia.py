@@ -24,7 +24,7 @@
 # Nothing here is evidence about real companies or countries. The last section
 # shows how to run the same steps on real data.
 #
-# What the world holds (`tradeflows.synth`, preset `asia_ai_hardware`):
+# What the world holds (`tradeflows.datasets.make_trade_world`, preset `asia_ai_hardware`):
 #
 # - **Malaysia** (a transshipment episode): servers from Taiwan, 60% of their
 #   rise passed on to China a month later;
@@ -51,7 +51,7 @@ import polars as pl
 import tradeflows as tf
 from tradeflows import viz
 from tradeflows.routes.coverage import coverage_table
-from tradeflows.synth import ASIA_AI_ANCHORS, make_trade_world
+from tradeflows.datasets import ASIA_AI_ANCHORS, make_trade_world
 
 pio.renderers.default = "plotly_mimetype+notebook"
 HUBS = ["MYS", "SGP", "THA"]

@@ -138,8 +138,8 @@ def small_world(out: Path, seed: int, *, store: bool = False, **sizes) -> Path:
     The smooth preset unless ``preset`` says otherwise: these worlds test the
     plumbing, not how well a detector copes with real noise (the benchmarks do).
     """
+    from tradeflows._synth import make_trade_world
     from tradeflows.store import ingest
-    from tradeflows.synth import make_trade_world
 
     params = {
         "preset": "smooth",

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import small_world
 from tradeflows._expr import month_index
-from tradeflows.mirror import collect_mirror
+from tradeflows._mirror import collect_mirror
 from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
 from tradeflows.store import scan_store
 

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from tests.conftest import months, reports
-from tradeflows.mirror import collect_mirror
+from tradeflows._mirror import collect_mirror
 from tradeflows.routes import coverage_table, route_indicators
 
 START = dt.date(2020, 1, 1)

@@ -13,6 +13,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tests.conftest import small_world
+from tradeflows._evaluate import evaluate, naive_baseline
 from tradeflows.datasets import load_eu_electronics_exports
 from tradeflows.detect import (
     CORRIDOR_COLUMNS,
@@ -27,7 +28,6 @@ from tradeflows.detect import (
     route_evidence,
 )
 from tradeflows.errors import TradeflowsInputError
-from tradeflows.evaluate import evaluate, naive_baseline
 from tradeflows.routes import FEATURES, ROUTE_KEY
 from tradeflows.store import scan_store
 
@@ -159,8 +159,8 @@ def test_flagged_is_the_detectors_own_predict(world, flags, mine):
 
 
 def test_a_mirror_given_is_not_computed_again(world, flags, monkeypatch):
+    from tradeflows._mirror import collect_mirror
     from tradeflows.detect import _flags
-    from tradeflows.mirror import collect_mirror
 
     pairs = collect_mirror(world[1])
     calls = []

@@ -48,7 +48,7 @@ def test_cpu_and_streaming_agree():
 @pytest.mark.skipif(not engine.gpu_available(), reason="needs an NVIDIA GPU and cudf_polars")
 def test_ingest_on_the_gpu_engine_gives_the_cpu_store(tmp_path):
     """Reading on the CPU, cleaning on the Polars GPU engine (raise_on_fail=True)."""
-    from tradeflows.synth import make_trade_world
+    from tradeflows._synth import make_trade_world
 
     make_trade_world(tmp_path / "w", seed=7, n_others=40, n_products=30, pairs_per_product=30)
     files = [tmp_path / "w" / "comtrade"]
@@ -96,8 +96,8 @@ def test_detect_on_the_gpu_engine_without_fallback(tmp_path):
     """Mirror, routes and features on the Polars GPU engine (raise_on_fail=True), XGBoost on CUDA."""
     from polars.testing import assert_frame_equal
 
+    from tradeflows._synth import make_trade_world
     from tradeflows.detect import SupervisedRouteDetector, detect_routes
-    from tradeflows.synth import make_trade_world
 
     make_trade_world(tmp_path / "w", seed=2, n_others=8, n_products=8, pairs_per_product=15,
                      episodes=3, lookalikes=3)  # fmt: skip

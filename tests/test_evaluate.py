@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import reports
-from tradeflows.evaluate import average_precision, evaluate, naive_baseline
+from tradeflows._evaluate import average_precision, evaluate, naive_baseline
 
 D = dt.date(2024, 1, 1)
 

@@ -548,7 +548,7 @@ def test_a_workbook_without_a_time_row_exits_2(realdata, tmp_path, capsys):
 
 
 def test_detect_and_report_are_byte_identical_from_run_to_run(tmp_path):
-    from tradeflows.synth import make_trade_world
+    from tradeflows._synth import make_trade_world
 
     make_trade_world(tmp_path / "w", seed=3, preset="smooth", pairs_per_product=12, episodes=3,
                      lookalikes=3)  # fmt: skip
@@ -572,7 +572,7 @@ def test_detect_and_report_are_byte_identical_from_run_to_run(tmp_path):
 
 
 def test_evaluate_refuses_a_flags_table_it_cannot_read(tmp_path, capsys):
-    from tradeflows.synth import make_trade_world
+    from tradeflows._synth import make_trade_world
 
     world = tmp_path / "w"
     make_trade_world(world, seed=5, preset="smooth", pairs_per_product=4, episodes=1,

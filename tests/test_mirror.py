@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import reports
-from tradeflows.mirror import MIRROR_COLUMNS, cif_fob_ratios, mirror, pair_reports
+from tradeflows._mirror import MIRROR_COLUMNS, cif_fob_ratios, mirror, pair_reports
 
 
 def _m(df: pl.DataFrame) -> pl.DataFrame:

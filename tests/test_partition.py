@@ -7,9 +7,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tests.conftest import small_world
+from tradeflows._mirror import collect_context, collect_mirror, mirror, mirror_context
 from tradeflows.detect import _partition, default_detector, detect_routes
 from tradeflows.detect._partition import chapter_indicators
-from tradeflows.mirror import collect_context, collect_mirror, mirror, mirror_context
 from tradeflows.store import scan_store
 
 KEY = ["origin", "hub", "destination", "hs", "period"]

@@ -94,7 +94,7 @@ def test_report_chapter_by_chapter_is_the_same_report(world, report, tmp_path):
 def test_one_mirror_serves_the_detection_and_the_figures(world, monkeypatch, tmp_path):
     from tradeflows.detect import _flags
 
-    module = importlib.import_module("tradeflows.mirror")  # the package's `mirror` is the function
+    module = importlib.import_module("tradeflows._mirror")  # the package's `mirror` is the function
     real, calls = module.collect_mirror, []
 
     def counted(*args, **kwargs):

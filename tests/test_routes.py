@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import reports
-from tradeflows.mirror import mirror
+from tradeflows._mirror import mirror
 from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
 
 START = dt.date(2020, 1, 1)
@@ -197,7 +197,7 @@ def test_the_gpu_engines_way_gives_the_cpu_engines_indicators(tmp_path, monkeypa
 
     from tests.conftest import small_world
     from tradeflows import engine
-    from tradeflows.mirror import collect_mirror
+    from tradeflows._mirror import collect_mirror
     from tradeflows.store import scan_store
 
     world = small_world(tmp_path, seed=4, store=True, n_products=12, pairs_per_product=25)

@@ -8,8 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from tradeflows.store import ingest, scan_store
-from tradeflows.synth import (
+from tradeflows._synth import (
     ASIA_AI_ANCHORS,
     EPISODE_KINDS,
     LOOKALIKE_KINDS,
@@ -18,7 +17,8 @@ from tradeflows.synth import (
     _through_anchors,
     make_trade_world,
 )
-from tradeflows.synth._world import CONTROLLED, month_range
+from tradeflows._synth._world import CONTROLLED, month_range
+from tradeflows.store import ingest, scan_store
 
 SMALL = {"n_others": 8, "n_products": 10, "pairs_per_product": 15, "episodes": 4, "lookalikes": 5}
 

@@ -46,7 +46,7 @@ def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
 def test_all_origins_leg_is_a_gap_where_no_exporter_filed():
     """A route with no one origin draws the exporters' side from every exporter's report:
     a month in which none of them reported is a gap, not a zero (a sum of nulls)."""
-    from tradeflows.mirror import collect_mirror
+    from tradeflows._mirror import collect_mirror
     from tradeflows.schema import CANONICAL
 
     months = [dt.date(2023, m, 1) for m in range(1, 5)]

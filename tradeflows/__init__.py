@@ -1,56 +1,95 @@
 """tradeflows: find transshipment in trade statistics.
 
-The public surface, stage by stage: read (:func:`scan`), clean (the
-:mod:`tradeflows.clean` verbs and :func:`audit`), execute (:func:`collect`),
-store (:func:`ingest`, :func:`scan_store`), pair (:func:`mirror`), build routes
-(:func:`route_indicators`), detect (:func:`detect_routes` and its
-:func:`corridors`, which load scikit-learn on first use) and evaluate
-(:func:`evaluate`); countries, products and periods as people write them
-(:mod:`tradeflows.names`); progress shown or not (:func:`show_progress`). The module
-``tradeflows.clean`` is not shadowed by its ``clean`` function: use
-``tradeflows.clean.clean``.
+The public surface, stage by stage:
+
+- read: :func:`scan` (any supported file as canonical rows, lazily),
+  :func:`detect_format`; clean: the verbs of :mod:`tradeflows.clean` and
+  :func:`audit`;
+- store: :func:`ingest`, :func:`scan_store`, :func:`read_audit`,
+  :func:`store_files`;
+- pair: :func:`mirror` (a plan) and :func:`collect_mirror` (executed in stages);
+- routes: :func:`route_indicators`, :func:`coverage_table`;
+- detect: :class:`Query`, :func:`detect_routes`, :func:`corridors` (the
+  detectors themselves in :mod:`tradeflows.detect`);
+- evaluate: :func:`evaluate`, beside :func:`naive_baseline` and :func:`money_baseline`;
+- show: :class:`Report`, :func:`build_report`, the figures of
+  :mod:`tradeflows.viz`;
+- data: :mod:`tradeflows.datasets` (bundled real data, synthetic worlds),
+  :mod:`tradeflows.fetch` (Comtrade+, US Census), :mod:`tradeflows.names`
+  (countries, products and periods as people write them);
+- :func:`show_progress`, and the errors :class:`TradeflowsError`,
+  :class:`TradeflowsInputError`.
+
+Each object is defined once, in a module of its stage, and exported here
+once. scikit-learn, plotly and the HTTP client are imported on first use of
+what needs them (:mod:`tradeflows.detect`, :mod:`tradeflows.viz`,
+:mod:`tradeflows.report`, :mod:`tradeflows.fetch`).
 """
 
 from tradeflows import clean, datasets, names
+from tradeflows._evaluate import evaluate, money_baseline, naive_baseline
 from tradeflows._log import show_progress
+from tradeflows._mirror import collect_mirror, mirror
+from tradeflows._query import Query
 from tradeflows.clean import audit
-from tradeflows.engine import collect
 from tradeflows.errors import TradeflowsError, TradeflowsInputError
-from tradeflows.evaluate import evaluate
 from tradeflows.io import detect_format, scan
-from tradeflows.mirror import mirror
-from tradeflows.routes import route_indicators
-from tradeflows.store import ingest, read_audit, scan_store
+from tradeflows.routes import coverage_table, route_indicators
+from tradeflows.store import ingest, read_audit, scan_store, store_files
 
 __all__ = [
+    "Query",
+    "Report",
     "TradeflowsError",
     "TradeflowsInputError",
     "__version__",
     "audit",
+    "build_report",
     "clean",
-    "collect",
+    "collect_mirror",
     "corridors",
+    "coverage_table",
     "datasets",
+    "detect",
     "detect_format",
     "detect_routes",
     "evaluate",
+    "fetch",
     "ingest",
     "mirror",
+    "money_baseline",
+    "naive_baseline",
     "names",
     "read_audit",
     "route_indicators",
     "scan",
     "scan_store",
     "show_progress",
+    "store_files",
+    "viz",
 ]
 
 __version__ = "0.1.0"
 
+#: What is imported on first use, and from where.
+_LAZY = {
+    "detect_routes": "tradeflows.detect",
+    "corridors": "tradeflows.detect",
+    "Report": "tradeflows.report",
+    "build_report": "tradeflows.report",
+}
+_LAZY_MODULES = ("detect", "fetch", "report", "viz")
+
 
 def __getattr__(name: str):
-    # scikit-learn is imported on first use of the detectors, not with tradeflows.
-    if name in ("detect_routes", "corridors"):
-        from tradeflows import detect
+    import importlib
 
-        return getattr(detect, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"tradeflows.{name}")
     raise AttributeError(f"module 'tradeflows' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

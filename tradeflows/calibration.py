@@ -3,7 +3,7 @@
 :func:`series_profile` measures a set of monthly series (one per reporter,
 partner, flow and product) on the quantities a detector's thresholds depend
 on; :func:`compare_profiles` sets two profiles side by side. The synthetic
-world (:func:`tradeflows.synth.make_trade_world`) is calibrated to the profile
+world (:func:`tradeflows._synth.make_trade_world`) is calibrated to the profile
 of the bundled Eurostat CN8 exports of 2020-21 (:data:`REFERENCE_WINDOW`), and
 a test fails when the two drift apart.
 

@@ -210,7 +210,7 @@ def synth(
     ] = None,
 ) -> None:
     """Write a labelled synthetic trade world (both reports, planted episodes)."""
-    from tradeflows.synth import make_trade_world
+    from tradeflows._synth import make_trade_world
 
     if pairs_per_product < 1 or episodes < 0 or lookalikes < 0:
         raise TradeflowsInputError("synth: sizes must be positive")
@@ -476,10 +476,10 @@ def evaluate(
 ) -> None:
     """Precision and recall of flags against a world's labels, beside the naive baseline."""
 
+    from tradeflows._evaluate import evaluate as run_evaluate
+    from tradeflows._evaluate import naive_baseline
     from tradeflows._files import write_text_atomic
     from tradeflows.detect import detect_routes, load_canonical
-    from tradeflows.evaluate import evaluate as run_evaluate
-    from tradeflows.evaluate import naive_baseline
 
     truth_path = world / "truth.parquet"
     if not truth_path.is_file():

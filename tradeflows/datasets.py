@@ -1,6 +1,6 @@
 """Bundled real data, as canonical LazyFrames, and synthetic worlds.
 
-``make_trade_world`` (from :mod:`tradeflows.synth`) writes a labelled
+``make_trade_world`` (from :mod:`tradeflows._synth`) writes a labelled
 synthetic world; the ``load_*`` functions read the bundled real data.
 
 The files live in the project's ``datasets/`` folder with their provenance and
@@ -16,16 +16,15 @@ from pathlib import Path
 
 import polars as pl
 
+from tradeflows._synth import ASIA_AI_ANCHORS, make_trade_world
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.schema import CANONICAL
 
 __all__ = [
+    "ASIA_AI_ANCHORS",
     "datasets_dir",
-    "load_countries",
     "load_eu_electronics_exports",
     "load_eu_total_exports",
-    "load_hs",
-    "load_hs_concordance",
     "load_partner_total_imports",
     "make_trade_world",
 ]
@@ -100,57 +99,3 @@ def load_partner_total_imports() -> pl.LazyFrame:
     ['ARM', 'KAZ', 'KGZ', 'UZB']
     """
     return _load("partner_total_imports_2019_2023")
-
-
-def make_trade_world(out_dir: str | Path, **kwargs) -> dict:
-    """Write a labelled synthetic world: see :func:`tradeflows.synth.make_trade_world`.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> make_trade_world(tempfile.mkdtemp(), seed=2, n_others=3, n_products=8,
-    ...                  pairs_per_product=5, episodes=1, lookalikes=1)["synthetic"]
-    True
-    """
-    from tradeflows.synth import make_trade_world as make  # numpy, imported when used
-
-    return make(out_dir, **kwargs)
-
-
-def load_countries() -> pl.LazyFrame:
-    """The Comtrade code table: iso3, iso2, m49, name, comtrade, kind.
-
-    Examples
-    --------
-    >>> load_countries().filter(pl.col("comtrade") == 490).select("iso3").collect().item()
-    'TWN'
-    """
-    from tradeflows.reference import countries
-
-    return countries().lazy()
-
-
-def load_hs(revision: str = "HS2022") -> pl.LazyFrame:
-    """The HS nomenclature of ``revision`` (HS2017 or HS2022): hs, level, parent, section, description.
-
-    Examples
-    --------
-    >>> load_hs("HS2017").filter(pl.col("level") == 6).select(pl.len()).collect().item()
-    5388
-    """
-    from tradeflows.reference import hs_codes
-
-    return hs_codes(revision).lazy()
-
-
-def load_hs_concordance() -> pl.LazyFrame:
-    """HS2022 -> HS2017 six-digit concordance: hs2022, hs2017, relationship.
-
-    Examples
-    --------
-    >>> load_hs_concordance().filter(pl.col("hs2022") == "880621").select(pl.len()).collect().item()
-    3
-    """
-    from tradeflows.reference import hs_concordance
-
-    return hs_concordance().lazy()

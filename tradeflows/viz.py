@@ -331,7 +331,7 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     route : dict
         ``origin``, ``hub``, ``destination``, ``hs`` of the route.
     pairs : DataFrame or LazyFrame, optional
-        The mirror (:func:`tradeflows.mirror.mirror`): with it each leg shows
+        The mirror (:func:`tradeflows._mirror.mirror`): with it each leg shows
         the exporter's and the importer's report; without it, the largest report.
     coverage : DataFrame or LazyFrame, optional
         :func:`tradeflows.routes.coverage.coverage_table` of the data (default:

@@ -11,10 +11,10 @@ import polars as pl
 from tradeflows import engine as _engine
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import step
+from tradeflows._mirror import collect_mirror
 from tradeflows._query import Query
 from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
-from tradeflows.mirror import collect_mirror
 from tradeflows.names import NAME_COLUMNS, with_names
 from tradeflows.routes import FEATURES, ROUTE_KEY, coverage_table, route_indicators
 
@@ -400,7 +400,7 @@ def detect_routes(
         (local worker processes) or a Client. The workers read the data
         themselves: a store on a disk they share, or on object storage.
     pairs : DataFrame, optional
-        :func:`tradeflows.mirror.collect_mirror` of ``source``, when the caller
+        :func:`tradeflows._mirror.collect_mirror` of ``source``, when the caller
         has it already (the report draws it too): it is not computed again.
         Not with ``partition`` or ``cluster``, which mirror chapter by chapter.
     level : {"route-month", "corridor"}

@@ -4,7 +4,7 @@ Every indicator of a route lives inside its product's HS chapter (its legs,
 its heading, its destination's other suppliers, its uncontrolled control
 products), except five things taken from all the data: who filed in each
 month, the CIF/FOB ratio of each country pair, each reporter's reliability
-(:func:`tradeflows.mirror.mirror_context`), the floor and month span of the
+(:func:`tradeflows._mirror.mirror_context`), the floor and month span of the
 route series, and the spread of chance their changes are measured against
 (the null: counted group by group in a first pass, the counts added up).
 Those are computed once over everything; the chapters are then
@@ -22,8 +22,8 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows._expr import in_chapters, month_index
+from tradeflows._mirror import collect_context, mirror
 from tradeflows._query import Query
-from tradeflows.mirror import collect_context, mirror
 from tradeflows.routes import (
     hs_filter,
     is_product,
@@ -78,7 +78,7 @@ def chapter_indicators(
 
     A function of its arguments only (a LazyFrame pickles as its plan), so that
     a Dask worker can run it. ``pairs``, the chapters' pairs with their CIF/FOB
-    ratios (from :func:`tradeflows.mirror.collect_context`), spares reading and
+    ratios (from :func:`tradeflows._mirror.collect_context`), spares reading and
     pairing the chapters again; a worker, without them, reads its chapters.
     """
     mirrored = _mirrored(lf, chapters, context, engine, pairs)

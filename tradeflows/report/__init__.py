@@ -516,8 +516,9 @@ class Report:
 
     Parameters
     ----------
-    sources : path or iterable of paths
-        Stores, files, globs or folders.
+    sources : path, iterable of paths, or LazyFrame
+        Stores, files, globs or folders (their audit goes in the report), or
+        canonical rows (:func:`tradeflows.scan_store`, a dataset).
     config : dict or path, optional
         ``report.toml`` or a dict shaped like :data:`DEFAULTS`.
     previous : path, optional
@@ -568,7 +569,7 @@ class Report:
 
     def __init__(
         self,
-        sources: str | Path | Iterable[str | Path],
+        sources: str | Path | Iterable[str | Path] | pl.LazyFrame,
         *,
         config: dict | str | Path | None = None,
         previous: str | Path | None = None,
@@ -576,13 +577,12 @@ class Report:
         built: str | None = None,
         partition: bool = False,
     ) -> None:
+        from tradeflows._mirror import collect_mirror
         from tradeflows.detect import corridors, detect_routes
         from tradeflows.engine import collect
-        from tradeflows.mirror import collect_mirror
         from tradeflows.routes import coverage_table
         from tradeflows.store import open_sources
 
-        sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
         self.config = load_config(config)
         try:
             self.query = Query(**self.config["detect"])
@@ -591,7 +591,11 @@ class Report:
             raise TradeflowsInputError(f"{where}: [detect] {exc}") from None
         before = previous_summary(previous) if previous is not None else None
         with step("reading the data"):
-            lf, audit = open_sources(sources, engine=engine)
+            if isinstance(sources, (pl.LazyFrame, pl.DataFrame)):  # canonical rows as they are
+                lf, audit = sources.lazy(), {"files": [], "totals": {}}
+            else:
+                paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
+                lf, audit = open_sources(paths, engine=engine)
             if not partition:
                 lf = collect(lf, engine).lazy()
         if partition:

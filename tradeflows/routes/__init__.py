@@ -161,7 +161,7 @@ def route_indicators(
     Parameters
     ----------
     pairs : LazyFrame
-        The result of :func:`tradeflows.mirror.mirror` (monthly rows are used).
+        The result of :func:`tradeflows._mirror.mirror` (monthly rows are used).
     destinations : iterable of str, optional
         Destinations of concern (ISO3); default the reference list
         (:func:`tradeflows.reference.destinations_of_concern`). ``["all"]``
@@ -212,7 +212,7 @@ def route_indicators(
     Examples
     --------
     >>> import datetime as dt
-    >>> from tradeflows.mirror import mirror
+    >>> from tradeflows._mirror import mirror
     >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
     >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
     >>> rows = {"freq": "M", "period": months * 2, "reporter": ["USA"] * 36 + ["MYS"] * 36,

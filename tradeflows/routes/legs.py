@@ -76,7 +76,7 @@ def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.Laz
     Parameters
     ----------
     pairs : LazyFrame
-        :func:`tradeflows.mirror.mirror` (its monthly rows are used).
+        :func:`tradeflows._mirror.mirror` (its monthly rows are used).
     hs : iterable of str, optional
         HS code prefixes to keep.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeflows.synth._world import CONTROLLED, DESTINATIONS, HUBS, ORIGINS, World
+from tradeflows._synth._world import CONTROLLED, DESTINATIONS, HUBS, ORIGINS, World
 
 __all__ = ["EPISODE_KINDS", "LOOKALIKE_KINDS", "plant"]
 

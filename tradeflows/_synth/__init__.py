@@ -12,7 +12,7 @@ route-month, with its kind and whether it is transshipment) and
 By default the world is calibrated to real data: a flow's monthly value is
 the sum of its shipments, so that small flows skip months and jump from one
 to the next while large ones are smooth, as the bundled Eurostat series do
-(:mod:`tradeflows.synth._calibrated`, :mod:`tradeflows.calibration`). The
+(:mod:`tradeflows._synth._calibrated`, :mod:`tradeflows.calibration`). The
 ``smooth`` preset is the first world tradeflows had, whose series move by
 about 10% a month: quick for unit tests, and far easier than real data.
 
@@ -45,10 +45,10 @@ from pathlib import Path
 import numpy as np
 
 from tradeflows._files import write_text_atomic
-from tradeflows.synth import _calibrated, _smooth
-from tradeflows.synth._calibrated import EPISODE_KINDS, LOOKALIKE_KINDS, STRESS
-from tradeflows.synth._reports import Reporting, write_reports
-from tradeflows.synth._world import CONTROLLED, World
+from tradeflows._synth import _calibrated, _smooth
+from tradeflows._synth._calibrated import EPISODE_KINDS, LOOKALIKE_KINDS, STRESS
+from tradeflows._synth._reports import Reporting, write_reports
+from tradeflows._synth._world import CONTROLLED, World
 
 __all__ = [
     "ASIA_AI_ANCHORS",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradeflows.synth._world import CONTROLLED, DESTINATIONS, HUBS, ORIGINS, World
+from tradeflows._synth._world import CONTROLLED, DESTINATIONS, HUBS, ORIGINS, World
 
 __all__ = ["EPISODE_KINDS", "LOOKALIKE_KINDS", "STRESS", "plant", "reporting"]
 
@@ -228,7 +228,7 @@ def reporting(w: World, missing: float, reporters: str = "all"):
     exports by destination)."""
     import datetime as dt
 
-    from tradeflows.synth._reports import Reporting
+    from tradeflows._synth._reports import Reporting
 
     rng = w.rng
     countries = sorted(set(w.countries))

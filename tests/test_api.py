@@ -1,0 +1,129 @@
+"""The public API: what ``import tradeflows as tf`` offers, and how the package is put together."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import types
+from pathlib import Path
+
+import pytest
+
+import tradeflows as tf
+
+PACKAGE = Path(tf.__file__).parent
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def test_the_analysts_nouns_and_verbs_are_at_the_top():
+    for name in tf.__all__:
+        assert getattr(tf, name) is not None, name
+    assert isinstance(tf.Report, type) and callable(tf.detect_routes)
+    assert callable(tf.viz.route_sankey) and callable(tf.datasets.make_trade_world)
+    assert callable(tf.fetch.fetch_comtrade) and isinstance(tf.Query(), tf.Query)
+    assert "collect" not in tf.__all__  # an execution helper, not an analyst's verb
+    with pytest.raises(AttributeError):
+        tf.no_such_thing  # noqa: B018
+
+
+def test_no_module_is_hidden_by_a_function_of_its_name():
+    """``tf.mirror`` is the function; its module is private (``tradeflows._mirror``),
+    and every public module reached as ``tf.<name>`` is that module."""
+    for info in pkgutil.iter_modules(tf.__path__):
+        if info.name.startswith("_") or info.name == "cli":
+            continue
+        module = importlib.import_module(f"tradeflows.{info.name}")
+        shown = getattr(tf, info.name, module)
+        assert isinstance(shown, types.ModuleType) and shown is module, info.name
+    import tradeflows._mirror as m
+
+    assert m.collect_mirror is tf.collect_mirror and m.mirror is tf.mirror
+
+
+def test_synthetic_worlds_have_one_public_home():
+    assert tf.datasets.make_trade_world.__module__ == "tradeflows._synth"
+    for gone in ("load_countries", "load_hs"):  # the reference tables' own loaders remain
+        assert not hasattr(tf.datasets, gone)
+
+
+def _imports(path: Path) -> list[tuple[str, str, bool]]:
+    """(module, name, at module level) of every ``from tradeflows... import name``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(n) for n in tree.body}
+    out = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("tradeflows")
+        ):
+            out += [(node.module, a.name, id(node) in top) for a in node.names]
+        elif isinstance(node, ast.Import):
+            out += [(a.name, "", id(node) in top) for a in node.names
+                    if a.name.startswith("tradeflows")]  # fmt: skip
+    return out
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A name with a leading underscore stays in its module (a private module, such as
+    ``tradeflows._expr``, is imported by its public names); a package may import its own
+    private submodules."""
+    bad = []
+    for module, path in MODULES.items():
+        for source, name, _ in _imports(path):
+            if not name.startswith("_") or name == "__version__":
+                continue
+            own_submodule = f"{source}.{name}" in MODULES and (
+                module == source or module.startswith(source + ".")
+            )
+            if not own_submodule:
+                bad.append(f"{module}: from {source} import {name}")
+    assert bad == []
+
+
+def test_there_is_no_import_cycle():
+    """Module-level imports between tradeflows' modules form no cycle (imports inside
+    functions, made on first use, are not edges)."""
+
+    def target(name: str) -> str:
+        while name and name not in MODULES:
+            name = name.rpartition(".")[0]
+        return name
+
+    edges = {m: set() for m in MODULES}
+    for module, path in MODULES.items():
+        for source, name, top in _imports(path):
+            if top:
+                full = f"{source}.{name}"
+                edges[module].add(full if full in MODULES else target(source))
+        edges[module].discard(module)
+    seen, path_stack, cycles = {}, [], []
+
+    def visit(m: str) -> None:
+        seen[m] = "open"
+        path_stack.append(m)
+        for n in sorted(edges[m]):
+            if seen.get(n) == "open":
+                cycles.append([*path_stack[path_stack.index(n) :], n])
+            elif n not in seen:
+                visit(n)
+        path_stack.pop()
+        seen[m] = "done"
+
+    for m in sorted(MODULES):
+        if m not in seen:
+            visit(m)
+    assert cycles == []
