@@ -33,6 +33,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -428,17 +429,7 @@ def _ingest_locked(
                 )  # fmt: skip
                 continue
 
-            def build(fast: bool, path: Path = path, name: str = name, i: int = i, fmt: str = fmt):
-                lf = scan(
-                    path,
-                    format=fmt,
-                    mapping=mapping,
-                    constants=constants,
-                    value_scale=value_scale,
-                    fast=fast,
-                )
-                return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
-
+            build = _scanner(path, name, i, fmt, mapping, constants, value_scale)
             # Each file is read on its own (errors name it), then cleaned a few
             # periods at a time beside the other files: one plan over parsed
             # frames runs faster than one that also parses, and duplicates
@@ -455,23 +446,7 @@ def _ingest_locked(
             taken.add(name)
             spool.add_periods("read", df, whole_rows)
             del df
-            text_format = not (is_parquet(path) or fmt == "comext_xlsx")
-            new_entries.append(
-                {
-                    "path": shown_name(str(path)),
-                    "source": name,
-                    "sha256": sha,
-                    "bytes": size,
-                    "format": fmt,
-                    "read": "exact" if exact else "fast",
-                    "ingested": now,
-                    "_file": i,
-                    "latin1_bytes_read": prepare_text(path).latin1_bytes
-                    if exact and text_format
-                    else 0,
-                    "options": options,
-                }
-            )
+            new_entries.append(_entry(path, name, i, fmt, sha, size, exact, now, options))
         doc = {**doc, "files": [e for e in doc["files"] if e["source"] not in replaced]}
         doc["unrecognised_files"] = _merge_unrecognised(doc, unrecognised)
         if not new_entries:
@@ -498,6 +473,35 @@ def _ingest_locked(
     out["replaced"] = sorted(replaced)
     out["unrecognised"] = unrecognised
     return out
+
+
+def _scanner(path: Path, name: str, i: int, fmt: str, mapping, constants, value_scale):
+    """How to read file ``i``: ``build(fast)`` scans it as ``fmt``, its rows marked as its own."""
+
+    def build(fast: bool) -> pl.LazyFrame:
+        lf = scan(path, format=fmt, mapping=mapping, constants=constants,
+                  value_scale=value_scale, fast=fast)  # fmt: skip
+        return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
+
+    return build
+
+
+def _entry(path: Path, name: str, i: int, fmt: str, sha: str, size: int, exact: bool, now: str,
+           options: dict) -> dict:  # fmt: skip
+    """The audit entry of a file read (``_file``: its number in this call, dropped at commit)."""
+    text_format = not (is_parquet(path) or fmt == "comext_xlsx")
+    return {
+        "path": shown_name(str(path)),
+        "source": name,
+        "sha256": sha,
+        "bytes": size,
+        "format": fmt,
+        "read": "exact" if exact else "fast",
+        "ingested": now,
+        "_file": i,
+        "latin1_bytes_read": prepare_text(path).latin1_bytes if exact and text_format else 0,
+        "options": options,
+    }
 
 
 def store_files(store: str | Path) -> pl.DataFrame:
@@ -954,9 +958,7 @@ def _clean_by_period(
         for period, n in _engine.collect(old.group_by("period").len(), engine).iter_rows():
             rows[period] = rows.get(period, 0) + n
     chunks = _chunks(rows, chunk_rows)
-    counts: dict[int, dict] = {}
-    read_by_file: Counter = Counter()
-    superseded: Counter = Counter()
+    run = _Run(counts={}, read_by_file=Counter(), superseded=Counter())
     # The chunks are written to a new data folder; audit.json, replaced last,
     # is the commit point.
     store.mkdir(parents=True, exist_ok=True)
@@ -969,99 +971,24 @@ def _clean_by_period(
         #    Rows get an id that is unique over all chunks (_gid): the unit
         #    slips need whole series, so each chunk's live rows wait, as
         #    64-bit series hashes, for one pass over all chunks (step 2).
-        bad, starts, offset = [], [], 0
-        written: list[tuple[int, int, Path, int]] = []  # chunk, year, file, rows
         for c, periods in enumerate(chunks):
             parts = spool.pop("read", periods)
             if old is not None:
                 parts.insert(0, old.filter(_period_in(periods)))
-            combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
-            # The verbs with nothing to do on this chunk (most files have no DX
-            # flows, no breakdowns, no parent codes) are left out of its plan.
-            idle = _engine.collect(idle_verbs(combined), "cpu").row(0, named=True)
-            plan = clean_within_periods(combined, skip=[verb for verb, yes in idle.items() if yes])
-            plan = plan.with_columns(slip_keys())
-            if revision is not None:
-                plan = to_revision(plan, revision)
-            df = _engine.collect(plan, chunk_engine).with_row_index("_gid", offset)
-            starts.append(offset)
-            offset += df.height
-            read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
-            if not lenient:
-                bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
-            spool.add("slips", c, df.filter(slip_candidates()).select(*_SLIP_COLUMNS))
-            df = df.with_columns(pl.col("slip_suspect").fill_null(False))
-            _count(df, counts)
-            gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
-            superseded.update(dict(gone.group_by("source").len().iter_rows()))
-            written += [(c, *file) for file in _write_chunk(df, tmp, c, spool)]
+            df = _clean_chunk(parts, revision, chunk_engine, offset=run.offset)
+            _account(df, c, run, spool, tmp, lenient)
             del df
-        bad_rows = pl.concat(bad, how="diagonal_relaxed") if bad else None
-        for e in entries:
-            if not read_by_file[e["_file"]]:
-                raise TradeflowsInputError(f"{e['path']}: no data rows")
-            if bad_rows is not None:
-                message = first_input_error(
-                    bad_rows.filter(pl.col("_file") == e["_file"]), e["path"]
-                )
-                if message:
-                    raise TradeflowsInputError(
-                        message + " (use --lenient to drop and count such rows)"
-                    )
+        _refuse_bad_input(entries, run)
         # 2. The unit slips, in one pass over every chunk's live rows; the few
         #    rows flagged are marked in the files already written.
-        everything = pl.concat(spool.frames("slips", range(len(chunks))))
-        # The spooled rows are the candidates already: all live, no drop reason.
-        slips = unit_slip_rows(everything.with_columns(drop=pl.lit(None, pl.String)), "_gid")
-        flagged = _engine.collect(slips, engine).get_column("_gid")
-        if flagged.len():
-            by_file = everything.filter(pl.col("_gid").is_in(flagged.to_list()))
-            by_file = by_file.group_by("_file").len()
-            for f, n in _engine.collect(by_file, engine).iter_rows():
-                if f >= 0:
-                    counts[f]["changed"]["unit_slip_flagged"] += n
-            _mark_slips(flagged, starts, written, spool)
+        _flag_slips(spool, len(chunks), run, engine)
         for e in entries:
-            n = counts[e["_file"]]
+            n = run.counts[e["_file"]]
             e.update(audit_from_counts(n["read"], n["dropped"], n["changed"]))
         if lenient and entries and not any(e["rows_kept"] for e in entries):
-            # --lenient that keeps nothing: a scheduled run must not pass as done.
-            raise TradeflowsInputError(
-                "nothing stored: "
-                + "; ".join(
-                    f"{e['path']}: all {e['rows_read']} rows dropped ("
-                    + ", ".join(f"{k} {v}" for k, v in sorted(
-                        e["dropped"].items(), key=lambda kv: -kv[1])[:3])
-                    + ")"
-                    for e in entries[:3]
-                )
-            )  # fmt: skip
-        files_doc = []
-        for e in doc["files"]:
-            e = dict(e)
-            e["superseded_later"] = e.get("superseded_later", 0) + superseded[e["source"]]
-            files_doc.append(e)
-        for e in entries:
-            e.pop("_file")
-            e["superseded_later"] = 0
-            files_doc.append(e)
+            _nothing_kept(entries)
         os.replace(tmp, store / data_name)
-        new_doc = {
-            "format": STORE_FORMAT,
-            "data": data_name,
-            "updated": now,
-            "store": {
-                "rows": sum(n for *_, n in written),
-                "years": sorted({year for _, year, _, _ in written}),
-                "rows_before": doc.get("store", {}).get("rows", 0) if doc["data"] else 0,
-                "leftovers_removed": doc["store"].get("leftovers_removed", 0) + leftovers,
-            },
-            "totals": _sum_counts(files_doc),
-            "files": files_doc,
-        }
-        if doc.get("unrecognised_files"):
-            new_doc["unrecognised_files"] = doc["unrecognised_files"]
-        write_text_atomic(_audit_path(store), json.dumps(new_doc, indent=2) + "\n")
+        _commit(store, doc, entries, run, data_name, now, leftovers)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if (store / data_name).exists() and read_audit(store).get("data") != data_name:
@@ -1070,6 +997,122 @@ def _clean_by_period(
     if doc.get("data") and doc["data"] != data_name:
         # The old name passed the audit's schema: a plain data-<hex> child.
         shutil.rmtree(store / doc["data"], ignore_errors=True)
+
+
+@dataclass
+class _Run:
+    """What one ingest gathers chunk after chunk, for its audit and its commit."""
+
+    counts: dict  # new file -> rows read, dropped and changed by reason
+    read_by_file: Counter
+    superseded: Counter  # source of a stored row -> rows a newer report replaced
+    bad: list = field(default_factory=list)  # rows with input errors (not lenient)
+    starts: list = field(default_factory=list)  # each chunk's first _gid
+    written: list = field(default_factory=list)  # (chunk, year, file, rows)
+    offset: int = 0
+
+
+def _clean_chunk(
+    parts: list[pl.LazyFrame], revision: str | None, chunk_engine: str, *, offset: int
+) -> pl.DataFrame:
+    """One chunk of periods cleaned by the verbs within periods, its rows numbered from ``offset``."""
+    combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
+    # The verbs with nothing to do on this chunk (most files have no DX
+    # flows, no breakdowns, no parent codes) are left out of its plan.
+    idle = _engine.collect(idle_verbs(combined), "cpu").row(0, named=True)
+    plan = clean_within_periods(combined, skip=[verb for verb, yes in idle.items() if yes])
+    plan = plan.with_columns(slip_keys())
+    if revision is not None:
+        plan = to_revision(plan, revision)
+    return _engine.collect(plan, chunk_engine).with_row_index("_gid", offset)
+
+
+def _account(df: pl.DataFrame, c: int, run: _Run, spool: _Spool, tmp: Path, lenient: bool) -> None:
+    """Count chunk ``c``, keep its slip candidates and input errors aside, write its kept rows."""
+    run.starts.append(run.offset)
+    run.offset += df.height
+    run.read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
+    if not lenient:
+        run.bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
+    spool.add("slips", c, df.filter(slip_candidates()).select(*_SLIP_COLUMNS))
+    df = df.with_columns(pl.col("slip_suspect").fill_null(False))
+    _count(df, run.counts)
+    gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
+    run.superseded.update(dict(gone.group_by("source").len().iter_rows()))
+    run.written += [(c, *file) for file in _write_chunk(df, tmp, c, spool)]
+
+
+def _refuse_bad_input(entries: list[dict], run: _Run) -> None:
+    """A new file with no data rows, or (not lenient) a row with an input error, refuses the ingest."""
+    bad_rows = pl.concat(run.bad, how="diagonal_relaxed") if run.bad else None
+    for e in entries:
+        if not run.read_by_file[e["_file"]]:
+            raise TradeflowsInputError(f"{e['path']}: no data rows")
+        if bad_rows is not None:
+            message = first_input_error(bad_rows.filter(pl.col("_file") == e["_file"]), e["path"])
+            if message:
+                raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
+
+
+def _flag_slips(spool: _Spool, n_chunks: int, run: _Run, engine: str | None) -> None:
+    """Find the unit slips over every chunk's candidates; count and mark them in the files."""
+    everything = pl.concat(spool.frames("slips", range(n_chunks)))
+    # The spooled rows are the candidates already: all live, no drop reason.
+    slips = unit_slip_rows(everything.with_columns(drop=pl.lit(None, pl.String)), "_gid")
+    flagged = _engine.collect(slips, engine).get_column("_gid")
+    if flagged.len():
+        by_file = everything.filter(pl.col("_gid").is_in(flagged.to_list()))
+        by_file = by_file.group_by("_file").len()
+        for f, n in _engine.collect(by_file, engine).iter_rows():
+            if f >= 0:
+                run.counts[f]["changed"]["unit_slip_flagged"] += n
+        _mark_slips(flagged, run.starts, run.written, spool)
+
+
+def _nothing_kept(entries: list[dict]) -> None:
+    """--lenient that keeps nothing: a scheduled run must not pass as done."""
+    raise TradeflowsInputError(
+        "nothing stored: "
+        + "; ".join(
+            f"{e['path']}: all {e['rows_read']} rows dropped ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(
+                e["dropped"].items(), key=lambda kv: -kv[1])[:3])
+            + ")"
+            for e in entries[:3]
+        )
+    )  # fmt: skip
+
+
+def _commit(
+    store: Path, doc: dict, entries: list[dict], run: _Run, data_name: str, now: str,
+    leftovers: int,
+) -> None:  # fmt: skip
+    """Replace audit.json with the new data folder's, the commit point of an ingest."""
+    files_doc = []
+    for e in doc["files"]:
+        e = dict(e)
+        e["superseded_later"] = e.get("superseded_later", 0) + run.superseded[e["source"]]
+        files_doc.append(e)
+    for e in entries:
+        e.pop("_file")
+        e["superseded_later"] = 0
+        files_doc.append(e)
+    new_doc = {
+        "format": STORE_FORMAT,
+        "data": data_name,
+        "updated": now,
+        "store": {
+            "rows": sum(n for *_, n in run.written),
+            "years": sorted({year for _, year, _, _ in run.written}),
+            "rows_before": doc.get("store", {}).get("rows", 0) if doc["data"] else 0,
+            "leftovers_removed": doc["store"].get("leftovers_removed", 0) + leftovers,
+        },
+        "totals": _sum_counts(files_doc),
+        "files": files_doc,
+    }
+    if doc.get("unrecognised_files"):
+        new_doc["unrecognised_files"] = doc["unrecognised_files"]
+    write_text_atomic(_audit_path(store), json.dumps(new_doc, indent=2) + "\n")
 
 
 #: What the unit-slip pass reads of a chunk's live rows (:func:`tradeflows.clean.unit_slip_rows`).

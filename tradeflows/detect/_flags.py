@@ -113,7 +113,23 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     >>> print(reasons(pl.LazyFrame([row])).collect()["reasons"].item())
     Malaysia (MYS) imports of 847150 from United States (USA) rose to USD 4.1m a month, 4.1x the usual USD 1.0m, while MYS exports to China (CHN) rose to USD 3.8m a month, 3.8x the usual USD 1.0m one month later; CHN books 62% less from MYS than MYS reports
     """
-    product = pl.when(pl.col("hs") == "TOTAL").then(pl.lit("all goods")).otherwise(pl.col("hs"))
+    text = pl.concat_str([_legs_sentence(), *_sign_sentences()], separator="; ", ignore_nulls=True)
+    weak = _weak_sentence()
+    flags = flags.with_columns(reasons=pl.when(text == "").then(weak).otherwise(text))
+    # One country at a time, each on the column written before: an expression
+    # that used the text four times per country would compute it 64 times.
+    for col in ("hub", "origin", "destination"):
+        flags = flags.with_columns(reasons=_named_once(pl.col("reasons"), col))
+    return flags
+
+
+def _product() -> pl.Expr:
+    return pl.when(pl.col("hs") == "TOTAL").then(pl.lit("all goods")).otherwise(pl.col("hs"))
+
+
+def _legs_sentence() -> pl.Expr:
+    """Goods arriving at the hub, then leaving it towards the destination (or the one)."""
+    product = _product()
     origin = pl.when(pl.col("origin") == "").then(pl.lit("all origins")).otherwise(pl.col("origin"))
     later = (
         pl.when(pl.col("lag").is_null() | (pl.col("lag") < 0))
@@ -193,7 +209,12 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
         )
     )
     first = pl.concat_str(inflow, pl.lit(", while "), outflow)
-    first = pl.coalesce(first, inflow, outflow)
+    return pl.coalesce(first, inflow, outflow)
+
+
+def _sign_sentences() -> list[pl.Expr]:
+    """The other signs, each a sentence where it holds (null where not)."""
+    product = _product()
     ghost = pl.when(pl.col("ghost") >= _RISE).then(
         pl.concat_str(
             "destination",
@@ -257,10 +278,12 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     quality = pl.when(pl.col("data_quality").is_not_null()).then(
         pl.concat_str(pl.lit("data quality: "), "data_quality")
     )
-    text = pl.concat_str(
-        [first, ghost, diversion, gap, share, policy, quality], separator="; ", ignore_nulls=True
-    )
-    weak = pl.concat_str(
+    return [ghost, diversion, gap, share, policy, quality]
+
+
+def _weak_sentence() -> pl.Expr:
+    """Several weak signs together: their sizes, on the scale of chance."""
+    return pl.concat_str(
         pl.lit("several weak signs together (inflow rise "),
         number_text(pl.col("inflow_rise")),
         pl.lit(", outflow rise "),
@@ -269,12 +292,6 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
         number_text(pl.col("diversion")),
         pl.lit("; 2.3 is a 1-in-100 change)"),
     )
-    flags = flags.with_columns(reasons=pl.when(text == "").then(weak).otherwise(text))
-    # One country at a time, each on the column written before: an expression
-    # that used the text four times per country would compute it 64 times.
-    for col in ("hub", "origin", "destination"):
-        flags = flags.with_columns(reasons=_named_once(pl.col("reasons"), col))
-    return flags
 
 
 def _named_once(text: pl.Expr, col: str) -> pl.Expr:
