@@ -127,6 +127,8 @@ def test_there_is_no_import_cycle():
         if m not in seen:
             visit(m)
     assert cycles == []
+
+
 def test_no_function_is_longer_than_120_lines():
     """Docstrings excluded: a function a reader cannot hold in mind is split by name."""
     long = []

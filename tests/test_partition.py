@@ -132,12 +132,12 @@ def test_the_store_is_sorted_by_chapter_so_a_chapter_skips_the_others_row_groups
 ):
     import pyarrow.parquet as pq
 
-    from tradeflows import store as store_module
+    from tradeflows import _chunked
     from tradeflows._expr import in_chapters
     from tradeflows.store import ingest
 
     # Row groups of 200 rows: the small world's files then hold several each.
-    monkeypatch.setattr(store_module, "_ROW_GROUP_ROWS", 200)
+    monkeypatch.setattr(_chunked, "_ROW_GROUP_ROWS", 200)
     out = tmp_path / "store"
     ingest([store_dir.parent / "comtrade"], out)
     rows = scan_store(out).collect()

@@ -29,28 +29,24 @@ from tradeflows.schema import AUX_COLUMNS, CANONICAL, FLOWS, FREQS, KEY
 __all__ = [
     "INPUT_ERRORS",
     "audit",
-    "audit_from_counts",
     "bad_period",
     "clean",
-    "clean_within_periods",
     "drop_aggregates",
     "drop_hs_parents",
     "ensure_aux",
-    "first_input_error",
     "flag_unit_slips",
-    "idle_verbs",
     "mark_invalid",
-    "mark_unit_slips",
     "merge_breakdowns",
     "merge_duplicates",
     "resolve_flows",
-    "slip_candidates",
-    "slip_keys",
     "split",
     "to_revision",
-    "unit_slip_rows",
     "unknown_country",
 ]
+# Also defined here, as the building blocks of the chunked ingest
+# (tradeflows._chunked) and of the verbs above: clean_within_periods,
+# idle_verbs, slip_keys, slip_candidates, unit_slip_rows, mark_unit_slips,
+# audit_from_counts, first_input_error.
 
 #: Drop reasons that mean the input itself is wrong: ingest refuses the file
 #: unless asked to be lenient, in which case they are dropped and counted.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows import engine as _engine
+from tradeflows._chunked import consecutive_groups
 from tradeflows._expr import in_chapters, month_index
 from tradeflows._mirror import collect_context, mirror
 from tradeflows._query import Query
@@ -33,7 +34,6 @@ from tradeflows.routes import (
     typical_flow,
 )
 from tradeflows.routes.series import null_table
-from tradeflows.store import consecutive_groups
 
 __all__ = ["BATCH_PAIRS", "chapter_indicators", "chapter_null_counts", "indicators"]
 
