@@ -1,7 +1,9 @@
 """Check, without a GPU, that every query of the pipeline translates to the Polars GPU engine.
 
-    PYTHONPATH=/tmp/gpusite LD_LIBRARY_PATH=/tmp/gpusite/nvidia/cu13/lib \\
+    PYTHONPATH=$SITE LD_LIBRARY_PATH=$SITE/nvidia/cu13/lib \\
         python scripts/gpu_plan_check.py STORE_OR_FILES...
+
+where ``$SITE`` is the folder the GPU wheels were installed into (below).
 
 cudf-polars turns a polars plan into its own before it touches the device, and
 refuses there what it cannot run (an Enum column, ``any()`` in a group-by, ...).

@@ -55,16 +55,15 @@ __all__ = [
 ]
 
 #: The store's files are sorted by HS chapter (a stable sort on its number,
-#: 0.07 s for 864k rows, a fifth of sorting on the code) and written in row
-#: groups of this many rows, each holding a few chapters: a chapter of the
-#: 50.5M world then scans in 0.05-0.07 s, against 0.41-0.42 s when every row
-#: group holds every chapter (benchmarks/RESULTS.md).
+#: cheaper than on the code) and written in row groups of this many rows, each
+#: holding a few chapters: a chapter's scan skips the other chapters' row
+#: groups (benchmarks/RESULTS.md, design measurements).
 _CHAPTER = pl.col("hs").str.slice(0, 2).cast(pl.UInt8, strict=False)
 _ROW_GROUP_ROWS = 65_536
 
 #: A chunk's kept rows are sorted by year, then chapter (TOTAL first), so
-#: that each year's rows are one slice: one integer key, since a sort on the
-#: two columns took twice as long (170 against 87 ms for 1M rows).
+#: that each year's rows are one slice: one integer key, twice as fast as a
+#: sort on the two columns (benchmarks/RESULTS.md, design measurements).
 _YEAR_CHAPTER = pl.col("period").dt.year().cast(pl.UInt32) * 256 + _CHAPTER.fill_null(0)
 
 
@@ -194,7 +193,7 @@ def period_in(periods: list) -> pl.Expr:
     if periods == [None]:
         return pl.col("period").is_null()
     known = [p for p in periods if p is not None]
-    if len(known) == 1:  # a file spooled period by period: 1.24 s against 1.8 s for 12.6M rows
+    if len(known) == 1:  # a file spooled period by period: an equality is faster
         return pl.col("period") == known[0]
     return pl.col("period").is_in(known)
 
@@ -368,7 +367,7 @@ def _mark_slips(
     """Set ``slip_suspect`` on the ``flagged`` rows (by _gid) in the files already written.
 
     Only the files of the chunks that hold a flagged row are read and
-    written again: a slip is rare (3 rows in the 41M of the 50M world).
+    written again: a slip is rare.
     """
     gids = flagged.to_list()
     chunks = {bisect.bisect_right(starts, gid) - 1 for gid in gids}

@@ -259,8 +259,7 @@ def collect_context(
 
     The ratios are executed first, then the pairs joined to them, then the
     reliability weights on those: one plan for the weights would compute the
-    ratios and the join again (at 8.35M store rows: 0.74 s in steps against
-    1.31 s in one plan). The pairs with their ratios are what :func:`mirror`
+    ratios and the join again (benchmarks/RESULTS.md, design measurements). The pairs with their ratios are what :func:`mirror`
     would join again: pass them as its ``pairs``.
 
     Parameters

@@ -369,8 +369,7 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
         # ``cur`` holds the row numbers ``_i`` of :func:`_within`, in order.
         for dim in _BREAKDOWNS:
             # Each group is named by its first row's number, so that the
-            # windows below group one integer instead of eight columns
-            # (0.66 -> 0.21 s on a 2M-row chunk with 39,110 partner2 rows).
+            # windows below group one integer instead of eight columns (benchmarks/RESULTS.md, design measurements).
             key = [*KEY, *(d for d in _BREAKDOWNS if d != dim)]
             cur = cur.with_columns(_g=pl.col("_i").min().over(key))
             is_detail = pl.col(dim).is_not_null()
@@ -570,8 +569,8 @@ _SERIES = ["reporter", "partner", "flow", "hs", "freq"]
 def slip_keys() -> list[pl.Expr]:
     """A row's series (``_s``) and its partner's mirror series (``_m``), as 64-bit hashes.
 
-    :func:`unit_slip_rows` works on these instead of five strings per row: a
-    50M-row store's slip pass fits in a few GiB. The mirror series of a report
+    :func:`unit_slip_rows` works on these instead of five strings per row, so
+    that the slip pass of a large store fits in memory. The mirror series of a report
     is the partner's report of the same flow (reporter and partner swapped,
     exports for imports), so ``_m`` of a row equals ``_s`` of its mirror.
 
@@ -630,8 +629,7 @@ def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.L
     # row is `lo` or more (in log10) from a neighbour, so its series spans
     # at least `lo`. Most series span less: one group-by of each series'
     # range leaves them out, and the medians are taken over the others only
-    # (the 50M-row world: 5 series of 925k left, and the pass took 3.0 s
-    # instead of 16.1 s on the streaming engine).
+    # (benchmarks/RESULTS.md, design measurements).
     ranges = lf.group_by("_s").agg(_n=pl.len(), _lo=pl.col("_log").min(), _hi=pl.col("_log").max())
     wide = ranges.filter((pl.col("_n") >= 5) & (pl.col("_hi") - pl.col("_lo") >= lo - 1e-9))
     cand = lf.join(wide.select("_s"), on="_s", how="semi").cache()
@@ -744,7 +742,7 @@ def idle_verbs(lf: pl.LazyFrame) -> pl.LazyFrame:
     For the verbs that act only on some rows (DX and FM flows, breakdowns,
     HS codes shorter than others): true where ``lf`` has none. Ingest leaves
     those verbs out of each chunk's plan (``skip``): even with nothing to do,
-    a verb joins every row twice, about 50 ms per 741k rows.
+    a verb joins every row twice.
 
     Examples
     --------

@@ -254,8 +254,7 @@ def ingest(
         With ``gpu`` the chunks are cleaned on the GPU engine, and the files
         still parsed on the CPU (cudf's CSV parser rounds some decimals a
         unit in the last place differently, and a store must not depend on
-        where it was made): the same store (tested on an H100 at 1.5M, 11.9M
-        and 50M rows, benchmarks/RESULTS.md).
+        where it was made): the same store (benchmarks/RESULTS.md).
     lenient : bool
         Drop (and count) rows with unknown codes or malformed values instead of
         refusing the file.
@@ -271,10 +270,9 @@ def ingest(
         the store. Default: a sixteenth of the machine's memory.
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
-        1,000,000 on the CPU: at 11.9M rows, 2,000,000 took as long or longer
-        and 8% more memory (benchmarks/RESULTS.md). On the GPU engine
-        4,000,000: each chunk is a plan translated and copied to the device,
-        and the H100 runs cleaned a year (3M to 12.7M rows) at a time.
+        1,000,000 on the CPU (larger chunks were no faster and held more
+        memory); on the GPU engine 4,000,000: each chunk is a plan translated
+        and copied to the device (benchmarks/RESULTS.md).
     wait : bool
         When another ingest is writing the store: wait for it (``notice`` is
         told), or with ``wait=False`` raise at once.
@@ -654,18 +652,15 @@ def _nothing_stored(unrecognised: list[dict]) -> None:
 
 
 #: Rows cleaned together (whole periods) on the CPU: smaller chunks cost no
-#: time and hold less memory (1.5M rows: 1.10 GiB at the peak against 1.39 GiB
-#: with 2M-row chunks). On the GPU engine fewer, larger plans (see ingest).
+#: time and hold less memory (benchmarks/RESULTS.md, design measurements). On the GPU engine fewer, larger plans (see ingest).
 _CHUNK_ROWS = 1_000_000
 _GPU_CHUNK_ROWS = 4_000_000
 
 #: A parsed file of up to this many chunks' rows is kept whole in memory, and
 #: each chunk takes its periods from it with one filter (one contiguous frame);
 #: a larger one is split by period, so that its rows are freed chunk by chunk.
-#: On the CPU only: on the GPU engine a file larger than one chunk is split.
-#: Four yearly files of 3M rows: 16.7-17.2 s kept whole, 17.5-19.7 s split
-#: (1M-row chunks, the same peak); a 10M-row file: as fast either way, 0.8 GiB
-#: more kept whole (benchmarks/RESULTS.md).
+#: On the CPU only: on the GPU engine a file larger than one chunk is split
+#: (benchmarks/RESULTS.md, design measurements).
 _WHOLE_CHUNKS = 4
 
 

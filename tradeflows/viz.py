@@ -409,7 +409,7 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     )  # fmt: skip
     # The flagged months and the policy dates span both panels. The shapes go
     # in with one layout update: plotly's add_vrect and add_vline check the
-    # whole figure on each call (2.4 s for a report's five routes).
+    # whole figure on each call (benchmarks/RESULTS.md, design measurements).
     panels = [("x", "y domain"), ("x2", "y2 domain")]
     shapes, annotations = [], []
     for period in df.filter(pl.col("flagged"))["period"].to_list():

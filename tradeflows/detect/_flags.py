@@ -471,8 +471,8 @@ def detect_routes(
         det = detector if detector is not None else default_detector()
         det = det.fit(X, _labels(ind, labels)) if labels is not None else det.fit(X)
         samples = det.score_samples(X)
-    # tradeflows' detectors tell their outliers from the scores (scoring the
-    # rows again took 1.6 s of 26.7 at 11.9M input rows); others predict.
+    # tradeflows' detectors tell their outliers from the scores, without
+    # scoring the rows again (benchmarks/RESULTS.md, design measurements); others predict.
     if isinstance(det, SuspicionOutlierMixin):
         outlier = det.outliers(samples)
         threshold = -det.offset_

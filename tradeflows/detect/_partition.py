@@ -38,9 +38,8 @@ from tradeflows.routes.series import null_table
 __all__ = ["BATCH_PAIRS", "chapter_indicators", "chapter_null_counts", "indicators"]
 
 #: Pairs (flows with both reports) that chapters are grouped up to before
-#: they are mirrored and routed together. One chapter at a time paid a fixed
-#: cost per chapter: at 11.9M report rows (81 chapters, 4.47M pairs) 29.6 s
-#: against 21.6 s in groups of 500,000 pairs, for 0.2 GiB more (RESULTS.md).
+#: they are mirrored and routed together: one chapter at a time paid a fixed
+#: cost per chapter (benchmarks/RESULTS.md, design measurements).
 #: A chapter larger than this is a group of its own.
 BATCH_PAIRS = 500_000
 
@@ -164,8 +163,7 @@ def indicators(
     batches = consecutive_groups(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
     if cluster is None:
         # Each group's pairs are filtered from those in memory, one group at a
-        # time (no chapter read or paired again; no second copy of them all:
-        # at 50.5M store rows, 22.1M pairs, 1.4 GiB).
+        # time (no chapter read or paired again; no second copy of them all).
         batch_of = {c: i for i, batch in enumerate(batches) for c in batch}
         batch_id = chapter.replace_strict(batch_of, return_dtype=pl.UInt32)
         del chapter

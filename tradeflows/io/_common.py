@@ -115,8 +115,7 @@ def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     """First day of ``year``-``month`` as a Date, looked up by month number.
 
     Much cheaper than ``pl.date``, string parsing or date arithmetic on
-    millions of rows (a lookup in 2,412 months: 0.09 s for 10M rows, the
-    days-from-civil arithmetic it replaced 0.37 s). Years outside 1900-2100
+    millions of rows (benchmarks/RESULTS.md, design measurements). Years outside 1900-2100
     or months outside 1-12 give null. No ``Int32 -> Date`` cast: on the
     Polars GPU engine (cudf-polars 26.10) that cast read the 32-bit days as
     64-bit values, giving 1970-01-01 for every other row (RESULTS.md).

@@ -207,7 +207,7 @@ def scan_comtrade(
     inside another on millions of rows. With ``in_memory`` the source columns
     used are read into memory, in one piece each, before the conversions:
     the CSV parser hands over thousands of small chunks, and the conversions
-    run faster on whole columns (a 10M-row file: 8.3 -> 6.5 s, median of 3).
+    run faster on whole columns (benchmarks/RESULTS.md, design measurements).
     """
     path = path if path is not None else source
     schema = lf.collect_schema()

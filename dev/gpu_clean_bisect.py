@@ -1,6 +1,6 @@
 """Where the cleaning on the Polars GPU engine parts from the CPU's, verb by verb.
 
-    python scripts/gpu_clean_bisect.py WORLD_FOLDER [--year 2022] [--out DIR]
+    python dev/gpu_clean_bisect.py WORLD_FOLDER [--year 2022] [--out DIR]
 
 Reads the Comtrade files of a synthetic world (``benchmarks/bench_scale.py``
 makes them) as ``ingest`` does, on the CPU, keeps one year (ingest cleans a few
