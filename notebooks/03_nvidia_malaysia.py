@@ -196,7 +196,7 @@ show(viz.score_heatmap(flags, top_hubs=3, top_products=len(AI)))
 #
 #    ```sh
 #    tradeflows fetch comtrade --out store --reporters Malaysia,Singapore,Thailand,China,USA \
-#        --periods 2022-01..2025-06 --cmd 847150,847180,847330,854231,854232
+#        --periods 2022-01..2025-06 --hs 847150,847180,847330,854231,854232
 #    ```
 # 2. **US Census** (a key is optional, in `CENSUS_API_KEY`): the US's own exports by
 #    partner at HS10, a month or two after the month ends.

@@ -59,7 +59,11 @@ def api():
                 state["census_keys"].add(q.get("key", [None])[0])
                 plan = state["census"]
                 step = plan.pop(0) if len(plan) > 1 else plan[0]
-                table = [["CTY_CODE", "CTY_NAME", "ALL_VAL_MO", "E_COMMODITY", "time"],
+                imports = "/imports/" in urlparse(self.path).path
+                value, commodity = (
+                    ("GEN_VAL_MO", "I_COMMODITY") if imports else ("ALL_VAL_MO", "E_COMMODITY")
+                )
+                table = [["CTY_CODE", "CTY_NAME", value, commodity, "time"],
                          ["5700", "CHINA", "123456789", "847150", q["time"][0]],
                          ["5570", "MALAYSIA", "98765432", "847150", q["time"][0]],
                          ["0003", "EUROPEAN UNION", "5000", "847150", q["time"][0]],
@@ -105,7 +109,7 @@ def api():
 def _fetch(api, tmp_path, periods, **kw):
     waits = []
     files = fetch_comtrade(tmp_path / "cache", reporters=[458, 702], periods=periods,
-                           cmd_codes=["847150"], api_key=KEY, base_url=api["url"],
+                           hs=["847150"], api_key=KEY, base_url=api["url"],
                            sleep=waits.append, timeout=0.5, **kw)  # fmt: skip
     return files, waits
 
@@ -157,7 +161,7 @@ def test_countries_by_name_and_periods_as_ranges(api, tmp_path, monkeypatch, cap
     """Names, ISO codes and a range reach the API as Comtrade codes and single months."""
     monkeypatch.setenv("COMTRADE_API_KEY", KEY)
     args = ["fetch", "comtrade", "--out", str(tmp_path / "store"), "--reporters", "Malaysia,SG",
-            "--periods", "2023-12..2024-02", "--cmd", "847150", "--base-url", api["url"], "-q"]  # fmt: skip
+            "--periods", "2023-12..2024-02", "--hs", "847150", "--base-url", api["url"], "-q"]  # fmt: skip
     assert main(args) == 0
     assert sorted(api["api"].calls) == ["202312", "202401", "202402"]
     rows = scan_store(tmp_path / "store").collect()
@@ -181,7 +185,7 @@ def test_cli_fetch_ingests_into_the_store_and_reruns_add_nothing(
 ):
     monkeypatch.setenv("COMTRADE_API_KEY", KEY)
     args = ["fetch", "comtrade", "--out", str(tmp_path / "store"), "--reporters", "458,702",
-            "--periods", "202401,202402", "--cmd", "847150", "--base-url", api["url"], "-q"]  # fmt: skip
+            "--periods", "202401,202402", "--hs", "847150", "--base-url", api["url"], "-q"]  # fmt: skip
     assert main(args) == 0
     rows = scan_store(tmp_path / "store").collect()
     assert rows.height == 4 and set(rows["reporter"]) == {"MYS", "SGP"}
@@ -199,7 +203,7 @@ def test_cli_fetch_ingests_into_the_store_and_reruns_add_nothing(
 def test_census_fetch_maps_countries_masks_the_key_and_ingests(api, tmp_path):
     api["census"] = [500, "truncated", "ok"]
     waits = []
-    files = fetch_census(tmp_path / "cache", periods=["2024-03"], hs_codes=["847150"],
+    files = fetch_census(tmp_path / "cache", periods=["2024-03"], hs=["847150"],
                          api_key="census-key-9", base_url=api["census_url"], sleep=waits.append)  # fmt: skip
     assert len(files) == 1 and len(waits) == 2  # a 500 and a truncated body, retried
     assert api["census_keys"] == {"census-key-9"}
@@ -214,10 +218,21 @@ def test_census_fetch_maps_countries_masks_the_key_and_ingests(api, tmp_path):
     assert set(rows["reporter"]) == {"USA"} and set(rows["flow"]) == {"X"}
 
 
+def test_census_fetches_both_flows_in_the_words_comtrade_uses(api, tmp_path):
+    files = fetch_census(tmp_path / "cache", periods=["2024-03"], hs=["847150"], flows=["X", "M"],
+                         api_key="", base_url=api["census_url"])  # fmt: skip
+    assert [f.name.split("_")[1] for f in files] == ["exports", "imports"]
+    ingest(files, tmp_path / "store")
+    rows = scan_store(tmp_path / "store").collect()
+    assert set(rows["flow"]) == {"X", "M"} and rows.height == 4
+    with pytest.raises(FetchError, match="choose X"):
+        fetch_census(tmp_path, periods=["2024-03"], hs=["847150"], flows=["RX"])
+
+
 def test_census_errors_never_show_the_key(api, tmp_path):
     api["census"] = [503]
     with pytest.raises(FetchError, match="Census API") as info:
-        fetch_census(tmp_path, periods=["202403"], hs_codes=["847150"], api_key="census-key-9",
+        fetch_census(tmp_path, periods=["202403"], hs=["847150"], api_key="census-key-9",
                      base_url=api["census_url"], sleep=lambda s: None, retries=1)  # fmt: skip
     assert "census-key-9" not in str(info.value)
 
@@ -279,7 +294,7 @@ def test_the_key_never_follows_a_redirect_to_another_origin(api, redirecting, tm
         ("--periods", "2024-13", "a month (2024-03)"),
         ("--reporters", "Atlantis", "unknown country 'Atlantis'"),
         ("--reporters", "9999", "unknown country '9999'"),
-        ("--cmd", "8471/../x", "TOTAL, AG2/AG4/AG6"),
+        ("--hs", "8471/../x", "TOTAL, AG2/AG4/AG6"),
         ("--partners", "1,../2", "unknown country '1'"),
     ],
 )
@@ -287,7 +302,7 @@ def test_fetch_checks_every_value_before_any_request(
     api, tmp_path, monkeypatch, capsys, option, value, message
 ):
     monkeypatch.setenv("COMTRADE_API_KEY", KEY)
-    args = {"--reporters": "458", "--periods": "202401", "--cmd": "847150", option: value}
+    args = {"--reporters": "458", "--periods": "202401", "--hs": "847150", option: value}
     argv = ["fetch", "comtrade", "--out", str(tmp_path / "store"), "--base-url", api["url"], "-q"]
     assert main(argv + [x for kv in args.items() for x in kv]) == 2
     err = capsys.readouterr().err
@@ -297,11 +312,11 @@ def test_fetch_checks_every_value_before_any_request(
 
 
 def test_census_values_are_checked_and_cache_names_come_from_checked_parts(api, tmp_path):
-    for bad in ({"periods": ["../../x"]}, {"hs_codes": ["8471/../../x"]}, {"hs_codes": ["847"]}):
-        kw = {"periods": ["2024-03"], "hs_codes": ["847150"], **bad}
+    for bad in ({"periods": ["../../x"]}, {"hs": ["8471/../../x"]}, {"hs": ["847"]}):
+        kw = {"periods": ["2024-03"], "hs": ["847150"], **bad}
         with pytest.raises(FetchError):
             fetch_census(tmp_path / "cache", base_url=api["census_url"], **kw)
-    files = fetch_census(tmp_path / "cache", periods=["202403"], hs_codes=["847150"],
+    files = fetch_census(tmp_path / "cache", periods=["202403"], hs=["847150"],
                          base_url=api["census_url"], sleep=lambda s: None)  # fmt: skip
     assert [f.name for f in files] == ["census_exports_2024-03_847150.csv"]
     assert all(f.parent == tmp_path / "cache" for f in files)

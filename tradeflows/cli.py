@@ -636,7 +636,13 @@ def fetch_comtrade_cmd(
     periods: Annotated[
         str, typer.Option(help="2024, 2024-03, 202403 or 2023-01..2025-06, comma-separated.")
     ],
-    cmd: Annotated[str, typer.Option(help="HS codes, comma-separated.")] = "TOTAL",
+    hs: Annotated[
+        str,
+        typer.Option(
+            "--hs", "--cmd", help="HS codes (2, 4 or 6 digits) or TOTAL, comma-separated."
+        ),
+    ] = "TOTAL",
+    flows: Annotated[str, typer.Option(help="Flow codes, comma-separated: X, M, RX, RM.")] = "X,M",
     partners: Annotated[
         str | None, typer.Option(help="Partners, as --reporters (default: all).")
     ] = None,
@@ -653,7 +659,8 @@ def fetch_comtrade_cmd(
         cache or out / ".fetch-cache",
         reporters=_split(reporters),
         periods=_split(periods),
-        cmd_codes=_split(cmd),
+        hs=_split(hs),
+        flows=_split(flows),
         partners=_split(partners) if partners else None,
         freq=freq,
         base_url=base_url or COMTRADE_URL,
@@ -670,7 +677,10 @@ def fetch_census_cmd(
         str, typer.Option(help="2024, 2024-03 or 2023-01..2025-06, comma-separated.")
     ],
     hs: Annotated[str, typer.Option(help="HS codes (2 to 10 digits), comma-separated.")],
-    flow: Annotated[str, typer.Option(help="exports or imports.")] = "exports",
+    flows: Annotated[
+        str,
+        typer.Option("--flows", "--flow", help="X (exports) and/or M (imports), comma-separated."),
+    ] = "X",
     cache: _FetchCache = None,
     retries: _Retries = 5,
     base_url: _BaseUrl = None,
@@ -682,8 +692,8 @@ def fetch_census_cmd(
     files = fetch_census(
         cache or out / ".fetch-cache",
         periods=_split(periods),
-        hs_codes=_split(hs),
-        flow=flow,
+        hs=_split(hs),
+        flows=_split(flows),
         base_url=base_url or CENSUS_URL,
         retries=retries,
         progress=None if quiet else lambda m: _say(m, err=True),

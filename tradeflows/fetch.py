@@ -237,7 +237,7 @@ def fetch_comtrade(
     *,
     reporters: Sequence[int | str],
     periods: Sequence[str],
-    cmd_codes: Sequence[str] = ("TOTAL",),
+    hs: Sequence[str] = ("TOTAL",),
     partners: Sequence[int | str] | None = None,
     flows: Sequence[str] = ("X", "M"),
     freq: str = "M",
@@ -264,14 +264,28 @@ def fetch_comtrade(
         Months (``202401``, ``2024-01``), years (``2024``: its twelve months,
         or the year itself when ``freq="A"``) or ranges (``2023-01..2025-06``);
         one call per month (or year).
-    cmd_codes, flows, freq
-        HS codes (or ``TOTAL``), flow codes, ``M`` or ``A``.
+    hs : sequence of str
+        HS codes of 2, 4 or 6 digits, or ``TOTAL`` (``AG2``/``AG4``/``AG6``:
+        every code at that level).
+    flows : sequence of str
+        Flow codes: ``X``, ``M``, ``RX``, ``RM``, ``DX``, ``FM``.
+    freq : {"M", "A"}
+        Monthly or annual data.
     api_key : str, optional
         Defaults to the ``COMTRADE_API_KEY`` environment variable.
     base_url : str
         The API (tests point it at a local server).
     sleep : callable
         Waits between retries (tests pass a recorder).
+
+    Returns
+    -------
+    list of Path
+        The chunks (Comtrade+ CSV), for :func:`tradeflows.ingest`.
+
+    See Also
+    --------
+    fetch_census : the US Census API, with the same words (``periods``, ``hs``, ``flows``).
 
     Examples
     --------
@@ -291,8 +305,8 @@ def fetch_comtrade(
     periods = _check_periods(periods, freq)
     reporters = _check_countries(reporters, "reporter")
     partners = _check_countries(partners, "partner") if partners else None
-    cmd_codes = _check_codes(
-        cmd_codes, "HS code", r"TOTAL|AG[246]|(\d\d){1,3}", "TOTAL, AG2/AG4/AG6 or 2, 4 or 6 digits"
+    hs = _check_codes(
+        hs, "HS code", r"TOTAL|AG[246]|(\d\d){1,3}", "TOTAL, AG2/AG4/AG6 or 2, 4 or 6 digits"
     )
     flows = _check_codes(flows, "flow", r"X|M|RX|RM|DX|FM", "X, M, RX, RM, DX or FM")
     cache = Path(cache_dir)
@@ -303,7 +317,7 @@ def fetch_comtrade(
             params = {
                 "reporterCode": ",".join(group),
                 "period": str(period),
-                "cmdCode": ",".join(cmd_codes),
+                "cmdCode": ",".join(hs),
                 "flowCode": ",".join(flows),
                 "partnerCode": ",".join(map(str, partners)) if partners else None,
                 "maxRecords": str(MAX_RECORDS),
@@ -359,8 +373,8 @@ def fetch_census(
     cache_dir: str | Path,
     *,
     periods: Sequence[str],
-    hs_codes: Sequence[str],
-    flow: str = "exports",
+    hs: Sequence[str],
+    flows: Sequence[str] = ("X",),
     api_key: str | None = None,
     base_url: str = CENSUS_URL,
     timeout: float = 60.0,
@@ -379,27 +393,69 @@ def fetch_census(
     for small volumes) goes in the query string, as Census requires, and is
     masked in every message.
 
+    Parameters
+    ----------
+    cache_dir : str or Path
+        Where finished chunks are kept; a chunk already there is not fetched again.
+    periods : sequence of str
+        Months (``2024-03``, ``202403``), years or ranges (``2023-01..2025-06``).
+    hs : sequence of str
+        HS codes of 2 to 10 digits (an even number: HS2 to HS10).
+    flows : sequence of str
+        ``X`` (exports) and/or ``M`` (general imports); the words work too.
+    api_key : str, optional
+        Defaults to the ``CENSUS_API_KEY`` environment variable (optional).
+    base_url : str
+        The API (tests point it at a local server).
+
+    Returns
+    -------
+    list of Path
+        The chunks, in Comtrade+ columns, for :func:`tradeflows.ingest`.
+
+    See Also
+    --------
+    fetch_comtrade : the same for UN Comtrade+, with the same words.
+
     Examples
     --------
-    >>> fetch_census("/tmp/x", periods=["2024-03"], hs_codes=["847150"], flow="both")
+    >>> fetch_census("/tmp/x", periods=["2024-03"], hs=["847150"], flows=["both"])
     Traceback (most recent call last):
     ...
-    tradeflows.fetch.FetchError: flow 'both': choose exports or imports
+    tradeflows.fetch.FetchError: flow 'both': choose X (exports) or M (imports)
     """
-    if flow not in ("exports", "imports"):
-        raise FetchError(f"flow {flow!r}: choose exports or imports")
+    words = []
+    for flow in [flows] if isinstance(flows, str) else flows:
+        word = _CENSUS_FLOWS.get(str(flow).strip().lower())
+        if word is None:
+            raise FetchError(f"flow {flow!r}: choose X (exports) or M (imports)")
+        words.append(word)
     periods = _check_periods(periods, "M")
-    hs_codes = _check_codes(hs_codes, "HS code", r"(\d\d){1,5}", "2 to 10 digits, an even number")
+    hs = _check_codes(hs, "HS code", r"(\d\d){1,5}", "2 to 10 digits, an even number")
     key = os.environ.get("CENSUS_API_KEY", "") if api_key is None else api_key
-    value, commodity = (
-        ("ALL_VAL_MO", "E_COMMODITY") if flow == "exports" else ("GEN_VAL_MO", "I_COMMODITY")
-    )
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     files = []
+    for flow in dict.fromkeys(words):
+        files += _census_flow(cache, flow, periods, hs, key, base_url, timeout=timeout,
+                              retries=retries, backoff=backoff, sleep=sleep, progress=progress)  # fmt: skip
+    return files
+
+
+#: The flows the Census API serves, by code or word.
+_CENSUS_FLOWS = {"x": "exports", "exports": "exports", "m": "imports", "imports": "imports"}
+
+
+def _census_flow(cache: Path, flow: str, periods, hs, key, base_url, *, timeout, retries, backoff,
+                 sleep, progress) -> list[Path]:  # fmt: skip
+    """One flow (``exports`` or ``imports``) of :func:`fetch_census`, a CSV per month and code."""
+    value, commodity = (
+        ("ALL_VAL_MO", "E_COMMODITY") if flow == "exports" else ("GEN_VAL_MO", "I_COMMODITY")
+    )
+    files = []
     for period in periods:
         month = f"{period[:4]}-{period[4:]}"
-        for code in hs_codes:
+        for code in hs:
             params = {"get": f"CTY_CODE,CTY_NAME,{value},{commodity}", "time": month,
                       commodity: code, "COMM_LVL": f"HS{len(code)}"}  # fmt: skip
             query = urllib.parse.urlencode(params)
