@@ -23,7 +23,7 @@ def test_joined_previous_median_is_the_rolling_median(window, min_samples):
         }
     ).with_columns(pl.col("v").fill_nan(None))
     kw = {"by": ["a", "b"], "order": "t", "window": window, "min_samples": min_samples}
-    rolling = with_previous_median(lf, "v", "m", **kw, engine="cpu").collect().sort("t")
+    rolling = with_previous_median(lf, "v", "m", **kw).collect().sort("t")
     joined = _joined_previous_median(lf, "v", "m", **kw).collect().sort("t")
     assert rolling["m"].null_count() < n  # the test compares numbers, not only nulls
     assert_frame_equal(joined, rolling.select(joined.columns))

@@ -155,7 +155,7 @@ def with_previous_median(
     order: str,
     window: int,
     min_samples: int,
-    engine: str | None = None,
+    gpu: bool = False,
 ) -> pl.LazyFrame:
     """Add ``name``: the median of the ``window`` values of ``value`` before each row.
 
@@ -163,23 +163,21 @@ def with_previous_median(
     min_samples=min_samples).over(by, order_by=order)``: a series is the rows of
     one ``by`` key in ``order`` (unique within it); nulls are skipped, and fewer
     than ``min_samples`` values give null. The rows keep their order. The GPU
-    engine has no rolling median; there, each value is joined to the ``window``
-    rows after it and the median taken by a group-by (``window`` times the
-    rows, which a GPU does in a blink and a CPU does not, so the CPU keeps the
-    rolling median).
+    engine has no rolling median: with ``gpu`` (the plan will run there), each
+    value is joined to the ``window`` rows after it and the median taken by a
+    group-by (``window`` times the rows, which a GPU does in a blink and a CPU
+    does not, so the CPU keeps the rolling median).
 
     Examples
     --------
     >>> lf = pl.LazyFrame({"k": [1] * 5, "t": [1, 2, 3, 4, 5], "v": [5.0, 1.0, None, 3.0, 9.0]})
     >>> kw = dict(by=["k"], order="t", window=3, min_samples=2)
-    >>> with_previous_median(lf, "v", "m", **kw, engine="cpu").collect()["m"].to_list()
+    >>> with_previous_median(lf, "v", "m", **kw).collect()["m"].to_list()
     [None, None, 3.0, 3.0, 2.0]
     >>> _joined_previous_median(lf, "v", "m", **kw).collect()["m"].to_list()
     [None, None, 3.0, 3.0, 2.0]
     """
-    from tradeflows.engine import resolve
-
-    if resolve(engine) == "gpu":
+    if gpu:
         return _joined_previous_median(lf, value, name, by=by, order=order, window=window,
                                        min_samples=min_samples)  # fmt: skip
     med = pl.col(value).shift(1).rolling_median(window, min_samples=min_samples)

@@ -333,7 +333,7 @@ def mirror(
     history: int = 12,
     context: dict[str, pl.LazyFrame] | None = None,
     pairs: pl.LazyFrame | None = None,
-    engine: str | None = None,
+    gpu: bool = False,
 ) -> pl.LazyFrame:
     """Both reports of each flow, reconciled, with the gap of each leg and its history.
 
@@ -350,9 +350,9 @@ def mirror(
         :func:`pair_reports` of ``lf``, executed, so that it is not computed
         again; with its ``cif_fob`` column already (from
         :func:`collect_context`), it is not joined to the ratios again.
-    engine : str, optional
-        The engine the result will be collected on: the GPU engine computes
-        the gap history without a rolling window (same result).
+    gpu : bool
+        Build the plan for the GPU engine, which computes the gap history
+        without a rolling window (the same result).
 
     Returns
     -------
@@ -458,7 +458,7 @@ def mirror(
             order="period",
             window=history,
             min_samples=3,
-            engine=engine,
+            gpu=gpu,
         )
         .with_columns(gap_change=pl.col("gap") - pl.col("gap_history"))
         .select(MIRROR_COLUMNS)
@@ -505,4 +505,5 @@ def collect_mirror(
         # A flow's pairing lies within its HS code: the chapters' pairs are
         # the whole pairing's, filtered (and the data is not read again).
         paired = paired.filter(in_chapters(chapters))
-    return _engine.collect(mirror(lf, context=context, pairs=paired, engine=engine), engine)
+    gpu = _engine.resolve(engine) == "gpu"
+    return _engine.collect(mirror(lf, context=context, pairs=paired, gpu=gpu), engine)

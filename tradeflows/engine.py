@@ -1,7 +1,8 @@
-"""The one place a LazyFrame is executed.
+"""How a LazyFrame is executed: the engines, and :func:`collect`.
 
-Pipeline code builds LazyFrames; :func:`collect` runs them on the engine the
-user picked. ``cpu`` is polars' in-memory engine, ``streaming`` processes data
+Pipeline code builds LazyFrames; the few points that execute them (listed,
+with the reason for each, in ``docs/execution.md``) call :func:`collect` with
+the engine the user picked. ``cpu`` is polars' in-memory engine, ``streaming`` processes data
 larger than memory in batches, ``gpu`` runs on the Polars GPU engine (package
 cudf-polars) and raises if it cannot, ``auto`` uses the GPU when it is usable
 and the CPU otherwise.

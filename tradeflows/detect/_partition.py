@@ -124,7 +124,8 @@ def _mirrored(lf, chapters, context, engine, pairs) -> pl.DataFrame:
         lf = _engine.collect(lf.filter(in_chapters(chapters)), engine).lazy()
     ctx = {k: v.lazy() for k, v in context["mirror"].items()}
     lazy_pairs = pairs.lazy() if pairs is not None else None
-    return _engine.collect(mirror(lf, context=ctx, pairs=lazy_pairs, engine=engine), engine)
+    gpu = _engine.resolve(engine) == "gpu"
+    return _engine.collect(mirror(lf, context=ctx, pairs=lazy_pairs, gpu=gpu), engine)
 
 
 def indicators(

@@ -99,16 +99,13 @@ def _series(pairs, dest, hubs, hs, max_origins, window, history, span, coverage,
     if coverage is None:
         coverage = coverage_from_pairs(pairs)
     rows, members, keys = series_rows(legs, routes)
-    changes = series_changes(
-        rows,
-        members,
-        keys,
-        cal.select("mi"),
-        coverage,
-        window=window,
-        history=history,
-        engine=engine,
-    )
+    # Executed here: the standardisation reads the series twice (its spread, then
+    # each value), and a plan that joins itself that way grows with every window.
+    changes = _materialise(
+        series_changes(rows, members, keys, cal.select("mi"), coverage, window=window,
+                       history=history, gpu=_engine.resolve(engine) == "gpu"),
+        engine,
+    )  # fmt: skip
     return legs, routes, cal, changes
 
 
@@ -234,7 +231,8 @@ def route_indicators(
         null = null_table(_engine.collect(null_counts(series), engine))
     series = _materialise(series_evidence(series, null), engine)
     months = cal.select("mi")
-    rm = route_months(routes, series, months, window=window, history=history, engine=engine)
+    rm = route_months(routes, series, months, window=window, history=history,
+                      gpu=_engine.resolve(engine) == "gpu")  # fmt: skip
     rm = policy_breaks(rm, routes, series, months, dest)
     typical = (
         legs.select(floor=typical_flow())

@@ -32,7 +32,7 @@ def route_months(
     *,
     window: int = 24,
     history: int = 12,
-    engine: str | None = None,
+    gpu: bool = False,
 ) -> pl.LazyFrame:
     """Each route in each month with the series it reads, prefixed by their role.
 
@@ -79,7 +79,7 @@ def route_months(
         div_share=pl.when((pl.col("in_v") + pl.col("dir_v")) > 0).then(div_share),
     )
     opts = {"by": ["_rid"], "order": "mi", "window": window, "min_samples": history // 2,
-            "engine": engine}  # fmt: skip
+            "gpu": gpu}  # fmt: skip
     rm = with_previous_median(rm, "share", "_share_med", **opts)
     rm = with_previous_median(rm, "div_share", "_div_med", **opts)
     return rm.with_columns(

@@ -387,10 +387,10 @@ def series_changes(
     *,
     window: int = 24,
     history: int = 12,
-    engine: str | None = None,
+    gpu: bool = False,
 ) -> pl.LazyFrame:
     """Dense monthly series, known in their covered months, and each window's change
-    in log USD (``_u{k}``, ``_y{k}``; size class ``_c{k}``), before the null (executed).
+    in log USD (``_u{k}``, ``_y{k}``; size class ``_c{k}``), before the null.
 
     Every series has a row for every month, sorted by series and month, so a
     value ``k`` months back is the row ``k`` rows up (within the series: its
@@ -409,8 +409,14 @@ def series_changes(
         Months of history a window is measured against.
     history : int
         Covered months of history a series needs before anything is measured.
-    engine : str, optional
-        The engine the plan will run on (the GPU engine has no rolling median).
+    gpu : bool
+        Build the plan for the GPU engine (it has no rolling median).
+
+    Returns
+    -------
+    LazyFrame
+        A plan: execute it once before reading it twice
+        (:func:`tradeflows.routes.route_indicators` does).
     """
     # Numbered in sorted order: the GPU engine's previous median reads ``keys``
     # twice, so the numbers must not depend on the order ``unique`` gives.
@@ -463,7 +469,7 @@ def series_changes(
         _sv=pl.when(sound).then(pl.col("v")).otherwise(0.0).cum_sum().over("_sid", order_by="mi"),
         _vs=pl.when(sound).then(pl.col("v")),
     )
-    opts = {"by": ["_sid"], "order": "mi", "window": window, "engine": engine}
+    opts = {"by": ["_sid"], "order": "mi", "window": window, "gpu": gpu}
     # The usual level; null until the series has ``history`` covered months (warm-up).
     dense = with_previous_median(dense, "lv", "med", min_samples=history, **opts)
 
@@ -509,12 +515,7 @@ def series_changes(
             .cast(pl.Int32)
             .alias(f"_c{k}")
         )
-    dense = dense.with_columns(*raw, *levels)
-    # Executed here: the standardisation reads the series twice (its spread, then
-    # each value), and a plan that joins itself that way grows with every window.
-    from tradeflows.engine import collect
-
-    return collect(dense, engine).lazy()
+    return dense.with_columns(*raw, *levels)
 
 
 def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
