@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT    := out
 
-.PHONY: install report test lint format bench clean browser lab
+.PHONY: install report test lint format bench clean browser lab docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -27,10 +27,17 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "no chromium: the browser tests will be skipped (install Debian's chromium to run them)"
 
-## test: install the test extras and run lint + the whole suite
+## test: install the test extras and run lint, the whole suite and the docs build
 test: $(STAMP) browser
 	$(BIN)/ruff check tradeflows tests benchmarks scripts
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory docs
+
+## docs: the documentation (API reference and guides) in out/docs/, warnings are errors
+docs: $(STAMP)
+	rm -rf docs/api/generated
+	TRADEFLOWS_QUIET=1 $(BIN)/sphinx-build -q -W --keep-going -b html docs $(OUT)/docs
+	@echo $(OUT)/docs/index.html
 
 ## lab: JupyterLab with the project's kernel; the notebooks/*.py open as notebooks (jupytext)
 lab: $(STAMP)
