@@ -45,6 +45,22 @@ def money_baseline(lf: pl.LazyFrame, *, destinations: list[str] | None = None) -
     reported counts as nothing, as a quick analysis would have it), per
     route-month (origin empty); scored from the data's 24th month on.
 
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+    destinations : list of str, optional
+        ISO3 codes (default: the reference list of destinations of concern).
+
+    Returns
+    -------
+    LazyFrame
+        A flags table scored by the USD increase of the hub's reported exports to the destination over a year, for :func:`evaluate`.
+
+    See Also
+    --------
+    evaluate : score it against a world's labels.
+
     Examples
     --------
     >>> import datetime as dt
@@ -86,6 +102,22 @@ def money_baseline(lf: pl.LazyFrame, *, destinations: list[str] | None = None) -
 def naive_baseline(lf: pl.LazyFrame, *, destinations: list[str] | None = None) -> pl.LazyFrame:
     """Flags of the naive method: the year-on-year log jump of the hub's reported
     exports to each destination, per route-month (origin empty).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+    destinations : list of str, optional
+        ISO3 codes (default: the reference list of destinations of concern).
+
+    Returns
+    -------
+    LazyFrame
+        A flags table scored by the largest year-on-year jump of the hub's reported exports to the destination, for :func:`evaluate`.
+
+    See Also
+    --------
+    evaluate : score it against a world's labels.
 
     Examples
     --------
@@ -162,6 +194,18 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     dict
         ``route_ap``, ``route_month_ap``, ``recall_at_k``, ``lookalikes_in_top_k``,
         ``k`` (true corridors), ``top_k`` (the k best corridors and their label).
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table (:func:`tradeflows.detect_routes`) or a corridor ranking
+        (:func:`tradeflows.corridors`).
+    truth : DataFrame or LazyFrame
+        A world's labels (``truth.parquet`` of :func:`tradeflows.datasets.make_trade_world`).
+
+    See Also
+    --------
+    naive_baseline, money_baseline : the methods to compare with.
 
     Examples
     --------

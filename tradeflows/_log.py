@@ -55,6 +55,15 @@ def progress_handler() -> logging.Handler:
 def show_progress(enabled: bool = True) -> None:
     """Show (or stop showing) each long step as it starts, in a terminal or a notebook.
 
+    Parameters
+    ----------
+    enabled : bool
+        Show each long step as it starts (in a terminal or a notebook), or not.
+
+    See Also
+    --------
+    tradeflows._log.log_to : a plain log file of a run.
+
     Examples
     --------
     >>> show_progress(False)

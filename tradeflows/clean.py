@@ -79,6 +79,16 @@ def ensure_aux(lf: pl.LazyFrame) -> pl.LazyFrame:
 
     Missing columns are added as null; present canonical columns are cast
     (so a ``value_usd`` of integers becomes Float64).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows, with or without the auxiliary columns.
+
+    Returns
+    -------
+    LazyFrame
+        The same rows with every auxiliary column (null where it was missing).
     """
     schema = lf.collect_schema()
     wanted = {**CANONICAL, **AUX_COLUMNS}
@@ -167,6 +177,11 @@ def unknown_country() -> pl.Expr:
 
     The readers use it to keep the source text of those rows only.
 
+    Returns
+    -------
+    Expr
+        True on those rows.
+
     Examples
     --------
     >>> pl.DataFrame({"reporter": ["USA", None], "partner": ["MYS", "CHN"]}).select(
@@ -178,6 +193,11 @@ def unknown_country() -> pl.Expr:
 
 def bad_period() -> pl.Expr:
     """Rows whose period or frequency could not be read: ``bad_period``.
+
+    Returns
+    -------
+    Expr
+        True on those rows.
 
     Examples
     --------
@@ -224,6 +244,17 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
 
     Their reasons are :data:`INPUT_ERRORS`; also counts zero-padded HS codes.
 
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -266,6 +297,17 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
     (``partner_world_beside_detail``); where a source gives only World (a pull
     of exports "to World") the row is kept with partner ``WLD``, since it is
     the only number there is.
+
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
     Examples
     --------
@@ -353,6 +395,17 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
     breakdowns are summed into one row (``chg_summed_<dim>``), the others being
     dropped as ``summed_into_total``.
 
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -409,6 +462,17 @@ def resolve_flows(lf: pl.LazyFrame) -> pl.LazyFrame:
     imports (FM) beside X/M are dropped as subsets; without X, DX + RX becomes
     X (``chg_x_from_dx_plus_rx``), and FM becomes M (``chg_m_from_fm``).
 
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -456,6 +520,17 @@ def merge_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
     twice, overlapping downloads) keep the first (``duplicate_exact``). Rows
     with the same key but other values (a revised download) keep the last one
     read, the newer (``duplicate_superseded``).
+
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
     Examples
     --------
@@ -505,6 +580,17 @@ def drop_hs_parents(lf: pl.LazyFrame) -> pl.LazyFrame:
     Only detail from the same source counts: a total from one file beside a
     few CN8 lines from another is information the lines do not hold.
 
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -548,6 +634,19 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     a slip. A lasting change of level (exports to Russia after February 2022)
     is never a slip. ``slip_suspect`` is set and counted as
     ``chg_unit_slip_flagged``.
+
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+    ratio : float
+        The smallest ratio to the series' usual level read as a slip of x1000.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
     Examples
     --------
@@ -693,6 +792,19 @@ def to_revision(lf: pl.LazyFrame, revision: str = "HS2017") -> pl.LazyFrame:
     row is also counted as ``chg_concorded_ambiguous`` (no conversion weights
     are shipped). Codes without a correspondence keep their code and label.
 
+    Parameters
+    ----------
+    lf : DataFrame or LazyFrame
+        Rows in the canonical columns, with the auxiliary columns the readers
+        add (``drop``, ``row``, the raw values).
+    revision : {"HS2017"}
+        The revision converted to.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
     Examples
     --------
     >>> import polars as pl
@@ -779,6 +891,21 @@ def clean_within_periods(lf: pl.LazyFrame, *, skip: Iterable[str] = ()) -> pl.La
 def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RATIO) -> Frame:
     """Run every cleaning verb in order; rows are marked, never removed.
 
+    Parameters
+    ----------
+    df : DataFrame or LazyFrame
+        Rows read by :func:`tradeflows.scan`.
+    revision : str, optional
+        Convert HS codes to this revision (:func:`to_revision`).
+    slip_ratio : float
+        As :func:`flag_unit_slips`.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The same kind: every row, marked (:func:`audit` counts them,
+        :func:`split` separates them).
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -798,6 +925,21 @@ def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RA
 
 def audit(df: pl.DataFrame) -> dict:
     """Count rows read, kept, dropped by reason and changed by reason.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows marked by the cleaning verbs (``drop``, ``chg_*``).
+
+    Returns
+    -------
+    dict
+        ``rows_read``, ``rows_kept``, ``rows_dropped``, ``dropped`` and
+        ``changed`` by reason.
+
+    See Also
+    --------
+    clean : every verb in order.
 
     Examples
     --------
@@ -837,7 +979,18 @@ def audit_from_counts(read: int, dropped: Mapping[str, int], changed: Mapping[st
 
 
 def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Kept rows (canonical columns only) and dropped rows (with ``drop`` and ``row``)."""
+    """Kept rows (canonical columns only) and dropped rows (with ``drop`` and ``row``).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows marked by the verbs.
+
+    Returns
+    -------
+    tuple of DataFrame
+        The kept rows (canonical columns), then the dropped ones (with ``drop``).
+    """
     kept = df.filter(pl.col("drop").is_null()).select(list(CANONICAL))
     dropped = df.filter(pl.col("drop").is_not_null())
     return kept, dropped

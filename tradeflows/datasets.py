@@ -33,6 +33,11 @@ __all__ = [
 def datasets_dir() -> Path:
     """The folder of bundled data files.
 
+    Returns
+    -------
+    Path
+        The folder (``TRADEFLOWS_DATASETS``, or ``datasets/`` beside the package).
+
     Examples
     --------
     >>> (datasets_dir() / "README.md").exists()
@@ -63,6 +68,11 @@ def load_eu_electronics_exports() -> pl.LazyFrame:
     January 2020 to December 2022, in dollars (Eurostat Comext, via the MIT
     ``ruimpeks`` repository).
 
+    Returns
+    -------
+    LazyFrame
+        Canonical rows (:data:`tradeflows.schema.CANONICAL`).
+
     Examples
     --------
     >>> lf = load_eu_electronics_exports()
@@ -78,6 +88,11 @@ def load_eu_total_exports() -> pl.LazyFrame:
     ``hs`` is ``TOTAL``; the EU27 and euro-area aggregate rows of the source
     are dropped (see the audit beside the file).
 
+    Returns
+    -------
+    LazyFrame
+        Canonical rows (:data:`tradeflows.schema.CANONICAL`).
+
     Examples
     --------
     >>> load_eu_total_exports().select(pl.col("hs").unique()).collect().item()
@@ -92,6 +107,11 @@ def load_partner_total_imports() -> pl.LazyFrame:
     The mirror side of :func:`load_eu_total_exports`, from the partners' own
     statistics offices (converted to euros by the source's author, to dollars
     here); regional aggregates dropped.
+
+    Returns
+    -------
+    LazyFrame
+        Canonical rows (:data:`tradeflows.schema.CANONICAL`).
 
     Examples
     --------

@@ -227,7 +227,17 @@ def _get_json(
 
 
 def has_rows(path: Path) -> bool:
-    """True when a fetched chunk holds data (an empty chunk keeps only its header)."""
+    """True when a fetched chunk holds data (an empty chunk keeps only its header).
+
+    Parameters
+    ----------
+    path : Path
+        A chunk written by :func:`fetch_comtrade` or :func:`fetch_census`.
+
+    Returns
+    -------
+    bool
+    """
     with open(path, encoding="utf-8") as f:
         return len(f.readlines()) > 1
 
@@ -275,6 +285,15 @@ def fetch_comtrade(
         Defaults to the ``COMTRADE_API_KEY`` environment variable.
     base_url : str
         The API (tests point it at a local server).
+    reporters_per_call : int
+        Reporters asked for in one call (the API caps the rows of an answer).
+    timeout : float
+        Seconds a call may take.
+    retries, backoff : int, float
+        Calls retried after a failure (429, 5xx, a timeout, a truncated body),
+        waiting ``backoff`` seconds, doubled each time.
+    progress : callable, optional
+        Told, in a short message, what is fetched.
     sleep : callable
         Waits between retries (tests pass a recorder).
 
@@ -407,6 +426,15 @@ def fetch_census(
         Defaults to the ``CENSUS_API_KEY`` environment variable (optional).
     base_url : str
         The API (tests point it at a local server).
+    timeout : float
+        Seconds a call may take.
+    retries, backoff : int, float
+        Calls retried after a failure (429, 5xx, a timeout, a truncated body),
+        waiting ``backoff`` seconds, doubled each time.
+    progress : callable, optional
+        Told, in a short message, what is fetched.
+    sleep : callable
+        Waits between retries (tests pass a recorder).
 
     Returns
     -------

@@ -131,6 +131,24 @@ def country(text: str, option: str = "country") -> str:
     Raises a :class:`TradeflowsInputError` naming the closest matches when
     nothing fits.
 
+    Parameters
+    ----------
+    text : str
+        ISO3, ISO2 (Eurostat's EL and UK too), an M49 or Comtrade code, or an
+        English name or short form.
+    option : str
+        The name errors give the value (a parameter, or the CLI's option).
+
+    Returns
+    -------
+    str
+        The ISO3 code.
+
+    Raises
+    ------
+    TradeflowsInputError
+        A country nothing matches, with the closest names.
+
     Examples
     --------
     >>> [country(x) for x in ("China", "CN", "chn", "156", "490", "Türkiye", "Turkey", "EL")]
@@ -155,6 +173,18 @@ def country(text: str, option: str = "country") -> str:
 def country_list(values: str | Iterable[str] | None, option: str = "country") -> list[str] | None:
     """:func:`country` for a comma-separated text or a list; None stays None.
 
+    Parameters
+    ----------
+    values : str, iterable of str, or None
+        Comma-separated text or a list, each as :func:`country` reads it.
+    option : str
+        The name errors give the value (a parameter, or the CLI's option).
+
+    Returns
+    -------
+    list of str or None
+        ISO3 codes, each once, in the order given.
+
     Examples
     --------
     >>> country_list("China, Kyrgyzstan,RU")
@@ -175,6 +205,10 @@ def _display_names() -> dict[str, str]:
 def country_names_table() -> dict[str, str]:
     """ISO3 -> English name, for every country (a copy).
 
+    Returns
+    -------
+    dict of str to str
+
     Examples
     --------
     >>> country_names_table()["ARM"]
@@ -185,6 +219,16 @@ def country_names_table() -> dict[str, str]:
 
 def country_name(iso3: str | None) -> str | None:
     """The English name of an ISO3 code (the code itself when it has none).
+
+    Parameters
+    ----------
+    iso3 : str or None
+        An ISO3 code.
+
+    Returns
+    -------
+    str or None
+        The English name, or None for a code that names no country.
 
     Examples
     --------
@@ -216,6 +260,18 @@ def _month(text: str, option: str, end: bool, whole: str) -> dt.date:
 def period_range(text: str, option: str = "period") -> tuple[dt.date, dt.date]:
     """The first and last month of ``2024``, ``2024-03``, ``202403`` or ``2023-01..2025-06``.
 
+    Parameters
+    ----------
+    text : str
+        ``2024``, ``2024-03``, ``202403`` or ``2023-01..2025-06``.
+    option : str
+        The name errors give the value (a parameter, or the CLI's option).
+
+    Returns
+    -------
+    tuple of datetime.date
+        The first and the last month (first days).
+
     Examples
     --------
     >>> period_range("2024")
@@ -235,8 +291,20 @@ def period_range(text: str, option: str = "period") -> tuple[dt.date, dt.date]:
     return start, stop
 
 
-def month_list(text: str, option: str = "--periods") -> list[dt.date]:
+def month_list(text: str, option: str = "periods") -> list[dt.date]:
     """Every month of one or more periods (comma-separated :func:`period_range` texts).
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated periods, each as :func:`period_range` reads it.
+    option : str
+        The name errors give the value (a parameter, or the CLI's option).
+
+    Returns
+    -------
+    list of datetime.date
+        Every month of every period, in order, each once.
 
     Examples
     --------
@@ -255,8 +323,20 @@ def month_list(text: str, option: str = "--periods") -> list[dt.date]:
     return list(dict.fromkeys(months))
 
 
-def hs_products(text: str, option: str = "--hs") -> list[str]:
+def hs_products(text: str, option: str = "hs") -> list[str]:
     """HS code prefixes from digits, or the HS2022 codes whose description holds every word.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated HS prefixes, or words of the HS2022 descriptions.
+    option : str
+        The name errors give the value (a parameter, or the CLI's option).
+
+    Returns
+    -------
+    list of str
+        The prefixes as given, or every code whose description holds all the words.
 
     Examples
     --------
@@ -301,6 +381,16 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
 
     A code of more than six digits (CN8, HTS10) takes its six-digit heading's
     description.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table with ``origin``, ``hub``, ``destination`` and ``hs`` (those it has).
+
+    Returns
+    -------
+    DataFrame
+        The same, with :data:`NAME_COLUMNS` beside the codes.
 
     Examples
     --------

@@ -77,6 +77,20 @@ def _audit_path(store: Path) -> Path:
 def read_audit(store: str | Path) -> dict:
     """The audit of a store (an empty one for a store not yet created).
 
+    Parameters
+    ----------
+    store : str or Path
+        A store folder written by :func:`ingest`.
+
+    Returns
+    -------
+    dict
+        ``audit.json``, checked against the schema shipped with tradeflows.
+
+    See Also
+    --------
+    store_files : the same, one row per file.
+
     Examples
     --------
     >>> read_audit("/nonexistent/store")["files"]
@@ -100,6 +114,22 @@ def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.
     ``file:///...``) of a store copied to object storage: its ``audit.json`` is
     read with fsspec, its parquet files by polars, with ``storage_options``
     (credentials, region) passed to both.
+
+    Parameters
+    ----------
+    store : str or Path
+        A store folder, or its URL (``s3://``, ``gs://``, ``az://``, ``file://``).
+    storage_options : dict, optional
+        Credentials and options for object storage (fsspec and polars).
+
+    Returns
+    -------
+    LazyFrame
+        The canonical rows (:data:`tradeflows.schema.CANONICAL`).
+
+    See Also
+    --------
+    ingest : how rows get into a store.
 
     Examples
     --------
@@ -285,10 +315,26 @@ def ingest(
         (``skipped``; ``skipped_reasons`` says so, and which options it was
         read with when they differ from this call's).
 
-    With ``lenient``, a file whose layout is not recognised is skipped and
-    recorded in the audit (``unrecognised_files``) instead of refusing the
-    call; a call that stores nothing new (every row dropped, every file
-    unrecognised) raises, with the reasons.
+    Returns
+    -------
+    dict
+        The store's audit (``audit.json``) after the call, with this call's
+        ``skipped`` files and ``skipped_reasons``, the sources ``replaced``,
+        and the files ``unrecognised``.
+
+    Raises
+    ------
+    TradeflowsInputError
+        A file, a row or an option that is wrong, with one line saying where
+        (the store is left as it was). With ``lenient``, a file whose layout
+        is not recognised is skipped and recorded in the audit
+        (``unrecognised_files``) instead, and only a call that stores nothing
+        new (every row dropped, every file unrecognised) raises.
+
+    See Also
+    --------
+    scan_store : the store's rows, lazily.
+    store_files : what the store holds, file by file.
 
     Notes
     -----
@@ -500,6 +546,20 @@ def _entry(path: Path, name: str, i: int, fmt: str, sha: str, size: int, exact: 
 
 def store_files(store: str | Path) -> pl.DataFrame:
     """The files a store holds: path, format, rows read, kept and dropped, when, sha256.
+
+    Parameters
+    ----------
+    store : str or Path
+        A store folder.
+
+    Returns
+    -------
+    DataFrame
+        One row per file ingested, in the order read.
+
+    See Also
+    --------
+    remove : take files out of the store.
 
     Examples
     --------

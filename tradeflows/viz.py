@@ -73,6 +73,16 @@ def _names() -> dict[str, str]:
 def country_name(iso3: str) -> str:
     """A country's name for labels, or the code itself when unknown.
 
+    Parameters
+    ----------
+    iso3 : str
+        An ISO3 code (empty: "all origins").
+
+    Returns
+    -------
+    str
+        The English name, or the code when it names no country.
+
     Examples
     --------
     >>> country_name("MYS"), country_name("")
@@ -94,6 +104,18 @@ def _hs_descriptions() -> dict[str, str]:
 def hs_label(hs: str, width: int = 48) -> str:
     """``847150 Units of automatic data processing ...`` (national codes by their HS6).
 
+    Parameters
+    ----------
+    hs : str
+        An HS code (any length, or ``TOTAL``).
+    width : int
+        The most characters of the description kept.
+
+    Returns
+    -------
+    str
+        The code and the start of its HS2022 description.
+
     Examples
     --------
     >>> hs_label("84715000", width=30)
@@ -109,6 +131,17 @@ def hs_label(hs: str, width: int = 48) -> str:
 
 def hs_description(hs: str) -> str:
     """The whole description of an HS code (a national code by its HS6), for hovers.
+
+    Parameters
+    ----------
+    hs : str
+        An HS code.
+
+    Returns
+    -------
+    str
+        Its HS2022 description in full (its subheading's for a longer national
+        code), or ``""``.
 
     Examples
     --------
@@ -182,6 +215,10 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
         The period drawn.
     top : int
         The routes with the highest scores drawn (named origins only).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
 
     Examples
     --------
@@ -337,6 +374,10 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
         :func:`tradeflows.routes.coverage.coverage_table` of the data (default:
         as far as the pairs tell it).
 
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
     Examples
     --------
     >>> import datetime as dt
@@ -455,6 +496,23 @@ def mirror_gap(
     One point per flow (exporter, importer, product) summed over its months
     reported by both; the diagonal is agreement.
 
+    Parameters
+    ----------
+    pairs : DataFrame or LazyFrame
+        The mirror (:func:`tradeflows.mirror`).
+    exporter, importer : str, optional
+        Only the flows of this exporter or importer (ISO3).
+    hs : str, optional
+        Only the flows of products under this HS prefix.
+    top : int
+        The largest flows drawn.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A note instead of an empty panel where no flow has both reports
+        (:func:`mirror_gap_note`).
+
     Examples
     --------
     >>> import datetime as dt
@@ -512,6 +570,19 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
     """Why :func:`mirror_gap` has nothing to draw (``None`` when it has).
 
     A gap needs both reports of a flow; the note says which side files none.
+
+    Parameters
+    ----------
+    pairs : DataFrame or LazyFrame
+        The mirror (:func:`tradeflows.mirror`).
+    exporter, importer, hs : str, optional
+        The selection, as :func:`mirror_gap`.
+
+    Returns
+    -------
+    str or None
+        Why there is no gap to draw (a side that never files, no common month),
+        or None when there is one.
 
     Examples
     --------
@@ -675,6 +746,17 @@ def reported_lines(
 def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """Hub x product: the highest score of any route through the hub in the product.
 
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table.
+    top_hubs, top_products : int
+        How many hubs (rows) and products (columns), the highest scored first.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
     Examples
     --------
     >>> f = pl.DataFrame({"hub": ["MYS", "SGP"], "hs": ["847150", "854231"], "score": [9.0, 2.0]})
@@ -716,6 +798,17 @@ def flags_bar(flags, *, top: int = 20):
 
     Takes a corridor table (:func:`tradeflows.detect.corridors`) or a flags
     table (whose routes are ranked by their highest month).
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table or a corridor ranking (:func:`tradeflows.corridors`).
+    top : int
+        How many corridors to draw.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
 
     Examples
     --------
@@ -782,6 +875,15 @@ def _centre(iso3: str) -> tuple[float, float] | None:
 
 def hub_map(flags):
     """Hubs on a world map, sized and coloured by their highest score; works offline.
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
 
     Examples
     --------

@@ -160,6 +160,12 @@ def make_trade_world(
         or the hubs only (one hub's own records: imports by origin, exports
         by destination).
 
+    Returns
+    -------
+    dict
+        What ``world.json`` holds: the seed, months, files and rows written,
+        episodes and look-alikes, the world's parameters, ``synthetic: True``.
+
     Examples
     --------
     >>> import tempfile

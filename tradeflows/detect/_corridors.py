@@ -60,6 +60,16 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     months, a chance excursion rarely does. ``extra_usd_month`` is what those
     months carried above their usual level, a month on average.
 
+    Parameters
+    ----------
+    flags : DataFrame
+        A flags table (its ``score`` and ``covered`` columns).
+
+    Returns
+    -------
+    DataFrame
+        One row per route: its pooled ``evidence``.
+
     Examples
     --------
     >>> import datetime as dt
@@ -101,6 +111,16 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
     ----------
     flags : DataFrame
         A flags table (:func:`tradeflows.detect.detect_routes`).
+
+    Returns
+    -------
+    DataFrame
+        ``CORRIDOR_COLUMNS``: one row per origin, hub, destination and product,
+        ranked (``rank`` 1 first).
+
+    See Also
+    --------
+    tradeflows.detect_routes : the flags table it ranks.
 
     Examples
     --------

@@ -43,6 +43,16 @@ def default_detector(threshold: float | None = None):
     weakest-group robust score (``benchmarks/RESULTS.md``); its score is the
     log-odds that a route-month belongs to a transshipment episode.
 
+    Parameters
+    ----------
+    threshold : float, optional
+        The log-odds a route-month and its route's evidence must clear to be
+        flagged (default: the one chosen on the tuning worlds).
+
+    Returns
+    -------
+    LearnedRouteDetector
+
     Examples
     --------
     >>> type(default_detector()).__name__
@@ -61,6 +71,18 @@ def load_canonical(
     A store (a folder with ``audit.json``) is scanned; raw files are ingested,
     with the same cleaning and audit as ``tradeflows ingest``, into a temporary
     store that is read back into memory (:func:`tradeflows.store.open_sources`).
+
+    Parameters
+    ----------
+    sources : iterable of paths, or LazyFrame
+        Stores, files, globs or folders; canonical rows pass as they are.
+    engine : str, optional
+        Where files that are not a store are cleaned (into a temporary store).
+
+    Returns
+    -------
+    LazyFrame
+        Canonical rows.
 
     Examples
     --------
@@ -98,6 +120,16 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
 
     A side that filed nothing is named as such (one report only); a month
     whose evidence is spread over several weak signs says which.
+
+    Parameters
+    ----------
+    flags : LazyFrame
+        Route-months with their indicators (:func:`route_features`) and scores.
+
+    Returns
+    -------
+    LazyFrame
+        The same, with ``reasons``.
 
     Examples
     --------
@@ -334,7 +366,16 @@ def route_features(
 ) -> pl.DataFrame:
     """The route indicators of ``source`` as :func:`detect_routes` scores them, in a fixed order.
 
-    Parameters are those of :func:`detect_routes`.
+    Parameters
+    ----------
+    source, destinations, hubs, hs, since, query, engine, partition, cluster, pairs
+        As :func:`detect_routes`.
+
+    Returns
+    -------
+    DataFrame
+        One row per route-month: ``ROUTE_KEY``, ``period`` and the indicators
+        (:data:`tradeflows.routes.FEATURES` among them).
 
     Examples
     --------

@@ -39,6 +39,11 @@ def _info() -> dict:
 def model_info() -> dict:
     """How the shipped trees were made: features, parameters, worlds and seeds, threshold.
 
+    Returns
+    -------
+    dict
+        ``route_model.info.json``: how the shipped trees were trained.
+
     Examples
     --------
     >>> info = model_info()
@@ -50,6 +55,11 @@ def model_info() -> dict:
 
 def pretrained_model():
     """The shipped trees as a fitted :class:`SupervisedRouteDetector`.
+
+    Returns
+    -------
+    SupervisedRouteDetector
+        Fitted with the trees shipped with tradeflows (``route_model.json``).
 
     Examples
     --------

@@ -327,6 +327,25 @@ def detect_format(path: str | Path) -> Format:
     Raises :class:`TradeflowsInputError`, naming the columns expected, when the
     layout is unknown.
 
+    Parameters
+    ----------
+    path : str or Path
+        A file.
+
+    Returns
+    -------
+    str
+        One of :data:`FORMATS`.
+
+    Raises
+    ------
+    TradeflowsInputError
+        A layout no reader knows, naming the columns each expects.
+
+    See Also
+    --------
+    scan : read the file in that format.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -391,6 +410,17 @@ def scan(
         which reads text and names the bad row (ingest does this itself).
         For a Comtrade file it also reads the columns used at once, so the
         scan is no longer lazy: ingest reads whole files.
+
+    Returns
+    -------
+    LazyFrame
+        The canonical columns, with the cleaning's auxiliary columns (raw
+        values, ``row``) for the audit.
+
+    See Also
+    --------
+    detect_format : the format found from the header.
+    tradeflows.ingest : scan, clean and store.
 
     Examples
     --------

@@ -42,6 +42,20 @@ def coverage_table(lf: pl.LazyFrame) -> pl.LazyFrame:
     ``totals`` when it filed all-goods (``TOTAL``) rows. A reporter, role and
     period absent from the table filed nothing: every flow of it is unknown.
 
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+
+    Returns
+    -------
+    LazyFrame
+        ``COVERAGE_COLUMNS``, one row per reporter, role and period filed.
+
+    See Also
+    --------
+    tradeflows.viz.reported_lines : months nobody filed drawn as gaps.
+
     Examples
     --------
     >>> import datetime as dt
