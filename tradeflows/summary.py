@@ -1,7 +1,9 @@
-"""What a store holds: coverage and audit, as a dict, as text and as HTML.
+"""A store's contents at a glance (``tradeflows summary STORE``): its coverage
+and its audit, as a dict, as text and as a small HTML page.
 
-A stop-gap until the full report: it already follows the report's shape,
-summarise to a dict, then render (every value from the data is escaped).
+Not the report: no detection runs. The word "summary" elsewhere means the
+report's own (:attr:`tradeflows.Report.summary`, what the report says as plain
+data, embedded in its HTML for next month's report).
 """
 
 from __future__ import annotations
