@@ -116,3 +116,19 @@ def test_detect_on_the_gpu_engine_without_fallback(tmp_path):
         .model_.get_params()["device"]
         == "cuda"
     )
+
+
+def test_the_engine_is_chosen_once_for_a_block_of_calls(monkeypatch):
+    """config_context: calls without an engine run on the block's; a call's own wins;
+    the environment's default comes back after the block."""
+    import tradeflows as tf
+
+    monkeypatch.setenv("TRADEFLOWS_ENGINE", "cpu")
+    with tf.config_context(engine="streaming"):
+        assert engine.resolve() == "streaming" and engine.resolve("cpu") == "cpu"
+        lf = pl.LazyFrame({"a": [1, 2, 3]}).select(pl.col("a").sum())
+        assert engine.collect(lf).item() == 6
+    assert engine.resolve() == "cpu"
+    with pytest.raises(TradeflowsInputError, match="unknown engine"):
+        with tf.config_context(engine="fast"):
+            pass

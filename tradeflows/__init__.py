@@ -17,7 +17,8 @@ The public surface, stage by stage:
 - data: :mod:`tradeflows.datasets` (bundled real data, synthetic worlds),
   :mod:`tradeflows.fetch` (Comtrade+, US Census), :mod:`tradeflows.names`
   (countries, products and periods as people write them);
-- :func:`show_progress`, and the errors :class:`TradeflowsError`,
+- :func:`config_context` (the engine, chosen once for a block of calls),
+  :func:`show_progress`, and the errors :class:`TradeflowsError`,
   :class:`TradeflowsInputError`.
 
 Each object is defined once, in a module of its stage, and exported here
@@ -32,6 +33,7 @@ from tradeflows._log import show_progress
 from tradeflows._mirror import collect_mirror, mirror
 from tradeflows._query import Query
 from tradeflows.clean import audit
+from tradeflows.engine import config_context
 from tradeflows.errors import TradeflowsError, TradeflowsInputError
 from tradeflows.io import detect_format, scan
 from tradeflows.routes import coverage_table, route_indicators
@@ -47,6 +49,7 @@ __all__ = [
     "build_report",
     "clean",
     "collect_mirror",
+    "config_context",
     "corridors",
     "coverage_table",
     "datasets",

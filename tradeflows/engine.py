@@ -10,8 +10,11 @@ and the CPU otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib.util
 import os
+from collections.abc import Iterator
 from functools import cache
 from typing import Literal, get_args
 
@@ -19,7 +22,15 @@ import polars as pl
 
 from tradeflows.errors import EngineUnavailableError, TradeflowsInputError
 
-__all__ = ["ENGINES", "Engine", "collect", "gpu_available", "resolve", "sink_parquet"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "collect",
+    "config_context",
+    "gpu_available",
+    "resolve",
+    "sink_parquet",
+]
 
 Engine = Literal["auto", "cpu", "streaming", "gpu"]
 ENGINES: tuple[str, ...] = get_args(Engine)
@@ -43,10 +54,56 @@ def gpu_available() -> bool:
     return True
 
 
+_CHOSEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("engine", default=None)
+
+
+@contextlib.contextmanager
+def config_context(*, engine: str | None = None) -> Iterator[None]:
+    """Choose the engine once, for everything run inside the block.
+
+    As scikit-learn's ``config_context``: the calls inside that are not given
+    an engine run on this one (an engine given to a call still wins). Outside
+    any block, ``TRADEFLOWS_ENGINE`` in the environment, else ``auto``.
+
+    Parameters
+    ----------
+    engine : {"auto", "cpu", "streaming", "gpu"}, optional
+        Checked at once (a GPU asked for where none can run is refused here).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+
+    Examples
+    --------
+    >>> with config_context(engine="streaming"):
+    ...     resolve()
+    'streaming'
+    >>> resolve("cpu")
+    'cpu'
+    """
+    token = _CHOSEN.set(resolve(engine) if engine is not None else None)
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
+
+
 def resolve(engine: str | None = None) -> str:
     """Check an engine name and turn ``auto`` (the default) into a concrete one.
 
-    ``TRADEFLOWS_ENGINE`` in the environment sets the default.
+    Without a name: the engine of the enclosing :func:`config_context`, else
+    ``TRADEFLOWS_ENGINE`` in the environment, else ``auto``.
+
+    Parameters
+    ----------
+    engine : {"auto", "cpu", "streaming", "gpu"}, optional
+        The engine asked for.
+
+    Returns
+    -------
+    str
+        ``cpu``, ``streaming`` or ``gpu``.
 
     Examples
     --------
@@ -57,7 +114,7 @@ def resolve(engine: str | None = None) -> str:
     ...
     tradeflows.errors.TradeflowsInputError: unknown engine 'fast': choose one of auto, cpu, streaming, gpu
     """
-    name = engine or os.environ.get("TRADEFLOWS_ENGINE", "auto")
+    name = engine or _CHOSEN.get() or os.environ.get("TRADEFLOWS_ENGINE", "auto")
     if name not in ENGINES:
         raise TradeflowsInputError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
     if name == "auto":

@@ -493,6 +493,7 @@ def detect_routes(
     if level not in ("route-month", "corridor"):
         raise ValueError(f"level {level!r}: choose route-month or corridor")
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
+    engine = _engine.resolve(engine)  # once, for every stage below
     ind = route_features(source, query=query, engine=engine, partition=partition,
                          cluster=cluster, pairs=pairs)  # fmt: skip
     if ind.is_empty():

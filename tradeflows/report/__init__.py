@@ -33,6 +33,7 @@ from tradeflows._expr import usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
 from tradeflows._query import Query
+from tradeflows.engine import resolve as resolve_engine
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.names import NAME_COLUMNS
 
@@ -583,6 +584,7 @@ class Report:
         from tradeflows.routes import coverage_table
         from tradeflows.store import open_sources
 
+        engine = resolve_engine(engine)  # once, for every stage below
         self.config = load_config(config)
         try:
             self.query = Query(**self.config["detect"])
