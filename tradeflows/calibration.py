@@ -89,6 +89,11 @@ def series_profile(
     start, end : date, optional
         The window (first days of months); default the data's first and last month.
 
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``median``, ``p90``, ``n``.
+
     Examples
     --------
     >>> from tradeflows.datasets import load_eu_electronics_exports
@@ -193,6 +198,11 @@ def _seasonality(rows: pl.DataFrame, lo: int, n_months: int) -> pl.Series:
 def reference_profile() -> pl.DataFrame:
     """The profile of the bundled Eurostat CN8 exports in :data:`REFERENCE_WINDOW`.
 
+    Returns
+    -------
+    DataFrame
+        As :func:`series_profile`.
+
     Examples
     --------
     >>> reference_profile().filter(measure="dlog_large")["median"].round(2).item()
@@ -211,6 +221,16 @@ def compare_profiles(real: pl.DataFrame, synthetic: pl.DataFrame) -> pl.DataFram
     A statistic is within tolerance when it is within 20% of the real value, or
     within the absolute amount :data:`TOLERANCE` gives for measures that are
     near zero on real data; ``within`` is null for :data:`NOT_COMPARED`.
+
+    Parameters
+    ----------
+    real, synthetic : DataFrame
+        :func:`series_profile` of real and of synthetic data.
+
+    Returns
+    -------
+    DataFrame
+        One row per measure and statistic, with ``within`` the tolerance.
 
     Examples
     --------

@@ -141,6 +141,17 @@ def _polars_engine(name: str):
 def collect(lf: pl.LazyFrame, engine: str | None = None) -> pl.DataFrame:
     """Execute ``lf`` on ``engine`` and return a DataFrame.
 
+    Parameters
+    ----------
+    lf : LazyFrame
+        A plan.
+    engine : str, optional
+        As :func:`resolve`.
+
+    Returns
+    -------
+    DataFrame
+
     Examples
     --------
     >>> import polars as pl
@@ -154,6 +165,15 @@ def sink_parquet(lf: pl.LazyFrame, path: str, engine: str | None = None) -> None
     """Write ``lf`` to one parquet file without materialising it where possible.
 
     The GPU engine has no sink: its result is collected, then written.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        A plan.
+    path : str
+        The parquet file.
+    engine : str, optional
+        As :func:`resolve`.
 
     Examples
     --------

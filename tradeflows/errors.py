@@ -15,6 +15,17 @@ def one_line(text: object, limit: int | None = None) -> str:
 
     A library's message may run over several lines; an error of tradeflows is one.
 
+    Parameters
+    ----------
+    text : object
+        Anything printable.
+    limit : int, optional
+        The most characters kept.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> one_line("Zip error:\\n  0: could not open\\n", limit=18)

@@ -80,6 +80,10 @@ KEY: list[str] = ["period", "freq", "reporter", "partner", "flow", "hs"]
 def canonical_columns() -> list[str]:
     """Names of the canonical columns, in order.
 
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> canonical_columns()[:3]
@@ -93,6 +97,13 @@ def validate(df: pl.DataFrame | pl.LazyFrame, *, where: str = "frame") -> None:
 
     Only the schema is checked (cheap on a LazyFrame); values are checked by
     the readers and the cleaning.
+
+    Parameters
+    ----------
+    df : DataFrame or LazyFrame
+        The frame checked (its schema only).
+    where : str
+        What the error names.
 
     Examples
     --------

@@ -597,6 +597,25 @@ def remove(
 
     Raises :class:`TradeflowsInputError` (nothing changed) when a name
     matches no file of the store.
+
+    Parameters
+    ----------
+    store : str or Path
+        A store folder.
+    files : iterable of str
+        The files to take out, named as :func:`store_files` shows them (their
+        path, or the name the store gave them) or by their SHA-256.
+    engine : str, optional
+        Where the remaining rows are cleaned again.
+    wait : bool
+        When another ingest is writing the store: wait, or raise at once.
+    notice : callable, optional
+        Told, in a sentence, what the call waits for.
+
+    Returns
+    -------
+    dict
+        The store's new audit.
     """
     store = Path(store)
     if not _audit_path(store).exists():
@@ -906,6 +925,20 @@ def open_sources(
     ingested, with the cleaning and audit of :func:`ingest`, into a temporary
     store that is read back into memory. The audit has every file's entry and
     the totals over all of them.
+
+    Parameters
+    ----------
+    sources : iterable of str or Path
+        Stores, and files, globs or folders of source files (ingested into a
+        temporary store).
+    engine : str, optional
+        Where the source files are cleaned.
+
+    Returns
+    -------
+    tuple of (LazyFrame, dict)
+        The canonical rows of them all, and their audit (the files' entries
+        and totals).
 
     Examples
     --------

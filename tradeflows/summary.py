@@ -22,6 +22,16 @@ __all__ = ["store_summary", "summary_html", "summary_text"]
 def store_summary(store: str | Path) -> dict:
     """Coverage (rows by year, flow and reporter) and the audit of a store.
 
+    Parameters
+    ----------
+    store : str or Path
+        A store folder.
+
+    Returns
+    -------
+    dict
+        ``coverage`` (rows by year, flow and reporter) and the ``audit``.
+
     Examples
     --------
     >>> store_summary("/nonexistent")
@@ -52,7 +62,17 @@ def store_summary(store: str | Path) -> dict:
 
 
 def summary_text(info: dict) -> str:
-    """Plain-text rendering of :func:`store_summary`."""
+    """Plain-text rendering of :func:`store_summary`.
+
+    Parameters
+    ----------
+    info : dict
+        :func:`store_summary`.
+
+    Returns
+    -------
+    str
+    """
     t = info["totals"]
     lines = [
         f"store {info['store']}: {info['rows']} rows, {len(info['reporters'])} reporters, "
@@ -83,7 +103,17 @@ def _fmt(v: object) -> str:
 
 
 def summary_html(info: dict) -> str:
-    """A self-contained HTML page for :func:`store_summary` (no scripts, no links)."""
+    """A self-contained HTML page for :func:`store_summary` (no scripts, no links).
+
+    Parameters
+    ----------
+    info : dict
+        :func:`store_summary`.
+
+    Returns
+    -------
+    str
+    """
     t = info["totals"]
     reasons = [{"reason": k, "rows": v} for k, v in t.get("dropped", {}).items()]
     changes = [{"change": k, "rows": v} for k, v in t.get("changed", {}).items()]

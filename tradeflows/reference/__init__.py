@@ -150,6 +150,15 @@ def resolve_country_names(names: list[str]) -> dict[str, str | None]:
     Tries the shipped name table, then the name without a trailing footnote in
     parentheses, then pycountry.
 
+    Parameters
+    ----------
+    names : list of str
+        Country names as sources write them (footnotes, short forms).
+
+    Returns
+    -------
+    dict of str to str or None
+
     Examples
     --------
     >>> resolve_country_names(["Germany (incl. German Democratic Republic 'DD' from 1991)",

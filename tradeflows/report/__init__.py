@@ -78,6 +78,16 @@ def load_config(source: dict | str | Path | None = None) -> dict:
     """The report's options: ``report.toml`` (a path) or a dict of the same
     sections, over :data:`DEFAULTS`; unknown sections and keys are refused.
 
+    Parameters
+    ----------
+    source : dict, str or Path, optional
+        ``report.toml``, or a dict with its sections (``report``, ``detect``).
+
+    Returns
+    -------
+    dict
+        Both sections, every key present.
+
     Examples
     --------
     >>> load_config(None)["report"]["drilldowns"]
@@ -124,6 +134,18 @@ _MOST = 100_000
 def check_config(config: dict, where: object = "report config") -> dict:
     """Refuse options of the wrong type: counts are whole numbers, lists are codes.
 
+    Parameters
+    ----------
+    config : dict
+        Sections ``report`` and ``detect``.
+    where : object
+        What the errors name (the file).
+
+    Returns
+    -------
+    dict
+        ``config`` itself, once checked.
+
     Examples
     --------
     >>> check_config({"report": {"top_routes": "many"}, "detect": {}}, "r.toml")
@@ -151,6 +173,16 @@ def check_config(config: dict, where: object = "report config") -> dict:
 
 def previous_summary(path: str | Path) -> dict:
     """The flags summary embedded in an earlier report.
+
+    Parameters
+    ----------
+    path : str or Path
+        A report written by tradeflows.
+
+    Returns
+    -------
+    dict
+        Its ``built`` time and flagged ``routes``.
 
     Examples
     --------
@@ -256,6 +288,27 @@ def summarise(
     built: str = "",
 ) -> dict:
     """Everything the report says, as plain data (no HTML).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The canonical rows detected on.
+    flags : DataFrame
+        :func:`tradeflows.detect_routes` of them.
+    audit : dict
+        The stores' and files' audit.
+    config : dict, optional
+        :func:`load_config`.
+    previous : dict, optional
+        :func:`previous_summary` of last month's report.
+    built : str
+        The build time shown.
+
+    Returns
+    -------
+    dict
+        The title, coverage, audit, counts, the flagged corridors, data-quality
+        events and what changed since the previous report.
 
     Examples
     --------
@@ -414,7 +467,24 @@ def render(
     table: list[dict],
     attachments: dict | None = None,
 ) -> str:
-    """The HTML text of the report (plotly.js embedded once); ``attachments``: :func:`downloads`."""
+    """The HTML text of the report (plotly.js embedded once); ``attachments``: :func:`downloads`.
+
+    Parameters
+    ----------
+    summary : dict
+        :func:`summarise`.
+    overview, drill : list
+        The overview figures (title, figure) and the drill-downs.
+    table : list of dict
+        :func:`table_rows`.
+    attachments : dict, optional
+        :func:`downloads`: the flags as CSV and XLSX, base64.
+
+    Returns
+    -------
+    str
+        The page.
+    """
     import jinja2
     from plotly.offline import get_plotlyjs
 
@@ -459,6 +529,18 @@ def render(
 
 def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
     """The report's table: the ``rows`` first corridors, as the template reads them.
+
+    Parameters
+    ----------
+    flags : DataFrame
+        A flags table.
+    rows : int
+        How many corridors.
+
+    Returns
+    -------
+    list of dict
+        One per corridor, with its flagged months (``detail``).
 
     Examples
     --------
@@ -757,6 +839,11 @@ def notebook_html(notebook, out: str | Path) -> Path:
         An executed notebook.
     out : path
         The HTML file (written atomically).
+
+    Returns
+    -------
+    Path
+        ``out``.
     """
     import nbformat
     from nbconvert import HTMLExporter
