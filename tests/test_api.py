@@ -150,7 +150,8 @@ def test_no_function_is_longer_than_120_lines():
 
 def test_every_public_function_documents_its_parameters_and_return():
     """numpydoc's validation: no missing Parameters (PR01), unknown ones (PR02) or
-    missing Returns (RT01) on the objects of the API reference (docs/api.md)."""
+    missing Returns (RT01) on the objects of the API reference (docs/api.md) and
+    on every function and class a public module lists in ``__all__``."""
     import re
 
     from numpydoc.validate import validate
@@ -163,6 +164,15 @@ def test_every_public_function_documents_its_parameters_and_return():
         elif re.fullmatch(r"   [A-Za-z_]\w*", line):
             names.append(f"{current}.{line.strip()}")
     assert len(names) > 60
+    # And every function or class a public module lists in __all__.
+    for info in pkgutil.walk_packages(tf.__path__, "tradeflows."):
+        if any(p.startswith("_") for p in info.name.split(".")[1:]) or info.name.endswith(".cli"):
+            continue
+        module = importlib.import_module(info.name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if isinstance(obj, (types.FunctionType, type)):
+                names.append(f"{info.name}.{attr}")
     bad = {}
     for name in names:
         module, _, attr = name.rpartition(".")

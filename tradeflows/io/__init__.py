@@ -74,6 +74,16 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     taken literally. A folder's files are all the data files under it,
     but for those of a tradeflows store inside it.
 
+    Parameters
+    ----------
+    sources : iterable of str or Path
+        Files, folders (every data file inside, a store's own folder left out),
+        or globs (a source that names no file).
+
+    Returns
+    -------
+    list of Path
+
     Examples
     --------
     >>> expand_sources(["/nonexistent/*.csv"])
@@ -122,7 +132,17 @@ def _is_xlsx(path: Path) -> bool:
 
 
 def is_parquet(path: Path) -> bool:
-    """True when the file starts with parquet's magic bytes."""
+    """True when the file starts with parquet's magic bytes.
+
+    Parameters
+    ----------
+    path : Path
+        A file.
+
+    Returns
+    -------
+    bool
+    """
     with open(path, "rb") as f:
         return f.read(4) == b"PAR1"
 

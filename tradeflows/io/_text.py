@@ -114,6 +114,16 @@ def _valid_utf8(identity: tuple[str, int, int]) -> bool:
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes (computed once per file version).
 
+    Parameters
+    ----------
+    path : Path
+        A file.
+
+    Returns
+    -------
+    str
+        The hex digest.
+
     Examples
     --------
     >>> import tempfile, pathlib

@@ -112,6 +112,15 @@ def typed_columns(header: list[str]) -> dict[str, pl.DataType]:
     a file where one does not parse is read again as text, where the bad row
     is found and named.
 
+    Parameters
+    ----------
+    header : list of str
+        The file's header.
+
+    Returns
+    -------
+    dict of str to polars.DataType
+
     Examples
     --------
     >>> typed_columns(["period", "reporterCode", "reporterISO", "primaryValue"])
@@ -133,6 +142,15 @@ def _num(col: str, schema: pl.Schema) -> pl.Expr:
 
 def looks_like_comtrade(keys: set[str]) -> bool:
     """True when a header (as keys) has one column of each signature group.
+
+    Parameters
+    ----------
+    keys : set of str
+        The header's column names, folded (case and punctuation blind).
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
@@ -208,6 +226,22 @@ def scan_comtrade(
     used are read into memory, in one piece each, before the conversions:
     the CSV parser hands over thousands of small chunks, and the conversions
     run faster on whole columns (benchmarks/RESULTS.md, design measurements).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The file's columns as text.
+    source : str
+        The name its rows carry (``source``).
+    path : object, optional
+        The file, for error messages.
+    in_memory : bool
+        Read the columns used into memory, whole, before converting them.
+
+    Returns
+    -------
+    LazyFrame
+        Canonical columns and the cleaning's auxiliary columns.
     """
     path = path if path is not None else source
     schema = lf.collect_schema()

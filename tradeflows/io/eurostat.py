@@ -56,6 +56,15 @@ _FLOWS = {"EXPORT": "X", "IMPORT": "M", "1": "M", "2": "X", "EXPORTS": "X", "IMP
 def looks_like_comext(keys: set[str]) -> bool:
     """True for a Comext long header (names, product, period, value in euros).
 
+    Parameters
+    ----------
+    keys : set of str
+        The header's column names, folded (case and punctuation blind).
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> looks_like_comext({"reporter", "partner", "product", "flow", "period", "valueineur"})
@@ -143,6 +152,22 @@ def scan_comext(
 
     ``specials`` maps a special value to its drop reason (default
     :data:`SPECIAL_VALUES`; a workbook passes those of its own legend).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The file's columns as text.
+    source : str
+        The name its rows carry (``source``).
+    path : object, optional
+        The file, for error messages.
+    specials : dict of str to str, optional
+        The sheet's special values and the drop reason each means (from its legend).
+
+    Returns
+    -------
+    LazyFrame
+        Canonical columns and the cleaning's auxiliary columns.
     """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}
@@ -221,6 +246,18 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     included, so that rows read counts cells. A special value is dropped as
     the sheet's legend defines it (``:`` "not available" is
     ``not_available``, a confidential mark ``confidential``).
+
+    Parameters
+    ----------
+    path : Path
+        The workbook.
+    source : str
+        The name its rows carry.
+
+    Returns
+    -------
+    LazyFrame
+        Canonical columns and the cleaning's auxiliary columns.
     """
     import fastexcel
 
@@ -311,6 +348,15 @@ _GROUP_PREFIXES = ("EU", "EA", "EXT", "INT", "WORLD", "EFTA", "EEA", "EXTRA", "I
 def looks_like_sdmx_csv(keys: set[str]) -> bool:
     """True for Eurostat SDMX-CSV (``DATAFLOW, ..., TIME_PERIOD, OBS_VALUE``) of trade.
 
+    Parameters
+    ----------
+    keys : set of str
+        The header's column names, folded (case and punctuation blind).
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> looks_like_sdmx_csv({"dataflow", "lastupdate", "freq", "reporter", "partner",
@@ -323,6 +369,15 @@ def looks_like_sdmx_csv(keys: set[str]) -> bool:
 def looks_like_comext_bulk(keys: set[str]) -> bool:
     """True for a Comext bulk file (``DECLARANT_ISO, PARTNER_ISO, PRODUCT_NC, FLOW, PERIOD,
     VALUE_IN_EUROS``; the ``full_v2`` files say ``REPORTER`` and ``VALUE_EUR``).
+
+    Parameters
+    ----------
+    keys : set of str
+        The header's column names, folded (case and punctuation blind).
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
@@ -350,6 +405,16 @@ def _code_part(col: str) -> pl.Expr:
 def eurostat_country(code: pl.Expr) -> pl.Expr:
     """Eurostat's two-letter codes (``EL`` Greece, ``UK``, ``XK``) and groups
     (``EU27_2020``, ``EXTRA_EU``) -> ISO3 / ``AGG``; null when unknown.
+
+    Parameters
+    ----------
+    code : Expr
+        Two-letter codes.
+
+    Returns
+    -------
+    Expr
+        ISO3, ``AGG`` for groups, null for codes not known.
 
     Examples
     --------
@@ -399,6 +464,20 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     is *not available* (dropped as ``not_available``) and the observation
     flag ``c`` marks a *confidential* value (``confidential``). Rows of other
     indicators (quantities) are counted as ``not_a_value``.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The file's columns as text.
+    source : str
+        The name its rows carry (``source``).
+    path : object, optional
+        The file, for error messages.
+
+    Returns
+    -------
+    LazyFrame
+        Canonical columns and the cleaning's auxiliary columns.
     """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}
@@ -447,6 +526,20 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
     (normal trade, inward and outward processing) is a breakdown, summed
     into one row per flow by the cleaning. Eurostat's confidential product
     codes (``85SSSSSS``, ``X`` in the code) are dropped as ``confidential``.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The file's columns as text.
+    source : str
+        The name its rows carry (``source``).
+    path : object, optional
+        The file, for error messages.
+
+    Returns
+    -------
+    LazyFrame
+        Canonical columns and the cleaning's auxiliary columns.
     """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}

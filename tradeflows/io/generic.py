@@ -108,6 +108,11 @@ def scan_generic(
     value_scale : float
         Multiplier for values (1000 for a file in thousands of dollars).
 
+    Returns
+    -------
+    LazyFrame
+        Canonical columns and the cleaning's auxiliary columns.
+
     Examples
     --------
     >>> import polars as pl

@@ -129,6 +129,18 @@ def route_null_counts(
     :func:`~tradeflows.routes.series.null_table` is the ``null`` that makes
     :func:`route_indicators` of each part the whole run's. Arguments as
     :func:`route_indicators`.
+
+    Parameters
+    ----------
+    pairs : LazyFrame
+        The mirror.
+    destinations, hubs, hs, max_origins, window, history, span, coverage, engine
+        As :func:`route_indicators`.
+
+    Returns
+    -------
+    DataFrame
+        :func:`tradeflows.routes.series.null_counts`, executed.
     """
     *_, changes = _series(
         pairs, _destinations(destinations), hubs, hs, max_origins, window, history, span,

@@ -45,6 +45,11 @@ def candidate_routes(
     max_origins : int
         Origins per hub and product, by size and by growth.
 
+    Returns
+    -------
+    LazyFrame
+        One row per route: ``ROUTE_KEY``, ``_rid`` and the heading.
+
     Examples
     --------
     >>> legs = pl.LazyFrame({"exporter": ["USA", "MYS"], "importer": ["MYS", "CHN"],

@@ -80,6 +80,16 @@ def coverage_from_pairs(pairs: pl.LazyFrame) -> pl.LazyFrame:
     month where one of its reports is paired. For callers without the canonical
     rows; it misses filings of World totals only.
 
+    Parameters
+    ----------
+    pairs : LazyFrame
+        The mirror.
+
+    Returns
+    -------
+    LazyFrame
+        As :func:`coverage_table`.
+
     Examples
     --------
     >>> import datetime as dt
@@ -109,7 +119,17 @@ def coverage_from_pairs(pairs: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def level_covered(hs: pl.Expr) -> pl.Expr:
-    """Whether a coverage row covers a series of product ``hs``: its products, or its totals."""
+    """Whether a coverage row covers a series of product ``hs``: its products, or its totals.
+
+    Parameters
+    ----------
+    hs : Expr
+        The series' product (``TOTAL`` for all goods).
+
+    Returns
+    -------
+    Expr
+    """
     return pl.when(hs == "TOTAL").then(pl.col("totals")).otherwise(pl.col("products"))
 
 
@@ -117,6 +137,15 @@ def calendar(lo: int | None, hi: int | None) -> pl.LazyFrame:
     """Every month from ``lo`` to ``hi`` (month indexes): ``mi`` and ``period``.
 
     Built in Python: the GPU engine makes no dates from integers.
+
+    Parameters
+    ----------
+    lo, hi : int or None
+        The first and last month index (None: an empty calendar).
+
+    Returns
+    -------
+    LazyFrame
 
     Examples
     --------

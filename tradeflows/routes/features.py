@@ -55,6 +55,11 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
         One row, ``floor``: the typical monthly flow (USD).
     calendar : LazyFrame
         :func:`tradeflows.routes.coverage.calendar`.
+
+    Returns
+    -------
+    LazyFrame
+        ``ROUTE_KEY``, ``period`` and the indicators.
     """
     in_seen, out_seen = (
         pl.col("in_covered").fill_null(False),

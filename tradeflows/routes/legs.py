@@ -16,6 +16,10 @@ def leg_value() -> pl.Expr:
     report counts as nothing here; :mod:`tradeflows.routes.coverage` says whether
     that side filed at all).
 
+    Returns
+    -------
+    Expr
+
     Examples
     --------
     >>> df = pl.DataFrame({"value_x": [100.0, None], "value_m": [212.0, 53.0], "cif_fob": 1.06})
@@ -28,6 +32,15 @@ def leg_value() -> pl.Expr:
 
 def hs_filter(hs: Iterable[str] | None) -> pl.Expr:
     """Rows whose HS code starts with one of the prefixes (all rows without any).
+
+    Parameters
+    ----------
+    hs : iterable of str or None
+        HS prefixes.
+
+    Returns
+    -------
+    Expr
 
     Examples
     --------
@@ -46,6 +59,10 @@ def is_product() -> pl.Expr:
     report's overview; they are not a product a route carries, and data with
     or without them gives the same routes.
 
+    Returns
+    -------
+    Expr
+
     Examples
     --------
     >>> pl.DataFrame({"hs": ["847150", "TOTAL"]}).filter(is_product())["hs"].to_list()
@@ -57,6 +74,10 @@ def is_product() -> pl.Expr:
 def typical_flow() -> pl.Expr:
     """The typical monthly flow of the data: the median positive leg value ``v``
     (USD 1,000 without any), the scale route materiality is measured against.
+
+    Returns
+    -------
+    Expr
 
     Examples
     --------
@@ -79,6 +100,11 @@ def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.Laz
         :func:`tradeflows._mirror.mirror` (its monthly rows are used).
     hs : iterable of str, optional
         HS code prefixes to keep.
+
+    Returns
+    -------
+    LazyFrame
+        The legs: exporter, importer, hs, period (``mi``) and each side's value.
 
     Examples
     --------

@@ -14,6 +14,17 @@ def policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame
     """For each destination and month: the month index of the last control date
     aimed at it (within 36 months), or no row.
 
+    Parameters
+    ----------
+    months : LazyFrame
+        The calendar.
+    destinations : list of str
+        The destinations of concern.
+
+    Returns
+    -------
+    LazyFrame
+
     Examples
     --------
     >>> months = pl.LazyFrame({"mi": [24265, 24266]}, schema={"mi": pl.Int32})  # 2022-02, -03
@@ -37,7 +48,12 @@ def policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame
 
 def policy_names() -> dict[int, str]:
     """Month index of each control date -> its plain words and date, ``the export bans on
-    Russia and Belarus (2022-02-24)``."""
+    Russia and Belarus (2022-02-24)``.
+
+    Returns
+    -------
+    dict of int to str
+    """
     table = policy_dates()
     return {
         d.year * 12 + d.month - 1: f"{label} ({d.isoformat()})"
@@ -85,6 +101,23 @@ def policy_breaks(
     the chapter holds controlled ones only). Within the chapter: similar
     goods, and a chapter is a self-contained part of the work (see
     :mod:`tradeflows.detect`).
+
+    Parameters
+    ----------
+    rm : LazyFrame
+        Route-months (:func:`tradeflows.routes.route_months.route_months`).
+    routes : LazyFrame
+        The candidate routes.
+    series : LazyFrame
+        The leg series with their evidence.
+    months : LazyFrame
+        The calendar.
+    destinations : list of str
+        The destinations of concern.
+
+    Returns
+    -------
+    LazyFrame
     """
     everyone = [d.lower() for d in destinations] == ["all"]
     epochs = policy_epochs(

@@ -44,6 +44,23 @@ def route_months(
     change of the hub's share of the destination's imports (or, seen from the
     origin, of the hub's share of the origin's shipments to the hub and the
     destination) against its median of the previous ``window`` months.
+
+    Parameters
+    ----------
+    routes : LazyFrame
+        The candidate routes.
+    series : LazyFrame
+        The leg series with their evidence.
+    months : LazyFrame
+        The calendar.
+    window, history : int
+        As :func:`tradeflows.route_indicators`.
+    gpu : bool
+        Build the plan for the GPU engine (no rolling median there).
+
+    Returns
+    -------
+    LazyFrame
     """
     in_cols = [*_BASE, *_RECENT]
     inflow_leg = _pick(series, "leg", "in", "origin", "hub", "hs", in_cols)

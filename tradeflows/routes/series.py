@@ -84,6 +84,13 @@ def series_rows(
         ``SERIES_KEY`` of every series a route reads, reported or not: a leg
         nobody reported in a month its importer filed is a zero, not unknown
         (the hub's imports of a code it only re-exports, say).
+
+    Parameters
+    ----------
+    legs : LazyFrame
+        :func:`tradeflows.routes.legs.monthly_legs`.
+    routes : LazyFrame
+        The candidate routes.
     """
     # Only the chapters the routes are in (the policy breaks compare a route
     # with the hub's other products of its chapter): a series of another
@@ -218,6 +225,15 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
     window's change (``which="u"``: against its history; ``"y"``: against
     the same months a year before) in bins of ``_NULL_STEP``. Counts of
     parts of the data add up to the counts of the whole.
+
+    Parameters
+    ----------
+    dense : LazyFrame
+        :func:`series_changes`.
+
+    Returns
+    -------
+    LazyFrame
     """
     parts = [
         dense.select(
@@ -243,6 +259,15 @@ def null_table(counts: pl.DataFrame) -> pl.DataFrame:
     number of series-months ``n``, and the 1st, 50th and 99th percentiles
     ``lo``, ``mid``, ``hi`` (the first bin whose cumulated count reaches the
     share). ``counts`` may be the concatenated counts of several parts.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        :func:`null_counts`, executed (and summed over parts).
+
+    Returns
+    -------
+    DataFrame
     """
     schema = {
         "window": pl.Int32,
