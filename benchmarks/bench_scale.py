@@ -128,15 +128,15 @@ def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
             "import polars as pl; from tradeflows.store import scan_store; "
             "from tradeflows.engine import collect; "
             "from tradeflows._mirror import collect_mirror; "
-            "from tradeflows.routes import route_indicators; "
+            "from tradeflows.routes import collect_route_indicators; "
             f"lf = scan_store({str(store)!r}); "
             + (
                 # Only here: tradeflows.detect imports scikit-learn (1.3 s).
                 "from tradeflows.detect._partition import indicators; "
                 f"ind = indicators(lf, engine={name!r})"
                 if extra
-                else f"ind = collect(route_indicators(collect_mirror(lf, {name!r}).lazy(), "
-                f"engine={name!r}), {name!r})"
+                else f"ind = collect_route_indicators(collect_mirror(lf, {name!r}).lazy(), "
+                f"engine={name!r})"
             )
             + f"; ind.write_parquet({str(out)!r})"
         )

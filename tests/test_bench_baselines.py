@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import small_world
 from tradeflows._expr import month_index
 from tradeflows._mirror import collect_mirror
-from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
+from tradeflows.routes import FEATURES, ROUTE_KEY, collect_route_indicators
 from tradeflows.store import scan_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -57,10 +57,8 @@ def test_the_pandas_mirror_gives_the_pairs_tradeflows_gives(rows):
 
 
 def test_the_pandas_routes_give_all_thirteen_features_tradeflows_gives(rows):
-    ours = (
-        route_indicators(collect_mirror(rows.lazy(), "cpu").lazy())
-        .with_columns(mi=month_index())
-        .collect()
+    ours = collect_route_indicators(collect_mirror(rows.lazy(), "cpu").lazy()).with_columns(
+        mi=month_index()
     )
     theirs = pl.from_pandas(pandas_route_indicators(pandas_mirror(rows.to_pandas())))
     theirs = theirs.with_columns(pl.col("mi").cast(pl.Int32))

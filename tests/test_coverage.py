@@ -8,7 +8,7 @@ import polars as pl
 
 from tests.conftest import months, reports
 from tradeflows._mirror import collect_mirror
-from tradeflows.routes import coverage_table, route_indicators
+from tradeflows.routes import collect_route_indicators, coverage_table
 
 START = dt.date(2020, 1, 1)
 N = 36
@@ -21,7 +21,7 @@ def flat(level: float) -> list[float]:
 def indicators(df: pl.DataFrame, **options) -> pl.DataFrame:
     pairs = collect_mirror(df.lazy())
     cov = coverage_table(df.lazy())
-    return route_indicators(pairs.lazy(), coverage=cov, **options).collect()
+    return collect_route_indicators(pairs.lazy(), coverage=cov, **options)
 
 
 def month(k: int) -> dt.date:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import reports
 from tradeflows._mirror import mirror
-from tradeflows.routes import FEATURES, ROUTE_KEY, route_indicators
+from tradeflows.routes import FEATURES, ROUTE_KEY, collect_route_indicators
 
 START = dt.date(2020, 1, 1)
 N = 36
@@ -48,7 +48,7 @@ def background() -> list[tuple]:
 def indicators(*series, **options) -> pl.DataFrame:
     df = reports(*background(), *series, start=START)
     pairs = mirror(df.lazy()).collect()
-    return route_indicators(pairs.lazy(), **{"destinations": ["CHN", "IRN"], **options}).collect()
+    return collect_route_indicators(pairs.lazy(), **{"destinations": ["CHN", "IRN"], **options})
 
 
 def route(ind: pl.DataFrame, origin: str, hub: str, dest: str, hs: str = "847150") -> pl.DataFrame:
@@ -140,7 +140,7 @@ def test_diversion_and_policy_break_from_the_exporters_side_only():
         ("DEU", "ARM", "X", "841510", flat(1e5)),  # uncontrolled, same chapter
     ]
     df = reports(*rows, start=START)
-    ind = route_indicators(mirror(df.lazy()).collect().lazy(), destinations=["RUS"]).collect()
+    ind = collect_route_indicators(mirror(df.lazy()).collect().lazy(), destinations=["RUS"])
     r = route(ind, "DEU", "ARM", "RUS", "847130")
     month = r.row(ONSET + 2, named=True)
     assert month["inflow_rise"] > EVIDENCE and month["diversion"] > EVIDENCE
@@ -203,9 +203,9 @@ def test_the_gpu_engines_way_gives_the_cpu_engines_indicators(tmp_path, monkeypa
     world = small_world(tmp_path, seed=4, store=True, n_products=12, pairs_per_product=25)
     pairs = collect_mirror(scan_store(world / "store"), "cpu").lazy()
     key = [*ROUTE_KEY, "period"]
-    cpu = route_indicators(pairs, engine="cpu").collect().sort(key)
+    cpu = collect_route_indicators(pairs, engine="cpu").sort(key)
     monkeypatch.setattr(engine, "resolve", lambda e=None: "gpu")
     monkeypatch.setattr(engine, "collect", lambda lf, e=None: lf.collect())
-    gpu = route_indicators(pairs, engine="gpu").collect().sort(key)
+    gpu = collect_route_indicators(pairs, engine="gpu").sort(key)
     assert cpu.height > 1000
     assert_frame_equal(gpu, cpu, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)

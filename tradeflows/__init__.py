@@ -8,7 +8,7 @@ The public surface, stage by stage:
 - store: :func:`ingest`, :func:`scan_store`, :func:`read_audit`,
   :func:`store_files`;
 - pair: :func:`mirror` (a plan) and :func:`collect_mirror` (executed in stages);
-- routes: :func:`route_indicators`, :func:`coverage_table`;
+- routes: :func:`collect_route_indicators`, :func:`coverage_table`;
 - detect: :class:`Query`, :func:`detect_routes`, :func:`corridors` (the
   detectors themselves in :mod:`tradeflows.detect`);
 - evaluate: :func:`evaluate`, beside :func:`naive_baseline` and :func:`money_baseline`;
@@ -36,7 +36,7 @@ from tradeflows.clean import audit
 from tradeflows.engine import config_context
 from tradeflows.errors import TradeflowsError, TradeflowsInputError
 from tradeflows.io import detect_format, scan
-from tradeflows.routes import coverage_table, route_indicators
+from tradeflows.routes import collect_route_indicators, coverage_table
 from tradeflows.store import ingest, read_audit, scan_store, store_files
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "build_report",
     "clean",
     "collect_mirror",
+    "collect_route_indicators",
     "config_context",
     "corridors",
     "coverage_table",
@@ -64,7 +65,6 @@ __all__ = [
     "naive_baseline",
     "names",
     "read_audit",
-    "route_indicators",
     "scan",
     "scan_store",
     "show_progress",

@@ -16,7 +16,7 @@ from tradeflows._query import Query
 from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
 from tradeflows.names import NAME_COLUMNS, with_names
-from tradeflows.routes import FEATURES, ROUTE_KEY, coverage_table, route_indicators
+from tradeflows.routes import FEATURES, ROUTE_KEY, collect_route_indicators, coverage_table
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -402,9 +402,8 @@ def route_features(
         with step("who filed what, month by month"):
             coverage = _engine.collect(coverage_table(lf), engine).lazy()
         with step("route indicators"):
-            ind = _engine.collect(
-                route_indicators(pairs.lazy(), **query.options(), coverage=coverage, engine=engine),
-                engine,
+            ind = collect_route_indicators(
+                pairs.lazy(), **query.options(), coverage=coverage, engine=engine
             )
     # A fixed row order: a detector may depend on the rows' order, and the
     # engines (cpu, streaming, gpu) return rows in different orders.

@@ -26,10 +26,10 @@ from tradeflows._expr import in_chapters, month_index
 from tradeflows._mirror import collect_context, mirror
 from tradeflows._query import Query
 from tradeflows.routes import (
+    collect_route_indicators,
     hs_filter,
     is_product,
     leg_value,
-    route_indicators,
     route_null_counts,
     typical_flow,
 )
@@ -81,16 +81,13 @@ def chapter_indicators(
     pairing the chapters again; a worker, without them, reads its chapters.
     """
     mirrored = _mirrored(lf, chapters, context, engine, pairs)
-    return _engine.collect(
-        route_indicators(
-            mirrored.lazy(),
-            **query.options(),
-            engine=engine,
-            floor=context["floor"],
-            null=context["null"],
-            **_whole(context),
-        ),
-        engine,
+    return collect_route_indicators(
+        mirrored.lazy(),
+        **query.options(),
+        engine=engine,
+        floor=context["floor"],
+        null=context["null"],
+        **_whole(context),
     )
 
 

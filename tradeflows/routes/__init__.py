@@ -1,7 +1,7 @@
 """Origin -> hub -> destination routes and their indicators, per route-month.
 
 A route is an origin O, a hub H, a destination D and a product p (the HS code
-as the data has it). :func:`route_indicators` runs the stages, one module
+as the data has it). :func:`collect_route_indicators` runs the stages, one module
 each:
 
 1. :mod:`~tradeflows.routes.legs`: the monthly legs, each flow's two reports
@@ -60,12 +60,12 @@ __all__ = [
     "ROUTE_KEY",
     "calendar",
     "candidate_routes",
+    "collect_route_indicators",
     "coverage_table",
     "hs_filter",
     "is_product",
     "leg_value",
     "monthly_legs",
-    "route_indicators",
     "route_null_counts",
     "typical_flow",
 ]
@@ -127,15 +127,15 @@ def route_null_counts(
     Counts of parts of the data (HS chapters, with the whole ``span`` and
     ``coverage``) add up to those of the whole: their
     :func:`~tradeflows.routes.series.null_table` is the ``null`` that makes
-    :func:`route_indicators` of each part the whole run's. Arguments as
-    :func:`route_indicators`.
+    :func:`collect_route_indicators` of each part the whole run's. Arguments as
+    :func:`collect_route_indicators`.
 
     Parameters
     ----------
     pairs : LazyFrame
         The mirror.
     destinations, hubs, hs, max_origins, window, history, span, coverage, engine
-        As :func:`route_indicators`.
+        As :func:`collect_route_indicators`.
 
     Returns
     -------
@@ -149,7 +149,7 @@ def route_null_counts(
     return _engine.collect(null_counts(changes), engine)
 
 
-def route_indicators(
+def collect_route_indicators(
     pairs: pl.LazyFrame,
     *,
     destinations: Iterable[str] | None = None,
@@ -164,8 +164,12 @@ def route_indicators(
     coverage: pl.LazyFrame | None = None,
     null: pl.DataFrame | None = None,
     engine: str | None = None,
-) -> pl.LazyFrame:
-    """Candidate routes and their indicators per route-month.
+) -> pl.DataFrame:
+    """Candidate routes and their indicators per route-month, executed.
+
+    The stages are plans; this runs them, executing the intermediates that
+    later stages read many times over (the legs, the candidate routes, the
+    leg series and their null: ``docs/execution.md``), then the indicators.
 
     Parameters
     ----------
@@ -207,12 +211,11 @@ def route_indicators(
         ``span`` and ``coverage``, what a part of the data needs to give the
         same indicators as the whole.
     engine : str, optional
-        Where the three shared intermediates (legs, candidate routes, leg
-        series) are executed; the rest stays lazy.
+        Where it is executed.
 
     Returns
     -------
-    LazyFrame
+    DataFrame
         ``ROUTE_KEY``, ``period``, ``FEATURES``, ``covered``, ``extra_usd`` and
         the values the reasons quote (``inflow``, ``outflow``, ``lag``,
         ``gap_out``, ``hub_share``, ``data_quality``, ...). Route-months none
@@ -229,7 +232,7 @@ def route_indicators(
     ...     "value_usd": grow + [0.8 * g - 7e5 for g in grow], "net_kg": None,
     ...     "slip_suspect": False}
     >>> lf = pl.LazyFrame(rows).with_columns(pl.col("net_kg").cast(pl.Float64))
-    >>> r = route_indicators(mirror(lf).collect().lazy(), destinations=["CHN"]).collect()
+    >>> r = collect_route_indicators(mirror(lf).collect().lazy(), destinations=["CHN"])
     >>> # Evidence from the second month of the jump on (a window's largest month is left out).
     >>> rising = r.filter((pl.col("origin") == "USA") & (pl.col("inflow_rise") > 3)).sort("period")
     >>> rising.row(0, named=True)["hub"], rising["destination"][0], rising["period"][0]
@@ -255,4 +258,4 @@ def route_indicators(
     if since:
         year, month = (int(x) for x in since.split("-"))
         result = result.filter(pl.col("period") >= pl.lit(dt.date(year, month, 1)))
-    return result
+    return _engine.collect(result, engine)

@@ -54,7 +54,7 @@ def route_months(
     months : LazyFrame
         The calendar.
     window, history : int
-        As :func:`tradeflows.route_indicators`.
+        As :func:`tradeflows.collect_route_indicators`.
     gpu : bool
         Build the plan for the GPU engine (no rolling median there).
 

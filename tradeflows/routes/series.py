@@ -441,7 +441,7 @@ def series_changes(
     -------
     LazyFrame
         A plan: execute it once before reading it twice
-        (:func:`tradeflows.routes.route_indicators` does).
+        (:func:`tradeflows.routes.collect_route_indicators` does).
     """
     # Numbered in sorted order: the GPU engine's previous median reads ``keys``
     # twice, so the numbers must not depend on the order ``unique`` gives.
