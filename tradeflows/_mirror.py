@@ -363,6 +363,10 @@ def mirror(
         where either side is silent; ``gap_change`` is ``gap`` minus its median
         over the previous ``history`` periods.
 
+    See Also
+    --------
+    collect_mirror : executed in stages, each once.
+
     Examples
     --------
     >>> import datetime as dt
@@ -488,6 +492,11 @@ def collect_mirror(
     -------
     DataFrame
         ``MIRROR_COLUMNS``, one row per exporter, importer, HS code and period.
+
+    See Also
+    --------
+    mirror : the same as a plan.
+    collect_route_indicators : the routes built on it.
 
     Examples
     --------

@@ -89,6 +89,17 @@ def ensure_aux(lf: pl.LazyFrame) -> pl.LazyFrame:
     -------
     LazyFrame
         The same rows with every auxiliary column (null where it was missing).
+
+    See Also
+    --------
+    clean : the verbs that need them.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"reporter": ["MYS"], "value_usd": [5]})
+    >>> out = ensure_aux(lf).collect()
+    >>> out["value_usd"].dtype, "drop" in out.columns
+    (Float64, True)
     """
     schema = lf.collect_schema()
     wanted = {**CANONICAL, **AUX_COLUMNS}
@@ -182,6 +193,10 @@ def unknown_country() -> pl.Expr:
     Expr
         True on those rows.
 
+    See Also
+    --------
+    mark_invalid : the verb that uses it.
+
     Examples
     --------
     >>> pl.DataFrame({"reporter": ["USA", None], "partner": ["MYS", "CHN"]}).select(
@@ -198,6 +213,10 @@ def bad_period() -> pl.Expr:
     -------
     Expr
         True on those rows.
+
+    See Also
+    --------
+    mark_invalid : the verb that uses it.
 
     Examples
     --------
@@ -255,6 +274,11 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -308,6 +332,11 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
     -------
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
 
     Examples
     --------
@@ -406,6 +435,11 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -473,6 +507,11 @@ def resolve_flows(lf: pl.LazyFrame) -> pl.LazyFrame:
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -531,6 +570,11 @@ def merge_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
     -------
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
 
     Examples
     --------
@@ -591,6 +635,11 @@ def drop_hs_parents(lf: pl.LazyFrame) -> pl.LazyFrame:
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -647,6 +696,11 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     -------
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
+
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
 
     Examples
     --------
@@ -805,6 +859,11 @@ def to_revision(lf: pl.LazyFrame, revision: str = "HS2017") -> pl.LazyFrame:
     DataFrame or LazyFrame
         The same kind and rows, marked (``drop`` reasons, ``chg_*`` columns).
 
+    See Also
+    --------
+    clean : every verb in order.
+    audit : the counts they leave.
+
     Examples
     --------
     >>> import polars as pl
@@ -906,6 +965,11 @@ def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RA
         The same kind: every row, marked (:func:`audit` counts them,
         :func:`split` separates them).
 
+    See Also
+    --------
+    audit : count the rows.
+    split : kept and dropped rows.
+
     Examples
     --------
     >>> import polars as pl, datetime as dt
@@ -990,6 +1054,21 @@ def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     -------
     tuple of DataFrame
         The kept rows (canonical columns), then the dropped ones (with ``drop``).
+
+    See Also
+    --------
+    audit : count them.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date(2023, 1, 1)
+    >>> df = clean(pl.DataFrame({"period": [d] * 2, "freq": "M", "reporter": "MYS",
+    ...     "partner": ["CHN", "AGG"], "flow": "X", "hs": "847150", "hs_revision": "HS2022",
+    ...     "value_usd": [5.0, 9.0]}))
+    >>> kept, dropped = split(df)
+    >>> kept["partner"].to_list(), dropped["drop"].to_list()
+    (['CHN'], ['partner_aggregate'])
     """
     kept = df.filter(pl.col("drop").is_null()).select(list(CANONICAL))
     dropped = df.filter(pl.col("drop").is_not_null())

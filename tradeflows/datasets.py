@@ -38,6 +38,10 @@ def datasets_dir() -> Path:
     Path
         The folder (``TRADEFLOWS_DATASETS``, or ``datasets/`` beside the package).
 
+    See Also
+    --------
+    load_eu_electronics_exports : the bundled product-level data.
+
     Examples
     --------
     >>> (datasets_dir() / "README.md").exists()
@@ -73,6 +77,10 @@ def load_eu_electronics_exports() -> pl.LazyFrame:
     LazyFrame
         Canonical rows (:data:`tradeflows.schema.CANONICAL`).
 
+    See Also
+    --------
+    datasets_dir : where the files are.
+
     Examples
     --------
     >>> lf = load_eu_electronics_exports()
@@ -93,6 +101,10 @@ def load_eu_total_exports() -> pl.LazyFrame:
     LazyFrame
         Canonical rows (:data:`tradeflows.schema.CANONICAL`).
 
+    See Also
+    --------
+    datasets_dir : where the files are.
+
     Examples
     --------
     >>> load_eu_total_exports().select(pl.col("hs").unique()).collect().item()
@@ -112,6 +124,10 @@ def load_partner_total_imports() -> pl.LazyFrame:
     -------
     LazyFrame
         Canonical rows (:data:`tradeflows.schema.CANONICAL`).
+
+    See Also
+    --------
+    datasets_dir : where the files are.
 
     Examples
     --------

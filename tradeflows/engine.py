@@ -74,6 +74,10 @@ def config_context(*, engine: str | None = None) -> Iterator[None]:
     -------
     contextlib.AbstractContextManager
 
+    See Also
+    --------
+    resolve : the engine a call runs on.
+
     Examples
     --------
     >>> with config_context(engine="streaming"):

@@ -36,11 +36,29 @@ def one_line(text: object, limit: int | None = None) -> str:
 
 
 class TradeflowsError(Exception):
-    """Base class of every error tradeflows raises on purpose."""
+    """Base class of every error tradeflows raises on purpose.
+
+    See Also
+    --------
+    TradeflowsInputError : bad input, said in one line.
+
+    Examples
+    --------
+    >>> import tradeflows as tf
+    >>> try:
+    ...     tf.Query(hubs="Atlantis")
+    ... except tf.TradeflowsError as exc:
+    ...     print(exc)
+    hubs: unknown country 'Atlantis' (closest: Albania (ALB))
+    """
 
 
 class TradeflowsInputError(TradeflowsError, ValueError):
     """Bad input: a file, a column, a value or an option the user gave.
+
+    See Also
+    --------
+    TradeflowsError : every error tradeflows raises.
 
     Examples
     --------

@@ -43,7 +43,19 @@ MAX_RECORDS = 250_000
 
 
 class FetchError(TradeflowsInputError):
-    """The API could not be read (after retries), or refused the key."""
+    """The API could not be read (after retries), or refused the key.
+
+    See Also
+    --------
+    fetch_comtrade, fetch_census : the calls that raise it.
+
+    Examples
+    --------
+    >>> fetch_census("/tmp/x", periods=["2024-03"], hs=["84x"])
+    Traceback (most recent call last):
+    ...
+    tradeflows.fetch.FetchError: HS code '84x': expected 2 to 10 digits, an even number
+    """
 
 
 #: Headers that carry a key: never sent to another origin than the one asked.
@@ -237,6 +249,18 @@ def has_rows(path: Path) -> bool:
     Returns
     -------
     bool
+
+    See Also
+    --------
+    fetch_comtrade, fetch_census : the chunks it reads.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> chunk = pathlib.Path(tempfile.mkdtemp()) / "c.csv"
+    >>> _ = chunk.write_text("period,primaryValue")
+    >>> has_rows(chunk)
+    False
     """
     with open(path, encoding="utf-8") as f:
         return len(f.readlines()) > 1

@@ -149,6 +149,10 @@ def country(text: str, option: str = "country") -> str:
     TradeflowsInputError
         A country nothing matches, with the closest names.
 
+    See Also
+    --------
+    country_list : several at once.
+
     Examples
     --------
     >>> [country(x) for x in ("China", "CN", "chn", "156", "490", "Türkiye", "Turkey", "EL")]
@@ -185,6 +189,10 @@ def country_list(values: str | Iterable[str] | None, option: str = "country") ->
     list of str or None
         ISO3 codes, each once, in the order given.
 
+    See Also
+    --------
+    country : one.
+
     Examples
     --------
     >>> country_list("China, Kyrgyzstan,RU")
@@ -209,6 +217,10 @@ def country_names_table() -> dict[str, str]:
     -------
     dict of str to str
 
+    See Also
+    --------
+    country_name : one name.
+
     Examples
     --------
     >>> country_names_table()["ARM"]
@@ -229,6 +241,10 @@ def country_name(iso3: str | None) -> str | None:
     -------
     str or None
         The English name, or None for a code that names no country.
+
+    See Also
+    --------
+    country : the other way.
 
     Examples
     --------
@@ -272,6 +288,10 @@ def period_range(text: str, option: str = "period") -> tuple[dt.date, dt.date]:
     tuple of datetime.date
         The first and the last month (first days).
 
+    See Also
+    --------
+    month_list : every month.
+
     Examples
     --------
     >>> period_range("2024")
@@ -306,6 +326,10 @@ def month_list(text: str, option: str = "periods") -> list[dt.date]:
     list of datetime.date
         Every month of every period, in order, each once.
 
+    See Also
+    --------
+    period_range : the first and last month.
+
     Examples
     --------
     >>> [f"{m:%Y%m}" for m in month_list("2023-11..2024-02")]
@@ -337,6 +361,10 @@ def hs_products(text: str, option: str = "hs") -> list[str]:
     -------
     list of str
         The prefixes as given, or every code whose description holds all the words.
+
+    See Also
+    --------
+    tradeflows.Query : where products are resolved.
 
     Examples
     --------
@@ -391,6 +419,10 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     -------
     DataFrame
         The same, with :data:`NAME_COLUMNS` beside the codes.
+
+    See Also
+    --------
+    country_name : one name.
 
     Examples
     --------

@@ -83,6 +83,10 @@ def country_name(iso3: str) -> str:
     str
         The English name, or the code when it names no country.
 
+    See Also
+    --------
+    hs_label : the same for products.
+
     Examples
     --------
     >>> country_name("MYS"), country_name("")
@@ -116,6 +120,10 @@ def hs_label(hs: str, width: int = 48) -> str:
     str
         The code and the start of its HS2022 description.
 
+    See Also
+    --------
+    hs_description : the whole description.
+
     Examples
     --------
     >>> hs_label("84715000", width=30)
@@ -142,6 +150,10 @@ def hs_description(hs: str) -> str:
     str
         Its HS2022 description in full (its subheading's for a longer national
         code), or ``""``.
+
+    See Also
+    --------
+    hs_label : a short label.
 
     Examples
     --------
@@ -179,6 +191,10 @@ def mark_synthetic(fig, text: str = "SYNTHETIC"):
     -------
     plotly.graph_objects.Figure
         ``fig``, for chaining.
+
+    See Also
+    --------
+    tradeflows.datasets.make_trade_world : synthetic worlds.
 
     Examples
     --------
@@ -219,6 +235,10 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     Returns
     -------
     plotly.graph_objects.Figure
+
+    See Also
+    --------
+    flags_bar : the corridors ranked.
 
     Examples
     --------
@@ -378,6 +398,10 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     -------
     plotly.graph_objects.Figure
 
+    See Also
+    --------
+    reported_lines : any reported series, with gaps.
+
     Examples
     --------
     >>> import datetime as dt
@@ -513,6 +537,10 @@ def mirror_gap(
         A note instead of an empty panel where no flow has both reports
         (:func:`mirror_gap_note`).
 
+    See Also
+    --------
+    mirror_gap_note : why a gap cannot be drawn.
+
     Examples
     --------
     >>> import datetime as dt
@@ -583,6 +611,10 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
     str or None
         Why there is no gap to draw (a side that never files, no common month),
         or None when there is one.
+
+    See Also
+    --------
+    mirror_gap : the figure.
 
     Examples
     --------
@@ -666,6 +698,10 @@ def reported_lines(
     Returns
     -------
     plotly.graph_objects.Figure
+
+    See Also
+    --------
+    route_legs : a route's legs, both reports.
 
     Examples
     --------
@@ -757,6 +793,10 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     -------
     plotly.graph_objects.Figure
 
+    See Also
+    --------
+    hub_map : hubs on a map.
+
     Examples
     --------
     >>> f = pl.DataFrame({"hub": ["MYS", "SGP"], "hs": ["847150", "854231"], "score": [9.0, 2.0]})
@@ -809,6 +849,10 @@ def flags_bar(flags, *, top: int = 20):
     Returns
     -------
     plotly.graph_objects.Figure
+
+    See Also
+    --------
+    tradeflows.corridors : the ranking drawn.
 
     Examples
     --------
@@ -884,6 +928,10 @@ def hub_map(flags):
     Returns
     -------
     plotly.graph_objects.Figure
+
+    See Also
+    --------
+    score_heatmap : hubs by product.
 
     Examples
     --------

@@ -166,6 +166,10 @@ def make_trade_world(
         What ``world.json`` holds: the seed, months, files and rows written,
         episodes and look-alikes, the world's parameters, ``synthetic: True``.
 
+    See Also
+    --------
+    tradeflows.evaluate : score flags against its labels.
+
     Examples
     --------
     >>> import tempfile

@@ -70,6 +70,10 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     DataFrame
         One row per route: its pooled ``evidence``.
 
+    See Also
+    --------
+    corridors : the ranking built on it.
+
     Examples
     --------
     >>> import datetime as dt

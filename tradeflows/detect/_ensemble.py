@@ -43,6 +43,11 @@ class EnsembleDetector(SuspicionOutlierMixin, BaseEstimator):
     threshold : float
         Score from which a row is an outlier.
 
+    See Also
+    --------
+    LearnedRouteDetector : the default.
+    detect_routes : where a detector is used.
+
     Examples
     --------
     >>> import numpy as np

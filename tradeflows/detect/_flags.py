@@ -53,6 +53,10 @@ def default_detector(threshold: float | None = None):
     -------
     LearnedRouteDetector
 
+    See Also
+    --------
+    LearnedRouteDetector : the detector it returns.
+
     Examples
     --------
     >>> type(default_detector()).__name__
@@ -83,6 +87,10 @@ def load_canonical(
     -------
     LazyFrame
         Canonical rows.
+
+    See Also
+    --------
+    tradeflows.scan_store : a store's rows.
 
     Examples
     --------
@@ -130,6 +138,10 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     -------
     LazyFrame
         The same, with ``reasons``.
+
+    See Also
+    --------
+    detect_routes : where they are written.
 
     Examples
     --------
@@ -377,6 +389,10 @@ def route_features(
         One row per route-month: ``ROUTE_KEY``, ``period`` and the indicators
         (:data:`tradeflows.routes.FEATURES` among them).
 
+    See Also
+    --------
+    detect_routes : score them.
+
     Examples
     --------
     >>> import datetime as dt
@@ -474,6 +490,12 @@ def detect_routes(
         (:func:`tradeflows.detect.route_evidence`) clears the same
         threshold, both its inflow and its outflow side are covered that
         month, and it is not a data-quality event.
+
+    See Also
+    --------
+    tradeflows.corridors : one row per corridor.
+    tradeflows.Query : what to look for.
+    tradeflows.Report : the report of a detection.
 
     Examples
     --------

@@ -44,6 +44,10 @@ def model_info() -> dict:
     dict
         ``route_model.info.json``: how the shipped trees were trained.
 
+    See Also
+    --------
+    pretrained_model : the trees.
+
     Examples
     --------
     >>> info = model_info()
@@ -60,6 +64,10 @@ def pretrained_model():
     -------
     SupervisedRouteDetector
         Fitted with the trees shipped with tradeflows (``route_model.json``).
+
+    See Also
+    --------
+    model_info : how they were trained.
 
     Examples
     --------
@@ -103,6 +111,11 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     ----------
     model_ : SupervisedRouteDetector
     offset_ : float
+
+    See Also
+    --------
+    default_detector : the shipped trees, ready.
+    detect_routes : where it is used.
 
     Examples
     --------

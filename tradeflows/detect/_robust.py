@@ -49,6 +49,11 @@ class RobustRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     offset_ : float
         ``-threshold``: ``decision_function = score_samples - offset_``.
 
+    See Also
+    --------
+    LearnedRouteDetector : the default.
+    detect_routes : where a detector is used.
+
     Examples
     --------
     >>> import numpy as np

@@ -38,6 +38,11 @@ class SupervisedRouteDetector(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (2,)
     model_ : xgboost.XGBClassifier
 
+    See Also
+    --------
+    LearnedRouteDetector : the default.
+    detect_routes : where a detector is used.
+
     Examples
     --------
     >>> import numpy as np

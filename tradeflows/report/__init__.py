@@ -813,6 +813,15 @@ def build_report(
     See Also
     --------
     Report : the same, computed once and kept, to look at before writing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from tradeflows.datasets import datasets_dir
+    >>> out = build_report([datasets_dir() / "eu_electronics_exports_2020_2022.parquet"],
+    ...                    tempfile.mkdtemp() + "/report.html", built="now")
+    >>> out.read_text(encoding="utf-8").count("<h1>")
+    1
     """
     out = _html_path(out)
     if xlsx is not None:

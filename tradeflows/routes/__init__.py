@@ -221,6 +221,11 @@ def collect_route_indicators(
         ``gap_out``, ``hub_share``, ``data_quality``, ...). Route-months none
         of whose legs is covered are left out.
 
+    See Also
+    --------
+    tradeflows.detect_routes : score them.
+    tradeflows.coverage_table : who filed what.
+
     Examples
     --------
     >>> import datetime as dt
