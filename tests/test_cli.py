@@ -214,6 +214,7 @@ def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
         (["--destinations", "RUS,all"], "'all' cannot be combined"),
         (["--hs", "84x"], "--hs"),
         (["--hubs", "ZZZ"], "ZZZ"),
+        (["--memory", "lots"], "memory 'lots'"),
     ],
 )
 def test_detect_refuses_bad_options_and_keeps_the_old_flags(

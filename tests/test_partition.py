@@ -163,3 +163,38 @@ def test_the_store_is_sorted_by_chapter_so_a_chapter_skips_the_others_row_groups
         scan_store(out).filter(in_chapters(["84"])).collect().sort(pl.all()),
         exact.sort(pl.all()),
     )
+
+
+def test_a_run_over_its_memory_budget_goes_chapter_by_chapter_to_the_same_flags(store, whole):
+    """The route-months are counted before they are built; over the budget, the run
+    takes the partitioned path and says so, with the whole run's flags."""
+    import logging
+
+    from tradeflows._log import logger
+    from tradeflows._query import Query
+    from tradeflows.detect._budget import BYTES_PER_ROUTE_MONTH, route_months_estimate
+    from tradeflows.errors import TradeflowsInputError
+
+    n = route_months_estimate(collect_mirror(store), Query())
+    assert n >= whole.height > 0  # every route-month scored was counted
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())
+    seen = []
+    original = _partition.indicators
+    logger.addHandler(handler)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(
+                _partition, "indicators", lambda *a, **k: seen.append(1) or original(*a, **k)
+            )
+            tight = detect_routes(store, detector=detector(), memory=n // 2 * BYTES_PER_ROUTE_MONTH)
+            assert seen and any("HS chapters in groups" in m and "route-months" in m for m in said)
+            _same(whole, tight)
+            seen.clear()
+            detect_routes(store, detector=detector(), memory="64GiB")
+            assert seen == []  # within the budget: the whole run, not the chapters
+    finally:
+        logger.removeHandler(handler)
+    with pytest.raises(TradeflowsInputError, match="memory 'lots'"):
+        detect_routes(store, memory="lots")

@@ -359,6 +359,15 @@ def _read_flags(path: Path):
     return typed
 
 
+_Memory = Annotated[
+    str | None,
+    typer.Option(
+        help="Memory the run may use: 6GiB, 500MB or a share of the machine's (0.5; default "
+        "0.25). Over it, HS chapters in groups, to the same flags."
+    ),
+]
+
+
 @app.command()
 def detect(
     sources: Annotated[list[str], typer.Argument(help="Stores, files, globs or folders.")],
@@ -414,6 +423,7 @@ def detect(
             help="Dask scheduler address (tcp://host:8786) or 'local': chapters in parallel."
         ),
     ] = None,
+    memory: _Memory = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress, no summary lines.")
     ] = False,
@@ -439,6 +449,7 @@ def detect(
         labels=known,
         partition=partition,
         cluster=cluster,
+        memory=memory,
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     ranked = corridors(flags)
@@ -524,6 +535,7 @@ def report(
         Path | None,
         typer.Option(help="Also write the flags as an Excel workbook (corridors, months)."),
     ] = None,
+    memory: _Memory = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress (the report's path is printed).")
     ] = False,
@@ -533,7 +545,7 @@ def report(
 
     path = build_report(
         sources, out, config=config, previous=previous, engine=engine, partition=partition,
-        xlsx=xlsx,
+        xlsx=xlsx, memory=memory,
     )  # fmt: skip
     _say(path.resolve())
 

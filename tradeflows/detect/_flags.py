@@ -353,6 +353,24 @@ def _named_once(text: pl.Expr, col: str) -> pl.Expr:
     return pl.when(found).then(spelled).otherwise(text)
 
 
+def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int) -> bool:
+    """Whether the whole run's route-months would need more than ``budget`` bytes
+    (then the detection goes chapter by chapter, to the same flags)."""
+    from tradeflows._log import logger
+    from tradeflows.detect._budget import BYTES_PER_ROUTE_MONTH, route_months_estimate
+
+    with step("counting the route-months"):
+        n = route_months_estimate(pairs, query, engine)
+    need = n * BYTES_PER_ROUTE_MONTH
+    if need <= budget:
+        return False
+    logger.info(
+        f"{n:,} route-months would need about {need / 2**30:.1f} GiB, more than the "
+        f"{budget / 2**30:.1f} GiB budget: HS chapters in groups (the same flags)"
+    )
+    return True
+
+
 def _query(query: Query | None, **fields) -> Query:
     """The query of a run: ``query`` as given, or built from its fields (not both)."""
     given = {k: v for k, v in fields.items() if v is not None}
@@ -375,12 +393,13 @@ def route_features(
     partition: bool = False,
     cluster=None,
     pairs: pl.DataFrame | None = None,
+    memory: str | float | None = None,
 ) -> pl.DataFrame:
     """The route indicators of ``source`` as :func:`detect_routes` scores them, in a fixed order.
 
     Parameters
     ----------
-    source, destinations, hubs, hs, since, query, engine, partition, cluster, pairs
+    source, destinations, hubs, hs, since, query, engine, partition, cluster, pairs, memory
         As :func:`detect_routes`.
 
     Returns
@@ -403,6 +422,9 @@ def route_features(
     2
     """
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
+    from tradeflows.detect._budget import memory_budget
+
+    budget = memory_budget(memory)  # checked before any work
     if pairs is not None and (partition or cluster is not None):
         raise ValueError("pairs: not with partition or cluster, which mirror chapter by chapter")
     lf = load_canonical(source, engine=engine)
@@ -415,6 +437,12 @@ def route_features(
         if pairs is None:
             with step("pairing the two reports of each flow"):
                 pairs = collect_mirror(lf, engine)
+        if _over_budget(pairs, query, engine, budget):
+            from tradeflows.detect._partition import indicators
+
+            with step("route indicators, HS chapters in groups"):
+                ind = indicators(lf, query, engine=engine)
+            return ind.sort([*ROUTE_KEY, "period"])
         with step("who filed what, month by month"):
             coverage = _engine.collect(coverage_table(lf), engine).lazy()
         with step("route indicators"):
@@ -441,6 +469,7 @@ def detect_routes(
     cluster=None,
     pairs: pl.DataFrame | None = None,
     level: str = "route-month",
+    memory: str | float | None = None,
 ) -> pl.DataFrame:
     """The flags table (one row per route-month) or its corridors, most suspicious first.
 
@@ -479,6 +508,11 @@ def detect_routes(
     level : {"route-month", "corridor"}
         The flags table, or :func:`tradeflows.detect.corridors` of it (one
         row per origin -> hub -> destination -> product).
+    memory : str or float, optional
+        The memory the run may use (``"6GiB"``, or a share of the machine's:
+        ``0.5``; default a quarter). When the whole run's route-months would
+        need more (about 1.2 kB each, counted before they are built), it goes
+        HS chapter by chapter in groups, as with ``partition``: the same flags.
 
     Returns
     -------
@@ -516,7 +550,7 @@ def detect_routes(
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
     engine = _engine.resolve(engine)  # once, for every stage below
     ind = route_features(source, query=query, engine=engine, partition=partition,
-                         cluster=cluster, pairs=pairs)  # fmt: skip
+                         cluster=cluster, pairs=pairs, memory=memory)  # fmt: skip
     if ind.is_empty():
         out = ind.with_columns(
             score=pl.lit(None, pl.Float64),

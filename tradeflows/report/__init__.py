@@ -617,6 +617,9 @@ class Report:
         only the chapters of the drill-down routes (with the whole data's
         context): the memory of one group, not of the whole store, and the
         same report (tested).
+    memory : str or float, optional
+        As :func:`tradeflows.detect_routes`: over it, the detection goes
+        chapter by chapter by itself.
 
     Attributes
     ----------
@@ -659,6 +662,7 @@ class Report:
         engine: str | None = None,
         built: str | None = None,
         partition: bool = False,
+        memory: str | float | None = None,
     ) -> None:
         from tradeflows._mirror import collect_mirror
         from tradeflows.detect import corridors, detect_routes
@@ -687,7 +691,8 @@ class Report:
         else:  # the mirror, computed once, serves the detection and the figures
             with step("pairing the two reports of each flow"):
                 pairs = collect_mirror(lf, engine)
-            self.flags = detect_routes(lf, query=self.query, engine=engine, pairs=pairs)
+            self.flags = detect_routes(lf, query=self.query, engine=engine, pairs=pairs,
+                                       memory=memory)  # fmt: skip
         self.summary = summarise(
             lf, self.flags, audit, config=self.config, previous=before,
             built=built or _build_time(),
@@ -788,6 +793,7 @@ def build_report(
     built: str | None = None,
     partition: bool = False,
     xlsx: str | Path | None = None,
+    memory: str | float | None = None,
 ) -> Path:
     """Detect on ``sources`` and write the report to ``out``; return its path.
 
@@ -800,7 +806,7 @@ def build_report(
         Stores, files, globs or folders.
     out : path
         The HTML file (written to a temporary name, then renamed).
-    config, previous, engine, built, partition
+    config, previous, engine, built, partition, memory
         As :class:`Report`.
     xlsx : path, optional
         Also write the flags as an Excel workbook (:meth:`Report.to_excel`).
@@ -827,7 +833,7 @@ def build_report(
     if xlsx is not None:
         xlsx = _xlsx_path(xlsx)
     report = Report(sources, config=config, previous=previous, engine=engine, built=built,
-                    partition=partition)  # fmt: skip
+                    partition=partition, memory=memory)  # fmt: skip
     report.write_html(out)
     if xlsx is not None:
         report.to_excel(xlsx)

@@ -1,0 +1,130 @@
+"""How much memory a detection may use, and whether the whole run fits in it.
+
+The route stage's memory follows the number of route-months it builds, not
+the input rows: a wide world of many products makes more route-months than it
+has report rows. Before building them, :func:`route_months_estimate` counts
+the candidate routes and the months; when their route-months would need more
+than the budget, the detection runs HS chapter by chapter in groups instead
+(``partition``), which gives the same flags.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import polars as pl
+
+from tradeflows import engine as _engine
+from tradeflows._query import Query
+from tradeflows.errors import TradeflowsInputError
+
+__all__ = ["BYTES_PER_ROUTE_MONTH", "DEFAULT_SHARE", "memory_budget", "route_months_estimate"]
+
+#: Peak bytes of the whole run per route-month: 12.5 GiB for 11.3M route-months
+#: on the wide world of issue 27 (benchmarks/RESULTS.md).
+BYTES_PER_ROUTE_MONTH = 1_200
+
+#: The share of the machine's memory a detection may use by default.
+DEFAULT_SHARE = 0.25
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return 8 * 2**30
+
+
+def memory_budget(memory: str | float | int | None = None) -> int:
+    """The bytes a detection may use.
+
+    Parameters
+    ----------
+    memory : str, float or int, optional
+        ``"6GiB"``, ``"500MB"``, a number of bytes, or a share of the
+        machine's memory (a number up to 1, ``"0.5"``). Default: a quarter
+        of the machine's memory (:data:`DEFAULT_SHARE`).
+
+    Returns
+    -------
+    int
+
+    See Also
+    --------
+    route_months_estimate : what the budget is compared with.
+
+    Examples
+    --------
+    >>> memory_budget("6GiB"), memory_budget(1024)
+    (6442450944, 1024)
+    >>> memory_budget("a lot")
+    Traceback (most recent call last):
+    ...
+    tradeflows.errors.TradeflowsInputError: memory 'a lot': expected a size (6GiB, 500MB) or a share of the machine's memory (0.5)
+    """
+    if memory is None:
+        return int(DEFAULT_SHARE * _total_memory())
+    if isinstance(memory, (int, float)) and not isinstance(memory, bool):
+        value, unit = float(memory), ""
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(memory))
+        if not m or m.group(2).lower() not in _UNITS:
+            raise TradeflowsInputError(
+                f"memory {memory!r}: expected a size (6GiB, 500MB) or a share of the "
+                "machine's memory (0.5)"
+            )
+        value, unit = float(m.group(1)), m.group(2).lower()
+    if value <= 0:
+        raise TradeflowsInputError(f"memory {memory!r}: must be more than 0")
+    if not unit and value <= 1:
+        return int(value * _total_memory())
+    return int(value * _UNITS[unit])
+
+
+def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None = None) -> int:
+    """How many route-months the whole run would build: candidate routes times months.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        The mirror of the data (:func:`tradeflows.collect_mirror`).
+    query : Query
+        What the detection looks for.
+    engine : str, optional
+        Where the count runs.
+
+    Returns
+    -------
+    int
+
+    See Also
+    --------
+    memory_budget : what the estimate is compared with.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows import collect_mirror
+    >>> lf = pl.LazyFrame({"freq": "M", "period": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)] * 2,
+    ...     "reporter": ["USA", "USA", "MYS", "MYS"], "partner": ["MYS", "MYS", "CHN", "CHN"],
+    ...     "flow": "X", "hs": "847150", "value_usd": 1e6, "net_kg": None, "slip_suspect": False}
+    ... ).with_columns(pl.col("net_kg").cast(pl.Float64))
+    >>> route_months_estimate(collect_mirror(lf), Query(destinations="CHN"))
+    4
+    """
+    from tradeflows.reference import destinations_of_concern
+    from tradeflows.routes import candidate_routes, monthly_legs
+
+    options = query.options()
+    legs = monthly_legs(pairs.lazy(), options["hs"])
+    destinations = list(options["destinations"] or destinations_of_concern())
+    routes = candidate_routes(legs, destinations, hubs=options["hubs"])
+    span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
+    n_routes, lo, hi = _engine.collect(
+        routes.select(n=pl.len()).join(span, how="cross"), engine
+    ).row(0)
+    return int(n_routes) * (int(hi) - int(lo) + 1 if lo is not None else 0)
