@@ -36,6 +36,7 @@ from tradeflows._query import Query
 from tradeflows.engine import resolve as resolve_engine
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.names import NAME_COLUMNS
+from tradeflows.routes import ROUTE_KEY
 
 __all__ = [
     "DEFAULTS",
@@ -431,6 +432,13 @@ def _figures(
     return overview, drill
 
 
+def _flagged_months(flags: pl.DataFrame, corridors: pl.DataFrame) -> pl.DataFrame:
+    """Every route-month of the flagged corridors among ``corridors``, in the flags' order:
+    the route-month sheet of the report's workbooks."""
+    hit = corridors.filter(pl.col("flagged")).select(ROUTE_KEY)
+    return flags.join(hit, on=ROUTE_KEY, how="semi", maintain_order="left")
+
+
 def downloads(flags: pl.DataFrame) -> dict[str, str]:
     """The report's downloads, as base64 for ``data:`` links that work offline: the
     flagged corridors as CSV, and as an Excel workbook with their route-months.
@@ -449,8 +457,7 @@ def downloads(flags: pl.DataFrame) -> dict[str, str]:
     from tradeflows._files import spreadsheet_safe, workbook_bytes
 
     ranked = _route_rows(flags)
-    key = ["origin", "hub", "destination", "hs"]
-    months = flags.join(ranked.select(key), on=key, how="semi", maintain_order="left")
+    months = _flagged_months(flags, ranked)
     text = spreadsheet_safe(ranked).write_csv()
     book = workbook_bytes({"corridors": ranked, "route-months": months}, "the report's download")
     return {
@@ -553,7 +560,7 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
     >>> table_rows(f, 10)[0]["detail"]
     [{'month': '2024-01', 'score': 9.0, 'extra_usd': 4000000.0}]
     """
-    key = ["origin", "hub", "destination", "hs"]
+    key = ROUTE_KEY
     top = _route_rows(flags).head(rows)
     # Each corridor's flagged months, for the detail a reader opens on demand.
     detail = (
@@ -737,9 +744,7 @@ class Report:
 
         path = _xlsx_path(path)
         with step(f"writing {path}"):
-            key = ["origin", "hub", "destination", "hs"]
-            hit = self.corridors.filter(pl.col("flagged")).select(key)
-            months = self.flags.join(hit, on=key, how="semi", maintain_order="left")
+            months = _flagged_months(self.flags, self.corridors)
             write_workbook_atomic(path, {"corridors": self.corridors, "route-months": months})
         return path
 
