@@ -193,21 +193,10 @@ def test_report_in_a_real_browser_offline(browser, report, tmp_path):
     )
     assert shown and set(shown) == {name}
     # The downloads work offline and hold the table: CSV, and Excel with the months too.
-    rows = page.eval_on_selector_all(
-        "#flags-table > tbody > tr",
-        "rows => rows.map(r => [r.cells[1].textContent, r.cells[3].textContent])",
-    )
-    for link, name in (("#download-csv", "c.csv"), ("#download-xlsx", "f.xlsx")):
-        with page.expect_download() as info:
-            page.click(link)
-        info.value.save_as(tmp_path / name)
-    table = pl.read_csv(tmp_path / "c.csv", schema_overrides={"hs": pl.String})
-    book = pl.read_excel(
-        tmp_path / "f.xlsx", sheet_name="corridors", schema_overrides={"hs": pl.String}
-    )
+    rows, table, book = downloaded(page, tmp_path)
     months = pl.read_excel(tmp_path / "f.xlsx", sheet_name="route-months", infer_schema_length=None)
     for got in (table, book):
-        assert got.select("hub", "hs").rows() == [tuple(r) for r in rows]
+        assert got.select("hub", "hs").rows() == rows
     assert months.height >= book["months"].sum() > 0
     page.close()
 
@@ -305,6 +294,17 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
         seen_rules |= set(rules)
     assert seen_rules == {"the export bans on Russia and Belarus"}
     # The download buttons give the flagged corridors as CSV and XLSX, the table's rows.
+    rows, table, book = downloaded(page, tmp_path)
+    for got in (table, book):
+        assert got.select("hub", "hs").rows()[: len(rows)] == rows
+        assert got["flagged"].all() and got.height >= len(rows) > 0
+    seen["page"].screenshot(path=str(ARTIFACTS / "bundled_report.png"))
+    seen["page"].close()
+
+
+def downloaded(page, folder: Path) -> tuple[list[tuple], pl.DataFrame, pl.DataFrame]:
+    """The table's (hub, HS) rows as shown, and the CSV and the XLSX corridors sheet its
+    download links give (clicked in the browser, saved in ``folder``)."""
     rows = page.eval_on_selector_all(
         "#flags-table > tbody > tr",
         "rows => rows.map(r => [r.cells[1].textContent, r.cells[3].textContent])",
@@ -312,16 +312,12 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
     for link, name in (("#download-csv", "c.csv"), ("#download-xlsx", "f.xlsx")):
         with page.expect_download() as info:
             page.click(link)
-        info.value.save_as(tmp_path / name)
-    table = pl.read_csv(tmp_path / "c.csv", schema_overrides={"hs": pl.String})
+        info.value.save_as(folder / name)
+    table = pl.read_csv(folder / "c.csv", schema_overrides={"hs": pl.String})
     book = pl.read_excel(
-        tmp_path / "f.xlsx", sheet_name="corridors", schema_overrides={"hs": pl.String}
+        folder / "f.xlsx", sheet_name="corridors", schema_overrides={"hs": pl.String}
     )
-    for got in (table, book):
-        assert got.select("hub", "hs").rows()[: len(rows)] == [tuple(r) for r in rows]
-        assert got["flagged"].all() and got.height >= len(rows) > 0
-    seen["page"].screenshot(path=str(ARTIFACTS / "bundled_report.png"))
-    seen["page"].close()
+    return [tuple(r) for r in rows], table, book
 
 
 def drawn_zeros(page) -> list[dict]:
