@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import os
 import shutil
 import tempfile
 import uuid
@@ -68,10 +67,9 @@ _YEAR_CHAPTER = pl.col("period").dt.year().cast(pl.UInt32) * 256 + _CHAPTER.fill
 
 
 def default_spool_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 16
-    except (AttributeError, ValueError, OSError):  # not a POSIX system
-        return 1 << 30
+    """A sixteenth of the machine's memory (1 GiB where the system does not say)."""
+    total = _engine.total_memory()
+    return total // 16 if total else 1 << 30
 
 
 class _Part(NamedTuple):

@@ -30,6 +30,7 @@ __all__ = [
     "gpu_available",
     "resolve",
     "sink_parquet",
+    "total_memory",
 ]
 
 Engine = Literal["auto", "cpu", "streaming", "gpu"]
@@ -129,6 +130,24 @@ def resolve(engine: str | None = None) -> str:
             "(see environment.yml) or use --engine cpu"
         )
     return name
+
+
+def total_memory() -> int | None:
+    """The machine's memory in bytes, or None where the system does not say (not POSIX).
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> total_memory() is None or total_memory() > 2**20
+    True
+    """
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
 
 
 def _polars_engine(name: str):

@@ -10,7 +10,6 @@ than the budget, the detection runs HS chapter by chapter in groups instead
 
 from __future__ import annotations
 
-import os
 import re
 
 import polars as pl
@@ -33,10 +32,7 @@ _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
 
 
 def _total_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system
-        return 8 * 2**30
+    return _engine.total_memory() or 8 * 2**30  # 8 GiB where the system does not say
 
 
 def memory_budget(memory: str | float | int | None = None) -> int:
