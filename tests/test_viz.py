@@ -122,3 +122,6 @@ def test_reported_lines_leave_months_nobody_filed_as_gaps():
     assert {t.meta["partner"]: t.y for t in by_partner.data}["TWN"] == (6e6, 0.0, 10e6)
     with pytest.raises(ValueError, match="by: choose"):
         reported_lines(d, hs="8471", by="hub")
+    # A reporter that filed, with no row of the selection: zeros in its filed months.
+    nothing = reported_lines(d, hs="8471", partners=["KOR"], reporters=["SGP"], log=False)
+    assert [t.y for t in nothing.data] == [(0.0, 0.0, 0.0)]

@@ -748,12 +748,11 @@ def reported_lines(
             months = filed.filter(pl.col("reporter") == key)["period"]
         else:
             months = filed.filter(pl.col("reporter").is_in(mine["reporter"].unique()))["period"]
-        span = pl.date_range(
-            min(months.min() or rows["period"].min(), rows["period"].min()),
-            max(months.max() or rows["period"].max(), rows["period"].max()),
-            "1mo",
-            eager=True,
-        ).alias("period")
+        # From the first to the last month filed or reported (a reporter may have
+        # filed with no row of this selection: a line of zeros, not an error).
+        known = [d for d in (months.min(), months.max(), rows["period"].min(),
+                             rows["period"].max()) if d is not None]  # fmt: skip
+        span = pl.date_range(min(known), max(known), "1mo", eager=True).alias("period")
         series = (
             span.to_frame()
             .join(mine.group_by("period").agg(pl.col("value").sum()), on="period", how="left")
