@@ -229,11 +229,16 @@ def _summary_shape(doc: object) -> bool:
     )
 
 
-def _route_rows(flags: pl.DataFrame) -> pl.DataFrame:
-    """The flagged corridors, ranked (:func:`tradeflows.detect.corridors`)."""
+def _ranked(flags: pl.DataFrame, ranked: pl.DataFrame | None) -> pl.DataFrame:
+    """Every corridor, ranked: ``ranked`` as given, or :func:`tradeflows.corridors` of ``flags``."""
     from tradeflows.detect import corridors
 
-    return corridors(flags).filter(pl.col("flagged"))
+    return ranked if ranked is not None else corridors(flags)
+
+
+def _route_rows(flags: pl.DataFrame, ranked: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The flagged corridors, ranked (:func:`tradeflows.detect.corridors`)."""
+    return _ranked(flags, ranked).filter(pl.col("flagged"))
 
 
 def _changes(routes: pl.DataFrame, previous: dict | None) -> dict | None:
@@ -287,6 +292,7 @@ def summarise(
     config: dict | None = None,
     previous: dict | None = None,
     built: str = "",
+    ranked: pl.DataFrame | None = None,
 ) -> dict:
     """Everything the report says, as plain data (no HTML).
 
@@ -304,6 +310,9 @@ def summarise(
         :func:`previous_summary` of last month's report.
     built : str
         The build time shown.
+    ranked : DataFrame, optional
+        :func:`tradeflows.corridors` of ``flags`` when the caller has it
+        (:class:`Report` does): it is not ranked again.
 
     Returns
     -------
@@ -325,7 +334,7 @@ def summarise(
     (['USA', 'MYS', 'CHN', '847150'], 1)
     """
     config = config or load_config(None)
-    routes = _route_rows(flags)
+    routes = _route_rows(flags, ranked)
     dq = flags.filter(pl.col("data_quality").is_not_null())
     return {
         "title": config["report"]["title"],
@@ -391,16 +400,16 @@ def _figure_json(fig) -> str:
 
 
 def _figures(
-    flags: pl.DataFrame, pairs: pl.DataFrame, summary: dict, config: dict, coverage=None
-) -> tuple[list, list]:
+    flags: pl.DataFrame, pairs: pl.DataFrame, summary: dict, config: dict, coverage=None,
+    ranked: pl.DataFrame | None = None,
+) -> tuple[list, list]:  # fmt: skip
     from tradeflows import viz
-    from tradeflows.detect import corridors
 
     flagged = flags.filter(pl.col("flagged"))
     overview = [
         (
             "Corridors ranked by evidence and value at stake",
-            viz.flags_bar(corridors(flags), top=config["report"]["top_routes"]),
+            viz.flags_bar(_ranked(flags, ranked), top=config["report"]["top_routes"]),
         ),
         ("Hubs on the map", viz.hub_map(flags)),
         ("Hub by product", viz.score_heatmap(flags)),
@@ -439,9 +448,22 @@ def _flagged_months(flags: pl.DataFrame, corridors: pl.DataFrame) -> pl.DataFram
     return flags.join(hit, on=ROUTE_KEY, how="semi", maintain_order="left")
 
 
-def downloads(flags: pl.DataFrame) -> dict[str, str]:
+def downloads(flags: pl.DataFrame, ranked: pl.DataFrame | None = None) -> dict[str, str]:
     """The report's downloads, as base64 for ``data:`` links that work offline: the
     flagged corridors as CSV, and as an Excel workbook with their route-months.
+
+    Parameters
+    ----------
+    flags : DataFrame
+        A flags table.
+    ranked : DataFrame, optional
+        :func:`tradeflows.corridors` of ``flags`` when the caller has it
+        (:class:`Report` does): it is not ranked again.
+
+    Returns
+    -------
+    dict of str to str
+        ``csv`` and ``xlsx``, base64.
 
     Examples
     --------
@@ -456,7 +478,7 @@ def downloads(flags: pl.DataFrame) -> dict[str, str]:
 
     from tradeflows._files import spreadsheet_safe, workbook_bytes
 
-    ranked = _route_rows(flags)
+    ranked = _route_rows(flags, ranked)
     months = _flagged_months(flags, ranked)
     text = spreadsheet_safe(ranked).write_csv()
     book = workbook_bytes({"corridors": ranked, "route-months": months}, "the report's download")
@@ -534,7 +556,7 @@ def render(
     )
 
 
-def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
+def table_rows(flags: pl.DataFrame, rows: int, ranked: pl.DataFrame | None = None) -> list[dict]:
     """The report's table: the ``rows`` first corridors, as the template reads them.
 
     Parameters
@@ -543,6 +565,9 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
         A flags table.
     rows : int
         How many corridors.
+    ranked : DataFrame, optional
+        :func:`tradeflows.corridors` of ``flags`` when the caller has it
+        (:class:`Report` does): it is not ranked again.
 
     Returns
     -------
@@ -561,7 +586,7 @@ def table_rows(flags: pl.DataFrame, rows: int) -> list[dict]:
     [{'month': '2024-01', 'score': 9.0, 'extra_usd': 4000000.0}]
     """
     key = ROUTE_KEY
-    top = _route_rows(flags).head(rows)
+    top = _route_rows(flags, ranked).head(rows)
     # Each corridor's flagged months, for the detail a reader opens on demand.
     detail = (
         flags.filter(pl.col("flagged"))
@@ -700,20 +725,21 @@ class Report:
                 pairs = collect_mirror(lf, engine)
             self.flags = detect_routes(lf, query=self.query, engine=engine, pairs=pairs,
                                        memory=memory)  # fmt: skip
+        self.corridors = corridors(self.flags)  # ranked once, for every part below
         self.summary = summarise(
             lf, self.flags, audit, config=self.config, previous=before,
-            built=built or _build_time(),
+            built=built or _build_time(), ranked=self.corridors,
         )  # fmt: skip
         if partition:
             drilled = self.summary["routes"][: self.config["report"]["drilldowns"]]
             chapters = sorted({r["route"][3][:2] for r in drilled})
             pairs = collect_mirror(lf, engine, chapters=chapters)
-        self.corridors = corridors(self.flags)
         with step("figures"):
             coverage = collect(coverage_table(lf), engine)
             self._overview, self._drill = _figures(
-                self.flags, pairs, self.summary, self.config, coverage=coverage
-            )
+                self.flags, pairs, self.summary, self.config, coverage=coverage,
+                ranked=self.corridors,
+            )  # fmt: skip
 
     @property
     def figures(self) -> dict:
@@ -731,9 +757,9 @@ class Report:
         renamed: a failed write leaves the old file); return the path."""
         path = _html_path(path)
         with step(f"writing {path}"):
-            table = table_rows(self.flags, self.config["report"]["table_rows"])
+            table = table_rows(self.flags, self.config["report"]["table_rows"], self.corridors)
             page = render(self.summary, self._overview, self._drill, table=table,
-                          attachments=downloads(self.flags))  # fmt: skip
+                          attachments=downloads(self.flags, self.corridors))  # fmt: skip
             write_text_atomic(path, page)
         return path
 
