@@ -52,6 +52,22 @@ def test_ingests_cleanly_with_the_audit_equation(tmp_path, world):
     assert not set(t["dropped"]) & {"unknown_country", "unknown_hs", "bad_value", "bad_period"}
 
 
+def test_a_world_that_draws_monaco_trades_under_comtrade_codes_only(tmp_path):
+    # Seed 76 draws Monaco among 5 other countries; Comtrade has no code for
+    # it (it books Monaco with France), so the world puts another in its place.
+    info = make_trade_world(tmp_path / "w", seed=76, n_others=5, n_products=8,
+                            pairs_per_product=40, episodes=1, lookalikes=1)  # fmt: skip
+    reports = pl.concat(
+        [pl.read_csv(tmp_path / "w" / f, infer_schema=False) for f in info["files"]]
+    )
+    assert "MCO" not in set(reports["reporterISO"]) | set(reports["partnerISO"])
+    assert (
+        reports["reporterCode"].is_not_null().all() and reports["partnerCode"].is_not_null().all()
+    )
+    doc = ingest([tmp_path / "w" / "comtrade"], tmp_path / "store")
+    assert "unknown_country" not in doc["totals"]["dropped"]
+
+
 def test_planted_quirks_are_in_the_files(world):
     _, _, r, _ = world
     assert r.filter(pl.col("partnerCode") == "0").height > 0  # World rows

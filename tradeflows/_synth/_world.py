@@ -59,6 +59,14 @@ class World:
         codes = dict(zip(table["iso3"].to_list(), table["comtrade"].to_list(), strict=False))
         others_pool = sorted(set(codes) - set(ORIGINS + HUBS + DESTINATIONS))
         others = [str(c) for c in rng.choice(others_pool, n_others, replace=False)]
+        # Monaco has no Comtrade code of its own (Comtrade books it with
+        # France): a drawn country without one is replaced by another drawn
+        # after, so that every world which drew none keeps its draws.
+        uncoded = [c for c in others if codes[c] is None]
+        if uncoded:
+            spare = [c for c in others_pool if codes[c] is not None and c not in others]
+            swap = dict(zip(uncoded, rng.choice(spare, len(uncoded), replace=False), strict=True))
+            others = [str(swap.get(c, c)) for c in others]
         six = hs_codes("HS2022").filter(pl.col("level") == 6)["hs"].to_list()
         plain = [c for c in six if c[:2] not in ("84", "85", "88", "90")]
         products = CONTROLLED + [
