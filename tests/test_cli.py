@@ -136,11 +136,22 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     out = tmp_path / "flags.parquet"
     assert main(["detect", str(small_world / "comtrade"), "--out", str(out)]) == 0
     flags = pl.read_parquet(out)
-    assert flags.columns[:9] == [
-        "origin", "hub", "destination", "hs", "period", "score", "flagged", "reasons", "data_quality",
+    assert flags.columns[:10] == [
+        "origin", "hub", "destination", "hs", "period", "score", "evidence", "flagged", "reasons",
+        "data_quality",
     ]  # fmt: skip
     printed = capsys.readouterr().out
     assert f"{out}:" in printed and "flagged" in printed
+    # Every route-month scored with --all-months; by default what an analyst reads of
+    # them, said on the summary line, and the same corridors either way.
+    from tradeflows.detect import corridors, route_months_scored
+
+    every = tmp_path / "every.parquet"
+    assert main(["detect", str(small_world / "comtrade"), "--out", str(every), "--all-months"]) == 0
+    every_flags = pl.read_parquet(every)
+    assert every_flags.height == route_months_scored(flags) > 2 * flags.height
+    assert f"{route_months_scored(flags)} route-months scored ({flags.height} written)" in printed
+    assert corridors(every_flags).equals(corridors(flags))
     csv = tmp_path / "flags.csv"
     assert main(["detect", str(small_world / "comtrade"), "--out", str(csv), "--flagged-only"]) == 0
     assert pl.read_csv(csv)["flagged"].all()

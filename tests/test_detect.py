@@ -25,7 +25,6 @@ from tradeflows.detect import (
     default_detector,
     detect_routes,
     model_info,
-    route_evidence,
 )
 from tradeflows.errors import TradeflowsInputError
 from tradeflows.routes import FEATURES, ROUTE_KEY
@@ -151,9 +150,7 @@ def test_flagged_is_the_detectors_own_predict(world, flags, mine):
         & out["covered"].to_numpy()
     )
     if mine:
-        strong = route_evidence(out).filter(pl.col("evidence") >= -det.offset_)
-        on_strong = out.join(strong, on=ROUTE_KEY, how="left", maintain_order="left")
-        expected &= on_strong["evidence"].is_not_null().to_numpy()
+        expected &= (out["evidence"] >= -det.offset_).fill_null(False).to_numpy()
     assert expected.any()
     assert out["flagged"].to_list() == expected.tolist()
 
@@ -203,6 +200,56 @@ def test_a_query_built_once_gives_the_flags_of_its_fields(world):
         detect_routes(world[1], query=query, hubs=["ARM"])
     with pytest.raises(TradeflowsInputError, match=r"^destinations: 'all' cannot be combined"):
         Query(destinations=["RUS", "all"])
+
+
+def test_material_routes_only_with_min_usd(world, tmp_path, capsys):
+    """``min_usd``: a route none of whose legs carries that much in a month is not
+    scored; every route scored carries it on one leg; a bad amount is one line."""
+    from tradeflows._mirror import collect_mirror
+    from tradeflows._query import Query
+    from tradeflows.detect import route_months_scored
+    from tradeflows.routes import candidate_routes, monthly_legs
+
+    every = detect_routes(world[1], keep="all")
+    material = detect_routes(world[1], query=Query(min_usd=250_000), keep="all")
+    assert 0 < route_months_scored(material) < route_months_scored(every)
+    legs = monthly_legs(collect_mirror(world[1]).lazy()).collect()
+    peak = legs.group_by("exporter", "importer", "hs").agg(peak=pl.col("v").max())
+    routes = material.select(ROUTE_KEY).unique()
+    carried = pl.concat(
+        [
+            routes.join(peak, left_on=[a, b, "hs"], right_on=["exporter", "importer", "hs"])
+            .filter(pl.col("peak") >= 250_000)
+            .select(ROUTE_KEY)
+            for a, b in (("origin", "hub"), ("hub", "destination"), ("origin", "destination"))
+        ]
+    ).unique()
+    assert carried.height == routes.height
+    left_out = candidate_routes(legs.lazy(), ["CHN", "RUS", "IRN", "BLR", "PRK", "SYR"]).collect()
+    assert left_out.height > routes.height
+    # The routes scored have the indicators they have among every route: the
+    # spread of chance is still read from all the candidate routes' series. But
+    # the policy break: an origin's other partners it is compared with are
+    # its material ones.
+    from tradeflows.detect import route_features
+
+    kept = route_features(world[1], query=Query(min_usd=250_000))
+    among_all = route_features(world[1], query=Query(min_usd=0)).join(
+        kept.select(ROUTE_KEY).unique(), on=ROUTE_KEY, how="semi"
+    )
+    policy = ["policy_did", "policy_did_products"]
+    assert_frame_equal(kept.drop(policy), among_all.drop(policy), check_exact=False,
+                       rel_tol=1e-9, abs_tol=1e-9)  # fmt: skip
+    assert not kept["policy_did"].equals(among_all["policy_did"])
+    with pytest.raises(TradeflowsInputError, match=r"^min_usd -1: a number of US dollars"):
+        Query(min_usd=-1)
+    from tradeflows.cli import main
+
+    out = tmp_path / "flags.parquet"
+    assert main(["detect", str(world[0] / "store"), "--out", str(out), "--min-usd", "-5"]) == 2
+    err = capsys.readouterr().err
+    assert "--min-usd -5.0: a number of US dollars" in err and err.count("\n") == 1
+    assert not out.exists()
 
 
 def test_countries_by_name_and_years_give_the_same_flags(world):

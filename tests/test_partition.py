@@ -10,6 +10,7 @@ from tests.conftest import small_world
 from tradeflows._mirror import collect_context, collect_mirror, mirror, mirror_context
 from tradeflows.detect import _partition, default_detector, detect_routes
 from tradeflows.detect._partition import chapter_indicators
+from tradeflows.routes import series
 from tradeflows.store import scan_store
 
 KEY = ["origin", "hub", "destination", "hs", "period"]
@@ -86,9 +87,10 @@ def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole, monkeypatch
     assert whole["flagged"].sum() > 0
     _same(whole, detect_routes(store, partition=True, detector=detector()))
     assert len(seen) == groups
-    assert sorted(c for chapters in seen for c in chapters) == sorted(
-        whole["hs"].str.slice(0, 2).unique()
-    )
+    # Every chapter of the data, those whose routes are all immaterial too.
+    chapters = collect_mirror(store)["hs"].str.slice(0, 2).unique()
+    assert sorted(c for chapters in seen for c in chapters) == sorted(chapters)
+    assert set(whole["hs"].str.slice(0, 2)) < set(chapters)
 
 
 def test_chapter_by_chapter_with_an_hs_filter_gives_the_whole_runs_flags(store, whole):
@@ -198,3 +200,41 @@ def test_a_run_over_its_memory_budget_goes_chapter_by_chapter_to_the_same_flags(
         logger.removeHandler(handler)
     with pytest.raises(TradeflowsInputError, match="memory 'lots'"):
         detect_routes(store, memory="lots")
+
+
+@pytest.fixture(scope="module")
+def wide_store(tmp_path_factory):
+    """A wide world in small: 60 products traded densely among 30 countries, so that
+    most hubs export most products to a destination of concern (the shape of the
+    wide benchmark world, benchmarks/bench_scale.py --wide)."""
+    out = small_world(tmp_path_factory.mktemp("wideworld"), seed=3, store=True, preset=None,
+                      n_others=10, n_products=60, pairs_per_product=200, episodes=6,
+                      lookalikes=4)  # fmt: skip
+    return out / "store"
+
+
+def test_a_dask_cluster_over_a_wide_world_gives_the_whole_runs_corridors(wide_store, monkeypatch):
+    import distributed
+
+    from tradeflows.detect import corridors
+
+    exact = detect_routes([wide_store])
+    # Wide: many more corridors than products, most of them read from a few rows.
+    assert corridors(exact).height > 2000 and exact["hs"].n_unique() >= 50
+    # The null read from one in several of the immaterial routes' series, as on
+    # large data: the cluster's groups must sample the series the whole run does.
+    monkeypatch.setattr(series, "NULL_SAMPLE_ROUTES", 500)
+    whole_flags = detect_routes([wide_store])
+    assert not whole_flags.equals(exact)
+    ranked = corridors(whole_flags)
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 20_000)  # several groups of chapters
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                 dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        client.wait_for_workers(2, timeout=120)
+        on_cluster = detect_routes([wide_store], cluster=client)
+    _same(whole_flags, on_cluster)
+    assert corridors(on_cluster).equals(ranked)
+    assert ranked["flagged"].any()

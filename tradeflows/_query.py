@@ -7,7 +7,22 @@ from dataclasses import asdict, dataclass
 
 from tradeflows.errors import TradeflowsInputError
 
-__all__ = ["Query"]
+__all__ = ["MIN_USD", "Query"]
+
+#: Materiality: the US dollars one of a route's legs must carry in some month
+#: for the route to be scored. On the 10M-row wide world of the benchmark, 85%
+#: of the candidate routes never do (``benchmarks/RESULTS.md``, issue 27).
+MIN_USD = 100_000.0
+
+
+def _usd(value) -> float:
+    try:
+        usd = float(value)
+    except (TypeError, ValueError):
+        usd = float("nan")
+    if not usd >= 0 or usd == float("inf"):
+        raise TradeflowsInputError(f"min_usd {value!r}: a number of US dollars, 0 or more")
+    return usd
 
 
 def _items(values: str | Iterable[str] | None) -> list[str] | None:
@@ -19,7 +34,7 @@ def _items(values: str | Iterable[str] | None) -> list[str] | None:
 
 @dataclass(frozen=True)
 class Query:
-    """The routes a detection looks at: destinations, hubs, products, first month.
+    """The routes a detection looks at: destinations, hubs, products, first month, materiality.
 
     Built once where a run starts (``detect_routes``, ``Report``, the command
     line), it resolves what people write (country names or codes, HS prefixes
@@ -42,6 +57,15 @@ class Query:
         (``"integrated circuits"``: every code they describe).
     since : str, optional
         The first month to report: a year or a month (``"2022"``, ``"2022-03"``).
+    min_usd : float, optional
+        Materiality: a route none of whose legs (origin -> hub, hub ->
+        destination, origin -> destination) carries this many US dollars in
+        any month is not scored (default ``MIN_USD``, 100,000; 0 scores every
+        route). The spread of chance the indicators are measured against is
+        still read from every candidate route's series (on large data, from a
+        sample of the immaterial routes' series); a route's policy break is
+        measured against the origin's other material partners
+        (``docs/scale.md``).
 
     Attributes
     ----------
@@ -49,6 +73,7 @@ class Query:
         ISO3 codes (``("all",)`` for every partner) and HS prefixes.
     since : str or None
         ``YYYY-MM``.
+    min_usd : float
 
     See Also
     --------
@@ -59,7 +84,7 @@ class Query:
     Examples
     --------
     >>> Query(destinations="China, KG", hs=["8471"], since="2022")
-    Query(destinations=('CHN', 'KGZ'), hubs=None, hs=('8471',), since='2022-01')
+    Query(destinations=('CHN', 'KGZ'), hubs=None, hs=('8471',), since='2022-01', min_usd=100000.0)
     >>> Query(since="2022-01..2023-01")
     Traceback (most recent call last):
     ...
@@ -72,6 +97,7 @@ class Query:
     hubs: tuple[str, ...] | None = None
     hs: tuple[str, ...] | None = None
     since: str | None = None
+    min_usd: float | None = None
 
     def __post_init__(self) -> None:
         from tradeflows.names import country_list, hs_products, period_range
@@ -97,6 +123,8 @@ class Query:
         for name, value in (("destinations", dest), ("hubs", hubs), ("hs", hs)):
             object.__setattr__(self, name, tuple(value) if value is not None else None)
         object.__setattr__(self, "since", since)
+        min_usd = MIN_USD if self.min_usd is None else _usd(self.min_usd)
+        object.__setattr__(self, "min_usd", min_usd)
 
     def options(self) -> dict:
         """The query as keyword arguments (lists), for the route stages.
@@ -104,6 +132,6 @@ class Query:
         Examples
         --------
         >>> Query(destinations="RU").options()
-        {'destinations': ['RUS'], 'hubs': None, 'hs': None, 'since': None}
+        {'destinations': ['RUS'], 'hubs': None, 'hs': None, 'since': None, 'min_usd': 100000.0}
         """
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

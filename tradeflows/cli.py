@@ -251,7 +251,7 @@ def _query(**fields):
     try:
         return Query(**fields)
     except TradeflowsInputError as exc:
-        raise TradeflowsInputError(f"--{exc}") from None
+        raise TradeflowsInputError(f"--{exc}".replace("--min_usd", "--min-usd")) from None
 
 
 def _products(text: str | None, quiet: bool = False) -> list[str] | None:
@@ -424,6 +424,22 @@ def detect(
         ),
     ] = None,
     memory: _Memory = None,
+    min_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--min-usd",
+            help="Score only the routes one of whose legs carries this many US dollars "
+            "in some month (default 100000; 0: every route).",
+        ),
+    ] = None,
+    all_months: Annotated[
+        bool,
+        typer.Option(
+            "--all-months",
+            help="Write every route-month scored (default: every month of the routes "
+            "worth reading, the peak month and data-quality events of the others).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress, no summary lines.")
     ] = False,
@@ -431,7 +447,7 @@ def detect(
     """Score origin -> hub -> destination routes and write the flags table."""
     import polars as pl
 
-    from tradeflows.detect import corridors, detect_routes
+    from tradeflows.detect import corridors, detect_routes, route_months_scored
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
         if path is not None and path.suffix not in (".csv", ".parquet", ".xlsx"):
@@ -441,7 +457,9 @@ def detect(
     known = None
     if labels is not None:
         known = _read_labels(labels)
-    query = _query(destinations=destinations, hubs=hubs, hs=_products(hs, quiet), since=since)
+    query = _query(
+        destinations=destinations, hubs=hubs, hs=_products(hs, quiet), since=since, min_usd=min_usd
+    )
     flags = detect_routes(
         sources,
         query=query,
@@ -450,6 +468,7 @@ def detect(
         partition=partition,
         cluster=cluster,
         memory=memory,
+        keep="all" if all_months else "evidence",
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     ranked = corridors(flags)
@@ -462,8 +481,9 @@ def detect(
     hit = ranked.filter(pl.col("flagged"))
     at_stake = hit["extra_usd"].sum()
     _say(
-        f"{out}: {flags.height} route-months scored, {flagged.height} flagged on "
-        f"{hit.height} corridors carrying {_usd(at_stake)} above their usual level"
+        f"{out}: {route_months_scored(flags)} route-months scored ({flags.height} written), "
+        f"{flagged.height} flagged on {hit.height} corridors carrying {_usd(at_stake)} above "
+        "their usual level"
     )
     for row in hit.head(3).iter_rows(named=True):
         origin = row["origin"] or "*"

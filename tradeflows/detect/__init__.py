@@ -21,6 +21,7 @@ from tradeflows.detect._flags import (
     load_canonical,
     reasons,
     route_features,
+    route_months_scored,
 )
 from tradeflows.detect._learned import LearnedRouteDetector, model_info, pretrained_model
 from tradeflows.detect._robust import RobustRouteDetector
@@ -43,4 +44,5 @@ __all__ = [
     "reasons",
     "route_evidence",
     "route_features",
+    "route_months_scored",
 ]

@@ -3,9 +3,9 @@
 The route stage's memory follows the number of route-months it builds, not
 the input rows: a wide world of many products makes more route-months than it
 has report rows. Before building them, :func:`route_months_estimate` counts
-the candidate routes and the months; when their route-months would need more
-than the budget, the detection runs HS chapter by chapter in groups instead
-(``partition``), which gives the same flags.
+the candidate routes and the months; when the pairs in memory and their
+route-months would need more than the budget, the detection runs HS chapter
+by chapter in groups instead (``partition``), which gives the same flags.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from tradeflows.errors import TradeflowsInputError
 
 __all__ = ["BYTES_PER_ROUTE_MONTH", "DEFAULT_SHARE", "memory_budget", "route_months_estimate"]
 
-#: Peak bytes of the whole run per route-month: 12.5 GiB for 11.3M route-months
-#: on the wide world of issue 27 (benchmarks/RESULTS.md).
-BYTES_PER_ROUTE_MONTH = 1_200
+#: Peak bytes of the whole run per route-month, beyond the pairs in memory:
+#: 2.6 kB on a wide world of 10M report rows (6.4 GiB peak, 0.5 GiB of pairs,
+#: 2.4M route-months), 3.2 kB on the narrow 9.7M-row world of bench_scale.py
+#: (3.6 GiB, 0.6 GiB, 1.0M): benchmarks/RESULTS.md, issue 27.
+BYTES_PER_ROUTE_MONTH = 3_000
 
 #: The share of the machine's memory a detection may use by default.
 DEFAULT_SHARE = 0.25
@@ -118,7 +120,7 @@ def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None 
     options = query.options()
     legs = monthly_legs(pairs.lazy(), options["hs"])
     destinations = list(options["destinations"] or destinations_of_concern())
-    routes = candidate_routes(legs, destinations, hubs=options["hubs"])
+    routes = candidate_routes(legs, destinations, hubs=options["hubs"], min_usd=options["min_usd"])
     span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
     n_routes, lo, hi = _engine.collect(
         routes.select(n=pl.len()).join(span, how="cross"), engine

@@ -58,7 +58,9 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     ``evidence`` is the mean score of the route's ``POOLED_MONTHS`` strongest
     months (covered months without a data-quality event): an episode lasts
     months, a chance excursion rarely does. ``extra_usd_month`` is what those
-    months carried above their usual level, a month on average.
+    months carried above their usual level, a month on average. A flags
+    table that carries them already (:func:`tradeflows.detect_routes` pools
+    them before it keeps only what an analyst reads) gives them as they are.
 
     Parameters
     ----------
@@ -83,6 +85,12 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     >>> route_evidence(f)["evidence"].item()
     6.5
     """
+    if {"evidence", "extra_usd_month"} <= set(flags.columns):
+        # Pooled when the route-months were scored, before the flags table
+        # was cut down to what an analyst reads (``detect_routes(keep=)``).
+        return flags.group_by(ROUTE_KEY).agg(
+            pl.col("evidence").first(), pl.col("extra_usd_month").first()
+        )
     return (
         flags.filter(_sound(flags))
         .group_by(ROUTE_KEY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +27,11 @@ __all__ = [
     "load_canonical",
     "reasons",
     "route_features",
+    "route_months_scored",
 ]
 
 #: The leading columns of the flags table (the indicators follow).
-FLAG_COLUMNS = [*ROUTE_KEY, "period", "score", "flagged", "reasons", "data_quality"]
+FLAG_COLUMNS = [*ROUTE_KEY, "period", "score", "evidence", "flagged", "reasons", "data_quality"]
 
 #: Evidence a reason mentions: a rise beyond 99% of the data's chance changes
 #: of that kind, window and size (the features' units: :mod:`tradeflows.routes.series`).
@@ -361,11 +363,11 @@ def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int) -> bool
 
     with step("counting the route-months"):
         n = route_months_estimate(pairs, query, engine)
-    need = n * BYTES_PER_ROUTE_MONTH
+    need = pairs.estimated_size() + n * BYTES_PER_ROUTE_MONTH
     if need <= budget:
         return False
     logger.info(
-        f"{n:,} route-months would need about {need / 2**30:.1f} GiB, more than the "
+        f"the pairs and {n:,} route-months would need about {need / 2**30:.1f} GiB, more than the "
         f"{budget / 2**30:.1f} GiB budget: HS chapters in groups (the same flags)"
     )
     return True
@@ -394,6 +396,7 @@ def route_features(
     cluster=None,
     pairs: pl.DataFrame | None = None,
     memory: str | float | None = None,
+    then=None,
 ) -> pl.DataFrame:
     """The route indicators of ``source`` as :func:`detect_routes` scores them, in a fixed order.
 
@@ -401,12 +404,16 @@ def route_features(
     ----------
     source, destinations, hubs, hs, since, query, engine, partition, cluster, pairs, memory
         As :func:`detect_routes`.
+    then : callable, optional
+        Applied to the indicators (sorted) before they are returned; when the
+        run goes HS chapter by chapter, to each group's as soon as it is
+        computed (:func:`tradeflows.detect._partition.indicators`).
 
     Returns
     -------
     DataFrame
         One row per route-month: ``ROUTE_KEY``, ``period`` and the indicators
-        (:data:`tradeflows.routes.FEATURES` among them).
+        (:data:`tradeflows.routes.FEATURES` among them), or ``then`` of them.
 
     See Also
     --------
@@ -428,30 +435,40 @@ def route_features(
     if pairs is not None and (partition or cluster is not None):
         raise ValueError("pairs: not with partition or cluster, which mirror chapter by chapter")
     lf = load_canonical(source, engine=engine)
-    if partition or cluster is not None:
-        from tradeflows.detect._partition import indicators
-
-        with step("route indicators, HS chapters in groups"):
-            ind = indicators(lf, query, engine=engine, cluster=cluster)
-    else:
+    grouped = partition or cluster is not None
+    if not grouped:
         if pairs is None:
             with step("pairing the two reports of each flow"):
                 pairs = collect_mirror(lf, engine)
-        if _over_budget(pairs, query, engine, budget):
-            from tradeflows.detect._partition import indicators
-
-            with step("route indicators, HS chapters in groups"):
-                ind = indicators(lf, query, engine=engine)
-            return ind.sort([*ROUTE_KEY, "period"])
-        with step("who filed what, month by month"):
-            coverage = _engine.collect(coverage_table(lf), engine).lazy()
-        with step("route indicators"):
-            ind = collect_route_indicators(
-                pairs.lazy(), **query.options(), coverage=coverage, engine=engine
-            )
+        grouped = _over_budget(pairs, query, engine, budget)
     # A fixed row order: a detector may depend on the rows' order, and the
     # engines (cpu, streaming, gpu) return rows in different orders.
-    return ind.sort([*ROUTE_KEY, "period"])
+    ordered = _sorted_then(then)
+    if grouped:
+        from tradeflows.detect._partition import indicators
+
+        del pairs  # the groups pair their own chapters
+        with step("route indicators, HS chapters in groups"):
+            if then is None:
+                return ordered(indicators(lf, query, engine=engine, cluster=cluster))
+            return indicators(lf, query, engine=engine, cluster=cluster, then=ordered)
+    with step("who filed what, month by month"):
+        coverage = _engine.collect(coverage_table(lf), engine).lazy()
+    with step("route indicators"):
+        ind = collect_route_indicators(
+            pairs.lazy(), **query.options(), coverage=coverage, engine=engine
+        )
+    return ordered(ind)
+
+
+def _sorted_then(then):
+    """``then`` of the indicators in route and month order (the identity when ``then`` is None)."""
+    return partial(_sort_then, then=then)
+
+
+def _sort_then(ind: pl.DataFrame, then=None) -> pl.DataFrame:
+    ind = ind.sort([*ROUTE_KEY, "period"])
+    return then(ind) if then is not None else ind
 
 
 def detect_routes(
@@ -470,6 +487,7 @@ def detect_routes(
     pairs: pl.DataFrame | None = None,
     level: str = "route-month",
     memory: str | float | None = None,
+    keep: str = "evidence",
 ) -> pl.DataFrame:
     """The flags table (one row per route-month) or its corridors, most suspicious first.
 
@@ -511,13 +529,23 @@ def detect_routes(
     memory : str or float, optional
         The memory the run may use (``"6GiB"``, or a share of the machine's:
         ``0.5``; default a quarter). When the whole run's route-months would
-        need more (about 1.2 kB each, counted before they are built), it goes
-        HS chapter by chapter in groups, as with ``partition``: the same flags.
+        need more (the pairs in memory and 3 kB a route-month, counted before
+        they are built), it goes HS chapter by chapter in groups, as with
+        ``partition``, scoring each group as it is computed: the same flags.
+    keep : {"evidence", "all"}
+        ``"evidence"``: every month of the routes an analyst reads (flagged,
+        or whose pooled evidence comes within ``EVIDENCE_MARGIN`` of the
+        line), and of every other route only its peak month and its
+        data-quality events; the corridor ranking is the same as with
+        ``"all"``, which keeps every route-month scored.
 
     Returns
     -------
     DataFrame
-        ``FLAG_COLUMNS`` then the indicators. ``score`` is higher = more
+        ``FLAG_COLUMNS`` then the indicators, ``extra_usd_month`` (what the
+        route's strongest months carried above the usual, a month) and
+        ``months_scored`` (its months scored, kept or not:
+        :func:`route_months_scored`). ``score`` is higher = more
         suspicious (the negated ``score_samples``; for the default detector
         the log-odds of transshipment). A route-month is ``flagged`` when the
         detector calls it an outlier, its route's pooled evidence
@@ -547,26 +575,64 @@ def detect_routes(
     """
     if level not in ("route-month", "corridor"):
         raise ValueError(f"level {level!r}: choose route-month or corridor")
+    if keep not in ("evidence", "all"):
+        raise ValueError(f"keep {keep!r}: choose evidence or all")
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
     engine = _engine.resolve(engine)  # once, for every stage below
-    ind = route_features(source, query=query, engine=engine, partition=partition,
-                         cluster=cluster, pairs=pairs, memory=memory)  # fmt: skip
+    det = detector if detector is not None else default_detector()
+    run = {"query": query, "engine": engine, "partition": partition, "cluster": cluster,
+           "pairs": pairs, "memory": memory}  # fmt: skip
+    if labels is None and _learns_nothing_from_rows(det):
+        # Fitted once; each group of chapters is then scored, and cut down to
+        # what an analyst reads, as soon as it is computed.
+        det = det.fit(np.zeros((1, len(FEATURES))))
+        with step("route indicators and scores"):
+            flags = route_features(source, **run, then=partial(_scored, det=det, keep=keep))
+    else:
+        ind = route_features(source, **run)
+        if not ind.is_empty():
+            X = ind.select(FEATURES).to_numpy().astype(np.float64)
+            det = det.fit(X, _labels(ind, labels)) if labels is not None else det.fit(X)
+        flags = _scored(ind, det, keep)
+    with step(f"reasons, in words, of {flags.height:,} route-months"):
+        out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
+    rest = [c for c in out.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS]
+    # Ties go to a named origin before the hub's total ("all origins").
+    out = (
+        out.with_columns(_unnamed=pl.col("origin") == "")
+        .sort(["score", "_unnamed", *ROUTE_KEY, "period"], descending=[True] + [False] * 6)
+        .select(*FLAG_COLUMNS, *NAME_COLUMNS, *rest)
+    )
+    return corridors(out) if level == "corridor" else out
+
+
+def _learns_nothing_from_rows(det) -> bool:
+    """Whether ``det.fit`` without labels learns nothing from the rows (the shipped trees):
+    the route-months can then be scored group by group."""
+    from tradeflows.detect._learned import LearnedRouteDetector
+
+    return isinstance(det, LearnedRouteDetector)
+
+
+#: A route keeps all its months when its pooled evidence comes within this
+#: much of the flagging threshold (log-odds for the default detector: 55 times
+#: less likely than the line).
+EVIDENCE_MARGIN = 4.0
+
+
+def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
+    """Route-months scored by a fitted ``det``, flagged, with their route's evidence;
+    with ``keep="evidence"``, cut down to what an analyst reads (:func:`detect_routes`)."""
     if ind.is_empty():
-        out = ind.with_columns(
+        return ind.with_columns(
             score=pl.lit(None, pl.Float64),
             flagged=pl.lit(None, pl.Boolean),
-            reasons=pl.lit(None, pl.String),
-        ).pipe(with_names)
-        out = out.select(
-            *FLAG_COLUMNS,
-            *NAME_COLUMNS,
-            *[c for c in ind.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS],
+            evidence=pl.lit(None, pl.Float64),
+            extra_usd_month=pl.lit(None, pl.Float64),
+            months_scored=pl.lit(None, pl.Int64),
         )
-        return corridors(out) if level == "corridor" else out
     with step(f"scoring {ind.height:,} route-months"):
         X = ind.select(FEATURES).to_numpy().astype(np.float64)
-        det = detector if detector is not None else default_detector()
-        det = det.fit(X, _labels(ind, labels)) if labels is not None else det.fit(X)
         samples = det.score_samples(X)
     # tradeflows' detectors tell their outliers from the scores, without
     # scoring the rows again (benchmarks/RESULTS.md, design measurements); others predict.
@@ -580,29 +646,70 @@ def detect_routes(
         score=pl.Series(-samples),
         flagged=pl.Series(outlier) & pl.col("data_quality").is_null() & pl.col("covered"),
     )
+    pooled = (
+        flags.group_by(ROUTE_KEY)
+        .agg(months_scored=pl.len().cast(pl.Int64))
+        .join(route_evidence(flags), on=ROUTE_KEY, how="left")
+    )
+    flags = flags.join(pooled, on=ROUTE_KEY, how="left", maintain_order="left")
     if threshold is not None:
         # A month alone is not an episode: the route's pooled evidence must clear the line too.
-        strong = route_evidence(flags).filter(pl.col("evidence") >= threshold).select(ROUTE_KEY)
-        flags = (
-            flags.join(
-                strong.with_columns(_strong=pl.lit(True)),
-                on=ROUTE_KEY,
-                how="left",
-                maintain_order="left",
-            )
-            .with_columns(flagged=pl.col("flagged") & pl.col("_strong").fill_null(False))
-            .drop("_strong")
+        flags = flags.with_columns(
+            flagged=pl.col("flagged") & (pl.col("evidence") >= threshold).fill_null(False)
         )
-    with step("reasons, in words"):
-        out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
-    rest = [c for c in out.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS]
-    # Ties go to a named origin before the hub's total ("all origins").
-    out = (
-        out.with_columns(_unnamed=pl.col("origin") == "")
-        .sort(["score", "_unnamed", *ROUTE_KEY, "period"], descending=[True] + [False] * 6)
-        .select(*FLAG_COLUMNS, *NAME_COLUMNS, *rest)
+    if keep == "all" or threshold is None:
+        return flags
+    return flags.filter(_read(threshold))
+
+
+def _read(threshold: float) -> pl.Expr:
+    """The route-months an analyst reads: every month of a route that is flagged
+    or within ``EVIDENCE_MARGIN`` of the line; of any other route, its months
+    with a data-quality event and its peak month (whose score and reasons the
+    corridor table quotes). The route's pooled evidence rides on each row."""
+    route = ROUTE_KEY
+    flagged = pl.col("flagged").fill_null(False)
+    near = flagged.any().over(route) | (pl.col("evidence") >= threshold - EVIDENCE_MARGIN)
+    # The corridor table's peak: flagged first, then the highest score, then the first month.
+    peak_period = (
+        pl.col("period")
+        .sort_by([flagged, pl.col("score"), pl.col("period")], descending=[True, True, False])
+        .first()
+        .over(route)
     )
-    return corridors(out) if level == "corridor" else out
+    peak = pl.col("period") == peak_period
+    return near.fill_null(False) | peak | pl.col("data_quality").is_not_null()
+
+
+def route_months_scored(flags: pl.DataFrame) -> int:
+    """How many route-months a detection scored, whether or not the flags table keeps them all.
+
+    Parameters
+    ----------
+    flags : DataFrame
+        A flags table (:func:`detect_routes`).
+
+    Returns
+    -------
+    int
+        The sum of each route's ``months_scored`` (the table's height when it
+        has no such column).
+
+    See Also
+    --------
+    detect_routes : which route-months it keeps.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"origin": ["USA", "USA", "JPN"], "hub": "MYS", "destination": "CHN",
+    ...     "hs": "847150", "months_scored": [48, 48, 36]})
+    >>> route_months_scored(f)
+    84
+    """
+    if "months_scored" not in flags.columns:
+        return flags.height
+    per_route = flags.group_by(ROUTE_KEY).agg(pl.col("months_scored").first())
+    return int(per_route["months_scored"].fill_null(0).sum())
 
 
 def _labels(ind: pl.DataFrame, labels: pl.DataFrame) -> np.ndarray:

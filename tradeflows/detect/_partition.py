@@ -18,6 +18,8 @@ storage).
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from tradeflows import engine as _engine
@@ -26,6 +28,7 @@ from tradeflows._expr import in_chapters, month_index
 from tradeflows._mirror import collect_context, mirror
 from tradeflows._query import Query
 from tradeflows.routes import (
+    candidate_routes,
     collect_route_indicators,
     hs_filter,
     is_product,
@@ -33,7 +36,8 @@ from tradeflows.routes import (
     route_null_counts,
     typical_flow,
 )
-from tradeflows.routes.series import null_table
+from tradeflows.routes.candidates import material_routes
+from tradeflows.routes.series import null_sample, null_table
 
 __all__ = ["BATCH_PAIRS", "chapter_indicators", "chapter_null_counts", "indicators"]
 
@@ -65,6 +69,28 @@ def _route_context(selected: pl.LazyFrame, engine) -> tuple[float, tuple[int, in
     return row["floor"], span
 
 
+def _null_sample(selected: pl.LazyFrame, query: Query, engine) -> int:
+    """:func:`tradeflows.routes.series.null_sample` of the whole run's immaterial routes."""
+    from tradeflows.reference import destinations_of_concern
+
+    options = query.options()
+    # The legs as _route_context reads them (the pairs before their mirror
+    # columns): enough to count routes, which is all the rate needs.
+    legs = _engine.collect(
+        selected.filter((pl.col("freq") == "M") & is_product()).select(
+            "exporter", "importer", "hs", mi=month_index(), v=leg_value()
+        ),
+        engine,
+    ).lazy()
+    dest = list(options["destinations"] or destinations_of_concern())
+    routes = candidate_routes(legs, dest, hubs=options["hubs"])
+    n_all, n_material = (
+        _engine.collect(r.select(pl.len()), engine).item()
+        for r in (routes, material_routes(routes, legs, options["min_usd"]))
+    )
+    return null_sample(n_all - n_material)
+
+
 def chapter_indicators(
     lf: pl.LazyFrame,
     chapters: list[str],
@@ -87,6 +113,7 @@ def chapter_indicators(
         engine=engine,
         floor=context["floor"],
         null=context["null"],
+        sample=context.get("sample"),
         **_whole(context),
     )
 
@@ -106,7 +133,9 @@ def chapter_null_counts(
     """
     mirrored = _mirrored(lf, chapters, context, engine, pairs)
     where = {k: v for k, v in query.options().items() if k != "since"}
-    return route_null_counts(mirrored.lazy(), **where, engine=engine, **_whole(context))
+    return route_null_counts(
+        mirrored.lazy(), **where, engine=engine, sample=context.get("sample"), **_whole(context)
+    )
 
 
 def _whole(context: dict) -> dict:
@@ -131,6 +160,7 @@ def indicators(
     *,
     engine: str | None = None,
     cluster=None,
+    then=None,
 ) -> pl.DataFrame:
     """Route indicators of all the data, computed chapter by chapter.
 
@@ -146,6 +176,17 @@ def indicators(
         A Dask scheduler address (``tcp://host:8786``), ``"local"`` for a
         cluster of local worker processes, or a Client. Default: the chapters
         one after another in this process.
+    then : callable, optional
+        Applied to each group's indicators as soon as they are computed (on
+        the worker, on a cluster), before the groups are put together: the
+        detection scores a group and keeps what an analyst reads of it, so
+        that no more than one group's route-months are in memory at once.
+
+    Returns
+    -------
+    DataFrame
+        The indicators of every group (or what ``then`` made of them), in
+        the order of the groups.
     """
     staged, with_ratio = collect_context(lf, engine)
     mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
@@ -157,6 +198,8 @@ def indicators(
     del with_ratio
     floor, span = _route_context(selected.lazy(), engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
+    if query.min_usd > 0:
+        context["sample"] = _null_sample(selected.lazy(), query, engine)
     chapter = selected.get_column("hs").str.slice(0, 2)
     batches = consecutive_groups(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
     if cluster is None:
@@ -174,18 +217,24 @@ def indicators(
 
         # Two passes: the null of the whole run, then each group's indicators against it.
         context["null"] = null_table(pl.concat(each(chapter_null_counts)))
-        parts = each(chapter_indicators)
+        parts = each(partial(_indicators_then, then=then))
         del selected, batch_id
     else:
         del selected, chapter
-        parts = _on_cluster(cluster, lf, batches, context, query, engine)
+        parts = _on_cluster(cluster, lf, batches, context, query, engine, then)
     parts = [p for p in parts if p.height]
     if not parts:
-        return chapter_indicators(lf, [], context, query, engine)
+        return _indicators_then(lf, [], context, query, engine, then=then)
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def _on_cluster(cluster, lf, batches, context, query, engine) -> list[pl.DataFrame]:
+def _indicators_then(lf, chapters, context, query, engine, pairs=None, then=None) -> pl.DataFrame:
+    """:func:`chapter_indicators`, and ``then`` of them."""
+    part = chapter_indicators(lf, chapters, context, query, engine, pairs=pairs)
+    return then(part) if then is not None else part
+
+
+def _on_cluster(cluster, lf, batches, context, query, engine, then) -> list[pl.DataFrame]:
     from distributed import Client, LocalCluster
 
     own = None
@@ -207,12 +256,14 @@ def _on_cluster(cluster, lf, batches, context, query, engine) -> list[pl.DataFra
         ])  # fmt: skip
         context["null"] = null_table(pl.concat(counts))
         context_future = client.scatter(context, broadcast=True)
+        then_future = client.scatter(then, broadcast=True) if then is not None else None
         futures = [
             client.submit(
-                chapter_indicators, lf_future, batch, context_future, query, engine, pure=False
+                _indicators_then, lf_future, batch, context_future, query, engine,
+                then=then_future, pure=False,
             )
             for batch in batches
-        ]
+        ]  # fmt: skip
         return client.gather(futures)
     finally:
         if not isinstance(cluster, Client):

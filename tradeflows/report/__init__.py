@@ -55,7 +55,7 @@ __all__ = [
 DEFAULTS = {
     "report": {"title": "tradeflows: routes that look like transshipment", "top_routes": 25,
                "drilldowns": 5, "table_rows": 500},
-    "detect": {"destinations": None, "hubs": None, "hs": None, "since": None},
+    "detect": {"destinations": None, "hubs": None, "hs": None, "since": None, "min_usd": None},
 }  # fmt: skip
 
 _SUMMARY_ID = "tradeflows-summary"
@@ -163,6 +163,14 @@ def check_config(config: dict, where: object = "report config") -> dict:
                 f"{where}: [report] {key} = {value!r}: expected a whole number from 0 to {_MOST}"
             )
     for key, value in config.get("detect", {}).items():
+        if key == "min_usd":
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise TradeflowsInputError(
+                    f"{where}: [detect] min_usd = {value!r}: expected US dollars, 0 or more"
+                )
+            continue
         codes = isinstance(value, list) and all(isinstance(v, str) for v in value)
         if value is not None and not isinstance(value, str) and not (codes and key != "since"):
             raise TradeflowsInputError(
@@ -284,6 +292,12 @@ def _coverage(lf: pl.LazyFrame) -> dict:
     return stats
 
 
+def _scored_count(flags: pl.DataFrame) -> int:
+    from tradeflows.detect import route_months_scored
+
+    return route_months_scored(flags)
+
+
 def summarise(
     lf: pl.LazyFrame,
     flags: pl.DataFrame,
@@ -362,7 +376,7 @@ def summarise(
                 )
             ],
         },
-        "n_route_months": flags.height,
+        "n_route_months": _scored_count(flags),
         "n_flagged": int(flags["flagged"].sum()),
         "n_flagged_routes": routes.height,
         "n_data_quality": dq.height,

@@ -41,15 +41,18 @@ import polars as pl
 
 from tradeflows import engine as _engine
 from tradeflows.reference import destinations_of_concern
-from tradeflows.routes.candidates import ROUTE_KEY, candidate_routes
+from tradeflows.routes.candidates import ROUTE_KEY, candidate_routes, material_routes
 from tradeflows.routes.coverage import calendar, coverage_from_pairs, coverage_table
 from tradeflows.routes.features import FEATURES, features
 from tradeflows.routes.legs import hs_filter, is_product, leg_value, monthly_legs, typical_flow
 from tradeflows.routes.policy import policy_breaks
 from tradeflows.routes.route_months import route_months
 from tradeflows.routes.series import (
+    SERIES_KEY,
     null_counts,
+    null_sample,
     null_table,
+    sampled_series,
     series_changes,
     series_evidence,
     series_rows,
@@ -85,8 +88,10 @@ def _destinations(destinations: Iterable[str] | None) -> list[str]:
     return list(destinations or destinations_of_concern())
 
 
-def _series(pairs, dest, hubs, hs, max_origins, window, history, span, coverage, engine):
-    """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes, calendar, series."""
+def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
+            sample=None):  # fmt: skip
+    """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes,
+    calendar, series, and the weights of the series the null samples (or None)."""
     legs = _materialise(monthly_legs(pairs, hs), engine)
     routes = _materialise(candidate_routes(legs, dest, hubs=hubs, max_origins=max_origins), engine)
     if span is None:
@@ -99,6 +104,23 @@ def _series(pairs, dest, hubs, hs, max_origins, window, history, span, coverage,
     if coverage is None:
         coverage = coverage_from_pairs(pairs)
     rows, members, keys = series_rows(legs, routes)
+    weights = None
+    if min_usd > 0:
+        # Only the material routes are scored; the spread of chance is still
+        # read from every candidate route's series (a sample of the others').
+        material = _materialise(material_routes(routes, legs, min_usd), engine)
+        if sample is None:
+            n_all, n_material = (_engine.collect(r.select(pl.len()), engine).item()
+                                 for r in (routes, material))  # fmt: skip
+            sample = null_sample(n_all - n_material)
+        # On the CPU: the sample is picked by a hash of each key.
+        weights = _engine.collect(sampled_series(keys, series_rows(legs, material)[2], sample),
+                                  "cpu")  # fmt: skip
+        dropped = weights.filter(pl.col("_w") == 0).select(SERIES_KEY).lazy()
+        rows, members, keys = (f.join(dropped, on=SERIES_KEY, how="anti")
+                               for f in (rows, members, keys))  # fmt: skip
+        weights = weights.filter(pl.col("_w") > 1).lazy()
+        routes = material
     # Executed here: the standardisation reads the series twice (its spread, then
     # each value), and a plan that joins itself that way grows with every window.
     changes = _materialise(
@@ -106,7 +128,14 @@ def _series(pairs, dest, hubs, hs, max_origins, window, history, span, coverage,
                        history=history, gpu=_engine.resolve(engine) == "gpu"),
         engine,
     )  # fmt: skip
-    return legs, routes, cal, changes
+    return legs, routes, cal, changes, weights
+
+
+def _weighted(changes: pl.LazyFrame, weights: pl.LazyFrame | None) -> pl.LazyFrame:
+    """The series' changes with the weight ``_w`` of those the null samples."""
+    if weights is None:
+        return changes
+    return changes.join(weights, on=SERIES_KEY, how="left")
 
 
 def route_null_counts(
@@ -116,11 +145,13 @@ def route_null_counts(
     hubs: Iterable[str] | None = None,
     hs: Iterable[str] | None = None,
     max_origins: int = 5,
+    min_usd: float = 0.0,
     window: int = 24,
     history: int = 12,
     span: tuple[int, int] | None = None,
     coverage: pl.LazyFrame | None = None,
     engine: str | None = None,
+    sample: int | None = None,
 ) -> pl.DataFrame:
     """The counts the series' null is read from (:func:`tradeflows.routes.series.null_counts`).
 
@@ -134,7 +165,7 @@ def route_null_counts(
     ----------
     pairs : LazyFrame
         The mirror.
-    destinations, hubs, hs, max_origins, window, history, span, coverage, engine
+    destinations, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine, sample
         As :func:`collect_route_indicators`.
 
     Returns
@@ -142,11 +173,11 @@ def route_null_counts(
     DataFrame
         :func:`tradeflows.routes.series.null_counts`, executed.
     """
-    *_, changes = _series(
-        pairs, _destinations(destinations), hubs, hs, max_origins, window, history, span,
-        coverage, engine,
+    *_, changes, weights = _series(
+        pairs, _destinations(destinations), hubs, hs, max_origins, min_usd, window, history,
+        span, coverage, engine, sample,
     )  # fmt: skip
-    return _engine.collect(null_counts(changes), engine)
+    return _engine.collect(null_counts(_weighted(changes, weights)), engine)
 
 
 def collect_route_indicators(
@@ -157,6 +188,7 @@ def collect_route_indicators(
     hs: Iterable[str] | None = None,
     since: str | None = None,
     max_origins: int = 5,
+    min_usd: float = 0.0,
     window: int = 24,
     history: int = 12,
     floor: float | None = None,
@@ -164,6 +196,7 @@ def collect_route_indicators(
     coverage: pl.LazyFrame | None = None,
     null: pl.DataFrame | None = None,
     engine: str | None = None,
+    sample: int | None = None,
 ) -> pl.DataFrame:
     """Candidate routes and their indicators per route-month, executed.
 
@@ -188,6 +221,10 @@ def collect_route_indicators(
         still counts).
     max_origins : int
         Origins per hub and product, by size and by growth.
+    min_usd : float
+        Routes none of whose legs carries this much (USD) in any month are
+        left out (:func:`tradeflows.routes.candidates.candidate_routes`;
+        default 0: every route).
     window : int
         Months of history a series' rise is measured against.
     history : int
@@ -212,6 +249,12 @@ def collect_route_indicators(
         same indicators as the whole.
     engine : str, optional
         Where it is executed.
+    sample : int, optional
+        With ``min_usd``: the null is read from the material routes' series
+        and one in ``sample`` of the series only immaterial routes read, each
+        counting ``sample`` times (default
+        :func:`tradeflows.routes.series.null_sample` of the routes left out;
+        a part of the data needs the whole run's).
 
     Returns
     -------
@@ -244,11 +287,12 @@ def collect_route_indicators(
     ('MYS', 'CHN', datetime.date(2024, 2, 1))
     """
     dest = _destinations(destinations)
-    legs, routes, cal, series = _series(
-        pairs, dest, hubs, hs, max_origins, window, history, span, coverage, engine
-    )
+    legs, routes, cal, series, weights = _series(
+        pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
+        sample,
+    )  # fmt: skip
     if null is None:
-        null = null_table(_engine.collect(null_counts(series), engine))
+        null = null_table(_engine.collect(null_counts(_weighted(series, weights)), engine))
     series = _materialise(series_evidence(series, null), engine)
     months = cal.select("mi")
     rm = route_months(routes, series, months, window=window, history=history,

@@ -8,7 +8,7 @@ import polars as pl
 
 from tradeflows._expr import exact_sum
 
-__all__ = ["ROUTE_KEY", "candidate_routes"]
+__all__ = ["ROUTE_KEY", "candidate_routes", "material_routes"]
 
 #: One route: origin ("" when seen only from the hub), hub, destination, product.
 ROUTE_KEY = ["origin", "hub", "destination", "hs"]
@@ -20,6 +20,7 @@ def candidate_routes(
     *,
     hubs: Iterable[str] | None = None,
     max_origins: int = 5,
+    min_usd: float = 0.0,
 ) -> pl.LazyFrame:
     """The routes the legs can show, numbered (``_rid``), with the product's heading.
 
@@ -34,6 +35,11 @@ def candidate_routes(
       product to D directly, for data that sees only the origin (an
       exporter-only Eurostat file): the signal is then a diversion.
 
+    A route none of whose legs (origin -> hub, hub -> destination, origin ->
+    destination) carries ``min_usd`` in any month is immaterial and left out
+    before any series is built: on a wide world most candidate routes are
+    flows of a few thousand dollars a month (``benchmarks/RESULTS.md``).
+
     Parameters
     ----------
     legs : LazyFrame
@@ -44,6 +50,9 @@ def candidate_routes(
         Restrict hubs to these.
     max_origins : int
         Origins per hub and product, by size and by growth.
+    min_usd : float
+        The largest month (USD, the legs' value ``v``) one of a route's legs
+        must reach for the route to be a candidate (default 0: every route).
 
     Returns
     -------
@@ -113,7 +122,7 @@ def candidate_routes(
     if not everyone:
         inflow_legs = inflow_legs.filter(pl.col("hub").is_in(destinations).not_())
     seen_from_origin = inflow_legs.join(direct, on=["origin", "hs"], how="inner")
-    return (
+    routes = (
         pl.concat([seen_from_hub.select(ROUTE_KEY), seen_from_origin.select(ROUTE_KEY)])
         .unique()
         .filter(
@@ -121,9 +130,67 @@ def candidate_routes(
             & (pl.col("origin") != pl.col("destination"))
             & (pl.col("hub") != pl.col("destination"))
         )
-        # Numbered in sorted order, so that the numbers do not depend on the
-        # order ``unique`` gives: series are grouped by one integer, not four strings.
+    )
+    return material_routes(_numbered(routes), legs, min_usd)
+
+
+def _numbered(routes: pl.LazyFrame) -> pl.LazyFrame:
+    # Numbered in sorted order, so that the numbers do not depend on the
+    # order ``unique`` gives: series are grouped by one integer, not four strings.
+    return (
+        routes.select(ROUTE_KEY)
         .sort(ROUTE_KEY)
         .with_row_index("_rid")
         .with_columns(hs4=pl.col("hs").str.slice(0, 4))
+    )
+
+
+def material_routes(routes: pl.LazyFrame, legs: pl.LazyFrame, min_usd: float) -> pl.LazyFrame:
+    """The candidate routes one of whose legs carries at least ``min_usd`` in some month.
+
+    Parameters
+    ----------
+    routes : LazyFrame
+        :func:`candidate_routes`.
+    legs : LazyFrame
+        :func:`tradeflows.routes.legs.monthly_legs`.
+    min_usd : float
+        US dollars; 0 keeps every route.
+
+    Returns
+    -------
+    LazyFrame
+        The routes kept, numbered again (``_rid``) in the same order.
+
+    See Also
+    --------
+    candidate_routes : with ``min_usd``, the same.
+
+    Examples
+    --------
+    >>> legs = pl.LazyFrame({"exporter": ["USA", "MYS"], "importer": ["MYS", "CHN"],
+    ...     "hs": "847150", "mi": 24288, "v": [5e5, 4e4]})
+    >>> routes = candidate_routes(legs, ["CHN"])
+    >>> material_routes(routes, legs, 1e5).collect()["origin"].to_list()
+    ['USA']
+    """
+    if min_usd <= 0:
+        return routes
+    big = (
+        legs.group_by("exporter", "importer", "hs")
+        .agg(peak=pl.col("v").max())
+        .filter(pl.col("peak") >= min_usd)
+        .select("exporter", "importer", "hs", big=pl.lit(True))
+    )
+
+    def leg(exporter: str, importer: str, name: str) -> pl.LazyFrame:
+        return big.rename({"exporter": exporter, "importer": importer, "big": name})
+
+    return _numbered(
+        routes.join(leg("origin", "hub", "_in"), on=["origin", "hub", "hs"], how="left")
+        .join(leg("hub", "destination", "_out"), on=["hub", "destination", "hs"], how="left")
+        .join(
+            leg("origin", "destination", "_direct"), on=["origin", "destination", "hs"], how="left"
+        )
+        .filter(pl.any_horizontal(pl.col("_in", "_out", "_direct").fill_null(False)))
     )

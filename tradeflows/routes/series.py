@@ -35,10 +35,13 @@ from tradeflows._expr import any_true, exact_sum, with_previous_median
 from tradeflows.routes.coverage import level_covered
 
 __all__ = [
+    "NULL_SAMPLE_ROUTES",
     "SERIES_KEY",
     "WINDOWS",
     "null_counts",
+    "null_sample",
     "null_table",
+    "sampled_series",
     "series_changes",
     "series_evidence",
     "series_rows",
@@ -229,12 +232,16 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
     Parameters
     ----------
     dense : LazyFrame
-        :func:`series_changes`.
+        :func:`series_changes`; with a ``_w`` column, each series-month counts
+        that many times (a series standing for others it was sampled among:
+        :func:`null_sample`).
 
     Returns
     -------
     LazyFrame
     """
+    weighted = "_w" in dense.collect_schema().names()
+    count = pl.col("_w").fill_null(1).sum().cast(pl.Int64) if weighted else pl.len().cast(pl.Int64)
     parts = [
         dense.select(
             window=pl.lit(k, pl.Int32),
@@ -242,10 +249,11 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
             kind=pl.col("kind"),
             cls=pl.col(f"_c{k}"),
             bin=(pl.col(f"_{which}{k}") / _NULL_STEP).round().cast(pl.Int64),
+            **({"_w": pl.col("_w")} if weighted else {}),
         )
         .drop_nulls(["bin", "cls"])
         .group_by(*_NULL_KEY, "bin")
-        .agg(n=pl.len().cast(pl.Int64))
+        .agg(n=count)
         for k in WINDOWS
         for which in ("u", "y")
     ]
@@ -636,3 +644,65 @@ def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
     )
     drop = [c for c in dense.collect_schema().names() if c.startswith("_") and c != "_sid"]
     return dense.drop(*drop, "_sid", "med", "lv")
+
+
+#: Series read only by immaterial routes (``min_usd``) that the null is read
+#: from one in ``k``, each counting ``k`` times: ``k`` makes about this many
+#: immaterial routes' worth (all of them, exactly, on smaller data).
+NULL_SAMPLE_ROUTES = 25_000
+#: The kinds of series sampled: those a route reads for itself. The hubs' and
+#: destinations' totals are kept whole (the policy breaks compare a route with
+#: the hub's other products of its chapter).
+_SAMPLED_KINDS = ("leg", "leg4", "dest_ex")
+
+
+def null_sample(n_immaterial: int) -> int:
+    """One in how many immaterial-only series the null is read from (1: all).
+
+    Parameters
+    ----------
+    n_immaterial : int
+        Candidate routes of the whole run left out as immaterial.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> null_sample(3_000), null_sample(277_000)
+    (1, 12)
+    """
+    return max(1, -(-int(n_immaterial) // NULL_SAMPLE_ROUTES))
+
+
+def sampled_series(all_keys: pl.LazyFrame, material_keys: pl.LazyFrame, k: int) -> pl.LazyFrame:
+    """The series read only by immaterial routes, each with its weight ``_w`` in the null.
+
+    One in ``k`` of them (by a hash of its key, so a part of the data picks
+    the series the whole would) has ``_w = k``; the others ``_w = 0``: they
+    are not built. The null read from the series of the material routes and
+    these stands for the null of all the candidate routes' series.
+
+    Parameters
+    ----------
+    all_keys, material_keys : LazyFrame
+        ``SERIES_KEY`` of the series every candidate route reads, and those the
+        material routes read (:func:`series_rows`' ``keys``).
+    k : int
+        :func:`null_sample`.
+
+    Returns
+    -------
+    LazyFrame
+        ``SERIES_KEY`` and ``_w``.
+    """
+    only = all_keys.filter(pl.col("kind").is_in(_SAMPLED_KINDS)).join(
+        material_keys, on=SERIES_KEY, how="anti"
+    )
+    picked = pl.concat_str(SERIES_KEY, separator="|").hash(seed=0) % k == 0
+    return (
+        only.select(SERIES_KEY)
+        .unique()
+        .with_columns(_w=pl.when(picked).then(pl.lit(k, pl.Int64)).otherwise(pl.lit(0, pl.Int64)))
+    )
