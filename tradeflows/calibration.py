@@ -94,6 +94,11 @@ def series_profile(
     DataFrame
         ``measure``, ``median``, ``p90``, ``n``.
 
+    See Also
+    --------
+    reference_profile : those of the bundled real series.
+    compare_profiles : two profiles side by side.
+
     Examples
     --------
     >>> from tradeflows.datasets import load_eu_electronics_exports
@@ -203,6 +208,11 @@ def reference_profile() -> pl.DataFrame:
     DataFrame
         As :func:`series_profile`.
 
+    See Also
+    --------
+    series_profile : the statistics of any series.
+    compare_profiles : real against synthetic.
+
     Examples
     --------
     >>> reference_profile().filter(measure="dlog_large")["median"].round(2).item()
@@ -231,6 +241,11 @@ def compare_profiles(real: pl.DataFrame, synthetic: pl.DataFrame) -> pl.DataFram
     -------
     DataFrame
         One row per measure and statistic, with ``within`` the tolerance.
+
+    See Also
+    --------
+    series_profile : the statistics compared.
+    reference_profile : the real series' statistics.
 
     Examples
     --------

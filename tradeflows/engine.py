@@ -110,6 +110,11 @@ def resolve(engine: str | None = None) -> str:
     str
         ``cpu``, ``streaming`` or ``gpu``.
 
+    See Also
+    --------
+    config_context : an engine chosen for a block of calls.
+    collect : a plan executed on the engine resolved.
+
     Examples
     --------
     >>> resolve("cpu")
@@ -138,6 +143,10 @@ def total_memory() -> int | None:
     Returns
     -------
     int or None
+
+    See Also
+    --------
+    tradeflows.detect._budget.memory_budget : the detection's share of it.
 
     Examples
     --------
@@ -175,6 +184,11 @@ def collect(lf: pl.LazyFrame, engine: str | None = None) -> pl.DataFrame:
     -------
     DataFrame
 
+    See Also
+    --------
+    resolve : which engine ``engine`` names.
+    sink_parquet : a plan written to a file instead.
+
     Examples
     --------
     >>> import polars as pl
@@ -197,6 +211,10 @@ def sink_parquet(lf: pl.LazyFrame, path: str, engine: str | None = None) -> None
         The parquet file.
     engine : str, optional
         As :func:`resolve`.
+
+    See Also
+    --------
+    collect : a plan executed into memory.
 
     Examples
     --------

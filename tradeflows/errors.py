@@ -26,6 +26,10 @@ def one_line(text: object, limit: int | None = None) -> str:
     -------
     str
 
+    See Also
+    --------
+    TradeflowsInputError : the errors it is written for.
+
     Examples
     --------
     >>> one_line("Zip error:\\n  0: could not open\\n", limit=18)
@@ -70,4 +74,17 @@ class TradeflowsInputError(TradeflowsError, ValueError):
 
 
 class EngineUnavailableError(TradeflowsInputError):
-    """The engine asked for cannot run here (for example ``gpu`` without cudf_polars)."""
+    """The engine asked for cannot run here (for example ``gpu`` without cudf_polars).
+
+    See Also
+    --------
+    resolve : where it is raised.
+    TradeflowsInputError : a user's input refused.
+
+    Examples
+    --------
+    >>> issubclass(EngineUnavailableError, TradeflowsInputError)
+    True
+    >>> print(EngineUnavailableError('engine gpu: cudf_polars is not installed'))
+    engine gpu: cudf_polars is not installed
+    """

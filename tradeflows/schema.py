@@ -84,6 +84,10 @@ def canonical_columns() -> list[str]:
     -------
     list of str
 
+    See Also
+    --------
+    validate : the rows checked against them.
+
     Examples
     --------
     >>> canonical_columns()[:3]
@@ -104,6 +108,10 @@ def validate(df: pl.DataFrame | pl.LazyFrame, *, where: str = "frame") -> None:
         The frame checked (its schema only).
     where : str
         What the error names.
+
+    See Also
+    --------
+    canonical_columns : the columns it expects.
 
     Examples
     --------

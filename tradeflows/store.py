@@ -616,6 +616,23 @@ def remove(
     -------
     dict
         The store's new audit.
+
+    See Also
+    --------
+    tradeflows.store_files : the files a store holds.
+    tradeflows.ingest : adds them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> head = 'period,reporterCode,partnerCode,flowCode,cmdCode,primaryValue\\n'
+    >>> _ = (d / 'mys.csv').write_text(head + '202301,458,156,X,847150,1000\\n')
+    >>> _ = (d / 'sgp.csv').write_text(head + '202301,702,156,X,847150,2000\\n')
+    >>> _ = ingest([d / 'mys.csv', d / 'sgp.csv'], d / 'store')
+    >>> doc = remove(d / 'store', ['sgp.csv'])
+    >>> [f['source'] for f in doc['files']], doc['store']['rows']
+    (['mys.csv'], 1)
     """
     store = Path(store)
     if not _audit_path(store).exists():
@@ -939,6 +956,11 @@ def open_sources(
     tuple of (LazyFrame, dict)
         The canonical rows of them all, and their audit (the files' entries
         and totals).
+
+    See Also
+    --------
+    tradeflows.scan_store : a store alone.
+    tradeflows.ingest : files into a store.
 
     Examples
     --------

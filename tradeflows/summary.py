@@ -32,6 +32,11 @@ def store_summary(store: str | Path) -> dict:
     dict
         ``coverage`` (rows by year, flow and reporter) and the ``audit``.
 
+    See Also
+    --------
+    summary_text : it for a terminal.
+    summary_html : it as a page.
+
     Examples
     --------
     >>> store_summary("/nonexistent")
@@ -72,6 +77,19 @@ def summary_text(info: dict) -> str:
     Returns
     -------
     str
+
+    See Also
+    --------
+    store_summary : what it prints.
+
+    Examples
+    --------
+    >>> info = {'store': 'store', 'rows': 2, 'by_year': [{'year': 2024, 'freq': 'M', 'rows': 2,
+    ...     'value_usd': 3e6}], 'reporters': [{'reporter': 'MYS', 'rows': 2, 'partners': 1}],
+    ...     'totals': {'rows_read': 2, 'rows_kept': 2, 'rows_dropped': 0}, 'files': []}
+    >>> print(summary_text(info))
+    store store: 2 rows, 1 reporters, 0 files
+    read 2 = kept 2 + dropped 0
     """
     t = info["totals"]
     lines = [
@@ -113,6 +131,19 @@ def summary_html(info: dict) -> str:
     Returns
     -------
     str
+
+    See Also
+    --------
+    store_summary : what it shows.
+
+    Examples
+    --------
+    >>> info = {'store': 'store', 'rows': 2, 'by_year': [{'year': 2024, 'freq': 'M', 'rows': 2,
+    ...     'value_usd': 3e6}], 'reporters': [{'reporter': 'MYS', 'rows': 2, 'partners': 1}],
+    ...     'totals': {'rows_read': 2, 'rows_kept': 2, 'rows_dropped': 0}, 'files': []}
+    >>> page = summary_html(info)
+    >>> page.startswith('<!DOCTYPE html>'), '<script' in page
+    (True, False)
     """
     t = info["totals"]
     reasons = [{"reason": k, "rows": v} for k, v in t.get("dropped", {}).items()]

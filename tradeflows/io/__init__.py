@@ -84,6 +84,11 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     -------
     list of Path
 
+    See Also
+    --------
+    tradeflows.scan : each file read.
+    tradeflows.ingest : the files into a store.
+
     Examples
     --------
     >>> expand_sources(["/nonexistent/*.csv"])
@@ -142,6 +147,19 @@ def is_parquet(path: Path) -> bool:
     Returns
     -------
     bool
+
+    See Also
+    --------
+    tradeflows.scan : which reads canonical parquet as it is.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({'a': [1]}).write_parquet(folder / 'rows.parquet')
+    >>> _ = (folder / 'rows.csv').write_text('a\\n1\\n')
+    >>> is_parquet(folder / 'rows.parquet'), is_parquet(folder / 'rows.csv')
+    (True, False)
     """
     with open(path, "rb") as f:
         return f.read(4) == b"PAR1"

@@ -124,6 +124,10 @@ def file_sha256(path: Path) -> str:
     str
         The hex digest.
 
+    See Also
+    --------
+    tradeflows.read_audit : where each file's digest is kept.
+
     Examples
     --------
     >>> import tempfile, pathlib

@@ -121,6 +121,10 @@ def typed_columns(header: list[str]) -> dict[str, pl.DataType]:
     -------
     dict of str to polars.DataType
 
+    See Also
+    --------
+    scan_comtrade : the reader that parses them typed.
+
     Examples
     --------
     >>> typed_columns(["period", "reporterCode", "reporterISO", "primaryValue"])
@@ -151,6 +155,11 @@ def looks_like_comtrade(keys: set[str]) -> bool:
     Returns
     -------
     bool
+
+    See Also
+    --------
+    scan_comtrade : the reader it chooses.
+    tradeflows.detect_format : every format's test.
 
     Examples
     --------
@@ -242,6 +251,19 @@ def scan_comtrade(
     -------
     LazyFrame
         Canonical columns and the cleaning's auxiliary columns.
+
+    See Also
+    --------
+    looks_like_comtrade : how the format is recognised.
+    tradeflows.scan : any supported file.
+
+    Examples
+    --------
+    >>> raw = pl.LazyFrame({'freqCode': ['M'], 'period': ['202403'], 'reporterCode': ['458'],
+    ...     'partnerCode': ['156'], 'flowCode': ['X'], 'cmdCode': ['847150'],
+    ...     'classificationCode': ['H6'], 'primaryValue': ['1200000.5'], 'netWgt': ['']})
+    >>> scan_comtrade(raw, 'example.csv').select('period', 'reporter', 'partner', 'flow', 'hs', 'value_usd').collect().row(0)
+    (datetime.date(2024, 3, 1), 'MYS', 'CHN', 'X', '847150', 1200000.5)
     """
     path = path if path is not None else source
     schema = lf.collect_schema()

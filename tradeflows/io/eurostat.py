@@ -65,6 +65,10 @@ def looks_like_comext(keys: set[str]) -> bool:
     -------
     bool
 
+    See Also
+    --------
+    scan_comext : the reader it chooses.
+
     Examples
     --------
     >>> looks_like_comext({"reporter", "partner", "product", "flow", "period", "valueineur"})
@@ -168,6 +172,19 @@ def scan_comext(
     -------
     LazyFrame
         Canonical columns and the cleaning's auxiliary columns.
+
+    See Also
+    --------
+    read_comext_xlsx : the same data as a workbook.
+    scan_sdmx_csv : the SDMX-CSV download.
+
+    Examples
+    --------
+    >>> raw = pl.LazyFrame({'REPORTER': ['Germany'], 'PARTNER': ['Kyrgyzstan'], 'PRODUCT': ['85423190'],
+    ...     'FLOW': ['EXPORT'], 'PERIOD': ['Mar. 2024'], 'VALUE_IN_EUR': ['1250000']})
+    >>> row = scan_comext(raw, 'comext.csv').collect().row(0, named=True)
+    >>> row['reporter'], row['partner'], row['flow'], row['period']
+    ('DEU', 'KGZ', 'X', datetime.date(2024, 3, 1))
     """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}
@@ -258,6 +275,23 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     -------
     LazyFrame
         Canonical columns and the cleaning's auxiliary columns.
+
+    See Also
+    --------
+    scan_comext : the same data as CSV.
+    tradeflows.scan : any supported file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from tradeflows.errors import TradeflowsInputError
+    >>> p = Path(tempfile.mkdtemp()) / 'extract.xlsx'
+    >>> _ = pl.DataFrame({'a': [1]}).write_excel(p)  # a workbook, not a Comext export
+    >>> try:
+    ...     read_comext_xlsx(p, 'extract.xlsx')
+    ... except TradeflowsInputError as e:
+    ...     print(str(e).split(': ', 1)[1])
+    unknown workbook layout; expected a Comext export with 'Summary', 'Structure' and one sheet per product
     """
     import fastexcel
 
@@ -357,6 +391,10 @@ def looks_like_sdmx_csv(keys: set[str]) -> bool:
     -------
     bool
 
+    See Also
+    --------
+    scan_sdmx_csv : the reader it chooses.
+
     Examples
     --------
     >>> looks_like_sdmx_csv({"dataflow", "lastupdate", "freq", "reporter", "partner",
@@ -378,6 +416,10 @@ def looks_like_comext_bulk(keys: set[str]) -> bool:
     Returns
     -------
     bool
+
+    See Also
+    --------
+    scan_comext_bulk : the reader it chooses.
 
     Examples
     --------
@@ -415,6 +457,10 @@ def eurostat_country(code: pl.Expr) -> pl.Expr:
     -------
     Expr
         ISO3, ``AGG`` for groups, null for codes not known.
+
+    See Also
+    --------
+    tradeflows.names.country : any way of naming a country.
 
     Examples
     --------
@@ -478,6 +524,21 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     -------
     LazyFrame
         Canonical columns and the cleaning's auxiliary columns.
+
+    See Also
+    --------
+    looks_like_sdmx_csv : how the format is recognised.
+    scan_comext_bulk : the bulk files.
+
+    Examples
+    --------
+    >>> raw = pl.LazyFrame({'DATAFLOW': ['ESTAT:DS-045409(1.0)'], 'LAST UPDATE': ['15/01/25'],
+    ...     'freq': ['M'], 'reporter': ['DE'], 'partner': ['KG'], 'product': ['85423190'],
+    ...     'flow': ['2'], 'indicators': ['VALUE_IN_EUROS'], 'TIME_PERIOD': ['2024-03'],
+    ...     'OBS_VALUE': ['1250000'], 'OBS_FLAG': ['']})
+    >>> row = scan_sdmx_csv(raw, 'ds-045409.csv').collect().row(0, named=True)
+    >>> row['reporter'], row['partner'], row['flow'], row['hs'], round(row['value_usd'])
+    ('DEU', 'KGZ', 'X', '85423190', 1359025)
     """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}
@@ -540,6 +601,20 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
     -------
     LazyFrame
         Canonical columns and the cleaning's auxiliary columns.
+
+    See Also
+    --------
+    looks_like_comext_bulk : how the format is recognised.
+    scan_comext : a data browser extract.
+
+    Examples
+    --------
+    >>> raw = pl.LazyFrame({'DECLARANT_ISO': ['DE'], 'PARTNER_ISO': ['KG'], 'PRODUCT_NC': ['85423190'],
+    ...     'FLOW': ['2'], 'STAT_REGIME': ['1'], 'PERIOD': ['202403'], 'VALUE_IN_EUROS': ['1000000'],
+    ...     'QUANTITY_IN_KG': ['50']})
+    >>> row = scan_comext_bulk(raw, 'full202403.dat').collect().row(0, named=True)
+    >>> row['reporter'], row['partner'], row['flow'], row['period'], row['net_kg']
+    ('DEU', 'KGZ', 'X', datetime.date(2024, 3, 1), 50.0)
     """
     path = path if path is not None else source
     keys = {column_key(c): c for c in lf.collect_schema().names()}

@@ -113,6 +113,11 @@ def scan_generic(
     LazyFrame
         Canonical columns and the cleaning's auxiliary columns.
 
+    See Also
+    --------
+    tradeflows.scan : the recognised formats.
+    tradeflows.schema.canonical_columns : what the mapping fills.
+
     Examples
     --------
     >>> import polars as pl

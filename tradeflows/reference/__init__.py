@@ -159,6 +159,10 @@ def resolve_country_names(names: list[str]) -> dict[str, str | None]:
     -------
     dict of str to str or None
 
+    See Also
+    --------
+    tradeflows.names.country : one name, with suggestions when unknown.
+
     Examples
     --------
     >>> resolve_country_names(["Germany (incl. German Democratic Republic 'DD' from 1991)",

@@ -89,6 +89,11 @@ def load_config(source: dict | str | Path | None = None) -> dict:
     dict
         Both sections, every key present.
 
+    See Also
+    --------
+    check_config : what it checks.
+    tradeflows.Report : the report it configures.
+
     Examples
     --------
     >>> load_config(None)["report"]["drilldowns"]
@@ -147,6 +152,10 @@ def check_config(config: dict, where: object = "report config") -> dict:
     dict
         ``config`` itself, once checked.
 
+    See Also
+    --------
+    load_config : which calls it.
+
     Examples
     --------
     >>> check_config({"report": {"top_routes": "many"}, "detect": {}}, "r.toml")
@@ -192,6 +201,11 @@ def previous_summary(path: str | Path) -> dict:
     -------
     dict
         Its ``built`` time and flagged ``routes``.
+
+    See Also
+    --------
+    summarise : the summary it reads back.
+    tradeflows.Report : takes it as ``previous``.
 
     Examples
     --------
@@ -333,6 +347,11 @@ def summarise(
     dict
         The title, coverage, audit, counts, the flagged corridors, data-quality
         events and what changed since the previous report.
+
+    See Also
+    --------
+    render : the HTML of it.
+    tradeflows.Report.summary : the same, computed once.
 
     Examples
     --------
@@ -527,6 +546,23 @@ def render(
     -------
     str
         The page.
+
+    See Also
+    --------
+    summarise : the summary it renders.
+    tradeflows.Report.write_html : render and write.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({'origin': ['USA'], 'hub': ['MYS'], 'destination': ['CHN'],
+    ...     'hs': ['847150'], 'period': [dt.date(2024, 1, 1)], 'score': [9.0],
+    ...     'flagged': [True], 'reasons': ['...'], 'data_quality': [None], 'extra_usd': [4e6]})
+    >>> lf = pl.LazyFrame({'period': [dt.date(2024, 1, 1)], 'freq': ['M'], 'reporter': ['USA'],
+    ...     'partner': ['MYS'], 'hs': ['847150'], 'value_usd': [1.0]})
+    >>> page = render(summarise(lf, f, {'files': [], 'totals': {}}), [], [], table=table_rows(f, 10))
+    >>> page.startswith('<!DOCTYPE html>'), 'USA' in page, page.count('<script') >= 1
+    (True, True, True)
     """
     import jinja2
     from plotly.offline import get_plotlyjs
@@ -587,6 +623,11 @@ def table_rows(flags: pl.DataFrame, rows: int, ranked: pl.DataFrame | None = Non
     -------
     list of dict
         One per corridor, with its flagged months (``detail``).
+
+    See Also
+    --------
+    summarise : the corridors' summary.
+    tradeflows.corridors : the ranking they come from.
 
     Examples
     --------
@@ -904,6 +945,18 @@ def notebook_html(notebook, out: str | Path) -> Path:
     -------
     Path
         ``out``.
+
+    See Also
+    --------
+    render : the report's own template.
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell('# Flows')])
+    >>> out = notebook_html(nb, Path(tempfile.mkdtemp()) / 'nb.html')
+    >>> 'Flows' in out.read_text(), 'require.js' in out.read_text()
+    (True, False)
     """
     import nbformat
     from nbconvert import HTMLExporter

@@ -59,6 +59,11 @@ def candidate_routes(
     LazyFrame
         One row per route: ``ROUTE_KEY``, ``_rid`` and the heading.
 
+    See Also
+    --------
+    material_routes : those a leg of which carries enough.
+    tradeflows.routes.legs.monthly_legs : the legs they are read from.
+
     Examples
     --------
     >>> legs = pl.LazyFrame({"exporter": ["USA", "MYS"], "importer": ["MYS", "CHN"],

@@ -90,6 +90,10 @@ def coverage_from_pairs(pairs: pl.LazyFrame) -> pl.LazyFrame:
     LazyFrame
         As :func:`coverage_table`.
 
+    See Also
+    --------
+    coverage_table : the same from the canonical rows, exactly.
+
     Examples
     --------
     >>> import datetime as dt
@@ -129,6 +133,16 @@ def level_covered(hs: pl.Expr) -> pl.Expr:
     Returns
     -------
     Expr
+
+    See Also
+    --------
+    coverage_table : the levels it reads.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({'products': [True, False], 'totals': [True, True]})
+    >>> rows.select(six=level_covered(pl.lit('847150')), total=level_covered(pl.lit('TOTAL'))).rows()
+    [(True, True), (False, True)]
     """
     return pl.when(hs == "TOTAL").then(pl.col("totals")).otherwise(pl.col("products"))
 
@@ -146,6 +160,10 @@ def calendar(lo: int | None, hi: int | None) -> pl.LazyFrame:
     Returns
     -------
     LazyFrame
+
+    See Also
+    --------
+    coverage_table : who filed in each month of it.
 
     Examples
     --------

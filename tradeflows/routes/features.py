@@ -60,6 +60,39 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
     -------
     LazyFrame
         ``ROUTE_KEY``, ``period`` and the indicators.
+
+    See Also
+    --------
+    tradeflows.routes.FEATURES : the features' names.
+    tradeflows.detect_routes : what scores them.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
+    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
+    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
+    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
+    >>> pairs = collect_mirror(lf).lazy()
+    >>> legs = monthly_legs(pairs)
+    >>> routes = candidate_routes(legs, ['CHN'])
+    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> from tradeflows.routes.route_months import route_months
+    >>> series = series_evidence(changes, null_table(null_counts(changes).collect()))
+    >>> rm = route_months(routes, series, cal.select('mi'))
+    >>> from tradeflows.routes.policy import policy_breaks
+    >>> rm = policy_breaks(rm, routes, series, cal.select('mi'), ['CHN'])
+    >>> f = features(rm, floor=pl.LazyFrame({'floor': [1e6]}), calendar=cal).collect()
+    >>> from tradeflows.routes import FEATURES
+    >>> set(FEATURES) <= set(f.columns)
+    True
     """
     in_seen, out_seen = (
         pl.col("in_covered").fill_null(False),

@@ -20,6 +20,10 @@ def leg_value() -> pl.Expr:
     -------
     Expr
 
+    See Also
+    --------
+    monthly_legs : the legs valued with it.
+
     Examples
     --------
     >>> df = pl.DataFrame({"value_x": [100.0, None], "value_m": [212.0, 53.0], "cif_fob": 1.06})
@@ -42,6 +46,10 @@ def hs_filter(hs: Iterable[str] | None) -> pl.Expr:
     -------
     Expr
 
+    See Also
+    --------
+    monthly_legs : which applies it.
+
     Examples
     --------
     >>> pl.DataFrame({"hs": ["847150", "854231"]}).filter(hs_filter(["8471"]))["hs"].to_list()
@@ -63,6 +71,10 @@ def is_product() -> pl.Expr:
     -------
     Expr
 
+    See Also
+    --------
+    monthly_legs : which keeps product rows only.
+
     Examples
     --------
     >>> pl.DataFrame({"hs": ["847150", "TOTAL"]}).filter(is_product())["hs"].to_list()
@@ -78,6 +90,10 @@ def typical_flow() -> pl.Expr:
     Returns
     -------
     Expr
+
+    See Also
+    --------
+    tradeflows.collect_route_indicators : its ``floor``.
 
     Examples
     --------
@@ -105,6 +121,10 @@ def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.Laz
     -------
     LazyFrame
         The legs: exporter, importer, hs, period (``mi``) and each side's value.
+
+    See Also
+    --------
+    tradeflows.routes.candidates.candidate_routes : the routes read from them.
 
     Examples
     --------

@@ -25,6 +25,10 @@ def policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame
     -------
     LazyFrame
 
+    See Also
+    --------
+    policy_breaks : the breaks measured on them.
+
     Examples
     --------
     >>> months = pl.LazyFrame({"mi": [24265, 24266]}, schema={"mi": pl.Int32})  # 2022-02, -03
@@ -53,6 +57,15 @@ def policy_names() -> dict[int, str]:
     Returns
     -------
     dict of int to str
+
+    See Also
+    --------
+    policy_breaks : where the names are quoted.
+
+    Examples
+    --------
+    >>> any('Russia' in name for name in policy_names().values())
+    True
     """
     table = policy_dates()
     return {
@@ -118,6 +131,35 @@ def policy_breaks(
     Returns
     -------
     LazyFrame
+
+    See Also
+    --------
+    policy_epochs : the months before and after each date.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
+    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
+    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
+    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
+    >>> pairs = collect_mirror(lf).lazy()
+    >>> legs = monthly_legs(pairs)
+    >>> routes = candidate_routes(legs, ['CHN'])
+    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> from tradeflows.routes.route_months import route_months
+    >>> series = series_evidence(changes, null_table(null_counts(changes).collect()))
+    >>> rm = route_months(routes, series, cal.select('mi'))
+    >>> pb = policy_breaks(rm, routes, series, cal.select('mi'), ['CHN']).collect()
+    >>> 'policy_did' in pb.columns, pb.height == rm.collect().height
+    (True, True)
     """
     everyone = [d.lower() for d in destinations] == ["all"]
     epochs = policy_epochs(

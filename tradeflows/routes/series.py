@@ -94,6 +94,29 @@ def series_rows(
         :func:`tradeflows.routes.legs.monthly_legs`.
     routes : LazyFrame
         The candidate routes.
+
+    See Also
+    --------
+    series_changes : the series made dense and measured.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
+    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
+    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
+    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
+    >>> pairs = collect_mirror(lf).lazy()
+    >>> legs = monthly_legs(pairs)
+    >>> routes = candidate_routes(legs, ['CHN'])
+    >>> rows, members, keys = series_rows(legs, routes)
+    >>> sorted(keys.collect()['kind'].unique())
+    ['dest_ex', 'dest_in', 'hub_in', 'leg', 'leg4']
     """
     # Only the chapters the routes are in (the policy breaks compare a route
     # with the hub's other products of its chapter): a series of another
@@ -239,6 +262,32 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
     Returns
     -------
     LazyFrame
+
+    See Also
+    --------
+    null_table : the null read from them.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
+    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
+    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
+    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
+    >>> pairs = collect_mirror(lf).lazy()
+    >>> legs = monthly_legs(pairs)
+    >>> routes = candidate_routes(legs, ['CHN'])
+    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> counts = null_counts(changes).collect()
+    >>> sorted(counts['window'].unique()), int(counts['n'].sum()) > 0
+    ([3, 6, 12], True)
     """
     weighted = "_w" in dense.collect_schema().names()
     count = pl.col("_w").fill_null(1).sum().cast(pl.Int64) if weighted else pl.len().cast(pl.Int64)
@@ -276,6 +325,18 @@ def null_table(counts: pl.DataFrame) -> pl.DataFrame:
     Returns
     -------
     DataFrame
+
+    See Also
+    --------
+    null_counts : its input.
+    series_evidence : changes measured against it.
+
+    Examples
+    --------
+    >>> counts = pl.DataFrame({'window': 3, 'which': 'u', 'kind': 'leg', 'cls': 2,
+    ...     'bin': [-50, 0, 50], 'n': [10, 980, 10]})
+    >>> null_table(counts).filter(pl.col('cls') == 2).select('n_c', 'lo_c', 'mid_c', 'hi_c').row(0)
+    (1000, -0.5, 0.0, 0.0)
     """
     schema = {
         "window": pl.Int32,
@@ -407,6 +468,33 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
         breaks), ``first_covered``, ``last_covered``; ``rise_recent`` and the
         ``level_recent``, ``usual_recent`` and ``onset_recent`` it quotes
         (the strongest rise of the last four months).
+
+    See Also
+    --------
+    null_table : its ``null``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
+    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
+    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
+    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
+    >>> pairs = collect_mirror(lf).lazy()
+    >>> legs = monthly_legs(pairs)
+    >>> routes = candidate_routes(legs, ['CHN'])
+    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> null = null_table(null_counts(changes).collect())
+    >>> ev = series_evidence(changes, null).collect()
+    >>> ev.filter((pl.col('kind') == 'leg') & (pl.col('a') == 'USA')).select(pl.col('rise').max() > 2.33).item()
+    True
     """
     return _evidence(_empirical_null(changes, null))
 
@@ -450,6 +538,32 @@ def series_changes(
     LazyFrame
         A plan: execute it once before reading it twice
         (:func:`tradeflows.routes.collect_route_indicators` does).
+
+    See Also
+    --------
+    series_rows : its input.
+    null_counts : the null read from it.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
+    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
+    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
+    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
+    >>> pairs = collect_mirror(lf).lazy()
+    >>> legs = monthly_legs(pairs)
+    >>> routes = candidate_routes(legs, ['CHN'])
+    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> changes.filter(pl.col('kind') == 'leg').collect().height  # 3 legs (USA -> CHN too, unreported) x 36 months
+    108
     """
     # Numbered in sorted order: the GPU engine's previous median reads ``keys``
     # twice, so the numbers must not depend on the order ``unique`` gives.
@@ -668,6 +782,10 @@ def null_sample(n_immaterial: int) -> int:
     -------
     int
 
+    See Also
+    --------
+    sampled_series : the series it picks.
+
     Examples
     --------
     >>> null_sample(3_000), null_sample(277_000)
@@ -696,6 +814,16 @@ def sampled_series(all_keys: pl.LazyFrame, material_keys: pl.LazyFrame, k: int) 
     -------
     LazyFrame
         ``SERIES_KEY`` and ``_w``.
+
+    See Also
+    --------
+    null_sample : its ``k``.
+
+    Examples
+    --------
+    >>> every = pl.LazyFrame({'kind': 'leg', 'a': ['USA', 'JPN', 'KOR'], 'b': 'MYS', 'p': '847150'})
+    >>> sampled_series(every, every.head(1), 1).collect().sort('a')['_w'].to_list()
+    [1, 1]
     """
     only = all_keys.filter(pl.col("kind").is_in(_SAMPLED_KINDS)).join(
         material_keys, on=SERIES_KEY, how="anti"
