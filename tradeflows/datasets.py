@@ -1,7 +1,8 @@
 """Bundled real data, as canonical LazyFrames, and synthetic worlds.
 
 ``make_trade_world`` (from :mod:`tradeflows._synth`) writes a labelled
-synthetic world; the ``load_*`` functions read the bundled real data.
+synthetic world; the ``load_*`` functions read the bundled real data;
+``toy_trade`` is the few rows the examples of the route stages start from.
 
 The files live in the project's ``datasets/`` folder with their provenance and
 licence (``datasets/README.md``) and the audit of their ingestion
@@ -27,6 +28,7 @@ __all__ = [
     "load_eu_total_exports",
     "load_partner_total_imports",
     "make_trade_world",
+    "toy_trade",
 ]
 
 
@@ -135,3 +137,46 @@ def load_partner_total_imports() -> pl.LazyFrame:
     ['ARM', 'KAZ', 'KGZ', 'UZB']
     """
     return _load("partner_total_imports_2019_2023")
+
+
+def toy_trade() -> pl.LazyFrame:
+    """A hub passing on a rise, in 72 canonical rows: the examples' data (synthetic).
+
+    The United States' exports of HS 847150 to Malaysia, USD 1m a month from
+    2022-01 and 6m from 2024-01, and Malaysia's to China, 80% of them, 36
+    months each, as the exporters report them.
+
+    Returns
+    -------
+    LazyFrame
+        Canonical rows (``freq``, ``period``, ``reporter``, ``partner``,
+        ``flow``, ``hs``, ``value_usd``, ``net_kg``, ``slip_suspect``).
+
+    See Also
+    --------
+    tradeflows.collect_mirror : the pairs of its flows.
+    make_trade_world : a labelled world of many flows.
+
+    Examples
+    --------
+    >>> rows = toy_trade().collect()
+    >>> rows.height, rows["value_usd"].max()
+    (72, 6000000.0)
+    """
+    import datetime as dt
+
+    months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    return pl.LazyFrame(
+        {
+            "freq": "M",
+            "period": months * 2,
+            "reporter": ["USA"] * 36 + ["MYS"] * 36,
+            "partner": ["MYS"] * 36 + ["CHN"] * 36,
+            "flow": "X",
+            "hs": "847150",
+            "value_usd": grow + [0.8 * g for g in grow],
+            "net_kg": None,
+            "slip_suspect": False,
+        }
+    ).with_columns(pl.col("net_kg").cast(pl.Float64))

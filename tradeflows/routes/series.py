@@ -101,17 +101,10 @@ def series_rows(
 
     Examples
     --------
-    >>> import datetime as dt
     >>> from tradeflows import collect_mirror
-    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
-    >>> from tradeflows.routes.coverage import coverage_from_pairs
-    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
-    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
-    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
-    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
-    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
-    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
-    >>> pairs = collect_mirror(lf).lazy()
+    >>> from tradeflows.datasets import toy_trade
+    >>> from tradeflows.routes import candidate_routes, monthly_legs
+    >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> rows, members, keys = series_rows(legs, routes)
@@ -269,17 +262,11 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
 
     Examples
     --------
-    >>> import datetime as dt
     >>> from tradeflows import collect_mirror
+    >>> from tradeflows.datasets import toy_trade
     >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
     >>> from tradeflows.routes.coverage import coverage_from_pairs
-    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
-    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
-    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
-    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
-    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
-    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
-    >>> pairs = collect_mirror(lf).lazy()
+    >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
@@ -475,17 +462,11 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
 
     Examples
     --------
-    >>> import datetime as dt
     >>> from tradeflows import collect_mirror
+    >>> from tradeflows.datasets import toy_trade
     >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
     >>> from tradeflows.routes.coverage import coverage_from_pairs
-    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
-    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
-    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
-    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
-    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
-    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
-    >>> pairs = collect_mirror(lf).lazy()
+    >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
@@ -546,17 +527,11 @@ def series_changes(
 
     Examples
     --------
-    >>> import datetime as dt
     >>> from tradeflows import collect_mirror
+    >>> from tradeflows.datasets import toy_trade
     >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
     >>> from tradeflows.routes.coverage import coverage_from_pairs
-    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
-    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
-    >>> lf = pl.LazyFrame({'freq': 'M', 'period': months * 2, 'reporter': ['USA'] * 36 + ['MYS'] * 36,
-    ...     'partner': ['MYS'] * 36 + ['CHN'] * 36, 'flow': 'X', 'hs': '847150',
-    ...     'value_usd': grow + [0.8 * g for g in grow], 'net_kg': None, 'slip_suspect': False
-    ...     }).with_columns(pl.col('net_kg').cast(pl.Float64))
-    >>> pairs = collect_mirror(lf).lazy()
+    >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
