@@ -296,7 +296,13 @@ def collect_context(
     def run(plan: pl.LazyFrame) -> pl.LazyFrame:
         return _engine.collect(plan, engine).lazy()
 
-    return _context(lf, run(pair_reports(lf)) if pairs is None else pairs, run)
+    if pairs is None:
+        # The pairing (a join of both sides of every flow) on the streaming
+        # engine where the in-memory one was chosen: at 42M store rows it took
+        # 6.2 s and 7.1 GiB against 25.8 s and 11.0 GiB (benchmarks/RESULTS.md).
+        on = "streaming" if _engine.resolve(engine) == "cpu" else engine
+        pairs = _engine.collect(pair_reports(lf), on).lazy()
+    return _context(lf, pairs, run)
 
 
 def _context(
