@@ -67,13 +67,18 @@ def wide_world(rows: int) -> Path:
     800 products 52,129,181 (made in 1 and 9.5 minutes, 3.5 and 17 GB).
     """
     products = max(150, round(rows / 10e6 * 160))
-    folder = HERE / "data" / f"wide_{products}"
+    return _made(f"wide_{products}", f"n_products={products}, pairs_per_product=6000")
+
+
+def _made(name: str, params: str) -> Path:
+    """``benchmarks/data/NAME``: a seed-7 world of 120 other countries and ``params``
+    (made once, in a child process)."""
+    folder = HERE / "data" / name
     if not (folder / "world.json").exists():
         shutil.rmtree(folder, ignore_errors=True)
         run_code(
             "from tradeflows._synth import make_trade_world; "
-            f"make_trade_world({str(folder)!r}, seed=7, n_others=120, n_products={products}, "
-            "pairs_per_product=6000)"
+            f"make_trade_world({str(folder)!r}, seed=7, n_others=120, {params})"
         )
     return folder
 
@@ -84,15 +89,9 @@ def world(rows: int, wide: bool = False) -> Path:
         return wide_world(rows)
     # 700 products x 700 pairs gave 52M report rows (RESULTS.md).
     pairs = max(20, round((rows / 52e6 * 700 * 700) ** 0.5))
-    folder = HERE / "data" / f"scale_{pairs}"
-    if not (folder / "world.json").exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        run_code(
-            "from tradeflows._synth import make_trade_world; "
-            f"make_trade_world({str(folder)!r}, preset='smooth', seed=7, n_others=120, n_products={pairs}, "
-            f"pairs_per_product={pairs})"
-        )
-    return folder
+    return _made(
+        f"scale_{pairs}", f"preset='smooth', n_products={pairs}, pairs_per_product={pairs}"
+    )
 
 
 def _cli(*args: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -103,10 +105,18 @@ def test_chapter_by_chapter_with_an_hs_filter_gives_the_whole_runs_flags(store, 
 
 
 def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole, monkeypatch):
-    import distributed
-
     # Six groups, three of two chapters: a worker reads its group's chapters.
     monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)
+
+    with _two_workers() as client:
+        flags = detect_routes(store, cluster=client, detector=detector())
+    _same(whole, flags)
+
+
+@contextlib.contextmanager
+def _two_workers():
+    """A Client of a local cluster of two worker processes, both started."""
+    import distributed
 
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -117,8 +127,7 @@ def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole, m
         # afterwards and drop out of scheduler_info (seen once in CI).
         client.wait_for_workers(2, timeout=120)
         assert len(client.scheduler_info()["workers"]) == 2
-        flags = detect_routes(store, cluster=client, detector=detector())
-    _same(whole, flags)
+        yield client
 
 
 def test_a_store_read_by_url_gives_the_same_rows(store_dir):
@@ -214,8 +223,6 @@ def wide_store(tmp_path_factory):
 
 
 def test_a_dask_cluster_over_a_wide_world_gives_the_whole_runs_corridors(wide_store, monkeypatch):
-    import distributed
-
     from tradeflows.detect import corridors
 
     exact = detect_routes([wide_store])
@@ -228,12 +235,7 @@ def test_a_dask_cluster_over_a_wide_world_gives_the_whole_runs_corridors(wide_st
     assert not whole_flags.equals(exact)
     ranked = corridors(whole_flags)
     monkeypatch.setattr(_partition, "BATCH_PAIRS", 20_000)  # several groups of chapters
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                 dashboard_address=None) as cluster,
-        distributed.Client(cluster) as client,
-    ):  # fmt: skip
-        client.wait_for_workers(2, timeout=120)
+    with _two_workers() as client:
         on_cluster = detect_routes([wide_store], cluster=client)
     _same(whole_flags, on_cluster)
     assert corridors(on_cluster).equals(ranked)
