@@ -476,7 +476,11 @@ def mirror(
 
 
 def collect_mirror(
-    lf: pl.LazyFrame, engine: str | None = None, *, chapters: list[str] | None = None
+    lf: pl.LazyFrame,
+    engine: str | None = None,
+    *,
+    chapters: list[str] | None = None,
+    context: tuple[dict, pl.LazyFrame] | None = None,
 ) -> pl.DataFrame:
     """:func:`mirror` of ``lf``, executed, with its pairing and context each executed once.
 
@@ -493,6 +497,9 @@ def collect_mirror(
     chapters : list of str, optional
         HS chapters (two digits): only their flows are mirrored, with the
         CIF/FOB ratios and reliability weights of all of ``lf``.
+    context : tuple, optional
+        :func:`collect_context` of ``lf``, when the caller has it (it is not
+        computed again).
 
     Returns
     -------
@@ -515,7 +522,7 @@ def collect_mirror(
     >>> collect_mirror(lf).height, collect_mirror(lf, chapters=["30"])["hs"].to_list()
     (2, ['300490'])
     """
-    context, paired = collect_context(lf, engine)
+    context, paired = context if context is not None else collect_context(lf, engine)
     if chapters is not None:
         # A flow's pairing lies within its HS code: the chapters' pairs are
         # the whole pairing's, filtered (and the data is not read again).

@@ -12,7 +12,7 @@ import polars as pl
 from tradeflows import engine as _engine
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import step
-from tradeflows._mirror import collect_mirror
+from tradeflows._mirror import collect_context, collect_mirror
 from tradeflows._query import Query
 from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
@@ -436,22 +436,28 @@ def route_features(
         raise ValueError("pairs: not with partition or cluster, which mirror chapter by chapter")
     lf = load_canonical(source, engine=engine)
     grouped = partition or cluster is not None
+    context = None
     if not grouped:
         if pairs is None:
             with step("pairing the two reports of each flow"):
-                pairs = collect_mirror(lf, engine)
+                context = collect_context(lf, engine)
+                pairs = collect_mirror(lf, engine, context=context)
         grouped = _over_budget(pairs, query, engine, budget)
     # A fixed row order: a detector may depend on the rows' order, and the
     # engines (cpu, streaming, gpu) return rows in different orders.
-    ordered = _sorted_then(then)
+    ordered = partial(_sort_then, then=then)
     if grouped:
         from tradeflows.detect._partition import indicators
 
-        del pairs  # the groups pair their own chapters
+        # The groups mirror their own chapters, with the whole store's context
+        # (the pairing and the context are not computed again when the budget
+        # check computed them).
+        del pairs
         with step("route indicators, HS chapters in groups"):
-            if then is None:
-                return ordered(indicators(lf, query, engine=engine, cluster=cluster))
-            return indicators(lf, query, engine=engine, cluster=cluster, then=ordered)
+            each = ordered if then is not None else None
+            out = indicators(lf, query, engine=engine, cluster=cluster, then=each, context=context)
+        return out if then is not None else ordered(out)
+    del context
     with step("who filed what, month by month"):
         coverage = _engine.collect(coverage_table(lf), engine).lazy()
     with step("route indicators"):
@@ -461,12 +467,8 @@ def route_features(
     return ordered(ind)
 
 
-def _sorted_then(then):
-    """``then`` of the indicators in route and month order (the identity when ``then`` is None)."""
-    return partial(_sort_then, then=then)
-
-
 def _sort_then(ind: pl.DataFrame, then=None) -> pl.DataFrame:
+    """``then`` of the indicators in route and month order (the indicators, without ``then``)."""
     ind = ind.sort([*ROUTE_KEY, "period"])
     return then(ind) if then is not None else ind
 

@@ -161,6 +161,7 @@ def indicators(
     engine: str | None = None,
     cluster=None,
     then=None,
+    context: tuple[dict, pl.LazyFrame] | None = None,
 ) -> pl.DataFrame:
     """Route indicators of all the data, computed chapter by chapter.
 
@@ -181,6 +182,10 @@ def indicators(
         the worker, on a cluster), before the groups are put together: the
         detection scores a group and keeps what an analyst reads of it, so
         that no more than one group's route-months are in memory at once.
+    context : tuple, optional
+        :func:`tradeflows._mirror.collect_context` of ``lf``, when the caller
+        has it (the memory budget's check pairs the store first): the store
+        is not paired again.
 
     Returns
     -------
@@ -188,7 +193,8 @@ def indicators(
         The indicators of every group (or what ``then`` made of them), in
         the order of the groups.
     """
-    staged, with_ratio = collect_context(lf, engine)
+    staged, with_ratio = context if context is not None else collect_context(lf, engine)
+    del context
     mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
     # The route step keeps only the legs ``hs`` selects, and a flow's pairing
     # and history lie within its HS code: the selected pairs are all the
