@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -251,7 +252,9 @@ def _query(**fields):
     try:
         return Query(**fields)
     except TradeflowsInputError as exc:
-        raise TradeflowsInputError(f"--{exc}".replace("--min_usd", "--min-usd")) from None
+        # The message starts with the field's name; the option spells it with dashes.
+        field, rest = re.match(r"(\w*)(.*)", str(exc), re.S).groups()
+        raise TradeflowsInputError(f"--{field.replace('_', '-')}{rest}") from None
 
 
 def _products(text: str | None, quiet: bool = False) -> list[str] | None:

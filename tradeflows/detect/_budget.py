@@ -116,11 +116,14 @@ def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None 
     """
     from tradeflows.reference import destinations_of_concern
     from tradeflows.routes import candidate_routes, monthly_legs
+    from tradeflows.routes.candidates import material_routes
 
     options = query.options()
     legs = monthly_legs(pairs.lazy(), options["hs"])
     destinations = list(options["destinations"] or destinations_of_concern())
-    routes = candidate_routes(legs, destinations, hubs=options["hubs"], min_usd=options["min_usd"])
+    routes = material_routes(
+        candidate_routes(legs, destinations, hubs=options["hubs"]), legs, options["min_usd"]
+    )
     span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
     n_routes, lo, hi = _engine.collect(
         routes.select(n=pl.len()).join(span, how="cross"), engine

@@ -48,15 +48,23 @@ __all__ = ["BATCH_PAIRS", "chapter_indicators", "chapter_null_counts", "indicato
 BATCH_PAIRS = 500_000
 
 
-def _route_context(selected: pl.LazyFrame, engine) -> tuple[float, tuple[int, int]]:
-    """The floor (median monthly leg value) and the month span, as the whole run has them.
+def _legs(selected: pl.LazyFrame, engine) -> pl.LazyFrame:
+    """The monthly product legs of the selected pairs, as much as the run's
+    context needs of them: ``exporter``, ``importer``, ``hs``, ``mi``, ``v``.
 
     ``selected``: the pairs with their CIF/FOB ratios (:func:`collect_context`)
     whose HS codes the run selects.
     """
-    legs = selected.filter((pl.col("freq") == "M") & is_product()).select(
-        mi=month_index(), v=leg_value()
-    )
+    return _engine.collect(
+        selected.filter((pl.col("freq") == "M") & is_product()).select(
+            "exporter", "importer", "hs", mi=month_index(), v=leg_value()
+        ),
+        engine,
+    ).lazy()
+
+
+def _route_context(legs: pl.LazyFrame, engine) -> tuple[float, tuple[int, int]]:
+    """The floor (median monthly leg value) and the month span, as the whole run has them."""
     row = _engine.collect(
         legs.select(
             floor=typical_flow(),
@@ -69,19 +77,11 @@ def _route_context(selected: pl.LazyFrame, engine) -> tuple[float, tuple[int, in
     return row["floor"], span
 
 
-def _null_sample(selected: pl.LazyFrame, query: Query, engine) -> int:
+def _null_sample(legs: pl.LazyFrame, query: Query, engine) -> int:
     """:func:`tradeflows.routes.series.null_sample` of the whole run's immaterial routes."""
     from tradeflows.reference import destinations_of_concern
 
     options = query.options()
-    # The legs as _route_context reads them (the pairs before their mirror
-    # columns): enough to count routes, which is all the rate needs.
-    legs = _engine.collect(
-        selected.filter((pl.col("freq") == "M") & is_product()).select(
-            "exporter", "importer", "hs", mi=month_index(), v=leg_value()
-        ),
-        engine,
-    ).lazy()
     dest = list(options["destinations"] or destinations_of_concern())
     routes = candidate_routes(legs, dest, hubs=options["hubs"])
     n_all, n_material = (
@@ -202,10 +202,12 @@ def indicators(
     query = query if query is not None else Query()
     selected = with_ratio.filter(hs_filter(query.options()["hs"])).collect()
     del with_ratio
-    floor, span = _route_context(selected.lazy(), engine)
+    legs = _legs(selected.lazy(), engine)
+    floor, span = _route_context(legs, engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
     if query.min_usd > 0:
-        context["sample"] = _null_sample(selected.lazy(), query, engine)
+        context["sample"] = _null_sample(legs, query, engine)
+    del legs
     chapter = selected.get_column("hs").str.slice(0, 2)
     batches = consecutive_groups(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
     if cluster is None:

@@ -236,7 +236,7 @@ def collect_route_indicators(
         Origins per hub and product, by size and by growth.
     min_usd : float
         Routes none of whose legs carries this much (USD) in any month are
-        left out (:func:`tradeflows.routes.candidates.candidate_routes`;
+        left out (:func:`tradeflows.routes.candidates.material_routes`;
         default 0: every route).
     window : int
         Months of history a series' rise is measured against.

@@ -20,7 +20,6 @@ def candidate_routes(
     *,
     hubs: Iterable[str] | None = None,
     max_origins: int = 5,
-    min_usd: float = 0.0,
 ) -> pl.LazyFrame:
     """The routes the legs can show, numbered (``_rid``), with the product's heading.
 
@@ -35,11 +34,6 @@ def candidate_routes(
       product to D directly, for data that sees only the origin (an
       exporter-only Eurostat file): the signal is then a diversion.
 
-    A route none of whose legs (origin -> hub, hub -> destination, origin ->
-    destination) carries ``min_usd`` in any month is immaterial and left out
-    before any series is built: on a wide world most candidate routes are
-    flows of a few thousand dollars a month (``benchmarks/RESULTS.md``).
-
     Parameters
     ----------
     legs : LazyFrame
@@ -50,9 +44,6 @@ def candidate_routes(
         Restrict hubs to these.
     max_origins : int
         Origins per hub and product, by size and by growth.
-    min_usd : float
-        The largest month (USD, the legs' value ``v``) one of a route's legs
-        must reach for the route to be a candidate (default 0: every route).
 
     Returns
     -------
@@ -136,7 +127,7 @@ def candidate_routes(
             & (pl.col("hub") != pl.col("destination"))
         )
     )
-    return material_routes(_numbered(routes), legs, min_usd)
+    return _numbered(routes)
 
 
 def _numbered(routes: pl.LazyFrame) -> pl.LazyFrame:
@@ -152,6 +143,11 @@ def _numbered(routes: pl.LazyFrame) -> pl.LazyFrame:
 
 def material_routes(routes: pl.LazyFrame, legs: pl.LazyFrame, min_usd: float) -> pl.LazyFrame:
     """The candidate routes one of whose legs carries at least ``min_usd`` in some month.
+
+    A route none of whose legs (origin -> hub, hub -> destination, origin ->
+    destination) carries ``min_usd`` in any month is immaterial: on a wide
+    world most candidate routes are flows of a few thousand dollars a month
+    (``benchmarks/RESULTS.md``, issue 27).
 
     Parameters
     ----------
@@ -169,7 +165,7 @@ def material_routes(routes: pl.LazyFrame, legs: pl.LazyFrame, min_usd: float) ->
 
     See Also
     --------
-    candidate_routes : with ``min_usd``, the same.
+    candidate_routes : the routes it chooses among.
 
     Examples
     --------
