@@ -2,7 +2,7 @@
 
     python benchmarks/bench_calibration.py
 
-Measures (``tradeflows.calibration.series_profile``: the month-to-month change
+Measures (``tradeflows._calibration.series_profile``: the month-to-month change
 of log value by flow size, the share of months present, series starts, flow
 sizes, unreported months, seasonality) on
 
@@ -88,9 +88,9 @@ def _worlds(preset: str | None):
     """The mean profile of the first 24 months of worlds for SEEDS."""
     import polars as pl
 
+    from tradeflows._calibration import series_profile
+    from tradeflows._store import ingest, scan_store
     from tradeflows._synth import make_trade_world
-    from tradeflows.calibration import series_profile
-    from tradeflows.store import ingest, scan_store
 
     profiles = []
     for seed in SEEDS:
@@ -114,7 +114,7 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
 
-    from tradeflows.calibration import (
+    from tradeflows._calibration import (
         NOT_COMPARED,
         compare_profiles,
         reference_profile,

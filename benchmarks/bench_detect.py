@@ -52,8 +52,8 @@ EVALUATION_SEEDS = (2001, 2002, 2003, 2004, 2005)
 def stress_world(dimension: str, seed: int):
     """The stress suite's world ``dimension`` for ``seed``: its folder (with a store),
     kept in ``benchmarks/data/stress/`` for the next run."""
+    from tradeflows._store import ingest
     from tradeflows._synth import STRESS, make_trade_world
-    from tradeflows.store import ingest
 
     folder = HERE / "data" / "stress" / f"{dimension}_{seed}"
     if not (folder / "store" / "audit.json").exists():
@@ -77,9 +77,9 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
            detector: str = "learned") -> None:  # fmt: skip
     import polars as pl
 
+    from tradeflows import corridors, detect_routes
     from tradeflows._evaluate import evaluate, money_baseline, naive_baseline
-    from tradeflows.detect import corridors, detect_routes
-    from tradeflows.store import scan_store
+    from tradeflows._store import scan_store
 
     rows = []
     for dim in dimensions:
@@ -140,10 +140,10 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
 def quality(seeds: list[int], save: bool, **world) -> None:
     import polars as pl
 
+    from tradeflows import detect_routes
     from tradeflows._evaluate import evaluate, naive_baseline
+    from tradeflows._store import ingest, scan_store
     from tradeflows._synth import make_trade_world
-    from tradeflows.detect import detect_routes
-    from tradeflows.store import ingest, scan_store
 
     rows = []
     for seed in seeds:
@@ -216,7 +216,7 @@ def real_case_rankings(lf, flags=None):
     """
     import polars as pl
 
-    from tradeflows.detect import corridors, detect_routes
+    from tradeflows import corridors, detect_routes
 
     hubs = ["ARM", "GEO", "KAZ", "KGZ", "UZB"]
     key = ["hub", "hs4"]
@@ -267,9 +267,9 @@ def real(save: bool) -> None:
     """
     import polars as pl
 
+    from tradeflows import detect_routes
     from tradeflows._evaluate import average_precision
     from tradeflows.datasets import load_eu_electronics_exports
-    from tradeflows.detect import detect_routes
 
     lf = load_eu_electronics_exports()
     t = time.perf_counter()
@@ -321,7 +321,7 @@ def _checked(code: str) -> tuple[float, float]:
 def speed(rows: int, engines: list[str], save: bool) -> None:
     import polars as pl
 
-    from tradeflows.store import read_audit
+    from tradeflows._store import read_audit
 
     # Products x pairs scale the world: 700 x 700 gave 52M report rows (RESULTS.md),
     # of which the cleaning keeps about 86% (World rows and duplicates go).
@@ -331,7 +331,7 @@ def speed(rows: int, engines: list[str], save: bool) -> None:
     if not (store / "audit.json").exists():
         # In a child: a parent grown large would pass its peak RSS to the measured children.
         _checked(
-            "from tradeflows._synth import make_trade_world; from tradeflows.store import ingest; "
+            "from tradeflows._synth import make_trade_world; from tradeflows._store import ingest; "
             f"make_trade_world({str(data)!r}, preset='smooth', seed=7, n_others=120, n_products={pairs}, "
             f"pairs_per_product={pairs}); ingest([{str(data / 'comtrade')!r}], {str(store)!r})"
         )

@@ -38,7 +38,7 @@ VARIANTS = ["tradeflows", "tradeflows-streaming", "polars-floor", "pandas"]
 
 
 def run_tradeflows(path: Path, engine: str) -> int:
-    from tradeflows.store import ingest
+    from tradeflows._store import ingest
 
     with tempfile.TemporaryDirectory() as d:
         doc = ingest([path], Path(d) / "store", engine=engine)
@@ -98,7 +98,7 @@ def run_pandas(path: Path) -> int:
     import numpy as np
     import pandas as pd
 
-    from tradeflows.reference import comtrade_to_iso3, hs_codes
+    from tradeflows._reference import comtrade_to_iso3, hs_codes
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     df = pd.concat(

@@ -38,7 +38,7 @@ FLOW = ["freq", "exporter", "importer", "hs"]
 
 def run_tradeflows(store: str) -> tuple[int, float]:
     from tradeflows._mirror import collect_mirror
-    from tradeflows.store import scan_store
+    from tradeflows._store import scan_store
 
     m = collect_mirror(scan_store(store), "cpu")
     return m.height, float(m["value"].sum())
@@ -47,7 +47,7 @@ def run_tradeflows(store: str) -> tuple[int, float]:
 def run_floor(store: str, engine: str = "in-memory") -> tuple[int, float]:
     import polars as pl
 
-    from tradeflows.store import scan_store
+    from tradeflows._store import scan_store
 
     out = (
         scan_store(store)
@@ -71,7 +71,7 @@ def pandas_mirror(store):
     import numpy as np
     import pandas as pd
 
-    from tradeflows.store import read_audit
+    from tradeflows._store import read_audit
 
     if isinstance(store, pd.DataFrame):
         df = store.copy()
@@ -205,7 +205,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.store)
         return
-    from tradeflows.store import read_audit
+    from tradeflows._store import read_audit
 
     n = read_audit(args.store)["store"]["rows"]
     results = {}

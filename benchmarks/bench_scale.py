@@ -150,10 +150,10 @@ def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
         return _cli("ingest", str(src), "--out", str(out), "--engine", name, "--quiet")
     if step == "mirror+routes":
         return (
-            "import polars as pl; from tradeflows.store import scan_store; "
-            "from tradeflows.engine import collect; "
+            "import polars as pl; from tradeflows._store import scan_store; "
+            "from tradeflows._engine import collect; "
             "from tradeflows._mirror import collect_mirror; "
-            "from tradeflows.routes import collect_route_indicators; "
+            "from tradeflows._routes import collect_route_indicators; "
             f"lf = scan_store({str(store)!r}); "
             + (
                 # Only here: tradeflows.detect imports scikit-learn (1.3 s).
@@ -193,7 +193,7 @@ def _same(step: str, first: Path, other: Path) -> str:
     if step == "report":
         return "-"
     if step == "ingest":
-        from tradeflows.store import scan_store
+        from tradeflows._store import scan_store
 
         a, b = scan_store(first).collect(), scan_store(other).collect()
         key = [c for c in a.columns if a[c].dtype != pl.Float64]
@@ -228,7 +228,7 @@ def run_size(
 ) -> tuple:
     import polars as pl
 
-    from tradeflows.store import read_audit
+    from tradeflows._store import read_audit
 
     folder = world(rows, wide)
     src = folder / "comtrade"

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
-from tradeflows.reference import countries, hs_codes
+from tradeflows._io.comtrade import COMTRADE_PLUS_COLUMNS
+from tradeflows._reference import countries, hs_codes
 
 HEADER = list(COMTRADE_PLUS_COLUMNS)
 

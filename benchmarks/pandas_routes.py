@@ -1,7 +1,7 @@
 """The route step written the straightforward pandas way (for bench_scale).
 
 ``route_indicators(pairs, destinations)`` computes what
-``tradeflows.routes.route_indicators`` computes (with coverage taken from the
+``tradeflows._routes.route_indicators`` computes (with coverage taken from the
 pairs, its default), on the pairs of ``bench_mirror.pandas_mirror``, with
 merges, ``groupby().shift``, ``groupby().rolling().median()`` and
 ``groupby().quantile()``:
@@ -18,7 +18,7 @@ merges, ``groupby().shift``, ``groupby().rolling().median()`` and
   heading's outflow): each window's change against the 24 months before it
   and against the same months a year earlier, put on the data's own scale of
   chance by kind, window and size class; its fall, data-quality events;
-* per route-month all 13 features of ``tradeflows.routes.FEATURES``: the
+* per route-month all 13 features of ``tradeflows._routes.FEATURES``: the
   rises, ghost, diversion, share change, mirror-gap changes, re-export share,
   the policy difference-in-differences against both controls, the unit-value
   ratio and the materiality.
@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tradeflows.reference import controlled_hs, destinations_of_concern, policy_dates
-from tradeflows.routes import FEATURES, ROUTE_KEY
+from tradeflows._reference import controlled_hs, destinations_of_concern, policy_dates
+from tradeflows._routes import FEATURES, ROUTE_KEY
 
 SKEY = ["kind", "a", "b", "p"]
 WINDOWS = (3, 6, 12)
@@ -189,11 +189,11 @@ def _covered(keys: pd.DataFrame, members: pd.DataFrame, cov: pd.DataFrame) -> tu
 
 
 def _null_scale(d: pd.DataFrame, k: int) -> None:
-    """Put window ``k``'s changes on the scale of chance (tradeflows.routes.series._empirical_null)."""
+    """Put window ``k``'s changes on the scale of chance (tradeflows._routes.series._empirical_null)."""
     cls = f"_c{k}"
     for col, rise, fall in ((f"_u{k}", f"_r{k}", f"_f{k}"), (f"_y{k}", f"_ry{k}", f"_fy{k}")):
         # Counted in bins of NULL_STEP; a percentile is the first bin whose
-        # cumulated count reaches the share (tradeflows.routes.series.null_table).
+        # cumulated count reaches the share (tradeflows._routes.series.null_table).
         values = d[["kind", cls]].assign(bin=np.round(d[col] / NULL_STEP)).dropna()
         counts = values.groupby(["kind", cls, "bin"]).size().rename("n").reset_index()
         near = pd.concat([counts.assign(**{cls: counts[cls] + s}) for s in (-1, 0, 1)])
@@ -419,7 +419,7 @@ def route_indicators(
     leg_keys = pd.concat([routes[r].set_axis(["a", "b", "p"], axis=1) for r in roles])
     leg_keys = leg_keys.drop_duplicates()
     kept = legs.merge(leg_keys, left_on=["exporter", "importer", "hs"], right_on=["a", "b", "p"])
-    # Only the chapters the routes are in (tradeflows.routes.series.series_rows).
+    # Only the chapters the routes are in (tradeflows._routes.series.series_rows).
     chapter = legs["hs"].str[:2]
     hub_ch = set(zip(routes["hub"], routes["hs"].str[:2], strict=True))
     dest_ch = set(zip(routes["destination"], routes["hs"].str[:2], strict=True))

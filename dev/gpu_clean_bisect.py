@@ -28,8 +28,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tradeflows import clean as c
-from tradeflows.engine import collect
-from tradeflows.io import scan
+from tradeflows._engine import collect
+from tradeflows._io import scan
 
 VERBS = [
     ("mark_invalid", c.mark_invalid),

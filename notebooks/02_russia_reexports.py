@@ -39,7 +39,6 @@ import polars as pl
 
 import tradeflows as tf
 from tradeflows import viz
-from tradeflows.routes.coverage import coverage_table
 
 pio.renderers.default = "plotly_mimetype+notebook"
 eu = tf.datasets.load_eu_electronics_exports()
@@ -65,7 +64,7 @@ yearly
 # breaks the line too); the data ends in 2022-11.
 
 # %%
-coverage = coverage_table(eu).collect()
+coverage = tf.coverage_table(eu).collect()
 fig = viz.reported_lines(eu, hs="8542", flow="X", partners=["RUS", *hubs], by="partner",
                          coverage=coverage,
                          title="EU exports of integrated circuits (HS 8542), USD a month")  # fmt: skip

@@ -50,7 +50,6 @@ import polars as pl
 
 import tradeflows as tf
 from tradeflows import viz
-from tradeflows.routes.coverage import coverage_table
 from tradeflows.datasets import ASIA_AI_ANCHORS, make_trade_world
 
 pio.renderers.default = "plotly_mimetype+notebook"
@@ -65,7 +64,7 @@ if synthetic:
     tf.ingest([work / "comtrade"], work / "store")
     store = work / "store"
 data = tf.scan_store(store)
-coverage = coverage_table(data).collect()
+coverage = tf.coverage_table(data).collect()
 
 
 def show(fig):
@@ -165,7 +164,7 @@ pairs = tf.mirror(data).collect()
 for route in ({"origin": "TWN", "hub": "MYS", "destination": "CHN", "hs": "847150"},
               {"origin": "USA", "hub": "SGP", "destination": "CHN", "hs": "854231"}):  # fmt: skip
     row = ranked.filter(**route)
-    print(viz.country_name(route["hub"]), "flagged:", row["flagged"].item(), "|", row["reasons"].item())
+    print(tf.names.country_name(route["hub"]), "flagged:", row["flagged"].item(), "|", row["reasons"].item())
 
 # %%
 show(viz.route_legs(flags, {"origin": "TWN", "hub": "MYS", "destination": "CHN", "hs": "847150"},

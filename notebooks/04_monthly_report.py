@@ -32,11 +32,11 @@ from pathlib import Path
 
 import plotly.io as pio
 
+import tradeflows as tf
 from tradeflows import viz
-from tradeflows.report import Report
 
 pio.renderers.default = "plotly_mimetype+notebook"
-report = Report(sources, config=config if Path(config).exists() else None, previous=previous)
+report = tf.Report(sources, config=config if Path(config).exists() else None, previous=previous)
 path = report.write_html(out)
 print(f"report written: {Path(path).resolve()}")
 report  # the headline numbers and the top corridors

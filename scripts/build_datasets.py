@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tradeflows.store import ingest, scan_store
+from tradeflows._store import ingest, scan_store
 
 OUT = Path(__file__).resolve().parents[1] / "datasets"
 

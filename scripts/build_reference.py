@@ -1,11 +1,11 @@
-"""Rebuild the reference tables shipped in ``tradeflows/reference/``.
+"""Rebuild the reference tables shipped in ``tradeflows/_reference/``.
 
 Run from the project root with ``../shared/realdata`` beside it::
 
     python scripts/build_reference.py [REALDATA_DIR]
 
 Only sources whose licence allows redistribution are read (see
-``tradeflows/reference/PROVENANCE.md``). The Comtrade code deviations and the
+``tradeflows/_reference/PROVENANCE.md``). The Comtrade code deviations and the
 aggregate list below are our own table, written by hand from the published
 Comtrade code lists; they are what country_converter gets wrong.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-OUT = Path(__file__).resolve().parents[1] / "tradeflows" / "reference"
+OUT = Path(__file__).resolve().parents[1] / "tradeflows" / "_reference"
 
 # Comtrade reporter/partner codes that are not the ISO 3166 numeric code of the
 # country, and historical or sub-national areas: comtrade code -> (iso3, name, kind).

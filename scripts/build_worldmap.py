@@ -1,4 +1,4 @@
-"""Build tradeflows/reference/world_110m.json, the country outlines of the offline world map.
+"""Build tradeflows/_reference/world_110m.json, the country outlines of the offline world map.
 
     python scripts/build_worldmap.py path/to/world-atlas/countries-110m.json
 
@@ -14,9 +14,9 @@ import json
 import sys
 from pathlib import Path
 
-from tradeflows.reference import countries
+from tradeflows._reference import countries
 
-OUT = Path(__file__).resolve().parents[1] / "tradeflows" / "reference" / "world_110m.json"
+OUT = Path(__file__).resolve().parents[1] / "tradeflows" / "_reference" / "world_110m.json"
 
 
 def decode_arcs(topo: dict) -> list[list[tuple[float, float]]]:

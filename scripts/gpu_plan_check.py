@@ -29,7 +29,7 @@ import cudf_polars.utils.config as _config
 import polars as pl
 from cudf_polars.dsl.translate import Translator
 
-from tradeflows import engine
+from tradeflows import _engine as engine
 
 # Without a device, the engine's configuration cannot ask for its memory.
 _config.get_total_device_memory = lambda: 80 * 2**30

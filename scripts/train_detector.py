@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_detect import EVALUATION_SEEDS, TUNING_SEEDS, stress_world  # noqa: E402
 
+from tradeflows._routes import FEATURES  # noqa: E402
+from tradeflows._store import scan_store  # noqa: E402
 from tradeflows._synth import STRESS  # noqa: E402
 from tradeflows.detect import route_evidence, route_features  # noqa: E402
 from tradeflows.detect._supervised import SupervisedRouteDetector  # noqa: E402
-from tradeflows.routes import FEATURES  # noqa: E402
-from tradeflows.store import scan_store  # noqa: E402
 
 #: The trees' parameters (chosen on the tuning seeds, by leave-one-seed-out AP).
 PARAMS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
+from tradeflows._io.comtrade import COMTRADE_PLUS_COLUMNS
 
 REALDATA = Path(
     os.environ.get(
@@ -122,7 +122,7 @@ def reports(*series: tuple, start: dt.date = dt.date(2021, 1, 1)) -> pl.DataFram
                 schema_overrides={"period": pl.Date},
             )
         )
-    from tradeflows.schema import CANONICAL
+    from tradeflows._schema import CANONICAL
 
     df = pl.concat(frames)
     fill = {"freq": "M", "hs_revision": "HS2022", "slip_suspect": False, "source": "test"}
@@ -138,8 +138,8 @@ def small_world(out: Path, seed: int, *, store: bool = False, **sizes) -> Path:
     The smooth preset unless ``preset`` says otherwise: these worlds test the
     plumbing, not how well a detector copes with real noise (the benchmarks do).
     """
+    from tradeflows._store import ingest
     from tradeflows._synth import make_trade_world
-    from tradeflows.store import ingest
 
     params = {
         "preset": "smooth",

@@ -53,6 +53,48 @@ def test_no_module_is_hidden_by_a_function_of_its_name():
     assert m.collect_mirror is tf.collect_mirror and m.mirror is tf.mirror
 
 
+#: The public modules: the package and its namespaces. Everything else is private.
+PUBLIC = ("tradeflows", "tradeflows.clean", "tradeflows.datasets", "tradeflows.detect",
+          "tradeflows.fetch", "tradeflows.io", "tradeflows.names", "tradeflows.viz")  # fmt: skip
+
+
+def _private(module: str) -> bool:
+    return any(part.startswith("_") for part in module.split(".")[1:])
+
+
+def test_each_public_object_is_defined_in_a_private_module_and_exported_once():
+    """Every function and class a public module offers is defined in a private one and
+    listed in the ``__all__`` of exactly one public module; a public module offers
+    nothing of ours it does not list (``tradeflows.detect.detect_routes`` is gone:
+    ``tf.detect_routes`` is its one home)."""
+    public = sorted(m for m in MODULES if not _private(m) and m != "tradeflows.cli")
+    assert public == sorted(PUBLIC)
+    homes: dict[int, list[str]] = {}
+    for name in public:
+        module = importlib.import_module(name)
+        for attr in module.__all__:
+            obj = getattr(module, attr)
+            if isinstance(obj, types.ModuleType):
+                assert obj.__name__ in public, f"{name}.{attr}"
+            elif isinstance(obj, (types.FunctionType, type)) and obj.__module__.startswith(
+                "tradeflows"
+            ):
+                assert _private(obj.__module__), f"{name}.{attr} is defined in {obj.__module__}"
+                homes.setdefault(id(obj), []).append(f"{name}.{attr}")
+        unlisted = [
+            attr
+            for attr, obj in vars(module).items()
+            if not attr.startswith("_")
+            and attr not in module.__all__
+            and isinstance(obj, (types.FunctionType, type))
+            and obj.__module__.startswith("tradeflows")
+        ]
+        assert unlisted == [], name
+    assert [h for h in homes.values() if len(h) > 1] == []
+    assert len(homes) > 70
+    assert not hasattr(tf.detect, "detect_routes") and not hasattr(tf.clean, "audit")
+
+
 def test_synthetic_worlds_have_one_public_home():
     assert tf.datasets.make_trade_world.__module__ == "tradeflows._synth"
     for gone in ("load_countries", "load_hs"):  # the reference tables' own loaders remain

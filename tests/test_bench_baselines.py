@@ -17,8 +17,8 @@ import pytest
 from tests.conftest import small_world
 from tradeflows._expr import month_index
 from tradeflows._mirror import collect_mirror
-from tradeflows.routes import FEATURES, ROUTE_KEY, collect_route_indicators
-from tradeflows.store import scan_store
+from tradeflows._routes import FEATURES, ROUTE_KEY, collect_route_indicators
+from tradeflows._store import scan_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tradeflows.detect import detect_routes
-from tradeflows.routes import ROUTE_KEY, coverage_table
-from tradeflows.store import ingest, scan_store
+from tradeflows import detect_routes
+from tradeflows._routes import ROUTE_KEY, coverage_table
+from tradeflows._store import ingest, scan_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTS = ROOT / "datasets" / "eu_electronics_exports_2020_2022.parquet"

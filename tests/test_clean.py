@@ -11,15 +11,13 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from tests.conftest import canonical_frame, comtrade_csv, comtrade_row
+from tradeflows._clean import SLIP_RATIO, audit, clean_within_periods, idle_verbs
+from tradeflows._io import scan
 from tradeflows.clean import (
-    SLIP_RATIO,
-    audit,
     clean,
-    clean_within_periods,
     drop_aggregates,
     drop_hs_parents,
     flag_unit_slips,
-    idle_verbs,
     mark_invalid,
     merge_breakdowns,
     merge_duplicates,
@@ -27,7 +25,6 @@ from tradeflows.clean import (
     split,
     to_revision,
 )
-from tradeflows.io import scan
 
 VERBS = [
     mark_invalid,
@@ -329,7 +326,7 @@ def test_idle_verbs_name_the_rows_each_verb_acts_on():
 def test_cleaning_does_not_depend_on_polars_cache(realdata, monkeypatch):
     """polars 1.44 planned a filter below a cached join wrongly in the mirror; the
     cleaning caches too, so its result is checked against the same plan uncached."""
-    from tradeflows.io import scan
+    from tradeflows._io import scan
 
     # Real files with World rows, breakdowns beside totals, duplicates and slips.
     files = [realdata / "ruimpeks/comext_electronics_EU27_to_RU_AM_BY_GE_KG_KZ_UZ_monthly_2020_2022.csv",

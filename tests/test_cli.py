@@ -144,7 +144,8 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     assert f"{out}:" in printed and "flagged" in printed
     # Every route-month scored with --all-months; by default what an analyst reads of
     # them, said on the summary line, and the same corridors either way.
-    from tradeflows.detect import corridors, route_months_scored
+    from tradeflows import corridors
+    from tradeflows.detect import route_months_scored
 
     every = tmp_path / "every.parquet"
     assert main(["detect", str(small_world / "comtrade"), "--out", str(every), "--all-months"]) == 0
@@ -194,7 +195,8 @@ def test_detect_takes_countries_by_name_and_a_year(tmp_path, small_world, capsys
 def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
     import polars as pl
 
-    from tradeflows.detect import CORRIDOR_COLUMNS, corridors
+    from tradeflows import corridors
+    from tradeflows.detect import CORRIDOR_COLUMNS
 
     out, ranked = tmp_path / "flags.parquet", tmp_path / "corridors.csv"
     args = ["detect", str(small_world / "comtrade"), "--out", str(out), "--corridors", str(ranked)]
@@ -319,8 +321,7 @@ def test_detect_and_report_write_excel_workbooks(tmp_path, small_world, monkeypa
 
     import polars as pl
 
-    from tradeflows import _files
-    from tradeflows.detect import corridors
+    from tradeflows import _files, corridors
 
     data = str(small_world / "comtrade")
     book, table = tmp_path / "flags.xlsx", tmp_path / "flags.parquet"
@@ -375,7 +376,7 @@ def test_the_flags_workbook_opens_in_openpyxl_typed_with_names(tmp_path, small_w
     import openpyxl
     import polars as pl
 
-    from tradeflows.detect import corridors, detect_routes
+    from tradeflows import corridors, detect_routes
     from tradeflows.names import country_name
 
     flags = detect_routes([small_world / "comtrade"]).head(200)

@@ -8,7 +8,7 @@ import polars as pl
 
 from tests.conftest import months, reports
 from tradeflows._mirror import collect_mirror
-from tradeflows.routes import collect_route_indicators, coverage_table
+from tradeflows._routes import collect_route_indicators, coverage_table
 
 START = dt.date(2020, 1, 1)
 N = 36

@@ -7,15 +7,15 @@ import json
 import polars as pl
 import pytest
 
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._schema import validate
+from tradeflows._store import ingest
 from tradeflows.datasets import (
     datasets_dir,
     load_eu_electronics_exports,
     load_eu_total_exports,
     load_partner_total_imports,
 )
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.schema import validate
-from tradeflows.store import ingest
 
 LOADERS = [load_eu_electronics_exports, load_eu_total_exports, load_partner_total_imports]
 

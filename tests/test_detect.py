@@ -13,7 +13,11 @@ from sklearn.ensemble import IsolationForest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tests.conftest import small_world
+from tradeflows import corridors, detect_routes
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._evaluate import evaluate, naive_baseline
+from tradeflows._routes import FEATURES, ROUTE_KEY
+from tradeflows._store import scan_store
 from tradeflows.datasets import load_eu_electronics_exports
 from tradeflows.detect import (
     CORRIDOR_COLUMNS,
@@ -21,14 +25,9 @@ from tradeflows.detect import (
     EnsembleDetector,
     RobustRouteDetector,
     SupervisedRouteDetector,
-    corridors,
     default_detector,
-    detect_routes,
     model_info,
 )
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.routes import FEATURES, ROUTE_KEY
-from tradeflows.store import scan_store
 
 # scikit-learn's outlier checks expect every detector to call some of any
 # training set outliers (a contamination share). Ours have none by design: on
@@ -207,8 +206,8 @@ def test_material_routes_only_with_min_usd(world, tmp_path, capsys):
     scored; every route scored carries it on one leg; a bad amount is one line."""
     from tradeflows._mirror import collect_mirror
     from tradeflows._query import Query
+    from tradeflows._routes import candidate_routes, monthly_legs
     from tradeflows.detect import route_months_scored
-    from tradeflows.routes import candidate_routes, monthly_legs
 
     every = detect_routes(world[1], keep="all")
     material = detect_routes(world[1], query=Query(min_usd=250_000), keep="all")

@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from tests.conftest import comtrade_csv, comtrade_row
-from tradeflows import engine
-from tradeflows.errors import EngineUnavailableError, TradeflowsInputError
-from tradeflows.io import scan
-from tradeflows.store import ingest, scan_store
+from tradeflows import _engine as engine
+from tradeflows._errors import EngineUnavailableError, TradeflowsInputError
+from tradeflows._io import scan
+from tradeflows._store import ingest, scan_store
 
 HAS_CUDF_POLARS = importlib.util.find_spec("cudf_polars") is not None
 
@@ -96,8 +96,9 @@ def test_detect_on_the_gpu_engine_without_fallback(tmp_path):
     """Mirror, routes and features on the Polars GPU engine (raise_on_fail=True), XGBoost on CUDA."""
     from polars.testing import assert_frame_equal
 
+    from tradeflows import detect_routes
     from tradeflows._synth import make_trade_world
-    from tradeflows.detect import SupervisedRouteDetector, detect_routes
+    from tradeflows.detect import SupervisedRouteDetector
 
     make_trade_world(tmp_path / "w", seed=2, n_others=8, n_products=8, pairs_per_product=15,
                      episodes=3, lookalikes=3)  # fmt: skip

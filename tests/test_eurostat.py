@@ -12,10 +12,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._io import detect_format, scan
+from tradeflows._store import read_audit, scan_store
 from tradeflows.cli import main
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.io import detect_format, scan
-from tradeflows.store import read_audit, scan_store
 
 #: ECB reference rate, monthly averages (USD per EUR): March 2024 and the 2023 mean.
 MARCH_2024 = 1.0872

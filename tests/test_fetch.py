@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tradeflows._store import ingest, read_audit, scan_store
 from tradeflows.cli import main
 from tradeflows.fetch import FetchError, fetch_census, fetch_comtrade
-from tradeflows.store import ingest, read_audit, scan_store
 
 KEY = "s3cret-key-123"
 

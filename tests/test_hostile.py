@@ -23,8 +23,8 @@ import polars as pl
 import pytest
 
 from tradeflows._files import write_frame_atomic
+from tradeflows._store import ingest, read_audit, scan_store
 from tradeflows.cli import main
-from tradeflows.store import ingest, read_audit, scan_store
 
 HEADER = "period,reporterCode,partnerCode,flowCode,cmdCode,primaryValue"
 
@@ -156,7 +156,7 @@ def _ingest_process(src: Path, store: Path, *extra: str) -> subprocess.Popen:
 
 def _many_rows(path: Path, year: int, n: int) -> Path:
     """A Comtrade+ file of ``n`` distinct rows (products x partners x months) of one year."""
-    from tradeflows.reference import hs_codes
+    from tradeflows._reference import hs_codes
 
     codes = hs_codes("HS2017").filter(pl.col("level") == 6)["hs"].to_list()
     partners = [458, 156, 702, 344, 392, 410, 764, 704, 356, 36]
@@ -372,7 +372,7 @@ def test_value_scale_must_be_a_positive_number(tmp_path, capsys, scale):
 
 def test_canonical_parquet_codes_must_be_known(tmp_path, capsys):
     from tests.conftest import canonical_frame as partial_frame
-    from tradeflows.schema import CANONICAL
+    from tradeflows._schema import CANONICAL
 
     def canonical_frame(**columns):  # every canonical column: recognised as canonical
         df = partial_frame(**columns)

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 from tests.conftest import COMTRADE_PLUS_HEADER, comtrade_csv, comtrade_row
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.io import detect_format, expand_sources, scan
-from tradeflows.io._common import PerValue, clean_str, hs_code
-from tradeflows.io._text import prepare_text
-from tradeflows.reference import eur_usd_monthly
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._io import detect_format, expand_sources, scan
+from tradeflows._io._common import PerValue, clean_str, hs_code
+from tradeflows._io._text import prepare_text
+from tradeflows._reference import eur_usd_monthly
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -260,7 +260,7 @@ def test_expand_sources_folder_and_glob(tmp_path):
 
 
 def test_first_day_of_every_month_and_null_outside_the_range():
-    from tradeflows.io._common import date_from_ym
+    from tradeflows._io._common import date_from_ym
 
     ym = [(y, m) for y in (1899, 1900, 1999, 2024, 2100, 2101) for m in range(14)]
     df = pl.DataFrame(ym, schema=["y", "m"], orient="row")

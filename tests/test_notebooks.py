@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import ARTIFACTS, open_offline, plot_state
-from tradeflows.report import notebook_html
+from tradeflows._report import notebook_html
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
@@ -167,7 +167,7 @@ def test_long_steps_show_progress_in_a_notebook(tmp_path):
     world = make(tmp_path / "w", seed=5, preset=None, n_others=6, n_products=6,
                  pairs_per_product=10, episodes=1, lookalikes=1)  # fmt: skip
     code = (
-        "from tradeflows.detect import detect_routes\n"
+        "from tradeflows import detect_routes\n"
         f"flags = detect_routes([{str(world / 'comtrade')!r}])\n"
         "print(flags.height)"
     )

@@ -9,11 +9,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tests.conftest import small_world
+from tradeflows import detect_routes
 from tradeflows._mirror import collect_context, collect_mirror, mirror, mirror_context
-from tradeflows.detect import _partition, default_detector, detect_routes
+from tradeflows._routes import series
+from tradeflows._store import scan_store
+from tradeflows.detect import _partition, default_detector
 from tradeflows.detect._partition import chapter_indicators
-from tradeflows.routes import series
-from tradeflows.store import scan_store
 
 KEY = ["origin", "hub", "destination", "hs", "period"]
 
@@ -145,7 +146,7 @@ def test_the_store_is_sorted_by_chapter_so_a_chapter_skips_the_others_row_groups
 
     from tradeflows import _chunked
     from tradeflows._expr import in_chapters
-    from tradeflows.store import ingest
+    from tradeflows._store import ingest
 
     # Row groups of 200 rows: the small world's files then hold several each.
     monkeypatch.setattr(_chunked, "_ROW_GROUP_ROWS", 200)
@@ -181,10 +182,10 @@ def test_a_run_over_its_memory_budget_goes_chapter_by_chapter_to_the_same_flags(
     takes the partitioned path and says so, with the whole run's flags."""
     import logging
 
+    from tradeflows._errors import TradeflowsInputError
     from tradeflows._log import logger
     from tradeflows._query import Query
     from tradeflows.detect._budget import BYTES_PER_ROUTE_MONTH, route_months_estimate
-    from tradeflows.errors import TradeflowsInputError
 
     n = route_months_estimate(collect_mirror(store), Query())
     assert n >= whole.height > 0  # every route-month scored was counted
@@ -223,7 +224,7 @@ def wide_store(tmp_path_factory):
 
 
 def test_a_dask_cluster_over_a_wide_world_gives_the_whole_runs_corridors(wide_store, monkeypatch):
-    from tradeflows.detect import corridors
+    from tradeflows import corridors
 
     exact = detect_routes([wide_store])
     # Wide: many more corridors than products, most of them read from a few rows.

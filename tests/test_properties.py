@@ -20,9 +20,9 @@ import polars as pl
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tradeflows._reference import iso3_codes
+from tradeflows._store import read_audit, scan_store
 from tradeflows.cli import main
-from tradeflows.reference import iso3_codes
-from tradeflows.store import read_audit, scan_store
 
 #: Examples per property; 2,000 in all.
 EXAMPLES = {"structured": 1_000, "bytes": 600, "damaged": 400}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import REALDATA
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.store import ingest, scan_store
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._store import ingest, scan_store
 
 LOADS = [
     "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv",

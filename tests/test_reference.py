@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from tradeflows.reference import (
+from tradeflows._reference import (
     comtrade_to_iso3,
     countries,
     eur_usd_monthly,

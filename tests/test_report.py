@@ -12,11 +12,11 @@ import pytest
 
 from tests.browser import ARTIFACTS, open_offline, plot_state
 from tests.conftest import small_world
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._reference import policy_dates
+from tradeflows._report import build_report, load_config, render, summarise, table_rows
 from tradeflows.cli import main
-from tradeflows.errors import TradeflowsInputError
 from tradeflows.names import country
-from tradeflows.reference import policy_dates
-from tradeflows.report import build_report, load_config, render, summarise, table_rows
 
 CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, "table_rows": 100},
           "detect": {"destinations": None, "hubs": None, "hs": None, "since": None}}  # fmt: skip
@@ -83,7 +83,7 @@ def test_report_chapter_by_chapter_is_the_same_report(world, report, tmp_path):
     # --partition: detection one HS chapter at a time, the drill-downs' mirror
     # on their chapters only, with the whole data's CIF/FOB ratios and weights.
     store = tmp_path / "store"
-    from tradeflows.store import ingest
+    from tradeflows._store import ingest
 
     ingest([world / "comtrade"], store)
     parted = tmp_path / "parted.html"
@@ -333,7 +333,7 @@ def drawn_zeros(page) -> list[dict]:
 def unfiled_zeros(points: list[dict], lf: pl.LazyFrame) -> tuple[list[dict], int, int]:
     """The zero points drawn in a month whose reporter filed nothing at product level,
     with the number of zero points and of gaps seen."""
-    from tradeflows.routes import coverage_table
+    from tradeflows._routes import coverage_table
 
     filed = set(
         coverage_table(lf)
@@ -350,7 +350,7 @@ def unfiled_zeros(points: list[dict], lf: pl.LazyFrame) -> tuple[list[dict], int
 def test_months_nobody_filed_are_gaps_in_the_browser(browser, tmp_path):
     """A world where reporters skip months (four times the calibrated rate): every zero
     a chart draws is a month its reporter filed; the months it skipped are gaps."""
-    from tradeflows.store import scan_store
+    from tradeflows._store import scan_store
 
     out = small_world(tmp_path, seed=24, store=True, preset=None, missing=4.0, n_others=8,
                       n_products=10, pairs_per_product=20, episodes=4, lookalikes=2)  # fmt: skip
@@ -366,7 +366,7 @@ def test_months_nobody_filed_are_gaps_in_the_browser(browser, tmp_path):
 
 
 def _canonical(sources) -> pl.LazyFrame:
-    from tradeflows.detect import load_canonical
+    from tradeflows.detect._flags import load_canonical
 
     return load_canonical(sources)
 
@@ -409,7 +409,7 @@ def test_the_corridor_table_is_paged_and_the_filter_searches_every_page(browser,
 
 
 def test_the_report_object_computes_once_and_writes_what_build_report_writes(world, tmp_path):
-    from tradeflows.report import Report
+    from tradeflows._report import Report
 
     report = Report([world / "comtrade"], config=CONFIG, built="2026-01-01 00:00 UTC")
     a = report.write_html(tmp_path / "a.html")

@@ -9,12 +9,12 @@ import pytest
 
 from tests.conftest import reports
 from tradeflows._mirror import mirror
-from tradeflows.routes import FEATURES, ROUTE_KEY, collect_route_indicators
+from tradeflows._routes import FEATURES, ROUTE_KEY, collect_route_indicators
 
 START = dt.date(2020, 1, 1)
 N = 36
 ONSET = 26  # 2022-03
-#: A rise beyond 99% of chance changes (the features' units; tradeflows.routes.series).
+#: A rise beyond 99% of chance changes (the features' units; tradeflows._routes.series).
 EVIDENCE = 2.33
 
 
@@ -196,9 +196,9 @@ def test_the_gpu_engines_way_gives_the_cpu_engines_indicators(tmp_path, monkeypa
     from polars.testing import assert_frame_equal
 
     from tests.conftest import small_world
-    from tradeflows import engine
+    from tradeflows import _engine as engine
     from tradeflows._mirror import collect_mirror
-    from tradeflows.store import scan_store
+    from tradeflows._store import scan_store
 
     world = small_world(tmp_path, seed=4, store=True, n_products=12, pairs_per_product=25)
     pairs = collect_mirror(scan_store(world / "store"), "cpu").lazy()

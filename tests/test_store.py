@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from tests.conftest import comtrade_csv, comtrade_row
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.store import _WHOLE_CHUNKS, ingest, read_audit, scan_store
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._store import _WHOLE_CHUNKS, ingest, read_audit, scan_store
 
 
 def snapshot(store: Path) -> dict[str, str]:
@@ -151,9 +151,10 @@ def test_domestic_exports_in_a_new_file_beside_a_stored_total(tmp_path):
 
 def _clean_at_once(files: list[Path], revision: str | None = None) -> pl.DataFrame:
     """The store rows of the whole-frame cleaning: every file's rows in one ``clean``."""
-    from tradeflows.clean import clean, ensure_aux, split
-    from tradeflows.io import scan
-    from tradeflows.store import _source_names
+    from tradeflows._clean import ensure_aux
+    from tradeflows._io import scan
+    from tradeflows._store import _source_names
+    from tradeflows.clean import clean, split
 
     frames = [
         ensure_aux(scan(f).with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32)))

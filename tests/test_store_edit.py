@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from tests.conftest import small_world
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._store import ingest, read_audit, remove, scan_store, store_files
 from tradeflows.cli import main
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.store import ingest, read_audit, remove, scan_store, store_files
 
 
 def _data(store: Path) -> dict[str, str]:

@@ -8,6 +8,7 @@ import json
 import polars as pl
 import pytest
 
+from tradeflows._store import ingest, scan_store
 from tradeflows._synth import (
     ASIA_AI_ANCHORS,
     EPISODE_KINDS,
@@ -18,7 +19,6 @@ from tradeflows._synth import (
     make_trade_world,
 )
 from tradeflows._synth._world import CONTROLLED, month_range
-from tradeflows.store import ingest, scan_store
 
 SMALL = {"n_others": 8, "n_products": 10, "pairs_per_product": 15, "episodes": 4, "lookalikes": 5}
 
@@ -249,7 +249,7 @@ def calibrated_profile(tmp_path_factory):
     """The profile of three default worlds' first 24 months, averaged."""
     import datetime as dt
 
-    from tradeflows.calibration import series_profile
+    from tradeflows._calibration import series_profile
 
     profiles = []
     for seed in (4, 5, 6):
@@ -269,7 +269,7 @@ def calibrated_profile(tmp_path_factory):
 def test_calibrated_world_moves_as_real_series_do(calibrated_profile):
     """Within 20% of the bundled Eurostat CN8 series at the median and the 90th
     percentile of every measure (DOMAIN.md: real series double or halve)."""
-    from tradeflows.calibration import compare_profiles, reference_profile
+    from tradeflows._calibration import compare_profiles, reference_profile
 
     table = compare_profiles(reference_profile(), calibrated_profile)
     assert table["within"].null_count() == 2  # unreported months: not in the reference
@@ -278,7 +278,7 @@ def test_calibrated_world_moves_as_real_series_do(calibrated_profile):
 
 def test_smooth_preset_is_far_from_real_series(tmp_path):
     """The smooth preset stays what it was: series that move by about 10% a month."""
-    from tradeflows.calibration import series_profile
+    from tradeflows._calibration import series_profile
 
     make_trade_world(tmp_path, seed=4, preset="smooth", **SMALL)
     ingest([tmp_path / "comtrade"], tmp_path / "store")
@@ -294,7 +294,7 @@ def test_stress_worlds_are_drawn(tmp_path, name):
 
 
 def test_more_noise_means_rougher_series(tmp_path):
-    from tradeflows.calibration import series_profile
+    from tradeflows._calibration import series_profile
 
     medians = []
     for noise in (0.25, 1.0, 2.0):

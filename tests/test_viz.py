@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from tradeflows.reference import policy_dates
+from tradeflows._reference import policy_dates
 from tradeflows.viz import route_legs
 
 
@@ -47,7 +47,7 @@ def test_all_origins_leg_is_a_gap_where_no_exporter_filed():
     """A route with no one origin draws the exporters' side from every exporter's report:
     a month in which none of them reported is a gap, not a zero (a sum of nulls)."""
     from tradeflows._mirror import collect_mirror
-    from tradeflows.schema import CANONICAL
+    from tradeflows._schema import CANONICAL
 
     months = [dt.date(2023, m, 1) for m in range(1, 5)]
     rows = []

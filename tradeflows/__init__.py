@@ -3,8 +3,8 @@
 The public surface, stage by stage:
 
 - read: :func:`scan` (any supported file as canonical rows, lazily),
-  :func:`detect_format`; clean: the verbs of :mod:`tradeflows.clean` and
-  :func:`audit`;
+  :func:`detect_format` (the reader of each format in :mod:`tradeflows.io`);
+  clean: the verbs of :mod:`tradeflows.clean` and :func:`audit`;
 - store: :func:`ingest`, :func:`scan_store`, :func:`read_audit`,
   :func:`store_files`;
 - pair: :func:`mirror` (a plan) and :func:`collect_mirror` (executed in stages);
@@ -21,23 +21,27 @@ The public surface, stage by stage:
   :func:`show_progress`, and the errors :class:`TradeflowsError`,
   :class:`TradeflowsInputError`.
 
-Each object is defined once, in a module of its stage, and exported here
-once. scikit-learn, plotly and the HTTP client are imported on first use of
-what needs them (:mod:`tradeflows.detect`, :mod:`tradeflows.viz`,
-:mod:`tradeflows.report`, :mod:`tradeflows.fetch`).
+Each object is defined once, in a private module of its stage
+(``tradeflows._store``, ``tradeflows._routes.legs``, ...), and exported once:
+here, or in one of the namespaces :mod:`tradeflows.clean`,
+:mod:`tradeflows.io`, :mod:`tradeflows.detect`, :mod:`tradeflows.viz`,
+:mod:`tradeflows.datasets`, :mod:`tradeflows.fetch` and
+:mod:`tradeflows.names`. scikit-learn, plotly and the HTTP client are imported
+on first use of what needs them (:mod:`tradeflows.detect`,
+:mod:`tradeflows.viz`, :class:`Report`, :mod:`tradeflows.fetch`).
 """
 
 from tradeflows import clean, datasets, names
+from tradeflows._clean import audit
+from tradeflows._engine import config_context
+from tradeflows._errors import TradeflowsError, TradeflowsInputError
 from tradeflows._evaluate import evaluate, money_baseline, naive_baseline
+from tradeflows._io import detect_format, scan
 from tradeflows._log import show_progress
 from tradeflows._mirror import collect_mirror, mirror
 from tradeflows._query import Query
-from tradeflows.clean import audit
-from tradeflows.engine import config_context
-from tradeflows.errors import TradeflowsError, TradeflowsInputError
-from tradeflows.io import detect_format, scan
-from tradeflows.routes import collect_route_indicators, coverage_table
-from tradeflows.store import ingest, read_audit, scan_store, store_files
+from tradeflows._routes import collect_route_indicators, coverage_table
+from tradeflows._store import ingest, read_audit, scan_store, store_files
 
 __all__ = [
     "Query",
@@ -60,6 +64,7 @@ __all__ = [
     "evaluate",
     "fetch",
     "ingest",
+    "io",
     "mirror",
     "money_baseline",
     "naive_baseline",
@@ -76,12 +81,12 @@ __version__ = "0.1.0"
 
 #: What is imported on first use, and from where.
 _LAZY = {
-    "detect_routes": "tradeflows.detect",
-    "corridors": "tradeflows.detect",
-    "Report": "tradeflows.report",
-    "build_report": "tradeflows.report",
+    "detect_routes": "tradeflows.detect._flags",
+    "corridors": "tradeflows.detect._corridors",
+    "Report": "tradeflows._report",
+    "build_report": "tradeflows._report",
 }
-_LAZY_MODULES = ("detect", "fetch", "report", "viz")
+_LAZY_MODULES = ("detect", "fetch", "io", "viz")
 
 
 def __getattr__(name: str):

@@ -4,7 +4,7 @@ A store may come from a colleague, a shared drive or object storage. Before
 anything is read from it, written to it or removed in it, its audit is
 checked against the schema shipped with the package (``audit.schema.json``),
 its data folder must be a plain child folder of the store, and its counts
-must add up. Every failure is a :class:`~tradeflows.errors.TradeflowsInputError`
+must add up. Every failure is a :class:`~tradeflows._errors.TradeflowsInputError`
 naming the store: the store is left as it is.
 """
 
@@ -15,7 +15,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from tradeflows.errors import TradeflowsInputError, one_line
+from tradeflows._errors import TradeflowsInputError, one_line
 
 __all__ = [
     "DATA_PATTERN",
@@ -50,7 +50,7 @@ def parse_audit(data: bytes, where: object) -> dict:
     >>> parse_audit(b'{"format": "other"}', "s/audit.json")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: s/audit.json: not a tradeflows-store/1 audit
+    tradeflows._errors.TradeflowsInputError: s/audit.json: not a tradeflows-store/1 audit
     """
     try:
         doc = json.loads(data.decode("utf-8"))
@@ -77,7 +77,7 @@ def validate_audit(doc: object, where: object) -> dict:
     ...                 "totals": {}, "store": {}}, "s/audit.json")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: s/audit.json: invalid audit at data: '../victim' is not the name of a data folder inside the store (data- and 12 hex digits)
+    tradeflows._errors.TradeflowsInputError: s/audit.json: invalid audit at data: '../victim' is not the name of a data folder inside the store (data- and 12 hex digits)
     """
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:

@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import polars as pl
 
-from tradeflows import engine as _engine
-from tradeflows.clean import (
+from tradeflows import _engine
+from tradeflows._clean import (
     INPUT_ERRORS,
     clean_within_periods,
     ensure_aux,
@@ -36,8 +36,8 @@ from tradeflows.clean import (
     to_revision,
     unit_slip_rows,
 )
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.schema import CANONICAL
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._schema import CANONICAL
 
 __all__ = [
     "Run",
@@ -126,7 +126,7 @@ class Spool:
         """A file's rows under each of their periods.
 
         Kept in memory whole if it has no more than ``split_above`` rows (a
-        few chunks' worth on the CPU, a few chunks (``tradeflows.store``); one on the GPU
+        few chunks' worth on the CPU, a few chunks (``tradeflows._store``); one on the GPU
         engine, see :func:`ingest`), filtered when its periods are asked for:
         one frame cleans faster than many small ones. A larger file in memory
         is split by period, so that its rows are freed chunk by chunk. Beyond

@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import month_index
-from tradeflows.reference import destinations_of_concern
+from tradeflows._reference import destinations_of_concern
 
 __all__ = ["CORRIDOR", "average_precision", "evaluate", "money_baseline", "naive_baseline"]
 
@@ -186,7 +186,7 @@ def _ranked(flags: pl.DataFrame, unit: list[str]) -> pl.DataFrame:
 def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFrame) -> dict:
     """Score ``flags`` (a flags table, or a corridor ranking) against ``truth`` (a world's labels).
 
-    A corridor ranking (:func:`tradeflows.detect.corridors`: a ``rank``, no
+    A corridor ranking (:func:`tradeflows.corridors`: a ``rank``, no
     ``score``) is scored in its order; its route-months are its peak months.
 
     Returns

@@ -48,7 +48,7 @@ def in_chapters(chapters: list[str]) -> pl.Expr:
 
     Each chapter is also said as a range of codes (``"84" <= hs < "85"``):
     a parquet reader skips the row groups whose codes lie outside it, and the
-    store is written sorted by chapter (``tradeflows.store``), so a chapter
+    store is written sorted by chapter (``tradeflows._store``), so a chapter
     reads its own rows, not the whole store. The exact test stays beside it.
 
     Examples

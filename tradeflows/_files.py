@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows._errors import TradeflowsInputError
 
 __all__ = [
     "spreadsheet_safe",

@@ -23,7 +23,7 @@ A flow seen from one side only keeps its row (``side`` says which). A side
 whose reporter filed nothing at the flow's level in that period (Russia after
 2022-03, a silent reporter, a hub-only national file, a file of totals only
 beside product rows) is ``silent`` and gives no gap: its absence is not
-evidence about this flow (:func:`tradeflows.routes.coverage.coverage_table`).
+evidence about this flow (:func:`tradeflows._routes.coverage.coverage_table`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from collections.abc import Callable
 
 import polars as pl
 
-from tradeflows import engine as _engine
+from tradeflows import _engine
 from tradeflows._expr import any_true, in_chapters, month_index, with_previous_median
-from tradeflows.reference import WORLD
-from tradeflows.routes.coverage import coverage_table
+from tradeflows._reference import WORLD
+from tradeflows._routes.coverage import coverage_table
 
 __all__ = [
     "MIRROR_COLUMNS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows._errors import TradeflowsInputError
 
 __all__ = ["MIN_USD", "Query"]
 
@@ -49,7 +49,7 @@ class Query:
         The destinations of concern, by ISO3, ISO2, M49 or Comtrade code or
         English name (``"China,KG"`` or ``["China", "KG"]``); ``"all"`` makes
         every partner a destination. Default: the reference list
-        (``tradeflows/reference/destinations.csv``).
+        (``tradeflows/_reference/destinations.csv``).
     hubs : str or iterable of str, optional
         Only these hubs (default: every country between an origin and a destination).
     hs : str or iterable of str, optional
@@ -88,7 +88,7 @@ class Query:
     >>> Query(since="2022-01..2023-01")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: since '2022-01..2023-01': a year (2022) or a month (2022-03), the first to report
+    tradeflows._errors.TradeflowsInputError: since '2022-01..2023-01': a year (2022) or a month (2022-03), the first to report
     >>> q = Query(hubs=["Kazakhstan"]); Query(**q.options()) == q
     True
     """
@@ -100,7 +100,7 @@ class Query:
     min_usd: float | None = None
 
     def __post_init__(self) -> None:
-        from tradeflows.names import country_list, hs_products, period_range
+        from tradeflows._names import country_list, hs_products, period_range
 
         dest = _items(self.destinations)
         if dest is not None and [d.lower() for d in dest] == ["all"]:

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tradeflows.errors import TradeflowsInputError, one_line
+from tradeflows._errors import TradeflowsInputError, one_line
 
 __all__ = ["app", "main"]
 
@@ -141,8 +141,8 @@ def ingest(
     ] = False,
 ) -> None:
     """Read, clean, audit and store trade files (STORE/audit.json tells what happened)."""
-    from tradeflows.engine import resolve
-    from tradeflows.store import ingest as run_ingest
+    from tradeflows._engine import resolve
+    from tradeflows._store import ingest as run_ingest
 
     resolve(engine)  # a bad engine name is a usage error before any work
     doc = run_ingest(
@@ -183,7 +183,7 @@ def summary(
     ] = None,
 ) -> None:
     """Print what a store holds (coverage and audit); optionally as HTML."""
-    from tradeflows.summary import store_summary, summary_html, summary_text
+    from tradeflows._summary import store_summary, summary_html, summary_text
 
     info = store_summary(store)
     _say(summary_text(info))
@@ -260,7 +260,7 @@ def _query(**fields):
 def _products(text: str | None, quiet: bool = False) -> list[str] | None:
     """``--hs``: prefixes as given; words resolved to the codes they describe, chosen
     from a list in a terminal, all of them (listed on stderr) otherwise."""
-    from tradeflows.names import hs_products, with_names
+    from tradeflows._names import hs_products, with_names
 
     if not text:
         return None
@@ -450,7 +450,9 @@ def detect(
     """Score origin -> hub -> destination routes and write the flags table."""
     import polars as pl
 
-    from tradeflows.detect import corridors, detect_routes, route_months_scored
+    from tradeflows.detect import route_months_scored
+    from tradeflows.detect._corridors import corridors
+    from tradeflows.detect._flags import detect_routes
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
         if path is not None and path.suffix not in (".csv", ".parquet", ".xlsx"):
@@ -513,7 +515,7 @@ def evaluate(
     from tradeflows._evaluate import evaluate as run_evaluate
     from tradeflows._evaluate import naive_baseline
     from tradeflows._files import write_text_atomic
-    from tradeflows.detect import detect_routes, load_canonical
+    from tradeflows.detect._flags import detect_routes, load_canonical
 
     truth_path = world / "truth.parquet"
     if not truth_path.is_file():
@@ -564,7 +566,7 @@ def report(
     ] = False,
 ) -> None:
     """Detect and write one self-contained HTML report (works offline)."""
-    from tradeflows.report import build_report
+    from tradeflows._report import build_report
 
     path = build_report(
         sources, out, config=config, previous=previous, engine=engine, partition=partition,
@@ -586,7 +588,7 @@ def store_list(
     store: Annotated[Path, typer.Argument(help="A store written by 'tradeflows ingest'.")],
 ) -> None:
     """The files a store holds: rows read, kept and dropped, when, sha256, options."""
-    from tradeflows.store import read_audit, store_files
+    from tradeflows._store import read_audit, store_files
 
     if not (store / "audit.json").is_file():
         raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
@@ -614,7 +616,7 @@ def store_remove(
     ] = False,
 ) -> None:
     """Take files' rows out of a store and update its audit."""
-    from tradeflows.store import remove
+    from tradeflows._store import remove
 
     doc = remove(store, files, wait=not no_wait, notice=lambda m: _say(m, err=True))
     _say(
@@ -650,8 +652,8 @@ def _split(text: str) -> list[str]:
 
 def _ingest_fetched(files: list[Path], out: Path, quiet: bool) -> None:
     """Ingest the fetched chunks that hold rows (an empty one keeps only its header)."""
-    from tradeflows.fetch import has_rows
-    from tradeflows.store import ingest as run_ingest
+    from tradeflows._fetch import has_rows
+    from tradeflows._store import ingest as run_ingest
 
     data = [f for f in files if has_rows(f)]
     if not data:
@@ -688,7 +690,7 @@ def fetch_comtrade_cmd(
     quiet: _Quiet = False,
 ) -> None:
     """Fetch Comtrade+ final data (key in COMTRADE_API_KEY), then ingest it into STORE."""
-    from tradeflows.fetch import COMTRADE_URL, fetch_comtrade
+    from tradeflows._fetch import COMTRADE_URL, fetch_comtrade
 
     files = fetch_comtrade(
         cache or out / ".fetch-cache",
@@ -722,7 +724,7 @@ def fetch_census_cmd(
     quiet: _Quiet = False,
 ) -> None:
     """Fetch US Census monthly trade by partner (key, optional, in CENSUS_API_KEY), then ingest."""
-    from tradeflows.fetch import CENSUS_URL, fetch_census
+    from tradeflows._fetch import CENSUS_URL, fetch_census
 
     files = fetch_census(
         cache or out / ".fetch-cache",

@@ -12,7 +12,7 @@ route-month, with its kind and whether it is transshipment) and
 By default the world is calibrated to real data: a flow's monthly value is
 the sum of its shipments, so that small flows skip months and jump from one
 to the next while large ones are smooth, as the bundled Eurostat series do
-(:mod:`tradeflows._synth._calibrated`, :mod:`tradeflows.calibration`). The
+(:mod:`tradeflows._synth._calibrated`, :mod:`tradeflows._calibration`). The
 ``smooth`` preset is the first world tradeflows had, whose series move by
 about 10% a month: quick for unit tests, and far easier than real data.
 
@@ -244,7 +244,7 @@ def make_trade_world(
     if preset != "smooth":
         info["world"] = {
             "calibrated_to": "the bundled Eurostat CN8 exports, 2020-01 to 2021-12 "
-            "(tradeflows.calibration.reference_profile)",
+            "(tradeflows._calibration.reference_profile)",
             "strength": list(strength),
             "noise": noise,
             "inflow": inflow,

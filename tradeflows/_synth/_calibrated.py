@@ -6,7 +6,7 @@ follows the seasons) and each shipment's value is lognormal. A flow of a few
 shipments a year is there in few months and jumps from one to the next; a
 flow of hundreds a month is smooth. The constants below were fitted so that
 the world's series have the profile of the bundled Eurostat CN8 exports
-(:func:`tradeflows.calibration.reference_profile`): the size of their
+(:func:`tradeflows._calibration.reference_profile`): the size of their
 month-to-month changes by flow size, the months they are present in, when
 they start, their sizes and their (weak) seasonality. ``benchmarks/RESULTS.md``
 has the table; ``tests/test_synth.py`` fails when they drift apart.

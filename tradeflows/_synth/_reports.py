@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tradeflows.io.comtrade import COMTRADE_PLUS_COLUMNS
+from tradeflows._io.comtrade import COMTRADE_PLUS_COLUMNS
 
 __all__ = ["Marks", "Reporting", "write_reports"]
 

@@ -1,6 +1,6 @@
 """The smooth world: flows that move by about 10% a month (the ``smooth`` preset).
 
-Far smoother than real data (:mod:`tradeflows.calibration`), and kept as it
+Far smoother than real data (:mod:`tradeflows._calibration`), and kept as it
 was for fast unit tests and for the speed benchmarks, whose history it carries.
 """
 

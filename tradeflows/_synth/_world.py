@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from tradeflows._reference import countries, hs_codes
 from tradeflows._synth._reports import Marks
-from tradeflows.reference import countries, hs_codes
 
 __all__ = ["CONTROLLED", "DESTINATIONS", "HUBS", "ORIGINS", "World", "month_range"]
 

@@ -6,19 +6,19 @@ calibrated synthetic worlds, shipped with tradeflows and applied to any data
 needs no training and no contamination share; :class:`SupervisedRouteDetector`
 is XGBoost trained on labelled episodes, with per-feature contributions;
 :class:`EnsembleDetector` adds an isolation forest (and trees, when labels
-are given) to the robust evidence. :func:`detect_routes` runs mirror ->
-routes -> detector -> reasons and returns the flags table; :func:`corridors`
-reads it as one row per route, ranked by evidence and value at stake.
+are given) to the robust evidence. :func:`tradeflows.detect_routes` runs
+mirror -> routes -> detector -> reasons and returns the flags table (its
+columns: :data:`FLAG_COLUMNS`); :func:`tradeflows.corridors` reads it as one
+row per route, ranked by evidence and value at stake (:data:`CORRIDOR_COLUMNS`).
+The stages in between are here too: :func:`route_features`, :func:`reasons`,
+:func:`route_evidence`, :func:`route_months_scored`.
 """
 
-from tradeflows.detect._corridors import CORRIDOR_COLUMNS, corridors, route_evidence
+from tradeflows.detect._corridors import CORRIDOR_COLUMNS, route_evidence
 from tradeflows.detect._ensemble import EnsembleDetector
 from tradeflows.detect._flags import (
     FLAG_COLUMNS,
-    NAME_COLUMNS,
     default_detector,
-    detect_routes,
-    load_canonical,
     reasons,
     route_features,
     route_months_scored,
@@ -30,15 +30,11 @@ from tradeflows.detect._supervised import SupervisedRouteDetector
 __all__ = [
     "CORRIDOR_COLUMNS",
     "FLAG_COLUMNS",
-    "NAME_COLUMNS",
     "EnsembleDetector",
     "LearnedRouteDetector",
     "RobustRouteDetector",
     "SupervisedRouteDetector",
-    "corridors",
     "default_detector",
-    "detect_routes",
-    "load_canonical",
     "model_info",
     "pretrained_model",
     "reasons",

@@ -14,9 +14,9 @@ import re
 
 import polars as pl
 
-from tradeflows import engine as _engine
+from tradeflows import _engine
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._query import Query
-from tradeflows.errors import TradeflowsInputError
 
 __all__ = ["BYTES_PER_ROUTE_MONTH", "DEFAULT_SHARE", "memory_budget", "route_months_estimate"]
 
@@ -62,7 +62,7 @@ def memory_budget(memory: str | float | int | None = None) -> int:
     >>> memory_budget("a lot")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: memory 'a lot': expected a size (6GiB, 500MB) or a share of the machine's memory (0.5)
+    tradeflows._errors.TradeflowsInputError: memory 'a lot': expected a size (6GiB, 500MB) or a share of the machine's memory (0.5)
     """
     if memory is None:
         return int(DEFAULT_SHARE * _total_memory())
@@ -114,9 +114,9 @@ def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None 
     >>> route_months_estimate(collect_mirror(lf), Query(destinations="CHN"))
     4
     """
-    from tradeflows.reference import destinations_of_concern
-    from tradeflows.routes import candidate_routes, monthly_legs
-    from tradeflows.routes.candidates import material_routes
+    from tradeflows._reference import destinations_of_concern
+    from tradeflows._routes import candidate_routes, monthly_legs
+    from tradeflows._routes.candidates import material_routes
 
     options = query.options()
     legs = monthly_legs(pairs.lazy(), options["hs"])

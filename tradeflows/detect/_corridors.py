@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import fixed_order_sum
-from tradeflows.names import NAME_COLUMNS, with_names
-from tradeflows.routes import ROUTE_KEY
+from tradeflows._names import NAME_COLUMNS, with_names
+from tradeflows._routes import ROUTE_KEY
 
 __all__ = [
     "CORRIDOR_COLUMNS",
@@ -122,7 +122,7 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
     Parameters
     ----------
     flags : DataFrame
-        A flags table (:func:`tradeflows.detect.detect_routes`).
+        A flags table (:func:`tradeflows.detect_routes`).
 
     Returns
     -------

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tradeflows import engine as _engine
+from tradeflows import _engine
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import step
 from tradeflows._mirror import collect_context, collect_mirror
+from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._query import Query
+from tradeflows._routes import FEATURES, ROUTE_KEY, collect_route_indicators, coverage_table
 from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import corridors, route_evidence
-from tradeflows.names import NAME_COLUMNS, with_names
-from tradeflows.routes import FEATURES, ROUTE_KEY, collect_route_indicators, coverage_table
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -34,7 +34,7 @@ __all__ = [
 FLAG_COLUMNS = [*ROUTE_KEY, "period", "score", "evidence", "flagged", "reasons", "data_quality"]
 
 #: Evidence a reason mentions: a rise beyond 99% of the data's chance changes
-#: of that kind, window and size (the features' units: :mod:`tradeflows.routes.series`).
+#: of that kind, window and size (the features' units: :mod:`tradeflows._routes.series`).
 _RISE = 2.33
 
 
@@ -76,7 +76,7 @@ def load_canonical(
 
     A store (a folder with ``audit.json``) is scanned; raw files are ingested,
     with the same cleaning and audit as ``tradeflows ingest``, into a temporary
-    store that is read back into memory (:func:`tradeflows.store.open_sources`).
+    store that is read back into memory (:func:`tradeflows._store.open_sources`).
 
     Parameters
     ----------
@@ -99,9 +99,9 @@ def load_canonical(
     >>> load_canonical(["/nonexistent"])
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: /nonexistent: no such file or folder
+    tradeflows._errors.TradeflowsInputError: /nonexistent: no such file or folder
     """
-    from tradeflows.store import open_sources
+    from tradeflows._store import open_sources
 
     if isinstance(sources, pl.LazyFrame):
         return sources
@@ -342,7 +342,7 @@ def _weak_sentence() -> pl.Expr:
 
 def _named_once(text: pl.Expr, col: str) -> pl.Expr:
     """The first mention of the route's country ``col`` in ``text`` as "Kyrgyzstan (KGZ)"."""
-    from tradeflows.names import country_names_table
+    from tradeflows._names import country_names_table
 
     code = pl.col(col)
     name = code.replace_strict(country_names_table(), default=None, return_dtype=pl.String)
@@ -413,7 +413,7 @@ def route_features(
     -------
     DataFrame
         One row per route-month: ``ROUTE_KEY``, ``period`` and the indicators
-        (:data:`tradeflows.routes.FEATURES` among them), or ``then`` of them.
+        (:data:`tradeflows._routes.FEATURES` among them), or ``then`` of them.
 
     See Also
     --------
@@ -526,7 +526,7 @@ def detect_routes(
         has it already (the report draws it too): it is not computed again.
         Not with ``partition`` or ``cluster``, which mirror chapter by chapter.
     level : {"route-month", "corridor"}
-        The flags table, or :func:`tradeflows.detect.corridors` of it (one
+        The flags table, or :func:`tradeflows.corridors` of it (one
         row per origin -> hub -> destination -> product).
     memory : str or float, optional
         The memory the run may use (``"6GiB"``, or a share of the machine's:

@@ -4,7 +4,7 @@ Gradient-boosted trees (XGBoost), trained once on the labelled synthetic
 worlds of the stress suite (calibrated to real series; tuning seeds only, see
 ``scripts/train_detector.py``), shipped with tradeflows and applied to any
 data as they are: a user's store, the bundled EU data. The trees read the
-route features only (:data:`tradeflows.routes.FEATURES`), which are on scales
+route features only (:data:`tradeflows._routes.FEATURES`), which are on scales
 that do not depend on the data's size or currency (rises against the data's
 own spread, shares, log ratios); their output is the log-odds that a
 route-month belongs to a transshipment episode. Every evidence feature is
@@ -71,7 +71,7 @@ def pretrained_model():
 
     Examples
     --------
-    >>> from tradeflows.routes import FEATURES
+    >>> from tradeflows._routes import FEATURES
     >>> pretrained_model().n_features_in_ == len(FEATURES)
     True
     """
@@ -120,7 +120,7 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from tradeflows.routes import FEATURES
+    >>> from tradeflows._routes import FEATURES
     >>> X = np.zeros((3, len(FEATURES))); X[0, :5] = [8.0, 12.0, 12.0, 0.0, 0.0]
     >>> det = LearnedRouteDetector().fit(X)
     >>> s = det.suspicion(X)
@@ -141,7 +141,7 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         if X.shape[1] != base.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the trees read {base.n_features_in_} "
-                "(tradeflows.routes.FEATURES)"
+                "(tradeflows._routes.FEATURES)"
             )
         if y is not None:
             from sklearn.base import clone

@@ -22,12 +22,12 @@ from functools import partial
 
 import polars as pl
 
-from tradeflows import engine as _engine
+from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
 from tradeflows._expr import in_chapters, month_index
 from tradeflows._mirror import collect_context, mirror
 from tradeflows._query import Query
-from tradeflows.routes import (
+from tradeflows._routes import (
     candidate_routes,
     collect_route_indicators,
     hs_filter,
@@ -36,8 +36,8 @@ from tradeflows.routes import (
     route_null_counts,
     typical_flow,
 )
-from tradeflows.routes.candidates import material_routes
-from tradeflows.routes.series import null_sample, null_table
+from tradeflows._routes.candidates import material_routes
+from tradeflows._routes.series import null_sample, null_table
 
 __all__ = ["BATCH_PAIRS", "chapter_indicators", "chapter_null_counts", "indicators"]
 
@@ -78,8 +78,8 @@ def _route_context(legs: pl.LazyFrame, engine) -> tuple[float, tuple[int, int]]:
 
 
 def _null_sample(legs: pl.LazyFrame, query: Query, engine) -> int:
-    """:func:`tradeflows.routes.series.null_sample` of the whole run's immaterial routes."""
-    from tradeflows.reference import destinations_of_concern
+    """:func:`tradeflows._routes.series.null_sample` of the whole run's immaterial routes."""
+    from tradeflows._reference import destinations_of_concern
 
     options = query.options()
     dest = list(options["destinations"] or destinations_of_concern())
@@ -126,7 +126,7 @@ def chapter_null_counts(
     engine: str | None,
     pairs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The null counts of some HS chapters (:func:`tradeflows.routes.route_null_counts`).
+    """The null counts of some HS chapters (:func:`tradeflows._routes.route_null_counts`).
 
     The first pass: the counts of all the groups add up to the whole run's,
     whose null every group's indicators are then measured against.
@@ -172,7 +172,7 @@ def indicators(
     query : Query, optional
         What to look for (default: ``Query()``).
     engine : str, optional
-        As :func:`tradeflows.detect.detect_routes`.
+        As :func:`tradeflows.detect_routes`.
     cluster : str or distributed.Client, optional
         A Dask scheduler address (``tcp://host:8786``), ``"local"`` for a
         cluster of local worker processes, or a Client. Default: the chapters

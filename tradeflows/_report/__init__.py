@@ -29,14 +29,14 @@ from pathlib import Path
 import polars as pl
 
 from tradeflows import __version__
+from tradeflows._engine import resolve as resolve_engine
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
+from tradeflows._names import NAME_COLUMNS
 from tradeflows._query import Query
-from tradeflows.engine import resolve as resolve_engine
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.names import NAME_COLUMNS
-from tradeflows.routes import ROUTE_KEY
+from tradeflows._routes import ROUTE_KEY
 
 __all__ = [
     "DEFAULTS",
@@ -161,7 +161,7 @@ def check_config(config: dict, where: object = "report config") -> dict:
     >>> check_config({"report": {"top_routes": "many"}, "detect": {}}, "r.toml")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: r.toml: [report] top_routes = 'many': expected a whole number from 0 to 100000
+    tradeflows._errors.TradeflowsInputError: r.toml: [report] top_routes = 'many': expected a whole number from 0 to 100000
     """
     for key, value in config.get("report", {}).items():
         if key == "title":
@@ -212,7 +212,7 @@ def previous_summary(path: str | Path) -> dict:
     >>> previous_summary("/nonexistent.html")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: /nonexistent.html: no such previous report
+    tradeflows._errors.TradeflowsInputError: /nonexistent.html: no such previous report
     """
     path = Path(path)
     if not path.is_file():
@@ -253,13 +253,13 @@ def _summary_shape(doc: object) -> bool:
 
 def _ranked(flags: pl.DataFrame, ranked: pl.DataFrame | None) -> pl.DataFrame:
     """Every corridor, ranked: ``ranked`` as given, or :func:`tradeflows.corridors` of ``flags``."""
-    from tradeflows.detect import corridors
+    from tradeflows.detect._corridors import corridors
 
     return ranked if ranked is not None else corridors(flags)
 
 
 def _route_rows(flags: pl.DataFrame, ranked: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The flagged corridors, ranked (:func:`tradeflows.detect.corridors`)."""
+    """The flagged corridors, ranked (:func:`tradeflows.corridors`)."""
     return _ranked(flags, ranked).filter(pl.col("flagged"))
 
 
@@ -285,7 +285,7 @@ def _changes(routes: pl.DataFrame, previous: dict | None) -> dict | None:
 
 
 def _coverage(lf: pl.LazyFrame) -> dict:
-    from tradeflows.engine import collect
+    from tradeflows._engine import collect
 
     stats = collect(
         lf.select(
@@ -569,7 +569,7 @@ def render(
 
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
-            lambda name: files("tradeflows.report").joinpath(name).read_text(encoding="utf-8")
+            lambda name: files("tradeflows._report").joinpath(name).read_text(encoding="utf-8")
         ),
         autoescape=True,
         keep_trailing_newline=True,
@@ -751,11 +751,12 @@ class Report:
         partition: bool = False,
         memory: str | float | None = None,
     ) -> None:
+        from tradeflows._engine import collect
         from tradeflows._mirror import collect_mirror
-        from tradeflows.detect import corridors, detect_routes
-        from tradeflows.engine import collect
-        from tradeflows.routes import coverage_table
-        from tradeflows.store import open_sources
+        from tradeflows._routes import coverage_table
+        from tradeflows._store import open_sources
+        from tradeflows.detect._corridors import corridors
+        from tradeflows.detect._flags import detect_routes
 
         engine = resolve_engine(engine)  # once, for every stage below
         self.config = load_config(config)
@@ -964,7 +965,7 @@ def notebook_html(notebook, out: str | Path) -> Path:
     node = (
         notebook if not isinstance(notebook, (str, Path)) else nbformat.read(notebook, as_version=4)
     )
-    here = Path(str(files("tradeflows.report").joinpath("nbconvert")))
+    here = Path(str(files("tradeflows._report").joinpath("nbconvert")))
     exporter = HTMLExporter(extra_template_basedirs=[str(here)], template_name="offline")
     exporter.exclude_input_prompt = True
     body, _ = exporter.from_notebook_node(node)

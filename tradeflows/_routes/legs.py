@@ -13,7 +13,7 @@ __all__ = ["hs_filter", "leg_value", "monthly_legs", "typical_flow"]
 
 def leg_value() -> pl.Expr:
     """A leg's value in a month: its largest report, in FOB terms (a side without a
-    report counts as nothing here; :mod:`tradeflows.routes.coverage` says whether
+    report counts as nothing here; :mod:`tradeflows._routes.coverage` says whether
     that side filed at all).
 
     Returns
@@ -63,7 +63,7 @@ def hs_filter(hs: Iterable[str] | None) -> pl.Expr:
 def is_product() -> pl.Expr:
     """Rows of a product code: not the all-goods ``TOTAL``.
 
-    Totals say who filed (:mod:`tradeflows.routes.coverage`) and feed the
+    Totals say who filed (:mod:`tradeflows._routes.coverage`) and feed the
     report's overview; they are not a product a route carries, and data with
     or without them gives the same routes.
 
@@ -124,7 +124,7 @@ def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.Laz
 
     See Also
     --------
-    tradeflows.routes.candidates.candidate_routes : the routes read from them.
+    tradeflows._routes.candidates.candidate_routes : the routes read from them.
 
     Examples
     --------

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from tradeflows.clean import bad_period, unknown_country
-from tradeflows.io._common import (
+from tradeflows._clean import bad_period, unknown_country
+from tradeflows._io._common import (
     NON_LETTERS,
     PerValue,
     clean_str,
@@ -28,7 +28,7 @@ from tradeflows.io._common import (
     pick,
     require,
 )
-from tradeflows.reference import comtrade_to_iso3
+from tradeflows._reference import comtrade_to_iso3
 
 __all__ = [
     "COMTRADE_PLUS_COLUMNS",

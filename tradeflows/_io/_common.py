@@ -8,9 +8,9 @@ from functools import cache
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.reference import comtrade_to_iso3, country_names, eur_usd_monthly, iso3_codes
-from tradeflows.schema import AUX_COLUMNS, CANONICAL
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._reference import comtrade_to_iso3, country_names, eur_usd_monthly, iso3_codes
+from tradeflows._schema import AUX_COLUMNS, CANONICAL
 
 __all__ = [
     "column_key",

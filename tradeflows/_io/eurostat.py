@@ -23,8 +23,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError, one_line
-from tradeflows.io._common import (
+from tradeflows._errors import TradeflowsInputError, one_line
+from tradeflows._io._common import (
     clean_str,
     column_key,
     date_from_ym,
@@ -37,7 +37,7 @@ from tradeflows.io._common import (
     pick,
     require,
 )
-from tradeflows.io._text import polars_path
+from tradeflows._io._text import polars_path
 
 __all__ = [
     "eurostat_country",
@@ -284,7 +284,7 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     Examples
     --------
     >>> import tempfile
-    >>> from tradeflows.errors import TradeflowsInputError
+    >>> from tradeflows._errors import TradeflowsInputError
     >>> p = Path(tempfile.mkdtemp()) / 'extract.xlsx'
     >>> _ = pl.DataFrame({'a': [1]}).write_excel(p)  # a workbook, not a Comext export
     >>> try:
@@ -468,7 +468,7 @@ def eurostat_country(code: pl.Expr) -> pl.Expr:
     >>> df.select(eurostat_country(pl.col("c")))["c"].to_list()
     ['DEU', 'GRC', 'CHN', 'AGG', 'AGG', None]
     """
-    from tradeflows.names import iso2_table
+    from tradeflows._names import iso2_table
 
     upper = code.str.to_uppercase()
     group = upper.str.len_chars().gt(2) & pl.any_horizontal(

@@ -20,7 +20,7 @@ from typing import Literal, get_args
 
 import polars as pl
 
-from tradeflows.errors import EngineUnavailableError, TradeflowsInputError
+from tradeflows._errors import EngineUnavailableError, TradeflowsInputError
 
 __all__ = [
     "ENGINES",
@@ -122,7 +122,7 @@ def resolve(engine: str | None = None) -> str:
     >>> resolve("fast")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: unknown engine 'fast': choose one of auto, cpu, streaming, gpu
+    tradeflows._errors.TradeflowsInputError: unknown engine 'fast': choose one of auto, cpu, streaming, gpu
     """
     name = engine or _CHOSEN.get() or os.environ.get("TRADEFLOWS_ENGINE", "auto")
     if name not in ENGINES:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tradeflows import engine as _engine
+from tradeflows import _engine
 from tradeflows._audit import DATA_PATTERN, STORE_FORMAT, data_folder, parse_audit
 from tradeflows._chunked import (
     Run,
@@ -49,13 +49,13 @@ from tradeflows._chunked import (
     period_in,
     refuse_bad_input,
 )
+from tradeflows._clean import audit_from_counts
+from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._files import write_text_atomic
+from tradeflows._io import detect_format, expand_sources, file_sha256, is_parquet, scan
+from tradeflows._io._text import prepare_text, shown_name
 from tradeflows._log import step
-from tradeflows.clean import audit_from_counts
-from tradeflows.errors import TradeflowsInputError, one_line
-from tradeflows.io import detect_format, expand_sources, file_sha256, is_parquet, scan
-from tradeflows.io._text import prepare_text, shown_name
-from tradeflows.schema import CANONICAL
+from tradeflows._schema import CANONICAL
 
 __all__ = [
     "STORE_FORMAT",
@@ -125,7 +125,7 @@ def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.
     Returns
     -------
     LazyFrame
-        The canonical rows (:data:`tradeflows.schema.CANONICAL`).
+        The canonical rows (:data:`tradeflows._schema.CANONICAL`).
 
     See Also
     --------
@@ -136,7 +136,7 @@ def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.
     >>> scan_store("/nonexistent/store")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: /nonexistent/store: not a tradeflows store (no audit.json)
+    tradeflows._errors.TradeflowsInputError: /nonexistent/store: not a tradeflows store (no audit.json)
     """
     if "://" in str(store):
         return _scan_remote(str(store), storage_options)
@@ -967,7 +967,7 @@ def open_sources(
     >>> open_sources(["/nonexistent"])
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: /nonexistent: no such file or folder
+    tradeflows._errors.TradeflowsInputError: /nonexistent: no such file or folder
     """
     frames, raw, docs = [], [], []
     for src in (s if "://" in str(s) else Path(s) for s in sources):

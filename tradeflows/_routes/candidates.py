@@ -37,7 +37,7 @@ def candidate_routes(
     Parameters
     ----------
     legs : LazyFrame
-        :func:`tradeflows.routes.legs.monthly_legs`.
+        :func:`tradeflows._routes.legs.monthly_legs`.
     destinations : list of str
         ISO3 codes, or ``["all"]`` for every partner.
     hubs : iterable of str, optional
@@ -53,7 +53,7 @@ def candidate_routes(
     See Also
     --------
     material_routes : those a leg of which carries enough.
-    tradeflows.routes.legs.monthly_legs : the legs they are read from.
+    tradeflows._routes.legs.monthly_legs : the legs they are read from.
 
     Examples
     --------
@@ -154,7 +154,7 @@ def material_routes(routes: pl.LazyFrame, legs: pl.LazyFrame, min_usd: float) ->
     routes : LazyFrame
         :func:`candidate_routes`.
     legs : LazyFrame
-        :func:`tradeflows.routes.legs.monthly_legs`.
+        :func:`tradeflows._routes.legs.monthly_legs`.
     min_usd : float
         US dollars; 0 keeps every route.
 

@@ -69,7 +69,7 @@ class TradeflowsInputError(TradeflowsError, ValueError):
     >>> raise TradeflowsInputError("x.csv: missing column 'cmdCode'")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: x.csv: missing column 'cmdCode'
+    tradeflows._errors.TradeflowsInputError: x.csv: missing column 'cmdCode'
     """
 
 

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradeflows.errors import TradeflowsInputError, one_line
+from tradeflows._errors import TradeflowsInputError, one_line
 
 __all__ = ["PreparedText", "file_sha256", "polars_path", "prepare_text", "shown_name"]
 

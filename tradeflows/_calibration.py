@@ -218,7 +218,7 @@ def reference_profile() -> pl.DataFrame:
     >>> reference_profile().filter(measure="dlog_large")["median"].round(2).item()
     0.35
     """
-    from tradeflows.datasets import load_eu_electronics_exports
+    from tradeflows._datasets import load_eu_electronics_exports
 
     return series_profile(
         load_eu_electronics_exports(), start=REFERENCE_WINDOW[0], end=REFERENCE_WINDOW[1]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tradeflows import engine
-from tradeflows.store import read_audit, scan_store
+from tradeflows import _engine as engine
+from tradeflows._store import read_audit, scan_store
 
 __all__ = ["store_summary", "summary_html", "summary_text"]
 
@@ -42,7 +42,7 @@ def store_summary(store: str | Path) -> dict:
     >>> store_summary("/nonexistent")
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: /nonexistent: not a tradeflows store (no audit.json)
+    tradeflows._errors.TradeflowsInputError: /nonexistent: not a tradeflows store (no audit.json)
     """
     lf = scan_store(store)
     doc = read_audit(store)

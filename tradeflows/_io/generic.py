@@ -21,8 +21,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError
-from tradeflows.io._common import (
+from tradeflows._errors import TradeflowsInputError
+from tradeflows._io._common import (
     NON_LETTERS,
     clean_str,
     eur_to_usd,
@@ -33,7 +33,7 @@ from tradeflows.io._common import (
     iso3_from_name,
     number,
 )
-from tradeflows.schema import CANONICAL
+from tradeflows._schema import CANONICAL
 
 __all__ = ["CURRENCIES", "REQUIRED", "scan_generic"]
 
@@ -63,7 +63,7 @@ CURRENCIES = ("USD", "EUR")
 
 
 def _country(col: str) -> pl.Expr:
-    from tradeflows.io.eurostat import eurostat_country
+    from tradeflows._io.eurostat import eurostat_country
 
     two = pl.col(col).str.len_chars() == 2
     iso2 = pl.when(two).then(eurostat_country(pl.col(col)))
@@ -116,7 +116,7 @@ def scan_generic(
     See Also
     --------
     tradeflows.scan : the recognised formats.
-    tradeflows.schema.canonical_columns : what the mapping fills.
+    tradeflows._schema.canonical_columns : what the mapping fills.
 
     Examples
     --------

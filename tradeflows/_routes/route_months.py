@@ -64,21 +64,21 @@ def route_months(
 
     See Also
     --------
-    tradeflows.routes.features.features : the indicators computed from them.
+    tradeflows._routes.features.features : the indicators computed from them.
 
     Examples
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
-    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
-    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> from tradeflows._routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows._routes.coverage import coverage_from_pairs
     >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
-    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
     >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
-    >>> from tradeflows.routes.route_months import route_months
+    >>> from tradeflows._routes.route_months import route_months
     >>> series = series_evidence(changes, null_table(null_counts(changes).collect()))
     >>> rm = route_months(routes, series, cal.select('mi'))
     >>> rm.select('origin', 'hub', 'destination').unique().sort('origin').collect().rows()

@@ -9,7 +9,7 @@ Five kinds of series (``kind``, named by ``a``, ``b``, ``p``):
 - ``leg4``: ``a`` to ``b`` at the heading ``p`` (four digits, every code under it).
 
 A series has a row for every month of the calendar. Its value ``v`` is known
-only in covered months (:mod:`tradeflows.routes.coverage`): where a side that
+only in covered months (:mod:`tradeflows._routes.coverage`): where a side that
 filed has no row, the flow is zero; where no side filed, ``v`` is null, and
 nothing is measured on that month.
 
@@ -32,7 +32,7 @@ import math
 import polars as pl
 
 from tradeflows._expr import any_true, exact_sum, with_previous_median
-from tradeflows.routes.coverage import level_covered
+from tradeflows._routes.coverage import level_covered
 
 __all__ = [
     "NULL_SAMPLE_ROUTES",
@@ -91,7 +91,7 @@ def series_rows(
     Parameters
     ----------
     legs : LazyFrame
-        :func:`tradeflows.routes.legs.monthly_legs`.
+        :func:`tradeflows._routes.legs.monthly_legs`.
     routes : LazyFrame
         The candidate routes.
 
@@ -103,7 +103,7 @@ def series_rows(
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
-    >>> from tradeflows.routes import candidate_routes, monthly_legs
+    >>> from tradeflows._routes import candidate_routes, monthly_legs
     >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
@@ -222,7 +222,7 @@ _NULL_MIN = 1000
 #: The spread of chance (a change's 99th percentile over 2.33, above and below
 #: the median) by size class, where the data holds too few series to measure
 #: it: as measured on the calibrated synthetic worlds, whose series move as
-#: real ones do (tradeflows.calibration). Classes: log10 of thousands of USD
+#: real ones do (tradeflows._calibration). Classes: log10 of thousands of USD
 #: a month, 0 (under USD 10k) to 5 (USD 100m and more).
 _PRIOR_UP = (0.4, 0.65, 0.55, 0.37, 0.3, 0.25)
 _PRIOR_DOWN = (0.8, 1.1, 1.1, 0.45, 0.35, 0.3)
@@ -264,12 +264,12 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
-    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
-    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> from tradeflows._routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows._routes.coverage import coverage_from_pairs
     >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
-    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
     >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
     >>> counts = null_counts(changes).collect()
@@ -464,12 +464,12 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
-    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
-    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> from tradeflows._routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows._routes.coverage import coverage_from_pairs
     >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
-    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
     >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
     >>> null = null_table(null_counts(changes).collect())
@@ -506,7 +506,7 @@ def series_changes(
     months : LazyFrame
         ``mi``: the calendar.
     coverage : LazyFrame
-        :func:`tradeflows.routes.coverage.coverage_table`.
+        :func:`tradeflows._routes.coverage.coverage_table`.
     window : int
         Months of history a window is measured against.
     history : int
@@ -518,7 +518,7 @@ def series_changes(
     -------
     LazyFrame
         A plan: execute it once before reading it twice
-        (:func:`tradeflows.routes.collect_route_indicators` does).
+        (:func:`tradeflows._routes.collect_route_indicators` does).
 
     See Also
     --------
@@ -529,12 +529,12 @@ def series_changes(
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
-    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
-    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> from tradeflows._routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows._routes.coverage import coverage_from_pairs
     >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
-    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
     >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
     >>> changes.filter(pl.col('kind') == 'leg').collect().height  # 3 legs (USA -> CHN too, unreported) x 36 months

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tradeflows.routes.policy import policy_names
+from tradeflows._routes.policy import policy_names
 
 __all__ = ["FEATURES", "features"]
 
@@ -50,11 +50,11 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
     Parameters
     ----------
     rm : LazyFrame
-        :func:`tradeflows.routes.route_months.route_months` with the policy breaks.
+        :func:`tradeflows._routes.route_months.route_months` with the policy breaks.
     floor : LazyFrame
         One row, ``floor``: the typical monthly flow (USD).
     calendar : LazyFrame
-        :func:`tradeflows.routes.coverage.calendar`.
+        :func:`tradeflows._routes.coverage.calendar`.
 
     Returns
     -------
@@ -63,28 +63,28 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
 
     See Also
     --------
-    tradeflows.routes.FEATURES : the features' names.
+    tradeflows._routes.FEATURES : the features' names.
     tradeflows.detect_routes : what scores them.
 
     Examples
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
-    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
-    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> from tradeflows._routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows._routes.coverage import coverage_from_pairs
     >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
-    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
     >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
-    >>> from tradeflows.routes.route_months import route_months
+    >>> from tradeflows._routes.route_months import route_months
     >>> series = series_evidence(changes, null_table(null_counts(changes).collect()))
     >>> rm = route_months(routes, series, cal.select('mi'))
-    >>> from tradeflows.routes.policy import policy_breaks
+    >>> from tradeflows._routes.policy import policy_breaks
     >>> rm = policy_breaks(rm, routes, series, cal.select('mi'), ['CHN'])
     >>> f = features(rm, floor=pl.LazyFrame({'floor': [1e6]}), calendar=cal).collect()
-    >>> from tradeflows.routes import FEATURES
+    >>> from tradeflows._routes import FEATURES
     >>> set(FEATURES) <= set(f.columns)
     True
     """

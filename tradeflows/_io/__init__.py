@@ -1,7 +1,7 @@
 """Readers: recognise a source file from its header and translate it once.
 
 :func:`scan` returns a LazyFrame of canonical columns plus the auxiliary
-columns the cleaning needs (see :data:`tradeflows.schema.AUX_COLUMNS`).
+columns the cleaning needs (see :data:`tradeflows._schema.AUX_COLUMNS`).
 :func:`expand_sources` turns files, globs and folders into a list of files.
 """
 
@@ -17,11 +17,11 @@ from typing import Literal, get_args
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError, one_line
-from tradeflows.io._common import column_key, finish, hs_code, iso3_from_code
-from tradeflows.io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
-from tradeflows.io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
-from tradeflows.io.eurostat import (
+from tradeflows._errors import TradeflowsInputError, one_line
+from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
+from tradeflows._io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
+from tradeflows._io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
+from tradeflows._io.eurostat import (
     looks_like_comext,
     looks_like_comext_bulk,
     looks_like_sdmx_csv,
@@ -30,8 +30,8 @@ from tradeflows.io.eurostat import (
     scan_comext_bulk,
     scan_sdmx_csv,
 )
-from tradeflows.io.generic import scan_generic
-from tradeflows.schema import CANONICAL
+from tradeflows._io.generic import scan_generic
+from tradeflows._schema import CANONICAL
 
 __all__ = [
     "FORMATS",
@@ -94,7 +94,7 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     >>> expand_sources(["/nonexistent/*.csv"])
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: /nonexistent/*.csv: no such file, folder or matching files
+    tradeflows._errors.TradeflowsInputError: /nonexistent/*.csv: no such file, folder or matching files
     """
     files: list[Path] = []
     for src in sources:
@@ -247,7 +247,7 @@ def ragged_rows(text: PreparedText, header: tuple[str, ...], trailing: bool) -> 
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from tradeflows.io._text import prepare_text
+    >>> from tradeflows._io._text import prepare_text
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
     >>> _ = p.write_text('a,b,c\\n1,2,3\\n4,"5,5",6\\n7,8,9,10\\n11,12\\n13,14,\\n')
     >>> ragged_rows(prepare_text(p), ("a", "b", "c"), False)
@@ -441,7 +441,7 @@ def scan(
     format : {"comtrade", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"}, optional
         Skip recognition. ``generic`` needs ``mapping``.
     mapping, constants, value_scale
-        For the generic reader: see :func:`tradeflows.io.generic.scan_generic`.
+        For the generic reader: see :func:`tradeflows.io.scan_generic`.
     fast : bool
         Let the CSV parser type codes and values and skip the UTF-8 check. A
         file that then fails to parse must be read again with ``fast=False``,

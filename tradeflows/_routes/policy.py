@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import exact_sum
-from tradeflows.reference import controlled_hs, policy_dates
+from tradeflows._reference import controlled_hs, policy_dates
 
 __all__ = ["policy_breaks", "policy_epochs", "policy_names"]
 
@@ -118,7 +118,7 @@ def policy_breaks(
     Parameters
     ----------
     rm : LazyFrame
-        Route-months (:func:`tradeflows.routes.route_months.route_months`).
+        Route-months (:func:`tradeflows._routes.route_months.route_months`).
     routes : LazyFrame
         The candidate routes.
     series : LazyFrame
@@ -140,15 +140,15 @@ def policy_breaks(
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
-    >>> from tradeflows.routes import calendar, candidate_routes, monthly_legs
-    >>> from tradeflows.routes.coverage import coverage_from_pairs
+    >>> from tradeflows._routes import calendar, candidate_routes, monthly_legs
+    >>> from tradeflows._routes.coverage import coverage_from_pairs
     >>> pairs = collect_mirror(toy_trade()).lazy()
     >>> legs = monthly_legs(pairs)
     >>> routes = candidate_routes(legs, ['CHN'])
-    >>> from tradeflows.routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
+    >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
     >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
-    >>> from tradeflows.routes.route_months import route_months
+    >>> from tradeflows._routes.route_months import route_months
     >>> series = series_evidence(changes, null_table(null_counts(changes).collect()))
     >>> rm = route_months(routes, series, cal.select('mi'))
     >>> pb = policy_breaks(rm, routes, series, cal.select('mi'), ['CHN']).collect()

@@ -10,7 +10,7 @@ from typing import Literal, get_args
 
 import polars as pl
 
-from tradeflows.errors import TradeflowsInputError
+from tradeflows._errors import TradeflowsInputError
 
 __all__ = [
     "AUX_COLUMNS",
@@ -119,7 +119,7 @@ def validate(df: pl.DataFrame | pl.LazyFrame, *, where: str = "frame") -> None:
     >>> validate(pl.LazyFrame({"period": [None]}, schema={"period": pl.Date}))
     Traceback (most recent call last):
     ...
-    tradeflows.errors.TradeflowsInputError: frame: missing canonical column 'freq'
+    tradeflows._errors.TradeflowsInputError: frame: missing canonical column 'freq'
     """
     schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
     for name, dtype in CANONICAL.items():

@@ -4,21 +4,21 @@ A route is an origin O, a hub H, a destination D and a product p (the HS code
 as the data has it). :func:`collect_route_indicators` runs the stages, one module
 each:
 
-1. :mod:`~tradeflows.routes.legs`: the monthly legs, each flow's two reports
+1. :mod:`~tradeflows._routes.legs`: the monthly legs, each flow's two reports
    in FOB terms;
-2. :mod:`~tradeflows.routes.candidates`: the candidate routes, from the hub's
+2. :mod:`~tradeflows._routes.candidates`: the candidate routes, from the hub's
    side (H -> D legs with the hub's suppliers) and from the origin's side
    (O -> H legs of an origin that also ships to D);
-3. :mod:`~tradeflows.routes.coverage`: the calendar, and which months each
+3. :mod:`~tradeflows._routes.coverage`: the calendar, and which months each
    reporter filed at what detail (missing is not zero);
-4. :mod:`~tradeflows.routes.series`: the leg series a route reads, known in
+4. :mod:`~tradeflows._routes.series`: the leg series a route reads, known in
    their covered months only, and the pooled evidence of a rise or a fall in
    each against its own history;
-5. :mod:`~tradeflows.routes.route_months`: every route in every month beside
+5. :mod:`~tradeflows._routes.route_months`: every route in every month beside
    its series;
-6. :mod:`~tradeflows.routes.policy`: the break at the last control date aimed
+6. :mod:`~tradeflows._routes.policy`: the break at the last control date aimed
    at the destination (a difference-in-differences);
-7. :mod:`~tradeflows.routes.features`: the indicators a detector reads
+7. :mod:`~tradeflows._routes.features`: the indicators a detector reads
    (:data:`FEATURES`) and the values the reasons quote.
 
 Per route-month the indicators are the inflow's rise (the strongest of the
@@ -39,15 +39,15 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from tradeflows import engine as _engine
-from tradeflows.reference import destinations_of_concern
-from tradeflows.routes.candidates import ROUTE_KEY, candidate_routes, material_routes
-from tradeflows.routes.coverage import calendar, coverage_from_pairs, coverage_table
-from tradeflows.routes.features import FEATURES, features
-from tradeflows.routes.legs import hs_filter, is_product, leg_value, monthly_legs, typical_flow
-from tradeflows.routes.policy import policy_breaks
-from tradeflows.routes.route_months import route_months
-from tradeflows.routes.series import (
+from tradeflows import _engine
+from tradeflows._reference import destinations_of_concern
+from tradeflows._routes.candidates import ROUTE_KEY, candidate_routes, material_routes
+from tradeflows._routes.coverage import calendar, coverage_from_pairs, coverage_table
+from tradeflows._routes.features import FEATURES, features
+from tradeflows._routes.legs import hs_filter, is_product, leg_value, monthly_legs, typical_flow
+from tradeflows._routes.policy import policy_breaks
+from tradeflows._routes.route_months import route_months
+from tradeflows._routes.series import (
     SERIES_KEY,
     null_counts,
     null_sample,
@@ -153,11 +153,11 @@ def route_null_counts(
     engine: str | None = None,
     sample: int | None = None,
 ) -> pl.DataFrame:
-    """The counts the series' null is read from (:func:`tradeflows.routes.series.null_counts`).
+    """The counts the series' null is read from (:func:`tradeflows._routes.series.null_counts`).
 
     Counts of parts of the data (HS chapters, with the whole ``span`` and
     ``coverage``) add up to those of the whole: their
-    :func:`~tradeflows.routes.series.null_table` is the ``null`` that makes
+    :func:`~tradeflows._routes.series.null_table` is the ``null`` that makes
     :func:`collect_route_indicators` of each part the whole run's. Arguments as
     :func:`collect_route_indicators`.
 
@@ -171,7 +171,7 @@ def route_null_counts(
     Returns
     -------
     DataFrame
-        :func:`tradeflows.routes.series.null_counts`, executed.
+        :func:`tradeflows._routes.series.null_counts`, executed.
 
     See Also
     --------
@@ -223,7 +223,7 @@ def collect_route_indicators(
         The result of :func:`tradeflows._mirror.mirror` (monthly rows are used).
     destinations : iterable of str, optional
         Destinations of concern (ISO3); default the reference list
-        (:func:`tradeflows.reference.destinations_of_concern`). ``["all"]``
+        (:func:`tradeflows._reference.destinations_of_concern`). ``["all"]``
         treats every partner as a possible destination.
     hubs : iterable of str, optional
         Restrict hubs to these; default every country in the data.
@@ -236,7 +236,7 @@ def collect_route_indicators(
         Origins per hub and product, by size and by growth.
     min_usd : float
         Routes none of whose legs carries this much (USD) in any month are
-        left out (:func:`tradeflows.routes.candidates.material_routes`;
+        left out (:func:`tradeflows._routes.candidates.material_routes`;
         default 0: every route).
     window : int
         Months of history a series' rise is measured against.
@@ -252,11 +252,11 @@ def collect_route_indicators(
         default the data's. With ``floor``, what a part of the data (an HS
         chapter) needs to give the same indicators as the whole.
     coverage : LazyFrame, optional
-        :func:`tradeflows.routes.coverage.coverage_table` of the canonical
+        :func:`tradeflows._routes.coverage.coverage_table` of the canonical
         rows (default: as far as the pairs tell it).
     null : DataFrame, optional
         The spread of chance the series' changes are measured against
-        (:func:`tradeflows.routes.series.null_table` of :func:`route_null_counts`
+        (:func:`tradeflows._routes.series.null_table` of :func:`route_null_counts`
         of the whole data); default: that of these pairs. With ``floor``,
         ``span`` and ``coverage``, what a part of the data needs to give the
         same indicators as the whole.
@@ -266,7 +266,7 @@ def collect_route_indicators(
         With ``min_usd``: the null is read from the material routes' series
         and one in ``sample`` of the series only immaterial routes read, each
         counting ``sample`` times (default
-        :func:`tradeflows.routes.series.null_sample` of the routes left out;
+        :func:`tradeflows._routes.series.null_sample` of the routes left out;
         a part of the data needs the whole run's).
 
     Returns

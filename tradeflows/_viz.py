@@ -1,0 +1,907 @@
+"""Interactive figures: each function takes polars frames and returns a plotly ``Figure``.
+
+The figures share one look (:data:`COLOURS`, country names and HS
+descriptions in labels and hover text, USD with units) and need no pandas and
+no network: the world map draws country outlines shipped with tradeflows
+(Natural Earth 1:110m) instead of plotly's geo base map, which downloads its
+topology. Figures are returned, never shown.
+
+- :func:`route_sankey`: origins -> hubs -> destinations, width = value, flagged routes in red;
+- :func:`route_legs`: a route's inflow and outflow, both reports of each leg,
+  flagged months shaded, control dates as lines, the score below;
+- :func:`mirror_gap`: exporter-reported against importer-reported value per flow;
+- :func:`score_heatmap`: hub x product, the highest score;
+- :func:`flags_bar`: the routes ranked by score;
+- :func:`hub_map`: hubs on a world map, sized and coloured by score.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+
+import polars as pl
+
+from tradeflows._expr import fixed_order_sum, usd_text
+from tradeflows._names import hs_description, hs_label
+from tradeflows._reference import countries, policy_dates
+
+__all__ = [
+    "COLOURS",
+    "country_name",
+    "flags_bar",
+    "hub_map",
+    "mark_synthetic",
+    "mirror_gap",
+    "mirror_gap_note",
+    "reported_lines",
+    "route_legs",
+    "route_sankey",
+    "score_heatmap",
+]
+
+#: One palette for every figure.
+COLOURS = {
+    "inflow": "#1f77b4",
+    "outflow": "#ff7f0e",
+    "direct": "#2ca02c",
+    "flagged": "#d62728",
+    "quiet": "#9aa5b1",
+    "policy": "#6b4c9a",
+    "land": "#e8eaed",
+    "border": "#ffffff",
+}
+_SCALE = [[0.0, "#fff5eb"], [0.5, "#fd8d3c"], [1.0, "#a50f15"]]
+_FONT = {"family": "Helvetica, Arial, sans-serif", "size": 12}
+#: Small countries the 1:110m outlines leave out, by their capital's position.
+_SMALL = {"SGP": (103.8, 1.35), "HKG": (114.2, 22.3), "MAC": (113.5, 22.2), "BHR": (50.6, 26.1),
+          "MLT": (14.4, 35.9), "MDV": (73.5, 4.2), "MUS": (57.5, -20.2), "LUX": (6.1, 49.6)}  # fmt: skip
+
+
+def _frame(df) -> pl.DataFrame:
+    return df.collect() if isinstance(df, pl.LazyFrame) else df
+
+
+@cache
+def _names() -> dict[str, str]:
+    table = countries().filter(pl.col("kind") == "country")
+    return dict(table.select("iso3", "name").rows())
+
+
+def country_name(iso3: str) -> str:
+    """A country's name for labels, or the code itself when unknown.
+
+    Parameters
+    ----------
+    iso3 : str
+        An ISO3 code (empty: "all origins").
+
+    Returns
+    -------
+    str
+        The English name, or the code when it names no country.
+
+    See Also
+    --------
+    hs_label : the same for products.
+
+    Examples
+    --------
+    >>> country_name("MYS"), country_name("")
+    ('Malaysia', 'all origins')
+    """
+    if not iso3:
+        return "all origins"
+    return _names().get(iso3, iso3)
+
+
+def _style(fig, title: str, **layout):
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        font=_FONT,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+        **layout,
+    )
+    return fig
+
+
+def mark_synthetic(fig, text: str = "SYNTHETIC"):
+    """Stamp ``text`` across a figure (and its title), so that an exported chart
+    of synthetic data cannot pass for real data.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        Any figure; changed in place.
+    text : str
+        The stamp.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``fig``, for chaining.
+
+    See Also
+    --------
+    tradeflows.datasets.make_trade_world : synthetic worlds.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> fig = mark_synthetic(go.Figure(go.Bar(y=[1, 2]), layout={"title": {"text": "Exports"}}))
+    >>> fig.layout.annotations[-1].text, fig.layout.title.text
+    ('SYNTHETIC', 'SYNTHETIC data: Exports')
+    """
+    fig.add_annotation(
+        text=text, name="synthetic-mark", x=0.5, y=0.5, xref="paper", yref="paper",
+        showarrow=False, textangle=-20, opacity=0.18,
+        font={"size": 72, "color": COLOURS["flagged"], "family": _FONT["family"]},
+    )  # fmt: skip
+    title = fig.layout.title.text
+    if not title or text not in title:  # first, so that a long title cut short keeps it
+        fig.update_layout(title_text=f"{text} data: {title}" if title else f"{text} data")
+    return fig
+
+
+def _route_label(r: dict) -> str:
+    return f"{r['origin'] or '*'} → {r['hub']} → {r['destination']}  {r['hs']}"
+
+
+def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: int = 25):
+    """Origins -> hubs -> destinations for a product and period; width = value.
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table (:func:`tradeflows.detect_routes`).
+    hs : str, optional
+        HS code prefix to draw; default every product.
+    since, until : date, optional
+        The period drawn.
+    top : int
+        The routes with the highest scores drawn (named origins only).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    See Also
+    --------
+    flags_bar : the corridors ranked.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": ["USA"], "hub": ["MYS"], "destination": ["CHN"],
+    ...     "hs": ["847150"], "period": [dt.date(2024, 1, 1)], "score": [9.0],
+    ...     "flagged": [True], "inflow": [5e6], "outflow": [4e6]})
+    >>> fig = route_sankey(f)
+    >>> fig.data[0].type, len(fig.data[0].link.value)
+    ('sankey', 2)
+    >>> route_sankey(f, hs="8542").layout.annotations[0].text
+    'No route with a named origin to draw (8542 Electronic integrated circuits).'
+    """
+    import plotly.graph_objects as go
+
+    df = _frame(flags).filter(pl.col("origin") != "")
+    if hs:
+        df = df.filter(pl.col("hs").str.starts_with(hs))
+    if since is not None:
+        df = df.filter(pl.col("period") >= since)
+    if until is not None:
+        df = df.filter(pl.col("period") <= until)
+    routes = (
+        df.group_by("origin", "hub", "destination")
+        .agg(
+            inflow=fixed_order_sum(pl.col("inflow")),
+            outflow=fixed_order_sum(pl.col("outflow")),
+            score=pl.col("score").max(),
+            flagged=pl.col("flagged").any(),
+        )
+        .sort(["score", "origin", "hub", "destination"], descending=[True, False, False, False])
+        .head(top)
+    )
+    nodes: dict[tuple[str, str], int] = {}
+
+    def node(role: str, iso: str) -> int:
+        return nodes.setdefault((role, iso), len(nodes))
+
+    source, target, value, colour, hover = [], [], [], [], []
+    inflows = routes.group_by("origin", "hub").agg(pl.col("inflow").max(), pl.col("flagged").any())
+    # A hub's exports nobody reports (exporter-only data) are drawn at the inflow, and said so.
+    outflows = (
+        routes.with_columns(
+            inferred=pl.col("outflow") <= 0,
+            outflow=pl.when(pl.col("outflow") > 0).then("outflow").otherwise("inflow"),
+        )
+        .group_by("hub", "destination")
+        .agg(pl.col("outflow").max(), pl.col("flagged").any(), pl.col("inferred").all())
+    )
+    for o, h, v, f in inflows.sort("origin", "hub").rows():
+        source.append(node("origin", o)), target.append(node("hub", h)), value.append(v)
+        colour.append("rgba(214,39,40,0.55)" if f else "rgba(31,119,180,0.35)")
+        hover.append(f"{country_name(o)} → {country_name(h)}: USD {v:,.0f}")
+    for h, d, v, f, guess in outflows.sort("hub", "destination").rows():
+        source.append(node("hub", h)), target.append(node("destination", d)), value.append(v)
+        colour.append("rgba(214,39,40,0.55)" if f else "rgba(255,127,14,0.35)")
+        if guess:  # paler: the width is the inflow's, nobody reports this leg
+            colour[-1] = colour[-1].replace("0.55", "0.2").replace("0.35", "0.2")
+        what = "not reported by anyone; drawn as wide as the inflow" if guess else f"USD {v:,.0f}"
+        hover.append(f"{country_name(h)} → {country_name(d)}: {what}")
+    labels = [f"{country_name(iso)}" for (_, iso) in nodes]
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": labels, "pad": 14, "thickness": 14, "color": COLOURS["quiet"]},
+            link={
+                "source": source,
+                "target": target,
+                "value": value,
+                "color": colour,
+                "customdata": hover,
+                "hovertemplate": "%{customdata}<extra></extra>",
+            },
+        )
+    )
+    what = hs_label(hs) if hs else "all products"
+    if not value:  # an empty Sankey is an error in the browser: say so instead
+        fig = go.Figure()
+        fig.add_annotation(text=f"No route with a named origin to draw ({what}).", x=0.5, y=0.5,
+                           xref="paper", yref="paper", showarrow=False)  # fmt: skip
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    return _style(fig, f"Routes: origin → hub → destination ({what}); flagged in red")
+
+
+def _both_reports() -> dict[str, pl.Expr]:
+    """The exporter's report (``x``) and the importer's in FOB terms (``m``), summed.
+
+    A side with no report in the group is null, not 0 (a sum of nulls is 0).
+    """
+
+    def summed(expr: pl.Expr) -> pl.Expr:
+        return pl.when(expr.is_not_null().any()).then(fixed_order_sum(expr))
+
+    return {"x": summed(pl.col("value_x")), "m": summed(pl.col("value_m") / pl.col("cif_fob"))}
+
+
+def _month(d) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _leg_sides(pairs: pl.DataFrame, filed: pl.DataFrame, exporter: str, importer: str, hs: str,
+               months: list) -> dict[str, list]:  # fmt: skip
+    """Each side's monthly report of one leg on ``months``: a month its reporter filed
+    in is its value (zero without a row), a month it did not is ``None`` (a gap)."""
+    p = pairs.filter((pl.col("hs") == hs) & (pl.col("importer") == importer))
+    if exporter:
+        p = p.filter(pl.col("exporter") == exporter)
+    by_month = {
+        _month(d): (x, m)
+        for d, x, m in p.group_by("period").agg(**_both_reports()).select("period", "x", "m").rows()
+    }
+    level = "totals" if hs == "TOTAL" else "products"
+
+    def filed_by(reporter: str, role: str) -> set[int]:
+        rows = filed.filter(
+            (pl.col("role") == role) & pl.col(level) & (pl.col("reporter") == reporter)
+        )
+        return set(rows["mi"].to_list())
+
+    m_filed = filed_by(importer, "M")
+    # All origins: many exporters, no one silence to read; their reports where any is.
+    x_filed = filed_by(exporter, "X") if exporter else None
+    out = {"x": [], "m": []}
+    for d in months:
+        mi = _month(d)
+        x, m = by_month.get(mi, (None, None))
+        x_known = x is not None if x_filed is None else mi in x_filed
+        out["x"].append((x or 0.0) if x_known else None)
+        out["m"].append((m or 0.0) if mi in m_filed else None)
+    return out
+
+
+def route_legs(flags, route: dict, *, pairs=None, coverage=None):
+    """A route's legs over time, both reports of each, with its score; unreported months are gaps.
+
+    A month in which a side's reporter filed nothing at the leg's level is
+    drawn as a gap in that side's line, never as a zero, and a side whose
+    reporter never files is left out, with a note saying so. The direct leg
+    (origin -> destination) is drawn when the route's reasons cite it (a
+    diversion, or goods booked by origin).
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table.
+    route : dict
+        ``origin``, ``hub``, ``destination``, ``hs`` of the route.
+    pairs : DataFrame or LazyFrame, optional
+        The mirror (:func:`tradeflows._mirror.mirror`): with it each leg shows
+        the exporter's and the importer's report; without it, the largest report.
+    coverage : DataFrame or LazyFrame, optional
+        :func:`tradeflows._routes.coverage.coverage_table` of the data (default:
+        as far as the pairs tell it).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    See Also
+    --------
+    reported_lines : any reported series, with gaps.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": ["USA"] * 2, "hub": ["MYS"] * 2, "destination": ["CHN"] * 2,
+    ...     "hs": ["847150"] * 2, "period": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+    ...     "score": [2.0, 9.0], "flagged": [False, True], "inflow": [1e6, 5e6],
+    ...     "outflow": [1e5, None]})
+    >>> fig = route_legs(f, {"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150"})
+    >>> [t.name for t in fig.data], fig.data[1].y
+    (['USA → MYS (largest report)', 'MYS → CHN (largest report)', 'score'], (100000.0, None))
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    key = {k: route[k] for k in ("origin", "hub", "destination", "hs")}
+    df = _frame(flags).filter(**key).sort("period")
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06
+    )
+    legs = [(key["origin"], key["hub"], "inflow"), (key["hub"], key["destination"], "outflow")]
+    cites_direct = df.filter(pl.col("flagged")).select(
+        [pl.col(c).max() for c in ("ghost", "diversion") if c in df.columns] or [pl.lit(0.0)]
+    )
+    if (
+        key["origin"]
+        and cites_direct.height
+        and (cites_direct.max_horizontal().item() or 0) >= 2.33
+    ):
+        legs.append((key["origin"], key["destination"], "direct"))
+    months = df["period"].to_list()
+    hover = "%{x|%Y-%m}: USD %{y:,.0f}<extra>%{fullData.name}</extra>"
+    notes = []
+    if pairs is not None:
+        from tradeflows._routes.coverage import coverage_from_pairs
+
+        p = _frame(pairs)
+        filed = _frame(coverage if coverage is not None else coverage_from_pairs(p.lazy()))
+        filed = filed.filter(pl.col("freq") == "M") if "freq" in filed.columns else filed
+        for exporter, importer, role in legs:
+            sides = _leg_sides(p, filed, exporter, importer, key["hs"], months)
+            src = exporter or "all"
+            for col, who, dash in (("x", exporter or "exporters", "solid"), ("m", importer, "dot")):
+                if all(v is None for v in sides[col]):
+                    notes.append(f"{who} files no {'exports' if col == 'x' else 'imports'} of this "
+                                 f"product: {src} → {importer} is drawn from the other side only")  # fmt: skip
+                    continue
+                fig.add_trace(
+                    go.Scatter(x=months, y=sides[col], mode="lines+markers", connectgaps=False,
+                               name=f"{src} → {importer} as {who} reports",
+                               meta={"reporter": who, "side": col.upper(), "leg": role},
+                               line={"color": COLOURS[role], "dash": dash}, hovertemplate=hover),
+                    row=1, col=1,
+                )  # fmt: skip
+    else:
+        for exporter, importer, role in legs:
+            column = role if role in df.columns else None
+            if column is None:
+                continue
+            fig.add_trace(
+                go.Scatter(x=months, y=df[column].to_list(), mode="lines+markers", connectgaps=False,
+                           name=f"{exporter or '*'} → {importer} (largest report)",
+                           line={"color": COLOURS[role]}, hovertemplate=hover),
+                row=1, col=1,
+            )  # fmt: skip
+    fig.add_trace(
+        go.Bar(x=months, y=df["score"].to_list(), name="score",
+               marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in df["flagged"]],
+               hovertemplate="%{x|%Y-%m}: score %{y:.1f}<extra></extra>"),
+        row=2, col=1,
+    )  # fmt: skip
+    # The flagged months and the policy dates span both panels. The shapes go
+    # in with one layout update: plotly's add_vrect and add_vline check the
+    # whole figure on each call (benchmarks/RESULTS.md, design measurements).
+    panels = [("x", "y domain"), ("x2", "y2 domain")]
+    shapes, annotations = [], []
+    for period in df.filter(pl.col("flagged"))["period"].to_list():
+        end = period.replace(year=period.year + period.month // 12, month=period.month % 12 + 1)
+        shapes += [{"type": "rect", "x0": period, "x1": end, "xref": x, "y0": 0, "y1": 1,
+                    "yref": y, "fillcolor": COLOURS["flagged"], "opacity": 0.08,
+                    "line": {"width": 0}} for x, y in panels]  # fmt: skip
+    if not df.is_empty():
+        lo, hi = df["period"].min(), df["period"].max()
+        targets = dict(policy_dates().select("name", "targets").rows())
+        for date, name, label in policy_dates().select("date", "name", "label").rows():
+            # A control date is drawn where it is aimed at the route's destination.
+            aimed = key["destination"] in (targets.get(name) or [])
+            if lo <= date <= hi and aimed:
+                shapes += [{"type": "line", "x0": date, "x1": date, "xref": x, "y0": 0, "y1": 1,
+                            "yref": y, "line": {"color": COLOURS["policy"], "dash": "dash",
+                                                "width": 1}} for x, y in panels]  # fmt: skip
+                annotations.append({"x": date, "y": 1, "yref": "paper", "text": label,
+                                    "showarrow": False, "textangle": -90, "xanchor": "left",
+                                    "yanchor": "top", "font": {"size": 9, "color": COLOURS["policy"]}})  # fmt: skip
+    for n, note in enumerate(notes):
+        annotations.append({"x": 0, "xref": "paper", "y": -0.22 - 0.06 * n, "yref": "paper",
+                            "text": note, "showarrow": False, "xanchor": "left",
+                            "font": {"size": 10, "color": COLOURS["quiet"]}})  # fmt: skip
+    fig.update_layout(shapes=shapes, annotations=annotations)
+    fig.update_yaxes(title_text="USD a month", row=1, col=1)
+    fig.update_yaxes(title_text="score", row=2, col=1)
+    title = (f"{country_name(key['origin'])} → {country_name(key['hub'])} → "
+             f"{country_name(key['destination'])}: {hs_label(key['hs'])}")  # fmt: skip
+    return _style(fig, title, legend={"orientation": "h", "y": -0.12}, height=480 + 24 * len(notes))
+
+
+def mirror_gap(
+    pairs,
+    *,
+    exporter: str | None = None,
+    importer: str | None = None,
+    hs: str | None = None,
+    top: int = 300,
+):
+    """Exporter-reported against importer-reported value (FOB) of each flow.
+
+    One point per flow (exporter, importer, product) summed over its months
+    reported by both; the diagonal is agreement.
+
+    Parameters
+    ----------
+    pairs : DataFrame or LazyFrame
+        The mirror (:func:`tradeflows.mirror`).
+    exporter, importer : str, optional
+        Only the flows of this exporter or importer (ISO3).
+    hs : str, optional
+        Only the flows of products under this HS prefix.
+    top : int
+        The largest flows drawn.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A note instead of an empty panel where no flow has both reports
+        (:func:`mirror_gap_note`).
+
+    See Also
+    --------
+    mirror_gap_note : why a gap cannot be drawn.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"exporter": ["USA"], "importer": ["MYS"], "hs": ["847150"],
+    ...     "period": [dt.date(2024, 1, 1)], "value_x": [100.0], "value_m": [105.0],
+    ...     "cif_fob": [1.05], "gap": [0.0]})
+    >>> mirror_gap(p).data[0].x
+    (100.0,)
+    """
+    import plotly.graph_objects as go
+
+    df = _frame(pairs).filter(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
+    for col, value in (("exporter", exporter), ("importer", importer)):
+        if value:
+            df = df.filter(pl.col(col) == value)
+    if hs:
+        df = df.filter(pl.col("hs").str.starts_with(hs))
+    flows = (
+        df.group_by("exporter", "importer", "hs")
+        .agg(**_both_reports())
+        .with_columns(gap=(pl.col("m") - pl.col("x")) / pl.max_horizontal("m", "x"))
+        .sort(["x", "exporter", "importer", "hs"], descending=[True, False, False, False])
+        .head(top)
+    )
+    hover = [
+        f"{country_name(e)} → {country_name(i)}<br>{hs_label(h)}<br>exporter: USD {x:,.0f}"
+        f"<br>importer (FOB): USD {m:,.0f}<br>gap {g:+.0%}"
+        for e, i, h, x, m, g in flows.select("exporter", "importer", "hs", "x", "m", "gap").rows()
+    ]
+    if flows.is_empty():
+        fig = go.Figure()
+        fig.add_annotation(text=mirror_gap_note(pairs, exporter=exporter, importer=importer, hs=hs),
+                           x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                           font={"size": 13})  # fmt: skip
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return _style(fig, "Mirror gap: the two reports of each flow", height=220)
+    fig = go.Figure(
+        go.Scatter(x=flows["x"].to_list(), y=flows["m"].to_list(), mode="markers",
+                   marker={"color": flows["gap"].to_list(), "colorscale": "RdBu", "cmin": -1,
+                           "cmax": 1, "colorbar": {"title": "gap"}, "size": 8},
+                   text=hover, hovertemplate="%{text}<extra></extra>", name="flows")
+    )  # fmt: skip
+    if not flows.is_empty():
+        lo = max(min(flows["x"].min(), flows["m"].min()), 1.0)
+        hi = max(flows["x"].max(), flows["m"].max())
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="agreement",
+                                 line={"color": COLOURS["quiet"], "dash": "dash"}))  # fmt: skip
+    fig.update_xaxes(type="log", title_text="as the exporter reports (USD)")
+    fig.update_yaxes(type="log", title_text="as the importer reports (USD, FOB)")
+    return _style(fig, "Mirror gap: the two reports of each flow")
+
+
+def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | None:
+    """Why :func:`mirror_gap` has nothing to draw (``None`` when it has).
+
+    A gap needs both reports of a flow; the note says which side files none.
+
+    Parameters
+    ----------
+    pairs : DataFrame or LazyFrame
+        The mirror (:func:`tradeflows.mirror`).
+    exporter, importer, hs : str, optional
+        The selection, as :func:`mirror_gap`.
+
+    Returns
+    -------
+    str or None
+        Why there is no gap to draw (a side that never files, no common month),
+        or None when there is one.
+
+    See Also
+    --------
+    mirror_gap : the figure.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"exporter": ["ARM"], "importer": ["RUS"], "hs": ["847130"],
+    ...     "period": [dt.date(2022, 5, 1)], "value_x": [100.0], "value_m": [None],
+    ...     "cif_fob": [1.05]}, schema_overrides={"value_m": pl.Float64})
+    >>> print(mirror_gap_note(p, exporter="ARM"))
+    No flow from Armenia is reported by both sides here: Russia files no imports of it (only the exporters' reports are in the data), so there is no gap to show.
+    """
+    df = _frame(pairs)
+    for col, value in (("exporter", exporter), ("importer", importer)):
+        if value:
+            df = df.filter(pl.col(col) == value)
+    if hs:
+        df = df.filter(pl.col("hs").str.starts_with(hs))
+    both = df.filter(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
+    if not both.is_empty():
+        return None
+    what = "No flow" + (f" from {country_name(exporter)}" if exporter else "") + (
+        f" to {country_name(importer)}" if importer else "")  # fmt: skip
+    if df.is_empty():
+        return (
+            f"{what} is in the data{f' for {hs_label(hs)}' if hs else ''}: there is no gap to show."
+        )
+    importers = sorted(set(df.filter(pl.col("value_x").is_not_null())["importer"].to_list()))
+    exporters = sorted(set(df.filter(pl.col("value_m").is_not_null())["exporter"].to_list()))
+    if importers:
+        who = ", ".join(country_name(c) for c in importers[:3]) + (
+            " and others" if len(importers) > 3 else ""
+        )
+        side = f"{who} {'files' if len(importers) == 1 else 'file'} no imports of it (only the exporters' reports are in the data)"
+    else:
+        who = ", ".join(country_name(c) for c in exporters[:3]) + (
+            " and others" if len(exporters) > 3 else ""
+        )
+        side = f"{who} {'files' if len(exporters) == 1 else 'file'} no exports of it (only the importers' reports are in the data)"
+    return f"{what} is reported by both sides here: {side}, so there is no gap to show."
+
+
+def reported_lines(
+    data,
+    *,
+    hs: str,
+    flow: str = "M",
+    reporters: list[str] | None = None,
+    partners: list[str] | None = None,
+    by: str = "reporter",
+    coverage=None,
+    title: str | None = None,
+    log: bool = True,
+):
+    """Monthly values as reported, one line per reporter (or partner); a month the
+    reporters did not file is a gap, never a zero.
+
+    A month counts as filed when one of the line's reporters filed rows of
+    product codes on that side (:func:`tradeflows._routes.coverage.coverage_table`):
+    then no row is a zero. A month nobody filed is left out of the line.
+
+    Parameters
+    ----------
+    data : LazyFrame or DataFrame
+        Canonical rows (a store, a dataset).
+    hs : str
+        An HS code or prefix (``"8542"`` sums the heading).
+    flow : {"M", "X"}
+        Imports (``M`` and ``RM`` rows) or exports (``X`` and ``RX``), as reported.
+    reporters, partners : list of str, optional
+        ISO3 codes to keep (default: all).
+    by : {"reporter", "partner"}
+        One line per reporter (each its own coverage), or per partner (the
+        reporters summed; a month is filed when any of them filed).
+    coverage : DataFrame or LazyFrame, optional
+        The coverage table of ``data`` (default: computed from ``data``).
+    title : str, optional
+        The figure's title.
+    log : bool
+        A log axis. It cannot draw a zero, so there a filed month with no trade
+        breaks the line too: pass ``log=False`` to see zeros as zeros.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    See Also
+    --------
+    route_legs : a route's legs, both reports.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = pl.DataFrame({"period": [dt.date(2024, 1, 1), dt.date(2024, 3, 1)], "freq": "M",
+    ...     "reporter": "MYS", "partner": "TWN", "flow": "M", "hs": "847150",
+    ...     "value_usd": [5e6, 7e6]})
+    >>> reported_lines(d, hs="8471").data[0].y  # February: Malaysia filed nothing
+    (5000000.0, None, 7000000.0)
+    """
+    import plotly.graph_objects as go
+
+    from tradeflows._routes.coverage import coverage_table
+
+    if by not in ("reporter", "partner"):
+        raise ValueError(f"by: choose reporter or partner, not {by!r}")
+    if flow not in ("M", "X"):
+        raise ValueError(f"flow: choose M or X, not {flow!r}")
+    whole = _frame(data).lazy()
+    lf = whole.filter(pl.col("freq") == "M")
+    if reporters:
+        lf = lf.filter(pl.col("reporter").is_in(reporters))
+    if partners:
+        lf = lf.filter(pl.col("partner").is_in(partners))
+    flows = ["M", "RM"] if flow == "M" else ["X", "RX"]
+    rows = (
+        lf.filter(pl.col("flow").cast(pl.String).is_in(flows), pl.col("hs").str.starts_with(hs))
+        .group_by(*dict.fromkeys([by, "reporter", "period"]))
+        .agg(value=pl.col("value_usd").sum())
+        .collect()
+    )
+    # Who filed is read from every row (any partner, any product), not the selection.
+    cov = _frame(coverage if coverage is not None else coverage_table(whole))
+    filed = cov.filter(pl.col("role") == flow, pl.col("freq") == "M", pl.col("products"))
+    if reporters:
+        filed = filed.filter(pl.col("reporter").is_in(reporters))
+    fig = go.Figure()
+    keys = sorted(rows[by].unique().to_list())
+    if by == "reporter" and reporters:
+        keys = [r for r in reporters if r in set(filed["reporter"]) | set(keys)]
+    for key in keys:
+        mine = rows.filter(pl.col(by) == key)
+        if by == "reporter":
+            months = filed.filter(pl.col("reporter") == key)["period"]
+        else:
+            months = filed.filter(pl.col("reporter").is_in(mine["reporter"].unique()))["period"]
+        # From the first to the last month filed or reported (a reporter may have
+        # filed with no row of this selection: a line of zeros, not an error).
+        known = [d for d in (months.min(), months.max(), rows["period"].min(),
+                             rows["period"].max()) if d is not None]  # fmt: skip
+        span = pl.date_range(min(known), max(known), "1mo", eager=True).alias("period")
+        series = (
+            span.to_frame()
+            .join(mine.group_by("period").agg(pl.col("value").sum()), on="period", how="left")
+            .with_columns(
+                value=pl.when(pl.col("period").is_in(months.implode()))
+                .then(pl.col("value").fill_null(0.0))
+                .otherwise(pl.col("value"))
+            )
+        )
+        if log:  # a log axis cannot draw a zero: a filed month with no trade is a break too
+            series = series.with_columns(value=pl.when(pl.col("value") > 0).then("value"))
+        meta = {"reporter": key, "side": flow} if by == "reporter" else {"partner": key}
+        fig.add_trace(go.Scatter(
+            x=series["period"].to_list(), y=series["value"].to_list(), mode="lines+markers",
+            name=country_name(key), meta=meta, connectgaps=False, marker={"size": 4},
+            hovertemplate=f"{country_name(key)}<br>%{{x|%Y-%m}}: USD %{{y:,.0f}}<extra></extra>",
+        ))  # fmt: skip
+    side = "imports" if flow == "M" else "exports"
+    _style(fig, title or f"{hs_label(hs)}: {side} as reported, USD a month", height=380)
+    if log:
+        fig.update_yaxes(type="log")
+    fig.update_xaxes(tickformat="%Y-%m")
+    return fig
+
+
+def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
+    """Hub x product: the highest score of any route through the hub in the product.
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table.
+    top_hubs, top_products : int
+        How many hubs (rows) and products (columns), the highest scored first.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    See Also
+    --------
+    hub_map : hubs on a map.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"hub": ["MYS", "SGP"], "hs": ["847150", "854231"], "score": [9.0, 2.0]})
+    >>> score_heatmap(f).data[0].z
+    ([9.0, None], [None, 2.0])
+    """
+    import plotly.graph_objects as go
+
+    df = _frame(flags).group_by("hub", "hs").agg(pl.col("score").max())
+    hubs = (
+        df.group_by("hub")
+        .agg(pl.col("score").max())
+        .sort(["score", "hub"], descending=[True, False])
+        .head(top_hubs)["hub"]
+        .to_list()
+    )
+    products = (
+        df.group_by("hs")
+        .agg(pl.col("score").max())
+        .sort(["score", "hs"], descending=[True, False])
+        .head(top_products)["hs"]
+        .to_list()
+    )
+    lookup = {(h, p): s for h, p, s in df.rows()}
+    z = [[lookup.get((h, p)) for p in products] for h in hubs]
+    # The axis shows the code and the start of its description; the hover, all of it.
+    whole = [[f"{p} {hs_description(p)}" for p in products] for _ in hubs]
+    fig = go.Figure(
+        go.Heatmap(z=z, x=[hs_label(p, 28) for p in products], y=[country_name(h) for h in hubs],
+                   customdata=whole, colorscale=_SCALE, colorbar={"title": "score"},
+                   hovertemplate="%{y}<br>%{customdata}<br>score %{z:.1f}<extra></extra>")
+    )  # fmt: skip
+    fig.update_yaxes(autorange="reversed")
+    return _style(fig, "Highest score by hub and product", height=max(320, 24 * len(hubs) + 160))
+
+
+def flags_bar(flags, *, top: int = 20):
+    """The corridors with the highest scores, flagged ones in red, with the value at stake.
+
+    Takes a corridor table (:func:`tradeflows.corridors`) or a flags
+    table (whose routes are ranked by their highest month).
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table or a corridor ranking (:func:`tradeflows.corridors`).
+    top : int
+        How many corridors to draw.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    See Also
+    --------
+    tradeflows.corridors : the ranking drawn.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"origin": ["USA", "JPN"], "hub": ["MYS", "SGP"], "destination": ["CHN"] * 2,
+    ...     "hs": ["847150"] * 2, "score": [9.0, 2.0], "flagged": [True, False]})
+    >>> flags_bar(f).data[0].marker.color
+    ('#9aa5b1', '#d62728')
+    """
+    import plotly.graph_objects as go
+
+    df = _frame(flags)
+    key = ["origin", "hub", "destination", "hs"]
+    if "rank" not in df.columns:
+        df = df.group_by(key).agg(pl.col("score").max(), pl.col("flagged").any())
+    if "extra_usd" not in df.columns:
+        df = df.with_columns(extra_usd=pl.lit(None, pl.Float64))
+    routes = (
+        df.sort(["score", *key], descending=[True] + [False] * 4, nulls_last=True)
+        .head(top)
+        .reverse()
+    )
+    labels = [_route_label(r) for r in routes.iter_rows(named=True)]
+    at_stake = routes.select(usd_text(pl.col("extra_usd").fill_null(0.0))).to_series().to_list()
+    details = [
+        [
+            " → ".join(
+                country_name(c) if c else "all origins"
+                for c in (r["origin"], r["hub"], r["destination"])
+            ),
+            hs_description(r["hs"]),
+            f"{usd} above the usual level in its flagged months"
+            if r["extra_usd"]
+            else "nothing flagged",
+        ]
+        for r, usd in zip(routes.iter_rows(named=True), at_stake, strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(x=routes["score"].to_list(), y=labels, orientation="h", customdata=details,
+               marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in routes["flagged"]],
+               hovertemplate="%{customdata[0]}<br>%{y}: %{customdata[1]}<br>score %{x:.1f}<br>"
+                             "%{customdata[2]}<extra></extra>")
+    )  # fmt: skip
+    fig.update_xaxes(
+        title_text="score (evidence, log-odds, plus the value at stake; higher = more suspicious)"
+    )
+    return _style(fig, "Corridors ranked by evidence and value at stake",
+                  height=max(320, 22 * routes.height + 120))  # fmt: skip
+
+
+@cache
+def _outlines() -> dict[str, list]:
+    return json.loads(files("tradeflows._reference").joinpath("world_110m.json").read_text())
+
+
+def _centre(iso3: str) -> tuple[float, float] | None:
+    if iso3 in _SMALL:
+        return _SMALL[iso3]
+    rings = _outlines().get(iso3)
+    if not rings:
+        return None
+    biggest = max(rings, key=len)
+    return (sum(p[0] for p in biggest) / len(biggest), sum(p[1] for p in biggest) / len(biggest))
+
+
+def hub_map(flags):
+    """Hubs on a world map, sized and coloured by their highest score; works offline.
+
+    Parameters
+    ----------
+    flags : DataFrame or LazyFrame
+        A flags table.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    See Also
+    --------
+    score_heatmap : hubs by product.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"hub": ["MYS", "SGP"], "score": [9.0, 4.0], "flagged": [True, False]})
+    >>> fig = hub_map(f)
+    >>> fig.data[-1].name, len(fig.data[-1].x)
+    ('hubs', 2)
+    """
+    import plotly.graph_objects as go
+
+    hubs = (
+        _frame(flags)
+        .group_by("hub")
+        .agg(pl.col("score").max(), flagged=pl.col("flagged").sum())
+        .sort(["score", "hub"], descending=[True, False])
+    )
+    xs, ys = [], []
+    for rings in _outlines().values():
+        for ring in rings:
+            xs.extend([p[0] for p in ring] + [None])
+            ys.extend([p[1] for p in ring] + [None])
+    fig = go.Figure(
+        go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=COLOURS["land"],
+                   line={"color": COLOURS["border"], "width": 0.5}, hoverinfo="skip",
+                   name="countries", showlegend=False)
+    )  # fmt: skip
+    placed = [(h, s, f, _centre(h)) for h, s, f in hubs.rows()]
+    placed = [(h, s, f, c) for h, s, f, c in placed if c is not None]
+    top = max([s for _, s, _, _ in placed] + [1.0])
+    fig.add_trace(
+        go.Scatter(
+            x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
+            marker={"size": [8 + 30 * max(s, 0) / top for _, s, _, _ in placed],
+                    "color": [s for _, s, _, _ in placed], "colorscale": _SCALE,
+                    "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
+            text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
+                  for h, s, f, _ in placed],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(visible=False, range=[-180, 180])
+    fig.update_yaxes(visible=False, range=[-60, 85], scaleanchor="x", scaleratio=1)
+    return _style(fig, "Hubs by their highest score", height=460, showlegend=False)
