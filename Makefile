@@ -35,7 +35,7 @@ test: $(STAMP) browser
 
 ## docs: the documentation (API reference and guides) in out/docs/, warnings are errors
 docs: $(STAMP)
-	rm -rf docs/api/generated
+	rm -rf docs/api/generated docs/examples
 	TRADEFLOWS_QUIET=1 $(BIN)/sphinx-build -q -W --keep-going -b html docs $(OUT)/docs
 	@echo $(OUT)/docs/index.html
 

@@ -22,9 +22,9 @@
 # a cron line and a systemd timer).
 
 # %% tags=["parameters"]
-sources = ["../datasets/eu_electronics_exports_2020_2022.parquet"]
+sources = None  # stores or trade files; None: the bundled EU electronics exports
 out = "report.html"
-config = "../report.toml"
+config = "../report.toml"  # used when it exists
 previous = None  # last month's report, to say what changed
 
 # %%
@@ -36,6 +36,8 @@ import tradeflows as tf
 from tradeflows import viz
 
 pio.renderers.default = "plotly_mimetype+notebook"
+if sources is None:
+    sources = [tf.datasets.datasets_dir() / "eu_electronics_exports_2020_2022.parquet"]
 report = tf.Report(sources, config=config if Path(config).exists() else None, previous=previous)
 path = report.write_html(out)
 print(f"report written: {Path(path).resolve()}")
