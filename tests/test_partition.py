@@ -185,10 +185,18 @@ def test_a_run_over_its_memory_budget_goes_chapter_by_chapter_to_the_same_flags(
     from tradeflows._errors import TradeflowsInputError
     from tradeflows._log import logger
     from tradeflows._query import Query
-    from tradeflows.detect._budget import BYTES_PER_ROUTE_MONTH, route_months_estimate
+    from tradeflows.detect._budget import (
+        BYTES_PER_ROUTE_MONTH,
+        BYTES_PER_STORE_ROW,
+        route_months_estimate,
+    )
 
     n = route_months_estimate(collect_mirror(store), Query())
     assert n >= whole.height > 0  # every route-month scored was counted
+    rows = store.select(pl.len()).collect().item()
+    # The rows fit the budget; their route-months do not.
+    tight_budget = max(n // 2 * BYTES_PER_ROUTE_MONTH, rows * BYTES_PER_STORE_ROW)
+    assert tight_budget < n * BYTES_PER_ROUTE_MONTH
     said: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: said.append(record.getMessage())
@@ -200,7 +208,7 @@ def test_a_run_over_its_memory_budget_goes_chapter_by_chapter_to_the_same_flags(
             mp.setattr(
                 _partition, "indicators", lambda *a, **k: seen.append(1) or original(*a, **k)
             )
-            tight = detect_routes(store, detector=detector(), memory=n // 2 * BYTES_PER_ROUTE_MONTH)
+            tight = detect_routes(store, detector=detector(), memory=tight_budget)
             assert seen and any("HS chapters in groups" in m and "route-months" in m for m in said)
             _same(whole, tight)
             seen.clear()
@@ -241,3 +249,47 @@ def test_a_dask_cluster_over_a_wide_world_gives_the_whole_runs_corridors(wide_st
     _same(whole_flags, on_cluster)
     assert corridors(on_cluster).equals(ranked)
     assert ranked["flagged"].any()
+
+
+def test_too_many_rows_to_pair_at_once_reads_the_context_chapter_by_chapter(store, whole):
+    """Over the budget by its rows alone, a run never pairs all the rows at once: the
+    context (the ratios, the weights, who filed) is read group by group of chapters,
+    each group pairs its own chapters again, and the flags are the whole run's."""
+    import logging
+
+    from tradeflows._log import logger
+    from tradeflows.detect import _flags
+    from tradeflows.detect._budget import BYTES_PER_STORE_ROW
+
+    rows = store.select(pl.len()).collect().item()
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_partition, "CONTEXT_ROWS", rows // 5)  # several groups for the context
+            for name in ("collect_context", "collect_mirror"):  # the whole pairing: not called
+                mp.setattr(_flags, name, lambda *a, **k: pytest.fail("paired all rows at once"))
+            tight = detect_routes(
+                store, detector=detector(), memory=rows * BYTES_PER_STORE_ROW // 2
+            )
+    finally:
+        logger.removeHandler(handler)
+    assert any(f"pairing the {rows:,} rows at once" in m for m in said)
+    _same(whole, tight)
+
+
+def test_the_context_by_chapter_is_the_context_of_the_whole(store):
+    from tradeflows._mirror import KEPT_COLUMNS, collect_context_by_chapter
+
+    chapters = sorted(store.select(pl.col("hs").str.slice(0, 2).unique()).collect().to_series())
+    groups = [chapters[:2], chapters[2:3], chapters[3:]]
+    keep = pl.col("hs").str.starts_with("85")
+    context, kept = collect_context_by_chapter(store, groups, keep=keep)
+    whole, with_ratio = collect_context(store)
+    for name, frame in whole.items():
+        assert_frame_equal(frame.collect(), context[name], check_row_order=False)
+    expected = with_ratio.filter(keep).select(*KEPT_COLUMNS, "cif_fob").collect()
+    assert expected.height > 0
+    assert_frame_equal(expected, kept, check_row_order=False)

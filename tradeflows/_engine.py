@@ -30,6 +30,7 @@ __all__ = [
     "gpu_available",
     "resolve",
     "sink_parquet",
+    "streamed",
     "total_memory",
 ]
 
@@ -135,6 +136,36 @@ def resolve(engine: str | None = None) -> str:
             "(see environment.yml) or use --engine cpu"
         )
     return name
+
+
+def streamed(engine: str | None = None) -> str:
+    """The engine for a plan whose input is much larger than its result (a
+    join or group-by over all pairs): ``streaming`` where ``cpu`` is chosen.
+
+    The in-memory engine holds a join's whole input and output at once; the
+    streaming one, morsels of them (measured in benchmarks/RESULTS.md, issue
+    27). The same rows, perhaps in another order.
+
+    Parameters
+    ----------
+    engine : {"auto", "cpu", "streaming", "gpu"}, optional
+        The engine chosen.
+
+    Returns
+    -------
+    str
+
+    See Also
+    --------
+    resolve : the engine chosen, resolved.
+
+    Examples
+    --------
+    >>> streamed("cpu"), streamed("streaming")
+    ('streaming', 'streaming')
+    """
+    name = resolve(engine)
+    return "streaming" if name == "cpu" else name
 
 
 def total_memory() -> int | None:

@@ -38,9 +38,11 @@ from tradeflows._reference import WORLD
 from tradeflows._routes.coverage import coverage_table
 
 __all__ = [
+    "KEPT_COLUMNS",
     "MIRROR_COLUMNS",
     "cif_fob_ratios",
     "collect_context",
+    "collect_context_by_chapter",
     "collect_mirror",
     "mirror",
     "mirror_context",
@@ -297,11 +299,9 @@ def collect_context(
         return _engine.collect(plan, engine).lazy()
 
     if pairs is None:
-        # The pairing (a join of both sides of every flow) on the streaming
-        # engine where the in-memory one was chosen: at 42M store rows it took
-        # 6.2 s and 7.1 GiB against 25.8 s and 11.0 GiB (benchmarks/RESULTS.md).
-        on = "streaming" if _engine.resolve(engine) == "cpu" else engine
-        pairs = _engine.collect(pair_reports(lf), on).lazy()
+        # The pairing (a join of both sides of every flow) streamed: faster and
+        # smaller than in memory (benchmarks/RESULTS.md, issue 27).
+        pairs = _engine.collect(pair_reports(lf), _engine.streamed(engine)).lazy()
     return _context(lf, pairs, run)
 
 
@@ -314,9 +314,103 @@ def _context(
     filed = coverage_table(lf)
     ratios = run(cif_fob_ratios(pairs))
     with_ratio = run(_with_cif_fob(pairs, ratios))
+    return {"filed": run(filed), "ratios": ratios, "reliability": run(_weights(with_ratio))}, (
+        with_ratio
+    )
+
+
+def _weights(with_ratio: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`reporter_reliability`, with the median of all beside each."""
     rel = reporter_reliability(with_ratio)
-    rel = rel.join(rel.select(rel_default=pl.col("reliability").median()), how="cross")
-    return {"filed": run(filed), "ratios": ratios, "reliability": run(rel)}, with_ratio
+    return rel.join(rel.select(rel_default=pl.col("reliability").median()), how="cross")
+
+
+#: The columns :func:`collect_context_by_chapter` keeps of the pairs ``keep`` selects.
+KEPT_COLUMNS = ["freq", "period", "exporter", "importer", "hs", "value_x", "value_m"]
+
+
+def collect_context_by_chapter(
+    lf: pl.LazyFrame,
+    chapter_groups: list[list[str]],
+    engine: str | None = None,
+    *,
+    keep: pl.Expr | None = None,
+    columns: list[str | pl.Expr] | None = None,
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """:func:`collect_context`, pairing the reports one group of HS chapters at a time.
+
+    A flow's two reports share its HS code, so the chapters' pairs are the
+    pairs of the whole. Of each group's pairs, only what the context needs
+    is kept: the two values of the flows both sides reported (the CIF/FOB
+    ratios and the reporters' weights are medians over them, the same in any
+    order), and, of the pairs ``keep`` selects, :data:`KEPT_COLUMNS`. So
+    memory holds one group's pairs and those few columns of all, never the
+    pairing of all the data at once (benchmarks/RESULTS.md, issue 27).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows (a store: each group reads its own chapters).
+    chapter_groups : list of list of str
+        The HS chapters (two digits, ``TO`` for totals), in groups; together
+        every chapter of ``lf``.
+    engine : {"auto", "cpu", "streaming", "gpu"}, optional
+        Where the plans run (the pairing on the streaming engine where
+        ``cpu`` is chosen, as in :func:`collect_context`).
+    keep : Expr, optional
+        The pairs to return, with their ratio (default: none).
+    columns : list of str or Expr, optional
+        What to keep of them (default :data:`KEPT_COLUMNS`); ``exporter`` and
+        ``importer`` among them.
+
+    Returns
+    -------
+    context : dict of DataFrame
+        :func:`mirror_context`'s frames.
+    kept : DataFrame
+        The kept pairs' ``columns`` and ``cif_fob``.
+
+    See Also
+    --------
+    collect_context : the same from the pairing of all the data.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"freq": "M", "period": dt.date(2024, 1, 1),
+    ...     "hs": ["847150", "847150", "851712"], "reporter": ["USA", "MYS", "JPN"],
+    ...     "partner": ["MYS", "USA", "MYS"], "flow": ["X", "M", "X"],
+    ...     "value_usd": [100.0, 106.0, 50.0], "net_kg": 1.0, "slip_suspect": False})
+    >>> context, kept = collect_context_by_chapter(lf, [["84"], ["85"]], keep=pl.lit(True))
+    >>> kept.select("exporter", "hs", "cif_fob").sort("exporter").rows()
+    [('JPN', '851712', 1.06), ('USA', '847150', 1.06)]
+    """
+    on = _engine.streamed(engine)
+    columns = columns if columns is not None else KEPT_COLUMNS
+    both, kept = [], []
+    reported_twice = (pl.col("value_x") > 0) & (pl.col("value_m") > 0)
+    for chapters in chapter_groups:
+        pairs = _engine.collect(pair_reports(lf.filter(in_chapters(chapters))), on)
+        both.append(
+            pairs.filter(reported_twice).select("exporter", "importer", "value_x", "value_m")
+        )
+        if keep is not None:
+            kept.append(pairs.filter(keep).select(columns))
+        del pairs
+    both = pl.concat(both, how="vertical_relaxed").lazy() if both else pair_reports(lf)
+    # The weights' join of every flow reported twice to its ratio, streamed:
+    # in memory it doubled the context's peak at 42M store rows.
+    ratios = _engine.collect(cif_fob_ratios(both), engine).lazy()
+    weights = _engine.collect(_weights(_with_cif_fob(both, ratios)), on)
+    del both
+    context = {
+        "filed": _engine.collect(coverage_table(lf), on),
+        "ratios": ratios.collect(),
+        "reliability": weights,
+    }
+    empty = pair_reports(lf.head(0)).select(columns)
+    kept = pl.concat(kept, how="vertical_relaxed").lazy() if kept else empty
+    return context, _engine.collect(_with_cif_fob(kept, ratios), on)
 
 
 def _with_cif_fob(pairs: pl.LazyFrame, ratios: pl.LazyFrame) -> pl.LazyFrame:

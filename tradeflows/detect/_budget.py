@@ -18,13 +18,25 @@ from tradeflows import _engine
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._query import Query
 
-__all__ = ["BYTES_PER_ROUTE_MONTH", "DEFAULT_SHARE", "memory_budget", "route_months_estimate"]
+__all__ = [
+    "BYTES_PER_ROUTE_MONTH",
+    "BYTES_PER_STORE_ROW",
+    "DEFAULT_SHARE",
+    "memory_budget",
+    "route_months_estimate",
+]
 
 #: Peak bytes of the whole run per route-month, beyond the pairs in memory:
 #: 2.6 kB on a wide world of 10M report rows (6.4 GiB peak, 0.5 GiB of pairs,
 #: 2.4M route-months), 3.2 kB on the narrow 9.7M-row world of bench_scale.py
 #: (3.6 GiB, 0.6 GiB, 1.0M): benchmarks/RESULTS.md, issue 27.
 BYTES_PER_ROUTE_MONTH = 3_000
+
+#: Peak bytes per store row of pairing all the rows at once and reading the
+#: context from those pairs (326 measured on the wide 50M-row world:
+#: benchmarks/RESULTS.md, issue 27). Over the budget, the context is read
+#: chapter by chapter instead.
+BYTES_PER_STORE_ROW = 300
 
 #: The share of the machine's memory a detection may use by default.
 DEFAULT_SHARE = 0.25

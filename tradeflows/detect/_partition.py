@@ -25,7 +25,7 @@ import polars as pl
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
 from tradeflows._expr import in_chapters, month_index
-from tradeflows._mirror import collect_context, mirror
+from tradeflows._mirror import collect_context_by_chapter, mirror
 from tradeflows._query import Query
 from tradeflows._routes import (
     candidate_routes,
@@ -39,13 +39,23 @@ from tradeflows._routes import (
 from tradeflows._routes.candidates import material_routes
 from tradeflows._routes.series import null_sample, null_table
 
-__all__ = ["BATCH_PAIRS", "chapter_indicators", "chapter_null_counts", "indicators"]
+__all__ = [
+    "BATCH_PAIRS",
+    "CONTEXT_ROWS",
+    "chapter_indicators",
+    "chapter_null_counts",
+    "indicators",
+]
 
 #: Pairs (flows with both reports) that chapters are grouped up to before
 #: they are mirrored and routed together: one chapter at a time paid a fixed
 #: cost per chapter (benchmarks/RESULTS.md, design measurements).
 #: A chapter larger than this is a group of its own.
 BATCH_PAIRS = 500_000
+
+#: Store rows whose HS chapters are paired together when the context is read
+#: chapter by chapter (:func:`tradeflows._mirror.collect_context_by_chapter`).
+CONTEXT_ROWS = 4_000_000
 
 
 def _legs(selected: pl.LazyFrame, engine) -> pl.LazyFrame:
@@ -85,10 +95,27 @@ def _null_sample(legs: pl.LazyFrame, query: Query, engine) -> int:
     dest = list(options["destinations"] or destinations_of_concern())
     routes = candidate_routes(legs, dest, hubs=options["hubs"])
     n_all, n_material = (
-        _engine.collect(r.select(pl.len()), engine).item()
+        _engine.collect(r.select(pl.len()), _engine.streamed(engine)).item()
         for r in (routes, material_routes(routes, legs, options["min_usd"]))
     )
     return null_sample(n_all - n_material)
+
+
+def _context_by_chapter(
+    lf: pl.LazyFrame, query: Query, engine
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """The mirror context, and the monthly product pairs ``query`` selects, computed
+    :data:`CONTEXT_ROWS` store rows of HS chapters at a time
+    (:func:`tradeflows._mirror.collect_context_by_chapter`)."""
+    on = _engine.streamed(engine)
+    sizes = _engine.collect(
+        lf.select(c=pl.col("hs").str.slice(0, 2)).group_by("c").len().drop_nulls().sort("c"), on
+    ).rows()
+    keep = (pl.col("freq") == "M") & is_product() & hs_filter(query.options()["hs"])
+    groups = consecutive_groups(sizes, CONTEXT_ROWS)
+    # Of the selected pairs, what their legs need (:func:`_legs`): no more.
+    columns = ["exporter", "importer", "hs", month_index().alias("mi"), "value_x", "value_m"]
+    return collect_context_by_chapter(lf, groups, engine, keep=keep, columns=columns)
 
 
 def chapter_indicators(
@@ -193,16 +220,23 @@ def indicators(
         The indicators of every group (or what ``then`` made of them), in
         the order of the groups.
     """
-    staged, with_ratio = context if context is not None else collect_context(lf, engine)
-    del context
-    mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
+    query = query if query is not None else Query()
     # The route step keeps only the legs ``hs`` selects, and a flow's pairing
     # and history lie within its HS code: the selected pairs are all the
-    # chapters need, and they name the chapters (the store is not scanned).
-    query = query if query is not None else Query()
-    selected = with_ratio.filter(hs_filter(query.options()["hs"])).collect()
-    del with_ratio
-    legs = _legs(selected.lazy(), engine)
+    # chapters need, and they name the chapters.
+    if context is None:
+        # Nothing pairs all the data at once: the context is read chapter by
+        # chapter, and each group reads and pairs its own chapters again.
+        mirror_ctx, selected = _context_by_chapter(lf, query, engine)
+        selected = selected.select("exporter", "importer", "hs", "mi", v=leg_value())
+        legs, read = selected.lazy(), True
+    else:
+        staged, with_ratio = context
+        mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
+        selected = with_ratio.filter(hs_filter(query.options()["hs"])).collect()
+        del with_ratio
+        legs, read = _legs(selected.lazy(), engine), False
+    del context
     floor, span = _route_context(legs, engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
     if query.min_usd > 0:
@@ -212,21 +246,25 @@ def indicators(
     batches = consecutive_groups(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
     if cluster is None:
         # Each group's pairs are filtered from those in memory, one group at a
-        # time (no chapter read or paired again; no second copy of them all).
+        # time (no chapter read or paired again; no second copy of them all),
+        # or, where only some columns of them were kept, read and paired again.
         batch_of = {c: i for i, batch in enumerate(batches) for c in batch}
         batch_id = chapter.replace_strict(batch_of, return_dtype=pl.UInt32)
         del chapter
+        if read:
+            del selected
 
         def each(step):
             return [
-                step(lf, batch, context, query, engine, pairs=selected.filter(batch_id == i))
+                step(lf, batch, context, query, engine,
+                     pairs=None if read else selected.filter(batch_id == i))
                 for i, batch in enumerate(batches)
-            ]
+            ]  # fmt: skip
 
         # Two passes: the null of the whole run, then each group's indicators against it.
         context["null"] = null_table(pl.concat(each(chapter_null_counts)))
         parts = each(partial(_indicators_then, then=then))
-        del selected, batch_id
+        del batch_id
     else:
         del selected, chapter
         parts = _on_cluster(cluster, lf, batches, context, query, engine, then)
