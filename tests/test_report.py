@@ -91,6 +91,31 @@ def test_report_chapter_by_chapter_is_the_same_report(world, report, tmp_path):
     assert parted.read_text() == report.read_text().replace(str(world / "comtrade"), str(store))
 
 
+def test_a_store_too_large_to_pair_at_once_gives_the_same_report(world, report, tmp_path):
+    """Over the memory budget by its rows alone, the report goes chapter by chapter by
+    itself (no whole-store pairing, no whole store in memory) to the same page."""
+    from tradeflows._mirror import collect_mirror as real_mirror
+    from tradeflows._store import ingest, scan_store
+    from tradeflows.detect._budget import BYTES_PER_STORE_ROW
+
+    store = tmp_path / "store"
+    ingest([world / "comtrade"], store)
+    rows = scan_store(store).select(pl.len()).collect().item()
+    wholes = []
+
+    def only_chapters(lf, engine=None, **kwargs):
+        wholes.append(kwargs.get("chapters") is None)
+        return real_mirror(lf, engine, **kwargs)
+
+    out = tmp_path / "tight.html"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("tradeflows._mirror.collect_mirror", only_chapters)
+        build_report([store], out, config=CONFIG, built="2026-01-01 00:00 UTC",
+                     memory=rows * BYTES_PER_STORE_ROW // 2)  # fmt: skip
+    assert wholes == [False]  # the drill-downs' chapters only
+    assert out.read_text() == report.read_text().replace(str(world / "comtrade"), str(store))
+
+
 def test_one_mirror_serves_the_detection_and_the_figures(world, monkeypatch, tmp_path):
     from tradeflows.detect import _flags
 

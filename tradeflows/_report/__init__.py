@@ -706,7 +706,8 @@ class Report:
         same report (tested).
     memory : str or float, optional
         As :func:`tradeflows.detect_routes`: over it, the detection goes
-        chapter by chapter by itself.
+        chapter by chapter by itself; a store too large to pair at once
+        within it is read as with ``partition``.
 
     Attributes
     ----------
@@ -755,10 +756,12 @@ class Report:
         from tradeflows._mirror import collect_mirror
         from tradeflows._routes import coverage_table
         from tradeflows._store import open_sources
+        from tradeflows.detect._budget import memory_budget, too_many_rows
         from tradeflows.detect._corridors import corridors
         from tradeflows.detect._flags import detect_routes
 
         engine = resolve_engine(engine)  # once, for every stage below
+        memory_budget(memory)  # checked before any work
         self.config = load_config(config)
         try:
             self.query = Query(**self.config["detect"])
@@ -772,10 +775,13 @@ class Report:
             else:
                 paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
                 lf, audit = open_sources(paths, engine=engine)
+            # Too many rows to pair at once within the budget: chapter by chapter.
+            partition = partition or too_many_rows(lf, memory_budget(memory), engine)
             if not partition:
                 lf = collect(lf, engine).lazy()
         if partition:
-            self.flags = detect_routes(lf, query=self.query, engine=engine, partition=True)
+            self.flags = detect_routes(lf, query=self.query, engine=engine, partition=True,
+                                       memory=memory)  # fmt: skip
         else:  # the mirror, computed once, serves the detection and the figures
             with step("pairing the two reports of each flow"):
                 pairs = collect_mirror(lf, engine)

@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_SHARE",
     "memory_budget",
     "route_months_estimate",
+    "too_many_rows",
 ]
 
 #: Peak bytes of the whole run per route-month, beyond the pairs in memory:
@@ -141,3 +142,46 @@ def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None 
         routes.select(n=pl.len()).join(span, how="cross"), engine
     ).row(0)
     return int(n_routes) * (int(hi) - int(lo) + 1 if lo is not None else 0)
+
+
+def too_many_rows(lf: pl.LazyFrame, budget: int, engine: str | None = None) -> bool:
+    """Whether pairing all of ``lf``'s rows at once would need more than ``budget`` bytes.
+
+    Counted before anything is paired (a store's row count is in its files'
+    metadata): :data:`BYTES_PER_STORE_ROW` a row. Over the budget, a run
+    reads its context chapter by chapter and says so.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+    budget : int
+        Bytes (:func:`memory_budget`).
+    engine : str, optional
+        Where the count runs.
+
+    Returns
+    -------
+    bool
+
+    See Also
+    --------
+    route_months_estimate : the second check, on the pairs, of a run within this one.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"hs": ["847150"] * 10})
+    >>> too_many_rows(lf, budget=10 * BYTES_PER_STORE_ROW), too_many_rows(lf, budget=1000)
+    (False, True)
+    """
+    from tradeflows._log import logger
+
+    n = _engine.collect(lf.select(pl.len()), engine).item()
+    need = n * BYTES_PER_STORE_ROW
+    if need <= budget:
+        return False
+    logger.info(
+        f"pairing the {n:,} rows at once would need about {need / 2**30:.1f} GiB, more than the "
+        f"{budget / 2**30:.1f} GiB budget: HS chapters in groups (the same flags)"
+    )
+    return True

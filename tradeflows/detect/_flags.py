@@ -355,22 +355,6 @@ def _named_once(text: pl.Expr, col: str) -> pl.Expr:
     return pl.when(found).then(spelled).otherwise(text)
 
 
-def _too_many_rows(lf: pl.LazyFrame, engine, budget: int) -> bool:
-    """Whether pairing all of ``lf``'s rows at once would need more than ``budget`` bytes."""
-    from tradeflows._log import logger
-    from tradeflows.detect._budget import BYTES_PER_STORE_ROW
-
-    n = _engine.collect(lf.select(pl.len()), engine).item()
-    need = n * BYTES_PER_STORE_ROW
-    if need <= budget:
-        return False
-    logger.info(
-        f"pairing the {n:,} rows at once would need about {need / 2**30:.1f} GiB, more than the "
-        f"{budget / 2**30:.1f} GiB budget: HS chapters in groups (the same flags)"
-    )
-    return True
-
-
 def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int) -> bool:
     """Whether the whole run's route-months would need more than ``budget`` bytes
     (then the detection goes chapter by chapter, to the same flags)."""
@@ -445,7 +429,7 @@ def route_features(
     2
     """
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
-    from tradeflows.detect._budget import memory_budget
+    from tradeflows.detect._budget import memory_budget, too_many_rows
 
     budget = memory_budget(memory)  # checked before any work
     if pairs is not None and (partition or cluster is not None):
@@ -453,7 +437,7 @@ def route_features(
     lf = load_canonical(source, engine=engine)
     grouped = partition or cluster is not None
     context = None
-    if not grouped and pairs is None and _too_many_rows(lf, engine, budget):
+    if not grouped and pairs is None and too_many_rows(lf, budget, engine):
         grouped = True  # the context read chapter by chapter: nothing pairs all rows at once
     elif not grouped:
         if pairs is None:
