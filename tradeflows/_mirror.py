@@ -33,13 +33,16 @@ from collections.abc import Callable
 import polars as pl
 
 from tradeflows import _engine
+from tradeflows._chunked import consecutive_groups
 from tradeflows._expr import any_true, in_chapters, month_index, with_previous_median
 from tradeflows._reference import WORLD
 from tradeflows._routes.coverage import coverage_table
 
 __all__ = [
+    "CONTEXT_ROWS",
     "KEPT_COLUMNS",
     "MIRROR_COLUMNS",
+    "chapter_groups",
     "cif_fob_ratios",
     "collect_context",
     "collect_context_by_chapter",
@@ -323,6 +326,42 @@ def _weights(with_ratio: pl.LazyFrame) -> pl.LazyFrame:
     """:func:`reporter_reliability`, with the median of all beside each."""
     rel = reporter_reliability(with_ratio)
     return rel.join(rel.select(rel_default=pl.col("reliability").median()), how="cross")
+
+
+#: Store rows whose HS chapters are paired together when the context is read
+#: chapter by chapter (:func:`chapter_groups`).
+CONTEXT_ROWS = 4_000_000
+
+
+def chapter_groups(lf: pl.LazyFrame, engine: str | None = None) -> list[list[str]]:
+    """The HS chapters of ``lf`` in consecutive groups of about :data:`CONTEXT_ROWS` rows.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+    engine : str, optional
+        Where the count runs (streamed).
+
+    Returns
+    -------
+    list of list of str
+        Two-digit chapters (``TO`` for totals), each in one group.
+
+    See Also
+    --------
+    collect_context_by_chapter : what pairs them group by group.
+
+    Examples
+    --------
+    >>> chapter_groups(pl.LazyFrame({"hs": ["847150", "851712", "TOTAL"]}))
+    [['84', '85', 'TO']]
+    """
+    sizes = _engine.collect(
+        lf.select(c=pl.col("hs").str.slice(0, 2)).group_by("c").len().drop_nulls().sort("c"),
+        _engine.streamed(engine),
+    ).rows()
+    return consecutive_groups(sizes, CONTEXT_ROWS)
 
 
 #: The columns :func:`collect_context_by_chapter` keeps of the pairs ``keep`` selects.
@@ -616,10 +655,17 @@ def collect_mirror(
     >>> collect_mirror(lf).height, collect_mirror(lf, chapters=["30"])["hs"].to_list()
     (2, ['300490'])
     """
+    if context is None and chapters is not None:
+        # Some chapters of all the data: the context read chapter by chapter,
+        # keeping those chapters' pairs whole (nothing pairs all rows at once).
+        context = collect_context_by_chapter(
+            lf, chapter_groups(lf, engine), engine, keep=in_chapters(chapters), columns=[pl.all()]
+        )
+        context = ({k: v.lazy() for k, v in context[0].items()}, context[1].lazy())
     context, paired = context if context is not None else collect_context(lf, engine)
     if chapters is not None:
         # A flow's pairing lies within its HS code: the chapters' pairs are
-        # the whole pairing's, filtered (and the data is not read again).
+        # the whole pairing's, filtered.
         paired = paired.filter(in_chapters(chapters))
     gpu = _engine.resolve(engine) == "gpu"
     return _engine.collect(mirror(lf, context=context, pairs=paired, gpu=gpu), engine)

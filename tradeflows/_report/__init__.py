@@ -31,7 +31,7 @@ import polars as pl
 from tradeflows import __version__
 from tradeflows._engine import resolve as resolve_engine
 from tradeflows._errors import TradeflowsInputError
-from tradeflows._expr import usd_text
+from tradeflows._expr import exact_sum, usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
 from tradeflows._names import NAME_COLUMNS
@@ -285,8 +285,10 @@ def _changes(routes: pl.DataFrame, previous: dict | None) -> dict | None:
 
 
 def _coverage(lf: pl.LazyFrame) -> dict:
-    from tradeflows._engine import collect
+    from tradeflows._engine import collect, streamed
 
+    # Streamed: a pass over every row of the store (benchmarks/RESULTS.md,
+    # issue 27); the sums to the cent, the same whatever the row order.
     stats = collect(
         lf.select(
             rows=pl.len(),
@@ -295,12 +297,14 @@ def _coverage(lf: pl.LazyFrame) -> dict:
             products=pl.col("hs").n_unique(),
             first=pl.col("period").min(),
             last=pl.col("period").max(),
-        )
+        ),
+        streamed(),
     ).row(0, named=True)
     by_year = collect(
         lf.group_by(year=pl.col("period").dt.year(), freq=pl.col("freq").cast(pl.String))
-        .agg(rows=pl.len(), value_usd=pl.col("value_usd").sum())
-        .sort("year", "freq")
+        .agg(rows=pl.len(), value_usd=exact_sum(pl.col("value_usd")))
+        .sort("year", "freq"),
+        streamed(),
     )
     stats["by_year"] = by_year.to_dicts()
     return stats
@@ -752,7 +756,7 @@ class Report:
         partition: bool = False,
         memory: str | float | None = None,
     ) -> None:
-        from tradeflows._engine import collect
+        from tradeflows._engine import collect, streamed
         from tradeflows._mirror import collect_mirror
         from tradeflows._routes import coverage_table
         from tradeflows._store import open_sources
@@ -797,7 +801,10 @@ class Report:
             chapters = sorted({r["route"][3][:2] for r in drilled})
             pairs = collect_mirror(lf, engine, chapters=chapters)
         with step("figures"):
-            coverage = collect(coverage_table(lf), engine)
+            # A pass over every row: streamed (benchmarks/RESULTS.md, issue 27).
+            coverage = collect(coverage_table(lf), streamed(engine)).sort(
+                "reporter", "role", "freq", "period"
+            )
             self._overview, self._drill = _figures(
                 self.flags, pairs, self.summary, self.config, coverage=coverage,
                 ranked=self.corridors,

@@ -25,7 +25,7 @@ import polars as pl
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
 from tradeflows._expr import in_chapters, month_index
-from tradeflows._mirror import collect_context_by_chapter, mirror
+from tradeflows._mirror import chapter_groups, collect_context_by_chapter, mirror
 from tradeflows._query import Query
 from tradeflows._routes import (
     candidate_routes,
@@ -41,7 +41,6 @@ from tradeflows._routes.series import null_sample, null_table
 
 __all__ = [
     "BATCH_PAIRS",
-    "CONTEXT_ROWS",
     "chapter_indicators",
     "chapter_null_counts",
     "indicators",
@@ -52,10 +51,6 @@ __all__ = [
 #: cost per chapter (benchmarks/RESULTS.md, design measurements).
 #: A chapter larger than this is a group of its own.
 BATCH_PAIRS = 500_000
-
-#: Store rows whose HS chapters are paired together when the context is read
-#: chapter by chapter (:func:`tradeflows._mirror.collect_context_by_chapter`).
-CONTEXT_ROWS = 4_000_000
 
 
 def _legs(selected: pl.LazyFrame, engine) -> pl.LazyFrame:
@@ -105,16 +100,11 @@ def _context_by_chapter(
     lf: pl.LazyFrame, query: Query, engine
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The mirror context, and the monthly product pairs ``query`` selects, computed
-    :data:`CONTEXT_ROWS` store rows of HS chapters at a time
-    (:func:`tradeflows._mirror.collect_context_by_chapter`)."""
-    on = _engine.streamed(engine)
-    sizes = _engine.collect(
-        lf.select(c=pl.col("hs").str.slice(0, 2)).group_by("c").len().drop_nulls().sort("c"), on
-    ).rows()
+    a group of HS chapters at a time (:func:`tradeflows._mirror.collect_context_by_chapter`)."""
     keep = (pl.col("freq") == "M") & is_product() & hs_filter(query.options()["hs"])
-    groups = consecutive_groups(sizes, CONTEXT_ROWS)
     # Of the selected pairs, what their legs need (:func:`_legs`): no more.
     columns = ["exporter", "importer", "hs", month_index().alias("mi"), "value_x", "value_m"]
+    groups = chapter_groups(lf, engine)
     return collect_context_by_chapter(lf, groups, engine, keep=keep, columns=columns)
 
 
