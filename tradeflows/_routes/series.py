@@ -600,44 +600,66 @@ def series_changes(
         before = back(pl.col(col), k)
         return pl.col(col) - pl.when(pl.col("_i") >= k).then(before).otherwise(0)
 
-    # Each window's change against the ``window`` months before it (``_u``), and
-    # against the same months a year earlier (``_y``), in log USD.
-    raw, levels = [], []
+    # In stages, each reading the columns the one before wrote: as one nest of
+    # expressions (a window's change again inside its year-on-year change, each
+    # shifted) the same values are computed over and over (benchmarks/RESULTS.md).
+    # 1. Each window's covered months (``_n``), their sum (``_s``) and its
+    # largest month (``_t``); the mean of the ``window`` months up to each one.
+    dense = dense.with_columns(
+        *(between("_cnt", k).alias(f"_n{k}") for k in WINDOWS),
+        *(between("_sv", k).alias(f"_s{k}") for k in WINDOWS),
+        *(
+            pl.max_horizontal([back(pl.col("_vs"), j) for j in range(k)]).alias(f"_t{k}")
+            for k in WINDOWS
+            if k >= 3
+        ),
+        _h=between("_sv", window) / between("_cnt", window),
+    )
+    # 2. Each window's mean in USD (``_level``), without its largest month (one
+    # big shipment is not a rise); the mean of the ``window`` months before it
+    # (``_usual``) and of the same months a year earlier (``_yb``). Means in USD,
+    # then logs: a month without shipments lowers a mean, it does not sink it
+    # (as a mean of logs would).
+    levels = []
     for k in WINDOWS:
-        n_k = between("_cnt", k)
+        n_k, s_k = pl.col(f"_n{k}"), pl.col(f"_s{k}")
+        win_mean = s_k / n_k
+        if k >= 3:
+            win_mean = pl.when(n_k >= 2).then((s_k - pl.col(f"_t{k}")) / (n_k - 1))
         enough = n_k >= max(1, (k + 1) // 2)
-        # Means in USD, then logs: a month without shipments lowers a mean, it
-        # does not sink it (as a mean of logs would).
-        hist_mean = back(between("_sv", window) / between("_cnt", window), k)
-        win_mean = between("_sv", k) / n_k
-        if k >= 3:  # without its largest month: one big shipment is not a rise
-            top = pl.max_horizontal([back(pl.col("_vs"), j) for j in range(k)])
-            win_mean = pl.when(n_k >= 2).then((between("_sv", k) - top) / (n_k - 1))
-        change = (win_mean / 1000).log1p() - (hist_mean / 1000).log1p()
-        # Only once the history is in (``med`` needs ``history`` covered months).
-        change = (
-            pl.when(enough & back(pl.col("med"), k - 1).is_not_null()).then(change).fill_nan(None)
-        )
-        raw.append(change.alias(f"_u{k}"))
-        # The same months a year earlier.
-        year_before = back(between("_sv", k) / between("_cnt", k), 12)
-        raw.append(
-            pl.when(change.is_not_null())
-            .then((win_mean / 1000).log1p() - (year_before / 1000).log1p())
-            .fill_nan(None)
-            .alias(f"_y{k}")
-        )
-        levels.append(win_mean.alias(f"_level{k}"))
-        levels.append(hist_mean.alias(f"_usual{k}"))
-        # The size class of the window's history (log10 of thousands of USD, 0 to 5).
-        levels.append(
+        levels += [
+            win_mean.alias(f"_level{k}"),
+            back(pl.col("_h"), k).alias(f"_usual{k}"),
+            back(s_k / n_k, 12).alias(f"_yb{k}"),
+            # Only once the history is in (``med`` needs ``history`` covered months).
+            (enough & back(pl.col("med"), k - 1).is_not_null()).alias(f"_ok{k}"),
+            # The size class of the window's history (log10 of thousands of USD, 0 to 5).
             (back(pl.col("med"), k - 1) / math.log(10.0))
             .floor()
             .clip(0, 5)
             .cast(pl.Int32)
-            .alias(f"_c{k}")
-        )
-    return dense.with_columns(*raw, *levels)
+            .alias(f"_c{k}"),
+        ]
+    dense = dense.with_columns(levels)
+    # 3. Each window's change against the ``window`` months before it (``_u``),
+    # and against the same months a year earlier (``_y``), in log USD.
+    log_level = {k: (pl.col(f"_level{k}") / 1000).log1p() for k in WINDOWS}
+    dense = dense.with_columns(
+        pl.when(pl.col(f"_ok{k}"))
+        .then(log_level[k] - (pl.col(f"_usual{k}") / 1000).log1p())
+        .fill_nan(None)
+        .alias(f"_u{k}")
+        for k in WINDOWS
+    )
+    dense = dense.with_columns(
+        pl.when(pl.col(f"_u{k}").is_not_null())
+        .then(log_level[k] - (pl.col(f"_yb{k}") / 1000).log1p())
+        .fill_nan(None)
+        .alias(f"_y{k}")
+        for k in WINDOWS
+    )
+    internal = [f"_{c}{k}" for k in WINDOWS for c in ("n", "s", "t", "yb", "ok")]
+    return dense.drop(*internal, "_h", strict=False)
 
 
 def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
