@@ -382,14 +382,15 @@ def _mark_slips(
 def _count(df: pl.DataFrame, counts: dict[int, dict]) -> None:
     """Add ``df``'s rows read, dropped and changed by reason to each new file's counts."""
     chg = [c for c in df.columns if c.startswith("chg_")]
-    tally = (
-        df.filter(pl.col("_file") >= 0)
-        .group_by("_file", "drop")
-        .agg(pl.len().alias("_n"), *(pl.col(c).sum() for c in chg))
-    )
-    for r in tally.iter_rows(named=True):
-        c = counts.setdefault(r["_file"], {"read": 0, "dropped": Counter(), "changed": Counter()})
-        c["read"] += r["_n"]
-        if r["drop"] is not None:
-            c["dropped"][r["drop"]] += r["_n"]
-        c["changed"].update({k.removeprefix("chg_"): r[k] for k in chg})
+    new = df.filter(pl.col("_file") >= 0)
+    for f, drop, n in new.group_by("_file", "drop").len("_n").iter_rows():
+        c = counts.setdefault(f, {"read": 0, "dropped": Counter(), "changed": Counter()})
+        c["read"] += n
+        if drop is not None:
+            c["dropped"][drop] += n
+    if not chg:
+        return
+    # Few rows change: the sums over those alone (not a sum per reason over every row).
+    changed = new.filter(pl.any_horizontal(chg)).group_by("_file").agg(pl.col(chg).sum())
+    for r in changed.iter_rows(named=True):
+        counts[r["_file"]]["changed"].update({k.removeprefix("chg_"): r[k] for k in chg})
