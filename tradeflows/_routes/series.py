@@ -390,26 +390,39 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     stats = [f"{name}_{tag}" for tag in "cn" for name in ("n", "lo", "mid", "hi")]
     for k in WINDOWS:
         cls = f"_c{k}"
+        # One join a window: the spreads of its changes against the window
+        # before (``u``) and a year before (``y``) side by side.
+        parts = [
+            table.filter((pl.col("window") == k) & (pl.col("which") == which)).select(
+                "kind", pl.col("cls").alias(cls), *(pl.col(s).alias(f"{s}_{which}") for s in stats)
+            )
+            for which in "uy"
+        ]
+        both = parts[0].join(parts[1], on=["kind", cls], how="full", coalesce=True)
+        out = out.join(
+            both.lazy(),
+            on=["kind", cls],
+            how="left",
+            maintain_order="left",  # the series stay in order: a month back is a row up
+        )
+        size = pl.col(cls).fill_null(0)
+        prior_up = size.replace_strict(dict(enumerate(_PRIOR_UP)), default=_PRIOR_UP[0],
+                                       return_dtype=pl.Float64)  # fmt: skip
+        prior_down = size.replace_strict(dict(enumerate(_PRIOR_DOWN)), default=_PRIOR_DOWN[0],
+                                         return_dtype=pl.Float64)  # fmt: skip
+        spread = []
         for which, rise, fall in (("u", f"_r{k}", f"_f{k}"), ("y", f"_ry{k}", f"_fy{k}")):
             c = f"_{which}{k}"
-            part = table.filter((pl.col("window") == k) & (pl.col("which") == which))
-            out = out.join(
-                part.select("kind", pl.col("cls").alias(cls), *stats).lazy(),
-                on=["kind", cls],
-                how="left",
-                maintain_order="left",  # the series stay in order: a month back is a row up
-            )
-            own = pl.col("n_c").fill_null(0) >= _NULL_MIN
-            measured = own | (pl.col("n_n").fill_null(0) >= _NULL_MIN)
+            own = pl.col(f"n_c_{which}").fill_null(0) >= _NULL_MIN
+            measured = own | (pl.col(f"n_n_{which}").fill_null(0) >= _NULL_MIN)
 
-            def pick(name: str, own: pl.Expr = own) -> pl.Expr:
-                return pl.when(own).then(pl.col(f"{name}_c")).otherwise(pl.col(f"{name}_n"))
+            def pick(name: str, own: pl.Expr = own, which: str = which) -> pl.Expr:
+                return (
+                    pl.when(own)
+                    .then(pl.col(f"{name}_c_{which}"))
+                    .otherwise(pl.col(f"{name}_n_{which}"))
+                )
 
-            size = pl.col(cls).fill_null(0)
-            prior_up = size.replace_strict(dict(enumerate(_PRIOR_UP)), default=_PRIOR_UP[0],
-                                           return_dtype=pl.Float64)  # fmt: skip
-            prior_down = size.replace_strict(dict(enumerate(_PRIOR_DOWN)), default=_PRIOR_DOWN[0],
-                                             return_dtype=pl.Float64)  # fmt: skip
             mid = pl.when(measured).then(pick("mid")).otherwise(0.0)
             up = (
                 pl.when(measured)
@@ -421,9 +434,8 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
                 .then(((pick("mid") - pick("lo")) / _TAIL_Z).clip(0.05))
                 .otherwise(prior_down)
             )
-            out = out.with_columns(
-                ((pl.col(c) - mid) / up).alias(rise), ((mid - pl.col(c)) / down).alias(fall)
-            ).drop(stats)
+            spread += [((pl.col(c) - mid) / up).alias(rise), ((mid - pl.col(c)) / down).alias(fall)]
+        out = out.with_columns(spread).drop(f"{s}_{w}" for s in stats for w in "uy")
     return out
 
 
