@@ -670,8 +670,8 @@ def series_changes(
         .alias(f"_y{k}")
         for k in WINDOWS
     )
-    internal = [f"_{c}{k}" for k in WINDOWS for c in ("n", "s", "t", "yb", "ok")]
-    return dense.drop(*internal, "_h", strict=False)
+    internal = [f"_{c}{k}" for k in WINDOWS for c in ("n", "s", "yb", "ok")]
+    return dense.drop(*internal, *(f"_t{k}" for k in WINDOWS if k >= 3), "_h")
 
 
 def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
