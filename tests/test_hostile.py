@@ -331,6 +331,29 @@ def test_a_shifted_row_anywhere_is_refused_or_counted(tmp_path, capsys):
     assert one_line_error(code, err) and "line 12" in err
 
 
+@pytest.mark.parametrize(
+    ("last_row", "read", "dropped"),
+    [
+        # A field too many whose values all parse as numbers: the typed parse
+        # alone would take it; its extra column sends the file to the exact read.
+        ("202301,490,702,X,847150,1000,7", "exact", {"ragged_row": 1}),
+        # A field too few: the last column empty, its line read again.
+        ("202301,490,702,X,847150", "exact", {"ragged_row": 1}),
+        # An empty last value is not a missing field: the fast read stands.
+        ("202301,490,702,X,847150,", "fast", {"missing_value": 1}),
+    ],
+)
+def test_the_fast_read_checks_every_rows_width(tmp_path, last_row, read, dropped):
+    # Past the first five rows, which the header's check reads.
+    partners = (458, 156, 344, 392, 410, 764)
+    rows = [f"202301,490,{p},X,847150,{v}" for v, p in enumerate(partners)]
+    src = csv_file(tmp_path / "w.csv", *rows, last_row)
+    audit = ingest([src], tmp_path / "s", lenient=True)
+    (entry,) = audit["files"]
+    assert (entry["read"], entry["dropped"]) == (read, dropped)
+    assert values(tmp_path / "s") == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
 def test_quoted_delimiters_and_multiline_fields_are_not_ragged(tmp_path, capsys):
     header = "period,reporterCode,partnerCode,flowCode,cmdCode,cmdDesc,primaryValue"
     src = csv_file(tmp_path / "q.csv", '202301,490,458,X,847150,"Computers, portable",1',

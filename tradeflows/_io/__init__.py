@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import functools
 import glob
 from collections.abc import Callable, Iterable, Mapping
@@ -260,15 +261,33 @@ def ragged_rows(text: PreparedText, header: tuple[str, ...], trailing: bool) -> 
         width, trailing = width - 1, True
     names = [f"_{i}" for i in range(width)] + (["_trailing"] if trailing else []) + ["_extra"]
     rows = _scan_rows(text, dict.fromkeys(names, pl.String), ragged=True, lossy=True)
-    rows = rows.with_row_index("row", offset=2)
-    long = pl.col("_extra").is_not_null()
-    if trailing:
-        long = long | (pl.col("_trailing").fill_null("") != "")
-    found = rows.filter(long | pl.col(f"_{width - 1}").is_null()).select("row", long=long).collect()
+    found = rows.select(long=_too_long(trailing), maybe=pl.col(f"_{width - 1}").is_null())
+    found = found.with_row_index("row", offset=2).filter(pl.col("long") | pl.col("maybe"))
+    found = found.collect()
     too_long = set(found.filter("long")["row"].to_list())
     maybe = found.filter(~pl.col("long"))["row"]
     if maybe.is_empty():
         return tuple(sorted(too_long))
+    short = _short_rows(text, width, maybe, rows.select(pl.len()).collect().item())
+    if short is None:  # quotes span lines: rows are not lines
+        return _ragged_by_csv(text, width, trailing)
+    return tuple(sorted(too_long | short))
+
+
+def _too_long(trailing: bool) -> pl.Expr:
+    """Whether a row parsed with one column beyond the header's (``_extra``) has too many fields."""
+    long = pl.col("_extra").is_not_null()
+    if trailing:
+        long = long | (pl.col("_trailing").fill_null("") != "")
+    return long
+
+
+def _short_rows(text: PreparedText, width: int, maybe: pl.Series, rows: int) -> set[int] | None:
+    """Which of the rows ``maybe`` (their last column empty) have too few fields.
+
+    Their lines are read again and the delimiters outside quotes counted.
+    None when the file's lines are not its ``rows`` rows (quotes span lines).
+    """
     lines = pl.scan_csv(
         text.path,
         glob=False,
@@ -280,11 +299,11 @@ def ragged_rows(text: PreparedText, header: tuple[str, ...], trailing: bool) -> 
         encoding="utf8-lossy",
     ).with_row_index("row", offset=2)
     try:
-        same = lines.select(pl.len()).collect().item() == rows.select(pl.len()).collect().item()
+        same = lines.select(pl.len()).collect().item() == rows
     except pl.exceptions.PolarsError:  # the separator byte occurs in the file
         same = False
-    if not same:  # quotes span lines: rows are not lines
-        return _ragged_by_csv(text, width, trailing)
+    if not same:
+        return None
     line = pl.col("line").str.strip_chars_end("\r")
     outside = line.str.replace_all(r'"[^"]*"', "")
     short = (
@@ -293,7 +312,59 @@ def ragged_rows(text: PreparedText, header: tuple[str, ...], trailing: bool) -> 
         .select("row")
         .collect()
     )
-    return tuple(sorted(too_long | set(short["row"].to_list())))
+    return set(short["row"].to_list())
+
+
+class RaggedRowsError(pl.exceptions.ComputeError):
+    """The fast path parsed a row that does not split like the header.
+
+    The file must be read again with ``scan(..., fast=False)``, which marks
+    such rows (``ragged_row``); ingest does so itself, as for any parse error.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class WidthCheck:
+    """The fast path's check of every row's width, on the typed parse itself.
+
+    The fast parse reads one column beyond the header's (``_extra``): a
+    row with a value there has too many fields. A row whose last column is
+    empty may have too few: only those rows' lines are read again
+    (:func:`ragged_rows` parses the file a second time to find them all).
+
+    Parameters
+    ----------
+    text : PreparedText
+        The file.
+    width : int
+        The header's number of names.
+    last : str
+        The header's last name.
+    trailing : bool
+        Whether data rows carry one extra trailing empty field (``_trailing``).
+    """
+
+    text: PreparedText
+    width: int
+    last: str
+    trailing: bool
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns the check reads."""
+        return [self.last, "_extra", *(["_trailing"] if self.trailing else [])]
+
+    def __call__(self, df: pl.DataFrame) -> None:
+        """Raise :class:`RaggedRowsError` if a row of the parsed ``df`` does not fit."""
+        if df.select(_too_long(self.trailing).any()).item():
+            raise RaggedRowsError(f"{self.text.source}: a row has more fields than the header")
+        maybe = df.get_column(self.last).is_null().arg_true() + 2
+        if maybe.is_empty():
+            return
+        if _short_rows(self.text, self.width, maybe, df.height) != set():
+            raise RaggedRowsError(
+                f"{self.text.source}: a row may have fewer fields than the header"
+            )
 
 
 def _ragged_by_csv(text: PreparedText, width: int, trailing: bool) -> tuple[int, ...]:
@@ -307,6 +378,16 @@ def _ragged_by_csv(text: PreparedText, width: int, trailing: bool) -> tuple[int,
         )
 
 
+def _header(text: PreparedText) -> tuple[list[str], bool]:
+    """The header's names and whether data rows carry one trailing empty field, checked."""
+    header, trailing, sample = _header_fields(text)
+    _check_shape(text, header, trailing, sample)
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise TradeflowsInputError(f"{text.path}: duplicate column names {dupes}")
+    return header, trailing
+
+
 def _scan_text(
     text: PreparedText,
     types: Callable[[list[str]], Mapping[str, pl.DataType]] | None = None,
@@ -316,18 +397,36 @@ def _scan_text(
     Returns the scan and its ragged rows (:func:`ragged_rows`), which the
     caller marks once the reader has numbered the rows.
     """
-    header, trailing, sample = _header_fields(text)
+    header, trailing = _header(text)
     typed = types(header) if types else {}
-    _check_shape(text, header, trailing, sample)
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise TradeflowsInputError(f"{text.path}: duplicate column names {dupes}")
     ragged = ragged_rows(text, tuple(header), trailing)
     names = header + (["_trailing"] if trailing else [])
     schema = {n: typed.get(n, pl.String) for n in names}
     lf = _scan_rows(text, schema, ragged=bool(ragged), lossy=False)
     lf = lf.drop(["_trailing"] if trailing else [])
     return lf, ragged
+
+
+def _scan_fast(
+    text: PreparedText, types: Callable[[list[str]], Mapping[str, pl.DataType]]
+) -> tuple[pl.LazyFrame, WidthCheck | None]:
+    """The fast path's typed scan, and the check of its rows' width to run once it is parsed.
+
+    Without a check (a header that ends with a delimiter), the rows' width
+    was checked by a second parse, :func:`ragged_rows`, and a ragged row
+    raises :class:`RaggedRowsError` here.
+    """
+    header, trailing = _header(text)
+    typed = types(header)
+    if header[-1] == "" and not trailing:
+        lf, ragged = _scan_text(text, types)
+        if ragged:
+            raise RaggedRowsError(f"{text.source}: line {ragged[0]} does not split like the header")
+        return lf, None
+    names = [*header, *(["_trailing"] if trailing else []), "_extra"]
+    schema = {n: typed.get(n, pl.String) for n in names}
+    lf = _scan_rows(text, schema, ragged=True, lossy=False)
+    return lf, WidthCheck(text, len(header), header[-1], trailing)
 
 
 def _canonical(lf: pl.LazyFrame, source: str) -> pl.LazyFrame:
@@ -444,8 +543,10 @@ def scan(
         For the generic reader: see :func:`tradeflows.io.scan_generic`.
     fast : bool
         Let the CSV parser type codes and values and skip the UTF-8 check. A
-        file that then fails to parse must be read again with ``fast=False``,
-        which reads text and names the bad row (ingest does this itself).
+        file that then fails to parse, or that has a row with more or fewer
+        fields than its header (:class:`RaggedRowsError`, a polars
+        ``ComputeError``), must be read again with ``fast=False``, which reads
+        text and names the bad row (ingest does this itself).
         For a Comtrade file it also reads the columns used at once, so the
         scan is no longer lazy: ingest reads whole files.
 
@@ -478,16 +579,20 @@ def scan(
     if fmt == "comext_xlsx":
         return read_comext_xlsx(path, source)
     ragged: tuple[int, ...] = ()
+    check = None
     if is_parquet(path):
         lf = pl.scan_parquet(polars_path(path), glob=False)
         if fmt == "canonical":
             return finish(_canonical(lf, source))
         lf = lf.select(pl.all().cast(pl.String))
     else:
-        types = typed_columns if fast and fmt == "comtrade" else None
-        lf, ragged = _scan_text(prepare_text(path, validate=not fast), types)
+        text = prepare_text(path, validate=not fast)
+        if fast and fmt == "comtrade":
+            lf, check = _scan_fast(text, typed_columns)
+        else:
+            lf, ragged = _scan_text(text)
     if fmt == "comtrade":
-        out = scan_comtrade(lf, source, path, in_memory=fast)
+        out = scan_comtrade(lf, source, path, in_memory=fast, check=check)
     elif fmt == "comext":
         out = scan_comext(lf, source, path)
     elif fmt == "sdmx_csv":

@@ -11,6 +11,8 @@ Header names are matched by :func:`column_key`, so all three share one table.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import polars as pl
 
 from tradeflows._clean import bad_period, unknown_country
@@ -223,8 +225,21 @@ def _quote_unread(lf: pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(pl.when(unread).then(pl.col(c).cast(pl.String)).alias(c) for c in typed)
 
 
+class RowCheck(Protocol):
+    """A check of a file's rows as parsed, before any conversion (``scan_comtrade(check=)``)."""
+
+    columns: list[str]
+
+    def __call__(self, df: pl.DataFrame) -> None: ...
+
+
 def scan_comtrade(
-    lf: pl.LazyFrame, source: str, path: object = None, *, in_memory: bool = False
+    lf: pl.LazyFrame,
+    source: str,
+    path: object = None,
+    *,
+    in_memory: bool = False,
+    check: RowCheck | None = None,
 ) -> pl.LazyFrame:
     """Translate a Comtrade-like LazyFrame of text columns to canonical columns.
 
@@ -246,6 +261,11 @@ def scan_comtrade(
         The file, for error messages.
     in_memory : bool
         Read the columns used into memory, whole, before converting them.
+    check : callable, optional
+        With ``in_memory``: called on the frame read, with the columns used
+        and those named by its ``columns``, before any conversion; it raises
+        to refuse the file (the fast path's width check,
+        :class:`tradeflows._io.WidthCheck`).
 
     Returns
     -------
@@ -292,9 +312,16 @@ def scan_comtrade(
     used = [reporter_col, partner_col, hs_col, value_col, *flow_from.meta.root_names()]
     used += [period_col, freq_col]
     used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
-    lf = lf.select(list(dict.fromkeys(c for c in used if c is not None)))
-    df = lf.collect().rechunk() if in_memory else None
-    lf = df.lazy() if df is not None else lf
+    used = list(dict.fromkeys(c for c in used if c is not None))
+    if check is not None and not in_memory:
+        raise ValueError("a row check runs on the rows read into memory: in_memory=True")
+    df = None
+    if in_memory:
+        df = lf.select(*dict.fromkeys([*used, *(check.columns if check else [])])).collect()
+        if check is not None:
+            check(df)
+        df = df.select(used).rechunk()
+    lf = df.lazy() if df is not None else lf.select(used)
     per_value = PerValue(df)
 
     # Stage 1: clean text once (or take the parser's integers as they are).
