@@ -84,21 +84,23 @@ def _change(prefix: str) -> pl.Expr:
     return pl.when((n_post > 0) & (n_pre > 0)).then(post - pre)
 
 
-_EPOCH = {
-    "d_prev": pl.col("d_mi") - 1,
-    "d_pre": pl.col("d_mi") - 13,
-}
+def _at_dates(src: pl.LazyFrame, on: list[str], dates: pl.LazyFrame) -> pl.LazyFrame:
+    """The running sums ``cum``/``cum_n`` of ``src`` the month before each control date
+    (``cd``/``nd``) and a year before that (``cp``/``np``): a row per key and date
+    (``d_mi``), joined once where a row per month would be joined twice."""
+    at = []
+    for k, before in (("d", 1), ("p", 13)):
+        when = dates.select("d_mi", mi=pl.col("d_mi") - before)
+        at.append(
+            src.join(when, on="mi").select(*on, "d_mi", pl.col("cum").alias(f"c{k}"),
+                                           pl.col("cum_n").alias(f"n{k}"))
+        )  # fmt: skip
+    return at[0].join(at[1], on=[*on, "d_mi"], how="full", coalesce=True)
 
 
-def _attach(frame: pl.LazyFrame, src: pl.LazyFrame, prefix: str, on: list[str]) -> pl.LazyFrame:
-    """The running sums ``cum``/``cum_n`` of ``src`` now, before the date and a year before it."""
-    for k, col in (("t", "mi"), ("d", "d_prev"), ("p", "d_pre")):
-        frame = frame.join(
-            src.rename({"mi": col, "cum": f"{prefix}_c{k}", "cum_n": f"{prefix}_n{k}"}),
-            on=[*on, col],
-            how="left",
-        )
-    return frame
+def _prefixed(lf: pl.LazyFrame, prefix: str) -> pl.LazyFrame:
+    """:func:`_at_dates`'s sums named for :func:`_change`'s ``prefix``."""
+    return lf.rename({k: f"{prefix}_{k}" for k in ("cd", "nd", "cp", "np")})
 
 
 def policy_breaks(
@@ -162,28 +164,36 @@ def policy_breaks(
         if not everyone
         else sorted({t for ts in policy_dates()["targets"] for t in ts}),
     )
-    rm = rm.join(epochs, on=["destination", "mi"], how="left").with_columns(**_EPOCH)
+    dates = epochs.select("d_mi").unique()
+    rm = rm.join(epochs, on=["destination", "mi"], how="left")
     cum = series.select("kind", "a", "b", "p", "mi", "cum", "cum_n")
     leg_cum = cum.filter(pl.col("kind") == "leg")
     hub_cum = cum.filter(pl.col("kind") == "hub_in").select(
         hub="b", hs="p", mi="mi", cum="cum", cum_n="cum_n"
     )
-    rm = _attach(
-        rm,
-        leg_cum.select(origin="a", hub="b", hs="p", mi="mi", cum="cum", cum_n="cum_n"),
-        "cin",
-        ["origin", "hub", "hs"],
+    hub_dates = _at_dates(hub_cum, ["hub", "hs"], dates)
+    # The inflow: the origin's leg, or the hub's imports from everyone for an
+    # empty origin (as route_months reads it); its sums now are on the row.
+    legs_in = leg_cum.rename({"a": "origin", "b": "hub", "p": "hs"})
+    in_dates = pl.concat(
+        [
+            _at_dates(legs_in, ["origin", "hub", "hs"], dates),
+            hub_dates.select(pl.lit("").alias("origin"), pl.all()),
+        ],
+        how="vertical_relaxed",
     )
-    rm = _attach(rm, hub_cum, "chub", ["hub", "hs"])
-    rm = _attach(
-        rm,
-        leg_cum.select(origin="a", destination="b", hs="p", mi="mi", cum="cum", cum_n="cum_n"),
-        "cdir",
-        ["origin", "destination", "hs"],
-    )
-    no_origin = pl.col("origin") == ""
-    rm = rm.with_columns(
-        in_change=pl.when(no_origin).then(_change("chub")).otherwise(_change("cin"))
+    legs_dir = leg_cum.rename({"a": "origin", "b": "destination", "p": "hs"})
+    dir_dates = _at_dates(legs_dir, ["origin", "destination", "hs"], dates)
+    rm = (
+        rm.join(_prefixed(in_dates, "cin"), on=["origin", "hub", "hs", "d_mi"], how="left")
+        .join(_prefixed(dir_dates, "cdir"), on=["origin", "destination", "hs", "d_mi"], how="left")
+        .with_columns(
+            cin_ct=pl.col("in_cum"),
+            cin_nt=pl.col("in_cum_n"),
+            cdir_ct=pl.col("dir_cum"),
+            cdir_nt=pl.col("dir_cum_n"),
+        )
+        .with_columns(in_change=_change("cin"))
     )
     controlled = sorted(controlled_hs())
     # It depends on the destination only through its control date: computed
@@ -194,12 +204,13 @@ def policy_breaks(
         .join(epochs, on="destination")
         .select("hub", "mi", "d_mi")
         .unique()
-        .with_columns(**_EPOCH)
         .join(hub_cum.select("hub", "hs").unique(), on="hub")
-    )
+        .join(hub_cum.rename({"cum": "chub_ct", "cum_n": "chub_nt"}), on=["hub", "hs", "mi"],
+              how="left")
+        .join(_prefixed(hub_dates, "chub"), on=["hub", "hs", "d_mi"], how="left")
+    )  # fmt: skip
     control_products = (
-        _attach(hub_epochs, hub_cum, "chub", ["hub", "hs"])
-        .with_columns(
+        hub_epochs.with_columns(
             dchg=_change("chub"),
             uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_(),
             chapter=pl.col("hs").str.slice(0, 2),

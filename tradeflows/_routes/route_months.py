@@ -84,14 +84,15 @@ def route_months(
     >>> rm.select('origin', 'hub', 'destination').unique().sort('origin').collect().rows()
     [('', 'MYS', 'CHN'), ('USA', 'MYS', 'CHN')]
     """
-    in_cols = [*_BASE, *_RECENT]
+    # The running sums' counts too, for the policy breaks' changes since a date.
+    in_cols = [*_BASE, *_RECENT, "cum_n"]
     inflow_leg = _pick(series, "leg", "in", "origin", "hub", "hs", in_cols)
     inflow_hub = _pick(series, "hub_in", "hin", "origin", "hub", "hs", in_cols)
     outflow = _pick(series, "leg", "out", "hub", "destination", "hs", _BASE)
     outflow4 = _pick(
         series, "leg4", "out4", "hub", "destination", "hs4", ["rise", "covered", "level", "usual"]
     )
-    direct = _pick(series, "leg", "dir", "origin", "destination", "hs", _BASE)
+    direct = _pick(series, "leg", "dir", "origin", "destination", "hs", [*_BASE, "cum_n"])
     dest_tot = _pick(series, "dest_in", "dtot", "_a", "destination", "hs", ["v"]).drop("_a")
     dest_ex = _pick(series, "dest_ex", "dex", "hub", "destination", "hs", ["rise"])
     rm = (
