@@ -219,7 +219,7 @@ def iso3_from_name(col: str) -> pl.Expr:
         pl.col(col)
         .str.replace_all("\u2019", "'", literal=True)
         .str.to_lowercase()
-        .str.replace_many(["\t", "\n", "\r", "\u00a0"], " ")
+        .str.replace_many(["\t", "\n", "\r", "\u00a0"], [" "] * 4)
         # Runs of spaces become one (literal replaces: the GPU engine has no
         # regex replace); three passes fold up to eight.
         .str.replace_all("  ", " ", literal=True)

@@ -176,7 +176,9 @@ def _flow(keys: dict[str, str]) -> pl.Expr:
     if code_col is not None:
         return pl.col(code_col).str.strip_chars().str.to_uppercase().replace(_LEGACY_FLOW)
     text_col = pick(keys, "tradeflow", "flowdesc")
-    word = pl.col(text_col).str.to_lowercase().str.replace_many(NON_LETTERS, "")
+    word = (
+        pl.col(text_col).str.to_lowercase().str.replace_many(NON_LETTERS, [""] * len(NON_LETTERS))
+    )
     return word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String)
 
 

@@ -166,7 +166,7 @@ def scan_generic(
         freq = clean_str(col("freq")).str.to_uppercase()
     flow_text = clean_str(col("flow"))
     flow_code = flow_text.replace_strict(_FLOW_CODES, default=None, return_dtype=pl.String)
-    flow_word = flow_text.str.to_lowercase().str.replace_many(NON_LETTERS, "")
+    flow_word = flow_text.str.to_lowercase().str.replace_many(NON_LETTERS, [""] * len(NON_LETTERS))
     flow_word = flow_word.replace_strict(_FLOW_WORDS, default=None, return_dtype=pl.String)
     value = number(col("value_usd"), value_scale)
     currency = None
