@@ -14,9 +14,19 @@ machine is scarce; this finds the refusals before one is lent.
 
 It needs cudf-polars importable (the wheels of ``../shared/tools/gpu-wheels``
 installed with ``pip install --no-deps --target``, plus cuda-bindings,
-cuda-pathfinder, nvidia-ml-py and the CUDA runtime, nvJitLink and cuFile
-wheels); no device is touched. What it cannot see: failures that only happen
-while the GPU executes.
+cuda-pathfinder, nvidia-ml-py and the CUDA runtime, NVRTC, nvJitLink and
+cuFile wheels); no device is touched. What it cannot see: failures that only
+happen while the GPU executes. On a CPU machine with Python 3.12 (2026-12-03)::
+
+    python3.12 -m venv /tmp/gpuvenv && /tmp/gpuvenv/bin/pip install -e .
+    PATH=/tmp/gpuvenv/bin:$PATH ../shared/tools/gpu-wheels
+    /tmp/gpuvenv/bin/pip install --no-deps --target /tmp/site .gpuwheels/*.whl
+    /tmp/gpuvenv/bin/pip install --no-deps --target /tmp/cuda "cuda-bindings>=13,<14" \
+        cuda-pathfinder nvidia-ml-py "nvidia-cuda-runtime>=13,<14" \
+        "nvidia-cuda-nvrtc>=13,<14" "nvidia-nvjitlink>=13,<14" "nvidia-cufile>=1.15"
+    cp -rn /tmp/cuda/* /tmp/site/ && cp -rn /tmp/cuda/nvidia/cu13 /tmp/site/nvidia/
+    PYTHONPATH=/tmp/site:$PWD LD_LIBRARY_PATH=/tmp/site/nvidia/cu13/lib \
+        /tmp/gpuvenv/bin/python scripts/gpu_plan_check.py WORLD/comtrade
 """
 
 from __future__ import annotations
