@@ -23,6 +23,7 @@ __all__ = [
     "BYTES_PER_STORE_ROW",
     "DEFAULT_SHARE",
     "memory_budget",
+    "memory_in_words",
     "route_months_estimate",
     "too_many_rows",
 ]
@@ -144,6 +145,30 @@ def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None 
     return int(n_routes) * (int(hi) - int(lo) + 1 if lo is not None else 0)
 
 
+def memory_in_words(n: float) -> str:
+    """Bytes in words: GiB from a tenth of one, MiB below (``--memory 2MB`` is not "0.0 GiB").
+
+    Parameters
+    ----------
+    n : float
+        Bytes.
+
+    Returns
+    -------
+    str
+
+    See Also
+    --------
+    memory_budget : the budget it words in the log.
+
+    Examples
+    --------
+    >>> memory_in_words(6 * 2**30), memory_in_words(2_000_000)
+    ('6.0 GiB', '1.9 MiB')
+    """
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 / 10 else f"{n / 2**20:.1f} MiB"
+
+
 def too_many_rows(lf: pl.LazyFrame, budget: int, engine: str | None = None) -> bool:
     """Whether pairing all of ``lf``'s rows at once would need more than ``budget`` bytes.
 
@@ -181,7 +206,7 @@ def too_many_rows(lf: pl.LazyFrame, budget: int, engine: str | None = None) -> b
     if need <= budget:
         return False
     logger.info(
-        f"pairing the {n:,} rows at once would need about {need / 2**30:.1f} GiB, more than the "
-        f"{budget / 2**30:.1f} GiB budget: HS chapters in groups (the same flags)"
+        f"pairing the {n:,} rows at once would need about {memory_in_words(need)}, more than the "
+        f"{memory_in_words(budget)} budget: HS chapters in groups (the same flags)"
     )
     return True

@@ -359,7 +359,11 @@ def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int) -> bool
     """Whether the whole run's route-months would need more than ``budget`` bytes
     (then the detection goes chapter by chapter, to the same flags)."""
     from tradeflows._log import logger
-    from tradeflows.detect._budget import BYTES_PER_ROUTE_MONTH, route_months_estimate
+    from tradeflows.detect._budget import (
+        BYTES_PER_ROUTE_MONTH,
+        memory_in_words,
+        route_months_estimate,
+    )
 
     with step("counting the route-months"):
         n = route_months_estimate(pairs, query, engine)
@@ -367,8 +371,8 @@ def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int) -> bool
     if need <= budget:
         return False
     logger.info(
-        f"the pairs and {n:,} route-months would need about {need / 2**30:.1f} GiB, more than the "
-        f"{budget / 2**30:.1f} GiB budget: HS chapters in groups (the same flags)"
+        f"the pairs and {n:,} route-months would need about {memory_in_words(need)}, more than "
+        f"the {memory_in_words(budget)} budget: HS chapters in groups (the same flags)"
     )
     return True
 
