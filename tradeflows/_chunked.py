@@ -240,8 +240,7 @@ def chunks_of(rows: dict[object, int], most: int) -> list[list]:
 class Run:
     """What one ingest gathers chunk after chunk, for its audit and its commit."""
 
-    counts: dict  # new file -> rows read, dropped and changed by reason
-    read_by_file: Counter
+    counts: dict  # new file -> rows read, dropped and changed by reason (none read: absent)
     superseded: Counter  # source of a stored row -> rows a newer report replaced
     bad: list = field(default_factory=list)  # rows with input errors (not lenient)
     starts: list = field(default_factory=list)  # each chunk's first _gid
@@ -268,7 +267,6 @@ def account(df: pl.DataFrame, c: int, run: Run, spool: Spool, tmp: Path, lenient
     """Count chunk ``c``, keep its slip candidates and input errors aside, write its kept rows."""
     run.starts.append(run.offset)
     run.offset += df.height
-    run.read_by_file.update(dict(df.group_by("_file").len().iter_rows()))
     if not lenient:
         run.bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
     spool.add("slips", c, df.filter(slip_candidates()).select(*_SLIP_COLUMNS))
@@ -283,7 +281,7 @@ def refuse_bad_input(entries: list[dict], run: Run) -> None:
     """A new file with no data rows, or (not lenient) a row with an input error, refuses the ingest."""
     bad_rows = pl.concat(run.bad, how="diagonal_relaxed") if run.bad else None
     for e in entries:
-        if not run.read_by_file[e["_file"]]:
+        if e["_file"] not in run.counts:  # _count enters a file with its first row
             raise TradeflowsInputError(f"{e['path']}: no data rows")
         if bad_rows is not None:
             message = first_input_error(bad_rows.filter(pl.col("_file") == e["_file"]), e["path"])

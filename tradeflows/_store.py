@@ -860,7 +860,7 @@ def _clean_by_period(
         for period, n in _engine.collect(old.group_by("period").len(), engine).iter_rows():
             rows[period] = rows.get(period, 0) + n
     chunks = chunks_of(rows, chunk_rows)
-    run = Run(counts={}, read_by_file=Counter(), superseded=Counter())
+    run = Run(counts={}, superseded=Counter())
     # The chunks are written to a new data folder; audit.json, replaced last,
     # is the commit point.
     store.mkdir(parents=True, exist_ok=True)
