@@ -18,7 +18,7 @@ merges, ``groupby().shift``, ``groupby().rolling().median()`` and
   heading's outflow): each window's change against the 24 months before it
   and against the same months a year earlier, put on the data's own scale of
   chance by kind, window and size class; its fall, data-quality events;
-* per route-month all 13 features of ``tradeflows._routes.FEATURES``: the
+* per route-month all 14 features of ``tradeflows._routes.FEATURES``: the
   rises, ghost, diversion, share change, mirror-gap changes, re-export share,
   the policy difference-in-differences against both controls, the unit-value
   ratio and the materiality.
@@ -522,6 +522,11 @@ def route_indicators(
     ghost = rm["dir_rise"].clip(lower=0.0).where(ghost_gap > 0.3, 0.0)
     diversion = rm["dir_fall"].where(flag("dir_x_cov"))
     in_extra = (rm["in_level_recent"] - rm["in_usual_recent"].fillna(0.0)).clip(lower=0.0)
+    g = rm["dir_gap_history"].fillna(0.0)
+    usual_ratio = np.where(g >= 0, 1.0 / (1.0 - g).clip(lower=0.1), 1.0 + g)
+    booked_usd = (rm["dir_m"].fillna(0.0) - rm["dir_x"].fillna(0.0) * usual_ratio).clip(lower=0.0)
+    booked_usd = booked_usd.where(flag("dir_x_cov") & flag("dir_m_cov"), 0.0)
+    booked = np.log1p(booked_usd / np.fmax(rm["dir_x"], floor)).clip(0.0, 5.0)
     diverted = np.fmin(in_extra, (rm["dir_usual_short"] - rm["dir_level_short"]).clip(lower=0.0))
     out_extra = (rm["out_level"] - rm["out_usual"].fillna(0.0)).clip(lower=0.0)
     dir_extra = (rm["dir_level"] - rm["dir_usual"].fillna(0.0)).clip(lower=0.0)
@@ -531,7 +536,7 @@ def route_indicators(
         [out_extra, dir_extra, diverted],
         default=in_extra,
     )  # fmt: skip
-    extra = pd.Series(extra).fillna(0.0)
+    extra = np.fmax(pd.Series(extra).fillna(0.0), np.fmin(booked_usd, in_extra.fillna(0.0)))
     dex = rm["dex_rise"].clip(lower=0.0).fillna(0.0)
     uv = (rm["out_v"] / rm["out_kg"]) / (rm["in_v"] / rm["in_kg"])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -540,6 +545,7 @@ def route_indicators(
             "outflow_rise": rm["out_rise"].fillna(0.0) - dex,
             "outflow4_rise": rm["out4_rise"].fillna(0.0) - dex,
             "ghost": ghost,
+            "booked": booked,
             "diversion": diversion,
             "share_change": rm["share_change"],
             "gap_out_change": (rm["out_gap"] - rm["out_gap_history"].fillna(0.0)).abs(),

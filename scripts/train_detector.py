@@ -10,9 +10,12 @@ each vary one thing around it):
 1. the route features of each world, as ``tradeflows detect`` computes them,
    and a label per route-month: its corridor (hub, destination, product) and
    month are a planted transshipment episode;
-2. the threshold: trees trained on four fifths of the seeds score the rest, in turn, and
+2. the thresholds: trees trained on four fifths of the seeds score the rest, in turn, and
    the log-odds threshold of a route's pooled evidence that flags corridors
-   with the best F1 on those held-out worlds is kept;
+   with the best F1 on those held-out worlds is kept; one for routes whose
+   hub -> destination leg is seen, one for routes whose leg nobody reports
+   (``threshold_unseen``: only the inflow and the direct leg speak, as in an
+   exporters-only download);
 3. the shipped trees, trained on every tuning world, written with a note of
    how they were made (``route_model.info.json``).
 
@@ -62,7 +65,8 @@ def world_table(dimension: str, seed: int) -> pl.DataFrame:
     cached = folder / "features.parquet"
     if not cached.exists():
         route_features(scan_store(folder / "store")).write_parquet(cached)
-    keep = ["origin", "hub", "destination", "hs", "period", "covered", "data_quality", "extra_usd"]
+    keep = ["origin", "hub", "destination", "hs", "period", "covered", "data_quality", "extra_usd",
+            "outflow_seen"]  # fmt: skip
     ind = pl.read_parquet(cached, columns=[*keep, *FEATURES]).with_columns(
         pl.col(FEATURES).cast(pl.Float32)
     )
@@ -104,6 +108,8 @@ def best_threshold(scored: pl.DataFrame) -> tuple[float, dict]:
         route_evidence(part).with_columns(world=pl.lit(world))
         for (world,), part in scored.partition_by("world", as_dict=True).items()
     )
+    if routes.is_empty():
+        return float("nan"), {}
     by_corridor = routes.group_by("world", *CORRIDOR).agg(pl.col("evidence").max())
     truth = scored.filter(pl.col("label") == 1).select("world", *CORRIDOR).unique()
     labelled = by_corridor.join(
@@ -140,8 +146,15 @@ def main() -> None:
         part = table.filter(pl.col("seed").is_in(fold))
         held_out.append(part.with_columns(score=pl.Series(log_odds(model, part))))
         print(f"held out seeds {fold}", flush=True)
-    threshold, quality = best_threshold(pl.concat(held_out))
+    held_out = pl.concat(held_out)
+    # Routes whose hub -> destination leg is never seen (only the origins
+    # report, as in the EU's own statistics) rest on the inflow and the direct
+    # leg alone: their log-odds are lower, and they get a line of their own.
+    seen = pl.col("outflow_seen").any().over("world", "origin", *CORRIDOR)
+    threshold, quality = best_threshold(held_out.filter(seen))
+    unseen, unseen_quality = best_threshold(held_out.filter(~seen))
     print(f"threshold {threshold} (held-out corridors: {quality})", flush=True)
+    print(f"threshold_unseen {unseen} (held-out corridors: {unseen_quality})", flush=True)
     model = train(table)
     out = ROOT / "tradeflows" / "detect"
     model.model_.save_model(str(out / "route_model.json"))
@@ -150,6 +163,8 @@ def main() -> None:
         "params": PARAMS,
         "threshold": threshold,
         "threshold_quality_held_out": quality,
+        "threshold_unseen": unseen,
+        "threshold_unseen_quality_held_out": unseen_quality,
         "worlds": dimensions,
         "tuning_seeds": list(TUNING_SEEDS),
         "evaluation_seeds": list(EVALUATION_SEEDS),

@@ -56,7 +56,7 @@ def test_the_pandas_mirror_gives_the_pairs_tradeflows_gives(rows):
         assert (both[col] == both[f"{col}_pd"]).all(), col
 
 
-def test_the_pandas_routes_give_all_thirteen_features_tradeflows_gives(rows):
+def test_the_pandas_routes_give_all_the_features_tradeflows_gives(rows):
     ours = collect_route_indicators(collect_mirror(rows.lazy(), "cpu").lazy()).with_columns(
         mi=month_index()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import polars as pl
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tests.conftest import reports
 from tradeflows._mirror import mirror
 from tradeflows._routes import FEATURES, ROUTE_KEY, collect_route_indicators
+from tradeflows.detect._flags import reasons
 
 START = dt.date(2020, 1, 1)
 N = 36
@@ -128,6 +130,37 @@ def test_goods_booked_by_origin_are_a_ghost():
     )
     month = route(ind, "USA", "MYS", "CHN").row(ONSET + 1, named=True)
     assert month["ghost"] > 3
+
+
+def test_goods_booked_by_origin_are_counted_in_dollars_beyond_the_origins_report():
+    # MYS passes on USD 1.5m a month of USA's goods and reports none of it; CHN
+    # books them as imports from the USA, whose own exports to CHN stay flat.
+    ind = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 3)),
+        ("USA", "CHN", "X", "847150", flat(2e5)),
+        (
+            "CHN",
+            "USA",
+            "M",
+            "847150",
+            [1.05 * (v + (1.5e6 if k >= ONSET else 0)) for k, v in enumerate(flat(2e5))],
+        ),
+    )
+    r = route(ind, "USA", "MYS", "CHN")
+    before, after = r.row(ONSET - 2, named=True), r.row(ONSET + 2, named=True)
+    assert before["booked"] == 0 and before["booked_usd"] < 1e4
+    # The excess against the origin's own figure (the data's typical flow at
+    # least, here about USD 1m): at least as much again, which the reasons tell.
+    assert after["booked"] > math.log(2)
+    assert after["booked_usd"] == pytest.approx(1.5e6, rel=0.05)
+    # The hub hides the outflow; the value at stake is what CHN booked beyond
+    # the USA's figure (no more than the inflow's excess, USD 2m a month).
+    assert after["extra_usd"] == pytest.approx(1.5e6, rel=0.05)
+    assert after["covered"]
+    text = reasons(r.slice(ONSET + 2, 1).lazy()).collect()["reasons"].item()
+    assert (
+        "books imports of 847150 from USA of USD 1.5m a month more than USA reports sending" in text
+    )
 
 
 def test_diversion_and_policy_break_from_the_exporters_side_only():

@@ -14,6 +14,7 @@ FEATURES = [
     "outflow_rise",
     "outflow4_rise",
     "ghost",
+    "booked",
     "diversion",
     "share_change",
     "gap_out_change",
@@ -34,18 +35,67 @@ def _extra(prefix: str, now: str = "level", usual: str = "usual") -> pl.Expr:
     return (now_v - pl.col(f"{prefix}_{usual}").fill_nan(None).fill_null(0.0)).clip(0.0)
 
 
+def booked_excess() -> pl.Expr:
+    """What the destination booked from the origin beyond what the origin reports
+    sending, at the two sides' usual ratio (FOB, USD a month, never negative).
+
+    Goods of the origin that reached the destination by another road show here
+    when the hub does not report passing them on and the destination books
+    them by origin. Null unless both sides of the direct leg filed that month.
+    ``dir_gap_history`` is the usual mirror gap, ``(m - x) / max(m, x)``: the
+    usual ratio of the destination's figure to the origin's is ``1 / (1 - g)``
+    above 0 and ``1 + g`` below (at most 10).
+    """
+    g = pl.col("dir_gap_history").fill_nan(None).fill_null(0.0)
+    usual_ratio = pl.when(g >= 0).then(1.0 / (1.0 - g).clip(0.1)).otherwise(1.0 + g)
+    both_filed = pl.col("dir_x_cov").fill_null(False) & pl.col("dir_m_cov").fill_null(False)
+    excess = pl.col("dir_m").fill_null(0.0) - pl.col("dir_x").fill_null(0.0) * usual_ratio
+    return pl.when(both_filed).then(excess.clip(0.0))
+
+
+def extra_value(
+    out_seen: pl.Expr, ghost: pl.Expr, diversion: pl.Expr, in_extra: pl.Expr, booked_usd: pl.Expr
+) -> pl.Expr:
+    """What a route-month carried above its usual level, USD (see :func:`features`).
+
+    The outflow's excess where the outflow is seen, the direct leg's where it
+    shows a ghost, the smaller of the inflow's excess and the direct leg's loss
+    where the origin's goods are diverted, the inflow's excess otherwise; never
+    less than the part of the inflow's excess the destination booked from the
+    origin beyond the origin's report.
+    """
+    diverted = pl.min_horizontal(
+        in_extra, (pl.col("dir_usual_short") - pl.col("dir_level_short")).clip(0.0)
+    )
+    extra = (
+        pl.when(out_seen)
+        .then(_extra("out"))
+        .when(ghost > 0)
+        .then(_extra("dir"))
+        .when(diversion > 0)
+        .then(diverted)
+        .otherwise(in_extra)
+        .fill_null(0.0)
+    )
+    return pl.max_horizontal(extra, pl.min_horizontal(booked_usd, in_extra.fill_null(0.0)))
+
+
 def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -> pl.LazyFrame:
     """The features of each route-month whose legs say something that month.
 
     A route-month none of whose legs is covered (no side filed) is left out.
     ``covered`` is true where the inflow is covered and so is the leg the
     outflow evidence rests on (the outflow, its heading, or the direct leg
-    where it shows a ghost or a diversion): only those months can be flagged. ``extra_usd`` is what the route carried above its usual
-    level, destination by destination where the data shows it: the outflow's
-    excess where the outflow is seen, the destination's excess imports from
-    the origin where it books them by origin, the smaller of the inflow's
-    excess and the direct leg's loss where the origin's goods are diverted,
-    the inflow's excess otherwise.
+    where it shows a ghost, goods booked by origin or a diversion): only
+    those months can be flagged. ``extra_usd`` is what the route carried
+    above its usual level, destination by destination where the data shows
+    it: the outflow's excess where the outflow is seen, the destination's
+    excess imports from the origin where it books them by origin, the
+    smaller of the inflow's excess and the direct leg's loss where the
+    origin's goods are diverted, the inflow's excess otherwise; and never
+    less than the part of the inflow's excess the destination booked from
+    the origin beyond what the origin reports sending (``booked``: a hub
+    that does not report the re-export hides it from the outflow).
 
     Parameters
     ----------
@@ -113,18 +163,11 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
     # A fall of the direct leg is evidence only in a month its exporter filed.
     diversion = pl.when(pl.col("dir_x_cov")).then(pl.col("dir_fall")).fill_null(0.0)
     in_extra = _extra("in", "level_recent", "usual_recent")
-    diverted = pl.min_horizontal(
-        in_extra, (pl.col("dir_usual_short") - pl.col("dir_level_short")).clip(0.0)
-    )
-    extra = (
-        pl.when(out_seen)
-        .then(_extra("out"))
-        .when(ghost > 0)
-        .then(_extra("dir"))
-        .when(diversion > 0)
-        .then(diverted)
-        .otherwise(in_extra)
-        .fill_null(0.0)
+    booked_usd = booked_excess().fill_null(0.0)
+    extra = extra_value(out_seen, ghost, diversion, in_extra, booked_usd)
+    # Against the origin's own figure (the data's typical flow at least): scale-free.
+    booked = (
+        (booked_usd / pl.max_horizontal(pl.col("dir_x"), pl.col("floor"))).log1p().clip(0.0, 5.0)
     )
     result = rm.select(
         "_rid",
@@ -142,6 +185,9 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
             pl.col("out4_rise").fill_null(0.0) - pl.col("dex_rise").clip(0.0).fill_null(0.0)
         ),
         ghost=ghost,
+        # The destination books goods from the origin that the origin does not
+        # report sending: ln(1 + that excess / the origin's figure).
+        booked=booked,
         diversion=diversion,
         share_change=pl.col("share_change").fill_null(0.0),
         gap_out_change=gap_out.abs().fill_null(0.0),
@@ -162,8 +208,14 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
         & (
             out_seen
             | pl.col("out4_covered").fill_null(False)
-            | (pl.col("dir_covered").fill_null(False) & ((ghost > 0) | (diversion > 0)))
+            | (
+                pl.col("dir_covered").fill_null(False)
+                & ((ghost > 0) | (booked > 0) | (diversion > 0))
+            )
         ),
+        # The hub -> destination leg is seen (at the product or its heading):
+        # without it, only the inflow and the direct leg speak.
+        outflow_seen=out_seen | pl.col("out4_covered").fill_null(False),
         extra_usd=extra,
         inflow=pl.col("in_v"),
         outflow=pl.col("out_v"),
@@ -173,6 +225,7 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
         inflow_peak=pl.col("in_level_recent"),
         inflow_usual=pl.col("in_usual_recent"),
         extra_inflow=in_extra.fill_null(0.0),
+        booked_usd=booked_usd,
         outflow_usual=pl.col("out_usual"),
         outflow_by_hub=pl.col("out_x"),
         outflow_by_destination=pl.col("out_m"),

@@ -49,7 +49,9 @@ def default_detector(threshold: float | None = None):
     ----------
     threshold : float, optional
         The log-odds a route-month and its route's evidence must clear to be
-        flagged (default: the one chosen on the tuning worlds).
+        flagged, on every route (default: those chosen on the tuning worlds,
+        one for routes whose hub -> destination leg is seen and a lower one
+        for routes whose leg nobody reports).
 
     Returns
     -------
@@ -153,7 +155,8 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     ...     "outflow_by_hub": 3.8e6, "outflow_by_destination": 1.4e6, "direct_level": 0.0,
     ...     "destination_silent": False, "origin_silent": False,
     ...     "direct_usual": None,
-    ...     "outflow4_rise": 0.0, "lag": 1, "ghost": 0.0, "diversion": 0.0,
+    ...     "outflow4_rise": 0.0, "lag": 1, "ghost": 0.0, "booked": 0.0, "booked_usd": 0.0,
+    ...     "diversion": 0.0,
     ...     "gap_out": -0.62, "gap_out_change": 0.6, "share_change": 0.0, "policy_did": 0.0,
     ...     "policy": None, "data_quality": None}
     >>> print(reasons(pl.LazyFrame([row])).collect()["reasons"].item())
@@ -261,16 +264,29 @@ def _legs_sentence() -> pl.Expr:
 def _sign_sentences() -> list[pl.Expr]:
     """The other signs, each a sentence where it holds (null where not)."""
     product = _product()
-    ghost = pl.when(pl.col("ghost") >= _RISE).then(
+    # Goods the destination books from the origin beyond what the origin reports
+    # sending: as an amount where it is at least the origin's own figure.
+    booked = pl.col("booked") >= np.log(2.0)
+    ghost = pl.when(booked | (pl.col("ghost") >= _RISE)).then(
         pl.concat_str(
             "destination",
             pl.lit(" books imports of "),
             product,
             pl.lit(" from "),
             "origin",
-            pl.lit(" that "),
-            "origin",
-            pl.lit(" does not report sending"),
+            pl.when(booked)
+            .then(
+                pl.concat_str(
+                    pl.lit(" of "),
+                    usd_text(pl.col("booked_usd")),
+                    pl.lit(" a month more than "),
+                    "origin",
+                    pl.lit(" reports sending"),
+                )
+            )
+            .otherwise(
+                pl.concat_str(pl.lit(" that "), "origin", pl.lit(" does not report sending"))
+            ),
         )
     )
     diversion = pl.when(pl.col("diversion") >= _RISE).then(
@@ -558,8 +574,10 @@ def detect_routes(
         the log-odds of transshipment). A route-month is ``flagged`` when the
         detector calls it an outlier, its route's pooled evidence
         (:func:`tradeflows.detect.route_evidence`) clears the same
-        threshold, both its inflow and its outflow side are covered that
-        month, and it is not a data-quality event.
+        threshold (for the default detector, a lower one where the route's
+        hub -> destination leg is never seen: ``LearnedRouteDetector.thresholds``),
+        both its inflow and its outflow side are covered that month, and it
+        is not a data-quality event.
 
     See Also
     --------
@@ -644,33 +662,41 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
         samples = det.score_samples(X)
     # tradeflows' detectors tell their outliers from the scores, without
     # scoring the rows again (benchmarks/RESULTS.md, design measurements); others predict.
-    if isinstance(det, SuspicionOutlierMixin):
+    threshold = None
+    if hasattr(det, "thresholds") and "outflow_seen" in ind.columns:
+        # Routes whose outflow nobody reports are held to a line of their own.
+        seen = ind.select(pl.col("outflow_seen").fill_null(False).any().over(ROUTE_KEY))
+        threshold = pl.Series("_line", det.thresholds(seen.to_series().to_numpy()))
+        outlier = -samples >= threshold.to_numpy()
+    elif isinstance(det, SuspicionOutlierMixin):
         outlier = det.outliers(samples)
-        threshold = -det.offset_
+        threshold = pl.Series("_line", np.full(len(samples), -det.offset_))
     else:
         outlier = det.predict(X) == -1
-        threshold = None
     flags = ind.with_columns(
         score=pl.Series(-samples),
         flagged=pl.Series(outlier) & pl.col("data_quality").is_null() & pl.col("covered"),
     )
+    if threshold is not None:
+        flags = flags.with_columns(threshold)
     pooled = (
         flags.group_by(ROUTE_KEY)
         .agg(months_scored=pl.len().cast(pl.Int64))
         .join(route_evidence(flags), on=ROUTE_KEY, how="left")
     )
     flags = flags.join(pooled, on=ROUTE_KEY, how="left", maintain_order="left")
-    if threshold is not None:
-        # A month alone is not an episode: the route's pooled evidence must clear the line too.
-        flags = flags.with_columns(
-            flagged=pl.col("flagged") & (pl.col("evidence") >= threshold).fill_null(False)
-        )
-    if keep == "all" or threshold is None:
+    if threshold is None:
         return flags
-    return flags.filter(_read(threshold))
+    # A month alone is not an episode: the route's pooled evidence must clear the line too.
+    flags = flags.with_columns(
+        flagged=pl.col("flagged") & (pl.col("evidence") >= pl.col("_line")).fill_null(False)
+    )
+    if keep != "all":
+        flags = flags.filter(_read(pl.col("_line")))
+    return flags.drop("_line")
 
 
-def _read(threshold: float) -> pl.Expr:
+def _read(threshold: pl.Expr) -> pl.Expr:
     """The route-months an analyst reads: every month of a route that is flagged
     or within ``EVIDENCE_MARGIN`` of the line; of any other route, its months
     with a data-quality event and its peak month (whose score and reasons the

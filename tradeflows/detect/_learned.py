@@ -97,11 +97,19 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     With labels (a user's known cases), ``fit`` goes on training the shipped
     trees on them.
 
+    A route whose hub -> destination leg nobody reports (an exporters-only
+    download: only the inflow and the direct leg speak) has lower log-odds
+    for the same episode, and its own line, ``threshold_unseen``:
+    :meth:`thresholds` gives each route-month the one it is held to.
+
     Parameters
     ----------
-    threshold : float
+    threshold : float, optional
         Log-odds from which a route-month is an outlier (chosen on the tuning
-        worlds: ``scripts/train_detector.py``).
+        worlds: ``scripts/train_detector.py``). Given alone, it is the line
+        for every route.
+    threshold_unseen : float, optional
+        The same, for routes whose hub -> destination leg is never seen.
     model : SupervisedRouteDetector, optional
         Fitted trees to use instead of the shipped ones.
     extra_trees : int
@@ -111,6 +119,9 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     ----------
     model_ : SupervisedRouteDetector
     offset_ : float
+        Minus the threshold (scikit-learn's convention).
+    offset_unseen_ : float
+        Minus the threshold for routes whose outflow is never seen.
 
     See Also
     --------
@@ -128,10 +139,11 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, threshold=None, model=None, extra_trees=100):
+    def __init__(self, threshold=None, model=None, extra_trees=100, threshold_unseen=None):
         self.threshold = threshold
         self.model = model
         self.extra_trees = extra_trees
+        self.threshold_unseen = threshold_unseen
 
     def fit(self, X, y=None):
         """Take the shipped (or given) trees; with labels ``y``, train them further."""
@@ -150,9 +162,41 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
             self.model_ = tuned.fit(X, y, init_model=base.model_.get_booster())
         else:
             self.model_ = base
-        threshold = self.threshold if self.threshold is not None else _info()["threshold"]
+        info = _info()
+        threshold = self.threshold if self.threshold is not None else info["threshold"]
+        if self.threshold_unseen is not None:
+            unseen = self.threshold_unseen
+        elif self.threshold is not None:  # a line given alone holds for every route
+            unseen = self.threshold
+        else:
+            unseen = info.get("threshold_unseen", threshold)
         self.offset_ = -float(threshold)
+        self.offset_unseen_ = -float(unseen)
         return self
+
+    def thresholds(self, outflow_seen):
+        """The line each row is held to: ``threshold`` where its route's outflow
+        is seen, ``threshold_unseen`` where it is not.
+
+        Parameters
+        ----------
+        outflow_seen : array-like of bool
+            Per row: is the hub -> destination leg of its route seen in any month?
+
+        Returns
+        -------
+        ndarray of float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tradeflows._routes import FEATURES
+        >>> det = LearnedRouteDetector(threshold=1.0, threshold_unseen=-2.0)
+        >>> det.fit(np.zeros((1, len(FEATURES)))).thresholds([True, False]).tolist()
+        [1.0, -2.0]
+        """
+        check_is_fitted(self)
+        return np.where(np.asarray(outflow_seen, dtype=bool), -self.offset_, -self.offset_unseen_)
 
     def suspicion(self, X):
         """Log-odds of transshipment: higher = more suspicious."""
