@@ -107,7 +107,12 @@ def test_detect_on_the_gpu_engine_without_fallback(tmp_path):
     key = ["origin", "hub", "destination", "hs", "period"]
     gpu = detect_routes(lf, engine="gpu").sort(key)
     cpu = detect_routes(lf, engine="cpu").sort(key)
-    assert_frame_equal(gpu, cpu, check_exact=False, rel_tol=1e-6, abs_tol=1e-6)
+    # XGBoost on CUDA sums the trees in another order than on the CPU: the
+    # scores agree to float32 rounding, the flags and the reasons exactly.
+    assert engine.xgboost_device("gpu") == "cuda"
+    assert gpu["flagged"].sum() > 0 and gpu["flagged"].equals(cpu["flagged"])
+    assert gpu["reasons"].equals(cpu["reasons"])
+    assert_frame_equal(gpu, cpu, check_exact=False, rel_tol=1e-5, abs_tol=1e-4)
     truth = pl.read_parquet(tmp_path / "w" / "truth.parquet")
     on_cuda = detect_routes(lf, engine="gpu", labels=truth)
     assert on_cuda["flagged"].sum() > 0
@@ -133,3 +138,35 @@ def test_the_engine_is_chosen_once_for_a_block_of_calls(monkeypatch):
     with pytest.raises(TradeflowsInputError, match="unknown engine"):
         with tf.config_context(engine="fast"):
             pass
+
+
+def test_xgboost_predicts_on_the_engines_device_without_touching_the_callers_trees():
+    """detect_routes puts the shipped trees on the engine's device (cuda only on the GPU
+    engine with XGBoost's CUDA build); a device the caller set, or the caller's own
+    trees, stay as they are."""
+    import numpy as np
+    import xgboost
+
+    from tradeflows._routes import FEATURES
+    from tradeflows.detect import LearnedRouteDetector, pretrained_model
+    from tradeflows.detect._flags import _on_device
+
+    cuda = bool(xgboost.build_info().get("USE_CUDA"))
+    assert engine.xgboost_device("cpu") == engine.xgboost_device("streaming") == "cpu"
+    assert engine.xgboost_device("gpu") == ("cuda" if cuda else "cpu")
+    mine = LearnedRouteDetector()
+    assert _on_device(mine, "cpu").device == "cpu" and mine.device is None
+    assert _on_device(LearnedRouteDetector(device="cuda"), "cpu").device == "cuda"
+    # Fitted for cuda, a copy of the given trees moves; the given ones do not.
+    trees = pretrained_model()
+    det = LearnedRouteDetector(model=trees, device="cuda").fit(np.zeros((1, len(FEATURES))))
+    assert det.model_.model_.get_params()["device"] == "cuda"
+    assert det.model_.device == "cuda"
+    assert trees.model_.get_params()["device"] in (None, "cpu") and trees.device == "cpu"
+    X = np.zeros((2, len(FEATURES)))
+    on_cpu = LearnedRouteDetector(model=trees).fit(X)
+    assert on_cpu.model_ is trees  # already on the CPU: no copy
+    if not cuda:  # the default install: XGBoost falls back to the CPU, and says so
+        with pytest.warns(UserWarning, match="GPU"):
+            s = det.suspicion(X)
+        np.testing.assert_allclose(s, on_cpu.suspicion(X))

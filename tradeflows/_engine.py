@@ -32,6 +32,7 @@ __all__ = [
     "sink_parquet",
     "streamed",
     "total_memory",
+    "xgboost_device",
 ]
 
 Engine = Literal["auto", "cpu", "streaming", "gpu"]
@@ -136,6 +137,45 @@ def resolve(engine: str | None = None) -> str:
             "(see environment.yml) or use --engine cpu"
         )
     return name
+
+
+@cache
+def _xgboost_has_cuda() -> bool:
+    """Whether the installed XGBoost is the CUDA build (``xgboost-cpu`` is not)."""
+    if importlib.util.find_spec("xgboost") is None:
+        return False
+    import xgboost
+
+    return bool(xgboost.build_info().get("USE_CUDA", False))
+
+
+def xgboost_device(engine: str) -> str:
+    """The device XGBoost predicts on for a resolved ``engine``.
+
+    ``cuda`` on the GPU engine where XGBoost is the CUDA build (the GPU
+    environment, ``environment.yml``), ``cpu`` otherwise: the default install's
+    ``xgboost-cpu`` would only warn and fall back.
+
+    Parameters
+    ----------
+    engine : {"cpu", "streaming", "gpu"}
+        An engine :func:`resolve` returned.
+
+    Returns
+    -------
+    str
+        ``cuda`` or ``cpu``.
+
+    See Also
+    --------
+    tradeflows.detect.LearnedRouteDetector : its ``device``.
+
+    Examples
+    --------
+    >>> xgboost_device("cpu")
+    'cpu'
+    """
+    return "cuda" if engine == "gpu" and _xgboost_has_cuda() else "cpu"
 
 
 def streamed(engine: str | None = None) -> str:

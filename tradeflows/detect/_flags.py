@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -605,7 +606,7 @@ def detect_routes(
         raise ValueError(f"keep {keep!r}: choose evidence or all")
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
     engine = _engine.resolve(engine)  # once, for every stage below
-    det = detector if detector is not None else default_detector()
+    det = _on_device(detector if detector is not None else default_detector(), engine)
     run = {"query": query, "engine": engine, "partition": partition, "cluster": cluster,
            "pairs": pairs, "memory": memory}  # fmt: skip
     if labels is None and _learns_nothing_from_rows(det):
@@ -630,6 +631,16 @@ def detect_routes(
         .select(*FLAG_COLUMNS, *NAME_COLUMNS, *rest)
     )
     return corridors(out) if level == "corridor" else out
+
+
+def _on_device(det, engine: str):
+    """The shipped trees on the engine's device where the detector leaves it unset
+    (XGBoost on CUDA with the GPU engine); a copy, the caller's detector untouched."""
+    from tradeflows.detect._learned import LearnedRouteDetector
+
+    if isinstance(det, LearnedRouteDetector) and det.device is None:
+        return copy.copy(det).set_params(device=_engine.xgboost_device(engine))
+    return det
 
 
 def _learns_nothing_from_rows(det) -> bool:

@@ -15,9 +15,11 @@ worlds they were trained on.
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from importlib.resources import files
+from importlib.util import find_spec
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -114,10 +116,16 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         Fitted trees to use instead of the shipped ones.
     extra_trees : int
         Trees added when ``fit`` is given labels.
+    device : {"cpu", "cuda"}, optional
+        Where XGBoost predicts (and trains, given labels). Unset, ``cpu``;
+        :func:`~tradeflows.detect_routes` sets it from its engine (``cuda`` on
+        the GPU engine with the CUDA build of XGBoost:
+        :func:`tradeflows._engine.xgboost_device`).
 
     Attributes
     ----------
     model_ : SupervisedRouteDetector
+        Its trees, on ``device``.
     offset_ : float
         Minus the threshold (scikit-learn's convention).
     offset_unseen_ : float
@@ -139,11 +147,14 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, threshold=None, model=None, extra_trees=100, threshold_unseen=None):
+    def __init__(
+        self, threshold=None, model=None, extra_trees=100, threshold_unseen=None, device=None
+    ):
         self.threshold = threshold
         self.model = model
         self.extra_trees = extra_trees
         self.threshold_unseen = threshold_unseen
+        self.device = device
 
     def fit(self, X, y=None):
         """Take the shipped (or given) trees; with labels ``y``, train them further."""
@@ -155,11 +166,16 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
                 f"X has {X.shape[1]} features, but the trees read {base.n_features_in_} "
                 "(tradeflows._routes.FEATURES)"
             )
+        device = self.device or "cpu"
         if y is not None:
             from sklearn.base import clone
 
-            tuned = clone(base).set_params(n_estimators=self.extra_trees)
+            tuned = clone(base).set_params(n_estimators=self.extra_trees, device=device)
             self.model_ = tuned.fit(X, y, init_model=base.model_.get_booster())
+        elif (base.model_.get_params().get("device") or "cpu") != device:
+            # A copy: the given trees stay where their owner put them.
+            self.model_ = copy.deepcopy(base).set_params(device=device)
+            self.model_.model_.set_params(device=device)
         else:
             self.model_ = base
         info = _info()
@@ -205,5 +221,17 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         # The trees' margin is their log-odds (no probability rounded to 1 in
         # float32 and back). They saw one route-month without an episode in
         # four: their odds are brought back to all route-months.
-        margin = self.model_.model_.predict(X, output_margin=True).astype(np.float64)
+        margin = _predict_margin(self.model_.model_, X)
         return margin + _info()["log_odds_offset"]
+
+
+def _predict_margin(model, X: np.ndarray) -> np.ndarray:
+    """The trees' margins of ``X``, as float64 on the host. On ``cuda`` the rows
+    go to the device first (CuPy, beside cuDF in the GPU environment), as
+    XGBoost predicts in place only from data on the booster's device (without
+    CuPy, XGBoost copies them itself, and says so)."""
+    if (model.get_params().get("device") or "cpu") != "cpu" and find_spec("cupy") is not None:
+        import cupy
+
+        return cupy.asnumpy(model.predict(cupy.asarray(X), output_margin=True)).astype(np.float64)
+    return model.predict(X, output_margin=True).astype(np.float64)
