@@ -379,7 +379,20 @@ def test_a_corridor_that_lost_money_is_not_ranked_first():
     # Nor does one whose value cannot be computed (NaN: a window without a sound month).
     f = pl.DataFrame({"origin": ["USA", "JPN", "KOR"], "hub": "MYS", "destination": "CHN",
                       "hs": "847150", "period": dt.date(2024, 1, 1), "score": [1.5, 2.0, 0.5],
-                      "flagged": False, "reasons": "r", "extra_usd": [5e5, -3e6, float("nan")]})  # fmt: skip
+                      "flagged": True, "reasons": "r", "extra_usd": [5e5, -3e6, float("nan")]})  # fmt: skip
     ranked = corridors(f)
     assert ranked["origin"].to_list() == ["USA", "JPN", "KOR"]
     assert ranked["score"].to_list() == pytest.approx([1.5 + 0.5 * np.log(6.0), 2.0, 0.5])
+
+
+def test_below_the_line_the_evidence_alone_ranks_corridors():
+    """The money term is for corridors the evidence flags: below the line a large
+    flow's extra is mostly noise, and it would lift it over a small real episode."""
+    f = pl.DataFrame({"origin": ["USA", "JPN", "KOR"], "hub": "MYS", "destination": "CHN",
+                      "hs": "847150", "period": dt.date(2024, 1, 1), "score": [1.5, 2.0, 0.5],
+                      "flagged": [False, False, True], "reasons": "r",
+                      "extra_usd": [5e7, 0.0, 1e6]})  # fmt: skip
+    ranked = corridors(f)
+    # USA's USD 50m a month would have put it first (1.5 + 3.1).
+    assert ranked["origin"].to_list() == ["JPN", "KOR", "USA"]
+    assert ranked["score"].to_list() == pytest.approx([2.0, 0.5 + 0.5 * np.log(11.0), 1.5])

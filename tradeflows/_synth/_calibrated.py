@@ -83,8 +83,9 @@ STRESS = {
     "short": {"start": "2022-01", "end": "2024-12"},
     "lookalikes": {"lookalikes": 24},
     "exporters_only": {"reporters": "origins"},
-    # Not among the worlds the shipped trees were trained on (added after):
-    # a check of how they carry over to one hub's own records.
+    # Never among the worlds the shipped trees are trained on
+    # (scripts/train_detector.py, NOT_TRAINED_ON): a check of how they carry
+    # over to one hub's own records.
     "hubs_only": {"reporters": "hubs"},
 }
 

@@ -19,7 +19,7 @@ __all__ = [
 
 #: A route's evidence is the mean score of its this many strongest months.
 POOLED_MONTHS = 6
-#: The corridor score adds ``MONEY_WEIGHT * ln(1 + extra a month / MONEY_SCALE)``.
+#: A flagged corridor's score adds ``MONEY_WEIGHT * ln(1 + extra a month / MONEY_SCALE)``.
 MONEY_WEIGHT = 0.5
 MONEY_SCALE = 100_000.0
 
@@ -110,10 +110,13 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
     """One row per origin -> hub -> destination -> product, ranked by evidence and what is at stake.
 
     ``score`` orders the corridors: the route's pooled evidence
-    (:func:`route_evidence`, in log-odds for the default detector) plus
-    ``MONEY_WEIGHT * ln(1 + extra_usd_month / MONEY_SCALE)``, so that between
-    two corridors of equal evidence the one that carried more money comes
-    first (USD 10m a month more adds 2.3). ``rank`` numbers the rows from 1.
+    (:func:`route_evidence`, in log-odds for the default detector) plus, for
+    a flagged corridor, ``MONEY_WEIGHT * ln(1 + extra_usd_month / MONEY_SCALE)``,
+    so that among corridors the evidence flags, the one that carried more
+    money comes first (USD 10m a month more adds 2.3). Below the line the
+    evidence alone orders them: there the "extra" of a large flow is mostly
+    its noise, and the money would lift large steady flows (an entrepot) over
+    small real episodes (benchmarks/RESULTS.md). ``rank`` numbers the rows from 1.
     A corridor is ``flagged`` when any of its route-months is; ``months``,
     ``first`` and ``last`` count and bound those, ``extra_usd`` is what they
     carried above the usual level (US dollars, in all). ``reasons`` are those
@@ -168,8 +171,12 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
             score=pl.col("evidence")
             # Money a route lost (a fall) adds nothing: ln of a negative would be NaN,
             # which sorts first.
-            + MONEY_WEIGHT
-            * (pl.col("extra_usd_month").fill_null(0.0).clip(0.0) / MONEY_SCALE).log1p()
+            + pl.when(pl.col("flagged"))
+            .then(
+                MONEY_WEIGHT
+                * (pl.col("extra_usd_month").fill_null(0.0).clip(0.0) / MONEY_SCALE).log1p()
+            )
+            .otherwise(0.0)
         )
         # NaN would sort first: a score that cannot be computed goes last, as null.
         .with_columns(pl.col("score").fill_nan(None))
