@@ -13,7 +13,8 @@
 # installed versions, XGBoost's CUDA build), the GPU tests with fallback
 # disabled, then ingest and detect at 10M report rows on the 16-core CPU
 # engine and the GPU engine side by side (same store, same flags checked by
-# the benchmark). A 50M run does not fit the device time.
+# the benchmark), then a per-step profile of detect on both engines
+# (TRADEFLOWS_PROFILE). A 50M run does not fit the device time.
 set -euo pipefail
 OUT=${OUT:-/tmp/device_out}
 mkdir -p "$OUT"
@@ -49,4 +50,15 @@ cp benchmarks/RESULTS.md /tmp/RESULTS.before
 timeout 420 python3 benchmarks/bench_scale.py --rows 10000000 --engines cpu gpu \
   --steps ingest detect || echo "bench_scale stopped: $?"
 diff /tmp/RESULTS.before benchmarks/RESULTS.md | sed -n 's/^> //p' > "$OUT/results_new.md" || true
+
+# A per-step profile of detect on the same world, both engines
+# (TRADEFLOWS_PROFILE: each collect's time by step; on the GPU, cudf-polars'
+# node timings too). Summarise with polars: group by engine and step.
+world=$(ls -d benchmarks/data/scale_* | head -1)
+timeout 120 python3 -m tradeflows.cli ingest "$world/comtrade" --out /tmp/prof_store --engine cpu -q \
+  || echo "profile ingest stopped: $?"
+for e in gpu cpu; do
+  TRADEFLOWS_PROFILE="$OUT/profile_$e.csv" timeout 120 python3 -m tradeflows.cli detect \
+    /tmp/prof_store --engine "$e" --out "/tmp/prof_$e.parquet" -q || echo "profile $e stopped: $?"
+done
 echo "done"

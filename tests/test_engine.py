@@ -170,3 +170,31 @@ def test_xgboost_predicts_on_the_engines_device_without_touching_the_callers_tre
         with pytest.warns(UserWarning, match="GPU"):
             s = det.suspicion(X)
         np.testing.assert_allclose(s, on_cpu.suspicion(X))
+
+
+def test_a_profiled_run_writes_each_steps_plan_nodes_and_gives_the_same_flags(
+    tmp_path, monkeypatch
+):
+    """TRADEFLOWS_PROFILE: every collect is profiled, its nodes' timings appended
+    to a CSV with the step that ran them; the result is the plain run's."""
+    from tradeflows import detect_routes
+    from tradeflows.datasets import toy_trade
+
+    plain = detect_routes(toy_trade(), engine="cpu")
+    profile = tmp_path / "profile.csv"
+    monkeypatch.setenv("TRADEFLOWS_PROFILE", str(profile))
+    profiled = detect_routes(toy_trade(), engine="cpu")
+    assert profiled.equals(plain)
+    nodes = pl.read_csv(profile)
+    assert nodes.columns == ["step", "engine", "collect", "node", "start_us", "end_us"]
+    # The CPU engine, and streaming for the plans much larger than their result.
+    engines = set(nodes["engine"])
+    assert "cpu" in engines and engines <= {"cpu", "streaming"}
+    assert nodes["collect"].n_unique() > 3
+    assert set(nodes["node"]) == {"collect (wall)"}  # the CPU: the whole collect
+    assert (nodes["end_us"] >= nodes["start_us"]).all()
+    assert nodes["step"].str.contains("route indicators and scores").any()
+    # A second run appends, under the header written once.
+    detect_routes(toy_trade(), engine="cpu")
+    again = pl.read_csv(profile)
+    assert again.height > nodes.height and again["collect"].max() > nodes["collect"].max()

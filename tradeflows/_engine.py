@@ -6,6 +6,10 @@ the engine the user picked. ``cpu`` is polars' in-memory engine, ``streaming`` p
 larger than memory in batches, ``gpu`` runs on the Polars GPU engine (package
 cudf-polars) and raises if it cannot, ``auto`` uses the GPU when it is usable
 and the CPU otherwise.
+
+With ``TRADEFLOWS_PROFILE=file.csv`` in the environment, every collect's time
+is appended to that file with the step that ran it, and on the GPU engine
+its plan nodes' timings too (cudf-polars' profiler): a per-step profile.
 """
 
 from __future__ import annotations
@@ -266,7 +270,60 @@ def collect(lf: pl.LazyFrame, engine: str | None = None) -> pl.DataFrame:
     >>> collect(pl.LazyFrame({"a": [1, 2]}).select(pl.col("a").sum()), "cpu").item()
     3
     """
-    return lf.collect(engine=_polars_engine(resolve(engine)))
+    name = resolve(engine)
+    profile = os.environ.get("TRADEFLOWS_PROFILE")
+    if profile:
+        return _profiled(lf, name, profile)
+    return lf.collect(engine=_polars_engine(name))
+
+
+def _profiled(lf: pl.LazyFrame, name: str, path: str) -> pl.DataFrame:
+    """:func:`collect`, appending its timings to the CSV file ``path``
+    (``TRADEFLOWS_PROFILE``).
+
+    Rows: the step running (:func:`tradeflows._log.current_step`), the
+    engine, a number per collect, then a node and its start and end in
+    microseconds from the collect's start. Every collect has a row
+    ``collect (wall)``, its whole time. On the GPU engine each plan node
+    follows, as cudf-polars' in-memory executor times it
+    (``LazyFrame.profile``, the profiler its documentation names; polars
+    deprecates it for its own streaming engine, whose concurrent nodes it
+    would mislead on, and so it is not used on the CPU).
+    """
+    import time
+    import warnings
+
+    from tradeflows._log import current_step
+
+    global _PROFILED
+    _PROFILED += 1
+    start = time.perf_counter()
+    nodes = pl.DataFrame(schema={"node": pl.String, "start": pl.Int64, "end": pl.Int64})
+    if name == "gpu":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            out, timed = lf.profile(engine=_polars_engine(name))
+        nodes = timed.select("node", pl.col("start", "end").cast(pl.Int64))
+    else:
+        out = lf.collect(engine=_polars_engine(name))
+    wall = round((time.perf_counter() - start) * 1e6)
+    whole = pl.DataFrame({"node": ["collect (wall)"], "start": [0], "end": [wall]})
+    rows = pl.concat([whole, nodes]).select(
+        step=pl.lit(current_step()),
+        engine=pl.lit(name),
+        collect=pl.lit(_PROFILED),
+        node="node",
+        start_us="start",
+        end_us="end",
+    )
+    new = not os.path.exists(path)
+    with open(path, "a", encoding="utf-8") as f:
+        rows.write_csv(f, include_header=new)
+    return out
+
+
+#: Collects profiled so far in this process (``TRADEFLOWS_PROFILE``).
+_PROFILED = 0
 
 
 def sink_parquet(lf: pl.LazyFrame, path: str, engine: str | None = None) -> None:

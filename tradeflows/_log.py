@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["log_to", "logger", "progress_handler", "show_progress", "step"]
+__all__ = ["current_step", "log_to", "logger", "progress_handler", "show_progress", "step"]
 
 logger = logging.getLogger("tradeflows")
 logger.setLevel(logging.INFO)
@@ -102,6 +102,22 @@ def _in_notebook() -> bool:
     return "ipykernel" in sys.modules and not os.environ.get("TRADEFLOWS_QUIET")
 
 
+#: The steps running now, outermost first (:func:`current_step`).
+_STEPS: list[str] = []
+
+
+def current_step() -> str:
+    """The steps running now, outermost first, joined by " / " ("" outside any).
+
+    Examples
+    --------
+    >>> with step("outer"), step("inner"):
+    ...     current_step()
+    'outer / inner'
+    """
+    return " / ".join(_STEPS)
+
+
 @contextlib.contextmanager
 def step(what: str) -> Iterator[None]:
     """Log ``what`` as it starts and, when it ends, the seconds it took."""
@@ -112,11 +128,14 @@ def step(what: str) -> Iterator[None]:
             logger.addHandler(progress_handler())
     start = time.perf_counter()
     logger.info("%s", what, extra={"phase": "start"})
+    _STEPS.append(what)
     try:
         yield
     except BaseException:
         seconds = time.perf_counter() - start
         logger.info("%s: stopped after %.1f s", what, seconds, extra={"phase": "end"})
         raise
+    finally:
+        _STEPS.pop()
     seconds = time.perf_counter() - start
     logger.info("%s: done in %.1f s", what, seconds, extra={"phase": "end"})
