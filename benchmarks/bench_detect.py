@@ -83,7 +83,7 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
     import polars as pl
 
     from tradeflows import corridors, detect_routes
-    from tradeflows._evaluate import evaluate, money_baseline, naive_baseline
+    from tradeflows._evaluate import ap_ceiling, evaluate, money_baseline, naive_baseline
     from tradeflows._store import scan_store
 
     rows = []
@@ -104,6 +104,7 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
                 "dimension": dim, "seed": seed, "ap": mine["route_ap"],
                 "naive": evaluate(naive_baseline(lf), truth)["route_ap"],
                 "money": evaluate(money_baseline(lf), truth)["route_ap"],
+                "ceiling": ap_ceiling(lf, truth), "hub_product": mine["hub_product_ap"],
                 "lookalikes": mine["lookalikes_in_top_k"], "k": mine["k"],
                 "precision": hits / flagged.height if flagged.height else float("nan"),
                 "recall": hits / true.height, "seconds": seconds,
@@ -124,9 +125,12 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
         "exports to the destination) and the money baseline (their USD increase over a year).",
         "`look-alikes@k`: worlds with a look-alike among the top k corridors (k = true corridors).",
         "`flagged P / R`: precision and recall of the flagged corridors (medians).",
+        "`ceiling`: the highest corridor AP the data allows (`tradeflows.ap_ceiling`:",
+        "the share of true corridors whose destination a report of the episode's legs names), median.",
+        "`hub x HS6 AP`: the same ranking scored on hub and product, destination left out.",
         "",
-        "| dimension | corridor AP (min-max) | naive AP | money AP | AP / best baseline | worlds with look-alikes@k | flagged P / R | detect s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| dimension | corridor AP (min-max) | naive AP | money AP | AP / best baseline | worlds with look-alikes@k | flagged P / R | ceiling | hub x HS6 AP | detect s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for dim in dimensions:
         d = table.filter(pl.col("dimension") == dim)
@@ -137,7 +141,9 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
             f"| {dim} | {ap:.3f} ({d['ap'].min():.2f}-{d['ap'].max():.2f}) | {naive:.3f} | "
             f"{money:.3f} | {ratio} | "
             f"{int((d['lookalikes'] > 0).sum())} of {d.height} | "
-            f"{d['precision'].median():.2f} / {d['recall'].median():.2f} | {d['seconds'].median():.1f} |"
+            f"{d['precision'].median():.2f} / {d['recall'].median():.2f} | "
+            f"{d['ceiling'].median():.2f} | {d['hub_product'].median():.3f} | "
+            f"{d['seconds'].median():.1f} |"
         )
     lines.append("")
     record("\n".join(lines), save=save)

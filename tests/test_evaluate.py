@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import reports
-from tradeflows._evaluate import average_precision, evaluate, naive_baseline
+from tradeflows._evaluate import ap_ceiling, average_precision, evaluate, naive_baseline
 
 D = dt.date(2024, 1, 1)
 
@@ -51,6 +51,47 @@ def test_a_lookalike_on_top_costs_precision_and_is_counted():
     # Hits at ranks 2 (precision 1/2); the second positive is never scored.
     assert r["route_ap"] == pytest.approx(0.25)
     assert r["lookalikes_in_top_k"] == 1 and r["recall_at_k"] == 0.5
+
+
+def test_hub_and_product_leave_the_destination_out():
+    # The right hub and product, the wrong destination: missed as a corridor,
+    # found on hub and product.
+    flags = _flags(
+        [("USA", "MYS", "RUS", "847150", D, 3.0), ("JPN", "THA", "CHN", "847180", D, 2.0)]
+    )
+    r = evaluate(flags, TRUTH)
+    assert r["route_ap"] == 0.0
+    assert r["hub_product_ap"] == pytest.approx(0.5)  # one of two true hub x products, first
+
+
+def _reports(rows):
+    return pl.LazyFrame(rows, schema=["reporter", "partner", "flow", "hs"], orient="row")
+
+
+def test_the_ceiling_counts_corridors_whose_destination_a_report_names():
+    # Nobody reports MYS -> CHN; only the importer reports SGP -> CHN.
+    lf = _reports([("USA", "MYS", "X", "847150"), ("CHN", "SGP", "M", "854231")])
+    assert ap_ceiling(lf, TRUTH) == 0.5
+    # The origin's direct exports to the destination name it too; another product does not.
+    assert ap_ceiling(lf.pipe(lambda f: pl.concat([f, _reports([("USA", "CHN", "X", "847150")])])),
+                      TRUTH) == 1.0  # fmt: skip
+    assert ap_ceiling(_reports([("USA", "CHN", "X", "847180")]), TRUTH) == 0.0
+
+
+def test_the_ceiling_falls_where_only_the_origins_report(tmp_path):
+    from tradeflows._store import ingest, scan_store
+    from tradeflows._synth import STRESS, make_trade_world
+
+    ceilings = {}
+    for dim in ("default", "exporters_only"):
+        make_trade_world(tmp_path / dim, seed=5, **STRESS[dim])
+        ingest([tmp_path / dim / "comtrade"], tmp_path / dim / "store")
+        truth = pl.read_parquet(tmp_path / dim / "truth.parquet")
+        ceilings[dim] = ap_ceiling(scan_store(tmp_path / dim / "store"), truth)
+    # The same episodes; hubs and destinations file nothing in the second world,
+    # so only the origins' direct exports can name a destination.
+    assert ceilings["default"] >= 0.75
+    assert 0.0 < ceilings["exporters_only"] <= 0.5
 
 
 def test_corridor_is_the_unit_whatever_the_origin():

@@ -11,7 +11,8 @@ The public surface, stage by stage:
 - routes: :func:`collect_route_indicators`, :func:`coverage_table`;
 - detect: :class:`Query`, :func:`detect_routes`, :func:`corridors` (the
   detectors themselves in :mod:`tradeflows.detect`);
-- evaluate: :func:`evaluate`, beside :func:`naive_baseline` and :func:`money_baseline`;
+- evaluate: :func:`evaluate`, beside :func:`naive_baseline` and :func:`money_baseline`,
+  and under :func:`ap_ceiling` (what the data allows);
 - show: :class:`Report`, :func:`build_report`, the figures of
   :mod:`tradeflows.viz`;
 - data: :mod:`tradeflows.datasets` (bundled real data, synthetic worlds),
@@ -35,7 +36,7 @@ from tradeflows import clean, datasets, names
 from tradeflows._clean import audit
 from tradeflows._engine import config_context
 from tradeflows._errors import TradeflowsError, TradeflowsInputError
-from tradeflows._evaluate import evaluate, money_baseline, naive_baseline
+from tradeflows._evaluate import ap_ceiling, evaluate, money_baseline, naive_baseline
 from tradeflows._io import detect_format, scan
 from tradeflows._log import show_progress
 from tradeflows._mirror import collect_mirror, mirror
@@ -49,6 +50,7 @@ __all__ = [
     "TradeflowsError",
     "TradeflowsInputError",
     "__version__",
+    "ap_ceiling",
     "audit",
     "build_report",
     "clean",

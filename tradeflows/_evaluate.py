@@ -9,7 +9,11 @@ the same way, on hub, destination, product and month.
 :func:`evaluate` reports average precision (the mean, over true corridors, of
 the precision at each one's rank; a true corridor never scored counts as
 missed), recall at k and the look-alikes in the top k, where k is the number
-of true corridors. Two baselines stand beside a detector:
+of true corridors, and the same average precision on hub and product alone
+(where the data cannot tell the destination). :func:`ap_ceiling` bounds what
+any detector can reach: a true corridor whose destination no report of the
+data names cannot be told from the hub's other destinations. Two baselines
+stand beside a detector:
 :func:`naive_baseline` is what a quick newsroom analysis computes, the largest
 year-on-year jump of the hub's reported exports to the destination;
 :func:`money_baseline` follows the money, the largest USD increase of the
@@ -23,10 +27,20 @@ import polars as pl
 from tradeflows._expr import month_index
 from tradeflows._reference import destinations_of_concern
 
-__all__ = ["CORRIDOR", "average_precision", "evaluate", "money_baseline", "naive_baseline"]
+__all__ = [
+    "CORRIDOR",
+    "HUB_PRODUCT",
+    "ap_ceiling",
+    "average_precision",
+    "evaluate",
+    "money_baseline",
+    "naive_baseline",
+]
 
 #: The unit a detector is scored on.
 CORRIDOR = ["hub", "destination", "hs"]
+#: The unit where the destination is left out: what the hub takes in and passes on.
+HUB_PRODUCT = ["hub", "hs"]
 
 
 def _hub_exports(lf: pl.LazyFrame, destinations: list[str] | None) -> pl.LazyFrame:
@@ -192,7 +206,8 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     Returns
     -------
     dict
-        ``route_ap``, ``route_month_ap``, ``recall_at_k``, ``lookalikes_in_top_k``,
+        ``route_ap``, ``route_month_ap``, ``hub_product_ap`` (hub and product,
+        the best of their corridors), ``recall_at_k``, ``lookalikes_in_top_k``,
         ``k`` (true corridors), ``top_k`` (the k best corridors and their label).
 
     Parameters
@@ -228,7 +243,9 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     flags = flags.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
     truth = truth.lazy().collect() if isinstance(truth, pl.LazyFrame) else truth
     result: dict = {}
-    for name, unit in (("route", CORRIDOR), ("route_month", [*CORRIDOR, "period"])):
+    units = (("route", CORRIDOR), ("route_month", [*CORRIDOR, "period"]),
+             ("hub_product", HUB_PRODUCT))  # fmt: skip
+    for name, unit in units:
         positive = truth.filter(pl.col("is_transshipment")).select(unit).unique()
         ranked = (
             _ranked(flags, unit)
@@ -254,3 +271,79 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
             result["lookalikes_in_top_k"] = int(top["lookalike"].fill_null(False).sum())
             result["top_k"] = top.select(*unit, "score", "label", "lookalike").to_dicts()
     return result
+
+
+def ap_ceiling(lf: pl.LazyFrame, truth: pl.DataFrame | pl.LazyFrame) -> float:
+    """The highest corridor AP the data allows without a lucky guess: the share of
+    true corridors whose destination a report of the episode's legs names.
+
+    A true corridor (hub H, destination D, product p) is told apart from H's
+    other destinations only by a report of p going into D along the episode's
+    legs: H -> D (reported by H or by D) or O -> D from one of the episode's
+    origins O (reported by either). Without one, every destination of H's
+    inflow is as likely, and a detector whose score rests on the
+    destination's own evidence (issue 22) finds it only by chance (another
+    origin's unrelated trade with D). If every corridor with a report came
+    first and the others were missed, AP would be this share.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+    truth : DataFrame or LazyFrame
+        A world's labels.
+
+    Returns
+    -------
+    float
+        From 0 to 1 (NaN when the world has no true corridor).
+
+    See Also
+    --------
+    evaluate : the AP a detector reaches.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date(2024, 1, 1)
+    >>> truth = pl.DataFrame({"origin": "USA", "hub": "MYS", "destination": ["CHN", "RUS"],
+    ...     "hs": "847150", "period": d, "kind": "pass_through", "is_transshipment": True})
+    >>> lf = pl.LazyFrame({"reporter": "USA", "partner": "CHN", "flow": "X",
+    ...     "hs": "847150", "period": [d]})  # only the origin's direct exports to CHN
+    >>> ap_ceiling(lf, truth)
+    0.5
+    """
+    truth = truth.lazy().collect() if isinstance(truth, pl.LazyFrame) else truth
+    true = truth.filter(pl.col("is_transshipment"))
+    positives = true.select(CORRIDOR).unique()
+    if positives.height == 0:
+        return float("nan")
+    flows = (
+        lf.select(
+            exporter=pl.when(pl.col("flow").is_in(["M", "RM"]))
+            .then(pl.col("partner"))
+            .otherwise(pl.col("reporter")),
+            importer=pl.when(pl.col("flow").is_in(["M", "RM"]))
+            .then(pl.col("reporter"))
+            .otherwise(pl.col("partner")),
+            hs="hs",
+        )
+        .unique()
+        .collect()
+    )
+    senders = pl.concat(
+        [
+            true.select("hub", "destination", "hs", exporter="hub"),
+            true.select("hub", "destination", "hs", exporter="origin"),
+        ]
+    ).unique()
+    told = (
+        senders.join(
+            flows,
+            left_on=["exporter", "destination", "hs"],
+            right_on=["exporter", "importer", "hs"],
+        )
+        .select(CORRIDOR)
+        .unique()
+    )
+    return told.height / positives.height
