@@ -46,11 +46,15 @@ PRIOR_UP = (0.4, 0.65, 0.55, 0.37, 0.3, 0.25)
 PRIOR_DOWN = (0.8, 1.1, 1.1, 0.45, 0.35, 0.3)
 
 
-def _previous_median(df: pd.DataFrame, col: str, keys: list[str], window: int, least: int):
-    """The median of the ``window`` values of ``col`` before each row (rows sorted by month)."""
+def _previous_median(
+    df: pd.DataFrame, col: str, keys: list[str], window: int, least: int, lower: bool = False
+):
+    """The median of the ``window`` values of ``col`` before each row (rows sorted by month);
+    ``lower``: the lower median (the (n + 1) // 2-th smallest)."""
     prev = df.groupby(keys, sort=False)[col].shift(1)
     rolled = prev.groupby([df[k] for k in keys], sort=False).rolling(window, min_periods=least)
-    return rolled.median().reset_index(level=list(range(len(keys))), drop=True)
+    med = rolled.quantile(0.5, interpolation="lower") if lower else rolled.median()
+    return med.reset_index(level=list(range(len(keys))), drop=True)
 
 
 def _legs(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -254,7 +258,8 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
     d["_n"] = sound.astype(int).groupby([d[c] for c in SKEY], sort=False).cumsum()
     d["_sv"] = d["v"].where(sound, 0.0).groupby([d[c] for c in SKEY], sort=False).cumsum()
     d["_vs"] = d["v"].where(sound)
-    d["med"] = _previous_median(d, "lv", SKEY, window, history)
+    # The size class reads the lower median (tradeflows counts it by class).
+    d["med"] = _previous_median(d, "lv", SKEY, window, history, lower=True)
     g = d.groupby(SKEY, sort=False)
 
     def between(col: str, k: int) -> pd.Series:

@@ -242,3 +242,36 @@ def test_the_gpu_engines_way_gives_the_cpu_engines_indicators(tmp_path, monkeypa
     gpu = collect_route_indicators(pairs, engine="gpu").sort(key)
     assert cpu.height > 1000
     assert_frame_equal(gpu, cpu, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_the_usual_size_class_is_the_class_of_the_lower_median_of_the_window_before():
+    # Counted from running sums (every engine has them; the GPU engine has no
+    # rolling median): checked against the lower median itself, on series with
+    # unreported months and levels across every class.
+    import random
+
+    from tradeflows._routes.series import _with_usual_class
+
+    rng = random.Random(3)
+    rows = []
+    for sid in range(40):
+        level = rng.uniform(0.0, 14.0)  # each series its own size
+        for i in range(60):
+            covered = rng.random() > 0.3
+            lv = max(0.0, level + rng.uniform(-3.0, 3.0)) if covered else None
+            rows.append((sid, i, i, covered, lv))
+    dense = pl.DataFrame(rows, schema=["_sid", "mi", "_i", "covered", "lv"], orient="row")
+    dense = dense.with_columns(cum_n=pl.col("covered").cast(pl.Int32).cum_sum().over("_sid"))
+    got = _with_usual_class(dense.lazy(), window=24, history=12).collect()["_cls"].to_list()
+
+    def lower_median_class(sid: int, i: int) -> int | None:
+        before = [lv for s, j, _, _, lv in rows if s == sid and i - 24 <= j < i and lv is not None]
+        if len(before) < 12:
+            return None
+        x = sorted(before)[(len(before) + 1) // 2 - 1]
+        return min(5, max(0, math.floor(x / math.log(10.0))))
+
+    expected = [lower_median_class(sid, i) for sid, i, *_ in rows]
+    assert got == expected
+    assert {c for c in expected if c is not None} == {0, 1, 2, 3, 4, 5}
+    assert expected.count(None) > 40 * 12  # the warm-up of every series

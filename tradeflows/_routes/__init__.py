@@ -125,7 +125,7 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
     # each value), and a plan that joins itself that way grows with every window.
     changes = _materialise(
         series_changes(rows, members, keys, cal.select("mi"), coverage, window=window,
-                       history=history, gpu=_engine.resolve(engine) == "gpu"),
+                       history=history),
         engine,
     )  # fmt: skip
     return legs, routes, cal, changes, weights

@@ -27,11 +27,13 @@ series of the same kind, window and size across the data
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 
 import polars as pl
 
-from tradeflows._expr import any_true, exact_sum, with_previous_median
+from tradeflows._expr import any_true, exact_sum
 from tradeflows._routes.coverage import level_covered
 
 __all__ = [
@@ -501,7 +503,6 @@ def series_changes(
     *,
     window: int = 24,
     history: int = 12,
-    gpu: bool = False,
 ) -> pl.LazyFrame:
     """Dense monthly series, known in their covered months, and each window's change
     in log USD (``_u{k}``, ``_y{k}``; size class ``_c{k}``), before the null.
@@ -523,8 +524,6 @@ def series_changes(
         Months of history a window is measured against.
     history : int
         Covered months of history a series needs before anything is measured.
-    gpu : bool
-        Build the plan for the GPU engine (it has no rolling median).
 
     Returns
     -------
@@ -552,8 +551,8 @@ def series_changes(
     >>> changes.filter(pl.col('kind') == 'leg').collect().height  # 3 legs (USA -> CHN too, unreported) x 36 months
     108
     """
-    # Numbered in sorted order: the GPU engine's previous median reads ``keys``
-    # twice, so the numbers must not depend on the order ``unique`` gives.
+    # Numbered in sorted order, so that the numbers do not depend on the order
+    # ``unique`` gives.
     keys = (
         pl.concat([rows.select(SERIES_KEY), keys.select(SERIES_KEY)])
         .unique()
@@ -603,14 +602,8 @@ def series_changes(
         _sv=pl.when(sound).then(pl.col("v")).otherwise(0.0).cum_sum().over("_sid", order_by="mi"),
         _vs=pl.when(sound).then(pl.col("v")),
     )
-    opts = {"by": ["_sid"], "order": "mi", "window": window, "gpu": gpu}
-    # The usual level; null until the series has ``history`` covered months (warm-up).
-    dense = with_previous_median(dense, "lv", "med", min_samples=history, **opts)
-
-    def between(col: str, k: int) -> pl.Expr:
-        """The sum of a running-sum column over the ``k`` months up to this one."""
-        before = back(pl.col(col), k)
-        return pl.col(col) - pl.when(pl.col("_i") >= k).then(before).otherwise(0)
+    between = _window_sum
+    dense = _with_usual_class(dense, window=window, history=history)
 
     # In stages, each reading the columns the one before wrote: as one nest of
     # expressions (a window's change again inside its year-on-year change, each
@@ -643,14 +636,10 @@ def series_changes(
             win_mean.alias(f"_level{k}"),
             back(pl.col("_h"), k).alias(f"_usual{k}"),
             back(s_k / n_k, 12).alias(f"_yb{k}"),
-            # Only once the history is in (``med`` needs ``history`` covered months).
-            (enough & back(pl.col("med"), k - 1).is_not_null()).alias(f"_ok{k}"),
+            # Only once the history is in (``_cls`` needs ``history`` covered months).
+            (enough & back(pl.col("_cls"), k - 1).is_not_null()).alias(f"_ok{k}"),
             # The size class of the window's history (log10 of thousands of USD, 0 to 5).
-            (back(pl.col("med"), k - 1) / math.log(10.0))
-            .floor()
-            .clip(0, 5)
-            .cast(pl.Int32)
-            .alias(f"_c{k}"),
+            back(pl.col("_cls"), k - 1).alias(f"_c{k}"),
         ]
     dense = dense.with_columns(levels)
     # 3. Each window's change against the ``window`` months before it (``_u``),
@@ -671,7 +660,53 @@ def series_changes(
         for k in WINDOWS
     )
     internal = [f"_{c}{k}" for k in WINDOWS for c in ("n", "s", "yb", "ok")]
-    return dense.drop(*internal, *(f"_t{k}" for k in WINDOWS if k >= 3), "_h")
+    return dense.drop(*internal, *(f"_t{k}" for k in WINDOWS if k >= 3), "_h", "_cls")
+
+
+#: The size classes of a series' usual level: log10 of thousands of USD a
+#: month, 0 (under USD 10k) to this (USD 100m and more).
+_TOP_CLASS = 5
+
+
+def _window_sum(col: str, k: int) -> pl.Expr:
+    """The sum of a running-sum column over the ``k`` months up to this one (dense frame)."""
+    before = _back(pl.col(col), k)
+    return pl.col(col) - pl.when(pl.col("_i") >= k).then(before).otherwise(0)
+
+
+def _with_usual_class(dense: pl.LazyFrame, *, window: int, history: int) -> pl.LazyFrame:
+    """Add ``_cls``: the size class of the series' usual level before each month.
+
+    The class of the lower median of the ``window`` covered months before it
+    (log10 of thousands of USD a month, 0 to 5), null until ``history`` of
+    them are in (warm-up). Counted from running counts of the months of each
+    class: a median's breakdown (half the months can be anything) with only
+    running sums, which every engine computes natively (the GPU engine has no
+    rolling median). The lower median of ``n`` months is the ``(n + 1) // 2``-th
+    smallest: its class is the number of classes whose months, with those below,
+    are fewer than that.
+    """
+    cls = (pl.col("lv") / math.log(10.0)).floor().clip(0, _TOP_CLASS)
+    below = [f"_le{b}" for b in range(_TOP_CLASS)]
+    dense = dense.with_columns(
+        (pl.col("covered") & (cls <= b))
+        .cast(pl.Int32)
+        .cum_sum()
+        .over("_sid", order_by="mi")
+        .alias(col)
+        for b, col in enumerate(below)
+    )
+    # Each count over the ``window`` months before this one.
+    dense = dense.with_columns(
+        _back(_window_sum(col, window), 1).fill_null(0).alias(f"_w{col}")
+        for col in ["cum_n", *below]
+    )
+    # Fewer than the rank (n + 1) // 2: twice the count under n.
+    n = pl.col("_wcum_n")
+    under = [(2 * pl.col(f"_w{col}") < n).cast(pl.Int32) for col in below]
+    return dense.with_columns(
+        _cls=pl.when(n >= history).then(functools.reduce(operator.add, under))
+    ).drop(*below, *(f"_w{col}" for col in ["cum_n", *below]))
 
 
 def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
@@ -766,7 +801,7 @@ def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
         onset_recent=pl.coalesce([back(pl.col("onset"), k) for k in range(4)]),
     )
     drop = [c for c in dense.collect_schema().names() if c.startswith("_") and c != "_sid"]
-    return dense.drop(*drop, "_sid", "med", "lv")
+    return dense.drop(*drop, "_sid", "lv")
 
 
 #: Series read only by immaterial routes (``min_usd``) that the null is read
