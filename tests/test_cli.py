@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.conftest import COMTRADE_PLUS_HEADER, comtrade_csv, comtrade_row
@@ -254,9 +255,20 @@ def test_evaluate_prints_detector_beside_the_baseline(tmp_path, small_world, cap
     report = tmp_path / "eval.json"
     assert main(["evaluate", str(small_world), "--json", str(report)]) == 0
     printed = capsys.readouterr().out
-    assert "naive_baseline" in printed and "route AP" in printed
+    assert "naive_baseline" in printed and "money_baseline" in printed and "route AP" in printed
+    assert "hub x HS6 AP" in printed and "at most" in printed
     results = json.loads(report.read_text())
     assert results["detector"]["route_ap"] > results["naive_baseline"]["route_ap"]
+    assert results["detector"]["route_ap"] > results["money_baseline"]["route_ap"]
+    assert 0.5 <= results["ap_ceiling"] <= 1.0
+    # Without --flags, the corridors detect ranks, as the benchmark scores them.
+    from tradeflows import corridors, detect_routes
+    from tradeflows._evaluate import evaluate
+    from tradeflows.detect._flags import load_canonical
+
+    truth = pl.read_parquet(small_world / "truth.parquet")
+    ranked = corridors(detect_routes(load_canonical([small_world / "comtrade"])))
+    assert results["detector"]["route_ap"] == evaluate(ranked, truth)["route_ap"]
 
 
 def test_evaluate_refuses_a_folder_without_labels(tmp_path, capsys):
