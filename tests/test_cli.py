@@ -271,6 +271,36 @@ def test_evaluate_prints_detector_beside_the_baseline(tmp_path, small_world, cap
     assert results["detector"]["route_ap"] == evaluate(ranked, truth)["route_ap"]
 
 
+def test_evaluate_reads_a_world_laid_out_otherwise(tmp_path, small_world, capsys):
+    # Another generator's world: the trade files beside the labels, and labels
+    # that list only the true cases (no is_transshipment column).
+    import json
+    import shutil
+
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in (small_world / "comtrade").iterdir():
+        shutil.copy(f, other / f.name)
+    truth = pl.read_parquet(small_world / "truth.parquet")
+    truth.write_parquet(other / "truth.parquet")
+    cases = tmp_path / "cases.parquet"
+    truth.filter("is_transshipment").drop("is_transshipment", "kind").write_parquet(cases)
+    results = {}
+    for name, argv in {
+        "ours": [str(small_world)],
+        "laid out otherwise": [str(other)],
+        "true cases only": [str(other), "--labels", str(cases)],
+    }.items():
+        out = tmp_path / f"{name}.json"
+        assert main(["evaluate", *argv, "--json", str(out)]) == 0
+        results[name] = json.loads(out.read_text())["detector"]
+    capsys.readouterr()
+    assert results["laid out otherwise"]["route_ap"] == results["ours"]["route_ap"]
+    assert results["true cases only"]["route_ap"] == results["ours"]["route_ap"]
+    # Without the look-alikes' labels, none can be counted in the top k.
+    assert results["true cases only"]["lookalikes_in_top_k"] == 0
+
+
 def test_evaluate_refuses_a_folder_without_labels(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "no truth.parquet" in capsys.readouterr().err

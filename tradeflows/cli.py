@@ -303,6 +303,27 @@ def _write_table(path: Path, flags, ranked) -> None:
         write_frame_atomic(path, ranked if flags is None else flags)
 
 
+def _world_sources(world: Path, labels: Path) -> list[Path]:
+    """A labelled world's trade data: its store, its ``comtrade`` folder, or its own files."""
+    if (world / "store" / "audit.json").is_file():
+        return [world / "store"]
+    if (world / "comtrade").is_dir():
+        return [world / "comtrade"]
+    if (world / "audit.json").is_file():
+        return [world]
+    if not world.is_dir():
+        raise TradeflowsInputError(f"{world}: no such folder")
+    skip = {labels.resolve(), *((world / n).resolve() for n in ("truth.parquet", "world.json"))}
+    files = sorted(
+        p for p in world.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.resolve() not in skip
+        and p.suffix.lower() not in (".md", ".json")
+    )  # fmt: skip
+    if not files:
+        raise TradeflowsInputError(f"{world}: no trade data (a store, a comtrade folder or files)")
+    return files
+
+
 def _read_labels(path: Path):
     """A world's ``truth.parquet`` (known cases), checked."""
     import polars as pl
@@ -502,9 +523,22 @@ def detect(
 
 @app.command()
 def evaluate(
-    world: Annotated[Path, typer.Argument(help="A folder written by 'tradeflows synth'.")],
+    world: Annotated[
+        Path,
+        typer.Argument(
+            help="A labelled world: a folder written by 'tradeflows synth', or one holding "
+            "a store or trade files and truth.parquet."
+        ),
+    ],
     flags: Annotated[
         Path | None, typer.Option(help="A flags table to score; default: run detect on the world.")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="The labels (default: WORLD/truth.parquet); without an "
+            "is_transshipment column every row is a true case."
+        ),
     ] = None,
     engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
     json_out: Annotated[
@@ -525,11 +559,13 @@ def evaluate(
     from tradeflows.detect._corridors import corridors
     from tradeflows.detect._flags import detect_routes, load_canonical
 
-    truth_path = world / "truth.parquet"
-    if not truth_path.is_file():
+    truth_path = labels or world / "truth.parquet"
+    if labels is None and not truth_path.is_file():
         raise TradeflowsInputError(f"{world}: not a labelled world (no truth.parquet)")
     truth = _read_labels(truth_path)
-    data = load_canonical([world / "comtrade"], engine=engine)
+    if "is_transshipment" not in truth.columns:
+        truth = truth.with_columns(is_transshipment=True)
+    data = load_canonical(_world_sources(world, truth_path), engine=engine)
     table = detect_routes(data, engine=engine) if flags is None else _read_flags(flags)
     mine = run_evaluate(table, truth)
     if flags is None:  # corridors as detect ranks them; months as the flags score them
