@@ -30,6 +30,7 @@ __all__ = [
     "ENGINES",
     "Engine",
     "collect",
+    "collect_all",
     "config_context",
     "gpu_available",
     "resolve",
@@ -275,6 +276,42 @@ def collect(lf: pl.LazyFrame, engine: str | None = None) -> pl.DataFrame:
     if profile:
         return _profiled(lf, name, profile)
     return lf.collect(engine=_polars_engine(name))
+
+
+def collect_all(lfs: list[pl.LazyFrame], engine: str | None = None) -> list[pl.DataFrame]:
+    """Execute several plans together: the parts they share run once, side by side.
+
+    The GPU engine has no ``collect_all`` (rapidsai/cudf#22840), nor does a
+    profiled run (``TRADEFLOWS_PROFILE``) time one: there each plan is
+    collected in turn.
+
+    Parameters
+    ----------
+    lfs : list of LazyFrame
+        Plans.
+    engine : str, optional
+        As :func:`resolve`.
+
+    Returns
+    -------
+    list of DataFrame
+        One per plan, in order.
+
+    See Also
+    --------
+    collect : one plan.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> lf = pl.LazyFrame({"a": [1, 2]})
+    >>> [d.item() for d in collect_all([lf.select(pl.col("a").sum()), lf.select(pl.len())], "cpu")]
+    [3, 2]
+    """
+    name = resolve(engine)
+    if name == "gpu" or os.environ.get("TRADEFLOWS_PROFILE"):
+        return [collect(lf, name) for lf in lfs]
+    return pl.collect_all(lfs, engine=_polars_engine(name))
 
 
 def _profiled(lf: pl.LazyFrame, name: str, path: str) -> pl.DataFrame:

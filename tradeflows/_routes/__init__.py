@@ -121,6 +121,11 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
                                for f in (rows, members, keys))  # fmt: skip
         weights = weights.filter(pl.col("_w") > 1).lazy()
         routes = material
+    if _engine.resolve(engine) != "gpu":
+        # The series' months and members first, together (their plans share the
+        # legs' joins): 5.4 s against 7.0 s for the one plan at 11.9M report rows
+        # (benchmarks/RESULTS.md). On the GPU engine, one plan: fewer copies.
+        rows, members, keys = (f.lazy() for f in _engine.collect_all([rows, members, keys], engine))
     # Executed here: the standardisation reads the series twice (its spread, then
     # each value), and a plan that joins itself that way grows with every window.
     changes = _materialise(
