@@ -78,14 +78,23 @@ def _detector(name: str):
             "ensemble": EnsembleDetector}[name]()  # fmt: skip
 
 
-def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
-           detector: str = "learned", extra: bool = False) -> None:  # fmt: skip
+#: The seed sets of ``--stress``: their seeds, their name in the table, their flag.
+SEED_SETS = {
+    "evaluation": (EVALUATION_SEEDS, "evaluation", ""),
+    "tuning": (TUNING_SEEDS, "tuning", " --tuning"),
+    "extra": (EXTRA_SEEDS, "20 extra evaluation", " --extra"),
+}
+
+
+def stress(seed_set: str, dimensions: list[str], save: bool,
+           detector: str = "learned") -> None:  # fmt: skip
     import polars as pl
 
     from tradeflows import corridors, detect_routes
     from tradeflows._evaluate import ap_ceiling, evaluate, money_baseline, naive_baseline
     from tradeflows._store import scan_store
 
+    seeds, which, flag = SEED_SETS[seed_set]
     rows = []
     for dim in dimensions:
         for seed in seeds:
@@ -110,8 +119,6 @@ def stress(seeds: list[int], dimensions: list[str], save: bool, tuning: bool,
                 "recall": hits / true.height, "seconds": seconds,
             })  # fmt: skip
     table = pl.DataFrame(rows)
-    which = "tuning" if tuning else "20 extra evaluation" if extra else "evaluation"
-    flag = " --tuning" if tuning else " --extra" if extra else ""
     lines = [
         f"### Stress suite on the {which} seeds ({detector} detector), {dt.date.today().isoformat()}",
         "",
@@ -405,16 +412,11 @@ def main() -> None:
     if args.stress:
         from tradeflows._synth import STRESS
 
-        seeds = list(
-            TUNING_SEEDS if args.tuning else EXTRA_SEEDS if args.extra else EVALUATION_SEEDS
-        )
         stress(
-            seeds,
+            "tuning" if args.tuning else "extra" if args.extra else "evaluation",
             args.dimensions or list(STRESS),
             save=not args.no_record,
-            tuning=args.tuning,
             detector=args.detector,
-            extra=args.extra,
         )
     if args.real:
         real(save=not args.no_record)

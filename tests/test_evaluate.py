@@ -73,8 +73,8 @@ def test_the_ceiling_counts_corridors_whose_destination_a_report_names():
     lf = _reports([("USA", "MYS", "X", "847150"), ("CHN", "SGP", "M", "854231")])
     assert ap_ceiling(lf, TRUTH) == 0.5
     # The origin's direct exports to the destination name it too; another product does not.
-    assert ap_ceiling(lf.pipe(lambda f: pl.concat([f, _reports([("USA", "CHN", "X", "847150")])])),
-                      TRUTH) == 1.0  # fmt: skip
+    direct = _reports([("USA", "CHN", "X", "847150")])
+    assert ap_ceiling(pl.concat([lf, direct]), TRUTH) == 1.0
     assert ap_ceiling(_reports([("USA", "CHN", "X", "847180")]), TRUTH) == 0.0
 
 

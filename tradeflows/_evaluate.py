@@ -318,14 +318,11 @@ def ap_ceiling(lf: pl.LazyFrame, truth: pl.DataFrame | pl.LazyFrame) -> float:
     positives = true.select(CORRIDOR).unique()
     if positives.height == 0:
         return float("nan")
+    imported = pl.col("flow").is_in(["M", "RM"])
     flows = (
         lf.select(
-            exporter=pl.when(pl.col("flow").is_in(["M", "RM"]))
-            .then(pl.col("partner"))
-            .otherwise(pl.col("reporter")),
-            importer=pl.when(pl.col("flow").is_in(["M", "RM"]))
-            .then(pl.col("reporter"))
-            .otherwise(pl.col("partner")),
+            exporter=pl.when(imported).then("partner").otherwise("reporter"),
+            importer=pl.when(imported).then("reporter").otherwise("partner"),
             hs="hs",
         )
         .unique()

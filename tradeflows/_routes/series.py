@@ -602,7 +602,6 @@ def series_changes(
         _sv=pl.when(sound).then(pl.col("v")).otherwise(0.0).cum_sum().over("_sid", order_by="mi"),
         _vs=pl.when(sound).then(pl.col("v")),
     )
-    between = _window_sum
     dense = _with_usual_class(dense, window=window, history=history)
 
     # In stages, each reading the columns the one before wrote: as one nest of
@@ -611,14 +610,14 @@ def series_changes(
     # 1. Each window's covered months (``_n``), their sum (``_s``) and its
     # largest month (``_t``); the mean of the ``window`` months up to each one.
     dense = dense.with_columns(
-        *(between("_cnt", k).alias(f"_n{k}") for k in WINDOWS),
-        *(between("_sv", k).alias(f"_s{k}") for k in WINDOWS),
+        *(_window_sum("_cnt", k).alias(f"_n{k}") for k in WINDOWS),
+        *(_window_sum("_sv", k).alias(f"_s{k}") for k in WINDOWS),
         *(
             pl.max_horizontal([back(pl.col("_vs"), j) for j in range(k)]).alias(f"_t{k}")
             for k in WINDOWS
             if k >= 3
         ),
-        _h=between("_sv", window) / between("_cnt", window),
+        _h=_window_sum("_sv", window) / _window_sum("_cnt", window),
     )
     # 2. Each window's mean in USD (``_level``), without its largest month (one
     # big shipment is not a rise); the mean of the ``window`` months before it
