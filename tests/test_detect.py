@@ -22,12 +22,15 @@ from tradeflows.datasets import load_eu_electronics_exports
 from tradeflows.detect import (
     CORRIDOR_COLUMNS,
     FLAG_COLUMNS,
+    POOLED_FEATURES,
     EnsembleDetector,
     RobustRouteDetector,
     SupervisedRouteDetector,
     default_detector,
     model_info,
+    pooled_features,
 )
+from tradeflows.detect._corridors import POOLED_INDICATORS
 
 # scikit-learn's outlier checks expect every detector to call some of any
 # training set outliers (a contamination share). Ours have none by design: on
@@ -396,3 +399,59 @@ def test_below_the_line_the_evidence_alone_ranks_corridors():
     # USA's USD 50m a month would have put it first (1.5 + 3.1).
     assert ranked["origin"].to_list() == ["JPN", "KOR", "USA"]
     assert ranked["score"].to_list() == pytest.approx([2.0, 0.5 + 0.5 * np.log(11.0), 1.5])
+
+
+def test_pooled_features_read_the_strongest_sound_months_of_each_route():
+    months = [dt.date(2024, m, 1) for m in range(1, 9)]
+    f = pl.DataFrame({
+        "origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150", "period": months,
+        # Months 1 and 2 are not sound (not covered; a data-quality event), and
+        # 8 has no score: the strongest sound months are 3 and 4 (a tie: the
+        # earlier first), then 5.
+        "score": [9.0, 9.0, 2.0, 2.0, 1.0, -3.0, -5.0, float("nan")],
+        "covered": [False, True, True, True, True, True, True, True],
+        "data_quality": [None, "unit_slip", None, None, None, None, None, None],
+        # The leg is seen in an unsound month only: the route's leg is seen.
+        "outflow_seen": [True, False, False, False, False, False, False, False],
+        **{c: [0.0] * 8 for c in POOLED_INDICATORS},
+    }).with_columns(inflow_rise=pl.Series([50.0, 50.0, 1.0, 3.0, 5.0, 7.0, 9.0, 11.0]))  # fmt: skip
+    row = pooled_features(f).row(0, named=True)
+    assert list(row) == [*ROUTE_KEY, *POOLED_FEATURES]
+    assert (row["top1"], row["top3"], row["top12"]) == (2.0, 5.0 / 3.0, -3.0 / 5.0)
+    assert (row["over0"], row["over2"], row["over4"]) == (3.0, 3.0, 4.0)
+    assert row["outflow_seen"] == 1.0
+    assert row["top6_inflow_rise"] == (1.0 + 3.0 + 5.0 + 7.0 + 9.0) / 5.0
+    # The same rows in another order: the same numbers, bit for bit.
+    assert_frame_equal(pooled_features(f.reverse()), pooled_features(f), check_exact=True)
+
+
+def test_the_corridor_model_orders_the_corridors_when_the_flags_carry_it():
+    f = pl.DataFrame({"origin": ["USA", "JPN", "KOR"], "hub": "MYS", "destination": "CHN",
+                      "hs": "847150", "period": dt.date(2024, 1, 1), "score": [1.5, 2.0, 0.5],
+                      "flagged": [False, False, True], "reasons": "r", "extra_usd": 0.0,
+                      "evidence": [1.5, 2.0, 0.5], "extra_usd_month": [0.0, 0.0, 1e6],
+                      "corridor_score": [-1.0, -2.0, 3.0]})  # fmt: skip
+    ranked = corridors(f)
+    # The evidence alone would put JPN first; the corridor trees put KOR,
+    # and its money (flagged) adds to their log-odds.
+    assert ranked["origin"].to_list() == ["KOR", "USA", "JPN"]
+    assert ranked["score"].to_list() == pytest.approx([3.0 + 0.5 * np.log(11.0), -1.0, -2.0])
+    assert ranked["evidence"].to_list() == [0.5, 1.5, 2.0]
+
+
+def test_the_default_detector_gives_each_route_its_corridor_log_odds(world, flags):
+    assert "corridor_score" in flags.columns
+    per_route = flags.group_by(ROUTE_KEY).agg(
+        pl.col("corridor_score").n_unique(), pl.col("evidence").first()
+    )
+    assert (per_route["corridor_score"] == 1).all()  # one value a route
+    scored = flags.filter(pl.col("evidence").is_not_null())
+    assert scored["corridor_score"].is_not_null().all()
+    # The ranking follows it: the first corridor has the highest log-odds
+    # among the unflagged ones (the flagged add their money).
+    ranked = corridors(flags)
+    calm = ranked.filter(~pl.col("flagged"))
+    assert calm["score"].is_sorted(descending=True, nulls_last=True)
+    info = model_info()["corridor"]
+    assert info["features"] == POOLED_FEATURES
+    assert set(info["held_out_corridor_ap"]) >= {"default", "noisy", "exporters_only"}

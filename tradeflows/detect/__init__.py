@@ -11,10 +11,15 @@ mirror -> routes -> detector -> reasons and returns the flags table (its
 columns: :data:`FLAG_COLUMNS`); :func:`tradeflows.corridors` reads it as one
 row per route, ranked by evidence and value at stake (:data:`CORRIDOR_COLUMNS`).
 The stages in between are here too: :func:`route_features`, :func:`reasons`,
-:func:`route_evidence`, :func:`route_months_scored`.
+:func:`route_evidence`, :func:`pooled_features`, :func:`route_months_scored`.
 """
 
-from tradeflows.detect._corridors import CORRIDOR_COLUMNS, route_evidence
+from tradeflows.detect._corridors import (
+    CORRIDOR_COLUMNS,
+    POOLED_FEATURES,
+    pooled_features,
+    route_evidence,
+)
 from tradeflows.detect._ensemble import EnsembleDetector
 from tradeflows.detect._flags import (
     FLAG_COLUMNS,
@@ -30,12 +35,14 @@ from tradeflows.detect._supervised import SupervisedRouteDetector
 __all__ = [
     "CORRIDOR_COLUMNS",
     "FLAG_COLUMNS",
+    "POOLED_FEATURES",
     "EnsembleDetector",
     "LearnedRouteDetector",
     "RobustRouteDetector",
     "SupervisedRouteDetector",
     "default_detector",
     "model_info",
+    "pooled_features",
     "pretrained_model",
     "reasons",
     "route_evidence",

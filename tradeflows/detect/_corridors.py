@@ -12,8 +12,10 @@ __all__ = [
     "CORRIDOR_COLUMNS",
     "MONEY_SCALE",
     "MONEY_WEIGHT",
+    "POOLED_FEATURES",
     "POOLED_MONTHS",
     "corridors",
+    "pooled_features",
     "route_evidence",
 ]
 
@@ -22,6 +24,37 @@ POOLED_MONTHS = 6
 #: A flagged corridor's score adds ``MONEY_WEIGHT * ln(1 + extra a month / MONEY_SCALE)``.
 MONEY_WEIGHT = 0.5
 MONEY_SCALE = 100_000.0
+
+#: The route-month features whose mean over a route's ``POOLED_MONTHS``
+#: strongest months the corridor model reads (scale-free, as the trees').
+POOLED_INDICATORS = [
+    "inflow_rise",
+    "outflow_rise",
+    "outflow4_rise",
+    "ghost",
+    "booked",
+    "diversion",
+    "share_change",
+    "gap_out_change",
+    "gap_in_change",
+    "reexport_share",
+    "materiality",
+]
+#: Score levels (log-odds) whose months :func:`pooled_features` counts.
+POOLED_LEVELS = (0, -2, -4)
+#: What the corridor model reads of a route (:func:`pooled_features`): the
+#: mean score of its 1, 3, 6 and 12 strongest months, its months at or above
+#: each of ``POOLED_LEVELS``, whether its hub -> destination leg is ever seen,
+#: and the mean of each of ``POOLED_INDICATORS`` over its 6 strongest months.
+POOLED_FEATURES = [
+    "top1",
+    "top3",
+    "top6",
+    "top12",
+    *[f"over{-level}" for level in POOLED_LEVELS],
+    "outflow_seen",
+    *[f"top6_{c}" for c in POOLED_INDICATORS],
+]
 
 #: The columns of :func:`corridors`, in order.
 CORRIDOR_COLUMNS = [
@@ -88,9 +121,10 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     if {"evidence", "extra_usd_month"} <= set(flags.columns):
         # Pooled when the route-months were scored, before the flags table
         # was cut down to what an analyst reads (``detect_routes(keep=)``).
-        return flags.group_by(ROUTE_KEY).agg(
-            pl.col("evidence").first(), pl.col("extra_usd_month").first()
-        )
+        pooled = ["evidence", "extra_usd_month"]
+        if "corridor_score" in flags.columns:
+            pooled.append("corridor_score")
+        return flags.group_by(ROUTE_KEY).agg(pl.col(pooled).first())
     return (
         flags.filter(_sound(flags))
         .group_by(ROUTE_KEY)
@@ -106,11 +140,70 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def pooled_features(flags: pl.DataFrame) -> pl.DataFrame:
+    """What the corridor model reads of each route: its months' evidence, pooled.
+
+    Over a route's sound months (scored, covered, no data-quality event):
+    the mean score of its 1, 3, 6 and 12 strongest months (``top1`` ...
+    ``top12``), how many months score at or above each of
+    ``POOLED_LEVELS`` (``over0``, ``over2``, ``over4``), whether its
+    hub -> destination leg is seen in any month (``outflow_seen``, 1 or 0) and the
+    mean of each of ``POOLED_INDICATORS`` over its 6 strongest months
+    (``top6_inflow_rise`` ...). Strongest: highest score, then earliest
+    month, so that the same table gives the same numbers bit for bit.
+
+    Parameters
+    ----------
+    flags : DataFrame
+        Scored route-months, all of them (``score``, ``covered``,
+        ``data_quality``, ``outflow_seen`` and ``POOLED_INDICATORS``).
+
+    Returns
+    -------
+    DataFrame
+        One row per route: ``ROUTE_KEY`` and ``POOLED_FEATURES`` (Float64).
+
+    See Also
+    --------
+    corridors : where the corridor model's log-odds order the corridors.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150",
+    ...     "period": [dt.date(2024, m, 1) for m in range(1, 5)],
+    ...     "score": [1.0, -1.0, -3.0, -9.0], "covered": True, "data_quality": None,
+    ...     "outflow_seen": True, **{c: 1.0 for c in POOLED_INDICATORS}})
+    >>> pooled_features(f).select("top1", "top3", "over0", "over2", "over4", "outflow_seen").row(0)
+    (1.0, -1.0, 1.0, 2.0, 3.0, 1.0)
+    """
+    seen = pl.col("outflow_seen").fill_null(False).any().over(ROUTE_KEY).cast(pl.Float64)
+    ordered = (
+        flags.with_columns(_seen=seen)
+        .filter(_sound(flags))
+        .sort([*ROUTE_KEY, "score", "period"], descending=[False] * 4 + [True, False])
+    )
+    top = pl.col("score").head
+    return ordered.group_by(ROUTE_KEY, maintain_order=True).agg(
+        top1=top(1).mean(),
+        top3=top(3).mean(),
+        top6=top(POOLED_MONTHS).mean(),
+        top12=top(12).mean(),
+        **{f"over{-lv}": (pl.col("score") >= lv).sum().cast(pl.Float64) for lv in POOLED_LEVELS},
+        outflow_seen=pl.col("_seen").first(),
+        **{f"top6_{c}": pl.col(c).head(POOLED_MONTHS).cast(pl.Float64).mean()
+           for c in POOLED_INDICATORS},
+    ).select(*ROUTE_KEY, *[pl.col(c).cast(pl.Float64) for c in POOLED_FEATURES])  # fmt: skip
+
+
 def corridors(flags: pl.DataFrame) -> pl.DataFrame:
     """One row per origin -> hub -> destination -> product, ranked by evidence and what is at stake.
 
-    ``score`` orders the corridors: the route's pooled evidence
-    (:func:`route_evidence`, in log-odds for the default detector) plus, for
+    ``score`` orders the corridors: the corridor model's log-odds that the
+    route carries an episode (``corridor_score``, which
+    :func:`tradeflows.detect_routes` gives with the default detector: trees
+    that read the route's months pooled, :func:`pooled_features`), or, from
+    another detector, the route's pooled evidence (:func:`route_evidence`), plus, for
     a flagged corridor, ``MONEY_WEIGHT * ln(1 + extra_usd_month / MONEY_SCALE)``,
     so that among corridors the evidence flags, the one that carried more
     money comes first (USD 10m a month more adds 2.3). Below the line the
@@ -168,7 +261,7 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
         )
         .join(pooled, on=ROUTE_KEY, how="left")
         .with_columns(
-            score=pl.col("evidence")
+            score=pl.col("corridor_score" if "corridor_score" in pooled.columns else "evidence")
             # Money a route lost (a fall) adds nothing: ln of a negative would be NaN,
             # which sorts first.
             + pl.when(pl.col("flagged"))

@@ -18,7 +18,12 @@ from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._query import Query
 from tradeflows._routes import FEATURES, ROUTE_KEY, collect_route_indicators, coverage_table
 from tradeflows.detect._base import SuspicionOutlierMixin
-from tradeflows.detect._corridors import corridors, route_evidence
+from tradeflows.detect._corridors import (
+    POOLED_FEATURES,
+    corridors,
+    pooled_features,
+    route_evidence,
+)
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -667,6 +672,11 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
             evidence=pl.lit(None, pl.Float64),
             extra_usd_month=pl.lit(None, pl.Float64),
             months_scored=pl.lit(None, pl.Int64),
+            **(
+                {"corridor_score": pl.lit(None, pl.Float64)}
+                if hasattr(det, "corridor_suspicion")
+                else {}
+            ),
         )
     with step(f"scoring {ind.height:,} route-months"):
         X = ind.select(FEATURES).to_numpy().astype(np.float64)
@@ -695,6 +705,8 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
         .agg(months_scored=pl.len().cast(pl.Int64))
         .join(route_evidence(flags), on=ROUTE_KEY, how="left")
     )
+    if hasattr(det, "corridor_suspicion"):
+        pooled = pooled.join(_corridor_scores(flags, det), on=ROUTE_KEY, how="left")
     flags = flags.join(pooled, on=ROUTE_KEY, how="left", maintain_order="left")
     if threshold is None:
         return flags
@@ -705,6 +717,17 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
     if keep != "all":
         flags = flags.filter(_read(pl.col("_line")))
     return flags.drop("_line")
+
+
+def _corridor_scores(flags: pl.DataFrame, det) -> pl.DataFrame:
+    """Each route's ``corridor_score``: ``det``'s log-odds from its months pooled."""
+    pooled = pooled_features(flags)
+    if pooled.is_empty():
+        return pooled.select(*ROUTE_KEY, corridor_score=pl.lit(None, pl.Float64))
+    P = pooled.select(POOLED_FEATURES).to_numpy().astype(np.float64)
+    return pooled.select(ROUTE_KEY).with_columns(
+        corridor_score=pl.Series(det.corridor_suspicion(P), dtype=pl.Float64)
+    )
 
 
 def _read(threshold: pl.Expr) -> pl.Expr:

@@ -11,6 +11,11 @@ route-month belongs to a transshipment episode. Every evidence feature is
 held to count in one direction (monotone constraints): more rise never makes
 a route less suspicious, which keeps the trees from learning quirks of the
 worlds they were trained on.
+
+A second set of trees (``corridor_model.json``), trained on the same worlds
+from the first trees' held-out scores, reads each route's months pooled
+(:func:`tradeflows.detect.pooled_features`) and gives the log-odds that the
+route carries an episode: what orders the corridors.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from tradeflows.detect._base import SuspicionOutlierMixin
 __all__ = ["LearnedRouteDetector", "model_info", "pretrained_model"]
 
 _MODEL = "route_model.json"
+_CORRIDOR_MODEL = "corridor_model.json"
 _INFO = "route_model.info.json"
 
 
@@ -88,6 +94,15 @@ def pretrained_model():
     det.classes_ = np.array([0, 1])
     det.n_features_in_ = len(info["features"])
     return det
+
+
+@cache
+def _corridor_trees():
+    from xgboost import XGBClassifier
+
+    model = XGBClassifier()
+    model.load_model(str(files("tradeflows.detect").joinpath(_CORRIDOR_MODEL)))
+    return model
 
 
 class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
@@ -223,6 +238,40 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         # four: their odds are brought back to all route-months.
         margin = _predict_margin(self.model_.model_, X)
         return margin + _info()["log_odds_offset"]
+
+    def corridor_suspicion(self, P):
+        """Log-odds that a route carries an episode, from its months pooled.
+
+        Parameters
+        ----------
+        P : array-like of shape (n_routes, len(POOLED_FEATURES))
+            :func:`tradeflows.detect.pooled_features` of the scored
+            route-months, in the order of ``POOLED_FEATURES``.
+
+        Returns
+        -------
+        ndarray of float
+            Higher = more suspicious; what :func:`tradeflows.corridors` ranks by.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tradeflows._routes import FEATURES
+        >>> from tradeflows.detect import POOLED_FEATURES
+        >>> det = LearnedRouteDetector().fit(np.zeros((1, len(FEATURES))))
+        >>> calm, strong = np.zeros((2, len(POOLED_FEATURES)))
+        >>> calm[:4], strong[:4] = -6.0, 3.0
+        >>> s = det.corridor_suspicion(np.stack([calm, strong]))
+        >>> bool(s[1] > s[0])
+        True
+        """
+        check_is_fitted(self)
+        P = np.asarray(P, dtype=np.float64)
+        n = len(_info()["corridor"]["features"])
+        if P.ndim != 2 or P.shape[1] != n:
+            raise ValueError(f"P has shape {P.shape}, but the corridor trees read {n} features")
+        # CPU: a few rows per route, not worth a trip to the device.
+        return _predict_margin(_corridor_trees(), P)
 
 
 def _predict_margin(model, X: np.ndarray) -> np.ndarray:
