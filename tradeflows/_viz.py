@@ -826,7 +826,7 @@ def flags_bar(flags, *, top: int = 20):
                              "%{customdata[2]}<extra></extra>")
     )  # fmt: skip
     fig.update_xaxes(
-        title_text="score (evidence, log-odds, plus the value at stake; higher = more suspicious)"
+        title_text="score (log-odds of an episode, plus the value at stake; higher = more suspicious)"
     )
     return _style(fig, "Corridors ranked by evidence and value at stake",
                   height=max(320, 22 * routes.height + 120))  # fmt: skip

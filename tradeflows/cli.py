@@ -517,7 +517,7 @@ def detect(
         _say(
             f"  {row['rank']:>3}. {origin} -> {row['hub']} -> {row['destination']}  {row['hs']}  "
             f"{row['first']:%Y-%m}..{row['last']:%Y-%m}, {_usd(row['extra_usd'])} at stake, "
-            f"evidence {row['evidence']:.1f}: {row['reasons']}"
+            f"score {row['score']:.1f}: {row['reasons']}"
         )
 
 
