@@ -6,7 +6,7 @@ import polars as pl
 
 from tradeflows._expr import fixed_order_sum
 from tradeflows._names import NAME_COLUMNS, with_names
-from tradeflows._routes import ROUTE_KEY
+from tradeflows._routes import FEATURES, ROUTE_KEY
 
 __all__ = [
     "CORRIDOR_COLUMNS",
@@ -26,19 +26,10 @@ MONEY_WEIGHT = 0.5
 MONEY_SCALE = 100_000.0
 
 #: The route-month features whose mean over a route's ``POOLED_MONTHS``
-#: strongest months the corridor model reads (scale-free, as the trees').
+#: strongest months the corridor model reads (scale-free, as the trees'; the
+#: policy breaks and unit values, rare or noisy, left out).
 POOLED_INDICATORS = [
-    "inflow_rise",
-    "outflow_rise",
-    "outflow4_rise",
-    "ghost",
-    "booked",
-    "diversion",
-    "share_change",
-    "gap_out_change",
-    "gap_in_change",
-    "reexport_share",
-    "materiality",
+    f for f in FEATURES if f not in ("policy_did", "policy_did_products", "unit_value_ratio")
 ]
 #: Score levels (log-odds) whose months :func:`pooled_features` counts.
 POOLED_LEVELS = (0, -2, -4)
