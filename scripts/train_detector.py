@@ -81,10 +81,10 @@ CORRIDOR_PARAMS = {
     "learning_rate": 0.05,
     "subsample": 0.8,
     "random_state": 0,
-    "monotone_constraints": [
+    "monotone_constraints": tuple(
         1 if f.startswith(("top1", "top3", "top6", "top12", "over")) and "_" not in f else 0
         for f in POOLED_FEATURES
-    ],
+    ),
 }
 
 
@@ -193,11 +193,7 @@ def corridor_table(held_out: pl.DataFrame) -> pl.DataFrame:
 def train_corridor(table: pl.DataFrame):
     from xgboost import XGBClassifier
 
-    params = {
-        **CORRIDOR_PARAMS,
-        "monotone_constraints": tuple(CORRIDOR_PARAMS["monotone_constraints"]),
-    }
-    model = XGBClassifier(**params, n_jobs=2)
+    model = XGBClassifier(**CORRIDOR_PARAMS, n_jobs=2)
     return model.fit(table.select(POOLED_FEATURES).to_numpy(), table["label"].to_numpy())
 
 

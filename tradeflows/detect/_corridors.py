@@ -180,7 +180,7 @@ def pooled_features(flags: pl.DataFrame) -> pl.DataFrame:
         top3=top(3).mean(),
         top6=top(POOLED_MONTHS).mean(),
         top12=top(12).mean(),
-        **{f"over{-lv}": (pl.col("score") >= lv).sum().cast(pl.Float64) for lv in POOLED_LEVELS},
+        **{f"over{-lv}": (pl.col("score") >= lv).sum() for lv in POOLED_LEVELS},
         outflow_seen=pl.col("_seen").first(),
         **{f"top6_{c}": pl.col(c).head(POOLED_MONTHS).cast(pl.Float64).mean()
            for c in POOLED_INDICATORS},
