@@ -215,10 +215,14 @@ def _null_scale(d: pd.DataFrame, k: int) -> None:
             s = pd.DataFrame({"n": frame.groupby(["kind", cls])["n"].sum(), "lo": at(0.01),
                               "mid": at(0.5), "hi": at(0.99)}).reset_index()  # fmt: skip
             stats[tag] = d[["kind", cls]].merge(s, on=["kind", cls], how="left")
-        own = (stats["c"]["n"].fillna(0) >= NULL_MIN).to_numpy()
-        close = (stats["n"]["n"].fillna(0) >= NULL_MIN).to_numpy()
-        pick = {n: np.where(own, stats["c"][n], stats["n"][n]) for n in ("lo", "mid", "hi")}
-        measured = own | close
+            # The product-level legs' spread of the same class, for a sparse kind.
+            legs = s[s["kind"] == "leg"].drop(columns="kind")
+            stats[f"{tag}_leg"] = d[[cls]].merge(legs, on=cls, how="left")
+        tiers = [stats[t] for t in ("c", "n", "c_leg", "n_leg")]
+        enough = [(t["n"].fillna(0) >= NULL_MIN).to_numpy() for t in tiers]
+        pick = {n: np.select(enough, [t[n].to_numpy() for t in tiers], np.nan)
+                for n in ("lo", "mid", "hi")}  # fmt: skip
+        measured = np.logical_or.reduce(enough)
         size = d[cls].fillna(0).clip(0, 5).astype(int).to_numpy()
         mid = np.where(measured, pick["mid"], 0.0)
         up = np.where(measured, np.maximum((pick["hi"] - pick["mid"]) / TAIL_Z, 0.05),

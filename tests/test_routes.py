@@ -112,6 +112,22 @@ def test_code_change_is_seen_at_the_heading():
     )
     month = route(ind, "USA", "MYS", "IRN").row(ONSET + 1, named=True)
     assert month["outflow_rise"] == 0 and month["outflow4_rise"] > 5
+    text = reasons(route(ind, "USA", "MYS", "IRN").slice(ONSET + 1, 1).lazy()).collect()
+    assert "Iran (IRN) of heading 8471 rose to USD 2.0m a month" in text["reasons"].item()
+    assert "mostly under codes other than 847150" in text["reasons"].item()
+
+
+def test_a_heading_of_one_code_is_not_said_to_rise_under_another():
+    # The heading's only code rose: its rise is the code's, said once, never
+    # as goods "under another code".
+    ind = indicators(
+        *both("USA", "MYS", "847150", step(1e6, 6)),
+        ("MYS", "IRN", "X", "847150", [1e4] * ONSET + [4e6] * (N - ONSET)),
+    )
+    r = route(ind, "USA", "MYS", "IRN")
+    text = reasons(r.slice(ONSET + 1, 1).lazy()).collect()["reasons"].item()
+    assert "MYS exports to Iran (IRN) rose to USD 2.0m a month" in text
+    assert "other than" not in text and "another code" not in text
 
 
 def test_goods_booked_by_origin_are_a_ghost():
@@ -180,6 +196,15 @@ def test_diversion_and_policy_break_from_the_exporters_side_only():
     assert month["policy_did"] > 1 and month["policy_did_products"] > 1
     assert month["policy"] == "the export bans on Russia and Belarus (2022-02-24)"
     assert r.row(ONSET - 3, named=True)["policy"] is None  # before the date
+    # Said as what it is: DEU's exports (ARM files nothing), and a share of
+    # what DEU ships to the two (nobody reports RUS's imports).
+    text = reasons(r.slice(ONSET + 2, 1).lazy()).collect()["reasons"].item()
+    assert text.startswith(
+        "Germany (DEU) exports of 847130 to Armenia (ARM) rose to USD 788.0k a month"
+    )
+    assert "(as DEU reports them; ARM files no imports)" in text
+    assert "ARM's share of DEU's shipments of 847130 to ARM and RUS up" in text
+    assert "imports" not in text.replace("files no imports", "")
 
 
 def test_a_one_month_slip_is_data_quality_not_a_rise():
@@ -275,3 +300,28 @@ def test_the_usual_size_class_is_the_class_of_the_lower_median_of_the_window_bef
     assert got == expected
     assert {c for c in expected if c is not None} == {0, 1, 2, 3, 4, 5}
     assert expected.count(None) > 40 * 12  # the warm-up of every series
+
+
+def test_a_kind_too_sparse_for_its_own_null_takes_the_legs_spread_before_the_prior():
+    # One hub's records: its exports at the heading (``leg4``) are a few series,
+    # the product-level legs many. The heading's change is read against the
+    # legs' spread of the same size class, as the query's other destinations
+    # would give it, not against the calibrated worlds' prior.
+    from tradeflows._routes.series import _PRIOR_UP, _TAIL_Z, WINDOWS, _empirical_null, null_table
+
+    def counts(kind: str, bins: list[int], n: list[int]) -> list[dict]:
+        return [
+            {"window": k, "which": w, "kind": kind, "cls": 3, "bin": b, "n": c}
+            for k in WINDOWS
+            for w in "uy"
+            for b, c in zip(bins, n, strict=True)
+        ]
+
+    legs = counts("leg", [-233, 0, 233], [25, 1950, 25])  # 99th percentile at 2.33
+    sparse = counts("leg4", [0], [10])
+    changes = {f"_{w}{k}": [1.0] for k in WINDOWS for w in "uy"}
+    dense = pl.LazyFrame({"kind": ["leg4"], **{f"_c{k}": [3] for k in WINDOWS}, **changes})
+    got = _empirical_null(dense, null_table(pl.DataFrame(legs + sparse))).collect()
+    assert got["_r3"].item() == pytest.approx(_TAIL_Z / 2.33)
+    prior = _empirical_null(dense, null_table(pl.DataFrame(sparse))).collect()
+    assert prior["_r3"].item() == pytest.approx(1.0 / _PRIOR_UP[3])

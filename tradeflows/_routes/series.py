@@ -380,10 +380,13 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     the normal's: what matters is how a change compares with the tail of
     chance, not with its body (a small flow's changes are mostly exactly
     zero). A class of fewer than ``_NULL_MIN`` series-months takes the class
-    and its two neighbours together, and failing that the spread the
-    calibrated worlds show for its size (``_PRIOR_UP``, ``_PRIOR_DOWN``,
-    centred on no change): a single hub's records hold few large flows, and
-    large flows move less.
+    and its two neighbours together; failing that, a kind other than the
+    product-level legs (a heading, a hub's or a destination's total) takes
+    the legs' spread of the same size (their class, then with its
+    neighbours): the data's own noise, whatever the query's destinations;
+    failing that, the spread the calibrated worlds show for its size
+    (``_PRIOR_UP``, ``_PRIOR_DOWN``, centred on no change): a single hub's
+    records hold few large flows, and large flows move less.
 
     Adds ``_r{k}``/``_f{k}`` (rise and fall of each window's level) and
     ``_ry{k}``/``_fy{k}`` (the same against the same months a year before).
@@ -401,12 +404,16 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
             for which in "uy"
         ]
         both = parts[0].join(parts[1], on=["kind", cls], how="full", coalesce=True)
+        # The product-level legs' spread of the same class, for the kinds
+        # (headings, a hub's or a destination's totals) too few to measure theirs.
+        legs = both.filter(pl.col("kind") == "leg").drop("kind")
+        legs = legs.rename({c: f"{c}_leg" for c in legs.columns if c != cls})
         out = out.join(
             both.lazy(),
             on=["kind", cls],
             how="left",
             maintain_order="left",  # the series stay in order: a month back is a row up
-        )
+        ).join(legs.lazy(), on=cls, how="left", maintain_order="left")
         size = pl.col(cls).fill_null(0)
         prior_up = size.replace_strict(dict(enumerate(_PRIOR_UP)), default=_PRIOR_UP[0],
                                        return_dtype=pl.Float64)  # fmt: skip
@@ -415,15 +422,15 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
         spread = []
         for which, rise, fall in (("u", f"_r{k}", f"_f{k}"), ("y", f"_ry{k}", f"_fy{k}")):
             c = f"_{which}{k}"
-            own = pl.col(f"n_c_{which}").fill_null(0) >= _NULL_MIN
-            measured = own | (pl.col(f"n_n_{which}").fill_null(0) >= _NULL_MIN)
+            tiers = [(pl.col(f"n_{t}_{which}{leg}").fill_null(0) >= _NULL_MIN, f"{t}_{which}{leg}")
+                     for leg in ("", "_leg") for t in "cn"]  # fmt: skip
+            measured = pl.any_horizontal(enough for enough, _ in tiers)
 
-            def pick(name: str, own: pl.Expr = own, which: str = which) -> pl.Expr:
-                return (
-                    pl.when(own)
-                    .then(pl.col(f"{name}_c_{which}"))
-                    .otherwise(pl.col(f"{name}_n_{which}"))
-                )
+            def pick(name: str, tiers: list = tiers) -> pl.Expr:
+                chosen = pl.when(tiers[0][0]).then(pl.col(f"{name}_{tiers[0][1]}"))
+                for enough, tag in tiers[1:]:
+                    chosen = chosen.when(enough).then(pl.col(f"{name}_{tag}"))
+                return chosen
 
             mid = pl.when(measured).then(pick("mid")).otherwise(0.0)
             up = (
@@ -437,7 +444,9 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
                 .otherwise(prior_down)
             )
             spread += [((pl.col(c) - mid) / up).alias(rise), ((mid - pl.col(c)) / down).alias(fall)]
-        out = out.with_columns(spread).drop(f"{s}_{w}" for s in stats for w in "uy")
+        out = out.with_columns(spread).drop(
+            f"{s}_{w}{leg}" for s in stats for w in "uy" for leg in ("", "_leg")
+        )
     return out
 
 

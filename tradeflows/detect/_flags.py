@@ -161,6 +161,7 @@ def reasons(flags: pl.LazyFrame) -> pl.LazyFrame:
     ...     "outflow_by_hub": 3.8e6, "outflow_by_destination": 1.4e6, "direct_level": 0.0,
     ...     "destination_silent": False, "origin_silent": False,
     ...     "direct_usual": None,
+    ...     "inflow_by_origin": 4.1e6, "inflow_by_hub": 4.3e6, "hub_share": 0.3, "outflow4_level": 3.8e6, "outflow4_usual": 1e6,
     ...     "outflow4_rise": 0.0, "lag": 1, "ghost": 0.0, "booked": 0.0, "booked_usd": 0.0,
     ...     "diversion": 0.0,
     ...     "gap_out": -0.62, "gap_out_change": 0.6, "share_change": 0.0, "policy_did": 0.0,
@@ -226,16 +227,46 @@ def _legs_sentence() -> pl.Expr:
         )
         .otherwise(pl.lit(""))
     )
-    inflow = pl.when(pl.col("inflow_rise") >= _RISE).then(
-        pl.concat_str(
-            "hub",
-            pl.lit(" imports of "),
-            product,
-            pl.lit(" from "),
-            origin,
-            pl.lit(" "),
-            _rise("inflow_peak", "inflow_usual"),
-            one_side,
+    # Seen from the origin's report alone (the hub files no imports, or books
+    # none of them): said as the origin's exports.
+    in_hub = pl.col("inflow_by_hub")
+    origin_only = (pl.col("origin") != "") & (pl.col("inflow_by_origin") > 0)
+    hub_side = (
+        pl.when(origin_only & in_hub.is_null())
+        .then(pl.lit(" files no imports)"))
+        .when(origin_only & (in_hub == 0))
+        .then(pl.lit(" books none)"))
+    )
+    inflow = (
+        pl.when((pl.col("inflow_rise") >= _RISE) & hub_side.is_not_null())
+        .then(
+            pl.concat_str(
+                "origin",
+                pl.lit(" exports of "),
+                product,
+                pl.lit(" to "),
+                "hub",
+                pl.lit(" "),
+                _rise("inflow_peak", "inflow_usual"),
+                pl.lit(" (as "),
+                "origin",
+                pl.lit(" reports them; "),
+                "hub",
+                hub_side,
+            )
+        )
+        .when(pl.col("inflow_rise") >= _RISE)
+        .then(
+            pl.concat_str(
+                "hub",
+                pl.lit(" imports of "),
+                product,
+                pl.lit(" from "),
+                origin,
+                pl.lit(" "),
+                _rise("inflow_peak", "inflow_usual"),
+                one_side,
+            )
         )
     )
     outflow = (
@@ -259,7 +290,13 @@ def _legs_sentence() -> pl.Expr:
                 "destination",
                 pl.lit(" of heading "),
                 pl.col("hs").str.slice(0, 4),
-                pl.lit(" rose under another code"),
+                pl.lit(" "),
+                _rise("outflow4_level", "outflow4_usual"),
+                # Said only where the heading's other codes carry most of it.
+                pl.when(
+                    pl.col("outflow_level").fill_null(0.0) < 0.5 * pl.col("outflow4_level")
+                ).then(pl.concat_str(pl.lit(", mostly under codes other than "), "hs")),
+                ignore_nulls=True,
             )
         )
     )
@@ -322,13 +359,20 @@ def _sign_sentences() -> list[pl.Expr]:
             pl.lit(" reports"),
         )
     )
+    # The destination's imports where they are known; otherwise the share is
+    # the hub's of what the origin ships to the hub and the destination.
+    shipments = ["origin", pl.lit("'s shipments of "), product, pl.lit(" to "), "hub",
+                 pl.lit(" and "), "destination"]  # fmt: skip
+    of_what = (
+        pl.when(pl.col("hub_share").is_not_null())
+        .then(pl.concat_str("destination", pl.lit("'s imports of "), product))
+        .otherwise(pl.concat_str(shipments))
+    )
     share = pl.when(pl.col("share_change") >= 0.1).then(
         pl.concat_str(
             "hub",
             pl.lit("'s share of "),
-            "destination",
-            pl.lit("'s imports of "),
-            product,
+            of_what,
             pl.lit(" up "),
             number_text(100 * pl.col("share_change"), 0),
             pl.lit(" points"),
