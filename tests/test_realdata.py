@@ -146,3 +146,24 @@ def test_eurostat_duplicated_month_is_merged_and_counted(tmp_path, realdata):
     assert doc["totals"]["dropped"]["duplicate_exact"] == 25
     rows = scan_store(tmp_path / "s").collect()
     assert rows.group_by("reporter", "period").len()["len"].max() == 1
+
+
+@pytest.mark.realdata
+def test_every_country_of_armstats_table_resolves_but_places_without_an_iso_code(realdata):
+    # A national table's names: old UN forms ("Libyan Arab Jamahiriya",
+    # "FYR of Macedonia"), abbreviations ("Czech Rep.") and its own typos.
+    import polars as pl
+
+    from tradeflows._errors import TradeflowsInputError
+    from tradeflows.names import country
+
+    names = pl.read_csv(realdata / "tvyal_newsletter/arm_trade_country.csv")["country"].unique()
+    unresolved = set()
+    for name in names.to_list():
+        try:
+            country(name)
+        except TradeflowsInputError:
+            unresolved.add(name)
+    assert unresolved == {"Nagorno-Karabakh", "Nagorno Karabagh", "Channel Islands",
+                          "Unknown country", "EU countries not specified"}  # fmt: skip
+    assert country("Russian Federation") == "RUS" and country("Czech Rep.") == "CZE"
