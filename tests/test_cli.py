@@ -213,7 +213,10 @@ def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
     hit = expected.filter(pl.col("flagged"))
     assert f"flagged on {hit.height} corridors carrying USD" in printed
     top = hit.row(0, named=True)
-    assert f"  1. {top['origin'] or '*'} -> {top['hub']} -> {top['destination']}" in printed
+    # The best-ranked flagged corridors, each with its rank among all corridors.
+    assert f"{top['rank']:>3}. {top['origin'] or '*'} -> {top['hub']} -> {top['destination']}" in (
+        printed
+    )
     assert "at stake" in printed
     # A wrong file name is refused before any work, and nothing is written.
     assert main([*args[:-1], str(tmp_path / "corridors.txt")]) == 2

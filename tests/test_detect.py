@@ -382,23 +382,25 @@ def test_a_corridor_that_lost_money_is_not_ranked_first():
     # Nor does one whose value cannot be computed (NaN: a window without a sound month).
     f = pl.DataFrame({"origin": ["USA", "JPN", "KOR"], "hub": "MYS", "destination": "CHN",
                       "hs": "847150", "period": dt.date(2024, 1, 1), "score": [1.5, 2.0, 0.5],
-                      "flagged": True, "reasons": "r", "extra_usd": [5e5, -3e6, float("nan")]})  # fmt: skip
+                      "flagged": True, "reasons": "r", "extra_usd": [5e6, -3e6, float("nan")]})  # fmt: skip
     ranked = corridors(f)
     assert ranked["origin"].to_list() == ["USA", "JPN", "KOR"]
     assert ranked["score"].to_list() == pytest.approx([1.5 + 0.5 * np.log(6.0), 2.0, 0.5])
 
 
-def test_below_the_line_the_evidence_alone_ranks_corridors():
-    """The money term is for corridors the evidence flags: below the line a large
-    flow's extra is mostly noise, and it would lift it over a small real episode."""
+def test_a_corridor_grown_to_tens_of_millions_ranks_above_a_steeper_small_flow():
+    """What is at stake counts, flagged or not: one hub's records, where a flow of a
+    few hundred thousand dollars that rose steeply must not outrank a corridor
+    that grew to USD 50m a month on weaker relative evidence."""
     f = pl.DataFrame({"origin": ["USA", "JPN", "KOR"], "hub": "MYS", "destination": "CHN",
-                      "hs": "847150", "period": dt.date(2024, 1, 1), "score": [1.5, 2.0, 0.5],
-                      "flagged": [False, False, True], "reasons": "r",
-                      "extra_usd": [5e7, 0.0, 1e6]})  # fmt: skip
+                      "hs": "847150", "period": dt.date(2024, 1, 1), "score": [1.5, 2.5, 0.5],
+                      "flagged": [False, True, True], "reasons": "r",
+                      "extra_usd": [5e7, 3e5, 0.0]})  # fmt: skip
     ranked = corridors(f)
-    # USA's USD 50m a month would have put it first (1.5 + 3.1).
-    assert ranked["origin"].to_list() == ["JPN", "KOR", "USA"]
-    assert ranked["score"].to_list() == pytest.approx([2.0, 0.5 + 0.5 * np.log(11.0), 1.5])
+    assert ranked["origin"].to_list() == ["USA", "JPN", "KOR"]
+    assert ranked["score"].to_list() == pytest.approx(
+        [1.5 + 0.5 * np.log(51.0), 2.5 + 0.5 * np.log(1.3), 0.5]
+    )
 
 
 def test_pooled_features_read_the_strongest_sound_months_of_each_route():
@@ -433,9 +435,9 @@ def test_the_corridor_model_orders_the_corridors_when_the_flags_carry_it():
                       "corridor_score": [-1.0, -2.0, 3.0]})  # fmt: skip
     ranked = corridors(f)
     # The evidence alone would put JPN first; the corridor trees put KOR,
-    # and its money (flagged) adds to their log-odds.
+    # and its money adds to their log-odds.
     assert ranked["origin"].to_list() == ["KOR", "USA", "JPN"]
-    assert ranked["score"].to_list() == pytest.approx([3.0 + 0.5 * np.log(11.0), -1.0, -2.0])
+    assert ranked["score"].to_list() == pytest.approx([3.0 + 0.5 * np.log(2.0), -1.0, -2.0])
     assert ranked["evidence"].to_list() == [0.5, 1.5, 2.0]
 
 
@@ -447,11 +449,76 @@ def test_the_default_detector_gives_each_route_its_corridor_log_odds(world, flag
     assert (per_route["corridor_score"] == 1).all()  # one value a route
     scored = flags.filter(pl.col("evidence").is_not_null())
     assert scored["corridor_score"].is_not_null().all()
-    # The ranking follows it: the first corridor has the highest log-odds
-    # among the unflagged ones (the flagged add their money).
-    ranked = corridors(flags)
-    calm = ranked.filter(~pl.col("flagged"))
-    assert calm["score"].is_sorted(descending=True, nulls_last=True)
+    # The ranking follows it, each corridor's money at stake added.
+    ranked = corridors(flags).join(
+        flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first()),
+        on=ROUTE_KEY,
+        maintain_order="left",
+    )
+    money = 0.5 * (ranked["extra_usd_month"].fill_null(0.0).clip(0.0) / 1e6).log1p()
+    expected = (ranked["corridor_score"] + money).fill_nan(None)
+    assert np.allclose(ranked["score"].drop_nulls(), expected.drop_nulls())
+    assert ranked["score"].is_sorted(descending=True, nulls_last=True)
     info = model_info()["corridor"]
     assert info["features"] == POOLED_FEATURES
     assert set(info["held_out_corridor_ap"]) >= {"default", "noisy", "exporters_only"}
+
+
+def _one_hubs_records(seed: int) -> tuple[pl.LazyFrame, set[str]]:
+    """Seven years of one hub's own monthly records of one product (nobody else
+    reports), as real series move: doubling or halving from month to month, the
+    small ones skipping months. From 2022-03 the hub's imports from four origins
+    grow eightfold and its exports to three destinations 25x to 60x; three small
+    flows start in the data's first months, rising from almost nothing."""
+    from tradeflows._schema import CANONICAL
+
+    rng = np.random.default_rng(seed)
+    months = [dt.date(2017 + i // 12, i % 12 + 1, 1) for i in range(84)]
+    onset = 62
+
+    def series(level: float, skip: float, factor: float = 1.0, at: int = onset) -> np.ndarray:
+        v = level * np.exp(rng.normal(-0.4, 0.9, len(months)))
+        v[at:] *= factor
+        v[rng.random(len(months)) < skip] = np.nan
+        return v
+
+    grown = {"RUS": 40.0, "KAZ": 25.0, "KGZ": 60.0}
+    others = ["ARM", "AZE", "UKR", "TUR", "TKM", "UZB", "TJK", "MNG", "IRQ", "IRN", "BLR", "MDA",
+              "ISR", "EGY", "LBN", "JOR", "SAU", "OMN", "QAT", "KWT", "BHR", "CYP", "GRC", "BGR"]  # fmt: skip
+    rows = []
+    for d in [*grown, *others]:
+        level = float(np.exp(rng.uniform(np.log(3e4), np.log(3e6))))
+        v = series(level, 0.05 if d in grown or level > 2e5 else 0.3, grown.get(d, 1.0))
+        rows += [(m, d, "X", x) for m, x in zip(months, v, strict=True) if x > 0]
+    for d in ["LBY", "SYR", "YEM"]:
+        v = series(3e5, 0.15)
+        v[:3], v[3:6] = np.nan, v[3:6] * 0.01
+        rows += [(m, d, "X", x) for m, x in zip(months, v, strict=True) if x > 0]
+    for o in ["DEU", "JPN", "USA", "KOR", "ARE", "CHN", "GBR", "FRA"]:
+        level = float(np.exp(rng.uniform(np.log(5e5), np.log(3e7))))
+        v = series(level, 0.02, 8.0 if o in ("DEU", "JPN", "USA", "KOR") else 1.0, onset - 1)
+        rows += [(m, o, "M", x) for m, x in zip(months, v, strict=True) if x > 0]
+    df = pl.DataFrame(rows, schema=["period", "partner", "flow", "value_usd"], orient="row")
+    lf = df.lazy().with_columns(
+        freq=pl.lit("M"), reporter=pl.lit("GEO"), hs=pl.lit("870323"), hs_revision=pl.lit("HS"),
+        net_kg=pl.lit(None, pl.Float64), qty=pl.lit(None, pl.Float64),
+        qty_unit=pl.lit(None, pl.String), slip_suspect=pl.lit(False), source=pl.lit("test"),
+    )  # fmt: skip
+    return lf.select(list(CANONICAL)).cast(CANONICAL), set(grown)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_hubs_own_records_rank_the_corridors_that_grew_to_tens_of_millions_first(seed):
+    # The real hub cases of issue 22: a hub's car re-exports to its neighbours
+    # grew 20x-90x, yet flows of a few hundred thousand dollars that "rose from
+    # almost nothing" in the data's first months ranked above them.
+    lf, grown = _one_hubs_records(seed)
+    destinations = lf.filter(pl.col("flow") == "X").select("partner").unique().collect()
+    flags = detect_routes(lf, destinations=destinations["partner"].to_list(), hubs=["GEO"])
+    ranked = corridors(flags).filter(pl.col("hub") == "GEO")
+    first = ranked.group_by("destination").agg(pl.col("rank").min()).sort("rank")
+    assert first.height == 30
+    assert set(first["destination"].head(3)) == grown
+    # No month before the series' history is in is a rise.
+    warm = flags.filter(pl.col("destination").is_in(["LBY", "SYR", "YEM"]))
+    assert not warm.filter(pl.col("period") < dt.date(2018, 1, 1))["flagged"].any()

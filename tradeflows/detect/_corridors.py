@@ -21,9 +21,10 @@ __all__ = [
 
 #: A route's evidence is the mean score of its this many strongest months.
 POOLED_MONTHS = 6
-#: A flagged corridor's score adds ``MONEY_WEIGHT * ln(1 + extra a month / MONEY_SCALE)``.
+#: A corridor's score adds ``MONEY_WEIGHT * ln(1 + extra a month / MONEY_SCALE)``:
+#: next to nothing under USD 100k a month, 1.2 at USD 10m, 2.3 at USD 100m.
 MONEY_WEIGHT = 0.5
-MONEY_SCALE = 100_000.0
+MONEY_SCALE = 1_000_000.0
 
 #: The route-month features whose mean over a route's ``POOLED_MONTHS``
 #: strongest months the corridor model reads (scale-free, as the trees'; the
@@ -194,13 +195,13 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
     route carries an episode (``corridor_score``, which
     :func:`tradeflows.detect_routes` gives with the default detector: trees
     that read the route's months pooled, :func:`pooled_features`), or, from
-    another detector, the route's pooled evidence (:func:`route_evidence`), plus, for
-    a flagged corridor, ``MONEY_WEIGHT * ln(1 + extra_usd_month / MONEY_SCALE)``,
-    so that among corridors the evidence flags, the one that carried more
-    money comes first (USD 10m a month more adds 2.3). Below the line the
-    evidence alone orders them: there the "extra" of a large flow is mostly
-    its noise, and the money would lift large steady flows (an entrepot) over
-    small real episodes (benchmarks/RESULTS.md). ``rank`` numbers the rows from 1.
+    another detector, the route's pooled evidence (:func:`route_evidence`), plus
+    ``MONEY_WEIGHT * ln(1 + extra_usd_month / MONEY_SCALE)``: what the route
+    carried above its usual level in its strongest months, counted from USD
+    1m a month (USD 10m adds 1.2, USD 100m 2.3), so that of two corridors
+    with comparable evidence the one that grew to hundreds of millions comes
+    before one of a few hundred thousand, and flows too small to matter add
+    next to nothing (benchmarks/RESULTS.md). ``rank`` numbers the rows from 1.
     A corridor is ``flagged`` when any of its route-months is; ``months``,
     ``first`` and ``last`` count and bound those, ``extra_usd`` is what they
     carried above the usual level (US dollars, in all). ``reasons`` are those
@@ -255,12 +256,8 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
             score=pl.col("corridor_score" if "corridor_score" in pooled.columns else "evidence")
             # Money a route lost (a fall) adds nothing: ln of a negative would be NaN,
             # which sorts first.
-            + pl.when(pl.col("flagged"))
-            .then(
-                MONEY_WEIGHT
-                * (pl.col("extra_usd_month").fill_null(0.0).clip(0.0) / MONEY_SCALE).log1p()
-            )
-            .otherwise(0.0)
+            + MONEY_WEIGHT
+            * (pl.col("extra_usd_month").fill_null(0.0).clip(0.0) / MONEY_SCALE).log1p()
         )
         # NaN would sort first: a score that cannot be computed goes last, as null.
         .with_columns(pl.col("score").fill_nan(None))
