@@ -226,3 +226,18 @@ def test_every_public_function_documents_its_parameters_and_return():
         if codes and not (isinstance(obj, type) and codes == ["RT01"]):
             bad[name] = codes
     assert bad == {}
+
+
+def test_importing_tradeflows_leaves_the_heavy_parts_for_first_use():
+    # A command-line call pays for what it uses: the detectors (scikit-learn,
+    # XGBoost), the figures (plotly) and the synthetic worlds load on first use.
+    import subprocess
+    import sys
+
+    heavy = ["sklearn", "xgboost", "plotly", "tradeflows._synth", "tradeflows.detect"]
+    code = f"import sys, tradeflows; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    code = "import tradeflows; tradeflows.datasets.toy_trade(); import sys; print('tradeflows._synth' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

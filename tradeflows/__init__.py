@@ -27,12 +27,13 @@ Each object is defined once, in a private module of its stage
 here, or in one of the namespaces :mod:`tradeflows.clean`,
 :mod:`tradeflows.io`, :mod:`tradeflows.detect`, :mod:`tradeflows.viz`,
 :mod:`tradeflows.datasets`, :mod:`tradeflows.fetch` and
-:mod:`tradeflows.names`. scikit-learn, plotly and the HTTP client are imported
-on first use of what needs them (:mod:`tradeflows.detect`,
-:mod:`tradeflows.viz`, :class:`Report`, :mod:`tradeflows.fetch`).
+:mod:`tradeflows.names`. scikit-learn, plotly, the HTTP client and the
+synthetic worlds are imported on first use of what needs them
+(:mod:`tradeflows.detect`, :mod:`tradeflows.viz`, :class:`Report`,
+:mod:`tradeflows.fetch`, :mod:`tradeflows.datasets`).
 """
 
-from tradeflows import clean, datasets, names
+from tradeflows import clean, names
 from tradeflows._clean import audit
 from tradeflows._engine import config_context
 from tradeflows._errors import TradeflowsError, TradeflowsInputError
@@ -88,7 +89,7 @@ _LAZY = {
     "Report": "tradeflows._report",
     "build_report": "tradeflows._report",
 }
-_LAZY_MODULES = ("detect", "fetch", "io", "viz")
+_LAZY_MODULES = ("datasets", "detect", "fetch", "io", "viz")
 
 
 def __getattr__(name: str):
