@@ -36,8 +36,9 @@ REALDATA = HERE.parent.parent / "shared" / "realdata"
 SEEDS = (2001, 2002, 2003)
 
 
-def _armenia():
-    """Armenia's monthly trade by partner (tvyal_newsletter), as canonical-like rows."""
+def _armenia(years: tuple[int, int] = (2017, 2021)):
+    """Armenia's monthly trade by partner (tvyal_newsletter), as canonical-like rows
+    (the partner as the file names it), for the years ``years`` (inclusive)."""
     import polars as pl
 
     path = REALDATA / "tvyal_newsletter" / "arm_trade_country.csv"
@@ -45,7 +46,7 @@ def _armenia():
         return None
     raw = pl.read_csv(path, encoding="utf8-lossy")
     raw = raw.rename({raw.columns[0]: "country"})
-    rows = raw.filter(pl.col("year").is_between(2017, 2021)).select(
+    rows = raw.filter(pl.col("year").is_between(*years)).select(
         "country", period=pl.date(pl.col("year"), pl.col("month"), 1),
         X=pl.col("export").cast(pl.Float64, strict=False),
         M=pl.col("import_origin").cast(pl.Float64, strict=False),

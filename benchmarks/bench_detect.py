@@ -278,50 +278,42 @@ def real_case_rankings(lf, flags=None):
     )
 
 
-#: One hub's own records (Armstat via the tvyal_newsletter repository: no
-#: licence stated, so read from ``../shared/realdata`` and never copied here).
-ARMSTAT = HERE.parent.parent / "shared" / "realdata" / "tvyal_newsletter" / "arm_trade_country.csv"
 #: The destinations whose growth the re-export studies discuss: Russia (2022-23),
 #: the UAE and Hong Kong (gold and diamonds, 2023).
 HUB_RECORDS_NAMED = ("RUS", "ARE", "HKG")
 
 
-def armenia_records(first: str = "2017-01-01", last: str = "2023-12-01"):
-    """Armenia's monthly exports by destination and imports by origin (all goods,
-    thousand USD in the file), as canonical rows of one product with Armenia the
-    only reporter; and the number of rows whose country name resolves to no
-    ISO code (left out). The product is a placeholder code, ``999999``:
-    ``TOTAL`` rows only say who filed, and build no route."""
+def armenia_records(years: tuple[int, int] = (2017, 2023)):
+    """Armenia's own monthly records (Armstat via ``../shared/realdata``, whose
+    licence keeps them out of the repository): its exports by destination and
+    imports by origin, all goods, as canonical rows of one product with Armenia
+    the only reporter; and the number of rows whose country name resolves to
+    no ISO code (left out). None when the file is not there. The product is a
+    placeholder code, ``999999``: ``TOTAL`` rows only say who filed, and build
+    no route."""
     import polars as pl
+    from bench_calibration import _armenia
 
     from tradeflows._errors import TradeflowsInputError
     from tradeflows._schema import CANONICAL
     from tradeflows.names import country
 
-    df = pl.read_csv(ARMSTAT).filter(pl.col("date").str.to_date().is_between(
-        dt.date.fromisoformat(first), dt.date.fromisoformat(last)))  # fmt: skip
+    rows = _armenia(years)
+    if rows is None:
+        return None
     iso = {}
-    for name in df["country"].unique().to_list():
+    for name in rows["partner"].unique().to_list():
         try:
             iso[name] = country(name)
         except TradeflowsInputError:
             iso[name] = None
-    df = df.with_columns(partner=pl.col("country").replace_strict(iso, return_dtype=pl.String))
-    dropped = df.filter(pl.col("partner").is_null()).height
-    df = df.filter(pl.col("partner").is_not_null() & (pl.col("partner") != "ARM"))
-    sides = [
-        df.select(
-            period=pl.col("date").str.to_date(),
-            partner="partner",
-            flow=pl.lit(flow),
-            value_usd=pl.col(col) * 1000.0,
-        )
-        for col, flow in (("export", "X"), ("import_origin", "M"))
-    ]
-    lf = pl.concat(sides).filter(pl.col("value_usd") > 0).with_columns(
-        freq=pl.lit("M"), reporter=pl.lit("ARM"), hs=pl.lit("999999"), hs_revision=pl.lit("HS"),
-        net_kg=pl.lit(None, pl.Float64), qty=pl.lit(None, pl.Float64),
-        qty_unit=pl.lit(None, pl.String), slip_suspect=pl.lit(False), source=pl.lit("armstat"),
+    rows = rows.with_columns(partner=pl.col("partner").replace_strict(iso, return_dtype=pl.String))
+    dropped = rows.filter(pl.col("partner").is_null()).height
+    rows = rows.filter(pl.col("partner").is_not_null() & (pl.col("partner") != "ARM"))
+    lf = rows.filter(pl.col("value_usd") > 0).with_columns(
+        hs=pl.lit("999999"), hs_revision=pl.lit("HS"), net_kg=pl.lit(None, pl.Float64),
+        qty=pl.lit(None, pl.Float64), qty_unit=pl.lit(None, pl.String),
+        slip_suspect=pl.lit(False), source=pl.lit("armstat"),
     )  # fmt: skip
     return lf.select(list(CANONICAL)).cast(CANONICAL).lazy(), dropped
 
@@ -340,10 +332,11 @@ def hub_records(save: bool) -> None:
 
     from tradeflows import corridors, detect_routes
 
-    if not ARMSTAT.exists():
-        print(f"skipped: {ARMSTAT} is not here")
+    records = armenia_records()
+    if records is None:
+        print("skipped: ../shared/realdata is not here")
         return
-    lf, dropped = armenia_records()
+    lf, dropped = records
     x = lf.filter(pl.col("flow") == "X").collect()
     t = time.perf_counter()
     flags = detect_routes(lf, destinations=x["partner"].unique().to_list(), hubs=["ARM"])
