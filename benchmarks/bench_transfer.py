@@ -81,9 +81,11 @@ def world(seed: int, noise: float = 1.0):
             flows[(e, i, p)] = flows.get((e, i, p), 0.0) + _series(rng, noise)
     truth, unreported, slips = [], {}, {}
 
-    def label(o, h, d, p, months, kind, positive):
+    def label(o, h, d, p, months, kind, positive, usd=None):
         truth.extend({"origin": o, "hub": h, "destination": d, "hs": p, "period": MONTHS[t],
-                      "kind": kind, "is_transshipment": positive} for t in months)  # fmt: skip
+                      "kind": kind, "is_transshipment": positive,
+                      "usd": 0.0 if usd is None else float(usd[k])}
+                     for k, t in enumerate(months))  # fmt: skip
 
     for _ in range(8):
         o, h, d, p = (
@@ -107,7 +109,7 @@ def world(seed: int, noise: float = 1.0):
             unreported[("X", h, d, p)] = range(t0, t1 + 1)
         elif kind == "unbooked_by_destination":
             unreported[("M", d, h, p)] = range(t0, t1 + 1)
-        label(o, h, d, p, range(t0, t1), kind, True)
+        label(o, h, d, p, range(t0, t1), kind, True, amount)
     for _ in range(8):
         h, p, d = rng.choice(HUBS), rng.choice(PRODUCTS), rng.choice(DESTINATIONS)
         t0 = int(rng.integers(30, 60))
@@ -165,6 +167,31 @@ def month_to_month(lf) -> float:
     return float(d["d"].median())
 
 
+def value_weighted_ap(ranking, truth) -> float:
+    """Corridor AP with each true corridor weighted by the value its episode carried.
+
+    ``ranking``: a corridor ranking (``rank``) or a baseline's scores
+    (``score``). The precision at each true corridor's place, weighted by its
+    USD: a ranking that puts the corridors carrying more first scores higher.
+    """
+    import polars as pl
+
+    unit = ["hub", "destination", "hs"]
+    score = -pl.col("rank").cast(pl.Float64) if "rank" in ranking.columns else pl.col("score")
+    ranked = (
+        ranking.with_columns(_s=score)
+        .group_by(unit)
+        .agg(pl.col("_s").max())
+        .sort(["_s", *unit], descending=[True, False, False, False])
+    )
+    weight = truth.filter("is_transshipment").group_by(unit).agg(w=pl.col("usd").sum())
+    hits = ranked.join(weight, on=unit, how="left").with_columns(
+        precision=pl.col("w").is_not_null().cum_sum() / pl.int_range(1, pl.len() + 1)
+    )
+    found = hits.filter(pl.col("w").is_not_null())
+    return float((found["w"] * found["precision"]).sum() / weight["w"].sum())
+
+
 def run(seeds: list[int], noise: float, save: bool) -> None:
     import time
 
@@ -178,30 +205,36 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
         f"Command: `python benchmarks/bench_transfer.py --noise {noise} --seeds "
         f"{' '.join(map(str, seeds))}` (the generator's assumptions: its docstring).",
         "",
-        "| seed | month-to-month change (median) | corridor AP | look-alikes in the top k | naive AP | money AP | detect s |",
-        "|---|---|---|---|---|---|---|",
+        "| seed | month-to-month change (median) | corridor AP | value-weighted AP | look-alikes in the top k | naive AP | money AP | money: value-weighted AP | detect s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
-    ours, naive, money, dirty = [], [], [], 0
+    ours, naive, money, dirty, weighted, money_weighted = [], [], [], 0, [], []
     for seed in seeds:
         lf, truth = world(seed, noise)
         t = time.perf_counter()
         flags = detect_routes(lf, destinations=DESTINATIONS)
         seconds = time.perf_counter() - t
-        r = evaluate(corridors(flags), truth)
+        ranking = corridors(flags)
+        r = evaluate(ranking, truth)
         nv = evaluate(naive_baseline(lf, destinations=DESTINATIONS).collect(), truth)
-        mv = evaluate(money_baseline(lf, destinations=DESTINATIONS).collect(), truth)
+        money_scores = money_baseline(lf, destinations=DESTINATIONS).collect()
+        mv = evaluate(money_scores, truth)
+        weighted.append(value_weighted_ap(ranking, truth))
+        money_weighted.append(value_weighted_ap(money_scores, truth))
         ours.append(r["route_ap"])
         naive.append(nv["route_ap"])
         money.append(mv["route_ap"])
         dirty += r["lookalikes_in_top_k"] > 0
         lines.append(
-            f"| {seed} | {month_to_month(lf):.2f} | {r['route_ap']:.3f} | "
+            f"| {seed} | {month_to_month(lf):.2f} | {r['route_ap']:.3f} | {weighted[-1]:.3f} | "
             f"{r['lookalikes_in_top_k']} of {r['k']} | {nv['route_ap']:.3f} | "
-            f"{mv['route_ap']:.3f} | {seconds:.1f} |"
+            f"{mv['route_ap']:.3f} | {money_weighted[-1]:.3f} | {seconds:.1f} |"
         )
     lines += [
         "",
-        f"Median corridor AP {statistics.median(ours):.3f} ({min(ours):.2f}-{max(ours):.2f}); "
+        f"Median corridor AP {statistics.median(ours):.3f} ({min(ours):.2f}-{max(ours):.2f}), "
+        f"value-weighted {statistics.median(weighted):.3f} "
+        f"(money: {statistics.median(money_weighted):.3f}); "
         f"naive {statistics.median(naive):.3f}, money {statistics.median(money):.3f}; "
         f"a look-alike in the top k in {dirty} of {len(seeds)} worlds.",
         "",
