@@ -141,7 +141,9 @@ def test_flagged_is_the_detectors_own_predict(world, flags, mine):
     # tradeflows' detectors tell outliers from the scores already computed;
     # any other estimator is asked to predict. Both must give predict's call,
     # on covered months without a data-quality event; tradeflows' own also
-    # need the route's pooled evidence over the same threshold.
+    # need the route's months, pooled, over a line: where the route's leg is
+    # seen, the corridor trees' log-odds over theirs; elsewhere, the pooled
+    # evidence over the month's line.
     det = default_detector() if mine else IsolationForest(random_state=0)
     out = flags if mine else detect_routes(world[1], detector=clone(det))
     out = out.sort([*ROUTE_KEY, "period"])  # the order detect_routes fits in
@@ -152,7 +154,14 @@ def test_flagged_is_the_detectors_own_predict(world, flags, mine):
         & out["covered"].to_numpy()
     )
     if mine:
-        expected &= (out["evidence"] >= -det.offset_).fill_null(False).to_numpy()
+        seen = out.select(pl.col("outflow_seen").any().over(ROUTE_KEY)).to_series()
+        pooled = pl.select(
+            pl.when(seen)
+            .then(out["corridor_score"] >= det.corridor_line())
+            .otherwise(out["evidence"] >= pl.Series(det.thresholds(seen.to_numpy())))
+        ).to_series()
+        assert seen.any() and det.corridor_line() != -det.offset_
+        expected &= pooled.fill_null(False).to_numpy()
     assert expected.any()
     assert out["flagged"].to_list() == expected.tolist()
 

@@ -727,11 +727,12 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
         samples = det.score_samples(X)
     # tradeflows' detectors tell their outliers from the scores, without
     # scoring the rows again (benchmarks/RESULTS.md, design measurements); others predict.
-    threshold = None
+    threshold = seen = None
     if hasattr(det, "thresholds") and "outflow_seen" in ind.columns:
         # Routes whose outflow nobody reports are held to a line of their own.
         seen = ind.select(pl.col("outflow_seen").fill_null(False).any().over(ROUTE_KEY))
-        threshold = pl.Series("_line", det.thresholds(seen.to_series().to_numpy()))
+        seen = seen.to_series().alias("_seen")
+        threshold = pl.Series("_line", det.thresholds(seen.to_numpy()))
         outlier = -samples >= threshold.to_numpy()
     elif isinstance(det, SuspicionOutlierMixin):
         outlier = det.outliers(samples)
@@ -744,6 +745,8 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
     )
     if threshold is not None:
         flags = flags.with_columns(threshold)
+    if seen is not None and hasattr(det, "corridor_line"):
+        flags = flags.with_columns(seen)
     pooled = (
         flags.group_by(ROUTE_KEY)
         .agg(months_scored=pl.len().cast(pl.Int64))
@@ -754,13 +757,19 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
     flags = flags.join(pooled, on=ROUTE_KEY, how="left", maintain_order="left")
     if threshold is None:
         return flags
-    # A month alone is not an episode: the route's pooled evidence must clear the line too.
-    flags = flags.with_columns(
-        flagged=pl.col("flagged") & (pl.col("evidence") >= pl.col("_line")).fill_null(False)
-    )
+    # A month alone is not an episode: the route's months, pooled, must clear a
+    # line too. Where its hub -> destination leg is seen, the corridor trees'
+    # (their log-odds that the route carries an episode); elsewhere, and for
+    # another detector, the month's line on their mean score (on the tuning
+    # worlds the trees flag seen corridors better, unseen ones worse).
+    route = pl.col("evidence") >= pl.col("_line")
+    if "_seen" in flags.columns and "corridor_score" in flags.columns:
+        trees = pl.col("corridor_score") >= det.corridor_line()
+        route = pl.when(pl.col("_seen")).then(trees).otherwise(route)
+    flags = flags.with_columns(flagged=pl.col("flagged") & route.fill_null(False))
     if keep != "all":
         flags = flags.filter(_read(pl.col("_line")))
-    return flags.drop("_line")
+    return flags.drop("_line", "_seen", strict=False)
 
 
 def _corridor_scores(flags: pl.DataFrame, det) -> pl.DataFrame:

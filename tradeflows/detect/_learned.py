@@ -117,7 +117,9 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     A route whose hub -> destination leg nobody reports (an exporters-only
     download: only the inflow and the direct leg speak) has lower log-odds
     for the same episode, and its own line, ``threshold_unseen``:
-    :meth:`thresholds` gives each route-month the one it is held to.
+    :meth:`thresholds` gives each route-month the one it is held to. A month
+    over its line is flagged where its route's months, pooled, clear the
+    corridor trees' line too (:meth:`corridor_line`).
 
     Parameters
     ----------
@@ -127,6 +129,10 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         for every route.
     threshold_unseen : float, optional
         The same, for routes whose hub -> destination leg is never seen.
+    corridor_threshold : float, optional
+        The corridor trees' log-odds (:meth:`corridor_suspicion`) from which a
+        route's months over their line are flagged (chosen on the tuning
+        worlds, as ``threshold``).
     model : SupervisedRouteDetector, optional
         Fitted trees to use instead of the shipped ones.
     extra_trees : int
@@ -145,6 +151,8 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         Minus the threshold (scikit-learn's convention).
     offset_unseen_ : float
         Minus the threshold for routes whose outflow is never seen.
+    corridor_offset_ : float
+        Minus the corridor trees' line.
 
     See Also
     --------
@@ -163,13 +171,20 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
     """
 
     def __init__(
-        self, threshold=None, model=None, extra_trees=100, threshold_unseen=None, device=None
+        self,
+        threshold=None,
+        model=None,
+        extra_trees=100,
+        threshold_unseen=None,
+        device=None,
+        corridor_threshold=None,
     ):
         self.threshold = threshold
         self.model = model
         self.extra_trees = extra_trees
         self.threshold_unseen = threshold_unseen
         self.device = device
+        self.corridor_threshold = corridor_threshold
 
     def fit(self, X, y=None):
         """Take the shipped (or given) trees; with labels ``y``, train them further."""
@@ -203,7 +218,29 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
             unseen = info.get("threshold_unseen", threshold)
         self.offset_ = -float(threshold)
         self.offset_unseen_ = -float(unseen)
+        corridor = self.corridor_threshold
+        self.corridor_offset_ = -float(
+            corridor if corridor is not None else info["corridor"]["threshold"]
+        )
         return self
+
+    def corridor_line(self) -> float:
+        """The corridor trees' log-odds a route's months need, pooled, to be flagged.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tradeflows._routes import FEATURES
+        >>> det = LearnedRouteDetector(corridor_threshold=-1.0)
+        >>> det.fit(np.zeros((1, len(FEATURES)))).corridor_line()
+        -1.0
+        """
+        check_is_fitted(self)
+        return -self.corridor_offset_
 
     def thresholds(self, outflow_seen):
         """The line each row is held to: ``threshold`` where its route's outflow
