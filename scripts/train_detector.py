@@ -145,9 +145,15 @@ def best_threshold(scored: pl.DataFrame) -> tuple[float, dict]:
         truth.with_columns(y=pl.lit(True)), on=["world", *CORRIDOR], how="left"
     )
     labelled = labelled.with_columns(pl.col("y").fill_null(False))
+    return best_line(labelled, "evidence", np.arange(-10.0, 15.01, 0.25))
+
+
+def best_line(labelled: pl.DataFrame, score: str, grid) -> tuple[float, dict]:
+    """The line on ``score`` among ``grid`` with the best F1 of the corridors it
+    flags (``labelled``: one row per corridor, ``y`` its label)."""
     best = (-1.0, 0.0, {})
-    for t in np.arange(-10.0, 15.01, 0.25):
-        flagged = labelled.filter(pl.col("evidence") >= t)
+    for t in grid:
+        flagged = labelled.filter(pl.col(score) >= t)
         tp = int(flagged["y"].sum())
         p = tp / flagged.height if flagged.height else 0.0
         r = tp / int(labelled["y"].sum())
@@ -231,20 +237,7 @@ def corridor_line(scored: pl.DataFrame, threshold: float) -> tuple[float, dict]:
         line=pl.when(pl.col("top1") >= threshold).then(pl.col("trees")).max(),
         y=pl.col("unit").any(),
     )
-    best = (-1.0, 0.0, {})
-    for t in np.arange(-5.0, 5.01, 0.25):
-        flagged = labelled.filter(pl.col("line") >= t)
-        tp = int(flagged["y"].sum())
-        p = tp / flagged.height if flagged.height else 0.0
-        r = tp / int(labelled["y"].sum())
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        if f1 > best[0]:
-            best = (
-                f1,
-                float(t),
-                {"precision": round(p, 3), "recall": round(r, 3), "f1": round(f1, 3)},
-            )
-    return best[1], best[2]
+    return best_line(labelled, "line", np.arange(-5.0, 5.01, 0.25))
 
 
 def corridor_quality(scored: pl.DataFrame) -> dict:
