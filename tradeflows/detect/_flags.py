@@ -199,8 +199,9 @@ def _legs_sentence() -> pl.Expr:
         )
     )
 
-    def witness(who: str, other: str, tail: str) -> pl.Expr:
-        return pl.concat_str(pl.lit(" (as "), who, pl.lit(" reports it; "), other, pl.lit(tail))
+    def witness(who: str, other: str, tail: str, says: str = " reports it; ") -> pl.Expr:
+        """`` (as WHO reports it; OTHER files no ...)``: which side a figure rests on."""
+        return pl.concat_str(pl.lit(" (as "), who, pl.lit(says), other, pl.lit(tail))
 
     by_hub, by_dest = pl.col("outflow_by_hub"), pl.col("outflow_by_destination")
     witnessed = (
@@ -216,15 +217,7 @@ def _legs_sentence() -> pl.Expr:
     )
     one_side = (
         pl.when(pl.col("origin_silent").fill_null(False))
-        .then(
-            pl.concat_str(
-                pl.lit(" (as "),
-                "hub",
-                pl.lit(" books them; "),
-                "origin",
-                pl.lit(" files no exports)"),
-            )
-        )
+        .then(witness("hub", "origin", " files no exports)", says=" books them; "))
         .otherwise(pl.lit(""))
     )
     # Seen from the origin's report alone (the hub files no imports, or books
@@ -233,9 +226,9 @@ def _legs_sentence() -> pl.Expr:
     origin_only = (pl.col("origin") != "") & (pl.col("inflow_by_origin") > 0)
     hub_side = (
         pl.when(origin_only & in_hub.is_null())
-        .then(pl.lit(" files no imports)"))
+        .then(witness("origin", "hub", " files no imports)", says=" reports them; "))
         .when(origin_only & (in_hub == 0))
-        .then(pl.lit(" books none)"))
+        .then(witness("origin", "hub", " books none)", says=" reports them; "))
     )
     inflow = (
         pl.when((pl.col("inflow_rise") >= _RISE) & hub_side.is_not_null())
@@ -248,10 +241,6 @@ def _legs_sentence() -> pl.Expr:
                 "hub",
                 pl.lit(" "),
                 _rise("inflow_peak", "inflow_usual"),
-                pl.lit(" (as "),
-                "origin",
-                pl.lit(" reports them; "),
-                "hub",
                 hub_side,
             )
         )
