@@ -325,39 +325,35 @@ def hub_records(save: bool) -> None:
     re-export studies discuss (``HUB_RECORDS_NAMED``) fall in each ranking,
     and which five come first. Ours: each destination's best corridor through
     Armenia (``tradeflows detect --hubs ARM --destinations`` every partner);
-    naive: the largest year-on-year jump of Armenia's exports to it; money:
-    their USD increase, 2022-23 against 2020-21.
+    the naive and money baselines of the stress suite
+    (:func:`tradeflows.naive_baseline`, :func:`tradeflows.money_baseline`:
+    the largest year-on-year jump of Armenia's exports to it, and their
+    largest USD increase over a year).
     """
     import polars as pl
 
-    from tradeflows import corridors, detect_routes
+    from tradeflows import corridors, detect_routes, money_baseline, naive_baseline
 
     records = armenia_records()
     if records is None:
         print("skipped: ../shared/realdata is not here")
         return
     lf, dropped = records
-    x = lf.filter(pl.col("flow") == "X").collect()
+    destinations = lf.filter(pl.col("flow") == "X").select("partner").unique().collect()
+    destinations = destinations["partner"].to_list()
     t = time.perf_counter()
-    flags = detect_routes(lf, destinations=x["partner"].unique().to_list(), hubs=["ARM"])
+    flags = detect_routes(lf, destinations=destinations, hubs=["ARM"])
     seconds = time.perf_counter() - t
-    ours = (
-        corridors(flags)
-        .filter(pl.col("hub") == "ARM")
-        .group_by("destination")
-        .agg(score=pl.col("score").max())
-    )
-    monthly = x.select("partner", "period", v="value_usd")
-    year_before = monthly.select("partner", pl.col("period").dt.offset_by("1y"), before="v")
-    naive = (
-        monthly.join(year_before, on=["partner", "period"])
-        .group_by(destination="partner")
-        .agg(score=((pl.col("v") / 1000).log1p() - (pl.col("before") / 1000).log1p()).max())
-    )
-    year = pl.col("period").dt.year()
-    money = monthly.group_by(destination="partner").agg(
-        score=pl.col("v").filter(year >= 2022).sum() - pl.col("v").filter(year.is_between(2020, 2021)).sum()
-    )  # fmt: skip
+
+    def by_destination(scored: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+        return (
+            scored.lazy()
+            .filter(pl.col("hub") == "ARM")
+            .group_by("destination")
+            .agg(pl.col("score").max())
+            .collect()
+        )
+
     lines = [
         f"### One hub's own records: Armenia's destinations, {dt.date.today().isoformat()}",
         "",
@@ -373,9 +369,10 @@ def hub_records(save: bool) -> None:
         + " | first five |",
         "|---|---|" + "---|" * len(HUB_RECORDS_NAMED) + "---|",
     ]
-    for name, table in (("tradeflows (best corridor through ARM)", ours),
-                        ("naive: YoY jump of ARM's exports", naive),
-                        ("money: USD increase of ARM's exports, 2022-23 vs 2020-21", money)):  # fmt: skip
+    for name, table in (("tradeflows (best corridor through ARM)", corridors(flags)),
+                        ("naive: YoY jump of ARM's exports", naive_baseline(lf, destinations=destinations)),
+                        ("money: USD increase of ARM's exports over a year", money_baseline(lf, destinations=destinations))):  # fmt: skip
+        table = by_destination(table)
         r = table.drop_nulls("score").sort(["score", "destination"], descending=[True, False])
         order = r["destination"].to_list()
         ranks = [str(order.index(d) + 1) if d in order else "-" for d in HUB_RECORDS_NAMED]
