@@ -195,6 +195,7 @@ def test_detect_takes_countries_by_name_and_a_year(tmp_path, small_world, capsys
 
 def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
     import polars as pl
+    from polars.testing import assert_frame_equal
 
     from tradeflows import corridors
     from tradeflows.detect import CORRIDOR_COLUMNS
@@ -221,6 +222,11 @@ def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
     # A wrong file name is refused before any work, and nothing is written.
     assert main([*args[:-1], str(tmp_path / "corridors.txt")]) == 2
     assert "--corridors" in capsys.readouterr().err
+    # Rolled up: one row per hub, destination and heading, as the library gives it.
+    wide = tmp_path / "wide.parquet"
+    assert main([*args[:-1], str(wide), "--by", "hub, destination,hs4", "-q"]) == 0
+    assert_frame_equal(pl.read_parquet(wide),
+                       corridors(pl.read_parquet(out), by=["hub", "destination", "hs4"]))  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -232,6 +238,7 @@ def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
         (["--hs", "84x"], "--hs"),
         (["--hubs", "ZZZ"], "ZZZ"),
         (["--memory", "lots"], "memory 'lots'"),
+        (["--by", "hub,hs6"], "--by 'hub,hs6': choose among"),
     ],
 )
 def test_detect_refuses_bad_options_and_keeps_the_old_flags(

@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from tests.conftest import small_world
 from tradeflows import corridors, detect_routes
 from tradeflows._errors import TradeflowsInputError
-from tradeflows._evaluate import evaluate, naive_baseline
+from tradeflows._evaluate import average_precision, evaluate, naive_baseline
 from tradeflows._routes import FEATURES, ROUTE_KEY
 from tradeflows._store import scan_store
 from tradeflows.datasets import load_eu_electronics_exports
@@ -23,6 +23,7 @@ from tradeflows.detect import (
     CORRIDOR_COLUMNS,
     FLAG_COLUMNS,
     POOLED_FEATURES,
+    ROLLUP_COLUMNS,
     EnsembleDetector,
     RobustRouteDetector,
     SupervisedRouteDetector,
@@ -335,6 +336,40 @@ def test_real_eu_case_names_the_published_routes():
     assert "russia_sanctions" not in " ".join(ranked["reasons"].drop_nulls())  # no internal names
 
 
+def test_real_eu_case_rolled_up_to_hub_and_heading_ranks_above_following_the_money():
+    """The same case ranked as the studies name it, hub and heading with every EU
+    origin and code in one row: the published corridors come before the
+    others more often than when ranked by the USD increase of the EU's
+    exports to the hub (March-November 2022 against 2021)."""
+    lf = load_eu_electronics_exports()
+    published = pl.col("hub").is_in(["ARM", "KAZ", "KGZ"]) & pl.col("hs4").is_in(
+        ["8471", "8517", "8542"]
+    )
+    wide = (
+        corridors(detect_routes(lf), by=["hub", "destination", "hs4"])
+        .filter(pl.col("destination") == "RUS")
+        .with_columns(label=published)
+    )
+    assert wide.head(9)["label"].sum() >= 7
+    months = pl.col("period").dt.month().is_between(3, 11)
+    year = pl.col("period").dt.year()
+    money = (
+        lf.filter(pl.col("partner").is_in(["ARM", "GEO", "KAZ", "KGZ", "UZB"]))
+        .group_by(hub="partner", hs4=pl.col("hs").str.slice(0, 4))
+        .agg(
+            usd=pl.col("value_usd").filter(months & (year == 2022)).sum()
+            - pl.col("value_usd").filter(months & (year == 2021)).sum()
+        )
+        .with_columns(label=published)
+        .collect()
+    )
+    ours = wide.filter(pl.col("score").is_not_null())
+    ap = average_precision(ours["score"].to_list(), ours["label"].to_list(), 9)
+    money_ap = average_precision(money["usd"].to_list(), money["label"].to_list(), 9)
+    assert money_ap > 0.8  # the baseline is strong: the published corridors are the large ones
+    assert ap > money_ap
+
+
 def test_a_route_scores_its_own_destinations_evidence():
     # One inflow surge at MYS, three destinations: only CHN's imports from MYS
     # rise with it. The destinations share the inflow, not the score.
@@ -383,6 +418,60 @@ def test_corridor_level_is_the_corridors_of_the_flags(world, flags):
     assert np.allclose(both["extra_usd"], both["usd"])
     with pytest.raises(ValueError, match="route-month or corridor"):
         detect_routes(world[1], level="route")
+
+
+def test_corridors_rolled_up_add_their_routes_odds_and_money(world, flags):
+    ranked = corridors(flags)
+    wide = corridors(flags, by=["hub", "destination", "hs4"])
+    assert wide.columns[:4] == ["rank", "hub", "destination", "hs4"]
+    assert wide.columns[-len(ROLLUP_COLUMNS) :] == ROLLUP_COLUMNS
+    assert wide["rank"].to_list() == list(range(1, wide.height + 1))
+    assert wide["score"].is_sorted(descending=True, nulls_last=True)
+    # Every route in exactly one wide corridor, its score the log of their summed odds.
+    keyed = ranked.with_columns(hs4=pl.col("hs").str.slice(0, 4))
+    expected = keyed.group_by("hub", "destination", "hs4").agg(
+        n=pl.len(),
+        n_flagged=pl.col("flagged").sum(),
+        lse=pl.col("score").exp().sum().log(),
+        usd=pl.col("extra_usd").sum(),
+        lead=pl.col("origin").sort_by("rank").first(),
+    )
+    both = wide.join(expected, on=["hub", "destination", "hs4"])
+    assert both.height == wide.height == expected.height
+    assert wide["routes"].sum() == ranked.height
+    assert (both["routes"] == both["n"]).all()
+    assert (both["flagged_routes"] == both["n_flagged"]).all()
+    scored = both.filter(pl.col("lse").is_finite())  # ln of an empty sum: no score
+    assert scored.height > 0
+    assert np.allclose(scored["score"], scored["lse"])
+    assert both.filter(~pl.col("lse").is_finite())["score"].is_null().all()
+    assert np.allclose(both["extra_usd"], both["usd"])
+    assert (both["lead_origin"] == both["lead"]).all()
+    # A wide corridor scores at least its best route, at most that plus ln(routes).
+    best = keyed.group_by("hub", "destination", "hs4").agg(best=pl.col("score").max())
+    bounds = wide.join(best, on=["hub", "destination", "hs4"])
+    assert (bounds["score"] >= bounds["best"] - 1e-12).all()
+    assert (bounds["score"] <= bounds["best"] + np.log(bounds["routes"]) + 1e-12).all()
+    assert (bounds["score"] > bounds["best"] + 1e-6).any()
+    # The same rows in another order: the same table, bit for bit.
+    assert_frame_equal(corridors(flags.reverse(), by=["hub", "destination", "hs4"]), wide,
+                       check_exact=True)  # fmt: skip
+    with pytest.raises(ValueError, match="choose among"):
+        corridors(flags, by=["hs6"])
+
+
+def test_twenty_origins_each_a_little_suspicious_outrank_one_alone():
+    """The EU's pattern: many origins' exports to a hub each rise a little; one
+    origin's rise elsewhere is stronger, but alone."""
+    origins = [f"O{i:02d}" for i in range(20)]
+    f = pl.DataFrame({"origin": [*origins, "USA"], "hub": [*["KAZ"] * 20, "GEO"],
+                      "destination": "RUS", "hs": "847130", "period": dt.date(2022, 6, 1),
+                      "score": [-1.0] * 20 + [1.0], "flagged": False, "reasons": "r",
+                      "extra_usd": 0.0})  # fmt: skip
+    wide = corridors(f, by=["hub", "destination"])
+    assert wide["hub"].to_list() == ["KAZ", "GEO"]
+    assert wide["score"].to_list() == pytest.approx([-1.0 + np.log(20.0), 1.0])
+    assert wide.filter(pl.col("hub") == "KAZ")["routes"].item() == 20
 
 
 def test_a_corridor_that_lost_money_is_not_ranked_first():

@@ -435,6 +435,14 @@ def detect(
             "product, ranked by evidence and value at stake) to this .csv, .parquet or .xlsx file.",
         ),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Roll the corridors up to these columns (hub,destination,hs4: one row per "
+            "hub, destination and HS heading, whatever the origin and code; among origin, hub, "
+            "destination, hs, hs4, hs2) in --corridors and the workbook's corridors sheet.",
+        ),
+    ] = None,
     partition: Annotated[
         bool,
         typer.Option(
@@ -472,8 +480,9 @@ def detect(
     """Score origin -> hub -> destination routes and write the flags table."""
     import polars as pl
 
+    from tradeflows._routes import ROUTE_KEY
     from tradeflows.detect import route_months_scored
-    from tradeflows.detect._corridors import corridors
+    from tradeflows.detect._corridors import PRODUCT_LEVELS, corridors
     from tradeflows.detect._flags import detect_routes
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
@@ -481,6 +490,12 @@ def detect(
             raise TradeflowsInputError(
                 f"{option} {path}: choose a .csv, .parquet or .xlsx file name"
             )
+    rollup = None
+    if by is not None:
+        rollup = [c.strip() for c in by.split(",") if c.strip()]
+        allowed = [*ROUTE_KEY, *PRODUCT_LEVELS]
+        if not rollup or any(c not in allowed for c in rollup):
+            raise TradeflowsInputError(f"--by {by!r}: choose among {', '.join(allowed)}")
     known = None
     if labels is not None:
         known = _read_labels(labels)
@@ -499,9 +514,10 @@ def detect(
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     ranked = corridors(flags)
-    _write_table(out, written, ranked)
+    table = ranked if rollup is None else corridors(flags, by=rollup)
+    _write_table(out, written, table)
     if corridors_out is not None:
-        _write_table(corridors_out, None, ranked)
+        _write_table(corridors_out, None, table)
     if quiet:
         return
     flagged = flags.filter(pl.col("flagged"))

@@ -9,7 +9,8 @@ is XGBoost trained on labelled episodes, with per-feature contributions;
 are given) to the robust evidence. :func:`tradeflows.detect_routes` runs
 mirror -> routes -> detector -> reasons and returns the flags table (its
 columns: :data:`FLAG_COLUMNS`); :func:`tradeflows.corridors` reads it as one
-row per route, ranked by evidence and value at stake (:data:`CORRIDOR_COLUMNS`).
+row per route, ranked by evidence and value at stake (:data:`CORRIDOR_COLUMNS`),
+or rolled up to wider corridors (``by=``, :data:`ROLLUP_COLUMNS`).
 The stages in between are here too: :func:`route_features`, :func:`reasons`,
 :func:`route_evidence`, :func:`pooled_features`, :func:`route_months_scored`.
 """
@@ -17,6 +18,8 @@ The stages in between are here too: :func:`route_features`, :func:`reasons`,
 from tradeflows.detect._corridors import (
     CORRIDOR_COLUMNS,
     POOLED_FEATURES,
+    PRODUCT_LEVELS,
+    ROLLUP_COLUMNS,
     pooled_features,
     route_evidence,
 )
@@ -36,6 +39,8 @@ __all__ = [
     "CORRIDOR_COLUMNS",
     "FLAG_COLUMNS",
     "POOLED_FEATURES",
+    "PRODUCT_LEVELS",
+    "ROLLUP_COLUMNS",
     "EnsembleDetector",
     "LearnedRouteDetector",
     "RobustRouteDetector",

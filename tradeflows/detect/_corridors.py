@@ -14,6 +14,8 @@ __all__ = [
     "MONEY_WEIGHT",
     "POOLED_FEATURES",
     "POOLED_MONTHS",
+    "PRODUCT_LEVELS",
+    "ROLLUP_COLUMNS",
     "corridors",
     "pooled_features",
     "route_evidence",
@@ -61,6 +63,28 @@ CORRIDOR_COLUMNS = [
     "months",
     "first",
     "last",
+    "peak_score",
+    "peak_period",
+    "reasons",
+]
+
+
+#: What ``corridors(by=)`` may name beside the route's own columns: the
+#: product's HS heading (``hs4``) and chapter (``hs2``), by their digits.
+PRODUCT_LEVELS = {"hs4": 4, "hs2": 2}
+
+#: The columns of ``corridors(by=)`` after its ``by`` columns and their names.
+ROLLUP_COLUMNS = [
+    "score",
+    "flagged",
+    "routes",
+    "flagged_routes",
+    "extra_usd",
+    "extra_usd_month",
+    "first",
+    "last",
+    "lead_origin",
+    "lead_hs",
     "peak_score",
     "peak_period",
     "reasons",
@@ -188,7 +212,7 @@ def pooled_features(flags: pl.DataFrame) -> pl.DataFrame:
     ).select(*ROUTE_KEY, *[pl.col(c).cast(pl.Float64) for c in POOLED_FEATURES])  # fmt: skip
 
 
-def corridors(flags: pl.DataFrame) -> pl.DataFrame:
+def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     """One row per origin -> hub -> destination -> product, ranked by evidence and what is at stake.
 
     ``score`` orders the corridors: the corridor model's log-odds that the
@@ -207,16 +231,43 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
     carried above the usual level (US dollars, in all). ``reasons`` are those
     of the corridor's most suspicious month (flagged, when any is), said once.
 
+    ``by`` rolls the corridors up to wider ones, as an analyst names them:
+    ``["hub", "destination", "hs4"]`` is "Kazakhstan to Russia, HS 8471",
+    whatever the origin and the eight-digit code. A wide corridor's
+    ``score`` is the log of its routes' summed odds (``ln sum exp(score)``):
+    about the log-odds that one of them carries an episode, were their
+    evidence independent, so that twenty origins each a little suspicious
+    come before one of them alone. Routes that share their evidence (one
+    hub's outflow, read by every origin's route to that destination) count
+    it more than once: rolled up by destination over origins, a hub's own
+    records put a destination whose small flow rose steeply before one that
+    grew to hundreds of millions (benchmarks/RESULTS.md). The other columns
+    (:data:`ROLLUP_COLUMNS`): ``routes`` and ``flagged_routes`` count its
+    routes, ``extra_usd`` and ``extra_usd_month`` add theirs up, ``first``
+    and ``last`` bound their flagged months, and ``lead_origin``,
+    ``lead_hs``, ``peak_score``, ``peak_period`` and ``reasons`` are those of
+    its first-ranked route.
+
     Parameters
     ----------
     flags : DataFrame
         A flags table (:func:`tradeflows.detect_routes`).
+    by : list of str, optional
+        Roll up to these columns: among ``origin``, ``hub``, ``destination``,
+        ``hs`` and the product's heading or chapter (:data:`PRODUCT_LEVELS`,
+        ``hs4`` or ``hs2``). None (the default): one row per route.
 
     Returns
     -------
     DataFrame
         ``CORRIDOR_COLUMNS``: one row per origin, hub, destination and product,
-        ranked (``rank`` 1 first).
+        ranked (``rank`` 1 first). With ``by``: ``rank``, the ``by`` columns,
+        the names of those that are countries, then :data:`ROLLUP_COLUMNS`.
+
+    Raises
+    ------
+    ValueError
+        When ``by`` names a column that is none of those.
 
     See Also
     --------
@@ -232,7 +283,16 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
     ...     "reasons": ["a", "b", "c"], "extra_usd": [1e6, 2e6, 0.0]})
     >>> corridors(f).select("rank", "origin", "flagged", "months", "extra_usd", "reasons").rows()
     [(1, 'JPN', False, 0, 0.0, 'c'), (2, 'USA', True, 2, 3000000.0, 'b')]
+    >>> wide = corridors(f, by=["destination", "hs4"])
+    >>> wide.select("destination", "hs4", "routes", "flagged_routes", "lead_origin").rows()
+    [('CHN', '8471', 2, 1, 'JPN')]
+    >>> [round(x, 4) for x in corridors(f)["score"]]
+    [12.0, 8.4581]
+    >>> round(wide["score"].item(), 4)  # ln(e^12 + e^8.4581): both routes' odds added
+    12.0285
     """
+    if by is not None:
+        return _rolled_up(corridors(flags), list(by))
     if flags.is_empty():
         return pl.DataFrame(schema={c: _dtype(flags, c) for c in CORRIDOR_COLUMNS})
     flagged = pl.col("flagged").fill_null(False)
@@ -266,6 +326,46 @@ def corridors(flags: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col("rank").cast(pl.Int64))
     )
     return with_names(out.drop(NAME_COLUMNS, strict=False)).select(CORRIDOR_COLUMNS)
+
+
+def _rolled_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``corridors(by=)``: the ranked routes rolled up to the ``by`` columns."""
+    allowed = [*ROUTE_KEY, *PRODUCT_LEVELS]
+    unknown = [c for c in by if c not in allowed]
+    if unknown or not by:
+        raise ValueError(f"by {by!r}: choose among {', '.join(allowed)}")
+    # The routes come ranked, the best first and null scores last: the first
+    # of a group is its lead, and its score is the largest.
+    top = pl.col("score").first()
+    flagged = pl.col("flagged").fill_null(False)
+    out = (
+        ranked.with_columns(
+            **{k: pl.col("hs").str.slice(0, n) for k, n in PRODUCT_LEVELS.items() if k in by}
+        )
+        .group_by(by, maintain_order=True)
+        .agg(
+            # ln sum exp, from the largest: no overflow, and the same sum in any row order.
+            score=top + fixed_order_sum((pl.col("score") - top).exp()).log(),
+            flagged=flagged.any(),
+            routes=pl.len().cast(pl.Int64),
+            flagged_routes=flagged.sum().cast(pl.Int64),
+            extra_usd=fixed_order_sum(pl.col("extra_usd").fill_null(0.0)),
+            extra_usd_month=fixed_order_sum(pl.col("extra_usd_month").fill_null(0.0).clip(0.0)),
+            first=pl.col("first").min(),
+            last=pl.col("last").max(),
+            lead_origin=pl.col("origin").first(),
+            lead_hs=pl.col("hs").first(),
+            peak_score=pl.col("peak_score").first(),
+            peak_period=pl.col("peak_period").first(),
+            reasons=pl.col("reasons").first(),
+        )
+        .with_columns(pl.col("score").fill_nan(None))
+        .sort(["score", *by], descending=[True] + [False] * len(by), nulls_last=True)
+        .with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int64))
+    )
+    names = with_names(out.select(by)).drop(by)
+    return out.select("rank", *by).hstack(names).hstack(out.select(ROLLUP_COLUMNS))
 
 
 def _dtype(flags: pl.DataFrame, column: str) -> pl.DataType:
