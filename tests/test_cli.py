@@ -224,9 +224,18 @@ def test_detect_writes_and_prints_the_corridors(tmp_path, small_world, capsys):
     assert "--corridors" in capsys.readouterr().err
     # Rolled up: one row per hub, destination and heading, as the library gives it.
     wide = tmp_path / "wide.parquet"
-    assert main([*args[:-1], str(wide), "--by", "hub, destination,hs4", "-q"]) == 0
-    assert_frame_equal(pl.read_parquet(wide),
-                       corridors(pl.read_parquet(out), by=["hub", "destination", "hs4"]))  # fmt: skip
+    capsys.readouterr()
+    assert main([*args[:-1], str(wide), "--by", "hub, destination,hs4"]) == 0
+    rolled = corridors(pl.read_parquet(out), by=["hub", "destination", "hs4"])
+    assert_frame_equal(pl.read_parquet(wide), rolled)
+    printed = capsys.readouterr().out
+    flagged_wide = rolled.filter(pl.col("flagged"))
+    assert (
+        f"by hub, destination, hs4: {flagged_wide.height} of {rolled.height} corridors" in printed
+    )
+    lead = flagged_wide.row(0, named=True)
+    assert (f"{lead['rank']:>3}. {lead['hub']} -> {lead['destination']}  {lead['hs4']}  "
+            f"{lead['flagged_routes']} of {lead['routes']} routes flagged") in printed  # fmt: skip
 
 
 @pytest.mark.parametrize(

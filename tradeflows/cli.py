@@ -535,6 +535,18 @@ def detect(
             f"{row['first']:%Y-%m}..{row['last']:%Y-%m}, {_usd(row['extra_usd'])} at stake, "
             f"score {row['score']:.1f}: {row['reasons']}"
         )
+    if rollup is None:
+        return
+    wide = table.filter(pl.col("flagged"))
+    _say(f"by {', '.join(rollup)}: {wide.height} of {table.height} corridors flagged")
+    for row in wide.head(3).iter_rows(named=True):
+        places = " -> ".join(row[c] or "*" for c in rollup if c in ROUTE_KEY[:3])
+        product = "".join(f"  {row[c]}" for c in rollup if c not in ROUTE_KEY[:3])
+        _say(
+            f"  {row['rank']:>3}. {places}{product}  {row['flagged_routes']} of "
+            f"{row['routes']} routes flagged, {row['first']:%Y-%m}..{row['last']:%Y-%m}, "
+            f"{_usd(row['extra_usd'])} at stake, score {row['score']:.1f}: {row['reasons']}"
+        )
 
 
 @app.command()
