@@ -102,6 +102,7 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
         naive_baseline,
     )
     from tradeflows._store import scan_store
+    from tradeflows.detect import roll_up
 
     seeds, which, flag = SEED_SETS[seed_set]
     rows = []
@@ -115,7 +116,7 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
             seconds = time.perf_counter() - t
             ranked = corridors(flags)
             mine = evaluate(ranked, truth)
-            rolled = evaluate(corridors(flags, by=CORRIDOR), truth)
+            rolled = evaluate(roll_up(ranked, CORRIDOR), truth)
             flagged = ranked.filter(pl.col("flagged")).select("hub", "destination", "hs").unique()
             true = truth.filter("is_transshipment").select("hub", "destination", "hs").unique()
             hits = flagged.join(true, on=["hub", "destination", "hs"]).height
@@ -252,18 +253,19 @@ def real_case_rankings(lf, flags=None):
     import polars as pl
 
     from tradeflows import corridors, detect_routes
+    from tradeflows.detect import roll_up
 
     hubs = ["ARM", "GEO", "KAZ", "KGZ", "UZB"]
     key = ["hub", "hs4"]
     flags = flags if flags is not None else detect_routes(lf)
+    ranked = corridors(flags)
     ours = (
-        corridors(flags)
-        .filter(pl.col("destination") == "RUS")
+        ranked.filter(pl.col("destination") == "RUS")
         .group_by("hub", hs4=pl.col("hs").str.slice(0, 4))
         .agg(tradeflows=pl.col("score").max())
     )
     rolled = (
-        corridors(flags, by=["hub", "destination", "hs4"])
+        roll_up(ranked, ["hub", "destination", "hs4"])
         .filter(pl.col("destination") == "RUS")
         .select(*key, rolled_up="score")
     )
@@ -352,6 +354,7 @@ def hub_records(save: bool) -> None:
     import polars as pl
 
     from tradeflows import corridors, detect_routes, money_baseline, naive_baseline
+    from tradeflows.detect import roll_up
 
     records = armenia_records()
     if records is None:
@@ -388,9 +391,10 @@ def hub_records(save: bool) -> None:
         + " | first five |",
         "|---|---|" + "---|" * len(HUB_RECORDS_NAMED) + "---|",
     ]
-    for name, table in (("tradeflows (best corridor through ARM)", corridors(flags)),
+    ranked = corridors(flags)
+    for name, table in (("tradeflows (best corridor through ARM)", ranked),
                         ("tradeflows (corridors through ARM rolled up: their odds added)",
-                         corridors(flags, by=["hub", "destination"])),
+                         roll_up(ranked, ["hub", "destination"])),
                         ("naive: YoY jump of ARM's exports", naive_baseline(lf, destinations=destinations)),
                         ("money: USD increase of ARM's exports over a year", money_baseline(lf, destinations=destinations))):  # fmt: skip
         table = by_destination(table)

@@ -30,6 +30,7 @@ from tradeflows.detect import (
     default_detector,
     model_info,
     pooled_features,
+    roll_up,
 )
 from tradeflows.detect._corridors import POOLED_INDICATORS
 
@@ -453,6 +454,8 @@ def test_corridors_rolled_up_add_their_routes_odds_and_money(world, flags):
     assert (bounds["score"] >= bounds["best"] - 1e-12).all()
     assert (bounds["score"] <= bounds["best"] + np.log(bounds["routes"]) + 1e-12).all()
     assert (bounds["score"] > bounds["best"] + 1e-6).any()
+    # From the ranking already made: the same table.
+    assert_frame_equal(roll_up(ranked, ["hub", "destination", "hs4"]), wide, check_exact=True)
     # The same rows in another order: the same table, bit for bit.
     assert_frame_equal(corridors(flags.reverse(), by=["hub", "destination", "hs4"]), wide,
                        check_exact=True)  # fmt: skip

@@ -482,7 +482,7 @@ def detect(
 
     from tradeflows._routes import ROUTE_KEY
     from tradeflows.detect import route_months_scored
-    from tradeflows.detect._corridors import PRODUCT_LEVELS, corridors
+    from tradeflows.detect._corridors import ROLLUP_KEYS, corridors, roll_up
     from tradeflows.detect._flags import detect_routes
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
@@ -493,9 +493,8 @@ def detect(
     rollup = None
     if by is not None:
         rollup = [c.strip() for c in by.split(",") if c.strip()]
-        allowed = [*ROUTE_KEY, *PRODUCT_LEVELS]
-        if not rollup or any(c not in allowed for c in rollup):
-            raise TradeflowsInputError(f"--by {by!r}: choose among {', '.join(allowed)}")
+        if not rollup or any(c not in ROLLUP_KEYS for c in rollup):
+            raise TradeflowsInputError(f"--by {by!r}: choose among {', '.join(ROLLUP_KEYS)}")
     known = None
     if labels is not None:
         known = _read_labels(labels)
@@ -514,7 +513,7 @@ def detect(
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     ranked = corridors(flags)
-    table = ranked if rollup is None else corridors(flags, by=rollup)
+    table = ranked if rollup is None else roll_up(ranked, rollup)
     _write_table(out, written, table)
     if corridors_out is not None:
         _write_table(corridors_out, None, table)
@@ -539,9 +538,10 @@ def detect(
         return
     wide = table.filter(pl.col("flagged"))
     _say(f"by {', '.join(rollup)}: {wide.height} of {table.height} corridors flagged")
+    countries = [c for c in rollup if c in ROUTE_KEY[:3]]  # origin, hub, destination
     for row in wide.head(3).iter_rows(named=True):
-        places = " -> ".join(row[c] or "*" for c in rollup if c in ROUTE_KEY[:3])
-        product = "".join(f"  {row[c]}" for c in rollup if c not in ROUTE_KEY[:3])
+        places = " -> ".join(row[c] or "*" for c in countries)
+        product = "".join(f"  {row[c]}" for c in rollup if c not in countries)
         _say(
             f"  {row['rank']:>3}. {places}{product}  {row['flagged_routes']} of "
             f"{row['routes']} routes flagged, {row['first']:%Y-%m}..{row['last']:%Y-%m}, "

@@ -10,7 +10,8 @@ are given) to the robust evidence. :func:`tradeflows.detect_routes` runs
 mirror -> routes -> detector -> reasons and returns the flags table (its
 columns: :data:`FLAG_COLUMNS`); :func:`tradeflows.corridors` reads it as one
 row per route, ranked by evidence and value at stake (:data:`CORRIDOR_COLUMNS`),
-or rolled up to wider corridors (``by=``, :data:`ROLLUP_COLUMNS`).
+or rolled up to wider corridors (``by=``, or :func:`roll_up` of a ranking:
+:data:`ROLLUP_COLUMNS`).
 The stages in between are here too: :func:`route_features`, :func:`reasons`,
 :func:`route_evidence`, :func:`pooled_features`, :func:`route_months_scored`.
 """
@@ -20,7 +21,9 @@ from tradeflows.detect._corridors import (
     POOLED_FEATURES,
     PRODUCT_LEVELS,
     ROLLUP_COLUMNS,
+    ROLLUP_KEYS,
     pooled_features,
+    roll_up,
     route_evidence,
 )
 from tradeflows.detect._ensemble import EnsembleDetector
@@ -41,6 +44,7 @@ __all__ = [
     "POOLED_FEATURES",
     "PRODUCT_LEVELS",
     "ROLLUP_COLUMNS",
+    "ROLLUP_KEYS",
     "EnsembleDetector",
     "LearnedRouteDetector",
     "RobustRouteDetector",
@@ -50,6 +54,7 @@ __all__ = [
     "pooled_features",
     "pretrained_model",
     "reasons",
+    "roll_up",
     "route_evidence",
     "route_features",
     "route_months_scored",

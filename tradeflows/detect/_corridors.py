@@ -16,8 +16,10 @@ __all__ = [
     "POOLED_MONTHS",
     "PRODUCT_LEVELS",
     "ROLLUP_COLUMNS",
+    "ROLLUP_KEYS",
     "corridors",
     "pooled_features",
+    "roll_up",
     "route_evidence",
 ]
 
@@ -72,6 +74,8 @@ CORRIDOR_COLUMNS = [
 #: What ``corridors(by=)`` may name beside the route's own columns: the
 #: product's HS heading (``hs4``) and chapter (``hs2``), by their digits.
 PRODUCT_LEVELS = {"hs4": 4, "hs2": 2}
+#: What corridors may be rolled up to (:func:`roll_up`).
+ROLLUP_KEYS = [*ROUTE_KEY, *PRODUCT_LEVELS]
 
 #: The columns of ``corridors(by=)`` after its ``by`` columns and their names.
 ROLLUP_COLUMNS = [
@@ -243,7 +247,8 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     records put a destination whose small flow rose steeply before one that
     grew to hundreds of millions (benchmarks/RESULTS.md). The other columns
     (:data:`ROLLUP_COLUMNS`): ``routes`` and ``flagged_routes`` count its
-    routes, ``extra_usd`` and ``extra_usd_month`` add theirs up, ``first``
+    routes, ``extra_usd`` and ``extra_usd_month`` add theirs up (a route's
+    fall counting as no rise in the latter), ``first``
     and ``last`` bound their flagged months, and ``lead_origin``,
     ``lead_hs``, ``peak_score``, ``peak_period`` and ``reasons`` are those of
     its first-ranked route.
@@ -272,6 +277,7 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     See Also
     --------
     tradeflows.detect_routes : the flags table it ranks.
+    roll_up : the same roll-up of a ranking already made.
 
     Examples
     --------
@@ -292,7 +298,7 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     12.0285
     """
     if by is not None:
-        return _rolled_up(corridors(flags), list(by))
+        return roll_up(corridors(flags), by)
     if flags.is_empty():
         return pl.DataFrame(schema={c: _dtype(flags, c) for c in CORRIDOR_COLUMNS})
     flagged = pl.col("flagged").fill_null(False)
@@ -328,12 +334,48 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     return with_names(out.drop(NAME_COLUMNS, strict=False)).select(CORRIDOR_COLUMNS)
 
 
-def _rolled_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    """``corridors(by=)``: the ranked routes rolled up to the ``by`` columns."""
-    allowed = [*ROUTE_KEY, *PRODUCT_LEVELS]
-    unknown = [c for c in by if c not in allowed]
-    if unknown or not by:
-        raise ValueError(f"by {by!r}: choose among {', '.join(allowed)}")
+def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """A corridor ranking rolled up to the ``by`` columns: ``corridors(flags, by=by)``
+    from ``ranked = corridors(flags)``, without ranking the routes again.
+
+    Parameters
+    ----------
+    ranked : DataFrame
+        A corridor ranking (:func:`corridors`: ``CORRIDOR_COLUMNS``, ranked).
+    by : list of str
+        Among :data:`ROLLUP_KEYS`: the route's columns, ``hs4`` and ``hs2``.
+
+    Returns
+    -------
+    DataFrame
+        ``rank``, the ``by`` columns, the names of those that are countries,
+        then :data:`ROLLUP_COLUMNS` (see :func:`corridors`).
+
+    Raises
+    ------
+    ValueError
+        When ``by`` is empty or names a column not in :data:`ROLLUP_KEYS`.
+
+    See Also
+    --------
+    corridors : the ranking it rolls up, and how a wide corridor is scored.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": ["USA", "JPN"], "hub": "MYS", "destination": "CHN",
+    ...     "hs": ["847150", "847130"], "period": dt.date(2024, 1, 1), "score": [1.0, 1.0],
+    ...     "flagged": True, "reasons": "r", "extra_usd": 0.0})
+    >>> ranked = corridors(f)
+    >>> wide = roll_up(ranked, ["hub", "hs4"])
+    >>> wide.select("hub", "hs4", "routes", "lead_origin").rows()
+    [('MYS', '8471', 2, 'JPN')]
+    >>> round(wide["score"].item(), 4)  # 1 + ln 2: two routes' odds added
+    1.6931
+    """
+    by = list(by)
+    if not by or any(c not in ROLLUP_KEYS for c in by):
+        raise ValueError(f"by {by!r}: choose among {', '.join(ROLLUP_KEYS)}")
     # The routes come ranked, the best first and null scores last: the first
     # of a group is its lead, and its score is the largest.
     top = pl.col("score").first()
