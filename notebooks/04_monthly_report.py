@@ -49,6 +49,17 @@ report.corridors.filter(report.corridors["flagged"]).select(
     "rank", "origin", "hub", "destination", "hs", "months", "evidence", "extra_usd"
 ).head(10)
 
+# %% [markdown]
+# The same corridors rolled up to what a study names, "Kazakhstan to Russia,
+# heading 8471", whatever the origin and the eight-digit code (the config's
+# `[report] by`): how many of each one's routes are flagged, and what they
+# carried above their usual level.
+
+# %%
+report.wide.filter(report.wide["flagged"]).select(
+    "rank", "hub", "destination", "hs4", "flagged_routes", "routes", "first", "last", "extra_usd"
+).head(10)
+
 # %%
 viz.flags_bar(report.corridors, top=15)
 

@@ -426,6 +426,12 @@ def test_corridors_rolled_up_add_their_routes_odds_and_money(world, flags):
     wide = corridors(flags, by=["hub", "destination", "hs4"])
     assert wide.columns[:4] == ["rank", "hub", "destination", "hs4"]
     assert wide.columns[-len(ROLLUP_COLUMNS) :] == ROLLUP_COLUMNS
+    # Names beside the codes: the countries', and the heading's description.
+    named = wide.select("hub_name", "destination_name", "hs4_description")
+    assert named.null_count().row(0) == (0, 0, 0)
+    machines = wide.filter(pl.col("hs4") == "8471")["hs4_description"]
+    assert machines.len() > 0
+    assert machines.str.starts_with("Automatic data processing machines").all()
     assert wide["rank"].to_list() == list(range(1, wide.height + 1))
     assert wide["score"].is_sorted(descending=True, nulls_last=True)
     # Every route in exactly one wide corridor, its score the log of their summed odds.

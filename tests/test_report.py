@@ -151,6 +151,30 @@ def test_config_file_is_checked(tmp_path):
         load_config(bad)
 
 
+@pytest.mark.parametrize("by", ['["hub", "hs6"]', '"hub"', "[1]"])
+def test_a_wrong_roll_up_is_refused_with_one_line(by, tmp_path):
+    bad = tmp_path / "report.toml"
+    bad.write_text(f"[report]\nby = {by}\n")
+    with pytest.raises(TradeflowsInputError, match=r"report.toml: \[report\] by = .*: expected "
+                       r"a list among origin, hub, destination, hs, hs4, hs2"):  # fmt: skip
+        load_config(bad)
+
+
+def test_wide_corridors_follow_the_config(world, report, tmp_path):
+    text = report.read_text()
+    assert 'id="wide"' in text and "Flagged corridors by hub, destination and heading" in text
+    config = {"report": {**CONFIG["report"], "by": ["destination", "hs2"], "wide_rows": 2},
+              "detect": CONFIG["detect"]}  # fmt: skip
+    path = build_report([world / "comtrade"], tmp_path / "w.html", config=config, built="x")
+    page = path.read_text()
+    assert "Flagged corridors by destination and chapter" in page
+    body = page.split('id="wide-table"')[1].split("</table>")[0]
+    assert body.count("<tr>") == 1 + 2  # the head and two rows
+    config["report"]["by"] = []
+    page = build_report([world / "comtrade"], tmp_path / "n.html", config=config, built="x")
+    assert 'id="wide"' not in page.read_text()
+
+
 def test_cli_report_prints_its_path_and_refuses_bad_input(world, tmp_path, capsys):
     out = tmp_path / "r.html"
     config = tmp_path / "report.toml"
@@ -260,16 +284,30 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
         "#flags-table > tbody > tr", "rows => rows.map(r => r.cells[1].textContent)"
     )
     assert {"ARM", "KAZ", "KGZ"} <= set(hubs)
+    # The wide corridors (hub, destination, heading): the studies' KAZ -> RUS 8471 among
+    # the first three, each row's routes counted, the reasons opened on demand.
+    wide = seen["page"].eval_on_selector_all(
+        "#wide-table > tbody > tr",
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.trim()))",
+    )
+    assert 0 < len(wide) <= config["report"]["wide_rows"]
+    assert ["KAZ", "RUS", "8471"] in [r[:3] for r in wide[:3]], wide[:3]
+    counts = [re.fullmatch(r"(\d+) of (\d+)", r[3]) for r in wide]
+    assert all(m and 0 < int(m[1]) <= int(m[2]) for m in counts), [r[3] for r in wide]
+    scores = [float(r[6]) for r in wide]
+    assert scores == sorted(scores, reverse=True)
+    assert all(len(r[7]) > 40 for r in wide)  # the first route and its reasons
     # Names beside the codes, and the filter finds products by words of their description.
     page = seen["page"]
     names = page.eval_on_selector_all(
         "#flags-table > tbody > tr", "rows => rows.map(r => r.cells[1].dataset.name)"
     )
     assert {"Armenia", "Kazakhstan", "Kyrgyzstan"} <= set(names)
-    # An analyst scrolls it: under 10,000 px at 1280x800, each corridor's reasons said once.
+    # An analyst scrolls it: under 11,000 px at 1280x800 (10,000 before the wide
+    # corridors' table, about 700 px), each corridor's reasons said once.
     page.set_viewport_size({"width": 1280, "height": 800})
     page.wait_for_timeout(300)
-    assert page.evaluate("document.documentElement.scrollHeight") < 10_000
+    assert page.evaluate("document.documentElement.scrollHeight") < 11_000
     why = page.eval_on_selector_all("#drilldown ~ p.reasons", "ps => ps.map(p => p.textContent)")
     assert len(why) == config["report"]["drilldowns"] == len(set(why))
     spans = page.eval_on_selector_all(
@@ -450,6 +488,11 @@ def test_the_report_object_computes_once_and_writes_what_build_report_writes(wor
     book = pl.read_excel(report.to_excel(tmp_path / "f.xlsx"), sheet_name="corridors",
                          schema_overrides={"hs": pl.String})  # fmt: skip
     assert book.height == report.corridors.height
+    wide = pl.read_excel(tmp_path / "f.xlsx", sheet_name="wide corridors",
+                         schema_overrides={"hs4": pl.String})  # fmt: skip
+    assert wide.height == report.wide.height > 0
+    assert wide["routes"].sum() == report.corridors.height  # every corridor in one wide row
+    assert wide.columns[:4] == ["rank", "hub", "destination", "hs4"]
     shown = report._repr_html_()
     assert f"{report.summary['n_flagged_routes']:,} flagged corridors" in shown
     assert report.summary["routes"][0]["reasons"][:20].replace("'", "&#x27;") in shown

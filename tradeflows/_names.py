@@ -400,7 +400,8 @@ def hs_products(text: str, option: str = "hs") -> list[str]:
 
 
 @cache
-def _descriptions() -> dict[str, str]:
+def hs_descriptions() -> dict[str, str]:
+    """Every HS code's description, HS2022's where the two revisions differ."""
     table = pl.concat([hs_codes("HS2017"), hs_codes("HS2022")]).unique("hs", keep="last")
     return dict(zip(table["hs"].to_list(), table["description"].to_list(), strict=True))
 
@@ -443,7 +444,7 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
                 .alias(f"{col}_name")
             )
     if "hs" in frame.columns:
-        desc = _descriptions()
+        desc = hs_descriptions()
         out = out.with_columns(
             hs_description=pl.coalesce(
                 pl.col("hs").replace_strict(desc, default=None, return_dtype=pl.String),
@@ -452,14 +453,6 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
                 .replace_strict(desc, default=None, return_dtype=pl.String),
             )
         )
-    return out
-
-
-@cache
-def _hs_descriptions() -> dict[str, str]:
-    out = {}
-    for rev in ("HS2017", "HS2022"):
-        out.update(dict(hs_codes(rev).select("hs", "description").rows()))
     return out
 
 
@@ -520,4 +513,4 @@ def hs_description(hs: str) -> str:
     """
     if hs == "TOTAL":
         return "all goods"
-    return (_hs_descriptions().get(hs) or _hs_descriptions().get(hs[:6]) or "").strip()
+    return (hs_descriptions().get(hs) or hs_descriptions().get(hs[:6]) or "").strip()

@@ -54,7 +54,8 @@ __all__ = [
 #: Report options and their defaults (``report.toml``: ``[report]`` and ``[detect]``).
 DEFAULTS = {
     "report": {"title": "tradeflows: routes that look like transshipment", "top_routes": 25,
-               "drilldowns": 5, "table_rows": 500},
+               "drilldowns": 5, "table_rows": 500, "by": ["hub", "destination", "hs4"],
+               "wide_rows": 15},
     "detect": {"destinations": None, "hubs": None, "hs": None, "since": None, "min_usd": None},
 }  # fmt: skip
 
@@ -167,6 +168,14 @@ def check_config(config: dict, where: object = "report config") -> dict:
         if key == "title":
             if not isinstance(value, str):
                 raise TradeflowsInputError(f"{where}: [report] title = {value!r}: expected text")
+        elif key == "by":
+            from tradeflows.detect._corridors import ROLLUP_KEYS
+
+            if not isinstance(value, list) or any(c not in ROLLUP_KEYS for c in value):
+                raise TradeflowsInputError(
+                    f"{where}: [report] by = {value!r}: expected a list among "
+                    f"{', '.join(ROLLUP_KEYS)} ([] for no wide corridors)"
+                )
         elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MOST:
             raise TradeflowsInputError(
                 f"{where}: [report] {key} = {value!r}: expected a whole number from 0 to {_MOST}"
@@ -325,6 +334,7 @@ def summarise(
     previous: dict | None = None,
     built: str = "",
     ranked: pl.DataFrame | None = None,
+    wide: pl.DataFrame | None = None,
 ) -> dict:
     """Everything the report says, as plain data (no HTML).
 
@@ -345,12 +355,17 @@ def summarise(
     ranked : DataFrame, optional
         :func:`tradeflows.corridors` of ``flags`` when the caller has it
         (:class:`Report` does): it is not ranked again.
+    wide : DataFrame, optional
+        ``ranked`` rolled up to the config's ``[report] by``
+        (:func:`tradeflows.detect.roll_up`): its first ``wide_rows`` flagged
+        rows go in the summary (``wide``).
 
     Returns
     -------
     dict
-        The title, coverage, audit, counts, the flagged corridors, data-quality
-        events and what changed since the previous report.
+        The title, coverage, audit, counts, the flagged corridors (and the
+        flagged wide corridors, with ``wide``), data-quality events and what
+        changed since the previous report.
 
     See Also
     --------
@@ -425,6 +440,46 @@ def summarise(
         .with_columns(pl.col("period").cast(pl.String))
         .to_dicts(),
         "changes": _changes(routes, previous),
+        "wide": _wide_summary(wide, config["report"].get("wide_rows", 15)),
+    }
+
+
+#: How the report names what corridors are rolled up to.
+_BY_WORDS = {"origin": "origin", "hub": "hub", "destination": "destination", "hs": "product",
+             "hs4": "heading", "hs2": "chapter"}  # fmt: skip
+#: The column that names each of them (a country's name, a code's description).
+_BY_NAMES = {"origin": "origin_name", "hub": "hub_name", "destination": "destination_name",
+             "hs": "hs_description", "hs4": "hs4_description", "hs2": "hs2_description"}  # fmt: skip
+
+
+def _wide_summary(wide: pl.DataFrame | None, rows: int) -> dict | None:
+    """The first ``rows`` flagged wide corridors of ``wide`` (a roll-up), as the
+    report shows them; None without a roll-up."""
+    if wide is None:
+        return None
+    by = [c for c in wide.columns if c in _BY_WORDS]  # the roll-up's keys, in its order
+    words = [_BY_WORDS[c] for c in by]
+    hit = wide.filter(pl.col("flagged"))
+    return {
+        "by": by,
+        "heads": words,
+        "label": words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}",
+        "n": wide.height,
+        "n_flagged": hit.height,
+        "rows": [
+            {
+                "cells": [{"code": r[c] or "*", "name": r.get(_BY_NAMES[c])} for c in by],
+                "routes": r["routes"],
+                "flagged_routes": r["flagged_routes"],
+                "first": r["first"].strftime("%Y-%m"),
+                "last": r["last"].strftime("%Y-%m"),
+                "extra_usd": round(r["extra_usd"]),
+                "score": round(r["score"], 3),
+                "lead": [r["lead_origin"] or "*", r["lead_hs"]],
+                "reasons": r["reasons"],
+            }
+            for r in hit.head(rows).iter_rows(named=True)
+        ],
     }
 
 
@@ -485,9 +540,12 @@ def _flagged_months(flags: pl.DataFrame, corridors: pl.DataFrame) -> pl.DataFram
     return flags.join(hit, on=ROUTE_KEY, how="semi", maintain_order="left")
 
 
-def downloads(flags: pl.DataFrame, ranked: pl.DataFrame | None = None) -> dict[str, str]:
+def downloads(
+    flags: pl.DataFrame, ranked: pl.DataFrame | None = None, wide: pl.DataFrame | None = None
+) -> dict[str, str]:
     """The report's downloads, as base64 for ``data:`` links that work offline: the
-    flagged corridors as CSV, and as an Excel workbook with their route-months.
+    flagged corridors as CSV, and as an Excel workbook with their route-months
+    (and the flagged wide corridors, given ``wide``).
 
     Parameters
     ----------
@@ -496,6 +554,9 @@ def downloads(flags: pl.DataFrame, ranked: pl.DataFrame | None = None) -> dict[s
     ranked : DataFrame, optional
         :func:`tradeflows.corridors` of ``flags`` when the caller has it
         (:class:`Report` does): it is not ranked again.
+    wide : DataFrame, optional
+        The corridors rolled up (:func:`tradeflows.detect.roll_up`): the
+        workbook's ``wide corridors`` sheet holds the flagged ones.
 
     Returns
     -------
@@ -518,7 +579,10 @@ def downloads(flags: pl.DataFrame, ranked: pl.DataFrame | None = None) -> dict[s
     ranked = _route_rows(flags, ranked)
     months = _flagged_months(flags, ranked)
     text = spreadsheet_safe(ranked).write_csv()
-    book = workbook_bytes({"corridors": ranked, "route-months": months}, "the report's download")
+    sheets = {"corridors": ranked, "route-months": months}
+    if wide is not None:
+        sheets["wide corridors"] = wide.filter(pl.col("flagged"))
+    book = workbook_bytes(sheets, "the report's download")
     return {
         "csv": base64.b64encode(text.encode("utf-8")).decode("ascii"),
         "xlsx": base64.b64encode(book).decode("ascii"),
@@ -724,6 +788,10 @@ class Report:
         The route-months scored (:func:`tradeflows.detect_routes`).
     corridors : polars.DataFrame
         One row per corridor, ranked (:func:`tradeflows.corridors`).
+    wide : polars.DataFrame or None
+        The corridors rolled up to the config's ``[report] by`` (default hub,
+        destination and heading; :func:`tradeflows.detect.roll_up`), ranked;
+        None when ``by`` is empty.
     figures : dict of str to plotly.graph_objects.Figure
         The overview figures, then each drill-down's legs and mirror gap, by title.
 
@@ -761,7 +829,7 @@ class Report:
         from tradeflows._routes import coverage_table
         from tradeflows._store import open_sources
         from tradeflows.detect._budget import memory_budget, too_many_rows
-        from tradeflows.detect._corridors import corridors
+        from tradeflows.detect._corridors import corridors, roll_up
         from tradeflows.detect._flags import detect_routes
 
         engine = resolve_engine(engine)  # once, for every stage below
@@ -792,9 +860,11 @@ class Report:
             self.flags = detect_routes(lf, query=self.query, engine=engine, pairs=pairs,
                                        memory=memory)  # fmt: skip
         self.corridors = corridors(self.flags)  # ranked once, for every part below
+        by = self.config["report"]["by"]
+        self.wide = roll_up(self.corridors, by) if by else None
         self.summary = summarise(
             lf, self.flags, audit, config=self.config, previous=before,
-            built=built or _build_time(), ranked=self.corridors,
+            built=built or _build_time(), ranked=self.corridors, wide=self.wide,
         )  # fmt: skip
         if partition:
             drilled = self.summary["routes"][: self.config["report"]["drilldowns"]]
@@ -828,19 +898,23 @@ class Report:
         with step(f"writing {path}"):
             table = table_rows(self.flags, self.config["report"]["table_rows"], self.corridors)
             page = render(self.summary, self._overview, self._drill, table=table,
-                          attachments=downloads(self.flags, self.corridors))  # fmt: skip
+                          attachments=downloads(self.flags, self.corridors, self.wide))  # fmt: skip
             write_text_atomic(path, page)
         return path
 
     def to_excel(self, path: str | Path) -> Path:
-        """Write the flags as an Excel workbook: every corridor, and the route-months
-        of the flagged ones (names beside the codes); return the path."""
+        """Write the flags as an Excel workbook: every corridor, the route-months
+        of the flagged ones (names beside the codes) and, when the report rolls
+        them up, every wide corridor; return the path."""
         from tradeflows._files import write_workbook_atomic
 
         path = _xlsx_path(path)
         with step(f"writing {path}"):
             months = _flagged_months(self.flags, self.corridors)
-            write_workbook_atomic(path, {"corridors": self.corridors, "route-months": months})
+            sheets = {"corridors": self.corridors, "route-months": months}
+            if self.wide is not None:
+                sheets["wide corridors"] = self.wide
+            write_workbook_atomic(path, sheets)
         return path
 
     def _repr_html_(self) -> str:

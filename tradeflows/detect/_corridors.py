@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import fixed_order_sum
-from tradeflows._names import NAME_COLUMNS, with_names
+from tradeflows._names import NAME_COLUMNS, hs_descriptions, with_names
 from tradeflows._routes import FEATURES, ROUTE_KEY
 
 __all__ = [
@@ -267,7 +267,9 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     DataFrame
         ``CORRIDOR_COLUMNS``: one row per origin, hub, destination and product,
         ranked (``rank`` 1 first). With ``by``: ``rank``, the ``by`` columns,
-        the names of those that are countries, then :data:`ROLLUP_COLUMNS`.
+        the names of those that are countries, the descriptions of a heading
+        or chapter (``hs4_description``, ``hs2_description``), then
+        :data:`ROLLUP_COLUMNS`.
 
     Raises
     ------
@@ -349,7 +351,8 @@ def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     -------
     DataFrame
         ``rank``, the ``by`` columns, the names of those that are countries,
-        then :data:`ROLLUP_COLUMNS` (see :func:`corridors`).
+        the descriptions of a heading or chapter (``hs4_description``,
+        ``hs2_description``), then :data:`ROLLUP_COLUMNS` (see :func:`corridors`).
 
     Raises
     ------
@@ -407,7 +410,12 @@ def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         .with_columns(pl.col("rank").cast(pl.Int64))
     )
     names = with_names(out.select(by)).drop(by)
-    return out.select("rank", *by).hstack(names).hstack(out.select(ROLLUP_COLUMNS))
+    # A heading's or chapter's description beside it, as the countries' names.
+    headings = {f"{k}_description": pl.col(k).replace_strict(
+        hs_descriptions(), default=None, return_dtype=pl.String
+    ) for k in PRODUCT_LEVELS if k in by}  # fmt: skip
+    rest = out.with_columns(**headings).select(*headings, *ROLLUP_COLUMNS)
+    return out.select("rank", *by).hstack(names).hstack(rest)
 
 
 def _dtype(flags: pl.DataFrame, column: str) -> pl.DataType:
