@@ -1,6 +1,7 @@
 """Train the detector tradeflows ships (``tradeflows/detect/route_model.json``).
 
     python scripts/train_detector.py
+    python scripts/train_detector.py --learning-curve   # would more worlds help?
 
 On the tuning seeds only (``benchmarks/bench_detect.py``: :data:`TUNING_SEEDS`;
 the evaluation seeds are never read here), for every world of the stress
@@ -323,5 +324,45 @@ def main() -> None:
     print(f"wrote {out / 'route_model.json'}")
 
 
+def learning_curve() -> None:
+    """Would more training worlds help? The route trees trained on 2, 4 and 8 of
+    the tuning seeds (two disjoint sets for 2 and 4), scoring the same two
+    held-out tuning seeds (109 and 110): corridor AP of the routes' pooled
+    evidence (the best route per corridor), per world, then the median per
+    dimension. Nothing is written (``--learning-curve``)."""
+    dimensions = [d for d in STRESS if d not in NOT_TRAINED_ON]
+    table = pl.concat([world_table(d, s) for d in dimensions for s in TUNING_SEEDS])
+    test = table.filter(pl.col("seed").is_in([109, 110]))
+    pool = [s for s in TUNING_SEEDS if s not in (109, 110)]
+    for n in (2, 4, 8):
+        aps: dict[str, list[float]] = {}
+        for rep in range(1 if n == len(pool) else 2):
+            model = train(table.filter(pl.col("seed").is_in(pool[rep * n : (rep + 1) * n])))
+            scored = test.with_columns(score=pl.Series(log_odds(model, test)))
+            for (world,), part in scored.partition_by("world", as_dict=True).items():
+                label = part.group_by(CORRIDOR).agg(pl.col("label").max())
+                best = (
+                    route_evidence(part)
+                    .group_by(CORRIDOR)
+                    .agg(pl.col("evidence").max())
+                    .join(label, on=CORRIDOR)
+                    .filter(pl.col("evidence").is_not_null())
+                    .sort("evidence", descending=True)
+                )
+                positives = int(label["label"].sum())
+                if positives:
+                    ap = average_precision(
+                        best["evidence"].to_list(), (best["label"] == 1).to_list(), positives
+                    )
+                    aps.setdefault(world.rsplit("_", 1)[0], []).append(ap)
+        median = {d: float(np.median(v)) for d, v in aps.items()}
+        print(
+            f"trained on {n} seeds ({n * len(dimensions)} worlds): median over dimensions "
+            f"{np.median(list(median.values())):.3f}, mean {np.mean(list(median.values())):.3f}, "
+            f"default {median['default']:.3f}",
+            flush=True,
+        )
+
+
 if __name__ == "__main__":
-    main()
+    learning_curve() if "--learning-curve" in sys.argv[1:] else main()
