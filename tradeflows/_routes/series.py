@@ -391,12 +391,19 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     Adds ``_r{k}``/``_f{k}`` (rise and fall of each window's level) and
     ``_ry{k}``/``_fy{k}`` (the same against the same months a year before).
     """
-    out = dense
     stats = [f"{name}_{tag}" for tag in "cn" for name in ("n", "lo", "mid", "hi")]
+    classes = [f"_c{k}" for k in WINDOWS]
+    # The centre and the two scales depend only on a series-month's kind and
+    # size classes: they are worked out once per combination the data holds (a
+    # few hundred rows), then joined to the series-months in one join of a few
+    # columns (0.6 s against 6.3 s for a join of the spreads per window at 11.9M
+    # report rows, the same values bit for bit; benchmarks/RESULTS.md).
+    look = dense.select("kind", *classes).unique()
+    scaled = []
     for k in WINDOWS:
         cls = f"_c{k}"
-        # One join a window: the spreads of its changes against the window
-        # before (``u``) and a year before (``y``) side by side.
+        # The spreads of its changes against the window before (``u``) and a
+        # year before (``y``) side by side.
         parts = [
             table.filter((pl.col("window") == k) & (pl.col("which") == which)).select(
                 "kind", pl.col("cls").alias(cls), *(pl.col(s).alias(f"{s}_{which}") for s in stats)
@@ -408,18 +415,15 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
         # (headings, a hub's or a destination's totals) too few to measure theirs.
         legs = both.filter(pl.col("kind") == "leg").drop("kind")
         legs = legs.rename({c: f"{c}_leg" for c in legs.columns if c != cls})
-        out = out.join(
-            both.lazy(),
-            on=["kind", cls],
-            how="left",
-            maintain_order="left",  # the series stay in order: a month back is a row up
-        ).join(legs.lazy(), on=cls, how="left", maintain_order="left")
+        look = look.join(both.lazy(), on=["kind", cls], how="left").join(
+            legs.lazy(), on=cls, how="left"
+        )
         size = pl.col(cls).fill_null(0)
         prior_up = size.replace_strict(dict(enumerate(_PRIOR_UP)), default=_PRIOR_UP[0],
                                        return_dtype=pl.Float64)  # fmt: skip
         prior_down = size.replace_strict(dict(enumerate(_PRIOR_DOWN)), default=_PRIOR_DOWN[0],
                                          return_dtype=pl.Float64)  # fmt: skip
-        spread = []
+        scales = []
         for which, rise, fall in (("u", f"_r{k}", f"_f{k}"), ("y", f"_ry{k}", f"_fy{k}")):
             c = f"_{which}{k}"
             tiers = [(pl.col(f"n_{t}_{which}{leg}").fill_null(0) >= _NULL_MIN, f"{t}_{which}{leg}")
@@ -432,22 +436,31 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
                     chosen = chosen.when(enough).then(pl.col(f"{name}_{tag}"))
                 return chosen
 
-            mid = pl.when(measured).then(pick("mid")).otherwise(0.0)
-            up = (
+            mid, up, down = f"_mid{c}", f"_up{c}", f"_down{c}"
+            scales += [
+                pl.when(measured).then(pick("mid")).otherwise(0.0).alias(mid),
                 pl.when(measured)
                 .then(((pick("hi") - pick("mid")) / _TAIL_Z).clip(0.05))
                 .otherwise(prior_up)
-            )
-            down = (
+                .alias(up),
                 pl.when(measured)
                 .then(((pick("mid") - pick("lo")) / _TAIL_Z).clip(0.05))
                 .otherwise(prior_down)
-            )
-            spread += [((pl.col(c) - mid) / up).alias(rise), ((mid - pl.col(c)) / down).alias(fall)]
-        out = out.with_columns(spread).drop(
+                .alias(down),
+            ]
+            scaled += [((pl.col(c) - pl.col(mid)) / pl.col(up)).alias(rise),
+                       ((pl.col(mid) - pl.col(c)) / pl.col(down)).alias(fall)]  # fmt: skip
+        look = look.with_columns(scales).drop(
             f"{s}_{w}{leg}" for s in stats for w in "uy" for leg in ("", "_leg")
         )
-    return out
+    helpers = [c for c in look.collect_schema().names() if c not in ("kind", *classes)]
+    return (
+        # A series-month of no size class (too little history) takes the prior's.
+        dense.join(look, on=["kind", *classes], how="left", nulls_equal=True,
+                   maintain_order="left")  # the series stay in order: a month back is a row up
+        .with_columns(scaled)
+        .drop(helpers)
+    )  # fmt: skip
 
 
 def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
