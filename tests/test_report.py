@@ -496,6 +496,12 @@ def test_the_report_object_computes_once_and_writes_what_build_report_writes(wor
     shown = report._repr_html_()
     assert f"{report.summary['n_flagged_routes']:,} flagged corridors" in shown
     assert report.summary["routes"][0]["reasons"][:20].replace("'", "&#x27;") in shown
+    first = report.wide.filter(pl.col("flagged")).row(0, named=True)
+    assert (
+        f"By hub, destination and heading: {report.wide['flagged'].sum():,} of "
+        f"{report.wide.height:,} flagged; first {first['hub']} {first['destination']} "
+        f"{first['hs4']} ({first['flagged_routes']} of {first['routes']} routes)"
+    ) in shown
     with pytest.raises(TradeflowsInputError, match=r"an \.html file"):
         report.write_html(tmp_path / "r.pdf")
     with pytest.raises(TradeflowsInputError, match=r"\.xlsx file name"):

@@ -931,10 +931,24 @@ class Report:
         )  # fmt: skip
         head = "".join(f"<th>{h}</th>" for h in ("route", "HS", "flagged months", "span",
                                                  "at stake (USD)", "reasons"))  # fmt: skip
+        wide = ""
+        if s["wide"] and s["wide"]["rows"]:
+            w = s["wide"]
+            firsts = "; ".join(
+                " ".join(c["code"] for c in r["cells"])
+                + f" ({r['flagged_routes']} of {r['routes']} routes)"
+                for r in w["rows"][:3]
+            )
+            wide = (
+                html.escape(
+                    f"By {w['label']}: {w['n_flagged']:,} of {w['n']:,} flagged; first {firsts}. "
+                )
+                + "<code>.wide</code> holds them all. "
+            )
         return (
             f"<div><h1 style='font-size:1.3em'>{html.escape(s['title'])}</h1>"
             f"<p>{s['n_flagged_routes']:,} flagged corridors carrying USD {s['extra_usd_text']} "
-            f"above their usual level; {s['n_route_months']:,} route-months scored. "
+            f"above their usual level; {s['n_route_months']:,} route-months scored. {wide}"
             "<code>.write_html(path)</code> writes the whole report, "
             "<code>.to_excel(path)</code> the workbook.</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
