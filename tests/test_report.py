@@ -16,6 +16,8 @@ from tradeflows._errors import TradeflowsInputError
 from tradeflows._reference import policy_dates
 from tradeflows._report import build_report, load_config, render, summarise, table_rows
 from tradeflows.cli import main
+from tradeflows.detect import roll_up
+from tradeflows.detect._corridors import corridors
 from tradeflows.names import country
 
 CONFIG = {"report": {"title": "Test report", "top_routes": 10, "drilldowns": 2, "table_rows": 100},
@@ -72,11 +74,48 @@ def test_text_from_the_data_is_escaped(tmp_path):
         "files": [{"source": EVIL, "format": "x", "sha256": "0" * 64, "bytes": 1}],
         "totals": {},
     }
-    s = summarise(lf, flags, audit, config=CONFIG, built="now")
+    ranked = corridors(flags)
+    wide = roll_up(ranked, ["hub", "destination", "hs4"])  # the wide table shows it too
+    s = summarise(lf, flags, audit, config=CONFIG, built="now", ranked=ranked, wide=wide)
     text = render(s, [], [], table=table_rows(flags, 10))
+    assert 'id="wide-table"' in text
     assert EVIL not in text
     assert "&lt;script&gt;alert(" in text
     (tmp_path / "evil.html").write_text(text)
+
+
+@pytest.mark.parametrize(
+    "by, words, name",
+    [
+        (["origin"], "origin", "United States"),
+        (["hub"], "hub", "Malaysia"),
+        (["destination"], "destination", "China"),
+        (["hs"], "product", "Units of automatic data"),
+        (["hs4"], "heading", "Automatic data processing machines"),
+        (["hs2"], "chapter", "Machinery and mechanical appliances"),
+        (["hub", "destination", "hs4"], "hub, destination and heading", "Malaysia"),
+    ],
+)
+def test_the_wide_table_shows_any_roll_up_with_names(by, words, name):
+    flags = pl.DataFrame({
+        "origin": ["USA", "JPN", "USA"], "hub": ["MYS", "MYS", "SGP"], "destination": "CHN",
+        "hs": ["847150", "847130", "851762"], "period": dt.date(2024, 1, 1),
+        "score": [9.0, 7.0, 1.0], "flagged": [True, True, False], "reasons": ["a", "b", "c"],
+        "data_quality": None, "extra_usd": [1e6, 2e6, 0.0],
+    }, schema_overrides={"data_quality": pl.String})  # fmt: skip
+    lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": ["M"], "reporter": ["USA"],
+                       "partner": ["MYS"], "hs": ["847150"], "value_usd": [1.0]})  # fmt: skip
+    ranked = corridors(flags)
+    wide = roll_up(ranked, by)
+    s = summarise(lf, flags, {"files": [], "totals": {}}, config=CONFIG, built="now",
+                  ranked=ranked, wide=wide)  # fmt: skip
+    section = render(s, [], [], table=table_rows(flags, 10)).split('id="wide"')[1]
+    section = section.split('id="flags"')[0]
+    assert f"Flagged corridors by {words}</h2>" in section
+    hit = wide.filter(pl.col("flagged"))
+    assert section.count("<tr>") == 1 + hit.height  # the head, then the flagged ones
+    assert f"{hit['flagged_routes'][0]} of {hit['routes'][0]}" in section
+    assert re.search(f'data-name="{name}', section), section[:600]
 
 
 def test_report_chapter_by_chapter_is_the_same_report(world, report, tmp_path):
