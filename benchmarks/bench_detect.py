@@ -553,13 +553,7 @@ def main() -> None:
         from tradeflows._synth import STRESS
 
         stress(
-            "tuning"
-            if args.tuning
-            else "extra"
-            if args.extra
-            else "fresh"
-            if args.fresh
-            else "evaluation",
+            next((name for name in SEED_SETS if getattr(args, name, False)), "evaluation"),
             args.dimensions or list(STRESS),
             save=not args.no_record,
             detector=args.detector,

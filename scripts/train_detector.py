@@ -340,20 +340,11 @@ def learning_curve() -> None:
             model = train(table.filter(pl.col("seed").is_in(pool[rep * n : (rep + 1) * n])))
             scored = test.with_columns(score=pl.Series(log_odds(model, test)))
             for (world,), part in scored.partition_by("world", as_dict=True).items():
-                label = part.group_by(CORRIDOR).agg(pl.col("label").max())
-                best = (
-                    route_evidence(part)
-                    .group_by(CORRIDOR)
-                    .agg(pl.col("evidence").max())
-                    .join(label, on=CORRIDOR)
-                    .filter(pl.col("evidence").is_not_null())
-                    .sort("evidence", descending=True)
-                )
-                positives = int(label["label"].sum())
+                label = part.group_by(CORRIDOR).agg(unit=(pl.col("label") == 1).any())
+                positives = int(label["unit"].sum())
                 if positives:
-                    ap = average_precision(
-                        best["evidence"].to_list(), (best["label"] == 1).to_list(), positives
-                    )
+                    routes = route_evidence(part).join(label, on=CORRIDOR)
+                    ap = corridor_ap(routes.with_columns(n_true=pl.lit(positives)), "evidence")
                     aps.setdefault(world.rsplit("_", 1)[0], []).append(ap)
         median = {d: float(np.median(v)) for d, v in aps.items()}
         print(

@@ -408,7 +408,9 @@ def hs_descriptions() -> dict[str, str]:
 
 def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with ``origin_name``, ``hub_name``, ``destination_name`` and
-    ``hs_description`` added at the end (for the code columns it has).
+    ``hs_description`` added at the end (for the code columns it has), then
+    ``hs4_description`` and ``hs2_description`` for a heading or chapter column
+    (``hs4``, ``hs2``: a roll-up's, :func:`tradeflows.detect.roll_up`).
 
     A code of more than six digits (CN8, HTS10) takes its six-digit heading's
     description.
@@ -416,12 +418,14 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     Parameters
     ----------
     frame : DataFrame
-        A table with ``origin``, ``hub``, ``destination`` and ``hs`` (those it has).
+        A table with ``origin``, ``hub``, ``destination``, ``hs``, ``hs4`` and
+        ``hs2`` (those it has).
 
     Returns
     -------
     DataFrame
-        The same, with :data:`NAME_COLUMNS` beside the codes.
+        The same, with :data:`NAME_COLUMNS` (and the headings' and chapters'
+        descriptions) beside the codes.
 
     See Also
     --------
@@ -443,8 +447,8 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
                 .replace_strict(names, default=None, return_dtype=pl.String)
                 .alias(f"{col}_name")
             )
+    desc = hs_descriptions()
     if "hs" in frame.columns:
-        desc = hs_descriptions()
         out = out.with_columns(
             hs_description=pl.coalesce(
                 pl.col("hs").replace_strict(desc, default=None, return_dtype=pl.String),
@@ -453,6 +457,13 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
                 .replace_strict(desc, default=None, return_dtype=pl.String),
             )
         )
+    for col in ("hs4", "hs2"):
+        if col in frame.columns:
+            out = out.with_columns(
+                pl.col(col)
+                .replace_strict(desc, default=None, return_dtype=pl.String)
+                .alias(f"{col}_description")
+            )
     return out
 
 

@@ -440,7 +440,9 @@ def summarise(
         .with_columns(pl.col("period").cast(pl.String))
         .to_dicts(),
         "changes": _changes(routes, previous),
-        "wide": _wide_summary(wide, config["report"].get("wide_rows", 15)),
+        "wide": _wide_summary(
+            wide, config["report"].get("wide_rows", DEFAULTS["report"]["wide_rows"])
+        ),
     }
 
 

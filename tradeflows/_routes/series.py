@@ -399,7 +399,7 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     # columns (0.6 s against 6.3 s for a join of the spreads per window at 11.9M
     # report rows, the same values bit for bit; benchmarks/RESULTS.md).
     look = dense.select("kind", *classes).unique()
-    scaled = []
+    scaled, helpers = [], []
     for k in WINDOWS:
         cls = f"_c{k}"
         # The spreads of its changes against the window before (``u``) and a
@@ -437,6 +437,7 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
                 return chosen
 
             mid, up, down = f"_mid{c}", f"_up{c}", f"_down{c}"
+            helpers += [mid, up, down]
             scales += [
                 pl.when(measured).then(pick("mid")).otherwise(0.0).alias(mid),
                 pl.when(measured)
@@ -453,7 +454,6 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
         look = look.with_columns(scales).drop(
             f"{s}_{w}{leg}" for s in stats for w in "uy" for leg in ("", "_leg")
         )
-    helpers = [c for c in look.collect_schema().names() if c not in ("kind", *classes)]
     return (
         # A series-month of no size class (too little history) takes the prior's.
         dense.join(look, on=["kind", *classes], how="left", nulls_equal=True,

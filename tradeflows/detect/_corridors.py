@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import fixed_order_sum
-from tradeflows._names import NAME_COLUMNS, hs_descriptions, with_names
+from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._routes import FEATURES, ROUTE_KEY
 
 __all__ = [
@@ -410,12 +410,7 @@ def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         .with_columns(pl.col("rank").cast(pl.Int64))
     )
     names = with_names(out.select(by)).drop(by)
-    # A heading's or chapter's description beside it, as the countries' names.
-    headings = {f"{k}_description": pl.col(k).replace_strict(
-        hs_descriptions(), default=None, return_dtype=pl.String
-    ) for k in PRODUCT_LEVELS if k in by}  # fmt: skip
-    rest = out.with_columns(**headings).select(*headings, *ROLLUP_COLUMNS)
-    return out.select("rank", *by).hstack(names).hstack(rest)
+    return out.select("rank", *by).hstack(names).hstack(out.select(ROLLUP_COLUMNS))
 
 
 def _dtype(flags: pl.DataFrame, column: str) -> pl.DataType:
