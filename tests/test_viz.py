@@ -29,7 +29,7 @@ def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
         ("2023-06-01", "2023-07-01"),
     ]
     assert bands == sorted((a, b, x, y) for a, b in months
-                           for x, y in (("x", "y domain"), ("x2", "y2 domain")))  # fmt: skip
+                           for x, y in (("x", "y domain"), ("x2", "y3 domain")))  # fmt: skip
 
     # The control dates in the span that are aimed at the destination (CHN), and only those.
     inside = policy_dates().filter(
@@ -41,6 +41,59 @@ def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
     assert lines == sorted((d, x) for d in inside["date"] for x in ("x", "x2"))
     labels = [a["text"] for a in fig.layout.annotations]
     assert labels == inside["label"].to_list()  # plain words, not the table's names
+    # The bands of the lower panel are on the score's own axes.
+    score = fig.data[-1]
+    assert (score.xaxis, score.yaxis + " domain") == ("x2", "y3 domain")
+
+
+def test_score_bars_rise_from_under_the_lowest_score():
+    """Log-odds are often all negative: drawn from 0, the least suspicious month or
+    corridor would get the longest bar. Bars end at the score and a higher score is
+    a longer bar, in a route's figure and in the ranked chart."""
+    from tradeflows.viz import flags_bar
+
+    periods = [dt.date(2022, m, 1) for m in range(1, 7)]
+    scores = [-6.2, -5.0, -0.4, -1.5, -6.0, None]
+    flags = pl.DataFrame({"origin": "FIN", "hub": "KAZ", "destination": "RUS", "hs": "847150",
+                          "period": periods, "score": scores,
+                          "flagged": [s is not None and s > -1 for s in scores],
+                          "inflow": 1e6, "outflow": 1e5})  # fmt: skip
+    bars = route_legs(flags, {"origin": "FIN", "hub": "KAZ", "destination": "RUS",
+                              "hs": "847150"}).data[-1]  # fmt: skip
+    assert bars.type == "bar" and bars.base == -7.5
+    ends = [None if y is None else bars.base + y for y in bars.y]
+    assert ends == pytest.approx(scores) and list(bars.customdata) == scores
+    heights = [y for y in bars.y if y is not None]
+    assert min(heights) > 0 and bars.y[2] == max(heights)  # the strongest month, tallest
+
+    ranked = pl.DataFrame({"origin": ["FIN", "ITA", "HUN"], "hub": "KAZ", "destination": "RUS",
+                           "hs": ["847160", "847149", "847150"], "score": [-0.3, -0.5, -2.4],
+                           "flagged": [True, True, False], "rank": [1, 2, 3]})  # fmt: skip
+    bar = flags_bar(ranked).data[0]
+    assert bar.base == -3.5 and list(bar.y) == ["HUN → KAZ → RUS  847150", "ITA → KAZ → RUS  847149",
+                                                "FIN → KAZ → RUS  847160"]  # fmt: skip
+    assert [bar.base + x for x in bar.x] == pytest.approx([-2.4, -0.5, -0.3])
+    assert [c[3] for c in bar.customdata] == [-2.4, -0.5, -0.3]  # the hover's score
+    # Scores above 0 keep 0 as the floor.
+    assert flags_bar(ranked.with_columns(pl.col("score") + 9)).data[0].base == 0.0
+
+
+@pytest.mark.parametrize("direct, right", [(25e6, True), (5e5, False)])
+def test_a_direct_leg_that_would_flatten_the_route_gets_its_own_axis(direct, right):
+    """Hungary's direct exports to Russia peak at USD 25m a month while its exports to
+    Kazakhstan rise to 100k: on one axis the rise is a flat line at 0. Past ten times the
+    route's own legs, the direct leg is drawn against an axis of its own, on the right."""
+    periods = [dt.date(2022, m, 1) for m in range(1, 7)]
+    flags = pl.DataFrame({"origin": "HUN", "hub": "KAZ", "destination": "RUS", "hs": "847150",
+                          "period": periods, "score": 1.0, "flagged": True, "diversion": 3.0,
+                          "inflow": [4e3, 5e3, 1e5, 1e5, 9e4, 1e5], "outflow": 5e4,
+                          "direct": [direct, direct / 2, 1e3, 0.0, 0.0, 0.0]})  # fmt: skip
+    fig = route_legs(flags, {"origin": "HUN", "hub": "KAZ", "destination": "RUS", "hs": "847150"})
+    axes = {t.name: t.yaxis for t in fig.data if t.type == "scatter"}
+    assert axes["HUN → KAZ (largest report)"] == axes["KAZ → RUS (largest report)"] == "y"
+    name = "HUN → RUS (largest report)" + (" (right axis)" if right else "")
+    assert axes[name] == ("y2" if right else "y")
+    assert fig.layout.yaxis2.visible is right
 
 
 def test_all_origins_leg_is_a_gap_where_no_exporter_filed():
@@ -84,7 +137,8 @@ def test_hovers_carry_names_whole_descriptions_and_usd():
     f = pl.DataFrame({"origin": ["FRA"], "hub": ["UZB"], "destination": ["RUS"], "hs": ["847330"],
                       "score": [2.0], "flagged": [True], "extra_usd": [1_229_673.0],
                       "rank": [1]})  # fmt: skip
-    names, description, money = flags_bar(f).data[0].customdata[0]
+    names, description, money, score = flags_bar(f).data[0].customdata[0]
+    assert score == 2.0
     assert names == "France → Uzbekistan → Russia"
     assert description.startswith("Machinery; parts and accessories")
     assert money == "USD 1.2m above the usual level in its flagged months"

@@ -18,6 +18,7 @@ topology. Figures are returned, never shown.
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from importlib.resources import files
 
@@ -143,6 +144,17 @@ def mark_synthetic(fig, text: str = "SYNTHETIC"):
     if not title or text not in title:  # first, so that a long title cut short keeps it
         fig.update_layout(title_text=f"{text} data: {title}" if title else f"{text} data")
     return fig
+
+
+def _score_floor(scores: list) -> float:
+    """Where score bars start: half a unit under the lowest score drawn (0 at most).
+
+    A score is a log-odds, often below 0: bars drawn from 0 would make the
+    least suspicious the longest. From the floor, a longer bar is a higher
+    score; the axis still reads in scores.
+    """
+    drawn = [s for s in scores if s is not None and s == s]
+    return min(0.0, math.floor(min(drawn, default=0.0)) - 0.5)
 
 
 def _route_label(r: dict) -> str:
@@ -310,7 +322,10 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     drawn as a gap in that side's line, never as a zero, and a side whose
     reporter never files is left out, with a note saying so. The direct leg
     (origin -> destination) is drawn when the route's reasons cite it (a
-    diversion, or goods booked by origin).
+    diversion, or goods booked by origin), on an axis of its own at the
+    right when it peaks above ten times the route's legs (which it would
+    flatten). The score's bars rise from under its lowest month: a taller
+    bar is a higher score.
 
     Parameters
     ----------
@@ -350,7 +365,12 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     key = {k: route[k] for k in ("origin", "hub", "destination", "hs")}
     df = _frame(flags).filter(**key).sort("period")
     fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.72, 0.28],
+        vertical_spacing=0.06,
+        specs=[[{"secondary_y": True}], [{}]],
     )
     legs = [(key["origin"], key["hub"], "inflow"), (key["hub"], key["destination"], "outflow")]
     cites_direct = df.filter(pl.col("flagged")).select(
@@ -364,7 +384,7 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
         legs.append((key["origin"], key["destination"], "direct"))
     months = df["period"].to_list()
     hover = "%{x|%Y-%m}: USD %{y:,.0f}<extra>%{fullData.name}</extra>"
-    notes = []
+    notes, lines = [], []
     if pairs is not None:
         from tradeflows._routes.coverage import coverage_from_pairs
 
@@ -379,34 +399,42 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
                     notes.append(f"{who} files no {'exports' if col == 'x' else 'imports'} of this "
                                  f"product: {src} → {importer} is drawn from the other side only")  # fmt: skip
                     continue
-                fig.add_trace(
-                    go.Scatter(x=months, y=sides[col], mode="lines+markers", connectgaps=False,
-                               name=f"{src} → {importer} as {who} reports",
-                               meta={"reporter": who, "side": col.upper(), "leg": role},
-                               line={"color": COLOURS[role], "dash": dash}, hovertemplate=hover),
-                    row=1, col=1,
-                )  # fmt: skip
+                lines.append((role, sides[col], {
+                    "name": f"{src} → {importer} as {who} reports",
+                    "meta": {"reporter": who, "side": col.upper(), "leg": role},
+                    "line": {"color": COLOURS[role], "dash": dash}}))  # fmt: skip
     else:
         for exporter, importer, role in legs:
-            column = role if role in df.columns else None
-            if column is None:
-                continue
-            fig.add_trace(
-                go.Scatter(x=months, y=df[column].to_list(), mode="lines+markers", connectgaps=False,
-                           name=f"{exporter or '*'} → {importer} (largest report)",
-                           line={"color": COLOURS[role]}, hovertemplate=hover),
-                row=1, col=1,
-            )  # fmt: skip
+            if role in df.columns:
+                lines.append((role, df[role].to_list(), {
+                    "name": f"{exporter or '*'} → {importer} (largest report)",
+                    "line": {"color": COLOURS[role]}}))  # fmt: skip
+    # A direct leg ten times the route's own would flatten them: it gets the right axis.
+    peak = {r: max((v for v in y if v is not None), default=0.0) for r, y, _ in lines}
+    own = max((v for r, v in peak.items() if r != "direct"), default=0.0)
+    apart = peak.get("direct", 0.0) > 10 * own > 0
+    for role, y, style in lines:
+        right = apart and role == "direct"
+        if right:
+            style = {**style, "name": style["name"] + " (right axis)"}
+        fig.add_trace(
+            go.Scatter(x=months, y=y, mode="lines+markers", connectgaps=False,
+                       hovertemplate=hover, **style),
+            row=1, col=1, secondary_y=right,
+        )  # fmt: skip
+    scores = df["score"].to_list()
+    floor = _score_floor(scores)
     fig.add_trace(
-        go.Bar(x=months, y=df["score"].to_list(), name="score",
+        go.Bar(x=months, y=[None if s is None else s - floor for s in scores], base=floor,
+               name="score", customdata=scores,
                marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in df["flagged"]],
-               hovertemplate="%{x|%Y-%m}: score %{y:.1f}<extra></extra>"),
+               hovertemplate="%{x|%Y-%m}: score %{customdata:.1f}<extra></extra>"),
         row=2, col=1,
     )  # fmt: skip
     # The flagged months and the policy dates span both panels. The shapes go
     # in with one layout update: plotly's add_vrect and add_vline check the
     # whole figure on each call (benchmarks/RESULTS.md, design measurements).
-    panels = [("x", "y domain"), ("x2", "y2 domain")]
+    panels = [("x", "y domain"), ("x2", "y3 domain")]  # y2: the direct leg's axis
     shapes, annotations = [], []
     for period in df.filter(pl.col("flagged"))["period"].to_list():
         end = period.replace(year=period.year + period.month // 12, month=period.month % 12 + 1)
@@ -431,7 +459,9 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
                             "text": note, "showarrow": False, "xanchor": "left",
                             "font": {"size": 10, "color": COLOURS["quiet"]}})  # fmt: skip
     fig.update_layout(shapes=shapes, annotations=annotations)
-    fig.update_yaxes(title_text="USD a month", row=1, col=1)
+    fig.update_yaxes(title_text="USD a month", row=1, col=1, secondary_y=False)
+    fig.update_yaxes(title_text="USD a month, direct leg" if apart else None, showgrid=False,
+                     tickmode="auto", visible=apart, row=1, col=1, secondary_y=True)  # fmt: skip
     fig.update_yaxes(title_text="score", row=2, col=1)
     title = (f"{country_name(key['origin'])} → {country_name(key['hub'])} → "
              f"{country_name(key['destination'])}: {hs_label(key['hs'])}")  # fmt: skip
@@ -767,7 +797,9 @@ def flags_bar(flags, *, top: int = 20):
     """The corridors with the highest scores, flagged ones in red, with the value at stake.
 
     Takes a corridor table (:func:`tradeflows.corridors`) or a flags
-    table (whose routes are ranked by their highest month).
+    table (whose routes are ranked by their highest month). The bars start
+    under the lowest score drawn, not at 0: scores are log-odds, often all
+    negative, and the most suspicious corridor has the longest bar.
 
     Parameters
     ----------
@@ -819,11 +851,15 @@ def flags_bar(flags, *, top: int = 20):
         ]
         for r, usd in zip(routes.iter_rows(named=True), at_stake, strict=True)
     ]
+    scores = routes["score"].to_list()
+    floor = _score_floor(scores)
+    details = [[*d, s] for d, s in zip(details, scores, strict=True)]
     fig = go.Figure(
-        go.Bar(x=routes["score"].to_list(), y=labels, orientation="h", customdata=details,
+        go.Bar(x=[None if s is None else s - floor for s in scores], base=floor, y=labels,
+               orientation="h", customdata=details,
                marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in routes["flagged"]],
-               hovertemplate="%{customdata[0]}<br>%{y}: %{customdata[1]}<br>score %{x:.1f}<br>"
-                             "%{customdata[2]}<extra></extra>")
+               hovertemplate="%{customdata[0]}<br>%{y}: %{customdata[1]}<br>"
+                             "score %{customdata[3]:.1f}<br>%{customdata[2]}<extra></extra>")
     )  # fmt: skip
     fig.update_xaxes(
         title_text="score (log-odds of an episode, plus the value at stake; higher = more suspicious)"
