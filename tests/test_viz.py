@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from tradeflows._names import hs_label
 from tradeflows._reference import policy_dates
 from tradeflows.viz import route_legs
 
@@ -179,3 +180,28 @@ def test_reported_lines_leave_months_nobody_filed_as_gaps():
     # A reporter that filed, with no row of the selection: zeros in its filed months.
     nothing = reported_lines(d, hs="8471", partners=["KOR"], reporters=["SGP"], log=False)
     assert [t.y for t in nothing.data] == [(0.0, 0.0, 0.0)]
+
+
+def test_overview_figures_draw_only_months_that_count_as_evidence():
+    """The bundled EU data's hottest route-months were hubs whose inflow nobody reports
+    (Sweden's imports from all origins, score 0.4): never flaggable, yet the top row of
+    the heatmap and the largest marker of the map. Both now read the months the
+    corridors read: covered, no data-quality event."""
+    from tradeflows.viz import hub_map, score_heatmap
+
+    f = pl.DataFrame({
+        "hub": ["SWE", "SWE", "KAZ", "KAZ", "ARM"],
+        "hs": ["852550", "847150", "847150", "847150", "847150"],
+        "score": [0.4, -3.0, 5.0, -0.5, -2.0],
+        "covered": [False, True, True, True, True],
+        "data_quality": [None, None, "unit slip suspected by the cleaning", None, None],
+        "flagged": [False, False, False, True, True],
+    })  # fmt: skip
+    heat = score_heatmap(f).data[0]
+    assert list(heat.x) == [hs_label("847150", 28)]  # 852550 had only the uncovered month
+    assert list(heat.y) == ["Kazakhstan", "Armenia", "Sweden"]
+    assert [row[0] for row in heat.z] == [-0.5, -2.0, -3.0]
+    hubs = hub_map(f).data[-1]
+    assert [t.split(":")[0] for t in hubs.text] == ["Kazakhstan", "Armenia", "Sweden"]
+    sizes = list(hubs.marker.size)
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[1] > sizes[2] > 0

@@ -15,8 +15,31 @@ __all__ = [
     "fixed_order_sum",
     "in_chapters",
     "month_index",
+    "sound_months",
     "with_previous_median",
 ]
+
+
+def sound_months(columns) -> pl.Expr:
+    """Route-months that count as evidence: scored, covered, no data-quality event.
+
+    What the corridors pool and what the overview figures draw. ``columns``:
+    the flags table's; a table without ``covered`` or ``data_quality`` (a
+    hand-made one) is taken as covered and clean.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"score": [1.0, None, 2.0, 3.0], "covered": [True, True, False, True],
+    ...                   "data_quality": [None, None, None, "unit slip"]})
+    >>> f.filter(sound_months(f.columns))["score"].to_list()
+    [1.0]
+    """
+    ok = pl.col("score").is_not_null() & pl.col("score").is_not_nan()
+    if "covered" in columns:
+        ok &= pl.col("covered").fill_null(False)
+    if "data_quality" in columns:
+        ok &= pl.col("data_quality").is_null()
+    return ok
 
 
 def any_true(expr: pl.Expr) -> pl.Expr:

@@ -24,7 +24,7 @@ from importlib.resources import files
 
 import polars as pl
 
-from tradeflows._expr import fixed_order_sum, usd_text
+from tradeflows._expr import fixed_order_sum, sound_months, usd_text
 from tradeflows._names import hs_description, hs_label
 from tradeflows._reference import countries, policy_dates
 
@@ -62,6 +62,12 @@ _SMALL = {"SGP": (103.8, 1.35), "HKG": (114.2, 22.3), "MAC": (113.5, 22.2), "BHR
 
 def _frame(df) -> pl.DataFrame:
     return df.collect() if isinstance(df, pl.LazyFrame) else df
+
+
+def _sound_frame(flags) -> pl.DataFrame:
+    """The flags table's months that count as evidence (:func:`sound_months`)."""
+    df = _frame(flags)
+    return df.filter(sound_months(df.columns))
 
 
 @cache
@@ -742,6 +748,10 @@ def reported_lines(
 def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """Hub x product: the highest score of any route through the hub in the product.
 
+    Over the months that count as evidence, as the corridors read them
+    (scored, covered, no data-quality event): a month whose legs nobody
+    reported can score high on what little is seen, and is never flagged.
+
     Parameters
     ----------
     flags : DataFrame or LazyFrame
@@ -765,7 +775,7 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """
     import plotly.graph_objects as go
 
-    df = _frame(flags).group_by("hub", "hs").agg(pl.col("score").max())
+    df = _sound_frame(flags).group_by("hub", "hs").agg(pl.col("score").max())
     hubs = (
         df.group_by("hub")
         .agg(pl.col("score").max())
@@ -797,7 +807,8 @@ def flags_bar(flags, *, top: int = 20):
     """The corridors with the highest scores, flagged ones in red, with the value at stake.
 
     Takes a corridor table (:func:`tradeflows.corridors`) or a flags
-    table (whose routes are ranked by their highest month). The bars start
+    table (whose routes are ranked by their highest month that counts as
+    evidence: covered, no data-quality event). The bars start
     under the lowest score drawn, not at 0: scores are log-odds, often all
     negative, and the most suspicious corridor has the longest bar.
 
@@ -827,8 +838,8 @@ def flags_bar(flags, *, top: int = 20):
 
     df = _frame(flags)
     key = ["origin", "hub", "destination", "hs"]
-    if "rank" not in df.columns:
-        df = df.group_by(key).agg(pl.col("score").max(), pl.col("flagged").any())
+    if "rank" not in df.columns:  # a flags table: its routes by their highest sound month
+        df = _sound_frame(df).group_by(key).agg(pl.col("score").max(), pl.col("flagged").any())
     if "extra_usd" not in df.columns:
         df = df.with_columns(extra_usd=pl.lit(None, pl.Float64))
     routes = (
@@ -886,6 +897,10 @@ def _centre(iso3: str) -> tuple[float, float] | None:
 def hub_map(flags):
     """Hubs on a world map, sized and coloured by their highest score; works offline.
 
+    The score over the months that count as evidence, as in
+    :func:`score_heatmap`; the largest marker is the highest score drawn,
+    the smallest the lowest (log-odds are often all negative).
+
     Parameters
     ----------
     flags : DataFrame or LazyFrame
@@ -909,7 +924,7 @@ def hub_map(flags):
     import plotly.graph_objects as go
 
     hubs = (
-        _frame(flags)
+        _sound_frame(flags)
         .group_by("hub")
         .agg(pl.col("score").max(), flagged=pl.col("flagged").sum())
         .sort(["score", "hub"], descending=[True, False])
@@ -926,11 +941,12 @@ def hub_map(flags):
     )  # fmt: skip
     placed = [(h, s, f, _centre(h)) for h, s, f in hubs.rows()]
     placed = [(h, s, f, c) for h, s, f, c in placed if c is not None]
-    top = max([s for _, s, _, _ in placed] + [1.0])
+    drawn = [s for _, s, _, _ in placed]
+    lo, span = min(drawn, default=0.0), (max(drawn, default=0.0) - min(drawn, default=0.0)) or 1.0
     fig.add_trace(
         go.Scatter(
             x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
-            marker={"size": [8 + 30 * max(s, 0) / top for _, s, _, _ in placed],
+            marker={"size": [8 + 22 * (s - lo) / span for s in drawn],
                     "color": [s for _, s, _, _ in placed], "colorscale": _SCALE,
                     "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
             text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"

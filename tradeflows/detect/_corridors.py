@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tradeflows._expr import fixed_order_sum
+from tradeflows._expr import fixed_order_sum, sound_months
 from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._routes import FEATURES, ROUTE_KEY
 
@@ -95,16 +95,6 @@ ROLLUP_COLUMNS = [
 ]
 
 
-def _sound(flags: pl.DataFrame) -> pl.Expr:
-    """Route-months that count as evidence: scored, covered, no data-quality event."""
-    ok = pl.col("score").is_not_null() & pl.col("score").is_not_nan()
-    if "covered" in flags.columns:
-        ok &= pl.col("covered").fill_null(False)
-    if "data_quality" in flags.columns:
-        ok &= pl.col("data_quality").is_null()
-    return ok
-
-
 def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     """Each route's evidence, pooled over its months: ``evidence`` and ``extra_usd_month``.
 
@@ -146,7 +136,7 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
             pooled.append("corridor_score")
         return flags.group_by(ROUTE_KEY).agg(pl.col(pooled).first())
     return (
-        flags.filter(_sound(flags))
+        flags.filter(sound_months(flags.columns))
         .group_by(ROUTE_KEY)
         .agg(
             # Sorted before the mean: the same sum whatever order top_k gives.
@@ -200,7 +190,7 @@ def pooled_features(flags: pl.DataFrame) -> pl.DataFrame:
     seen = pl.col("outflow_seen").fill_null(False).any().over(ROUTE_KEY).cast(pl.Float64)
     ordered = (
         flags.with_columns(_seen=seen)
-        .filter(_sound(flags))
+        .filter(sound_months(flags.columns))
         .sort([*ROUTE_KEY, "score", "period"], descending=[False] * 4 + [True, False])
     )
     top = pl.col("score").head
