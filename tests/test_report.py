@@ -380,6 +380,9 @@ def test_the_bundled_report_opens_offline_with_every_figure(browser, tmp_path):
     )[:3]
     ids = policy_dates()["name"].to_list()
     assert not [i for i in ids if i in text]
+    # The parameters as words: "RUS, BLR", not a Python list.
+    wanted = ", ".join(config["detect"]["destinations"])
+    assert f"destinations{wanted}" in text and "['" not in text
     # Control dates are drawn only on routes whose destination the rule targets: the
     # EU -> Russia routes span the US chip rule on China (2022-10) and must not show it.
     aimed = dict(policy_dates().select("label", "targets").rows())
