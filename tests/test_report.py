@@ -194,8 +194,8 @@ def test_config_file_is_checked(tmp_path):
 def test_a_wrong_roll_up_is_refused_with_one_line(by, tmp_path):
     bad = tmp_path / "report.toml"
     bad.write_text(f"[report]\nby = {by}\n")
-    with pytest.raises(TradeflowsInputError, match=r"report.toml: \[report\] by = .*: expected "
-                       r"a list among origin, hub, destination, hs, hs4, hs2"):  # fmt: skip
+    with pytest.raises(TradeflowsInputError, match=r"report.toml: \[report\] by = .*: choose "
+                       r"among origin, hub, destination, hs, hs4, hs2 \(\[\] for none\)"):  # fmt: skip
         load_config(bad)
 
 

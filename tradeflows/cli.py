@@ -482,7 +482,7 @@ def detect(
 
     from tradeflows._routes import ROUTE_KEY
     from tradeflows.detect import route_months_scored
-    from tradeflows.detect._corridors import ROLLUP_KEYS, corridors, roll_up
+    from tradeflows.detect._corridors import check_roll_up, corridors, roll_up
     from tradeflows.detect._flags import detect_routes
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
@@ -492,9 +492,7 @@ def detect(
             )
     rollup = None
     if by is not None:
-        rollup = [c.strip() for c in by.split(",") if c.strip()]
-        if not rollup or any(c not in ROLLUP_KEYS for c in rollup):
-            raise TradeflowsInputError(f"--by {by!r}: choose among {', '.join(ROLLUP_KEYS)}")
+        rollup = check_roll_up([c.strip() for c in by.split(",") if c.strip()], f"--by {by!r}")
     known = None
     if labels is not None:
         known = _read_labels(labels)

@@ -169,13 +169,9 @@ def check_config(config: dict, where: object = "report config") -> dict:
             if not isinstance(value, str):
                 raise TradeflowsInputError(f"{where}: [report] title = {value!r}: expected text")
         elif key == "by":
-            from tradeflows.detect._corridors import ROLLUP_KEYS
+            from tradeflows.detect._corridors import check_roll_up
 
-            if not isinstance(value, list) or any(c not in ROLLUP_KEYS for c in value):
-                raise TradeflowsInputError(
-                    f"{where}: [report] by = {value!r}: expected a list among "
-                    f"{', '.join(ROLLUP_KEYS)} ([] for no wide corridors)"
-                )
+            check_roll_up(value, f"{where}: [report] by = {value!r}", empty_ok=True)
         elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MOST:
             raise TradeflowsInputError(
                 f"{where}: [report] {key} = {value!r}: expected a whole number from 0 to {_MOST}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months
 from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._routes import FEATURES, ROUTE_KEY
@@ -326,6 +327,27 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     return with_names(out.drop(NAME_COLUMNS, strict=False)).select(CORRIDOR_COLUMNS)
 
 
+def check_roll_up(by, shown: str, *, empty_ok: bool = False) -> list[str]:
+    """``by`` when it is a list of :data:`ROLLUP_KEYS` (empty only with ``empty_ok``).
+
+    Otherwise a :class:`~tradeflows.TradeflowsInputError` (a ValueError)
+    that starts with ``shown``, the option as the user gave it.
+
+    Examples
+    --------
+    >>> check_roll_up(["hub", "hs4"], "--by 'hub,hs4'")
+    ['hub', 'hs4']
+    >>> check_roll_up(["hub", "hs6"], "--by 'hub,hs6'")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: --by 'hub,hs6': choose among origin, hub, destination, hs, hs4, hs2
+    """
+    if isinstance(by, list) and (by or empty_ok) and all(c in ROLLUP_KEYS for c in by):
+        return by
+    hint = " ([] for none)" if empty_ok else ""
+    raise TradeflowsInputError(f"{shown}: choose among {', '.join(ROLLUP_KEYS)}{hint}")
+
+
 def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """A corridor ranking rolled up to the ``by`` columns: ``corridors(flags, by=by)``
     from ``ranked = corridors(flags)``, without ranking the routes again.
@@ -347,7 +369,8 @@ def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     Raises
     ------
     ValueError
-        When ``by`` is empty or names a column not in :data:`ROLLUP_KEYS`.
+        (:class:`~tradeflows.TradeflowsInputError`) When ``by`` is empty or names a
+        column not in :data:`ROLLUP_KEYS`.
 
     See Also
     --------
@@ -367,8 +390,7 @@ def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     1.6931
     """
     by = list(by)
-    if not by or any(c not in ROLLUP_KEYS for c in by):
-        raise ValueError(f"by {by!r}: choose among {', '.join(ROLLUP_KEYS)}")
+    check_roll_up(by, f"by {by!r}")
     # The routes come ranked, the best first and null scores last: the first
     # of a group is its lead, and its score is the largest.
     top = pl.col("score").first()
