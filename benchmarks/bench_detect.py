@@ -132,6 +132,8 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
                 "money": evaluate(money_baseline(lf), truth)["route_ap"],
                 "ceiling": ap_ceiling(lf, truth), "hub_product": mine["hub_product_ap"],
                 "lookalikes": mine["lookalikes_in_top_k"], "k": mine["k"],
+                "own_lookalikes": mine["lookalike_routes_in_top_k"],
+                "recall_k": mine["recall_at_k"], "own_recall_k": mine["own_recall_at_k"],
                 "precision": hits / flagged.height if flagged.height else float("nan"),
                 "recall": hits / true.height, "seconds": seconds,
             })  # fmt: skip
@@ -147,7 +149,11 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
         "Corridor AP (hub, destination, HS6; the corridor ranking of `tradeflows detect`), the",
         "median over the seeds, beside the naive baseline (YoY jump of the hub's reported",
         "exports to the destination) and the money baseline (their USD increase over a year).",
-        "`look-alikes@k`: worlds with a look-alike among the top k corridors (k = true corridors).",
+        "`look-alikes@k`: worlds with a look-alike among the top k corridors (k = true corridors);",
+        "`own route`: of those, worlds where the corridor ranks on the look-alike's own route",
+        "(its origin, or all origins), not on another origin's through the same hub and destination.",
+        "`recall@k`: the share of true corridors in the top k (median), and in brackets those",
+        "whose best route is the episode's own.",
         "`flagged P / R`: precision and recall of the flagged corridors (medians).",
         "`ceiling`: the highest corridor AP the data allows (`tradeflows.ap_ceiling`:",
         "the share of true corridors whose destination a report of the episode's legs names), median.",
@@ -155,8 +161,8 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
         "`rolled-up AP`: corridor AP of the routes rolled up to hub, destination and HS6",
         "(`corridors(by=...)`: the log of their summed odds, where the corridor AP takes the best).",
         "",
-        "| dimension | corridor AP (min-max) | naive AP | money AP | AP / best baseline | worlds with look-alikes@k | flagged P / R | ceiling | hub x HS6 AP | rolled-up AP | detect s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dimension | corridor AP (min-max) | naive AP | money AP | AP / best baseline | worlds with look-alikes@k | own route | recall@k (own route) | flagged P / R | ceiling | hub x HS6 AP | rolled-up AP | detect s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for dim in dimensions:
         d = table.filter(pl.col("dimension") == dim)
@@ -167,6 +173,8 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
             f"| {dim} | {ap:.3f} ({d['ap'].min():.2f}-{d['ap'].max():.2f}) | {naive:.3f} | "
             f"{money:.3f} | {ratio} | "
             f"{int((d['lookalikes'] > 0).sum())} of {d.height} | "
+            f"{int((d['own_lookalikes'] > 0).sum())} of {d.height} | "
+            f"{d['recall_k'].median():.2f} ({d['own_recall_k'].median():.2f}) | "
             f"{d['precision'].median():.2f} / {d['recall'].median():.2f} | "
             f"{d['ceiling'].median():.2f} | {d['hub_product'].median():.3f} | "
             f"{d['rolled_up'].median():.3f} | {d['seconds'].median():.1f} |"

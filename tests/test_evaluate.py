@@ -53,6 +53,25 @@ def test_a_lookalike_on_top_costs_precision_and_is_counted():
     assert r["lookalikes_in_top_k"] == 1 and r["recall_at_k"] == 0.5
 
 
+def test_own_route_counts_a_corridor_only_where_its_best_route_is_the_episodes():
+    """Thailand's absorption is JPN's; the corridor THA -> CHN 847180 ranks first on KOR's
+    route: a look-alike's corridor in the top k, not the look-alike's route. The true
+    corridor through Malaysia ranks second on its own origin (USA); Singapore's true
+    corridor is reached on all origins' route (""), which holds TWN's."""
+    flags = _flags([("KOR", "THA", "CHN", "847180", D, 9.0), ("JPN", "THA", "CHN", "847180", D, 1.0),
+                    ("USA", "MYS", "CHN", "847150", D, 8.0)])  # fmt: skip
+    r = evaluate(flags, TRUTH)
+    assert (r["lookalikes_in_top_k"], r["lookalike_routes_in_top_k"]) == (1, 0)
+    assert r["recall_at_k"] == r["own_recall_at_k"] == 0.5
+    mine = flags.with_columns(score=pl.when(pl.col("origin") == "JPN").then(10.0)
+                              .otherwise(pl.col("score")))  # fmt: skip
+    assert evaluate(mine, TRUTH)["lookalike_routes_in_top_k"] == 1
+    # True corridors: found on another origin's route counts for recall@k only.
+    wrong = _flags([("KOR", "MYS", "CHN", "847150", D, 9.0), ("", "SGP", "CHN", "854231", D, 8.0)])
+    r = evaluate(wrong, TRUTH)
+    assert (r["recall_at_k"], r["own_recall_at_k"]) == (1.0, 0.5)
+
+
 def test_hub_and_product_leave_the_destination_out():
     # The right hub and product, the wrong destination: missed as a corridor,
     # found on hub and product.

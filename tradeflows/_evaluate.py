@@ -208,7 +208,11 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     dict
         ``route_ap``, ``route_month_ap``, ``hub_product_ap`` (hub and product,
         the best of their corridors), ``recall_at_k``, ``lookalikes_in_top_k``,
-        ``k`` (true corridors), ``top_k`` (the k best corridors and their label).
+        ``k`` (true corridors), ``top_k`` (the k best corridors and their label);
+        ``own_recall_at_k`` and ``lookalike_routes_in_top_k``: the same two
+        counting a top corridor only where its best route is the episode's own
+        (its origin, or all origins), not another origin's through the same
+        hub to the same destination.
 
     Parameters
     ----------
@@ -232,8 +236,11 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     >>> flags = truth.select("origin", "hub", "destination", "hs", "period",
     ...     score=pl.Series([2.0, 5.0]))
     >>> r = evaluate(flags, truth)
-    >>> r["route_ap"], r["lookalikes_in_top_k"]
-    (0.5, 1)
+    >>> r["route_ap"], r["lookalikes_in_top_k"], r["lookalike_routes_in_top_k"]
+    (0.5, 1, 1)
+    >>> other = flags.with_columns(origin=pl.lit("JPN"))  # the look-alike's corridor, not its route
+    >>> evaluate(other, truth)["lookalike_routes_in_top_k"]
+    0
     """
     flags = flags.lazy().collect() if isinstance(flags, pl.LazyFrame) else flags
     if "rank" in flags.columns and "peak_period" in flags.columns:  # a corridor ranking
@@ -269,8 +276,40 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
             result["k"] = k
             result["recall_at_k"] = top["label"].sum() / k if k else float("nan")
             result["lookalikes_in_top_k"] = int(top["lookalike"].fill_null(False).sum())
+            own = _own_routes(flags, truth, top.select(unit))
+            result["own_recall_at_k"] = own["transshipment"] / k if k else float("nan")
+            result["lookalike_routes_in_top_k"] = own["lookalike"]
             result["top_k"] = top.select(*unit, "score", "label", "lookalike").to_dicts()
     return result
+
+
+def _own_routes(flags: pl.DataFrame, truth: pl.DataFrame, top: pl.DataFrame) -> dict:
+    """How many of the ``top`` corridors are there by the episode's own route.
+
+    A corridor (hub, destination, product) holds the routes of every origin;
+    it can rank high on one origin's route while an episode, true or a
+    look-alike, sits on another's. Here a corridor counts for an episode
+    only when its best route (highest score; ties: the first origin) is the
+    episode's: the same origin, or the route of all origins (``""``).
+    Returns ``{"transshipment": n, "lookalike": n}`` (a corridor holding
+    both kinds on its best route counts as transshipment only).
+    """
+    routes = flags if "origin" in flags.columns else flags.with_columns(origin=pl.lit(""))
+    best = (
+        routes.join(top, on=CORRIDOR, how="semi")
+        .sort(["score", "origin"], descending=[True, False])
+        .group_by(CORRIDOR, maintain_order=True)
+        .agg(pl.col("origin").first())
+    )
+    episodes = truth.select(*CORRIDOR, "origin", "is_transshipment").unique()
+    mine = best.join(episodes, on=CORRIDOR, suffix="_episode").filter(
+        (pl.col("origin") == pl.col("origin_episode")) | (pl.col("origin") == "")
+    )
+    kinds = mine.group_by(CORRIDOR).agg(true=pl.col("is_transshipment").any())
+    return {
+        "transshipment": int(kinds["true"].sum()),
+        "lookalike": int((~kinds["true"]).sum()),
+    }
 
 
 def ap_ceiling(lf: pl.LazyFrame, truth: pl.DataFrame | pl.LazyFrame) -> float:
