@@ -291,8 +291,9 @@ def _own_routes(flags: pl.DataFrame, truth: pl.DataFrame, top: pl.DataFrame) -> 
     look-alike, sits on another's. Here a corridor counts for an episode
     only when its best route (highest score; ties: the first origin) is the
     episode's: the same origin, or the route of all origins (``""``).
-    Returns ``{"transshipment": n, "lookalike": n}`` (a corridor holding
-    both kinds on its best route counts as transshipment only).
+    Returns ``{"transshipment": n, "lookalike": n}``; as for
+    ``lookalikes_in_top_k``, a corridor that holds a true episode on any
+    route is never a look-alike's (so the second is at most that count).
     """
     routes = flags if "origin" in flags.columns else flags.with_columns(origin=pl.lit(""))
     best = (
@@ -306,9 +307,10 @@ def _own_routes(flags: pl.DataFrame, truth: pl.DataFrame, top: pl.DataFrame) -> 
         (pl.col("origin") == pl.col("origin_episode")) | (pl.col("origin") == "")
     )
     kinds = mine.group_by(CORRIDOR).agg(true=pl.col("is_transshipment").any())
+    positive = truth.filter(pl.col("is_transshipment")).select(CORRIDOR).unique()
     return {
         "transshipment": int(kinds["true"].sum()),
-        "lookalike": int((~kinds["true"]).sum()),
+        "lookalike": kinds.filter(~pl.col("true")).join(positive, on=CORRIDOR, how="anti").height,
     }
 
 
