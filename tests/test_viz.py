@@ -205,3 +205,5 @@ def test_overview_figures_draw_only_months_that_count_as_evidence():
     assert [t.split(":")[0] for t in hubs.text] == ["Kazakhstan", "Armenia", "Sweden"]
     sizes = list(hubs.marker.size)
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[1] > sizes[2] > 0
+    # One colour, one score, in both figures: the range of the hub x product cells.
+    assert (heat.zmin, heat.zmax) == (hubs.marker.cmin, hubs.marker.cmax) == (-3.0, -0.5)

@@ -70,6 +70,14 @@ def _sound_frame(flags) -> pl.DataFrame:
     return df.filter(sound_months(df.columns))
 
 
+def _colour_range(sound: pl.DataFrame) -> dict:
+    """The score colours of the map and the heatmap: one range for both, from the
+    lowest to the highest hub x product score, so that a colour is one score in each."""
+    by = [c for c in ("hub", "hs") if c in sound.columns]
+    cells = sound.group_by(by).agg(pl.col("score").max())["score"]
+    return {"cmin": cells.min(), "cmax": cells.max()} if cells.len() else {}
+
+
 @cache
 def _names() -> dict[str, str]:
     table = countries().filter(pl.col("kind") == "country")
@@ -775,7 +783,9 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """
     import plotly.graph_objects as go
 
-    df = _sound_frame(flags).group_by("hub", "hs").agg(pl.col("score").max())
+    sound = _sound_frame(flags)
+    colours = _colour_range(sound)
+    df = sound.group_by("hub", "hs").agg(pl.col("score").max())
     hubs = (
         df.group_by("hub")
         .agg(pl.col("score").max())
@@ -797,6 +807,7 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     fig = go.Figure(
         go.Heatmap(z=z, x=[hs_label(p, 28) for p in products], y=[country_name(h) for h in hubs],
                    customdata=whole, colorscale=_SCALE, colorbar={"title": "score"},
+                   zmin=colours.get("cmin"), zmax=colours.get("cmax"),
                    hovertemplate="%{y}<br>%{customdata}<br>score %{z:.1f}<extra></extra>")
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
@@ -898,8 +909,9 @@ def hub_map(flags):
     """Hubs on a world map, sized and coloured by their highest score; works offline.
 
     The score over the months that count as evidence, as in
-    :func:`score_heatmap`; the largest marker is the highest score drawn,
-    the smallest the lowest (log-odds are often all negative).
+    :func:`score_heatmap`, in its colours (one colour, one score, in both);
+    the largest marker is the highest score drawn, the smallest the lowest
+    (log-odds are often all negative).
 
     Parameters
     ----------
@@ -923,9 +935,9 @@ def hub_map(flags):
     """
     import plotly.graph_objects as go
 
+    sound = _sound_frame(flags)
     hubs = (
-        _sound_frame(flags)
-        .group_by("hub")
+        sound.group_by("hub")
         .agg(pl.col("score").max(), flagged=pl.col("flagged").sum())
         .sort(["score", "hub"], descending=[True, False])
     )
@@ -948,6 +960,7 @@ def hub_map(flags):
             x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
             marker={"size": [8 + 22 * (s - lo) / span for s in drawn],
                     "color": [s for _, s, _, _ in placed], "colorscale": _SCALE,
+                    **_colour_range(sound),
                     "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
             text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
                   for h, s, f, _ in placed],
