@@ -70,12 +70,18 @@ def _sound_frame(flags) -> pl.DataFrame:
     return df.filter(sound_months(df.columns))
 
 
-def _colour_range(sound: pl.DataFrame) -> dict:
+def _hub_product_scores(sound: pl.DataFrame) -> pl.DataFrame:
+    """The highest score of each hub and product (of each hub, without ``hs``)."""
+    return sound.group_by([c for c in ("hub", "hs") if c in sound.columns]).agg(
+        pl.col("score").max()
+    )
+
+
+def _colour_range(cells: pl.DataFrame) -> dict:
     """The score colours of the map and the heatmap: one range for both, from the
-    lowest to the highest hub x product score, so that a colour is one score in each."""
-    by = [c for c in ("hub", "hs") if c in sound.columns]
-    cells = sound.group_by(by).agg(pl.col("score").max())["score"]
-    return {"cmin": cells.min(), "cmax": cells.max()} if cells.len() else {}
+    lowest to the highest hub x product score (``cells``, :func:`_hub_product_scores`),
+    so that a colour is one score in each."""
+    return {"cmin": cells["score"].min(), "cmax": cells["score"].max()} if cells.height else {}
 
 
 @cache
@@ -160,15 +166,17 @@ def mark_synthetic(fig, text: str = "SYNTHETIC"):
     return fig
 
 
-def _score_floor(scores: list) -> float:
-    """Where score bars start: half a unit under the lowest score drawn (0 at most).
+def _score_bars(scores: list) -> tuple[list, float]:
+    """Score bars' lengths and where they start: half a unit under the lowest
+    score drawn (0 at most); a bar ends at its score (None: no bar).
 
     A score is a log-odds, often below 0: bars drawn from 0 would make the
     least suspicious the longest. From the floor, a longer bar is a higher
     score; the axis still reads in scores.
     """
     drawn = [s for s in scores if s is not None and s == s]
-    return min(0.0, math.floor(min(drawn, default=0.0)) - 0.5)
+    floor = min(0.0, math.floor(min(drawn, default=0.0)) - 0.5)
+    return [None if s is None else s - floor for s in scores], floor
 
 
 def _route_label(r: dict) -> str:
@@ -437,10 +445,9 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
             row=1, col=1, secondary_y=right,
         )  # fmt: skip
     scores = df["score"].to_list()
-    floor = _score_floor(scores)
+    lengths, floor = _score_bars(scores)
     fig.add_trace(
-        go.Bar(x=months, y=[None if s is None else s - floor for s in scores], base=floor,
-               name="score", customdata=scores,
+        go.Bar(x=months, y=lengths, base=floor, name="score", customdata=scores,
                marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in df["flagged"]],
                hovertemplate="%{x|%Y-%m}: score %{customdata:.1f}<extra></extra>"),
         row=2, col=1,
@@ -783,9 +790,8 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """
     import plotly.graph_objects as go
 
-    sound = _sound_frame(flags)
-    colours = _colour_range(sound)
-    df = sound.group_by("hub", "hs").agg(pl.col("score").max())
+    df = _hub_product_scores(_sound_frame(flags))
+    colours = _colour_range(df)
     hubs = (
         df.group_by("hub")
         .agg(pl.col("score").max())
@@ -874,11 +880,10 @@ def flags_bar(flags, *, top: int = 20):
         for r, usd in zip(routes.iter_rows(named=True), at_stake, strict=True)
     ]
     scores = routes["score"].to_list()
-    floor = _score_floor(scores)
+    lengths, floor = _score_bars(scores)
     details = [[*d, s] for d, s in zip(details, scores, strict=True)]
     fig = go.Figure(
-        go.Bar(x=[None if s is None else s - floor for s in scores], base=floor, y=labels,
-               orientation="h", customdata=details,
+        go.Bar(x=lengths, base=floor, y=labels, orientation="h", customdata=details,
                marker_color=[COLOURS["flagged"] if f else COLOURS["quiet"] for f in routes["flagged"]],
                hovertemplate="%{customdata[0]}<br>%{y}: %{customdata[1]}<br>"
                              "score %{customdata[3]:.1f}<br>%{customdata[2]}<extra></extra>")
@@ -954,13 +959,14 @@ def hub_map(flags):
     placed = [(h, s, f, _centre(h)) for h, s, f in hubs.rows()]
     placed = [(h, s, f, c) for h, s, f, c in placed if c is not None]
     drawn = [s for _, s, _, _ in placed]
-    lo, span = min(drawn, default=0.0), (max(drawn, default=0.0) - min(drawn, default=0.0)) or 1.0
+    lo, hi = min(drawn, default=0.0), max(drawn, default=0.0)
+    span = (hi - lo) or 1.0
     fig.add_trace(
         go.Scatter(
             x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
             marker={"size": [8 + 22 * (s - lo) / span for s in drawn],
                     "color": [s for _, s, _, _ in placed], "colorscale": _SCALE,
-                    **_colour_range(sound),
+                    **_colour_range(_hub_product_scores(sound)),
                     "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
             text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
                   for h, s, f, _ in placed],
