@@ -70,6 +70,11 @@ EUROSTAT_CODES = {
 
 #: The columns :func:`with_names` adds, in order.
 NAME_COLUMNS = ["origin_name", "hub_name", "destination_name", "hs_description"]
+#: The column :func:`with_names` adds beside each code column it names.
+NAME_OF = {
+    **{c: f"{c}_name" for c in ("origin", "hub", "destination")},
+    **{c: f"{c}_description" for c in ("hs", "hs4", "hs2")},
+}
 
 
 @cache
@@ -445,7 +450,7 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
             out = out.with_columns(
                 pl.col(col)
                 .replace_strict(names, default=None, return_dtype=pl.String)
-                .alias(f"{col}_name")
+                .alias(NAME_OF[col])
             )
     desc = hs_descriptions()
     if "hs" in frame.columns:
@@ -462,7 +467,7 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
             out = out.with_columns(
                 pl.col(col)
                 .replace_strict(desc, default=None, return_dtype=pl.String)
-                .alias(f"{col}_description")
+                .alias(NAME_OF[col])
             )
     return out
 

@@ -34,7 +34,7 @@ from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import exact_sum, usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
-from tradeflows._names import NAME_COLUMNS
+from tradeflows._names import NAME_COLUMNS, NAME_OF
 from tradeflows._query import Query
 from tradeflows._routes import ROUTE_KEY
 
@@ -445,9 +445,6 @@ def summarise(
 #: How the report names what corridors are rolled up to.
 _BY_WORDS = {"origin": "origin", "hub": "hub", "destination": "destination", "hs": "product",
              "hs4": "heading", "hs2": "chapter"}  # fmt: skip
-#: The column that names each of them (a country's name, a code's description).
-_BY_NAMES = {"origin": "origin_name", "hub": "hub_name", "destination": "destination_name",
-             "hs": "hs_description", "hs4": "hs4_description", "hs2": "hs2_description"}  # fmt: skip
 
 
 def _wide_summary(wide: pl.DataFrame | None, rows: int) -> dict | None:
@@ -466,7 +463,7 @@ def _wide_summary(wide: pl.DataFrame | None, rows: int) -> dict | None:
         "n_flagged": hit.height,
         "rows": [
             {
-                "cells": [{"code": r[c] or "*", "name": r.get(_BY_NAMES[c])} for c in by],
+                "cells": [{"code": r[c] or "*", "name": r.get(NAME_OF[c])} for c in by],
                 "routes": r["routes"],
                 "flagged_routes": r["flagged_routes"],
                 "first": r["first"].strftime("%Y-%m"),
