@@ -276,14 +276,16 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
             result["k"] = k
             result["recall_at_k"] = top["label"].sum() / k if k else float("nan")
             result["lookalikes_in_top_k"] = int(top["lookalike"].fill_null(False).sum())
-            own = _own_routes(flags, truth, top.select(unit))
+            own = _own_routes(flags, truth, top.select(unit), positive)
             result["own_recall_at_k"] = own["transshipment"] / k if k else float("nan")
             result["lookalike_routes_in_top_k"] = own["lookalike"]
             result["top_k"] = top.select(*unit, "score", "label", "lookalike").to_dicts()
     return result
 
 
-def _own_routes(flags: pl.DataFrame, truth: pl.DataFrame, top: pl.DataFrame) -> dict:
+def _own_routes(
+    flags: pl.DataFrame, truth: pl.DataFrame, top: pl.DataFrame, positive: pl.DataFrame
+) -> dict:
     """How many of the ``top`` corridors are there by the episode's own route.
 
     A corridor (hub, destination, product) holds the routes of every origin;
@@ -293,7 +295,8 @@ def _own_routes(flags: pl.DataFrame, truth: pl.DataFrame, top: pl.DataFrame) -> 
     episode's: the same origin, or the route of all origins (``""``).
     Returns ``{"transshipment": n, "lookalike": n}``; as for
     ``lookalikes_in_top_k``, a corridor that holds a true episode on any
-    route is never a look-alike's (so the second is at most that count).
+    route (``positive``: the true corridors) is never a look-alike's (so the
+    second is at most that count).
     """
     routes = flags if "origin" in flags.columns else flags.with_columns(origin=pl.lit(""))
     best = (
@@ -307,7 +310,6 @@ def _own_routes(flags: pl.DataFrame, truth: pl.DataFrame, top: pl.DataFrame) -> 
         (pl.col("origin") == pl.col("origin_episode")) | (pl.col("origin") == "")
     )
     kinds = mine.group_by(CORRIDOR).agg(true=pl.col("is_transshipment").any())
-    positive = truth.filter(pl.col("is_transshipment")).select(CORRIDOR).unique()
     return {
         "transshipment": int(kinds["true"].sum()),
         "lookalike": kinds.filter(~pl.col("true")).join(positive, on=CORRIDOR, how="anti").height,
