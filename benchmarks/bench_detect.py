@@ -6,6 +6,7 @@
     python benchmarks/bench_detect.py --quality --seeds 1001 1002 1003 1004 1005
     python benchmarks/bench_detect.py --rows 10000000
     python benchmarks/bench_detect.py --real
+    python benchmarks/bench_detect.py --wide --seeds 7 8 9
 
 ``--real`` ranks the published corridors of the bundled EU case, then
 Armenia's destinations from its own records (``hub_records``).
@@ -24,6 +25,10 @@ the money baseline (their USD increase over a year).
 detector was tuned: tuning used seeds 0 to 4), runs the default detector and
 the naive baseline (the largest year-on-year jump of the hub's reported
 exports to the destination) and scores both against the labels.
+
+``--wide`` scores the default detector on the wide worlds of
+``bench_scale.py --wide`` (about ``--rows`` report rows, default 10M; tens of
+thousands of corridors where the stress suite's worlds hold a few hundred).
 
 ``--rows`` writes a world of about that many report rows (kept in
 ``benchmarks/data/`` for the next run), ingests it into a store, then runs
@@ -94,11 +99,12 @@ SEED_SETS = {
 }
 
 
-def stress(seed_set: str, dimensions: list[str], save: bool,
-           detector: str = "learned") -> None:  # fmt: skip
+def _scored(lf, truth, flags) -> dict:
+    """A world's detection measures: the corridor ranking of ``flags`` against
+    ``truth``, beside the two baselines and the ceiling of the data ``lf``."""
     import polars as pl
 
-    from tradeflows import corridors, detect_routes
+    from tradeflows import corridors
     from tradeflows._evaluate import (
         CORRIDOR,
         ap_ceiling,
@@ -106,8 +112,34 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
         money_baseline,
         naive_baseline,
     )
-    from tradeflows._store import scan_store
     from tradeflows.detect import roll_up
+
+    ranked = corridors(flags)
+    mine = evaluate(ranked, truth)
+    rolled = evaluate(roll_up(ranked, CORRIDOR), truth)
+    flagged = ranked.filter(pl.col("flagged")).select(CORRIDOR).unique()
+    true = truth.filter("is_transshipment").select(CORRIDOR).unique()
+    hits = flagged.join(true, on=CORRIDOR).height
+    return {
+        "ap": mine["route_ap"], "rolled_up": rolled["route_ap"],
+        "naive": evaluate(naive_baseline(lf), truth)["route_ap"],
+        "money": evaluate(money_baseline(lf), truth)["route_ap"],
+        "ceiling": ap_ceiling(lf, truth), "hub_product": mine["hub_product_ap"],
+        "lookalikes": mine["lookalikes_in_top_k"], "k": mine["k"],
+        "own_lookalikes": mine["lookalike_routes_in_top_k"],
+        "recall_k": mine["recall_at_k"], "own_recall_k": mine["own_recall_at_k"],
+        "corridors": ranked.select(CORRIDOR).n_unique(), "flagged": flagged.height,
+        "precision": hits / flagged.height if flagged.height else float("nan"),
+        "recall": hits / true.height,
+    }  # fmt: skip
+
+
+def stress(seed_set: str, dimensions: list[str], save: bool,
+           detector: str = "learned") -> None:  # fmt: skip
+    import polars as pl
+
+    from tradeflows import detect_routes
+    from tradeflows._store import scan_store
 
     seeds, which, flag = SEED_SETS[seed_set]
     rows = []
@@ -119,24 +151,8 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
             t = time.perf_counter()
             flags = detect_routes(lf, detector=_detector(detector))
             seconds = time.perf_counter() - t
-            ranked = corridors(flags)
-            mine = evaluate(ranked, truth)
-            rolled = evaluate(roll_up(ranked, CORRIDOR), truth)
-            flagged = ranked.filter(pl.col("flagged")).select("hub", "destination", "hs").unique()
-            true = truth.filter("is_transshipment").select("hub", "destination", "hs").unique()
-            hits = flagged.join(true, on=["hub", "destination", "hs"]).height
-            rows.append({
-                "dimension": dim, "seed": seed, "ap": mine["route_ap"],
-                "rolled_up": rolled["route_ap"],
-                "naive": evaluate(naive_baseline(lf), truth)["route_ap"],
-                "money": evaluate(money_baseline(lf), truth)["route_ap"],
-                "ceiling": ap_ceiling(lf, truth), "hub_product": mine["hub_product_ap"],
-                "lookalikes": mine["lookalikes_in_top_k"], "k": mine["k"],
-                "own_lookalikes": mine["lookalike_routes_in_top_k"],
-                "recall_k": mine["recall_at_k"], "own_recall_k": mine["own_recall_at_k"],
-                "precision": hits / flagged.height if flagged.height else float("nan"),
-                "recall": hits / true.height, "seconds": seconds,
-            })  # fmt: skip
+            row = _scored(lf, truth, flags)
+            rows.append({"dimension": dim, "seed": seed, **row, "seconds": seconds})
     table = pl.DataFrame(rows)
     lines = [
         f"### Stress suite on the {which} seeds ({detector} detector), {dt.date.today().isoformat()}",
@@ -243,6 +259,69 @@ def quality(seeds: list[int], save: bool, **world) -> None:
         f"({med / med_naive:.1f}x); no look-alike in the top k in {worlds_clean} of {len(rows)} worlds.",
         "",
     ]
+    record("\n".join(lines), save=save)
+
+
+def wide(seeds: list[int], rows: int, save: bool) -> None:
+    """Detection quality at scale: ``bench_scale.py``'s wide world, one per seed.
+
+    The stress suite's worlds hold a few hundred corridors; the wide world of
+    about ``rows`` report rows (160 products per 10M rows, 150 countries) holds
+    tens of thousands, among which chance alone puts some strong-looking
+    ones. Each world is made and ingested once (``benchmarks/data/``); detect
+    runs in this process.
+    """
+    import polars as pl
+    from bench_scale import wide_world
+
+    from tradeflows import corridors, detect_routes
+    from tradeflows._evaluate import CORRIDOR
+    from tradeflows._store import ingest, scan_store
+
+    rows_out = []
+    for seed in seeds:
+        folder = wide_world(rows, seed)
+        store = folder / "store"
+        if not (store / "audit.json").exists():
+            ingest([folder / "comtrade"], store)
+        lf = scan_store(store)
+        truth = pl.read_parquet(folder / "truth.parquet")
+        t = time.perf_counter()
+        flags = detect_routes(lf)
+        seconds = time.perf_counter() - t
+        # Each true corridor's place among the corridors (its best route's).
+        order = corridors(flags).select(CORRIDOR).unique(maintain_order=True)
+        order = order.with_row_index("place", 1)
+        true = truth.filter("is_transshipment").select(CORRIDOR).unique()
+        places = sorted(true.join(order, on=CORRIDOR, how="left")["place"].fill_null(0))
+        rows_out.append({"seed": seed, "rows": lf.select(pl.len()).collect().item(),
+                         **_scored(lf, truth, flags), "places": places,
+                         "seconds": seconds})  # fmt: skip
+    lines = [
+        f"### Detection quality at scale: the wide world, {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}.",
+        f"Command: `python benchmarks/bench_detect.py --wide --rows {rows} "
+        f"--seeds {' '.join(map(str, seeds))}` (worlds of `bench_scale.py --wide`: "
+        "160 products per 10M report rows, 150 countries, 6,000 country pairs a product; "
+        "never used to choose anything).",
+        "",
+        "The measures of the stress suite's table; `places`: where each true corridor",
+        "ranks among all corridors (0: not ranked).",
+        "",
+        "| seed | store rows | corridors | true (k) | corridor AP | naive AP | money AP | "
+        "recall@k | look-alikes@k | flagged corridors | flagged P / R | rolled-up AP | "
+        "places | detect s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows_out:
+        lines.append(
+            f"| {r['seed']} | {r['rows']:,} | {r['corridors']:,} | {r['k']} | {r['ap']:.3f} | "
+            f"{r['naive']:.3f} | {r['money']:.3f} | {r['recall_k']:.2f} | {r['lookalikes']} | "
+            f"{r['flagged']} | {r['precision']:.2f} / {r['recall']:.2f} | "
+            f"{r['rolled_up']:.3f} | {', '.join(map(str, r['places']))} | {r['seconds']:.0f} |"
+        )
+    lines.append("")
     record("\n".join(lines), save=save)
 
 
@@ -547,6 +626,11 @@ def main() -> None:
         help="--stress: the detector (default: the shipped trees)",
     )
     ap.add_argument("--quality", action="store_true")
+    ap.add_argument(
+        "--wide",
+        action="store_true",
+        help="quality on bench_scale.py's wide world (--rows, default 10M; --seeds, default 7)",
+    )
     ap.add_argument("--real", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1001, 1002, 1003, 1004, 1005])
     ap.add_argument("--strength", type=float, help="episode strength (default 5)")
@@ -555,8 +639,12 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=["streaming", "cpu"])
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
+    if args.wide:
+        seeds = args.seeds if "--seeds" in sys.argv else [7]
+        wide(seeds, args.rows or 10_000_000, save=not args.no_record)
+        return
     if not (args.quality or args.real or args.rows or args.stress):
-        ap.error("choose --stress, --quality, --real and/or --rows N")
+        ap.error("choose --stress, --quality, --wide, --real and/or --rows N")
     if args.stress:
         from tradeflows._synth import STRESS
 

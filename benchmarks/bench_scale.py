@@ -55,8 +55,8 @@ from bench_ingest import machine, run_code  # noqa: E402
 STEPS = ["ingest", "mirror+routes", "detect", "report"]
 
 
-def wide_world(rows: int) -> Path:
-    """The folder of a seed-7 wide world of about ``rows`` Comtrade report rows (made once).
+def wide_world(rows: int, seed: int = 7) -> Path:
+    """The folder of a wide world of about ``rows`` Comtrade report rows (made once).
 
     The calibrated world (series move as real ones do, small flows skip months)
     with 150 countries and 160 products per 10M rows, each product traded by
@@ -64,21 +64,23 @@ def wide_world(rows: int) -> Path:
     of concern, so there are about 14,000 hub-destination-product corridors at
     10M rows and more candidate route-months than report rows (the shape of
     issue 27's independently built world). 160 products gave 9,959,055 rows,
-    800 products 52,129,181 (made in 1 and 9.5 minutes, 3.5 and 17 GB).
+    800 products 52,129,181 (made in 1 and 9.5 minutes, 3.5 and 17 GB). Seed 7 is
+    ``wide_160``; another seed's folder is named after it (``wide_160_s8``).
     """
     products = max(150, round(rows / 10e6 * 160))
-    return _made(f"wide_{products}", f"n_products={products}, pairs_per_product=6000")
+    name = f"wide_{products}" + ("" if seed == 7 else f"_s{seed}")
+    return _made(name, f"n_products={products}, pairs_per_product=6000", seed)
 
 
-def _made(name: str, params: str) -> Path:
-    """``benchmarks/data/NAME``: a seed-7 world of 120 other countries and ``params``
+def _made(name: str, params: str, seed: int = 7) -> Path:
+    """``benchmarks/data/NAME``: a world of 120 other countries and ``params``
     (made once, in a child process)."""
     folder = HERE / "data" / name
     if not (folder / "world.json").exists():
         shutil.rmtree(folder, ignore_errors=True)
         run_code(
             "from tradeflows._synth import make_trade_world; "
-            f"make_trade_world({str(folder)!r}, seed=7, n_others=120, {params})"
+            f"make_trade_world({str(folder)!r}, seed={seed}, n_others=120, {params})"
         )
     return folder
 
