@@ -269,11 +269,12 @@ def account(df: pl.DataFrame, c: int, run: Run, spool: Spool, tmp: Path, lenient
     run.offset += df.height
     if not lenient:
         run.bad.append(df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))))
-    spool.add("slips", c, df.filter(slip_candidates()).select(*_SLIP_COLUMNS))
+    # Columns chosen before rows: an eager filter copies every column it keeps.
+    spool.add("slips", c, df.lazy().filter(slip_candidates()).select(*_SLIP_COLUMNS).collect())
     df = df.with_columns(pl.col("slip_suspect").fill_null(False))
     _count(df, run.counts)
-    gone = df.filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
-    run.superseded.update(dict(gone.group_by("source").len().iter_rows()))
+    gone = df.lazy().filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
+    run.superseded.update(dict(gone.group_by("source").len().collect().iter_rows()))
     run.written += [(c, *file) for file in _write_chunk(df, tmp, c, spool)]
 
 
@@ -340,9 +341,11 @@ def _write_chunk(
     # row groups (_expr.in_chapters). A year's rows are then one slice, not
     # another copy.
     kept = (
-        df.filter(pl.col("drop").is_null())
+        df.lazy()
+        .filter(pl.col("drop").is_null())
         .select(*CANONICAL, "_gid")
         .sort(_YEAR_CHAPTER, maintain_order=True)
+        .collect()
     )
     files, start = [], 0
     years = kept.select(pl.col("period").dt.year().rle()).unnest("period")
@@ -380,8 +383,10 @@ def _mark_slips(
 def _count(df: pl.DataFrame, counts: dict[int, dict]) -> None:
     """Add ``df``'s rows read, dropped and changed by reason to each new file's counts."""
     chg = [c for c in df.columns if c.startswith("chg_")]
-    new = df.filter(pl.col("_file") >= 0)
-    for f, drop, n in new.group_by("_file", "drop").len("_n").iter_rows():
+    # Grouped in place: the store's own rows (_file -1) are passed over, not copied out.
+    for f, drop, n in df.group_by("_file", "drop").len("_n").iter_rows():
+        if f < 0:
+            continue
         c = counts.setdefault(f, {"read": 0, "dropped": Counter(), "changed": Counter()})
         c["read"] += n
         if drop is not None:
@@ -389,6 +394,12 @@ def _count(df: pl.DataFrame, counts: dict[int, dict]) -> None:
     if not chg:
         return
     # Few rows change: the sums over those alone (not a sum per reason over every row).
-    changed = new.filter(pl.any_horizontal(chg)).group_by("_file").agg(pl.col(chg).sum())
+    changed = (
+        df.lazy()
+        .filter(pl.any_horizontal(chg) & (pl.col("_file") >= 0))
+        .group_by("_file")
+        .agg(pl.col(chg).sum())
+        .collect()
+    )
     for r in changed.iter_rows(named=True):
         counts[r["_file"]]["changed"].update({k.removeprefix("chg_"): r[k] for k in chg})
