@@ -47,6 +47,37 @@ def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
     assert (score.xaxis, score.yaxis + " domain") == ("x2", "y3 domain")
 
 
+@pytest.mark.parametrize("months", [12, 60], ids=["one date", "four dates"])
+def test_control_dates_are_named_above_the_panel_one_line_each(months):
+    """A route's rise comes after a control date: the date's name, written across
+    the panel, hid it. Names go above the panel, one line a date, the first
+    lowest, the top margin growing by a line a date so that none reaches the title."""
+    start = dt.date(2022, 7, 1)  # 2022-07 on: the chip rule of 2022-10 first
+    periods = [dt.date(start.year + (start.month - 1 + k) // 12, (start.month - 1 + k) % 12 + 1, 1)
+               for k in range(months)]  # fmt: skip
+    flags = pl.DataFrame({"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150",
+                          "period": periods, "score": 0.0, "flagged": False,
+                          "inflow": 1e6, "outflow": 1e5})  # fmt: skip
+    fig = route_legs(flags, {"origin": "USA", "hub": "MYS", "destination": "CHN", "hs": "847150"})
+    aimed = policy_dates().filter(
+        pl.col("date").is_between(periods[0], periods[-1]) & pl.col("targets").list.contains("CHN")
+    )
+    notes = [a for a in fig.layout.annotations if a.text in aimed["label"].to_list()]
+    assert len(notes) == aimed.height == (1 if months == 12 else 4)
+    # Above the top panel (the paper's top is the panel's), upright, one line each.
+    assert all((a.yref, a.y, a.yanchor, a.textangle) == ("paper", 1, "bottom", None) for a in notes)
+    shifts = [a.yshift for a in notes]
+    assert shifts == sorted(shifts) and len(set(shifts)) == len(notes)
+    margin = fig.layout.margin.t
+    assert margin - 2 >= max(shifts) + 13  # the highest line ends under the margin's top
+    if len(notes) > 1:  # the title stays in the band the single-date figure gives it
+        assert fig.layout.title.yref == "container"
+        assert fig.layout.height * (1 - fig.layout.title.y) == pytest.approx(30)
+    # A name runs right of its date in the axis' first half, left of it in the second.
+    mid = periods[0] + (periods[-1] - periods[0]) / 2
+    assert all(a.xanchor == ("left" if a.x < mid else "right") for a in notes)
+
+
 def test_score_bars_rise_from_under_the_lowest_score():
     """Log-odds are often all negative: drawn from 0, the least suspicious month or
     corridor would get the longest bar. Bars end at the score and a higher score is
