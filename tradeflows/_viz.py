@@ -466,27 +466,16 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
         shapes += [{"type": "rect", "x0": period, "x1": end, "xref": x, "y0": 0, "y1": 1,
                     "yref": y, "fillcolor": COLOURS["flagged"], "opacity": 0.08,
                     "line": {"width": 0}} for x, y in panels]  # fmt: skip
-    dates = []
-    if not df.is_empty():
-        lo, hi = df["period"].min(), df["period"].max()
-        targets = dict(policy_dates().select("name", "targets").rows())
-        # A control date is drawn where it is aimed at the route's destination.
-        dates = [(date, label) for date, name, label
-                 in policy_dates().select("date", "name", "label").rows()
-                 if lo <= date <= hi and key["destination"] in (targets.get(name) or [])]  # fmt: skip
-        for n, (date, label) in enumerate(dates):
-            shapes += [{"type": "line", "x0": date, "x1": date, "xref": x, "y0": 0, "y1": 1,
-                        "yref": y, "line": {"color": COLOURS["policy"], "dash": "dash",
-                                            "width": 1}} for x, y in panels]  # fmt: skip
-            # Named above the panel, not across it: the months after a control
-            # date are where a route's rise is drawn. One line each, the first
-            # lowest; running right of the date in the axis' first half, left
-            # of it in the second.
-            early = (date - lo) < (hi - lo) / 2
-            annotations.append({"x": date, "y": 1, "yref": "paper", "yanchor": "bottom",
-                                "yshift": 2 + _LABEL_PX * n, "xanchor": "left" if early else "right",
-                                "text": label, "showarrow": False,
-                                "font": {"size": 10, "color": COLOURS["policy"]}})  # fmt: skip
+    dates = _control_dates(df["period"], key["destination"])
+    for n, (date, label, anchor) in enumerate(dates):
+        shapes += [{"type": "line", "x0": date, "x1": date, "xref": x, "y0": 0, "y1": 1,
+                    "yref": y, "line": {"color": COLOURS["policy"], "dash": "dash", "width": 1}}
+                   for x, y in panels]  # fmt: skip
+        # Named above the panel, not across it (the months after a control date
+        # are where a route's rise is drawn), one line each, the first lowest.
+        annotations.append({"x": date, "y": 1, "yref": "paper", "yanchor": "bottom",
+                            "yshift": 2 + _LABEL_PX * n, "xanchor": anchor, "text": label,
+                            "showarrow": False, "font": {"size": 10, "color": COLOURS["policy"]}})  # fmt: skip
     for n, note in enumerate(notes):
         annotations.append({"x": 0, "xref": "paper", "y": -0.22 - 0.06 * n, "yref": "paper",
                             "text": note, "showarrow": False, "xanchor": "left",
@@ -501,9 +490,24 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     height = 480 + 24 * len(notes) + _LABEL_PX * max(len(dates) - 1, 0)
     fig = _style(fig, title, legend={"orientation": "h", "y": -0.12}, height=height)
     if len(dates) > 1:  # the top margin grows by a line a date; the title keeps its place
-        fig.update_layout(margin_t=60 + _LABEL_PX * (len(dates) - 1),
-                          title={"yref": "container", "y": 1 - 30 / height, "yanchor": "middle"})  # fmt: skip
+        top = fig.layout.margin.t
+        fig.update_layout(margin_t=top + _LABEL_PX * (len(dates) - 1),
+                          title={"yref": "container", "y": 1 - top / 2 / height,
+                                 "yanchor": "middle"})  # fmt: skip
     return fig
+
+
+def _control_dates(periods: pl.Series, destination: str) -> list[tuple]:
+    """The control dates aimed at ``destination`` within ``periods``' span: date,
+    label, and which way the label runs from it (right in the span's first half,
+    left in the second, so that it stays on the figure)."""
+    if periods.is_empty():
+        return []
+    lo, hi = periods.min(), periods.max()
+    targets = dict(policy_dates().select("name", "targets").rows())
+    return [(date, label, "left" if (date - lo) < (hi - lo) / 2 else "right")
+            for date, name, label in policy_dates().select("date", "name", "label").rows()
+            if lo <= date <= hi and destination in (targets.get(name) or [])]  # fmt: skip
 
 
 def mirror_gap(
