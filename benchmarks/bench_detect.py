@@ -99,12 +99,12 @@ SEED_SETS = {
 }
 
 
-def _scored(lf, truth, flags) -> dict:
-    """A world's detection measures: the corridor ranking of ``flags`` against
-    ``truth``, beside the two baselines and the ceiling of the data ``lf``."""
+def _scored(lf, truth, ranked) -> dict:
+    """A world's detection measures: the corridor ranking ``ranked``
+    (:func:`tradeflows.corridors`) against ``truth``, beside the two baselines
+    and the ceiling of the data ``lf``."""
     import polars as pl
 
-    from tradeflows import corridors
     from tradeflows._evaluate import (
         CORRIDOR,
         ap_ceiling,
@@ -114,7 +114,6 @@ def _scored(lf, truth, flags) -> dict:
     )
     from tradeflows.detect import roll_up
 
-    ranked = corridors(flags)
     mine = evaluate(ranked, truth)
     rolled = evaluate(roll_up(ranked, CORRIDOR), truth)
     flagged = ranked.filter(pl.col("flagged")).select(CORRIDOR).unique()
@@ -138,7 +137,7 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
            detector: str = "learned") -> None:  # fmt: skip
     import polars as pl
 
-    from tradeflows import detect_routes
+    from tradeflows import corridors, detect_routes
     from tradeflows._store import scan_store
 
     seeds, which, flag = SEED_SETS[seed_set]
@@ -151,7 +150,7 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
             t = time.perf_counter()
             flags = detect_routes(lf, detector=_detector(detector))
             seconds = time.perf_counter() - t
-            row = _scored(lf, truth, flags)
+            row = _scored(lf, truth, corridors(flags))
             rows.append({"dimension": dim, "seed": seed, **row, "seconds": seconds})
     table = pl.DataFrame(rows)
     lines = [
@@ -289,13 +288,14 @@ def wide(seeds: list[int], rows: int, save: bool) -> None:
         t = time.perf_counter()
         flags = detect_routes(lf)
         seconds = time.perf_counter() - t
+        ranked = corridors(flags)
         # Each true corridor's place among the corridors (its best route's).
-        order = corridors(flags).select(CORRIDOR).unique(maintain_order=True)
+        order = ranked.select(CORRIDOR).unique(maintain_order=True)
         order = order.with_row_index("place", 1)
         true = truth.filter("is_transshipment").select(CORRIDOR).unique()
         places = sorted(true.join(order, on=CORRIDOR, how="left")["place"].fill_null(0))
         rows_out.append({"seed": seed, "rows": lf.select(pl.len()).collect().item(),
-                         **_scored(lf, truth, flags), "places": places,
+                         **_scored(lf, truth, ranked), "places": places,
                          "seconds": seconds})  # fmt: skip
     lines = [
         f"### Detection quality at scale: the wide world, {dt.date.today().isoformat()}",
@@ -632,7 +632,9 @@ def main() -> None:
         help="quality on bench_scale.py's wide world (--rows, default 10M; --seeds, default 7)",
     )
     ap.add_argument("--real", action="store_true")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1001, 1002, 1003, 1004, 1005])
+    ap.add_argument(
+        "--seeds", type=int, nargs="+", help="--quality: default 1001-1005; --wide: default 7"
+    )
     ap.add_argument("--strength", type=float, help="episode strength (default 5)")
     ap.add_argument("--pairs-per-product", type=int, help="world size (default 60)")
     ap.add_argument("--rows", type=int)
@@ -640,8 +642,7 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     if args.wide:
-        seeds = args.seeds if "--seeds" in sys.argv else [7]
-        wide(seeds, args.rows or 10_000_000, save=not args.no_record)
+        wide(args.seeds or [7], args.rows or 10_000_000, save=not args.no_record)
         return
     if not (args.quality or args.real or args.rows or args.stress):
         ap.error("choose --stress, --quality, --wide, --real and/or --rows N")
@@ -660,7 +661,7 @@ def main() -> None:
     if args.quality:
         world = {k: v for k, v in (("strength", args.strength),
                                     ("pairs_per_product", args.pairs_per_product)) if v is not None}  # fmt: skip
-        quality(args.seeds, save=not args.no_record, **world)
+        quality(args.seeds or [1001, 1002, 1003, 1004, 1005], save=not args.no_record, **world)
     if args.rows:
         speed(args.rows, args.engines, save=not args.no_record)
 
