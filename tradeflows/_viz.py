@@ -504,10 +504,9 @@ def _control_dates(periods: pl.Series, destination: str) -> list[tuple]:
     if periods.is_empty():
         return []
     lo, hi = periods.min(), periods.max()
-    targets = dict(policy_dates().select("name", "targets").rows())
     return [(date, label, "left" if (date - lo) < (hi - lo) / 2 else "right")
-            for date, name, label in policy_dates().select("date", "name", "label").rows()
-            if lo <= date <= hi and destination in (targets.get(name) or [])]  # fmt: skip
+            for date, label, targets in policy_dates().select("date", "label", "targets").rows()
+            if lo <= date <= hi and destination in (targets or [])]  # fmt: skip
 
 
 def mirror_gap(
@@ -986,7 +985,7 @@ def hub_map(flags):
         go.Scatter(
             x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
             marker={"size": [8 + 22 * (s - lo) / span for s in drawn],
-                    "color": [s for _, s, _, _ in placed], "colorscale": _SCALE,
+                    "color": drawn, "colorscale": _SCALE,
                     **_colour_range(_hub_product_scores(sound)),
                     "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
             text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
