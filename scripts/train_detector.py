@@ -313,6 +313,8 @@ def main() -> None:
             "features": POOLED_FEATURES,
             "params": CORRIDOR_PARAMS,
             "routes": routes.height,
+            # The share of routes that carry an episode (LearnedRouteDetector.line_raise).
+            "positive_share": round(float(routes["label"].mean()), 6),
             "held_out_corridor_ap": quality_by_dimension,
             "threshold": line,
             "threshold_quality_held_out": line_quality,

@@ -157,10 +157,12 @@ def test_flagged_is_the_detectors_own_predict(world, flags, mine):
     )
     if mine:
         seen = out.select(pl.col("outflow_seen").any().over(ROUTE_KEY)).to_series()
+        routes = out.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
+        lift = det.line_raise(routes["corridor_score"].fill_null(np.nan).to_numpy())
         pooled = pl.select(
             pl.when(seen)
-            .then(out["corridor_score"] >= det.corridor_line())
-            .otherwise(out["evidence"] >= pl.Series(det.thresholds(seen.to_numpy())))
+            .then(out["corridor_score"] >= det.corridor_line() + lift)
+            .otherwise(out["evidence"] >= pl.Series(det.thresholds(seen.to_numpy())) + lift)
         ).to_series()
         assert seen.any() and det.corridor_line() != -det.offset_
         expected &= pooled.fill_null(False).to_numpy()
@@ -569,6 +571,62 @@ def test_the_default_detector_gives_each_route_its_corridor_log_odds(world, flag
     info = model_info()["corridor"]
     assert info["features"] == POOLED_FEATURES
     assert set(info["held_out_corridor_ap"]) >= {"default", "noisy", "exporters_only"}
+
+
+def _screen(calm_routes: int) -> pl.DataFrame:
+    """A flags table of ``calm_routes`` routes that look like no episode, and
+    three flagged ones: a seen route 0.6 over the corridor trees' line
+    (``near``), a seen one far over it (``far``) and one whose leg nobody
+    reports, 0.6 over its own line (``unseen``)."""
+    det = default_detector().fit(np.zeros((1, len(FEATURES))))
+    unseen_line = float(det.thresholds([False])[0])
+    line = det.corridor_line()
+    rows = [("near", line + 0.6, -0.2, True, True), ("far", line + 6.0, 2.0, True, True),
+            ("unseen", -9.0, unseen_line + 0.6, False, True)]  # fmt: skip
+    rows += [(f"c{i}", -9.0, -8.0, True, False) for i in range(calm_routes)]
+    origin, score, evidence, seen, flagged = zip(*rows, strict=True)
+    return pl.DataFrame({"origin": origin, "hub": "KAZ", "destination": "RUS", "hs": "847150",
+                         "period": dt.date(2024, 1, 1), "corridor_score": score,
+                         "evidence": evidence, "outflow_seen": seen, "flagged": flagged})  # fmt: skip
+
+
+def _flagged(flags: pl.DataFrame) -> set[str]:
+    return set(flags.filter("flagged")["origin"])
+
+
+def test_routes_are_held_to_higher_lines_where_episodes_look_rarer_than_in_training():
+    from tradeflows.detect import LearnedRouteDetector
+    from tradeflows.detect._flags import _held_to_base_rate
+
+    det = LearnedRouteDetector().fit(np.zeros((1, len(FEATURES))))
+    wide = _screen(50_000)
+    lift = det.line_raise(wide["corridor_score"])
+    # 3 routes in 50,003 look like episodes, against 1 in 83 in training:
+    # the same log-odds mean a route about 80 times less likely to carry one.
+    share = model_info()["corridor"]["positive_share"]
+    assert 1.0 < lift < np.log(share * 50_003 / 3)
+    assert _flagged(_held_to_base_rate(wide, det)) == {"far"}
+    # A screen the size of a training world, or a small table, moves the lines
+    # little or not at all.
+    for calm in (1_000, 20):
+        assert det.line_raise(_screen(calm)["corridor_score"]) < 0.6
+        assert _flagged(_held_to_base_rate(_screen(calm), det)) == {"near", "far", "unseen"}
+    # Where episodes look more common than in training, the lines never fall.
+    assert det.line_raise(np.full(100, 3.0)) == 0.0
+    kept = LearnedRouteDetector(base_rate="training").fit(np.zeros((1, len(FEATURES))))
+    assert kept.line_raise(wide["corridor_score"]) == 0.0
+    assert _flagged(_held_to_base_rate(wide, kept)) == {"near", "far", "unseen"}
+    with pytest.raises(ValueError, match="base_rate"):
+        LearnedRouteDetector(base_rate="guess").fit(np.zeros((1, len(FEATURES))))
+
+
+def test_the_expected_share_of_episodes_is_the_training_share_on_a_training_world(flags):
+    # On a world like those the trees learned from, the corridor trees'
+    # probabilities add up to about as many episodes as training had: the
+    # lines stay where they were chosen.
+    det = default_detector().fit(np.zeros((1, len(FEATURES))))
+    routes = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
+    assert det.line_raise(routes["corridor_score"].fill_null(np.nan)) < 0.5
 
 
 def _one_hubs_records(seed: int) -> tuple[pl.LazyFrame, set[str]]:

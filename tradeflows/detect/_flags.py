@@ -12,7 +12,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._expr import number_text, usd_text
-from tradeflows._log import step
+from tradeflows._log import logger, step
 from tradeflows._mirror import collect_context, collect_mirror
 from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._query import Query
@@ -413,7 +413,6 @@ def _named_once(text: pl.Expr, col: str) -> pl.Expr:
 def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int) -> bool:
     """Whether the whole run's route-months would need more than ``budget`` bytes
     (then the detection goes chapter by chapter, to the same flags)."""
-    from tradeflows._log import logger
     from tradeflows.detect._budget import (
         BYTES_PER_ROUTE_MONTH,
         memory_in_words,
@@ -659,6 +658,7 @@ def detect_routes(
             X = ind.select(FEATURES).to_numpy().astype(np.float64)
             det = det.fit(X, _labels(ind, labels)) if labels is not None else det.fit(X)
         flags = _scored(ind, det, keep)
+    flags = _held_to_base_rate(flags, det)
     with step(f"reasons, in words, of {flags.height:,} route-months"):
         out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
     rest = [c for c in out.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS]
@@ -759,6 +759,33 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
     if keep != "all":
         flags = flags.filter(_read(pl.col("_line")))
     return flags.drop("_line", "_seen", strict=False)
+
+
+def _held_to_base_rate(flags: pl.DataFrame, det) -> pl.DataFrame:
+    """``flags`` with its routes held to lines raised where episodes look rarer
+    than in the training worlds (:meth:`LearnedRouteDetector.line_raise`, from
+    every route's corridor score, whichever group of chapters scored it)."""
+    if not hasattr(det, "line_raise") or "corridor_score" not in flags.columns:
+        return flags
+    routes = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
+    lift = det.line_raise(routes["corridor_score"].fill_null(np.nan).to_numpy())
+    if lift == 0.0:
+        return flags
+    logger.info(
+        "episodes look rarer among these %s routes than in the training worlds: "
+        "the routes' lines rise by %.2f log-odds",
+        f"{routes.height:,}",
+        lift,
+    )
+    # Flagged routes kept all their months: whether their leg is seen is exact.
+    seen = pl.col("outflow_seen").fill_null(False).any().over(ROUTE_KEY)
+    unseen_line = float(det.thresholds([False])[0])
+    route = (
+        pl.when(seen)
+        .then(pl.col("corridor_score") >= det.corridor_line() + lift)
+        .otherwise(pl.col("evidence") >= unseen_line + lift)
+    )
+    return flags.with_columns(flagged=pl.col("flagged") & route.fill_null(False))
 
 
 def _corridor_scores(flags: pl.DataFrame, det) -> pl.DataFrame:

@@ -37,6 +37,10 @@ __all__ = ["LearnedRouteDetector", "model_info", "pretrained_model"]
 _MODEL = "route_model.json"
 _CORRIDOR_MODEL = "corridor_model.json"
 _INFO = "route_model.info.json"
+#: :meth:`LearnedRouteDetector.line_raise` counts the training worlds' share
+#: of episodes as if this many routes (about one training world's) were added
+#: to the data's: a small table keeps the lines as trained.
+SHRINK_ROUTES = 1300
 
 
 @cache
@@ -133,6 +137,13 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         The corridor trees' log-odds (:meth:`corridor_suspicion`) from which a
         route's months over their line are flagged (chosen on the tuning
         worlds, as ``threshold``).
+    base_rate : {"data", "training"}
+        How common episodes are taken to be among the routes. ``"data"``: the
+        share the corridor trees expect in the data scored
+        (:meth:`line_raise`); where episodes look rarer than in the training
+        worlds (a wide screen of tens of thousands of routes), the routes'
+        lines rise by the difference in log-odds, never fall.
+        ``"training"``: as in the training worlds (the lines as chosen).
     model : SupervisedRouteDetector, optional
         Fitted trees to use instead of the shipped ones.
     extra_trees : int
@@ -178,6 +189,7 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         threshold_unseen=None,
         device=None,
         corridor_threshold=None,
+        base_rate="data",
     ):
         self.threshold = threshold
         self.model = model
@@ -185,10 +197,13 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         self.threshold_unseen = threshold_unseen
         self.device = device
         self.corridor_threshold = corridor_threshold
+        self.base_rate = base_rate
 
     def fit(self, X, y=None):
         """Take the shipped (or given) trees; with labels ``y``, train them further."""
         X = validate_data(self, X, dtype=np.float64)
+        if self.base_rate not in ("data", "training"):
+            raise ValueError(f"base_rate {self.base_rate!r}: choose data or training")
         base = self.model if self.model is not None else pretrained_model()
         check_is_fitted(base)
         if X.shape[1] != base.n_features_in_:
@@ -241,6 +256,49 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return -self.corridor_offset_
+
+    def line_raise(self, corridor_scores) -> float:
+        """How far the routes' lines rise because episodes look rarer here than in training.
+
+        The share of routes that carry an episode, as the corridor trees
+        expect it in this data (the mean of their probabilities, shrunk
+        towards the training worlds' share as if one training world of
+        routes, ``SHRINK_ROUTES``, were added), set against the share among
+        the routes they were trained on: the difference in log-odds, where
+        the data's share is the lower (zero otherwise, and with
+        ``base_rate="training"``). The trees' log-odds assume the training
+        worlds' share (one route in 83); a screen of 50,000 routes with
+        as many episodes as a training world's has one in 5,000, and the
+        same log-odds mean a route 40 times less likely to carry one.
+
+        Parameters
+        ----------
+        corridor_scores : array-like of float
+            :meth:`corridor_suspicion` of every route scored (NaN: none).
+
+        Returns
+        -------
+        float
+            At least 0: what to add to the route's line (log-odds).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tradeflows._routes import FEATURES
+        >>> det = LearnedRouteDetector().fit(np.zeros((1, len(FEATURES))))
+        >>> calm = np.full(50_000, -8.0)  # no route looks like an episode
+        >>> bool(det.line_raise(calm) > 1.0), det.line_raise(np.full(50, 2.0))
+        (True, 0.0)
+        """
+        check_is_fitted(self)
+        scores = np.asarray(corridor_scores, dtype=np.float64)
+        scores = scores[~np.isnan(scores)]
+        if self.base_rate == "training" or scores.size == 0:
+            return 0.0
+        trained = _info()["corridor"]["positive_share"]
+        expected = float(np.sum(1.0 / (1.0 + np.exp(-scores))))
+        share = (expected + trained * SHRINK_ROUTES) / (scores.size + SHRINK_ROUTES)
+        return max(0.0, float(_logit(trained) - _logit(share)))
 
     def thresholds(self, outflow_seen):
         """The line each row is held to: ``threshold`` where its route's outflow
@@ -309,6 +367,10 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
             raise ValueError(f"P has shape {P.shape}, but the corridor trees read {n} features")
         # CPU: a few rows per route, not worth a trip to the device.
         return _predict_margin(_corridor_trees(), P)
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p) - np.log1p(-p))
 
 
 def _predict_margin(model, X: np.ndarray) -> np.ndarray:
