@@ -84,6 +84,33 @@ def test_text_from_the_data_is_escaped(tmp_path):
     (tmp_path / "evil.html").write_text(text)
 
 
+def test_the_method_says_how_common_episodes_look_and_how_far_the_lines_rose():
+    # A wide screen: 40,000 routes that look like nothing, one that does.
+    calm = pl.DataFrame({"hub": [f"H{i % 90:02d}" for i in range(40_000)],
+                         "hs": [f"{847100 + i // 90}" for i in range(40_000)]})  # fmt: skip
+    flags = pl.concat(
+        [_tiny_flags("MYS").with_columns(corridor_score=pl.lit(3.0)),
+         _tiny_flags("MYS").drop("hub", "hs").join(calm, how="cross")
+         .with_columns(flagged=pl.lit(False), score=pl.lit(-9.0), corridor_score=pl.lit(-9.0))],
+        how="diagonal",
+    )  # fmt: skip
+    lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": ["M"], "reporter": ["USA"],
+                       "partner": ["MYS"], "hs": ["847150"], "value_usd": [1.0]})  # fmt: skip
+    audit = {"files": [], "totals": {}}
+    wide = summarise(lf, flags, audit, config=CONFIG, built="now")["base_rate"]
+    assert wide["routes"] == 40_001 and wide["share"] < wide["trained_share"] / 10
+    assert wide["line_raise"] > 1.0
+    text = render(summarise(lf, flags, audit, config=CONFIG, built="now"), [], [], table=[])
+    assert f"the routes' lines were raised by {wide['line_raise']:.2f} log-odds" in text
+    assert "of the 40,001 routes to carry one" in text
+    # One flagged route alone: too little to move the lines.
+    small = summarise(lf, flags.head(1), audit, config=CONFIG, built="now")
+    assert small["base_rate"]["line_raise"] == 0.0
+    assert "the lines stand as chosen" in render(small, [], [], table=[])
+    # Another detector's flags carry no corridor trees' scores: nothing is said.
+    assert summarise(lf, _tiny_flags("MYS"), audit, config=CONFIG, built="now")["base_rate"] is None
+
+
 @pytest.mark.parametrize(
     "by, words, name",
     [

@@ -257,19 +257,48 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         check_is_fitted(self)
         return -self.corridor_offset_
 
+    def episode_share(self, corridor_scores) -> float:
+        """The share of routes that carry an episode, as the corridor trees expect it here.
+
+        The mean of their probabilities over the routes, shrunk towards the
+        training worlds' share (``model_info()["corridor"]["positive_share"]``,
+        one route in 83) as if one training world of routes
+        (``SHRINK_ROUTES``) were added: a small table says little.
+
+        Parameters
+        ----------
+        corridor_scores : array-like of float
+            :meth:`corridor_suspicion` of every route scored (NaN: none).
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tradeflows._routes import FEATURES
+        >>> det = LearnedRouteDetector().fit(np.zeros((1, len(FEATURES))))
+        >>> trained = model_info()["corridor"]["positive_share"]
+        >>> det.episode_share([]) == trained, det.episode_share(np.full(50_000, -8.0)) < trained
+        (True, True)
+        """
+        scores = np.asarray(corridor_scores, dtype=np.float64)
+        scores = scores[~np.isnan(scores)]
+        trained = _info()["corridor"]["positive_share"]
+        expected = float(np.sum(1.0 / (1.0 + np.exp(-scores))))
+        return (expected + trained * SHRINK_ROUTES) / (scores.size + SHRINK_ROUTES)
+
     def line_raise(self, corridor_scores) -> float:
         """How far the routes' lines rise because episodes look rarer here than in training.
 
-        The share of routes that carry an episode, as the corridor trees
-        expect it in this data (the mean of their probabilities, shrunk
-        towards the training worlds' share as if one training world of
-        routes, ``SHRINK_ROUTES``, were added), set against the share among
-        the routes they were trained on: the difference in log-odds, where
-        the data's share is the lower (zero otherwise, and with
-        ``base_rate="training"``). The trees' log-odds assume the training
-        worlds' share (one route in 83); a screen of 50,000 routes with
-        as many episodes as a training world's has one in 5,000, and the
-        same log-odds mean a route 40 times less likely to carry one.
+        The trees' log-odds assume the training worlds' share of episodes
+        (one route in 83); a screen of 50,000 routes with as many episodes
+        as a training world's has one in 5,000, and the same log-odds mean a
+        route 40 times less likely to carry one. Where
+        :meth:`episode_share` is below the training share, the lines rise by
+        the difference in log-odds; they never fall (zero otherwise, and
+        with ``base_rate="training"``).
 
         Parameters
         ----------
@@ -291,13 +320,10 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         (True, 0.0)
         """
         check_is_fitted(self)
-        scores = np.asarray(corridor_scores, dtype=np.float64)
-        scores = scores[~np.isnan(scores)]
-        if self.base_rate == "training" or scores.size == 0:
+        if self.base_rate == "training":
             return 0.0
         trained = _info()["corridor"]["positive_share"]
-        expected = float(np.sum(1.0 / (1.0 + np.exp(-scores))))
-        share = (expected + trained * SHRINK_ROUTES) / (scores.size + SHRINK_ROUTES)
+        share = self.episode_share(corridor_scores)
         return max(0.0, float(_logit(trained) - _logit(share)))
 
     def thresholds(self, outflow_seen):
