@@ -483,7 +483,7 @@ def detect(
     from tradeflows._routes import ROUTE_KEY
     from tradeflows.detect import route_months_scored
     from tradeflows.detect._corridors import check_roll_up, corridors, roll_up
-    from tradeflows.detect._flags import detect_routes
+    from tradeflows.detect._flags import base_rate, detect_routes
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
         if path is not None and path.suffix not in (".csv", ".parquet", ".xlsx"):
@@ -525,6 +525,13 @@ def detect(
         f"{flagged.height} flagged on {hit.height} corridors carrying {_usd(at_stake)} above "
         "their usual level"
     )
+    rate = base_rate(flags)
+    if rate is not None and rate["line_raise"] > 0:
+        _say(
+            f"  the trees expect {rate['share']:.2%} of these {rate['routes']:,} routes to carry "
+            f"an episode, against {rate['trained_share']:.2%} in training: the routes' lines rose "
+            f"by {rate['line_raise']:.2f} log-odds"
+        )
     for row in hit.head(3).iter_rows(named=True):
         origin = row["origin"] or "*"
         _say(

@@ -321,28 +321,6 @@ def _scored_count(flags: pl.DataFrame) -> int:
     return route_months_scored(flags)
 
 
-def _base_rate(flags: pl.DataFrame) -> dict | None:
-    """How common the shipped trees expect episodes to be among the routes, against
-    their training worlds, and how far the routes' lines rose for it
-    (:meth:`tradeflows.detect.LearnedRouteDetector.line_raise`)."""
-    if "corridor_score" not in flags.columns or flags.is_empty():
-        return None
-    import numpy as np
-
-    from tradeflows._routes import FEATURES
-    from tradeflows.detect import default_detector, model_info
-
-    det = default_detector().fit(np.zeros((1, len(FEATURES))))
-    per_route = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
-    scores = per_route["corridor_score"].fill_null(np.nan).to_numpy()
-    return {
-        "routes": per_route.height,
-        "trained_share": model_info()["corridor"]["positive_share"],
-        "share": round(det.episode_share(scores), 6),
-        "line_raise": round(det.line_raise(scores), 3),
-    }
-
-
 def summarise(
     lf: pl.LazyFrame,
     flags: pl.DataFrame,
@@ -403,6 +381,8 @@ def summarise(
     >>> s["routes"][0]["route"], s["n_flagged_routes"]
     (['USA', 'MYS', 'CHN', '847150'], 1)
     """
+    from tradeflows.detect._flags import base_rate
+
     config = config or load_config(None)
     routes = _route_rows(flags, ranked)
     dq = flags.filter(pl.col("data_quality").is_not_null())
@@ -436,7 +416,7 @@ def summarise(
         "n_flagged": int(flags["flagged"].sum()),
         "n_flagged_routes": routes.height,
         "n_data_quality": dq.height,
-        "base_rate": _base_rate(flags),
+        "base_rate": base_rate(flags),
         "extra_usd": round(float(routes["extra_usd"].sum())),
         "extra_usd_text": pl.select(usd_text(pl.lit(float(routes["extra_usd"].sum())))).item(),
         "routes": [

@@ -788,6 +788,33 @@ def _held_to_base_rate(flags: pl.DataFrame, det) -> pl.DataFrame:
     return flags.with_columns(flagged=pl.col("flagged") & route.fill_null(False))
 
 
+def base_rate(flags: pl.DataFrame) -> dict | None:
+    """How common the shipped trees expect episodes to be among the routes of
+    ``flags``, against their training worlds, and how far the routes' lines rose
+    for it (:meth:`LearnedRouteDetector.line_raise`); None for flags without the
+    corridor trees' scores (another detector's).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> f = pl.DataFrame({"origin": ["USA", "JPN"], "hub": "MYS", "destination": "CHN",
+    ...     "hs": "847150", "period": dt.date(2024, 1, 1), "corridor_score": [3.0, -9.0]})
+    >>> base_rate(f)["routes"], base_rate(f)["line_raise"]
+    (2, 0.0)
+    """
+    if "corridor_score" not in flags.columns or flags.is_empty():
+        return None
+    det = default_detector().fit(np.zeros((1, len(FEATURES))))
+    per_route = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
+    scores = per_route["corridor_score"].fill_null(np.nan).to_numpy()
+    return {
+        "routes": per_route.height,
+        "trained_share": det.episode_share([]),
+        "share": round(det.episode_share(scores), 6),
+        "line_raise": round(det.line_raise(scores), 3),
+    }
+
+
 def _corridor_scores(flags: pl.DataFrame, det) -> pl.DataFrame:
     """Each route's ``corridor_score``: ``det``'s log-odds from its months pooled."""
     pooled = pooled_features(flags)
