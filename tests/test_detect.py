@@ -618,6 +618,10 @@ def test_routes_are_held_to_higher_lines_where_episodes_look_rarer_than_in_train
     assert _flagged(_held_to_base_rate(wide, kept)) == {"near", "far", "unseen"}
     with pytest.raises(ValueError, match="base_rate"):
         LearnedRouteDetector(base_rate="guess").fit(np.zeros((1, len(FEATURES))))
+    # The same routes in any order give the same share, bit for bit.
+    rng = np.random.default_rng(0)
+    scores = rng.normal(-7.0, 5.0, 60_000)
+    assert len({det.episode_share(rng.permutation(scores)) for _ in range(10)}) == 1
 
 
 def test_the_expected_share_of_episodes_is_the_training_share_on_a_training_world(flags):

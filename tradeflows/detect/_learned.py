@@ -284,7 +284,8 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         (True, True)
         """
         scores = np.asarray(corridor_scores, dtype=np.float64)
-        scores = scores[~np.isnan(scores)]
+        # Sorted: the same sum, bit for bit, whatever order the routes come in.
+        scores = np.sort(scores[~np.isnan(scores)])
         trained = _info()["corridor"]["positive_share"]
         expected = float(np.sum(1.0 / (1.0 + np.exp(-scores))))
         return (expected + trained * SHRINK_ROUTES) / (scores.size + SHRINK_ROUTES)
