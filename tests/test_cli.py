@@ -159,6 +159,32 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     assert pl.read_csv(csv)["flagged"].all()
 
 
+def test_detect_says_how_far_the_lines_rose_and_can_keep_them_as_trained(
+    tmp_path, small_world, capsys
+):
+    import polars as pl
+
+    from tradeflows.detect._flags import base_rate
+
+    # Every partner a destination: more routes than the concern list gives,
+    # with no more episodes, so the trees expect episodes to be rarer.
+    args = ["detect", str(small_world / "comtrade"), "--destinations", "all"]
+    assert main([*args, "--out", str(tmp_path / "raised.parquet")]) == 0
+    printed = capsys.readouterr().out
+    raised = pl.read_parquet(tmp_path / "raised.parquet")
+    rate = base_rate(raised)
+    assert rate["line_raise"] > 0.1 and rate["share"] < rate["trained_share"]
+    assert f"of these {rate['routes']:,} routes to carry an episode" in printed
+    assert f"the routes' lines rose by {rate['line_raise']:.2f} log-odds" in printed
+    assert main([*args, "--out", str(tmp_path / "kept.parquet"), "--lines-as-trained"]) == 0
+    assert "lines kept as trained (--lines-as-trained)" in capsys.readouterr().out
+    kept = pl.read_parquet(tmp_path / "kept.parquet")
+    key = ["origin", "hub", "destination", "hs", "period"]
+    # The raised lines flag a subset of what the trained lines flag.
+    flagged = kept.filter("flagged").select(key)
+    assert raised.filter("flagged").select(key).join(flagged, on=key, how="anti").is_empty()
+
+
 def test_detect_takes_countries_by_name_and_a_year(tmp_path, small_world, capsys):
     """``--destinations China,Kyrgyzstan --since 2022``: the same flags as the codes,
     with names beside the codes and in the reasons; a misspelt name gets suggestions."""

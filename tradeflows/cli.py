@@ -473,6 +473,15 @@ def detect(
             "worth reading, the peak month and data-quality events of the others).",
         ),
     ] = False,
+    lines_as_trained: Annotated[
+        bool,
+        typer.Option(
+            "--lines-as-trained",
+            help="Keep the flag lines where the training worlds put them (default: "
+            "raised where the trees expect episodes to be rarer among these routes than "
+            "in training, as on a wide screen).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress, no summary lines.")
     ] = False,
@@ -484,6 +493,7 @@ def detect(
     from tradeflows.detect import route_months_scored
     from tradeflows.detect._corridors import check_roll_up, corridors, roll_up
     from tradeflows.detect._flags import base_rate, detect_routes
+    from tradeflows.detect._learned import LearnedRouteDetector
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
         if path is not None and path.suffix not in (".csv", ".parquet", ".xlsx"):
@@ -508,6 +518,7 @@ def detect(
         cluster=cluster,
         memory=memory,
         keep="all" if all_months else "evidence",
+        detector=LearnedRouteDetector(base_rate="training") if lines_as_trained else None,
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     ranked = corridors(flags)
@@ -527,10 +538,14 @@ def detect(
     )
     rate = base_rate(flags)
     if rate is not None and rate["line_raise"] > 0:
+        how = (
+            "kept as trained (--lines-as-trained)"
+            if lines_as_trained
+            else f"rose by {rate['line_raise']:.2f} log-odds"
+        )
         _say(
             f"  the trees expect {rate['share']:.2%} of these {rate['routes']:,} routes to carry "
-            f"an episode, against {rate['trained_share']:.2%} in training: the routes' lines rose "
-            f"by {rate['line_raise']:.2f} log-odds"
+            f"an episode, against {rate['trained_share']:.2%} in training: the routes' lines {how}"
         )
     for row in hit.head(3).iter_rows(named=True):
         origin = row["origin"] or "*"
