@@ -97,7 +97,10 @@ class PerValue:
         if values.len() * 10 > self.df.height:
             return expr
         mapped = values.to_frame().select(expr).to_series()
-        looked_up = pl.col(col).replace_strict(values, mapped, return_dtype=mapped.dtype)
+        # Every value is mapped; an explicit default lets the GPU engine run it.
+        looked_up = pl.col(col).replace_strict(
+            values, mapped, default=None, return_dtype=mapped.dtype
+        )
         return looked_up.alias(mapped.name)
 
 
