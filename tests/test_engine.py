@@ -69,14 +69,36 @@ def test_periods_read_on_the_gpu_engine(tmp_path):
     assert engine.collect(lf, "gpu").equals(engine.collect(lf, "cpu"))
 
 
-def test_ingest_on_the_gpu_reads_on_the_cpu_and_cleans_on_the_gpu(tmp_path, monkeypatch):
+def _collects_on(monkeypatch) -> list:
+    """Which engine each collect asks for, every collect run on the CPU."""
     monkeypatch.setattr(engine, "resolve", lambda e=None: "gpu" if e == "gpu" else "cpu")
     used = []
     real = engine.collect
     monkeypatch.setattr(engine, "collect", lambda lf, e=None: used.append(e) or real(lf, "cpu"))
+    return used
+
+
+def test_ingest_on_the_gpu_reads_and_cleans_on_the_gpu(tmp_path, monkeypatch):
+    used = _collects_on(monkeypatch)
     ingest([comtrade_csv(tmp_path / "t.csv", [comtrade_row()])], tmp_path / "s", engine="gpu")
-    assert used[:2] == ["cpu", "cpu"]  # the file; the verbs idle on the chunk, found on the host
-    assert set(used[2:]) == {"gpu"}  # the cleaning, the slip pass
+    # The file parsed, its values checked as plain decimals and read; the
+    # verbs idle on the chunk, found on the host; the cleaning, the slip pass.
+    assert used == ["gpu", "gpu", "gpu", "cpu", "gpu", "gpu"]
+
+
+def test_a_file_the_device_cannot_read_exactly_is_read_by_the_cpus_parser(tmp_path, monkeypatch):
+    # 1.5e3 is not plain decimal text: the device's reading would not be
+    # sure to give the CPU's double, so the CPU's parser reads the file.
+    rows = [comtrade_row(value="1.5e3"), comtrade_row(value="2500.25", partner="842")]
+    f = comtrade_csv(tmp_path / "t.csv", rows)
+    cpu = ingest([f], tmp_path / "cpu", engine="cpu")
+    used = _collects_on(monkeypatch)
+    gpu = ingest([f], tmp_path / "gpu", engine="gpu")
+    assert used[:3] == ["gpu", "gpu", "cpu"]  # parsed, refused, parsed again on the CPU
+    assert gpu["totals"] == cpu["totals"]
+    stored = scan_store(tmp_path / "gpu").collect()
+    assert stored.equals(scan_store(tmp_path / "cpu").collect())
+    assert sorted(stored["value_usd"]) == [1500.0, 2500.25]
 
 
 def test_streaming_ingest_cleans_its_chunks_in_memory(tmp_path, monkeypatch):
@@ -86,8 +108,9 @@ def test_streaming_ingest_cleans_its_chunks_in_memory(tmp_path, monkeypatch):
     real = engine.collect
     monkeypatch.setattr(engine, "collect", lambda lf, e=None: used.append(e) or real(lf, e))
     ingest([comtrade_csv(tmp_path / "t.csv", [comtrade_row()])], tmp_path / "s", engine="streaming")
-    # file, the verbs idle on the chunk, the chunk (then counted and written), slip pass
-    assert used == ["cpu", "cpu", "cpu", "streaming"]
+    # The file parsed and converted, the verbs idle on the chunk, the chunk
+    # (then counted and written), the slip pass.
+    assert used == ["cpu", "cpu", "cpu", "cpu", "streaming"]
 
 
 @pytest.mark.gpu

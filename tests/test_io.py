@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import COMTRADE_PLUS_HEADER, comtrade_csv, comtrade_row
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._io import detect_format, expand_sources, scan
-from tradeflows._io._common import PerValue, clean_str, hs_code
+from tradeflows._io._common import PerValue, clean_str, decimal_value, hs_code, plain_decimal
 from tradeflows._io._text import prepare_text
 from tradeflows._reference import eur_usd_monthly
 
@@ -304,3 +304,65 @@ def test_comext_workbook_of_total_trade_reads_its_total_sheet(realdata):
     assert set(book["flow"].unique()) == {"X", "M"}
     drops = dict(book.group_by("drop").len().drop_nulls().iter_rows())
     assert set(drops) == {"not_available"} and book["value_usd"].drop_nulls().min() >= 0
+
+
+def _bits(s: pl.Series) -> np.ndarray:
+    return s.to_numpy().view(np.int64)
+
+
+def test_decimal_text_reads_to_the_cpu_parsers_doubles_bit_for_bit(tmp_path):
+    # The GPU engine reads values as text (its own parser rounds some
+    # decimals otherwise): digits over a power of ten, rounded once, must give
+    # the double the CPU's parser gives, for every plain decimal.
+    rng = np.random.default_rng(5)
+    texts = ["0", "-0", "0.1", "0.3", "44439.29", "9007199254740993", "0.0000000000000000000001",
+             "123456789.123456", "-7.25", "00012.50"]  # fmt: skip
+    for _ in range(200_000):
+        n = int(rng.integers(1, 17))
+        digits = "".join(rng.choice(list("0123456789"), n))
+        k = int(rng.integers(0, n + 1))
+        text = digits if k == 0 else (digits[: n - k] or "0") + "." + digits[n - k :]
+        texts.append(("-" if rng.random() < 0.1 else "") + text)
+    path = tmp_path / "v.csv"
+    path.write_text("v\n" + "\n".join(texts) + "\n")
+    parsed = pl.read_csv(path, schema={"v": pl.Float64})["v"]
+    text = pl.read_csv(path, schema={"v": pl.String})
+    plain = text.select(plain_decimal("v"))["v"]
+    assert plain.sum() > 0.9 * len(texts)  # 2^53 and more digits are not plain
+    ours = text.select(decimal_value("v"))["v"]
+    assert np.array_equal(_bits(ours.filter(plain)), _bits(parsed.filter(plain)))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv",
+        "hkhsieh_trade_cal/comtrade_legacy_871200_world_2016_2019.csv",
+        None,  # a Comtrade+ file of tradeflows' own synthetic world
+    ],
+)
+def test_values_read_as_text_give_the_fast_paths_rows(realdata, tmp_path, name):
+    if name is None:
+        from tradeflows._synth import make_trade_world
+
+        make_trade_world(tmp_path / "w", seed=3, n_others=30, n_products=20, pairs_per_product=20)
+        path = sorted((tmp_path / "w" / "comtrade").glob("*.csv"))[0]
+    else:
+        path = realdata / name
+    fast = scan(path, fast=True).collect()
+    text = scan(path, fast=True, text_values=True).collect()
+    assert fast.schema == text.schema and fast.height == text.height > 100
+    for column in fast.columns:
+        if fast[column].dtype == pl.Float64:
+            assert np.array_equal(_bits(fast[column]), _bits(text[column])), column
+        else:
+            assert fast[column].equals(text[column], null_equal=True), column
+
+
+def test_a_value_that_is_not_plain_decimal_text_is_refused_when_read_as_text(tmp_path):
+    from tradeflows._io.comtrade import NotPlainDecimal
+
+    f = comtrade_csv(tmp_path / "t.csv", [comtrade_row(value="1.5E3")])
+    assert scan(f, fast=True).collect()["value_usd"].to_list() == [1500.0]
+    with pytest.raises(NotPlainDecimal, match="not plain decimal text"):
+        scan(f, fast=True, text_values=True).collect()

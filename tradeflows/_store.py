@@ -54,7 +54,7 @@ from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._files import write_text_atomic
 from tradeflows._io import detect_format, expand_sources, file_sha256, is_parquet, scan
 from tradeflows._io._text import prepare_text, shown_name
-from tradeflows._log import step
+from tradeflows._log import logger, step
 from tradeflows._schema import CANONICAL
 
 __all__ = [
@@ -229,21 +229,30 @@ def _source_names(files: list[Path]) -> list[str]:
 
 
 def _read(
-    build: Callable[[bool], pl.LazyFrame], path: Path, engine: str | None
+    build: Callable[[bool, str], pl.LazyFrame], path: Path, engine: str
 ) -> tuple[pl.DataFrame, bool]:
     """Execute one file's reader: the fast path, and on a parse error the exact one.
 
     The fast path lets the parser type codes and values and trusts the file's
     encoding; if it objects, the file is read again as validated text, where a
     bad value becomes a row-level error (or, with ``--lenient``, a counted
-    drop) and a latin-1 byte is transcoded.
+    drop) and a latin-1 byte is transcoded. On the GPU engine the fast path
+    parses on the device first, values as text read exactly (the same
+    doubles as the CPU's parser: ``tradeflows.scan``'s ``text_values``); a
+    file the device cannot read so, for any reason, goes to the CPU's
+    parser, and the log says why. The exact path runs on the CPU.
     """
+    if engine == "gpu":
+        try:
+            return _engine.collect(build(True, "gpu"), "gpu"), False
+        except Exception as exc:  # any refusal: the CPU reads this file
+            logger.info("%s: read by the CPU's parser (%s)", path, one_line(exc, 160))
     try:
-        return _engine.collect(build(True), engine), False
+        return _engine.collect(build(True, "cpu"), "cpu"), False
     except pl.exceptions.PolarsError:
         pass
     try:
-        return _engine.collect(build(False), engine), True
+        return _engine.collect(build(False, "cpu"), "cpu"), True
     except pl.exceptions.PolarsError as exc:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
@@ -281,10 +290,13 @@ def ingest(
         about ``chunk_rows`` rows cleaned and written, in memory on the CPU
         whatever the engine: their memory is bounded by their size, and the
         streaming engine cleaned them 1.5x slower (benchmarks/RESULTS.md).
-        With ``gpu`` the chunks are cleaned on the GPU engine, and the files
-        still parsed on the CPU (cudf's CSV parser rounds some decimals a
-        unit in the last place differently, and a store must not depend on
-        where it was made): the same store (benchmarks/RESULTS.md).
+        With ``gpu`` the chunks are cleaned on the GPU engine, and a
+        Comtrade file is parsed on the device with its values as text, read
+        exactly to the doubles the CPU's parser gives (cudf's CSV parser
+        rounds some decimals a unit in the last place differently, and a
+        store must not depend on where it was made); a file the device
+        cannot read so (a value such as ``1e5``, or any refusal) is parsed
+        on the CPU: the same store (benchmarks/RESULTS.md).
     lenient : bool
         Drop (and count) rows with unknown codes or malformed values instead of
         refusing the file.
@@ -405,9 +417,8 @@ def _ingest_locked(
 ) -> dict:
     """:func:`ingest` with the store's lock held and its ``leftovers`` removed (counted
     in the new audit)."""
-    # The files are parsed on the CPU whatever the engine: cudf's CSV parser
-    # rounds some decimals a unit in the last place differently, and a store
-    # must not depend on where it was made. A parsed file and a chunk are in
+    # On the GPU engine a file is parsed on the device with its values read
+    # exactly (_read); otherwise on the CPU. A parsed file and a chunk are in
     # memory anyway: the streaming engine only slows them down.
     chunk_engine, default_rows = _chunking(engine)
     chunk_rows = chunk_rows or default_rows
@@ -475,7 +486,7 @@ def _ingest_locked(
             # frames runs faster than one that also parses, and duplicates
             # across files need them side by side.
             with step(f"reading {shown_name(str(path))}"):
-                df, exact = _read(build, path, "cpu")
+                df, exact = _read(build, path, chunk_engine)
             sha = digest.result()
             if sha in known:  # the same bytes twice in one call
                 skipped.append(str(path))
@@ -516,11 +527,11 @@ def _ingest_locked(
 
 
 def _scanner(path: Path, name: str, i: int, fmt: str, mapping, constants, value_scale):
-    """How to read file ``i``: ``build(fast)`` scans it as ``fmt``, its rows marked as its own."""
+    """How to read file ``i``: ``build(fast, engine)`` scans it as ``fmt``, its rows marked as its own."""
 
-    def build(fast: bool) -> pl.LazyFrame:
+    def build(fast: bool, engine: str = "cpu") -> pl.LazyFrame:
         lf = scan(path, format=fmt, mapping=mapping, constants=constants,
-                  value_scale=value_scale, fast=fast)  # fmt: skip
+                  value_scale=value_scale, fast=fast, engine=engine)  # fmt: skip
         return lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
 
     return build

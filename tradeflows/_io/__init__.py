@@ -529,6 +529,8 @@ def scan(
     constants: Mapping[str, str] | None = None,
     value_scale: float = 1.0,
     fast: bool = False,
+    engine: str = "cpu",
+    text_values: bool | None = None,
 ) -> pl.LazyFrame:
     """Read one source file lazily into canonical (+ auxiliary) columns.
 
@@ -549,6 +551,15 @@ def scan(
         text and names the bad row (ingest does this itself).
         For a Comtrade file it also reads the columns used at once, so the
         scan is no longer lazy: ingest reads whole files.
+    engine : str
+        With ``fast``, where a Comtrade file's columns are parsed (``gpu``:
+        the GPU engine's CSV parser, values as text).
+    text_values : bool, optional
+        With ``fast``, parse a Comtrade file's values as text and read them
+        exactly (the doubles the CPU's parser gives; a value that is not
+        plain decimal text raises
+        :class:`tradeflows._io.comtrade.NotPlainDecimal`). Default: on the
+        GPU engine, whose parser rounds some decimals otherwise.
 
     Returns
     -------
@@ -572,6 +583,7 @@ def scan(
     """
     path = Path(path)
     source = shown_name(path.name)
+    text_values = engine == "gpu" if text_values is None else text_values
     fmt = "generic" if mapping is not None and format is None else format
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
@@ -588,11 +600,13 @@ def scan(
     else:
         text = prepare_text(path, validate=not fast)
         if fast and fmt == "comtrade":
-            lf, check = _scan_fast(text, typed_columns)
+            typed = functools.partial(typed_columns, text_values=text_values)
+            lf, check = _scan_fast(text, typed)
         else:
             lf, ragged = _scan_text(text)
     if fmt == "comtrade":
-        out = scan_comtrade(lf, source, path, in_memory=fast, check=check)
+        out = scan_comtrade(lf, source, path, in_memory=fast, check=check,
+                            engine=engine if fast else "cpu", text_values=fast and text_values)  # fmt: skip
     elif fmt == "comext":
         out = scan_comext(lf, source, path)
     elif fmt == "sdmx_csv":

@@ -137,6 +137,62 @@ def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     return pl.when(ok).then(index.replace_strict(numbers, days, default=None))
 
 
+#: Decimal text a device reads exactly (:func:`decimal_value`): digits, at
+#: most one point with digits after it, a leading minus.
+_PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
+#: Powers of ten a double holds exactly (10^0 to 10^22).
+_POWERS = [10.0**k for k in range(23)]
+
+
+def _decimal_parts(col: str) -> tuple[pl.Expr, pl.Expr]:
+    """The digits of plain decimal text as one integer, and how many follow the point."""
+    s = pl.col(col)
+    dot = s.str.find(".", literal=True)
+    places = pl.when(dot.is_null()).then(0).otherwise(s.str.len_bytes() - dot - 1)
+    bare = s.str.replace("-", "", literal=True).str.replace(".", "", literal=True)
+    return bare.cast(pl.Int64, strict=False), places
+
+
+def plain_decimal(col: str) -> pl.Expr:
+    """Whether text reads exactly through :func:`decimal_value` (empty: no value, true).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"v": ["12.5", "-3", "", None, "1e5", " 7", "12345678901234567"]})
+    >>> df.select(plain_decimal("v"))["v"].to_list()
+    [True, True, True, True, False, False, False]
+    """
+    s = pl.col(col)
+    digits, places = _decimal_parts(col)
+    plain = s.str.contains(_PLAIN_DECIMAL) & (digits <= 2**53) & (places < len(_POWERS))
+    return (s.is_null() | (s == "") | plain.fill_null(False)).alias(col)
+
+
+def decimal_value(col: str) -> pl.Expr:
+    """Plain decimal text -> Float64, bit for bit what a correctly rounding parser reads.
+
+    The digits as one integer (exact below 2^53) divided by a power of ten
+    (exact up to 10^22): one IEEE division, rounded once, gives the double
+    nearest the decimal, as the CPU's CSV parser does. The GPU engine runs
+    it on text its own parser would round otherwise (issue 28). Text that
+    is not :func:`plain_decimal` must not come here; empty text is null.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"v": ["44439.29", "-0.1", "", "7"]})
+    >>> df.select(decimal_value("v"))["v"].to_list()
+    [44439.29, -0.1, None, 7.0]
+    """
+    s = pl.col(col)
+    digits, places = _decimal_parts(col)
+    scale = places.replace_strict(
+        list(range(len(_POWERS))), _POWERS, default=None, return_dtype=pl.Float64
+    )
+    value = digits.cast(pl.Float64) / scale
+    value = pl.when(s.str.starts_with("-")).then(-value).otherwise(value)
+    return pl.when(s != "").then(value).alias(col)
+
+
 #: ``1,234`` and ``1,234.5``: commas that group thousands.
 _GROUPED_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 #: ``1234,5``, ``1.234,5`` and ``1.234``: a decimal comma, dots that group thousands.

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import polars as pl
 
+from tradeflows import _engine
 from tradeflows._clean import bad_period, unknown_country
 from tradeflows._io._common import (
     NON_LETTERS,
@@ -22,12 +23,14 @@ from tradeflows._io._common import (
     clean_str,
     column_key,
     date_from_ym,
+    decimal_value,
     finish,
     hs_code,
     hs_revision_from_year,
     iso3_from_code,
     number,
     pick,
+    plain_decimal,
     require,
 )
 from tradeflows._reference import comtrade_to_iso3
@@ -107,7 +110,7 @@ _FLOAT_KEYS = (
 )
 
 
-def typed_columns(header: list[str]) -> dict[str, pl.DataType]:
+def typed_columns(header: list[str], text_values: bool = False) -> dict[str, pl.DataType]:
     """Schema overrides for the fast path: codes and periods as Int64, values as Float64.
 
     The CSV parser types these in parallel, far faster than text conversions;
@@ -118,6 +121,10 @@ def typed_columns(header: list[str]) -> dict[str, pl.DataType]:
     ----------
     header : list of str
         The file's header.
+    text_values : bool
+        Values as text, read exactly afterwards (:func:`scan_comtrade`'s
+        ``text_values``): the GPU engine's CSV parser rounds some decimals
+        otherwise than the CPU's.
 
     Returns
     -------
@@ -138,8 +145,24 @@ def typed_columns(header: list[str]) -> dict[str, pl.DataType]:
         if key in _INT_KEYS:
             out[name] = pl.Int64
         elif key in _FLOAT_KEYS:
-            out[name] = pl.Float64
+            out[name] = pl.String if text_values else pl.Float64
     return out
+
+
+def _values_from_text(
+    lf: pl.LazyFrame, used: list[str], path: object, engine: str
+) -> tuple[pl.LazyFrame, pl.Schema]:
+    """The value columns read as text, read exactly (:func:`scan_comtrade`'s ``text_values``)."""
+    schema = lf.collect_schema()
+    texts = [c for c in used if column_key(c) in _FLOAT_KEYS and schema[c] == pl.String]
+    if not texts:
+        return lf, schema
+    plain = _engine.collect(lf.select(pl.all_horizontal(plain_decimal(c) for c in texts).all()),
+                            engine).item()  # fmt: skip
+    if not plain:
+        raise NotPlainDecimal(f"{path}: a value is not plain decimal text")
+    lf = lf.with_columns(decimal_value(c) for c in texts)
+    return lf, lf.collect_schema()
 
 
 def _num(col: str, schema: pl.Schema) -> pl.Expr:
@@ -235,6 +258,11 @@ class RowCheck(Protocol):
     def __call__(self, df: pl.DataFrame) -> None: ...
 
 
+class NotPlainDecimal(pl.exceptions.ComputeError):
+    """A value read as text is not plain decimal text (``1e5``, `` 7``): the file is
+    read again with the CPU's parser (:func:`scan_comtrade`'s ``text_values``)."""
+
+
 def scan_comtrade(
     lf: pl.LazyFrame,
     source: str,
@@ -242,6 +270,8 @@ def scan_comtrade(
     *,
     in_memory: bool = False,
     check: RowCheck | None = None,
+    engine: str = "cpu",
+    text_values: bool = False,
 ) -> pl.LazyFrame:
     """Translate a Comtrade-like LazyFrame of text columns to canonical columns.
 
@@ -268,6 +298,15 @@ def scan_comtrade(
         and those named by its ``columns``, before any conversion; it raises
         to refuse the file (the fast path's width check,
         :class:`tradeflows._io.WidthCheck`).
+    engine : str
+        With ``in_memory``: where the columns are read (``gpu``: by the GPU
+        engine's CSV parser, with ``text_values``).
+    text_values : bool
+        The value columns (:data:`_FLOAT_KEYS`) came as text
+        (``typed_columns(..., text_values=True)``): they are read exactly
+        (:func:`tradeflows._io._common.decimal_value`), to the same doubles
+        as the CPU's parser gives. A value that is not plain decimal text
+        raises :class:`NotPlainDecimal` (read the file with the CPU's parser).
 
     Returns
     -------
@@ -319,11 +358,14 @@ def scan_comtrade(
         raise ValueError("a row check runs on the rows read into memory: in_memory=True")
     df = None
     if in_memory:
-        df = lf.select(*dict.fromkeys([*used, *(check.columns if check else [])])).collect()
+        read = lf.select(*dict.fromkeys([*used, *(check.columns if check else [])]))
+        df = _engine.collect(read, engine)
         if check is not None:
             check(df)
         df = df.select(used).rechunk()
     lf = df.lazy() if df is not None else lf.select(used)
+    if text_values:
+        lf, schema = _values_from_text(lf, used, path, engine)
     per_value = PerValue(df)
 
     # Stage 1: clean text once (or take the parser's integers as they are).
