@@ -57,6 +57,11 @@ diff /tmp/RESULTS.before benchmarks/RESULTS.md | sed -n 's/^> //p' > "$OUT/resul
 world=$(ls -d benchmarks/data/scale_* | head -1)
 timeout 120 python3 -m tradeflows.cli ingest "$world/comtrade" --out /tmp/prof_store --engine cpu -q \
   || echo "profile ingest stopped: $?"
+# Which files the device parsed itself (values read exactly) and which went
+# to the CPU's parser, and why (the log's "read by the CPU's parser" lines).
+timeout 120 python3 -m tradeflows.cli ingest "$world/comtrade" --out /tmp/gpu_store --engine gpu \
+  > "$OUT/gpu_ingest.log" 2>&1 || echo "gpu ingest stopped: $?"
+grep -c "read by the CPU's parser" "$OUT/gpu_ingest.log" || true
 for e in gpu cpu; do
   TRADEFLOWS_PROFILE="$OUT/profile_$e.csv" timeout 120 python3 -m tradeflows.cli detect \
     /tmp/prof_store --engine "$e" --out "/tmp/prof_$e.parquet" -q || echo "profile $e stopped: $?"
