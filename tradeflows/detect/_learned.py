@@ -304,7 +304,7 @@ class LearnedRouteDetector(SuspicionOutlierMixin, BaseEstimator):
         Parameters
         ----------
         corridor_scores : array-like of float
-            :meth:`corridor_suspicion` of every route scored (NaN: none).
+            As :meth:`episode_share`.
 
         Returns
         -------
