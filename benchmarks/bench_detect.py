@@ -276,10 +276,10 @@ def wide(seeds: list[int], rows: int, save: bool) -> None:
 
     from tradeflows import corridors, detect_routes
     from tradeflows._evaluate import CORRIDOR
-    from tradeflows._routes import FEATURES, ROUTE_KEY
+    from tradeflows._routes import FEATURES
     from tradeflows._store import ingest, scan_store
     from tradeflows.detect import LearnedRouteDetector, default_detector
-    from tradeflows.detect._flags import _held_to_base_rate
+    from tradeflows.detect._flags import _held_to_base_rate, base_rate
 
     rows_out = []
     for seed in seeds:
@@ -298,8 +298,7 @@ def wide(seeds: list[int], rows: int, save: bool) -> None:
         flags = _held_to_base_rate(trained, det)
         seconds = time.perf_counter() - t
         ranked = corridors(flags)
-        per_route = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
-        lift = det.line_raise(per_route["corridor_score"].fill_null(np.nan).to_numpy())
+        lift = base_rate(trained, det)["line_raise"]
         at_trained = _scored(lf, truth, corridors(trained))
         # Each true corridor's place among the corridors (its best route's).
         order = ranked.select(CORRIDOR).unique(maintain_order=True)

@@ -537,7 +537,7 @@ def detect(
         "their usual level"
     )
     rate = base_rate(flags)
-    if rate is not None and rate["line_raise"] > 0:
+    if rate is not None and round(rate["line_raise"], 3) > 0:
         how = (
             "kept as trained (--lines-as-trained)"
             if lines_as_trained

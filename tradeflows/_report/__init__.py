@@ -385,6 +385,13 @@ def summarise(
 
     config = config or load_config(None)
     routes = _route_rows(flags, ranked)
+    rate = base_rate(flags)
+    if rate is not None:  # as the summary shows them
+        rate = {
+            **rate,
+            "share": round(rate["share"], 6),
+            "line_raise": round(rate["line_raise"], 3),
+        }
     dq = flags.filter(pl.col("data_quality").is_not_null())
     return {
         "title": config["report"]["title"],
@@ -416,7 +423,7 @@ def summarise(
         "n_flagged": int(flags["flagged"].sum()),
         "n_flagged_routes": routes.height,
         "n_data_quality": dq.height,
-        "base_rate": base_rate(flags),
+        "base_rate": rate,
         "extra_usd": round(float(routes["extra_usd"].sum())),
         "extra_usd_text": pl.select(usd_text(pl.lit(float(routes["extra_usd"].sum())))).item(),
         "routes": [

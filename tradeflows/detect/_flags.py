@@ -763,18 +763,16 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
 
 def _held_to_base_rate(flags: pl.DataFrame, det) -> pl.DataFrame:
     """``flags`` with its routes held to lines raised where episodes look rarer
-    than in the training worlds (:meth:`LearnedRouteDetector.line_raise`, from
-    every route's corridor score, whichever group of chapters scored it)."""
-    if not hasattr(det, "line_raise") or "corridor_score" not in flags.columns:
+    than in the training worlds (:func:`base_rate`, from every route's corridor
+    score, whichever group of chapters scored it)."""
+    rate = base_rate(flags, det)
+    if rate is None or rate["line_raise"] == 0.0:
         return flags
-    routes = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
-    lift = det.line_raise(routes["corridor_score"].fill_null(np.nan).to_numpy())
-    if lift == 0.0:
-        return flags
+    lift = rate["line_raise"]
     logger.info(
         "episodes look rarer among these %s routes than in the training worlds: "
         "the routes' lines rise by %.2f log-odds",
-        f"{routes.height:,}",
+        f"{rate['routes']:,}",
         lift,
     )
     # Flagged routes kept all their months: whether their leg is seen is exact.
@@ -788,11 +786,23 @@ def _held_to_base_rate(flags: pl.DataFrame, det) -> pl.DataFrame:
     return flags.with_columns(flagged=pl.col("flagged") & route.fill_null(False))
 
 
-def base_rate(flags: pl.DataFrame) -> dict | None:
-    """How common the shipped trees expect episodes to be among the routes of
-    ``flags``, against their training worlds, and how far the routes' lines rose
-    for it (:meth:`LearnedRouteDetector.line_raise`); None for flags without the
-    corridor trees' scores (another detector's).
+def base_rate(flags: pl.DataFrame, det=None) -> dict | None:
+    """How common the trees expect episodes to be among the routes of ``flags``,
+    against their training worlds, and how far the routes' lines rise for it
+    (:meth:`LearnedRouteDetector.episode_share`, :meth:`~LearnedRouteDetector.line_raise`).
+
+    Parameters
+    ----------
+    flags : DataFrame
+        A flags table with each route's ``corridor_score``.
+    det : LearnedRouteDetector, optional
+        Fitted; default the shipped trees (:func:`default_detector`).
+
+    Returns
+    -------
+    dict or None
+        ``routes``, ``trained_share``, ``share`` and ``line_raise``; None for
+        flags without the corridor trees' scores, or a detector without them.
 
     Examples
     --------
@@ -804,14 +814,16 @@ def base_rate(flags: pl.DataFrame) -> dict | None:
     """
     if "corridor_score" not in flags.columns or flags.is_empty():
         return None
-    det = default_detector().fit(np.zeros((1, len(FEATURES))))
+    det = det if det is not None else default_detector().fit(np.zeros((1, len(FEATURES))))
+    if not hasattr(det, "line_raise"):
+        return None
     per_route = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
     scores = per_route["corridor_score"].fill_null(np.nan).to_numpy()
     return {
         "routes": per_route.height,
         "trained_share": det.episode_share([]),
-        "share": round(det.episode_share(scores), 6),
-        "line_raise": round(det.line_raise(scores), 3),
+        "share": det.episode_share(scores),
+        "line_raise": det.line_raise(scores),
     }
 
 
