@@ -87,6 +87,45 @@ def test_failed_ingest_leaves_store_untouched(tmp_path, two_files):
     assert snapshot(store) == before
 
 
+def test_a_failure_while_a_chunk_is_written_leaves_no_file_behind(tmp_path, two_files, monkeypatch):
+    """A chunk's rows are written in a thread while the next chunk is cleaned: when
+    the cleaning fails, the write in flight ends before the new folder is removed,
+    and the store is as it was."""
+    import threading
+    import time
+
+    import tradeflows._chunked as chunked
+    import tradeflows._store as store_module
+
+    store = tmp_path / "store"
+    ingest(two_files[:1], store)
+    before = snapshot(store)
+    writing = threading.Event()
+    write_part = chunked._write_part
+
+    def slow_write(df, path):  # the first chunk's file still being written ...
+        writing.set()
+        time.sleep(0.3)
+        path.parent.mkdir(parents=True, exist_ok=True)  # what lands if nobody waits
+        write_part(df, path)
+
+    clean_chunk = store_module.clean_chunk
+
+    def fail_second(parts, revision, engine, *, offset):  # ... when the second chunk fails
+        if offset > 0:
+            assert writing.wait(5)
+            raise RuntimeError("cleaning failed")
+        return clean_chunk(parts, revision, engine, offset=offset)
+
+    monkeypatch.setattr(chunked, "_write_part", slow_write)
+    monkeypatch.setattr(store_module, "clean_chunk", fail_second)
+    with pytest.raises(RuntimeError, match="cleaning failed"):
+        ingest([two_files[1]], store, chunk_rows=1)
+    time.sleep(0.5)  # a write left running would land in this time
+    assert snapshot(store) == before
+    assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_lenient_drops_and_counts(tmp_path):
     bad = comtrade_csv(tmp_path / "bad.csv", [comtrade_row(reporter="12345"), comtrade_row()])
     doc = ingest([bad], tmp_path / "store", lenient=True)

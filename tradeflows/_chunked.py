@@ -18,6 +18,7 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -40,6 +41,7 @@ from tradeflows._errors import TradeflowsInputError
 from tradeflows._schema import CANONICAL
 
 __all__ = [
+    "ChunkWriter",
     "Run",
     "Spool",
     "account",
@@ -263,8 +265,48 @@ def clean_chunk(
     return _engine.collect(plan, chunk_engine).with_row_index("_gid", offset)
 
 
-def account(df: pl.DataFrame, c: int, run: Run, spool: Spool, tmp: Path, lenient: bool) -> None:
-    """Count chunk ``c``, keep its slip candidates and input errors aside, write its kept rows."""
+class ChunkWriter:
+    """Each chunk's kept rows sorted and written in a thread while the next chunk is cleaned.
+
+    One write is in flight at a time (one chunk more in memory). The spool and
+    the run are only touched in the calling thread: :meth:`finish` waits for
+    the write in flight, then records its files (``run.written``) and their
+    row ids (the spool's ``gids``). :meth:`close` waits for it whatever
+    happened, so that nothing is written into a folder being removed.
+    """
+
+    def __init__(self, folder: Path, run: Run, spool: Spool) -> None:
+        self.folder, self.run, self.spool = folder, run, spool
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradeflows-write")
+        self._pending: tuple[int, Future] | None = None
+
+    def write(self, df: pl.DataFrame, c: int) -> None:
+        """Start writing chunk ``c``'s kept rows (after the chunk before it is done)."""
+        self.finish()
+        self._pending = (c, self._pool.submit(_write_chunk, df, self.folder, c))
+
+    def finish(self) -> None:
+        """Wait for the write in flight (its error raised here) and record its files."""
+        if self._pending is None:
+            return
+        c, future = self._pending
+        self._pending = None
+        for year, path, ids in future.result():
+            self.spool.add("gids", path, ids)
+            self.run.written.append((c, year, path, ids.height))
+
+    def close(self) -> None:
+        """Wait for the write in flight, if any (its error is not raised), and stop the thread."""
+        if self._pending is not None:
+            wait([self._pending[1]])
+            self._pending = None
+        self._pool.shutdown(wait=True)
+
+
+def account(df: pl.DataFrame, c: int, run: Run, spool: Spool, writer: ChunkWriter,
+            lenient: bool) -> None:  # fmt: skip
+    """Count chunk ``c``, keep its slip candidates and input errors aside, write its kept rows
+    (in the ``writer``'s thread)."""
     run.starts.append(run.offset)
     run.offset += df.height
     if not lenient:
@@ -275,7 +317,7 @@ def account(df: pl.DataFrame, c: int, run: Run, spool: Spool, tmp: Path, lenient
     _count(df, run.counts)
     gone = df.lazy().filter((pl.col("_file") == -1) & pl.col("drop").is_not_null())
     run.superseded.update(dict(gone.group_by("source").len().collect().iter_rows()))
-    run.written += [(c, *file) for file in _write_chunk(df, tmp, c, spool)]
+    writer.write(df, c)
 
 
 def refuse_bad_input(entries: list[dict], run: Run) -> None:
@@ -327,12 +369,10 @@ def _write_part(df: pl.DataFrame, path: Path) -> None:
     df.write_parquet(path, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
 
 
-def _write_chunk(
-    df: pl.DataFrame, folder: Path, c: int, spool: Spool
-) -> list[tuple[int, Path, int]]:
-    """Write chunk ``c``'s kept rows, a file per year; spool each file's row ids (_gid).
+def _write_chunk(df: pl.DataFrame, folder: Path, c: int) -> list[tuple[int, Path, pl.DataFrame]]:
+    """Write chunk ``c``'s kept rows, a file per year.
 
-    Returns each file's year, path and number of rows.
+    Returns each file's year, path and row ids (``_gid``, for the spool).
     """
     # Rows by year and HS chapter, then in chunk order, file by file, each
     # file's rows by period in the order read: deterministic for the same
@@ -355,8 +395,7 @@ def _write_chunk(
         path = folder / f"year={run['value']}" / f"{c:08d}.parquet"
         path.parent.mkdir(exist_ok=True)
         _write_part(part.drop("_gid"), path)
-        spool.add("gids", path, part.select("_gid"))
-        files.append((run["value"], path, part.height))
+        files.append((run["value"], path, part.select("_gid")))
     return files
 
 

@@ -38,6 +38,7 @@ import polars as pl
 from tradeflows import _engine
 from tradeflows._audit import DATA_PATTERN, STORE_FORMAT, data_folder, parse_audit
 from tradeflows._chunked import (
+    ChunkWriter,
     Run,
     Spool,
     account,
@@ -878,19 +879,22 @@ def _clean_by_period(
     data_name = f"data-{uuid.uuid4().hex[:12]}"
     tmp = store / f".{data_name}.tmp"
     tmp.mkdir()
+    writer = ChunkWriter(tmp, run, spool)
     try:
         # 1. The verbs that compare rows of one period, on a chunk of periods
-        #    at a time; each chunk is then counted and its kept rows written.
-        #    Rows get an id that is unique over all chunks (_gid): the unit
-        #    slips need whole series, so each chunk's live rows wait, as
-        #    64-bit series hashes, for one pass over all chunks (step 2).
+        #    at a time; each chunk is then counted and its kept rows written
+        #    (in a thread, while the next chunk is cleaned). Rows get an id
+        #    that is unique over all chunks (_gid): the unit slips need whole
+        #    series, so each chunk's live rows wait, as 64-bit series hashes,
+        #    for one pass over all chunks (step 2).
         for c, periods in enumerate(chunks):
             parts = spool.pop("read", periods)
             if old is not None:
                 parts.insert(0, old.filter(period_in(periods)))
             df = clean_chunk(parts, revision, chunk_engine, offset=run.offset)
-            account(df, c, run, spool, tmp, lenient)
+            account(df, c, run, spool, writer, lenient)
             del df
+        writer.finish()
         refuse_bad_input(entries, run)
         # 2. The unit slips, in one pass over every chunk's live rows; the few
         #    rows flagged are marked in the files already written.
@@ -900,9 +904,11 @@ def _clean_by_period(
             e.update(audit_from_counts(n["read"], n["dropped"], n["changed"]))
         if lenient and entries and not any(e["rows_kept"] for e in entries):
             nothing_kept(entries)
+        writer.close()
         os.replace(tmp, store / data_name)
         _commit(store, doc, entries, run, data_name, now, leftovers)
     except BaseException:
+        writer.close()  # nothing is written into tmp once it is removed
         shutil.rmtree(tmp, ignore_errors=True)
         if (store / data_name).exists() and read_audit(store).get("data") != data_name:
             shutil.rmtree(store / data_name, ignore_errors=True)
