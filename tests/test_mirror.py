@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -172,3 +174,40 @@ def test_mirror_of_swapped_reports_is_the_mirror_swapped(rows):
     b = pair_reports(swapped.lazy()).collect().sort(key)
     assert a["value_x"].fill_null(-1).to_list() == b["value_m"].fill_null(-1).to_list()
     assert a["value_m"].fill_null(-1).to_list() == b["value_x"].fill_null(-1).to_list()
+
+
+def test_the_gap_and_its_history_read_each_flow_in_order_on_either_plan(tmp_path):
+    """The gap's windows and history are computed on a sorted copy of a few
+    columns and set back beside the rows: the CPU's plan (flows known by their
+    hashes, a rolling median) and the GPU engine's (flows sorted by their key, the
+    median by a join), run here on the CPU, give the same mirror, and the same as
+    the windows worked out flow by flow in Python."""
+    from tests.conftest import small_world
+    from tradeflows._store import scan_store
+
+    # The calibrated world: series start and stop at different months.
+    world = small_world(tmp_path / "w", seed=5, store=True, preset=None, pairs_per_product=120)
+    lf = scan_store(world / "store")
+    key = ["freq", "exporter", "importer", "hs", "period"]
+    cpu = mirror(lf).collect().sort(key)
+    gpu = mirror(lf, gpu=True).collect().sort(key)
+    assert cpu.height > 15_000
+    assert cpu.equals(gpu)
+    # Every flow-month's gap from its own flow's months, worked out in Python:
+    # three-month windows of adjacent months of the same flow.
+    fob = cpu.select(*key, "value_x", pl.col("value_m") / pl.col("cif_fob")).rows()
+    months = {tuple(row): (x or 0.0, m or 0.0) for *row, x, m in fob}
+
+    def around(flow: tuple, p: dt.date, side: int) -> float:
+        """The side's value summed over the month before, the month and the month after."""
+        out = 0.0
+        for step in (-1, 0, 1):
+            k = p.year * 12 + p.month - 1 + step
+            out += months.get((*flow, dt.date(k // 12, k % 12 + 1, 1)), (0.0, 0.0))[side]
+        return out
+
+    rows = cpu.filter(pl.col("freq") == "M", ~pl.col("exporter_silent"), ~pl.col("importer_silent"))
+    assert rows.height > 5_000
+    for *flow, p, gap in rows.select(*key, "gap").iter_rows():
+        x3, m3 = around(tuple(flow), p, 0), around(tuple(flow), p, 1)
+        assert gap == pytest.approx((m3 - x3) / max(m3, x3), rel=1e-9, abs=1e-12)

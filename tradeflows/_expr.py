@@ -179,6 +179,7 @@ def with_previous_median(
     window: int,
     min_samples: int,
     gpu: bool = False,
+    presorted: bool = False,
 ) -> pl.LazyFrame:
     """Add ``name``: the median of the ``window`` values of ``value`` before each row.
 
@@ -189,7 +190,9 @@ def with_previous_median(
     engine has no rolling median: with ``gpu`` (the plan will run there), each
     value is joined to the ``window`` rows after it and the median taken by a
     group-by (``window`` times the rows, which a GPU does in a blink and a CPU
-    does not, so the CPU keeps the rolling median).
+    does not, so the CPU keeps the rolling median). With ``presorted``, the
+    rows of each ``by`` key are already in ``order``: the CPU's window is not
+    sorted again.
 
     Examples
     --------
@@ -204,7 +207,8 @@ def with_previous_median(
         return _joined_previous_median(lf, value, name, by=by, order=order, window=window,
                                        min_samples=min_samples)  # fmt: skip
     med = pl.col(value).shift(1).rolling_median(window, min_samples=min_samples)
-    return lf.with_columns(med.over(partition_by=by, order_by=order).alias(name))
+    over = med.over(partition_by=by) if presorted else med.over(partition_by=by, order_by=order)
+    return lf.with_columns(over.alias(name))
 
 
 def _joined_previous_median(lf, value, name, *, by, order, window, min_samples):

@@ -199,33 +199,80 @@ def reporter_reliability(pairs: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat(by_role).select("country", "role", reliability=1.0 / (0.05 + pl.col("d")))
 
 
-def _with_windows(lf: pl.LazyFrame) -> pl.LazyFrame:
+#: Two seeds of the flow key's 64-bit hashes: rows are one flow's when both agree.
+_FLOW_SEEDS = (0x7261_6465, 0x666C_6F77)
+#: What the gap and its history read of a flow-month.
+_GAP_INPUTS = ["period", "value_x", "value_m", "cif_fob", "exporter_silent", "importer_silent"]
+
+
+def _with_gap_history(lf: pl.LazyFrame, *, history: int, gpu: bool) -> pl.LazyFrame:
+    """Add ``gap`` and ``gap_history``: each flow-month's gap, and its median over the
+    flow's ``history`` periods before.
+
+    Both read a flow's months in order. They are computed on the few columns
+    they need, sorted once by flow and period, then set beside the rows in
+    their own order. On the CPU the flow is known by two 64-bit hashes of its
+    key (two flows are taken for one only if both collide): sorting on them,
+    not on the key's four texts, nor partitioning by those texts for every
+    window, halves the time at 4.5M flow-months (benchmarks/RESULTS.md, issue
+    27). The GPU engine sorts on the key itself.
+    """
+    # Executed once for both sides of the concatenation: two executions of a
+    # plan with joins need not give its rows in the same order.
+    lf = lf.cache()
+    if gpu:  # the device sorts the key's texts as fast as two integers
+        ids = [pl.col(k) for k in _FLOW_KEY]
+    else:
+        key = pl.struct(_FLOW_KEY)
+        ids = [key.hash(seed).alias(f"_f{i}") for i, seed in enumerate(_FLOW_SEEDS)]
+    by = [i.meta.output_name() for i in ids]
+    flows = (
+        lf.select(*_GAP_INPUTS, *ids, _annual=pl.col("freq") == "A")
+        .with_row_index("_at")
+        .sort(*by, "period")
+    )
+    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in by)
+    flows = _with_windows(flows, same).with_columns(gap=_gap())
+    flows = with_previous_median(flows, "gap", "gap_history", by=by, order="period",
+                                 window=history, min_samples=3, gpu=gpu, presorted=True)  # fmt: skip
+    back = flows.sort("_at").select("gap", "gap_history")
+    return pl.concat([lf, back], how="horizontal", strict=True)
+
+
+def _with_windows(flows: pl.LazyFrame, same: pl.Expr) -> pl.LazyFrame:
     """Add ``x3`` and ``m3``: the exporter's and the importer's (FOB) values summed
     over the period before, the period itself and the one after, within one flow.
 
-    A neighbour counts only when it is the adjacent month. The windows share one
-    partition, computed once.
+    ``flows`` is sorted by flow and period; ``same`` is true where a row is of
+    the flow of the row before it. A neighbour counts only when it is the
+    adjacent month.
     """
-    over = {"partition_by": _FLOW_KEY, "order_by": "period"}
     m_fob = pl.col("value_m") / pl.col("cif_fob")
     mi = month_index()
-    lf = lf.with_columns(
-        _prev_ok=mi.shift(1).over(**over) == mi - 1,
-        _next_ok=mi.shift(-1).over(**over) == mi + 1,
-        _px=pl.col("value_x").shift(1).over(**over),
-        _nx=pl.col("value_x").shift(-1).over(**over),
-        _pm=m_fob.shift(1).over(**over),
-        _nm=m_fob.shift(-1).over(**over),
+    flows = flows.with_columns(
+        _prev_ok=(same & (mi.shift(1) == mi - 1)).fill_null(False),
+        _next_ok=(same.shift(-1) & (mi.shift(-1) == mi + 1)).fill_null(False),
     )
 
-    def window(now: pl.Expr, prev: str, nxt: str) -> pl.Expr:
-        before = pl.when(pl.col("_prev_ok")).then(pl.col(prev).fill_null(0.0)).otherwise(0.0)
-        after = pl.when(pl.col("_next_ok")).then(pl.col(nxt).fill_null(0.0)).otherwise(0.0)
+    def window(now: pl.Expr) -> pl.Expr:
+        before = pl.when(pl.col("_prev_ok")).then(now.shift(1).fill_null(0.0)).otherwise(0.0)
+        after = pl.when(pl.col("_next_ok")).then(now.shift(-1).fill_null(0.0)).otherwise(0.0)
         return now.fill_null(0.0) + before + after
 
-    return lf.with_columns(
-        x3=window(pl.col("value_x"), "_px", "_nx"), m3=window(m_fob, "_pm", "_nm")
-    ).drop("_prev_ok", "_next_ok", "_px", "_nx", "_pm", "_nm")
+    return flows.with_columns(x3=window(pl.col("value_x")), m3=window(m_fob)).drop(
+        "_prev_ok", "_next_ok"
+    )
+
+
+def _gap() -> pl.Expr:
+    """A flow-month's gap: monthly, over three-month windows (they tolerate transit
+    lags); annual rows compare as they are. Null where either side is silent."""
+    silent = pl.col("exporter_silent") | pl.col("importer_silent")
+    monthly = (pl.col("m3") - pl.col("x3")) / pl.max_horizontal("m3", "x3")
+    annual_m = pl.col("value_m").fill_null(0.0) / pl.col("cif_fob")
+    annual_x = pl.col("value_x").fill_null(0.0)
+    annual = (annual_m - annual_x) / pl.max_horizontal(annual_m, annual_x)
+    return pl.when(silent).then(None).when(pl.col("_annual")).then(annual).otherwise(monthly)
 
 
 def mirror_context(
@@ -536,7 +583,6 @@ def mirror(
         pairs = _with_cif_fob(pairs_in, context["ratios"])
     rel = context["reliability"]
     rel_default = rel.select(pl.col("rel_default").first())
-    gap = (pl.col("m3") - pl.col("x3")) / pl.max_horizontal("m3", "x3")
     out = (
         pairs.join(filed_x, on=["exporter", "freq", "period"], how="left")
         .join(filed_m, on=["importer", "freq", "period"], how="left")
@@ -578,31 +624,8 @@ def mirror(
             .otherwise(pl.coalesce("value_x", pl.col("value_m") / pl.col("cif_fob"))),
         )
     )
-    # Three-month windows tolerate transit lags in monthly data; annual rows compare as they are.
-    monthly_gap = (
-        pl.when(pl.col("exporter_silent") | pl.col("importer_silent")).then(None).otherwise(gap)
-    )
-    annual_m = pl.col("value_m").fill_null(0.0) / pl.col("cif_fob")
-    annual_x = pl.col("value_x").fill_null(0.0)
-    annual_gap = (
-        pl.when(pl.col("exporter_silent") | pl.col("importer_silent"))
-        .then(None)
-        .otherwise((annual_m - annual_x) / pl.max_horizontal(annual_m, annual_x))
-    )
-    out = out.pipe(_with_windows).with_columns(
-        gap=pl.when(pl.col("freq") == "A").then(annual_gap).otherwise(monthly_gap)
-    )
     return (
-        with_previous_median(
-            out,
-            "gap",
-            "gap_history",
-            by=_FLOW_KEY,
-            order="period",
-            window=history,
-            min_samples=3,
-            gpu=gpu,
-        )
+        _with_gap_history(out, history=history, gpu=gpu)
         .with_columns(gap_change=pl.col("gap") - pl.col("gap_history"))
         .select(MIRROR_COLUMNS)
     )
