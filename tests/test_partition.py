@@ -161,7 +161,8 @@ def test_the_store_is_sorted_by_chapter_so_a_chapter_skips_the_others_row_groups
         meta = pq.ParquetFile(path).metadata
         hs = [meta.schema.column(i).name for i in range(meta.num_columns)].index("hs")
         groups = [meta.row_group(g) for g in range(meta.num_row_groups)]
-        assert all(g.num_rows <= 200 for g in groups)
+        # About 200 rows each: polars 1.35 folds a short last group into its neighbours.
+        assert all(g.num_rows < 2 * 200 for g in groups)
         # Row groups whose codes cannot hold chapter 84: a reader skips them.
         stats = [g.column(hs).statistics for g in groups]
         skipped += sum(s.max < "84" or s.min >= "85" for s in stats)

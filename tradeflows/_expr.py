@@ -135,7 +135,7 @@ def number_text(expr: pl.Expr, digits: int = 1) -> pl.Expr:
     ('3.1', '820')
     """
     rounded = expr.round(digits)
-    return (rounded.cast(pl.Int64) if digits == 0 else rounded).cast(pl.String)
+    return (rounded.cast(pl.Int64, strict=False) if digits == 0 else rounded).cast(pl.String)
 
 
 def usd_text(expr: pl.Expr) -> pl.Expr:

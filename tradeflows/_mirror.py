@@ -28,6 +28,7 @@ evidence about this flow (:func:`tradeflows._routes.coverage.coverage_table`).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import polars as pl
@@ -201,6 +202,9 @@ def reporter_reliability(pairs: pl.LazyFrame) -> pl.LazyFrame:
 
 #: Two seeds of the flow key's 64-bit hashes: rows are one flow's when both agree.
 _FLOW_SEEDS = (0x7261_6465, 0x666C_6F77)
+#: Frames of equal heights side by side: polars checks the heights with
+#: ``strict`` from 1.36 (and warns without it from 1.42); 1.35 has no ``strict``.
+_SIDE_BY_SIDE = {"strict": True} if "strict" in inspect.signature(pl.concat).parameters else {}
 #: What the gap and its history read of a flow-month.
 _GAP_INPUTS = ["period", "value_x", "value_m", "cif_fob", "exporter_silent", "importer_silent"]
 
@@ -236,7 +240,7 @@ def _with_gap_history(lf: pl.LazyFrame, *, history: int, gpu: bool) -> pl.LazyFr
     flows = with_previous_median(flows, "gap", "gap_history", by=by, order="period",
                                  window=history, min_samples=3, gpu=gpu, presorted=True)  # fmt: skip
     back = flows.sort("_at").select("gap", "gap_history")
-    return pl.concat([lf, back], how="horizontal", strict=True)
+    return pl.concat([lf, back], how="horizontal", **_SIDE_BY_SIDE)
 
 
 def _with_windows(flows: pl.LazyFrame, same: pl.Expr) -> pl.LazyFrame:
