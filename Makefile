@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 OUT    := out
 
-.PHONY: install report test lint format bench clean browser lab docs
+.PHONY: install report test test-oldest lint format bench clean browser lab docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ test: $(STAMP) browser
 	$(BIN)/ruff check tradeflows tests benchmarks scripts
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory docs
+
+## test-oldest: the pipeline's tests again on the oldest polars of the pinned range (.ci/run runs it)
+OLDEST := .venv-oldest
+test-oldest: pyproject.toml
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet -e ".[test]" "polars==$$(sed -n 's/.*"polars>=\([0-9.]*\),.*/\1/p' pyproject.toml).*"
+	$(OLDEST)/bin/python -c "import polars; print('polars', polars.__version__)"
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/test_expr.py tests/test_mirror.py \
+	  tests/test_routes.py tests/test_partition.py tests/test_store.py tests/test_cli.py tests/test_bundled_flags.py
 
 ## docs: the documentation (API reference and guides) in out/docs/, warnings are errors
 docs: $(STAMP)
