@@ -691,3 +691,29 @@ def test_one_hubs_own_records_rank_the_corridors_that_grew_to_tens_of_millions_f
     # No month before the series' history is in is a rise.
     warm = flags.filter(pl.col("destination").is_in(["LBY", "SYR", "YEM"]))
     assert not warm.filter(pl.col("period") < dt.date(2018, 1, 1))["flagged"].any()
+
+
+@pytest.mark.parametrize("hub", ["TUR", "CIV", "CUW", "ALA", "ARM"])
+def test_reasons_name_each_country_once_after_a_name_with_accents(hub):
+    """A hub named with letters beyond ASCII ("Türkiye") written first must not shift
+    where the destination's and the origin's names go (it did: "BBelarus (BLR)rose")."""
+    from tradeflows._names import country_name
+    from tradeflows.detect._flags import reasons
+
+    row = {"origin": "DEU", "hub": hub, "destination": "BLR", "hs": "851762",
+           "inflow_rise": 9.0, "outflow_rise": 8.0, "inflow_peak": 4.1e6, "inflow_usual": 1e6,
+           "outflow_level": 3.8e6, "outflow_usual": 1e6, "outflow_by_hub": 3.8e6,
+           "outflow_by_destination": 1.4e6, "direct_level": 0.0, "destination_silent": False,
+           "origin_silent": False, "direct_usual": None, "inflow_by_origin": 4.1e6,
+           "inflow_by_hub": 4.3e6, "hub_share": 0.3, "outflow4_level": 3.8e6,
+           "outflow4_usual": 1e6, "outflow4_rise": 0.0, "lag": 1, "ghost": 0.0, "booked": 0.0,
+           "booked_usd": 0.0, "diversion": 0.0, "gap_out": -0.62, "gap_out_change": 0.6,
+           "share_change": 0.0, "policy_did": 0.0, "policy": None, "data_quality": None}  # fmt: skip
+    text = reasons(pl.LazyFrame([row])).collect()["reasons"].item()
+    hub_name = country_name(hub)
+    assert text.startswith(f"{hub_name} ({hub}) imports of 851762 from Germany (DEU) rose")
+    assert f"while {hub} exports to Belarus (BLR) rose to USD 3.8m" in text
+    for code, name in [(hub, hub_name), ("DEU", "Germany"), ("BLR", "Belarus")]:
+        assert text.count(f"{name} ({code})") == 1
+        # After its first mention a country is its code alone.
+        assert text.count(code) == text.count(f"({code})") + text.count(f" {code} ")

@@ -396,17 +396,29 @@ def _weak_sentence() -> pl.Expr:
 
 
 def _named_once(text: pl.Expr, col: str) -> pl.Expr:
-    """The first mention of the route's country ``col`` in ``text`` as "Kyrgyzstan (KGZ)"."""
+    """The first mention of the route's country ``col`` in ``text`` as "Kyrgyzstan (KGZ)".
+
+    The text is cut at the code, not at an offset: ``str.find`` counts bytes
+    and ``str.slice`` characters, and a name written before ("Türkiye") would
+    shift the cut.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"t": ["Türkiye (TUR) exports to BLR rose; BLR books more"],
+    ...                   "destination": ["BLR"]})
+    >>> f.select(_named_once(pl.col("t"), "destination")).item()
+    'Türkiye (TUR) exports to Belarus (BLR) rose; BLR books more'
+    """
     from tradeflows._names import country_names_table
 
     code = pl.col(col)
     name = code.replace_strict(country_names_table(), default=None, return_dtype=pl.String)
-    at = text.str.find(code, literal=True)
+    parts = text.str.split(code)
     spelled = pl.concat_str(
-        text.str.slice(0, at), name, pl.lit(" ("), code, pl.lit(")"),
-        text.str.slice(at + code.str.len_chars()),
+        parts.list.first(), name, pl.lit(" ("), code, pl.lit(")"),
+        parts.list.slice(1).list.join(code),
     )  # fmt: skip
-    found = name.is_not_null() & (code != "") & at.is_not_null()
+    found = name.is_not_null() & (code != "") & (parts.list.len() > 1)
     return pl.when(found).then(spelled).otherwise(text)
 
 
