@@ -7,26 +7,69 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from tradeflows._expr import _joined_previous_median, all_true, any_true, with_previous_median
+from tradeflows._expr import _median_network, all_true, any_true, with_previous_median
 
 
-@pytest.mark.parametrize("window,min_samples", [(3, 1), (12, 3), (24, 6)])
-def test_joined_previous_median_is_the_rolling_median(window, min_samples):
+@pytest.mark.parametrize("window,min_samples", [(3, 1), (5, 5), (12, 3), (24, 6)])
+@pytest.mark.parametrize("presorted", [False, True])
+def test_the_gpu_engines_median_is_the_rolling_median_bit_for_bit(window, min_samples, presorted):
+    """The sorting network's median (the GPU engine's plan, run here on the CPU) gives
+    the rolling median's doubles: with gaps, NaN, infinities, short and long series."""
     rng = np.random.default_rng(window)
-    n = 4000
-    lf = pl.LazyFrame(
-        {
-            "a": rng.integers(0, 30, n).astype(str),
-            "b": rng.integers(0, 3, n),
-            "t": rng.permutation(n),  # unique, unordered
-            "v": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
-        }
-    ).with_columns(pl.col("v").fill_nan(None))
+    n = 6000
+    v = rng.lognormal(0, 2, n) * rng.choice([-1.0, 1.0], n)
+    a = rng.integers(0, 40, n)
+    odd = rng.random(n)
+    # A few series mostly NaN, a few mostly infinite: their medians are too.
+    v[(odd < 0.03) | ((a < 4) & (odd < 0.6))] = np.nan
+    v[((odd >= 0.03) & (odd < 0.04)) | ((a >= 36) & (odd < 0.6))] = np.inf
+    v[(odd >= 0.04) & (odd < 0.05)] = -np.inf
+    lf = (
+        pl.LazyFrame(
+            {
+                "a": a.astype(str),
+                "b": rng.integers(0, 3, n),
+                "t": rng.permutation(n),  # unique, unordered
+                "v": v,
+                "gone": rng.random(n) < 0.25,
+            }
+        )
+        .with_columns(v=pl.when(~pl.col("gone")).then(pl.col("v")))
+        .drop("gone")
+    )
+    if presorted:
+        lf = lf.sort("a", "b", "t")
     kw = {"by": ["a", "b"], "order": "t", "window": window, "min_samples": min_samples}
-    rolling = with_previous_median(lf, "v", "m", **kw).collect().sort("t")
-    joined = _joined_previous_median(lf, "v", "m", **kw).collect().sort("t")
-    assert rolling["m"].null_count() < n  # the test compares numbers, not only nulls
-    assert_frame_equal(joined, rolling.select(joined.columns))
+    rolling = with_previous_median(lf, "v", "m", presorted=presorted, **kw).collect()
+    network = with_previous_median(lf, "v", "m", gpu=True, presorted=presorted, **kw).collect()
+    m = rolling["m"]
+    assert m.is_not_null().sum() > n // 5 and m.is_nan().sum() > 0  # numbers and NaN compared
+    assert m.is_infinite().sum() > 0
+    assert_frame_equal(network, rolling)  # the rows' order, and every bit
+    assert (network["m"].to_numpy().view(np.int64) == m.to_numpy().view(np.int64)).all()
+
+
+def test_the_median_networks_sort_what_they_read():
+    """Every permutation of up to 8 values (and 0-1 inputs, by the 0-1 principle, up to
+    24) comes out sorted at the positions the median reads."""
+    import itertools
+
+    def run(layers, v):
+        v = list(v)
+        for i, j in itertools.chain(*layers):
+            v[i], v[j] = min(v[i], v[j]), max(v[i], v[j])
+        return v
+
+    for n in range(1, 9):
+        layers = _median_network(n, 0, n - 1)
+        assert all(run(layers, p) == sorted(p) for p in itertools.permutations(range(n)))
+    for n, lo, hi in [(12, 1, 6), (24, 2, 12)]:
+        layers = _median_network(n, lo, hi)
+        for bits in range(0, 1 << n, 97):  # a spread of the 0-1 inputs
+            v = [(bits >> k) & 1 for k in range(n)]
+            assert run(layers, v)[lo : hi + 1] == sorted(v)[lo : hi + 1]
+        assert all(i != j for layer in layers for i, j in layer)
+        assert all(len({x for c in layer for x in c}) == 2 * len(layer) for layer in layers)
 
 
 def test_any_and_all_match_polars_in_windows_and_group_bys():

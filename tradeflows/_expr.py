@@ -7,6 +7,8 @@ same in terms it runs.
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 __all__ = [
@@ -186,13 +188,17 @@ def with_previous_median(
     The same as ``pl.col(value).shift(1).rolling_median(window,
     min_samples=min_samples).over(by, order_by=order)``: a series is the rows of
     one ``by`` key in ``order`` (unique within it); nulls are skipped, and fewer
-    than ``min_samples`` values give null. The rows keep their order. The GPU
-    engine has no rolling median: with ``gpu`` (the plan will run there), each
-    value is joined to the ``window`` rows after it and the median taken by a
-    group-by (``window`` times the rows, which a GPU does in a blink and a CPU
-    does not, so the CPU keeps the rolling median). With ``presorted``, the
-    rows of each ``by`` key are already in ``order``: the CPU's window is not
-    sorted again.
+    than ``min_samples`` values give null. The rows keep their order. With
+    ``presorted``, the rows of each ``by`` key are already in ``order`` and
+    each key's rows are together: nothing is sorted.
+
+    The GPU engine has no rolling median. With ``gpu`` (the plan will run
+    there) the median comes from elementwise steps the device runs natively:
+    the ``window`` values before each row side by side, sorted by a sorting
+    network of minima and maxima, read where their count says
+    (:func:`_network_previous_median`). It gives the same doubles, bit for
+    bit; the CPU keeps its rolling median, three times as fast there
+    (benchmarks/RESULTS.md, issue 28).
 
     Examples
     --------
@@ -200,31 +206,128 @@ def with_previous_median(
     >>> kw = dict(by=["k"], order="t", window=3, min_samples=2)
     >>> with_previous_median(lf, "v", "m", **kw).collect()["m"].to_list()
     [None, None, 3.0, 3.0, 2.0]
-    >>> _joined_previous_median(lf, "v", "m", **kw).collect()["m"].to_list()
+    >>> with_previous_median(lf, "v", "m", gpu=True, **kw).collect()["m"].to_list()
     [None, None, 3.0, 3.0, 2.0]
     """
     if gpu:
-        return _joined_previous_median(lf, value, name, by=by, order=order, window=window,
-                                       min_samples=min_samples)  # fmt: skip
+        return _network_previous_median(lf, value, name, by=by, order=order, window=window,
+                                        min_samples=min_samples, presorted=presorted)  # fmt: skip
     med = pl.col(value).shift(1).rolling_median(window, min_samples=min_samples)
     over = med.over(partition_by=by) if presorted else med.over(partition_by=by, order_by=order)
     return lf.with_columns(over.alias(name))
 
 
-def _joined_previous_median(lf, value, name, *, by, order, window, min_samples):
-    """:func:`with_previous_median` without a rolling window (the GPU engine's way)."""
-    lf = lf.with_columns(_row=pl.col(order).rank("ordinal").over(by).cast(pl.Int64))
-    lf = lf.with_row_index("_pos")  # a join does not keep the order
-    ahead = pl.LazyFrame({"_ahead": list(range(1, window + 1))}, schema={"_ahead": pl.Int64})
-    medians = (
-        lf.select(*by, "_row", value)
-        .join(ahead, how="cross")
-        .group_by(*by, _row=pl.col("_row") + pl.col("_ahead"))
-        .agg(_med=pl.col(value).median(), _n=pl.col(value).count())
+@functools.cache
+def _median_network(n: int, lo: int, hi: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """The comparators that put sorted positions ``lo`` to ``hi`` of ``n`` values in
+    place, in layers of comparators on distinct positions.
+
+    Batcher's odd-even merge sort on the next power of two, without the
+    comparators that touch a position past ``n`` (those hold +inf: they would
+    change nothing) or that no position from ``lo`` to ``hi`` depends on.
+
+    Examples
+    --------
+    >>> import itertools, random
+    >>> layers = _median_network(5, 0, 4)
+    >>> def run(v):
+    ...     v = list(v)
+    ...     for i, j in itertools.chain(*layers):
+    ...         v[i], v[j] = min(v[i], v[j]), max(v[i], v[j])
+    ...     return v
+    >>> all(run(p) == sorted(p) for p in itertools.permutations(range(5)))
+    True
+    """
+    size = 1 << max(n - 1, 0).bit_length()
+    pairs: list[tuple[int, int]] = []
+
+    def merge(first: int, last: int, r: int) -> None:
+        step = r * 2
+        if step < last - first:
+            merge(first, last, step)
+            merge(first + r, last, step)
+            pairs.extend((i, i + r) for i in range(first + r, last - r, step))
+        else:
+            pairs.append((first, first + r))
+
+    def sort(first: int, last: int) -> None:
+        if last > first:
+            mid = first + (last - first) // 2
+            sort(first, mid)
+            sort(mid + 1, last)
+            merge(first, last, 1)
+
+    sort(0, size - 1)
+    needed, kept = set(range(lo, hi + 1)), []
+    for i, j in reversed([(i, j) for i, j in pairs if j < n]):
+        if i in needed or j in needed:
+            kept.append((i, j))
+            needed |= {i, j}
+    layers: list[list[tuple[int, int]]] = [[]]
+    for i, j in reversed(kept):
+        if any(i in c or j in c for c in layers[-1]):
+            layers.append([])
+        layers[-1].append((i, j))
+    return tuple(tuple(layer) for layer in layers)
+
+
+def _network_previous_median(
+    lf: pl.LazyFrame,
+    value: str,
+    name: str,
+    *,
+    by: list[str],
+    order: str,
+    window: int,
+    min_samples: int,
+    presorted: bool,
+) -> pl.LazyFrame:
+    """:func:`with_previous_median` from elementwise steps: the GPU engine's way.
+
+    The rows are sorted by key and ``order`` (unless ``presorted``), and the
+    ``window`` values before each row within its key are set side by side, a
+    missing one as +inf. A sorting network of minima and maxima
+    (:func:`_median_network`) orders them, and the median is read at the
+    positions their count names: the middle value of an odd count, and of an
+    even one the lower middle value plus half the difference, as polars
+    interpolates it. NaN sorts above every number, as in polars'
+    median: it goes in as +inf and is put back by its count.
+    """
+    cols = [f"_w{k}" for k in range(window)]
+    if not presorted:
+        lf = lf.with_row_index("_pos").sort(*by, order)
+    now = pl.col(value)
+
+    def before(k: int) -> pl.Expr:  # the value k rows up, if of the same key
+        same = pl.all_horizontal(pl.col(b).eq_missing(pl.col(b).shift(k)) for b in by)
+        return pl.when(same).then(now.shift(k))
+
+    inf = float("inf")
+    lf = lf.with_columns(before(k + 1).alias(c) for k, c in enumerate(cols)).with_columns(
+        _n=pl.sum_horizontal(pl.col(c).is_not_null() for c in cols),
+        _nan=pl.sum_horizontal(pl.col(c).is_nan().fill_null(False) for c in cols),
+        **{c: pl.col(c).fill_nan(inf).fill_null(inf) for c in cols},
     )
-    return (
-        lf.join(medians, on=[*by, "_row"], how="left", nulls_equal=True)
-        .sort("_pos")
-        .with_columns(pl.when(pl.col("_n") >= min_samples).then(pl.col("_med")).alias(name))
-        .drop("_pos", "_row", "_med", "_n")
-    )
+    for layer in _median_network(window, (min_samples - 1) // 2, window // 2):
+        lf = lf.with_columns(
+            e
+            for i, j in layer
+            for e in (
+                pl.min_horizontal(cols[i], cols[j]).alias(cols[i]),
+                pl.max_horizontal(cols[i], cols[j]).alias(cols[j]),
+            )
+        )
+    n = pl.col("_n")
+
+    def at(p: int, k: int) -> pl.Expr:  # sorted position p of k values: NaN past the numbers
+        return (
+            pl.when(pl.lit(p) >= k - pl.col("_nan")).then(float("nan")).otherwise(pl.col(cols[p]))
+        )
+
+    median = pl.lit(None, dtype=pl.Float64)
+    for k in range(min_samples, window + 1):
+        lower, upper = at((k - 1) // 2, k), at(k // 2, k)
+        middle = lower if k % 2 else lower + (upper - lower) * 0.5
+        median = pl.when(n == k).then(middle).otherwise(median)
+    lf = lf.with_columns(median.alias(name)).drop("_n", "_nan", *cols)
+    return lf if presorted else lf.sort("_pos").drop("_pos")
