@@ -327,7 +327,11 @@ def refuse_bad_input(entries: list[dict], run: Run) -> None:
         if e["_file"] not in run.counts:  # _count enters a file with its first row
             raise TradeflowsInputError(f"{e['path']}: no data rows")
         if bad_rows is not None:
-            message = first_input_error(bad_rows.filter(pl.col("_file") == e["_file"]), e["path"])
+            message = first_input_error(
+                bad_rows.filter(pl.col("_file") == e["_file"]),
+                e["path"],
+                "record" if e["format"] == "comtrade_json" else "line",
+            )
             if message:
                 raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
 

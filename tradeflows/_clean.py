@@ -1075,8 +1075,11 @@ def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return kept, dropped
 
 
-def first_input_error(df: pl.DataFrame, source: str) -> str | None:
-    """One line describing the first row dropped for an :data:`INPUT_ERRORS` reason."""
+def first_input_error(df: pl.DataFrame, source: str, unit: str = "line") -> str | None:
+    """One line describing the first row dropped for an :data:`INPUT_ERRORS` reason.
+
+    ``unit`` names what ``row`` counts: a file's ``line``, a JSON answer's ``record``.
+    """
     bad = df.filter(pl.col("drop").is_in(list(INPUT_ERRORS))).sort("row").head(1)
     if bad.is_empty():
         return None
@@ -1101,4 +1104,4 @@ def first_input_error(df: pl.DataFrame, source: str) -> str | None:
     }[reason]
     count = df.filter(pl.col("drop") == reason).height
     more = f" ({count} rows like it)" if count > 1 else ""
-    return f"{source}: line {r['row']}: {INPUT_ERRORS[reason]}: {quoted}{more}"
+    return f"{source}: {unit} {r['row']}: {INPUT_ERRORS[reason]}: {quoted}{more}"

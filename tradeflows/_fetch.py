@@ -33,6 +33,7 @@ import polars as pl
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._files import write_text_atomic
 from tradeflows._io.comtrade import COMTRADE_PLUS_COLUMNS
+from tradeflows._io.comtrade_json import answer_problem
 
 __all__ = ["CENSUS_URL", "COMTRADE_URL", "FetchError", "fetch_census", "fetch_comtrade", "has_rows"]
 
@@ -165,16 +166,9 @@ def _chunks(values: Sequence[str], size: int) -> list[list[str]]:
 
 def _check_comtrade(doc: object) -> str | None:
     """Why a Comtrade+ body is not a complete answer (None when it is)."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        return "body without a data list"
-    scalar = (str, int, float, bool, type(None))
-    if not all(
-        isinstance(r, dict) and all(isinstance(v, scalar) for v in r.values()) for r in doc["data"]
-    ):
-        return "data rows that are not records of plain values"
-    if isinstance(doc.get("count"), int) and doc["count"] != len(doc["data"]):
-        return f"body holds {len(doc['data'])} of {doc['count']} rows"
-    return None
+    if not isinstance(doc, dict):
+        return "body is not a JSON object"
+    return answer_problem(doc)
 
 
 def _check_census(doc: object) -> str | None:

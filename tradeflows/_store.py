@@ -541,7 +541,7 @@ def _scanner(path: Path, name: str, i: int, fmt: str, mapping, constants, value_
 def _entry(path: Path, name: str, i: int, fmt: str, sha: str, size: int, exact: bool, now: str,
            options: dict) -> dict:  # fmt: skip
     """The audit entry of a file read (``_file``: its number in this call, dropped at commit)."""
-    text_format = not (is_parquet(path) or fmt == "comext_xlsx")
+    text_format = not (is_parquet(path) or fmt in ("comext_xlsx", "comtrade_json"))
     return {
         "path": shown_name(str(path)),
         "source": name,

@@ -12,6 +12,7 @@ from tradeflows._io import (
     scan_comtrade,
     scan_generic,
 )
+from tradeflows._io.comtrade_json import read_comtrade_json
 from tradeflows._io.eurostat import (
     read_comext_xlsx,
     scan_sdmx_csv,
@@ -20,6 +21,7 @@ from tradeflows._io.eurostat import (
 __all__ = [
     "FORMATS",
     "read_comext_xlsx",
+    "read_comtrade_json",
     "scan_comext",
     "scan_comext_bulk",
     "scan_comtrade",

@@ -22,6 +22,7 @@ from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows._io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
 from tradeflows._io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
+from tradeflows._io.comtrade_json import comtrade_json_records, looks_like_json, read_comtrade_json
 from tradeflows._io.eurostat import (
     looks_like_comext,
     looks_like_comext_bulk,
@@ -49,12 +50,13 @@ __all__ = [
 ]
 
 Format = Literal[
-    "comtrade", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"
-]
+    "comtrade", "comtrade_json", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"
+]  # fmt: skip
 FORMATS: tuple[str, ...] = get_args(Format)
 
 _EXPECTED = (
-    "expected a Comtrade+ file (reporterCode, partnerCode, flowCode, cmdCode, primaryValue), "
+    "expected a Comtrade+ file (reporterCode, partnerCode, flowCode, cmdCode, primaryValue) "
+    "or saved API answer (JSON), "
     "a legacy Comtrade CSV (Reporter Code, Partner Code, Trade Flow Code, Commodity Code, "
     "Trade Value (US$)), comtradr columns (reporter_iso, partner_iso, trade_flow, "
     "commodity_code, trade_value_usd), a Eurostat Comext extract (REPORTER, PARTNER, PRODUCT, "
@@ -62,7 +64,7 @@ _EXPECTED = (
     "OBS_VALUE), a Comext bulk file (DECLARANT_ISO, PARTNER_ISO, PRODUCT_NC, FLOW, PERIOD, "
     "VALUE_IN_EUROS), or a mapping for the generic reader"
 )
-_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".xlsx", ".parquet", ".7z", ".dat"}
+_DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".xlsx", ".parquet", ".7z", ".dat", ".json"}
 
 
 def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
@@ -72,8 +74,9 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     (``t[1].csv``, ``exports [2024].csv``, ``star*.csv``). Only a source
     that names no file or folder is read as a glob pattern (``"data/*.csv"``,
     quoted so that the shell leaves it alone); the files it matches are
-    taken literally. A folder's files are all the data files under it,
-    but for those of a tradeflows store inside it.
+    taken literally. A folder's files are all the data files under it
+    (saved API answers, ``.json``, among them), but for those of a
+    tradeflows store inside it and the bundled datasets' ``.audit.json``.
 
     Parameters
     ----------
@@ -112,6 +115,7 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
                 if f.is_file()
                 and f.suffix.lower() in _DATA_SUFFIXES
                 and not f.name.startswith(".")
+                and not f.name.endswith(".audit.json")  # a bundled dataset's provenance
                 and not any(f.is_relative_to(s) for s in stores)
             )
             if not found:
@@ -504,6 +508,9 @@ def detect_format(path: str | Path) -> Format:
                 f"{path}: not a readable parquet file ({one_line(exc, 200)})"
             ) from None
         return "canonical" if set(CANONICAL) <= set(names) else "generic"
+    if looks_like_json(path):
+        comtrade_json_records(path)  # refuses JSON that is not a whole Comtrade+ answer
+        return "comtrade_json"
     text = prepare_text(path, validate=False)  # the header is enough here
     header, _, _ = _header_fields(text)
     keys = {column_key(h) for h in header}
@@ -538,8 +545,8 @@ def scan(
     ----------
     path : str or Path
         A CSV/TSV (optionally gzipped, or a 7-Zip archive of one file), XLSX
-        workbook or parquet file.
-    format : {"comtrade", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"}, optional
+        workbook, parquet file or saved Comtrade+ API answer (JSON).
+    format : {"comtrade", "comtrade_json", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"}, optional
         Skip recognition. ``generic`` needs ``mapping``.
     mapping, constants, value_scale
         For the generic reader: see :func:`tradeflows.io.scan_generic`.
@@ -590,6 +597,8 @@ def scan(
         raise TradeflowsInputError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "comext_xlsx":
         return read_comext_xlsx(path, source)
+    if fmt == "comtrade_json":
+        return read_comtrade_json(path, source)
     ragged: tuple[int, ...] = ()
     check = None
     if is_parquet(path):

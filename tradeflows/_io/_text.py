@@ -21,7 +21,14 @@ from pathlib import Path
 
 from tradeflows._errors import TradeflowsInputError, one_line
 
-__all__ = ["PreparedText", "file_sha256", "polars_path", "prepare_text", "shown_name"]
+__all__ = [
+    "PreparedText",
+    "file_identity",
+    "file_sha256",
+    "polars_path",
+    "prepare_text",
+    "shown_name",
+]
 
 _CHUNK = 1 << 24
 _HASH_BUFFER = 1 << 20
@@ -79,7 +86,8 @@ class PreparedText:
     latin1_bytes: int
 
 
-def _identity(path: Path) -> tuple[str, int, int]:
+def file_identity(path: Path) -> tuple[str, int, int]:
+    """A file version's key for caches: its resolved path, modification time and size."""
     st = path.stat()
     return str(path.resolve()), st.st_mtime_ns, st.st_size
 
@@ -136,7 +144,7 @@ def file_sha256(path: Path) -> str:
     >>> file_sha256(p)[:12]
     'ba7816bf8f01'
     """
-    return _sha256(_identity(Path(path)))
+    return _sha256(file_identity(Path(path)))
 
 
 def _is_gzip(path: Path) -> bool:
@@ -237,7 +245,7 @@ def prepare_text(path: Path, *, validate: bool = True) -> PreparedText:
     >>> t.header, t.delimiter, t.latin1_bytes
     ('a;b', ';', 1)
     """
-    return _prepare(_identity(Path(path)), str(path), validate)
+    return _prepare(file_identity(Path(path)), str(path), validate)
 
 
 @functools.lru_cache(maxsize=256)
@@ -252,7 +260,7 @@ def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> Prep
     latin1 = 0
     # Without validation the file is scanned as it is: polars checks the
     # columns it reads, and the caller falls back to validating on an error.
-    if gz or (validate and not _valid_utf8(_identity(source) if packed else identity)):
+    if gz or (validate and not _valid_utf8(file_identity(source) if packed else identity)):
         text_path, latin1 = _transcode(source, gz=gz)
     else:
         text_path = polars_path(source)

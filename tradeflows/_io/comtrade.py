@@ -272,6 +272,7 @@ def scan_comtrade(
     check: RowCheck | None = None,
     engine: str = "cpu",
     text_values: bool = False,
+    first_row: int = 2,
 ) -> pl.LazyFrame:
     """Translate a Comtrade-like LazyFrame of text columns to canonical columns.
 
@@ -307,6 +308,9 @@ def scan_comtrade(
         (:func:`tradeflows._io._common.decimal_value`), to the same doubles
         as the CPU's parser gives. A value that is not plain decimal text
         raises :class:`NotPlainDecimal` (read the file with the CPU's parser).
+    first_row : int
+        The first row's number (``row``): 2, the line under a CSV header;
+        1, the first record of a JSON answer.
 
     Returns
     -------
@@ -370,7 +374,7 @@ def scan_comtrade(
 
     # Stage 1: clean text once (or take the parser's integers as they are).
     canonical_flow = flow_from.replace({"DX": "X", "FM": "M"})
-    lf = lf.with_row_index("row", offset=2).with_columns(
+    lf = lf.with_row_index("row", offset=first_row).with_columns(
         _x=(
             pl.col(period_col)
             if schema[period_col].is_integer()
