@@ -93,6 +93,7 @@ def test_gzipped_and_a_bare_list_of_records_read_the_same(tmp_path):
          "record 2 is not a record of plain values"),
         (json.dumps([{"name": "a", "value": 1}]), "JSON records without the Comtrade+ fields"),
         ("[1, 2]", "record 1 is not a record of plain values"),
+        ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
     ],
 )  # fmt: skip
 def test_an_answer_that_is_not_whole_data_is_refused_in_one_line(tmp_path, capsys, body, message):
@@ -164,3 +165,16 @@ def test_a_folder_s_answers_are_read_and_lenient_records_a_broken_one(tmp_path, 
     # The same answer again, under another name, adds nothing.
     shutil.copy(folder / "2024-03.json", tmp_path / "again.json")
     assert ingest([tmp_path / "again.json"], store)["skipped"] == [str(tmp_path / "again.json")]
+
+
+def test_a_field_read_under_two_names_is_refused_in_json_and_csv(tmp_path, capsys):
+    twins = tmp_path / "twins.json"
+    twins.write_text(json.dumps(_answer([_record(), {**_record(702), "PrimaryValue": 3.0}])))
+    as_csv = tmp_path / "twins.csv"
+    as_csv.write_text("period,reporterCode,partnerCode,flowCode,cmdCode,primaryValue,PrimaryValue\n"
+                      "202403,458,156,X,847150,100.5,\n")  # fmt: skip
+    for src in (twins, as_csv):
+        assert main(["ingest", str(src), "--out", str(tmp_path / "store")]) == 2
+        err = capsys.readouterr().err
+        assert "columns 'primaryValue', 'PrimaryValue' name the same field" in err
+    assert not (tmp_path / "store").exists()

@@ -142,6 +142,8 @@ def _records(identity: tuple[str, int, int], shown: str) -> pl.DataFrame:
         ) from None
     except UnicodeDecodeError:
         raise TradeflowsInputError(f"{shown}: JSON that is not UTF-8 text") from None
+    except RecursionError:
+        raise TradeflowsInputError(f"{shown}: JSON nested too deeply to be an answer") from None
     except (EOFError, OSError, zlib.error) as exc:
         raise TradeflowsInputError(
             f"{shown}: compressed file is truncated or corrupt ({one_line(exc, 200)})"
