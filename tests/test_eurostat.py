@@ -174,3 +174,16 @@ def test_generic_reader_takes_iso2_m49_names_flow_codes_and_euros(tmp_path):
     assert df["chg_eur_to_usd"].all()
     with pytest.raises(TradeflowsInputError, match="currency 'JPY'"):
         scan(path, mapping=mapping, constants={"currency": "JPY"})
+
+
+def test_a_column_read_under_two_names_refuses_the_file(tmp_path, capsys):
+    path = tmp_path / "twins.csv"
+    header = SDMX_HEADER.replace(",OBS_FLAG", ",obs_value")
+    path.write_text("\n".join([header, *(r + "9" for r in SDMX_ROWS[:2])]) + "\n", encoding="utf-8")
+    with pytest.raises(
+        TradeflowsInputError, match="columns 'OBS_VALUE', 'obs_value' name the same"
+    ):
+        scan(path)
+    assert main(["ingest", str(path), "--out", str(tmp_path / "store")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "store").exists()

@@ -57,6 +57,27 @@ def require(keys: dict[str, str], path: object, role: str, *candidates: str) -> 
     return col
 
 
+def refuse_twins(names: list[str], used: list[str | None], path: object) -> None:
+    """Refuse a file where a column read has a twin: another name with the same key
+    (``primaryValue`` and ``PrimaryValue``), so that which one holds the values
+    is a guess.
+
+    Examples
+    --------
+    >>> refuse_twins(["Value", "VALUE", "flow"], ["flow"], "x.csv")
+    >>> refuse_twins(["Value", "VALUE", "flow"], ["VALUE"], "x.csv")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: x.csv: columns 'Value', 'VALUE' name the same field; keep one
+    """
+    for c in used:
+        twins = [n for n in names if c is not None and column_key(n) == column_key(c)]
+        if len(twins) > 1:
+            raise TradeflowsInputError(
+                f"{path}: columns {', '.join(map(repr, twins))} name the same field; keep one"
+            )
+
+
 def clean_str(col: str | pl.Expr) -> pl.Expr:
     """Strip spaces; empty or blank text becomes null."""
     s = (pl.col(col) if isinstance(col, str) else col).str.strip_chars()

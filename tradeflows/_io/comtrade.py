@@ -17,7 +17,6 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._clean import bad_period, unknown_country
-from tradeflows._errors import TradeflowsInputError
 from tradeflows._io._common import (
     NON_LETTERS,
     PerValue,
@@ -32,6 +31,7 @@ from tradeflows._io._common import (
     number,
     pick,
     plain_decimal,
+    refuse_twins,
     require,
 )
 from tradeflows._reference import comtrade_to_iso3
@@ -193,17 +193,6 @@ def looks_like_comtrade(keys: set[str]) -> bool:
     True
     """
     return all(any(k in keys for k in group) for group in COMTRADE_SIGNATURE)
-
-
-def _refuse_clashes(names: list[str], used: list[str], path: object) -> None:
-    """Refuse a file where a column read has a twin name (``primaryValue`` and
-    ``PrimaryValue``): which one holds the values is anyone's guess."""
-    for c in used:
-        twins = [n for n in names if column_key(n) == column_key(c)]
-        if len(twins) > 1:
-            raise TradeflowsInputError(
-                f"{path}: columns {', '.join(map(repr, twins))} name the same field; keep one"
-            )
 
 
 def _flow(keys: dict[str, str]) -> pl.Expr:
@@ -370,7 +359,7 @@ def scan_comtrade(
     used += [period_col, freq_col]
     used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
     used = list(dict.fromkeys(c for c in used if c is not None))
-    _refuse_clashes(schema.names(), used, path)
+    refuse_twins(schema.names(), used, path)
     if check is not None and not in_memory:
         raise ValueError("a row check runs on the rows read into memory: in_memory=True")
     df = None

@@ -35,6 +35,7 @@ from tradeflows._io._common import (
     iso3_from_name,
     number,
     pick,
+    refuse_twins,
     require,
 )
 from tradeflows._io._text import polars_path
@@ -196,6 +197,17 @@ def scan_comext(
     flow_col = pick(keys, "flow")
     indicator_col = pick(keys, "indicator", "indicators")
     customs_col = pick(keys, "statprocedure")
+    used = [
+        reporter_col,
+        partner_col,
+        product_col,
+        value_col,
+        period_col,
+        flow_col,
+        indicator_col,
+        customs_col,
+    ]
+    refuse_twins(lf.collect_schema().names(), used, path)
 
     period, freq = _period(period_col)
     flow_text = _strip_digit_dash(clean_str(flow_col).str.to_uppercase()) if flow_col else None
@@ -550,6 +562,17 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     flow_col = pick(keys, "flow")
     indicator_col = pick(keys, "indicators", "indicator")
     flag_col = pick(keys, "obsflag", "confstatus")
+    used = [
+        reporter_col,
+        partner_col,
+        product_col,
+        value_col,
+        period_col,
+        flow_col,
+        indicator_col,
+        flag_col,
+    ]
+    refuse_twins(lf.collect_schema().names(), used, path)
     period, freq = _eurostat_period(_code_part(period_col))
     value_text = clean_str(value_col)
     flag = clean_str(flag_col).str.to_lowercase() if flag_col else pl.lit(None, pl.String)
@@ -626,6 +649,17 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
     flow_col = require(keys, path, "flow", "flow")
     kg_col = pick(keys, "quantityinkg", "quantitykg")
     regime_col = pick(keys, "statregime", "statprocedure")
+    used = [
+        reporter_col,
+        partner_col,
+        product_col,
+        value_col,
+        period_col,
+        flow_col,
+        kg_col,
+        regime_col,
+    ]
+    refuse_twins(lf.collect_schema().names(), used, path)
     period, freq = _eurostat_period(clean_str(period_col))
     product = clean_str(product_col).str.to_uppercase()
     secret = product.str.contains(r"[SX]") & (product != "TOTAL")
