@@ -178,3 +178,14 @@ def test_a_field_read_under_two_names_is_refused_in_json_and_csv(tmp_path, capsy
         err = capsys.readouterr().err
         assert "columns 'primaryValue', 'PrimaryValue' name the same field" in err
     assert not (tmp_path / "store").exists()
+
+
+def test_an_answer_holding_exactly_a_call_s_cap_is_refused(tmp_path, capsys):
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps(_answer([_record(156, float(v)) for v in range(500)])))
+    assert main(["ingest", str(preview), "--out", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err
+    assert "holds exactly 500 records, the most one call of the API returns" in err
+    one_less = tmp_path / "whole.json"
+    one_less.write_text(json.dumps(_answer([_record(156, float(v)) for v in range(499)])))
+    assert main(["ingest", str(one_less), "--out", str(tmp_path / "store"), "-q"]) == 0

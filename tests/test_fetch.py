@@ -354,3 +354,14 @@ def test_answers_of_the_wrong_shape_exit_2(tmp_path, monkeypatch, capsys, body):
         server.server_close()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "failed after 1 attempts" in err and KEY not in err
+
+
+def test_an_answer_at_a_call_s_cap_stops_the_fetch_without_retrying(api, tmp_path, monkeypatch):
+    import tradeflows._fetch as fetch_module
+
+    # Two reporters a call: their answer holds two rows, here the cap.
+    monkeypatch.setattr(fetch_module, "DATA_CAPS", (2,))
+    with pytest.raises(FetchError, match="hit the 2-row cap of a call"):
+        _fetch(api, tmp_path, ["202401"])
+    assert api["api"].calls == ["202401"]
+    assert not list((tmp_path / "cache").glob("*.csv"))

@@ -33,7 +33,7 @@ import polars as pl
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._files import write_text_atomic
 from tradeflows._io.comtrade import COMTRADE_PLUS_COLUMNS
-from tradeflows._io.comtrade_json import answer_problem
+from tradeflows._io.comtrade_json import DATA_CAPS, answer_problem
 
 __all__ = ["CENSUS_URL", "COMTRADE_URL", "FetchError", "fetch_census", "fetch_comtrade", "has_rows"]
 
@@ -168,7 +168,7 @@ def _check_comtrade(doc: object) -> str | None:
     """Why a Comtrade+ body is not a complete answer (None when it is)."""
     if not isinstance(doc, dict):
         return "body is not a JSON object"
-    return answer_problem(doc)
+    return answer_problem(doc, caps=())  # a cap reached is not retried: fetch_comtrade says so
 
 
 def _check_census(doc: object) -> str | None:
@@ -381,10 +381,11 @@ def fetch_comtrade(
                 backoff=backoff,
                 sleep=sleep,
             )
-            if len(doc["data"]) >= MAX_RECORDS:
+            if len(doc["data"]) >= MAX_RECORDS or len(doc["data"]) in DATA_CAPS:
                 raise FetchError(
                     f"Comtrade API: {period} reporters {params['reporterCode']} hit the "
-                    f"{MAX_RECORDS}-row cap; use fewer reporters per call or fewer codes"
+                    f"{len(doc['data']):,}-row cap of a call; use fewer reporters per call "
+                    "or fewer codes"
                 )
             _write_chunk(target, doc["data"])
             files.append(target)

@@ -10,7 +10,8 @@ translates them as it does a CSV download. A record's number (from 1) is its
 ``row``, quoted by an error as ``record N``.
 
 A saved answer is untrusted input: one that is not JSON, that holds fewer
-records than its ``count`` (a truncated download), that carries the API's
+records than its ``count`` (a truncated download) or exactly as many as a
+call of the API returns at most (:data:`API_CAPS`), that carries the API's
 error, that lists bulk files instead of records, or whose records are not
 flat records of plain values is refused with one line saying which.
 """
@@ -35,9 +36,14 @@ from tradeflows._io.comtrade import (
     scan_comtrade,
 )
 
-__all__ = ["answer_problem", "looks_like_json", "read_comtrade_json"]
+__all__ = ["API_CAPS", "DATA_CAPS", "answer_problem", "looks_like_json", "read_comtrade_json"]
 
 _GZIP = b"\x1f\x8b"
+#: Records a data call of the API returns at most (100,000 or 250,000, as
+#: subscriptions allow), and the preview's 500 (no key): an answer holding
+#: exactly that many was most likely cut there, and says nothing of it.
+DATA_CAPS = (100_000, 250_000)
+API_CAPS = (500, *DATA_CAPS)
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -76,13 +82,16 @@ def looks_like_json(path: str | Path) -> bool:
     return head[:1] in (b"{", b"[")
 
 
-def answer_problem(doc: object) -> str | None:
+def answer_problem(doc: object, caps: tuple[int, ...] = API_CAPS) -> str | None:
     """Why a Comtrade+ data answer is not a complete one; None when it is.
 
     Parameters
     ----------
     doc : object
         The parsed JSON.
+    caps : tuple of int
+        Numbers of records that say an answer was cut at the API's cap
+        (the fetcher checks those itself, without retrying).
 
     Returns
     -------
@@ -117,6 +126,11 @@ def answer_problem(doc: object) -> str | None:
     count = doc.get("count") if isinstance(doc, dict) else None
     if isinstance(count, int) and not isinstance(count, bool) and count != len(rows):
         return f"holds {len(rows)} of the {count} records its count says (a truncated answer)"
+    if len(rows) in caps:
+        return (
+            f"holds exactly {len(rows):,} records, the most one call of the API returns: "
+            "the answer was most likely cut there; ask again in smaller calls"
+        )
     return None
 
 
