@@ -189,3 +189,16 @@ def test_an_answer_holding_exactly_a_call_s_cap_is_refused(tmp_path, capsys):
     one_less = tmp_path / "whole.json"
     one_less.write_text(json.dumps(_answer([_record(156, float(v)) for v in range(499)])))
     assert main(["ingest", str(one_less), "--out", str(tmp_path / "store"), "-q"]) == 0
+
+
+def test_pandas_records_of_the_recorded_answer_store_the_same(recorded, tmp_path):
+    """A notebook's DataFrame of the API's records (comtradeapicall's getFinalData
+    returns one), saved with pandas' to_json(orient="records")."""
+    import pandas as pd  # a test dependency
+
+    frame = pd.DataFrame(json.loads(recorded.read_text())["data"])
+    saved = tmp_path / "from_pandas.json"
+    frame.to_json(saved, orient="records")
+    ingest([recorded], tmp_path / "answer")
+    ingest([saved], tmp_path / "pandas")
+    assert_frame_equal(_stored(tmp_path / "pandas"), _stored(tmp_path / "answer"))
