@@ -142,9 +142,11 @@ def _text(v: object) -> str | None:
     return str(v)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=1)
 def _records(identity: tuple[str, int, int], shown: str) -> pl.DataFrame:
-    """The answer's records as text columns (read once per file version)."""
+    """The answer's records as text columns, kept for the next call: recognising
+    a file and reading it parse it once (an answer of 250,000 records takes a
+    few seconds and a few hundred MB; only the last one is kept)."""
     path = Path(identity[0])
     try:
         with _open(path) as f:
