@@ -4,10 +4,13 @@ An answer of the data API (``data/v1/get``, saved by hand, by comtradr's
 recorded tests, or by ``comtradeapicall``) is ``{"elapsedTime", "count",
 "data": [records], "error"}``, each record the 47 fields of Comtrade+ final
 data; a list of such records (pandas' ``to_json(orient="records")``) is read
-too. The records become text columns, each value the JSON number or string
-exactly as written (``6804128143.0`` stays that text), and :func:`scan_comtrade`
-translates them as it does a CSV download. A record's number (from 1) is its
-``row``, quoted by an error as ``record N``.
+too. The records become text columns (a number as the shortest text that
+reads back to the same double: the value the CSV download of the same records
+gives), and :func:`scan_comtrade` translates them as it does a CSV download.
+A record's number (from 1) is its ``row``, quoted by an error as ``record N``.
+Python's JSON parser reads the answer (polars' ``read_json`` took four times
+as long on an answer of 250,000 records; ``benchmarks/bench_json.py`` measures
+the whole ingest).
 
 A saved answer is untrusted input: one that is not JSON, that holds fewer
 records than its ``count`` (a truncated download) or exactly as many as a
@@ -82,7 +85,9 @@ def looks_like_json(path: str | Path) -> bool:
     return head[:1] in (b"{", b"[")
 
 
-def answer_problem(doc: object, caps: tuple[int, ...] = API_CAPS) -> str | None:
+def answer_problem(
+    doc: object, caps: tuple[int, ...] = API_CAPS, values: bool = True
+) -> str | None:
     """Why a Comtrade+ data answer is not a complete one; None when it is.
 
     Parameters
@@ -92,6 +97,9 @@ def answer_problem(doc: object, caps: tuple[int, ...] = API_CAPS) -> str | None:
     caps : tuple of int
         Numbers of records that say an answer was cut at the API's cap
         (the fetcher checks those itself, without retrying).
+    values : bool
+        Check that every value is plain (text, a number, true, false or
+        null); the reader checks them column by column instead.
 
     Returns
     -------
@@ -121,7 +129,9 @@ def answer_problem(doc: object, caps: tuple[int, ...] = API_CAPS) -> str | None:
     if not isinstance(rows, list):
         return "JSON that is neither an answer object nor a list of records"
     for i, r in enumerate(rows, start=1):
-        if not isinstance(r, dict) or not all(isinstance(v, _SCALARS) for v in r.values()):
+        if not isinstance(r, dict) or (
+            values and not all(isinstance(v, _SCALARS) for v in r.values())
+        ):
             return f"record {i} is not a record of plain values"
     count = doc.get("count") if isinstance(doc, dict) else None
     if isinstance(count, int) and not isinstance(count, bool) and count != len(rows):
@@ -134,12 +144,34 @@ def answer_problem(doc: object, caps: tuple[int, ...] = API_CAPS) -> str | None:
     return None
 
 
-def _text(v: object) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+#: Column types of plain values: text, numbers, true and false, nulls.
+_PLAIN = (pl.String, pl.Boolean, pl.Null)
+
+
+def _text_column(name: str, rows: list[dict], shown: str) -> pl.Series:
+    """One field of every record as text (numbers as the shortest text that reads
+    back to the same double); a record whose value is not plain refuses the file."""
+    try:
+        s = pl.Series(name, [r.get(name) for r in rows], strict=False)
+        plain = s.dtype in _PLAIN or s.dtype.is_numeric()
+    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+        plain = False
+    if not plain:
+        i = next(i for i, r in enumerate(rows, 1) if not isinstance(r.get(name), _SCALARS))
+        raise TradeflowsInputError(f"{shown}: record {i} is not a record of plain values")
+    return s.cast(pl.String)
+
+
+def _field_names(rows: list[dict]) -> list[str]:
+    """Every record's fields, in the order they first come (records of one answer
+    mostly share theirs: only those that differ from the first are read)."""
+    if not rows:
+        return []
+    names, first = dict.fromkeys(rows[0]), rows[0].keys()
+    for r in rows:
+        if r.keys() != first:
+            names.update(dict.fromkeys(r))
+    return list(names)
 
 
 @functools.lru_cache(maxsize=1)
@@ -150,8 +182,8 @@ def _records(identity: tuple[str, int, int], shown: str) -> pl.DataFrame:
     path = Path(identity[0])
     try:
         with _open(path) as f:
-            # Numbers stay the text the answer wrote: nothing is rounded here.
-            doc = json.loads(f.read(), parse_int=str, parse_float=str)
+            raw = f.read()
+        doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise TradeflowsInputError(
             f"{shown}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
@@ -164,13 +196,18 @@ def _records(identity: tuple[str, int, int], shown: str) -> pl.DataFrame:
         raise TradeflowsInputError(
             f"{shown}: compressed file is truncated or corrupt ({one_line(exc, 200)})"
         ) from None
-    if isinstance(doc, dict) and isinstance(doc.get("count"), str) and doc["count"].isdigit():
-        doc["count"] = int(doc["count"])  # parse_int made it text
-    problem = answer_problem(doc)
+    problem = answer_problem(doc, values=False)
+    if problem is None:
+        # Flat records hold no bracket but their own braces (and the answer's
+        # and the list's): then no value is nested, and no value needs a look.
+        # A bracket inside a text, or a nested value, has every value looked at.
+        rows = doc.get("data") if isinstance(doc, dict) else doc
+        flat = raw.count(b"{") + raw.count(b"[") == len(rows) + (2 if isinstance(doc, dict) else 1)
+        problem = None if flat else answer_problem(doc)
     if problem is not None:
         raise TradeflowsInputError(f"{shown}: {problem}")
     rows = doc["data"] if isinstance(doc, dict) else doc
-    names = list(dict.fromkeys(k for r in rows for k in r)) or list(COMTRADE_PLUS_COLUMNS)
+    names = _field_names(rows) or list(COMTRADE_PLUS_COLUMNS)
     keys = {column_key(n) for n in names}
     if "fileurl" in keys:
         raise TradeflowsInputError(
@@ -183,8 +220,9 @@ def _records(identity: tuple[str, int, int], shown: str) -> pl.DataFrame:
             f"{shown}: JSON records without the Comtrade+ fields (expected {wanted}; "
             f"found {', '.join(names[:8])}{', ...' if len(names) > 8 else ''})"
         )
-    columns = {n: [_text(r.get(n)) for r in rows] for n in names}
-    return pl.DataFrame(columns, schema=dict.fromkeys(names, pl.String))
+    return pl.DataFrame(
+        [_text_column(n, rows, shown) for n in names], schema=dict.fromkeys(names, pl.String)
+    )
 
 
 def comtrade_json_records(path: str | Path) -> pl.DataFrame:
