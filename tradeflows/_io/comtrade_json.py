@@ -39,7 +39,14 @@ from tradeflows._io.comtrade import (
     scan_comtrade,
 )
 
-__all__ = ["API_CAPS", "DATA_CAPS", "answer_problem", "looks_like_json", "read_comtrade_json"]
+__all__ = [
+    "API_CAPS",
+    "DATA_CAPS",
+    "answer_problem",
+    "comtrade_json_records",
+    "looks_like_json",
+    "read_comtrade_json",
+]
 
 _GZIP = b"\x1f\x8b"
 #: Records a data call of the API returns at most (100,000 or 250,000, as
