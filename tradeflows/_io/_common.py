@@ -13,6 +13,7 @@ from tradeflows._reference import comtrade_to_iso3, country_names, eur_usd_month
 from tradeflows._schema import AUX_COLUMNS, CANONICAL
 
 __all__ = [
+    "HeaderKeys",
     "column_key",
     "finish",
     "hs_code",
@@ -57,25 +58,39 @@ def require(keys: dict[str, str], path: object, role: str, *candidates: str) -> 
     return col
 
 
-def refuse_twins(names: list[str], used: list[str | None], path: object) -> None:
-    """Refuse a file where a column read has a twin: another name with the same key
-    (``primaryValue`` and ``PrimaryValue``), so that which one holds the values
-    is a guess.
+class HeaderKeys(dict):
+    """A header's names by key (:func:`column_key`), for :func:`pick` and
+    :func:`require`.
+
+    Reading a key that two names share (``primaryValue`` and
+    ``PrimaryValue``) refuses the file: which of the two holds the values
+    is a guess. A twin that no reader asks for is left alone.
 
     Examples
     --------
-    >>> refuse_twins(["Value", "VALUE", "flow"], ["flow"], "x.csv")
-    >>> refuse_twins(["Value", "VALUE", "flow"], ["VALUE"], "x.csv")
+    >>> keys = HeaderKeys(["Value", "VALUE", "flow"], "x.csv")
+    >>> pick(keys, "flow")
+    'flow'
+    >>> pick(keys, "value")
     Traceback (most recent call last):
     ...
     tradeflows._errors.TradeflowsInputError: x.csv: columns 'Value', 'VALUE' name the same field; keep one
     """
-    for c in used:
-        twins = [n for n in names if c is not None and column_key(n) == column_key(c)]
-        if len(twins) > 1:
+
+    def __init__(self, names: list[str], path: object) -> None:
+        super().__init__((column_key(n), n) for n in names)
+        self.twins: dict[str, list[str]] = {}
+        for n in names:
+            self.twins.setdefault(column_key(n), []).append(n)
+        self.path = path
+
+    def __getitem__(self, key: str) -> str:
+        if len(self.twins.get(key, ())) > 1:
             raise TradeflowsInputError(
-                f"{path}: columns {', '.join(map(repr, twins))} name the same field; keep one"
+                f"{self.path}: columns {', '.join(map(repr, self.twins[key]))} name the same "
+                "field; keep one"
             )
+        return super().__getitem__(key)
 
 
 def clean_str(col: str | pl.Expr) -> pl.Expr:

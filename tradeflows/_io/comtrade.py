@@ -19,6 +19,7 @@ from tradeflows import _engine
 from tradeflows._clean import bad_period, unknown_country
 from tradeflows._io._common import (
     NON_LETTERS,
+    HeaderKeys,
     PerValue,
     clean_str,
     column_key,
@@ -31,7 +32,6 @@ from tradeflows._io._common import (
     number,
     pick,
     plain_decimal,
-    refuse_twins,
     require,
 )
 from tradeflows._reference import comtrade_to_iso3
@@ -333,7 +333,7 @@ def scan_comtrade(
     """
     path = path if path is not None else source
     schema = lf.collect_schema()
-    keys = {column_key(c): c for c in schema.names()}
+    keys = HeaderKeys(schema.names(), path)
     reporter_col = require(keys, path, "reporter", "reportercode", "reporteriso")
     partner_col = require(keys, path, "partner", "partnercode", "partneriso")
     hs_col = require(keys, path, "HS code", "cmdcode", "commoditycode")
@@ -359,7 +359,6 @@ def scan_comtrade(
     used += [period_col, freq_col]
     used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
     used = list(dict.fromkeys(c for c in used if c is not None))
-    refuse_twins(schema.names(), used, path)
     if check is not None and not in_memory:
         raise ValueError("a row check runs on the rows read into memory: in_memory=True")
     df = None

@@ -25,8 +25,8 @@ import polars as pl
 
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._io._common import (
+    HeaderKeys,
     clean_str,
-    column_key,
     date_from_ym,
     eur_to_usd,
     finish,
@@ -35,7 +35,6 @@ from tradeflows._io._common import (
     iso3_from_name,
     number,
     pick,
-    refuse_twins,
     require,
 )
 from tradeflows._io._text import polars_path
@@ -188,7 +187,7 @@ def scan_comext(
     ('DEU', 'KGZ', 'X', datetime.date(2024, 3, 1))
     """
     path = path if path is not None else source
-    keys = {column_key(c): c for c in lf.collect_schema().names()}
+    keys = HeaderKeys(lf.collect_schema().names(), path)
     reporter_col = require(keys, path, "reporter", "reporter")
     partner_col = require(keys, path, "partner", "partner")
     product_col = require(keys, path, "product", "productcode", "product")
@@ -197,17 +196,6 @@ def scan_comext(
     flow_col = pick(keys, "flow")
     indicator_col = pick(keys, "indicator", "indicators")
     customs_col = pick(keys, "statprocedure")
-    used = [
-        reporter_col,
-        partner_col,
-        product_col,
-        value_col,
-        period_col,
-        flow_col,
-        indicator_col,
-        customs_col,
-    ]
-    refuse_twins(lf.collect_schema().names(), used, path)
 
     period, freq = _period(period_col)
     flow_text = _strip_digit_dash(clean_str(flow_col).str.to_uppercase()) if flow_col else None
@@ -553,7 +541,7 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     ('DEU', 'KGZ', 'X', '85423190', 1359025)
     """
     path = path if path is not None else source
-    keys = {column_key(c): c for c in lf.collect_schema().names()}
+    keys = HeaderKeys(lf.collect_schema().names(), path)
     reporter_col = require(keys, path, "reporter", "reporter", "declarant")
     partner_col = require(keys, path, "partner", "partner")
     product_col = require(keys, path, "product", "product")
@@ -562,17 +550,6 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     flow_col = pick(keys, "flow")
     indicator_col = pick(keys, "indicators", "indicator")
     flag_col = pick(keys, "obsflag", "confstatus")
-    used = [
-        reporter_col,
-        partner_col,
-        product_col,
-        value_col,
-        period_col,
-        flow_col,
-        indicator_col,
-        flag_col,
-    ]
-    refuse_twins(lf.collect_schema().names(), used, path)
     period, freq = _eurostat_period(_code_part(period_col))
     value_text = clean_str(value_col)
     flag = clean_str(flag_col).str.to_lowercase() if flag_col else pl.lit(None, pl.String)
@@ -640,7 +617,7 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
     ('DEU', 'KGZ', 'X', datetime.date(2024, 3, 1), 50.0)
     """
     path = path if path is not None else source
-    keys = {column_key(c): c for c in lf.collect_schema().names()}
+    keys = HeaderKeys(lf.collect_schema().names(), path)
     reporter_col = require(keys, path, "declarant", "declarantiso", "reporteriso", "reporter")
     partner_col = require(keys, path, "partner", "partneriso", "partner")
     product_col = require(keys, path, "product", "productnc")
@@ -649,17 +626,6 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
     flow_col = require(keys, path, "flow", "flow")
     kg_col = pick(keys, "quantityinkg", "quantitykg")
     regime_col = pick(keys, "statregime", "statprocedure")
-    used = [
-        reporter_col,
-        partner_col,
-        product_col,
-        value_col,
-        period_col,
-        flow_col,
-        kg_col,
-        regime_col,
-    ]
-    refuse_twins(lf.collect_schema().names(), used, path)
     period, freq = _eurostat_period(clean_str(period_col))
     product = clean_str(product_col).str.to_uppercase()
     secret = product.str.contains(r"[SX]") & (product != "TOTAL")
