@@ -33,14 +33,15 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory docs
 
-## test-oldest: the pipeline's tests again on the oldest polars of the pinned range (.ci/run runs it)
+## test-oldest: the pipeline's and the readers' tests again on the oldest polars of the pinned range (.ci/run runs it)
 OLDEST := .venv-oldest
 test-oldest: pyproject.toml
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet -e ".[test]" "polars==$$(sed -n 's/.*"polars>=\([0-9.]*\),.*/\1/p' pyproject.toml).*"
 	$(OLDEST)/bin/python -c "import polars; print('polars', polars.__version__)"
 	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/test_expr.py tests/test_mirror.py \
-	  tests/test_routes.py tests/test_partition.py tests/test_store.py tests/test_cli.py tests/test_bundled_flags.py
+	  tests/test_routes.py tests/test_partition.py tests/test_store.py tests/test_cli.py tests/test_bundled_flags.py \
+	  tests/test_io.py tests/test_eurostat.py tests/test_comtrade_json.py
 
 ## docs: the documentation (API reference and guides) in out/docs/, warnings are errors
 docs: $(STAMP)
