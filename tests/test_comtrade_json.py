@@ -93,6 +93,9 @@ def test_gzipped_and_a_bare_list_of_records_read_the_same(tmp_path):
          "record 2 is not a record of plain values"),
         (json.dumps([{"name": "a", "value": 1}]), "JSON records without the Comtrade+ fields"),
         ("[1, 2]", "record 1 is not a record of plain values"),
+        (json.dumps([["CTY_CODE", "CTY_NAME", "ALL_VAL_MO", "E_COMMODITY", "time"],
+                     ["5700", "CHINA", "123456789", "847150", "2024-03"]]),
+         "a US Census API answer (a table with CTY_CODE)"),
         ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
     ],
 )  # fmt: skip

@@ -203,6 +203,11 @@ def _records(identity: tuple[str, int, int], shown: str) -> pl.DataFrame:
         raise TradeflowsInputError(
             f"{shown}: compressed file is truncated or corrupt ({one_line(exc, 200)})"
         ) from None
+    if isinstance(doc, list) and doc and isinstance(doc[0], list) and "CTY_CODE" in doc[0]:
+        raise TradeflowsInputError(
+            f"{shown}: a US Census API answer (a table with CTY_CODE), not Comtrade+ records: "
+            "tradeflows fetch census asks the API and reads its answers"
+        )
     problem = answer_problem(doc, values=False)
     if problem is None:
         # Flat records hold no bracket but their own braces (and the answer's
