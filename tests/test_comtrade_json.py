@@ -205,3 +205,17 @@ def test_pandas_records_of_the_recorded_answer_store_the_same(recorded, tmp_path
     ingest([recorded], tmp_path / "answer")
     ingest([saved], tmp_path / "pandas")
     assert_frame_equal(_stored(tmp_path / "pandas"), _stored(tmp_path / "answer"))
+
+
+def test_a_number_past_64_bits_is_refused_as_its_csv_is_not_dropped_as_missing(tmp_path, capsys):
+    answer = tmp_path / "huge.json"
+    answer.write_text(json.dumps(_answer([_record(156, 5), _record(702, 10**40)])))
+    as_csv = tmp_path / "huge.csv"
+    _write_chunk(as_csv, [_record(156, 5), _record(702, 10**40)])
+    for src, where in ((answer, "record 2"), (as_csv, "line 3")):
+        assert main(["ingest", str(src), "--out", str(tmp_path / "store")]) == 2
+        err = capsys.readouterr().err
+        assert f"{src.name}: {where}: " in err and "above USD 10 trillion" in err
+    assert main(["ingest", str(answer), "--out", str(tmp_path / "store"), "--lenient", "-q"]) == 0
+    (entry,) = read_audit(tmp_path / "store")["files"]
+    assert entry["dropped"] == {"bad_amount": 1}

@@ -157,16 +157,32 @@ _PLAIN = (pl.String, pl.Boolean, pl.Null)
 
 def _text_column(name: str, rows: list[dict], shown: str) -> pl.Series:
     """One field of every record as text (numbers as the shortest text that reads
-    back to the same double); a record whose value is not plain refuses the file."""
+    back to the same double); a record whose value is not plain refuses the file.
+
+    polars converts the values; where it cannot hold one (an integer past 64
+    bits becomes null), Python writes each value's text instead.
+    """
+    values = [r.get(name) for r in rows]
     try:
-        s = pl.Series(name, [r.get(name) for r in rows], strict=False)
-        plain = s.dtype in _PLAIN or s.dtype.is_numeric()
+        s = pl.Series(name, values, strict=False)
+        held = (s.dtype in _PLAIN or s.dtype.is_numeric()) and s.null_count() == values.count(None)
     except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        plain = False
-    if not plain:
-        i = next(i for i, r in enumerate(rows, 1) if not isinstance(r.get(name), _SCALARS))
-        raise TradeflowsInputError(f"{shown}: record {i} is not a record of plain values")
-    return s.cast(pl.String)
+        held = False
+    if held:
+        return s.cast(pl.String)
+    bad = next((i for i, v in enumerate(values, 1) if not isinstance(v, _SCALARS)), None)
+    if bad is not None:
+        raise TradeflowsInputError(f"{shown}: record {bad} is not a record of plain values")
+    return pl.Series(name, [_json_text(v) for v in values], dtype=pl.String)
+
+
+def _json_text(v: object) -> str | None:
+    """A plain JSON value as text: null stays null, true and false as JSON spells them."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
 def _field_names(rows: list[dict]) -> list[str]:
