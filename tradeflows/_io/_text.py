@@ -25,6 +25,7 @@ __all__ = [
     "PreparedText",
     "file_identity",
     "file_sha256",
+    "is_gzip",
     "polars_path",
     "prepare_text",
     "shown_name",
@@ -147,7 +148,8 @@ def file_sha256(path: Path) -> str:
     return _sha256(file_identity(Path(path)))
 
 
-def _is_gzip(path: Path) -> bool:
+def is_gzip(path: Path) -> bool:
+    """Whether a file starts with gzip's magic bytes."""
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"
 
@@ -256,7 +258,7 @@ def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> Prep
     # A 7-Zip archive (Eurostat's bulk files) is read as the one file it holds.
     packed = _is_7z(path)
     source = _un7z(path) if packed else path
-    gz = _is_gzip(source)
+    gz = is_gzip(source)
     latin1 = 0
     # Without validation the file is scanned as it is: polars checks the
     # columns it reads, and the caller falls back to validating on an error.

@@ -31,7 +31,7 @@ import polars as pl
 
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._io._common import column_key
-from tradeflows._io._text import file_identity
+from tradeflows._io._text import file_identity, is_gzip
 from tradeflows._io.comtrade import (
     COMTRADE_PLUS_COLUMNS,
     COMTRADE_SIGNATURE,
@@ -48,7 +48,6 @@ __all__ = [
     "read_comtrade_json",
 ]
 
-_GZIP = b"\x1f\x8b"
 #: Records a data call of the API returns at most (100,000 or 250,000, as
 #: subscriptions allow), and the preview's 500 (no key): an answer holding
 #: exactly that many was most likely cut there, and says nothing of it.
@@ -58,9 +57,7 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def _open(path: Path):
-    with open(path, "rb") as f:
-        gz = f.read(2) == _GZIP
-    return gzip.open(path, "rb") if gz else open(path, "rb")
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
 def looks_like_json(path: str | Path) -> bool:
@@ -226,15 +223,14 @@ def _records(identity: tuple[str, int, int], shown: str) -> pl.DataFrame:
         )
     problem = answer_problem(doc, values=False)
     if problem is None:
+        rows = doc["data"] if isinstance(doc, dict) else doc
         # Flat records hold no bracket but their own braces (and the answer's
         # and the list's): then no value is nested, and no value needs a look.
         # A bracket inside a text, or a nested value, has every value looked at.
-        rows = doc.get("data") if isinstance(doc, dict) else doc
-        flat = raw.count(b"{") + raw.count(b"[") == len(rows) + (2 if isinstance(doc, dict) else 1)
-        problem = None if flat else answer_problem(doc)
+        if raw.count(b"{") + raw.count(b"[") != len(rows) + (2 if isinstance(doc, dict) else 1):
+            problem = answer_problem(doc)
     if problem is not None:
         raise TradeflowsInputError(f"{shown}: {problem}")
-    rows = doc["data"] if isinstance(doc, dict) else doc
     names = _field_names(rows) or list(COMTRADE_PLUS_COLUMNS)
     keys = {column_key(n) for n in names}
     if "fileurl" in keys:
