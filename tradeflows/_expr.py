@@ -17,6 +17,7 @@ __all__ = [
     "fixed_order_sum",
     "in_chapters",
     "month_index",
+    "same_key_as_before",
     "sound_months",
     "with_previous_median",
 ]
@@ -217,6 +218,21 @@ def with_previous_median(
     return lf.with_columns(over.alias(name))
 
 
+def same_key_as_before(by: list[str], k: int = 1) -> pl.Expr:
+    """True where a row's ``by`` key is the key of the row ``k`` rows up (nulls equal).
+
+    On rows sorted by key, the ``k`` rows before a row are of its series where
+    this holds; a shift within a series then needs no window over the key.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"k": ["a", "a", "b", None, None]})
+    >>> df.select(same_key_as_before(["k"]))["k"].to_list()
+    [False, True, False, False, True]
+    """
+    return pl.all_horizontal(pl.col(b).eq_missing(pl.col(b).shift(k)) for b in by)
+
+
 @functools.cache
 def _median_network(n: int, lo: int, hi: int) -> tuple[tuple[tuple[int, int], ...], ...]:
     """The comparators that put sorted positions ``lo`` to ``hi`` of ``n`` values in
@@ -299,8 +315,7 @@ def _network_previous_median(
     now = pl.col(value)
 
     def before(k: int) -> pl.Expr:  # the value k rows up, if of the same key
-        same = pl.all_horizontal(pl.col(b).eq_missing(pl.col(b).shift(k)) for b in by)
-        return pl.when(same).then(now.shift(k))
+        return pl.when(same_key_as_before(by, k)).then(now.shift(k))
 
     inf = float("inf")
     lf = lf.with_columns(before(k + 1).alias(c) for k, c in enumerate(cols)).with_columns(

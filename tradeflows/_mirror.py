@@ -35,7 +35,13 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
-from tradeflows._expr import any_true, in_chapters, month_index, with_previous_median
+from tradeflows._expr import (
+    any_true,
+    in_chapters,
+    month_index,
+    same_key_as_before,
+    with_previous_median,
+)
 from tradeflows._reference import WORLD
 from tradeflows._routes.coverage import coverage_table
 
@@ -235,8 +241,7 @@ def _with_gap_history(lf: pl.LazyFrame, *, history: int, gpu: bool) -> pl.LazyFr
         .with_row_index("_at")
         .sort(*by, "period")
     )
-    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in by)
-    flows = _with_windows(flows, same).with_columns(gap=_gap())
+    flows = _with_windows(flows, same_key_as_before(by)).with_columns(gap=_gap())
     flows = with_previous_median(flows, "gap", "gap_history", by=by, order="period",
                                  window=history, min_samples=3, gpu=gpu, presorted=True)  # fmt: skip
     back = flows.sort("_at").select("gap", "gap_history")
