@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import with_previous_median
+from tradeflows._routes.series import series_month
 
 __all__ = ["route_months"]
 
@@ -14,15 +15,35 @@ _BASE = ["v", "x", "m", "covered", "x_cov", "m_cov", "rise", "fall", "usual", "l
 _RECENT = ["rise_recent", "level_recent", "usual_recent", "onset_recent"]
 
 
-def _pick(series: pl.LazyFrame, kind: str, prefix: str, a: str, b: str, p: str, cols: list[str]):
-    """The series of one role, renamed to join route-months on (a, b, p, mi)."""
+def _pick(series: pl.LazyFrame, kind: str, prefix: str, cols: list[str]) -> pl.LazyFrame:
+    """The series-months of one kind, their columns prefixed by the role they play,
+    keyed by :func:`series_month` (``_k_{prefix}``)."""
     return series.filter(pl.col("kind") == kind).select(
-        pl.col("a").alias(a),
-        pl.col("b").alias(b),
-        pl.col("p").alias(p),
-        "mi",
+        series_month(pl.col("_sid")).alias(f"_k_{prefix}"),
         *[pl.col(c).alias(f"{prefix}_{c}") for c in cols],
     )
+
+
+def _numbered(
+    routes: pl.LazyFrame, series: pl.LazyFrame, months: pl.LazyFrame, roles: dict[str, tuple]
+) -> pl.LazyFrame:
+    """``routes`` with the number of the series each role reads (``_s_{prefix}``;
+    null where the data holds no such series)."""
+    # Every series has a row in every month: its first month names it once.
+    first = series.join(months.select(pl.col("mi").min()), on="mi", how="semi")
+    for prefix, (kind, a, b, p, _) in roles.items():
+        names = {"a": a, "b": b, "p": p}
+        on = [name for name in names.values() if not name.startswith("_")]
+        routes = routes.join(
+            first.filter(pl.col("kind") == kind).select(
+                *(pl.col(k).alias(v) for k, v in names.items() if v in on),
+                pl.col("_sid").alias(f"_s_{prefix}"),
+            ),
+            on=on,
+            how="left",
+            maintain_order="left",
+        )
+    return routes
 
 
 def route_months(
@@ -86,25 +107,30 @@ def route_months(
     """
     # The running sums' counts too, for the policy breaks' changes since a date.
     in_cols = [*_BASE, *_RECENT, "cum_n"]
-    inflow_leg = _pick(series, "leg", "in", "origin", "hub", "hs", in_cols)
-    inflow_hub = _pick(series, "hub_in", "hin", "origin", "hub", "hs", in_cols)
-    outflow = _pick(series, "leg", "out", "hub", "destination", "hs", _BASE)
-    outflow4 = _pick(
-        series, "leg4", "out4", "hub", "destination", "hs4", ["rise", "covered", "level", "usual"]
+    # Each role: the series kind, the route's columns that name it (``_``: any), its columns.
+    roles = {
+        "in": ("leg", "origin", "hub", "hs", in_cols),
+        "hin": ("hub_in", "_", "hub", "hs", in_cols),
+        "out": ("leg", "hub", "destination", "hs", _BASE),
+        "out4": ("leg4", "hub", "destination", "hs4", ["rise", "covered", "level", "usual"]),
+        "dir": ("leg", "origin", "destination", "hs", [*_BASE, "cum_n"]),
+        "dtot": ("dest_in", "_", "destination", "hs", ["v"]),
+        "dex": ("dest_ex", "hub", "destination", "hs", ["rise"]),
+    }
+    # Each route-month reads a role's series-month by one integer (series_month):
+    # 0.45 s against 0.94 s for joins on the names and month at 11.9M report rows.
+    rm = _numbered(routes, series, months, roles).join(
+        months.sort("mi"), how="cross", maintain_order="left_right"
     )
-    direct = _pick(series, "leg", "dir", "origin", "destination", "hs", [*_BASE, "cum_n"])
-    dest_tot = _pick(series, "dest_in", "dtot", "_a", "destination", "hs", ["v"]).drop("_a")
-    dest_ex = _pick(series, "dest_ex", "dex", "hub", "destination", "hs", ["rise"])
-    rm = (
-        routes.join(months, how="cross")
-        .join(inflow_leg, on=["origin", "hub", "hs", "mi"], how="left")
-        .join(inflow_hub.drop("origin"), on=["hub", "hs", "mi"], how="left")
-        .join(outflow, on=["hub", "destination", "hs", "mi"], how="left")
-        .join(outflow4, on=["hub", "destination", "hs4", "mi"], how="left")
-        .join(direct, on=["origin", "destination", "hs", "mi"], how="left")
-        .join(dest_tot, on=["destination", "hs", "mi"], how="left")
-        .join(dest_ex, on=["hub", "destination", "hs", "mi"], how="left")
-    )
+    for prefix, (kind, *_, cols) in roles.items():
+        rm = rm.join(
+            _pick(series, kind, prefix, cols),
+            left_on=series_month(pl.col(f"_s_{prefix}")),
+            right_on=f"_k_{prefix}",
+            how="left",
+            maintain_order="left",
+        )
+    rm = rm.drop(c for c in rm.collect_schema().names() if c.startswith(("_s_", "_k_")))
     # An empty origin reads the hub's imports from everyone as its inflow.
     no_origin = pl.col("origin") == ""
     rm = rm.with_columns(
