@@ -189,7 +189,8 @@ def series_rows(
 def _covered(
     keys: pl.LazyFrame, members: pl.LazyFrame, coverage: pl.LazyFrame
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Per series and month: whether its exporter side and its importer side filed."""
+    """Per series-month (:func:`series_month`, ``_k``): whether its exporter side and
+    its importer side filed."""
 
     def filed(frame: pl.LazyFrame, role: str, who: str, flag: str) -> pl.LazyFrame:
         """The series-months in which ``who`` (as ``role``) filed at the series' level."""
@@ -197,7 +198,7 @@ def _covered(
             frame.with_columns(_p=pl.col("p"))
             .join(coverage.filter(pl.col("role") == role).rename({"reporter": who}), on=who)
             .filter(level_covered(pl.col("_p")))
-            .select("_sid", "mi")
+            .select(series_month(pl.col("_sid")).alias("_k"))
             .unique()
             .with_columns(pl.lit(True).alias(flag))
         )
@@ -563,18 +564,8 @@ def _dense(
         keys.join(months.sort("mi"), how="cross", maintain_order="left_right")
         .with_columns(_k=series_month(pl.col("_sid")))
         .join(rows, on="_k", how="left", maintain_order="left")
-        .join(
-            x_cov.select(_k=series_month(pl.col("_sid")), x_cov="x_cov"),
-            on="_k",
-            how="left",
-            maintain_order="left",
-        )
-        .join(
-            m_cov.select(_k=series_month(pl.col("_sid")), m_cov="m_cov"),
-            on="_k",
-            how="left",
-            maintain_order="left",
-        )
+        .join(x_cov, on="_k", how="left", maintain_order="left")
+        .join(m_cov, on="_k", how="left", maintain_order="left")
         .drop("_k")
         .with_columns(_i=pl.col("mi") - pl.col("mi").min())
         .with_columns(
