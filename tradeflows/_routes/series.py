@@ -497,9 +497,9 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
     -------
     LazyFrame
         ``_sid`` (the series' number), ``SERIES_KEY``, ``mi``; ``covered``
-        (some side filed), ``v`` (null where
-        not covered), ``x``, ``m`` (each side's report, zero where it filed
-        nothing for this flow, null where it did not file), ``x_cov``,
+        (some side filed), ``v`` (null where not covered), ``x``, ``m``
+        (each side's report, zero where it filed nothing for this flow, null
+        where it did not file), ``x_cov``,
         ``m_cov``; ``rise``, ``fall`` (pooled evidence, null before the
         history is in), ``rise_k`` (the window it came from), ``usual`` (the
         USD a month before the window), ``level`` (the window's mean USD a
