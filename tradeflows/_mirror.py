@@ -357,23 +357,30 @@ def collect_context(
     def run(plan: pl.LazyFrame) -> pl.LazyFrame:
         return _engine.collect(plan, engine).lazy()
 
+    def streamed(plan: pl.LazyFrame) -> pl.LazyFrame:
+        # A join or group-by of every row (the pairing, who filed what)
+        # streamed: faster and smaller than in memory (benchmarks/RESULTS.md, issue 27).
+        return _engine.collect(plan, _engine.streamed(engine)).lazy()
+
     if pairs is None:
-        # The pairing (a join of both sides of every flow) streamed: faster and
-        # smaller than in memory (benchmarks/RESULTS.md, issue 27).
-        pairs = _engine.collect(pair_reports(lf), _engine.streamed(engine)).lazy()
-    return _context(lf, pairs, run)
+        pairs = streamed(pair_reports(lf))
+    return _context(lf, pairs, run, streamed)
 
 
 def _context(
-    lf: pl.LazyFrame, pairs: pl.LazyFrame, run: Callable[[pl.LazyFrame], pl.LazyFrame]
+    lf: pl.LazyFrame,
+    pairs: pl.LazyFrame,
+    run: Callable[[pl.LazyFrame], pl.LazyFrame],
+    run_all_rows: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None,
 ) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
-    """The mirror context and the pairs with their ratios, each stage passed through ``run``."""
+    """The mirror context and the pairs with their ratios, each stage passed through
+    ``run`` (the plan over all of ``lf``'s rows through ``run_all_rows``, default ``run``)."""
     # Who filed what in a period: a reporter that filed nothing at a flow's level
     # (a file of totals only) is silent about it, not a witness that it did not happen.
-    filed = coverage_table(lf)
+    filed = (run_all_rows or run)(coverage_table(lf))
     ratios = run(cif_fob_ratios(pairs))
     with_ratio = run(_with_cif_fob(pairs, ratios))
-    return {"filed": run(filed), "ratios": ratios, "reliability": run(_weights(with_ratio))}, (
+    return {"filed": filed, "ratios": ratios, "reliability": run(_weights(with_ratio))}, (
         with_ratio
     )
 

@@ -529,9 +529,14 @@ def route_features(
             each = ordered if then is not None else None
             out = indicators(lf, query, engine=engine, cluster=cluster, then=each, context=context)
         return out if then is not None else ordered(out)
-    del context
     with step("who filed what, month by month"):
-        coverage = _engine.collect(coverage_table(lf), engine).lazy()
+        # The mirror's context has it (coverage_table of the same rows).
+        coverage = (
+            context[0]["filed"]
+            if context is not None
+            else _engine.collect(coverage_table(lf), _engine.streamed(engine)).lazy()
+        )
+    del context
     with step("route indicators"):
         ind = collect_route_indicators(
             pairs.lazy(), **query.options(), coverage=coverage, engine=engine
