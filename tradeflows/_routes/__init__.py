@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import polars as pl
 
@@ -61,6 +62,7 @@ from tradeflows._routes.series import (
 __all__ = [
     "FEATURES",
     "ROUTE_KEY",
+    "RouteInputs",
     "calendar",
     "candidate_routes",
     "collect_route_indicators",
@@ -69,6 +71,7 @@ __all__ = [
     "is_product",
     "leg_value",
     "monthly_legs",
+    "route_inputs",
     "route_null_counts",
     "typical_flow",
 ]
@@ -88,12 +91,66 @@ def _destinations(destinations: Iterable[str] | None) -> list[str]:
     return list(destinations or destinations_of_concern())
 
 
-def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
-            sample=None):  # fmt: skip
-    """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes,
-    calendar, series, and the weights of the series the null samples (or None)."""
+class RouteInputs(NamedTuple):
+    """Stages 1 and 2 executed (:func:`route_inputs`)."""
+
+    #: :func:`monthly_legs`.
+    legs: pl.LazyFrame
+    #: Every candidate route (:func:`candidate_routes`).
+    candidates: pl.LazyFrame
+    #: Those the run scores (:func:`~tradeflows._routes.candidates.material_routes`),
+    #: or None when it scores them all (``min_usd`` 0).
+    material: pl.LazyFrame | None
+
+
+def route_inputs(
+    pairs: pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    max_origins: int = 5,
+    min_usd: float = 0.0,
+    engine: str | None = None,
+) -> RouteInputs:
+    """The legs and the candidate routes of ``pairs``, executed once: what the count
+    of route-months before a run (:mod:`tradeflows.detect._budget`) and the run
+    itself (:func:`collect_route_indicators`'s ``inputs``) both read.
+
+    Parameters
+    ----------
+    pairs, destinations, hubs, hs, max_origins, min_usd, engine
+        As :func:`collect_route_indicators`.
+
+    Returns
+    -------
+    RouteInputs
+
+    Examples
+    --------
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.datasets import toy_trade
+    >>> inputs = route_inputs(collect_mirror(toy_trade()).lazy(), destinations=["CHN"])
+    >>> inputs.candidates.select("origin", "hub").collect().sort("origin").rows(), inputs.material
+    ([('', 'MYS'), ('USA', 'MYS')], None)
+    """
+    dest = _destinations(destinations)
     legs = _materialise(monthly_legs(pairs, hs), engine)
     routes = _materialise(candidate_routes(legs, dest, hubs=hubs, max_origins=max_origins), engine)
+    material = _materialise(material_routes(routes, legs, min_usd), engine) if min_usd > 0 else None
+    return RouteInputs(legs, routes, material)
+
+
+def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
+            sample=None, inputs=None):  # fmt: skip
+    """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes,
+    calendar, series, and the weights of the series the null samples (or None).
+    ``inputs``: :func:`route_inputs` of the same pairs and options, when the caller
+    has them."""
+    if inputs is None:
+        inputs = route_inputs(pairs, destinations=dest, hubs=hubs, hs=hs,
+                              max_origins=max_origins, min_usd=min_usd, engine=engine)  # fmt: skip
+    legs, routes = inputs.legs, inputs.candidates
     if span is None:
         lo, hi = _engine.collect(
             legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max()), engine
@@ -108,7 +165,7 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
     if min_usd > 0:
         # Only the material routes are scored; the spread of chance is still
         # read from every candidate route's series (a sample of the others').
-        material = _materialise(material_routes(routes, legs, min_usd), engine)
+        material = inputs.material
         if sample is None:
             n_all, n_material = (_engine.collect(r.select(pl.len()), engine).item()
                                  for r in (routes, material))  # fmt: skip
@@ -215,6 +272,7 @@ def collect_route_indicators(
     null: pl.DataFrame | None = None,
     engine: str | None = None,
     sample: int | None = None,
+    inputs: RouteInputs | None = None,
 ) -> pl.DataFrame:
     """Candidate routes and their indicators per route-month, executed.
 
@@ -273,6 +331,10 @@ def collect_route_indicators(
         counting ``sample`` times (default
         :func:`tradeflows._routes.series.null_sample` of the routes left out;
         a part of the data needs the whole run's).
+    inputs : RouteInputs, optional
+        :func:`route_inputs` of ``pairs`` with the same options, when the
+        caller has executed them (the count of route-months before a run
+        does): not executed again.
 
     Returns
     -------
@@ -307,7 +369,7 @@ def collect_route_indicators(
     dest = _destinations(destinations)
     legs, routes, cal, series, weights = _series(
         pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
-        sample,
+        sample, inputs,
     )  # fmt: skip
     if null is None:
         null = null_table(_engine.collect(null_counts(_weighted(series, weights)), engine))

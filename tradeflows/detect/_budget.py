@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_SHARE",
     "memory_budget",
     "memory_in_words",
+    "query_route_inputs",
     "route_months_estimate",
     "too_many_rows",
 ]
@@ -97,7 +98,9 @@ def memory_budget(memory: str | float | int | None = None) -> int:
     return int(value * _UNITS[unit])
 
 
-def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None = None) -> int:
+def route_months_estimate(
+    pairs: pl.DataFrame, query: Query, engine: str | None = None, *, inputs=None
+) -> int:
     """How many route-months the whole run would build: candidate routes times months.
 
     Parameters
@@ -108,6 +111,9 @@ def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None 
         What the detection looks for.
     engine : str, optional
         Where the count runs.
+    inputs : tradeflows._routes.RouteInputs, optional
+        :func:`query_route_inputs` of ``pairs`` and ``query``, when the caller
+        keeps them for the run (default: computed here).
 
     Returns
     -------
@@ -128,21 +134,34 @@ def route_months_estimate(pairs: pl.DataFrame, query: Query, engine: str | None 
     >>> route_months_estimate(collect_mirror(lf), Query(destinations="CHN"))
     4
     """
-    from tradeflows._reference import destinations_of_concern
-    from tradeflows._routes import candidate_routes, monthly_legs
-    from tradeflows._routes.candidates import material_routes
-
-    options = query.options()
-    legs = monthly_legs(pairs.lazy(), options["hs"])
-    destinations = list(options["destinations"] or destinations_of_concern())
-    routes = material_routes(
-        candidate_routes(legs, destinations, hubs=options["hubs"]), legs, options["min_usd"]
-    )
-    span = legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
+    if inputs is None:
+        inputs = query_route_inputs(pairs, query, engine)
+    routes = inputs.material if inputs.material is not None else inputs.candidates
+    span = inputs.legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max())
     n_routes, lo, hi = _engine.collect(
         routes.select(n=pl.len()).join(span, how="cross"), engine
     ).row(0)
     return int(n_routes) * (int(hi) - int(lo) + 1 if lo is not None else 0)
+
+
+def query_route_inputs(pairs: pl.DataFrame, query: Query, engine: str | None = None):
+    """:func:`tradeflows._routes.route_inputs` of ``pairs`` for ``query``: the legs and
+    the routes the run reads, executed once for the count and the run.
+
+    Examples
+    --------
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.datasets import toy_trade
+    >>> inputs = query_route_inputs(collect_mirror(toy_trade()), Query(destinations="CHN"))
+    >>> inputs.material.select(pl.len()).collect().item()
+    2
+    """
+    from tradeflows._routes import route_inputs
+
+    options = query.options()
+    return route_inputs(pairs.lazy(), destinations=options["destinations"],
+                        hubs=options["hubs"], hs=options["hs"], min_usd=options["min_usd"],
+                        engine=engine)  # fmt: skip
 
 
 def memory_in_words(n: float) -> str:

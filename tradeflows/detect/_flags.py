@@ -422,25 +422,28 @@ def _named_once(text: pl.Expr, col: str) -> pl.Expr:
     return pl.when(found).then(spelled).otherwise(text)
 
 
-def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int) -> bool:
+def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int):
     """Whether the whole run's route-months would need more than ``budget`` bytes
-    (then the detection goes chapter by chapter, to the same flags)."""
+    (then the detection goes chapter by chapter, to the same flags); and, when
+    they fit, the legs and routes counted (:func:`query_route_inputs`), for the run."""
     from tradeflows.detect._budget import (
         BYTES_PER_ROUTE_MONTH,
         memory_in_words,
+        query_route_inputs,
         route_months_estimate,
     )
 
     with step("counting the route-months"):
-        n = route_months_estimate(pairs, query, engine)
+        inputs = query_route_inputs(pairs, query, engine)
+        n = route_months_estimate(pairs, query, engine, inputs=inputs)
     need = pairs.estimated_size() + n * BYTES_PER_ROUTE_MONTH
     if need <= budget:
-        return False
+        return False, inputs
     logger.info(
         f"the pairs and {n:,} route-months would need about {memory_in_words(need)}, more than "
         f"the {memory_in_words(budget)} budget: HS chapters in groups (the same flags)"
     )
-    return True
+    return True, None
 
 
 def _query(query: Query | None, **fields) -> Query:
@@ -506,7 +509,7 @@ def route_features(
         raise ValueError("pairs: not with partition or cluster, which mirror chapter by chapter")
     lf = load_canonical(source, engine=engine)
     grouped = partition or cluster is not None
-    context = None
+    context = inputs = None
     if not grouped and pairs is None and too_many_rows(lf, budget, engine):
         grouped = True  # the context read chapter by chapter: nothing pairs all rows at once
     elif not grouped:
@@ -514,7 +517,7 @@ def route_features(
             with step("pairing the two reports of each flow"):
                 context = collect_context(lf, engine)
                 pairs = collect_mirror(lf, engine, context=context)
-        grouped = _over_budget(pairs, query, engine, budget)
+        grouped, inputs = _over_budget(pairs, query, engine, budget)
     # A fixed row order: a detector may depend on the rows' order, and the
     # engines (cpu, streaming, gpu) return rows in different orders.
     ordered = partial(_sort_then, then=then)
@@ -539,7 +542,7 @@ def route_features(
     del context
     with step("route indicators"):
         ind = collect_route_indicators(
-            pairs.lazy(), **query.options(), coverage=coverage, engine=engine
+            pairs.lazy(), **query.options(), coverage=coverage, engine=engine, inputs=inputs
         )
     return ordered(ind)
 
