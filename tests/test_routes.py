@@ -325,3 +325,54 @@ def test_a_kind_too_sparse_for_its_own_null_takes_the_legs_spread_before_the_pri
     assert got["_r3"].item() == pytest.approx(_TAIL_Z / 2.33)
     prior = _empirical_null(dense, null_table(pl.DataFrame(sparse))).collect()
     assert prior["_r3"].item() == pytest.approx(1.0 / _PRIOR_UP[3])
+
+
+def test_the_dense_series_come_in_series_then_month_order(tmp_path):
+    # A month back is a row up (series_changes' shifts): the joins that build
+    # the dense frame must keep the keys' and the calendar's order, with
+    # every series in every month, or each window reads another month.
+    from tests.conftest import small_world
+    from tradeflows._mirror import collect_mirror
+    from tradeflows._routes import calendar, candidate_routes, monthly_legs
+    from tradeflows._routes.coverage import coverage_from_pairs
+    from tradeflows._routes.series import series_changes, series_rows
+    from tradeflows._store import scan_store
+
+    world = small_world(tmp_path, seed=5, store=True, n_products=8, pairs_per_product=20)
+    pairs = collect_mirror(scan_store(world / "store"), "cpu").lazy()
+    legs = monthly_legs(pairs)
+    routes = candidate_routes(legs, ["CHN", "RUS", "IRN"])
+    cal = calendar(*legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max()).collect().row(0))
+    dense = series_changes(
+        *series_rows(legs, routes), cal.select("mi"), coverage_from_pairs(pairs)
+    ).collect()
+    n_months = cal.collect().height
+    assert dense.height == dense["_sid"].n_unique() * n_months > 10_000
+    assert dense.select("_sid", "mi").equals(dense.select("_sid", "mi").sort("_sid", "mi"))
+    # Each series' months in a row: its row number within the series is its month's.
+    assert (dense["_i"] == (pl.Series(range(dense.height)) % n_months)).all()
+
+
+def test_the_routes_counted_before_a_run_give_the_runs_indicators(tmp_path):
+    # detect counts the route-months on the legs and routes it builds once for
+    # the query, then hands them to the run (query_route_inputs): the same
+    # indicators as a run that builds its own from the query's options.
+    from tests.conftest import small_world
+    from tradeflows._mirror import collect_mirror
+    from tradeflows._query import Query
+    from tradeflows._store import scan_store
+    from tradeflows.detect._budget import query_route_inputs
+
+    world = small_world(tmp_path, seed=6, store=True, n_products=8, pairs_per_product=20)
+    pairs = collect_mirror(scan_store(world / "store"), "cpu")
+    hs = sorted(pairs.filter(pl.col("hs") != "TOTAL")["hs"].unique())[:5]
+    query = Query(destinations=["CHN", "RUS"], hs=hs, min_usd=50_000.0)
+    inputs = query_route_inputs(pairs, query)
+    n_all, n_material = (f.select(pl.len()).collect().item()
+                         for f in (inputs.candidates, inputs.material))  # fmt: skip
+    assert n_all > n_material > 0
+    own = collect_route_indicators(pairs.lazy(), **query.options())
+    handed = collect_route_indicators(pairs.lazy(), **query.options(), inputs=inputs)
+    assert own.height > 500
+    assert set(own["hs"]) <= set(hs)
+    assert handed.equals(own)
