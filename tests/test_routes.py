@@ -376,3 +376,23 @@ def test_the_routes_counted_before_a_run_give_the_runs_indicators(tmp_path):
     assert own.height > 500
     assert set(own["hs"]) <= set(hs)
     assert handed.equals(own)
+
+
+def test_asked_for_the_streaming_engine_the_route_step_gives_the_in_memory_engines_indicators(
+    tmp_path,
+):
+    # The route step reads rows in order (a month back is a row up, running
+    # sums); polars 1.35's streaming engine evaluated that morsel by morsel
+    # (19 of the indicators' columns differed here), so the step runs in
+    # memory whatever the engine (tradeflows._engine.in_order). Bit for bit.
+    from tests.conftest import small_world
+    from tradeflows._mirror import collect_mirror
+    from tradeflows._store import scan_store
+
+    world = small_world(tmp_path, seed=4, store=True, n_products=12, pairs_per_product=25)
+    pairs = collect_mirror(scan_store(world / "store"), "cpu").lazy()
+    key = [*ROUTE_KEY, "period"]
+    memory = collect_route_indicators(pairs, engine="cpu").sort(key)
+    streamed = collect_route_indicators(pairs, engine="streaming").sort(key)
+    assert memory.height > 1000
+    assert streamed.equals(memory)

@@ -126,7 +126,26 @@ def exact_sum(expr: pl.Expr, scale: float = 100.0) -> pl.Expr:
     >>> df.group_by("k").agg(exact_sum(pl.col("v")))["v"].item()
     0.6
     """
-    return (expr * scale).round().fill_nan(None).cast(pl.Int64).sum() / scale
+    return divided((expr * scale).round().fill_nan(None).cast(pl.Int64).sum(), scale)
+
+
+def divided(expr: pl.Expr, by: float) -> pl.Expr:
+    """``expr / by`` for a constant ``by``, the same doubles on every engine.
+
+    polars' in-memory engine divides a column by a constant as a
+    multiplication by its reciprocal (pola-rs/polars#23741): one unit in the
+    last place off a true division at times. Its streaming engine and the GPU
+    engine divide. Written as that multiplication, every engine computes the
+    in-memory engine's doubles.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"v": [628229.6500000006, 1.0]})
+    >>> a = df.lazy().select(divided(pl.col("v"), 1000.0))
+    >>> a.collect()["v"].equals(a.collect(engine="streaming")["v"])
+    True
+    """
+    return expr * (1.0 / by)
 
 
 def number_text(expr: pl.Expr, digits: int = 1) -> pl.Expr:

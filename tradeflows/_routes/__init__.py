@@ -248,6 +248,7 @@ def route_null_counts(
     >>> set(counts['kind']) >= {'leg', 'hub_in'}
     True
     """
+    engine = _engine.in_order(engine)  # as collect_route_indicators
     *_, changes, weights = _series(
         pairs, _destinations(destinations), hubs, hs, max_origins, min_usd, window, history,
         span, coverage, engine, sample,
@@ -366,6 +367,8 @@ def collect_route_indicators(
     >>> rising.row(0, named=True)["hub"], rising["destination"][0], rising["period"][0]
     ('MYS', 'CHN', datetime.date(2024, 2, 1))
     """
+    # Its plans read rows in order: never on the streaming engine (_engine.in_order).
+    engine = _engine.in_order(engine)
     dest = _destinations(destinations)
     legs, routes, cal, series, weights = _series(
         pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from tradeflows._expr import exact_sum
+from tradeflows._expr import divided, exact_sum
 
 __all__ = ["ROUTE_KEY", "candidate_routes", "material_routes"]
 
@@ -76,8 +76,8 @@ def candidate_routes(
         legs.group_by(origin="exporter", hub="importer", hs="hs")
         .agg(
             total=exact_sum(pl.col("v")),
-            peak=(pl.col("v").max() / 1000).log1p(),
-            usual=(pl.col("v").median() / 1000).log1p(),
+            peak=divided(pl.col("v").max(), 1000.0).log1p(),
+            usual=divided(pl.col("v").median(), 1000.0).log1p(),
             n=pl.len(),
         )
         .filter(pl.col("total") > 0)

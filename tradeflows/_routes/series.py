@@ -33,7 +33,7 @@ import operator
 
 import polars as pl
 
-from tradeflows._expr import any_true, exact_sum
+from tradeflows._expr import any_true, divided, exact_sum
 from tradeflows._routes.coverage import level_covered
 
 __all__ = [
@@ -303,7 +303,7 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
             which=pl.lit(which),
             kind=pl.col("kind"),
             cls=pl.col(f"_c{k}"),
-            bin=(pl.col(f"_{which}{k}") / _NULL_STEP).round().cast(pl.Int64),
+            bin=divided(pl.col(f"_{which}{k}"), _NULL_STEP).round().cast(pl.Int64),
             **({"_w": pl.col("_w")} if weighted else {}),
         )
         .drop_nulls(["bin", "cls"])
@@ -458,11 +458,11 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
             scales += [
                 pl.when(measured).then(pick("mid")).otherwise(0.0).alias(mid),
                 pl.when(measured)
-                .then(((pick("hi") - pick("mid")) / _TAIL_Z).clip(0.05))
+                .then(divided(pick("hi") - pick("mid"), _TAIL_Z).clip(0.05))
                 .otherwise(prior_up)
                 .alias(up),
                 pl.when(measured)
-                .then(((pick("mid") - pick("lo")) / _TAIL_Z).clip(0.05))
+                .then(divided(pick("mid") - pick("lo"), _TAIL_Z).clip(0.05))
                 .otherwise(prior_down)
                 .alias(down),
             ]
@@ -642,7 +642,7 @@ def series_changes(
         m=pl.when(pl.col("m_cov")).then(pl.col("m").fill_null(0.0)),
         slip=pl.col("slip").fill_null(False),
     ).with_columns(
-        lv=(pl.col("v") / 1000.0).log1p(),
+        lv=divided(pl.col("v"), 1000.0).log1p(),
         # One report far from its mirror, for one month only: a data-quality event.
         spike=(
             (pl.col("v") > 20 * back(pl.col("v"), 1).fill_null(0.0))
@@ -701,17 +701,17 @@ def series_changes(
     dense = dense.with_columns(levels)
     # 3. Each window's change against the ``window`` months before it (``_u``),
     # and against the same months a year earlier (``_y``), in log USD.
-    log_level = {k: (pl.col(f"_level{k}") / 1000).log1p() for k in WINDOWS}
+    log_level = {k: divided(pl.col(f"_level{k}"), 1000.0).log1p() for k in WINDOWS}
     dense = dense.with_columns(
         pl.when(pl.col(f"_ok{k}"))
-        .then(log_level[k] - (pl.col(f"_usual{k}") / 1000).log1p())
+        .then(log_level[k] - divided(pl.col(f"_usual{k}"), 1000.0).log1p())
         .fill_nan(None)
         .alias(f"_u{k}")
         for k in WINDOWS
     )
     dense = dense.with_columns(
         pl.when(pl.col(f"_u{k}").is_not_null())
-        .then(log_level[k] - (pl.col(f"_yb{k}") / 1000).log1p())
+        .then(log_level[k] - divided(pl.col(f"_yb{k}"), 1000.0).log1p())
         .fill_nan(None)
         .alias(f"_y{k}")
         for k in WINDOWS
