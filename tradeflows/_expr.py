@@ -129,8 +129,9 @@ def exact_sum(expr: pl.Expr, scale: float = 100.0) -> pl.Expr:
     return divided((expr * scale).round().fill_nan(None).cast(pl.Int64).sum(), scale)
 
 
-def divided(expr: pl.Expr, by: float) -> pl.Expr:
-    """``expr / by`` for a constant ``by``, the same doubles on every engine.
+def divided(expr: pl.Expr, by: float | pl.Expr) -> pl.Expr:
+    """``expr / by`` for a constant ``by`` (a number, or a column holding one
+    number), the same doubles on every engine.
 
     polars' in-memory engine divides a column by a constant as a
     multiplication by its reciprocal (pola-rs/polars#23741): one unit in the
@@ -140,9 +141,9 @@ def divided(expr: pl.Expr, by: float) -> pl.Expr:
 
     Examples
     --------
-    >>> df = pl.DataFrame({"v": [628229.6500000006, 1.0]})
-    >>> a = df.lazy().select(divided(pl.col("v"), 1000.0))
-    >>> a.collect()["v"].equals(a.collect(engine="streaming")["v"])
+    >>> df = pl.DataFrame({"v": [628229.6500000006, 1.0], "k": 1000.0})
+    >>> a = df.lazy().select(divided(pl.col("v"), 1000.0), w=divided(pl.col("v"), pl.col("k")))
+    >>> a.collect().equals(a.collect(engine="streaming"))
     True
     """
     return expr * (1.0 / by)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from tradeflows._expr import divided
 from tradeflows._routes.policy import policy_names
 
 __all__ = ["FEATURES", "features"]
@@ -201,9 +202,8 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
         unit_value_ratio=(uv_out / uv_in).log().fill_nan(None).fill_null(0.0),
         # What the route carried above its usual level against the data's typical
         # monthly flow, in z-like units: 3.5 when it equals the floor, +3.5 a doubling.
-        # The floor is one number: divided as its reciprocal times, as the
-        # in-memory engine divides by one number (tradeflows._expr.divided).
-        materiality=(3.5 * (1.0 + extra * (1.0 / pl.col("floor"))).log(2)).fill_null(0.0),
+        # The floor is one number: divided as every engine divides by one.
+        materiality=(3.5 * (1.0 + divided(extra, pl.col("floor"))).log(2)).fill_null(0.0),
         # Flaggable: the inflow is seen, and so is the side the outflow evidence
         # rests on (the outflow, its heading, or the direct leg when it testifies).
         covered=in_seen
