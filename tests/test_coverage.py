@@ -130,3 +130,22 @@ def test_a_diversion_needs_the_origin_to_have_filed():
     )
     r = indicators(silent, destinations=["RUS"]).filter(origin="DEU", hub="ARM", destination="RUS")
     assert r.filter(pl.col("period") >= month(26))["diversion"].max() == 0.0
+
+
+def test_coverage_from_the_pairs_is_the_table_where_every_filing_is_paired():
+    # Without World-total filings every filing is in a pair: the table the
+    # route step builds from the mirror alone is the one of the rows.
+    from tradeflows._routes.coverage import coverage_from_pairs
+
+    df = reports(
+        ("DEU", "ARM", "X", "847130", [1.0] * 12 + [None] * 24),
+        ("DEU", "ARM", "X", "TOTAL", [5.0] * 36),
+        ("ARM", "DEU", "M", "847130", [None] * 6 + [1.0] * 30),
+        ("ARM", "RUS", "X", "TOTAL", [None] * 30 + [2.0] * 6),
+        start=START,
+    )
+    key = ["reporter", "role", "freq", "period"]
+    rows = coverage_table(df.lazy()).collect().sort(key)
+    pairs = coverage_from_pairs(collect_mirror(df.lazy()).lazy()).collect().sort(key)
+    assert pairs.equals(rows)
+    assert pairs.filter(reporter="ARM", role="X")["totals"].to_list() == [True] * 6

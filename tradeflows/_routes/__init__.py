@@ -159,7 +159,8 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         lo, hi = span
     cal = calendar(lo, hi)
     if coverage is None:
-        coverage = coverage_from_pairs(pairs)
+        # Executed once: the series read it twice (each side's filings).
+        coverage = _materialise(coverage_from_pairs(pairs), _engine.streamed(engine))
     rows, members, keys = series_rows(legs, routes)
     weights = None
     if min_usd > 0:

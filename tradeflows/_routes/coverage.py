@@ -102,21 +102,27 @@ def coverage_from_pairs(pairs: pl.LazyFrame) -> pl.LazyFrame:
     >>> coverage_from_pairs(p).collect().select("reporter", "role", "mi", "products").rows()
     [('USA', 'X', 24288, True)]
     """
-    freq = pl.col("freq").cast(pl.String)
-    sides = [
-        pairs.filter(pl.col("value_x").is_not_null()).select(
-            reporter="exporter", role=pl.lit("X"), freq=freq, period="period", hs="hs"
-        ),
-        pairs.filter(pl.col("value_m").is_not_null()).select(
-            reporter="importer", role=pl.lit("M"), freq=freq, period="period", hs="hs"
-        ),
-    ]
     is_total = pl.col("hs") == "TOTAL"
+    # Each side grouped on its own, then the two small results put together:
+    # a concat of both sides' rows before one group-by copies every pair's
+    # text columns (1.2-3.6 s against 0.25 s at 4.5M pairs, RESULTS.md).
+    sides = [
+        pairs.filter(pl.col(value).is_not_null())
+        .group_by(who, "freq", "period")
+        .agg(products=any_true(~is_total), totals=any_true(is_total))
+        .select(
+            pl.col(who).alias("reporter"),
+            role=pl.lit(role),
+            freq="freq",
+            period="period",
+            products="products",
+            totals="totals",
+        )
+        for who, role, value in (("exporter", "X", "value_x"), ("importer", "M", "value_m"))
+    ]
     return (
         pl.concat(sides)
-        .group_by("reporter", "role", "freq", "period")
-        .agg(products=any_true(~is_total), totals=any_true(is_total))
-        .with_columns(mi=month_index())
+        .with_columns(pl.col("freq").cast(pl.String), mi=month_index())
         .select(COVERAGE_COLUMNS)
         .cast(_SCHEMA)
     )
