@@ -49,6 +49,7 @@ from tradeflows._routes.legs import hs_filter, is_product, leg_value, monthly_le
 from tradeflows._routes.policy import policy_breaks
 from tradeflows._routes.route_months import route_months
 from tradeflows._routes.series import (
+    NULL_INPUTS,
     SERIES_KEY,
     null_counts,
     null_sample,
@@ -177,7 +178,9 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         dropped = weights.filter(pl.col("_w") == 0).select(SERIES_KEY).lazy()
         rows, members, keys = (f.join(dropped, on=SERIES_KEY, how="anti")
                                for f in (rows, members, keys))  # fmt: skip
-        weights = weights.filter(pl.col("_w") > 1).lazy()
+        weights = weights.filter(pl.col("_w") > 1)
+        # No series stands for others (every one sampled): no weights to join.
+        weights = weights.lazy() if weights.height else None
         routes = material
     if _engine.resolve(engine) != "gpu":
         # The series' months and members first, together (their plans share the
@@ -194,11 +197,18 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
     return legs, routes, cal, changes, weights
 
 
-def _weighted(changes: pl.LazyFrame, weights: pl.LazyFrame | None) -> pl.LazyFrame:
+def _weighted(
+    changes: pl.LazyFrame, weights: pl.LazyFrame | None, engine: str | None
+) -> pl.LazyFrame:
     """The series' changes with the weight ``_w`` of those the null samples."""
     if weights is None:
         return changes
-    return changes.join(weights, on=SERIES_KEY, how="left")
+    # What the null reads of them, joined once: null_counts reads it six
+    # times (a window and a kind of change each), and polars repeated the
+    # join of every series-month for each.
+    return _materialise(
+        changes.select(NULL_INPUTS).join(weights, on=SERIES_KEY, how="left"), engine
+    )
 
 
 def route_null_counts(
@@ -254,7 +264,7 @@ def route_null_counts(
         pairs, _destinations(destinations), hubs, hs, max_origins, min_usd, window, history,
         span, coverage, engine, sample,
     )  # fmt: skip
-    return _engine.collect(null_counts(_weighted(changes, weights)), engine)
+    return _engine.collect(null_counts(_weighted(changes, weights, engine)), engine)
 
 
 def collect_route_indicators(
@@ -376,7 +386,7 @@ def collect_route_indicators(
         sample, inputs,
     )  # fmt: skip
     if null is None:
-        null = null_table(_engine.collect(null_counts(_weighted(series, weights)), engine))
+        null = null_table(_engine.collect(null_counts(_weighted(series, weights, engine)), engine))
     series = _materialise(series_evidence(series, null), engine)
     months = cal.select("mi")
     rm = route_months(routes, series, months, window=window, history=history,

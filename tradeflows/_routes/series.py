@@ -37,6 +37,7 @@ from tradeflows._expr import any_true, divided, exact_sum
 from tradeflows._routes.coverage import level_covered
 
 __all__ = [
+    "NULL_INPUTS",
     "NULL_SAMPLE_ROUTES",
     "SERIES_KEY",
     "WINDOWS",
@@ -254,6 +255,12 @@ _TAIL_Z = 2.326
 #: (HS chapters computed apart give the whole run's null).
 _NULL_STEP = 0.01
 _NULL_KEY = ["window", "which", "kind", "cls"]
+#: The columns of the series' changes that :func:`null_counts` reads (and ``_w``).
+NULL_INPUTS = [
+    *SERIES_KEY,
+    *(f"_c{k}" for k in WINDOWS),
+    *(f"_{which}{k}" for k in WINDOWS for which in ("u", "y")),
+]
 
 
 def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
