@@ -96,6 +96,38 @@ def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole, monkeypatch
     assert set(whole["hs"].str.slice(0, 2)) < set(chapters)
 
 
+def test_each_group_is_mirrored_and_its_series_built_once(store, whole, monkeypatch, tmp_path):
+    # The first pass (the null's counts) keeps each group's series, on disk,
+    # for the second (the indicators): neither is built twice, and nothing
+    # is left in the temporary folder.
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)  # six groups
+    built, mirrored = [], []
+    for name, seen in (("route_series", built), ("_mirrored", mirrored)):
+        real = getattr(_partition, name)
+
+        def counted(*args, real=real, seen=seen, **kwargs):
+            seen.append(1)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(_partition, name, counted)
+    spilled = []
+    real_spill = _partition.Spool._spill
+
+    def spill(self, df):
+        spilled.append(self.where)
+        return real_spill(self, df)
+
+    monkeypatch.setattr(_partition.Spool, "_spill", spill)
+    _same(whole, detect_routes(store, partition=True, detector=detector()))
+    assert len(built) == len(mirrored) == 6
+    assert spilled and set(spilled) == {tmp_path}
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_chapter_by_chapter_with_an_hs_filter_gives_the_whole_runs_flags(store, whole):
     # Only the pairs the filter selects are mirrored (from those in memory).
     heading = whole.filter(pl.col("flagged"))["hs"].sort()[0]

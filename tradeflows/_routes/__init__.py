@@ -64,6 +64,7 @@ __all__ = [
     "FEATURES",
     "ROUTE_KEY",
     "RouteInputs",
+    "SeriesStages",
     "calendar",
     "candidate_routes",
     "collect_route_indicators",
@@ -74,6 +75,8 @@ __all__ = [
     "monthly_legs",
     "route_inputs",
     "route_null_counts",
+    "route_series",
+    "series_null_counts",
     "typical_flow",
 ]
 
@@ -102,6 +105,23 @@ class RouteInputs(NamedTuple):
     #: Those the run scores (:func:`~tradeflows._routes.candidates.material_routes`),
     #: or None when it scores them all (``min_usd`` 0).
     material: pl.LazyFrame | None
+
+
+class SeriesStages(NamedTuple):
+    """Stages 1 to 4 executed (:func:`route_series`): what the null's counts and
+    the indicators both read."""
+
+    #: :func:`monthly_legs`.
+    legs: pl.LazyFrame
+    #: The routes the run scores.
+    routes: pl.LazyFrame
+    #: :func:`calendar` of the run's months.
+    cal: pl.LazyFrame
+    #: :func:`~tradeflows._routes.series.series_changes`, executed.
+    changes: pl.LazyFrame
+    #: The weight ``_w`` of the series that stand for others in the null
+    #: (:func:`~tradeflows._routes.series.sampled_series`), or None.
+    weights: pl.LazyFrame | None
 
 
 def route_inputs(
@@ -143,7 +163,7 @@ def route_inputs(
 
 
 def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
-            sample=None, inputs=None):  # fmt: skip
+            sample=None, inputs=None) -> SeriesStages:  # fmt: skip
     """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes,
     calendar, series, and the weights of the series the null samples (or None).
     ``inputs``: :func:`route_inputs` of the same pairs and options, when the caller
@@ -194,7 +214,7 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
                        history=history),
         engine,
     )  # fmt: skip
-    return legs, routes, cal, changes, weights
+    return SeriesStages(legs, routes, cal, changes, weights)
 
 
 def _weighted(
@@ -259,12 +279,94 @@ def route_null_counts(
     >>> set(counts['kind']) >= {'leg', 'hub_in'}
     True
     """
+    series = route_series(
+        pairs, destinations=destinations, hubs=hubs, hs=hs, max_origins=max_origins,
+        min_usd=min_usd, window=window, history=history, span=span, coverage=coverage,
+        engine=engine, sample=sample,
+    )  # fmt: skip
+    return series_null_counts(series, engine)
+
+
+def route_series(
+    pairs: pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    max_origins: int = 5,
+    min_usd: float = 0.0,
+    window: int = 24,
+    history: int = 12,
+    span: tuple[int, int] | None = None,
+    coverage: pl.LazyFrame | None = None,
+    engine: str | None = None,
+    sample: int | None = None,
+) -> SeriesStages:
+    """Stages 1 to 4 of :func:`collect_route_indicators`, executed: the legs, the
+    routes, the calendar and the leg series' changes, before the null.
+
+    A run that goes a group of HS chapters at a time reads each group's null
+    counts from them (:func:`series_null_counts`), then, once the whole run's
+    null is known, its indicators (``collect_route_indicators(series=...)``),
+    without building them twice.
+
+    Parameters
+    ----------
+    pairs : LazyFrame
+        The mirror.
+    destinations, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine, sample
+        As :func:`collect_route_indicators`.
+
+    Returns
+    -------
+    SeriesStages
+
+    See Also
+    --------
+    route_null_counts : the null's counts of ``pairs``.
+
+    Examples
+    --------
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.datasets import toy_trade
+    >>> pairs = collect_mirror(toy_trade()).lazy()
+    >>> series = route_series(pairs, destinations=['CHN'])
+    >>> collect_route_indicators(pairs, destinations=['CHN']).equals(
+    ...     collect_route_indicators(None, destinations=['CHN'], series=series))
+    True
+    """
     engine = _engine.in_order(engine)  # as collect_route_indicators
-    *_, changes, weights = _series(
+    return _series(
         pairs, _destinations(destinations), hubs, hs, max_origins, min_usd, window, history,
         span, coverage, engine, sample,
     )  # fmt: skip
-    return _engine.collect(null_counts(_weighted(changes, weights, engine)), engine)
+
+
+def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.DataFrame:
+    """:func:`route_null_counts` of :func:`route_series`' stages.
+
+    Parameters
+    ----------
+    series : SeriesStages
+        :func:`route_series`.
+    engine : str, optional
+        Where it is executed.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> from tradeflows import collect_mirror
+    >>> from tradeflows.datasets import toy_trade
+    >>> pairs = collect_mirror(toy_trade()).lazy()
+    >>> a = series_null_counts(route_series(pairs, destinations=['CHN']))
+    >>> a.sort(pl.all()).equals(route_null_counts(pairs, destinations=['CHN']).sort(pl.all()))
+    True
+    """
+    engine = _engine.in_order(engine)
+    return _engine.collect(null_counts(_weighted(series.changes, series.weights, engine)), engine)
 
 
 def collect_route_indicators(
@@ -285,6 +387,7 @@ def collect_route_indicators(
     engine: str | None = None,
     sample: int | None = None,
     inputs: RouteInputs | None = None,
+    series: SeriesStages | None = None,
 ) -> pl.DataFrame:
     """Candidate routes and their indicators per route-month, executed.
 
@@ -347,6 +450,10 @@ def collect_route_indicators(
         :func:`route_inputs` of ``pairs`` with the same options, when the
         caller has executed them (the count of route-months before a run
         does): not executed again.
+    series : SeriesStages, optional
+        :func:`route_series` of ``pairs`` with the same options, when the
+        caller has them (a run a group of chapters at a time, which read the
+        null's counts from them): ``pairs`` and ``inputs`` are not read.
 
     Returns
     -------
@@ -381,10 +488,12 @@ def collect_route_indicators(
     # Its plans read rows in order: never on the streaming engine (_engine.in_order).
     engine = _engine.in_order(engine)
     dest = _destinations(destinations)
-    legs, routes, cal, series, weights = _series(
-        pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
-        sample, inputs,
-    )  # fmt: skip
+    if series is None:
+        series = _series(
+            pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage,
+            engine, sample, inputs,
+        )  # fmt: skip
+    legs, routes, cal, series, weights = series
     if null is None:
         null = null_table(_engine.collect(null_counts(_weighted(series, weights, engine)), engine))
     series = _materialise(series_evidence(series, null), engine)

@@ -18,22 +18,25 @@ storage).
 
 from __future__ import annotations
 
-from functools import partial
+import tempfile
+from pathlib import Path
 
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._chunked import consecutive_groups
+from tradeflows._chunked import Spool, consecutive_groups
 from tradeflows._expr import in_chapters, month_index
 from tradeflows._mirror import chapter_groups, collect_context_by_chapter, mirror
 from tradeflows._query import Query
 from tradeflows._routes import (
+    SeriesStages,
     candidate_routes,
     collect_route_indicators,
     hs_filter,
     is_product,
     leg_value,
-    route_null_counts,
+    route_series,
+    series_null_counts,
     typical_flow,
 )
 from tradeflows._routes.candidates import material_routes
@@ -115,6 +118,7 @@ def chapter_indicators(
     query: Query,
     engine: str | None,
     pairs: pl.DataFrame | None = None,
+    series: SeriesStages | None = None,
 ) -> pl.DataFrame:
     """The route indicators of some HS chapters, with the whole data's context.
 
@@ -122,10 +126,13 @@ def chapter_indicators(
     a Dask worker can run it. ``pairs``, the chapters' pairs with their CIF/FOB
     ratios (from :func:`tradeflows._mirror.collect_context`), spares reading and
     pairing the chapters again; a worker, without them, reads its chapters.
+    ``series``, the chapters' :func:`chapter_series` kept from the first pass,
+    spares mirroring them and building their series again.
     """
-    mirrored = _mirrored(lf, chapters, context, engine, pairs)
+    mirrored = None if series is not None else _mirrored(lf, chapters, context, engine, pairs)
     return collect_route_indicators(
-        mirrored.lazy(),
+        None if mirrored is None else mirrored.lazy(),
+        series=series,
         **query.options(),
         engine=engine,
         floor=context["floor"],
@@ -148,9 +155,23 @@ def chapter_null_counts(
     The first pass: the counts of all the groups add up to the whole run's,
     whose null every group's indicators are then measured against.
     """
+    series = chapter_series(lf, chapters, context, query, engine, pairs)
+    return series_null_counts(series, engine)
+
+
+def chapter_series(
+    lf: pl.LazyFrame,
+    chapters: list[str],
+    context: dict,
+    query: Query,
+    engine: str | None,
+    pairs: pl.DataFrame | None = None,
+) -> SeriesStages:
+    """The leg series of some HS chapters (:func:`tradeflows._routes.route_series`),
+    with the whole data's context: what both passes read."""
     mirrored = _mirrored(lf, chapters, context, engine, pairs)
     where = {k: v for k, v in query.options().items() if k != "since"}
-    return route_null_counts(
+    return route_series(
         mirrored.lazy(), **where, engine=engine, sample=context.get("sample"), **_whole(context)
     )
 
@@ -244,17 +265,25 @@ def indicators(
         if read:
             del selected
 
-        def each(step):
-            return [
-                step(lf, batch, context, query, engine,
-                     pairs=None if read else selected.filter(batch_id == i))
+        # Two passes: the null of the whole run, then each group's indicators
+        # against it. The first keeps each group's series for the second.
+        kept = _KeptSeries()
+        try:
+            counts = []
+            for i, batch in enumerate(batches):
+                pairs = None if read else selected.filter(batch_id == i)
+                series = chapter_series(lf, batch, context, query, engine, pairs=pairs)
+                counts.append(series_null_counts(series, engine))
+                kept.add(i, series)
+                del pairs, series
+            del batch_id
+            context["null"] = null_table(pl.concat(counts))
+            parts = [
+                _indicators_then(lf, batch, context, query, engine, series=kept.pop(i), then=then)
                 for i, batch in enumerate(batches)
-            ]  # fmt: skip
-
-        # Two passes: the null of the whole run, then each group's indicators against it.
-        context["null"] = null_table(pl.concat(each(chapter_null_counts)))
-        parts = each(partial(_indicators_then, then=then))
-        del batch_id
+            ]
+        finally:
+            kept.close()
     else:
         del selected, chapter
         parts = _on_cluster(cluster, lf, batches, context, query, engine, then)
@@ -264,10 +293,48 @@ def indicators(
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def _indicators_then(lf, chapters, context, query, engine, pairs=None, then=None) -> pl.DataFrame:
+def _indicators_then(
+    lf, chapters, context, query, engine, pairs=None, series=None, then=None
+) -> pl.DataFrame:
     """:func:`chapter_indicators`, and ``then`` of them."""
-    part = chapter_indicators(lf, chapters, context, query, engine, pairs=pairs)
+    part = chapter_indicators(lf, chapters, context, query, engine, pairs=pairs, series=series)
     return then(part) if then is not None else part
+
+
+class _KeptSeries:
+    """Each group's :func:`chapter_series` from the first pass to the second, in
+    parquet files in the system's temporary folder (``TMPDIR``; a
+    :class:`tradeflows._chunked.Spool` with no memory budget).
+
+    On disk, not in memory: a run goes group by group to bound its memory. On
+    the wide world (benchmarks/RESULTS.md, issue 27) the files took 573 MiB,
+    the run's peak fell, and it took as long as with the series held in
+    memory, which raised the peak by 1 GB.
+    """
+
+    _FRAMES = ("legs", "routes", "changes", "weights")
+
+    def __init__(self) -> None:
+        self.spool = Spool(Path(tempfile.gettempdir()), budget=0)
+        self.cals: dict[int, pl.LazyFrame] = {}
+
+    def add(self, key: int, series: SeriesStages) -> None:
+        for name in self._FRAMES:
+            frame = getattr(series, name)
+            if frame is not None:
+                self.spool.add(name, key, frame.collect())
+        self.cals[key] = series.cal
+
+    def pop(self, key: int) -> SeriesStages:
+        frames = {name: self.spool.pop(name, [key]) for name in self._FRAMES}
+        return SeriesStages(
+            cal=self.cals.pop(key),
+            # Read back whole: the route plan reads them many times over.
+            **{n: pl.concat(f).collect().lazy() if f else None for n, f in frames.items()},
+        )
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 def _on_cluster(cluster, lf, batches, context, query, engine, then) -> list[pl.DataFrame]:
