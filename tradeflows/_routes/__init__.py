@@ -74,7 +74,6 @@ __all__ = [
     "leg_value",
     "monthly_legs",
     "route_inputs",
-    "route_null_counts",
     "route_series",
     "series_null_counts",
     "typical_flow",
@@ -231,62 +230,6 @@ def _weighted(
     )
 
 
-def route_null_counts(
-    pairs: pl.LazyFrame,
-    *,
-    destinations: Iterable[str] | None = None,
-    hubs: Iterable[str] | None = None,
-    hs: Iterable[str] | None = None,
-    max_origins: int = 5,
-    min_usd: float = 0.0,
-    window: int = 24,
-    history: int = 12,
-    span: tuple[int, int] | None = None,
-    coverage: pl.LazyFrame | None = None,
-    engine: str | None = None,
-    sample: int | None = None,
-) -> pl.DataFrame:
-    """The counts the series' null is read from (:func:`tradeflows._routes.series.null_counts`).
-
-    Counts of parts of the data (HS chapters, with the whole ``span`` and
-    ``coverage``) add up to those of the whole: their
-    :func:`~tradeflows._routes.series.null_table` is the ``null`` that makes
-    :func:`collect_route_indicators` of each part the whole run's. Arguments as
-    :func:`collect_route_indicators`.
-
-    Parameters
-    ----------
-    pairs : LazyFrame
-        The mirror.
-    destinations, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine, sample
-        As :func:`collect_route_indicators`.
-
-    Returns
-    -------
-    DataFrame
-        :func:`tradeflows._routes.series.null_counts`, executed.
-
-    See Also
-    --------
-    collect_route_indicators : takes their null as ``null``.
-
-    Examples
-    --------
-    >>> from tradeflows import collect_mirror
-    >>> from tradeflows.datasets import toy_trade
-    >>> pairs = collect_mirror(toy_trade()).lazy()
-    >>> counts = route_null_counts(pairs, destinations=['CHN'])
-    >>> set(counts['kind']) >= {'leg', 'hub_in'}
-    True
-    """
-    series = route_series(
-        pairs, destinations=destinations, hubs=hubs, hs=hs, max_origins=max_origins,
-        min_usd=min_usd, window=window, history=history, span=span, coverage=coverage,
-        engine=engine, sample=sample,
-    )  # fmt: skip
-    return series_null_counts(series, engine)
-
-
 def route_series(
     pairs: pl.LazyFrame,
     *,
@@ -323,7 +266,7 @@ def route_series(
 
     See Also
     --------
-    route_null_counts : the null's counts of ``pairs``.
+    series_null_counts : the null's counts of them.
 
     Examples
     --------
@@ -343,7 +286,12 @@ def route_series(
 
 
 def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.DataFrame:
-    """:func:`route_null_counts` of :func:`route_series`' stages.
+    """The counts the series' null is read from (:func:`tradeflows._routes.series.null_counts`).
+
+    Counts of parts of the data (HS chapters, their :func:`route_series` with
+    the whole ``span`` and ``coverage``) add up to those of the whole: their
+    :func:`~tradeflows._routes.series.null_table` is the ``null`` that makes
+    :func:`collect_route_indicators` of each part the whole run's.
 
     Parameters
     ----------
@@ -355,14 +303,19 @@ def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.Da
     Returns
     -------
     DataFrame
+        :func:`tradeflows._routes.series.null_counts`, executed.
+
+    See Also
+    --------
+    collect_route_indicators : takes their null as ``null``.
 
     Examples
     --------
     >>> from tradeflows import collect_mirror
     >>> from tradeflows.datasets import toy_trade
     >>> pairs = collect_mirror(toy_trade()).lazy()
-    >>> a = series_null_counts(route_series(pairs, destinations=['CHN']))
-    >>> a.sort(pl.all()).equals(route_null_counts(pairs, destinations=['CHN']).sort(pl.all()))
+    >>> counts = series_null_counts(route_series(pairs, destinations=['CHN']))
+    >>> set(counts['kind']) >= {'leg', 'hub_in'}
     True
     """
     engine = _engine.in_order(engine)
@@ -434,7 +387,7 @@ def collect_route_indicators(
         rows (default: as far as the pairs tell it).
     null : DataFrame, optional
         The spread of chance the series' changes are measured against
-        (:func:`tradeflows._routes.series.null_table` of :func:`route_null_counts`
+        (:func:`tradeflows._routes.series.null_table` of :func:`series_null_counts`
         of the whole data); default: that of these pairs. With ``floor``,
         ``span`` and ``coverage``, what a part of the data needs to give the
         same indicators as the whole.

@@ -150,7 +150,7 @@ def chapter_null_counts(
     engine: str | None,
     pairs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The null counts of some HS chapters (:func:`tradeflows._routes.route_null_counts`).
+    """The null counts of some HS chapters (:func:`tradeflows._routes.series_null_counts`).
 
     The first pass: the counts of all the groups add up to the whole run's,
     whose null every group's indicators are then measured against.
