@@ -446,14 +446,14 @@ def collect_route_indicators(
             pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage,
             engine, sample, inputs,
         )  # fmt: skip
-    legs, routes, cal, series, weights = series
     if null is None:
-        null = null_table(_engine.collect(null_counts(_weighted(series, weights, engine)), engine))
-    series = _materialise(series_evidence(series, null), engine)
+        null = null_table(series_null_counts(series, engine))
+    legs, routes, cal, changes, _ = series
+    evidence = _materialise(series_evidence(changes, null), engine)
     months = cal.select("mi")
-    rm = route_months(routes, series, months, window=window, history=history,
+    rm = route_months(routes, evidence, months, window=window, history=history,
                       gpu=_engine.resolve(engine) == "gpu")  # fmt: skip
-    rm = policy_breaks(rm, routes, series, months, dest)
+    rm = policy_breaks(rm, routes, evidence, months, dest)
     typical = (
         legs.select(floor=typical_flow())
         if floor is None
