@@ -1,38 +1,58 @@
 #!/usr/bin/env bash
-# The one prepared script for a session lent a GPU device (issue 28; docs/gpu.md).
+# The one prepared run for a session lent a GPU device (issue 28; docs/gpu.md).
 #
-# On this machine first:  ../shared/tools/gpu-wheels --with-xgboost
-# Then, through the device tool, one call per part, each within the warm window:
-#   run(command="ls .gpuparts", carry=[".gpuparts/part-00"]), ... part-NN
-# carrying MANIFEST and MANIFEST.sha256 with the last part; then one call:
-#   run(command="bash scripts/device_run.sh", timeout_s=590)
-# What it leaves under $OUT comes back: the tests' log, the benchmark tables
-# (copied into benchmarks/RESULTS.md here by hand) and the versions.
+# On this machine first:
+#   ../shared/tools/gpu-wheels --with-xgboost && bash scripts/device_parts.sh
+# Then, through the device tool, each call within the warm window (30 s):
+#   run(command="bash scripts/device_world.sh", carry=[".gpuparts/part-00"])
+#   run(command="cp .gpuparts/part-01 /tmp/parts/ && ls /tmp/parts", carry=[".gpuparts/part-01"])
+#   ... up to the part before the last, then
+#   run(command="bash scripts/device_run.sh",
+#       carry=[".gpuparts/part-NN", ".gpuparts/MANIFEST.sha256"], timeout_s=...)
+# What it leaves under $OUT comes back: the log, the benchmark table
+# (copied into benchmarks/RESULTS.md here by hand), the per-step profile.
 #
-# Steps: the machine and the wheels (nvidia-smi, python3 --version, the
-# installed versions, XGBoost's CUDA build), the GPU tests with fallback
-# disabled, then ingest and detect at 10M report rows on the 16-core CPU
-# engine and the GPU engine side by side (same store, same flags checked by
-# the benchmark), then a per-step profile of detect on both engines
-# (TRADEFLOWS_PROFILE). A 50M run does not fit the device time.
-set -euo pipefail
+# Steps, each cut to the time left (BUDGET seconds in all, 540 unless set):
+# the wheels and their versions (XGBoost's CUDA build); ingest and detect at
+# 10M report rows on the 16-core CPU engine and the GPU engine side by side
+# (same store, same flags, checked by the benchmark); the GPU tests with
+# fallback disabled; a per-step profile of detect on both engines
+# (TRADEFLOWS_PROFILE, benchmarks/profile_steps.py); the files a GPU ingest
+# sent to the CPU's parser. A 50M run does not fit the device time.
+set -uo pipefail
 OUT=${OUT:-/tmp/device_out}
+BUDGET=${BUDGET:-540}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/device_run.log") 2>&1
+start=$SECONDS
+# within N CMD...: CMD under a timeout of N seconds or what is left of the
+# budget less a margin, whichever is less; skipped when under 20 s are left.
+within() {
+  local want=$1 left=$((BUDGET - (SECONDS - start) - 10))
+  shift
+  ((left < want)) && want=$left
+  if ((want < 20)); then echo "skipped, out of time: $*"; return 0; fi
+  timeout "$want" "$@" || echo "stopped ($?): $*"
+}
+stamp() { echo "== $(date +%T) (+$((SECONDS - start)) s) $*"; }
 
+stamp "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python3 --version
+stamp "wheels"
+mkdir -p /tmp/parts
+cp .gpuparts/part-* .gpuparts/MANIFEST.sha256 /tmp/parts/ 2>/dev/null
 if [ ! -d /tmp/site/cudf_polars ]; then
-  cat .gpuparts/part-* > /tmp/gpu.tar
-  (cd .gpuparts && sha256sum -c --quiet MANIFEST.sha256)
-  mkdir -p /tmp/gpuw && tar -C /tmp/gpuw -xf /tmp/gpu.tar
+  (cd /tmp/parts && sha256sum -c --quiet MANIFEST.sha256) || { echo "parts missing or damaged"; exit 3; }
+  ls /tmp/parts/part-* | grep -v 'part-00$' | sort | xargs cat > /tmp/gpu.tar
+  mkdir -p /tmp/gpuw && tar -C /tmp/gpuw -xf /tmp/gpu.tar && rm /tmp/gpu.tar
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/gpuw/*.whl
 fi
-export PYTHONPATH=/tmp/site:$PWD
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
 python3 - <<'EOF'
 import importlib.metadata as m
 import xgboost
-for p in ("polars", "cudf-polars-cu13", "xgboost", "xgboost-cpu", "cupy-cuda13x", "cupy-cuda12x"):
+for p in ("polars", "cudf-polars-cu13", "xgboost", "jsonschema", "cupy-cuda13x", "numpy", "pandas"):
     try:
         print(p, m.version(p))
     except m.PackageNotFoundError:
@@ -42,28 +62,38 @@ from tradeflows import _engine
 print("gpu usable:", _engine.gpu_available(), "xgboost device on gpu:", _engine.xgboost_device("gpu"))
 EOF
 
-# The GPU tests: ingest and detect on the GPU engine give the CPU's store and flags.
-python3 -m pytest -q -m gpu tests/test_engine.py -p no:cacheprovider | tee "$OUT/gpu_tests.log" || true
-
-# 10M report rows, both engines in one run; the tables are appended to RESULTS.md.
-cp benchmarks/RESULTS.md /tmp/RESULTS.before
-timeout 420 python3 benchmarks/bench_scale.py --rows 10000000 --engines cpu gpu \
-  --steps ingest detect || echo "bench_scale stopped: $?"
-diff /tmp/RESULTS.before benchmarks/RESULTS.md | sed -n 's/^> //p' > "$OUT/results_new.md" || true
-
-# A per-step profile of detect on the same world, both engines
-# (TRADEFLOWS_PROFILE: each collect's time by step; on the GPU, cudf-polars'
-# node timings too). Summarise with polars: group by engine and step.
-world=$(ls -d benchmarks/data/scale_* | head -1)
-timeout 120 python3 -m tradeflows.cli ingest "$world/comtrade" --out /tmp/prof_store --engine cpu -q \
-  || echo "profile ingest stopped: $?"
-# Which files the device parsed itself (values read exactly) and which went
-# to the CPU's parser, and why (the log's "read by the CPU's parser" lines).
-timeout 120 python3 -m tradeflows.cli ingest "$world/comtrade" --out /tmp/gpu_store --engine gpu \
-  > "$OUT/gpu_ingest.log" 2>&1 || echo "gpu ingest stopped: $?"
-grep -c "read by the CPU's parser" "$OUT/gpu_ingest.log" || true
-for e in gpu cpu; do
-  TRADEFLOWS_PROFILE="$OUT/profile_$e.csv" timeout 120 python3 -m tradeflows.cli detect \
-    /tmp/prof_store --engine "$e" --out "/tmp/prof_$e.parquet" -q || echo "profile $e stopped: $?"
+stamp "the world (made in the background since the first call)"
+world=benchmarks/data/scale_307
+while [ ! -f "$world/world.json" ] && kill -0 "$(cat /tmp/world.pid 2>/dev/null)" 2>/dev/null; do
+  sleep 2
 done
-echo "done"
+cat /tmp/world.log 2>/dev/null
+
+stamp "ingest and detect at 10M report rows, CPU and GPU engines"
+cp benchmarks/RESULTS.md /tmp/RESULTS.before
+within 330 python3 benchmarks/bench_scale.py --rows 10000000 --engines cpu gpu \
+  --steps ingest detect
+diff /tmp/RESULTS.before benchmarks/RESULTS.md | sed -n 's/^> //p' > "$OUT/results_new.md"
+
+stamp "the GPU tests"
+within 150 python3 -m pytest -q -m gpu tests/test_engine.py -p no:cacheprovider
+
+# Each collect's time by step, and on the GPU cudf-polars' node timings, on
+# the store the benchmark's CPU ingest wrote; the log's step timings beside.
+store=$world/runs/ingest_cpu
+for e in gpu cpu; do
+  stamp "profiled detect, $e engine"
+  TRADEFLOWS_PROFILE="$OUT/profile_$e.csv" within 60 python3 -m tradeflows.cli \
+    --log "$OUT/detect_$e.log" detect "$store" --engine "$e" --out "/tmp/prof_$e.parquet" -q
+done
+python3 benchmarks/profile_steps.py "$OUT/profile_cpu.csv" "$OUT/profile_gpu.csv" \
+  > "$OUT/profile_table.md" || echo "profile summary failed: $?"
+cat "$OUT/profile_table.md"
+
+# Which files the device parsed itself (values read exactly) and which went
+# to the CPU's parser, and why.
+stamp "GPU ingest, its files' parser"
+within 60 python3 -m tradeflows.cli --log "$OUT/gpu_ingest.log" ingest \
+  "$world/comtrade" --out /tmp/gpu_store --engine gpu -q
+grep -c "read by the CPU's parser" "$OUT/gpu_ingest.log"
+stamp "done"

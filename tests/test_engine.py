@@ -221,3 +221,39 @@ def test_a_profiled_run_writes_each_steps_plan_nodes_and_gives_the_same_flags(
     detect_routes(toy_trade(), engine="cpu")
     again = pl.read_csv(profile)
     assert again.height > nodes.height and again["collect"].max() > nodes["collect"].max()
+
+
+def test_the_profile_summary_sums_each_steps_collects_and_the_gpus_plan_nodes(tmp_path):
+    """benchmarks/profile_steps.py: a run per file, its collects by step; on the
+    GPU, planning and plan nodes apart from the rest of each collect."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from profile_steps import by_step, read_profile, tables
+
+    head = "step,engine,collect,node,start_us,end_us\n"
+    cpu, gpu = tmp_path / "profile_cpu.csv", tmp_path / "profile_gpu.csv"
+    cpu.write_text(
+        head + "mirror,cpu,1,collect (wall),0,2000000\n"
+        "mirror,streaming,2,collect (wall),0,1000000\n"
+        "routes,cpu,3,collect (wall),0,500000\n"
+    )
+    gpu.write_text(
+        head + "mirror,gpu,1,collect (wall),0,1000000\n"
+        "mirror,gpu,1,gpu-ir-translation,0,100000\n"
+        "mirror,gpu,1,Join,100000,700000\n"
+        "routes,gpu,2,collect (wall),0,1000000\n"
+        "routes,gpu,2,GroupBy,0,250000\n"
+    )
+    steps = by_step([read_profile(cpu), read_profile(gpu)])
+    mirror = steps.filter(pl.col("step") == "mirror").row(0, named=True)
+    assert mirror["cpu collects"] == 2 and mirror["cpu s"] == pytest.approx(3.0)
+    assert mirror["gpu s"] == pytest.approx(1.0)
+    assert mirror["gpu planning s"] == pytest.approx(0.1)
+    assert mirror["gpu in nodes s"] == pytest.approx(0.6)
+    assert steps["step"].to_list() == ["mirror", "routes"]  # the first run's slowest first
+    text = tables([cpu, gpu])
+    assert "cpu 3.5 s (1.00x cpu); gpu 2.0 s (1.75x cpu)" in text
+    assert "0.8 s inside plan nodes, 0.1 s planning" in text
+    assert "| Join | 1 | 0.60 |" in text
