@@ -212,7 +212,15 @@ def _same(step: str, first: Path, other: Path) -> str:
     try:
         assert_frame_equal(a, b, check_exact=False, rel_tol=1e-6, abs_tol=1e-6)
     except AssertionError as e:
-        return "values differ: " + str(e).splitlines()[0][:60]
+        # XGBoost on CUDA sums its trees in another order: the scores agree to
+        # float32 rounding. Say by how much, and whether anything else differs.
+        differ = [c for c in a.columns if not a[c].equals(b[c])]
+        exact = [c for c in differ if not a[c].dtype.is_float()]
+        if exact or not differ:
+            return "values differ: " + (", ".join(exact[:3]) or str(e).splitlines()[0][:60])
+        worst = {c: (a[c] - b[c]).abs().max() for c in differ}
+        c = max(worst, key=lambda c: worst[c] or 0.0)
+        return f"all but floats; {len(differ)} float columns within {worst[c]:.1g} ({c})"
     return "yes"
 
 

@@ -85,9 +85,13 @@ def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
 
     The route plan reads the legs, the candidate routes and the leg series many
     times over; polars' ``cache()`` did not always share them, so these three
-    are executed once.
+    are executed once. On the GPU engine each read of a frame in a plan copies
+    it to the device again (cudf-polars' ``DataFrameScan``): there the frame is
+    also cached, so that a plan copies it once (at 1.5M report rows, 18.8M rows
+    copied to the device in detect's plans without, 5.9M with).
     """
-    return _engine.collect(lf, engine).lazy()
+    out = _engine.collect(lf, engine).lazy()
+    return out.cache() if _engine.resolve(engine) == "gpu" else out
 
 
 def _destinations(destinations: Iterable[str] | None) -> list[str]:
@@ -179,8 +183,10 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         lo, hi = span
     cal = calendar(lo, hi)
     if coverage is None:
-        # Executed once: the series read it twice (each side's filings).
-        coverage = _materialise(coverage_from_pairs(pairs), _engine.streamed(engine))
+        # Executed once: the series read it twice (each side's filings). Not
+        # cached on the GPU engine: small, and a cache of it made polars 1.44's
+        # optimiser panic ("expected filter").
+        coverage = _engine.collect(coverage_from_pairs(pairs), _engine.streamed(engine)).lazy()
     rows, members, keys = series_rows(legs, routes)
     weights = None
     if min_usd > 0:

@@ -661,9 +661,12 @@ def series_changes(
     sound = known & ~pl.col("slip") & ~pl.col("spike")
     dense = dense.with_columns(
         # Running sums (order_by: the rows are in order, but an engine may group them otherwise).
+        # Counts as Int64: on the GPU engine (cudf-polars 26.10) a windowed
+        # cum_sum of Int32 gives Int64 values in a column typed Int32, which a
+        # later shift refuses.
         cum=pl.col("lv").fill_null(0.0).cum_sum().over("_sid", order_by="mi"),
-        cum_n=known.cast(pl.Int32).cum_sum().over("_sid", order_by="mi"),
-        _cnt=sound.cast(pl.Int32).cum_sum().over("_sid", order_by="mi"),
+        cum_n=known.cast(pl.Int64).cum_sum().over("_sid", order_by="mi"),
+        _cnt=sound.cast(pl.Int64).cum_sum().over("_sid", order_by="mi"),
         _sv=pl.when(sound).then(pl.col("v")).otherwise(0.0).cum_sum().over("_sid", order_by="mi"),
         _vs=pl.when(sound).then(pl.col("v")),
     )
@@ -754,7 +757,7 @@ def _with_usual_class(dense: pl.LazyFrame, *, window: int, history: int) -> pl.L
     below = [f"_le{b}" for b in range(_TOP_CLASS)]
     dense = dense.with_columns(
         (pl.col("covered") & (cls <= b))
-        .cast(pl.Int32)
+        .cast(pl.Int64)  # as cum_n (series_changes)
         .cum_sum()
         .over("_sid", order_by="mi")
         .alias(col)
@@ -827,6 +830,7 @@ def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
             (pl.col("rise").fill_null(0.0) < EVIDENCE)
             & (back(pl.col("rise"), -1).fill_null(0.0) < EVIDENCE)
         )
+        .cast(pl.Int64)  # as cum_n
         .cum_sum()
         .over("_sid", order_by="mi"),
         first_covered=pl.when(known).then(pl.col("mi")).min().over("_sid"),
