@@ -58,21 +58,12 @@ VARIANTS = {
     ),
 }
 
-#: Without a GPU: translate each GPU plan as cudf-polars would, then run it on the CPU.
-EMULATE = """
-import cudf_polars.utils.config as _config
-from cudf_polars.dsl.translate import Translator
-_config.get_total_device_memory = lambda: 80 * 2**30
-_cpu_collect = pl.LazyFrame.collect
-def _translated(lf, name=None):
-    if E.resolve(name) == 'gpu':
-        t = Translator(lf._ldf.visit(), pl.GPUEngine(raise_on_fail=True))
-        t.translate_ir()
-        refused = [str(e) for e in t.errors if 'NVIDIA display driver' not in str(e)]
-        if refused:
-            raise RuntimeError('the GPU engine refuses: ' + '; '.join(refused))
-    return _cpu_collect(lf)
-E.collect = _translated
+#: Without a GPU: each GPU plan translated as cudf-polars would, then run on
+#: the CPU (``scripts/gpu_plan_check.py``'s collect).
+EMULATE = f"""
+sys.path.insert(0, {str(ROOT / "scripts")!r})
+from gpu_plan_check import _translate_then_collect
+E.collect = _translate_then_collect
 E.resolve = lambda e=None: 'gpu' if e in ('gpu', 'auto', None) else e
 """
 
