@@ -1,12 +1,13 @@
-"""Ways to run the route step on the Polars GPU engine, timed side by side (issue 28).
+"""Ways to run detect and ingest on the Polars GPU engine, timed side by side (issue 28).
 
-    python dev/gpu_variants.py STORE [--variants shipped no-cache ...] [--emulate]
+    python dev/gpu_variants.py STORE [--files COMTRADE_DIR] [--variants ...] [--emulate]
 
-Runs ``tradeflows detect STORE`` once on the CPU engine (the reference) and
-once per variant on the GPU engine, each in a child process (wall time, peak
-RSS and GPU memory: ``benchmarks/bench_ingest.run_code``), and says whether
-each variant's flags are the CPU's (``benchmarks/bench_scale._same``). A
-variant patches one place before the run:
+Runs ``tradeflows detect STORE`` (and with ``--files``, ``tradeflows ingest``
+of those files) once on the CPU engine, the reference, and once per variant
+on the GPU engine, each in a child process (wall time, peak RSS and GPU
+memory: ``benchmarks/bench_ingest.run_code``), and says whether each
+variant's flags or store are the CPU's (``benchmarks/bench_scale._same``). A
+variant patches one place before the run. For detect:
 
 * ``shipped``: as the package is: the route step's frames executed and cached
   (on the GPU engine a cached frame is copied to the device once per plan);
@@ -17,9 +18,14 @@ variant patches one place before the run:
 * ``streaming-executor``: cudf-polars' streaming executor on one partition
   instead of its in-memory one.
 
+For ingest: ``shipped`` (each file parsed on the device, values read
+exactly) and ``cpu-parse`` (parsed by the CPU's parser, cleaned on the GPU:
+ingest on the GPU engine before the device parse).
+
 The H200's profile (``benchmarks/RESULTS.md``, 2026-12-04) put 3.5 s of
 detect's 12.3 s of GPU collects in copies to the device and 4.1 s in copies
-back; these variants measure what each remedy gives.
+back, and ingest on the GPU took 0.53x the CPU's speed; these variants
+measure what each remedy gives.
 
 ``--emulate`` runs the variants on a machine without a GPU: each plan is
 translated as cudf-polars would (raising on a refusal, as
@@ -42,20 +48,31 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_ingest import run_code  # noqa: E402
 from bench_scale import _same  # noqa: E402
 
-#: What each variant runs before ``detect`` (``R``: ``tradeflows._routes``,
-#: ``E``: ``tradeflows._engine``).
+#: What each variant runs before its step (``R``: ``tradeflows._routes``,
+#: ``E``: ``tradeflows._engine``, ``S``: ``tradeflows._store``).
 VARIANTS = {
-    "shipped": "",
-    "no-cache": "R._materialise = lambda lf, e: E.collect(lf, e).lazy()",
-    "lazy-cache": (
-        "R._materialise = lambda lf, e: "
-        "lf.cache() if E.resolve(e) == 'gpu' else E.collect(lf, e).lazy()"
-    ),
-    "streaming-executor": (
-        "_in = E._polars_engine\n"
-        "E._polars_engine = lambda n: pl.GPUEngine(raise_on_fail=True, executor='streaming', "
-        "executor_options={'max_rows_per_partition': 1 << 31}) if n == 'gpu' else _in(n)"
-    ),
+    "detect": {
+        "shipped": "",
+        "no-cache": "R._materialise = lambda lf, e: E.collect(lf, e).lazy()",
+        "lazy-cache": (
+            "R._materialise = lambda lf, e: "
+            "lf.cache() if E.resolve(e) == 'gpu' else E.collect(lf, e).lazy()"
+        ),
+        "streaming-executor": (
+            "_in = E._polars_engine\n"
+            "E._polars_engine = lambda n: pl.GPUEngine(raise_on_fail=True, executor='streaming', "
+            "executor_options={'max_rows_per_partition': 1 << 31}) if n == 'gpu' else _in(n)"
+        ),
+    },
+    "ingest": {
+        "shipped": "",
+        # The files parsed by the CPU's parser, the chunks cleaned on the GPU
+        # (ingest on the GPU engine before the device parse).
+        "cpu-parse": (
+            "_read = S._read\n"
+            "S._read = lambda build, path, e: _read(build, path, 'cpu' if e == 'gpu' else e)"
+        ),
+    },
 }
 
 #: Without a GPU: each GPU plan translated as cudf-polars would, then run on
@@ -68,45 +85,56 @@ E.resolve = lambda e=None: 'gpu' if e in ('gpu', 'auto', None) else e
 """
 
 
-def code(store: Path, out: Path, engine: str, patch: str, emulate: bool) -> str:
-    """The child's program: the patch, then ``tradeflows detect``."""
-    args = ["detect", str(store), "--engine", engine, "--out", str(out), "--quiet"]
+def code(args: list[str], engine: str, patch: str, emulate: bool) -> str:
+    """The child's program: the patch, then ``tradeflows ARGS --engine ENGINE``."""
     return "\n".join(
         [
             f"import sys; sys.path.insert(0, {str(ROOT)!r})",
             "import polars as pl",
             "import tradeflows._engine as E",
             "import tradeflows._routes as R",
+            "import tradeflows._store as S",
             EMULATE if emulate and engine == "gpu" else "",
             patch,
             "from tradeflows.cli import main",
-            f"sys.exit(main({args!r}))",
+            f"sys.exit(main({[*args, '--engine', engine, '--quiet']!r}))",
         ]
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("store", type=Path)
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("store", type=Path, help="the store detect reads")
+    ap.add_argument("--files", type=Path, help="Comtrade files: ingest's variants too")
+    ap.add_argument("--variants", nargs="+", help="only these (default: all)")
     ap.add_argument("--emulate", action="store_true", help="no GPU: translate, then run on the CPU")
     args = ap.parse_args(argv)
-    print("| run | wall s | peak RSS GiB | peak GPU GiB | flags as the CPU's |")
-    print("|---|---|---|---|---|")
+    print("| step | run | wall s | peak RSS GiB | peak GPU GiB | same as the CPU's |")
+    print("|---|---|---|---|---|---|")
+    failed = 0
     with tempfile.TemporaryDirectory() as d:
-        ref = Path(d) / "cpu.parquet"
-        runs = [("cpu", "cpu", "")] + [(v, "gpu", VARIANTS[v]) for v in args.variants]
-        failed = 0
-        for name, engine, patch in runs:
-            out = ref if name == "cpu" else Path(d) / f"{name}.parquet"
-            r = run_code(code(args.store, out, engine, patch, args.emulate), gpu=engine == "gpu")
-            if r["error"]:
-                failed += 1
-                print(f"| {name} | failed: {r['error']} | | | |", flush=True)
+        for step, variants in VARIANTS.items():
+            if step == "ingest" and args.files is None:
                 continue
-            same = "(reference)" if out == ref else _same("detect", ref, out)
-            gpu = f"{r['gpu']:.2f}" if r.get("gpu") is not None else "-"
-            print(f"| {name} | {r['wall']:.1f} | {r['rss']:.2f} | {gpu} | {same} |", flush=True)
+            chosen = [v for v in variants if not args.variants or v in args.variants]
+            suffix = "" if step == "ingest" else ".parquet"
+            src = args.files if step == "ingest" else args.store
+            ref = Path(d) / f"{step}_cpu{suffix}"
+            for name, engine in [("cpu", "cpu"), *((v, "gpu") for v in chosen)]:
+                out = Path(d) / f"{step}_{name}{suffix}" if engine == "gpu" else ref
+                patch = variants[name] if engine == "gpu" else ""
+                cli = [step, str(src), "--out", str(out)]
+                r = run_code(code(cli, engine, patch, args.emulate), gpu=engine == "gpu")
+                if r["error"]:
+                    failed += 1
+                    print(f"| {step} | {name} | failed: {r['error']} | | | |", flush=True)
+                    continue
+                same = "(reference)" if engine == "cpu" else _same(step, ref, out)
+                gpu = f"{r['gpu']:.2f}" if r.get("gpu") is not None else "-"
+                print(
+                    f"| {step} | {name} | {r['wall']:.1f} | {r['rss']:.2f} | {gpu} | {same} |",
+                    flush=True,
+                )
     return 1 if failed else 0
 
 

@@ -16,7 +16,7 @@
 # the wheels and their versions (XGBoost's CUDA build); ingest and detect at
 # 10M report rows on the 16-core CPU engine and the GPU engine side by side
 # (same store, same flags, checked by the benchmark); the GPU tests with
-# fallback disabled; the route step's variants (dev/gpu_variants.py); a
+# fallback disabled; detect's and ingest's variants (dev/gpu_variants.py); a
 # per-step profile of detect on both engines
 # (TRADEFLOWS_PROFILE, benchmarks/profile_steps.py); the files a GPU ingest
 # sent to the CPU's parser. A 50M run does not fit the device time.
@@ -80,10 +80,10 @@ stamp "the GPU tests"
 within 150 python3 -m pytest -q -m gpu tests/test_engine.py -p no:cacheprovider
 
 store=$world/runs/ingest_cpu
-# The route step's variants on the GPU engine, beside the CPU engine, on the
-# store the benchmark's CPU ingest wrote (dev/gpu_variants.py).
-stamp "the route step's variants on the GPU engine"
-within 200 python3 dev/gpu_variants.py "$store" | tee "$OUT/variants.md"
+# Detect's and ingest's variants on the GPU engine, beside the CPU engine, on
+# the store the benchmark's CPU ingest wrote (dev/gpu_variants.py).
+stamp "detect's and ingest's variants on the GPU engine"
+within 260 python3 dev/gpu_variants.py "$store" --files "$world/comtrade" | tee "$OUT/variants.md"
 
 # Each collect's time by step, and on the GPU cudf-polars' node timings; the
 # log's step timings beside.
