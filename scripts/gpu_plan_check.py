@@ -7,6 +7,8 @@ where ``$SITE`` is the folder the GPU wheels were installed into (below).
 
 cudf-polars turns a polars plan into its own before it touches the device, and
 refuses there what it cannot run (an Enum column, ``any()`` in a group-by, ...).
+It also fails on what cudf-polars accepts but the device then breaks on, as
+far as known (``_hazards``: a windowed cum_sum of a narrow integer).
 This script runs ``ingest``, ``detect`` (whole and by chapter) and ``report`` with ``--engine gpu`` on the CPU:
 each collect first translates its plan as the GPU engine would (raising on the
 first refusal, with all the reasons) and then runs it on the CPU engine. A GPU
@@ -37,6 +39,8 @@ from pathlib import Path
 
 import cudf_polars.utils.config as _config
 import polars as pl
+from cudf_polars.dsl import expr as _expr
+from cudf_polars.dsl.expressions.rolling import GroupedWindow
 from cudf_polars.dsl.translate import Translator
 
 from tradeflows import _engine as engine
@@ -46,14 +50,60 @@ _config.get_total_device_memory = lambda: 80 * 2**30
 _cpu_collect = pl.LazyFrame.collect
 
 
+#: Integer types a windowed cum_sum must not read on the GPU engine: cudf-polars
+#: 26.10 sums them with a libcudf scan that gives INT64 values in a column
+#: still typed as the input, which a later ``shift`` refuses on the device only
+#: (found on an H200, 2026-12-04; benchmarks/RESULTS.md).
+_NARROW = (pl.Boolean, pl.Int8, pl.Int16, pl.Int32, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def _exprs(obj: object):
+    """Every expression reachable from an IR node's arguments."""
+    if isinstance(obj, _expr.NamedExpr):
+        obj = obj.value
+    if isinstance(obj, _expr.Expr):
+        yield obj
+        for child in obj.children:
+            yield from _exprs(child)
+        if isinstance(obj, GroupedWindow):
+            for named in (*obj.named_aggs, obj.post):
+                yield from _exprs(named)
+    elif isinstance(obj, tuple | list):
+        for item in obj:
+            yield from _exprs(item)
+
+
+def _hazards(ir) -> list[str]:
+    """What the device would break on though the plan translates: a windowed
+    cum_sum of a narrow integer (:data:`_NARROW`)."""
+    found, nodes = [], [ir]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.children)
+        for e in _exprs(getattr(node, "_non_child_args", ())):
+            if not isinstance(e, GroupedWindow):
+                continue
+            for f in _exprs((*e.named_aggs, e.post, *e.children)):
+                if (
+                    isinstance(f, _expr.UnaryFunction)
+                    and f.name == "cum_sum"
+                    and isinstance(f.children[0].dtype.polars_type, _NARROW)
+                ):
+                    found.append(f"a windowed cum_sum of {f.children[0].dtype.polars_type}")
+    return sorted(set(found))
+
+
 def _translate_then_collect(lf: pl.LazyFrame, name: str | None = None) -> pl.DataFrame:
     if name == "gpu" or (name is None and engine.resolve(None) == "gpu"):
         t = Translator(lf._ldf.visit(), pl.GPUEngine(raise_on_fail=True))
-        t.translate_ir()
+        ir = t.translate_ir()
         # Without a driver, some expressions cannot be compiled here: not a refusal.
         refused = [str(e) for e in t.errors if "NVIDIA display driver" not in str(e)]
         if refused:
             raise RuntimeError("the GPU engine refuses: " + "; ".join(refused))
+        hazards = _hazards(ir)
+        if hazards:
+            raise RuntimeError("the GPU engine would fail on the device: " + "; ".join(hazards))
     return _cpu_collect(lf)
 
 
