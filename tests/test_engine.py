@@ -257,3 +257,24 @@ def test_the_profile_summary_sums_each_steps_collects_and_the_gpus_plan_nodes(tm
     assert "cpu 3.5 s (1.00x cpu); gpu 2.0 s (1.75x cpu)" in text
     assert "0.8 s inside plan nodes, 0.1 s planning" in text
     assert "| Join | 1 | 0.60 |" in text
+
+
+@pytest.mark.skipif(not HAS_CUDF_POLARS, reason="needs cudf_polars (translation only, no GPU)")
+def test_the_plan_check_finds_a_windowed_cum_sum_of_a_narrow_integer():
+    """scripts/gpu_plan_check.py: a plan the GPU engine translates but the device
+    breaks on (cudf-polars 26.10 leaves INT64 sums in an Int32 column)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from cudf_polars.dsl.translate import Translator
+    from gpu_plan_check import _hazards
+
+    lf = pl.LazyFrame({"g": [1, 1, 2], "t": [1, 2, 1], "a": [True, False, True]})
+
+    def hazards(dtype) -> list[str]:
+        q = lf.with_columns(c=pl.col("a").cast(dtype).cum_sum().over("g", order_by="t"))
+        return _hazards(Translator(q._ldf.visit(), pl.GPUEngine()).translate_ir())
+
+    assert hazards(pl.Int32) == ["a windowed cum_sum of Int32"]
+    assert hazards(pl.Int64) == []
