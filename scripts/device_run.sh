@@ -76,8 +76,8 @@ within 330 python3 benchmarks/bench_scale.py --rows 10000000 --engines cpu gpu \
   --steps ingest detect
 diff /tmp/RESULTS.before benchmarks/RESULTS.md | sed -n 's/^> //p' > "$OUT/results_new.md"
 
-stamp "the GPU tests"
-within 150 python3 -m pytest -q -m gpu tests/test_engine.py -p no:cacheprovider
+stamp "the engine tests, the GPU ones and the plan check's included"
+within 150 python3 -m pytest -q tests/test_engine.py -p no:cacheprovider
 
 store=$world/runs/ingest_cpu
 # Detect's and ingest's variants on the GPU engine, beside the CPU engine, on
