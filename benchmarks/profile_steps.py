@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -144,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     head = (
         f"### Per-step profile, {dt.date.today().isoformat()}\n\n"
         "Command: `python benchmarks/profile_steps.py "
-        + " ".join(re.sub(r"^.*/", "", str(p)) for p in args.profiles)
+        + " ".join(p.name for p in args.profiles)
         + "`\n\n"
     )
     print(head + body)
@@ -154,4 +152,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
