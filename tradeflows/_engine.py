@@ -33,6 +33,7 @@ __all__ = [
     "collect_all",
     "config_context",
     "gpu_available",
+    "reread",
     "resolve",
     "sink_parquet",
     "streamed",
@@ -388,6 +389,35 @@ def _profiled(lf: pl.LazyFrame, name: str, path: str) -> pl.DataFrame:
 
 #: Collects profiled so far in this process (``TRADEFLOWS_PROFILE``).
 _PROFILED = 0
+
+
+def reread(df: pl.DataFrame, engine: str | None = None) -> pl.LazyFrame:
+    """An executed frame that later plans read, perhaps several times each.
+
+    On the GPU engine each read of a frame in a plan copies it to the device
+    again (cudf-polars' ``DataFrameScan``): there it is also cached, so that a
+    plan copies it once (at 1.5M report rows, detect's plans copied 18.8M rows
+    to the device without, 5.9M with; benchmarks/RESULTS.md). Elsewhere it is
+    read in place.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The executed frame.
+    engine : str, optional
+        As :func:`resolve`: the engine of the plans that read it.
+
+    Returns
+    -------
+    LazyFrame
+
+    Examples
+    --------
+    >>> reread(pl.DataFrame({"a": [1, 2]}), "cpu").select(pl.col("a").sum()).collect().item()
+    3
+    """
+    lf = df.lazy()
+    return lf.cache() if resolve(engine) == "gpu" else lf
 
 
 def sink_parquet(lf: pl.LazyFrame, path: str, engine: str | None = None) -> None:

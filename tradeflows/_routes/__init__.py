@@ -85,13 +85,9 @@ def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
 
     The route plan reads the legs, the candidate routes and the leg series many
     times over; polars' ``cache()`` did not always share them, so these three
-    are executed once. On the GPU engine each read of a frame in a plan copies
-    it to the device again (cudf-polars' ``DataFrameScan``): there the frame is
-    also cached, so that a plan copies it once (at 1.5M report rows, 18.8M rows
-    copied to the device in detect's plans without, 5.9M with).
+    are executed once (and read back as :func:`tradeflows._engine.reread` says).
     """
-    out = _engine.collect(lf, engine).lazy()
-    return out.cache() if _engine.resolve(engine) == "gpu" else out
+    return _engine.reread(_engine.collect(lf, engine), engine)
 
 
 def _destinations(destinations: Iterable[str] | None) -> list[str]:

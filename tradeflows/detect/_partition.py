@@ -267,7 +267,7 @@ def indicators(
 
         # Two passes: the null of the whole run, then each group's indicators
         # against it. The first keeps each group's series for the second.
-        kept = _KeptSeries()
+        kept = _KeptSeries(engine)
         try:
             counts = []
             for i, batch in enumerate(batches):
@@ -314,9 +314,10 @@ class _KeptSeries:
 
     _FRAMES = ("legs", "routes", "changes", "weights")
 
-    def __init__(self) -> None:
+    def __init__(self, engine: str | None = None) -> None:
         self.spool = Spool(Path(tempfile.gettempdir()), budget=0)
         self.cals: dict[int, pl.LazyFrame] = {}
+        self.engine = engine
 
     def add(self, key: int, series: SeriesStages) -> None:
         for name in self._FRAMES:
@@ -330,7 +331,10 @@ class _KeptSeries:
         return SeriesStages(
             cal=self.cals.pop(key),
             # Read back whole: the route plan reads them many times over.
-            **{n: pl.concat(f).collect().lazy() if f else None for n, f in frames.items()},
+            **{
+                n: _engine.reread(pl.concat(f).collect(), self.engine) if f else None
+                for n, f in frames.items()
+            },
         )
 
     def close(self) -> None:
