@@ -58,7 +58,11 @@ VARIANTS = {
             "R._materialise = lambda lf, e: "
             "lf.cache() if E.resolve(e) == 'gpu' else E.collect(lf, e).lazy()"
         ),
+        # Failed on the H200 (2026-12-04) with a RecursionError after six kinds
+        # of node fell back to one partition; the traceback's tail goes to
+        # stderr (the log) so that the next run says where.
         "streaming-executor": (
+            "import os; os.environ['TRADEFLOWS_DEBUG'] = '1'\n"
             "_in = E._polars_engine\n"
             "E._polars_engine = lambda n: pl.GPUEngine(raise_on_fail=True, executor='streaming', "
             "executor_options={'max_rows_per_partition': 1 << 31}) if n == 'gpu' else _in(n)"
