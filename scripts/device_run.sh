@@ -20,9 +20,14 @@
 # per-step profile of detect on both engines
 # (TRADEFLOWS_PROFILE, benchmarks/profile_steps.py); the files a GPU ingest
 # sent to the CPU's parser. A 50M run does not fit the device time.
+#
+# ROWS (default 10000000, as scripts/device_world.sh was given): the
+# world's size; ONLY=bench stops after the benchmark.
 set -uo pipefail
 OUT=${OUT:-/tmp/device_out}
 BUDGET=${BUDGET:-540}
+ROWS=${ROWS:-10000000}
+ONLY=${ONLY:-all}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/device_run.log") 2>&1
 start=$SECONDS
@@ -64,17 +69,19 @@ print("gpu usable:", _engine.gpu_available(), "xgboost device on gpu:", _engine.
 EOF
 
 stamp "the world (made in the background since the first call)"
-world=benchmarks/data/scale_307
+# bench_scale.world's folder for ROWS (its pairs a product).
+world=benchmarks/data/scale_$(python3 -c "print(max(20, round(($ROWS / 52e6 * 700 * 700) ** 0.5)))")
 while [ ! -f "$world/world.json" ] && kill -0 "$(cat /tmp/world.pid 2>/dev/null)" 2>/dev/null; do
   sleep 2
 done
 cat /tmp/world.log 2>/dev/null
 
-stamp "ingest and detect at 10M report rows, CPU and GPU engines"
+stamp "ingest and detect at $ROWS report rows (about), CPU and GPU engines"
 cp benchmarks/RESULTS.md /tmp/RESULTS.before
-within 330 python3 benchmarks/bench_scale.py --rows 10000000 --engines cpu gpu \
+within 330 python3 benchmarks/bench_scale.py --rows "$ROWS" --engines cpu gpu \
   --steps ingest detect
 diff /tmp/RESULTS.before benchmarks/RESULTS.md | sed -n 's/^> //p' > "$OUT/results_new.md"
+if [ "$ONLY" = bench ]; then stamp "done (ONLY=bench)"; exit 0; fi
 
 stamp "the engine tests, the GPU ones and the plan check's included"
 within 150 python3 -m pytest -q tests/test_engine.py -p no:cacheprovider

@@ -8,7 +8,9 @@
 # world in a process session of its own, so that it runs on while the other
 # parts travel (the device tool kills a call's other processes when it
 # returns). Each part is kept under /tmp/parts, outside the working tree.
+# ROWS (default 10000000): the world's size, as bench_scale.py's --rows.
 set -euo pipefail
+ROWS=${ROWS:-10000000}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python3 --version
 nproc
@@ -22,7 +24,7 @@ import sys, time
 sys.path.insert(0, 'benchmarks')
 import bench_scale
 t = time.perf_counter()
-print(bench_scale.world(10_000_000), f'made in {time.perf_counter() - t:.0f} s', flush=True)
+print(bench_scale.world($ROWS), f'made in {time.perf_counter() - t:.0f} s', flush=True)
 " > /tmp/world.log 2>&1 < /dev/null &
 echo $! > /tmp/world.pid
 echo "world started: pid $(cat /tmp/world.pid)"
