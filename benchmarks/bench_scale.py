@@ -85,12 +85,18 @@ def _made(name: str, params: str, seed: int = 7) -> Path:
     return folder
 
 
+def world_pairs(rows: int) -> int:
+    """Products, and country pairs a product, of :func:`world`'s world of about
+    ``rows`` report rows (its folder: ``benchmarks/data/scale_{pairs}``)."""
+    # 700 products x 700 pairs gave 52M report rows (RESULTS.md).
+    return max(20, round((rows / 52e6 * 700 * 700) ** 0.5))
+
+
 def world(rows: int, wide: bool = False) -> Path:
     """The folder of a seed-7 world of about ``rows`` Comtrade report rows (made once)."""
     if wide:
         return wide_world(rows)
-    # 700 products x 700 pairs gave 52M report rows (RESULTS.md).
-    pairs = max(20, round((rows / 52e6 * 700 * 700) ** 0.5))
+    pairs = world_pairs(rows)
     return _made(
         f"scale_{pairs}", f"preset='smooth', n_products={pairs}, pairs_per_product={pairs}"
     )

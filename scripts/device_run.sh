@@ -69,8 +69,7 @@ print("gpu usable:", _engine.gpu_available(), "xgboost device on gpu:", _engine.
 EOF
 
 stamp "the world (made in the background since the first call)"
-# bench_scale.world's folder for ROWS (its pairs a product).
-world=benchmarks/data/scale_$(python3 -c "print(max(20, round(($ROWS / 52e6 * 700 * 700) ** 0.5)))")
+world=benchmarks/data/scale_$(cd benchmarks && python3 -c "import bench_scale; print(bench_scale.world_pairs($ROWS))")
 while [ ! -f "$world/world.json" ] && kill -0 "$(cat /tmp/world.pid 2>/dev/null)" 2>/dev/null; do
   sleep 2
 done
