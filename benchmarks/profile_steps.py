@@ -27,8 +27,8 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+from bench_ingest import record
 
-HERE = Path(__file__).resolve().parent
 WALL = "collect (wall)"
 #: Timed rows that are planning, not execution: polars' optimiser and
 #: cudf-polars' translation of the plan to its own.
@@ -145,10 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         + " ".join(p.name for p in args.profiles)
         + "`\n\n"
     )
-    print(head + body)
-    if args.record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write("\n" + head + body)
+    record(head + body, save=args.record)
 
 
 if __name__ == "__main__":
