@@ -7,6 +7,7 @@
     python benchmarks/bench_detect.py --rows 10000000
     python benchmarks/bench_detect.py --real
     python benchmarks/bench_detect.py --wide --seeds 7 8 9
+    python benchmarks/bench_detect.py --wide --dense --seeds 31
 
 ``--real`` ranks the published corridors of the bundled EU case, then
 Armenia's destinations from its own records (``hub_records``).
@@ -28,7 +29,8 @@ exports to the destination) and scores both against the labels.
 
 ``--wide`` scores the default detector on the wide worlds of
 ``bench_scale.py --wide`` (about ``--rows`` report rows, default 10M; tens of
-thousands of corridors where the stress suite's worlds hold a few hundred).
+thousands of corridors where the stress suite's worlds hold a few hundred);
+with ``--dense``, on the worlds of ``bench_scale.py --dense`` (another shape).
 
 ``--rows`` writes a world of about that many report rows (kept in
 ``benchmarks/data/`` for the next run), ingests it into a store, then runs
@@ -261,8 +263,8 @@ def quality(seeds: list[int], save: bool, **world) -> None:
     record("\n".join(lines), save=save)
 
 
-def wide(seeds: list[int], rows: int, save: bool) -> None:
-    """Detection quality at scale: ``bench_scale.py``'s wide world, one per seed.
+def wide(seeds: list[int], rows: int, save: bool, shape: str = "wide") -> None:
+    """Detection quality at scale: ``bench_scale.py``'s wide (or dense) world, one per seed.
 
     The stress suite's worlds hold a few hundred corridors; the wide world of
     about ``rows`` report rows (160 products per 10M rows, 150 countries) holds
@@ -283,7 +285,7 @@ def wide(seeds: list[int], rows: int, save: bool) -> None:
 
     rows_out = []
     for seed in seeds:
-        folder = wide_world(rows, seed)
+        folder = wide_world(rows, seed, shape)
         store = folder / "store"
         if not (store / "audit.json").exists():
             ingest([folder / "comtrade"], store)
@@ -309,13 +311,19 @@ def wide(seeds: list[int], rows: int, save: bool) -> None:
                          **_scored(lf, truth, ranked), "places": places, "lift": lift,
                          "trained": at_trained, "seconds": seconds})  # fmt: skip
     lines = [
-        f"### Detection quality at scale: the wide world, {dt.date.today().isoformat()}",
+        f"### Detection quality at scale: the {shape} world, {dt.date.today().isoformat()}",
         "",
         f"Machine: {machine()}.",
-        f"Command: `python benchmarks/bench_detect.py --wide --rows {rows} "
-        f"--seeds {' '.join(map(str, seeds))}` (worlds of `bench_scale.py --wide`: "
-        "160 products per 10M report rows, 150 countries, 6,000 country pairs a product; "
-        "never used to choose anything).",
+        f"Command: `python benchmarks/bench_detect.py --wide{' --dense' * (shape == 'dense')} "
+        f"--rows {rows} --seeds {' '.join(map(str, seeds))}` (worlds of `bench_scale.py "
+        + (
+            "--dense`: 60 products per 10M report rows, about 220 countries, 12,000 country "
+            "pairs a product, six years"
+            if shape == "dense"
+            else "--wide`: 160 products per 10M report rows, 150 countries, 6,000 country "
+            "pairs a product"
+        )
+        + "; never used to choose anything).",
         "",
         "The measures of the stress suite's table; `places`: where each true corridor",
         "ranks among all corridors (0: not ranked). `lines raised`: how far the routes'",
@@ -646,6 +654,7 @@ def main() -> None:
         action="store_true",
         help="quality on bench_scale.py's wide world (--rows, default 10M; --seeds, default 7)",
     )
+    ap.add_argument("--dense", action="store_true", help="--wide: the dense world instead")
     ap.add_argument("--real", action="store_true")
     ap.add_argument(
         "--seeds", type=int, nargs="+", help="--quality: default 1001-1005; --wide: default 7"
@@ -657,7 +666,8 @@ def main() -> None:
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     if args.wide:
-        wide(args.seeds or [7], args.rows or 10_000_000, save=not args.no_record)
+        shape = "dense" if args.dense else "wide"
+        wide(args.seeds or [7], args.rows or 10_000_000, save=not args.no_record, shape=shape)
         return
     if not (args.quality or args.real or args.rows or args.stress):
         ap.error("choose --stress, --quality, --wide, --real and/or --rows N")

@@ -3,6 +3,7 @@
     python benchmarks/bench_scale.py --rows 1000000 10000000 50000000
     python benchmarks/bench_scale.py --rows 10000000 --engines cpu gpu
     python benchmarks/bench_scale.py --wide --rows 10000000 50000000
+    python benchmarks/bench_scale.py --dense --rows 10000000 --engines cpu --steps ingest detect
 
 For each size it writes (once, kept in ``benchmarks/data/``) a synthetic world
 of about that many Comtrade report rows, then measures four steps, each in a
@@ -55,32 +56,47 @@ from bench_ingest import machine, run_code  # noqa: E402
 STEPS = ["ingest", "mirror+routes", "detect", "report"]
 
 
-def wide_world(rows: int, seed: int = 7) -> Path:
+def wide_world(rows: int, seed: int = 7, shape: str = "wide") -> Path:
     """The folder of a wide world of about ``rows`` Comtrade report rows (made once).
 
-    The calibrated world (series move as real ones do, small flows skip months)
-    with 150 countries and 160 products per 10M rows, each product traded by
-    6,000 drawn country pairs: most hubs trade most products with a destination
-    of concern, so there are about 14,000 hub-destination-product corridors at
-    10M rows and more candidate route-months than report rows (the shape of
-    issue 27's independently built world). 160 products gave 9,959,055 rows,
-    800 products 52,129,181 (made in 1 and 9.5 minutes, 3.5 and 17 GB). Seed 7 is
-    ``wide_160``; another seed's folder is named after it (``wide_160_s8``).
+    ``wide``: the calibrated world (series move as real ones do, small flows
+    skip months) with 150 countries and 160 products per 10M rows, each
+    product traded by 6,000 drawn country pairs: most hubs trade most
+    products with a destination of concern, so there are about 14,000
+    hub-destination-product corridors at 10M rows and more candidate
+    route-months than report rows (the shape of issue 27's independently
+    built world). 160 products gave 9,959,055 rows, 800 products 52,129,181
+    (made in 1 and 9.5 minutes, 3.5 and 17 GB). Seed 7 is ``wide_160``;
+    another seed's folder is named after it (``wide_160_s8``).
+
+    ``dense``: the same generator in other proportions, so that the measures
+    are not of one shape only: about 220 countries, six years (2019-2024), 60
+    products per 10M rows, each traded by 12,000 country pairs (twice as many
+    routes a product). 60 products gave 11,155,373 rows at seed 31
+    (``dense_60_s31``, made in 1.2 minutes, 1.9 GB).
     """
-    products = max(150, round(rows / 10e6 * 160))
-    name = f"wide_{products}" + ("" if seed == 7 else f"_s{seed}")
-    return _made(name, f"n_products={products}, pairs_per_product=6000", seed)
+    if shape == "dense":
+        products = max(60, round(rows / 10e6 * 60))
+        params = f"n_products={products}, pairs_per_product=12000, start='2019-01'"
+        others = 200
+    elif shape == "wide":
+        products = max(150, round(rows / 10e6 * 160))
+        params, others = f"n_products={products}, pairs_per_product=6000", 120
+    else:
+        raise ValueError(f"unknown shape {shape!r}: wide or dense")
+    name = f"{shape}_{products}" + ("" if seed == 7 else f"_s{seed}")
+    return _made(name, params, seed, others)
 
 
-def _made(name: str, params: str, seed: int = 7) -> Path:
-    """``benchmarks/data/NAME``: a world of 120 other countries and ``params``
+def _made(name: str, params: str, seed: int = 7, others: int = 120) -> Path:
+    """``benchmarks/data/NAME``: a world of ``others`` other countries and ``params``
     (made once, in a child process)."""
     folder = HERE / "data" / name
     if not (folder / "world.json").exists():
         shutil.rmtree(folder, ignore_errors=True)
         run_code(
             "from tradeflows._synth import make_trade_world; "
-            f"make_trade_world({str(folder)!r}, seed={seed}, n_others=120, {params})"
+            f"make_trade_world({str(folder)!r}, seed={seed}, n_others={others}, {params})"
         )
     return folder
 
@@ -92,10 +108,11 @@ def world_pairs(rows: int) -> int:
     return max(20, round((rows / 52e6 * 700 * 700) ** 0.5))
 
 
-def world(rows: int, wide: bool = False) -> Path:
-    """The folder of a seed-7 world of about ``rows`` Comtrade report rows (made once)."""
-    if wide:
-        return wide_world(rows)
+def world(rows: int, shape: str | None = None) -> Path:
+    """The folder of a seed-7 world of about ``rows`` Comtrade report rows (made once);
+    with a ``shape`` (``wide``, ``dense``), :func:`wide_world`'s."""
+    if shape:
+        return wide_world(rows, shape=shape)
     pairs = world_pairs(rows)
     return _made(
         f"scale_{pairs}", f"preset='smooth', n_products={pairs}, pairs_per_product={pairs}"
@@ -240,13 +257,13 @@ def _out(work: Path, step: str, engine: str) -> Path:
 
 
 def run_size(
-    rows: int, engines: list[str], steps: list[str], repeat: int = 1, wide: bool = False
+    rows: int, engines: list[str], steps: list[str], repeat: int = 1, shape: str | None = None
 ) -> tuple:
     import polars as pl
 
     from tradeflows._store import read_audit
 
-    folder = world(rows, wide)
+    folder = world(rows, shape)
     src = folder / "comtrade"
     n_in = sum(pl.scan_csv(f).select(pl.len()).collect().item() for f in sorted(src.glob("*.csv")))
     results = []
@@ -409,14 +426,19 @@ def main() -> None:
         "--wide", action="store_true",
         help="the wide world (160 products per 10M rows, about 14,000 corridors) instead",
     )  # fmt: skip
+    ap.add_argument(
+        "--dense", action="store_true",
+        help="the dense world (220 countries, 60 products per 10M rows, six years) instead",
+    )  # fmt: skip
     ap.add_argument("--no-record", action="store_true")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args()
     cmd = "python benchmarks/bench_scale.py " + " ".join(sys.argv[1:])
     for rows in args.rows:
         results, n_in, n_store, name = run_size(
-            rows, args.engines, args.steps, args.repeat, args.wide
-        )
+            rows, args.engines, args.steps, args.repeat,
+            "dense" if args.dense else "wide" if args.wide else None,
+        )  # fmt: skip
         text = table(rows, results, n_in, n_store, name, cmd)
         print(text, flush=True)
         if not args.no_record:
