@@ -328,3 +328,67 @@ def test_the_context_by_chapter_is_the_context_of_the_whole(store):
     expected = with_ratio.filter(keep).select(*KEPT_COLUMNS, "cif_fob").collect()
     assert expected.height > 0
     assert_frame_equal(expected, kept, check_row_order=False)
+
+
+def test_routes_built_in_parts_give_the_indicators_of_one_plan(store, monkeypatch):
+    """A group's route-months are built a set of (destination, origin) pairs at a time
+    past ``ROUTE_MONTHS_PER_PLAN``: the same indicators, the policy control by the
+    origin's other hubs included (it reads routes to one destination through other hubs)."""
+    from tradeflows import _routes
+
+    pairs = collect_mirror(store).lazy()
+    whole = _routes.collect_route_indicators(pairs)
+    routes = whole.select(_routes.ROUTE_KEY).unique().height
+    # Some routes share an origin and a destination through other hubs.
+    assert whole.group_by("origin", "destination").agg(pl.col("hub").n_unique() > 1)["hub"].any()
+    built: list[int] = []
+    original = _routes.route_months
+
+    def counted(part, *args, **kwargs):
+        built.append(part.select(pl.len()).collect().item())
+        return original(part, *args, **kwargs)
+
+    monkeypatch.setattr(_routes, "route_months", counted)
+    n_months = whole["period"].n_unique()
+    monkeypatch.setattr(_routes, "ROUTE_MONTHS_PER_PLAN", routes * n_months // 5)
+    in_parts = _routes.collect_route_indicators(pairs)
+    assert len(built) >= 5 and sum(built) >= routes
+    key = [*_routes.ROUTE_KEY, "period"]
+    assert whole["policy_did"].is_not_null().sum() > 0
+    assert_frame_equal(whole.sort(key), in_parts.sort(key))
+
+
+def test_the_routes_kept_whole_are_capped_to_the_nearest_the_same_in_groups(
+    store, whole, monkeypatch
+):
+    """Of the routes not flagged, only the ``NEAR_ROUTES`` nearest the line keep every
+    month (the highest pooled evidence), group by group as in one run; the others
+    keep their peak month and data-quality events, and the corridors are those of
+    every route-month."""
+    from tradeflows import corridors
+    from tradeflows.detect import _flags
+
+    monkeypatch.setattr(_flags, "NEAR_ROUTES", 3)
+    capped = detect_routes(store, detector=detector())
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)  # six groups
+    _same(capped, detect_routes(store, partition=True, detector=detector()))
+    every = detect_routes(store, detector=detector(), keep="all")
+    assert corridors(capped).equals(corridors(every))
+    per_route = capped.group_by(_flags.ROUTE_KEY).agg(
+        n=pl.len(),
+        scored=pl.col("months_scored").first(),
+        flagged=pl.col("flagged").any(),
+        evidence=pl.col("evidence").first(),
+    )
+    full = per_route.filter((pl.col("n") == pl.col("scored")) & (pl.col("scored") > 2))
+    assert full.filter(~pl.col("flagged")).height == 3
+    # Those three are the unflagged routes of highest evidence.
+    top = per_route.filter(~pl.col("flagged")).sort("evidence", descending=True).head(3)
+    assert set(top.select(_flags.ROUTE_KEY).rows()) == set(
+        full.filter(~pl.col("flagged")).select(_flags.ROUTE_KEY).rows()
+    )
+    # Uncapped, more routes keep every month.
+    uncapped = whole.group_by(_flags.ROUTE_KEY).agg(
+        n=pl.len(), scored=pl.col("months_scored").first(), flagged=pl.col("flagged").any()
+    )
+    assert uncapped.filter((pl.col("n") == pl.col("scored")) & ~pl.col("flagged")).height > 3

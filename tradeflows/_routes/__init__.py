@@ -41,6 +41,7 @@ from typing import NamedTuple
 import polars as pl
 
 from tradeflows import _engine
+from tradeflows._chunked import consecutive_groups
 from tradeflows._reference import destinations_of_concern
 from tradeflows._routes.candidates import ROUTE_KEY, candidate_routes, material_routes
 from tradeflows._routes.coverage import calendar, coverage_from_pairs, coverage_table
@@ -453,16 +454,62 @@ def collect_route_indicators(
     legs, routes, cal, changes, _ = series
     evidence = _materialise(series_evidence(changes, null), engine)
     months = cal.select("mi")
-    rm = route_months(routes, evidence, months, window=window, history=history,
-                      gpu=_engine.resolve(engine) == "gpu")  # fmt: skip
-    rm = policy_breaks(rm, routes, evidence, months, dest)
     typical = (
         legs.select(floor=typical_flow())
         if floor is None
         else pl.LazyFrame({"floor": [float(floor)]})
     )
-    result = features(rm, floor=typical, calendar=cal).drop("_rid")
-    if since:
-        year, month = (int(x) for x in since.split("-"))
-        result = result.filter(pl.col("period") >= pl.lit(dt.date(year, month, 1)))
-    return _engine.collect(result, engine)
+    if floor is None:  # executed once, not once per part
+        typical = _engine.collect(typical, engine).lazy()
+
+    def indicators_of(part: pl.LazyFrame) -> pl.DataFrame:
+        rm = route_months(part, evidence, months, window=window, history=history,
+                          gpu=_engine.resolve(engine) == "gpu")  # fmt: skip
+        rm = policy_breaks(rm, part, evidence, months, dest)
+        result = features(rm, floor=typical, calendar=cal).drop("_rid")
+        if since:
+            year, month = (int(x) for x in since.split("-"))
+            result = result.filter(pl.col("period") >= pl.lit(dt.date(year, month, 1)))
+        return _engine.collect(result, engine)
+
+    parts = _route_parts(routes, months, engine)
+    if len(parts) == 1:
+        return indicators_of(routes)
+    return pl.concat([indicators_of(part) for part in parts], how="vertical_relaxed")
+
+
+#: Route-months built in one plan at most: more routes are built in parts, each
+#: a set of whole (destination, origin) pairs (3 kB a route-month at the plan's
+#: peak: ``tradeflows.detect._budget``). One HS chapter of a wide data set can
+#: hold millions (a 55M-row world's chapter 29: 37,271 routes, 2.7M route-months,
+#: 6 GB; benchmarks/RESULTS.md, issue 27).
+ROUTE_MONTHS_PER_PLAN = 1_000_000
+
+
+def _route_parts(
+    routes: pl.LazyFrame, months: pl.LazyFrame, engine: str | None
+) -> list[pl.LazyFrame]:
+    """``routes`` in parts of about :data:`ROUTE_MONTHS_PER_PLAN` route-months, or whole.
+
+    A route's indicators read its own legs and series, and one thing of other
+    routes: the policy break's control of the origin's other partners (its
+    routes to the same destination through other hubs). So a part holds whole
+    (destination, origin) pairs, and the parts' indicators are the whole's.
+    """
+    n_months = _engine.collect(months.select(pl.len()), engine).item()
+    pairs = _engine.collect(
+        routes.group_by("destination", "origin").len().sort("destination", "origin"), engine
+    )
+    most = max(1, ROUTE_MONTHS_PER_PLAN // max(n_months, 1))
+    if pairs["len"].sum() <= most:
+        return [routes]
+    keys = [(d, o) for d, o, _ in pairs.iter_rows()]
+    groups = consecutive_groups(zip(keys, pairs["len"].to_list(), strict=True), most)
+    return [
+        routes.join(
+            pl.LazyFrame(group, schema=["destination", "origin"], orient="row"),
+            on=["destination", "origin"],
+            how="semi",
+        )
+        for group in groups
+    ]

@@ -616,9 +616,9 @@ def detect_routes(
         ``partition``, scoring each group as it is computed: the same flags.
     keep : {"evidence", "all"}
         ``"evidence"``: every month of the routes an analyst reads (flagged,
-        or whose pooled evidence comes within ``EVIDENCE_MARGIN`` of the
-        line), and of every other route only its peak month and its
-        data-quality events; the corridor ranking is the same as with
+        and the ``NEAR_ROUTES`` others nearest the line, within
+        ``EVIDENCE_MARGIN`` of it), and of every other route only its peak
+        month and its data-quality events; the corridor ranking is the same as with
         ``"all"``, which keeps every route-month scored.
 
     Returns
@@ -672,13 +672,15 @@ def detect_routes(
         det = det.fit(np.zeros((1, len(FEATURES))))
         with step("route indicators and scores"):
             flags = route_features(source, **run, then=partial(_scored, det=det, keep=keep))
+        if "_near" in flags.columns:  # each group cut to its nearest routes; now all of them
+            flags = _read(flags)
     else:
         ind = route_features(source, **run)
         if not ind.is_empty():
             X = ind.select(FEATURES).to_numpy().astype(np.float64)
             det = det.fit(X, _labels(ind, labels)) if labels is not None else det.fit(X)
         flags = _scored(ind, det, keep)
-    flags = _held_to_base_rate(flags, det)
+    flags = _held_to_base_rate(flags.drop("_near", "_peak", strict=False), det)
     with step(f"reasons, in words, of {flags.height:,} route-months"):
         out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
     rest = [c for c in out.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS]
@@ -713,6 +715,11 @@ def _learns_nothing_from_rows(det) -> bool:
 #: much of the flagging threshold (log-odds for the default detector: 55 times
 #: less likely than the line).
 EVIDENCE_MARGIN = 4.0
+
+#: At most this many routes not flagged keep all their months, those nearest the
+#: line: on a wide screen a third of the routes come within ``EVIDENCE_MARGIN``
+#: (99,874 of 280,563 on a 55M-row world, 7.2M route-months kept; benchmarks/RESULTS.md).
+NEAR_ROUTES = 1_000
 
 
 def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
@@ -777,7 +784,7 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
         route = pl.when(pl.col("_seen")).then(trees).otherwise(route)
     flags = flags.with_columns(flagged=pl.col("flagged") & route.fill_null(False))
     if keep != "all":
-        flags = flags.filter(_read(pl.col("_line")))
+        flags = _read(flags.with_columns(_marks(pl.col("_line"))))
     return flags.drop("_line", "_seen", strict=False)
 
 
@@ -858,11 +865,10 @@ def _corridor_scores(flags: pl.DataFrame, det) -> pl.DataFrame:
     )
 
 
-def _read(threshold: pl.Expr) -> pl.Expr:
-    """The route-months an analyst reads: every month of a route that is flagged
-    or within ``EVIDENCE_MARGIN`` of the line; of any other route, its months
-    with a data-quality event and its peak month (whose score and reasons the
-    corridor table quotes). The route's pooled evidence rides on each row."""
+def _marks(threshold: pl.Expr) -> list[pl.Expr]:
+    """What :func:`_read` keeps a route-month by: ``_near``, its route is flagged or
+    within ``EVIDENCE_MARGIN`` of the line; ``_peak``, it is its route's peak month
+    (whose score and reasons the corridor table quotes)."""
     route = ROUTE_KEY
     flagged = pl.col("flagged").fill_null(False)
     near = flagged.any().over(route) | (pl.col("evidence") >= threshold - EVIDENCE_MARGIN)
@@ -873,8 +879,45 @@ def _read(threshold: pl.Expr) -> pl.Expr:
         .first()
         .over(route)
     )
-    peak = pl.col("period") == peak_period
-    return near.fill_null(False) | peak | pl.col("data_quality").is_not_null()
+    return [near.fill_null(False).alias("_near"), (pl.col("period") == peak_period).alias("_peak")]
+
+
+def _read(flags: pl.DataFrame) -> pl.DataFrame:
+    """The route-months an analyst reads, of ``flags`` marked by :func:`_marks`: every
+    month of a flagged route and of the ``NEAR_ROUTES`` others nearest the line
+    (within ``EVIDENCE_MARGIN`` of it, the highest pooled evidence first); of any
+    other route, its months with a data-quality event and its peak month. The
+    route's pooled evidence rides on each row.
+
+    Cut group by group of chapters, then once more over all of them, it keeps
+    the same rows as one cut of everything: a route among the ``NEAR_ROUTES``
+    of all the data is among those of its own group.
+    """
+    routes = (
+        flags.lazy()
+        .filter("_near")
+        .group_by(ROUTE_KEY)
+        .agg(pl.col("flagged").fill_null(False).any(), pl.col("evidence").first())
+    )
+    # Ties in evidence go to the route key's order: the same routes whatever the groups.
+    near = routes.filter(~pl.col("flagged")).sort(
+        "evidence", *ROUTE_KEY, descending=[True] + [False] * len(ROUTE_KEY), nulls_last=True
+    )
+    whole = pl.concat(
+        [routes.filter("flagged").select(ROUTE_KEY), near.head(NEAR_ROUTES).select(ROUTE_KEY)]
+    ).with_columns(_whole=pl.lit(True))
+    kept = (
+        flags.lazy()
+        .join(whole, on=ROUTE_KEY, how="left", maintain_order="left")
+        .filter(
+            pl.col("_whole").fill_null(False)
+            | pl.col("_peak")
+            | pl.col("data_quality").is_not_null()
+        )
+        .with_columns(_near=pl.col("_whole").fill_null(False))
+        .drop("_whole")
+    )
+    return kept.collect()
 
 
 def route_months_scored(flags: pl.DataFrame) -> int:
