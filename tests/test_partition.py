@@ -392,26 +392,3 @@ def test_the_routes_kept_whole_are_capped_to_the_nearest_the_same_in_groups(
         n=pl.len(), scored=pl.col("months_scored").first(), flagged=pl.col("flagged").any()
     )
     assert uncapped.filter((pl.col("n") == pl.col("scored")) & ~pl.col("flagged")).height > 3
-
-
-def test_series_computed_in_parts_give_the_changes_of_one_plan(store, monkeypatch):
-    """Past ``SERIES_MONTHS_PER_PLAN`` the series' changes are computed a run of whole
-    series at a time, with the whole's numbers: the same frame, row for row."""
-    from tradeflows import _routes
-
-    pairs = collect_mirror(store).lazy()
-    whole = _routes.route_series(pairs)
-    n_series = whole.changes.select(pl.col("_sid").n_unique()).collect().item()
-    n_months = whole.cal.select(pl.len()).collect().item()
-    calls: list[int] = []
-    original = _routes.series_changes
-
-    def counted(*args, numbered=None, **kwargs):
-        calls.append(numbered.select(pl.len()).collect().item())
-        return original(*args, numbered=numbered, **kwargs)
-
-    monkeypatch.setattr(_routes, "series_changes", counted)
-    monkeypatch.setattr(_routes, "SERIES_MONTHS_PER_PLAN", n_series * n_months // 4)
-    in_parts = _routes.route_series(pairs)
-    assert len(calls) >= 4 and sum(calls) == n_series
-    assert_frame_equal(whole.changes.collect(), in_parts.changes.collect())

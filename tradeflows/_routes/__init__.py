@@ -55,7 +55,6 @@ from tradeflows._routes.series import (
     null_counts,
     null_sample,
     null_table,
-    numbered_keys,
     sampled_series,
     series_changes,
     series_evidence,
@@ -212,32 +211,12 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         rows, members, keys = (f.lazy() for f in _engine.collect_all([rows, members, keys], engine))
     # Executed here: the standardisation reads the series twice (its spread, then
     # each value), and a plan that joins itself that way grows with every window.
-    changes = _changes(rows, members, keys, cal.select("mi"), coverage, window, history, engine)
+    changes = _materialise(
+        series_changes(rows, members, keys, cal.select("mi"), coverage, window=window,
+                       history=history),
+        engine,
+    )  # fmt: skip
     return SeriesStages(legs, routes, cal, changes, weights)
-
-
-#: Series-months computed in one plan at most: more series are computed in
-#: parts (1.4 GiB of changes for 6.4M series-months took the plan to 6 GiB more
-#: than that, in one HS chapter of a 55M-row world; benchmarks/RESULTS.md, issue 27).
-SERIES_MONTHS_PER_PLAN = 2_000_000
-
-
-def _changes(rows, members, keys, months, coverage, window, history, engine) -> pl.LazyFrame:
-    """:func:`series_changes`, executed: past :data:`SERIES_MONTHS_PER_PLAN`, in parts of
-    whole series (consecutive numbers), put together in the whole's order."""
-    numbered = _engine.collect(numbered_keys(rows, keys), engine)
-    n_months = _engine.collect(months.select(pl.len()), engine).item()
-    most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
-    parts = [numbered.slice(i, most) for i in range(0, numbered.height, most)] or [numbered]
-    options = {"window": window, "history": history}
-    done = [
-        _engine.collect(
-            series_changes(rows, members, keys, months, coverage, numbered=p.lazy(), **options),
-            engine,
-        )
-        for p in parts
-    ]
-    return _engine.reread(done[0] if len(done) == 1 else pl.concat(done), engine)
 
 
 def _weighted(
