@@ -654,7 +654,9 @@ def main() -> None:
         action="store_true",
         help="quality on bench_scale.py's wide world (--rows, default 10M; --seeds, default 7)",
     )
-    ap.add_argument("--dense", action="store_true", help="--wide: the dense world instead")
+    ap.add_argument(
+        "--dense", action="store_true", help="as --wide, on bench_scale.py's dense world"
+    )
     ap.add_argument("--real", action="store_true")
     ap.add_argument(
         "--seeds", type=int, nargs="+", help="--quality: default 1001-1005; --wide: default 7"
@@ -665,7 +667,7 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=["streaming", "cpu"])
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
-    if args.wide:
+    if args.wide or args.dense:
         shape = "dense" if args.dense else "wide"
         wide(args.seeds or [7], args.rows or 10_000_000, save=not args.no_record, shape=shape)
         return

@@ -422,11 +422,12 @@ def main() -> None:
     )
     ap.add_argument("--steps", nargs="+", default=STEPS, choices=STEPS)
     ap.add_argument("--repeat", type=int, default=1, help="runs of each step (fastest kept)")
-    ap.add_argument(
+    shapes = ap.add_mutually_exclusive_group()
+    shapes.add_argument(
         "--wide", action="store_true",
         help="the wide world (160 products per 10M rows, about 14,000 corridors) instead",
     )  # fmt: skip
-    ap.add_argument(
+    shapes.add_argument(
         "--dense", action="store_true",
         help="the dense world (220 countries, 60 products per 10M rows, six years) instead",
     )  # fmt: skip

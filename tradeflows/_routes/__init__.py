@@ -454,13 +454,11 @@ def collect_route_indicators(
     legs, routes, cal, changes, _ = series
     evidence = _materialise(series_evidence(changes, null), engine)
     months = cal.select("mi")
-    typical = (
-        legs.select(floor=typical_flow())
+    typical = (  # executed once, not once per part
+        _engine.collect(legs.select(floor=typical_flow()), engine).lazy()
         if floor is None
         else pl.LazyFrame({"floor": [float(floor)]})
     )
-    if floor is None:  # executed once, not once per part
-        typical = _engine.collect(typical, engine).lazy()
 
     def indicators_of(part: pl.LazyFrame) -> pl.DataFrame:
         rm = route_months(part, evidence, months, window=window, history=history,
@@ -503,8 +501,7 @@ def _route_parts(
     most = max(1, ROUTE_MONTHS_PER_PLAN // max(n_months, 1))
     if pairs["len"].sum() <= most:
         return [routes]
-    keys = [(d, o) for d, o, _ in pairs.iter_rows()]
-    groups = consecutive_groups(zip(keys, pairs["len"].to_list(), strict=True), most)
+    groups = consecutive_groups((((d, o), n) for d, o, n in pairs.iter_rows()), most)
     return [
         routes.join(
             pl.LazyFrame(group, schema=["destination", "origin"], orient="row"),

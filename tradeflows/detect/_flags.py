@@ -891,7 +891,8 @@ def _read(flags: pl.DataFrame) -> pl.DataFrame:
 
     Cut group by group of chapters, then once more over all of them, it keeps
     the same rows as one cut of everything: a route among the ``NEAR_ROUTES``
-    of all the data is among those of its own group.
+    of all the data is among those of its own group. For that second cut,
+    ``_near`` comes back true of the routes kept whole only.
     """
     routes = (
         flags.lazy()
