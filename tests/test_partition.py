@@ -392,3 +392,31 @@ def test_the_routes_kept_whole_are_capped_to_the_nearest_the_same_in_groups(
         n=pl.len(), scored=pl.col("months_scored").first(), flagged=pl.col("flagged").any()
     )
     assert uncapped.filter((pl.col("n") == pl.col("scored")) & ~pl.col("flagged")).height > 3
+
+
+def test_each_part_of_a_group_is_scored_as_it_is_built_to_the_same_flags(store, whole, monkeypatch):
+    """A group's routes built in parts (past ``ROUTE_MONTHS_PER_PLAN``) are scored and
+    cut to what an analyst reads part by part, not once the group's parts are put
+    together: the flags, the routes kept whole and the corridors of one run."""
+    from tradeflows import _routes, corridors
+    from tradeflows.detect import _flags
+
+    monkeypatch.setattr(_flags, "NEAR_ROUTES", 3)
+    capped = detect_routes(store, detector=detector())
+    scored: list[int] = []
+    original = _flags._scored
+
+    def counted(ind, *args, **kwargs):
+        scored.append(ind.select(_routes.ROUTE_KEY).unique().height)
+        return original(ind, *args, **kwargs)
+
+    monkeypatch.setattr(_flags, "_scored", counted)
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 10**9)  # one group of every chapter
+    monkeypatch.setattr(_routes, "ROUTE_MONTHS_PER_PLAN", 1_000)
+    in_parts = detect_routes(store, partition=True, detector=detector())
+    routes = capped.select(_routes.ROUTE_KEY).unique().height
+    # Several parts of one group, each scored apart, every route once.
+    assert len(scored) >= 4 and max(scored) < routes
+    assert sum(scored) >= routes
+    _same(capped, in_parts)
+    assert corridors(capped).equals(corridors(in_parts))

@@ -207,8 +207,14 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
     if _engine.resolve(engine) != "gpu":
         # The series' months and members first, together (their plans share the
         # legs' joins): 5.4 s against 7.0 s for the one plan at 11.9M report rows
-        # (benchmarks/RESULTS.md). On the GPU engine, one plan: fewer copies.
-        rows, members, keys = (f.lazy() for f in _engine.collect_all([rows, members, keys], engine))
+        # (benchmarks/RESULTS.md). On the streaming engine: joins and group-bys
+        # only (no row order read), and the in-memory engine held every join's
+        # fan-out at once, 4.35 GiB against 2.55 GiB (and 4.5 s against 3.3 s)
+        # for the largest chapter of a 55M-row world. On the GPU engine, one
+        # plan: fewer copies.
+        rows, members, keys = (
+            f.lazy() for f in _engine.collect_all([rows, members, keys], _engine.streamed(engine))
+        )
     # Executed here: the standardisation reads the series twice (its spread, then
     # each value), and a plan that joins itself that way grows with every window.
     changes = _materialise(
@@ -344,6 +350,7 @@ def collect_route_indicators(
     sample: int | None = None,
     inputs: RouteInputs | None = None,
     series: SeriesStages | None = None,
+    then=None,
 ) -> pl.DataFrame:
     """Candidate routes and their indicators per route-month, executed.
 
@@ -410,6 +417,14 @@ def collect_route_indicators(
         :func:`route_series` of ``pairs`` with the same options, when the
         caller has them (a run a group of chapters at a time, which read the
         null's counts from them): ``pairs`` and ``inputs`` are not read.
+    then : callable, optional
+        Applied to the indicators of each part of whole routes as soon as
+        they are computed (the route-months are built in parts past
+        :data:`ROUTE_MONTHS_PER_PLAN`), before the parts are put together: a
+        detection scores a part and keeps what an analyst reads of it, so
+        that no more than one part's indicators are in memory at once. It
+        must read a route's months only (its result on the parts, put
+        together, is then its result on the whole).
 
     Returns
     -------
@@ -417,7 +432,7 @@ def collect_route_indicators(
         ``ROUTE_KEY``, ``period``, ``FEATURES``, ``covered``, ``extra_usd`` and
         the values the reasons quote (``inflow``, ``outflow``, ``lag``,
         ``gap_out``, ``hub_share``, ``data_quality``, ...). Route-months none
-        of whose legs is covered are left out.
+        of whose legs is covered are left out. Or ``then`` of them.
 
     See Also
     --------
@@ -468,7 +483,8 @@ def collect_route_indicators(
         if since:
             year, month = (int(x) for x in since.split("-"))
             result = result.filter(pl.col("period") >= pl.lit(dt.date(year, month, 1)))
-        return _engine.collect(result, engine)
+        part = _engine.collect(result, engine)
+        return then(part) if then is not None else part
 
     parts = _route_parts(routes, months, engine)
     if len(parts) == 1:

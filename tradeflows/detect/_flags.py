@@ -480,7 +480,9 @@ def route_features(
     then : callable, optional
         Applied to the indicators (sorted) before they are returned; when the
         run goes HS chapter by chapter, to each group's as soon as it is
-        computed (:func:`tradeflows.detect._partition.indicators`).
+        computed, and within a group to each part of whole routes
+        (:func:`tradeflows.detect._partition.indicators`). It must read a
+        route's months only.
 
     Returns
     -------
@@ -667,12 +669,13 @@ def detect_routes(
     run = {"query": query, "engine": engine, "partition": partition, "cluster": cluster,
            "pairs": pairs, "memory": memory}  # fmt: skip
     if labels is None and _learns_nothing_from_rows(det):
-        # Fitted once; each group of chapters is then scored, and cut down to
-        # what an analyst reads, as soon as it is computed.
+        # Fitted once; each group of chapters (each part of a group's routes) is
+        # then scored, and cut down to what an analyst reads, as soon as it is
+        # computed.
         det = det.fit(np.zeros((1, len(FEATURES))))
         with step("route indicators and scores"):
             flags = route_features(source, **run, then=partial(_scored, det=det, keep=keep))
-        if "_near" in flags.columns:  # each group cut to its nearest routes; now all of them
+        if "_near" in flags.columns:  # each part cut to its nearest routes; now all of them
             flags = _read(flags)
     else:
         ind = route_features(source, **run)
@@ -889,9 +892,10 @@ def _read(flags: pl.DataFrame) -> pl.DataFrame:
     other route, its months with a data-quality event and its peak month. The
     route's pooled evidence rides on each row.
 
-    Cut group by group of chapters, then once more over all of them, it keeps
-    the same rows as one cut of everything: a route among the ``NEAR_ROUTES``
-    of all the data is among those of its own group. For that second cut,
+    Cut part by part (the groups of chapters, the parts of a group's routes),
+    then once more over all of them, it keeps the same rows as one cut of
+    everything: a route among the ``NEAR_ROUTES`` of all the data is among
+    those of its own part. For that second cut,
     ``_near`` comes back true of the routes kept whole only.
     """
     routes = (

@@ -119,8 +119,10 @@ def chapter_indicators(
     engine: str | None,
     pairs: pl.DataFrame | None = None,
     series: SeriesStages | None = None,
+    then=None,
 ) -> pl.DataFrame:
-    """The route indicators of some HS chapters, with the whole data's context.
+    """The route indicators of some HS chapters, with the whole data's context
+    (or ``then`` of them, as :func:`tradeflows._routes.collect_route_indicators` says).
 
     A function of its arguments only (a LazyFrame pickles as its plan), so that
     a Dask worker can run it. ``pairs``, the chapters' pairs with their CIF/FOB
@@ -139,6 +141,7 @@ def chapter_indicators(
         null=context["null"],
         sample=context.get("sample"),
         **_whole(context),
+        then=then,
     )
 
 
@@ -296,9 +299,13 @@ def indicators(
 def _indicators_then(
     lf, chapters, context, query, engine, pairs=None, series=None, then=None
 ) -> pl.DataFrame:
-    """:func:`chapter_indicators`, and ``then`` of them."""
-    part = chapter_indicators(lf, chapters, context, query, engine, pairs=pairs, series=series)
-    return then(part) if then is not None else part
+    """:func:`chapter_indicators`, and ``then`` of them: of each part of a group's
+    routes as soon as it is computed (the largest chapter of a 55M-row world built
+    2.7M route-months in three parts; their indicators together took the run's peak
+    from 6.5 to 8.65 GiB before they were scored: benchmarks/RESULTS.md, issue 27)."""
+    return chapter_indicators(
+        lf, chapters, context, query, engine, pairs=pairs, series=series, then=then
+    )
 
 
 class _KeptSeries:
