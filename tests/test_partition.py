@@ -122,10 +122,23 @@ def test_each_group_is_mirrored_and_its_series_built_once(store, whole, monkeypa
         return real_spill(self, df)
 
     monkeypatch.setattr(_partition.Spool, "_spill", spill)
+    # The second pass reads the legs and routes whole and leaves the changes
+    # (read once, by their evidence) in their files: never held beside the
+    # route-months.
+    read_back = []
+    real_pop = _partition._KeptSeries.pop
+
+    def pop(self, key):
+        series = real_pop(self, key)
+        read_back.append({n: "SCAN" in getattr(series, n).explain() for n in ("legs", "changes")})
+        return series
+
+    monkeypatch.setattr(_partition._KeptSeries, "pop", pop)
     _same(whole, detect_routes(store, partition=True, detector=detector()))
     assert len(built) == len(mirrored) == 6
     assert spilled and set(spilled) == {tmp_path}
     assert list(tmp_path.iterdir()) == []
+    assert read_back == [{"legs": False, "changes": True}] * 6
 
 
 def test_chapter_by_chapter_with_an_hs_filter_gives_the_whole_runs_flags(store, whole):

@@ -117,7 +117,8 @@ class SeriesStages(NamedTuple):
     routes: pl.LazyFrame
     #: :func:`calendar` of the run's months.
     cal: pl.LazyFrame
-    #: :func:`~tradeflows._routes.series.series_changes`, executed.
+    #: :func:`~tradeflows._routes.series.series_changes`, executed (in memory,
+    #: or in a file a run chapter by chapter kept them in).
     changes: pl.LazyFrame
     #: The weight ``_w`` of the series that stand for others in the null
     #: (:func:`~tradeflows._routes.series.sampled_series`), or None.

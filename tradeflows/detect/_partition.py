@@ -333,16 +333,23 @@ class _KeptSeries:
                 self.spool.add(name, key, frame.collect())
         self.cals[key] = series.cal
 
+    #: Read back whole: the route plan reads them many times over. The changes
+    #: are read once (their evidence) and the weights not at all (the null's
+    #: counts, the first pass): left in their files, the changes are never held
+    #: beside the evidence and the route-months (1.4 GiB for the largest
+    #: chapter of a 55M-row world: benchmarks/RESULTS.md, issue 27).
+    _WHOLE = ("legs", "routes")
+
     def pop(self, key: int) -> SeriesStages:
         frames = {name: self.spool.pop(name, [key]) for name in self._FRAMES}
         return SeriesStages(
             cal=self.cals.pop(key),
-            # Read back whole: the route plan reads them many times over.
-            **{
-                n: _engine.reread(pl.concat(f).collect(), self.engine) if f else None
-                for n, f in frames.items()
-            },
+            **{n: self._read(n, f) if f else None for n, f in frames.items()},
         )
+
+    def _read(self, name: str, frames: list[pl.LazyFrame]) -> pl.LazyFrame:
+        lf = pl.concat(frames)
+        return _engine.reread(lf.collect(), self.engine) if name in self._WHOLE else lf
 
     def close(self) -> None:
         self.spool.close()
