@@ -371,6 +371,30 @@ def test_routes_built_in_parts_give_the_indicators_of_one_plan(store, monkeypatc
     assert_frame_equal(whole.sort(key), in_parts.sort(key))
 
 
+def test_the_evidence_computed_in_parts_of_whole_series_gives_the_indicators_of_one_plan(
+    store, monkeypatch
+):
+    """Past ``SERIES_MONTHS_PER_PLAN`` series-months, the series' evidence is computed
+    in parts of whole series: the same indicators."""
+    from tradeflows import _routes
+
+    pairs = collect_mirror(store).lazy()
+    whole = _routes.collect_route_indicators(pairs)
+    parts: list[int] = []
+    original = _routes.series_evidence
+
+    def counted(changes, null):
+        parts.append(changes.select(pl.col("_sid").n_unique()).collect().item())
+        return original(changes, null)
+
+    monkeypatch.setattr(_routes, "series_evidence", counted)
+    monkeypatch.setattr(_routes, "SERIES_MONTHS_PER_PLAN", 5_000)
+    in_parts = _routes.collect_route_indicators(pairs)
+    assert len(parts) >= 4
+    key = [*_routes.ROUTE_KEY, "period"]
+    assert_frame_equal(whole.sort(key), in_parts.sort(key))
+
+
 def test_the_routes_kept_whole_are_capped_to_the_nearest_the_same_in_groups(
     store, whole, monkeypatch
 ):

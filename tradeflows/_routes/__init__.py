@@ -468,7 +468,7 @@ def collect_route_indicators(
     if null is None:
         null = null_table(series_null_counts(series, engine))
     legs, routes, cal, changes, _ = series
-    evidence = _materialise(series_evidence(changes, null), engine)
+    evidence = _evidence(changes, null, engine)
     months = cal.select("mi")
     typical = (  # executed once, not once per part
         _engine.collect(legs.select(floor=typical_flow()), engine).lazy()
@@ -491,6 +491,39 @@ def collect_route_indicators(
     if len(parts) == 1:
         return indicators_of(routes)
     return pl.concat([indicators_of(part) for part in parts], how="vertical_relaxed")
+
+
+#: Series-months whose evidence is computed in one plan at most, on the CPU
+#: engines: more are computed in parts of whole series. The plan is many
+#: columns wide: the largest HS chapter of a 55M-row world (6.4M series-months)
+#: took the process from 2.6 to 5.9 GiB in one plan, the run's peak
+#: (benchmarks/RESULTS.md, issue 27).
+SERIES_MONTHS_PER_PLAN = 2_000_000
+
+
+def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> pl.LazyFrame:
+    """:func:`~tradeflows._routes.series.series_evidence` of ``changes``, executed: in
+    parts of whole series past :data:`SERIES_MONTHS_PER_PLAN` series-months (each
+    series' evidence reads its own months and the null only, so the parts' are the
+    whole's). On the GPU engine, one plan: fewer copies, and the device's memory
+    holds it."""
+    if _engine.resolve(engine) != "gpu":
+        n, last = _engine.collect(changes.select(pl.len(), pl.col("_sid").max()), engine).row(0)
+        if n > SERIES_MONTHS_PER_PLAN:
+            # Every series has a row for every month: equal ranges of numbers,
+            # equal parts.
+            step = (last + 1) * SERIES_MONTHS_PER_PLAN // n + 1
+            parts = [
+                _engine.collect(
+                    series_evidence(
+                        changes.filter(pl.col("_sid").is_between(lo, lo + step - 1)), null
+                    ),
+                    engine,
+                )
+                for lo in range(0, last + 1, step)
+            ]
+            return _engine.reread(pl.concat(parts), engine)
+    return _materialise(series_evidence(changes, null), engine)
 
 
 #: Route-months built in one plan at most: more routes are built in parts, each
