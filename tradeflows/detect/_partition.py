@@ -92,10 +92,12 @@ def _null_sample(legs: pl.LazyFrame, query: Query, engine) -> int:
     options = query.options()
     dest = list(options["destinations"] or destinations_of_concern())
     routes = candidate_routes(legs, dest, hubs=options["hubs"])
-    n_all, n_material = (
-        _engine.collect(r.select(pl.len()), _engine.streamed(engine)).item()
-        for r in (routes, material_routes(routes, legs, options["min_usd"]))
-    )
+    # Together: the candidate routes are found once for both counts (10.2 s
+    # against 21.5 s on a 55M-row world's 45.6M store rows; benchmarks/RESULTS.md).
+    counts = [
+        r.select(pl.len()) for r in (routes, material_routes(routes, legs, options["min_usd"]))
+    ]
+    n_all, n_material = (d.item() for d in _engine.collect_all(counts, _engine.streamed(engine)))
     return null_sample(n_all - n_material)
 
 
