@@ -484,8 +484,8 @@ def collect_route_indicators(
         if since:
             year, month = (int(x) for x in since.split("-"))
             result = result.filter(pl.col("period") >= pl.lit(dt.date(year, month, 1)))
-        part = _engine.collect(result, engine)
-        return then(part) if then is not None else part
+        out = _engine.collect(result, engine)
+        return then(out) if then is not None else out
 
     parts = _route_parts(routes, months, engine)
     if len(parts) == 1:

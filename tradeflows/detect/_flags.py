@@ -895,8 +895,8 @@ def _read(flags: pl.DataFrame) -> pl.DataFrame:
     Cut part by part (the groups of chapters, the parts of a group's routes),
     then once more over all of them, it keeps the same rows as one cut of
     everything: a route among the ``NEAR_ROUTES`` of all the data is among
-    those of its own part. For that second cut,
-    ``_near`` comes back true of the routes kept whole only.
+    those of its own part. For that second cut, ``_near`` comes back true of
+    the routes kept whole only.
     """
     routes = (
         flags.lazy()

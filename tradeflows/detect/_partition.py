@@ -225,6 +225,11 @@ def indicators(
         the worker, on a cluster), before the groups are put together: the
         detection scores a group and keeps what an analyst reads of it, so
         that no more than one group's route-months are in memory at once.
+        Within a group, to each part of its routes
+        (:func:`tradeflows._routes.collect_route_indicators`): the largest
+        chapter of a 55M-row world built 2.7M route-months in three parts,
+        whose indicators put together took the run from 6.5 to 8.65 GiB
+        before they were scored (benchmarks/RESULTS.md, issue 27).
     context : tuple, optional
         :func:`tradeflows._mirror.collect_context` of ``lf``, when the caller
         has it (the memory budget's check pairs the store first): the store
@@ -284,7 +289,7 @@ def indicators(
             del batch_id
             context["null"] = null_table(pl.concat(counts))
             parts = [
-                _indicators_then(lf, batch, context, query, engine, series=kept.pop(i), then=then)
+                chapter_indicators(lf, batch, context, query, engine, series=kept.pop(i), then=then)
                 for i, batch in enumerate(batches)
             ]
         finally:
@@ -294,20 +299,8 @@ def indicators(
         parts = _on_cluster(cluster, lf, batches, context, query, engine, then)
     parts = [p for p in parts if p.height]
     if not parts:
-        return _indicators_then(lf, [], context, query, engine, then=then)
+        return chapter_indicators(lf, [], context, query, engine, then=then)
     return pl.concat(parts, how="vertical_relaxed")
-
-
-def _indicators_then(
-    lf, chapters, context, query, engine, pairs=None, series=None, then=None
-) -> pl.DataFrame:
-    """:func:`chapter_indicators`, and ``then`` of them: of each part of a group's
-    routes as soon as it is computed (the largest chapter of a 55M-row world built
-    2.7M route-months in three parts; their indicators together took the run's peak
-    from 6.5 to 8.65 GiB before they were scored: benchmarks/RESULTS.md, issue 27)."""
-    return chapter_indicators(
-        lf, chapters, context, query, engine, pairs=pairs, series=series, then=then
-    )
 
 
 class _KeptSeries:
@@ -382,7 +375,7 @@ def _on_cluster(cluster, lf, batches, context, query, engine, then) -> list[pl.D
         then_future = client.scatter(then, broadcast=True) if then is not None else None
         futures = [
             client.submit(
-                _indicators_then, lf_future, batch, context_future, query, engine,
+                chapter_indicators, lf_future, batch, context_future, query, engine,
                 then=then_future, pure=False,
             )
             for batch in batches
