@@ -457,3 +457,31 @@ def test_each_part_of_a_group_is_scored_as_it_is_built_to_the_same_flags(store, 
     assert sum(scored) >= routes
     _same(capped, in_parts)
     assert corridors(capped).equals(corridors(in_parts))
+
+
+def test_each_part_of_a_run_in_one_group_is_scored_as_it_is_built_to_the_same_flags(
+    store, monkeypatch
+):
+    """A run within its budget (not chapter by chapter) also scores its routes part
+    by part past ``ROUTE_MONTHS_PER_PLAN`` and cuts each to what an analyst reads:
+    the flags, the routes kept whole and the corridors of one part."""
+    from tradeflows import _routes, corridors
+    from tradeflows.detect import _flags
+
+    monkeypatch.setattr(_flags, "NEAR_ROUTES", 3)
+    one_part = detect_routes(store, detector=detector())
+    scored: list[int] = []
+    original = _flags._scored
+
+    def counted(ind, *args, **kwargs):
+        scored.append(ind.select(_routes.ROUTE_KEY).unique().height)
+        return original(ind, *args, **kwargs)
+
+    monkeypatch.setattr(_flags, "_scored", counted)
+    monkeypatch.setattr(_routes, "ROUTE_MONTHS_PER_PLAN", 1_000)
+    in_parts = detect_routes(store, detector=detector())
+    routes = one_part.select(_routes.ROUTE_KEY).unique().height
+    assert len(scored) >= 4 and max(scored) < routes
+    assert sum(scored) >= routes
+    _same(one_part, in_parts)
+    assert corridors(one_part).equals(corridors(in_parts))

@@ -478,9 +478,10 @@ def route_features(
     source, destinations, hubs, hs, since, query, engine, partition, cluster, pairs, memory
         As :func:`detect_routes`.
     then : callable, optional
-        Applied to the indicators (sorted) before they are returned; when the
-        run goes HS chapter by chapter, to each group's as soon as it is
-        computed, and within a group to each part of whole routes
+        Applied to the indicators (sorted) before they are returned: to each
+        part of whole routes as soon as it is computed
+        (:func:`tradeflows._routes.collect_route_indicators`), in one run as
+        in each group of a run HS chapter by chapter
         (:func:`tradeflows.detect._partition.indicators`). It must read a
         route's months only.
 
@@ -543,10 +544,14 @@ def route_features(
         )
     del context
     with step("route indicators"):
+        # As in a group of chapters: each part of whole routes is sorted and
+        # ``then`` of it taken as soon as it is built, so that one part's
+        # indicators are held at a time, not every route-month of the run.
         ind = collect_route_indicators(
-            pairs.lazy(), **query.options(), coverage=coverage, engine=engine, inputs=inputs
-        )
-    return ordered(ind)
+            pairs.lazy(), **query.options(), coverage=coverage, engine=engine, inputs=inputs,
+            then=ordered if then is not None else None,
+        )  # fmt: skip
+    return ind if then is not None else ordered(ind)
 
 
 def _sort_then(ind: pl.DataFrame, then=None) -> pl.DataFrame:
