@@ -340,15 +340,16 @@ def flag_slips(spool: Spool, n_chunks: int, run: Run, engine: str | None) -> Non
     """Find the unit slips over every chunk's candidates; count and mark them in the files."""
     everything = pl.concat(spool.frames("slips", range(n_chunks)))
     # The spooled rows are the candidates already: all live, no drop reason.
-    slips = unit_slip_rows(everything.with_columns(drop=pl.lit(None, pl.String)), "_gid")
-    flagged = _engine.collect(slips, engine).get_column("_gid")
-    if flagged.len():
-        by_file = everything.filter(pl.col("_gid").is_in(flagged.to_list()))
-        by_file = by_file.group_by("_file").len()
-        for f, n in _engine.collect(by_file, engine).iter_rows():
+    # Each flagged row's file comes with it: the spool is read once.
+    slips = unit_slip_rows(
+        everything.with_columns(drop=pl.lit(None, pl.String)), "_gid", carry=["_file"]
+    )
+    flagged = _engine.collect(slips, engine)
+    if flagged.height:
+        for f, n in flagged.group_by("_file").len().iter_rows():
             if f >= 0:
                 run.counts[f]["changed"]["unit_slip_flagged"] += n
-        _mark_slips(flagged, run.starts, run.written, spool)
+        _mark_slips(flagged.get_column("_gid"), run.starts, run.written, spool)
 
 
 def nothing_kept(entries: list[dict]) -> None:

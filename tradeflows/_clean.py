@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import TypeVar
 
@@ -755,8 +755,11 @@ def slip_candidates() -> pl.Expr:
     return _live() & (pl.col("value_usd") > 0)
 
 
-def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.LazyFrame:
-    """The ``on`` column of every row :func:`flag_unit_slips` flags, as a LazyFrame.
+def unit_slip_rows(
+    lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO, *, carry: Sequence[str] = ()
+) -> pl.LazyFrame:
+    """The ``on`` column (and the ``carry`` columns) of every row :func:`flag_unit_slips`
+    flags, as a LazyFrame.
 
     ``lf`` needs ``on`` (unique per row), ``period``, ``value_usd``, ``drop``
     and either the series columns or their hashes (:func:`slip_keys`). Split
@@ -775,7 +778,7 @@ def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.L
     if "_s" not in lf.collect_schema().names():
         lf = lf.with_columns(slip_keys())
     lf = lf.filter(slip_candidates()).select(
-        on, "_s", "_m", "period", "value_usd", _log=pl.col("value_usd").log10()
+        on, *carry, "_s", "_m", "period", "value_usd", _log=pl.col("value_usd").log10()
     )
     lf = lf.cache()  # read twice: the series, and the mirror of the candidates
     # Only steady series of five reports or more can show a slip. A flagged
@@ -822,7 +825,7 @@ def unit_slip_rows(lf: pl.LazyFrame, on: str, ratio: float = SLIP_RATIO) -> pl.L
         .then(inner)
         .otherwise(near_1000(value - pl.col("_mirror")) & (inner | edge))
     )
-    return cand.filter(suspect.fill_null(False)).select(on)
+    return cand.filter(suspect.fill_null(False)).select(on, *carry)
 
 
 def mark_unit_slips(lf: pl.LazyFrame, rows: pl.LazyFrame, on: str) -> pl.LazyFrame:
