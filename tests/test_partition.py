@@ -431,40 +431,14 @@ def test_the_routes_kept_whole_are_capped_to_the_nearest_the_same_in_groups(
     assert uncapped.filter((pl.col("n") == pl.col("scored")) & ~pl.col("flagged")).height > 3
 
 
-def test_each_part_of_a_group_is_scored_as_it_is_built_to_the_same_flags(store, whole, monkeypatch):
-    """A group's routes built in parts (past ``ROUTE_MONTHS_PER_PLAN``) are scored and
-    cut to what an analyst reads part by part, not once the group's parts are put
-    together: the flags, the routes kept whole and the corridors of one run."""
-    from tradeflows import _routes, corridors
-    from tradeflows.detect import _flags
-
-    monkeypatch.setattr(_flags, "NEAR_ROUTES", 3)
-    capped = detect_routes(store, detector=detector())
-    scored: list[int] = []
-    original = _flags._scored
-
-    def counted(ind, *args, **kwargs):
-        scored.append(ind.select(_routes.ROUTE_KEY).unique().height)
-        return original(ind, *args, **kwargs)
-
-    monkeypatch.setattr(_flags, "_scored", counted)
-    monkeypatch.setattr(_partition, "BATCH_PAIRS", 10**9)  # one group of every chapter
-    monkeypatch.setattr(_routes, "ROUTE_MONTHS_PER_PLAN", 1_000)
-    in_parts = detect_routes(store, partition=True, detector=detector())
-    routes = capped.select(_routes.ROUTE_KEY).unique().height
-    # Several parts of one group, each scored apart, every route once.
-    assert len(scored) >= 4 and max(scored) < routes
-    assert sum(scored) >= routes
-    _same(capped, in_parts)
-    assert corridors(capped).equals(corridors(in_parts))
-
-
-def test_each_part_of_a_run_in_one_group_is_scored_as_it_is_built_to_the_same_flags(
-    store, monkeypatch
+@pytest.mark.parametrize("partition", [True, False], ids=["one group", "one run"])
+def test_each_part_of_the_routes_is_scored_as_it_is_built_to_the_same_flags(
+    store, monkeypatch, partition
 ):
-    """A run within its budget (not chapter by chapter) also scores its routes part
-    by part past ``ROUTE_MONTHS_PER_PLAN`` and cuts each to what an analyst reads:
-    the flags, the routes kept whole and the corridors of one part."""
+    """Routes built in parts (past ``ROUTE_MONTHS_PER_PLAN``) are scored and cut to
+    what an analyst reads part by part, not once the parts are put together: in a
+    group of chapters, and in a run within its budget (not split by chapter). The
+    flags, the routes kept whole and the corridors of one part."""
     from tradeflows import _routes, corridors
     from tradeflows.detect import _flags
 
@@ -478,9 +452,11 @@ def test_each_part_of_a_run_in_one_group_is_scored_as_it_is_built_to_the_same_fl
         return original(ind, *args, **kwargs)
 
     monkeypatch.setattr(_flags, "_scored", counted)
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 10**9)  # one group of every chapter
     monkeypatch.setattr(_routes, "ROUTE_MONTHS_PER_PLAN", 1_000)
-    in_parts = detect_routes(store, detector=detector())
+    in_parts = detect_routes(store, partition=partition, detector=detector())
     routes = one_part.select(_routes.ROUTE_KEY).unique().height
+    # Several parts, each scored apart, every route once.
     assert len(scored) >= 4 and max(scored) < routes
     assert sum(scored) >= routes
     _same(one_part, in_parts)
