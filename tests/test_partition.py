@@ -461,3 +461,49 @@ def test_each_part_of_the_routes_is_scored_as_it_is_built_to_the_same_flags(
     assert sum(scored) >= routes
     _same(one_part, in_parts)
     assert corridors(one_part).equals(corridors(in_parts))
+
+
+def test_series_computed_in_parts_give_the_changes_of_one_plan(store, monkeypatch):
+    """Past ``SERIES_MONTHS_PER_PLAN`` the series' changes are computed a run of whole
+    series at a time, with the whole's numbers: the same frame, row for row."""
+    from tradeflows import _routes
+
+    pairs = collect_mirror(store).lazy()
+    whole = _routes.route_series(pairs)
+    n_series = whole.changes.select(pl.col("_sid").n_unique()).collect().item()
+    n_months = whole.cal.select(pl.len()).collect().item()
+    calls: list[int] = []
+    original = _routes.series_changes
+
+    def counted(*args, numbered=None, **kwargs):
+        calls.append(numbered.select(pl.len()).collect().item())
+        return original(*args, numbered=numbered, **kwargs)
+
+    monkeypatch.setattr(_routes, "series_changes", counted)
+    monkeypatch.setattr(_routes, "SERIES_MONTHS_PER_PLAN", n_series * n_months // 4)
+    in_parts = _routes.route_series(pairs)
+    assert len(calls) >= 4 and sum(calls) == n_series
+    assert_frame_equal(whole.changes.collect(), in_parts.changes.collect())
+
+
+def test_the_null_counted_in_parts_of_the_rows_is_the_null_of_one_plan(store, monkeypatch):
+    """Past ``SERIES_MONTHS_PER_PLAN`` series-months the null's counts are taken a slice
+    of the rows at a time and added up: the same counts as one plan."""
+    from tradeflows import _routes
+
+    series = _routes.route_series(collect_mirror(store).lazy())
+    key = ["window", "which", "kind", "cls", "bin"]
+    whole = _routes.series_null_counts(series).sort(key)
+    n = series.changes.select(pl.len()).collect().item()
+    calls: list[int] = []
+    original = _routes.null_counts
+
+    def counted(changes):
+        calls.append(changes.select(pl.len()).collect().item())
+        return original(changes)
+
+    monkeypatch.setattr(_routes, "null_counts", counted)
+    monkeypatch.setattr(_routes, "SERIES_MONTHS_PER_PLAN", n // 4)
+    in_parts = _routes.series_null_counts(series).sort(key)
+    assert len(calls) >= 4 and sum(calls) == n
+    assert_frame_equal(whole, in_parts.select(whole.columns))

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 from typing import NamedTuple
 
 import polars as pl
@@ -55,6 +56,7 @@ from tradeflows._routes.series import (
     null_counts,
     null_sample,
     null_table,
+    numbered_keys,
     sampled_series,
     series_changes,
     series_evidence,
@@ -218,12 +220,35 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         )
     # Executed here: the standardisation reads the series twice (its spread, then
     # each value), and a plan that joins itself that way grows with every window.
-    changes = _materialise(
-        series_changes(rows, members, keys, cal.select("mi"), coverage, window=window,
-                       history=history),
-        engine,
-    )  # fmt: skip
+    changes = _changes(rows, members, keys, cal.select("mi"), coverage, window, history, engine)
     return SeriesStages(legs, routes, cal, changes, weights)
+
+
+def _changes(rows, members, keys, months, coverage, window, history, engine) -> pl.LazyFrame:
+    """:func:`~tradeflows._routes.series.series_changes`, executed: on the CPU engines,
+    past :data:`SERIES_MONTHS_PER_PLAN` series-months, in parts of whole series
+    (consecutive numbers, the whole's), put together in the whole's order (a
+    series' changes read its own months only). On the GPU engine, one plan, as
+    :func:`_evidence`.
+
+    The first pass of a run chapter by chapter builds a group's series whole:
+    where one HS chapter holds most of the data, this plan was the run's peak
+    (an 11M-row store in one chapter: 3.9 to 9.9 GiB;
+    benchmarks/RESULTS.md, issue 27).
+    """
+    changes = partial(series_changes, rows, members, keys, months, coverage,
+                      window=window, history=history)  # fmt: skip
+    if _engine.resolve(engine) != "gpu":
+        numbered = _engine.collect(numbered_keys(rows, keys), engine)
+        n_months = _engine.collect(months.select(pl.len()), engine).item()
+        most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
+        if numbered.height > most:
+            done = [
+                _engine.collect(changes(numbered=numbered.slice(i, most).lazy()), engine)
+                for i in range(0, numbered.height, most)
+            ]
+            return _engine.reread(pl.concat(done), engine)
+    return _materialise(changes(), engine)
 
 
 def _weighted(
@@ -329,7 +354,27 @@ def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.Da
     True
     """
     engine = _engine.in_order(engine)
-    return _engine.collect(null_counts(_weighted(series.changes, series.weights, engine)), engine)
+    changes, weights = series.changes, series.weights
+    if _engine.resolve(engine) != "gpu":
+        # Counts of parts of the rows add up to the counts of the whole: past
+        # SERIES_MONTHS_PER_PLAN series-months they are counted (and weighted)
+        # a slice at a time. In one plan, the weighted copy of the changes and
+        # the six windows' group-bys took an 11M-row store in one HS chapter
+        # from 6.7 to 10.2 GiB, the run's peak (benchmarks/RESULTS.md, issue 27).
+        n = _engine.collect(changes.select(pl.len()), engine).item()
+        if n > SERIES_MONTHS_PER_PLAN:
+            parts = [
+                _engine.collect(
+                    null_counts(
+                        _weighted(changes.slice(i, SERIES_MONTHS_PER_PLAN), weights, engine)
+                    ),
+                    engine,
+                )
+                for i in range(0, n, SERIES_MONTHS_PER_PLAN)
+            ]
+            key = [c for c in parts[0].columns if c != "n"]
+            return pl.concat(parts).group_by(key).agg(pl.col("n").sum())
+    return _engine.collect(null_counts(_weighted(changes, weights, engine)), engine)
 
 
 def collect_route_indicators(
@@ -493,8 +538,9 @@ def collect_route_indicators(
     return pl.concat([indicators_of(part) for part in parts], how="vertical_relaxed")
 
 
-#: Series-months whose evidence is computed in one plan at most, on the CPU
-#: engines: more are computed in parts of whole series. The plan is many
+#: Series-months whose changes, null counts or evidence are computed in one
+#: plan at most, on the CPU engines: more are computed in parts (of whole
+#: series; of rows for the counts, which add up). The evidence's plan is many
 #: columns wide: the largest HS chapter of a 55M-row world (6.4M series-months)
 #: took the process from 2.6 to 5.9 GiB in one plan, the run's peak
 #: (benchmarks/RESULTS.md, issue 27).

@@ -209,6 +209,20 @@ def _covered(
     return exporters, importers
 
 
+def numbered_keys(rows: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
+    """Every series of :func:`series_rows`' ``rows`` and ``keys``, numbered ``_sid``.
+
+    Numbered in sorted order, so that the numbers do not depend on the order
+    ``unique`` gives.
+    """
+    return (
+        pl.concat([rows.select(SERIES_KEY), keys.select(SERIES_KEY)])
+        .unique()
+        .sort(SERIES_KEY)
+        .with_row_index("_sid")
+    )
+
+
 def series_month(sid: pl.Expr) -> pl.Expr:
     """One integer for a series' number ``sid`` and the month ``mi``: what joins read.
 
@@ -547,17 +561,11 @@ def _dense(
     keys: pl.LazyFrame,
     months: pl.LazyFrame,
     coverage: pl.LazyFrame,
+    numbered: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Every series (numbered ``_sid``) in every month, in order, with its reported
     values and whether each side filed (:func:`series_changes`' first stage)."""
-    # Numbered in sorted order, so that the numbers do not depend on the order
-    # ``unique`` gives.
-    keys = (
-        pl.concat([rows.select(SERIES_KEY), keys.select(SERIES_KEY)])
-        .unique()
-        .sort(SERIES_KEY)
-        .with_row_index("_sid")
-    )
+    keys = numbered if numbered is not None else numbered_keys(rows, keys)
     monthly = coverage.filter(pl.col("freq") == "M").select(
         "reporter", "role", "mi", "products", "totals"
     )
@@ -592,6 +600,7 @@ def series_changes(
     *,
     window: int = 24,
     history: int = 12,
+    numbered: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Dense monthly series, known in their covered months, and each window's change
     in log USD (``_u{k}``, ``_y{k}``; size class ``_c{k}``), before the null.
@@ -613,6 +622,10 @@ def series_changes(
         Months of history a window is measured against.
     history : int
         Covered months of history a series needs before anything is measured.
+    numbered : LazyFrame, optional
+        :func:`numbered_keys` of ``rows`` and ``keys``, or a part of it: only
+        those series, with those numbers (a series' changes read no other
+        series, so the parts put together are the whole).
 
     Returns
     -------
@@ -640,7 +653,7 @@ def series_changes(
     >>> changes.filter(pl.col('kind') == 'leg').collect().height  # 3 legs (USA -> CHN too, unreported) x 36 months
     108
     """
-    dense = _dense(rows, members, keys, months, coverage)
+    dense = _dense(rows, members, keys, months, coverage, numbered)
     back = _back
     known = pl.col("covered")
     dense = dense.with_columns(
