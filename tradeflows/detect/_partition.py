@@ -273,7 +273,7 @@ def indicators(
         batch_id = chapter.replace_strict(batch_of, return_dtype=pl.UInt32)
         del chapter
         if read:
-            del selected
+            selected = None  # each group reads and pairs its own chapters
 
         # Two passes: the null of the whole run, then each group's indicators
         # against it. The first keeps each group's series for the second.
@@ -281,12 +281,14 @@ def indicators(
         try:
             counts = []
             for i, batch in enumerate(batches):
-                pairs = None if read else selected.filter(batch_id == i)
+                pairs = None if selected is None else selected.filter(batch_id == i)
                 series = chapter_series(lf, batch, context, query, engine, pairs=pairs)
                 counts.append(series_null_counts(series, engine))
                 kept.add(i, series)
                 del pairs, series
+            # The second pass reads the series the first kept, not the pairs.
             del batch_id
+            selected = None
             context["null"] = null_table(pl.concat(counts))
             parts = [
                 chapter_indicators(lf, batch, context, query, engine, series=kept.pop(i), then=then)
