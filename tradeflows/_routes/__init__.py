@@ -238,17 +238,19 @@ def _changes(rows, members, keys, months, coverage, window, history, engine) -> 
     """
     changes = partial(series_changes, rows, members, keys, months, coverage,
                       window=window, history=history)  # fmt: skip
-    if _engine.resolve(engine) != "gpu":
-        numbered = _engine.collect(numbered_keys(rows, keys), engine)
-        n_months = _engine.collect(months.select(pl.len()), engine).item()
-        most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
-        if numbered.height > most:
-            done = [
-                _engine.collect(changes(numbered=numbered.slice(i, most).lazy()), engine)
-                for i in range(0, numbered.height, most)
-            ]
-            return _engine.reread(pl.concat(done), engine)
-    return _materialise(changes(), engine)
+    if _engine.resolve(engine) == "gpu":
+        return _materialise(changes(), engine)
+    # The series numbered once, for one plan or for all the parts.
+    numbered = _engine.collect(numbered_keys(rows, keys), engine)
+    n_months = _engine.collect(months.select(pl.len()), engine).item()
+    most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
+    if numbered.height <= most:
+        return _materialise(changes(numbered=numbered.lazy()), engine)
+    done = [
+        _engine.collect(changes(numbered=numbered.slice(i, most).lazy()), engine)
+        for i in range(0, numbered.height, most)
+    ]
+    return _engine.reread(pl.concat(done), engine)
 
 
 def _weighted(

@@ -524,6 +524,10 @@ def route_features(
     # A fixed row order: a detector may depend on the rows' order, and the
     # engines (cpu, streaming, gpu) return rows in different orders.
     ordered = partial(_sort_then, then=then)
+    # With ``then``, each part of whole routes (in one run, or in a group of
+    # chapters) is sorted and ``then`` of it taken as soon as it is built, so
+    # that one part's indicators are held at a time, not every route-month.
+    each = ordered if then is not None else None
     if grouped:
         from tradeflows.detect._partition import indicators
 
@@ -532,7 +536,6 @@ def route_features(
         # check computed them).
         del pairs
         with step("route indicators, HS chapters in groups"):
-            each = ordered if then is not None else None
             out = indicators(lf, query, engine=engine, cluster=cluster, then=each, context=context)
         return out if then is not None else ordered(out)
     with step("who filed what, month by month"):
@@ -544,12 +547,9 @@ def route_features(
         )
     del context
     with step("route indicators"):
-        # As in a group of chapters: each part of whole routes is sorted and
-        # ``then`` of it taken as soon as it is built, so that one part's
-        # indicators are held at a time, not every route-month of the run.
         ind = collect_route_indicators(
             pairs.lazy(), **query.options(), coverage=coverage, engine=engine, inputs=inputs,
-            then=ordered if then is not None else None,
+            then=each,
         )  # fmt: skip
     return ind if then is not None else ordered(ind)
 
