@@ -396,3 +396,97 @@ def test_asked_for_the_streaming_engine_the_route_step_gives_the_in_memory_engin
     streamed = collect_route_indicators(pairs, engine="streaming").sort(key)
     assert memory.height > 1000
     assert streamed.equals(memory)
+
+
+def test_a_destinations_imports_from_everyone_but_the_hub_are_the_other_suppliers_rows_summed():
+    # dest_ex is built as the destination's total less the hub's share (in
+    # integer units, with counts of the known sides), not by repeating the
+    # destination's rows for every hub: it must still be the sum of the other
+    # suppliers' rows, null where none of them knows a side, and absent in a
+    # month only the hub shipped in.
+    import random
+
+    from tradeflows._expr import exact_sum
+    from tradeflows._routes.series import series_rows
+
+    rng = random.Random(11)
+    countries = ["ARM", "KAZ", "KGZ", "TUR", "ARE", "DEU", "CHN"]
+
+    def side() -> float | None:
+        return rng.choice([None, float("nan"), round(rng.lognormvariate(10, 2), 3)])
+
+    legs = pl.DataFrame(
+        [
+            {
+                "exporter": e,
+                "importer": d,
+                "hs": p,
+                "mi": mi,
+                "x": side(),
+                "m": side(),
+                "v": rng.choice([None, round(rng.lognormvariate(10, 2), 3)]),
+                "kg": side(),
+                "gap": None,
+                "gap_history": None,
+                "slip": rng.choice([None, False, False, True]),
+            }
+            for d in ["RUS", "BLR"]
+            for p in ["847150", "854232"]
+            for mi in range(24_240, 24_252)
+            for e in countries
+            if rng.random() < 0.6
+        ],
+        schema_overrides={"gap": pl.Float64, "gap_history": pl.Float64},
+    ).lazy()
+    routes = pl.LazyFrame(
+        [
+            {"origin": o, "hub": h, "destination": d, "hs": p, "hs4": p[:4]}
+            for o in ["CHN", ""]
+            for h in countries[:5]
+            for d in ["RUS", "BLR"]
+            for p in ["847150", "854232"]
+            if h != o
+        ],
+    )
+    rows, members, _ = series_rows(legs, routes)
+    got = rows.filter(pl.col("kind") == "dest_ex").collect().sort("a", "b", "p", "mi")
+    # The definition: every import row of the destination's other suppliers, summed.
+    others = legs.join(
+        routes.select("hub", "destination", "hs").unique(),
+        left_on=["importer", "hs"],
+        right_on=["destination", "hs"],
+    ).filter(pl.col("exporter") != pl.col("hub"))
+    known = {c: pl.when(pl.col(c).is_not_null().any()) for c in ["x", "m", "kg"]}
+    expected = (
+        others.group_by(kind=pl.lit("dest_ex"), a="hub", b="importer", p="hs", mi="mi")
+        .agg(
+            v=exact_sum(pl.col("v")),
+            x=known["x"].then(exact_sum(pl.col("x"))),
+            m=known["m"].then(exact_sum(pl.col("m"))),
+            kg=known["kg"].then(exact_sum(pl.col("kg"), 1000.0)),
+            gap=pl.lit(None, pl.Float64),
+            gap_history=pl.lit(None, pl.Float64),
+            slip=pl.col("slip").fill_null(False).any(),
+        )
+        .collect()
+        .sort("a", "b", "p", "mi")
+    )
+    assert got.height > 200
+    assert got.equals(expected)
+    # Each side is null in some month, and a hub is the only supplier in some.
+    assert all(got[c].null_count() > 0 for c in ["x", "m", "kg"])
+    alone = (
+        legs.group_by("importer", "hs", "mi")
+        .agg(n=pl.len(), hub=pl.col("exporter").first())
+        .filter((pl.col("n") == 1) & pl.col("hub").is_in(countries[:5]))
+        .collect()
+    )
+    assert alone.height > 0
+    got_members = members.filter(pl.col("kind") == "dest_ex").collect().sort(pl.all())
+    expected_members = (
+        others.select(kind=pl.lit("dest_ex"), a="hub", b="importer", p="hs", exporter="exporter")
+        .unique()
+        .collect()
+        .sort(pl.all())
+    )
+    assert got_members.equals(expected_members)

@@ -126,7 +126,23 @@ def exact_sum(expr: pl.Expr, scale: float = 100.0) -> pl.Expr:
     >>> df.group_by("k").agg(exact_sum(pl.col("v")))["v"].item()
     0.6
     """
-    return divided((expr * scale).round().fill_nan(None).cast(pl.Int64).sum(), scale)
+    return divided(exact_units(expr, scale).sum(), scale)
+
+
+def exact_units(expr: pl.Expr, scale: float = 100.0) -> pl.Expr:
+    """``expr`` in integer units of ``1 / scale``: what :func:`exact_sum` adds up.
+
+    Sums of them can be subtracted exactly: a group's sum less a part's is
+    the sum of the rest, to the unit (``divided(units, scale)`` gives it back).
+    NaN is null.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"v": [0.1, 0.2, 0.3]})
+    >>> df.select(exact_units(pl.col("v")))["v"].to_list()
+    [10, 20, 30]
+    """
+    return (expr * scale).round().fill_nan(None).cast(pl.Int64)
 
 
 def divided(expr: pl.Expr, by: float | pl.Expr) -> pl.Expr:

@@ -33,7 +33,7 @@ import operator
 
 import polars as pl
 
-from tradeflows._expr import any_true, divided, exact_sum
+from tradeflows._expr import any_true, divided, exact_sum, exact_units
 from tradeflows._routes.coverage import level_covered
 
 __all__ = [
@@ -71,6 +71,85 @@ def _rows(legs: pl.LazyFrame, kind: str, a: pl.Expr, b: pl.Expr, p: pl.Expr) -> 
         gap_history=pl.col("gap_history").first() if kind == "leg" else pl.lit(None, pl.Float64),
         slip=any_true(pl.col("slip")),
     )
+
+
+#: What a series of :func:`_rows` sums, in :func:`exact_units`, and the units'
+#: scale (kilograms to the gram).
+_SUMMED = {"v": 100.0, "x": 100.0, "m": 100.0, "kg": 1000.0}
+
+
+def _others(dest_in: pl.LazyFrame, ex: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The ``dest_ex`` series' rows and members (as :func:`series_rows`): the
+    destination's imports from everyone but the hub, for the ``hub``,
+    ``destination`` and ``hs`` of ``ex``.
+
+    A destination that buys more from everyone is not evidence against the
+    hub. Each series is the destination's total less the hub's own share, in
+    the integer units :func:`_rows` adds up, with counts of the rows and of
+    the known values of each side: the sum of the other suppliers' rows, to
+    the cent, and null where none of them knows a side (tested against that
+    sum). Repeating each of the destination's import rows for every hub
+    instead held most of the series' memory where one HS chapter holds the
+    data (+5.2 GiB on an 11M-row store; benchmarks/RESULTS.md, issue 27).
+    """
+    sides = ["x", "m", "kg"]
+
+    # Per group: its rows, its sums, and how many rows know each side or slipped.
+    tally = [
+        pl.len().cast(pl.Int64).alias("_n"),
+        *(exact_units(pl.col(c), scale).sum().alias(f"_{c}") for c, scale in _SUMMED.items()),
+        *(pl.col(c).is_not_null().cast(pl.Int64).sum().alias(f"_n{c}") for c in sides),
+        pl.col("slip").fill_null(False).cast(pl.Int64).sum().alias("_nslip"),
+    ]
+
+    wanted = ex.select(importer="destination", hs="hs").unique()
+    bought = dest_in.join(wanted, on=["importer", "hs"], how="semi")
+    total = bought.group_by("importer", "hs", "mi").agg(tally)
+    own = (
+        bought.join(
+            ex,
+            left_on=["exporter", "importer", "hs"],
+            right_on=["hub", "destination", "hs"],
+            how="semi",
+        )
+        .group_by("exporter", "importer", "hs", "mi")
+        .agg(tally)
+    )
+    tallies = ["_n", *(f"_{c}" for c in _SUMMED), *(f"_n{c}" for c in sides), "_nslip"]
+    rest = {t: pl.col(t) - pl.col(f"{t}_h").fill_null(0) for t in tallies}
+    rows = (
+        ex.join(total, left_on=["destination", "hs"], right_on=["importer", "hs"])
+        .join(
+            own.rename({t: f"{t}_h" for t in tallies}),
+            left_on=["hub", "destination", "hs", "mi"],
+            right_on=["exporter", "importer", "hs", "mi"],
+            how="left",
+        )
+        .filter(rest["_n"] > 0)
+        .select(
+            kind=pl.lit("dest_ex"),
+            a="hub",
+            b="destination",
+            p="hs",
+            mi="mi",
+            v=divided(rest["_v"], _SUMMED["v"]),
+            **{
+                c: pl.when(rest[f"_n{c}"] > 0).then(divided(rest[f"_{c}"], _SUMMED[c]))
+                for c in sides
+            },
+            gap=pl.lit(None, pl.Float64),
+            gap_history=pl.lit(None, pl.Float64),
+            slip=rest["_nslip"] > 0,
+        )
+    )
+    members = (
+        bought.select("exporter", "importer", "hs")
+        .unique()
+        .join(ex, left_on=["importer", "hs"], right_on=["destination", "hs"])
+        .filter(pl.col("exporter") != pl.col("hub"))
+        .select(kind=pl.lit("dest_ex"), a="hub", b="importer", p="hs", exporter="exporter")
+    )
+    return rows, members
 
 
 def series_rows(
@@ -137,17 +216,6 @@ def series_rows(
     dest_in = legs.join(
         need_dest, left_on=[pl.col("importer"), chapter], right_on=["d", "ch"], how="semi"
     )
-    # The destination's imports from everyone but the hub: a destination that
-    # buys more from everyone is not evidence against the hub.
-    dest_others = (
-        dest_in.join(
-            routes.select("hub", "destination", "hs").unique(),
-            left_on=["importer", "hs"],
-            right_on=["destination", "hs"],
-        )
-        .filter(pl.col("exporter") != pl.col("hub"))
-        .with_columns(member=pl.col("exporter"), exporter=pl.col("hub"))
-    )
     out4 = legs.join(
         routes.select(a="hub", b="destination").unique(),
         left_on=["exporter", "importer"],
@@ -159,10 +227,10 @@ def series_rows(
         (legs_kept, "leg", e, i, hs, e),
         (hub_in, "hub_in", pl.lit(""), i, hs, e),
         (dest_in, "dest_in", pl.lit(""), i, hs, e),
-        (dest_others, "dest_ex", e, i, hs, pl.col("member")),
         (out4, "leg4", e, i, hs.str.slice(0, 4), e),
     ]
-    rows = pl.concat([_rows(frame, kind, a, b, p) for frame, kind, a, b, p, _ in parts])
+    dest_ex, dest_ex_members = _others(dest_in, routes.select("hub", "destination", "hs").unique())
+    rows = pl.concat([*(_rows(frame, kind, a, b, p) for frame, kind, a, b, p, _ in parts), dest_ex])
     wanted_legs = leg_keys.filter(pl.col("a") != "").select(kind=pl.lit("leg"), a="a", b="b", p="p")
     wanted_heads = routes.select(kind=pl.lit("leg4"), a="hub", b="destination", p="hs4")
     keys = pl.concat(
@@ -180,6 +248,7 @@ def series_rows(
                 frame.select(kind=pl.lit(kind), a=a, b=b, p=p, exporter=who).unique()
                 for frame, kind, a, b, p, who in parts
             ],
+            dest_ex_members,
             # A leg's exporter files for it, whether it reported the leg or not.
             pl.concat([wanted_legs, wanted_heads]).with_columns(exporter=pl.col("a")),
         ]
