@@ -490,3 +490,49 @@ def test_a_destinations_imports_from_everyone_but_the_hub_are_the_other_supplier
         .sort(pl.all())
     )
     assert got_members.equals(expected_members)
+
+
+def test_the_evidence_held_by_number_gives_the_indicators_of_the_named_series(tmp_path):
+    # A run holds the series' evidence without their names (one row a series
+    # names them, tradeflows._routes.route_months.series_names): the route
+    # step must read from it what it reads from the series with their names.
+    from tests.conftest import small_world
+    from tradeflows._mirror import collect_mirror
+    from tradeflows._routes import _evidence, calendar, candidate_routes, monthly_legs
+    from tradeflows._routes.coverage import coverage_from_pairs
+    from tradeflows._routes.features import features
+    from tradeflows._routes.legs import typical_flow
+    from tradeflows._routes.policy import policy_breaks
+    from tradeflows._routes.route_months import route_months, series_names
+    from tradeflows._routes.series import (
+        null_counts,
+        null_table,
+        series_changes,
+        series_evidence,
+        series_rows,
+    )
+    from tradeflows._store import scan_store
+
+    world = small_world(tmp_path, seed=9, store=True, n_products=8, pairs_per_product=20)
+    pairs = collect_mirror(scan_store(world / "store"), "cpu").lazy()
+    legs = monthly_legs(pairs)
+    dest = ["CHN", "RUS", "IRN"]
+    routes = candidate_routes(legs, dest).collect().lazy()
+    cal = calendar(*legs.select(lo=pl.col("mi").min(), hi=pl.col("mi").max()).collect().row(0))
+    months = cal.select("mi")
+    changes = series_changes(*series_rows(legs, routes), months, coverage_from_pairs(pairs))
+    changes = changes.collect().lazy()
+    null = null_table(null_counts(changes).collect())
+    floor = legs.select(floor=typical_flow())
+
+    def indicators(series: pl.LazyFrame, names: pl.LazyFrame | None) -> pl.DataFrame:
+        rm = route_months(routes, series, months, names=names)
+        rm = policy_breaks(rm, routes, series, months, dest, names=names)
+        return features(rm, floor=floor, calendar=cal).collect()
+
+    held = _evidence(changes, null, "cpu")
+    assert pl.String not in held.collect_schema().dtypes()
+    named = indicators(series_evidence(changes, null), None)
+    assert named.height > 1000
+    assert named["policy_did"].is_not_null().any()
+    assert indicators(held, series_names(changes, months)).equals(named)

@@ -49,7 +49,7 @@ from tradeflows._routes.coverage import calendar, coverage_from_pairs, coverage_
 from tradeflows._routes.features import FEATURES, features
 from tradeflows._routes.legs import hs_filter, is_product, leg_value, monthly_legs, typical_flow
 from tradeflows._routes.policy import policy_breaks
-from tradeflows._routes.route_months import route_months
+from tradeflows._routes.route_months import EVIDENCE_READ, route_months, series_names
 from tradeflows._routes.series import (
     NULL_INPUTS,
     SERIES_KEY,
@@ -515,8 +515,12 @@ def collect_route_indicators(
     if null is None:
         null = null_table(series_null_counts(series, engine))
     legs, routes, cal, changes, _ = series
-    evidence = _evidence(changes, null, engine)
     months = cal.select("mi")
+    # The series' names once each, their evidence by number only: with the
+    # names in every month, a store of 11M rows in one HS chapter held 5.1 GiB
+    # before its route parts, 4.0 without (benchmarks/RESULTS.md, issue 27).
+    names = _materialise(series_names(changes, months), engine)
+    evidence = _evidence(changes, null, engine)
     typical = (  # executed once, not once per part
         _engine.collect(legs.select(floor=typical_flow()), engine).lazy()
         if floor is None
@@ -525,8 +529,8 @@ def collect_route_indicators(
 
     def indicators_of(part: pl.LazyFrame) -> pl.DataFrame:
         rm = route_months(part, evidence, months, window=window, history=history,
-                          gpu=_engine.resolve(engine) == "gpu")  # fmt: skip
-        rm = policy_breaks(rm, part, evidence, months, dest)
+                          gpu=_engine.resolve(engine) == "gpu", names=names)  # fmt: skip
+        rm = policy_breaks(rm, part, evidence, months, dest, names=names)
         result = features(rm, floor=typical, calendar=cal).drop("_rid")
         if since:
             year, month = (int(x) for x in since.split("-"))
@@ -554,7 +558,8 @@ def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> 
     parts of whole series past :data:`SERIES_MONTHS_PER_PLAN` series-months (each
     series' evidence reads its own months and the null only, so the parts' are the
     whole's). On the GPU engine, one plan: fewer copies, and the device's memory
-    holds it."""
+    holds it. The columns the route-months read (:data:`EVIDENCE_READ`): by
+    number, without the series' names."""
     if _engine.resolve(engine) != "gpu":
         n, last = _engine.collect(changes.select(pl.len(), pl.col("_sid").max()), engine).row(0)
         if n > SERIES_MONTHS_PER_PLAN:
@@ -565,13 +570,13 @@ def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> 
                 _engine.collect(
                     series_evidence(
                         changes.filter(pl.col("_sid").is_between(lo, lo + step - 1)), null
-                    ),
+                    ).select(EVIDENCE_READ),
                     engine,
                 )
                 for lo in range(0, last + 1, step)
             ]
             return _engine.reread(pl.concat(parts), engine)
-    return _materialise(series_evidence(changes, null), engine)
+    return _materialise(series_evidence(changes, null).select(EVIDENCE_READ), engine)
 
 
 #: Route-months built in one plan at most: more routes are built in parts, each

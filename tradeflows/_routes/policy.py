@@ -6,6 +6,7 @@ import polars as pl
 
 from tradeflows._expr import exact_sum
 from tradeflows._reference import controlled_hs, policy_dates
+from tradeflows._routes.route_months import of_kind, series_names
 
 __all__ = ["policy_breaks", "policy_epochs", "policy_names"]
 
@@ -105,7 +106,7 @@ def _prefixed(lf: pl.LazyFrame, prefix: str) -> pl.LazyFrame:
 
 def policy_breaks(
     rm: pl.LazyFrame, routes: pl.LazyFrame, series: pl.LazyFrame, months: pl.LazyFrame,
-    destinations: list[str],
+    destinations: list[str], names: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:  # fmt: skip
     """Add ``d_mi`` (the control date in force), ``policy_did`` and ``policy_did_products``.
 
@@ -129,6 +130,8 @@ def policy_breaks(
         The calendar.
     destinations : list of str
         The destinations of concern.
+    names : LazyFrame, optional
+        As :func:`tradeflows._routes.route_months.route_months`.
 
     Returns
     -------
@@ -166,24 +169,33 @@ def policy_breaks(
     )
     dates = epochs.select("d_mi").unique()
     rm = rm.join(epochs, on=["destination", "mi"], how="left")
-    cum = series.select("kind", "a", "b", "p", "mi", "cum", "cum_n")
-    leg_cum = cum.filter(pl.col("kind") == "leg")
-    hub_cum = cum.filter(pl.col("kind") == "hub_in").select(
-        hub="b", hs="p", mi="mi", cum="cum", cum_n="cum_n"
-    )
+    if names is None:
+        names = series_names(series, months)
+
+    def cum(kind: str) -> pl.LazyFrame:
+        return of_kind(series, kind).select("_sid", "mi", "cum", "cum_n")
+
+    def named(lf: pl.LazyFrame, kind: str, a: str | None, b: str) -> pl.LazyFrame:
+        """``lf`` with its series' names in place of their numbers: ``a`` and ``b``
+        name the series' sides (no ``a``: a total), ``hs`` its product."""
+        key = {b: "b", "hs": "p"} if a is None else {a: "a", b: "b", "hs": "p"}
+        who = names.filter(pl.col("kind") == kind).select("_sid", **key)
+        return lf.join(who, on="_sid").select(*key, pl.exclude("_sid", *key))
+
+    # The legs' sums at the dates, by number, then named: a few rows a series.
+    leg_dates = _at_dates(cum("leg"), ["_sid"], dates)
+    hub_cum = named(cum("hub_in"), "hub_in", None, "hub")
     hub_dates = _at_dates(hub_cum, ["hub", "hs"], dates)
     # The inflow: the origin's leg, or the hub's imports from everyone for an
     # empty origin (as route_months reads it); its sums now are on the row.
-    legs_in = leg_cum.rename({"a": "origin", "b": "hub", "p": "hs"})
     in_dates = pl.concat(
         [
-            _at_dates(legs_in, ["origin", "hub", "hs"], dates),
+            named(leg_dates, "leg", "origin", "hub"),
             hub_dates.select(pl.lit("").alias("origin"), pl.all()),
         ],
         how="vertical_relaxed",
     )
-    legs_dir = leg_cum.rename({"a": "origin", "b": "destination", "p": "hs"})
-    dir_dates = _at_dates(legs_dir, ["origin", "destination", "hs"], dates)
+    dir_dates = named(leg_dates, "leg", "origin", "destination")
     rm = (
         rm.join(_prefixed(in_dates, "cin"), on=["origin", "hub", "hs", "d_mi"], how="left")
         .join(_prefixed(dir_dates, "cdir"), on=["origin", "destination", "hs", "d_mi"], how="left")

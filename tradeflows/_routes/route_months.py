@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._expr import with_previous_median
-from tradeflows._routes.series import series_month
+from tradeflows._routes.series import KINDS, SERIES_KEY, series_month
 
-__all__ = ["route_months"]
+__all__ = ["EVIDENCE_READ", "of_kind", "route_months", "series_names"]
 
 _BASE = ["v", "x", "m", "covered", "x_cov", "m_cov", "rise", "fall", "usual", "level",
          "usual_short", "level_short", "gap", "gap_history", "slip", "spike", "kg", "cum", "onset",
@@ -15,28 +15,66 @@ _BASE = ["v", "x", "m", "covered", "x_cov", "m_cov", "rise", "fall", "usual", "l
 _RECENT = ["rise_recent", "level_recent", "usual_recent", "onset_recent"]
 
 
+def of_kind(series: pl.LazyFrame, kind: str) -> pl.LazyFrame:
+    """The series-months of one kind (by its code, :func:`~tradeflows._routes.series.kind_code`)."""
+    return series.filter(pl.col("_kind") == KINDS.index(kind))
+
+
 def _pick(series: pl.LazyFrame, kind: str, prefix: str, cols: list[str]) -> pl.LazyFrame:
     """The series-months of one kind, their columns prefixed by the role they play,
     keyed by :func:`series_month` (``_k_{prefix}``)."""
-    return series.filter(pl.col("kind") == kind).select(
+    return of_kind(series, kind).select(
         series_month(pl.col("_sid")).alias(f"_k_{prefix}"),
         *[pl.col(c).alias(f"{prefix}_{c}") for c in cols],
     )
 
 
-def _numbered(
-    routes: pl.LazyFrame, series: pl.LazyFrame, months: pl.LazyFrame, roles: dict[str, tuple]
-) -> pl.LazyFrame:
-    """``routes`` with the number of the series each role reads (``_s_{prefix}``;
-    null where the data holds no such series)."""
+#: The running sums' counts too, for the policy breaks' changes since a date.
+_IN = [*_BASE, *_RECENT, "cum_n"]
+#: Each role a series plays: its kind, the route's columns that name it (``_``:
+#: any), the columns read.
+_ROLES = {
+    "in": ("leg", "origin", "hub", "hs", _IN),
+    "hin": ("hub_in", "_", "hub", "hs", _IN),
+    "out": ("leg", "hub", "destination", "hs", _BASE),
+    "out4": ("leg4", "hub", "destination", "hs4", ["rise", "covered", "level", "usual"]),
+    "dir": ("leg", "origin", "destination", "hs", [*_BASE, "cum_n"]),
+    "dtot": ("dest_in", "_", "destination", "hs", ["v"]),
+    "dex": ("dest_ex", "hub", "destination", "hs", ["rise"]),
+}
+#: The columns of the series' evidence that the route-months and the policy
+#: breaks read: a run holds these only (the series' names apart, once each:
+#: :func:`series_names`).
+EVIDENCE_READ = ["_sid", "_kind", "mi", *_IN]
+
+
+def series_names(series: pl.LazyFrame, months: pl.LazyFrame) -> pl.LazyFrame:
+    """``_sid`` and ``SERIES_KEY`` of every series: a row each, not a row each month.
+
+    What :func:`route_months` names the series by; a caller that builds the
+    route-months in parts executes it once for all of them.
+
+    Examples
+    --------
+    >>> s = pl.LazyFrame({"_sid": [0, 0], "kind": "leg", "a": "USA", "b": "MYS",
+    ...     "p": "847150", "mi": [24288, 24289]})
+    >>> series_names(s, s.select("mi")).collect().rows()
+    [(0, 'leg', 'USA', 'MYS', '847150')]
+    """
     # Every series has a row in every month: its first month names it once.
     first = series.join(months.select(pl.col("mi").min()), on="mi", how="semi")
+    return first.select("_sid", *SERIES_KEY)
+
+
+def _numbered(routes: pl.LazyFrame, names: pl.LazyFrame, roles: dict[str, tuple]) -> pl.LazyFrame:
+    """``routes`` with the number of the series each role reads (``_s_{prefix}``;
+    null where the data holds no such series)."""
     for prefix, (kind, a, b, p, _) in roles.items():
-        names = {"a": a, "b": b, "p": p}
-        on = [name for name in names.values() if not name.startswith("_")]
+        key = {"a": a, "b": b, "p": p}
+        on = [name for name in key.values() if not name.startswith("_")]
         routes = routes.join(
-            first.filter(pl.col("kind") == kind).select(
-                *(pl.col(k).alias(v) for k, v in names.items() if v in on),
+            names.filter(pl.col("kind") == kind).select(
+                *(pl.col(k).alias(v) for k, v in key.items() if v in on),
                 pl.col("_sid").alias(f"_s_{prefix}"),
             ),
             on=on,
@@ -54,6 +92,7 @@ def route_months(
     window: int = 24,
     history: int = 12,
     gpu: bool = False,
+    names: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Each route in each month with the series it reads, prefixed by their role.
 
@@ -78,6 +117,9 @@ def route_months(
         As :func:`tradeflows.collect_route_indicators`.
     gpu : bool
         Build the plan for the GPU engine (no rolling median there).
+    names : LazyFrame, optional
+        :func:`series_names` of ``series``: what a series without its names
+        (:data:`EVIDENCE_READ` only) is read with.
 
     Returns
     -------
@@ -105,21 +147,12 @@ def route_months(
     >>> rm.select('origin', 'hub', 'destination').unique().sort('origin').collect().rows()
     [('', 'MYS', 'CHN'), ('USA', 'MYS', 'CHN')]
     """
-    # The running sums' counts too, for the policy breaks' changes since a date.
-    in_cols = [*_BASE, *_RECENT, "cum_n"]
-    # Each role: the series kind, the route's columns that name it (``_``: any), its columns.
-    roles = {
-        "in": ("leg", "origin", "hub", "hs", in_cols),
-        "hin": ("hub_in", "_", "hub", "hs", in_cols),
-        "out": ("leg", "hub", "destination", "hs", _BASE),
-        "out4": ("leg4", "hub", "destination", "hs4", ["rise", "covered", "level", "usual"]),
-        "dir": ("leg", "origin", "destination", "hs", [*_BASE, "cum_n"]),
-        "dtot": ("dest_in", "_", "destination", "hs", ["v"]),
-        "dex": ("dest_ex", "hub", "destination", "hs", ["rise"]),
-    }
+    roles, in_cols = _ROLES, _IN
     # Each route-month reads a role's series-month by one integer (series_month):
     # 0.45 s against 0.94 s for joins on the names and month at 11.9M report rows.
-    rm = _numbered(routes, series, months, roles).join(
+    if names is None:
+        names = series_names(series, months)
+    rm = _numbered(routes, names, roles).join(
         months.sort("mi"), how="cross", maintain_order="left_right"
     )
     for prefix, (kind, *_, cols) in roles.items():

@@ -37,10 +37,12 @@ from tradeflows._expr import any_true, divided, exact_sum, exact_units
 from tradeflows._routes.coverage import level_covered
 
 __all__ = [
+    "KINDS",
     "NULL_INPUTS",
     "NULL_SAMPLE_ROUTES",
     "SERIES_KEY",
     "WINDOWS",
+    "kind_code",
     "null_counts",
     "null_sample",
     "null_table",
@@ -598,7 +600,8 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
         cumulated log value and count of covered months, for the policy
         breaks), ``first_covered``, ``last_covered``; ``rise_recent`` and the
         ``level_recent``, ``usual_recent`` and ``onset_recent`` it quotes
-        (the strongest rise of the last four months).
+        (the strongest rise of the last four months); ``_kind``, the kind's
+        :func:`kind_code`.
 
     See Also
     --------
@@ -621,7 +624,27 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
     >>> ev.filter((pl.col('kind') == 'leg') & (pl.col('a') == 'USA')).select(pl.col('rise').max() > 2.33).item()
     True
     """
-    return _evidence(_empirical_null(changes, null))
+    return _evidence(_empirical_null(changes, null)).with_columns(_kind=kind_code(pl.col("kind")))
+
+
+#: The series' kinds, in the order of their codes (:func:`kind_code`).
+KINDS = ("dest_ex", "dest_in", "hub_in", "leg", "leg4")
+
+
+def kind_code(kind: pl.Expr) -> pl.Expr:
+    """A series' kind as a small integer (its place in :data:`KINDS`): what the
+    route-months filter the evidence on, held once a series-month where the
+    kind's name would be held as a string.
+
+    Examples
+    --------
+    >>> pl.select(kind_code(pl.lit("leg"))).item() == KINDS.index("leg")
+    True
+    """
+    code = pl.when(kind == KINDS[0]).then(pl.lit(0, pl.UInt8))
+    for i, name in enumerate(KINDS[1:], start=1):
+        code = code.when(kind == name).then(pl.lit(i, pl.UInt8))
+    return code
 
 
 def _dense(
