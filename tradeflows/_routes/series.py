@@ -60,24 +60,25 @@ WINDOWS = (3, 6, 12)
 EVIDENCE = 3.0
 
 
+#: What a series sums (:func:`_rows`; to the cent, the gram) and the scale of
+#: its units (:func:`exact_units`: :func:`_others` subtracts them).
+_SUMMED = {"v": 100.0, "x": 100.0, "m": 100.0, "kg": 1000.0}
+
+
 def _rows(legs: pl.LazyFrame, kind: str, a: pl.Expr, b: pl.Expr, p: pl.Expr) -> pl.LazyFrame:
     """Sum legs into one series kind: ``a``, ``b``, ``p`` are expressions naming the series."""
     return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
         # Exact sums (to the cent, the gram): the same series whatever the row order.
-        v=exact_sum(pl.col("v")),
+        v=exact_sum(pl.col("v"), _SUMMED["v"]),
         # Null, not zero, where no report of that side exists.
-        x=pl.when(any_true(pl.col("x").is_not_null())).then(exact_sum(pl.col("x"))),
-        m=pl.when(any_true(pl.col("m").is_not_null())).then(exact_sum(pl.col("m"))),
-        kg=pl.when(any_true(pl.col("kg").is_not_null())).then(exact_sum(pl.col("kg"), 1000.0)),
+        **{
+            c: pl.when(any_true(pl.col(c).is_not_null())).then(exact_sum(pl.col(c), _SUMMED[c]))
+            for c in ("x", "m", "kg")
+        },
         gap=pl.col("gap").first() if kind == "leg" else pl.lit(None, pl.Float64),
         gap_history=pl.col("gap_history").first() if kind == "leg" else pl.lit(None, pl.Float64),
         slip=any_true(pl.col("slip")),
     )
-
-
-#: What a series of :func:`_rows` sums, in :func:`exact_units`, and the units'
-#: scale (kilograms to the gram).
-_SUMMED = {"v": 100.0, "x": 100.0, "m": 100.0, "kg": 1000.0}
 
 
 def _others(dest_in: pl.LazyFrame, ex: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
