@@ -152,12 +152,16 @@ def route_months(
     # 0.45 s against 0.94 s for joins on the names and month at 11.9M report rows.
     if names is None:
         names = series_names(series, months)
-    rm = _numbered(routes, names, roles).join(
-        months.sort("mi"), how="cross", maintain_order="left_right"
-    )
+    numbered = _numbered(routes, names, roles)
+    rm = numbered.join(months.sort("mi"), how="cross", maintain_order="left_right")
     for prefix, (kind, *_, cols) in roles.items():
+        # Of the series, those these routes read in this role: a part of a
+        # group's routes copies its own, not every series of the kind (the
+        # one-chapter 11M store's parts: 4.6-5.1 s -> 3.1-3.5 s each;
+        # benchmarks/RESULTS.md, issue 27).
+        read = numbered.select(_sid=f"_s_{prefix}").drop_nulls().unique()
         rm = rm.join(
-            _pick(series, kind, prefix, cols),
+            _pick(series.join(read, on="_sid", how="semi"), kind, prefix, cols),
             left_on=series_month(pl.col(f"_s_{prefix}")),
             right_on=f"_k_{prefix}",
             how="left",
