@@ -128,9 +128,9 @@ def features(rm: pl.LazyFrame, *, floor: pl.LazyFrame, calendar: pl.LazyFrame) -
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
-    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs)).collect().lazy()
     >>> from tradeflows._routes.route_months import route_months
-    >>> series = series_evidence(changes, null_table(null_counts(changes).collect()))
+    >>> series = series_evidence(changes, null_table(null_counts(changes).collect())).collect().lazy()
     >>> rm = route_months(routes, series, cal.select('mi'))
     >>> from tradeflows._routes.policy import policy_breaks
     >>> rm = policy_breaks(rm, routes, series, cal.select('mi'), ['CHN'])

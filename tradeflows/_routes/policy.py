@@ -125,7 +125,9 @@ def policy_breaks(
     routes : LazyFrame
         The candidate routes.
     series : LazyFrame
-        The leg series with their evidence.
+        The leg series with their evidence, executed (a frame in memory: the
+        plan reads it once for each role and for the series' names, and an
+        unexecuted plan would be computed again each time).
     months : LazyFrame
         The calendar.
     destinations : list of str
@@ -152,9 +154,9 @@ def policy_breaks(
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
-    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs)).collect().lazy()
     >>> from tradeflows._routes.route_months import route_months
-    >>> series = series_evidence(changes, null_table(null_counts(changes).collect()))
+    >>> series = series_evidence(changes, null_table(null_counts(changes).collect())).collect().lazy()
     >>> rm = route_months(routes, series, cal.select('mi'))
     >>> pb = policy_breaks(rm, routes, series, cal.select('mi'), ['CHN']).collect()
     >>> 'policy_did' in pb.columns, pb.height == rm.collect().height
