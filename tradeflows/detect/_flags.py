@@ -535,8 +535,11 @@ def route_features(
         # (the pairing and the context are not computed again when the budget
         # check computed them).
         del pairs
+        # Handed over, not passed: the groups let the paired rows go after the
+        # first pass, which a reference held here would prevent.
+        handed, context = (None if context is None else [context]), None
         with step("route indicators, HS chapters in groups"):
-            out = indicators(lf, query, engine=engine, cluster=cluster, then=each, context=context)
+            out = indicators(lf, query, engine=engine, cluster=cluster, then=each, context=handed)
         return out if then is not None else ordered(out)
     with step("who filed what, month by month"):
         # The mirror's context has it (coverage_table of the same rows).

@@ -204,7 +204,7 @@ def indicators(
     engine: str | None = None,
     cluster=None,
     then=None,
-    context: tuple[dict, pl.LazyFrame] | None = None,
+    context: list | None = None,
 ) -> pl.DataFrame:
     """Route indicators of all the data, computed chapter by chapter.
 
@@ -230,10 +230,13 @@ def indicators(
         chapter of a 55M-row world built 2.7M route-months in three parts,
         whose indicators put together took the run from 6.5 to 8.65 GiB
         before they were scored (benchmarks/RESULTS.md, issue 27).
-    context : tuple, optional
-        :func:`tradeflows._mirror.collect_context` of ``lf``, when the caller
-        has it (the memory budget's check pairs the store first): the store
-        is not paired again.
+    context : list, optional
+        ``[collect_context(lf)]`` (:func:`tradeflows._mirror.collect_context`),
+        when the caller has it (the memory budget's check pairs the store
+        first): the store is not paired again. Handed over: it is taken out
+        of the list, so that its pairs are let go after the first pass
+        rather than held by the caller (0.31 GiB through the run on an 11M-row
+        store; benchmarks/RESULTS.md, issue 27).
 
     Returns
     -------
@@ -252,7 +255,7 @@ def indicators(
         selected = selected.select("exporter", "importer", "hs", "mi", v=leg_value())
         legs, read = selected.lazy(), True
     else:
-        staged, with_ratio = context
+        staged, with_ratio = context.pop()
         mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
         selected = with_ratio.filter(hs_filter(query.options()["hs"])).collect()
         del with_ratio
