@@ -524,3 +524,23 @@ def test_the_context_handed_to_the_groups_is_taken_from_the_caller(store):
     own = _partition.indicators(store, query)
     assert given.height > 1000
     _same(own, given)
+
+
+def test_a_groups_changes_in_parts_go_to_the_spool_as_they_are_computed(store, whole, monkeypatch):
+    # The first pass hands each part of a group's changes to the spool as it
+    # is computed, not once they are all put together in memory (the peak of
+    # an 11M-row store in one HS chapter): the parts are the spool's, never
+    # collected whole, and the flags are the whole run's.
+    from tradeflows import _routes
+
+    monkeypatch.setattr(_routes, "SERIES_MONTHS_PER_PLAN", 5_000)
+    spooled: dict[int, int] = {}
+    original_add = _partition._KeptSeries.add
+
+    def add(self, key, series):
+        original_add(self, key, series)
+        spooled[key] = len(self.spool.parts.get(("changes", key), []))
+
+    monkeypatch.setattr(_partition._KeptSeries, "add", add)
+    _same(whole, detect_routes(store, partition=True, detector=detector()))
+    assert spooled and max(spooled.values()) >= 3  # one file a part, not one a group

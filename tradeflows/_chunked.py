@@ -116,13 +116,15 @@ class Spool:
         self.used += size
         return True
 
-    def add(self, stage: str, key: object, df: pl.DataFrame) -> None:
-        """One part under one key."""
+    def add(self, stage: str, key: object, df: pl.DataFrame) -> pl.LazyFrame:
+        """One part under one key; returns what it is read back from (its file, or itself)."""
         size, self.added = df.estimated_size(), self.added + 1
         if self._fits(size):
-            self._put(stage, key, _Part(self.added, df.lazy(), size, df.height))
+            part = _Part(self.added, df.lazy(), size, df.height)
         else:
-            self._put(stage, key, _Part(self.added, self._spill(df), 0, df.height))
+            part = _Part(self.added, self._spill(df), 0, df.height)
+        self._put(stage, key, part)
+        return part.frame
 
     def add_periods(self, stage: str, df: pl.DataFrame, split_above: int) -> None:
         """A file's rows under each of their periods.

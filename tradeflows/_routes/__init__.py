@@ -166,11 +166,11 @@ def route_inputs(
 
 
 def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
-            sample=None, inputs=None) -> SeriesStages:  # fmt: skip
+            sample=None, inputs=None, keep=None) -> SeriesStages:  # fmt: skip
     """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes,
     calendar, series, and the weights of the series the null samples (or None).
     ``inputs``: :func:`route_inputs` of the same pairs and options, when the caller
-    has them."""
+    has them. ``keep``: as :func:`route_series`."""
     if inputs is None:
         inputs = route_inputs(pairs, destinations=dest, hubs=hubs, hs=hs,
                               max_origins=max_origins, min_usd=min_usd, engine=engine)  # fmt: skip
@@ -220,16 +220,18 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         )
     # Executed here: the standardisation reads the series twice (its spread, then
     # each value), and a plan that joins itself that way grows with every window.
-    changes = _changes(rows, members, keys, cal.select("mi"), coverage, window, history, engine)
+    changes = _changes(rows, members, keys, cal.select("mi"), coverage, window, history, engine,
+                       keep)  # fmt: skip
     return SeriesStages(legs, routes, cal, changes, weights)
 
 
-def _changes(rows, members, keys, months, coverage, window, history, engine) -> pl.LazyFrame:
+def _changes(rows, members, keys, months, coverage, window, history, engine,
+             keep=None) -> pl.LazyFrame:  # fmt: skip
     """:func:`~tradeflows._routes.series.series_changes`, executed: on the CPU engines,
     past :data:`SERIES_MONTHS_PER_PLAN` series-months, in parts of whole series
     (consecutive numbers, the whole's), put together in the whole's order (a
-    series' changes read its own months only). On the GPU engine, one plan, as
-    :func:`_evidence`.
+    series' changes read its own months only), each part ``keep`` of it as it
+    is computed where given. On the GPU engine, one plan, as :func:`_evidence`.
 
     The first pass of a run chapter by chapter builds a group's series whole:
     where one HS chapter holds most of the data, this plan was the run's peak
@@ -246,6 +248,13 @@ def _changes(rows, members, keys, months, coverage, window, history, engine) -> 
     most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
     if numbered.height <= most:
         return _materialise(changes(numbered=numbered.lazy()), engine)
+    if keep is not None:
+        return pl.concat(
+            [
+                keep(_engine.collect(changes(numbered=numbered.slice(i, most).lazy()), engine))
+                for i in range(0, numbered.height, most)
+            ]
+        )
     done = [
         _engine.collect(changes(numbered=numbered.slice(i, most).lazy()), engine)
         for i in range(0, numbered.height, most)
@@ -281,6 +290,7 @@ def route_series(
     coverage: pl.LazyFrame | None = None,
     engine: str | None = None,
     sample: int | None = None,
+    keep=None,
 ) -> SeriesStages:
     """Stages 1 to 4 of :func:`collect_route_indicators`, executed: the legs, the
     routes, the calendar and the leg series' changes, before the null.
@@ -296,6 +306,14 @@ def route_series(
         The mirror.
     destinations, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine, sample
         As :func:`collect_route_indicators`.
+    keep : callable, optional
+        Where the changes are computed in parts (past :data:`SERIES_MONTHS_PER_PLAN`
+        series-months), applied to each part as it is computed; it returns the
+        LazyFrame the part is read back from (a file it wrote, say), so that
+        the parts are not all held at once. The first pass of a run a group
+        of chapters at a time spools them this way (an 11M-row store in one
+        HS chapter held its eight parts together: 3.6 to 6.7 GiB, the run's
+        peak; benchmarks/RESULTS.md, issue 27).
 
     Returns
     -------
@@ -318,7 +336,7 @@ def route_series(
     engine = _engine.in_order(engine)  # as collect_route_indicators
     return _series(
         pairs, _destinations(destinations), hubs, hs, max_origins, min_usd, window, history,
-        span, coverage, engine, sample,
+        span, coverage, engine, sample, keep=keep,
     )  # fmt: skip
 
 

@@ -171,14 +171,16 @@ def chapter_series(
     query: Query,
     engine: str | None,
     pairs: pl.DataFrame | None = None,
+    keep=None,
 ) -> SeriesStages:
-    """The leg series of some HS chapters (:func:`tradeflows._routes.route_series`),
-    with the whole data's context: what both passes read."""
+    """The leg series of some HS chapters (:func:`tradeflows._routes.route_series`,
+    and its ``keep``), with the whole data's context: what both passes read."""
     mirrored = _mirrored(lf, chapters, context, engine, pairs)
     where = {k: v for k, v in query.options().items() if k != "since"}
     return route_series(
-        mirrored.lazy(), **where, engine=engine, sample=context.get("sample"), **_whole(context)
-    )
+        mirrored.lazy(), **where, engine=engine, sample=context.get("sample"), keep=keep,
+        **_whole(context),
+    )  # fmt: skip
 
 
 def _whole(context: dict) -> dict:
@@ -285,7 +287,8 @@ def indicators(
             counts = []
             for i, batch in enumerate(batches):
                 pairs = None if selected is None else selected.filter(batch_id == i)
-                series = chapter_series(lf, batch, context, query, engine, pairs=pairs)
+                series = chapter_series(lf, batch, context, query, engine, pairs=pairs,
+                                        keep=kept.keeper(i))  # fmt: skip
                 counts.append(series_null_counts(series, engine))
                 kept.add(i, series)
                 del pairs, series
@@ -324,12 +327,23 @@ class _KeptSeries:
     def __init__(self, engine: str | None = None) -> None:
         self.spool = Spool(Path(tempfile.gettempdir()), budget=0)
         self.cals: dict[int, pl.LazyFrame] = {}
+        self.spooled: set[int] = set()  # groups whose changes went to the spool part by part
         self.engine = engine
+
+    def keeper(self, key: int):
+        """What :func:`chapter_series` hands each part of a group's changes to as it
+        is computed: written to the spool at once (:meth:`add` then leaves them)."""
+
+        def keep(part: pl.DataFrame) -> pl.LazyFrame:
+            self.spooled.add(key)
+            return self.spool.add("changes", key, part)
+
+        return keep
 
     def add(self, key: int, series: SeriesStages) -> None:
         for name in self._FRAMES:
             frame = getattr(series, name)
-            if frame is not None:
+            if frame is not None and not (name == "changes" and key in self.spooled):
                 self.spool.add(name, key, frame.collect())
         self.cals[key] = series.cal
 
