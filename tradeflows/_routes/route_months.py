@@ -20,10 +20,10 @@ def of_kind(series: pl.LazyFrame, kind: str) -> pl.LazyFrame:
     return series.filter(pl.col("_kind") == KINDS.index(kind))
 
 
-def _pick(series: pl.LazyFrame, kind: str, prefix: str, cols: list[str]) -> pl.LazyFrame:
-    """The series-months of one kind, their columns prefixed by the role they play,
-    keyed by :func:`series_month` (``_k_{prefix}``)."""
-    return of_kind(series, kind).select(
+def _pick(series: pl.LazyFrame, prefix: str, cols: list[str]) -> pl.LazyFrame:
+    """The series-months a role reads, their columns prefixed by the role, keyed by
+    :func:`series_month` (``_k_{prefix}``)."""
+    return series.select(
         series_month(pl.col("_sid")).alias(f"_k_{prefix}"),
         *[pl.col(c).alias(f"{prefix}_{c}") for c in cols],
     )
@@ -156,14 +156,14 @@ def route_months(
         names = series_names(series, months)
     numbered = _numbered(routes, names, roles)
     rm = numbered.join(months.sort("mi"), how="cross", maintain_order="left_right")
-    for prefix, (kind, *_, cols) in roles.items():
+    for prefix, (*_, cols) in roles.items():
         # Of the series, those these routes read in this role: a part of a
         # group's routes copies its own, not every series of the kind (the
         # one-chapter 11M store's parts: 4.6-5.1 s -> 3.1-3.5 s each;
         # benchmarks/RESULTS.md, issue 27).
         read = numbered.select(_sid=f"_s_{prefix}").drop_nulls().unique()
         rm = rm.join(
-            _pick(series.join(read, on="_sid", how="semi"), kind, prefix, cols),
+            _pick(series.join(read, on="_sid", how="semi"), prefix, cols),
             left_on=series_month(pl.col(f"_s_{prefix}")),
             right_on=f"_k_{prefix}",
             how="left",
