@@ -248,18 +248,13 @@ def _changes(rows, members, keys, months, coverage, window, history, engine,
     most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
     if numbered.height <= most:
         return _materialise(changes(numbered=numbered.lazy()), engine)
-    if keep is not None:
-        return pl.concat(
-            [
-                keep(_engine.collect(changes(numbered=numbered.slice(i, most).lazy()), engine))
-                for i in range(0, numbered.height, most)
-            ]
-        )
-    done = [
+    parts = (  # one at a time: ``keep`` lets each go before the next is computed
         _engine.collect(changes(numbered=numbered.slice(i, most).lazy()), engine)
         for i in range(0, numbered.height, most)
-    ]
-    return _engine.reread(pl.concat(done), engine)
+    )
+    if keep is not None:
+        return pl.concat([keep(part) for part in parts])
+    return _engine.reread(pl.concat(list(parts)), engine)
 
 
 def _weighted(

@@ -327,23 +327,18 @@ class _KeptSeries:
     def __init__(self, engine: str | None = None) -> None:
         self.spool = Spool(Path(tempfile.gettempdir()), budget=0)
         self.cals: dict[int, pl.LazyFrame] = {}
-        self.spooled: set[int] = set()  # groups whose changes went to the spool part by part
         self.engine = engine
 
     def keeper(self, key: int):
         """What :func:`chapter_series` hands each part of a group's changes to as it
         is computed: written to the spool at once (:meth:`add` then leaves them)."""
-
-        def keep(part: pl.DataFrame) -> pl.LazyFrame:
-            self.spooled.add(key)
-            return self.spool.add("changes", key, part)
-
-        return keep
+        return lambda part: self.spool.add("changes", key, part)
 
     def add(self, key: int, series: SeriesStages) -> None:
         for name in self._FRAMES:
             frame = getattr(series, name)
-            if frame is not None and not (name == "changes" and key in self.spooled):
+            # Not again where the keeper spooled it part by part.
+            if frame is not None and (name, key) not in self.spool.parts:
                 self.spool.add(name, key, frame.collect())
         self.cals[key] = series.cal
 
