@@ -207,6 +207,38 @@ def test_diversion_and_policy_break_from_the_exporters_side_only():
     assert "imports" not in text.replace("files no imports", "")
 
 
+def test_the_policy_break_compares_a_route_with_the_origins_other_hubs():
+    # DEU ships 847130 to three hubs, each with its own change after the bans;
+    # nobody reports RUS's imports. A route's break is its inflow's change less
+    # the mean change of the origin's other hubs (the same product and
+    # destination): over the three routes the breaks add up to zero.
+    rows = [
+        ("DEU", "ARM", "X", "847130", step(1e5, 8)),
+        ("DEU", "KAZ", "X", "847130", step(2e5, 3)),
+        ("DEU", "GEO", "X", "847130", flat(1e5)),
+        ("DEU", "RUS", "X", "847130", step(2e6, 0.02)),
+        ("DEU", "ARM", "X", "841510", flat(1e5)),  # uncontrolled, same chapter
+        # Another origin's routes are not among DEU's other hubs.
+        ("FRA", "ARM", "X", "847130", step(1e5, 2)),
+        ("FRA", "KAZ", "X", "847130", flat(1e5)),
+        ("FRA", "RUS", "X", "847130", step(1e6, 0.1)),
+    ]
+    df = reports(*rows, start=START)
+    ind = collect_route_indicators(mirror(df.lazy()).collect().lazy(), destinations=["RUS"])
+    after = ind.filter((pl.col("hs") == "847130") & (pl.col("period") == dt.date(2022, 5, 1)))
+    fra = after.filter(pl.col("origin") == "FRA")["policy_did"]
+    assert fra.len() == 2 and fra.sum() == pytest.approx(0.0, abs=1e-6)
+    after = after.filter(pl.col("origin") == "DEU")
+    did = dict(zip(after["hub"], after["policy_did"], strict=True))
+    assert set(did) == {"ARM", "KAZ", "GEO"}
+    assert sum(did.values()) == pytest.approx(0.0, abs=1e-6)
+    # Each change is the mean log level since the date's month (2022-02, before
+    # the rise, then three months after it) less the year before: 3/4 of the
+    # rise. ARM's 8x against the others' 3x and 1x: 3/4 (log 8 - (log 3 + 0) / 2).
+    assert did["ARM"] == pytest.approx(0.75 * (math.log(8) - math.log(3) / 2), abs=0.02)
+    assert did["ARM"] > did["KAZ"] > 0 > did["GEO"]
+
+
 def test_a_one_month_slip_is_data_quality_not_a_rise():
     xs = flat(1e6)
     xs[ONSET] *= 1000  # one report off by x1000; the mirror books the usual value

@@ -7,6 +7,7 @@ import polars as pl
 from tradeflows._expr import exact_sum
 from tradeflows._reference import controlled_hs, policy_dates
 from tradeflows._routes.route_months import of_kind, series_names
+from tradeflows._routes.series import series_month
 
 __all__ = ["policy_breaks", "policy_epochs", "policy_names"]
 
@@ -121,7 +122,9 @@ def policy_breaks(
     Parameters
     ----------
     rm : LazyFrame
-        Route-months (:func:`tradeflows._routes.route_months.route_months`).
+        Route-months (:func:`tradeflows._routes.route_months.route_months`),
+        with the numbers of the series they read as their inflow and direct
+        leg (``_s_in``, ``_s_hin``, ``_s_dir``), which are dropped here.
     routes : LazyFrame
         The candidate routes.
     series : LazyFrame
@@ -177,30 +180,22 @@ def policy_breaks(
     def cum(kind: str) -> pl.LazyFrame:
         return of_kind(series, kind).select("_sid", "mi", "cum", "cum_n")
 
-    def named(lf: pl.LazyFrame, kind: str, a: str | None, b: str) -> pl.LazyFrame:
-        """``lf`` with its series' names in place of their numbers: ``a`` and ``b``
-        name the series' sides (no ``a``: a total), ``hs`` its product."""
-        key = {b: "b", "hs": "p"} if a is None else {a: "a", b: "b", "hs": "p"}
-        who = names.filter(pl.col("kind") == kind).select("_sid", **key)
-        return lf.join(who, on="_sid").select(*key, pl.exclude("_sid", *key))
-
-    # The legs' sums at the dates, by number, then named: a few rows a series.
+    # The legs' sums at the dates, a few rows a series, read by the series'
+    # numbers (route_months' ``_s_in``, ``_s_hin``, ``_s_dir``): joins on
+    # integers, not on the routes' names.
     leg_dates = _at_dates(cum("leg"), ["_sid"], dates)
-    hub_cum = named(cum("hub_in"), "hub_in", None, "hub")
-    hub_dates = _at_dates(hub_cum, ["hub", "hs"], dates)
+    hub_cum = cum("hub_in")
+    hub_dates = _at_dates(hub_cum, ["_sid"], dates)
     # The inflow: the origin's leg, or the hub's imports from everyone for an
     # empty origin (as route_months reads it); its sums now are on the row.
-    in_dates = pl.concat(
-        [
-            named(leg_dates, "leg", "origin", "hub"),
-            hub_dates.select(pl.lit("").alias("origin"), pl.all()),
-        ],
-        how="vertical_relaxed",
-    )
-    dir_dates = named(leg_dates, "leg", "origin", "destination")
+    inflow = pl.when(pl.col("origin") == "").then("_s_hin").otherwise("_s_in")
     rm = (
-        rm.join(_prefixed(in_dates, "cin"), on=["origin", "hub", "hs", "d_mi"], how="left")
-        .join(_prefixed(dir_dates, "cdir"), on=["origin", "destination", "hs", "d_mi"], how="left")
+        rm.with_columns(_s_cin=inflow)
+        .join(_prefixed(pl.concat([leg_dates, hub_dates]), "cin"),
+              left_on=["_s_cin", "d_mi"], right_on=["_sid", "d_mi"], how="left")
+        .join(_prefixed(leg_dates, "cdir"), left_on=["_s_dir", "d_mi"],
+              right_on=["_sid", "d_mi"], how="left")
+        .drop("_s_cin", "_s_in", "_s_hin", "_s_dir")
         .with_columns(
             cin_ct=pl.col("in_cum"),
             cin_nt=pl.col("in_cum_n"),
@@ -208,20 +203,27 @@ def policy_breaks(
             cdir_nt=pl.col("dir_cum_n"),
         )
         .with_columns(in_change=_change("cin"))
-    )
+    )  # fmt: skip
     controlled = sorted(controlled_hs())
     # It depends on the destination only through its control date: computed
     # once per date, not once per destination sharing it (Russia, Belarus).
+    # Each of the hub's import series by its number: joins on integers, not
+    # on the hub's and the product's names.
+    hub_series = names.filter(pl.col("kind") == "hub_in").select("_sid", hub="b", hs="p")
     hub_epochs = (
         routes.select("hub", "destination")
         .unique()
         .join(epochs, on="destination")
         .select("hub", "mi", "d_mi")
         .unique()
-        .join(hub_cum.select("hub", "hs").unique(), on="hub")
-        .join(hub_cum.rename({"cum": "chub_ct", "cum_n": "chub_nt"}), on=["hub", "hs", "mi"],
-              how="left")
-        .join(_prefixed(hub_dates, "chub"), on=["hub", "hs", "d_mi"], how="left")
+        .join(hub_series, on="hub")
+        .join(
+            hub_cum.select(_k=series_month(pl.col("_sid")), chub_ct="cum", chub_nt="cum_n"),
+            left_on=series_month(pl.col("_sid")),
+            right_on="_k",
+            how="left",
+        )
+        .join(_prefixed(hub_dates, "chub"), on=["_sid", "d_mi"], how="left")
     )  # fmt: skip
     control_products = (
         hub_epochs.with_columns(
@@ -237,29 +239,22 @@ def policy_breaks(
             )
         )
     )
-    partner_ctrl = (
-        rm.select("origin", "hs", "mi", "destination", "hub", "in_change")
-        .filter(pl.col("origin") != "")
-        .unique()
-        .with_columns(
-            total=exact_sum(pl.col("in_change"), 1e9).over("origin", "hs", "mi", "destination"),
-            n=pl.col("in_change").count().over("origin", "hs", "mi", "destination"),
-        )
-        .select(
-            "origin",
-            "hs",
-            "mi",
-            "destination",
-            "hub",
-            ctrl_partners=pl.when(pl.col("n") > 1).then(
-                (pl.col("total") - pl.col("in_change")) / (pl.col("n") - 1)
-            ),
-        )
+    # The origin's other partners: the mean inflow change of its routes of the
+    # product to the destination through other hubs. A window over the routes
+    # numbered by origin, product and destination (``_od``), on integers,
+    # rather than a join back on five names.
+    key = ["origin", "hs", "destination"]
+    od = routes.join(routes.select(key).unique().with_row_index("_od"), on=key)
+    through = ["_od", "mi"]
+    others = pl.col("in_change").count().over(through) - 1
+    ctrl_partners = pl.when((pl.col("origin") != "") & (others > 0)).then(
+        (exact_sum(pl.col("in_change"), 1e9).over(through) - pl.col("in_change")) / others
     )
     return (
-        rm.with_columns(chapter=pl.col("hs").str.slice(0, 2))
+        rm.join(od.select("_rid", "_od"), on="_rid", how="left", maintain_order="left")
+        .with_columns(chapter=pl.col("hs").str.slice(0, 2), ctrl_partners=ctrl_partners)
+        .drop("_od")
         .join(control_products, on=["hub", "d_mi", "mi", "chapter"], how="left")
-        .join(partner_ctrl, on=["origin", "hs", "mi", "destination", "hub"], how="left")
         .with_columns(
             policy_did=pl.col("in_change") - pl.coalesce("ctrl_partners", _change("cdir")),
             policy_did_products=pl.col("in_change") - pl.col("ctrl_products"),

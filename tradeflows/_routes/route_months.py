@@ -126,6 +126,9 @@ def route_months(
     Returns
     -------
     LazyFrame
+        With the numbers of the series read as the inflow, the hub's imports
+        from everyone and the direct leg (``_s_in``, ``_s_hin``, ``_s_dir``):
+        :func:`~tradeflows._routes.policy.policy_breaks` reads them.
 
     See Also
     --------
@@ -169,7 +172,11 @@ def route_months(
             how="left",
             maintain_order="left",
         )
-    rm = rm.drop(c for c in rm.collect_schema().names() if c.startswith(("_s_", "_k_")))
+    # The inflow's and the direct leg's numbers stay for the policy breaks.
+    keep = ("_s_in", "_s_hin", "_s_dir")
+    rm = rm.drop(
+        c for c in rm.collect_schema().names() if c.startswith(("_s_", "_k_")) and c not in keep
+    )
     # An empty origin reads the hub's imports from everyone as its inflow.
     no_origin = pl.col("origin") == ""
     rm = rm.with_columns(
