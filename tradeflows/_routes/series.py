@@ -498,8 +498,9 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     (``_PRIOR_UP``, ``_PRIOR_DOWN``, centred on no change): a single hub's
     records hold few large flows, and large flows move less.
 
-    Adds ``_r{k}``/``_f{k}`` (rise and fall of each window's level) and
-    ``_ry{k}``/``_fy{k}`` (the same against the same months a year before).
+    Adds ``_r{k}``/``_f{k}`` (rise and fall of each window's level),
+    ``_ry{k}``/``_fy{k}`` (the same against the same months a year before) and
+    ``_kind`` (:func:`kind_code`).
     """
     stats = [f"{name}_{tag}" for tag in "cn" for name in ("n", "lo", "mid", "hi")]
     classes = [f"_c{k}" for k in WINDOWS]
@@ -508,7 +509,14 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     # few hundred rows), then joined to the series-months in one join of a few
     # columns (0.6 s against 6.3 s for a join of the spreads per window at 11.9M
     # report rows, the same values bit for bit; benchmarks/RESULTS.md).
-    look = dense.select("kind", *classes).unique()
+    # The kind's code and the three size classes (0 to 5; none: 7) as one
+    # integer: the combinations found, and joined back, on one key.
+    dense = dense.with_columns(_kind=kind_code(pl.col("kind")))
+    key = pl.col("_kind").cast(pl.Int32)
+    for cls in classes:
+        key = key * 8 + pl.col(cls).fill_null(7).cast(pl.Int32)
+    dense = dense.with_columns(_nk=key)
+    look = dense.select("_nk", "kind", *classes).unique(subset="_nk")
     scaled, helpers = [], []
     for k in WINDOWS:
         cls = f"_c{k}"
@@ -566,10 +574,10 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
         )
     return (
         # A series-month of no size class (too little history) takes the prior's.
-        dense.join(look, on=["kind", *classes], how="left", nulls_equal=True,
+        dense.join(look.drop("kind", *classes), on="_nk", how="left",
                    maintain_order="left")  # the series stay in order: a month back is a row up
         .with_columns(scaled)
-        .drop(helpers)
+        .drop(*helpers, "_nk")
     )  # fmt: skip
 
 
@@ -625,7 +633,7 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
     >>> ev.filter((pl.col('kind') == 'leg') & (pl.col('a') == 'USA')).select(pl.col('rise').max() > 2.33).item()
     True
     """
-    return _evidence(_empirical_null(changes, null)).with_columns(_kind=kind_code(pl.col("kind")))
+    return _evidence(_empirical_null(changes, null))
 
 
 #: The series' kinds, in the order of their codes (:func:`kind_code`).
@@ -949,9 +957,11 @@ def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
             )
         ).then(pl.col("gap")),
     )
+    # A run within a series, as one integer: a window over one key, not two.
+    run = pl.col("_sid").cast(pl.Int64) * (1 << 20) + pl.col("_run")
     dense = dense.with_columns(
         onset=pl.when(pl.col("rise") >= EVIDENCE).then(
-            pl.when(pl.col("rise") >= EVIDENCE).then(pl.col("mi")).min().over("_sid", "_run")
+            pl.when(pl.col("rise") >= EVIDENCE).then(pl.col("mi")).min().over(run)
         )
     )
     # The last four months' strongest rise, and the values it quotes: goods
@@ -974,7 +984,11 @@ def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
         usual_recent=at_lag("usual"),
         onset_recent=pl.coalesce([back(pl.col("onset"), k) for k in range(4)]),
     )
-    drop = [c for c in dense.collect_schema().names() if c.startswith("_") and c != "_sid"]
+    drop = [
+        c
+        for c in dense.collect_schema().names()
+        if c.startswith("_") and c not in ("_sid", "_kind")
+    ]
     return dense.drop(*drop, "lv")
 
 
