@@ -240,21 +240,31 @@ def policy_breaks(
         )
     )
     # The origin's other partners: the mean inflow change of its routes of the
-    # product to the destination through other hubs. A window over the routes
-    # numbered by origin, product and destination (``_od``), on integers,
-    # rather than a join back on five names.
+    # product to the destination through other hubs, on the few columns it
+    # reads, over the routes numbered by origin, product and destination
+    # (``_od``); then joined back by route and month. Integers, not five names;
+    # and not a window on the whole route-months: that held 0.6 GiB more
+    # (benchmarks/RESULTS.md, issue 27).
     key = ["origin", "hs", "destination"]
     od = routes.join(routes.select(key).unique().with_row_index("_od"), on=key)
     through = ["_od", "mi"]
     others = pl.col("in_change").count().over(through) - 1
-    ctrl_partners = pl.when((pl.col("origin") != "") & (others > 0)).then(
-        (exact_sum(pl.col("in_change"), 1e9).over(through) - pl.col("in_change")) / others
+    partner_ctrl = (
+        rm.filter(pl.col("origin") != "")
+        .select("_rid", "mi", "in_change")
+        .join(od.select("_rid", "_od"), on="_rid")
+        .select(
+            "_rid",
+            "mi",
+            ctrl_partners=pl.when(others > 0).then(
+                (exact_sum(pl.col("in_change"), 1e9).over(through) - pl.col("in_change")) / others
+            ),
+        )
     )
     return (
-        rm.join(od.select("_rid", "_od"), on="_rid", how="left", maintain_order="left")
-        .with_columns(chapter=pl.col("hs").str.slice(0, 2), ctrl_partners=ctrl_partners)
-        .drop("_od")
+        rm.with_columns(chapter=pl.col("hs").str.slice(0, 2))
         .join(control_products, on=["hub", "d_mi", "mi", "chapter"], how="left")
+        .join(partner_ctrl, on=["_rid", "mi"], how="left")
         .with_columns(
             policy_did=pl.col("in_change") - pl.coalesce("ctrl_partners", _change("cdir")),
             policy_did_products=pl.col("in_change") - pl.col("ctrl_products"),
