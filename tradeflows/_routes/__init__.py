@@ -57,6 +57,7 @@ from tradeflows._routes.series import (
     null_sample,
     null_table,
     numbered_keys,
+    numbered_rows,
     sampled_series,
     series_changes,
     series_evidence,
@@ -218,20 +219,31 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         rows, members, keys = (
             f.lazy() for f in _engine.collect_all([rows, members, keys], _engine.streamed(engine))
         )
+        # The series numbered once, and their rows and members by number: the
+        # changes' parts are cut by number, none joins every row's four names.
+        numbered = _engine.collect(numbered_keys(rows, keys), engine)
+        rows, members = (
+            f.lazy()
+            for f in _engine.collect_all(numbered_rows(rows, members, numbered.lazy()), engine)
+        )
+    else:
+        numbered = None
     # Executed here: the standardisation reads the series twice (its spread, then
     # each value), and a plan that joins itself that way grows with every window.
     changes = _changes(rows, members, keys, cal.select("mi"), coverage, window, history, engine,
-                       keep)  # fmt: skip
+                       keep, numbered)  # fmt: skip
     return SeriesStages(legs, routes, cal, changes, weights)
 
 
 def _changes(rows, members, keys, months, coverage, window, history, engine,
-             keep=None) -> pl.LazyFrame:  # fmt: skip
+             keep=None, numbered=None) -> pl.LazyFrame:  # fmt: skip
     """:func:`~tradeflows._routes.series.series_changes`, executed: on the CPU engines,
     past :data:`SERIES_MONTHS_PER_PLAN` series-months, in parts of whole series
     (consecutive numbers, the whole's), put together in the whole's order (a
     series' changes read its own months only), each part ``keep`` of it as it
     is computed where given. On the GPU engine, one plan, as :func:`_evidence`.
+    ``numbered``: :func:`~tradeflows._routes.series.numbered_keys`, executed, by
+    which ``rows`` and ``members`` come numbered (the CPU engines).
 
     The first pass of a run chapter by chapter builds a group's series whole:
     where one HS chapter holds most of the data, this plan was the run's peak
@@ -242,8 +254,6 @@ def _changes(rows, members, keys, months, coverage, window, history, engine,
                       window=window, history=history)  # fmt: skip
     if _engine.resolve(engine) == "gpu":
         return _materialise(changes(), engine)
-    # The series numbered once, for one plan or for all the parts.
-    numbered = _engine.collect(numbered_keys(rows, keys), engine)
     n_months = _engine.collect(months.select(pl.len()), engine).item()
     most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
     if numbered.height <= most:

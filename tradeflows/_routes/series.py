@@ -276,9 +276,26 @@ def _covered(
             .with_columns(pl.lit(True).alias(flag))
         )
 
-    exporters = filed(members.join(keys, on=SERIES_KEY), "X", "exporter", "x_cov")
+    exporters = filed(members.join(keys.select("_sid"), on="_sid"), "X", "exporter", "x_cov")
     importers = filed(keys, "M", "b", "m_cov")
     return exporters, importers
+
+
+def numbered_rows(
+    rows: pl.LazyFrame, members: pl.LazyFrame, numbered: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """:func:`series_rows`' ``rows`` and ``members`` with each series' number
+    ``_sid`` (:func:`numbered_keys`) in place of its key; a member keeps the
+    product ``p``, which its coverage reads.
+
+    Numbered once, a run's series are cut into parts by their numbers
+    (:func:`series_changes` reads either form): each part no longer joins
+    every row's four names (benchmarks/RESULTS.md, issue 27).
+    """
+    return (
+        rows.join(numbered, on=SERIES_KEY).select("_sid", pl.exclude("_sid", *SERIES_KEY)),
+        members.join(numbered, on=SERIES_KEY).select("_sid", "p", "exporter"),
+    )
 
 
 def numbered_keys(rows: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
@@ -667,6 +684,8 @@ def _dense(
     """Every series (numbered ``_sid``) in every month, in order, with its reported
     values and whether each side filed (:func:`series_changes`' first stage)."""
     keys = numbered if numbered is not None else numbered_keys(rows, keys)
+    if "_sid" not in rows.collect_schema().names():
+        rows, members = numbered_rows(rows, members, keys)
     monthly = coverage.filter(pl.col("freq") == "M").select(
         "reporter", "role", "mi", "products", "totals"
     )
@@ -674,8 +693,10 @@ def _dense(
     # In the order of the keys and the calendar (both sorted): series by
     # series, month by month, without sorting 3.4M rows at 11.9M report rows.
     # The joins read one integer, the series-month's number (``series_month``).
-    values = [c for c in rows.collect_schema().names() if c not in (*SERIES_KEY, "mi")]
-    rows = rows.join(keys, on=SERIES_KEY).select(series_month(pl.col("_sid")).alias("_k"), *values)
+    values = [c for c in rows.collect_schema().names() if c not in ("_sid", "mi")]
+    rows = rows.join(keys.select("_sid"), on="_sid").select(
+        series_month(pl.col("_sid")).alias("_k"), *values
+    )
     return (
         keys.join(months.sort("mi"), how="cross", maintain_order="left_right")
         .with_columns(_k=series_month(pl.col("_sid")))
@@ -714,7 +735,8 @@ def series_changes(
     Parameters
     ----------
     rows, members, keys : LazyFrame
-        :func:`series_rows`.
+        :func:`series_rows`; ``rows`` and ``members`` may come numbered
+        (:func:`numbered_rows`, with ``numbered``).
     months : LazyFrame
         ``mi``: the calendar.
     coverage : LazyFrame
