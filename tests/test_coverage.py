@@ -149,3 +149,38 @@ def test_coverage_from_the_pairs_is_the_table_where_every_filing_is_paired():
     pairs = coverage_from_pairs(collect_mirror(df.lazy()).lazy()).collect().sort(key)
     assert pairs.equals(rows)
     assert pairs.filter(reporter="ARM", role="X")["totals"].to_list() == [True] * 6
+
+
+def test_a_series_of_many_exporters_is_covered_where_any_of_them_filed():
+    # Nobody reports the hubs' imports: their exporter side is all that covers
+    # them. MYS buys from the USA (which files every month, but ships nothing
+    # to MYS in months 10-13) and from JPN (which files nothing in months
+    # 10-13); SGP buys from JPN and KOR (nothing in months 11-14). MYS's
+    # imports are known every month, nothing in 10-13; SGP's are unknown in
+    # 11-13, the months neither of its suppliers filed.
+    from tradeflows._routes import route_series
+
+    def gaps(level: float, skipped: range) -> list:
+        return [None if k in skipped else v for k, v in enumerate(flat(level))]
+
+    rows = [
+        ("USA", "MYS", "X", "847150", gaps(2e6, range(10, 14))),
+        ("USA", "KOR", "X", "847150", flat(1e6)),
+        ("JPN", "MYS", "X", "847150", gaps(1e6, range(10, 14))),
+        ("JPN", "SGP", "X", "847150", gaps(1e6, range(10, 14))),
+        ("KOR", "SGP", "X", "847150", gaps(3e5, range(11, 15))),
+        ("MYS", "IRN", "X", "847150", flat(5e5)),
+        ("SGP", "IRN", "X", "847150", flat(5e5)),
+    ]
+    df = reports(*rows, start=START)
+    stages = route_series(
+        collect_mirror(df.lazy()).lazy(), destinations=["IRN"], coverage=coverage_table(df.lazy())
+    )
+    hub_in = stages.changes.filter(pl.col("kind") == "hub_in").collect().sort("b", "mi")
+    mys, sgp = (hub_in.filter(pl.col("b") == hub) for hub in ("MYS", "SGP"))
+    assert mys.height == sgp.height == N
+    assert mys["x_cov"].all() and not mys["m_cov"].any()
+    assert mys["v"][10:14].to_list() == [0.0] * 4
+    unknown = [k for k, known in enumerate(sgp["x_cov"]) if not known]
+    assert unknown == [11, 12, 13]
+    assert sgp.filter(pl.col("x_cov").not_())["v"].is_null().all()

@@ -128,13 +128,15 @@ def coverage_from_pairs(pairs: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def level_covered(hs: pl.Expr) -> pl.Expr:
+def level_covered(hs: pl.Expr, *, products: str = "products", totals: str = "totals") -> pl.Expr:
     """Whether a coverage row covers a series of product ``hs``: its products, or its totals.
 
     Parameters
     ----------
     hs : Expr
         The series' product (``TOTAL`` for all goods).
+    products, totals : str
+        The columns that say whether the reporter filed at each level.
 
     Returns
     -------
@@ -150,7 +152,7 @@ def level_covered(hs: pl.Expr) -> pl.Expr:
     >>> rows.select(six=level_covered(pl.lit('847150')), total=level_covered(pl.lit('TOTAL'))).rows()
     [(True, True), (False, True)]
     """
-    return pl.when(hs == "TOTAL").then(pl.col("totals")).otherwise(pl.col("products"))
+    return pl.when(hs == "TOTAL").then(pl.col(totals)).otherwise(pl.col(products))
 
 
 def calendar(lo: int | None, hi: int | None) -> pl.LazyFrame:

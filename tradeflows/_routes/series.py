@@ -260,10 +260,11 @@ def series_rows(
 
 
 def _covered(
-    keys: pl.LazyFrame, members: pl.LazyFrame, coverage: pl.LazyFrame
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    keys: pl.LazyFrame, members: pl.LazyFrame, coverage: pl.LazyFrame, months: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """Per series-month (:func:`series_month`, ``_k``): whether its exporter side and
-    its importer side filed."""
+    its importer side filed; and the series (``_sid``) whose exporter side filed
+    in every month of the calendar ``months``."""
 
     def filed(frame: pl.LazyFrame, role: str, who: str, flag: str) -> pl.LazyFrame:
         """The series-months in which ``who`` (as ``role``) filed at the series' level."""
@@ -276,9 +277,36 @@ def _covered(
             .with_columns(pl.lit(True).alias(flag))
         )
 
-    exporters = filed(members.join(keys.select("_sid"), on="_sid"), "X", "exporter", "x_cov")
+    # A series' exporter side is covered in a month when one of its members
+    # filed. One member that filed every month covers it throughout: such
+    # series are not joined month by month with every member (a destination's
+    # imports from everyone have hundreds; benchmarks/RESULTS.md, issue 27).
+    # (The coverage has a row per reporter, role and month: its months at each
+    # level are counted.)
+    n_months = months.select(pl.len().alias("_n"))
+    every_month = (
+        coverage.filter(pl.col("role") == "X")
+        .join(months, on="mi", how="semi")
+        .group_by("reporter")
+        .agg(_ap=pl.col("products").sum(), _at=pl.col("totals").sum())
+        .join(n_months, how="cross")
+        .select(
+            exporter="reporter",
+            _ap=pl.col("_ap") == pl.col("_n"),
+            _at=pl.col("_at") == pl.col("_n"),
+        )
+    )
+    members = members.join(keys.select("_sid"), on="_sid")
+    throughout = (
+        members.join(every_month, on="exporter")
+        .filter(level_covered(pl.col("p"), products="_ap", totals="_at"))
+        .select("_sid")
+        .unique()
+    )
+    others = members.join(throughout, on="_sid", how="anti")
+    exporters = filed(others, "X", "exporter", "x_cov")
     importers = filed(keys, "M", "b", "m_cov")
-    return exporters, importers
+    return exporters, importers, throughout.with_columns(_x_all=pl.lit(True))
 
 
 def numbered_rows(
@@ -689,7 +717,7 @@ def _dense(
     monthly = coverage.filter(pl.col("freq") == "M").select(
         "reporter", "role", "mi", "products", "totals"
     )
-    x_cov, m_cov = _covered(keys, members, monthly)
+    x_cov, m_cov, x_all = _covered(keys, members, monthly, months)
     # In the order of the keys and the calendar (both sorted): series by
     # series, month by month, without sorting 3.4M rows at 11.9M report rows.
     # The joins read one integer, the series-month's number (``series_month``).
@@ -703,10 +731,13 @@ def _dense(
         .join(rows, on="_k", how="left", maintain_order="left")
         .join(x_cov, on="_k", how="left", maintain_order="left")
         .join(m_cov, on="_k", how="left", maintain_order="left")
+        .join(x_all, on="_sid", how="left", maintain_order="left")
         .drop("_k")
         .with_columns(_i=pl.col("mi") - pl.col("mi").min())
         .with_columns(
-            x_cov=pl.col("x_cov").fill_null(False) | pl.col("x").is_not_null(),
+            x_cov=pl.col("x_cov").fill_null(False)
+            | pl.col("_x_all").fill_null(False)
+            | pl.col("x").is_not_null(),
             m_cov=pl.col("m_cov").fill_null(False) | pl.col("m").is_not_null(),
         )
         .with_columns(covered=pl.col("x_cov") | pl.col("m_cov"))
