@@ -67,6 +67,27 @@ _SUMMED = {"v": 100.0, "x": 100.0, "m": 100.0, "kg": 1000.0}
 
 def _rows(legs: pl.LazyFrame, kind: str, a: pl.Expr, b: pl.Expr, p: pl.Expr) -> pl.LazyFrame:
     """Sum legs into one series kind: ``a``, ``b``, ``p`` are expressions naming the series."""
+    if kind == "leg":
+        # A leg is its own series: the legs hold one row per exporter, importer,
+        # product and month (:func:`~tradeflows._routes.legs.monthly_legs`), so
+        # each sum below is of one row, computed as such.
+        return legs.select(
+            kind=pl.lit(kind),
+            a=a,
+            b=b,
+            p=p,
+            mi="mi",
+            v=divided(exact_units(pl.col("v"), _SUMMED["v"]).fill_null(0), _SUMMED["v"]),
+            **{
+                c: pl.when(pl.col(c).is_not_null()).then(
+                    divided(exact_units(pl.col(c), _SUMMED[c]).fill_null(0), _SUMMED[c])
+                )
+                for c in ("x", "m", "kg")
+            },
+            gap="gap",
+            gap_history="gap_history",
+            slip=pl.col("slip").fill_null(False),
+        )
     return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
         # Exact sums (to the cent, the gram): the same series whatever the row order.
         v=exact_sum(pl.col("v"), _SUMMED["v"]),
@@ -247,9 +268,11 @@ def series_rows(
     ).unique()
     members = pl.concat(
         [
+            # (A leg's one member, its exporter, is among the wanted legs' below.)
             *[
                 frame.select(kind=pl.lit(kind), a=a, b=b, p=p, exporter=who).unique()
                 for frame, kind, a, b, p, who in parts
+                if kind != "leg"
             ],
             dest_ex_members,
             # A leg's exporter files for it, whether it reported the leg or not.
