@@ -577,12 +577,12 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     # few hundred rows), then joined to the series-months in one join of a few
     # columns (0.6 s against 6.3 s for a join of the spreads per window at 11.9M
     # report rows, the same values bit for bit; benchmarks/RESULTS.md).
-    # The kind's code and the three size classes (0 to 5; none: 7) as one
-    # integer: the combinations found, and joined back, on one key.
+    # The kind's code and the three size classes (0 to _TOP_CLASS; none: one
+    # more) as one integer: the combinations found, and joined back, on one key.
     dense = dense.with_columns(_kind=kind_code(pl.col("kind")))
     key = pl.col("_kind").cast(pl.Int32)
     for cls in classes:
-        key = key * 8 + pl.col(cls).fill_null(7).cast(pl.Int32)
+        key = key * (_TOP_CLASS + 2) + pl.col(cls).fill_null(_TOP_CLASS + 1).cast(pl.Int32)
     dense = dense.with_columns(_nk=key)
     look = dense.select("_nk", "kind", *classes).unique(subset="_nk")
     scaled, helpers = [], []
