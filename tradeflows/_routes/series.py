@@ -66,40 +66,37 @@ _SUMMED = {"v": 100.0, "x": 100.0, "m": 100.0, "kg": 1000.0}
 
 
 def _rows(legs: pl.LazyFrame, kind: str, a: pl.Expr, b: pl.Expr, p: pl.Expr) -> pl.LazyFrame:
-    """Sum legs into one series kind: ``a``, ``b``, ``p`` are expressions naming the series."""
-    if kind == "leg":
-        # A leg is its own series: the legs hold one row per exporter, importer,
-        # product and month (:func:`~tradeflows._routes.legs.monthly_legs`), so
-        # each sum below is of one row, computed as such.
-        return legs.select(
-            kind=pl.lit(kind),
-            a=a,
-            b=b,
-            p=p,
-            mi="mi",
-            v=divided(exact_units(pl.col("v"), _SUMMED["v"]).fill_null(0), _SUMMED["v"]),
-            **{
-                c: pl.when(pl.col(c).is_not_null()).then(
-                    divided(exact_units(pl.col(c), _SUMMED[c]).fill_null(0), _SUMMED[c])
-                )
-                for c in ("x", "m", "kg")
-            },
-            gap="gap",
-            gap_history="gap_history",
-            slip=pl.col("slip").fill_null(False),
-        )
-    return legs.group_by(kind=pl.lit(kind), a=a, b=b, p=p, mi="mi").agg(
-        # Exact sums (to the cent, the gram): the same series whatever the row order.
-        v=exact_sum(pl.col("v"), _SUMMED["v"]),
+    """Sum legs into one series kind: ``a``, ``b``, ``p`` are expressions naming the series.
+
+    A leg is its own series: the legs hold one row per exporter, importer,
+    product and month (:func:`~tradeflows._routes.legs.monthly_legs`), so its
+    sums, each of one row, are taken on the rows, without a group-by.
+    """
+    one = kind == "leg"
+
+    def summed(c: str) -> pl.Expr:
+        # Exact sums (to the cent, the gram): the same series whatever the row
+        # order. Of one row (a leg), the row in those units (NaN as nothing).
+        if one:
+            return divided(exact_units(pl.col(c), _SUMMED[c]).fill_null(0), _SUMMED[c])
+        return exact_sum(pl.col(c), _SUMMED[c])
+
+    def reported(c: str) -> pl.Expr:
+        known = pl.col(c).is_not_null()
+        return known if one else any_true(known)
+
+    name = {"kind": pl.lit(kind), "a": a, "b": b, "p": p, "mi": "mi"}
+    values = {
+        "v": summed("v"),
         # Null, not zero, where no report of that side exists.
-        **{
-            c: pl.when(any_true(pl.col(c).is_not_null())).then(exact_sum(pl.col(c), _SUMMED[c]))
-            for c in ("x", "m", "kg")
-        },
-        gap=pl.col("gap").first() if kind == "leg" else pl.lit(None, pl.Float64),
-        gap_history=pl.col("gap_history").first() if kind == "leg" else pl.lit(None, pl.Float64),
-        slip=any_true(pl.col("slip")),
-    )
+        **{c: pl.when(reported(c)).then(summed(c)) for c in ("x", "m", "kg")},
+        # A leg's mirror gap; a sum of legs has none.
+        **{c: pl.col(c) if one else pl.lit(None, pl.Float64) for c in ("gap", "gap_history")},
+        "slip": pl.col("slip").fill_null(False) if one else any_true(pl.col("slip")),
+    }
+    if one:
+        return legs.select(**name, **values)
+    return legs.group_by(**name).agg(**values)
 
 
 def _others(dest_in: pl.LazyFrame, ex: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
