@@ -395,6 +395,25 @@ def test_the_evidence_computed_in_parts_of_whole_series_gives_the_indicators_of_
     assert_frame_equal(whole.sort(key), in_parts.sort(key))
 
 
+@pytest.mark.parametrize("ordered", [True, False])
+def test_the_series_parts_are_ranges_of_numbers_sliced_where_the_rows_are_in_order(ordered):
+    """The evidence's parts hold ``step`` consecutive series numbers, whole: sliced
+    where the rows are in order of number, filtered where they are not."""
+    from tradeflows._routes import _sid_ranges
+
+    months = 4
+    changes = pl.DataFrame({"_sid": [s for s in range(10) for _ in range(months)]})
+    changes = changes.with_columns(mi=pl.int_range(pl.len()) % months)
+    if not ordered:
+        changes = changes.sample(fraction=1.0, shuffle=True, seed=3)
+    parts = [p.collect() for p in _sid_ranges(changes.lazy(), 3, 9, ordered, "cpu")]
+    assert [sorted(p["_sid"].unique().to_list()) for p in parts] == [
+        [0, 1, 2], [3, 4, 5], [6, 7, 8], [9]
+    ]  # fmt: skip
+    assert [p.height for p in parts] == [12, 12, 12, 4]
+    assert pl.concat(parts).sort("_sid", "mi").equals(changes.sort("_sid", "mi"))
+
+
 def test_the_routes_kept_whole_are_capped_to_the_nearest_the_same_in_groups(
     store, whole, monkeypatch
 ):

@@ -301,13 +301,15 @@ def test_the_gpu_engines_way_gives_the_cpu_engines_indicators(tmp_path, monkeypa
     assert_frame_equal(gpu, cpu, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def test_the_usual_size_class_is_the_class_of_the_lower_median_of_the_window_before():
+@pytest.mark.parametrize("gpu", [False, True])
+def test_the_usual_size_class_is_the_class_of_the_lower_median_of_the_window_before(gpu):
     # Counted from running sums (every engine has them; the GPU engine has no
     # rolling median): checked against the lower median itself, on series with
-    # unreported months and levels across every class.
+    # unreported months and levels across every class. Both plans: the CPU's
+    # windows over the series' runs, the GPU's over their numbers in month order.
     import random
 
-    from tradeflows._routes.series import _with_usual_class
+    from tradeflows._routes.series import _with_series_runs, _with_usual_class
 
     rng = random.Random(3)
     rows = []
@@ -319,7 +321,8 @@ def test_the_usual_size_class_is_the_class_of_the_lower_median_of_the_window_bef
             rows.append((sid, i, i, covered, lv))
     dense = pl.DataFrame(rows, schema=["_sid", "mi", "_i", "covered", "lv"], orient="row")
     dense = dense.with_columns(cum_n=pl.col("covered").cast(pl.Int32).cum_sum().over("_sid"))
-    got = _with_usual_class(dense.lazy(), window=24, history=12).collect()["_cls"].to_list()
+    dense = _with_series_runs(dense.lazy(), gpu)
+    got = _with_usual_class(dense, window=24, history=12, gpu=gpu).collect()["_cls"].to_list()
 
     def lower_median_class(sid: int, i: int) -> int | None:
         before = [lv for s, j, _, _, lv in rows if s == sid and i - 24 <= j < i and lv is not None]

@@ -35,7 +35,8 @@ the materiality of what the route carried above its usual level.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from functools import partial
 from typing import NamedTuple
 
@@ -250,8 +251,8 @@ def _changes(rows, members, keys, months, coverage, window, history, engine,
     (an 11M-row store in one chapter: 3.9 to 9.9 GiB;
     benchmarks/RESULTS.md, issue 27).
     """
-    changes = partial(series_changes, rows, members, keys, months, coverage,
-                      window=window, history=history)  # fmt: skip
+    changes = partial(series_changes, rows, members, keys, months, coverage, window=window,
+                      history=history, gpu=_engine.resolve(engine) == "gpu")  # fmt: skip
     if _engine.resolve(engine) == "gpu":
         return _materialise(changes(), engine)
     n_months = _engine.collect(months.select(pl.len()), engine).item()
@@ -587,22 +588,46 @@ def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> 
     holds it. The columns the route-months read (:data:`EVIDENCE_READ`): by
     number, without the series' names."""
     if _engine.resolve(engine) != "gpu":
-        n, last = _engine.collect(changes.select(pl.len(), pl.col("_sid").max()), engine).row(0)
+        sid = pl.col("_sid")
+        n, last, ordered = _engine.collect(
+            changes.select(pl.len(), sid.max(), ordered=(sid.diff() >= 0).all()), engine
+        ).row(0)
         if n > SERIES_MONTHS_PER_PLAN:
             # Every series has a row for every month: equal ranges of numbers,
             # equal parts.
             step = (last + 1) * SERIES_MONTHS_PER_PLAN // n + 1
             parts = [
-                _engine.collect(
-                    series_evidence(
-                        changes.filter(pl.col("_sid").is_between(lo, lo + step - 1)), null
-                    ).select(EVIDENCE_READ),
-                    engine,
-                )
-                for lo in range(0, last + 1, step)
+                _engine.collect(series_evidence(part, null).select(EVIDENCE_READ), engine)
+                for part in _sid_ranges(changes, step, last, ordered, engine)
             ]
             return _engine.reread(pl.concat(parts), engine)
-    return _materialise(series_evidence(changes, null).select(EVIDENCE_READ), engine)
+    gpu = _engine.resolve(engine) == "gpu"
+    return _materialise(series_evidence(changes, null, gpu=gpu).select(EVIDENCE_READ), engine)
+
+
+def _sid_ranges(
+    changes: pl.LazyFrame, step: int, last: int, ordered: bool, engine: str | None
+) -> Iterator[pl.LazyFrame]:
+    """``changes`` in parts of ``step`` consecutive series numbers (up to ``last``).
+
+    Where the rows are in order of number (``ordered``, as the changes are
+    built), a part is a slice: no copy of the frame in memory, where a filter
+    copies every column of it (0.15-0.25 s a part at 11.9M report rows;
+    benchmarks/RESULTS.md, issue 27). The slice is executed first, as
+    :func:`series_null_counts`' are: the changes may be the spool's files.
+    """
+    los = list(range(0, last + 1, step))
+    if not ordered:
+        yield from (changes.filter(pl.col("_sid").is_between(lo, lo + step - 1)) for lo in los)
+        return
+    bounds = pl.Series([*los, last + 1], dtype=pl.Int64)
+    at = (
+        _engine.collect(changes.select(pl.col("_sid").cast(pl.Int64).search_sorted(bounds)), engine)
+        .to_series()
+        .to_list()
+    )
+    for a, b in itertools.pairwise(at):  # one at a time: each part goes before the next
+        yield _engine.collect(changes.slice(a, b - a), engine).lazy()
 
 
 #: Route-months built in one plan at most: more routes are built in parts, each

@@ -376,6 +376,36 @@ def series_month(sid: pl.Expr) -> pl.Expr:
     return sid.cast(pl.Int64) * (1 << 20) + pl.col("mi").cast(pl.Int64)
 
 
+#: On the CPU engines, each series' rows numbered as one run of a sorted integer
+#: (:func:`_with_series_runs`): what the windows over a series group by.
+_RUN = "_srun"
+
+
+def _runs(key: pl.Expr) -> pl.Expr:
+    """``key``'s runs of equal values (in the rows' order) numbered 1, 2, ..., flagged sorted.
+
+    Polars groups a window over a sorted key by slices of it, without hashing
+    it or sorting each group by month: a running sum over every series of
+    3.4M series-months, 0.20 -> 0.06 s (benchmarks/RESULTS.md, issue 27).
+    """
+    return key.ne_missing(key.shift()).cum_sum().set_sorted()
+
+
+def _with_series_runs(dense: pl.LazyFrame, gpu: bool) -> pl.LazyFrame:
+    """On the CPU engines, add :data:`_RUN`: each series' run of rows, numbered.
+
+    The series' rows are together and in month order (:func:`_back` reads
+    them so), so a window over the runs is the window over ``_sid`` in month
+    order. The GPU engine keeps ``over("_sid", order_by="mi")``.
+    """
+    return dense if gpu else dense.with_columns(_runs(pl.col("_sid")).alias(_RUN))
+
+
+def _in_series(expr: pl.Expr, gpu: bool) -> pl.Expr:
+    """``expr`` as a window over each series, in month order (:func:`_with_series_runs`)."""
+    return expr.over("_sid", order_by="mi") if gpu else expr.over(_RUN)
+
+
 def _back(expr: pl.Expr, k: int) -> pl.Expr:
     """``expr`` ``k`` months back in the same series (``k < 0``: ahead); null outside it.
 
@@ -646,7 +676,9 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     )  # fmt: skip
 
 
-def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
+def series_evidence(
+    changes: pl.LazyFrame, null: pl.DataFrame, *, gpu: bool = False
+) -> pl.LazyFrame:
     """The changes of :func:`series_changes` on the scale of chance, pooled into each
     month's rise and fall, with the values they quote.
 
@@ -658,6 +690,8 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
         :func:`null_table` of :func:`null_counts` of the whole data's changes
         (of ``changes`` when they are the whole data; added up over its parts
         when they are one HS chapter).
+    gpu : bool
+        Build the plan for the GPU engine (as :func:`series_changes`).
 
     Returns
     -------
@@ -698,7 +732,7 @@ def series_evidence(changes: pl.LazyFrame, null: pl.DataFrame) -> pl.LazyFrame:
     >>> ev.filter((pl.col('kind') == 'leg') & (pl.col('a') == 'USA')).select(pl.col('rise').max() > 2.33).item()
     True
     """
-    return _evidence(_empirical_null(changes, null))
+    return _evidence(_with_series_runs(_empirical_null(changes, null), gpu), gpu)
 
 
 #: The series' kinds, in the order of their codes (:func:`kind_code`).
@@ -774,6 +808,7 @@ def series_changes(
     window: int = 24,
     history: int = 12,
     numbered: pl.LazyFrame | None = None,
+    gpu: bool = False,
 ) -> pl.LazyFrame:
     """Dense monthly series, known in their covered months, and each window's change
     in log USD (``_u{k}``, ``_y{k}``; size class ``_c{k}``), before the null.
@@ -800,6 +835,9 @@ def series_changes(
         :func:`numbered_keys` of ``rows`` and ``keys``, or a part of it: only
         those series, with those numbers (a series' changes read no other
         series, so the parts put together are the whole).
+    gpu : bool
+        Build the plan for the GPU engine (its windows over a series say
+        their order; :func:`_with_series_runs`).
 
     Returns
     -------
@@ -827,7 +865,7 @@ def series_changes(
     >>> changes.filter(pl.col('kind') == 'leg').collect().height  # 3 legs (USA -> CHN too, unreported) x 36 months
     108
     """
-    dense = _dense(rows, members, keys, months, coverage, numbered)
+    dense = _with_series_runs(_dense(rows, members, keys, months, coverage, numbered), gpu)
     back = _back
     known = pl.col("covered")
     dense = dense.with_columns(
@@ -851,13 +889,13 @@ def series_changes(
         # Counts as Int64: on the GPU engine (cudf-polars 26.10) a windowed
         # cum_sum of Int32 gives Int64 values in a column typed Int32, which a
         # later shift refuses.
-        cum=pl.col("lv").fill_null(0.0).cum_sum().over("_sid", order_by="mi"),
-        cum_n=known.cast(pl.Int64).cum_sum().over("_sid", order_by="mi"),
-        _cnt=sound.cast(pl.Int64).cum_sum().over("_sid", order_by="mi"),
-        _sv=pl.when(sound).then(pl.col("v")).otherwise(0.0).cum_sum().over("_sid", order_by="mi"),
+        cum=_in_series(pl.col("lv").fill_null(0.0).cum_sum(), gpu),
+        cum_n=_in_series(known.cast(pl.Int64).cum_sum(), gpu),
+        _cnt=_in_series(sound.cast(pl.Int64).cum_sum(), gpu),
+        _sv=_in_series(pl.when(sound).then(pl.col("v")).otherwise(0.0).cum_sum(), gpu),
         _vs=pl.when(sound).then(pl.col("v")),
     )
-    dense = _with_usual_class(dense, window=window, history=history)
+    dense = _with_usual_class(dense, window=window, history=history, gpu=gpu)
 
     # In stages, each reading the columns the one before wrote: as one nest of
     # expressions (a window's change again inside its year-on-year change, each
@@ -914,6 +952,7 @@ def series_changes(
         for k in WINDOWS
     )
     internal = [f"_{c}{k}" for k in WINDOWS for c in ("n", "s", "yb", "ok")]
+    internal += [_RUN] if not gpu else []
     return dense.drop(*internal, *(f"_t{k}" for k in WINDOWS if k >= 3), "_h", "_cls")
 
 
@@ -928,7 +967,7 @@ def _window_sum(col: str, k: int) -> pl.Expr:
     return pl.col(col) - pl.when(pl.col("_i") >= k).then(before).otherwise(0)
 
 
-def _with_usual_class(dense: pl.LazyFrame, *, window: int, history: int) -> pl.LazyFrame:
+def _with_usual_class(dense: pl.LazyFrame, *, window: int, history: int, gpu: bool) -> pl.LazyFrame:
     """Add ``_cls``: the size class of the series' usual level before each month.
 
     The class of the lower median of the ``window`` covered months before it
@@ -943,11 +982,10 @@ def _with_usual_class(dense: pl.LazyFrame, *, window: int, history: int) -> pl.L
     cls = (pl.col("lv") / math.log(10.0)).floor().clip(0, _TOP_CLASS)
     below = [f"_le{b}" for b in range(_TOP_CLASS)]
     dense = dense.with_columns(
-        (pl.col("covered") & (cls <= b))
-        .cast(pl.Int64)  # as cum_n (series_changes)
-        .cum_sum()
-        .over("_sid", order_by="mi")
-        .alias(col)
+        _in_series(
+            (pl.col("covered") & (cls <= b)).cast(pl.Int64).cum_sum(),  # as cum_n (series_changes)
+            gpu,
+        ).alias(col)
         for b, col in enumerate(below)
     )
     # Each count over the ``window`` months before this one.
@@ -963,7 +1001,7 @@ def _with_usual_class(dense: pl.LazyFrame, *, window: int, history: int) -> pl.L
     ).drop(*below, *(f"_w{col}" for col in ["cum_n", *below]))
 
 
-def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
+def _evidence(dense: pl.LazyFrame, gpu: bool) -> pl.LazyFrame:
     """Each month's pooled rise and fall from the standardised changes, and what they quote."""
     back = _back
     known = pl.col("covered")
@@ -1013,15 +1051,17 @@ def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
         fall=pl.when(known).then(pl.col("fall")),
         # Runs of months that clear the evidence line, to date each rise's
         # onset; one month below it (a missing report) does not end a run.
-        _run=(
-            (pl.col("rise").fill_null(0.0) < EVIDENCE)
-            & (back(pl.col("rise"), -1).fill_null(0.0) < EVIDENCE)
-        )
-        .cast(pl.Int64)  # as cum_n
-        .cum_sum()
-        .over("_sid", order_by="mi"),
-        first_covered=pl.when(known).then(pl.col("mi")).min().over("_sid"),
-        last_covered=pl.when(known).then(pl.col("mi")).max().over("_sid"),
+        _run=_in_series(
+            (
+                (pl.col("rise").fill_null(0.0) < EVIDENCE)
+                & (back(pl.col("rise"), -1).fill_null(0.0) < EVIDENCE)
+            )
+            .cast(pl.Int64)  # as cum_n
+            .cum_sum(),
+            gpu,
+        ),
+        first_covered=_in_series(pl.when(known).then(pl.col("mi")).min(), gpu),
+        last_covered=_in_series(pl.when(known).then(pl.col("mi")).max(), gpu),
         # The mirror gap is read over three months: one that touches a
         # data-quality event says nothing about the flow.
         gap=pl.when(
@@ -1030,8 +1070,10 @@ def _evidence(dense: pl.LazyFrame) -> pl.LazyFrame:
             )
         ).then(pl.col("gap")),
     )
-    # A run within a series, as one integer: a window over one key, not two.
+    # A run within a series, as one integer: a window over one key, not two
+    # (on the CPU engines, the runs numbered in order: :func:`_runs`).
     run = pl.col("_sid").cast(pl.Int64) * (1 << 20) + pl.col("_run")
+    run = run if gpu else _runs(run)
     dense = dense.with_columns(
         onset=pl.when(pl.col("rise") >= EVIDENCE).then(
             pl.when(pl.col("rise") >= EVIDENCE).then(pl.col("mi")).min().over(run)
