@@ -288,10 +288,22 @@ def test_per_value_is_the_expression_row_by_row():
         mapped = per_value(expr)
         assert "replace_strict" in str(mapped)  # a few values over many rows: looked up
         assert df.select(mapped).equals(df.select(expr))
+    # Four values or fewer, a null among them: compared with each, not looked up.
+    few = df.with_columns(
+        c=pl.col("c").replace_strict({" x": " x", "M ": "M "}, default=None),
+        n=pl.col("n").clip(0, 2),
+    )
+    assert few["c"].n_unique() == 3 and few["c"].null_count() > 0 and few["n"].n_unique() == 3
+    per_value = PerValue(few)
+    for expr in [*exprs, pl.col("n") > 0, pl.col("c").is_null()]:
+        mapped = per_value(expr)
+        assert "replace_strict" not in str(mapped)
+        assert few.select(mapped).equals(few.select(expr))
     # Mostly distinct values: the expression itself.
     distinct = pl.DataFrame({"c": [str(i) for i in range(50)]})
     assert str(PerValue(distinct)(clean_str("c"))) == str(clean_str("c"))
     # Two columns, or none: the expression itself.
+    per_value = PerValue(df)
     both = pl.col("c") + pl.col("n").cast(pl.String)
     assert str(per_value(both)) == str(both)
     assert str(per_value(pl.lit("x"))) == str(pl.lit("x"))
