@@ -156,10 +156,16 @@ def _baseline_code(step: str, engine: str, src: Path, store: Path, out: Path) ->
                 f"n = run_polars_floor({files!r}, {floor!r}, every_column={every})"
             )
     elif engine == "pandas":
+        # Written as tradeflows' step writes its indicators (and as run_pandas
+        # writes its store): the same output, on disk.
         head = (
+            "import tempfile, pathlib; "
             "from bench_mirror import pandas_mirror; "
             "from pandas_routes import route_indicators; "
-            f"n = len(route_indicators(pandas_mirror({str(store)!r})))"
+            f"ind = route_indicators(pandas_mirror({str(store)!r})); "
+            "d = tempfile.TemporaryDirectory(); "
+            "ind.to_parquet(pathlib.Path(d.name) / 'indicators.parquet'); "
+            "n = len(ind); d.cleanup()"
         )
     else:
         head = f"from bench_mirror import run_floor; n = run_floor({str(store)!r}, {floor!r})[0]"
