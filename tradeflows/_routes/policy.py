@@ -247,7 +247,9 @@ def policy_breaks(
     # (benchmarks/RESULTS.md, issue 27).
     key = ["origin", "hs", "destination"]
     od = routes.join(routes.select(key).unique().with_row_index("_od"), on=key)
-    through = ["_od", "mi"]
+    # The origin's routes in a month, as one integer (series_month): a window over
+    # one key, not two.
+    through = series_month(pl.col("_od"))
     others = pl.col("in_change").count().over(through) - 1
     partner_ctrl = (
         rm.filter(pl.col("origin") != "")
