@@ -398,15 +398,18 @@ def test_the_evidence_computed_in_parts_of_whole_series_gives_the_indicators_of_
 @pytest.mark.parametrize("ordered", [True, False])
 def test_the_series_parts_are_ranges_of_numbers_sliced_where_the_rows_are_in_order(ordered):
     """The evidence's parts hold ``step`` consecutive series numbers, whole: sliced
-    where the rows are in order of number, filtered where they are not."""
+    where the rows are in order of number, filtered where they are not (numbers
+    as ``with_row_index`` gives them, unsigned)."""
     from tradeflows._routes import _sid_ranges
 
     months = 4
-    changes = pl.DataFrame({"_sid": [s for s in range(10) for _ in range(months)]})
+    changes = pl.DataFrame(
+        {"_sid": [s for s in range(10) for _ in range(months)]}, schema={"_sid": pl.UInt32}
+    )
     changes = changes.with_columns(mi=pl.int_range(pl.len()) % months)
     if not ordered:
         changes = changes.sample(fraction=1.0, shuffle=True, seed=3)
-    parts = [p.collect() for p in _sid_ranges(changes.lazy(), 3, 9, ordered, "cpu")]
+    parts = [p.collect() for p in _sid_ranges(changes.lazy(), 3, 9, "cpu")]
     assert [sorted(p["_sid"].unique().to_list()) for p in parts] == [
         [0, 1, 2], [3, 4, 5], [6, 7, 8], [9]
     ]  # fmt: skip

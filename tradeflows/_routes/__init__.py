@@ -588,17 +588,14 @@ def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> 
     holds it. The columns the route-months read (:data:`EVIDENCE_READ`): by
     number, without the series' names."""
     if _engine.resolve(engine) != "gpu":
-        sid = pl.col("_sid")
-        n, last, ordered = _engine.collect(
-            changes.select(pl.len(), sid.max(), ordered=(sid.diff() >= 0).all()), engine
-        ).row(0)
+        n, last = _engine.collect(changes.select(pl.len(), pl.col("_sid").max()), engine).row(0)
         if n > SERIES_MONTHS_PER_PLAN:
             # Every series has a row for every month: equal ranges of numbers,
             # equal parts.
             step = (last + 1) * SERIES_MONTHS_PER_PLAN // n + 1
             parts = [
                 _engine.collect(series_evidence(part, null).select(EVIDENCE_READ), engine)
-                for part in _sid_ranges(changes, step, last, ordered, engine)
+                for part in _sid_ranges(changes, step, last, engine)
             ]
             return _engine.reread(pl.concat(parts), engine)
     gpu = _engine.resolve(engine) == "gpu"
@@ -606,26 +603,29 @@ def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> 
 
 
 def _sid_ranges(
-    changes: pl.LazyFrame, step: int, last: int, ordered: bool, engine: str | None
+    changes: pl.LazyFrame, step: int, last: int, engine: str | None
 ) -> Iterator[pl.LazyFrame]:
     """``changes`` in parts of ``step`` consecutive series numbers (up to ``last``).
 
-    Where the rows are in order of number (``ordered``, as the changes are
-    built), a part is a slice: no copy of the frame in memory, where a filter
-    copies every column of it (0.15-0.25 s a part at 11.9M report rows;
+    Where the rows are in order of number (as the changes are built), a part
+    is a slice: no copy of the frame in memory, where a filter copies every
+    column of it (0.15-0.25 s a part at 11.9M report rows;
     benchmarks/RESULTS.md, issue 27). The slice is executed first, as
     :func:`series_null_counts`' are: the changes may be the spool's files.
     """
     los = list(range(0, last + 1, step))
-    if not ordered:
+    sid = pl.col("_sid").cast(pl.Int64)  # a signed difference, whatever the numbers' type
+    found = _engine.collect(
+        changes.select(
+            ordered=(sid.diff() >= 0).all(),
+            at=sid.search_sorted(pl.Series([*los, last + 1], dtype=pl.Int64)),
+        ),
+        engine,
+    )
+    if not found["ordered"][0]:
         yield from (changes.filter(pl.col("_sid").is_between(lo, lo + step - 1)) for lo in los)
         return
-    bounds = pl.Series([*los, last + 1], dtype=pl.Int64)
-    at = (
-        _engine.collect(changes.select(pl.col("_sid").cast(pl.Int64).search_sorted(bounds)), engine)
-        .to_series()
-        .to_list()
-    )
+    at = found["at"].to_list()  # where each part starts (the last: the end)
     for a, b in itertools.pairwise(at):  # one at a time: each part goes before the next
         yield _engine.collect(changes.slice(a, b - a), engine).lazy()
 
