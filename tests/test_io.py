@@ -378,3 +378,17 @@ def test_a_value_that_is_not_plain_decimal_text_is_refused_when_read_as_text(tmp
     assert scan(f, fast=True).collect()["value_usd"].to_list() == [1500.0]
     with pytest.raises(NotPlainDecimal, match="not plain decimal text"):
         scan(f, fast=True, text_values=True).collect()
+
+
+def test_comtrade_country_codes_read_from_the_table_as_from_the_code_list():
+    """Integer codes (as the parser types them) map to the ISO3 of the Comtrade code
+    list, outside it (negative, past the largest code, unknown) to null: every
+    code from -5 to 1005, and null."""
+    from tradeflows._io.comtrade import _country
+    from tradeflows._reference import comtrade_to_iso3
+
+    codes = comtrade_to_iso3()
+    df = pl.DataFrame({"c": [*range(-5, 1006), None]}, schema={"c": pl.Int64})
+    got = df.select(_country("c", df.schema))["c"].to_list()
+    assert got == [codes.get(c) for c in df["c"].to_list()]
+    assert got.count(None) > 600 and "TWN" in got and "WLD" in got
