@@ -33,7 +33,7 @@ import operator
 
 import polars as pl
 
-from tradeflows._expr import any_true, divided, exact_sum, exact_units
+from tradeflows._expr import any_true, divided, exact_sum, exact_units, key_runs
 from tradeflows._routes.coverage import level_covered
 
 __all__ = [
@@ -381,16 +381,6 @@ def series_month(sid: pl.Expr) -> pl.Expr:
 _RUN = "_srun"
 
 
-def _runs(key: pl.Expr) -> pl.Expr:
-    """``key``'s runs of equal values (in the rows' order) numbered 1, 2, ..., flagged sorted.
-
-    Polars groups a window over a sorted key by slices of it, without hashing
-    it or sorting each group by month: a running sum over every series of
-    3.4M series-months, 0.20 -> 0.06 s (benchmarks/RESULTS.md, issue 27).
-    """
-    return key.ne_missing(key.shift()).cum_sum().set_sorted()
-
-
 def _with_series_runs(dense: pl.LazyFrame, gpu: bool) -> pl.LazyFrame:
     """On the CPU engines, add :data:`_RUN`: each series' run of rows, numbered.
 
@@ -398,7 +388,7 @@ def _with_series_runs(dense: pl.LazyFrame, gpu: bool) -> pl.LazyFrame:
     them so), so a window over the runs is the window over ``_sid`` in month
     order. The GPU engine keeps ``over("_sid", order_by="mi")``.
     """
-    return dense if gpu else dense.with_columns(_runs(pl.col("_sid")).alias(_RUN))
+    return dense if gpu else dense.with_columns(key_runs(["_sid"]).alias(_RUN))
 
 
 def _in_series(expr: pl.Expr, gpu: bool) -> pl.Expr:
@@ -1071,9 +1061,9 @@ def _evidence(dense: pl.LazyFrame, gpu: bool) -> pl.LazyFrame:
         ).then(pl.col("gap")),
     )
     # A run within a series, as one integer: a window over one key, not two
-    # (on the CPU engines, the runs numbered in order: :func:`_runs`).
+    # (on the CPU engines, its runs numbered in order: :func:`key_runs`).
     run = pl.col("_sid").cast(pl.Int64) * (1 << 20) + pl.col("_run")
-    run = run if gpu else _runs(run)
+    run = run if gpu else key_runs([run])
     dense = dense.with_columns(
         onset=pl.when(pl.col("rise") >= EVIDENCE).then(
             pl.when(pl.col("rise") >= EVIDENCE).then(pl.col("mi")).min().over(run)
