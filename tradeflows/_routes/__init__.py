@@ -251,9 +251,10 @@ def _changes(rows, members, keys, months, coverage, window, history, engine,
     (an 11M-row store in one chapter: 3.9 to 9.9 GiB;
     benchmarks/RESULTS.md, issue 27).
     """
+    gpu = _engine.resolve(engine) == "gpu"
     changes = partial(series_changes, rows, members, keys, months, coverage, window=window,
-                      history=history, gpu=_engine.resolve(engine) == "gpu")  # fmt: skip
-    if _engine.resolve(engine) == "gpu":
+                      history=history, gpu=gpu)  # fmt: skip
+    if gpu:
         return _materialise(changes(), engine)
     n_months = _engine.collect(months.select(pl.len()), engine).item()
     most = max(1, SERIES_MONTHS_PER_PLAN // max(n_months, 1))
@@ -587,7 +588,8 @@ def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> 
     whole's). On the GPU engine, one plan: fewer copies, and the device's memory
     holds it. The columns the route-months read (:data:`EVIDENCE_READ`): by
     number, without the series' names."""
-    if _engine.resolve(engine) != "gpu":
+    gpu = _engine.resolve(engine) == "gpu"
+    if not gpu:
         n, last = _engine.collect(changes.select(pl.len(), pl.col("_sid").max()), engine).row(0)
         if n > SERIES_MONTHS_PER_PLAN:
             # Every series has a row for every month: equal ranges of numbers,
@@ -598,7 +600,6 @@ def _evidence(changes: pl.LazyFrame, null: pl.DataFrame, engine: str | None) -> 
                 for part in _sid_ranges(changes, step, last, engine)
             ]
             return _engine.reread(pl.concat(parts), engine)
-    gpu = _engine.resolve(engine) == "gpu"
     return _materialise(series_evidence(changes, null, gpu=gpu).select(EVIDENCE_READ), engine)
 
 
