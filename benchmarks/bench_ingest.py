@@ -303,6 +303,16 @@ class _GpuMemory:
         self._thread.join()
 
 
+def warm(path: Path) -> None:
+    """Read the file ``path`` (or every file under the folder) once: what a
+    measured run reads is then in the page cache, whichever ran before it."""
+    for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        if f.is_file():
+            with open(f, "rb") as stream:
+                while stream.read(1 << 24):
+                    pass
+
+
 def run_code(code: str, gpu: bool = False) -> dict:
     """Run ``code`` in a child Python: wall seconds, peak RSS GiB, peak GPU GiB, error.
 
@@ -375,9 +385,7 @@ def main() -> None:
             check=True,
         )
     size = path.stat().st_size / 2**30
-    with open(path, "rb") as f:  # the same warm page cache for every variant
-        while f.read(1 << 24):
-            pass
+    warm(path)  # the same warm page cache for every variant
     # Interleaved repeats; the fastest run of each variant is the one least
     # disturbed by whatever else the shared machine was doing.
     variants = args.variants.split(",")

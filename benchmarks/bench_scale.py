@@ -51,7 +51,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import machine, run_code  # noqa: E402
+from bench_ingest import machine, run_code, warm  # noqa: E402
 
 STEPS = ["ingest", "mirror+routes", "detect", "report"]
 
@@ -253,18 +253,6 @@ def _same(step: str, first: Path, other: Path) -> str:
     return "yes"
 
 
-def _warm(folder: Path) -> None:
-    """Read every file under ``folder`` once, so that each engine finds its input in the
-    page cache: the engine run first would otherwise read from disk what a run
-    before it (pandas' 11.6 GiB at 11.9M rows) pushed out of the cache, and
-    the engines after it would not."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            with open(path, "rb") as f:
-                while f.read(1 << 24):
-                    pass
-
-
 def _out(work: Path, step: str, engine: str) -> Path:
     """Where one engine's result of one step goes."""
     if engine in BASELINES:
@@ -311,7 +299,11 @@ def run_size(
                     continue
                 if out.is_dir():
                     shutil.rmtree(out)
-                _warm(src if step == "ingest" else store)
+                # Each engine finds its input in the page cache: the one run
+                # first would otherwise read from disk what a run before it
+                # (pandas' 11.6 GiB at 11.9M rows) pushed out, and those after
+                # it would not.
+                warm(src if step == "ingest" else store)
                 r = run_code(step_code(step, engine, src, store, out), gpu=name == "gpu")
                 r.update(step=step, engine=engine)
                 if r["error"] or engine not in best or r["wall"] < best[engine]["wall"]:
