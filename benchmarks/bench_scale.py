@@ -181,7 +181,9 @@ def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
         return _cli("ingest", str(src), "--out", str(out), "--engine", name, "--quiet")
     if step == "mirror+routes":
         return (
-            "import polars as pl; from tradeflows._store import scan_store; "
+            # tradeflows before polars, as in its command line: its allocator's
+            # decay is set before polars loads (tradeflows._allocator).
+            "from tradeflows._store import scan_store; "
             "from tradeflows._engine import collect; "
             "from tradeflows._mirror import collect_mirror; "
             "from tradeflows._routes import collect_route_indicators; "

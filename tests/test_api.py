@@ -241,3 +241,29 @@ def test_importing_tradeflows_leaves_the_heavy_parts_for_first_use():
     code = "import tradeflows; tradeflows.datasets.toy_trade(); import sys; print('tradeflows._synth' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_importing_tradeflows_first_gives_polars_allocator_two_seconds_of_decay():
+    # Set before polars loads, read by its jemalloc after polars' own options
+    # (the later value wins); a decay of the user's, or polars loaded first,
+    # leave the allocator as it is. polars' options inherited from a parent
+    # process are not a choice.
+    import os
+    import subprocess
+    import sys
+
+    from tradeflows._allocator import DECAY, POLARS_OWN, VARIABLE
+
+    def conf(code: str, **env: str) -> str:
+        clean_env = {k: v for k, v in os.environ.items() if k != VARIABLE} | env
+        code += f"; import os; print(os.environ[{VARIABLE!r}])"
+        run = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=clean_env
+        )
+        return run.stdout.strip()
+
+    (own,) = [own for own in POLARS_OWN if conf("import tradeflows") == f"{own},{DECAY}"]
+    assert conf("import tradeflows", **{VARIABLE: own}) == f"{own},{own},{DECAY}"
+    assert conf("import tradeflows", **{VARIABLE: "thp:always"}).endswith(f"thp:always,{DECAY}")
+    assert DECAY not in conf("import tradeflows", **{VARIABLE: "dirty_decay_ms:500"})
+    assert DECAY not in conf("import polars, tradeflows")

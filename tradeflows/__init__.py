@@ -33,6 +33,10 @@ synthetic worlds are imported on first use of what needs them
 :mod:`tradeflows.fetch`, :mod:`tradeflows.datasets`).
 """
 
+# First, before anything imports polars: its allocator reads its options once, at load.
+from tradeflows import _allocator  # noqa: F401
+
+# isort: split
 from tradeflows import clean, names
 from tradeflows._clean import audit
 from tradeflows._engine import config_context

@@ -1,0 +1,67 @@
+"""How long polars' allocator keeps the memory it frees: set before polars loads.
+
+polars allocates through jemalloc on Linux and, on import, tells it to hand
+freed pages back to the kernel after half a second (``dirty_decay_ms:500,
+muzzy_decay_ms:1000``, in ``_RJEM_MALLOC_CONF``), so that a notebook's
+memory falls soon after a large query. An ingest or a detect frees and
+allocates gigabytes in steps a second or two apart: each step then takes
+fresh pages from the kernel, and on a virtual machine a fresh page is
+expensive. On the 2-core CI-like machine, the 52M-row ingest with two
+seconds of decay took 79 to 83 s (40 s of it in the kernel) against 84 to
+105 s (46 to 75 s), at the same peak memory (``benchmarks/RESULTS.md``,
+issue 27).
+
+:func:`keep_freed_memory` adds two seconds of decay to what polars sets. It
+runs when this module is imported, first of all :mod:`tradeflows`. It does
+nothing where polars was imported first (jemalloc has read its options), or
+where ``_RJEM_MALLOC_CONF`` already names a decay: the user's choice is kept
+(``dirty_decay_ms:500`` keeps polars' own). polars' own options, inherited
+from a parent process that loaded polars, are not a choice: the decay is
+added after them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: What jemalloc reads after polars' options (the later value of an option wins).
+DECAY = "dirty_decay_ms:2000,muzzy_decay_ms:2000"
+
+#: The environment variable polars' jemalloc reads at load.
+VARIABLE = "_RJEM_MALLOC_CONF"
+
+#: What polars writes in :data:`VARIABLE` when it loads, before any options of
+#: the user's (polars 1.44; 1.35's muzzy decay is -1): a process started by
+#: one that loaded polars inherits it.
+POLARS_OWN = ("dirty_decay_ms:500,muzzy_decay_ms:1000", "dirty_decay_ms:500,muzzy_decay_ms:-1")
+
+
+def keep_freed_memory() -> bool:
+    """Give polars' allocator two seconds of decay, unless polars is loaded or the user chose one.
+
+    Returns
+    -------
+    bool
+        Whether the decay was added to :data:`VARIABLE` (polars puts its own
+        options before it when it loads; the later value of an option wins).
+
+    Examples
+    --------
+    >>> import polars
+    >>> keep_freed_memory()  # polars is loaded: too late, and nothing is changed
+    False
+    """
+    if "polars" in sys.modules:
+        return False
+    given = os.environ.get(VARIABLE, "")
+    chosen = given
+    for own in POLARS_OWN:
+        chosen = chosen.removeprefix(own)
+    if "decay_ms" in chosen:
+        return False
+    os.environ[VARIABLE] = f"{given},{DECAY}" if given else DECAY
+    return True
+
+
+keep_freed_memory()
