@@ -8,7 +8,7 @@ allocates gigabytes in steps a second or two apart: each step then takes
 fresh pages from the kernel, and on a virtual machine a fresh page is
 expensive. On the 2-core CI-like machine, the 52M-row ingest with two
 seconds of decay took 79 to 83 s (40 s of it in the kernel) against 84 to
-105 s (46 to 75 s), at the same peak memory (``benchmarks/RESULTS.md``,
+105 s (46 to 75 s), its peak 1% to 4% higher (``benchmarks/RESULTS.md``,
 issue 27).
 
 :func:`keep_freed_memory` adds two seconds of decay to what polars sets. It
