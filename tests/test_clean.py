@@ -208,6 +208,33 @@ def test_unit_slip_confirmed_by_mirror_at_the_end_of_a_series():
     assert not without_mirror["slip_suspect"].any()
 
 
+def test_unit_slip_in_a_lumpy_series_needs_the_mirror():
+    # A series that doubles or halves from month to month, as real ones do:
+    # its x1000 month is a slip only where the partner's report of that month
+    # says so (Viet Nam's USD 414m between 197k and 601k, China's 450k).
+    months = [dt.date(2023, m, 1) for m in range(1, 13)]
+    values = [3e4, 7e5, 2e5, 9e6, 3.5e5, 1.2e6, 4e4, 1.97e5, 4.14e8, 6.01e5, 2.5e6, 8e4]
+    exp = canonical_frame(period=months, value_usd=values)
+    logs = exp["value_usd"].log10()
+    assert (logs - logs.median()).abs().median() > 0.3  # lumpy: not a steady series
+    assert not flag_unit_slips(exp)["slip_suspect"].any()
+    mirror = canonical_frame(
+        period=[months[8]], reporter=["CHN"], partner=["MYS"], flow=["M"], value_usd=[4.5e5]
+    )
+    out = flag_unit_slips(pl.concat([exp, mirror]))
+    assert out["slip_suspect"].to_list() == [False] * 8 + [True] + [False] * 4
+    # A partner who books the same large value: no slip, a large month.
+    agrees = mirror.with_columns(value_usd=pl.lit(4.3e8))
+    assert not flag_unit_slips(pl.concat([exp, agrees]))["slip_suspect"].any()
+    # A month 1000 times below its neighbours and its mirror is a tiny month
+    # there, not a slip: lumpy series have them (a small shipment, a partner
+    # booking the month before).
+    low = exp.with_columns(
+        value_usd=pl.Series([v / 1e6 if k == 8 else v for k, v in enumerate(values)])
+    )
+    assert not flag_unit_slips(pl.concat([low, mirror]))["slip_suspect"].any()
+
+
 def test_concordance_to_hs2017():
     df = canonical_frame(hs=["847150", "85423190", "88062100"], hs_revision=["HS2022"] * 3)
     out = to_revision(df)

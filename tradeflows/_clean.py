@@ -676,11 +676,18 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     the next report of its series (reporter, partner, flow, HS code,
     frequency), which agree with each other (within x3), and the series is
     otherwise steady (at least five reports, median absolute deviation of
-    log10 values under 0.3: in a lumpy series a jump of x1000 is no evidence
-    of a slip). At the ends of a series, where one neighbour
+    log10 values under 0.3). At the ends of a series, where one neighbour
     is missing, the partner's mirror report of the same period must confirm
     it. Wherever the mirror report exists and agrees with the value, it is not
-    a slip. A lasting change of level (exports to Russia after February 2022)
+    a slip. In a lumpy series (most real monthly series: they double or halve
+    from month to month) a jump of x1000 alone is no evidence of a slip; it
+    is one when the partner's report of the same flow and period confirms it:
+    the value sits a factor near 1000 above that report and at least
+    ``ratio`` above both neighbours, which are then free to differ. A month 1000 times
+    below its neighbours is not read as a slip there: a tiny month beside
+    large ones is common in such series (a small shipment; a partner who
+    books the month before).
+    A lasting change of level (exports to Russia after February 2022)
     is never a slip. ``slip_suspect`` is set and counted as
     ``chg_unit_slip_flagged``.
 
@@ -793,39 +800,59 @@ def unit_slip_rows(
     cand = cand.join(center, on="_s").cache()
     # It or its neighbour is then at least lo/2 from the series' centre: a
     # series with no such row cannot have a slip, and is not sorted.
-    dev = (pl.col("_log") - pl.col("_center")).abs()
-    spread = (
-        cand.group_by("_s")
-        .agg(_spread=dev.median(), _far=dev.max())
-        .filter((pl.col("_spread") < 0.3) & (pl.col("_far") >= lo / 2 - 1e-9))
-    )
-    cand = cand.join(spread, on="_s", how="semi").sort("_s", "period", on)
-    same = pl.col("_s") == pl.col("_s").shift(1)
-    same_next = pl.col("_s") == pl.col("_s").shift(-1)
-    cand = cand.with_columns(
-        _prev=pl.when(same).then(pl.col("_log").shift(1)),
-        _next=pl.when(same_next).then(pl.col("_log").shift(-1)),
-    )
-    value, prev, nxt = pl.col("_log"), pl.col("_prev"), pl.col("_next")
+    dev = pl.col("_log") - pl.col("_center")
+    spread = cand.group_by("_s").agg(_spread=dev.abs().median(), _far=dev.abs().max()).cache()
+    steady = spread.filter((pl.col("_spread") < 0.3) & (pl.col("_far") >= lo / 2 - 1e-9))
+    value, prev, nxt, mirror_log = (pl.col(c) for c in ("_log", "_prev", "_next", "_mirror"))
     up = (value - prev).sign() == (value - nxt).sign()
     inner = near_1000(value - prev) & near_1000(value - nxt) & up & ((prev - nxt).abs() < 0.5)
     edge = (prev.is_null() & near_1000(value - nxt)) | (nxt.is_null() & near_1000(value - prev))
-    cand = cand.filter((inner | edge).fill_null(False))
-    # The partner's report of the same flow, looked up for the few candidates.
-    wanted = cand.select(pl.col("_m").alias("_s"), "period").unique()
+    in_steady = (
+        _neighbours(cand.join(steady, on="_s", how="semi"), on)
+        .filter((inner | edge).fill_null(False))
+        .cache()
+    )
+    # In a lumpy series only the partner's report can confirm a slip, and only
+    # a slip up (a tiny month beside large ones is common there: a small
+    # shipment, or the partner booking the month before). Its rows a hundred
+    # times the series' median or more (a slip of x1000 of a month not under a
+    # tenth of it) are looked up in the mirror, and the few series with one
+    # confirmed are then sorted.
+    lumpy = spread.filter(pl.col("_spread") >= 0.3).select("_s")
+    far = cand.filter(dev >= lo / 2 - 1e-9).join(lumpy, on="_s", how="semi")
+    # The partner's report of the same flow, looked up once for both.
+    wanted = pl.concat([in_steady.select("_m", "period"), far.select("_m", "period")]).unique()
     mirror = (
-        lf.join(wanted, on=["_s", "period"], how="semi")
+        lf.join(wanted.select(pl.col("_m").alias("_s"), "period"), on=["_s", "period"], how="semi")
         .group_by("_s", "period")
         .agg(_mirror=pl.col("value_usd").sum().log10())
         .select(pl.col("_s").alias("_m"), "period", "_mirror")
+        .cache()
     )
-    cand = cand.join(mirror, on=["_m", "period"], how="left")
-    suspect = (
-        pl.when(pl.col("_mirror").is_null())
+    above_mirror = near_1000(value - mirror_log) & (value > mirror_log)
+    confirmed = far.join(mirror, on=["_m", "period"]).filter(above_mirror).select("_s").unique()
+    in_lumpy = _neighbours(cand.join(confirmed, on="_s", how="semi"), on).filter(
+        (value - prev >= lo) & (value - nxt >= lo)
+    )
+    in_steady = in_steady.join(mirror, on=["_m", "period"], how="left").filter(
+        pl.when(mirror_log.is_null())
         .then(inner)
-        .otherwise(near_1000(value - pl.col("_mirror")) & (inner | edge))
+        .otherwise(near_1000(value - mirror_log) & (inner | edge))
+        .fill_null(False)
     )
-    return cand.filter(suspect.fill_null(False)).select(on, *carry)
+    in_lumpy = in_lumpy.join(mirror, on=["_m", "period"]).filter(above_mirror)
+    return pl.concat([in_steady.select(on, *carry), in_lumpy.select(on, *carry)])
+
+
+def _neighbours(rows: pl.LazyFrame, on: str) -> pl.LazyFrame:
+    """``rows`` sorted by series and period, with ``_prev`` and ``_next``: the log
+    values of the reports before and after in the same series (:func:`unit_slip_rows`)."""
+    same = pl.col("_s") == pl.col("_s").shift(1)
+    same_next = pl.col("_s") == pl.col("_s").shift(-1)
+    return rows.sort("_s", "period", on).with_columns(
+        _prev=pl.when(same).then(pl.col("_log").shift(1)),
+        _next=pl.when(same_next).then(pl.col("_log").shift(-1)),
+    )
 
 
 def mark_unit_slips(lf: pl.LazyFrame, rows: pl.LazyFrame, on: str) -> pl.LazyFrame:
