@@ -232,17 +232,18 @@ def test_a_run_over_its_memory_budget_goes_chapter_by_chapter_to_the_same_flags(
     from tradeflows._log import logger
     from tradeflows._query import Query
     from tradeflows.detect._budget import (
-        BYTES_PER_ROUTE_MONTH,
         BYTES_PER_STORE_ROW,
         route_months_estimate,
+        whole_run_bytes,
     )
 
-    n = route_months_estimate(collect_mirror(store), Query())
+    pairs = collect_mirror(store)
+    n = route_months_estimate(pairs, Query())
     assert n >= whole.height > 0  # every route-month scored was counted
     rows = store.select(pl.len()).collect().item()
-    # The rows fit the budget; their route-months do not.
-    tight_budget = max(n // 2 * BYTES_PER_ROUTE_MONTH, rows * BYTES_PER_STORE_ROW)
-    assert tight_budget < n * BYTES_PER_ROUTE_MONTH
+    # The rows fit the budget; the whole run does not.
+    tight_budget = max(whole_run_bytes(pairs.height, n // 2), rows * BYTES_PER_STORE_ROW)
+    assert tight_budget < whole_run_bytes(pairs.height, n)
     said: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: said.append(record.getMessage())

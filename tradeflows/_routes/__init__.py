@@ -632,10 +632,11 @@ def _sid_ranges(
 
 
 #: Route-months built in one plan at most: more routes are built in parts, each
-#: a set of whole (destination, origin) pairs (3 kB a route-month at the plan's
-#: peak: ``tradeflows.detect._budget``). One HS chapter of a wide data set can
-#: hold millions (a 55M-row world's chapter 29: 37,271 routes, 2.7M route-months,
-#: 6 GB; benchmarks/RESULTS.md, issue 27).
+#: a set of whole (destination, origin) pairs (1.4 to 1.8 kB a route-month at
+#: the run's peak, beyond its legs and series: ``tradeflows.detect._budget``).
+#: One HS chapter of a wide data set can hold millions (a 55M-row world's
+#: chapter 29: 37,271 routes, 2.7M route-months, 6 GB; benchmarks/RESULTS.md,
+#: issue 27).
 ROUTE_MONTHS_PER_PLAN = 1_000_000
 
 

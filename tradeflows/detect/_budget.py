@@ -19,21 +19,30 @@ from tradeflows._errors import TradeflowsInputError
 from tradeflows._query import Query
 
 __all__ = [
+    "BYTES_PER_PAIR",
     "BYTES_PER_ROUTE_MONTH",
     "BYTES_PER_STORE_ROW",
     "DEFAULT_SHARE",
+    "PROCESS_BYTES",
     "memory_budget",
     "memory_in_words",
     "query_route_inputs",
     "route_months_estimate",
     "too_many_rows",
+    "whole_run_bytes",
 ]
 
-#: Peak bytes of the whole run per route-month, beyond the pairs in memory:
-#: 2.6 kB on a wide world of 10M report rows (6.4 GiB peak, 0.5 GiB of pairs,
-#: 2.4M route-months), 3.2 kB on the narrow 9.7M-row world of bench_scale.py
-#: (3.6 GiB, 0.6 GiB, 1.0M): benchmarks/RESULTS.md, issue 27.
-BYTES_PER_ROUTE_MONTH = 3_000
+#: Peak bytes of a whole run (:func:`whole_run_bytes`): the interpreter and its
+#: libraries, a pair (a flow's two reports, :func:`tradeflows.collect_mirror`)
+#: and a route-month. Fitted above the peaks of 11 whole runs on four worlds
+#: (0.7M to 5.0M pairs, 26k to 5.4M route-months, 0.9 to 10.4 GiB), each 13%
+#: to 49% over: a run's legs and series follow its pairs, its route-months
+#: come in parts (``tradeflows._routes.ROUTE_MONTHS_PER_PLAN``). The pairs
+#: and route-months alone at 3 kB a route-month fell 1.5 to 2 GiB short of
+#: the wide 10M-row world's runs (benchmarks/RESULTS.md, issue 27).
+PROCESS_BYTES = 400 * 2**20
+BYTES_PER_PAIR = 900
+BYTES_PER_ROUTE_MONTH = 2_000
 
 #: Peak bytes per store row of pairing all the rows at once and reading the
 #: context from those pairs (326 measured on the wide 50M-row world:
@@ -142,6 +151,34 @@ def route_months_estimate(
         routes.select(n=pl.len()).join(span, how="cross"), engine
     ).row(0)
     return int(n_routes) * (int(hi) - int(lo) + 1 if lo is not None else 0)
+
+
+def whole_run_bytes(pairs: int, route_months: int) -> int:
+    """The peak memory of a whole run (not chapter by chapter), estimated before it.
+
+    Parameters
+    ----------
+    pairs : int
+        Rows of the mirror (:func:`tradeflows.collect_mirror`).
+    route_months : int
+        :func:`route_months_estimate`.
+
+    Returns
+    -------
+    int
+        Bytes: :data:`PROCESS_BYTES`, :data:`BYTES_PER_PAIR` a pair and
+        :data:`BYTES_PER_ROUTE_MONTH` a route-month.
+
+    See Also
+    --------
+    memory_budget : what the estimate is compared with.
+
+    Examples
+    --------
+    >>> memory_in_words(whole_run_bytes(4_400_000, 1_386_000))  # measured: 5.9 GiB
+    '6.7 GiB'
+    """
+    return PROCESS_BYTES + pairs * BYTES_PER_PAIR + route_months * BYTES_PER_ROUTE_MONTH
 
 
 def query_route_inputs(pairs: pl.DataFrame, query: Query, engine: str | None = None):

@@ -427,16 +427,16 @@ def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int):
     (then the detection goes chapter by chapter, to the same flags); and, when
     they fit, the legs and routes counted (:func:`query_route_inputs`), for the run."""
     from tradeflows.detect._budget import (
-        BYTES_PER_ROUTE_MONTH,
         memory_in_words,
         query_route_inputs,
         route_months_estimate,
+        whole_run_bytes,
     )
 
     with step("counting the route-months"):
         inputs = query_route_inputs(pairs, query, engine)
         n = route_months_estimate(pairs, query, engine, inputs=inputs)
-    need = pairs.estimated_size() + n * BYTES_PER_ROUTE_MONTH
+    need = whole_run_bytes(pairs.height, n)
     if need <= budget:
         return False, inputs
     logger.info(
@@ -620,9 +620,10 @@ def detect_routes(
         row per origin -> hub -> destination -> product).
     memory : str or float, optional
         The memory the run may use (``"6GiB"``, or a share of the machine's:
-        ``0.5``; default a quarter). When the whole run's route-months would
-        need more (the pairs in memory and 3 kB a route-month, counted before
-        they are built), it goes HS chapter by chapter in groups, as with
+        ``0.5``; default a quarter). When the whole run would need more
+        (:func:`tradeflows.detect._budget.whole_run_bytes` of its pairs and
+        route-months, counted before they are built), it goes HS chapter by
+        chapter in groups, as with
         ``partition``, scoring each group as it is computed: the same flags.
     keep : {"evidence", "all"}
         ``"evidence"``: every month of the routes an analyst reads (flagged,
