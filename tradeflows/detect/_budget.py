@@ -36,7 +36,7 @@ __all__ = [
 #: libraries, a pair (a flow's two reports, :func:`tradeflows.collect_mirror`)
 #: and a route-month. Fitted above the peaks of 11 whole runs on four worlds
 #: (0.7M to 5.0M pairs, 26k to 5.4M route-months, 0.9 to 10.4 GiB), each 13%
-#: to 49% over: a run's legs and series follow its pairs, its route-months
+#: to 54% over: a run's legs and series follow its pairs, its route-months
 #: come in parts (``tradeflows._routes.ROUTE_MONTHS_PER_PLAN``). The pairs
 #: and route-months alone at 3 kB a route-month fell 1.5 to 2 GiB short of
 #: the wide 10M-row world's runs (benchmarks/RESULTS.md, issue 27).
