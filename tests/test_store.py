@@ -316,3 +316,83 @@ def test_adding_a_year_keeps_the_other_years_rows(tmp_path, two_files):
     want = _clean_at_once(list(two_files))
     assert got.sort("period").equals(want.sort("period"))
     assert audit["store"]["rows"] == got.height
+
+
+@pytest.fixture
+def in_batches(monkeypatch):
+    """Every Comtrade CSV file read as a large one is: in batches, here of 40 rows."""
+    import tradeflows._store as store_module
+
+    monkeypatch.setattr(store_module, "BATCH_BYTES", 0)
+    monkeypatch.setattr(store_module, "BATCH_ROWS", 40)
+    return store_module
+
+
+def test_files_read_in_batches_give_the_store_and_audit_of_files_read_whole(tmp_path, monkeypatch):
+    from tests.conftest import small_world
+
+    world = small_world(tmp_path / "w", seed=5)
+    files = sorted((world / "comtrade").glob("*.csv"))
+    # A revised report at the end of a file supersedes one of its first batch.
+    lines = files[0].read_text().splitlines()
+    revised = lines[1].split(",")
+    revised[-4] = str(float(revised[-4]) + 7)  # primaryValue
+    files[0].write_text("\n".join([*lines, ",".join(revised)]) + "\n")
+    whole = ingest(files, tmp_path / "whole")
+    import tradeflows._store as store_module
+
+    calls = []
+    monkeypatch.setattr(store_module, "BATCH_BYTES", 0)
+    monkeypatch.setattr(store_module, "BATCH_ROWS", 40)
+    original = store_module.scan_batches
+    monkeypatch.setattr(store_module, "scan_batches", lambda *a: calls.append(a) or original(*a))
+    batched = ingest(files, tmp_path / "batched")
+    # (polars before 1.44 reads them whole: tradeflows._store.BATCHES)
+    assert len(calls) == (len(files) if store_module.BATCHES else 0)
+    assert whole["totals"]["rows_read"] > 40 * len(files)
+
+    def entries(doc):
+        return [{k: v for k, v in e.items() if k != "ingested"} for e in doc["files"]]
+
+    assert entries(batched) == entries(whole) and batched["totals"] == whole["totals"]
+    assert whole["totals"]["dropped"].get("duplicate_superseded") == 1
+    assert (
+        scan_store(tmp_path / "batched").collect().equals(scan_store(tmp_path / "whole").collect())
+    )
+
+
+def _distinct_rows() -> list[str]:
+    """120 Comtrade rows, each its own report: ten partners, twelve months."""
+    partners = ["156", "392", "410", "702", "764", "344", "784", "699", "36", "76"]
+    return [
+        comtrade_row(period=f"2023{m:02d}", partner=p, value=str(100 + m))
+        for p in partners
+        for m in range(1, 13)
+    ]
+
+
+def test_a_bad_value_in_a_later_batch_reads_the_file_again_exactly(tmp_path, in_batches):
+    rows = _distinct_rows()
+    rows[97] = rows[97].rsplit(",", 4)[0] + ',12O0,"",true,false'
+    bad = comtrade_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(TradeflowsInputError, match=r"bad\.csv.* line 99\b"):
+        ingest([bad], tmp_path / "strict")
+    doc = ingest([bad], tmp_path / "store", lenient=True)
+    (entry,) = doc["files"]
+    assert entry["read"] == "exact" and entry["dropped"]["bad_value"] == 1
+    assert entry["rows_read"] == 120 and doc["store"]["rows"] == 119
+
+
+def test_a_short_row_found_after_the_last_batch_reads_the_file_again(tmp_path, in_batches):
+    rows = _distinct_rows()
+    # Its last column empty, and one field short: only a second look finds it.
+    rows[5] = rows[5].rsplit(",", 2)[0] + ","
+    short = comtrade_csv(tmp_path / "short.csv", rows)
+    with pytest.raises(TradeflowsInputError, match=r"short\.csv.* line 7\b"):
+        ingest([short], tmp_path / "strict")
+    # Every batch was read before the check could say so: what they added is
+    # taken back, and each row counted once.
+    doc = ingest([short], tmp_path / "store", lenient=True)
+    (entry,) = doc["files"]
+    assert entry["read"] == "exact" and entry["dropped"] == {"ragged_row": 1}
+    assert entry["rows_read"] == 120 and doc["store"]["rows"] == 119

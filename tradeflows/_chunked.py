@@ -68,10 +68,32 @@ _ROW_GROUP_ROWS = 65_536
 _YEAR_CHAPTER = pl.col("period").dt.year().cast(pl.UInt32) * 256 + _CHAPTER.fill_null(0)
 
 
+def frame_bytes(df: pl.DataFrame) -> int:
+    """The memory ``df`` holds: ``estimated_size`` and, for each text column, its views.
+
+    polars keeps a text column as 16-byte views (a string of up to 12 bytes
+    inline), which ``estimated_size`` leaves out: it counts the strings'
+    bytes only, a fifth of what a column of country codes holds.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"reporter": ["MYS"] * 1000, "value_usd": [1.0] * 1000})
+    >>> df.estimated_size(), frame_bytes(df)
+    (11000, 27000)
+    """
+    views = sum(16 * df.height for dtype in df.dtypes if dtype in (pl.String, pl.Binary))
+    return df.estimated_size() + views
+
+
 def default_spool_bytes() -> int:
-    """A sixteenth of the machine's memory (1 GiB where the system does not say)."""
+    """A quarter of the machine's memory (1 GiB where the system does not say).
+
+    Counted by :func:`frame_bytes`. Until 2026-12-05 the budget was a
+    sixteenth, counted by ``estimated_size``, which leaves out the views of
+    text columns: it held about four times that (benchmarks/RESULTS.md, issue 27).
+    """
     total = _engine.total_memory()
-    return total // 16 if total else 1 << 30
+    return total // 4 if total else 1 << 30
 
 
 class _Part(NamedTuple):
@@ -118,7 +140,7 @@ class Spool:
 
     def add(self, stage: str, key: object, df: pl.DataFrame) -> pl.LazyFrame:
         """One part under one key; returns what it is read back from (its file, or itself)."""
-        size, self.added = df.estimated_size(), self.added + 1
+        size, self.added = frame_bytes(df), self.added + 1
         if self._fits(size):
             part = _Part(self.added, df.lazy(), size, df.height)
         else:
@@ -136,7 +158,7 @@ class Spool:
         is split by period, so that its rows are freed chunk by chunk. Beyond
         the budget a file is spooled one period at a time.
         """
-        size, self.added = df.estimated_size(), self.added + 1
+        size, self.added = frame_bytes(df), self.added + 1
         heights = dict(df.group_by("period", maintain_order=True).len().iter_rows())
         if not self._fits(size):
             for period in heights:
@@ -152,6 +174,22 @@ class Spool:
         by_period = df.partition_by("period", as_dict=True, maintain_order=True)
         for (period,), part in by_period.items():
             self._put(stage, period, _Part(self.added, part.lazy(), share[period], part.height))
+
+    def mark(self) -> int:
+        """Where the frames added so far end: :meth:`rollback` forgets those added after."""
+        return self.added
+
+    def rollback(self, mark: int) -> None:
+        """Forget the frames added after ``mark`` (a file read in batches that is then
+        refused, or found to repeat another). Their spilled files stay until :meth:`close`."""
+        for key, parts in list(self.parts.items()):
+            kept = [p for p in parts if p.order <= mark]
+            self.used -= sum(p.size for p in parts if p.order > mark)
+            if kept:
+                self.parts[key] = kept
+            else:
+                del self.parts[key]
+        self.whole = {order: w for order, w in self.whole.items() if order <= mark}
 
     def rows(self, stage: str) -> dict[object, int]:
         return {k: sum(p.rows for p in v) for (s, k), v in self.parts.items() if s == stage}

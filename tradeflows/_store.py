@@ -53,7 +53,14 @@ from tradeflows._chunked import (
 from tradeflows._clean import audit_from_counts
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._files import write_text_atomic
-from tradeflows._io import detect_format, expand_sources, file_sha256, is_parquet, scan
+from tradeflows._io import (
+    detect_format,
+    expand_sources,
+    file_sha256,
+    is_parquet,
+    scan,
+    scan_batches,
+)
 from tradeflows._io._text import prepare_text, shown_name
 from tradeflows._log import logger, step
 from tradeflows._schema import CANONICAL
@@ -229,29 +236,78 @@ def _source_names(files: list[Path]) -> list[str]:
     return [shown_name(str(f)) for f in files]
 
 
+#: A Comtrade CSV file larger than this is read in batches of ``BATCH_ROWS`` rows
+#: (on the CPU): memory then holds a batch at a time, not the file (one file of
+#: 10M rows peaked at 4.3 GiB read whole), and a file of 12M rows is read in
+#: 2.2 s instead of 8.6 s, with no whole-file frame to allocate and copy
+#: (benchmarks/RESULTS.md, issue 27).
+BATCH_BYTES = 2**30
+BATCH_ROWS = 2_000_000
+#: Whether this polars raises in the caller an error met in a batch
+#: (``LazyFrame.collect_batches``). polars 1.35 raised it in a thread of its
+#: own and ended the batches early, the rest of the file lost without a word;
+#: 1.44 raises it (tests/test_store.py). Before 1.44, files are read whole.
+BATCHES = tuple(int(x) for x in pl.__version__.split(".")[:2]) >= (1, 44)
+
+
+def _in_batches(path: Path, fmt: str, size: int, engine: str) -> bool:
+    """Whether a file is read in batches (:func:`_read_batches`)."""
+    return (
+        BATCHES
+        and fmt == "comtrade"
+        and size > BATCH_BYTES
+        and engine != "gpu"
+        and not is_parquet(path)
+    )
+
+
+def _read_batches(spool: Spool, build, path: Path, name: str, i: int, whole_rows: int) -> bool:
+    """Read a large Comtrade CSV file into the spool a batch at a time (the fast path);
+    whether it was read by the exact path instead.
+
+    A value the fast path cannot parse, or a ragged row, may show in any
+    batch or only after the last (:func:`tradeflows._io.scan_batches`): what
+    the batches added is then taken out of the spool, and the file read
+    whole by the exact path, as :func:`_read` does.
+    """
+    mark = spool.mark()
+    try:
+        for lf in scan_batches(path, BATCH_ROWS):
+            lf = lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
+            spool.add_periods("read", _engine.collect(lf, "cpu"), whole_rows)
+        return False
+    except pl.exceptions.PolarsError:
+        spool.rollback(mark)
+    df, exact = _read(build, path, "cpu", fast=False)
+    spool.add_periods("read", df, whole_rows)
+    return exact
+
+
 def _read(
-    build: Callable[[bool, str], pl.LazyFrame], path: Path, engine: str
+    build: Callable[[bool, str], pl.LazyFrame], path: Path, engine: str, *, fast: bool = True
 ) -> tuple[pl.DataFrame, bool]:
     """Execute one file's reader: the fast path, and on a parse error the exact one.
 
     The fast path lets the parser type codes and values and trusts the file's
     encoding; if it objects, the file is read again as validated text, where a
     bad value becomes a row-level error (or, with ``--lenient``, a counted
-    drop) and a latin-1 byte is transcoded. On the GPU engine the fast path
+    drop) and a latin-1 byte is transcoded. With ``fast`` False only the
+    exact path (the fast one has failed already: :func:`_read_batches`). On the GPU engine the fast path
     parses on the device first, values as text read exactly (the same
     doubles as the CPU's parser: ``tradeflows.scan``'s ``text_values``); a
     file the device cannot read so, for any reason, goes to the CPU's
     parser, and the log says why. The exact path runs on the CPU.
     """
-    if engine == "gpu":
+    if engine == "gpu" and fast:
         try:
             return _engine.collect(build(True, "gpu"), "gpu"), False
         except Exception as exc:  # any refusal: the CPU reads this file
             logger.info("%s: read by the CPU's parser (%s)", path, one_line(exc, 160))
-    try:
-        return _engine.collect(build(True, "cpu"), "cpu"), False
-    except pl.exceptions.PolarsError:
-        pass
+    if fast:
+        try:
+            return _engine.collect(build(True, "cpu"), "cpu"), False
+        except pl.exceptions.PolarsError:
+            pass
     try:
         return _engine.collect(build(False, "cpu"), "cpu"), True
     except pl.exceptions.PolarsError as exc:
@@ -310,7 +366,7 @@ def ingest(
     spool_bytes : int, optional
         How many bytes of parsed and half-cleaned rows are held in memory;
         beyond that they are spooled to parquet in a temporary folder beside
-        the store. Default: a sixteenth of the machine's memory.
+        the store. Default: a quarter of the machine's memory.
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
         1,000,000 on the CPU (larger chunks were no faster and held more
@@ -486,18 +542,23 @@ def _ingest_locked(
             # periods at a time beside the other files: one plan over parsed
             # frames runs faster than one that also parses, and duplicates
             # across files need them side by side.
+            mark = spool.mark()
             with step(f"reading {shown_name(str(path))}"):
-                df, exact = _read(build, path, chunk_engine)
+                if _in_batches(path, fmt, size, chunk_engine):
+                    exact = _read_batches(spool, build, path, name, i, whole_rows)
+                else:
+                    df, exact = _read(build, path, chunk_engine)
+                    spool.add_periods("read", df, whole_rows)
+                    del df
             sha = digest.result()
             if sha in known:  # the same bytes twice in one call
+                spool.rollback(mark)
                 skipped.append(str(path))
                 reasons.append("the same bytes as another file of this call")
                 continue
             known.add(sha)
             known_sizes.add(size)
             taken.add(name)
-            spool.add_periods("read", df, whole_rows)
-            del df
             new_entries.append(_entry(path, name, i, fmt, sha, size, exact, now, options))
         doc = {**doc, "files": [e for e in doc["files"] if e["source"] not in replaced]}
         doc["unrecognised_files"] = _merge_unrecognised(doc, unrecognised)

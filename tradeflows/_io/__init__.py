@@ -12,7 +12,7 @@ import csv
 import dataclasses
 import functools
 import glob
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -21,7 +21,12 @@ import polars as pl
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows._io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
-from tradeflows._io.comtrade import looks_like_comtrade, scan_comtrade, typed_columns
+from tradeflows._io.comtrade import (
+    comtrade_batches,
+    looks_like_comtrade,
+    scan_comtrade,
+    typed_columns,
+)
 from tradeflows._io.comtrade_json import comtrade_json_records, looks_like_json, read_comtrade_json
 from tradeflows._io.eurostat import (
     looks_like_comext,
@@ -43,6 +48,7 @@ __all__ = [
     "file_sha256",
     "is_parquet",
     "scan",
+    "scan_batches",
     "scan_comext",
     "scan_comext_bulk",
     "scan_comtrade",
@@ -358,14 +364,36 @@ class WidthCheck:
         """The columns the check reads."""
         return [self.last, "_extra", *(["_trailing"] if self.trailing else [])]
 
+    #: Lines of the batches seen so far whose last column is empty (:meth:`batch`).
+    maybe: list[pl.Series] = dataclasses.field(default_factory=list, repr=False)
+
     def __call__(self, df: pl.DataFrame) -> None:
         """Raise :class:`RaggedRowsError` if a row of the parsed ``df`` does not fit."""
+        self._too_long(df)
+        self._too_short(df.get_column(self.last).is_null().arg_true() + 2, df.height)
+
+    def batch(self, df: pl.DataFrame, first_line: int) -> None:
+        """The check of one batch of the file, its first row on line ``first_line``:
+        a row too long raises here, the rows that may be too short wait for :meth:`done`."""
+        self._too_long(df)
+        self.maybe.append(df.get_column(self.last).is_null().arg_true().cast(pl.Int64) + first_line)
+
+    def done(self, rows: int) -> None:
+        """After the last batch (``rows`` rows in all): the rows that may be too short."""
+        maybe, self.maybe[:] = (
+            pl.concat(self.maybe) if self.maybe else pl.Series([], dtype=pl.Int64),
+            [],
+        )
+        self._too_short(maybe, rows)
+
+    def _too_long(self, df: pl.DataFrame) -> None:
         if df.select(_too_long(self.trailing).any()).item():
             raise RaggedRowsError(f"{self.text.source}: a row has more fields than the header")
-        maybe = df.get_column(self.last).is_null().arg_true() + 2
+
+    def _too_short(self, maybe: pl.Series, rows: int) -> None:
         if maybe.is_empty():
             return
-        if _short_rows(self.text, self.width, maybe, df.height) != set():
+        if _short_rows(self.text, self.width, maybe, rows) != set():
             raise RaggedRowsError(
                 f"{self.text.source}: a row may have fewer fields than the header"
             )
@@ -431,6 +459,41 @@ def _scan_fast(
     schema = {n: typed.get(n, pl.String) for n in names}
     lf = _scan_rows(text, schema, ragged=True, lossy=False)
     return lf, WidthCheck(text, len(header), header[-1], trailing)
+
+
+def scan_batches(path: str | Path, rows: int) -> Iterator[pl.LazyFrame]:
+    """:func:`scan` of a Comtrade CSV file on the fast path, a batch of ``rows`` rows at a time.
+
+    For files too large to read at once (:func:`tradeflows._io.comtrade.comtrade_batches`):
+    each batch's canonical rows, in file order. A polars ``ComputeError``
+    (a value that does not parse as typed, a ragged row) may come at any
+    batch, or after the last: the file is then read again with ``fast=False``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A Comtrade CSV file (optionally compressed).
+    rows : int
+        Rows a batch.
+
+    Yields
+    ------
+    LazyFrame
+        Canonical (+ auxiliary) columns of one batch, in memory.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("period,reporterCode,partnerCode,flowCode,cmdCode,primaryValue\\n"
+    ...                  + "202301,490,458,X,847150,1000\\n" * 3)
+    >>> [b.select("row").collect()["row"].to_list() for b in scan_batches(p, 2)]
+    [[2, 3], [4]]
+    """
+    path = Path(path)
+    text = prepare_text(path, validate=False)
+    lf, check = _scan_fast(text, typed_columns)
+    yield from comtrade_batches(lf, shown_name(path.name), path, check=check, rows=rows)
 
 
 def _canonical(lf: pl.LazyFrame, source: str) -> pl.LazyFrame:

@@ -12,6 +12,7 @@ Header names are matched by :func:`column_key`, so all three share one table.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Protocol
 
 import polars as pl
@@ -40,6 +41,7 @@ from tradeflows._reference import comtrade_to_iso3
 __all__ = [
     "COMTRADE_PLUS_COLUMNS",
     "COMTRADE_SIGNATURE",
+    "comtrade_batches",
     "looks_like_comtrade",
     "scan_comtrade",
     "typed_columns",
@@ -273,6 +275,16 @@ class RowCheck(Protocol):
     def __call__(self, df: pl.DataFrame) -> None: ...
 
 
+class BatchCheck(RowCheck, Protocol):
+    """A row check that also reads a file batch by batch (:func:`comtrade_batches`)."""
+
+    def batch(self, df: pl.DataFrame, first_line: int) -> None:
+        """Check one batch as parsed, its first row on line ``first_line``."""
+
+    def done(self, rows: int) -> None:
+        """After the last batch (``rows`` in all): what needs every batch seen."""
+
+
 class NotPlainDecimal(pl.exceptions.ComputeError):
     """A value read as text is not plain decimal text (``1e5``, `` 7``): the file is
     read again with the CPU's parser (:func:`scan_comtrade`'s ``text_values``)."""
@@ -345,6 +357,84 @@ def scan_comtrade(
     >>> scan_comtrade(raw, 'example.csv').select('period', 'reporter', 'partner', 'flow', 'hs', 'value_usd').collect().row(0)
     (datetime.date(2024, 3, 1), 'MYS', 'CHN', 'X', '847150', 1200000.5)
     """
+    if check is not None and not in_memory:
+        raise ValueError("a row check runs on the rows read into memory: in_memory=True")
+    read, convert = _comtrade_reader(lf, source, path, check)
+    if not in_memory:
+        return convert(None, read.select(convert.used), first_row)
+    df = _engine.collect(read, engine)
+    if check is not None:
+        check(df)
+    df = df.select(convert.used).rechunk()
+    lf = df.lazy()
+    if text_values:
+        lf = _values_from_text(lf, convert.used, path, engine)[0]
+    return convert(df, lf, first_row)
+
+
+def comtrade_batches(
+    lf: pl.LazyFrame,
+    source: str,
+    path: object,
+    *,
+    check: BatchCheck | None,
+    rows: int,
+) -> Iterator[pl.LazyFrame]:
+    """:func:`scan_comtrade` of a file too large to read at once, a batch of ``rows``
+    rows at a time: the canonical rows of each batch, in file order.
+
+    The columns used are read on the streaming engine, which hands them
+    over in batches; each batch is converted as :func:`scan_comtrade`
+    converts a whole file read into memory (``in_memory``), its rows
+    numbered where they are in the file. Memory holds a batch, not the file
+    (and a 12M-row file is read faster so: no whole-file frame to allocate
+    and copy; benchmarks/RESULTS.md, issue 27). ``check`` reads each batch
+    as parsed; its last call, after the last batch, may still refuse the
+    file: a caller keeps what it did with the batches undoable until then.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        The file's typed scan (the fast path's).
+    source : str
+        The name its rows carry (``source``).
+    path : object
+        The file, for error messages.
+    check : BatchCheck, optional
+        The fast path's width check.
+    rows : int
+        Rows a batch.
+
+    Yields
+    ------
+    LazyFrame
+        Canonical columns and the cleaning's auxiliary columns, over a batch in memory.
+    """
+    read, convert = _comtrade_reader(lf, source, path, check)
+    first = 2
+    for raw in read.collect_batches(chunk_size=rows):
+        if check is not None:
+            check.batch(raw, first)
+        df = raw.select(convert.used)
+        yield convert(df, df.lazy(), first)
+        first += raw.height
+    if check is not None:
+        check.done(first - 2)
+
+
+class _Convert(Protocol):
+    used: list[str]
+
+    def __call__(
+        self, df: pl.DataFrame | None, lf: pl.LazyFrame, first_row: int
+    ) -> pl.LazyFrame: ...
+
+
+def _comtrade_reader(
+    lf: pl.LazyFrame, source: str, path: object, check: RowCheck | None
+) -> tuple[pl.LazyFrame, _Convert]:
+    """What :func:`scan_comtrade` reads of ``lf`` (the columns used, and those ``check``
+    reads), and the conversion of those columns, read or not, to canonical rows."""
     path = path if path is not None else source
     schema = lf.collect_schema()
     keys = HeaderKeys(schema.names(), path)
@@ -373,18 +463,34 @@ def scan_comtrade(
     used += [period_col, freq_col]
     used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
     used = list(dict.fromkeys(c for c in used if c is not None))
-    if check is not None and not in_memory:
-        raise ValueError("a row check runs on the rows read into memory: in_memory=True")
-    df = None
-    if in_memory:
-        read = lf.select(*dict.fromkeys([*used, *(check.columns if check else [])]))
-        df = _engine.collect(read, engine)
-        if check is not None:
-            check(df)
-        df = df.select(used).rechunk()
-    lf = df.lazy() if df is not None else lf.select(used)
-    if text_values:
-        lf, schema = _values_from_text(lf, used, path, engine)
+    read = lf.select(*dict.fromkeys([*used, *(check.columns if check else [])]))
+
+    def convert(df: pl.DataFrame | None, lf: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
+        return _canonical_rows(
+            lf, df, source, schema=lf.collect_schema(), first_row=first_row,
+            columns=(reporter_col, partner_col, hs_col, value_col, period_col, freq_col,
+                     class_col, type_col, qty_unit_col, net_col, qty_col),
+            breakdowns=breakdowns, flow_from=flow_from,
+        )  # fmt: skip
+
+    convert.used = used  # type: ignore[attr-defined]
+    return read, convert  # type: ignore[return-value]
+
+
+def _canonical_rows(
+    lf: pl.LazyFrame,
+    df: pl.DataFrame | None,
+    source: str,
+    *,
+    schema: pl.Schema,
+    first_row: int,
+    columns: tuple,
+    breakdowns: dict,
+    flow_from: pl.Expr,
+) -> pl.LazyFrame:
+    """The Comtrade columns used (``lf``; ``df`` when they are in memory) as canonical rows."""
+    (reporter_col, partner_col, hs_col, value_col, period_col, freq_col, class_col, type_col,
+     qty_unit_col, net_col, qty_col) = columns  # fmt: skip
     per_value = PerValue(df)
 
     # Stage 1: clean text once (or take the parser's integers as they are).
