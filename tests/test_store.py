@@ -371,28 +371,25 @@ def _distinct_rows() -> list[str]:
     ]
 
 
-def test_a_bad_value_in_a_later_batch_reads_the_file_again_exactly(tmp_path, in_batches):
+@pytest.mark.parametrize(
+    ("index", "edit", "line", "reason"),
+    [
+        # A value the fast path cannot parse, in the third batch.
+        (97, lambda row: row.rsplit(",", 4)[0] + ',12O0,"",true,false', 99, "bad_value"),
+        # One field short, its last column empty: found only after the last batch.
+        (5, lambda row: row.rsplit(",", 2)[0] + ",", 7, "ragged_row"),
+    ],
+)
+def test_a_bad_row_in_a_file_read_in_batches_reads_it_again_exactly(
+    tmp_path, in_batches, index, edit, line, reason
+):
     rows = _distinct_rows()
-    rows[97] = rows[97].rsplit(",", 4)[0] + ',12O0,"",true,false'
+    rows[index] = edit(rows[index])
     bad = comtrade_csv(tmp_path / "bad.csv", rows)
-    with pytest.raises(TradeflowsInputError, match=r"bad\.csv.* line 99\b"):
+    with pytest.raises(TradeflowsInputError, match=rf"bad\.csv.* line {line}\b"):
         ingest([bad], tmp_path / "strict")
+    # What the batches read before the error added is taken back: each row once.
     doc = ingest([bad], tmp_path / "store", lenient=True)
     (entry,) = doc["files"]
-    assert entry["read"] == "exact" and entry["dropped"]["bad_value"] == 1
-    assert entry["rows_read"] == 120 and doc["store"]["rows"] == 119
-
-
-def test_a_short_row_found_after_the_last_batch_reads_the_file_again(tmp_path, in_batches):
-    rows = _distinct_rows()
-    # Its last column empty, and one field short: only a second look finds it.
-    rows[5] = rows[5].rsplit(",", 2)[0] + ","
-    short = comtrade_csv(tmp_path / "short.csv", rows)
-    with pytest.raises(TradeflowsInputError, match=r"short\.csv.* line 7\b"):
-        ingest([short], tmp_path / "strict")
-    # Every batch was read before the check could say so: what they added is
-    # taken back, and each row counted once.
-    doc = ingest([short], tmp_path / "store", lenient=True)
-    (entry,) = doc["files"]
-    assert entry["read"] == "exact" and entry["dropped"] == {"ragged_row": 1}
+    assert entry["read"] == "exact" and entry["dropped"] == {reason: 1}
     assert entry["rows_read"] == 120 and doc["store"]["rows"] == 119
