@@ -393,3 +393,31 @@ def test_a_bad_row_in_a_file_read_in_batches_reads_it_again_exactly(
     (entry,) = doc["files"]
     assert entry["read"] == "exact" and entry["dropped"] == {reason: 1}
     assert entry["rows_read"] == 120 and doc["store"]["rows"] == 119
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "economic_warfare_portfolio/semiconductor_trade_CHN_M_USA_8542_annual.csv",
+        "hkhsieh_trade_cal/comtrade_legacy_871200_world_2016_2019.csv",
+        "tw_semiconductor_tariff_lab/ic_exports_comparison_uncomtrade_2013_2024.csv",
+        "tw_semiconductor_tariff_lab/ic_exports_world_HS8542_raw.csv",  # read exactly
+    ],
+)
+def test_real_comtrade_files_read_in_batches_as_read_whole(tmp_path, realdata, monkeypatch, name):
+    """Real files' quirks (second-partner rows beside totals, legacy columns, trailing
+    commas, values the fast path refuses) come out of batches as out of one read."""
+    import tradeflows._store as store_module
+
+    path = realdata / name
+    whole = ingest([path], tmp_path / "whole", lenient=True)
+    monkeypatch.setattr(store_module, "BATCH_BYTES", 0)
+    monkeypatch.setattr(store_module, "BATCH_ROWS", 7)
+    batched = ingest([path], tmp_path / "batched", lenient=True)
+    drop = {"ingested"}
+    assert [{k: v for k, v in e.items() if k not in drop} for e in batched["files"]] == [
+        {k: v for k, v in e.items() if k not in drop} for e in whole["files"]
+    ]
+    assert (
+        scan_store(tmp_path / "batched").collect().equals(scan_store(tmp_path / "whole").collect())
+    )
