@@ -261,26 +261,24 @@ def _in_batches(path: Path, fmt: str, size: int, engine: str) -> bool:
     )
 
 
-def _read_batches(spool: Spool, build, path: Path, name: str, i: int, whole_rows: int) -> bool:
+def _read_batches(spool: Spool, path: Path, name: str, i: int, whole_rows: int) -> bool:
     """Read a large Comtrade CSV file into the spool a batch at a time (the fast path);
-    whether it was read by the exact path instead.
+    whether it was read so.
 
     A value the fast path cannot parse, or a ragged row, may show in any
     batch or only after the last (:func:`tradeflows._io.scan_batches`): what
-    the batches added is then taken out of the spool, and the file read
-    whole by the exact path, as :func:`_read` does.
+    the batches added is then taken out of the spool, and False returned (the
+    file is to be read whole by the exact path, :func:`_read` with ``fast`` False).
     """
     mark = spool.mark()
     try:
         for lf in scan_batches(path, BATCH_ROWS):
             lf = lf.with_columns(source=pl.lit(name), _file=pl.lit(i, dtype=pl.Int32))
             spool.add_periods("read", _engine.collect(lf, "cpu"), whole_rows)
-        return False
     except pl.exceptions.PolarsError:
         spool.rollback(mark)
-    df, exact = _read(build, path, "cpu", fast=False)
-    spool.add_periods("read", df, whole_rows)
-    return exact
+        return False
+    return True
 
 
 def _read(
@@ -544,10 +542,11 @@ def _ingest_locked(
             # across files need them side by side.
             mark = spool.mark()
             with step(f"reading {shown_name(str(path))}"):
-                if _in_batches(path, fmt, size, chunk_engine):
-                    exact = _read_batches(spool, build, path, name, i, whole_rows)
-                else:
-                    df, exact = _read(build, path, chunk_engine)
+                batched = _in_batches(path, fmt, size, chunk_engine)
+                if batched and _read_batches(spool, path, name, i, whole_rows):
+                    exact = False
+                else:  # whole; by the exact path only, when the batches' fast path failed
+                    df, exact = _read(build, path, chunk_engine, fast=not batched)
                     spool.add_periods("read", df, whole_rows)
                     del df
             sha = digest.result()

@@ -380,10 +380,8 @@ class WidthCheck:
 
     def done(self, rows: int) -> None:
         """After the last batch (``rows`` rows in all): the rows that may be too short."""
-        maybe, self.maybe[:] = (
-            pl.concat(self.maybe) if self.maybe else pl.Series([], dtype=pl.Int64),
-            [],
-        )
+        maybe = pl.concat(self.maybe) if self.maybe else pl.Series([], dtype=pl.Int64)
+        self.maybe.clear()
         self._too_short(maybe, rows)
 
     def _too_long(self, df: pl.DataFrame) -> None:

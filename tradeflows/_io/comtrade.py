@@ -11,6 +11,7 @@ Header names are matched by :func:`column_key`, so all three share one table.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from typing import Protocol
@@ -359,17 +360,18 @@ def scan_comtrade(
     """
     if check is not None and not in_memory:
         raise ValueError("a row check runs on the rows read into memory: in_memory=True")
-    read, convert = _comtrade_reader(lf, source, path, check)
+    path = path if path is not None else source
+    cols = _ComtradeColumns.of(lf.collect_schema().names(), source, path)
     if not in_memory:
-        return convert(None, read.select(convert.used), first_row)
-    df = _engine.collect(read, engine)
+        return cols.rows(lf.select(cols.used), None, first_row)
+    df = _engine.collect(cols.read(lf, check), engine)
     if check is not None:
         check(df)
-    df = df.select(convert.used).rechunk()
+    df = df.select(cols.used).rechunk()
     lf = df.lazy()
     if text_values:
-        lf = _values_from_text(lf, convert.used, path, engine)[0]
-    return convert(df, lf, first_row)
+        lf = _values_from_text(lf, cols.used, path, engine)[0]
+    return cols.rows(lf, df, first_row)
 
 
 def comtrade_batches(
@@ -410,158 +412,162 @@ def comtrade_batches(
     LazyFrame
         Canonical columns and the cleaning's auxiliary columns, over a batch in memory.
     """
-    read, convert = _comtrade_reader(lf, source, path, check)
+    cols = _ComtradeColumns.of(lf.collect_schema().names(), source, path)
     first = 2
-    for raw in read.collect_batches(chunk_size=rows):
+    for raw in cols.read(lf, check).collect_batches(chunk_size=rows):
         if check is not None:
             check.batch(raw, first)
-        df = raw.select(convert.used)
-        yield convert(df, df.lazy(), first)
+        df = raw.select(cols.used)
+        yield cols.rows(df.lazy(), df, first)
         first += raw.height
     if check is not None:
         check.done(first - 2)
 
 
-class _Convert(Protocol):
-    used: list[str]
+@dataclasses.dataclass(frozen=True, eq=False)
+class _ComtradeColumns:
+    """A Comtrade file's columns as :func:`scan_comtrade` reads them: which header
+    name holds each field (None where the file has none), and what it reads."""
 
-    def __call__(
-        self, df: pl.DataFrame | None, lf: pl.LazyFrame, first_row: int
-    ) -> pl.LazyFrame: ...
+    source: str
+    reporter_col: str
+    partner_col: str
+    hs_col: str
+    value_col: str
+    period_col: str
+    freq_col: str | None
+    class_col: str | None
+    type_col: str | None
+    qty_unit_col: str | None
+    net_col: str | None
+    qty_col: str | None
+    breakdowns: dict[str, str | None]
+    flow_from: pl.Expr
 
-
-def _comtrade_reader(
-    lf: pl.LazyFrame, source: str, path: object, check: RowCheck | None
-) -> tuple[pl.LazyFrame, _Convert]:
-    """What :func:`scan_comtrade` reads of ``lf`` (the columns used, and those ``check``
-    reads), and the conversion of those columns, read or not, to canonical rows."""
-    path = path if path is not None else source
-    schema = lf.collect_schema()
-    keys = HeaderKeys(schema.names(), path)
-    reporter_col = require(keys, path, "reporter", "reportercode", "reporteriso")
-    partner_col = require(keys, path, "partner", "partnercode", "partneriso")
-    hs_col = require(keys, path, "HS code", "cmdcode", "commoditycode")
-    value_col = require(keys, path, "value", *COMTRADE_SIGNATURE[4])
-    if pick(keys, "flowcode", "tradeflowcode", "tradeflow", "flowdesc") is None:
-        require(keys, path, "flow", "flowcode", "tradeflowcode", "tradeflow")
-    period_col = pick(keys, "period", "refperiodid") or require(
-        keys, path, "period", "period", "refyear", "year"
-    )
-    freq_col = pick(keys, "freqcode", "freq")
-    class_col = pick(keys, "classificationcode", "classification")
-    type_col = pick(keys, "typecode")
-    qty_unit_col = pick(keys, "qtyunitabbr", "qtyunit")
-    net_col = pick(keys, "netwgt", "netweightkg", "netweight")
-    qty_col = pick(keys, "qty")
-    breakdowns = {
-        "partner2": pick(keys, "partner2code", "2ndpartnercode"),
-        "customs": pick(keys, "customscode", "customsproccode"),
-        "mot": pick(keys, "motcode", "modeoftransportcode"),
-    }
-    flow_from = _flow(keys)
-    used = [reporter_col, partner_col, hs_col, value_col, *flow_from.meta.root_names()]
-    used += [period_col, freq_col]
-    used += [class_col, type_col, qty_unit_col, net_col, qty_col, *breakdowns.values()]
-    used = list(dict.fromkeys(c for c in used if c is not None))
-    read = lf.select(*dict.fromkeys([*used, *(check.columns if check else [])]))
-
-    def convert(df: pl.DataFrame | None, lf: pl.LazyFrame, first_row: int) -> pl.LazyFrame:
-        return _canonical_rows(
-            lf, df, source, schema=lf.collect_schema(), first_row=first_row,
-            columns=(reporter_col, partner_col, hs_col, value_col, period_col, freq_col,
-                     class_col, type_col, qty_unit_col, net_col, qty_col),
-            breakdowns=breakdowns, flow_from=flow_from,
+    @classmethod
+    def of(cls, names: list[str], source: str, path: object) -> _ComtradeColumns:
+        """The columns of a header (``path`` for its error messages)."""
+        keys = HeaderKeys(names, path)
+        reporter = require(keys, path, "reporter", "reportercode", "reporteriso")
+        partner = require(keys, path, "partner", "partnercode", "partneriso")
+        hs = require(keys, path, "HS code", "cmdcode", "commoditycode")
+        value = require(keys, path, "value", *COMTRADE_SIGNATURE[4])
+        if pick(keys, "flowcode", "tradeflowcode", "tradeflow", "flowdesc") is None:
+            require(keys, path, "flow", "flowcode", "tradeflowcode", "tradeflow")
+        period = pick(keys, "period", "refperiodid") or require(
+            keys, path, "period", "period", "refyear", "year"
+        )
+        return cls(
+            source=source, reporter_col=reporter, partner_col=partner, hs_col=hs,
+            value_col=value, period_col=period,
+            freq_col=pick(keys, "freqcode", "freq"),
+            class_col=pick(keys, "classificationcode", "classification"),
+            type_col=pick(keys, "typecode"),
+            qty_unit_col=pick(keys, "qtyunitabbr", "qtyunit"),
+            net_col=pick(keys, "netwgt", "netweightkg", "netweight"),
+            qty_col=pick(keys, "qty"),
+            breakdowns={
+                "partner2": pick(keys, "partner2code", "2ndpartnercode"),
+                "customs": pick(keys, "customscode", "customsproccode"),
+                "mot": pick(keys, "motcode", "modeoftransportcode"),
+            },
+            flow_from=_flow(keys),
         )  # fmt: skip
 
-    convert.used = used  # type: ignore[attr-defined]
-    return read, convert  # type: ignore[return-value]
+    @functools.cached_property
+    def used(self) -> list[str]:
+        """The columns read, each once."""
+        used = [self.reporter_col, self.partner_col, self.hs_col, self.value_col,
+                *self.flow_from.meta.root_names(), self.period_col, self.freq_col,
+                self.class_col, self.type_col, self.qty_unit_col, self.net_col, self.qty_col,
+                *self.breakdowns.values()]  # fmt: skip
+        return list(dict.fromkeys(c for c in used if c is not None))
 
+    def read(self, lf: pl.LazyFrame, check: RowCheck | None) -> pl.LazyFrame:
+        """What is read of the file's scan ``lf``: the columns used, and those ``check`` reads."""
+        return lf.select(*dict.fromkeys([*self.used, *(check.columns if check else [])]))
 
-def _canonical_rows(
-    lf: pl.LazyFrame,
-    df: pl.DataFrame | None,
-    source: str,
-    *,
-    schema: pl.Schema,
-    first_row: int,
-    columns: tuple,
-    breakdowns: dict,
-    flow_from: pl.Expr,
-) -> pl.LazyFrame:
-    """The Comtrade columns used (``lf``; ``df`` when they are in memory) as canonical rows."""
-    (reporter_col, partner_col, hs_col, value_col, period_col, freq_col, class_col, type_col,
-     qty_unit_col, net_col, qty_col) = columns  # fmt: skip
-    per_value = PerValue(df)
+    def rows(self, lf: pl.LazyFrame, df: pl.DataFrame | None, first_row: int) -> pl.LazyFrame:
+        """The columns used (``lf``; ``df`` when they are in memory) as canonical rows,
+        the first numbered ``first_row``."""
+        schema = lf.collect_schema()
+        per_value = PerValue(df)
 
-    # Stage 1: clean text once (or take the parser's integers as they are).
-    canonical_flow = flow_from.replace({"DX": "X", "FM": "M"})
-    lf = lf.with_row_index("row", offset=first_row).with_columns(
-        _x=(
-            pl.col(period_col)
-            if schema[period_col].is_integer()
-            else clean_str(period_col).cast(pl.Int64, strict=False)
-        ),
-        _hs=per_value(hs_code(pl.col(hs_col).str.strip_chars())),
-        _f=per_value(clean_str(freq_col).str.to_uppercase())
-        if freq_col
-        else pl.lit(None, pl.String),
-        _cls=per_value(clean_str(class_col).str.to_uppercase())
-        if class_col
-        else pl.lit(None, pl.String),
-        _flow=per_value(flow_from),
-        _canon_flow=per_value(canonical_flow),
-    )
-    # Stage 2: YYYY, YYYYMM or YYYYMMDD as integers.
-    x = pl.col("_x")
-    n = pl.when(x < 10_000).then(4).when(x < 1_000_000).then(6).otherwise(8)
-    lf = lf.with_columns(
-        _year=pl.when(n == 4).then(x).when(n == 6).then(x // 100).otherwise(x // 10000),
-        _month=pl.when(n == 6).then(x % 100).when(n == 8).then(x // 100 % 100).otherwise(1),
-        _f=pl.col("_f") if freq_col else pl.when(n >= 6).then(pl.lit("M")).otherwise(pl.lit("A")),
-    )
-    month = pl.when(pl.col("_f") == "M").then(pl.col("_month")).otherwise(1)
-    cls, flow = pl.col("_cls"), pl.col("_flow")
-    revision = (
-        pl.when(cls.is_null() | cls.is_in(["HS", "H"]))
-        .then(hs_revision_from_year(pl.col("_year")))
-        .otherwise(cls.replace_strict(_REVISION, default=None, return_dtype=pl.String))
-    )
-    not_hs = cls.is_not_null() & ~cls.is_in([*_REVISION, "HS", "H"])
-    not_goods = per_value(pl.col(type_col).str.strip_chars() != "C") if type_col else pl.lit(False)
-    other_flow = flow.is_not_null() & ~flow.is_in(["X", "M", "RX", "RM", "DX", "FM"])
-    drop = (
-        pl.when(not_goods.fill_null(False))
-        .then(pl.lit("not_goods"))
-        .when(not_hs)
-        .then(pl.lit("not_hs_classification"))
-        .when(other_flow)
-        .then(pl.lit("processing_subflow"))
-    )
-    out = lf.select(
-        period=date_from_ym(pl.col("_year"), month),
-        freq=pl.col("_f"),
-        reporter=_country(reporter_col, schema),
-        partner=_country(partner_col, schema),
-        raw_flow=flow,
-        flow=pl.col("_canon_flow"),
-        hs=pl.col("_hs"),
-        hs_revision=revision,
-        value_usd=_num(value_col, schema),
-        net_kg=_num(net_col, schema) if net_col else pl.lit(None, dtype=pl.Float64),
-        qty=_num(qty_col, schema) if qty_col else pl.lit(None, dtype=pl.Float64),
-        qty_unit=per_value(clean_str(qty_unit_col))
-        if qty_unit_col
-        else pl.lit(None, dtype=pl.String),
-        source=pl.lit(source),
-        partner2=_breakdown(breakdowns["partner2"], ["0", "W00"], schema, per_value),
-        customs=_breakdown(breakdowns["customs"], ["C00"], schema, per_value),
-        mot=_breakdown(breakdowns["mot"], ["0"], schema, per_value),
-        row=pl.col("row").cast(pl.Int64),
-        reporter_raw=_raw(reporter_col, schema),
-        partner_raw=_raw(partner_col, schema),
-        hs_raw=pl.col(hs_col),
-        value_raw=_raw(value_col, schema),
-        period_raw=_raw(period_col, schema),
-        drop=drop,
-    )
-    return finish(_quote_unread(out))
+        # Stage 1: clean text once (or take the parser's integers as they are).
+        canonical_flow = self.flow_from.replace({"DX": "X", "FM": "M"})
+        lf = lf.with_row_index("row", offset=first_row).with_columns(
+            _x=(
+                pl.col(self.period_col)
+                if schema[self.period_col].is_integer()
+                else clean_str(self.period_col).cast(pl.Int64, strict=False)
+            ),
+            _hs=per_value(hs_code(pl.col(self.hs_col).str.strip_chars())),
+            _f=per_value(clean_str(self.freq_col).str.to_uppercase())
+            if self.freq_col
+            else pl.lit(None, pl.String),
+            _cls=per_value(clean_str(self.class_col).str.to_uppercase())
+            if self.class_col
+            else pl.lit(None, pl.String),
+            _flow=per_value(self.flow_from),
+            _canon_flow=per_value(canonical_flow),
+        )
+        # Stage 2: YYYY, YYYYMM or YYYYMMDD as integers.
+        x = pl.col("_x")
+        n = pl.when(x < 10_000).then(4).when(x < 1_000_000).then(6).otherwise(8)
+        lf = lf.with_columns(
+            _year=pl.when(n == 4).then(x).when(n == 6).then(x // 100).otherwise(x // 10000),
+            _month=pl.when(n == 6).then(x % 100).when(n == 8).then(x // 100 % 100).otherwise(1),
+            _f=pl.col("_f")
+            if self.freq_col
+            else pl.when(n >= 6).then(pl.lit("M")).otherwise(pl.lit("A")),
+        )
+        month = pl.when(pl.col("_f") == "M").then(pl.col("_month")).otherwise(1)
+        cls, flow = pl.col("_cls"), pl.col("_flow")
+        revision = (
+            pl.when(cls.is_null() | cls.is_in(["HS", "H"]))
+            .then(hs_revision_from_year(pl.col("_year")))
+            .otherwise(cls.replace_strict(_REVISION, default=None, return_dtype=pl.String))
+        )
+        not_hs = cls.is_not_null() & ~cls.is_in([*_REVISION, "HS", "H"])
+        not_goods = (
+            per_value(pl.col(self.type_col).str.strip_chars() != "C")
+            if self.type_col
+            else pl.lit(False)
+        )
+        other_flow = flow.is_not_null() & ~flow.is_in(["X", "M", "RX", "RM", "DX", "FM"])
+        drop = (
+            pl.when(not_goods.fill_null(False))
+            .then(pl.lit("not_goods"))
+            .when(not_hs)
+            .then(pl.lit("not_hs_classification"))
+            .when(other_flow)
+            .then(pl.lit("processing_subflow"))
+        )
+        out = lf.select(
+            period=date_from_ym(pl.col("_year"), month),
+            freq=pl.col("_f"),
+            reporter=_country(self.reporter_col, schema),
+            partner=_country(self.partner_col, schema),
+            raw_flow=flow,
+            flow=pl.col("_canon_flow"),
+            hs=pl.col("_hs"),
+            hs_revision=revision,
+            value_usd=_num(self.value_col, schema),
+            net_kg=_num(self.net_col, schema) if self.net_col else pl.lit(None, dtype=pl.Float64),
+            qty=_num(self.qty_col, schema) if self.qty_col else pl.lit(None, dtype=pl.Float64),
+            qty_unit=per_value(clean_str(self.qty_unit_col))
+            if self.qty_unit_col
+            else pl.lit(None, dtype=pl.String),
+            source=pl.lit(self.source),
+            partner2=_breakdown(self.breakdowns["partner2"], ["0", "W00"], schema, per_value),
+            customs=_breakdown(self.breakdowns["customs"], ["C00"], schema, per_value),
+            mot=_breakdown(self.breakdowns["mot"], ["0"], schema, per_value),
+            row=pl.col("row").cast(pl.Int64),
+            reporter_raw=_raw(self.reporter_col, schema),
+            partner_raw=_raw(self.partner_col, schema),
+            hs_raw=pl.col(self.hs_col),
+            value_raw=_raw(self.value_col, schema),
+            period_raw=_raw(self.period_col, schema),
+            drop=drop,
+        )
+        return finish(_quote_unread(out))
