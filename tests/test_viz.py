@@ -9,7 +9,7 @@ import pytest
 
 from tradeflows._names import hs_label
 from tradeflows._reference import policy_dates
-from tradeflows.viz import route_legs
+from tradeflows.viz import COLOURS, route_legs
 
 
 def test_route_legs_marks_flagged_months_and_policy_dates_on_both_panels():
@@ -109,6 +109,23 @@ def test_score_bars_rise_from_under_the_lowest_score():
     assert [c[3] for c in bar.customdata] == [-2.4, -0.5, -0.3]  # the hover's score
     # Scores above 0 keep 0 as the floor.
     assert flags_bar(ranked.with_columns(pl.col("score") + 9)).data[0].base == 0.0
+
+
+def test_ranked_chart_says_what_its_colours_mean():
+    """One trace has no legend: the subtitle gives the colours' key, naming grey only where
+    a bar is grey."""
+    from tradeflows.viz import flags_bar
+
+    ranked = pl.DataFrame({"origin": ["FIN", "HUN"], "hub": "KAZ", "destination": "RUS",
+                           "hs": ["847160", "847150"], "score": [-0.3, -0.4],
+                           "flagged": [True, False], "rank": [1, 2]})  # fmt: skip
+    both = flags_bar(ranked)
+    assert list(both.data[0].marker.color) == [COLOURS["quiet"], COLOURS["flagged"]]
+    assert both.layout.title.subtitle.text.startswith("Red: flagged on the evidence. Grey: not")
+    red = flags_bar(ranked.with_columns(flagged=pl.lit(True))).layout.title.subtitle.text
+    assert red == "All flagged on the evidence."
+    grey = flags_bar(ranked.with_columns(flagged=pl.lit(False))).layout.title.subtitle.text
+    assert grey.startswith("None flagged")
 
 
 @pytest.mark.parametrize("direct, right", [(25e6, True), (5e5, False)])

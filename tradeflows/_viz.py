@@ -121,12 +121,15 @@ def country_name(iso3: str) -> str:
 _LABEL_PX = 13
 
 
-def _style(fig, title: str, **layout):
+def _style(fig, title: str, subtitle: str | None = None, **layout):
+    heading = {"text": title, "x": 0.01, "xanchor": "left"}
+    if subtitle:
+        heading["subtitle"] = {"text": subtitle}
     fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left"},
+        title=heading,
         font=_FONT,
         template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+        margin={"l": 60, "r": 20, "t": 80 if subtitle else 60, "b": 40},
         **layout,
     )
     return fig
@@ -911,8 +914,16 @@ def flags_bar(flags, *, top: int = 20):
     fig.update_xaxes(
         title_text="score (log-odds of an episode, plus the value at stake; higher = more suspicious)"
     )
-    return _style(fig, "Corridors ranked by evidence and value at stake",
-                  height=max(320, 22 * routes.height + 120))  # fmt: skip
+    # The colours' key, in words: a bar chart of one trace has no legend.
+    flagged = routes["flagged"].to_list()
+    key = {
+        (True, True): "Red: flagged on the evidence. Grey: not flagged, its evidence under the "
+        "threshold.",
+        (True, False): "All flagged on the evidence.",
+        (False, True): "None flagged on the evidence: ranked by score alone.",
+    }.get((any(flagged), not all(flagged)))
+    return _style(fig, "Corridors ranked by evidence and value at stake", subtitle=key,
+                  height=max(320, 22 * routes.height + 140))  # fmt: skip
 
 
 @cache
