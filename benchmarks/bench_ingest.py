@@ -93,8 +93,19 @@ def run_pandas(path: Path) -> int:
     """The same cleaning as tradeflows, written the straightforward pandas way.
 
     Same rules, same order, same audit (rows dropped by reason), same output:
-    its row count is checked against tradeflows' in the table.
+    its row count is checked against tradeflows' in the table, and its rows
+    and unit slips in ``tests/test_bench_baselines.py``. Returns the rows
+    written to a store (partitioned by year, in a temporary folder).
     """
+    out = pandas_ingest(path)
+    out = out.assign(year=out["period"].dt.year)
+    with tempfile.TemporaryDirectory() as d:
+        out.to_parquet(Path(d) / "store", partition_cols=["year"])
+    return len(out)
+
+
+def pandas_ingest(path):
+    """:func:`run_pandas`' kept rows (``path``: a file or a list of files), as a pandas DataFrame."""
     import numpy as np
     import pandas as pd
 
@@ -207,24 +218,44 @@ def run_pandas(path: Path) -> int:
     ).drop_duplicates()
     parent = df.set_index(key).index.isin(prefixes.set_index(key).index)
     mark("hs_parent_of_detail", parent)
-    # Unit slips: an isolated x1000 jump in a steady series of five or more.
+    # Unit slips (tradeflows.clean.flag_unit_slips): in a steady series of five
+    # reports or more, an isolated x1000 jump, which the partner's report of the
+    # month (where there is one) must be about 1000x from; in a lumpy series,
+    # a month at least 300x above both neighbours and 300-3333x above the
+    # partner's report, in a series with such a month far above its median.
     series = ["reporter", "partner", "flow", "hs"]
     live = df[df["drop"].isna() & (df["value_usd"] > 0)][[*series, "period", "value_usd"]]
     live = live.assign(log=np.log10(live["value_usd"]))
     n = live.groupby(series)["log"].transform("size")
     cand = live[n >= 5].copy()
-    cand["dev"] = (cand["log"] - cand.groupby(series)["log"].transform("median")).abs()
-    cand = cand[cand.groupby(series)["dev"].transform("median") < 0.3].sort_values(
-        [*series, "period"]
-    )
-    g = cand.groupby(series)["log"]
+    # The partner's report of the same flow and month (reporter and partner
+    # swapped, exports for imports), summed.
+    sums = live.groupby([*series, "period"])["value_usd"].sum()
+    mirror_key = pd.MultiIndex.from_arrays(
+        [cand["partner"], cand["reporter"], cand["flow"].replace({"X": "M", "M": "X"}),
+         cand["hs"], cand["period"]]
+    )  # fmt: skip
+    cand["mirror"] = np.log10(sums.reindex(mirror_key).to_numpy())
+    cand["dev"] = cand["log"] - cand.groupby(series)["log"].transform("median")
+    cand["spread"] = cand["dev"].abs().groupby([cand[c] for c in series]).transform("median")
+    cand = cand.sort_values([*series, "period"], kind="stable")
+    g = cand.groupby(series, sort=False)["log"]
     prev, nxt = g.shift(1), g.shift(-1)
     lo, hi = np.log10(300), 6 - np.log10(300)
     near = lambda d: d.abs().between(lo, hi)  # noqa: E731
-    inner = near(cand["log"] - prev) & near(cand["log"] - nxt) & ((prev - nxt).abs() < 0.5)
+    v, m = cand["log"], cand["mirror"]
+    up = np.sign(v - prev) == np.sign(v - nxt)
+    inner = near(v - prev) & near(v - nxt) & up & ((prev - nxt).abs() < 0.5)
+    edge = (prev.isna() & near(v - nxt)) | (nxt.isna() & near(v - prev))
+    steady = cand["spread"] < 0.3
+    in_steady = steady & inner.where(m.isna(), near(v - m) & (inner | edge))
+    above = near(v - m) & (v > m)
+    far_above = (~steady & (cand["dev"] >= lo / 2 - 1e-9) & above).astype(int)
+    confirmed = far_above.groupby([cand[c] for c in series]).transform("max") == 1
+    in_lumpy = confirmed & (v - prev >= lo) & (v - nxt >= lo) & above
     df["slip_suspect"] = False
-    df.loc[cand.index[inner.to_numpy()], "slip_suspect"] = True
-    # Audit, then the store partitioned by year.
+    df.loc[cand.index[(in_steady | in_lumpy).to_numpy()], "slip_suspect"] = True
+    # Audit; the kept rows.
     audit = df["drop"].value_counts().to_dict()
     assert len(df) == int(df["drop"].isna().sum()) + sum(audit.values())
     out = df[df["drop"].isna()][
@@ -241,10 +272,7 @@ def run_pandas(path: Path) -> int:
             "slip_suspect",
         ]
     ]
-    out = out.assign(year=out["period"].dt.year)
-    with tempfile.TemporaryDirectory() as d:
-        out.to_parquet(Path(d) / "store", partition_cols=["year"])
-    return len(out)
+    return out
 
 
 def child(variant: str, path: Path) -> None:

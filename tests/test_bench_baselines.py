@@ -69,3 +69,20 @@ def test_the_pandas_routes_give_all_the_features_tradeflows_gives(rows):
         assert np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True), col
     # The comparison has power: every feature varies in this world.
     assert all((ours[f] != 0).sum() >= 5 for f in FEATURES)
+
+
+def test_the_pandas_ingest_keeps_the_rows_and_finds_the_slips_tradeflows_finds(tmp_path):
+    """A calibrated world with unit slips (look-alikes: a steady series or a lumpy one
+    with the partner's report of the month): the same kept rows and the same slips."""
+    from bench_ingest import pandas_ingest
+
+    out = small_world(tmp_path, seed=8, store=True, preset=None, noise=2.0, lookalikes=6,
+                      lookalike_kinds=("unit_slip",))  # fmt: skip
+    key = ["period", "reporter", "partner", "flow", "hs", "value_usd"]
+    ours = scan_store(out / "store").select(*key, "slip_suspect").collect().sort(key)
+    theirs = pl.from_pandas(pandas_ingest(sorted((out / "comtrade").glob("*.csv"))))
+    theirs = theirs.select(*key, "slip_suspect").with_columns(pl.col("period").cast(pl.Date))
+    assert theirs.sort(key).equals(ours)
+    # The comparison has power: six slips, one of them in a lumpy series (its
+    # months' median distance from their median 0.35 in log10, over 0.3).
+    assert ours["slip_suspect"].sum() == 6
