@@ -840,7 +840,9 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
                    hovertemplate="%{y}<br>%{customdata}<br>score %{z:.1f}<extra></extra>")
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
-    return _style(fig, "Highest score by hub and product", height=max(320, 24 * len(hubs) + 160))
+    # Upright labels, one a column: slanted, 25 labels of 35 characters overlap.
+    fig.update_xaxes(tickangle=-90)
+    return _style(fig, "Highest score by hub and product", height=max(320, 24 * len(hubs) + 300))
 
 
 def flags_bar(flags, *, top: int = 20):
