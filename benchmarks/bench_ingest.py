@@ -342,7 +342,8 @@ def warm(path: Path) -> None:
 
 
 def run_code(code: str, gpu: bool = False) -> dict:
-    """Run ``code`` in a child Python: wall seconds, peak RSS GiB, peak GPU GiB, error.
+    """Run ``code`` in a child Python: wall seconds, peak RSS GiB, peak GPU GiB, CPU seconds
+    (user, kernel), error.
 
     A child of its own, so that the peak RSS is the code's alone; ``error`` is
     the last line the child wrote to stderr when it failed (None otherwise).
@@ -361,6 +362,11 @@ def run_code(code: str, gpu: bool = False) -> dict:
     return {
         "wall": wall,
         "rss": usage.ru_maxrss / 2**20,
+        # CPU seconds of all the child's threads, in user code and in the kernel
+        # (mostly page faults): what a ratio of wall times between two machines
+        # does not say (benchmarks/RESULTS.md, issue 27).
+        "user": usage.ru_utime,
+        "sys": usage.ru_stime,
         "gpu": monitor.peak if monitor else None,
         "error": (tail[-1][:160] if tail else f"exit {failed}") if failed else None,
     }

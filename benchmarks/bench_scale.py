@@ -348,19 +348,20 @@ def table(rows: int, results: list[dict], n_in: int, n_store: int, name: str, cm
         f"Command: `{cmd}` (world {name}: seed 7; {n_in:,} Comtrade rows in, "
         f"{n_store:,} rows in the store).",
         "",
-        "| step | engine | wall s | rows/s | peak RSS GiB | peak GPU GiB | vs first engine "
-        "| same result |",
-        "|---|---|---|---|---|---|---|---|",
+        "| step | engine | wall s | CPU s: user + kernel | rows/s | peak RSS GiB | peak GPU GiB "
+        "| vs first engine | same result |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     first = {}
     for r in results:
         if r.get("error"):
-            lines.append(f"| {r['step']} | {r['engine']} | failed: {r['error']} | | | | | |")
+            lines.append(f"| {r['step']} | {r['engine']} | failed: {r['error']} | | | | | | |")
             continue
         base = first.setdefault(r["step"], r["wall"])
         gpu = f"{r['gpu']:.2f}" if r.get("gpu") is not None else "-"
         lines.append(
-            f"| {r['step']} | {r['engine']} | {r['wall']:.1f} | {r['rows'] / r['wall']:,.0f} "
+            f"| {r['step']} | {r['engine']} | {r['wall']:.1f} | {r['user']:.1f} + {r['sys']:.1f} "
+            f"| {r['rows'] / r['wall']:,.0f} "
             f"| {r['rss']:.2f} | {gpu} | {base / r['wall']:.2f}x | {r.get('same', '-')} |"
         )
     scored = [
