@@ -207,13 +207,12 @@ def policy_breaks(
     controlled = sorted(controlled_hs())
     # It depends on the destination only through its control date: computed
     # once per date, not once per destination sharing it (Russia, Belarus).
-    # Each of the hub's import series by its number: joins on integers, not
-    # on the hub's and the product's names.
-    # The series' months named by hub first (a join on the few series), then
-    # kept at the months a date is in force: at 11.9M report rows 0.09 s
-    # against 0.15-0.2 s for a join of every hub-month-series on its number and
-    # month (benchmarks/RESULTS.md, issue 27). A month a series lacks, left
-    # out here, added only a null, which the median below leaves out.
+    # The hub's import series are read by number (their sums at the dates
+    # join on integers), and their months named by hub first (a join on the
+    # few series), then kept at the months a date is in force: at 11.9M report
+    # rows 0.09 s against 0.15-0.2 s for a join of every hub-month-series on
+    # its number and month (benchmarks/RESULTS.md, issue 27). A month a series
+    # lacks, left out here, added only a null, which the median below leaves out.
     hub_series = names.filter(pl.col("kind") == "hub_in").select("_sid", hub="b", hs="p")
     hub_months = hub_series.join(
         hub_cum.select("_sid", "mi", chub_ct="cum", chub_nt="cum_n"), on="_sid"
