@@ -243,6 +243,23 @@ def test_importing_tradeflows_leaves_the_heavy_parts_for_first_use():
     assert out.stdout.strip() == "True"
 
 
+def test_the_detect_step_leaves_the_detectors_to_a_thread():
+    # scikit-learn and XGBoost take about a second to import: `tradeflows
+    # detect` computes the routes meanwhile and loads the shipped trees in a
+    # thread (detect_routes), so the modules the step runs on name the
+    # detectors without importing them (benchmarks/RESULTS.md, issue 28).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tradeflows.cli, tradeflows.detect, tradeflows.detect._flags, "
+        "tradeflows._report; print([m for m in ('sklearn', 'xgboost') if m in sys.modules]); "
+        "tradeflows.detect.RobustRouteDetector; print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True"]
+
+
 def test_importing_tradeflows_first_gives_polars_allocator_two_seconds_of_decay():
     # Set before polars loads, read by its jemalloc after polars' own options
     # (the later value wins); a decay of the user's, or polars loaded first,

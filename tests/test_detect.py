@@ -292,6 +292,19 @@ def test_default_detector_is_the_shipped_trees():
     assert -det.offset_ == info["threshold"]
 
 
+def test_trees_that_fail_to_load_fail_the_detection(world, monkeypatch):
+    # The shipped trees load in a thread while the routes are computed: an
+    # error there is the caller's, raised, not lost in the thread.
+    import tradeflows.detect._flags as flags_module
+
+    def broken(threshold=None):
+        raise OSError("route_model.json: unreadable")
+
+    monkeypatch.setattr(flags_module, "default_detector", broken)
+    with pytest.raises(OSError, match=r"route_model\.json: unreadable"):
+        detect_routes(world[1])
+
+
 def test_default_detector_learns_from_labels():
     rng = np.random.default_rng(4)
     X = np.abs(rng.normal(size=(600, len(FEATURES))))

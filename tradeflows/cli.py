@@ -324,6 +324,13 @@ def _world_sources(world: Path, labels: Path) -> list[Path]:
     return files
 
 
+def _lines_as_trained():
+    """The shipped trees with the flag lines where training put them (``--lines-as-trained``)."""
+    from tradeflows.detect import LearnedRouteDetector
+
+    return LearnedRouteDetector(base_rate="training")
+
+
 def _read_labels(path: Path):
     """A world's ``truth.parquet`` (known cases), checked."""
     import polars as pl
@@ -493,7 +500,6 @@ def detect(
     from tradeflows.detect import route_months_scored
     from tradeflows.detect._corridors import check_roll_up, corridors, roll_up
     from tradeflows.detect._flags import base_rate, detect_routes
-    from tradeflows.detect._learned import LearnedRouteDetector
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
         if path is not None and path.suffix not in (".csv", ".parquet", ".xlsx"):
@@ -518,7 +524,7 @@ def detect(
         cluster=cluster,
         memory=memory,
         keep="all" if all_months else "evidence",
-        detector=LearnedRouteDetector(base_rate="training") if lines_as_trained else None,
+        detector=_lines_as_trained() if lines_as_trained else None,
     )
     written = flags.filter(pl.col("flagged")) if flagged_only else flags
     ranked = corridors(flags)

@@ -16,6 +16,11 @@ The stages in between are here too: :func:`route_features`, :func:`reasons`,
 :func:`route_evidence`, :func:`pooled_features`, :func:`route_months_scored`.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from tradeflows.detect._corridors import (
     CORRIDOR_COLUMNS,
     POOLED_FEATURES,
@@ -26,7 +31,6 @@ from tradeflows.detect._corridors import (
     roll_up,
     route_evidence,
 )
-from tradeflows.detect._ensemble import EnsembleDetector
 from tradeflows.detect._flags import (
     FLAG_COLUMNS,
     default_detector,
@@ -34,9 +38,35 @@ from tradeflows.detect._flags import (
     route_features,
     route_months_scored,
 )
-from tradeflows.detect._learned import LearnedRouteDetector, model_info, pretrained_model
-from tradeflows.detect._robust import RobustRouteDetector
-from tradeflows.detect._supervised import SupervisedRouteDetector
+
+if TYPE_CHECKING:
+    from tradeflows.detect._ensemble import EnsembleDetector
+    from tradeflows.detect._learned import LearnedRouteDetector, model_info, pretrained_model
+    from tradeflows.detect._robust import RobustRouteDetector
+    from tradeflows.detect._supervised import SupervisedRouteDetector
+
+#: The detectors, imported when first named: scikit-learn and XGBoost take
+#: about a second to import, which ``tradeflows detect`` spends computing the
+#: routes instead while the shipped trees load in a thread (``detect_routes``).
+_LAZY = {
+    "EnsembleDetector": "_ensemble",
+    "LearnedRouteDetector": "_learned",
+    "model_info": "_learned",
+    "pretrained_model": "_learned",
+    "RobustRouteDetector": "_robust",
+    "SupervisedRouteDetector": "_supervised",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"tradeflows.detect.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'tradeflows.detect' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "CORRIDOR_COLUMNS",

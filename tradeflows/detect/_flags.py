@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
-from functools import partial
+import importlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,6 @@ from tradeflows._mirror import collect_context, collect_mirror
 from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._query import Query
 from tradeflows._routes import FEATURES, ROUTE_KEY, collect_route_indicators, coverage_table
-from tradeflows.detect._base import SuspicionOutlierMixin
 from tradeflows.detect._corridors import (
     POOLED_FEATURES,
     corridors,
@@ -674,19 +675,30 @@ def detect_routes(
         raise ValueError(f"keep {keep!r}: choose evidence or all")
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
     engine = _engine.resolve(engine)  # once, for every stage below
-    det = _on_device(detector if detector is not None else default_detector(), engine)
     run = {"query": query, "engine": engine, "partition": partition, "cluster": cluster,
            "pairs": pairs, "memory": memory}  # fmt: skip
-    if labels is None and _learns_nothing_from_rows(det):
+    if labels is None and (detector is None or _learns_nothing_from_rows(detector)):
         # Fitted once; each group of chapters (each part of a group's routes) is
         # then scored, and cut down to what an analyst reads, as soon as it is
-        # computed.
-        det = det.fit(np.zeros((1, len(FEATURES))))
-        with step("route indicators and scores"):
-            flags = route_features(source, **run, then=partial(_scored, det=det, keep=keep))
+        # computed. scikit-learn takes about a second to import: it is imported
+        # in a thread while the routes are computed (polars lets go of the
+        # interpreter), and the trees are loaded here when the first part is
+        # scored (XGBoost, imported then, sends its warnings to the thread that
+        # imported it: this one).
+        fitted = cache(partial(_fitted, detector, engine))
+        with ThreadPoolExecutor(1, thread_name_prefix="tradeflows-sklearn") as pool:
+            pool.submit(importlib.import_module, "tradeflows.detect._base")
+            if cluster is None:
+                score = partial(_scored_once_fitted, fitted=fitted, keep=keep)
+            else:  # the workers are handed the detector itself
+                score = partial(_scored, det=fitted(), keep=keep)
+            with step("route indicators and scores"):
+                flags = route_features(source, **run, then=score)
+            det = fitted()
         if "_near" in flags.columns:  # each part cut to its nearest routes; now all of them
             flags = _read(flags)
     else:
+        det = _on_device(detector if detector is not None else default_detector(), engine)
         ind = route_features(source, **run)
         if not ind.is_empty():
             X = ind.select(FEATURES).to_numpy().astype(np.float64)
@@ -713,6 +725,18 @@ def _on_device(det, engine: str):
     if isinstance(det, LearnedRouteDetector) and det.device is None:
         return copy.copy(det).set_params(device=_engine.xgboost_device(engine))
     return det
+
+
+def _fitted(detector, engine: str):
+    """``detector`` (default: the shipped trees) on the engine's device, fitted: it
+    learns nothing from the rows (:func:`_learns_nothing_from_rows`)."""
+    det = _on_device(detector if detector is not None else default_detector(), engine)
+    return det.fit(np.zeros((1, len(FEATURES))))
+
+
+def _scored_once_fitted(ind: pl.DataFrame, fitted: Callable, keep: str) -> pl.DataFrame:
+    """:func:`_scored` by the detector ``fitted()`` gives (:func:`_fitted`, called once)."""
+    return _scored(ind, fitted(), keep)
 
 
 def _learns_nothing_from_rows(det) -> bool:
@@ -755,6 +779,8 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
         samples = det.score_samples(X)
     # tradeflows' detectors tell their outliers from the scores, without
     # scoring the rows again (benchmarks/RESULTS.md, design measurements); others predict.
+    from tradeflows.detect._base import SuspicionOutlierMixin  # scikit-learn: loaded by now
+
     threshold = seen = None
     if hasattr(det, "thresholds") and "outflow_seen" in ind.columns:
         # Routes whose outflow nobody reports are held to a line of their own.
