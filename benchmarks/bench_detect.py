@@ -8,6 +8,7 @@
     python benchmarks/bench_detect.py --real
     python benchmarks/bench_detect.py --wide --seeds 7 8 9
     python benchmarks/bench_detect.py --wide --dense --seeds 31
+    python benchmarks/bench_detect.py --wide --long --seeds 41
 
 ``--real`` ranks the published corridors of the bundled EU case, then
 Armenia's destinations from its own records (``hub_records``).
@@ -30,7 +31,8 @@ exports to the destination) and scores both against the labels.
 ``--wide`` scores the default detector on the wide worlds of
 ``bench_scale.py --wide`` (about ``--rows`` report rows, default 10M; tens of
 thousands of corridors where the stress suite's worlds hold a few hundred);
-with ``--dense``, on the worlds of ``bench_scale.py --dense`` (another shape).
+with ``--dense`` or ``--long``, on the worlds of ``bench_scale.py --dense`` or
+``--long`` (other shapes).
 
 ``--rows`` writes a world of about that many report rows (kept in
 ``benchmarks/data/`` for the next run), ingests it into a store, then runs
@@ -263,8 +265,18 @@ def quality(seeds: list[int], save: bool, **world) -> None:
     record("\n".join(lines), save=save)
 
 
+#: ``bench_scale.py``'s worlds at scale, in words.
+_SHAPES = {
+    "wide": "160 products per 10M report rows, 150 countries, 6,000 country pairs a product",
+    "dense": "60 products per 10M report rows, about 220 countries, 12,000 country pairs "
+    "a product, six years",
+    "long": "790 products per 10M report rows, 150 countries, 700 country pairs a product",
+}
+
+
 def wide(seeds: list[int], rows: int, save: bool, shape: str = "wide") -> None:
-    """Detection quality at scale: ``bench_scale.py``'s wide (or dense) world, one per seed.
+    """Detection quality at scale: ``bench_scale.py``'s wide (or dense, or long) world,
+    one per seed.
 
     The stress suite's worlds hold a few hundred corridors; the wide world of
     about ``rows`` report rows (160 products per 10M rows, 150 countries) holds
@@ -314,16 +326,10 @@ def wide(seeds: list[int], rows: int, save: bool, shape: str = "wide") -> None:
         f"### Detection quality at scale: the {shape} world, {dt.date.today().isoformat()}",
         "",
         f"Machine: {machine()}.",
-        f"Command: `python benchmarks/bench_detect.py --wide{' --dense' * (shape == 'dense')} "
+        f"Command: `python benchmarks/bench_detect.py --wide"
+        f"{'' if shape == 'wide' else ' --' + shape} "
         f"--rows {rows} --seeds {' '.join(map(str, seeds))}` (worlds of `bench_scale.py "
-        + (
-            "--dense`: 60 products per 10M report rows, about 220 countries, 12,000 country "
-            "pairs a product, six years"
-            if shape == "dense"
-            else "--wide`: 160 products per 10M report rows, 150 countries, 6,000 country "
-            "pairs a product"
-        )
-        + "; never used to choose anything).",
+        f"--{shape}`: {_SHAPES[shape]}; never used to choose anything).",
         "",
         "The measures of the stress suite's table; `places`: where each true corridor",
         "ranks among all corridors (0: not ranked). `lines raised`: how far the routes'",
@@ -663,6 +669,7 @@ def main() -> None:
     ap.add_argument(
         "--dense", action="store_true", help="as --wide, on bench_scale.py's dense world"
     )
+    ap.add_argument("--long", action="store_true", help="as --wide, on bench_scale.py's long world")
     ap.add_argument("--real", action="store_true")
     ap.add_argument(
         "--seeds", type=int, nargs="+", help="--quality: default 1001-1005; --wide: default 7"
@@ -673,8 +680,8 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=["streaming", "cpu"])
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
-    if args.wide or args.dense:
-        shape = "dense" if args.dense else "wide"
+    if args.wide or args.dense or args.long:
+        shape = "dense" if args.dense else "long" if args.long else "wide"
         wide(args.seeds or [7], args.rows or 10_000_000, save=not args.no_record, shape=shape)
         return
     if not (args.quality or args.real or args.rows or args.stress):
