@@ -86,3 +86,35 @@ def test_the_pandas_ingest_keeps_the_rows_and_finds_the_slips_tradeflows_finds(t
     # The comparison has power: six slips, one of them in a lumpy series (its
     # months' median distance from their median 0.35 in log10, over 0.3).
     assert ours["slip_suspect"].sum() == 6
+
+
+def test_the_ab_benchmark_runs_each_version_from_its_own_tree(tmp_path, monkeypatch, capsys):
+    # benchmarks/ab_commits.py times a command on a commit and on the working
+    # tree in turn: each child must import tradeflows from its own tree, not
+    # from the editable install (whose finder wins over sys.path).
+    import subprocess
+
+    import ab_commits
+
+    root = Path(__file__).resolve().parent.parent
+    if subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True
+    ).returncode:
+        pytest.skip("not a git checkout")
+    tree = ab_commits.extract("HEAD", tmp_path / "base")
+    marker = tmp_path / "imported_from"
+    init = tree / "tradeflows" / "__init__.py"
+    init.write_text(
+        init.read_text(encoding="utf-8")
+        + "\nimport os as _os\nopen(_os.environ['AB_MARK'], 'w').write(__file__)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AB_MARK", str(marker))
+    assert ab_commits.timed(tree, ["--help"]) > 0
+    assert marker.read_text() == str(init)
+    pairs = ab_commits.compare(tree, root, ["--help"], 2)
+    assert len(pairs) == 2 and all(b > 0 and h > 0 for b, h in pairs)
+    text = ab_commits.table(pairs, "HEAD", ["--help"], "python benchmarks/ab_commits.py -- --help")
+    assert "| median |" in text and "of 2 pairs" in text
+    with pytest.raises(SystemExit, match="failed"):
+        ab_commits.timed(tree, ["no-such-command"])
