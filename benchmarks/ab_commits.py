@@ -2,6 +2,7 @@
 
     python benchmarks/ab_commits.py --base HEAD -- detect STORE --out f.parquet --quiet
     python benchmarks/ab_commits.py --base 356d145 --repeat 6 -- report STORE --out r.html
+    python benchmarks/ab_commits.py --fresh /tmp/s -- ingest FILES --out /tmp/s --quiet
 
 A shared machine's noise is as large as most changes (benchmarks/RESULTS.md:
 the same command moves by 15-20% from one hour to the next), so a change is
@@ -12,6 +13,9 @@ imports tradeflows from that tree (not from the editable install, whose
 finder would otherwise win over ``sys.path``). Each pair of runs starts
 with the other version, so that neither always follows a warm cache.
 
+``--fresh PATH`` removes PATH before every run, untimed: an ingest into a
+store that holds the files already has nothing to do.
+
 Prints one row per pair, the median of each side and their ratio, and
 appends the table to ``benchmarks/RESULTS.md`` with the machine and the
 command (``--no-record`` to only print).
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,8 +63,13 @@ def extract(rev: str, into: Path) -> Path:
     return into
 
 
-def timed(tree: Path, args: list[str]) -> float:
-    """Wall seconds of ``tradeflows ARGS`` with the code of ``tree``; raises if it fails."""
+def timed(tree: Path, args: list[str], fresh: Path | None = None) -> float:
+    """Wall seconds of ``tradeflows ARGS`` with the code of ``tree`` (``fresh``
+    removed first, untimed); raises if it fails."""
+    if fresh is not None and fresh.is_dir():
+        shutil.rmtree(fresh)
+    elif fresh is not None:
+        fresh.unlink(missing_ok=True)
     t = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", BOOT, str(tree), *args],
                           capture_output=True, text=True)  # fmt: skip
@@ -70,16 +80,18 @@ def timed(tree: Path, args: list[str]) -> float:
     return seconds
 
 
-def compare(base: Path, head: Path, args: list[str], repeat: int) -> list[tuple[float, float]]:
+def compare(
+    base: Path, head: Path, args: list[str], repeat: int, fresh: Path | None = None
+) -> list[tuple[float, float]]:
     """``repeat`` pairs of (base, head) wall seconds, the order alternating from pair to pair."""
     pairs = []
     for i in range(repeat):
         if i % 2 == 0:
-            b = timed(base, args)
-            h = timed(head, args)
+            b = timed(base, args, fresh)
+            h = timed(head, args, fresh)
         else:
-            h = timed(head, args)
-            b = timed(base, args)
+            h = timed(head, args, fresh)
+            b = timed(base, args, fresh)
         pairs.append((b, h))
         print(f"pair {i + 1}: base {b:.2f} s, this tree {h:.2f} s", flush=True)
     return pairs
@@ -111,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="HEAD", help="the commit to compare with (default HEAD)")
     ap.add_argument("--repeat", type=int, default=4, help="pairs of runs (default 4)")
+    ap.add_argument("--fresh", type=Path, help="a path removed before every run (a store)")
     ap.add_argument("--no-record", action="store_true")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="-- then tradeflows' arguments")
     args = ap.parse_args(argv)
@@ -120,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     cmd = "python benchmarks/ab_commits.py " + " ".join(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="tradeflows-ab-") as tmp:
         base = extract(args.base, Path(tmp))
-        pairs = compare(base, ROOT, command, args.repeat)
+        pairs = compare(base, ROOT, command, args.repeat, args.fresh)
     record(table(pairs, args.base, command, cmd), save=not args.no_record)
 
 

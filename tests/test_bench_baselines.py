@@ -118,3 +118,7 @@ def test_the_ab_benchmark_runs_each_version_from_its_own_tree(tmp_path, monkeypa
     assert "| median |" in text and "of 2 pairs" in text
     with pytest.raises(SystemExit, match="failed"):
         ab_commits.timed(tree, ["no-such-command"])
+    stale = tmp_path / "store"
+    stale.mkdir()
+    ab_commits.timed(tree, ["--help"], fresh=stale)  # an ingest's store, removed before each run
+    assert not stale.exists()
