@@ -235,6 +235,37 @@ def test_unit_slip_in_a_lumpy_series_needs_the_mirror():
     assert not flag_unit_slips(pl.concat([low, mirror]))["slip_suspect"].any()
 
 
+def test_the_slip_pass_over_many_morsels_gives_the_in_memory_rows():
+    # Ingest finds the slips of millions of rows on the streaming engine where
+    # this polars keeps a sort's order for the neighbours' shifts
+    # (_engine.streamed_in_order; polars 1.35's failed on 8M rows): the rows
+    # flagged are those of the in-memory engine, over morsel boundaries too.
+    import numpy as np
+
+    from tradeflows import _engine
+    from tradeflows._clean import unit_slip_rows
+
+    rng = np.random.default_rng(5)
+    series, months = 30_000, 12
+    s = np.repeat(np.arange(series, dtype=np.uint64) * 7919 + 11, months)
+    log = np.repeat(rng.uniform(3, 7, series), months) + rng.normal(0, 0.05, series * months)
+    slips = rng.choice(series * months, 400, replace=False)
+    log[slips] += 3.0  # x1000
+    lf = pl.LazyFrame({
+        "_gid": np.arange(series * months), "_s": s, "_m": s + 1,  # no partner's report
+        "period": np.tile(pl.date_range(dt.date(2023, 1, 1), dt.date(2023, 12, 1), "1mo",
+                                        eager=True).to_numpy(), series),
+        "value_usd": 10.0**log, "drop": pl.Series([None] * (series * months), dtype=pl.String),
+    })  # fmt: skip
+    plan = unit_slip_rows(lf, "_gid")
+    mine = _engine.collect(plan, _engine.streamed_in_order("cpu")).sort("_gid")
+    expected = plan.collect(engine="in-memory").sort("_gid")
+    assert_frame_equal(mine, expected)
+    # The planted slips inside a series (not its first or last month) are found.
+    inner = [g for g in slips.tolist() if 0 < g % months < months - 1]
+    assert set(inner) <= set(mine["_gid"].to_list()) and len(inner) > 300
+
+
 def test_concordance_to_hs2017():
     df = canonical_frame(hs=["847150", "85423190", "88062100"], hs_revision=["HS2022"] * 3)
     out = to_revision(df)

@@ -214,6 +214,51 @@ def streamed(engine: str | None = None) -> str:
     return "streaming" if name == "cpu" else name
 
 
+#: The first polars whose streaming engine runs a sort followed by shifts in
+#: order. 1.35's failed on ingest's slip pass over 8M candidate rows ("zip
+#: node received non-equal length inputs"; see also :func:`in_order`); 1.44's
+#: gives the in-memory engine's rows (benchmarks/RESULTS.md, issue 27).
+STREAMS_IN_ORDER = (1, 44)
+
+
+def polars_version() -> tuple[int, int]:
+    """polars' major and minor version.
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> polars_version() >= (1, 35)
+    True
+    """
+    major, minor = pl.__version__.split(".")[:2]
+    return int(major), int(minor)
+
+
+def streamed_in_order(engine: str | None = None) -> str:
+    """:func:`streamed` for a plan that also reads rows in order (a sort, then
+    shifts) where this polars' streaming engine keeps that order
+    (:data:`STREAMS_IN_ORDER`); :func:`in_order` on an older polars.
+
+    Parameters
+    ----------
+    engine : {"auto", "cpu", "streaming", "gpu"}, optional
+        The engine chosen.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> streamed_in_order("cpu") == ("streaming" if polars_version() >= STREAMS_IN_ORDER else "cpu")
+    True
+    """
+    return streamed(engine) if polars_version() >= STREAMS_IN_ORDER else in_order(engine)
+
+
 def in_order(engine: str | None = None) -> str:
     """The engine for plans that read rows in order (a month back is a row up,
     running sums): the in-memory one where ``streaming`` is chosen.
