@@ -31,14 +31,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import machine, record  # noqa: E402
+from bench_ingest import machine, record, run_code  # noqa: E402
 
 #: The child's first lines: tradeflows from the tree named first, not the editable install.
 BOOT = (
@@ -70,14 +69,10 @@ def timed(tree: Path, args: list[str], fresh: Path | None = None) -> float:
         shutil.rmtree(fresh)
     elif fresh is not None:
         fresh.unlink(missing_ok=True)
-    t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", BOOT, str(tree), *args],
-                          capture_output=True, text=True)  # fmt: skip
-    seconds = time.perf_counter() - t
-    if done.returncode:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
-        raise SystemExit(f"{tree}: tradeflows {' '.join(args)} failed: {tail[0]}")
-    return seconds
+    run = run_code(f"import sys; sys.argv = {['-c', str(tree), *args]!r}; {BOOT}")
+    if run["error"]:
+        raise SystemExit(f"{tree}: tradeflows {' '.join(args)} failed: {run['error']}")
+    return run["wall"]
 
 
 def compare(

@@ -353,10 +353,13 @@ def run_code(code: str, gpu: bool = False) -> dict:
     with tempfile.TemporaryFile("w+") as err, monitor or contextlib.nullcontext():
         proc = subprocess.Popen([sys.executable, "-c", code], stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
+        # Reaped here (for its rusage), not by Popen: tell it, or it warns the
+        # child is "still running" when it is collected.
+        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t
         err.seek(0)
         tail = [line for line in err.read().splitlines() if line.strip()]
-    failed = os.waitstatus_to_exitcode(status)
+    failed = proc.returncode
     if failed:
         sys.stderr.write("\n".join(tail[-30:]) + "\n")
     return {
