@@ -88,9 +88,9 @@ def test_failed_ingest_leaves_store_untouched(tmp_path, two_files):
 
 
 def test_a_failure_while_a_chunk_is_written_leaves_no_file_behind(tmp_path, two_files, monkeypatch):
-    """A chunk's rows are written in a thread while the next chunk is cleaned: when
-    the cleaning fails, the write in flight ends before the new folder is removed,
-    and the store is as it was."""
+    """Beyond the spool's budget a chunk's rows are written in a thread while the next
+    chunk is cleaned: when the cleaning fails, the write in flight ends before the
+    new folder is removed, and the store is as it was."""
     import threading
     import time
 
@@ -120,7 +120,7 @@ def test_a_failure_while_a_chunk_is_written_leaves_no_file_behind(tmp_path, two_
     monkeypatch.setattr(chunked, "_write_part", slow_write)
     monkeypatch.setattr(store_module, "clean_chunk", fail_second)
     with pytest.raises(RuntimeError, match="cleaning failed"):
-        ingest([two_files[1]], store, chunk_rows=1)
+        ingest([two_files[1]], store, chunk_rows=1, spool_bytes=0)
     time.sleep(0.5)  # a write left running would land in this time
     assert snapshot(store) == before
     assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
@@ -289,6 +289,41 @@ def test_a_unit_slip_next_to_a_new_year_is_found(tmp_path, spool_bytes, chunk_ro
     assert got["slip_suspect"].to_list() == [False, False, False, True, False, False, False]
     assert audit["totals"]["changed"]["unit_slip_flagged"] == 1
     assert audit["store"]["years"] == [2022, 2023]
+
+
+def test_chunks_held_for_the_slips_and_chunks_written_at_once_make_one_store(tmp_path, monkeypatch):
+    # Two series, a slip in each: one in December 2022, one in January 2023.
+    # One month per chunk. Held in memory, the chunks are written once with
+    # their slips; when the budget runs out, they are written at once and
+    # the files with a slip written again. Every second chunk held: the
+    # December slip is in a held chunk (the third), the January one in a
+    # written one (the fourth); the store is that of one chunk held in memory.
+    from tradeflows._chunked import Spool
+
+    rows = [comtrade_row(period=p, value=v) for p, v in _SLIP_SERIES.items()]
+    values = ["10", "12", "12000", "11", "9", "10", "11"]
+    rows += [
+        comtrade_row(period=p, cmd="854231", value=v)
+        for p, v in zip(_SLIP_SERIES, values, strict=True)
+    ]
+    f = comtrade_csv(tmp_path / "slips.csv", rows)
+    want = ingest([f], tmp_path / "whole")
+    reserve, held = Spool.reserve, []
+
+    def every_second(self, size):
+        held.append(len(held) % 2 == 0 and reserve(self, size))
+        return held[-1]
+
+    monkeypatch.setattr(Spool, "reserve", every_second)
+    audit = ingest([f], tmp_path / "store", chunk_rows=1)
+    assert held == [True, False, True, False, True, False, True]
+    got = scan_store(tmp_path / "store").sort("hs", "period").collect()
+    assert got.equals(scan_store(tmp_path / "whole").sort("hs", "period").collect())
+    flagged = got.filter("slip_suspect").select("hs", pl.col("period").dt.strftime("%Y%m"))
+    assert flagged.rows() == [("847150", "202301"), ("854231", "202212")]
+    assert audit["totals"] == want["totals"]
+    assert audit["totals"]["changed"]["unit_slip_flagged"] == 2
+    assert len(list((tmp_path / "store").glob("data-*/year=*/*.parquet"))) == 7
 
 
 def test_a_unit_slip_in_the_store_stays_marked_and_counted_once(tmp_path):

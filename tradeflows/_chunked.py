@@ -3,10 +3,13 @@
 :func:`tradeflows.ingest` reads each file on its own, then cleans all the
 rows, old and new, a chunk of periods at a time (:func:`clean_chunk`: the
 verbs that compare rows of one period, :func:`tradeflows.clean.clean_within_periods`),
-counts each chunk for the audit (:func:`account`), writes its kept rows, and
+counts each chunk for the audit (:func:`account`), sorts its kept rows, and
 keeps each chunk's live rows aside, as 64-bit series hashes, for the one pass
 over all chunks that finds unit slips (:func:`flag_slips`). Parsed rows wait
-in a :class:`Spool`, in memory up to a budget, then on disk.
+in a :class:`Spool`, in memory up to a budget, then on disk. A chunk's kept
+rows wait there too, while they fit the budget, and are written once the
+slips are known (:meth:`ChunkWriter.write_held`); beyond it they are written
+at once, and a file where a slip is found later is written again.
 """
 
 from __future__ import annotations
@@ -137,6 +140,16 @@ class Spool:
             return False
         self.used += size
         return True
+
+    def reserve(self, size: int) -> bool:
+        """Count ``size`` bytes against the budget if they fit, for a frame :meth:`hold` adds
+        later (one being made in a thread); whether they fit."""
+        return self._fits(size)
+
+    def hold(self, stage: str, key: object, df: pl.DataFrame, size: int) -> None:
+        """Keep ``df`` in memory under ``key``, its ``size`` bytes counted by :meth:`reserve`."""
+        self.added += 1
+        self._put(stage, key, _Part(self.added, df.lazy(), size, df.height))
 
     def add(self, stage: str, key: object, df: pl.DataFrame) -> pl.LazyFrame:
         """One part under one key; returns what it is read back from (its file, or itself)."""
@@ -306,39 +319,97 @@ def clean_chunk(
 
 
 class ChunkWriter:
-    """Each chunk's kept rows sorted and written in a thread while the next chunk is cleaned.
+    """Each chunk's kept rows sorted in a thread while the next chunk is cleaned, then
+    held until the slips are known, or written.
 
-    One write is in flight at a time (one chunk more in memory). The spool and
-    the run are only touched in the calling thread: :meth:`finish` waits for
-    the write in flight, then records its files (``run.written``) and their
-    row ids (the spool's ``gids``). :meth:`close` waits for it whatever
-    happened, so that nothing is written into a folder being removed.
+    A chunk's kept rows are held in the spool's memory while they fit its
+    budget, and written once, with their slips, by :meth:`write_held`
+    (:func:`flag_slips`). Beyond the budget they are written in the thread
+    at once; the few files where a slip is found are then written again
+    (:meth:`mark_written`). Writing the files a second time cost 1.37 s of
+    12.8 s on the wide 10M-row world, whose 93 slips lie in all 12 files
+    (benchmarks/RESULTS.md, issue 27).
+
+    One chunk is in the thread at a time (one chunk more in memory). The
+    spool and the run are only touched in the calling thread: :meth:`finish`
+    waits for the chunk in flight, then holds its rows, or records its files
+    (``run.written``) and their row ids (the spool's ``gids``). :meth:`close`
+    waits for it whatever happened, so that nothing is written into a folder
+    being removed.
     """
 
     def __init__(self, folder: Path, run: Run, spool: Spool) -> None:
         self.folder, self.run, self.spool = folder, run, spool
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradeflows-write")
-        self._pending: tuple[int, Future] | None = None
+        self._pending: tuple[int, int | None, Future] | None = None
+        self._held: list[int] = []
 
     def write(self, df: pl.DataFrame, c: int) -> None:
-        """Start writing chunk ``c``'s kept rows (after the chunk before it is done)."""
+        """Start sorting chunk ``c``'s kept rows, to hold or write them (after the chunk
+        before it is done)."""
         self.finish()
-        self._pending = (c, self._pool.submit(_write_chunk, df, self.folder, c))
+        # Measured on every column the kept rows keep: an upper bound (the
+        # dropped rows are counted too), known before they are sorted.
+        size = frame_bytes(df.select(*CANONICAL, "_gid"))
+        if self.spool.reserve(size):
+            self._pending = (c, size, self._pool.submit(_kept_sorted, df))
+        else:
+            self._pending = (c, None, self._pool.submit(_write_chunk, df, self.folder, c))
 
     def finish(self) -> None:
-        """Wait for the write in flight (its error raised here) and record its files."""
+        """Wait for the chunk in flight (its error raised here); hold its rows or record its
+        files."""
         if self._pending is None:
             return
-        c, future = self._pending
+        c, size, future = self._pending
         self._pending = None
-        for year, path, ids in future.result():
+        if size is not None:
+            self.spool.hold("kept", c, future.result(), size)
+            self._held.append(c)
+            return
+        self._record(c, future.result())
+
+    def _record(self, c: int, files: list[tuple[int, Path, pl.DataFrame]]) -> None:
+        for year, path, ids in files:
             self.spool.add("gids", path, ids)
             self.run.written.append((c, year, path, ids.height))
 
+    def mark_written(self, flagged: pl.Series) -> None:
+        """Set ``slip_suspect`` on the ``flagged`` rows (by _gid) in the files already written.
+
+        Only the files of the chunks that hold a flagged row are read and
+        written again: a slip is rare.
+        """
+        gids = flagged.to_list()
+        chunks = {bisect.bisect_right(self.run.starts, gid) - 1 for gid in gids}
+        for c, _, path, _ in self.run.written:
+            if c not in chunks:
+                continue
+            (ids,) = self.spool.frames("gids", [path])
+            hit = ids.select(pl.col("_gid").is_in(gids)).collect().to_series()
+            if hit.any():
+                df = pl.read_parquet(path, glob=False)
+                _write_part(df.with_columns(slip_suspect=pl.col("slip_suspect") | hit), path)
+
+    def write_held(self, flagged: pl.Series) -> None:
+        """Write the chunks held in memory, the ``flagged`` rows (by _gid) marked as slips."""
+        for c in self._held:
+            (kept,) = self.spool.pop("kept", [c])
+            start = self.run.starts[c]
+            end = self.run.starts[c + 1] if c + 1 < len(self.run.starts) else self.run.offset
+            mine = flagged.filter(flagged.is_between(start, end, closed="left"))
+            if mine.len():
+                kept = kept.with_columns(
+                    slip_suspect=pl.col("slip_suspect") | pl.col("_gid").is_in(mine.implode())
+                )
+            for year, _, ids in _write_files(kept.collect(), self.folder, c):
+                self.run.written.append((c, year, _, ids.height))
+        self._held.clear()
+
     def close(self) -> None:
-        """Wait for the write in flight, if any (its error is not raised), and stop the thread."""
+        """Wait for the chunk in flight, if any (its error is not raised), and stop the thread."""
         if self._pending is not None:
-            wait([self._pending[1]])
+            wait([self._pending[2]])
             self._pending = None
         self._pool.shutdown(wait=True)
 
@@ -376,8 +447,10 @@ def refuse_bad_input(entries: list[dict], run: Run) -> None:
                 raise TradeflowsInputError(message + " (use --lenient to drop and count such rows)")
 
 
-def flag_slips(spool: Spool, n_chunks: int, run: Run, engine: str | None) -> None:
-    """Find the unit slips over every chunk's candidates; count and mark them in the files."""
+def flag_slips(spool: Spool, n_chunks: int, run: Run, writer: ChunkWriter,
+               engine: str | None) -> None:  # fmt: skip
+    """Find the unit slips over every chunk's candidates; count them and have the
+    ``writer`` mark them in the files, held or written."""
     everything = pl.concat(spool.frames("slips", range(n_chunks)))
     # The spooled rows are the candidates already: all live, no drop reason.
     # Each flagged row's file comes with it: the spool is read once.
@@ -388,11 +461,13 @@ def flag_slips(spool: Spool, n_chunks: int, run: Run, engine: str | None) -> Non
     # world 0.83 s against 0.87-0.98 s, 0.13 GB less at its peak; RESULTS.md)
     # where polars' streaming engine keeps the rows' order for the neighbours.
     flagged = _engine.collect(slips, _engine.streamed_in_order(engine))
-    if flagged.height:
-        for f, n in flagged.group_by("_file").len().iter_rows():
-            if f >= 0:
-                run.counts[f]["changed"]["unit_slip_flagged"] += n
-        _mark_slips(flagged.get_column("_gid"), run.starts, run.written, spool)
+    for f, n in flagged.group_by("_file").len().iter_rows():
+        if f >= 0:
+            run.counts[f]["changed"]["unit_slip_flagged"] += n
+    gids = flagged.get_column("_gid")
+    if gids.len():
+        writer.mark_written(gids)
+    writer.write_held(gids)
 
 
 def nothing_kept(entries: list[dict]) -> None:
@@ -417,24 +492,29 @@ def _write_part(df: pl.DataFrame, path: Path) -> None:
     df.write_parquet(path, compression="zstd", row_group_size=_ROW_GROUP_ROWS)
 
 
-def _write_chunk(df: pl.DataFrame, folder: Path, c: int) -> list[tuple[int, Path, pl.DataFrame]]:
-    """Write chunk ``c``'s kept rows, a file per year.
+def _kept_sorted(df: pl.DataFrame) -> pl.DataFrame:
+    """A chunk's kept rows (and their ``_gid``) in the order of the store's files.
 
-    Returns each file's year, path and row ids (``_gid``, for the spool).
+    By year and HS chapter, then in chunk order, file by file, each file's
+    rows by period in the order read: deterministic for the same inputs.
+    Sorted by chapter, each row group holds a few chapters, and a chapter's
+    scan (detect --partition, a Dask worker) skips the others' row groups
+    (_expr.in_chapters). A year's rows are then one slice, not another copy.
     """
-    # Rows by year and HS chapter, then in chunk order, file by file, each
-    # file's rows by period in the order read: deterministic for the same
-    # inputs. Sorted by chapter, each row group holds a few chapters, and a
-    # chapter's scan (detect --partition, a Dask worker) skips the others'
-    # row groups (_expr.in_chapters). A year's rows are then one slice, not
-    # another copy.
-    kept = (
+    return (
         df.lazy()
         .filter(pl.col("drop").is_null())
         .select(*CANONICAL, "_gid")
         .sort(_YEAR_CHAPTER, maintain_order=True)
         .collect()
     )
+
+
+def _write_files(kept: pl.DataFrame, folder: Path, c: int) -> list[tuple[int, Path, pl.DataFrame]]:
+    """Write chunk ``c``'s sorted kept rows, a file per year.
+
+    Returns each file's year, path and row ids (``_gid``, for the spool).
+    """
     files, start = [], 0
     years = kept.select(pl.col("period").dt.year().rle()).unnest("period")
     for run in years.iter_rows(named=True):
@@ -447,24 +527,9 @@ def _write_chunk(df: pl.DataFrame, folder: Path, c: int) -> list[tuple[int, Path
     return files
 
 
-def _mark_slips(
-    flagged: pl.Series, starts: list[int], written: list[tuple[int, int, Path, int]], spool: Spool
-) -> None:
-    """Set ``slip_suspect`` on the ``flagged`` rows (by _gid) in the files already written.
-
-    Only the files of the chunks that hold a flagged row are read and
-    written again: a slip is rare.
-    """
-    gids = flagged.to_list()
-    chunks = {bisect.bisect_right(starts, gid) - 1 for gid in gids}
-    for c, _, path, _ in written:
-        if c not in chunks:
-            continue
-        (ids,) = spool.frames("gids", [path])
-        hit = ids.select(pl.col("_gid").is_in(gids)).collect().to_series()
-        if hit.any():
-            df = pl.read_parquet(path, glob=False)
-            _write_part(df.with_columns(slip_suspect=pl.col("slip_suspect") | hit), path)
+def _write_chunk(df: pl.DataFrame, folder: Path, c: int) -> list[tuple[int, Path, pl.DataFrame]]:
+    """Write chunk ``c``'s kept rows, a file per year (:func:`_kept_sorted`, :func:`_write_files`)."""
+    return _write_files(_kept_sorted(df), folder, c)
 
 
 def _count(df: pl.DataFrame, counts: dict[int, dict]) -> None:

@@ -362,9 +362,12 @@ def ingest(
     progress : callable, optional
         Called with a short message as each file is read.
     spool_bytes : int, optional
-        How many bytes of parsed and half-cleaned rows are held in memory;
-        beyond that they are spooled to parquet in a temporary folder beside
-        the store. Default: a quarter of the machine's memory.
+        How many bytes of parsed rows, and of cleaned rows waiting for the
+        unit-slip pass, are held in memory; beyond that parsed rows are
+        spooled to parquet in a temporary folder beside the store, and
+        cleaned rows are written to the store at once (a file where a slip is
+        found later is then written again). Default: a quarter of the
+        machine's memory.
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
         1,000,000 on the CPU (larger chunks were no faster and held more
@@ -408,13 +411,15 @@ def ingest(
     The rows are cleaned a few periods at a time, each chunk's new rows beside
     the store's rows of the same periods: every cleaning verb but the
     unit-slip check compares rows of one period only. Each chunk is counted
-    and written to a new data folder once cleaned; of its live rows only the
-    series hashes and values wait for the slips, which need whole series and
-    are found in one pass over all chunks
-    (:func:`tradeflows.clean.unit_slip_rows`). The few rows flagged are then
-    marked in the files written. Peak memory is therefore that of one chunk
-    and of the slip pass, not of the whole store, and the store holds the
-    rows of :func:`tradeflows.clean.clean` over all rows at once (tested).
+    once cleaned; of its live rows only the series hashes and values wait for
+    the slips, which need whole series and are found in one pass over all
+    chunks (:func:`tradeflows.clean.unit_slip_rows`). Its kept rows wait in
+    memory while they fit ``spool_bytes``, and are written to a new data
+    folder with their slips; beyond it they are written at once and the few
+    rows flagged later are marked in the files written. Peak memory is
+    therefore bounded by ``spool_bytes``, one chunk and the slip pass, not by
+    the whole store, and the store holds the rows of
+    :func:`tradeflows.clean.clean` over all rows at once (tested).
 
     Examples
     --------
@@ -956,9 +961,10 @@ def _clean_by_period(
             del df
         writer.finish()
         refuse_bad_input(entries, run)
-        # 2. The unit slips, in one pass over every chunk's live rows; the few
-        #    rows flagged are marked in the files already written.
-        flag_slips(spool, len(chunks), run, engine)
+        # 2. The unit slips, in one pass over every chunk's live rows; the
+        #    chunks held in memory are then written with their slips, and the
+        #    few rows flagged in files already written are marked there.
+        flag_slips(spool, len(chunks), run, writer, engine)
         for e in entries:
             n = run.counts[e["_file"]]
             e.update(audit_from_counts(n["read"], n["dropped"], n["changed"]))
