@@ -378,7 +378,7 @@ class ChunkWriter:
         """Set ``slip_suspect`` on the ``flagged`` rows (by _gid) in the files already written.
 
         Only the files of the chunks that hold a flagged row are read and
-        written again: a slip is rare.
+        written again.
         """
         gids = flagged.to_list()
         chunks = {bisect.bisect_right(self.run.starts, gid) - 1 for gid in gids}
@@ -402,8 +402,8 @@ class ChunkWriter:
                 kept = kept.with_columns(
                     slip_suspect=pl.col("slip_suspect") | pl.col("_gid").is_in(mine.implode())
                 )
-            for year, _, ids in _write_files(kept.collect(), self.folder, c):
-                self.run.written.append((c, year, _, ids.height))
+            for year, path, rows in _write_files(kept.collect(), self.folder, c):
+                self.run.written.append((c, year, path, rows.height))
         self._held.clear()
 
     def close(self) -> None:
@@ -416,8 +416,8 @@ class ChunkWriter:
 
 def account(df: pl.DataFrame, c: int, run: Run, spool: Spool, writer: ChunkWriter,
             lenient: bool) -> None:  # fmt: skip
-    """Count chunk ``c``, keep its slip candidates and input errors aside, write its kept rows
-    (in the ``writer``'s thread)."""
+    """Count chunk ``c``, keep its slip candidates and input errors aside, and hand its kept
+    rows to the ``writer`` (sorted in its thread, then held or written)."""
     run.starts.append(run.offset)
     run.offset += df.height
     if not lenient:
