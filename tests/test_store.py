@@ -326,6 +326,36 @@ def test_chunks_held_for_the_slips_and_chunks_written_at_once_make_one_store(tmp
     assert len(list((tmp_path / "store").glob("data-*/year=*/*.parquet"))) == 7
 
 
+def test_the_spool_budget_bounds_the_rows_held_for_the_slips(tmp_path, monkeypatch):
+    # A budget under the four files' parsed rows: the first files are held
+    # in memory, the others spooled; as chunks are cleaned, their kept rows
+    # are held while the budget allows and written at once beyond it. The
+    # spool never counts more than its budget, both paths run, and the
+    # store is the one an ingest with the whole machine's budget writes.
+    from tests.conftest import small_world
+    from tradeflows._chunked import Spool
+
+    world = small_world(tmp_path / "w", seed=3, lookalikes=6)
+    files = sorted((world / "comtrade").glob("*.csv"))
+    want = ingest(files, tmp_path / "whole", chunk_rows=1000)
+    reserve, seen = Spool.reserve, []
+
+    def watched(self, size):
+        fits = reserve(self, size)
+        seen.append((fits, self.used, self.budget))
+        return fits
+
+    monkeypatch.setattr(Spool, "reserve", watched)
+    audit = ingest(files, tmp_path / "store", chunk_rows=1000, spool_bytes=3_000_000)
+    assert {fits for fits, _, _ in seen} == {True, False}
+    assert all(used <= budget == 3_000_000 for _, used, budget in seen)
+    got = scan_store(tmp_path / "store").collect()
+    whole = scan_store(tmp_path / "whole").collect()
+    assert got.sort(got.columns).equals(whole.sort(got.columns))
+    assert audit["totals"] == want["totals"]
+    assert audit["totals"]["changed"]["unit_slip_flagged"] == 1
+
+
 def test_a_unit_slip_in_the_store_stays_marked_and_counted_once(tmp_path):
     # The store's rows of 2023 are cleaned again beside a new file's April:
     # the slip is found again and marked, but it is the first file's change.
