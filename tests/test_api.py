@@ -260,6 +260,27 @@ def test_the_detect_step_leaves_the_detectors_to_a_thread():
     assert out.stdout.split() == ["[]", "True"]
 
 
+def test_reading_a_store_leaves_pyarrow_unimported(tmp_path):
+    # scan_store checks each data file's row count against the audit from
+    # the parquet footer, by polars: pyarrow's reader took 0.09-0.14 s to
+    # import, more than the rest of the check, in every command that reads a
+    # store (benchmarks/RESULTS.md, issue 27).
+    import subprocess
+    import sys
+
+    from tests.conftest import comtrade_csv, comtrade_row
+    from tradeflows._store import ingest
+
+    store = tmp_path / "store"
+    ingest([comtrade_csv(tmp_path / "a.csv", [comtrade_row()])], store)
+    code = (
+        "import sys; from tradeflows._store import scan_store; "
+        f"n = scan_store({str(store)!r}).collect().height; print(n, 'pyarrow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "False"]
+
+
 def test_importing_tradeflows_first_gives_polars_allocator_two_seconds_of_decay():
     # Set before polars loads, read by its jemalloc after polars' own options
     # (the later value wins); a decay of the user's, or polars loaded first,

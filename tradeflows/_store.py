@@ -166,8 +166,6 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
     rows must be the rows the audit says the store holds: a damaged or
     tampered store is an error, never read as fewer rows.
     """
-    import pyarrow.parquet as pq
-
     folder = data_folder(store, doc)
     if folder is None:
         return []
@@ -177,8 +175,10 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
         if f.is_symlink() or not f.is_file():
             raise TradeflowsInputError(f"{store}: {f.relative_to(store)} is not a plain file")
         try:
-            rows += pq.read_metadata(f).num_rows
-        except (OSError, ValueError) as exc:
+            # The footer's row count, read by polars (pyarrow's reader took
+            # 0.09-0.14 s to import, more than the rest of a small scan).
+            rows += pl.scan_parquet(f, glob=False).select(pl.len()).collect().item()
+        except (OSError, pl.exceptions.PolarsError) as exc:
             raise TradeflowsInputError(
                 f"{store}: {f.relative_to(store)} is damaged ({one_line(exc, 160)})"
             ) from None
