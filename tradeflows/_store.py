@@ -177,7 +177,7 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
         try:
             # The footer's row count, read by polars (pyarrow's reader took
             # 0.09-0.14 s to import, more than the rest of a small scan).
-            rows += pl.scan_parquet(f, glob=False).select(pl.len()).collect().item()
+            rows += _engine.collect(pl.scan_parquet(f, glob=False).select(pl.len()), "cpu").item()
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise TradeflowsInputError(
                 f"{store}: {f.relative_to(store)} is damaged ({one_line(exc, 160)})"
