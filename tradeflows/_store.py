@@ -247,7 +247,7 @@ BATCH_ROWS = 2_000_000
 #: (``LazyFrame.collect_batches``). polars 1.35 raised it in a thread of its
 #: own and ended the batches early, the rest of the file lost without a word;
 #: 1.44 raises it (tests/test_store.py). Before 1.44, files are read whole.
-BATCHES = tuple(int(x) for x in pl.__version__.split(".")[:2]) >= (1, 44)
+BATCHES = _engine.polars_version() >= (1, 44)
 
 
 def _in_batches(path: Path, fmt: str, size: int, engine: str) -> bool:
