@@ -239,10 +239,14 @@ def _source_names(files: list[Path]) -> list[str]:
 #: A Comtrade CSV file larger than this is read in batches of ``BATCH_ROWS`` rows
 #: (on the CPU): memory then holds a batch at a time, not the file (one file of
 #: 10M rows peaked at 4.3 GiB read whole), and a file of 12M rows is read in
-#: 2.2 s instead of 8.6 s, with no whole-file frame to allocate and copy
-#: (benchmarks/RESULTS.md, issue 27).
-BATCH_BYTES = 2**30
-BATCH_ROWS = 2_000_000
+#: 2.2 s instead of 8.6 s, with no whole-file frame to allocate and copy. Files
+#: of 0.4-0.5 GB (2.5-3M rows) are read faster so too: ingest of the 11.9M-row
+#: world 13.0 s against 13.8 s read whole, of the wide 10M-row world 11.7 s
+#: against 12.5 s; in batches of 2M rows, 14.4 s: smaller batches pay. A file
+#: of 87 MB (530k rows) takes the same time either way; smaller ones are read
+#: whole, in one plan (benchmarks/RESULTS.md, issue 27).
+BATCH_BYTES = 2**27
+BATCH_ROWS = 500_000
 #: Whether this polars raises in the caller an error met in a batch
 #: (``LazyFrame.collect_batches``). polars 1.35 raised it in a thread of its
 #: own and ended the batches early, the rest of the file lost without a word;
