@@ -154,20 +154,16 @@ def typed_columns(header: list[str], text_values: bool = False) -> dict[str, pl.
     return out
 
 
-def _values_from_text(
-    lf: pl.LazyFrame, used: list[str], path: object, engine: str
-) -> tuple[pl.LazyFrame, pl.Schema]:
-    """The value columns read as text, read exactly (:func:`scan_comtrade`'s ``text_values``)."""
-    schema = lf.collect_schema()
-    texts = [c for c in used if column_key(c) in _FLOAT_KEYS and schema[c] == pl.String]
-    if not texts:
-        return lf, schema
-    plain = _engine.collect(lf.select(pl.all_horizontal(plain_decimal(c) for c in texts).all()),
-                            engine).item()  # fmt: skip
-    if not plain:
-        raise NotPlainDecimal(f"{path}: a value is not plain decimal text")
-    lf = lf.with_columns(decimal_value(c) for c in texts)
-    return lf, lf.collect_schema()
+def _text_values(used: list[str], schema: pl.Schema) -> list[str]:
+    """The value columns among ``used`` that came as text (``text_values``)."""
+    return [c for c in used if column_key(c) in _FLOAT_KEYS and schema[c] == pl.String]
+
+
+#: The column, computed in the same plan as a file's read, that says whether a
+#: row's values read as text are all plain decimals (:func:`scan_comtrade`'s
+#: ``text_values``): on the GPU engine a plan of its own would copy the whole
+#: frame back to the device for one boolean.
+_PLAIN = "_plain_values"
 
 
 def _num(col: str, schema: pl.Schema) -> pl.Expr:
@@ -364,13 +360,16 @@ def scan_comtrade(
     cols = _ComtradeColumns.of(lf.collect_schema().names(), source, path)
     if not in_memory:
         return cols.rows(lf.select(cols.used), None, first_row)
-    df = _engine.collect(cols.read(lf, check), engine)
+    texts = _text_values(cols.used, lf.collect_schema()) if text_values else []
+    plain = [pl.all_horizontal(plain_decimal(c) for c in texts).alias(_PLAIN)] if texts else []
+    df = _engine.collect(cols.read(lf, check).with_columns(plain), engine)
     if check is not None:
         check(df)
+    if texts and not df.get_column(_PLAIN).all():
+        raise NotPlainDecimal(f"{path}: a value is not plain decimal text")
     df = df.select(cols.used).rechunk()
-    lf = df.lazy()
-    if text_values:
-        lf = _values_from_text(lf, cols.used, path, engine)[0]
+    # Values read as text are read exactly (text_values).
+    lf = df.lazy().with_columns(decimal_value(c) for c in texts)
     return cols.rows(lf, df, first_row)
 
 
