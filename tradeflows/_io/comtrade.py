@@ -154,11 +154,6 @@ def typed_columns(header: list[str], text_values: bool = False) -> dict[str, pl.
     return out
 
 
-def _text_values(used: list[str], schema: pl.Schema) -> list[str]:
-    """The value columns among ``used`` that came as text (``text_values``)."""
-    return [c for c in used if column_key(c) in _FLOAT_KEYS and schema[c] == pl.String]
-
-
 #: The column, computed in the same plan as a file's read, that says whether a
 #: row's values read as text are all plain decimals (:func:`scan_comtrade`'s
 #: ``text_values``): on the GPU engine a plan of its own would copy the whole
@@ -357,10 +352,15 @@ def scan_comtrade(
     if check is not None and not in_memory:
         raise ValueError("a row check runs on the rows read into memory: in_memory=True")
     path = path if path is not None else source
-    cols = _ComtradeColumns.of(lf.collect_schema().names(), source, path)
+    schema = lf.collect_schema()
+    cols = _ComtradeColumns.of(schema.names(), source, path)
     if not in_memory:
         return cols.rows(lf.select(cols.used), None, first_row)
-    texts = _text_values(cols.used, lf.collect_schema()) if text_values else []
+    # The value columns that came as text, to be read exactly (text_values).
+    texts = [
+        c for c in cols.used
+        if text_values and column_key(c) in _FLOAT_KEYS and schema[c] == pl.String
+    ]  # fmt: skip
     plain = [pl.all_horizontal(plain_decimal(c) for c in texts).alias(_PLAIN)] if texts else []
     df = _engine.collect(cols.read(lf, check).with_columns(plain), engine)
     if check is not None:
@@ -368,7 +368,6 @@ def scan_comtrade(
     if texts and not df.get_column(_PLAIN).all():
         raise NotPlainDecimal(f"{path}: a value is not plain decimal text")
     df = df.select(cols.used).rechunk()
-    # Values read as text are read exactly (text_values).
     lf = df.lazy().with_columns(decimal_value(c) for c in texts)
     return cols.rows(lf, df, first_row)
 
