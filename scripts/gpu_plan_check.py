@@ -33,6 +33,7 @@ happen while the GPU executes. On a CPU machine with Python 3.12 (2026-12-03)::
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -107,16 +108,40 @@ def _translate_then_collect(lf: pl.LazyFrame, name: str | None = None) -> pl.Dat
     return _cpu_collect(lf)
 
 
+class _Refusals(logging.Handler):
+    """The files whose read on the device was refused by the check.
+
+    Ingest catches any failure of a file's GPU read and reads the file with
+    the CPU's parser instead (``tradeflows._store._read``), saying so in the
+    log: a refusal there would pass unseen. A file whose values are not plain
+    decimal text is read by the CPU by design, and is not counted.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if "read by the CPU's parser" in text and "GPU engine" in text:
+            self.found.append(text)
+
+
 def main(argv: list[str]) -> int:
     from tradeflows import cli
 
     engine.collect = _translate_then_collect
     engine.resolve = lambda e=None: "gpu" if (e or "auto") in ("gpu", "auto") else e
+    refusals = _Refusals()
+    logging.getLogger("tradeflows").addHandler(refusals)
     with tempfile.TemporaryDirectory() as d:
         store = Path(d) / "store"
         code = cli.main(["ingest", *argv, "--out", str(store), "--engine", "gpu", "--quiet"])
         if code:
             return code
+        if refusals.found:
+            print("\n".join(refusals.found), file=sys.stderr)
+            return 1
         for extra in ([], ["--partition"]):
             code = cli.main(["detect", str(store), "--out", str(Path(d) / "f.parquet"),
                              "--engine", "gpu", *extra])  # fmt: skip

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tradeflows._errors import TradeflowsInputError
-from tradeflows._schema import validate
+from tradeflows._schema import CANONICAL, validate
 from tradeflows._store import ingest
 from tradeflows.datasets import (
     datasets_dir,
@@ -47,6 +47,23 @@ def test_each_file_carries_its_audit(name):
     assert audit["totals"]["rows_kept"] == rows
     t = audit["totals"]
     assert t["rows_read"] == t["rows_kept"] + t["rows_dropped"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "eu_electronics_exports_2020_2022",
+        "eu_total_exports_2019_2024",
+        "partner_total_imports_2019_2023",
+    ],
+)
+def test_each_file_has_the_canonical_dtypes(name):
+    # As stored, not as the loaders cast them: the Polars GPU engine refuses
+    # an Enum column in a file it scans, and ingest --engine gpu then reads
+    # the file on the CPU (scripts/gpu_plan_check.py found the bundled files
+    # written with Enum freq and flow, before the schema made them String).
+    schema = pl.read_parquet_schema(datasets_dir() / f"{name}.parquet")
+    assert dict(schema) == CANONICAL
 
 
 def test_eu_electronics_show_the_2022_rerouting():
