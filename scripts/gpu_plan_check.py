@@ -18,7 +18,9 @@ It needs cudf-polars importable (the wheels of ``../shared/tools/gpu-wheels``
 installed with ``pip install --no-deps --target``, plus cuda-bindings,
 cuda-pathfinder, nvidia-ml-py and the CUDA runtime, NVRTC, nvJitLink and
 cuFile wheels); no device is touched. What it cannot see: failures that only
-happen while the GPU executes. On a CPU machine with Python 3.12 (2026-12-03)::
+happen while the GPU executes. ``bash scripts/gpu_check.sh [STORE_OR_FILES...]``
+does all of it in one command (and keeps what it installed for the next run);
+by hand, on a CPU machine with Python 3.12 (2026-12-03)::
 
     python3.12 -m venv /tmp/gpuvenv && /tmp/gpuvenv/bin/pip install -e .
     PATH=/tmp/gpuvenv/bin:$PATH ../shared/tools/gpu-wheels
