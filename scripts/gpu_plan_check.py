@@ -111,12 +111,12 @@ def _translate_then_collect(lf: pl.LazyFrame, name: str | None = None) -> pl.Dat
 
 
 class _Refusals(logging.Handler):
-    """The files whose read on the device was refused by the check.
+    """The files whose read the check refused (its own messages name the GPU engine).
 
     Ingest catches any failure of a file's GPU read and reads the file with
     the CPU's parser instead (``tradeflows._store._read``), saying so in the
     log: a refusal there would pass unseen. A file whose values are not plain
-    decimal text is read by the CPU by design, and is not counted.
+    decimal text, or not UTF-8, is read by the CPU by design, and is not counted.
     """
 
     def __init__(self) -> None:

@@ -18,6 +18,11 @@ from tradeflows.datasets import (
 )
 
 LOADERS = [load_eu_electronics_exports, load_eu_total_exports, load_partner_total_imports]
+NAMES = [
+    "eu_electronics_exports_2020_2022",
+    "eu_total_exports_2019_2024",
+    "partner_total_imports_2019_2023",
+]
 
 
 @pytest.mark.parametrize("load", LOADERS)
@@ -33,14 +38,7 @@ def test_loaders_are_canonical_and_ingest_accepts_them(tmp_path, load):
     assert entry["rows_dropped"] == 0  # already clean: nothing more to drop
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "eu_electronics_exports_2020_2022",
-        "eu_total_exports_2019_2024",
-        "partner_total_imports_2019_2023",
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_each_file_carries_its_audit(name):
     audit = json.loads((datasets_dir() / f"{name}.audit.json").read_text())
     rows = pl.scan_parquet(datasets_dir() / f"{name}.parquet").select(pl.len()).collect().item()
@@ -49,14 +47,7 @@ def test_each_file_carries_its_audit(name):
     assert t["rows_read"] == t["rows_kept"] + t["rows_dropped"]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "eu_electronics_exports_2020_2022",
-        "eu_total_exports_2019_2024",
-        "partner_total_imports_2019_2023",
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_each_file_has_the_canonical_dtypes(name):
     # As stored, not as the loaders cast them: the Polars GPU engine refuses
     # an Enum column in a file it scans, and ingest --engine gpu then reads
