@@ -82,6 +82,17 @@ def _audit_path(store: Path) -> Path:
     return Path(store) / "audit.json"
 
 
+def _write_audit(store: Path, doc: Mapping) -> dict:
+    """Replace ``store``'s audit.json with ``doc`` (atomically); return what it now holds.
+
+    Parsed from the text written, not read from the file again: that would
+    import and run the schema's validator (0.035 s) on what was just written.
+    """
+    text = json.dumps(doc, indent=2) + "\n"
+    write_text_atomic(_audit_path(store), text)
+    return json.loads(text)
+
+
 def read_audit(store: str | Path) -> dict:
     """The audit of a store (an empty one for a store not yet created).
 
@@ -574,7 +585,7 @@ def _ingest_locked(
             if unrecognised:
                 _nothing_stored(unrecognised)
             if unrecognised and doc["data"]:  # recorded, the rows untouched
-                write_text_atomic(_audit_path(store), json.dumps(doc, indent=2) + "\n")
+                _write_audit(store, doc)
             doc["skipped"], doc["skipped_reasons"] = skipped, reasons
             doc["unrecognised"] = unrecognised
             return doc
@@ -738,14 +749,14 @@ def remove(
                      "totals": _sum_counts([]), "files": []}  # fmt: skip
             if doc.get("unrecognised_files"):
                 empty["unrecognised_files"] = doc["unrecognised_files"]
-            write_text_atomic(_audit_path(store), json.dumps(empty, indent=2) + "\n")
+            out = _write_audit(store, empty)
             if doc.get("data"):
                 shutil.rmtree(store / doc["data"], ignore_errors=True)
         else:
             chunk_engine, chunk_rows = _chunking(engine)
             spool = Spool(store, default_spool_bytes())
             try:
-                _clean_by_period(
+                out = _clean_by_period(
                     store, keep, spool, [], engine=engine, chunk_engine=chunk_engine,
                     lenient=True, revision=None, now=_now(),
                     chunk_rows=chunk_rows,
@@ -753,7 +764,6 @@ def remove(
                 )  # fmt: skip
             finally:
                 spool.close()
-    out = read_audit(store)
     out["removed"] = [e["path"] for e in gone]
     return out
 
@@ -994,12 +1004,7 @@ def _commit(
     leftovers: int,
 ) -> dict:  # fmt: skip
     """Replace audit.json with the new data folder's, the commit point of an ingest; return
-    what it now holds.
-
-    The audit written is returned as read back from its text, not read from
-    the file again: that would import and run the schema's validator
-    (0.035 s) on what this function has just written.
-    """
+    what it now holds (:func:`_write_audit`)."""
     files_doc = []
     for e in doc["files"]:
         e = dict(e)
@@ -1024,9 +1029,7 @@ def _commit(
     }
     if doc.get("unrecognised_files"):
         new_doc["unrecognised_files"] = doc["unrecognised_files"]
-    text = json.dumps(new_doc, indent=2) + "\n"
-    write_text_atomic(_audit_path(store), text)
-    return json.loads(text)
+    return _write_audit(store, new_doc)
 
 
 def open_sources(
