@@ -9,7 +9,9 @@ cudf-polars turns a polars plan into its own before it touches the device, and
 refuses there what it cannot run (an Enum column, ``any()`` in a group-by, ...).
 It also fails on what cudf-polars accepts but the device then breaks on, as
 far as known (``_hazards``: a windowed cum_sum of a narrow integer).
-This script runs ``ingest``, ``detect`` (whole and by chapter) and ``report`` with ``--engine gpu`` on the CPU:
+This script runs ``ingest`` (into a new store, then again into it: the
+first file read again with ``--replace``), ``detect`` (whole and by chapter)
+and ``report`` with ``--engine gpu`` on the CPU:
 each collect first translates its plan as the GPU engine would (raising on the
 first refusal, with all the reasons) and then runs it on the CPU engine. A GPU
 machine is scarce; this finds the refusals before one is lent.
@@ -131,6 +133,7 @@ class _Refusals(logging.Handler):
 
 def main(argv: list[str]) -> int:
     from tradeflows import cli
+    from tradeflows._io import expand_sources
 
     engine.collect = _translate_then_collect
     engine.resolve = lambda e=None: "gpu" if (e or "auto") in ("gpu", "auto") else e
@@ -139,6 +142,13 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as d:
         store = Path(d) / "store"
         code = cli.main(["ingest", *argv, "--out", str(store), "--engine", "gpu", "--quiet"])
+        if code:
+            return code
+        # Into a store that holds rows already (a file read again, beside the
+        # others'): the store's own rows are then read beside the new ones.
+        first = str(expand_sources(argv)[0])
+        code = cli.main(["ingest", first, "--out", str(store), "--engine", "gpu", "--quiet",
+                         "--replace"])  # fmt: skip
         if code:
             return code
         if refusals.found:

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from tests.conftest import canonical_frame, comtrade_csv, comtrade_row
-from tradeflows._clean import SLIP_RATIO, audit, clean_within_periods, idle_verbs
+from tradeflows._clean import (
+    SLIP_RATIO,
+    audit,
+    clean_within_periods,
+    idle_from_traces,
+    idle_verbs,
+    period_traces,
+)
 from tradeflows._io import scan
 from tradeflows.clean import (
     clean,
@@ -156,6 +163,57 @@ def test_unknown_codes_marked_as_input_errors():
         value_raw=["1", "1", "n/a"],
     )
     assert mark_invalid(df)["drop"].to_list() == ["unknown_country", "unknown_hs", "bad_value"]
+
+
+def _unknown_by_hand(hs: str | None, revision: str | None) -> bool:
+    """The HS check of ``mark_invalid`` as the docs state it, one code at a time."""
+    from tradeflows._clean import _valid_hs
+
+    valid = _valid_hs()
+    if hs is None:
+        return True
+    return not _known_by_hand(hs, revision, valid)
+
+
+def _known_by_hand(hs: str, revision: str | None, valid: dict) -> bool:
+    if hs == "TOTAL":
+        return True
+    chapters = {*valid[2], "98", "99"}
+    if hs[:2] not in chapters:
+        return False
+    if revision not in ("HS2017", "HS2022") or hs[:2] in ("98", "99"):
+        return True
+    if len(hs) >= 6:
+        return hs[:6] in valid[6]
+    if len(hs) == 4:
+        return hs in valid[4]
+    return True  # two digits (a known chapter), or another length: the chapter only
+
+
+_SOME_CODES = ["847150", "847130", "8471", "84", "85", "850440", "300490", "870323"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.none(),
+                st.sampled_from(["TOTAL", "98", "9801", "990000", "77", "7700", "", "８４"]),
+                st.sampled_from(_SOME_CODES).flatmap(
+                    lambda c: st.integers(1, len(c) + 2).map(lambda n: (c + "12")[:n])
+                ),
+                st.text("0123456789", max_size=9),
+            ),
+            st.sampled_from([None, "HS2017", "HS2022", "HS2012", "HS1992"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_hs_check_reads_each_code_as_documented(rows):
+    hs, revisions = (pl.Series(c, dtype=pl.String) for c in zip(*rows, strict=True))
+    got = mark_invalid(canonical_frame(hs=hs, hs_revision=revisions))["drop"].to_list()
+    assert got == ["unknown_hs" if _unknown_by_hand(*row) else None for row in rows]
 
 
 def test_unit_slip_flagged_not_changed():
@@ -364,6 +422,33 @@ def test_leaving_out_the_idle_verbs_changes_nothing(df, raw):
     missing = [c for c in want.columns if c not in got.columns]
     assert all(c.startswith("chg_") and not want[c].any() for c in missing)
     assert_frame_equal(got, want.drop(missing))
+
+
+@SETTINGS
+@given(frames(), st.sampled_from([None, "DX", "FM"]), st.data())
+def test_idle_verbs_of_some_periods_read_from_the_traces_of_parts(df, raw, data):
+    # Ingest aggregates each frame it reads by period (period_traces) and asks
+    # for a chunk of periods of all of them what idle_verbs asks of its rows.
+    if raw:
+        df = df.with_columns(raw_flow=pl.when(pl.col("flow") == "X").then(pl.lit(raw)))
+    cut = data.draw(st.integers(0, df.height))
+    traces = pl.concat([period_traces(part.lazy()).collect() for part in (df[:cut], df[cut:])])
+    periods = [None, *sorted(df["period"].drop_nulls().unique())]
+    some = data.draw(st.lists(st.sampled_from(periods), min_size=1, unique=True))
+    chosen = pl.col("period").is_in(some) | (pl.col("period").is_null() & (None in some))
+    got = idle_from_traces(traces.lazy().filter(chosen)).collect().row(0, named=True)
+    assert got == idle_verbs(df.lazy().filter(chosen)).collect().row(0, named=True)
+
+
+def test_a_parent_code_and_its_child_in_two_periods_keep_the_verb_in_their_chunk():
+    may, june = dt.date(2022, 5, 1), dt.date(2022, 6, 1)
+    df = canonical_frame(period=[may, june], hs=["8471", "847150"])
+    traces = pl.concat([period_traces(df[i : i + 1].lazy()).collect() for i in (0, 1)])
+    idle = idle_from_traces(traces.lazy()).collect().row(0, named=True)
+    assert idle == idle_verbs(df.lazy()).collect().row(0, named=True)
+    assert idle == {"resolve_flows": True, "merge_breakdowns": True, "drop_hs_parents": False}
+    alone = idle_from_traces(traces.lazy().filter(pl.col("period") == june)).collect()
+    assert alone["drop_hs_parents"].item()
 
 
 def test_idle_verbs_name_the_rows_each_verb_acts_on():

@@ -111,11 +111,11 @@ def test_a_failure_while_a_chunk_is_written_leaves_no_file_behind(tmp_path, two_
 
     clean_chunk = store_module.clean_chunk
 
-    def fail_second(parts, revision, engine, *, offset):  # ... when the second chunk fails
+    def fail_second(parts, revision, engine, *, offset, idle):  # ... when the second chunk fails
         if offset > 0:
             assert writing.wait(5)
             raise RuntimeError("cleaning failed")
-        return clean_chunk(parts, revision, engine, offset=offset)
+        return clean_chunk(parts, revision, engine, offset=offset, idle=idle)
 
     monkeypatch.setattr(chunked, "_write_part", slow_write)
     monkeypatch.setattr(store_module, "clean_chunk", fail_second)

@@ -161,8 +161,11 @@ class Spool:
         self._put(stage, key, part)
         return part.frame
 
-    def add_periods(self, stage: str, df: pl.DataFrame, split_above: int) -> None:
-        """A file's rows under each of their periods.
+    def add_periods(
+        self, stage: str, df: pl.DataFrame, split_above: int, counts: pl.DataFrame | None = None
+    ) -> None:
+        """A file's rows under each of their periods (``counts``: its periods and their
+        rows, ``period`` and ``len`` in the order met, when the caller has them).
 
         Kept in memory whole if it has no more than ``split_above`` rows (a
         few chunks' worth on the CPU, a few chunks (``tradeflows._store``); one on the GPU
@@ -172,7 +175,9 @@ class Spool:
         the budget a file is spooled one period at a time.
         """
         size, self.added = frame_bytes(df), self.added + 1
-        heights = dict(df.group_by("period", maintain_order=True).len().iter_rows())
+        if counts is None:
+            counts = df.group_by("period", maintain_order=True).len()
+        heights = dict(zip(counts["period"], counts["len"], strict=True))
         if not self._fits(size):
             for period in heights:
                 part = df.filter(period_in([period]))
@@ -304,13 +309,23 @@ class Run:
 
 
 def clean_chunk(
-    parts: list[pl.LazyFrame], revision: str | None, chunk_engine: str, *, offset: int
+    parts: list[pl.LazyFrame],
+    revision: str | None,
+    chunk_engine: str,
+    *,
+    offset: int,
+    idle: dict[str, bool] | None = None,
 ) -> pl.DataFrame:
-    """One chunk of periods cleaned by the verbs within periods, its rows numbered from ``offset``."""
+    """One chunk of periods cleaned by the verbs within periods, its rows numbered from ``offset``.
+
+    The verbs with nothing to do on this chunk (most files have no DX flows,
+    no breakdowns, no parent codes) are left out of its plan: those ``idle``
+    names (:func:`tradeflows._clean.idle_verbs` of the chunk's rows, or of
+    more rows), else those the chunk's rows show.
+    """
     combined = pl.concat([ensure_aux(p) for p in parts], how="diagonal_relaxed")
-    # The verbs with nothing to do on this chunk (most files have no DX
-    # flows, no breakdowns, no parent codes) are left out of its plan.
-    idle = _engine.collect(idle_verbs(combined), "cpu").row(0, named=True)
+    if idle is None:
+        idle = _engine.collect(idle_verbs(combined), "cpu").row(0, named=True)
     plan = clean_within_periods(combined, skip=[verb for verb, yes in idle.items() if yes])
     plan = plan.with_columns(slip_keys())
     if revision is not None:
