@@ -12,6 +12,7 @@ shapes (benchmarks/RESULTS.md, issue 27).
 Usage::
 
     python benchmarks/one_chapter.py benchmarks/data/dense_60/runs/ingest_cpu
+    python benchmarks/one_chapter.py benchmarks/data/wide_800/runs/ingest_cpu --chapter 84 85
     /usr/bin/time -v tradeflows detect benchmarks/data/dense_60/one_chapter/store --out f.parquet
     python benchmarks/trace_collects.py --over 6 detect benchmarks/data/dense_60/one_chapter/store --out f.parquet
 """
@@ -25,17 +26,19 @@ from pathlib import Path
 import polars as pl
 
 
-def one_chapter(store: Path, out: Path, chapter: str = "85") -> Path:
-    """Write ``store``'s rows with their products moved into ``chapter``, and ingest
-    them into ``out/store``; returns that store's path."""
+def one_chapter(store: Path, out: Path, chapter: str | list[str] = "85") -> Path:
+    """Write ``store``'s rows with their products moved into ``chapter`` (or chapters),
+    and ingest them into ``out/store``; returns that store's path."""
     from tradeflows._reference import hs_codes
     from tradeflows._store import ingest, scan_store
 
+    chapters = [chapter] if isinstance(chapter, str) else list(chapter)
+    chapter = "+".join(chapters)
     lf = scan_store(store)
     codes = sorted(lf.select(pl.col("hs").unique()).collect()["hs"].to_list())
     six = (
         hs_codes()
-        .filter((pl.col("hs").str.len_chars() == 6) & pl.col("hs").str.starts_with(chapter))
+        .filter((pl.col("hs").str.len_chars() == 6) & pl.col("hs").str.slice(0, 2).is_in(chapters))
         .sort("hs")
         .with_columns(head=pl.col("hs").str.slice(0, 4))
     )
@@ -56,7 +59,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("store", type=Path, help="a world's store (its runs/ingest_cpu)")
     ap.add_argument("--out", type=Path, help="default: the world's folder/one_chapter")
-    ap.add_argument("--chapter", default="85")
+    ap.add_argument("--chapter", nargs="+", default=["85"], help="one or more chapters")
     args = ap.parse_args()
     out = args.out or args.store.parent.parent / "one_chapter"
     print(one_chapter(args.store, out, args.chapter))

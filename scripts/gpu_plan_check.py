@@ -10,8 +10,9 @@ refuses there what it cannot run (an Enum column, ``any()`` in a group-by, ...).
 It also fails on what cudf-polars accepts but the device then breaks on, as
 far as known (``_hazards``: a windowed cum_sum of a narrow integer).
 This script runs ``ingest`` (into a new store, then again into it: the
-first file read again with ``--replace``), ``detect`` (whole and by chapter)
-and ``report`` with ``--engine gpu`` on the CPU:
+first file read again with ``--replace``), ``detect`` (whole, by chapter,
+and with chapters split into groups of headings) and ``report`` with
+``--engine gpu`` on the CPU:
 each collect first translates its plan as the GPU engine would (raising on the
 first refusal, with all the reasons) and then runs it on the CPU engine. A GPU
 machine is scarce; this finds the refusals before one is lent.
@@ -154,9 +155,17 @@ def main(argv: list[str]) -> int:
         if refusals.found:
             print("\n".join(refusals.found), file=sys.stderr)
             return 1
-        for extra in ([], ["--partition"]):
+        for extra in ([], ["--partition"], ["--partition", "split"]):
+            if extra[1:]:
+                # Chapters of over 2,000 pairs split into groups of headings, and
+                # over 20,000 rows paired by heading: the plans of a chapter too
+                # large for one group (the whole chapter's reach and control).
+                from tradeflows import _mirror
+                from tradeflows.detect import _partition
+
+                _partition.BATCH_PAIRS, _mirror.CONTEXT_ROWS = 2_000, 20_000
             code = cli.main(["detect", str(store), "--out", str(Path(d) / "f.parquet"),
-                             "--engine", "gpu", *extra])  # fmt: skip
+                             "--engine", "gpu", *extra[:1]])  # fmt: skip
             if code:
                 return code
         return cli.main(["report", str(store), "--out", str(Path(d) / "r.html"), "--engine", "gpu"])

@@ -10,6 +10,7 @@ from polars.testing import assert_frame_equal
 
 from tests.conftest import small_world
 from tradeflows import detect_routes
+from tradeflows._expr import in_chapters
 from tradeflows._mirror import collect_context, collect_mirror, mirror, mirror_context
 from tradeflows._routes import series
 from tradeflows._store import scan_store
@@ -75,10 +76,14 @@ def test_the_mirror_in_stages_is_the_mirror_in_one_plan(store):
                        check_exact=False, rel_tol=1e-12)  # fmt: skip
 
 
-@pytest.mark.parametrize(("budget", "groups"), [(1, 9), (2000, 6)])
+@pytest.mark.parametrize(("budget", "groups"), [(1, 12), (2000, 9), (5000, 3)])
 def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole, monkeypatch, budget, groups):
-    # The small world's 9 chapters hold 899 to 3,950 pairs each: one at a
-    # time, or grouped ([20, 27], [29, 38], [56, 68], [84], [85], [97]).
+    # The small world's 9 chapters hold 899 to 3,950 pairs each. Up to 5000
+    # pairs a group: whole chapters ([20, 27, 29, 38, 56], [68, 84], [85, 97]).
+    # Up to 2000 or 1, a chapter of more is split into its headings (84 and
+    # 85; over a budget of one pair, every chapter), which then need the
+    # whole chapter's reach and control products (84 and 85 hold controlled
+    # products of several headings).
     monkeypatch.setattr(_partition, "BATCH_PAIRS", budget)
     seen = []
 
@@ -90,10 +95,13 @@ def test_chapter_by_chapter_gives_the_whole_runs_flags(store, whole, monkeypatch
     assert whole["flagged"].sum() > 0
     _same(whole, detect_routes(store, partition=True, detector=detector()))
     assert len(seen) == groups
-    # Every chapter of the data, those whose routes are all immaterial too.
-    chapters = collect_mirror(store)["hs"].str.slice(0, 2).unique()
-    assert sorted(c for chapters in seen for c in chapters) == sorted(chapters)
-    assert set(whole["hs"].str.slice(0, 2)) < set(chapters)
+    # Every code of the data in one group, those whose routes are all immaterial too.
+    codes = collect_mirror(store).select(pl.col("hs").unique())
+    held = codes.select(pl.sum_horizontal(in_chapters(keys) for keys in seen))["hs"]
+    assert held.to_list() == [1] * codes.height
+    assert set(whole["hs"].str.slice(0, 2)) < set(codes["hs"].str.slice(0, 2))
+    split = {k[:2] for keys in seen for k in keys if len(k) == 4}
+    assert ({"84", "85"} <= split) == (budget < 3020)
 
 
 def test_each_group_is_mirrored_and_its_series_built_once(store, whole, monkeypatch, tmp_path):
@@ -104,7 +112,7 @@ def test_each_group_is_mirrored_and_its_series_built_once(store, whole, monkeypa
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
-    monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)  # six groups
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)  # nine groups (84, 85 by heading)
     built, mirrored = [], []
     for name, seen in (("route_series", built), ("_mirrored", mirrored)):
         real = getattr(_partition, name)
@@ -135,10 +143,10 @@ def test_each_group_is_mirrored_and_its_series_built_once(store, whole, monkeypa
 
     monkeypatch.setattr(_partition._KeptSeries, "pop", pop)
     _same(whole, detect_routes(store, partition=True, detector=detector()))
-    assert len(built) == len(mirrored) == 6
+    assert len(built) == len(mirrored) == 9
     assert spilled and set(spilled) == {tmp_path}
     assert list(tmp_path.iterdir()) == []
-    assert read_back == [{"legs": False, "changes": True}] * 6
+    assert read_back == [{"legs": False, "changes": True}] * 9
 
 
 def test_chapter_by_chapter_with_an_hs_filter_gives_the_whole_runs_flags(store, whole):
@@ -151,7 +159,9 @@ def test_chapter_by_chapter_with_an_hs_filter_gives_the_whole_runs_flags(store, 
 
 
 def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole, monkeypatch):
-    # Six groups, three of two chapters: a worker reads its group's chapters.
+    # Nine groups: three of two chapters, and chapters 84 and 85 by heading (a
+    # worker reads its group's codes; the whole chapters' control comes back
+    # from the first pass).
     monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)
 
     with _two_workers() as client:
@@ -430,7 +440,7 @@ def test_the_routes_kept_whole_are_capped_to_the_nearest_the_same_in_groups(
 
     monkeypatch.setattr(_flags, "NEAR_ROUTES", 3)
     capped = detect_routes(store, detector=detector())
-    monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)  # six groups
+    monkeypatch.setattr(_partition, "BATCH_PAIRS", 2000)  # nine groups
     _same(capped, detect_routes(store, partition=True, detector=detector()))
     every = detect_routes(store, detector=detector(), keep="all")
     assert corridors(capped).equals(corridors(every))

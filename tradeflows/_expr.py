@@ -8,6 +8,7 @@ same in terms it runs.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -18,6 +19,7 @@ __all__ = [
     "in_chapters",
     "key_runs",
     "month_index",
+    "part_key",
     "same_key_as_before",
     "sound_months",
     "with_previous_median",
@@ -71,25 +73,56 @@ def all_true(expr: pl.Expr) -> pl.Expr:
 
 
 def in_chapters(chapters: list[str]) -> pl.Expr:
-    """Rows whose HS code starts with one of ``chapters`` (two digits each).
+    """Rows whose HS code is in one of ``chapters``: parts of the HS codes (:func:`part_key`).
 
-    Each chapter is also said as a range of codes (``"84" <= hs < "85"``):
-    a parquet reader skips the row groups whose codes lie outside it, and the
-    store is written sorted by chapter (``tradeflows._store``), so a chapter
-    reads its own rows, not the whole store. The exact test stays beside it.
+    A part is a chapter (two digits: ``"84"``), a heading of a chapter too
+    large for one group (four: ``"8471"``), or the codes of such a chapter
+    shorter than a heading (``"84-"``). Each part is also said as a range of
+    codes (``"84" <= hs < "85"``): a parquet reader skips the row groups whose
+    codes lie outside it, and the store is written sorted by chapter
+    (``tradeflows._store``), so a chapter reads its own rows, not the whole
+    store. The exact test stays beside it.
 
     Examples
     --------
-    >>> df = pl.DataFrame({"hs": ["8471", "84", "8", "85", "0101", None]})
+    >>> df = pl.DataFrame({"hs": ["8471", "84", "8", "85", "0101", None, "847150", "847"]})
     >>> df.filter(in_chapters(["84", "01"]))["hs"].to_list()
-    ['8471', '84', '0101']
+    ['8471', '84', '0101', '847150', '847']
+    >>> df.filter(in_chapters(["8471", "84-"]))["hs"].to_list()
+    ['8471', '84', '847150', '847']
     """
     hs = pl.col("hs")
-    ranges = [
-        (hs >= pl.lit(c)) & (hs < pl.lit(c[:-1] + chr(ord(c[-1]) + 1))) for c in chapters if c
-    ]
-    exact = hs.str.slice(0, 2).is_in(chapters)
+    whole = [c for c in chapters if len(c) == 2]
+    heads = [c for c in chapters if len(c) == 4]
+    short = [c[:2] for c in chapters if c.endswith("-")]
+    ranges = []
+    for c in (*whole, *heads, *short):
+        ranges.append((hs >= pl.lit(c)) & (hs < pl.lit(c[:-1] + chr(ord(c[-1]) + 1))))
+    exact = hs.str.slice(0, 2).is_in(whole)
+    if heads:
+        exact = exact | hs.str.slice(0, 4).is_in(heads)
+    if short:
+        exact = exact | (hs.str.slice(0, 2).is_in(short) & (hs.str.len_chars() < 4))
     return (pl.any_horizontal(ranges) & exact) if ranges else exact
+
+
+def part_key(split: Iterable[str] = ()) -> pl.Expr:
+    """The part of the HS codes (:func:`in_chapters`) a row's code is in: its chapter, or,
+    in a chapter of ``split``, its heading (``"84-"`` for a code shorter than one).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"hs": ["847150", "85", "851712", "84", "TOTAL"]})
+    >>> df.select(part_key(["84"]))["hs"].to_list()
+    ['8471', '85', '85', '84-', 'TO']
+    """
+    hs = pl.col("hs")
+    chapter = hs.str.slice(0, 2)
+    split = sorted(split)
+    if not split:
+        return chapter
+    heading = pl.when(hs.str.len_chars() >= 4).then(hs.str.slice(0, 4)).otherwise(chapter + "-")
+    return pl.when(chapter.is_in(split)).then(heading).otherwise(chapter)
 
 
 def fixed_order_sum(expr: pl.Expr) -> pl.Expr:

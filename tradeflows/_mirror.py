@@ -39,6 +39,7 @@ from tradeflows._expr import (
     any_true,
     in_chapters,
     month_index,
+    part_key,
     same_key_as_before,
     with_previous_median,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "MIRROR_COLUMNS",
     "chapter_groups",
     "cif_fob_ratios",
+    "code_groups",
     "collect_context",
     "collect_context_by_chapter",
     "collect_mirror",
@@ -409,22 +411,50 @@ def chapter_groups(lf: pl.LazyFrame, engine: str | None = None) -> list[list[str
     Returns
     -------
     list of list of str
-        Two-digit chapters (``TO`` for totals), each in one group.
+        Two-digit chapters (``TO`` for totals), each in one group; or, for a
+        chapter of more rows, its headings (:func:`tradeflows._expr.in_chapters`).
 
     See Also
     --------
     collect_context_by_chapter : what pairs them group by group.
+    code_groups : the same for any size.
 
     Examples
     --------
     >>> chapter_groups(pl.LazyFrame({"hs": ["847150", "851712", "TOTAL"]}))
     [['84', '85', 'TO']]
     """
-    sizes = _engine.collect(
-        lf.select(c=pl.col("hs").str.slice(0, 2)).group_by("c").len().drop_nulls().sort("c"),
-        _engine.streamed(engine),
-    ).rows()
-    return consecutive_groups(sizes, CONTEXT_ROWS)
+    return code_groups(lf, CONTEXT_ROWS, engine)
+
+
+def code_groups(lf: pl.LazyFrame, most: int, engine: str | None = None) -> list[list[str]]:
+    """The parts of ``lf``'s HS codes in consecutive groups of about ``most`` rows.
+
+    A part is a chapter, or, where a chapter has more than ``most`` rows, one
+    of its headings (and its codes shorter than a heading):
+    :func:`tradeflows._expr.in_chapters` reads them. A flow's two reports
+    share their code, so the parts pair apart; a heading of more than
+    ``most`` rows is a group of its own.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"hs": ["847150", "847130", "850440", "851712", "85"]})
+    >>> code_groups(lf, 2)
+    [['84'], ['85-', '8504'], ['8517']]
+    """
+    on = _engine.streamed(engine)
+
+    def sizes(key: pl.Expr, rows: pl.LazyFrame) -> list[tuple[str, int]]:
+        counts = rows.select(c=key).group_by("c").len().drop_nulls().sort("c")
+        return _engine.collect(counts, on).rows()
+
+    by_chapter = sizes(part_key(), lf)
+    split = [c for c, n in by_chapter if n > most]
+    if split:
+        chapter = pl.col("hs").str.slice(0, 2)
+        by_heading = sizes(part_key(split), lf.filter(chapter.is_in(split)))
+        by_chapter = sorted([(c, n) for c, n in by_chapter if c not in split] + by_heading)
+    return consecutive_groups(by_chapter, most)
 
 
 #: The columns :func:`collect_context_by_chapter` keeps of the pairs ``keep`` selects.

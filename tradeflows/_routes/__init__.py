@@ -168,11 +168,11 @@ def route_inputs(
 
 
 def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage, engine,
-            sample=None, inputs=None, keep=None) -> SeriesStages:  # fmt: skip
+            sample=None, inputs=None, keep=None, reach=None) -> SeriesStages:  # fmt: skip
     """Stages 1 to 4 up to the leg series' changes (before the null): legs, routes,
     calendar, series, and the weights of the series the null samples (or None).
     ``inputs``: :func:`route_inputs` of the same pairs and options, when the caller
-    has them. ``keep``: as :func:`route_series`."""
+    has them. ``keep``, ``reach``: as :func:`route_series`."""
     if inputs is None:
         inputs = route_inputs(pairs, destinations=dest, hubs=hubs, hs=hs,
                               max_origins=max_origins, min_usd=min_usd, engine=engine)  # fmt: skip
@@ -189,7 +189,7 @@ def _series(pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, 
         # cached on the GPU engine: small, and a cache of it made polars 1.44's
         # optimiser panic ("expected filter").
         coverage = _engine.collect(coverage_from_pairs(pairs), _engine.streamed(engine)).lazy()
-    rows, members, keys = series_rows(legs, routes)
+    rows, members, keys = series_rows(legs, routes, reach)
     weights = None
     if min_usd > 0:
         # Only the material routes are scored; the spread of chance is still
@@ -298,6 +298,7 @@ def route_series(
     engine: str | None = None,
     sample: int | None = None,
     keep=None,
+    reach: pl.LazyFrame | None = None,
 ) -> SeriesStages:
     """Stages 1 to 4 of :func:`collect_route_indicators`, executed: the legs, the
     routes, the calendar and the leg series' changes, before the null.
@@ -321,6 +322,9 @@ def route_series(
         of chapters at a time spools them this way (an 11M-row store in one
         HS chapter held its eight parts together: 3.6 to 6.7 GiB, the run's
         peak; benchmarks/RESULTS.md, issue 27).
+    reach : LazyFrame, optional
+        :func:`tradeflows._routes.series.route_reach` of the whole data's
+        routes, where ``pairs`` hold only some headings of a chapter.
 
     Returns
     -------
@@ -343,7 +347,7 @@ def route_series(
     engine = _engine.in_order(engine)  # as collect_route_indicators
     return _series(
         pairs, _destinations(destinations), hubs, hs, max_origins, min_usd, window, history,
-        span, coverage, engine, sample, keep=keep,
+        span, coverage, engine, sample, keep=keep, reach=reach,
     )  # fmt: skip
 
 
@@ -427,6 +431,8 @@ def collect_route_indicators(
     inputs: RouteInputs | None = None,
     series: SeriesStages | None = None,
     then=None,
+    reach: pl.LazyFrame | None = None,
+    control: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Candidate routes and their indicators per route-month, executed.
 
@@ -501,6 +507,12 @@ def collect_route_indicators(
         that no more than one part's indicators are in memory at once. It
         must read a route's months only (its result on the parts, put
         together, is then its result on the whole).
+    reach : LazyFrame, optional
+        As :func:`route_series`.
+    control : LazyFrame, optional
+        :func:`tradeflows._routes.policy.control_products` of the whole
+        data, where ``pairs`` hold only some headings of a chapter (the
+        policy break's control products are the chapter's).
 
     Returns
     -------
@@ -538,7 +550,7 @@ def collect_route_indicators(
     if series is None:
         series = _series(
             pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage,
-            engine, sample, inputs,
+            engine, sample, inputs, reach=reach,
         )  # fmt: skip
     if null is None:
         null = null_table(series_null_counts(series, engine))
@@ -558,7 +570,7 @@ def collect_route_indicators(
     def indicators_of(part: pl.LazyFrame) -> pl.DataFrame:
         rm = route_months(part, evidence, months, window=window, history=history,
                           gpu=_engine.resolve(engine) == "gpu", names=names)  # fmt: skip
-        rm = policy_breaks(rm, part, evidence, months, dest, names=names)
+        rm = policy_breaks(rm, part, evidence, months, dest, names=names, control=control)
         result = features(rm, floor=typical, calendar=cal).drop("_rid")
         if since:
             year, month = (int(x) for x in since.split("-"))

@@ -9,7 +9,7 @@ from tradeflows._reference import controlled_hs, policy_dates
 from tradeflows._routes.route_months import of_kind, series_names
 from tradeflows._routes.series import series_month
 
-__all__ = ["policy_breaks", "policy_epochs", "policy_names"]
+__all__ = ["control_products", "hub_changes", "policy_breaks", "policy_epochs", "policy_names"]
 
 
 def policy_epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame:
@@ -108,6 +108,7 @@ def _prefixed(lf: pl.LazyFrame, prefix: str) -> pl.LazyFrame:
 def policy_breaks(
     rm: pl.LazyFrame, routes: pl.LazyFrame, series: pl.LazyFrame, months: pl.LazyFrame,
     destinations: list[str], names: pl.LazyFrame | None = None,
+    control: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:  # fmt: skip
     """Add ``d_mi`` (the control date in force), ``policy_did`` and ``policy_did_products``.
 
@@ -137,6 +138,10 @@ def policy_breaks(
         The destinations of concern.
     names : LazyFrame, optional
         As :func:`tradeflows._routes.route_months.route_months`.
+    control : LazyFrame, optional
+        :func:`control_products` of the hubs' whole chapters, where ``series``
+        holds only some of a chapter's products (a run a group of headings at
+        a time); default: computed from ``series``.
 
     Returns
     -------
@@ -165,13 +170,7 @@ def policy_breaks(
     >>> 'policy_did' in pb.columns, pb.height == rm.collect().height
     (True, True)
     """
-    everyone = [d.lower() for d in destinations] == ["all"]
-    epochs = policy_epochs(
-        months,
-        destinations
-        if not everyone
-        else sorted({t for ts in policy_dates()["targets"] for t in ts}),
-    )
+    epochs = _epochs(months, destinations)
     dates = epochs.select("d_mi").unique()
     rm = rm.join(epochs, on=["destination", "mi"], how="left")
     if names is None:
@@ -184,8 +183,7 @@ def policy_breaks(
     # numbers (route_months' ``_s_in``, ``_s_hin``, ``_s_dir``): joins on
     # integers, not on the routes' names.
     leg_dates = _at_dates(cum("leg"), ["_sid"], dates)
-    hub_cum = cum("hub_in")
-    hub_dates = _at_dates(hub_cum, ["_sid"], dates)
+    hub_dates = _at_dates(cum("hub_in"), ["_sid"], dates)
     # The inflow: the origin's leg, or the hub's imports from everyone for an
     # empty origin (as route_months reads it); its sums now are on the row.
     inflow = pl.when(pl.col("origin") == "").then("_s_hin").otherwise("_s_in")
@@ -204,42 +202,9 @@ def policy_breaks(
         )
         .with_columns(in_change=_change("cin"))
     )  # fmt: skip
-    controlled = sorted(controlled_hs())
-    # It depends on the destination only through its control date: computed
-    # once per date, not once per destination sharing it (Russia, Belarus).
-    # The hub's import series are read by number (their sums at the dates
-    # join on integers), and their months named by hub first (a join on the
-    # few series), then kept at the months a date is in force: at 11.9M report
-    # rows 0.09 s against 0.15-0.2 s for a join of every hub-month-series on
-    # its number and month (benchmarks/RESULTS.md, issue 27). A month a series
-    # lacks, left out here, added only a null, which the median below leaves out.
-    hub_series = names.filter(pl.col("kind") == "hub_in").select("_sid", hub="b", hs="p")
-    hub_months = hub_series.join(
-        hub_cum.select("_sid", "mi", chub_ct="cum", chub_nt="cum_n"), on="_sid"
-    )
-    hub_epochs = (
-        routes.select("hub", "destination")
-        .unique()
-        .join(epochs, on="destination")
-        .select("hub", "mi", "d_mi")
-        .unique()
-        .join(hub_months, on=["hub", "mi"])
-        .join(_prefixed(hub_dates, "chub"), on=["_sid", "d_mi"], how="left")
-    )  # fmt: skip
-    control_products = (
-        hub_epochs.with_columns(
-            dchg=_change("chub"),
-            uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_(),
-            chapter=pl.col("hs").str.slice(0, 2),
-        )
-        .group_by("hub", "d_mi", "mi", "chapter")
-        .agg(
-            ctrl_products=pl.coalesce(
-                pl.when(pl.col("uncontrolled")).then(pl.col("dchg")).median(),
-                pl.col("dchg").median(),
-            )
-        )
-    )
+    if control is None:
+        changes = hub_changes(series, names, months, routes.select("hub", "destination"), epochs)
+        control = control_products(changes)
     # The origin's other partners: the mean inflow change of its routes of the
     # product to the destination through other hubs, on the few columns it
     # reads, over the routes numbered by origin, product and destination
@@ -266,10 +231,114 @@ def policy_breaks(
     )
     return (
         rm.with_columns(chapter=pl.col("hs").str.slice(0, 2))
-        .join(control_products, on=["hub", "d_mi", "mi", "chapter"], how="left")
+        .join(control, on=["hub", "d_mi", "mi", "chapter"], how="left")
         .join(partner_ctrl, on=["_rid", "mi"], how="left")
         .with_columns(
             policy_did=pl.col("in_change") - pl.coalesce("ctrl_partners", _change("cdir")),
             policy_did_products=pl.col("in_change") - pl.col("ctrl_products"),
+        )
+    )
+
+
+def _epochs(months: pl.LazyFrame, destinations: list[str]) -> pl.LazyFrame:
+    """:func:`policy_epochs` of ``destinations`` (``["all"]``: every target of a date)."""
+    if [d.lower() for d in destinations] == ["all"]:
+        destinations = sorted({t for ts in policy_dates()["targets"] for t in ts})
+    return policy_epochs(months, destinations)
+
+
+def hub_changes(
+    series: pl.LazyFrame,
+    names: pl.LazyFrame,
+    months: pl.LazyFrame,
+    hub_destinations: pl.LazyFrame,
+    epochs: pl.LazyFrame | None = None,
+    destinations: list[str] | None = None,
+) -> pl.LazyFrame:
+    """Each hub import series' change since the control dates in force (``hub``, ``hs``,
+    ``d_mi``, ``mi``, ``dchg``): what :func:`control_products` takes the medians of.
+
+    For the hubs of ``hub_destinations`` (``hub``, ``destination``), at the dates
+    aimed at their destinations (``epochs``, or those of ``destinations``). The
+    rows of parts of the HS codes put together are the rows of the whole.
+
+    Parameters
+    ----------
+    series : LazyFrame
+        The leg series with their running sums (``_kind``/``kind``, ``_sid``,
+        ``mi``, ``cum``, ``cum_n``): the evidence, or the changes.
+    names : LazyFrame
+        The series' names (:func:`tradeflows._routes.route_months.series_names`).
+    months : LazyFrame
+        The calendar.
+    hub_destinations : LazyFrame
+        The hubs and destinations of the routes.
+    epochs : LazyFrame, optional
+        :func:`policy_epochs` (default: of ``destinations``).
+    destinations : list of str, optional
+        The destinations of concern, where ``epochs`` is not given.
+
+    Returns
+    -------
+    LazyFrame
+    """
+    if epochs is None:
+        epochs = _epochs(months, destinations or [])
+    dates = epochs.select("d_mi").unique()
+    hub_in = names.filter(pl.col("kind") == "hub_in").select("_sid", hub="b", hs="p")
+    if "_kind" in series.collect_schema().names():
+        hub_cum = of_kind(series, "hub_in")
+    else:  # the changes name each series' kind in every row
+        hub_cum = series.filter(pl.col("kind") == "hub_in")
+    hub_cum = hub_cum.select("_sid", "mi", "cum", "cum_n")
+    hub_dates = _at_dates(hub_cum, ["_sid"], dates)
+    # It depends on the destination only through its control date: computed
+    # once per date, not once per destination sharing it (Russia, Belarus).
+    # The hub's import series are read by number (their sums at the dates
+    # join on integers), and their months named by hub first (a join on the
+    # few series), then kept at the months a date is in force: at 11.9M report
+    # rows 0.09 s against 0.15-0.2 s for a join of every hub-month-series on
+    # its number and month (benchmarks/RESULTS.md, issue 27). A month a series
+    # lacks, left out here, added only a null, which the median below leaves out.
+    hub_months = hub_in.join(
+        hub_cum.select("_sid", "mi", chub_ct="cum", chub_nt="cum_n"), on="_sid"
+    )
+    return (
+        hub_destinations.unique()
+        .join(epochs, on="destination")
+        .select("hub", "mi", "d_mi")
+        .unique()
+        .join(hub_months, on=["hub", "mi"])
+        .join(_prefixed(hub_dates, "chub"), on=["_sid", "d_mi"], how="left")
+        .select("hub", "hs", "d_mi", "mi", dchg=_change("chub"))
+    )  # fmt: skip
+
+
+def control_products(changes: pl.LazyFrame) -> pl.LazyFrame:
+    """The policy break's control products: per hub, date in force, month and HS chapter,
+    the median change of the hub's imports of the chapter's uncontrolled products (of all
+    its products when the chapter holds controlled ones only; ``ctrl_products``).
+
+    Parameters
+    ----------
+    changes : LazyFrame
+        :func:`hub_changes` of every product of the chapters.
+
+    Returns
+    -------
+    LazyFrame
+    """
+    controlled = sorted(controlled_hs())
+    return (
+        changes.with_columns(
+            uncontrolled=pl.col("hs").str.slice(0, 6).is_in(controlled).not_(),
+            chapter=pl.col("hs").str.slice(0, 2),
+        )
+        .group_by("hub", "d_mi", "mi", "chapter")
+        .agg(
+            ctrl_products=pl.coalesce(
+                pl.when(pl.col("uncontrolled")).then(pl.col("dchg")).median(),
+                pl.col("dchg").median(),
+            )
         )
     )

@@ -46,6 +46,7 @@ __all__ = [
     "null_counts",
     "null_sample",
     "null_table",
+    "route_reach",
     "sampled_series",
     "series_changes",
     "series_evidence",
@@ -173,10 +174,30 @@ def _others(dest_in: pl.LazyFrame, ex: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.L
     return rows, members
 
 
+def route_reach(routes: pl.LazyFrame) -> pl.LazyFrame:
+    """The hubs and destinations of ``routes`` and the HS chapters they are in
+    (``hub``, ``destination``, ``chapter``): what :func:`series_rows` reads
+    every product of the chapter for.
+
+    Examples
+    --------
+    >>> routes = pl.LazyFrame({"hub": ["MYS", "MYS"], "destination": "CHN", "hs": ["847150", "847130"]})
+    >>> route_reach(routes).collect().rows()
+    [('MYS', 'CHN', '84')]
+    """
+    return routes.select("hub", "destination", chapter=pl.col("hs").str.slice(0, 2)).unique()
+
+
 def series_rows(
-    legs: pl.LazyFrame, routes: pl.LazyFrame
+    legs: pl.LazyFrame, routes: pl.LazyFrame, reach: pl.LazyFrame | None = None
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
     """The reported months of every series the routes read, and who reports each series.
+
+    The hubs' and destinations' imports are read for every product of the
+    HS chapters their routes are in (the policy breaks compare a route with
+    the hub's other products of its chapter). ``reach`` (``hub``,
+    ``destination``, ``chapter``) names those of the whole data's routes,
+    where ``legs`` and ``routes`` hold only some of a chapter's headings.
 
     Returns
     -------
@@ -218,8 +239,10 @@ def series_rows(
     # with the hub's other products of its chapter): a series of another
     # chapter would count in the null of the data, and the null of an HS
     # chapter computed apart must be the whole run's.
-    need_hubs = routes.select(h="hub", ch=pl.col("hs").str.slice(0, 2)).unique()
-    need_dest = routes.select(d="destination", ch=pl.col("hs").str.slice(0, 2)).unique()
+    if reach is None:
+        reach = route_reach(routes)
+    need_hubs = reach.select(h="hub", ch="chapter").unique()
+    need_dest = reach.select(d="destination", ch="chapter").unique()
     chapter = pl.col("hs").str.slice(0, 2)
     leg_keys = pl.concat(
         [

@@ -606,8 +606,8 @@ def detect_routes(
         trees on them.
     partition : bool
         Compute the indicators HS chapter by chapter, in groups of up to
-        500,000 pairs (memory bounded by the largest group); the result is
-        the same.
+        500,000 pairs (a larger chapter by groups of its headings; memory
+        bounded by the largest group); the result is the same.
     cluster : str or distributed.Client, optional
         Map the groups of chapters over a Dask cluster: a scheduler address, ``"local"``
         (local worker processes) or a Client. The workers read the data

@@ -9,11 +9,20 @@ route series, and the spread of chance their changes are measured against
 (the null: counted group by group in a first pass, the counts added up).
 Those are computed once over everything; the chapters are then
 mirrored and routed with them in groups of consecutive chapters (up to
-``BATCH_PAIRS`` pairs, or one larger chapter alone), so the result is the
-whole run's (tested). On one machine this bounds the memory to one group's
-routes; with ``cluster=`` the groups are mapped over dask.distributed workers,
-which read their chapters themselves (a store on a shared disk or on object
-storage).
+``BATCH_PAIRS`` pairs), so the result is the whole run's (tested).
+
+A chapter of more pairs is split into groups of its headings
+(:func:`tradeflows._mirror.code_groups`): every indicator but two lives
+inside the heading. Those two are read from the whole chapter: which hubs
+and destinations its routes reach (their imports are read for every product
+of the chapter: :func:`tradeflows._routes.series.route_reach`, from the whole
+run's candidate routes), and the hubs' imports of the chapter's products,
+whose medians are the policy break's control products (each group's
+:func:`tradeflows._routes.policy.hub_changes`, gathered by the first pass).
+On one machine this bounds the memory to one group's routes, whatever the
+size of a chapter; with ``cluster=`` the groups are mapped over
+dask.distributed workers, which read their codes themselves (a store on a
+shared disk or on object storage).
 """
 
 from __future__ import annotations
@@ -24,9 +33,9 @@ from pathlib import Path
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._chunked import Spool, consecutive_groups
-from tradeflows._expr import in_chapters, month_index
-from tradeflows._mirror import chapter_groups, collect_context_by_chapter, mirror
+from tradeflows._chunked import Spool
+from tradeflows._expr import in_chapters, month_index, part_key
+from tradeflows._mirror import chapter_groups, code_groups, collect_context_by_chapter, mirror
 from tradeflows._query import Query
 from tradeflows._routes import (
     SeriesStages,
@@ -40,7 +49,9 @@ from tradeflows._routes import (
     typical_flow,
 )
 from tradeflows._routes.candidates import material_routes
-from tradeflows._routes.series import null_sample, null_table
+from tradeflows._routes.policy import control_products, hub_changes
+from tradeflows._routes.route_months import series_names
+from tradeflows._routes.series import null_sample, null_table, route_reach
 
 __all__ = [
     "BATCH_PAIRS",
@@ -85,20 +96,33 @@ def _route_context(legs: pl.LazyFrame, engine) -> tuple[float, tuple[int, int]]:
     return row["floor"], span
 
 
-def _null_sample(legs: pl.LazyFrame, query: Query, engine) -> int:
-    """:func:`tradeflows._routes.series.null_sample` of the whole run's immaterial routes."""
+def _destinations(query: Query) -> list[str]:
+    """The query's destinations of concern (default: the reference list)."""
     from tradeflows._reference import destinations_of_concern
 
+    return list(query.options()["destinations"] or destinations_of_concern())
+
+
+def _whole_routes(
+    legs: pl.LazyFrame, query: Query, engine, *, sample: bool, reach: bool
+) -> tuple[int | None, pl.DataFrame | None]:
+    """What the whole run's candidate routes tell each group: with ``sample``,
+    :func:`tradeflows._routes.series.null_sample` of its immaterial routes; with
+    ``reach``, :func:`tradeflows._routes.series.route_reach` (where a chapter is
+    split into groups of headings)."""
     options = query.options()
-    dest = list(options["destinations"] or destinations_of_concern())
-    routes = candidate_routes(legs, dest, hubs=options["hubs"])
+    routes = candidate_routes(legs, _destinations(query), hubs=options["hubs"])
     # Together: the candidate routes are found once for both counts (10.2 s
     # against 21.5 s on a 55M-row world's 45.6M store rows; benchmarks/RESULTS.md).
-    counts = [
-        r.select(pl.len()) for r in (routes, material_routes(routes, legs, options["min_usd"]))
-    ]
-    n_all, n_material = (d.item() for d in _engine.collect_all(counts, _engine.streamed(engine)))
-    return null_sample(n_all - n_material)
+    plans = []
+    if sample:
+        material = material_routes(routes, legs, options["min_usd"])
+        plans += [r.select(pl.len()) for r in (routes, material)]
+    if reach:
+        plans.append(route_reach(routes))
+    out = _engine.collect_all(plans, _engine.streamed(engine)) if plans else []
+    n = null_sample(out[0].item() - out[1].item()) if sample else None
+    return n, (out[-1] if reach else None)
 
 
 def _context_by_chapter(
@@ -143,6 +167,7 @@ def chapter_indicators(
         null=context["null"],
         sample=context.get("sample"),
         **_whole(context),
+        control=None if context.get("control") is None else context["control"].lazy(),
         then=then,
     )
 
@@ -155,13 +180,44 @@ def chapter_null_counts(
     engine: str | None,
     pairs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The null counts of some HS chapters (:func:`tradeflows._routes.series_null_counts`).
+    """The null counts of some HS chapters (:func:`tradeflows._routes.series_null_counts`),
+    and, where a chapter is split into groups of headings, its hubs' import changes
+    (:func:`_hub_changes`; else None).
 
     The first pass: the counts of all the groups add up to the whole run's,
     whose null every group's indicators are then measured against.
     """
     series = chapter_series(lf, chapters, context, query, engine, pairs)
-    return series_null_counts(series, engine)
+    return series_null_counts(series, engine), _hub_changes(series, context, query, engine)
+
+
+def _hub_changes(series: SeriesStages, context: dict, query: Query, engine) -> pl.DataFrame | None:
+    """Where a chapter is split into groups of headings (``context["reach"]``), the
+    group's hub import changes (:func:`tradeflows._routes.policy.hub_changes`): the
+    policy break's control products are the medians of the whole chapter's."""
+    reach = context.get("reach")
+    if reach is None:
+        return None
+    months = series.cal.select("mi")
+    # The hubs' import series first, on their own: the changes may be the
+    # spool's files, which the names and the sums would both read (a plan that
+    # reads one scan twice made polars 1.44's optimiser panic on the GPU
+    # engine's translation: "expected filter").
+    hub_in = series.changes.filter(pl.col("kind") == "hub_in")
+    hub_in = _engine.collect(hub_in.select("_sid", "kind", "a", "b", "p", "mi", "cum", "cum_n"),
+                             engine).lazy()  # fmt: skip
+    changes = hub_changes(
+        hub_in, series_names(hub_in, months), months, reach.lazy().select("hub", "destination"),
+        destinations=_destinations(query),
+    )  # fmt: skip
+    return _engine.collect(changes, engine)
+
+
+def _control(changes: list[pl.DataFrame | None], engine) -> pl.DataFrame | None:
+    """The whole chapters' control products from every group's hub import changes."""
+    if not changes or changes[0] is None:
+        return None
+    return _engine.collect(control_products(pl.concat(changes).lazy()), engine)
 
 
 def chapter_series(
@@ -184,8 +240,14 @@ def chapter_series(
 
 
 def _whole(context: dict) -> dict:
-    """What the whole data says that a group of chapters cannot: its month span and who filed."""
-    return {"span": context["span"], "coverage": context["mirror"]["filed"].lazy()}
+    """What the whole data says that a group of chapters cannot: its month span, who
+    filed, and, where a chapter is split into groups of headings, its routes' reach."""
+    reach = context.get("reach")
+    return {
+        "span": context["span"],
+        "coverage": context["mirror"]["filed"].lazy(),
+        "reach": reach.lazy() if reach is not None else None,
+    }
 
 
 def _mirrored(lf, chapters, context, engine, pairs) -> pl.DataFrame:
@@ -265,18 +327,25 @@ def indicators(
     del context
     floor, span = _route_context(legs, engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
-    if query.min_usd > 0:
-        context["sample"] = _null_sample(legs, query, engine)
+    # Chapters in groups of up to BATCH_PAIRS pairs; a larger chapter in groups
+    # of its headings. A chapter's headings apart need two things of the whole
+    # chapter: which hubs and destinations its routes reach (their imports are
+    # read for every product of it), and the hubs' imports of its products
+    # for the policy break's control (the first pass gathers them).
+    batches = code_groups(selected.lazy().select("hs"), BATCH_PAIRS, engine)
+    split = sorted({k[:2] for batch in batches for k in batch if len(k) != 2})
+    context["sample"], context["reach"] = _whole_routes(
+        legs, query, engine, sample=query.min_usd > 0, reach=bool(split)
+    )
     del legs
-    chapter = selected.get_column("hs").str.slice(0, 2)
-    batches = consecutive_groups(chapter.value_counts().sort("hs").rows(), BATCH_PAIRS)
     if cluster is None:
         # Each group's pairs are filtered from those in memory, one group at a
         # time (no chapter read or paired again; no second copy of them all),
         # or, where only some columns of them were kept, read and paired again.
         batch_of = {c: i for i, batch in enumerate(batches) for c in batch}
-        batch_id = chapter.replace_strict(batch_of, return_dtype=pl.UInt32)
-        del chapter
+        batch_id = selected.select(
+            part_key(split).replace_strict(batch_of, return_dtype=pl.UInt32)
+        ).to_series()
         if read:
             selected = None  # each group reads and pairs its own chapters
 
@@ -284,18 +353,21 @@ def indicators(
         # against it. The first keeps each group's series for the second.
         kept = _KeptSeries(engine)
         try:
-            counts = []
+            counts, hubs = [], []
             for i, batch in enumerate(batches):
                 pairs = None if selected is None else selected.filter(batch_id == i)
                 series = chapter_series(lf, batch, context, query, engine, pairs=pairs,
                                         keep=kept.keeper(i))  # fmt: skip
                 counts.append(series_null_counts(series, engine))
+                hubs.append(_hub_changes(series, context, query, engine))
                 kept.add(i, series)
                 del pairs, series
             # The second pass reads the series the first kept, not the pairs.
             del batch_id
             selected = None
             context["null"] = null_table(pl.concat(counts))
+            context["control"] = _control(hubs, engine)
+            del hubs
             parts = [
                 chapter_indicators(lf, batch, context, query, engine, series=kept.pop(i), then=then)
                 for i, batch in enumerate(batches)
@@ -303,7 +375,7 @@ def indicators(
         finally:
             kept.close()
     else:
-        del selected, chapter
+        del selected
         parts = _on_cluster(cluster, lf, batches, context, query, engine, then)
     parts = [p for p in parts if p.height]
     if not parts:
@@ -380,11 +452,12 @@ def _on_cluster(cluster, lf, batches, context, query, engine, then) -> list[pl.D
     try:
         lf_future = client.scatter(lf, broadcast=True)
         first = client.scatter(context, broadcast=True)
-        counts = client.gather([
+        counts, hubs = zip(*client.gather([
             client.submit(chapter_null_counts, lf_future, batch, first, query, engine, pure=False)
             for batch in batches
-        ])  # fmt: skip
+        ]), strict=True)  # fmt: skip
         context["null"] = null_table(pl.concat(counts))
+        context["control"] = _control(list(hubs), engine)
         context_future = client.scatter(context, broadcast=True)
         then_future = client.scatter(then, broadcast=True) if then is not None else None
         futures = [
