@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from tradeflows._expr import _median_network, all_true, any_true, with_previous_median
+from tradeflows._expr import (
+    _median_network,
+    all_true,
+    any_true,
+    in_chapters,
+    with_previous_median,
+)
 
 
 @pytest.mark.parametrize("window,min_samples", [(3, 1), (5, 5), (12, 3), (24, 6)])
@@ -81,3 +89,32 @@ def test_any_and_all_match_polars_in_windows_and_group_bys():
     assert got.equals(want)
     over = df.select(any_true(pl.col("b")).over("k"))["b"]
     assert over.to_list() == [True, True, False, False, False, True]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["847150", "847130", "8471", "847330", "84", "847", "850440",
+                         "851712", "854231", "85", "300490", "TOTAL", "8", None]),
+        max_size=60,
+    ),
+    st.integers(1, 12),
+)  # fmt: skip
+def test_the_groups_of_codes_hold_every_code_once_within_their_limit(codes, most):
+    # code_groups splits a chapter of more than `most` rows by heading (its
+    # codes shorter than a heading together); in_chapters reads the parts back.
+    from tradeflows._mirror import code_groups
+
+    lf = pl.LazyFrame({"hs": codes}, schema={"hs": pl.String})
+    groups = code_groups(lf, most)
+    if groups:
+        held = lf.select(pl.sum_horizontal(in_chapters(keys).cast(pl.Int32) for keys in groups))
+        assert held.collect().to_series().to_list() == [int(c is not None) for c in codes]
+    named = [c for c in codes if c is not None]
+    assert bool(groups) == bool(named)
+    parts = [k for keys in groups for k in keys if k.endswith("-") or len(k) == 4]
+    split = {k.removesuffix("-")[:2] for k in parts}
+    assert split == {c[:2] for c in named if sum(d[:2] == c[:2] for d in named) > most}
+    for keys in groups:
+        n = lf.filter(in_chapters(keys)).select(pl.len()).collect().item()
+        assert n <= most or len(keys) == 1  # over the limit: one part alone

@@ -92,9 +92,9 @@ def in_chapters(chapters: list[str]) -> pl.Expr:
     ['8471', '84', '847150', '847']
     """
     hs = pl.col("hs")
-    whole = [c for c in chapters if len(c) == 2]
-    heads = [c for c in chapters if len(c) == 4]
-    short = [c[:2] for c in chapters if c.endswith("-")]
+    short = [c[:-1] for c in chapters if c.endswith("-")]
+    heads = [c for c in chapters if len(c) == 4 and not c.endswith("-")]
+    whole = [c for c in chapters if len(c) < 4 and not c.endswith("-")]
     ranges = []
     for c in (*whole, *heads, *short):
         ranges.append((hs >= pl.lit(c)) & (hs < pl.lit(c[:-1] + chr(ord(c[-1]) + 1))))
