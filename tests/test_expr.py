@@ -14,6 +14,8 @@ from tradeflows._expr import (
     all_true,
     any_true,
     in_chapters,
+    part_key,
+    split_chapters,
     with_previous_median,
 )
 
@@ -118,3 +120,6 @@ def test_the_groups_of_codes_hold_every_code_once_within_their_limit(codes, most
     for keys in groups:
         n = lf.filter(in_chapters(keys)).select(pl.len()).collect().item()
         assert n <= most or len(keys) == 1  # over the limit: one part alone
+    # Each row's part, as a run by chapter names it, is a part of the groups.
+    parts_of_rows = lf.select(part_key(split_chapters(groups))).collect().to_series()
+    assert set(parts_of_rows.drop_nulls()) <= {k for keys in groups for k in keys}

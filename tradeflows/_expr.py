@@ -22,6 +22,7 @@ __all__ = [
     "part_key",
     "same_key_as_before",
     "sound_months",
+    "split_chapters",
     "with_previous_median",
 ]
 
@@ -123,6 +124,20 @@ def part_key(split: Iterable[str] = ()) -> pl.Expr:
         return chapter
     heading = pl.when(hs.str.len_chars() >= 4).then(hs.str.slice(0, 4)).otherwise(chapter + "-")
     return pl.when(chapter.is_in(split)).then(heading).otherwise(chapter)
+
+
+def split_chapters(groups: Iterable[Iterable[str]]) -> list[str]:
+    """The chapters that the parts of ``groups`` (:func:`in_chapters`) split into
+    headings: :func:`part_key` of them names every part of ``groups``.
+
+    Examples
+    --------
+    >>> split_chapters([["84", "8"], ["85-", "8504"], ["8517"]])
+    ['85']
+    """
+    return sorted(
+        {k.removesuffix("-")[:2] for keys in groups for k in keys if k.endswith("-") or len(k) == 4}
+    )
 
 
 def fixed_order_sum(expr: pl.Expr) -> pl.Expr:

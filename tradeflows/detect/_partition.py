@@ -34,7 +34,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import Spool
-from tradeflows._expr import in_chapters, month_index, part_key
+from tradeflows._expr import in_chapters, month_index, part_key, split_chapters
 from tradeflows._mirror import chapter_groups, code_groups, collect_context_by_chapter, mirror
 from tradeflows._query import Query
 from tradeflows._routes import (
@@ -333,7 +333,7 @@ def indicators(
     # read for every product of it), and the hubs' imports of its products
     # for the policy break's control (the first pass gathers them).
     batches = code_groups(selected.lazy().select("hs"), BATCH_PAIRS, engine)
-    split = sorted({k[:2] for batch in batches for k in batch if len(k) != 2})
+    split = split_chapters(batches)
     context["sample"], context["reach"] = _whole_routes(
         legs, query, engine, sample=query.min_usd > 0, reach=bool(split)
     )
