@@ -155,8 +155,8 @@ def main(argv: list[str]) -> int:
         if refusals.found:
             print("\n".join(refusals.found), file=sys.stderr)
             return 1
-        for extra in ([], ["--partition"], ["--partition", "split"]):
-            if extra[1:]:
+        for extra, split in (([], False), (["--partition"], False), (["--partition"], True)):
+            if split:
                 # Chapters of over 2,000 pairs split into groups of headings, and
                 # over 20,000 rows paired by heading: the plans of a chapter too
                 # large for one group (the whole chapter's reach and control).
@@ -165,7 +165,7 @@ def main(argv: list[str]) -> int:
 
                 _partition.BATCH_PAIRS, _mirror.CONTEXT_ROWS = 2_000, 20_000
             code = cli.main(["detect", str(store), "--out", str(Path(d) / "f.parquet"),
-                             "--engine", "gpu", *extra[:1]])  # fmt: skip
+                             "--engine", "gpu", *extra])  # fmt: skip
             if code:
                 return code
         return cli.main(["report", str(store), "--out", str(Path(d) / "r.html"), "--engine", "gpu"])

@@ -74,6 +74,7 @@ __all__ = [
     "candidate_routes",
     "collect_route_indicators",
     "coverage_table",
+    "destinations_or_default",
     "hs_filter",
     "is_product",
     "leg_value",
@@ -95,7 +96,14 @@ def _materialise(lf: pl.LazyFrame, engine: str | None) -> pl.LazyFrame:
     return _engine.reread(_engine.collect(lf, engine), engine)
 
 
-def _destinations(destinations: Iterable[str] | None) -> list[str]:
+def destinations_or_default(destinations: Iterable[str] | None) -> list[str]:
+    """The destinations of concern asked for, or the reference list.
+
+    Examples
+    --------
+    >>> destinations_or_default(["RUS"])
+    ['RUS']
+    """
     return list(destinations or destinations_of_concern())
 
 
@@ -160,7 +168,7 @@ def route_inputs(
     >>> inputs.candidates.select("origin", "hub").collect().sort("origin").rows(), inputs.material
     ([('', 'MYS'), ('USA', 'MYS')], None)
     """
-    dest = _destinations(destinations)
+    dest = destinations_or_default(destinations)
     legs = _materialise(monthly_legs(pairs, hs), engine)
     routes = _materialise(candidate_routes(legs, dest, hubs=hubs, max_origins=max_origins), engine)
     material = _materialise(material_routes(routes, legs, min_usd), engine) if min_usd > 0 else None
@@ -346,7 +354,7 @@ def route_series(
     """
     engine = _engine.in_order(engine)  # as collect_route_indicators
     return _series(
-        pairs, _destinations(destinations), hubs, hs, max_origins, min_usd, window, history,
+        pairs, destinations_or_default(destinations), hubs, hs, max_origins, min_usd, window, history,
         span, coverage, engine, sample, keep=keep, reach=reach,
     )  # fmt: skip
 
@@ -546,7 +554,7 @@ def collect_route_indicators(
     """
     # Its plans read rows in order: never on the streaming engine (_engine.in_order).
     engine = _engine.in_order(engine)
-    dest = _destinations(destinations)
+    dest = destinations_or_default(destinations)
     if series is None:
         series = _series(
             pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage,

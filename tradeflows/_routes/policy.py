@@ -265,8 +265,9 @@ def hub_changes(
     Parameters
     ----------
     series : LazyFrame
-        The leg series with their running sums (``_kind``/``kind``, ``_sid``,
-        ``mi``, ``cum``, ``cum_n``): the evidence, or the changes.
+        The leg series with their running sums (``_kind``, ``_sid``, ``mi``,
+        ``cum``, ``cum_n``): the evidence, or the hubs' series of the changes
+        with their kind's code (:func:`tradeflows._routes.series.kind_code`).
     names : LazyFrame
         The series' names (:func:`tradeflows._routes.route_months.series_names`).
     months : LazyFrame
@@ -286,11 +287,7 @@ def hub_changes(
         epochs = _epochs(months, destinations or [])
     dates = epochs.select("d_mi").unique()
     hub_in = names.filter(pl.col("kind") == "hub_in").select("_sid", hub="b", hs="p")
-    if "_kind" in series.collect_schema().names():
-        hub_cum = of_kind(series, "hub_in")
-    else:  # the changes name each series' kind in every row
-        hub_cum = series.filter(pl.col("kind") == "hub_in")
-    hub_cum = hub_cum.select("_sid", "mi", "cum", "cum_n")
+    hub_cum = of_kind(series, "hub_in").select("_sid", "mi", "cum", "cum_n")
     hub_dates = _at_dates(hub_cum, ["_sid"], dates)
     # It depends on the destination only through its control date: computed
     # once per date, not once per destination sharing it (Russia, Belarus).

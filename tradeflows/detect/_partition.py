@@ -41,6 +41,7 @@ from tradeflows._routes import (
     SeriesStages,
     candidate_routes,
     collect_route_indicators,
+    destinations_or_default,
     hs_filter,
     is_product,
     leg_value,
@@ -51,7 +52,7 @@ from tradeflows._routes import (
 from tradeflows._routes.candidates import material_routes
 from tradeflows._routes.policy import control_products, hub_changes
 from tradeflows._routes.route_months import series_names
-from tradeflows._routes.series import null_sample, null_table, route_reach
+from tradeflows._routes.series import kind_code, null_sample, null_table, route_reach
 
 __all__ = [
     "BATCH_PAIRS",
@@ -96,13 +97,6 @@ def _route_context(legs: pl.LazyFrame, engine) -> tuple[float, tuple[int, int]]:
     return row["floor"], span
 
 
-def _destinations(query: Query) -> list[str]:
-    """The query's destinations of concern (default: the reference list)."""
-    from tradeflows._reference import destinations_of_concern
-
-    return list(query.options()["destinations"] or destinations_of_concern())
-
-
 def _whole_routes(
     legs: pl.LazyFrame, query: Query, engine, *, sample: bool, reach: bool
 ) -> tuple[int | None, pl.DataFrame | None]:
@@ -111,7 +105,9 @@ def _whole_routes(
     ``reach``, :func:`tradeflows._routes.series.route_reach` (where a chapter is
     split into groups of headings)."""
     options = query.options()
-    routes = candidate_routes(legs, _destinations(query), hubs=options["hubs"])
+    routes = candidate_routes(
+        legs, destinations_or_default(query.options()["destinations"]), hubs=options["hubs"]
+    )
     # Together: the candidate routes are found once for both counts (10.2 s
     # against 21.5 s on a 55M-row world's 45.6M store rows; benchmarks/RESULTS.md).
     plans = []
@@ -203,12 +199,13 @@ def _hub_changes(series: SeriesStages, context: dict, query: Query, engine) -> p
     # spool's files, which the names and the sums would both read (a plan that
     # reads one scan twice made polars 1.44's optimiser panic on the GPU
     # engine's translation: "expected filter").
-    hub_in = series.changes.filter(pl.col("kind") == "hub_in")
-    hub_in = _engine.collect(hub_in.select("_sid", "kind", "a", "b", "p", "mi", "cum", "cum_n"),
-                             engine).lazy()  # fmt: skip
+    hub_in = series.changes.filter(pl.col("kind") == "hub_in").select(
+        "_sid", "kind", "a", "b", "p", "mi", "cum", "cum_n", _kind=kind_code(pl.col("kind"))
+    )
+    hub_in = _engine.collect(hub_in, engine).lazy()
     changes = hub_changes(
         hub_in, series_names(hub_in, months), months, reach.lazy().select("hub", "destination"),
-        destinations=_destinations(query),
+        destinations=destinations_or_default(query.options()["destinations"]),
     )  # fmt: skip
     return _engine.collect(changes, engine)
 
