@@ -3,6 +3,7 @@
     python benchmarks/ab_commits.py --base HEAD -- detect STORE --out f.parquet --quiet
     python benchmarks/ab_commits.py --base 356d145 --repeat 6 -- report STORE --out r.html
     python benchmarks/ab_commits.py --fresh /tmp/s -- ingest FILES --out /tmp/s --quiet
+    python benchmarks/ab_commits.py -- benchmarks/clean_file.py FILE   # a script, not the CLI
 
 A shared machine's noise is as large as most changes (benchmarks/RESULTS.md:
 the same command moves by 15-20% from one hour to the next), so a change is
@@ -12,6 +13,10 @@ working tree, each run in a child Python of this virtual environment that
 imports tradeflows from that tree (not from the editable install, whose
 finder would otherwise win over ``sys.path``). Each pair of runs starts
 with the other version, so that neither always follows a warm cache.
+
+A first argument ending in ``.py`` is a script run in the child instead of
+the command line (``sys.argv`` its arguments), for what only the Python API
+does (``clean_file.py``: :func:`tradeflows.clean.clean` of one file).
 
 ``--fresh PATH`` removes PATH before every run, untimed: an ingest into a
 store that holds the files already has nothing to do.
@@ -44,8 +49,11 @@ BOOT = (
     "import sys; tree = sys.argv[1]; "
     "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]; "
     "sys.path.insert(0, tree); import tradeflows; "
-    "assert tradeflows.__file__.startswith(tree), tradeflows.__file__; "
-    "from tradeflows.cli import main; sys.exit(main(sys.argv[2:]))"
+    "assert tradeflows.__file__.startswith(tree), tradeflows.__file__; args = sys.argv[2:]\n"
+    "if args[0].endswith('.py'):\n"
+    "    import runpy; sys.argv = args; runpy.run_path(args[0], run_name='__main__')\n"
+    "else:\n"
+    "    from tradeflows.cli import main; sys.exit(main(args))"
 )
 
 
@@ -71,7 +79,7 @@ def timed(tree: Path, args: list[str], fresh: Path | None = None) -> float:
         fresh.unlink(missing_ok=True)
     run = run_code(f"import sys; sys.argv = {['-c', str(tree), *args]!r}; {BOOT}")
     if run["error"]:
-        raise SystemExit(f"{tree}: tradeflows {' '.join(args)} failed: {run['error']}")
+        raise SystemExit(f"{tree}: {_shown(args)} failed: {run['error']}")
     return run["wall"]
 
 
@@ -92,12 +100,16 @@ def compare(
     return pairs
 
 
+def _shown(args: list[str]) -> str:
+    """The command timed, as a reader would type it."""
+    return f"python {' '.join(args)}" if args[0].endswith(".py") else f"tradeflows {' '.join(args)}"
+
+
 def table(pairs: list[tuple[float, float]], rev: str, args: list[str], cmd: str) -> str:
     base = statistics.median(b for b, _ in pairs)
     head = statistics.median(h for _, h in pairs)
     lines = [
-        f"### `tradeflows {' '.join(args)}`: {rev} against the working tree, "
-        f"{dt.date.today().isoformat()}",
+        f"### `{_shown(args)}`: {rev} against the working tree, {dt.date.today().isoformat()}",
         "",
         f"Machine: {machine()}.",
         f"Command: `{cmd}` (runs alternating, each pair begun by the other version).",
