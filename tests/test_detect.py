@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import tradeflows as tf
 from tests.conftest import small_world
 from tradeflows import corridors, detect_routes
 from tradeflows._errors import TradeflowsInputError
@@ -111,6 +112,23 @@ def test_flags_table_has_the_contract_columns(flags):
     flagged = flags.filter(pl.col("flagged"))
     assert flagged.height > 0
     assert flagged["reasons"].str.len_chars().min() > 20
+
+
+@pytest.mark.parametrize("cleaned", [True, False])
+def test_rows_read_or_cleaned_in_python_give_the_stores_flags(world, flags, cleaned):
+    # An analyst's notebook: the files scanned (and cleaned, or not) in Python,
+    # not ingested. The rows the cleaning drops (World beside its detail,
+    # duplicates, aggregates) must not reach the detection.
+    files = sorted((world[0] / "comtrade").glob("*.csv"))
+    rows = pl.concat([tf.scan(f) for f in files], how="diagonal_relaxed")
+    dropped = tf.clean.clean(rows).select(pl.col("drop").is_not_null().sum())
+    assert dropped.collect().item() > 0  # World rows and duplicates: ingest drops them
+    if cleaned:
+        rows = tf.clean.clean(rows)
+    got = detect_routes(rows)
+    key = [*ROUTE_KEY, "period"]
+    assert got["flagged"].sum() == flags["flagged"].sum()
+    assert_frame_equal(got.sort(key), flags.sort(key), check_exact=False, rel_tol=1e-9)
 
 
 def test_detector_beats_the_naive_baseline_on_a_world(world, flags):

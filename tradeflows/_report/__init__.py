@@ -761,7 +761,10 @@ class Report:
     ----------
     sources : path, iterable of paths, or LazyFrame
         Stores, files, globs or folders (their audit goes in the report), or
-        canonical rows (:func:`tradeflows.scan_store`, a dataset).
+        rows: canonical (:func:`tradeflows.scan_store`, a dataset), or read by
+        :func:`tradeflows.scan` or marked by :func:`tradeflows.clean.clean`, of
+        which only those a store would keep are read
+        (:func:`tradeflows.detect.canonical_rows`).
     config : dict or path, optional
         ``report.toml`` or a dict shaped like :data:`DEFAULTS`.
     previous : path, optional
@@ -835,7 +838,7 @@ class Report:
         from tradeflows._store import open_sources
         from tradeflows.detect._budget import memory_budget, too_many_rows
         from tradeflows.detect._corridors import corridors, roll_up
-        from tradeflows.detect._flags import detect_routes
+        from tradeflows.detect._flags import detect_routes, load_canonical
 
         engine = resolve_engine(engine)  # once, for every stage below
         memory_budget(memory)  # checked before any work
@@ -847,8 +850,8 @@ class Report:
             raise TradeflowsInputError(f"{where}: [detect] {exc}") from None
         before = previous_summary(previous) if previous is not None else None
         with step("reading the data"):
-            if isinstance(sources, (pl.LazyFrame, pl.DataFrame)):  # canonical rows as they are
-                lf, audit = sources.lazy(), {"files": [], "totals": {}}
+            if isinstance(sources, (pl.LazyFrame, pl.DataFrame)):  # rows: canonical_rows
+                lf, audit = load_canonical(sources), {"files": [], "totals": {}}
             else:
                 paths = [sources] if isinstance(sources, (str, Path)) else list(sources)
                 lf, audit = open_sources(paths, engine=engine)
