@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from tests.conftest import reports
 from tradeflows._mirror import MIRROR_COLUMNS, cif_fob_ratios, mirror, pair_reports
@@ -211,3 +212,22 @@ def test_the_gap_and_its_history_read_each_flow_in_order_on_either_plan(tmp_path
     for *flow, p, gap in rows.select(*key, "gap").iter_rows():
         x3, m3 = around(tuple(flow), p, 0), around(tuple(flow), p, 1)
         assert gap == pytest.approx((m3 - x3) / max(m3, x3), rel=1e-9, abs=1e-12)
+
+
+def test_rows_marked_by_the_cleaning_mirror_as_the_store_does(tmp_path):
+    # A notebook's tf.collect_mirror(tf.clean.clean(tf.scan(f))): the rows
+    # the cleaning drops (World beside its detail, duplicates) are not paired.
+    import tradeflows as tf
+    from tests.conftest import small_world
+    from tradeflows._mirror import collect_mirror
+    from tradeflows._store import scan_store
+
+    world = small_world(tmp_path / "w", seed=4, store=True)
+    files = sorted((world / "comtrade").glob("*.csv"))
+    marked = tf.clean.clean(pl.concat([tf.scan(f) for f in files], how="diagonal_relaxed"))
+    assert marked.select(pl.col("drop").is_not_null().sum()).collect().item() > 0
+    key = ["freq", "period", "exporter", "importer", "hs"]
+    got = collect_mirror(marked).sort(key)
+    want = collect_mirror(scan_store(world / "store")).sort(key)
+    assert got.height == want.height
+    assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)

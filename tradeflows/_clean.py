@@ -30,6 +30,7 @@ __all__ = [
     "INPUT_ERRORS",
     "audit",
     "bad_period",
+    "canonical_rows",
     "clean",
     "drop_aggregates",
     "drop_hs_parents",
@@ -1183,6 +1184,55 @@ def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     kept = df.filter(pl.col("drop").is_null()).select(list(CANONICAL))
     dropped = df.filter(pl.col("drop").is_not_null())
     return kept, dropped
+
+
+def canonical_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows a store would hold of ``lf``.
+
+    Canonical rows (a store's, a bundled dataset's, a frame of one's own)
+    pass as they are. Rows with the readers' ``drop`` column are marked rows:
+    those read by :func:`tradeflows.scan` and not cleaned yet are cleaned
+    first (:func:`clean`, the cleaning of ``tradeflows ingest``); of those,
+    or of rows :func:`clean` marked, only the kept ones are read, in the
+    canonical columns, executed once (on the CPU, as the cleaning is).
+    Without this, a mirror or a detection would count the rows the cleaning
+    dropped: World beside its detail, aggregates, duplicates.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical or marked rows.
+
+    Returns
+    -------
+    LazyFrame
+        Canonical rows.
+
+    See Also
+    --------
+    split : the kept and the dropped rows of a frame in memory.
+    tradeflows.detect_routes : reads its rows through this, as do
+        :func:`tradeflows.collect_mirror` and :class:`tradeflows.Report`.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date(2023, 1, 1)
+    >>> marked = clean(pl.DataFrame({"period": [d] * 3, "freq": "M", "reporter": "MYS",
+    ...     "partner": ["CHN", "AGG", "CHN"], "flow": "X", "hs": "847150",
+    ...     "hs_revision": "HS2022", "value_usd": [5.0, 9.0, 5.0]}))
+    >>> marked["drop"].to_list()
+    [None, 'partner_aggregate', 'duplicate_exact']
+    >>> canonical_rows(marked.lazy()).collect()["partner"].to_list()
+    ['CHN']
+    """
+    names = lf.collect_schema().names()
+    if "drop" not in names:
+        return lf
+    if "chg_unit_slip_flagged" not in names:  # read, not cleaned: every cleaning marks slips
+        lf = clean(lf)
+    kept = lf.filter(pl.col("drop").is_null()).select(list(CANONICAL))
+    return engine.collect(kept, "cpu").lazy()
 
 
 def first_input_error(df: pl.DataFrame, source: str, unit: str = "line") -> str | None:

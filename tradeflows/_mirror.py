@@ -35,6 +35,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
+from tradeflows._clean import canonical_rows
 from tradeflows._expr import (
     any_true,
     in_chapters,
@@ -693,7 +694,8 @@ def collect_mirror(
     Parameters
     ----------
     lf : LazyFrame
-        Canonical rows (a store or cleaned sources).
+        Canonical rows (a store, a dataset), or rows a reader or the cleaning
+        marked: only those a store keeps are read (:func:`tradeflows.clean.canonical_rows`).
     engine : {"auto", "cpu", "streaming", "gpu"}, optional
         Where the plans run.
     chapters : list of str, optional
@@ -724,6 +726,7 @@ def collect_mirror(
     >>> collect_mirror(lf).height, collect_mirror(lf, chapters=["30"])["hs"].to_list()
     (2, ['300490'])
     """
+    lf = canonical_rows(lf)  # rows a reader or the cleaning marked: those a store keeps
     if context is None and chapters is not None:
         # Some chapters of all the data: the context read chapter by chapter,
         # keeping those chapters' pairs whole (nothing pairs all rows at once).

@@ -5,7 +5,8 @@ No verb removes a row. A verb that would remove one writes its reason in the
 row sets a ``chg_<reason>`` column, so that after the single collect
 :func:`tradeflows.audit` can count rows read, kept, dropped by reason and changed by
 reason, with ``read == kept + sum(dropped)`` by construction. :func:`split`
-then separates the kept canonical rows from the dropped ones.
+then separates the kept canonical rows from the dropped ones, and
+:func:`canonical_rows` reads any frame as a store would hold it.
 
 Each verb accepts a DataFrame or a LazyFrame and returns the same kind.
 
@@ -14,6 +15,7 @@ that counts them is :func:`tradeflows.audit`.
 """
 
 from tradeflows._clean import (
+    canonical_rows,
     clean,
     drop_aggregates,
     drop_hs_parents,
@@ -27,6 +29,7 @@ from tradeflows._clean import (
 )
 
 __all__ = [
+    "canonical_rows",
     "clean",
     "drop_aggregates",
     "drop_hs_parents",

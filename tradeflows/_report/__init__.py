@@ -764,7 +764,7 @@ class Report:
         rows: canonical (:func:`tradeflows.scan_store`, a dataset), or read by
         :func:`tradeflows.scan` or marked by :func:`tradeflows.clean.clean`, of
         which only those a store would keep are read
-        (:func:`tradeflows.detect.canonical_rows`).
+        (:func:`tradeflows.clean.canonical_rows`).
     config : dict or path, optional
         ``report.toml`` or a dict shaped like :data:`DEFAULTS`.
     previous : path, optional

@@ -12,7 +12,6 @@ columns: :data:`FLAG_COLUMNS`); :func:`tradeflows.corridors` reads it as one
 row per route, ranked by evidence and value at stake (:data:`CORRIDOR_COLUMNS`),
 or rolled up to wider corridors (``by=``, or :func:`roll_up` of a ranking:
 :data:`ROLLUP_COLUMNS`).
-What a frame of rows is read as: :func:`canonical_rows`.
 The stages in between are here too: :func:`route_features`, :func:`reasons`,
 :func:`route_evidence`, :func:`pooled_features`, :func:`route_months_scored`.
 """
@@ -34,7 +33,6 @@ from tradeflows.detect._corridors import (
 )
 from tradeflows.detect._flags import (
     FLAG_COLUMNS,
-    canonical_rows,
     default_detector,
     reasons,
     route_features,
@@ -81,7 +79,6 @@ __all__ = [
     "LearnedRouteDetector",
     "RobustRouteDetector",
     "SupervisedRouteDetector",
-    "canonical_rows",
     "default_detector",
     "model_info",
     "pooled_features",

@@ -29,7 +29,6 @@ from tradeflows.detect._corridors import (
 __all__ = [
     "FLAG_COLUMNS",
     "NAME_COLUMNS",
-    "canonical_rows",
     "default_detector",
     "detect_routes",
     "load_canonical",
@@ -87,12 +86,12 @@ def load_canonical(
     A store (a folder with ``audit.json``) is scanned; raw files are ingested,
     with the same cleaning and audit as ``tradeflows ingest``, into a temporary
     store that is read back into memory (:func:`tradeflows._store.open_sources`).
-    Rows in a frame are read as :func:`canonical_rows` says.
+    Rows in a frame are read as :func:`tradeflows.clean.canonical_rows` says.
 
     Parameters
     ----------
     sources : iterable of paths, LazyFrame or DataFrame
-        Stores, files, globs or folders; or rows (:func:`canonical_rows`).
+        Stores, files, globs or folders; or rows (:func:`tradeflows.clean.canonical_rows`).
     engine : str, optional
         Where files that are not a store are cleaned (into a temporary store).
 
@@ -112,64 +111,12 @@ def load_canonical(
     ...
     tradeflows._errors.TradeflowsInputError: /nonexistent: no such file or folder
     """
+    from tradeflows._clean import canonical_rows
     from tradeflows._store import open_sources
 
     if isinstance(sources, (pl.LazyFrame, pl.DataFrame)):
         return canonical_rows(sources.lazy())
     return open_sources(sources, engine=engine)[0]
-
-
-def canonical_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """The rows a store would hold of ``lf``.
-
-    Canonical rows (a store's, a bundled dataset's, a frame of one's own)
-    pass as they are. Rows with the readers' ``drop`` column are marked rows:
-    those read by :func:`tradeflows.scan` and not cleaned yet are cleaned
-    first (:func:`tradeflows.clean.clean`, the cleaning of ``tradeflows
-    ingest``); of those, or of rows :func:`~tradeflows.clean.clean` marked,
-    only the kept ones are read, in the canonical columns, executed once (on
-    the CPU, as the cleaning is). Without this a detection would count the
-    rows the cleaning dropped: World beside its detail, aggregates,
-    duplicates.
-
-    Parameters
-    ----------
-    lf : LazyFrame
-        Canonical or marked rows.
-
-    Returns
-    -------
-    LazyFrame
-        Canonical rows.
-
-    See Also
-    --------
-    tradeflows.clean.split : the kept and the dropped rows of a frame in memory.
-    tradeflows.detect_routes : reads its rows through this.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> from tradeflows.clean import clean
-    >>> d = dt.date(2023, 1, 1)
-    >>> marked = clean(pl.DataFrame({"period": [d] * 3, "freq": "M", "reporter": "MYS",
-    ...     "partner": ["CHN", "AGG", "CHN"], "flow": "X", "hs": "847150",
-    ...     "hs_revision": "HS2022", "value_usd": [5.0, 9.0, 5.0]}))
-    >>> marked["drop"].to_list()
-    [None, 'partner_aggregate', 'duplicate_exact']
-    >>> canonical_rows(marked.lazy()).collect()["partner"].to_list()
-    ['CHN']
-    """
-    from tradeflows._clean import clean
-    from tradeflows._schema import CANONICAL
-
-    names = lf.collect_schema().names()
-    if "drop" not in names:
-        return lf
-    if "chg_unit_slip_flagged" not in names:  # read, not cleaned: every cleaning marks slips
-        lf = clean(lf)
-    kept = lf.filter(pl.col("drop").is_null()).select(list(CANONICAL))
-    return _engine.collect(kept, "cpu").lazy()
 
 
 def _rise(now: str, usual: str) -> pl.Expr:
@@ -644,7 +591,7 @@ def detect_routes(
     source : LazyFrame or iterable of paths
         Canonical rows (or rows read by :func:`tradeflows.scan` or marked by
         :func:`tradeflows.clean.clean`: only those a store would keep are
-        read, :func:`canonical_rows`), or stores and source files (see
+        read, :func:`tradeflows.clean.canonical_rows`), or stores and source files (see
         :func:`load_canonical`).
     destinations, hubs, hs, since
         The fields of a :class:`tradeflows.Query`, resolved once here:
