@@ -1206,7 +1206,7 @@ def canonical_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     Returns
     -------
     LazyFrame
-        Canonical rows.
+        The rows a store would hold, in the canonical columns (no ``drop``).
 
     See Also
     --------
