@@ -39,7 +39,7 @@ test-oldest: pyproject.toml
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet -e ".[test]" "polars==$$(sed -n 's/.*"polars>=\([0-9.]*\),.*/\1/p' pyproject.toml).*"
 	$(OLDEST)/bin/python -c "import polars; print('polars', polars.__version__)"
-	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/test_expr.py tests/test_mirror.py \
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/test_expr.py tests/test_clean.py tests/test_mirror.py \
 	  tests/test_routes.py tests/test_partition.py tests/test_store.py tests/test_cli.py tests/test_bundled_flags.py \
 	  tests/test_io.py tests/test_eurostat.py tests/test_comtrade_json.py
 

@@ -731,7 +731,13 @@ def flag_unit_slips(lf: pl.LazyFrame, ratio: float = SLIP_RATIO) -> pl.LazyFrame
     # cross (no filter or projection after it is pushed below it).
     marked = functools.partial(_slips_marked, ratio=ratio)
     schema = _slip_plan(pl.LazyFrame(schema=lf.collect_schema()), ratio).collect_schema()
-    return lf.map_batches(marked, schema=schema)
+    # Said, not left to the defaults: polars 1.35 pushes all three through.
+    no_pushdown = {
+        "predicate_pushdown": False,
+        "projection_pushdown": False,
+        "slice_pushdown": False,
+    }
+    return lf.map_batches(marked, schema=schema, **no_pushdown)
 
 
 def _slip_plan(lf: pl.LazyFrame, ratio: float) -> pl.LazyFrame:

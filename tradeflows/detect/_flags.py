@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from tradeflows import _engine
+from tradeflows._clean import canonical_rows
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import logger, step
 from tradeflows._mirror import collect_context, collect_mirror
@@ -111,7 +112,6 @@ def load_canonical(
     ...
     tradeflows._errors.TradeflowsInputError: /nonexistent: no such file or folder
     """
-    from tradeflows._clean import canonical_rows
     from tradeflows._store import open_sources
 
     if isinstance(sources, (pl.LazyFrame, pl.DataFrame)):
@@ -591,8 +591,8 @@ def detect_routes(
     source : LazyFrame or iterable of paths
         Canonical rows (or rows read by :func:`tradeflows.scan` or marked by
         :func:`tradeflows.clean.clean`: only those a store would keep are
-        read, :func:`tradeflows.clean.canonical_rows`), or stores and source files (see
-        :func:`load_canonical`).
+        read, :func:`tradeflows.clean.canonical_rows`), or stores and source
+        files (see :func:`load_canonical`).
     destinations, hubs, hs, since
         The fields of a :class:`tradeflows.Query`, resolved once here:
         countries by ISO3, ISO2, M49 or Comtrade code or English name
