@@ -106,7 +106,7 @@ def _whole_routes(
     split into groups of headings)."""
     options = query.options()
     routes = candidate_routes(
-        legs, destinations_or_default(query.options()["destinations"]), hubs=options["hubs"]
+        legs, destinations_or_default(options["destinations"]), hubs=options["hubs"]
     )
     # Together: the candidate routes are found once for both counts (10.2 s
     # against 21.5 s on a 55M-row world's 45.6M store rows; benchmarks/RESULTS.md).
@@ -175,7 +175,7 @@ def chapter_null_counts(
     query: Query,
     engine: str | None,
     pairs: pl.DataFrame | None = None,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The null counts of some HS chapters (:func:`tradeflows._routes.series_null_counts`),
     and, where a chapter is split into groups of headings, its hubs' import changes
     (:func:`_hub_changes`; else None).
