@@ -9,6 +9,7 @@
     python benchmarks/bench_detect.py --wide --seeds 7 8 9
     python benchmarks/bench_detect.py --wide --dense --seeds 31
     python benchmarks/bench_detect.py --wide --long --seeds 41
+    python benchmarks/bench_detect.py --wide --transfer --seeds 7
 
 ``--real`` ranks the published corridors of the bundled EU case, then
 Armenia's destinations from its own records (``hub_records``).
@@ -32,7 +33,8 @@ exports to the destination) and scores both against the labels.
 ``bench_scale.py --wide`` (about ``--rows`` report rows, default 10M; tens of
 thousands of corridors where the stress suite's worlds hold a few hundred);
 with ``--dense`` or ``--long``, on the worlds of ``bench_scale.py --dense`` or
-``--long`` (other shapes).
+``--long`` (other shapes); with ``--transfer``, on the wide world of
+``bench_scale.py --transfer`` (the second generator's assumptions, at scale).
 
 ``--rows`` writes a world of about that many report rows (kept in
 ``benchmarks/data/`` for the next run), ingests it into a store, then runs
@@ -271,6 +273,8 @@ _SHAPES = {
     "dense": "60 products per 10M report rows, about 220 countries, 12,000 country pairs "
     "a product, six years",
     "long": "790 products per 10M report rows, 150 countries, 700 country pairs a product",
+    "transfer": "the second generator of `bench_transfer.py` (AR(1) series at real data's "
+    "noise, gravity-drawn pairs), 160 products per 10M report rows, 150 countries",
 }
 
 
@@ -670,6 +674,10 @@ def main() -> None:
         "--dense", action="store_true", help="as --wide, on bench_scale.py's dense world"
     )
     ap.add_argument("--long", action="store_true", help="as --wide, on bench_scale.py's long world")
+    ap.add_argument(
+        "--transfer", action="store_true",
+        help="as --wide, on a wide world of the second generator (bench_scale.py --transfer)",
+    )  # fmt: skip
     ap.add_argument("--real", action="store_true")
     ap.add_argument(
         "--seeds", type=int, nargs="+", help="--quality: default 1001-1005; --wide: default 7"
@@ -680,8 +688,8 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=["streaming", "cpu"])
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
-    if args.wide or args.dense or args.long:
-        shape = "dense" if args.dense else "long" if args.long else "wide"
+    if args.wide or args.dense or args.long or args.transfer:
+        shape = next((s for s in ("dense", "long", "transfer") if getattr(args, s)), "wide")
         wide(args.seeds or [7], args.rows or 10_000_000, save=not args.no_record, shape=shape)
         return
     if not (args.quality or args.real or args.rows or args.stress):

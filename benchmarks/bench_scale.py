@@ -5,6 +5,7 @@
     python benchmarks/bench_scale.py --wide --rows 10000000 50000000
     python benchmarks/bench_scale.py --dense --rows 10000000 --engines cpu --steps ingest detect
     python benchmarks/bench_scale.py --long --rows 10000000 --engines cpu --steps ingest detect
+    python benchmarks/bench_scale.py --transfer --rows 10000000 --engines cpu --steps ingest detect
 
 For each size it writes (once, kept in ``benchmarks/data/``) a synthetic world
 of about that many Comtrade report rows, then measures four steps, each in a
@@ -80,7 +81,25 @@ def wide_world(rows: int, seed: int = 7, shape: str = "wide") -> Path:
     whole tariff chapter set looks: about 790 products per 10M rows, each
     traded by 700 country pairs, 150 other countries. 1,500 products gave
     19,131,842 rows at seed 41 (made in 1.8 minutes, 3.0 GB).
+
+    ``transfer``: a world of the second generator (``bench_transfer.wide``),
+    written apart from ``tradeflows.synth`` and on other assumptions (AR(1)
+    series at real data's noise, gravity-drawn pairs, other silent
+    reporters), at the wide world's scale: 160 products per 10M rows, 150
+    countries. It stands for the wide worlds not in this repository that
+    issue 27's measures will be run on again.
     """
+    if shape == "transfer":
+        products = max(15, round(rows / 10e6 * 160))
+        name = f"transfer_{products}" + ("" if seed == 7 else f"_s{seed}")
+        folder = HERE / "data" / name
+        if not (folder / "world.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            run_code(
+                f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+                f"from bench_transfer import wide; wide({str(folder)!r}, {rows}, {seed})"
+            )
+        return folder
     if shape == "long":
         products = max(750, round(rows / 10e6 * 790))
         params, others = f"n_products={products}, pairs_per_product=700", 150
@@ -92,7 +111,7 @@ def wide_world(rows: int, seed: int = 7, shape: str = "wide") -> Path:
         products = max(150, round(rows / 10e6 * 160))
         params, others = f"n_products={products}, pairs_per_product=6000", 120
     else:
-        raise ValueError(f"unknown shape {shape!r}: wide, dense or long")
+        raise ValueError(f"unknown shape {shape!r}: wide, dense, long or transfer")
     name = f"{shape}_{products}" + ("" if seed == 7 else f"_s{seed}")
     return _made(name, params, seed, others)
 
@@ -119,7 +138,7 @@ def world_pairs(rows: int) -> int:
 
 def world(rows: int, shape: str | None = None) -> Path:
     """The folder of a seed-7 world of about ``rows`` Comtrade report rows (made once);
-    with a ``shape`` (``wide``, ``dense``, ``long``), :func:`wide_world`'s."""
+    with a ``shape`` (``wide``, ``dense``, ``long``, ``transfer``), :func:`wide_world`'s."""
     if shape:
         return wide_world(rows, shape=shape)
     pairs = world_pairs(rows)
@@ -503,6 +522,10 @@ def main() -> None:
         "--long", action="store_true",
         help="the long world (790 products per 10M rows, 700 country pairs each) instead",
     )  # fmt: skip
+    shapes.add_argument(
+        "--transfer", action="store_true",
+        help="a wide world of the second generator (bench_transfer.py's assumptions) instead",
+    )  # fmt: skip
     ap.add_argument(
         "--slips", type=float, default=0.0, metavar="SHARE",
         help="this share of the rows' values x1000, in a copy of the world (0.00035: real data's rate)",
@@ -514,7 +537,7 @@ def main() -> None:
     for rows in args.rows:
         results, n_in, n_store, name = run_size(
             rows, args.engines, args.steps, args.repeat,
-            next((s for s in ("wide", "dense", "long") if getattr(args, s)), None), args.slips,
+            next((s for s in ("wide", "dense", "long", "transfer") if getattr(args, s)), None), args.slips,
         )  # fmt: skip
         text = table(rows, results, n_in, n_store, name, cmd)
         print(text, flush=True)

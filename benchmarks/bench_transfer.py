@@ -64,21 +64,11 @@ def _series(rng, noise: float) -> np.ndarray:
     return v
 
 
-def world(seed: int, noise: float = 1.0):
-    """One world: its canonical rows (a LazyFrame) and its labels (``truth``)."""
-    import polars as pl
-
-    from tradeflows._schema import CANONICAL
-
-    rng = np.random.default_rng(seed)
+def _plant(rng, flows: dict, products: list[str]) -> tuple[list, dict, dict]:
+    """Plant eight episodes and eight look-alikes in ``flows`` (in place); return the
+    labels, the reports left unfiled ((flow, reporter, partner, hs) -> months) and the
+    unit slips ((exporter, importer, hs) -> month)."""
     n = len(MONTHS)
-    others = [c for c in COUNTRIES if c not in ("USA", "DEU", "JPN", "KOR", "CHN", "TWN")]
-    silent = {"TWN", *rng.choice(others, 3, replace=False)}
-    flows: dict[tuple, np.ndarray] = {}
-    for p in PRODUCTS:
-        for _ in range(120):
-            e, i = rng.choice(COUNTRIES, 2, replace=False)
-            flows[(e, i, p)] = flows.get((e, i, p), 0.0) + _series(rng, noise)
     truth, unreported, slips = [], {}, {}
 
     def label(o, h, d, p, months, kind, positive, usd=None):
@@ -92,7 +82,7 @@ def world(seed: int, noise: float = 1.0):
             rng.choice(ORIGINS),
             rng.choice(HUBS),
             rng.choice(DESTINATIONS),
-            rng.choice(PRODUCTS),
+            rng.choice(products),
         )
         t0 = int(rng.integers(30, 60))
         t1 = min(n, t0 + int(rng.integers(6, 25)))
@@ -111,7 +101,7 @@ def world(seed: int, noise: float = 1.0):
             unreported[("M", d, h, p)] = range(t0, t1 + 1)
         label(o, h, d, p, range(t0, t1), kind, True, amount)
     for _ in range(8):
-        h, p, d = rng.choice(HUBS), rng.choice(PRODUCTS), rng.choice(DESTINATIONS)
+        h, p, d = rng.choice(HUBS), rng.choice(products), rng.choice(DESTINATIONS)
         t0 = int(rng.integers(30, 60))
         kind = rng.choice(["absorption", "destination_demand", "entrepot", "unit_slip"])
         if kind == "absorption":
@@ -131,6 +121,24 @@ def world(seed: int, noise: float = 1.0):
         else:
             slips[(h, d, p)] = t0
             label("", h, d, p, [t0], kind, False)
+    return truth, unreported, slips
+
+
+def world(seed: int, noise: float = 1.0):
+    """One world: its canonical rows (a LazyFrame) and its labels (``truth``)."""
+    import polars as pl
+
+    from tradeflows._schema import CANONICAL
+
+    rng = np.random.default_rng(seed)
+    others = [c for c in COUNTRIES if c not in ("USA", "DEU", "JPN", "KOR", "CHN", "TWN")]
+    silent = {"TWN", *rng.choice(others, 3, replace=False)}
+    flows: dict[tuple, np.ndarray] = {}
+    for p in PRODUCTS:
+        for _ in range(120):
+            e, i = rng.choice(COUNTRIES, 2, replace=False)
+            flows[(e, i, p)] = flows.get((e, i, p), 0.0) + _series(rng, noise)
+    truth, unreported, slips = _plant(rng, flows, PRODUCTS)
     rows = []
     for (e, i, p), v in flows.items():
         for t in np.flatnonzero(v > 0):
@@ -147,6 +155,121 @@ def world(seed: int, noise: float = 1.0):
         slip_suspect=pl.lit(False), source=pl.lit("bench_transfer"),
     )  # fmt: skip
     return lf.select(list(CANONICAL)).cast(CANONICAL), pl.DataFrame(truth).unique()
+
+
+def wide(folder: Path, rows: int, seed: int = 7, noise: float = 2.2) -> Path:
+    """Write a wide world of this generator, of about ``rows`` report rows, to ``folder``.
+
+    The assumptions of :func:`world` (AR(1) series, their season and drift,
+    skipped months, CIF mirrors, Taiwan and three drawn reporters silent,
+    eight episodes and eight look-alikes), at the scale of issue 27's
+    independently built world: the 30 named countries and 120 drawn ones, the
+    15 products and others drawn from HS2022 (160 products per 10M rows), and
+    each product traded by about ``rows / products / 120`` country pairs drawn
+    by gravity (a pair's chance is the product of its countries' sizes,
+    lognormal; the named countries three times larger), so that most hubs
+    trade most products with the destinations of concern. Written as
+    Comtrade+ CSV files, a year each (``comtrade/``), beside ``truth.parquet``
+    and ``world.json`` (written last: the world is whole). ``noise`` 2.2 gives
+    real data's month-to-month changes (the docstring of this module).
+    """
+    import json
+
+    import polars as pl
+
+    from tradeflows._reference import countries, hs_codes
+    from tradeflows._synth._reports import _write
+
+    rng = np.random.default_rng(seed)
+    n = len(MONTHS)
+    table = countries().filter((pl.col("kind") == "country") & pl.col("comtrade").is_not_null())
+    codes = dict(zip(table["iso3"].to_list(), table["comtrade"].to_list(), strict=True))
+    pool = sorted(set(codes) - set(COUNTRIES))
+    names = COUNTRIES + [str(c) for c in rng.choice(pool, 120, replace=False)]
+    n_products = max(len(PRODUCTS), round(rows / 10e6 * 160))
+    six = hs_codes("HS2022").filter(pl.col("level") == 6)["hs"].to_list()
+    spare = sorted(set(six) - set(PRODUCTS))
+    products = PRODUCTS + [
+        str(c) for c in rng.choice(spare, n_products - len(PRODUCTS), replace=False)
+    ]
+    others = [c for c in COUNTRIES if c not in ("USA", "DEU", "JPN", "KOR", "CHN", "TWN")]
+    silent = {"TWN", *rng.choice(others, 3, replace=False)}
+    size = rng.lognormal(0.0, 1.0, len(names)) * np.where(np.arange(len(names)) < 30, 3.0, 1.0)
+    e_all, i_all = np.nonzero(~np.eye(len(names), dtype=bool))
+    weight = size[e_all] * size[i_all]
+    weight /= weight.sum()
+    pairs = max(120, round(rows / n_products / 120))
+    chosen = np.concatenate(
+        [rng.choice(len(e_all), pairs, replace=False, p=weight) for _ in products]
+    )
+    s = len(chosen)
+    # The series of :func:`_series`, drawn for every flow at once.
+    level = np.exp(rng.normal(np.log(3e5), 1.8, s))
+    phi = rng.uniform(0.3, 0.8, s)
+    sd = rng.uniform(0.4, 1.1, s) * noise
+    z = np.zeros((s, n))
+    z[:, 0] = rng.normal(0, sd)
+    shock = rng.normal(0, 1, (s, n)) * (sd * np.sqrt(1 - phi**2))[:, None]
+    for t in range(1, n):
+        z[:, t] = phi * z[:, t - 1] + shock[:, t]
+    t_axis = np.arange(n)
+    phase = rng.integers(12, size=s)
+    season = rng.uniform(0, 0.4, s)[:, None] * np.sin(2 * np.pi * (t_axis + phase[:, None]) / 12)
+    drift = rng.normal(0, 0.01, s)[:, None] * t_axis
+    value = level[:, None] * np.exp(z + season + drift)
+    skip = np.where(level < 5e4, 0.4, np.where(level < 5e5, 0.1, 0.02))
+    value[rng.random((s, n)) < skip[:, None]] = 0.0
+    product = np.repeat(np.arange(len(products)), pairs)
+    flows = {
+        (names[e_all[c]], names[i_all[c]], products[p]): value[k]
+        for k, (c, p) in enumerate(zip(chosen, product, strict=True))
+    }
+    truth, unreported, slips = _plant(rng, flows, products)
+    keys = list(flows)
+    v = np.vstack([flows[k] for k in keys])
+    x = v * np.exp(rng.normal(0, 0.05, v.shape))
+    m = v * rng.uniform(1.03, 1.10, v.shape) * np.exp(rng.normal(0, 0.1, v.shape))
+    index = {k: r for r, k in enumerate(keys)}
+    x_ok, m_ok = v > 0, v > 0
+    exporter = np.array([k[0] for k in keys])
+    importer = np.array([k[1] for k in keys])
+    x_ok &= ~np.isin(exporter, sorted(silent))[:, None]
+    m_ok &= ~np.isin(importer, sorted(silent))[:, None]
+    for (e, i, p), t in slips.items():
+        if (e, i, p) in index:
+            x[index[(e, i, p)], t] *= 1000
+    for (flow, reporter, partner, p), months in unreported.items():
+        key = (reporter, partner, p) if flow == "X" else (partner, reporter, p)
+        gone = [t for t in months if t < n]
+        (x_ok if flow == "X" else m_ok)[index[key], gone] = False
+    period = pl.Series(MONTHS)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    files, total = [], 0
+    for year in sorted({d.year for d in MONTHS}):
+        cols = [t for t, d in enumerate(MONTHS) if d.year == year]
+        parts = []
+        for flow, values, ok, who, other in (("X", x, x_ok, exporter, importer),
+                                             ("M", m, m_ok, importer, exporter)):  # fmt: skip
+            r, c = np.nonzero(ok[:, cols])
+            t = np.asarray(cols)[c]
+            parts.append(pl.DataFrame({
+                "period": period.gather(t), "reporter": who[r], "partner": other[r],
+                "flow": flow, "hs": np.array([k[2] for k in keys])[r],
+                "value": np.round(values[r, t], 2),
+            }))  # fmt: skip
+        df = pl.concat(parts).with_columns(
+            reporterCode=pl.col("reporter").replace_strict(codes, return_dtype=pl.Int64),
+            partnerCode=pl.col("partner").replace_strict(codes, return_dtype=pl.Int64),
+        )
+        files.append(_write(df, out / "comtrade", year))
+        total += df.height
+    pl.DataFrame(truth).unique().write_parquet(out / "truth.parquet")
+    info = {"generator": "benchmarks/bench_transfer.py (wide)", "seed": seed, "noise": noise,
+            "products": n_products, "pairs_per_product": pairs, "files": files, "rows": total,
+            "silent": sorted(silent), "synthetic": True}  # fmt: skip
+    (out / "world.json").write_text(json.dumps(info, indent=2) + "\n")
+    return out
 
 
 def month_to_month(lf) -> float:
