@@ -90,16 +90,14 @@ def wide_world(rows: int, seed: int = 7, shape: str = "wide") -> Path:
     issue 27's measures will be run on again.
     """
     if shape == "transfer":
-        products = max(15, round(rows / 10e6 * 160))
-        name = f"transfer_{products}" + ("" if seed == 7 else f"_s{seed}")
-        folder = HERE / "data" / name
-        if not (folder / "world.json").exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            run_code(
-                f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-                f"from bench_transfer import wide; wide({str(folder)!r}, {rows}, {seed})"
-            )
-        return folder
+        from bench_transfer import wide_products
+
+        name = f"transfer_{wide_products(rows)}" + ("" if seed == 7 else f"_s{seed}")
+        return _made_by(
+            name,
+            f"import sys; sys.path.insert(0, {str(HERE)!r}); from bench_transfer import wide; "
+            f"wide({str(HERE / 'data' / name)!r}, {rows}, {seed})",
+        )
     if shape == "long":
         products = max(750, round(rows / 10e6 * 790))
         params, others = f"n_products={products}, pairs_per_product=700", 150
@@ -120,12 +118,20 @@ def _made(name: str, params: str, seed: int = 7, others: int = 120) -> Path:
     """``benchmarks/data/NAME``: a world of ``others`` other countries and ``params``
     (made once, in a child process)."""
     folder = HERE / "data" / name
+    return _made_by(
+        name,
+        "from tradeflows._synth import make_trade_world; "
+        f"make_trade_world({str(folder)!r}, seed={seed}, n_others={others}, {params})",
+    )
+
+
+def _made_by(name: str, code: str) -> Path:
+    """``benchmarks/data/NAME``, made once by ``code`` in a child process (a world is
+    whole when its ``world.json``, written last, is there)."""
+    folder = HERE / "data" / name
     if not (folder / "world.json").exists():
         shutil.rmtree(folder, ignore_errors=True)
-        run_code(
-            "from tradeflows._synth import make_trade_world; "
-            f"make_trade_world({str(folder)!r}, seed={seed}, n_others={others}, {params})"
-        )
+        run_code(code)
     return folder
 
 

@@ -64,6 +64,18 @@ def _series(rng, noise: float) -> np.ndarray:
     return v
 
 
+def _silent(rng) -> set[str]:
+    """The reporters that never report: Taiwan and three drawn named countries
+    (not the largest economies)."""
+    others = [c for c in COUNTRIES if c not in ("USA", "DEU", "JPN", "KOR", "CHN", "TWN")]
+    return {"TWN", *rng.choice(others, 3, replace=False)}
+
+
+def wide_products(rows: int) -> int:
+    """The products of :func:`wide`'s world of about ``rows`` report rows (160 per 10M)."""
+    return max(len(PRODUCTS), round(rows / 10e6 * 160))
+
+
 def _plant(rng, flows: dict, products: list[str]) -> tuple[list, dict, dict]:
     """Plant eight episodes and eight look-alikes in ``flows`` (in place); return the
     labels, the reports left unfiled ((flow, reporter, partner, hs) -> months) and the
@@ -131,8 +143,7 @@ def world(seed: int, noise: float = 1.0):
     from tradeflows._schema import CANONICAL
 
     rng = np.random.default_rng(seed)
-    others = [c for c in COUNTRIES if c not in ("USA", "DEU", "JPN", "KOR", "CHN", "TWN")]
-    silent = {"TWN", *rng.choice(others, 3, replace=False)}
+    silent = _silent(rng)
     flows: dict[tuple, np.ndarray] = {}
     for p in PRODUCTS:
         for _ in range(120):
@@ -186,14 +197,13 @@ def wide(folder: Path, rows: int, seed: int = 7, noise: float = 2.2) -> Path:
     codes = dict(zip(table["iso3"].to_list(), table["comtrade"].to_list(), strict=True))
     pool = sorted(set(codes) - set(COUNTRIES))
     names = COUNTRIES + [str(c) for c in rng.choice(pool, 120, replace=False)]
-    n_products = max(len(PRODUCTS), round(rows / 10e6 * 160))
+    n_products = wide_products(rows)
     six = hs_codes("HS2022").filter(pl.col("level") == 6)["hs"].to_list()
     spare = sorted(set(six) - set(PRODUCTS))
     products = PRODUCTS + [
         str(c) for c in rng.choice(spare, n_products - len(PRODUCTS), replace=False)
     ]
-    others = [c for c in COUNTRIES if c not in ("USA", "DEU", "JPN", "KOR", "CHN", "TWN")]
-    silent = {"TWN", *rng.choice(others, 3, replace=False)}
+    silent = _silent(rng)
     size = rng.lognormal(0.0, 1.0, len(names)) * np.where(np.arange(len(names)) < 30, 3.0, 1.0)
     e_all, i_all = np.nonzero(~np.eye(len(names), dtype=bool))
     weight = size[e_all] * size[i_all]
@@ -230,11 +240,11 @@ def wide(folder: Path, rows: int, seed: int = 7, noise: float = 2.2) -> Path:
     x = v * np.exp(rng.normal(0, 0.05, v.shape))
     m = v * rng.uniform(1.03, 1.10, v.shape) * np.exp(rng.normal(0, 0.1, v.shape))
     index = {k: r for r, k in enumerate(keys)}
-    x_ok, m_ok = v > 0, v > 0
     exporter = np.array([k[0] for k in keys])
     importer = np.array([k[1] for k in keys])
-    x_ok &= ~np.isin(exporter, sorted(silent))[:, None]
-    m_ok &= ~np.isin(importer, sorted(silent))[:, None]
+    code = np.array([k[2] for k in keys])
+    x_ok = (v > 0) & ~np.isin(exporter, sorted(silent))[:, None]
+    m_ok = (v > 0) & ~np.isin(importer, sorted(silent))[:, None]
     for (e, i, p), t in slips.items():
         if (e, i, p) in index:
             x[index[(e, i, p)], t] *= 1000
@@ -255,7 +265,7 @@ def wide(folder: Path, rows: int, seed: int = 7, noise: float = 2.2) -> Path:
             t = np.asarray(cols)[c]
             parts.append(pl.DataFrame({
                 "period": period.gather(t), "reporter": who[r], "partner": other[r],
-                "flow": flow, "hs": np.array([k[2] for k in keys])[r],
+                "flow": flow, "hs": code[r],
                 "value": np.round(values[r, t], 2),
             }))  # fmt: skip
         df = pl.concat(parts).with_columns(
@@ -264,7 +274,7 @@ def wide(folder: Path, rows: int, seed: int = 7, noise: float = 2.2) -> Path:
         )
         files.append(_write(df, out / "comtrade", year))
         total += df.height
-    pl.DataFrame(truth).unique().write_parquet(out / "truth.parquet")
+    pl.DataFrame(truth).unique(maintain_order=True).write_parquet(out / "truth.parquet")
     info = {"generator": "benchmarks/bench_transfer.py (wide)", "seed": seed, "noise": noise,
             "products": n_products, "pairs_per_product": pairs, "files": files, "rows": total,
             "silent": sorted(silent), "synthetic": True}  # fmt: skip
