@@ -192,8 +192,9 @@ def _covered(keys: pd.DataFrame, members: pd.DataFrame, cov: pd.DataFrame) -> tu
     return x, m
 
 
-def _null_scale(d: pd.DataFrame, k: int) -> None:
-    """Put window ``k``'s changes on the scale of chance (tradeflows._routes.series._empirical_null)."""
+def _null_scale(d: pd.DataFrame, k: int, own: pd.Series) -> None:
+    """Put window ``k``'s changes on the scale of chance (tradeflows._routes.series._empirical_null),
+    never narrower than the series' own spread ``own``."""
     cls = f"_c{k}"
     for col, rise, fall in ((f"_u{k}", f"_r{k}", f"_f{k}"), (f"_y{k}", f"_ry{k}", f"_fy{k}")):
         # Counted in bins of NULL_STEP; a percentile is the first bin whose
@@ -229,8 +230,8 @@ def _null_scale(d: pd.DataFrame, k: int) -> None:
                       np.array(PRIOR_UP)[size])  # fmt: skip
         down = np.where(measured, np.maximum((pick["mid"] - pick["lo"]) / TAIL_Z, 0.05),
                         np.array(PRIOR_DOWN)[size])  # fmt: skip
-        d[rise] = (d[col] - mid) / up
-        d[fall] = (mid - d[col]) / down
+        d[rise] = (d[col] - mid) / np.maximum(up, own.to_numpy())
+        d[fall] = (mid - d[col]) / np.maximum(down, own.to_numpy())
 
 
 def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, history: int):
@@ -262,6 +263,10 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
     d["_n"] = sound.astype(int).groupby([d[c] for c in SKEY], sort=False).cumsum()
     d["_sv"] = d["v"].where(sound, 0.0).groupby([d[c] for c in SKEY], sort=False).cumsum()
     d["_vs"] = d["v"].where(sound)
+    d["_sl"] = d["lv"].where(sound, 0.0).groupby([d[c] for c in SKEY], sort=False).cumsum()
+    d["_sl2"] = (
+        (d["lv"] * d["lv"]).where(sound, 0.0).groupby([d[c] for c in SKEY], sort=False).cumsum()
+    )
     # The size class reads the lower median (tradeflows counts it by class).
     d["med"] = _previous_median(d, "lv", SKEY, window, history, lower=True)
     g = d.groupby(SKEY, sort=False)
@@ -270,6 +275,10 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
         return d[col] - g[col].shift(k).fillna(0)
 
     hist = between("_sv", window) / between("_n", window)
+    # The series' own spread: its log value's standard deviation over the window.
+    n_sound = between("_n", window)
+    mean = between("_sl", window) / n_sound
+    sd = np.sqrt((between("_sl2", window) / n_sound - mean * mean).clip(lower=0.0))
     for k in WINDOWS:
         n_k = between("_n", k)
         enough = n_k >= max(1, (k + 1) // 2)
@@ -287,7 +296,7 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
         d[f"_level{k}"] = win
         d[f"_usual{k}"] = hist_k
         d[f"_c{k}"] = np.floor(base / np.log(10.0)).clip(0, 5)
-        _null_scale(d, k)
+        _null_scale(d, k, sd.groupby([d[c] for c in SKEY], sort=False).shift(k).fillna(0.0))
         for name, level, year in (
             (f"_rise{k}", f"_r{k}", f"_ry{k}"),
             (f"_fall{k}", f"_f{k}", f"_fy{k}"),

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_detect import EVALUATION_SEEDS, TUNING_SEEDS, stress_world  # noqa: E402
 
+import tradeflows._routes.series  # noqa: E402
 from tradeflows._evaluate import average_precision  # noqa: E402
 from tradeflows._routes import FEATURES  # noqa: E402
 from tradeflows._store import scan_store  # noqa: E402
@@ -67,6 +68,14 @@ PARAMS = {
     # unit-value ratio may count either way.
     "monotone": [0 if f in ("reexport_share", "unit_value_ratio") else 1 for f in FEATURES],
 }
+# The trees learn from changes on their size class's scale of chance only.
+# Read on the series' own scale where that is wider (what detect does), the
+# calibrated worlds' episodes on volatile series lose evidence, the trees
+# learn to trust less of it, and they carry over worse: trained so, they
+# ranked the real EU case's corridors at AP 0.78 against 0.83, and a second
+# generator's wide world at 0.20 against 0.68 (benchmarks/RESULTS.md, 2026-12-06).
+tradeflows._routes.series.OWN_SPREAD = False
+
 #: Stress worlds the trees never see: a check of how they carry over to data
 #: unlike their training worlds (``hubs_only``: one hub's own records).
 NOT_TRAINED_ON = ("hubs_only",)

@@ -355,11 +355,71 @@ def test_a_kind_too_sparse_for_its_own_null_takes_the_legs_spread_before_the_pri
     legs = counts("leg", [-233, 0, 233], [25, 1950, 25])  # 99th percentile at 2.33
     sparse = counts("leg4", [0], [10])
     changes = {f"_{w}{k}": [1.0] for k in WINDOWS for w in "uy"}
-    dense = pl.LazyFrame({"kind": ["leg4"], **{f"_c{k}": [3] for k in WINDOWS}, **changes})
+    dense = pl.LazyFrame(
+        {"kind": ["leg4"], "_i": [0], "_sd": [0.0], **{f"_c{k}": [3] for k in WINDOWS}, **changes}
+    )
     got = _empirical_null(dense, null_table(pl.DataFrame(legs + sparse))).collect()
     assert got["_r3"].item() == pytest.approx(_TAIL_Z / 2.33)
     prior = _empirical_null(dense, null_table(pl.DataFrame(sparse))).collect()
     assert prior["_r3"].item() == pytest.approx(1.0 / _PRIOR_UP[3])
+
+
+def test_a_change_is_read_on_its_own_series_scale_where_that_is_the_wider():
+    # Two series of one class and the same change each month: one has swung
+    # by 2 units of log value before (its own spread), one has not. The calm
+    # one's change is read against its class (99th percentile at 2.33: scale
+    # 1); the volatile one's against its own spread from the window back, so
+    # the same change is half the evidence, and a fall too.
+    from tradeflows._routes.series import _TAIL_Z, WINDOWS, _empirical_null, null_table
+
+    legs = [
+        {"window": k, "which": w, "kind": "leg", "cls": 3, "bin": b, "n": c}
+        for k in WINDOWS
+        for w in "uy"
+        for b, c in zip([-233, 0, 233], [25, 1950, 25], strict=True)
+    ]
+    n = 30
+    dense = pl.LazyFrame(
+        {
+            "kind": "leg",
+            "_i": [*range(n), *range(n)],
+            "_sd": [0.0] * n + [2.0] * n,
+            **{f"_c{k}": 3 for k in WINDOWS},
+            **{f"_{w}{k}": 1.0 for k in WINDOWS for w in "uy"},
+        }
+    )
+    got = _empirical_null(dense, null_table(pl.DataFrame(legs))).collect()
+    calm, volatile = got[:n], got[n:]
+    by_class = _TAIL_Z / 2.33  # the class's scale is 2.33 / _TAIL_Z, about 1
+    assert calm["_r3"].to_list() == pytest.approx([by_class] * n)
+    # Months 0-2 have no spread three months back: the class's scale.
+    assert volatile["_r3"].to_list() == pytest.approx([by_class] * 3 + [0.5] * (n - 3))
+    assert volatile["_r12"].to_list() == pytest.approx([by_class] * 12 + [0.5] * (n - 12))
+    assert volatile["_f3"][-1] == pytest.approx(-0.5)
+
+
+def test_a_series_own_spread_is_the_deviation_of_its_log_value_over_the_window():
+    # ``_sd``: the standard deviation of log(1 + USD / 1000) over the 24 months
+    # up to each one (running sums; checked against numpy on a series that
+    # swings between USD 2k and 700k). A month its two reporters filed without
+    # it is a zero: they filed other flows.
+    import numpy as np
+
+    from tradeflows._routes import route_series
+
+    values = [2e5 * (1 + 0.9 * math.sin(k * 1.3)) ** 2 for k in range(N)]
+    values[7] = values[19] = None
+    ind = reports(*background(), *both("KOR", "MYS", "847150", values), start=START)
+    changes = route_series(mirror(ind.lazy()).collect().lazy(), destinations=["CHN"]).changes
+    leg = (
+        changes.filter((pl.col("kind") == "leg") & (pl.col("a") == "KOR") & (pl.col("b") == "MYS"))
+        .collect()
+        .sort("mi")
+    )
+    assert leg.height == N
+    for t in (11, 23, 30, N - 1):
+        window = [v or 0.0 for v in values[max(0, t - 23) : t + 1]]
+        assert leg["_sd"][t] == pytest.approx(np.std(np.log1p(np.array(window) / 1000.0)))
 
 
 def test_the_dense_series_come_in_series_then_month_order(tmp_path):
