@@ -274,11 +274,12 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
     def between(col: str, k: int) -> pd.Series:
         return d[col] - g[col].shift(k).fillna(0)
 
-    hist = between("_sv", window) / between("_n", window)
-    # The series' own spread: its log value's standard deviation over the window.
-    n_sound = between("_n", window)
-    mean = between("_sl", window) / n_sound
-    sd = np.sqrt((between("_sl2", window) / n_sound - mean * mean).clip(lower=0.0))
+    # Over the window: the mean, and the series' own spread (its log value's
+    # standard deviation).
+    n_history = between("_n", window)
+    hist = between("_sv", window) / n_history
+    mean_lv = between("_sl", window) / n_history
+    sd = np.sqrt((between("_sl2", window) / n_history - mean_lv * mean_lv).clip(lower=0.0))
     for k in WINDOWS:
         n_k = between("_n", k)
         enough = n_k >= max(1, (k + 1) // 2)

@@ -711,14 +711,16 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
             f"{s}_{w}{leg}" for s in stats for w in "uy" for leg in ("", "_leg")
         )
     # The series' own spread before each window (zero where it has none).
-    own = [_back(pl.col("_sd"), k).fill_nan(None).fill_null(0.0).alias(f"_own{k}") for k in WINDOWS]
+    own = {
+        f"_own{k}": _back(pl.col("_sd"), k).fill_nan(None).fill_null(0.0) for k in WINDOWS
+    } if OWN_SPREAD else {}  # fmt: skip
     return (
-        dense.with_columns(own)
+        dense.with_columns(**own)
         # A series-month of no size class (too little history) takes the prior's.
         .join(look.drop("kind", *classes), on="_nk", how="left",
               maintain_order="left")  # the series stay in order: a month back is a row up
         .with_columns(scaled)
-        .drop(*helpers, *(f"_own{k}" for k in WINDOWS), "_nk")
+        .drop(*helpers, *own, "_nk")
     )  # fmt: skip
 
 
@@ -952,7 +954,10 @@ def series_changes(
     # expressions (a window's change again inside its year-on-year change, each
     # shifted) the same values are computed over and over (benchmarks/RESULTS.md).
     # 1. Each window's covered months (``_n``), their sum (``_s``) and its
-    # largest month (``_t``); the mean of the ``window`` months up to each one.
+    # largest month (``_t``); over the ``window`` sound months up to each one,
+    # the mean (``_h``) and the standard deviation of the log value (``_sd``).
+    n_history = _window_sum("_cnt", window)
+    mean_lv = _window_sum("_sl", window) / n_history
     dense = dense.with_columns(
         *(_window_sum("_cnt", k).alias(f"_n{k}") for k in WINDOWS),
         *(_window_sum("_sv", k).alias(f"_s{k}") for k in WINDOWS),
@@ -961,14 +966,8 @@ def series_changes(
             for k in WINDOWS
             if k >= 3
         ),
-        _h=_window_sum("_sv", window) / _window_sum("_cnt", window),
-    )
-    # The standard deviation of the series' log value over the ``window``
-    # sound months up to each one (``_sd``), from running sums.
-    n_sound = _window_sum("_cnt", window)
-    mean = _window_sum("_sl", window) / n_sound
-    dense = dense.with_columns(
-        _sd=(_window_sum("_sl2", window) / n_sound - mean * mean).clip(0.0).sqrt()
+        _h=_window_sum("_sv", window) / n_history,
+        _sd=(_window_sum("_sl2", window) / n_history - mean_lv * mean_lv).clip(0.0).sqrt(),
     )
     # 2. Each window's mean in USD (``_level``), without its largest month (one
     # big shipment is not a rise); the mean of the ``window`` months before it
