@@ -194,7 +194,7 @@ def _covered(keys: pd.DataFrame, members: pd.DataFrame, cov: pd.DataFrame) -> tu
 
 def _null_scale(d: pd.DataFrame, k: int, own: pd.Series) -> None:
     """Put window ``k``'s changes on the scale of chance (tradeflows._routes.series._empirical_null),
-    never narrower than the series' own spread ``own`` (of its window changes, before the window)."""
+    never narrower than the series' own spread ``own``."""
     cls = f"_c{k}"
     for col, rise, fall in ((f"_u{k}", f"_r{k}", f"_f{k}"), (f"_y{k}", f"_ry{k}", f"_fy{k}")):
         # Counted in bins of NULL_STEP; a percentile is the first bin whose
@@ -263,6 +263,10 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
     d["_n"] = sound.astype(int).groupby([d[c] for c in SKEY], sort=False).cumsum()
     d["_sv"] = d["v"].where(sound, 0.0).groupby([d[c] for c in SKEY], sort=False).cumsum()
     d["_vs"] = d["v"].where(sound)
+    d["_sl"] = d["lv"].where(sound, 0.0).groupby([d[c] for c in SKEY], sort=False).cumsum()
+    d["_sl2"] = (
+        (d["lv"] * d["lv"]).where(sound, 0.0).groupby([d[c] for c in SKEY], sort=False).cumsum()
+    )
     # The size class reads the lower median (tradeflows counts it by class).
     d["med"] = _previous_median(d, "lv", SKEY, window, history, lower=True)
     g = d.groupby(SKEY, sort=False)
@@ -270,19 +274,12 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
     def between(col: str, k: int) -> pd.Series:
         return d[col] - g[col].shift(k).fillna(0)
 
-    # Over the window: the mean.
-    hist = between("_sv", window) / between("_n", window)
-    keys = [d[c] for c in SKEY]
-
-    def own_spread(u: pd.Series) -> pd.Series:
-        """The standard deviation of a series' window changes over the ``window``
-        months up to each one (6 of them at least), from running sums."""
-        sums = [part.groupby(keys, sort=False).cumsum()
-                for part in (u.notna().astype(int), u.fillna(0.0), (u * u).fillna(0.0))]  # fmt: skip
-        n, s1, s2 = (c - c.groupby(keys, sort=False).shift(window).fillna(0) for c in sums)
-        mean = s1 / n
-        return np.sqrt((s2 / n - mean * mean).clip(lower=0.0)).where(n >= history // 2)
-
+    # Over the window: the mean, and the series' own spread (its log value's
+    # standard deviation).
+    n_history = between("_n", window)
+    hist = between("_sv", window) / n_history
+    mean_lv = between("_sl", window) / n_history
+    sd = np.sqrt((between("_sl2", window) / n_history - mean_lv * mean_lv).clip(lower=0.0))
     for k in WINDOWS:
         n_k = between("_n", k)
         enough = n_k >= max(1, (k + 1) // 2)
@@ -300,8 +297,7 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
         d[f"_level{k}"] = win
         d[f"_usual{k}"] = hist_k
         d[f"_c{k}"] = np.floor(base / np.log(10.0)).clip(0, 5)
-        own = own_spread(change).groupby(keys, sort=False).shift(k).fillna(0.0)
-        _null_scale(d, k, own)
+        _null_scale(d, k, sd.groupby([d[c] for c in SKEY], sort=False).shift(k).fillna(0.0))
         for name, level, year in (
             (f"_rise{k}", f"_r{k}", f"_ry{k}"),
             (f"_fall{k}", f"_f{k}", f"_fy{k}"),
