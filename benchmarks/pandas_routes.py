@@ -44,6 +44,9 @@ NULL_STEP = 0.01
 TAIL_Z = 2.326
 PRIOR_UP = (0.4, 0.65, 0.55, 0.37, 0.3, 0.25)
 PRIOR_DOWN = (0.8, 1.1, 1.1, 0.45, 0.35, 0.3)
+#: A change's scale is never narrower than this many times its series' own spread
+#: (tradeflows._routes.series.OWN_SPREAD).
+OWN_SPREAD = 1.0
 
 
 def _previous_median(
@@ -297,7 +300,8 @@ def _series_features(rows, members, keys, cov, lo: int, hi: int, window: int, hi
         d[f"_level{k}"] = win
         d[f"_usual{k}"] = hist_k
         d[f"_c{k}"] = np.floor(base / np.log(10.0)).clip(0, 5)
-        _null_scale(d, k, sd.groupby([d[c] for c in SKEY], sort=False).shift(k).fillna(0.0))
+        own = sd.groupby([d[c] for c in SKEY], sort=False).shift(k).fillna(0.0)
+        _null_scale(d, k, OWN_SPREAD * own)
         for name, level, year in (
             (f"_rise{k}", f"_r{k}", f"_ry{k}"),
             (f"_fall{k}", f"_f{k}", f"_fy{k}"),

@@ -74,7 +74,7 @@ PARAMS = {
 # learn to trust less of it, and they carry over worse: trained so, they
 # ranked the real EU case's corridors at AP 0.78 against 0.83, and a second
 # generator's wide world at 0.20 against 0.68 (benchmarks/RESULTS.md, 2026-12-06).
-tradeflows._routes.series.OWN_SPREAD = False
+tradeflows._routes.series.OWN_SPREAD = 0.0
 
 #: Stress worlds the trees never see: a check of how they carry over to data
 #: unlike their training worlds (``hubs_only``: one hub's own records).

@@ -62,10 +62,13 @@ SERIES_KEY = ["kind", "a", "b", "p"]
 WINDOWS = (3, 6, 12)
 #: A rise of this many units is evidence (the reasons use the same line).
 EVIDENCE = 3.0
-#: Whether a change is read on its series' own scale where that is wider than
-#: its class's (:func:`_empirical_null`). ``scripts/train_detector.py`` turns
-#: it off: the shipped trees learn from the class's scale alone.
-OWN_SPREAD = True
+#: A change is read on its series' own scale, this many times the series' own
+#: spread, where that is wider than its class's (:func:`_empirical_null`); 0
+#: turns the guard off. ``scripts/train_detector.py`` does: the shipped trees
+#: learn from the class's scale alone. Twice the spread ranked the real cases
+#: and the wide worlds better and flagged fewer true corridors at the same
+#: precision (benchmarks/RESULTS.md, 2026-12-06, thirty-eighth session).
+OWN_SPREAD = 1.0
 
 
 #: What a series sums (:func:`_rows`; to the cent, the gram) and the scale of
@@ -613,7 +616,7 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     (``_PRIOR_UP``, ``_PRIOR_DOWN``, centred on no change): a single hub's
     records hold few large flows, and large flows move less.
 
-    A scale is never narrower than the series' own spread (with
+    A scale is never narrower than the series' own spread (times
     :data:`OWN_SPREAD`): the standard deviation of its log monthly value over
     the ``window`` months before the window (``_sd`` of
     :func:`series_changes`, its sound months). Size tells how far a flow
@@ -703,8 +706,8 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
             # Never narrower than the series' own spread before the window.
             wide_up, wide_down = pl.col(up), pl.col(down)
             if OWN_SPREAD:
-                wide_up = pl.max_horizontal(wide_up, pl.col(f"_own{k}"))
-                wide_down = pl.max_horizontal(wide_down, pl.col(f"_own{k}"))
+                wide_up = pl.max_horizontal(wide_up, OWN_SPREAD * pl.col(f"_own{k}"))
+                wide_down = pl.max_horizontal(wide_down, OWN_SPREAD * pl.col(f"_own{k}"))
             scaled += [((pl.col(c) - pl.col(mid)) / wide_up).alias(rise),
                        ((pl.col(mid) - pl.col(c)) / wide_down).alias(fall)]  # fmt: skip
         look = look.with_columns(scales).drop(
