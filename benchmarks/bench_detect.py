@@ -142,9 +142,15 @@ def _scored(lf, truth, ranked) -> dict:
         "own_lookalikes": mine["lookalike_routes_in_top_k"],
         "recall_k": mine["recall_at_k"], "own_recall_k": mine["own_recall_at_k"],
         "corridors": ranked.select(CORRIDOR).n_unique(), "flagged": flagged.height,
+        "hits": hits, "true": true.height,
         "precision": hits / flagged.height if flagged.height else float("nan"),
         "recall": hits / true.height,
     }  # fmt: skip
+
+
+def _ratio(part: int, whole: int) -> str:
+    """``part / whole`` to two decimals ("-" where ``whole`` is 0)."""
+    return f"{part / whole:.2f}" if whole else "-"
 
 
 def stress(seed_set: str, dimensions: list[str], save: bool,
@@ -183,7 +189,8 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
         "(its origin, or all origins), not on another origin's through the same hub and destination.",
         "`recall@k`: the share of true corridors in the top k (median), and in brackets those",
         "whose best route is the episode's own.",
-        "`flagged P / R`: precision and recall of the flagged corridors (medians).",
+        "`flagged P / R`: precision and recall of the flagged corridors (medians), and in",
+        "brackets pooled over the seeds (all flagged corridors, all true ones).",
         "`ceiling`: the highest corridor AP the data allows (`tradeflows.ap_ceiling`:",
         "the share of true corridors whose destination a report of the episode's legs names), median.",
         "`hub x HS6 AP`: the same ranking scored on hub and product, destination left out.",
@@ -204,11 +211,20 @@ def stress(seed_set: str, dimensions: list[str], save: bool,
             f"{int((d['lookalikes'] > 0).sum())} of {d.height} | "
             f"{int((d['own_lookalikes'] > 0).sum())} of {d.height} | "
             f"{d['recall_k'].median():.2f} ({d['own_recall_k'].median():.2f}) | "
-            f"{d['precision'].median():.2f} / {d['recall'].median():.2f} | "
+            f"{d['precision'].median():.2f} / {d['recall'].median():.2f} "
+            f"({_ratio(d['hits'].sum(), d['flagged'].sum())} / "
+            f"{_ratio(d['hits'].sum(), d['true'].sum())}) | "
             f"{d['ceiling'].median():.2f} | {d['hub_product'].median():.3f} | "
             f"{d['rolled_up'].median():.3f} | {d['seconds'].median():.1f} |"
         )
-    lines.append("")
+    hits, flagged, true = (int(table[c].sum()) for c in ("hits", "flagged", "true"))
+    lines += [
+        "",
+        f"Flagged corridors over all {table.height} worlds: {flagged:,}, of which {hits:,} true,"
+        f" of {true:,} true corridors (precision {_ratio(hits, flagged)},"
+        f" recall {_ratio(hits, true)}).",
+        "",
+    ]
     record("\n".join(lines), save=save)
 
 
