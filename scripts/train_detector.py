@@ -108,9 +108,7 @@ def world_table(dimension: str, seed: int, *, as_detect: bool = False) -> pl.Dat
     class's scale of chance alone (what the route trees learn from), or
     ``as_detect``, with the own-spread guard detect reads them with."""
     folder = stress_world(dimension, seed)
-    cached = folder / (
-        f"features_x{DETECT_OWN_SPREAD:g}.parquet" if as_detect else "features.parquet"
-    )
+    cached = folder / ("features_as_detect.parquet" if as_detect else "features.parquet")
     if not cached.exists():
         series = tradeflows._routes.series
         series.OWN_SPREAD = DETECT_OWN_SPREAD if as_detect else 0.0
