@@ -13,9 +13,7 @@ each vary one thing around it; not :data:`NOT_TRAINED_ON`):
    month are a planted transshipment episode;
 2. the thresholds: trees trained on four fifths of the seeds score the rest, in turn, and
    the log-odds threshold of a route's pooled evidence that flags corridors
-   with the best F1 on those held-out worlds is kept, the held-out worlds'
-   features read as detect reads them (with the own-spread guard, which the
-   trees learn without; the corridor line of step 3 too); one for routes whose
+   with the best F1 on those held-out worlds is kept; one for routes whose
    hub -> destination leg is seen, one for routes whose leg nobody reports
    (``threshold_unseen``: only the inflow and the direct leg speak, as in an
    exporters-only download);
@@ -76,9 +74,6 @@ PARAMS = {
 # learn to trust less of it, and they carry over worse: trained so, they
 # ranked the real EU case's corridors at AP 0.78 against 0.83, and a second
 # generator's wide world at 0.20 against 0.68 (benchmarks/RESULTS.md, 2026-12-06).
-#: The guard detect reads changes with: the thresholds and the corridor trees
-#: learn from the route trees' scores of the features detect computes.
-DETECT_OWN_SPREAD = tradeflows._routes.series.OWN_SPREAD
 tradeflows._routes.series.OWN_SPREAD = 0.0
 
 #: Stress worlds the trees never see: a check of how they carry over to data
@@ -103,19 +98,12 @@ CORRIDOR_PARAMS = {
 }
 
 
-def world_table(dimension: str, seed: int, *, as_detect: bool = False) -> pl.DataFrame:
-    """The route features of one world, with each route-month's label: on the
-    class's scale of chance alone (what the route trees learn from), or
-    ``as_detect``, with the own-spread guard detect reads them with."""
+def world_table(dimension: str, seed: int) -> pl.DataFrame:
+    """The route features of one world, with each route-month's label."""
     folder = stress_world(dimension, seed)
-    cached = folder / ("features_as_detect.parquet" if as_detect else "features.parquet")
+    cached = folder / "features.parquet"
     if not cached.exists():
-        series = tradeflows._routes.series
-        series.OWN_SPREAD = DETECT_OWN_SPREAD if as_detect else 0.0
-        try:
-            route_features(scan_store(folder / "store")).write_parquet(cached)
-        finally:
-            series.OWN_SPREAD = 0.0
+        route_features(scan_store(folder / "store")).write_parquet(cached)
     keep = ["origin", "hub", "destination", "hs", "period", "covered", "data_quality", "extra_usd",
             "outflow_seen"]  # fmt: skip
     ind = pl.read_parquet(cached, columns=[*keep, *FEATURES]).with_columns(
@@ -237,16 +225,12 @@ def corridor_ap(routes: pl.DataFrame, score: str) -> float:
                              int(routes["n_true"][0]))  # fmt: skip
 
 
-def held_out_corridors(
-    table: pl.DataFrame, folds: list, score: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """Each route of ``score`` (default ``table``) with the corridor trees' log-odds
-    (``trees``) from trees trained on ``table`` without its seed."""
-    score = table if score is None else score
+def held_out_corridors(table: pl.DataFrame, folds: list) -> pl.DataFrame:
+    """Each route with the corridor trees' log-odds (``trees``) from trees that never saw its seed."""
     scored = []
     for fold in folds:
         model = train_corridor(table.filter(~pl.col("seed").is_in(fold)))
-        part = score.filter(pl.col("seed").is_in(fold))
+        part = table.filter(pl.col("seed").is_in(fold))
         margin = model.predict(part.select(POOLED_FEATURES).to_numpy(), output_margin=True)
         scored.append(part.with_columns(trees=pl.Series(margin.astype(np.float64))))
     return pl.concat(scored)
@@ -291,35 +275,26 @@ def main() -> None:
         f"{table.height:,} route-months from {len(dimensions) * len(TUNING_SEEDS)} worlds",
         flush=True,
     )
-    # The held-out worlds are scored twice by trees that never saw their seed:
-    # on the class's scale alone, as the trees learn (the corridor trees learn
-    # from those scores), and as detect computes the features, the own-spread
-    # guard on (the lines are chosen on those: the flags detect gives).
-    as_detect = pl.concat(
-        [world_table(d, s, as_detect=True) for d in dimensions for s in TUNING_SEEDS]
-    )
-    held_out, held_out_as_detect = [], []
+    held_out = []
     folds = [TUNING_SEEDS[i::5] for i in range(5)]
     for fold in folds:
         model = train(table.filter(~pl.col("seed").is_in(fold)))
-        for scored, source in ((held_out, table), (held_out_as_detect, as_detect)):
-            part = source.filter(pl.col("seed").is_in(fold))
-            scored.append(part.with_columns(score=pl.Series(log_odds(model, part))))
+        part = table.filter(pl.col("seed").is_in(fold))
+        held_out.append(part.with_columns(score=pl.Series(log_odds(model, part))))
         print(f"held out seeds {fold}", flush=True)
-    held_out, held_out_as_detect = pl.concat(held_out), pl.concat(held_out_as_detect)
+    held_out = pl.concat(held_out)
     # Routes whose hub -> destination leg is never seen (only the origins
     # report, as in the EU's own statistics) rest on the inflow and the direct
     # leg alone: their log-odds are lower, and they get a line of their own.
     seen = pl.col("outflow_seen").any().over("world", "origin", *CORRIDOR)
-    threshold, quality = best_threshold(held_out_as_detect.filter(seen))
-    unseen, unseen_quality = best_threshold(held_out_as_detect.filter(~seen))
+    threshold, quality = best_threshold(held_out.filter(seen))
+    unseen, unseen_quality = best_threshold(held_out.filter(~seen))
     print(f"threshold {threshold} (held-out corridors: {quality})", flush=True)
     print(f"threshold_unseen {unseen} (held-out corridors: {unseen_quality})", flush=True)
     routes = corridor_table(held_out)
-    held_out_routes = held_out_corridors(routes, folds, corridor_table(held_out_as_detect))
+    held_out_routes = held_out_corridors(routes, folds)
     quality_by_dimension = corridor_quality(held_out_routes)
-    print("corridor AP on held-out seeds, as detect scores them (median per dimension): "
-          "pooled evidence -> trees")  # fmt: skip
+    print("corridor AP on held-out seeds (median per dimension): pooled evidence -> trees")
     for dim, q in quality_by_dimension.items():
         print(f"  {dim:20s} {q['evidence']:.3f} -> {q['trees']:.3f}", flush=True)
     # Where its leg is seen, a corridor is flagged from its trees' log-odds
