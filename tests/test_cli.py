@@ -56,7 +56,7 @@ def _bad_inputs(d: Path) -> dict[str, tuple[Path, str]]:
         "text in numeric column": (text_value, "line 2: value is not a number: value '12O0'"),
         "unknown country": (
             country,
-            "line 2: unknown country code: reporter '458', partner '9999'",
+            "line 2: unknown country code: partner '9999'",  # reporter 458 is Malaysia
         ),
         "unknown hs": (hs, "line 2: unknown HS code: HS code '777777'"),
         "month 13": (month, "line 3: unreadable period: period '202313'"),

@@ -1252,7 +1252,11 @@ def first_input_error(df: pl.DataFrame, source: str, unit: str = "line") -> str 
     r = bad.row(0, named=True)
     reason = r["drop"]
     quoted = {
-        "unknown_country": f"reporter {r['reporter_raw']!r}, partner {r['partner_raw']!r}",
+        # Only the side that could not be read (a valid partner named beside
+        # an unknown reporter reads as a second error).
+        "unknown_country": ", ".join(
+            f"{side} {r[f'{side}_raw']!r}" for side in ("reporter", "partner") if r[side] is None
+        ),
         "bad_period": f"period {r['period_raw']!r}",
         "unknown_hs": f"HS code {r['hs_raw']!r}",
         "bad_value": f"value {r['value_raw']!r}",
