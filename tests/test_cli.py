@@ -152,7 +152,9 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     assert main(["detect", str(small_world / "comtrade"), "--out", str(every), "--all-months"]) == 0
     every_flags = pl.read_parquet(every)
     assert every_flags.height == route_months_scored(flags) > 2 * flags.height
-    assert f"{route_months_scored(flags)} route-months scored ({flags.height} written)" in printed
+    assert (
+        f"{route_months_scored(flags):,} route-months scored ({flags.height:,} written)" in printed
+    )
     assert corridors(every_flags).equals(corridors(flags))
     csv = tmp_path / "flags.csv"
     assert main(["detect", str(small_world / "comtrade"), "--out", str(csv), "--flagged-only"]) == 0

@@ -231,8 +231,8 @@ def synth(
         preset=preset,
     )
     _say(
-        f"{out_dir}: {info['rows']} report rows in {len(info['files'])} files, "
-        f"{info['truth_rows']} labelled route-months (synthetic)"
+        f"{out_dir}: {info['rows']:,} report rows in {len(info['files'])} files, "
+        f"{info['truth_rows']:,} labelled route-months (synthetic)"
     )
 
 
@@ -538,8 +538,8 @@ def detect(
     hit = ranked.filter(pl.col("flagged"))
     at_stake = hit["extra_usd"].sum()
     _say(
-        f"{out}: {route_months_scored(flags)} route-months scored ({flags.height} written), "
-        f"{flagged.height} flagged on {hit.height} corridors carrying {_usd(at_stake)} above "
+        f"{out}: {route_months_scored(flags):,} route-months scored ({flags.height:,} written), "
+        f"{flagged.height:,} flagged on {hit.height:,} corridors carrying {_usd(at_stake)} above "
         "their usual level"
     )
     rate = base_rate(flags)
