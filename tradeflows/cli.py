@@ -169,9 +169,9 @@ def ingest(
     for e in doc.get("unrecognised", []):
         _say(f"skipped (unrecognised_file, recorded in the audit): {e['detail']}", err=True)
     _say(
-        f"{out}: {doc.get('store', {}).get('rows', 0)} rows stored; this store has read "
-        f"{totals.get('rows_read', 0)} rows, kept {totals.get('rows_kept', 0)}, dropped "
-        f"{totals.get('rows_dropped', 0)} "
+        f"{out}: {doc.get('store', {}).get('rows', 0):,} rows stored; this store has read "
+        f"{totals.get('rows_read', 0):,} rows, kept {totals.get('rows_kept', 0):,}, dropped "
+        f"{totals.get('rows_dropped', 0):,} "
         f"({json.dumps(totals.get('dropped', {}))}); see {out / 'audit.json'}"
     )
 
