@@ -398,6 +398,34 @@ def test_a_change_is_read_on_its_own_series_scale_where_that_is_the_wider():
     assert volatile["_f3"][-1] == pytest.approx(-0.5)
 
 
+@pytest.mark.parametrize(("factor", "read"), [(0.0, None), (1.0, 0.5), (1.5, 1 / 3)])
+def test_the_own_spread_guard_is_a_factor(monkeypatch, factor, read):
+    # OWN_SPREAD scales the series' own spread before it is compared with the
+    # class's: 0 turns the guard off (the training script's features), 1.5
+    # reads the same change against 1.5 x 2 = 3 units.
+    import tradeflows._routes.series as series
+
+    legs = [
+        {"window": k, "which": w, "kind": "leg", "cls": 3, "bin": b, "n": c}
+        for k in series.WINDOWS
+        for w in "uy"
+        for b, c in zip([-233, 0, 233], [25, 1950, 25], strict=True)
+    ]
+    dense = pl.LazyFrame(
+        {
+            "kind": "leg",
+            "_i": range(6),
+            "_sd": [2.0] * 6,
+            **{f"_c{k}": 3 for k in series.WINDOWS},
+            **{f"_{w}{k}": 1.0 for k in series.WINDOWS for w in "uy"},
+        }
+    )
+    monkeypatch.setattr(series, "OWN_SPREAD", factor)
+    got = series._empirical_null(dense, series.null_table(pl.DataFrame(legs))).collect()
+    by_class = series._TAIL_Z / 2.33
+    assert got["_r3"][-1] == pytest.approx(by_class if read is None else read)
+
+
 def test_a_series_own_spread_is_the_deviation_of_its_log_value_over_the_window():
     # ``_sd``: the standard deviation of log(1 + USD / 1000) over the 24 months
     # up to each one (running sums; checked against numpy on a series that
