@@ -35,11 +35,11 @@ thousands of corridors where the stress suite's worlds hold a few hundred);
 with ``--dense`` or ``--long``, on the worlds of ``bench_scale.py --dense`` or
 ``--long`` (other shapes); with ``--transfer``, on the wide world of
 ``bench_scale.py --transfer`` (the second generator's assumptions, at scale).
-Seed 101 of ``--wide`` and of ``--wide --transfer`` is for choosing
+Seeds 101-103 of ``--wide`` and of ``--wide --transfer`` are for choosing
 (:data:`WIDE_TUNING_SEEDS`); 7, 8, 9 (and the other shapes' seeds) for
-reporting. Check a change on both tuning worlds: a change that helps the
-stress suite's small worlds can cost the wide ones (benchmarks/RESULTS.md,
-2026-12-06, the thirty-seventh session).
+reporting. Check a change on the wide tuning worlds of both generators: a
+change that helps the stress suite's small worlds can cost the wide ones
+(benchmarks/RESULTS.md, 2026-12-06, the thirty-seventh session).
 
 ``--rows`` writes a world of about that many report rows (kept in
 ``benchmarks/data/`` for the next run), ingests it into a store, then runs
@@ -69,9 +69,10 @@ from bench_ingest import machine, record, run_code  # noqa: E402
 TUNING_SEEDS = (101, 102, 103, 104, 105, 106, 107, 108, 109, 110)
 #: Seeds it is reported on, never looked at while choosing (disjoint from the above).
 EVALUATION_SEEDS = (2001, 2002, 2003, 2004, 2005)
-#: The wide worlds' seed for choosing (``--wide --seeds 101``, with or without
-#: ``--transfer``); the seeds they are reported on are 7, 8 and 9.
-WIDE_TUNING_SEEDS = (101,)
+#: The wide worlds' seeds for choosing (``--wide --seeds 101 102 103``, with or
+#: without ``--transfer``; 102 and 103 since the thirty-eighth session); the
+#: seeds they are reported on are 7, 8 and 9.
+WIDE_TUNING_SEEDS = (101, 102, 103)
 #: Twenty more, never used to choose anything either (``--extra``): a median of
 #: five worlds moves by 0.1 or more from one draw of seeds to another.
 EXTRA_SEEDS = tuple(range(3001, 3021))
