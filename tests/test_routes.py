@@ -364,13 +364,11 @@ def test_a_kind_too_sparse_for_its_own_null_takes_the_legs_spread_before_the_pri
     assert prior["_r3"].item() == pytest.approx(1.0 / _PRIOR_UP[3])
 
 
-def test_a_change_is_read_on_its_own_series_scale_where_that_is_the_wider():
-    # Two series of one class and the same change each month: one has swung
-    # by 2 units of log value before (its own spread), one has not. The calm
-    # one's change is read against its class (99th percentile at 2.33: scale
-    # 1); the volatile one's against its own spread from the window back, so
-    # the same change is half the evidence, and a fall too.
-    from tradeflows._routes.series import _TAIL_Z, WINDOWS, _empirical_null, null_table
+def _one_class(spreads: list[list[float]]) -> pl.DataFrame:
+    """:func:`_empirical_null` of series of one leg class (99th percentile of its
+    changes at 2.33) whose change is 1.0 every month, one series per list of
+    own spreads (``_sd``), one row per month."""
+    from tradeflows._routes.series import WINDOWS, _empirical_null, null_table
 
     legs = [
         {"window": k, "which": w, "kind": "leg", "cls": 3, "bin": b, "n": c}
@@ -378,17 +376,28 @@ def test_a_change_is_read_on_its_own_series_scale_where_that_is_the_wider():
         for w in "uy"
         for b, c in zip([-233, 0, 233], [25, 1950, 25], strict=True)
     ]
-    n = 30
     dense = pl.LazyFrame(
         {
             "kind": "leg",
-            "_i": [*range(n), *range(n)],
-            "_sd": [0.0] * n + [2.0] * n,
+            "_i": [i for sd in spreads for i in range(len(sd))],
+            "_sd": [v for sd in spreads for v in sd],
             **{f"_c{k}": 3 for k in WINDOWS},
             **{f"_{w}{k}": 1.0 for k in WINDOWS for w in "uy"},
         }
     )
-    got = _empirical_null(dense, null_table(pl.DataFrame(legs))).collect()
+    return _empirical_null(dense, null_table(pl.DataFrame(legs))).collect()
+
+
+def test_a_change_is_read_on_its_own_series_scale_where_that_is_the_wider():
+    # Two series of one class and the same change each month: one has swung
+    # by 2 units of log value before (its own spread), one has not. The calm
+    # one's change is read against its class (99th percentile at 2.33: scale
+    # 1); the volatile one's against its own spread from the window back, so
+    # the same change is half the evidence, and a fall too.
+    from tradeflows._routes.series import _TAIL_Z
+
+    n = 30
+    got = _one_class([[0.0] * n, [2.0] * n])
     calm, volatile = got[:n], got[n:]
     by_class = _TAIL_Z / 2.33  # the class's scale is 2.33 / _TAIL_Z, about 1
     assert calm["_r3"].to_list() == pytest.approx([by_class] * n)
@@ -405,23 +414,8 @@ def test_the_own_spread_guard_is_a_factor(monkeypatch, factor, read):
     # reads the same change against 1.5 x 2 = 3 units.
     import tradeflows._routes.series as series
 
-    legs = [
-        {"window": k, "which": w, "kind": "leg", "cls": 3, "bin": b, "n": c}
-        for k in series.WINDOWS
-        for w in "uy"
-        for b, c in zip([-233, 0, 233], [25, 1950, 25], strict=True)
-    ]
-    dense = pl.LazyFrame(
-        {
-            "kind": "leg",
-            "_i": range(6),
-            "_sd": [2.0] * 6,
-            **{f"_c{k}": 3 for k in series.WINDOWS},
-            **{f"_{w}{k}": 1.0 for k in series.WINDOWS for w in "uy"},
-        }
-    )
     monkeypatch.setattr(series, "OWN_SPREAD", factor)
-    got = series._empirical_null(dense, series.null_table(pl.DataFrame(legs))).collect()
+    got = _one_class([[2.0] * 6])
     by_class = series._TAIL_Z / 2.33
     assert got["_r3"][-1] == pytest.approx(by_class if read is None else read)
 
