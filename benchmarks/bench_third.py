@@ -53,7 +53,6 @@ print).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import statistics
 import sys
@@ -65,7 +64,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_ingest import machine, record  # noqa: E402
-from bench_transfer import COUNTRIES, PRODUCTS, month_to_month  # noqa: E402
+from bench_transfer import COUNTRIES, PRODUCTS, cli, month_to_month, scored  # noqa: E402
 
 MONTHS = [dt.date(2018 + i // 12, i % 12 + 1, 1) for i in range(84)]
 WEST = ["USA", "DEU", "JPN", "KOR", "FRA", "GBR", "ITA", "NLD", "POL", "CZE", "SWE", "CAN"]
@@ -268,10 +267,7 @@ def world(seed: int, noise: float = 1.0):
 
 
 def run(seeds: list[int], noise: float, save: bool) -> None:
-    import time
-
-    from tradeflows import ap_ceiling, corridors, detect_routes, evaluate
-    from tradeflows._evaluate import money_baseline, naive_baseline
+    from tradeflows import ap_ceiling
 
     dests = list(DESTINATIONS)
     lines = [
@@ -287,14 +283,9 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
     ours, naive, money, dirty = [], [], [], 0
     for seed in seeds:
         lf, truth = world(seed, noise)
-        t = time.perf_counter()
-        flags = detect_routes(lf, destinations=dests)
-        seconds = time.perf_counter() - t
-        ranking = corridors(flags)
-        r = evaluate(ranking, truth)
-        nv = evaluate(naive_baseline(lf, destinations=dests).collect(), truth)
-        mv = evaluate(money_baseline(lf, destinations=dests).collect(), truth)
-        flagged = ranking.filter("flagged").select("hub", "destination", "hs").unique()
+        got = scored(lf, truth, dests)
+        r, nv, mv, seconds = got["ours"], got["naive"], got["money"], got["seconds"]
+        flagged = got["ranking"].filter("flagged").select("hub", "destination", "hs").unique()
         true = truth.filter("is_transshipment").select("hub", "destination", "hs").unique()
         hits = flagged.join(true, on=["hub", "destination", "hs"]).height
         ours.append(r["route_ap"])
@@ -318,13 +309,7 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=list(EVALUATION_SEEDS))
-    ap.add_argument("--noise", type=float, nargs="+", default=[1.0])
-    ap.add_argument("--no-record", action="store_true")
-    args = ap.parse_args()
-    for noise in args.noise:
-        run(args.seeds, noise, save=not args.no_record)
+    cli(run, __doc__, list(EVALUATION_SEEDS), [1.0])
 
 
 if __name__ == "__main__":

@@ -316,12 +316,45 @@ def value_weighted_ap(ranking, truth) -> float:
     return float((found["w"] * found["precision"]).sum() / weight["w"].sum())
 
 
-def run(seeds: list[int], noise: float, save: bool) -> None:
+def scored(lf, truth, destinations: list[str]) -> dict:
+    """Detect on one world and score it beside the two baselines.
+
+    Returns the corridor ranking (``ranking``), its :func:`tradeflows.evaluate`
+    (``ours``), the naive and money methods' (``naive``, ``money``), the money
+    method's scores (``money_scores``) and detect's wall seconds (``seconds``).
+    """
     import time
 
     from tradeflows import corridors, detect_routes, evaluate
     from tradeflows._evaluate import money_baseline, naive_baseline
 
+    t = time.perf_counter()
+    flags = detect_routes(lf, destinations=destinations)
+    seconds = time.perf_counter() - t
+    ranking = corridors(flags)
+    money_scores = money_baseline(lf, destinations=destinations).collect()
+    return {
+        "ranking": ranking,
+        "ours": evaluate(ranking, truth),
+        "naive": evaluate(naive_baseline(lf, destinations=destinations).collect(), truth),
+        "money": evaluate(money_scores, truth),
+        "money_scores": money_scores,
+        "seconds": seconds,
+    }
+
+
+def cli(run, doc: str, seeds: list[int], noise: list[float]) -> None:
+    """The command line of a generator's benchmark: ``run(seeds, noise, save)`` per noise."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=seeds)
+    ap.add_argument("--noise", type=float, nargs="+", default=noise)
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args()
+    for level in args.noise:
+        run(args.seeds, level, save=not args.no_record)
+
+
+def run(seeds: list[int], noise: float, save: bool) -> None:
     lines = [
         f"### Worlds from a second generator (noise {noise}), {dt.date.today().isoformat()}",
         "",
@@ -335,16 +368,10 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
     ours, naive, money, dirty, weighted, money_weighted = [], [], [], 0, [], []
     for seed in seeds:
         lf, truth = world(seed, noise)
-        t = time.perf_counter()
-        flags = detect_routes(lf, destinations=DESTINATIONS)
-        seconds = time.perf_counter() - t
-        ranking = corridors(flags)
-        r = evaluate(ranking, truth)
-        nv = evaluate(naive_baseline(lf, destinations=DESTINATIONS).collect(), truth)
-        money_scores = money_baseline(lf, destinations=DESTINATIONS).collect()
-        mv = evaluate(money_scores, truth)
-        weighted.append(value_weighted_ap(ranking, truth))
-        money_weighted.append(value_weighted_ap(money_scores, truth))
+        got = scored(lf, truth, DESTINATIONS)
+        r, nv, mv, seconds = got["ours"], got["naive"], got["money"], got["seconds"]
+        weighted.append(value_weighted_ap(got["ranking"], truth))
+        money_weighted.append(value_weighted_ap(got["money_scores"], truth))
         ours.append(r["route_ap"])
         naive.append(nv["route_ap"])
         money.append(mv["route_ap"])
@@ -367,13 +394,7 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 11)))
-    ap.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.2])
-    ap.add_argument("--no-record", action="store_true")
-    args = ap.parse_args()
-    for noise in args.noise:
-        run(args.seeds, noise, save=not args.no_record)
+    cli(run, __doc__, list(range(1, 11)), [1.0, 2.2])
 
 
 if __name__ == "__main__":
