@@ -133,6 +133,41 @@ def test_a_missing_or_damaged_data_folder_is_an_error_not_an_empty_store(tmp_pat
     assert one_line_error(*run(capsys, "detect", other, "-o", tmp_path / "f.csv"))
 
 
+@pytest.mark.parametrize(
+    "amount", [("value_usd", 6.9e22), ("value_usd", -5.0), ("net_kg", math.nan)]
+)
+def test_a_value_edited_into_a_store_is_refused_where_it_lies(tmp_path, store, capsys, amount):
+    # A value the cleaning never lets in, written into a data file by hand:
+    # before, detect stopped in an exact sum with "internal error: conversion
+    # from f64 to i64 failed".
+    column, bad = amount
+    part = sorted((store / read_audit(store)["data"]).rglob("*.parquet"))[0]
+    df = pl.read_parquet(part)
+    df.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(bad).otherwise(pl.col(column))
+                    .cast(df.schema[column]).alias(column)).write_parquet(part)  # fmt: skip
+    before = snapshot(store)
+    for command in (
+        ["detect", store, "-o", tmp_path / "f.csv"],
+        ["summary", store],
+        ["ingest", csv_file(tmp_path / "n.csv", "202302,490,458,X,847150,5"), "-o", store, "-q"],
+    ):
+        code, err = run(capsys, *command)
+        assert one_line_error(code, err), err
+        assert str(part.relative_to(store)) in err and f"{column} {bad:g}" in err
+        assert "the store is damaged" in err
+    assert snapshot(store) == before
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_store_whose_every_row_was_dropped_reads_as_empty(tmp_path, capsys):
+    # Its data folder holds no file: nothing to check the values of.
+    src = csv_file(tmp_path / "world.csv", "202301,0,36,X,847150,5")  # partner 0: World only
+    assert run(capsys, "ingest", src, "-o", tmp_path / "store", "-q")[0] == 0
+    assert scan_store(tmp_path / "store").collect().height == 0
+    code, _ = run(capsys, "summary", tmp_path / "store")
+    assert code == 0
+
+
 def test_a_link_in_the_data_folder_is_not_followed(tmp_path, store, capsys):
     outside = tmp_path / "outside.parquet"
     scan_store(store).collect().write_parquet(outside)

@@ -249,8 +249,19 @@ def _hs_known() -> pl.Expr:
     return (hs == "TOTAL") | (chapter_ok & (old | exact | chapter.is_in(special)))
 
 
-def _bad_amount() -> pl.Expr:
-    """A value or quantity that is NaN, infinite, negative, or a value above :data:`MAX_VALUE_USD`."""
+def bad_amount() -> pl.Expr:
+    """A value or quantity that is NaN, infinite, negative, or a value above :data:`MAX_VALUE_USD`.
+
+    What the cleaning drops (``bad_amount``), and what a store may therefore
+    not hold (:func:`tradeflows._store.scan_store` checks).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"value_usd": [5.0, -1.0, 2e13], "net_kg": [1.0, 1.0, None],
+    ...     "qty": [None, None, None]})
+    >>> df.select(bad_amount())["value_usd"].to_list()
+    [False, True, True]
+    """
     value = pl.col("value_usd")
     bad = value.is_nan() | (value < 0) | (value > MAX_VALUE_USD)  # inf > MAX, -inf < 0
     for col in ("net_kg", "qty"):
@@ -302,7 +313,7 @@ def mark_invalid(lf: pl.LazyFrame) -> pl.LazyFrame:
         lf.with_columns(
             _mark("bad_value", value_missing & raw_value.is_not_null() & (raw_value != ""))
         )
-        .with_columns(_mark("bad_amount", _bad_amount()))
+        .with_columns(_mark("bad_amount", bad_amount()))
         .with_columns(_mark("missing_value", value_missing))
     )
     # The readers' codes are the raw text, stripped, without dots, and padded

@@ -50,7 +50,7 @@ from tradeflows._chunked import (
     period_in,
     refuse_bad_input,
 )
-from tradeflows._clean import audit_from_counts, idle_from_traces, period_traces
+from tradeflows._clean import audit_from_counts, bad_amount, idle_from_traces, period_traces
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._files import write_text_atomic
 from tradeflows._io import (
@@ -199,7 +199,34 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
             f"{store}: data folder {doc['data']} holds {rows} rows where the audit says "
             f"{expected}; the store is damaged"
         )
+    _check_amounts(store, files)
     return files
+
+
+def _check_amounts(store: Path, files: list[Path]) -> None:
+    """Refuse a store holding a value or quantity the cleaning never lets in.
+
+    A store edited outside tradeflows (a value of 1e22) would otherwise stop
+    a mirror or a detection deep inside their exact sums, as an internal
+    error. Three columns of every file are read: 0.1 s at 10M rows.
+    """
+    if not files:
+        return
+    amounts = ["value_usd", "net_kg", "qty"]
+    found = _engine.collect(
+        pl.scan_parquet(files, hive_partitioning=False, glob=False, include_file_paths="_file")
+        .select("_file", *amounts)
+        .filter(bad_amount())
+        .head(1),
+        "cpu",
+    )
+    if found.height:
+        r = found.row(0, named=True)
+        shown = ", ".join(f"{c} {r[c]:g}" for c in amounts if r[c] is not None)
+        raise TradeflowsInputError(
+            f"{store}: {Path(r['_file']).relative_to(store)} holds a row with {shown}: a value "
+            "or quantity is negative, not finite, or above USD 10 trillion; the store is damaged"
+        )
 
 
 def _scan_remote(url: str, storage_options: dict | None) -> pl.LazyFrame:
