@@ -308,8 +308,85 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
     record("\n".join(lines), save=save)
 
 
+def diagnose(seeds: list[int], noise: float, save: bool) -> None:
+    """What the detector misses and what it ranks first, world by world (diagnosis seeds only).
+
+    Each true corridor's place among the corridors (found: within its world's
+    top k), by how its episode was booked, hidden and coded; each false
+    corridor in the top k, by what it is: a look-alike's label, the origin of
+    an episode the destination books by origin (ranked as a hub), or chance.
+    """
+    import polars as pl
+
+    unit = ["hub", "destination", "hs"]
+    found, false = [], []
+    for seed in seeds:
+        lf, truth = world(seed, noise)
+        ranking = scored(lf, truth, list(DESTINATIONS))["ranking"]
+        place = (
+            ranking.group_by(unit)
+            .agg(pl.col("rank").min())
+            .sort("rank")
+            .with_columns(place=pl.int_range(1, pl.len() + 1))
+        )
+        true = truth.filter("is_transshipment").group_by(unit).agg(pl.col("origin", "note").first())
+        k = true.height
+        found.append(
+            true.join(place, on=unit, how="left").with_columns(
+                found=pl.col("place").fill_null(k + 1) <= k
+            )
+        )
+        booked_by_origin = true.filter(pl.col("note").str.contains("booked by origin")).select(
+            hub="origin", destination="destination", hs="hs", by_origin=pl.lit(True)
+        )
+        labels = truth.group_by(unit).agg(pl.col("kind").first(), pl.col("is_transshipment").any())
+        false.append(
+            place.filter(pl.col("place") <= k)
+            .join(labels, on=unit, how="left")
+            .filter(~pl.col("is_transshipment").fill_null(False))
+            .join(booked_by_origin, on=unit, how="left")
+            .select(
+                cause=pl.when(pl.col("kind").is_not_null())
+                .then(pl.col("kind"))
+                .when(pl.col("by_origin"))
+                .then(pl.lit("the origin of an episode booked by origin, as a hub"))
+                .otherwise(pl.lit("chance"))
+            )
+        )
+    found = pl.concat(found).with_columns(
+        booked=pl.col("note").str.extract(r"booked by (\w+)"),
+        hub_side=pl.col("note").str.extract(r"hub (\w+),"),
+        code=pl.when(pl.col("note").str.contains("the sibling"))
+        .then(pl.lit("the sibling's (outflow) code"))
+        .when(pl.col("note").str.contains("leaves as"))
+        .then(pl.lit("the inflow's code, leaving as a sibling"))
+        .otherwise(pl.lit("one code")),
+    )
+    lines = [
+        f"### The third generator's diagnosis (noise {noise}), {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}.",
+        f"Command: `python benchmarks/bench_third.py --diagnose --noise {noise} --seeds "
+        f"{' '.join(map(str, seeds))}`.",
+        "",
+        f"{found['found'].sum()} of {found.height} true corridors in their world's top k.",
+        "",
+        "| episode | true corridors | in the top k |",
+        "|---|---|---|",
+    ]
+    for column, name in (("booked", "booked by"), ("hub_side", "the hub"), ("code", "corridor")):
+        for value, n, share in (
+            found.group_by(column).agg(pl.len(), pl.col("found").mean()).sort(column).rows()
+        ):
+            lines.append(f"| {name} {value} | {n} | {share:.0%} |")
+    causes = pl.concat(false).group_by("cause").agg(pl.len()).sort("len", descending=True)
+    lines += ["", "| false corridors in the top k | count |", "|---|---|"]
+    lines += [f"| {cause} | {n} |" for cause, n in causes.rows()]
+    record("\n".join([*lines, ""]), save=save)
+
+
 def main() -> None:
-    cli(run, __doc__, list(EVALUATION_SEEDS), [1.0])
+    cli(run, __doc__, list(EVALUATION_SEEDS), [1.0], diagnose=diagnose)
 
 
 if __name__ == "__main__":

@@ -343,15 +343,20 @@ def scored(lf, truth, destinations: list[str]) -> dict:
     }
 
 
-def cli(run, doc: str, seeds: list[int], noise: list[float]) -> None:
-    """The command line of a generator's benchmark: ``run(seeds, noise, save)`` per noise."""
+def cli(run, doc: str, seeds: list[int], noise: list[float], diagnose=None) -> None:
+    """The command line of a generator's benchmark: ``run(seeds, noise, save)`` per noise
+    (``diagnose``, with the same arguments, under ``--diagnose`` where given)."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=seeds)
     ap.add_argument("--noise", type=float, nargs="+", default=noise)
     ap.add_argument("--no-record", action="store_true")
+    if diagnose is not None:
+        ap.add_argument("--diagnose", action="store_true", help=diagnose.__doc__.splitlines()[0])
     args = ap.parse_args()
     for level in args.noise:
-        run(args.seeds, level, save=not args.no_record)
+        (diagnose if getattr(args, "diagnose", False) else run)(
+            args.seeds, level, save=not args.no_record
+        )
 
 
 def run(seeds: list[int], noise: float, save: bool) -> None:
