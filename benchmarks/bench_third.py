@@ -263,7 +263,9 @@ def world(seed: int, noise: float = 1.0):
         qty=pl.lit(None, pl.Float64), qty_unit=pl.lit(None, pl.String),
         slip_suspect=pl.lit(False), source=pl.lit("bench_third"),
     )  # fmt: skip
-    return lf.select(list(CANONICAL)).cast(CANONICAL), pl.DataFrame(truth).unique()
+    return lf.select(list(CANONICAL)).cast(CANONICAL), pl.DataFrame(truth).unique(
+        maintain_order=True
+    )
 
 
 def run(seeds: list[int], noise: float, save: bool) -> None:
