@@ -149,6 +149,108 @@ def _scored(lf, truth, ranked) -> dict:
     }  # fmt: skip
 
 
+def corridor_places(ranked, truth):
+    """Where a world's true corridors rank, and what the false ones in its top k are.
+
+    Returns ``(true, false)``: each true corridor (hub, destination, HS6)
+    with its episode's first label (``kind``, and ``note`` where the labels
+    have one), its ``place`` among the ranking's corridors (null: not
+    ranked) and whether it is in the top k (``found``; k = true corridors);
+    each corridor of the top k that carries no episode, with the kind of the
+    look-alike it carries (null: none, chance).
+    """
+    import polars as pl
+
+    from tradeflows._evaluate import CORRIDOR
+
+    place = (
+        ranked.group_by(CORRIDOR)
+        .agg(pl.col("rank").min())
+        .sort("rank", *CORRIDOR)
+        .with_columns(place=pl.int_range(1, pl.len() + 1))
+    )
+    first = [c for c in ("origin", "kind", "note") if c in truth.columns]
+    true = (
+        truth.filter("is_transshipment")
+        .group_by(CORRIDOR, maintain_order=True)
+        .agg(pl.col(first).first())
+    )
+    k = true.height
+    true = true.join(place, on=CORRIDOR, how="left").with_columns(
+        found=pl.col("place").fill_null(k + 1) <= k
+    )
+    labels = truth.group_by(CORRIDOR, maintain_order=True).agg(
+        pl.col("kind").first(), pl.col("is_transshipment").any()
+    )
+    false = (
+        place.filter(pl.col("place") <= k)
+        .join(labels, on=CORRIDOR, how="left")
+        .filter(~pl.col("is_transshipment").fill_null(False))
+        .drop("is_transshipment")
+    )
+    return true, false
+
+
+def diagnose(seed_set: str, dimensions: list[str], save: bool) -> None:
+    """What the shipped detector misses and ranks first, by episode kind, per dimension."""
+    import polars as pl
+
+    from tradeflows import corridors, detect_routes
+    from tradeflows._store import scan_store
+
+    seeds, which, flag = SEED_SETS[seed_set]
+    lines = [
+        f"### Stress suite on the {which} seeds: what is missed, what ranks first, "
+        f"{dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}.",
+        f"Command: `python benchmarks/bench_detect.py --stress{flag} --diagnose` "
+        f"(seeds {', '.join(map(str, seeds))}).",
+        "",
+        "Per dimension, the true corridors by their episode's kind (in the top k: the",
+        "share of them among the world's k best corridors; median place; not ranked:",
+        "no route reaches them), and the corridors of the top k that carry no episode, by",
+        "the look-alike they carry (chance: none).",
+        "",
+        "| dimension | episode | true corridors | in the top k | median place | not ranked |",
+        "|---|---|---|---|---|---|",
+    ]
+    falses = []
+    for dim in dimensions:
+        trues = []
+        for seed in seeds:
+            folder = stress_world(dim, seed)
+            truth = pl.read_parquet(folder / "truth.parquet")
+            ranked = corridors(detect_routes(scan_store(folder / "store")))
+            true, false = corridor_places(ranked, truth)
+            trues.append(true)
+            falses.append(false.select(dimension=pl.lit(dim), kind=pl.col("kind")))
+        by_kind = (
+            pl.concat(trues)
+            .group_by("kind")
+            .agg(
+                pl.len(),
+                pl.col("found").mean(),
+                pl.col("place").median(),
+                pl.col("place").is_null().sum().alias("unranked"),
+            )
+            .sort("kind")
+        )
+        for kind, n, share, median, unranked in by_kind.rows():
+            shown = "-" if median is None else f"{median:g}"
+            lines.append(f"| {dim} | {kind} | {n} | {share:.0%} | {shown} | {unranked} |")
+    false = pl.concat(falses).with_columns(pl.col("kind").fill_null("chance"))
+    lines += ["", "| dimension | false corridors in the top k, by what they carry |", "|---|---|"]
+    for dim in dimensions:
+        counts = (
+            false.filter(dimension=dim).group_by("kind").agg(pl.len()).sort("len", "kind",
+                                                                             descending=True)
+        )  # fmt: skip
+        shown = ", ".join(f"{kind} {n}" for kind, n in counts.rows()) or "none"
+        lines.append(f"| {dim} | {shown} |")
+    record("\n".join([*lines, ""]), save=save)
+
+
 def _ratio(part: int, whole: int) -> str:
     """``part / whole`` to two decimals ("-" where ``whole`` is 0)."""
     return f"{part / whole:.2f}" if whole else "-"
@@ -684,6 +786,10 @@ def main() -> None:
     )
     ap.add_argument("--dimensions", nargs="+", help="--stress: these dimensions only")
     ap.add_argument(
+        "--diagnose", action="store_true",
+        help="--stress: what is missed and what ranks first, by episode kind, instead of the table",
+    )  # fmt: skip
+    ap.add_argument(
         "--detector",
         choices=DETECTORS,
         default="learned",
@@ -722,12 +828,14 @@ def main() -> None:
     if args.stress:
         from tradeflows._synth import STRESS
 
-        stress(
-            next((name for name in SEED_SETS if getattr(args, name, False)), "evaluation"),
-            args.dimensions or list(STRESS),
-            save=not args.no_record,
-            detector=args.detector,
-        )
+        seed_set = next((name for name in SEED_SETS if getattr(args, name, False)), "evaluation")
+        if args.diagnose:
+            diagnose(seed_set, args.dimensions or list(STRESS), save=not args.no_record)
+        else:
+            stress(
+                seed_set, args.dimensions or list(STRESS), save=not args.no_record,
+                detector=args.detector,
+            )  # fmt: skip
     if args.real:
         real(save=not args.no_record)
         hub_records(save=not args.no_record)

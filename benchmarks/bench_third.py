@@ -319,35 +319,18 @@ def diagnose(seeds: list[int], noise: float, save: bool) -> None:
     an episode the destination books by origin (ranked as a hub), or chance.
     """
     import polars as pl
+    from bench_detect import corridor_places
 
-    unit = ["hub", "destination", "hs"]
     found, false = [], []
     for seed in seeds:
         lf, truth = world(seed, noise)
-        ranking = scored(lf, truth, list(DESTINATIONS))["ranking"]
-        place = (
-            ranking.group_by(unit)
-            .agg(pl.col("rank").min())
-            .sort("rank")
-            .with_columns(place=pl.int_range(1, pl.len() + 1))
-        )
-        true = truth.filter("is_transshipment").group_by(unit).agg(pl.col("origin", "note").first())
-        k = true.height
-        found.append(
-            true.join(place, on=unit, how="left").with_columns(
-                found=pl.col("place").fill_null(k + 1) <= k
-            )
-        )
+        true, wrong = corridor_places(scored(lf, truth, list(DESTINATIONS))["ranking"], truth)
+        found.append(true)
         booked_by_origin = true.filter(pl.col("note").str.contains("booked by origin")).select(
             hub="origin", destination="destination", hs="hs", by_origin=pl.lit(True)
         )
-        labels = truth.group_by(unit).agg(pl.col("kind").first(), pl.col("is_transshipment").any())
         false.append(
-            place.filter(pl.col("place") <= k)
-            .join(labels, on=unit, how="left")
-            .filter(~pl.col("is_transshipment").fill_null(False))
-            .join(booked_by_origin, on=unit, how="left")
-            .select(
+            wrong.join(booked_by_origin, on=["hub", "destination", "hs"], how="left").select(
                 cause=pl.when(pl.col("kind").is_not_null())
                 .then(pl.col("kind"))
                 .when(pl.col("by_origin"))

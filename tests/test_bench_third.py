@@ -1,4 +1,5 @@
-"""The third generator's worlds (``benchmarks/bench_third.py``) are what its docstring says.
+"""The third generator's worlds (``benchmarks/bench_third.py``) are what its docstring says,
+and the diagnosis read on them (``bench_detect.corridor_places``) places corridors right.
 
 Its figures in benchmarks/RESULTS.md stand on these: the same world from the
 same seed, month-to-month changes as large as the real CN8 series', the
@@ -69,3 +70,29 @@ def test_an_episode_booked_by_origin_shows_in_the_destination_s_report_of_the_or
     assert during.height > 0
     before = from_origin.filter(pl.col("period") < months.min())["value_usd"]
     assert during["value_usd"].mean() > 2 * (before.mean() or 0.0)
+
+
+def test_corridor_places_says_where_the_true_corridors_rank_and_what_the_false_ones_carry():
+    from bench_detect import corridor_places
+
+    truth = pl.DataFrame({
+        "origin": ["USA", "USA", "DEU", ""],
+        "hub": ["MYS", "MYS", "ARM", "SGP"],
+        "destination": ["CHN", "CHN", "RUS", "CHN"],
+        "hs": ["847150", "847150", "851762", "854231"],
+        "period": [dt.date(2023, 1, 1), dt.date(2023, 2, 1)] * 2,
+        "kind": ["pass_through", "pass_through", "origin_booked", "entrepot"],
+        "is_transshipment": [True, True, True, False],
+    })  # fmt: skip
+    # Two routes of one corridor (its best rank counts), an entrepot, chance.
+    ranked = pl.DataFrame({
+        "rank": [1, 2, 3, 4],
+        "hub": ["SGP", "MYS", "MYS", "KAZ"],
+        "destination": ["CHN", "CHN", "CHN", "RUS"],
+        "hs": ["854231", "847150", "847150", "851762"],
+    })  # fmt: skip
+    true, false = corridor_places(ranked, truth)
+    places = dict(zip(true["hub"], true["place"], strict=True))
+    assert places == {"MYS": 2, "ARM": None}  # k = 2: MYS in the top k, ARM not ranked
+    assert true.filter(hub="MYS")["found"].item() and not true.filter(hub="ARM")["found"].item()
+    assert false["hub"].to_list() == ["SGP"] and false["kind"].to_list() == ["entrepot"]
