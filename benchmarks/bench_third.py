@@ -2,6 +2,8 @@
 
     python benchmarks/bench_third.py
     python benchmarks/bench_third.py --seeds 1 2 3 --no-record
+    python benchmarks/bench_third.py --diagnose --seeds 1 2 3 --no-record
+    python benchmarks/bench_third.py --without tails evasion --seeds 1 2 3 --no-record
 
 Issue 22 asks that the detector's figures hold on worlds and real cases
 written by others. ``tradeflows.synth`` and the second generator
@@ -87,19 +89,26 @@ def _month(d: dt.date) -> int:
     return MONTHS.index(d)
 
 
-def _series(rng, season: np.ndarray, noise: float) -> np.ndarray:
+def _series(
+    rng, season: np.ndarray, noise: float, shifts: bool = True, tails: bool = True
+) -> np.ndarray:
     """One flow's true monthly values: shifting level, t(3) noise, the product's season,
-    lumpy shipments."""
+    lumpy shipments (the same draws without the shifts, or with normal noise)."""
     n = len(MONTHS)
     level = np.exp(rng.normal(np.log(3e5), 1.8))
-    shifts = np.cumsum((rng.random(n) < 1 / 30) * rng.normal(0, 0.8, n))
-    eps = np.clip(rng.standard_t(3, n), -6, 6) * 0.75 * noise
+    shift = np.cumsum((rng.random(n) < 1 / 30) * rng.normal(0, 0.8, n)) * shifts
+    # Student's t with 3 degrees of freedom, from its normal and chi-square parts:
+    # without the tails, the normal part alone, scaled to the same median size.
+    z, chi2 = rng.normal(0, 1, n), rng.chisquare(3, n)
+    t = z / np.sqrt(chi2 / 3) if tails else z * 1.135
+    eps = np.clip(t, -6, 6) * 0.75 * noise
     ships = rng.random(n) < np.clip(0.25 + 0.3 * np.log10(level / 1e4), 0.2, 0.98)
-    return level * np.exp(shifts + eps + season) * ships
+    return level * np.exp(shift + eps + season) * ships
 
 
-def _coverage(rng) -> dict[str, np.ndarray]:
-    """Which months each reporter filed (True), all flows at once."""
+def _coverage(rng, gaps: bool = True) -> dict[str, np.ndarray]:
+    """Which months each reporter filed (True), all flows at once (the same draws
+    without the gaps: only the silent reporters file nothing)."""
     n = len(MONTHS)
     others = [c for c in COUNTRIES if c not in ("USA", "DEU", "JPN", "CHN", "TWN")]
     silent = {"TWN", *rng.choice(others, 2, replace=False)}
@@ -111,23 +120,26 @@ def _coverage(rng) -> dict[str, np.ndarray]:
         if rng.random() < 1 / 7:
             ok[n - int(rng.integers(3, 13)) :] = False
         ok &= rng.random(n) >= 0.03
-        filed[c] = ok
+        filed[c] = ok if gaps else np.full(n, c not in silent)
     return filed
 
 
-def _events(flows: dict, rng) -> None:
-    """What happens to everyone: the pandemic, the sanctions, trade that moved."""
+def _events(flows: dict, rng, events: bool = True) -> None:
+    """What happens to everyone: the pandemic, the sanctions, trade that moved (the
+    same draws, none applied, without the events)."""
     covid = [_month(dt.date(2020, 4, 1)), _month(dt.date(2020, 5, 1))]
     rus = _month(dt.date(2022, 3, 1))
     chn = _month(dt.date(2022, 10, 1))
     for (e, i, p), v in flows.items():
-        v[covid] *= 0.6
+        factors = [(covid, 0.6)]
         if e in WEST and i in ("RUS", "BLR"):
-            v[rus:] *= rng.uniform(0.02, 0.3)
+            factors.append((slice(rus, None), rng.uniform(0.02, 0.3)))
         if e in CHIP_MAKERS and i == "CHN" and p in CHIPS:
-            v[chn:] *= rng.uniform(0.2, 0.6)
+            factors.append((slice(chn, None), rng.uniform(0.2, 0.6)))
         if e in NEIGHBOURS and i == "RUS":
-            v[rus:] *= rng.uniform(1.0, 1.8)
+            factors.append((slice(rus, None), rng.uniform(1.0, 1.8)))
+        for months, factor in factors if events else ():
+            v[months] *= factor
 
 
 def _sibling(rng, p: str) -> str:
@@ -135,7 +147,9 @@ def _sibling(rng, p: str) -> str:
     return str(rng.choice(same)) if same and rng.random() < 0.2 else p
 
 
-def _plant(rng, flows: dict, x_add: dict, m_add: dict, filed: dict) -> list[dict]:
+def _plant(
+    rng, flows: dict, x_add: dict, m_add: dict, filed: dict, evasion: bool = True
+) -> list[dict]:
     """Eight episodes and eight look-alikes; the labels.
 
     ``flows`` holds the trade both sides report; an episode's goods go to
@@ -169,13 +183,15 @@ def _plant(rng, flows: dict, x_add: dict, m_add: dict, filed: dict) -> list[dict
         add(x_add, (o, h, p), range(t0, t1), amount)
         add(m_add, (h, o, p), range(t0, t1), amount * rng.uniform(1.03, 1.10))
         lag, share, q = int(rng.integers(0, 4)), rng.uniform(0.5, 1.0), _sibling(rng, p)
+        if not evasion:  # passed on whole, at once or a month later, under its own code
+            lag, share, q = min(lag, 1), 1.0, p
         out = (amount * share)[: max(0, n - t0 - lag)]
         span = range(t0 + lag, t0 + lag + len(out))
-        hub_reports = rng.random() < 0.75
+        hub_reports = rng.random() < 0.75 or not evasion
         if hub_reports:
             add(x_add, (h, d, q), span, out)
         booking = rng.random()
-        booked = "hub" if booking < 0.70 else "origin" if booking < 0.85 else "none"
+        booked = "hub" if booking < 0.70 or not evasion else "origin" if booking < 0.85 else "none"
         if booked != "none":
             add(m_add, (d, h if booked == "hub" else o, q), span, out * 1.05)
         note = (f"{t1 - t0} months x{float(np.mean(amount)) / usual:.1f} of USD "
@@ -224,29 +240,40 @@ def _plant(rng, flows: dict, x_add: dict, m_add: dict, filed: dict) -> list[dict
     return truth
 
 
-def world(seed: int, noise: float = 1.0):
-    """One world: its canonical rows (a LazyFrame) and its labels (``truth``)."""
+#: The parts of a world ``--without`` can leave out (the same draws otherwise).
+PARTS = ("shifts", "tails", "events", "gaps", "evasion")
+
+
+def world(seed: int, noise: float = 1.0, without: frozenset = frozenset()):
+    """One world: its canonical rows (a LazyFrame) and its labels (``truth``);
+    ``without`` some of :data:`PARTS`: the level shifts, the noise's heavy tails,
+    the events everyone shares, the reporters' gaps, the episodes' ways of
+    hiding (booked by origin or not at all, hidden by the hub, a sibling code,
+    half passed on, lags of 2-3 months)."""
     import polars as pl
 
     from tradeflows._schema import CANONICAL
 
     rng = np.random.default_rng(seed)
     n = len(MONTHS)
-    filed = _coverage(rng)
+    filed = _coverage(rng, gaps="gaps" not in without)
+    shifts, tails = "shifts" not in without, "tails" not in without
     flows: dict[tuple, np.ndarray] = {}
     for p in PRODUCTS:
         season = rng.uniform(0, 0.3) * np.sin(2 * np.pi * (np.arange(n) + rng.integers(12)) / 12)
         for _ in range(120):
             e, i = rng.choice(COUNTRIES, 2, replace=False)
-            flows[(e, i, p)] = flows.get((e, i, p), 0.0) + _series(rng, season, noise)
+            flows[(e, i, p)] = flows.get((e, i, p), 0.0) + _series(
+                rng, season, noise, shifts, tails
+            )
         for d, (_, hubs) in DESTINATIONS.items():  # the hubs trade with their destinations
             for h in hubs:
                 if (h, d, p) not in flows and rng.random() < 0.5:
-                    flows[(h, d, p)] = _series(rng, season, noise)
-    _events(flows, rng)
+                    flows[(h, d, p)] = _series(rng, season, noise, shifts, tails)
+    _events(flows, rng, events="events" not in without)
     x_add: dict[tuple, np.ndarray] = {}
     m_add: dict[tuple, np.ndarray] = {}
-    truth = _plant(rng, flows, x_add, m_add, filed)
+    truth = _plant(rng, flows, x_add, m_add, filed, evasion="evasion" not in without)
     zero = np.zeros(n)
     rows = []
     for e, i, p in sorted(set(flows) | set(x_add) | {(j, r, p) for r, j, p in m_add}):
@@ -268,15 +295,25 @@ def world(seed: int, noise: float = 1.0):
     )
 
 
-def run(seeds: list[int], noise: float, save: bool) -> None:
+def _without(without: frozenset) -> tuple[str, str]:
+    """How a table names the parts left out: in its title, in its command."""
+    if not without:
+        return "", ""
+    parts = sorted(without)
+    return f", without the {', the '.join(parts)}", f" --without {' '.join(parts)}"
+
+
+def run(seeds: list[int], noise: float, save: bool, without: frozenset = frozenset()) -> None:
     from tradeflows import ap_ceiling
 
     dests = list(DESTINATIONS)
+    title, flag = _without(without)
     lines = [
-        f"### Worlds from a third generator (noise {noise}), {dt.date.today().isoformat()}",
+        f"### Worlds from a third generator (noise {noise}{title}), "
+        f"{dt.date.today().isoformat()}",
         "",
         f"Machine: {machine()}.",
-        f"Command: `python benchmarks/bench_third.py --noise {noise} --seeds "
+        f"Command: `python benchmarks/bench_third.py --noise {noise}{flag} --seeds "
         f"{' '.join(map(str, seeds))}` (the generator's assumptions: its docstring).",
         "",
         "| seed | month-to-month change (median) | corridor AP | ceiling | look-alikes in the top k | flagged (true) | naive AP | money AP | detect s |",
@@ -284,7 +321,7 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
     ]  # fmt: skip
     ours, naive, money, dirty = [], [], [], 0
     for seed in seeds:
-        lf, truth = world(seed, noise)
+        lf, truth = world(seed, noise, without)
         got = scored(lf, truth, dests)
         r, nv, mv, seconds = got["ours"], got["naive"], got["money"], got["seconds"]
         flagged = got["ranking"].filter("flagged").select("hub", "destination", "hs").unique()
@@ -310,7 +347,7 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
     record("\n".join(lines), save=save)
 
 
-def diagnose(seeds: list[int], noise: float, save: bool) -> None:
+def diagnose(seeds: list[int], noise: float, save: bool, without: frozenset = frozenset()) -> None:
     """What the detector misses and what it ranks first, world by world (diagnosis seeds only).
 
     Each true corridor's place among the corridors (found: within its world's
@@ -323,7 +360,7 @@ def diagnose(seeds: list[int], noise: float, save: bool) -> None:
 
     found, false = [], []
     for seed in seeds:
-        lf, truth = world(seed, noise)
+        lf, truth = world(seed, noise, without)
         true, wrong = corridor_places(scored(lf, truth, list(DESTINATIONS))["ranking"], truth)
         found.append(true)
         booked_by_origin = true.filter(pl.col("note").str.contains("booked by origin")).select(
@@ -347,11 +384,13 @@ def diagnose(seeds: list[int], noise: float, save: bool) -> None:
         .then(pl.lit("the inflow's code, leaving as a sibling"))
         .otherwise(pl.lit("one code")),
     )
+    title, flag = _without(without)
     lines = [
-        f"### The third generator's diagnosis (noise {noise}), {dt.date.today().isoformat()}",
+        f"### The third generator's diagnosis (noise {noise}{title}), "
+        f"{dt.date.today().isoformat()}",
         "",
         f"Machine: {machine()}.",
-        f"Command: `python benchmarks/bench_third.py --diagnose --noise {noise} --seeds "
+        f"Command: `python benchmarks/bench_third.py --diagnose --noise {noise}{flag} --seeds "
         f"{' '.join(map(str, seeds))}`.",
         "",
         f"{found['found'].sum()} of {found.height} true corridors in their world's top k.",
@@ -371,7 +410,7 @@ def diagnose(seeds: list[int], noise: float, save: bool) -> None:
 
 
 def main() -> None:
-    cli(run, __doc__, list(EVALUATION_SEEDS), [1.0], diagnose=diagnose)
+    cli(run, __doc__, list(EVALUATION_SEEDS), [1.0], diagnose=diagnose, without=PARTS)
 
 
 if __name__ == "__main__":

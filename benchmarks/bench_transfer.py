@@ -343,19 +343,25 @@ def scored(lf, truth, destinations: list[str]) -> dict:
     }
 
 
-def cli(run, doc: str, seeds: list[int], noise: list[float], diagnose=None) -> None:
+def cli(run, doc: str, seeds: list[int], noise: list[float], diagnose=None,
+        without: tuple[str, ...] = ()) -> None:  # fmt: skip
     """The command line of a generator's benchmark: ``run(seeds, noise, save)`` per noise
-    (``diagnose``, with the same arguments, under ``--diagnose`` where given)."""
+    (``diagnose``, with the same arguments, under ``--diagnose`` where given; with
+    ``without=`` the parts of the world ``--without`` names, where it has any)."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=seeds)
     ap.add_argument("--noise", type=float, nargs="+", default=noise)
     ap.add_argument("--no-record", action="store_true")
     if diagnose is not None:
         ap.add_argument("--diagnose", action="store_true", help=diagnose.__doc__.splitlines()[0])
+    if without:
+        ap.add_argument("--without", nargs="+", choices=without, default=[],
+                        help="worlds without these parts (the same draws otherwise)")  # fmt: skip
     args = ap.parse_args()
+    extra = {"without": frozenset(args.without)} if without else {}
     for level in args.noise:
         (diagnose if getattr(args, "diagnose", False) else run)(
-            args.seeds, level, save=not args.no_record
+            args.seeds, level, save=not args.no_record, **extra
         )
 
 

@@ -44,13 +44,22 @@ def test_its_series_change_from_month_to_month_as_much_as_real_ones(third):
 
 def test_the_west_stops_exporting_to_russia_and_reporters_miss_months(third):
     rows, _ = third
-    west_to_rus = (
+    # Each western flow to Russia, its mean month after 2022-03 against before
+    # (the sums are a few large flows'; the sanctions cut every flow to 2%-30%).
+    ratio = (
         rows.filter(pl.col("reporter").is_in(WEST), partner="RUS", flow="X")
-        .group_by(after=pl.col("period") >= dt.date(2022, 3, 1))
-        .agg(a_month=pl.col("value_usd").sum() / pl.col("period").n_unique())
+        .group_by("reporter", "hs")
+        .agg(
+            after=pl.col("value_usd").filter(pl.col("period") >= dt.date(2022, 3, 1)).sum()
+            / (MONTHS[-1].year * 12 + 12 - (2022 * 12 + 2)),
+            before=pl.col("value_usd").filter(pl.col("period") < dt.date(2022, 3, 1)).sum()
+            / (2022 * 12 + 2 - (MONTHS[0].year * 12)),
+        )
+        .filter(pl.col("before") > 0)
+        .select(pl.col("after") / pl.col("before"))
+        .to_series()
     )
-    before, after = (west_to_rus.filter(after=x)["a_month"].item() for x in (False, True))
-    assert after < 0.3 * before
+    assert ratio.len() >= 10 and ratio.median() < 0.35
     filed = rows.group_by("reporter").agg(pl.col("period").n_unique())
     assert filed["period"].min() < len(MONTHS)  # some reporter misses months
     assert "TWN" not in rows["reporter"].to_list()
@@ -96,3 +105,21 @@ def test_corridor_places_says_where_the_true_corridors_rank_and_what_the_false_o
     assert places == {"MYS": 2, "ARM": None}  # k = 2: MYS in the top k, ARM not ranked
     assert true.filter(hub="MYS")["found"].item() and not true.filter(hub="ARM")["found"].item()
     assert false["hub"].to_list() == ["SGP"] and false["kind"].to_list() == ["entrepot"]
+
+
+def test_a_world_without_some_parts_has_the_same_episodes_and_other_rows(third):
+    from bench_third import PARTS
+
+    rows, truth = third
+    labels = ["origin", "hub", "destination", "hs", "period", "kind", "is_transshipment"]
+    plain_rows, plain_truth = world(1, without=frozenset(PARTS) - {"evasion"})
+    # The same draws: the same episodes and look-alikes, at the same places.
+    assert plain_truth.select(labels).sort(labels).equals(truth.select(labels).sort(labels))
+    assert not plain_rows.collect().equals(rows)
+    # Without the episodes' ways of hiding: the same episodes, none of them hidden.
+    easy = world(1, without=frozenset({"evasion"}))[1].filter("is_transshipment")
+    key = ["origin", "hub", "destination"]
+    episodes = truth.filter("is_transshipment").select(key).unique().sort(key)
+    assert easy.select(key).unique().sort(key).equals(episodes)
+    assert not easy["note"].str.contains("booked by origin|booked by none|hides|leaves as").any()
+    assert truth["note"].str.contains("booked by origin|booked by none|hides|leaves as").any()
