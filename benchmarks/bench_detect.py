@@ -114,11 +114,22 @@ SEED_SETS = {
 }
 
 
+def flagged_hits(ranked, truth) -> tuple[int, int, int]:
+    """How many corridors (hub, destination, HS6) the ranking flags, how many of them
+    carry an episode, and how many carry one in all."""
+    import polars as pl
+
+    from tradeflows._evaluate import CORRIDOR
+
+    flagged = ranked.filter(pl.col("flagged")).select(CORRIDOR).unique()
+    true = truth.filter("is_transshipment").select(CORRIDOR).unique()
+    return flagged.height, flagged.join(true, on=CORRIDOR).height, true.height
+
+
 def _scored(lf, truth, ranked) -> dict:
     """A world's detection measures: the corridor ranking ``ranked``
     (:func:`tradeflows.corridors`) against ``truth``, beside the two baselines
     and the ceiling of the data ``lf``."""
-    import polars as pl
 
     from tradeflows._evaluate import (
         CORRIDOR,
@@ -131,9 +142,7 @@ def _scored(lf, truth, ranked) -> dict:
 
     mine = evaluate(ranked, truth)
     rolled = evaluate(roll_up(ranked, CORRIDOR), truth)
-    flagged = ranked.filter(pl.col("flagged")).select(CORRIDOR).unique()
-    true = truth.filter("is_transshipment").select(CORRIDOR).unique()
-    hits = flagged.join(true, on=CORRIDOR).height
+    flagged, hits, true = flagged_hits(ranked, truth)
     return {
         "ap": mine["route_ap"], "rolled_up": rolled["route_ap"],
         "naive": evaluate(naive_baseline(lf), truth)["route_ap"],
@@ -142,10 +151,10 @@ def _scored(lf, truth, ranked) -> dict:
         "lookalikes": mine["lookalikes_in_top_k"], "k": mine["k"],
         "own_lookalikes": mine["lookalike_routes_in_top_k"],
         "recall_k": mine["recall_at_k"], "own_recall_k": mine["own_recall_at_k"],
-        "corridors": ranked.select(CORRIDOR).n_unique(), "flagged": flagged.height,
-        "hits": hits, "true": true.height,
-        "precision": hits / flagged.height if flagged.height else float("nan"),
-        "recall": hits / true.height,
+        "corridors": ranked.select(CORRIDOR).n_unique(), "flagged": flagged,
+        "hits": hits, "true": true,
+        "precision": hits / flagged if flagged else float("nan"),
+        "recall": hits / true,
     }  # fmt: skip
 
 
@@ -350,14 +359,10 @@ def quality(seeds: list[int], save: bool, **world) -> None:
             flags = detect_routes(lf)
             seconds = time.perf_counter() - t
             mine, naive = evaluate(flags, truth), evaluate(naive_baseline(lf), truth)
-            flagged = flags.filter(pl.col("flagged")).select("hub", "destination", "hs").unique()
-            true = (
-                truth.filter(pl.col("is_transshipment")).select("hub", "destination", "hs").unique()
-            )
-            hits = flagged.join(true, on=["hub", "destination", "hs"]).height
+            flagged, hits, true = flagged_hits(flags, truth)
             rows.append({"seed": seed, "mine": mine, "naive": naive, "seconds": seconds,
-                         "flag_precision": hits / flagged.height if flagged.height else float("nan"),
-                         "flag_recall": hits / true.height})  # fmt: skip
+                         "flag_precision": hits / flagged if flagged else float("nan"),
+                         "flag_recall": hits / true})  # fmt: skip
     lines = [
         f"### Detection quality on unseen worlds, {dt.date.today().isoformat()}",
         "",
@@ -420,7 +425,6 @@ def wide(seeds: list[int], rows: int, save: bool, shape: str = "wide") -> None:
     from bench_scale import wide_world
 
     from tradeflows import corridors, detect_routes
-    from tradeflows._evaluate import CORRIDOR
     from tradeflows._routes import FEATURES
     from tradeflows._store import ingest, scan_store
     from tradeflows.detect import LearnedRouteDetector, default_detector
@@ -446,10 +450,7 @@ def wide(seeds: list[int], rows: int, save: bool, shape: str = "wide") -> None:
         lift = base_rate(trained, det)["line_raise"]
         at_trained = _scored(lf, truth, corridors(trained))
         # Each true corridor's place among the corridors (its best route's).
-        order = ranked.select(CORRIDOR).unique(maintain_order=True)
-        order = order.with_row_index("place", 1)
-        true = truth.filter("is_transshipment").select(CORRIDOR).unique()
-        places = sorted(true.join(order, on=CORRIDOR, how="left")["place"].fill_null(0))
+        places = sorted(corridor_places(ranked, truth)[0]["place"].fill_null(0))
         rows_out.append({"seed": seed, "rows": lf.select(pl.len()).collect().item(),
                          **_scored(lf, truth, ranked), "places": places, "lift": lift,
                          "trained": at_trained, "seconds": seconds})  # fmt: skip

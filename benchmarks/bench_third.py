@@ -65,6 +65,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_detect import corridor_places, flagged_hits  # noqa: E402
 from bench_ingest import machine, record  # noqa: E402
 from bench_transfer import COUNTRIES, PRODUCTS, cli, month_to_month, scored  # noqa: E402
 
@@ -324,9 +325,7 @@ def run(seeds: list[int], noise: float, save: bool, without: frozenset = frozens
         lf, truth = world(seed, noise, without)
         got = scored(lf, truth, dests)
         r, nv, mv, seconds = got["ours"], got["naive"], got["money"], got["seconds"]
-        flagged = got["ranking"].filter("flagged").select("hub", "destination", "hs").unique()
-        true = truth.filter("is_transshipment").select("hub", "destination", "hs").unique()
-        hits = flagged.join(true, on=["hub", "destination", "hs"]).height
+        flagged, hits, _ = flagged_hits(got["ranking"], truth)
         ours.append(r["route_ap"])
         naive.append(nv["route_ap"])
         money.append(mv["route_ap"])
@@ -334,7 +333,7 @@ def run(seeds: list[int], noise: float, save: bool, without: frozenset = frozens
         lines.append(
             f"| {seed} | {month_to_month(lf):.2f} | {r['route_ap']:.3f} | "
             f"{ap_ceiling(lf, truth):.2f} | {r['lookalikes_in_top_k']} of {r['k']} | "
-            f"{flagged.height} ({hits}) | {nv['route_ap']:.3f} | {mv['route_ap']:.3f} | "
+            f"{flagged} ({hits}) | {nv['route_ap']:.3f} | {mv['route_ap']:.3f} | "
             f"{seconds:.1f} |"
         )
     lines += [
@@ -356,7 +355,6 @@ def diagnose(seeds: list[int], noise: float, save: bool, without: frozenset = fr
     an episode the destination books by origin (ranked as a hub), or chance.
     """
     import polars as pl
-    from bench_detect import corridor_places
 
     found, false = [], []
     for seed in seeds:
