@@ -2,6 +2,8 @@
 
     python scripts/train_detector.py
     python scripts/train_detector.py --learning-curve   # would more worlds help?
+    python scripts/train_detector.py --random-state 1   # how much is the draw?
+    python scripts/train_detector.py --generators third # worlds of other generators too
 
 On the tuning seeds only (``benchmarks/bench_detect.py``: :data:`TUNING_SEEDS`;
 the evaluation seeds are never read here), for every world of the stress
@@ -27,10 +29,23 @@ each vary one thing around it; not :data:`NOT_TRAINED_ON`):
    how they were made (``route_model.info.json``).
 
 The worlds are kept in ``benchmarks/data/stress/`` for the next run.
+
+Two options are for measuring, not for the shipped trees (which are trained
+with neither): ``--random-state N`` draws the negatives kept and the trees'
+row samples otherwise (state 0 is the shipped trees'), to see how much of a
+retrained variant's figure is the draw; ``--generators second third`` adds
+the tuning seeds' worlds of the benchmarks' other generators
+(``bench_transfer.py`` at noise 1.0 on odd seeds and 2.2 on even ones,
+``bench_third.py`` at 1.0; none of their evaluation seeds), each as one more
+dimension, kept in ``benchmarks/data/train_mix/``. Either writes the trees
+into the package like the plain run: measure with the benchmarks, then
+``git checkout tradeflows/detect/`` (benchmarks/RESULTS.md, 2026-12-06,
+"trained on other generators' worlds").
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import sys
@@ -79,6 +94,12 @@ tradeflows._routes.series.OWN_SPREAD = 0.0
 #: Stress worlds the trees never see: a check of how they carry over to data
 #: unlike their training worlds (``hubs_only``: one hub's own records).
 NOT_TRAINED_ON = ("hubs_only",)
+#: The benchmarks' other generators whose tuning-seed worlds ``--generators``
+#: adds, each at the noise its seed gets.
+GENERATORS = {
+    "second": ("bench_transfer", lambda seed: 1.0 if seed % 2 else 2.2),
+    "third": ("bench_third", lambda seed: 1.0),
+}
 #: Share of route-months without an episode kept for training (all episodes are kept).
 NEGATIVE_SHARE = 0.25
 CORRIDOR = ["hub", "destination", "hs"]
@@ -98,9 +119,28 @@ CORRIDOR_PARAMS = {
 }
 
 
+def world_folder(dimension: str, seed: int) -> Path:
+    """The folder of one world: a stress world, or another generator's
+    (:data:`GENERATORS`, its features and labels computed on first use)."""
+    if dimension not in GENERATORS:
+        return stress_world(dimension, seed)
+    folder = ROOT / "benchmarks" / "data" / "train_mix" / f"{dimension}_{seed}"
+    if not (folder / "features.parquet").exists():
+        import importlib
+
+        module, noise = GENERATORS[dimension]
+        bench = importlib.import_module(module)
+        lf, truth = bench.world(seed, noise(seed))
+        folder.mkdir(parents=True, exist_ok=True)
+        truth.write_parquet(folder / "truth.parquet")
+        features = route_features(lf, destinations=list(bench.DESTINATIONS))
+        features.write_parquet(folder / "features.parquet")
+    return folder
+
+
 def world_table(dimension: str, seed: int) -> pl.DataFrame:
     """The route features of one world, with each route-month's label."""
-    folder = stress_world(dimension, seed)
+    folder = world_folder(dimension, seed)
     cached = folder / "features.parquet"
     if not cached.exists():
         route_features(scan_store(folder / "store")).write_parquet(cached)
@@ -124,7 +164,7 @@ def world_table(dimension: str, seed: int) -> pl.DataFrame:
 
 
 def train(table: pl.DataFrame) -> SupervisedRouteDetector:
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(PARAMS["random_state"])
     keep = (table["label"] == 1).to_numpy() | (rng.random(table.height) < NEGATIVE_SHARE)
     rows = table.filter(pl.Series(keep))
     X = rows.select(FEATURES).to_numpy().astype(np.float64)
@@ -182,7 +222,7 @@ def corridor_table(held_out: pl.DataFrame) -> pl.DataFrame:
     parts = []
     for (world,), part in held_out.partition_by("world", as_dict=True).items():
         dimension, seed = world.rsplit("_", 1)
-        truth = pl.read_parquet(stress_world(dimension, int(seed)) / "truth.parquet")
+        truth = pl.read_parquet(world_folder(dimension, int(seed)) / "truth.parquet")
         positive = truth.filter("is_transshipment")
         routes = positive.select(ROUTE).unique().with_columns(y=pl.lit(True))
         units = positive.select(CORRIDOR).unique().with_columns(unit=pl.lit(True))
@@ -268,8 +308,8 @@ def corridor_quality(scored: pl.DataFrame) -> dict:
     }
 
 
-def main() -> None:
-    dimensions = [d for d in STRESS if d not in NOT_TRAINED_ON]
+def main(generators: tuple[str, ...] = ()) -> None:
+    dimensions = [d for d in STRESS if d not in NOT_TRAINED_ON] + list(generators)
     table = pl.concat([world_table(d, s) for d in dimensions for s in TUNING_SEEDS])
     print(
         f"{table.height:,} route-months from {len(dimensions) * len(TUNING_SEEDS)} worlds",
@@ -329,7 +369,7 @@ def main() -> None:
             "threshold_quality_held_out": line_quality,
         },
         "trained": dt.date.today().isoformat(),
-        "command": "python scripts/train_detector.py",
+        "command": " ".join(["python", "scripts/train_detector.py", *sys.argv[1:]]),
     }
     (out / "route_model.info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out / 'route_model.json'}")
@@ -367,4 +407,25 @@ def learning_curve() -> None:
 
 
 if __name__ == "__main__":
-    learning_curve() if "--learning-curve" in sys.argv[1:] else main()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--learning-curve",
+        action="store_true",
+        help="would more training worlds help? (trees on 2, 4 and 8 tuning seeds; nothing written)",
+    )
+    ap.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the draw of negatives and row samples (0: the shipped trees')",
+    )
+    ap.add_argument(
+        "--generators",
+        nargs="+",
+        choices=sorted(GENERATORS),
+        default=[],
+        help="add the tuning seeds' worlds of these benchmark generators",
+    )
+    args = ap.parse_args()
+    PARAMS["random_state"] = CORRIDOR_PARAMS["random_state"] = args.random_state
+    learning_curve() if args.learning_curve else main(tuple(args.generators))
