@@ -12,6 +12,7 @@ import gzip
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,6 +158,26 @@ def test_a_value_edited_into_a_store_is_refused_where_it_lies(tmp_path, store, c
         assert "the store is damaged" in err
     assert snapshot(store) == before
     assert not (tmp_path / "f.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [("value_usd", math.inf), ("value_usd", 1e17), ("value_usd", -5.0), ("qty", math.nan)],
+)
+def test_a_frame_of_ones_own_with_a_value_the_cleaning_refuses_is_an_input_error(tmp_path, store,
+                                                                                 amount):  # fmt: skip
+    # A frame is not cleaned: before, inf and 1e17 stopped detect_routes in an
+    # exact sum ("conversion from f64 to i64 failed"), and -5 was read as trade.
+    from tradeflows import Report, TradeflowsInputError, detect_routes
+
+    column, bad = amount
+    rows = scan_store(store).collect()
+    rows = pl.concat([rows, rows.with_columns(pl.lit(bad).cast(rows.schema[column]).alias(column))])
+    for call in (lambda: detect_routes(rows), lambda: Report(rows.lazy())):
+        shown = re.escape("row 1 (from 0) holds ") + ".*" + re.escape(f"{column} {bad:g}")
+        with pytest.raises(TradeflowsInputError, match=shown):
+            call()
+    assert detect_routes(rows.head(1)).is_empty()  # the good row alone reads
 
 
 def test_a_store_whose_every_row_was_dropped_reads_as_empty(tmp_path, capsys):

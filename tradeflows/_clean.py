@@ -35,6 +35,7 @@ __all__ = [
     "drop_aggregates",
     "drop_hs_parents",
     "ensure_aux",
+    "first_bad_amount",
     "flag_unit_slips",
     "mark_invalid",
     "merge_breakdowns",
@@ -268,6 +269,38 @@ def bad_amount() -> pl.Expr:
         q = pl.col(col)
         bad = bad | q.is_nan() | q.is_infinite() | (q < 0)
     return bad.fill_null(False)
+
+
+def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:
+    """The first row of ``lf`` that :func:`bad_amount` refuses: its amounts and ``keep``
+    columns, with ``shown`` (``value_usd inf``, ...); None where there is none.
+
+    A frame without ``net_kg`` or ``qty`` has none of them to refuse. One
+    pass over the amounts (a scan reads those columns only).
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"value_usd": [5.0, float("inf")], "net_kg": [1.0, None]})
+    >>> first_bad_amount(lf)["shown"]
+    'value_usd inf'
+    >>> first_bad_amount(lf.head(1)) is None
+    True
+    """
+    names = lf.collect_schema().names()
+    amounts = [
+        pl.col(c).cast(pl.Float64, strict=False)
+        if c in names
+        else pl.lit(None, pl.Float64).alias(c)
+        for c in ("value_usd", "net_kg", "qty")
+    ]
+    found = engine.collect(lf.select(*keep, *amounts).filter(bad_amount()).head(1), "cpu")
+    if found.is_empty():
+        return None
+    row = found.row(0, named=True)
+    shown = ", ".join(
+        f"{c} {row[c]:g}" for c in ("value_usd", "net_kg", "qty") if row[c] is not None
+    )
+    return {**row, "shown": shown}
 
 
 @_verb

@@ -50,7 +50,13 @@ from tradeflows._chunked import (
     period_in,
     refuse_bad_input,
 )
-from tradeflows._clean import audit_from_counts, bad_amount, idle_from_traces, period_traces
+from tradeflows._clean import (
+    INPUT_ERRORS,
+    audit_from_counts,
+    first_bad_amount,
+    idle_from_traces,
+    period_traces,
+)
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._files import write_text_atomic
 from tradeflows._io import (
@@ -212,20 +218,12 @@ def _check_amounts(store: Path, files: list[Path]) -> None:
     """
     if not files:
         return
-    amounts = ["value_usd", "net_kg", "qty"]
-    found = _engine.collect(
-        pl.scan_parquet(files, hive_partitioning=False, glob=False, include_file_paths="_file")
-        .select("_file", *amounts)
-        .filter(bad_amount())
-        .head(1),
-        "cpu",
-    )
-    if found.height:
-        r = found.row(0, named=True)
-        shown = ", ".join(f"{c} {r[c]:g}" for c in amounts if r[c] is not None)
+    scan = pl.scan_parquet(files, hive_partitioning=False, glob=False, include_file_paths="_file")
+    bad = first_bad_amount(scan, "_file")
+    if bad is not None:
         raise TradeflowsInputError(
-            f"{store}: {Path(r['_file']).relative_to(store)} holds a row with {shown}: a value "
-            "or quantity is negative, not finite, or above USD 10 trillion; the store is damaged"
+            f"{store}: {Path(bad['_file']).relative_to(store)} holds a row with {bad['shown']}: "
+            f"{INPUT_ERRORS['bad_amount']}; the store is damaged"
         )
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._clean import canonical_rows
+from tradeflows._clean import INPUT_ERRORS, canonical_rows, first_bad_amount
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import logger, step
 from tradeflows._mirror import collect_context, collect_mirror
@@ -115,7 +116,16 @@ def load_canonical(
     from tradeflows._store import open_sources
 
     if isinstance(sources, (pl.LazyFrame, pl.DataFrame)):
-        return canonical_rows(sources.lazy())
+        # A frame of one's own is not cleaned: a value the cleaning refuses
+        # (inf, 1e17) would stop an exact sum deep inside, as an internal error.
+        rows = canonical_rows(sources.lazy())
+        bad = first_bad_amount(rows.with_row_index("_row"), "_row")
+        if bad is not None:
+            raise TradeflowsInputError(
+                f"the rows given: row {bad['_row']} (from 0) holds {bad['shown']}: "
+                f"{INPUT_ERRORS['bad_amount']} (tradeflows.clean.clean drops such rows)"
+            )
+        return rows
     return open_sources(sources, engine=engine)[0]
 
 
