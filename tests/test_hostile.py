@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._files import write_frame_atomic
 from tradeflows._store import ingest, read_audit, scan_store
 from tradeflows.cli import main
@@ -158,6 +159,9 @@ def test_a_value_edited_into_a_store_is_refused_where_it_lies(tmp_path, store, c
         assert "the store is damaged" in err
     assert snapshot(store) == before
     assert not (tmp_path / "f.csv").exists()
+    # The same store read by URL (object storage, here file://).
+    with pytest.raises(TradeflowsInputError, match=re.escape(f"{column} {bad:g}")):
+        scan_store(store.as_uri())
 
 
 @pytest.mark.parametrize(
@@ -168,7 +172,7 @@ def test_a_frame_of_ones_own_with_a_value_the_cleaning_refuses_is_an_input_error
                                                                                  amount):  # fmt: skip
     # A frame is not cleaned: before, inf and 1e17 stopped detect_routes in an
     # exact sum ("conversion from f64 to i64 failed"), and -5 was read as trade.
-    from tradeflows import Report, TradeflowsInputError, detect_routes
+    from tradeflows import Report, detect_routes
 
     column, bad = amount
     rows = scan_store(store).collect()

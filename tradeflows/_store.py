@@ -244,11 +244,20 @@ def _scan_remote(url: str, storage_options: dict | None) -> pl.LazyFrame:
     doc = parse_audit(data, f"{url}/audit.json")
     if not doc.get("data"):
         return pl.LazyFrame(schema=CANONICAL)
-    return pl.scan_parquet(
+    scan = pl.scan_parquet(
         f"{base}/{doc['data']}/**/*.parquet",
         hive_partitioning=False,
         storage_options=storage_options,
-    ).select(list(CANONICAL))
+        include_file_paths="_file",
+    )
+    # As a local store's (_check_amounts): the amounts of every file, read once.
+    bad = first_bad_amount(scan, "_file")
+    if bad is not None:
+        raise TradeflowsInputError(
+            f"{url}: {bad['_file']} holds a row with {bad['shown']}: "
+            f"{INPUT_ERRORS['bad_amount']}; the store is damaged"
+        )
+    return scan.select(list(CANONICAL))
 
 
 def _sum_counts(entries: Iterable[Mapping]) -> dict:
