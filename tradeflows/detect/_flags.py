@@ -119,7 +119,8 @@ def load_canonical(
         # A frame of one's own is not cleaned: a value the cleaning refuses
         # (inf, 1e17) would stop an exact sum deep inside, as an internal error.
         rows = canonical_rows(sources.lazy())
-        bad = first_bad_amount(rows.with_row_index("_row"), "_row")
+        amounts = [c for c in ("value_usd", "net_kg", "qty") if c in rows.collect_schema()]
+        bad = first_bad_amount(rows.select(amounts).with_row_index("_row"), "_row")
         if bad is not None:
             raise TradeflowsInputError(
                 f"the rows given: row {bad['_row']} (from 0) holds {bad['shown']}: "
