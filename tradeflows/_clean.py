@@ -27,6 +27,7 @@ from tradeflows._reference import AGGREGATE, WORLD, hs_codes, hs_concordance
 from tradeflows._schema import AUX_COLUMNS, CANONICAL, FLOWS, FREQS, KEY
 
 __all__ = [
+    "AMOUNTS",
     "INPUT_ERRORS",
     "audit",
     "bad_period",
@@ -271,6 +272,10 @@ def bad_amount() -> pl.Expr:
     return bad.fill_null(False)
 
 
+#: The amounts a row carries: what :func:`bad_amount` reads.
+AMOUNTS = ("value_usd", "net_kg", "qty")
+
+
 def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:
     """The first row of ``lf`` that :func:`bad_amount` refuses: its amounts and ``keep``
     columns, with ``shown`` (``value_usd inf``, ...); None where there is none.
@@ -291,15 +296,13 @@ def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:
         pl.col(c).cast(pl.Float64, strict=False)
         if c in names
         else pl.lit(None, pl.Float64).alias(c)
-        for c in ("value_usd", "net_kg", "qty")
+        for c in AMOUNTS
     ]
     found = engine.collect(lf.select(*keep, *amounts).filter(bad_amount()).head(1), "cpu")
     if found.is_empty():
         return None
     row = found.row(0, named=True)
-    shown = ", ".join(
-        f"{c} {row[c]:g}" for c in ("value_usd", "net_kg", "qty") if row[c] is not None
-    )
+    shown = ", ".join(f"{c} {row[c]:g}" for c in AMOUNTS if row[c] is not None)
     return {**row, "shown": shown}
 
 

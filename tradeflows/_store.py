@@ -219,10 +219,16 @@ def _check_amounts(store: Path, files: list[Path]) -> None:
     if not files:
         return
     scan = pl.scan_parquet(files, hive_partitioning=False, glob=False, include_file_paths="_file")
+    _refuse_bad_amounts(scan, str(store), lambda file: Path(file).relative_to(store))
+
+
+def _refuse_bad_amounts(scan: pl.LazyFrame, store: str, shown: Callable[[str], object]) -> None:
+    """Raise if a row of ``scan`` (its files in ``_file``, named by ``shown``) holds an
+    amount the cleaning never lets in."""
     bad = first_bad_amount(scan, "_file")
     if bad is not None:
         raise TradeflowsInputError(
-            f"{store}: {Path(bad['_file']).relative_to(store)} holds a row with {bad['shown']}: "
+            f"{store}: {shown(bad['_file'])} holds a row with {bad['shown']}: "
             f"{INPUT_ERRORS['bad_amount']}; the store is damaged"
         )
 
@@ -251,12 +257,7 @@ def _scan_remote(url: str, storage_options: dict | None) -> pl.LazyFrame:
         include_file_paths="_file",
     )
     # As a local store's (_check_amounts): the amounts of every file, read once.
-    bad = first_bad_amount(scan, "_file")
-    if bad is not None:
-        raise TradeflowsInputError(
-            f"{url}: {bad['_file']} holds a row with {bad['shown']}: "
-            f"{INPUT_ERRORS['bad_amount']}; the store is damaged"
-        )
+    _refuse_bad_amounts(scan, url, str)
     return scan.select(list(CANONICAL))
 
 

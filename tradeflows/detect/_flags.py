@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._clean import INPUT_ERRORS, canonical_rows, first_bad_amount
+from tradeflows._clean import AMOUNTS, INPUT_ERRORS, canonical_rows, first_bad_amount
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import logger, step
@@ -119,7 +119,7 @@ def load_canonical(
         # A frame of one's own is not cleaned: a value the cleaning refuses
         # (inf, 1e17) would stop an exact sum deep inside, as an internal error.
         rows = canonical_rows(sources.lazy())
-        amounts = [c for c in ("value_usd", "net_kg", "qty") if c in rows.collect_schema()]
+        amounts = [c for c in AMOUNTS if c in rows.collect_schema()]
         bad = first_bad_amount(rows.select(amounts).with_row_index("_row"), "_row")
         if bad is not None:
             raise TradeflowsInputError(
