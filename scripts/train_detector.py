@@ -38,9 +38,9 @@ the tuning seeds' worlds of the benchmarks' other generators
 (``bench_transfer.py`` at noise 1.0 on odd seeds and 2.2 on even ones,
 ``bench_third.py`` at 1.0; none of their evaluation seeds), each as one more
 dimension, kept in ``benchmarks/data/train_mix/``. Either writes the trees
-into the package like the plain run: measure with the benchmarks, then
-``git checkout tradeflows/detect/`` (benchmarks/RESULTS.md, 2026-12-06,
-"trained on other generators' worlds").
+into the package like the plain run: ``scripts/compare_draws.py`` trains
+at several states, reads the benchmarks and puts the shipped trees back
+(benchmarks/RESULTS.md, 2026-12-06, "trained on other generators' worlds").
 """
 
 from __future__ import annotations
