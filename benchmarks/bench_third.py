@@ -56,7 +56,6 @@ print).
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 import sys
 from pathlib import Path
 
@@ -67,7 +66,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_detect import corridor_places, flagged_hits  # noqa: E402
 from bench_ingest import machine, record  # noqa: E402
-from bench_transfer import COUNTRIES, PRODUCTS, cli, month_to_month, scored  # noqa: E402
+from bench_transfer import COUNTRIES, PRODUCTS, Tally, cli, month_to_month, scored  # noqa: E402
 
 MONTHS = [dt.date(2018 + i // 12, i % 12 + 1, 1) for i in range(84)]
 WEST = ["USA", "DEU", "JPN", "KOR", "FRA", "GBR", "ITA", "NLD", "POL", "CZE", "SWE", "CAN"]
@@ -320,16 +319,13 @@ def run(seeds: list[int], noise: float, save: bool, without: frozenset = frozens
         "| seed | month-to-month change (median) | corridor AP | ceiling | look-alikes in the top k | flagged (true) | naive AP | money AP | detect s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
-    ours, naive, money, dirty = [], [], [], 0
+    tally = Tally()
     for seed in seeds:
         lf, truth = world(seed, noise, without)
         got = scored(lf, truth, dests)
         r, nv, mv, seconds = got["ours"], got["naive"], got["money"], got["seconds"]
         flagged, hits, _ = flagged_hits(got["ranking"], truth)
-        ours.append(r["route_ap"])
-        naive.append(nv["route_ap"])
-        money.append(mv["route_ap"])
-        dirty += r["lookalikes_in_top_k"] > 0
+        tally.add(got)
         lines.append(
             f"| {seed} | {month_to_month(lf):.2f} | {r['route_ap']:.3f} | "
             f"{ap_ceiling(lf, truth):.2f} | {r['lookalikes_in_top_k']} of {r['k']} | "
@@ -338,9 +334,7 @@ def run(seeds: list[int], noise: float, save: bool, without: frozenset = frozens
         )
     lines += [
         "",
-        f"Median corridor AP {statistics.median(ours):.3f} ({min(ours):.2f}-{max(ours):.2f}); "
-        f"naive {statistics.median(naive):.3f}, money {statistics.median(money):.3f}; "
-        f"a look-alike in the top k in {dirty} of {len(seeds)} worlds.",
+        f"{tally.ap()}; {tally.baselines()}",
         "",
     ]
     record("\n".join(lines), save=save)

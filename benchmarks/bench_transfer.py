@@ -343,6 +343,36 @@ def scored(lf, truth, destinations: list[str]) -> dict:
     }
 
 
+class Tally:
+    """What a generator's table ends with: the medians of each world's corridor AP,
+    ours and the naive and money methods', and the worlds with a look-alike in
+    the top k; :meth:`add` each world's :func:`scored`."""
+
+    def __init__(self) -> None:
+        self.ours: list[float] = []
+        self.naive: list[float] = []
+        self.money: list[float] = []
+        self.dirty = 0
+
+    def add(self, got: dict) -> None:
+        self.ours.append(got["ours"]["route_ap"])
+        self.naive.append(got["naive"]["route_ap"])
+        self.money.append(got["money"]["route_ap"])
+        self.dirty += got["ours"]["lookalikes_in_top_k"] > 0
+
+    def ap(self) -> str:
+        """``Median corridor AP 0.560 (0.37-0.80)``."""
+        ours = self.ours
+        return f"Median corridor AP {statistics.median(ours):.3f} ({min(ours):.2f}-{max(ours):.2f})"
+
+    def baselines(self) -> str:
+        """``naive 0.022, money 0.024; a look-alike in the top k in 3 of 10 worlds.``"""
+        return (
+            f"naive {statistics.median(self.naive):.3f}, money {statistics.median(self.money):.3f}; "
+            f"a look-alike in the top k in {self.dirty} of {len(self.ours)} worlds."
+        )
+
+
 def cli(run, doc: str, seeds: list[int], noise: list[float], diagnose=None,
         without: tuple[str, ...] = ()) -> None:  # fmt: skip
     """The command line of a generator's benchmark: ``run(seeds, noise, save)`` per noise
@@ -376,17 +406,14 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
         "| seed | month-to-month change (median) | corridor AP | value-weighted AP | look-alikes in the top k | naive AP | money AP | money: value-weighted AP | detect s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
-    ours, naive, money, dirty, weighted, money_weighted = [], [], [], 0, [], []
+    tally, weighted, money_weighted = Tally(), [], []
     for seed in seeds:
         lf, truth = world(seed, noise)
         got = scored(lf, truth, DESTINATIONS)
         r, nv, mv, seconds = got["ours"], got["naive"], got["money"], got["seconds"]
         weighted.append(value_weighted_ap(got["ranking"], truth))
         money_weighted.append(value_weighted_ap(got["money_scores"], truth))
-        ours.append(r["route_ap"])
-        naive.append(nv["route_ap"])
-        money.append(mv["route_ap"])
-        dirty += r["lookalikes_in_top_k"] > 0
+        tally.add(got)
         lines.append(
             f"| {seed} | {month_to_month(lf):.2f} | {r['route_ap']:.3f} | {weighted[-1]:.3f} | "
             f"{r['lookalikes_in_top_k']} of {r['k']} | {nv['route_ap']:.3f} | "
@@ -394,11 +421,8 @@ def run(seeds: list[int], noise: float, save: bool) -> None:
         )
     lines += [
         "",
-        f"Median corridor AP {statistics.median(ours):.3f} ({min(ours):.2f}-{max(ours):.2f}), "
-        f"value-weighted {statistics.median(weighted):.3f} "
-        f"(money: {statistics.median(money_weighted):.3f}); "
-        f"naive {statistics.median(naive):.3f}, money {statistics.median(money):.3f}; "
-        f"a look-alike in the top k in {dirty} of {len(seeds)} worlds.",
+        f"{tally.ap()}, value-weighted {statistics.median(weighted):.3f} "
+        f"(money: {statistics.median(money_weighted):.3f}); {tally.baselines()}",
         "",
     ]
     record("\n".join(lines), save=save)
