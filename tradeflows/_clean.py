@@ -251,6 +251,10 @@ def _hs_known() -> pl.Expr:
     return (hs == "TOTAL") | (chapter_ok & (old | exact | chapter.is_in(special)))
 
 
+#: The amounts a row carries: what :func:`bad_amount` reads.
+AMOUNTS = ("value_usd", "net_kg", "qty")
+
+
 def bad_amount() -> pl.Expr:
     """A value or quantity that is NaN, infinite, negative, or a value above :data:`MAX_VALUE_USD`.
 
@@ -266,14 +270,10 @@ def bad_amount() -> pl.Expr:
     """
     value = pl.col("value_usd")
     bad = value.is_nan() | (value < 0) | (value > MAX_VALUE_USD)  # inf > MAX, -inf < 0
-    for col in ("net_kg", "qty"):
+    for col in AMOUNTS[1:]:  # the quantities
         q = pl.col(col)
         bad = bad | q.is_nan() | q.is_infinite() | (q < 0)
     return bad.fill_null(False)
-
-
-#: The amounts a row carries: what :func:`bad_amount` reads.
-AMOUNTS = ("value_usd", "net_kg", "qty")
 
 
 def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:
