@@ -166,7 +166,12 @@ def corridor_places(ranked, truth):
     have one), its ``place`` among the ranking's corridors (null: not
     ranked) and whether it is in the top k (``found``; k = true corridors);
     each corridor of the top k that carries no episode, with the kind of the
-    look-alike it carries (null: none, chance).
+    look-alike it carries (null: none, chance) and what it ``shares`` with a
+    true corridor of the world: "hub and product" (another destination of
+    an episode's inflow), else "destination and product" (another hub of an
+    episode's direct leg), else null. Most of the chance corridors of the
+    stress suite's top k share one of them (benchmarks/RESULTS.md,
+    2026-12-06, "what the 'chance' corridors of the top k are").
     """
     import polars as pl
 
@@ -191,13 +196,39 @@ def corridor_places(ranked, truth):
     labels = truth.group_by(CORRIDOR, maintain_order=True).agg(
         pl.col("kind").first(), pl.col("is_transshipment").any()
     )
+    episodes = truth.filter("is_transshipment")
+    shares = [
+        episodes.select(*pair).unique().with_columns(**{name: pl.lit(name)})
+        for pair, name in ((["hub", "hs"], "hub and product"),
+                           (["destination", "hs"], "destination and product"))
+    ]  # fmt: skip
     false = (
         place.filter(pl.col("place") <= k)
         .join(labels, on=CORRIDOR, how="left")
         .filter(~pl.col("is_transshipment").fill_null(False))
         .drop("is_transshipment")
+        .join(shares[0], on=["hub", "hs"], how="left")
+        .join(shares[1], on=["destination", "hs"], how="left")
+        .select(
+            *place.columns, "kind", shares=pl.coalesce("hub and product", "destination and product")
+        )
     )
     return true, false
+
+
+def false_cause():
+    """What a false corridor of the top k is (:func:`corridor_places`): its
+    look-alike's kind, else chance, said beside what it shares with a true
+    corridor."""
+    import polars as pl
+
+    return (
+        pl.when(pl.col("kind").is_not_null())
+        .then(pl.col("kind"))
+        .when(pl.col("shares").is_not_null())
+        .then(pl.format("chance on a true corridor's {}", pl.col("shares")))
+        .otherwise(pl.lit("chance"))
+    )
 
 
 def diagnose(seed_set: str, dimensions: list[str], save: bool) -> None:
@@ -219,7 +250,9 @@ def diagnose(seed_set: str, dimensions: list[str], save: bool) -> None:
         "Per dimension, the true corridors by their episode's kind (in the top k: the",
         "share of them among the world's k best corridors; median place; not ranked:",
         "no route reaches them), and the corridors of the top k that carry no episode, by",
-        "the look-alike they carry (chance: none).",
+        "the look-alike they carry (chance: none), chance said beside what it shares with",
+        "a true corridor (its hub and product: another destination of an episode's inflow;",
+        "its destination and product: another hub of an episode's direct leg).",
         "",
         "| dimension | episode | true corridors | in the top k | median place | not ranked |",
         "|---|---|---|---|---|---|",
@@ -233,7 +266,7 @@ def diagnose(seed_set: str, dimensions: list[str], save: bool) -> None:
             ranked = corridors(detect_routes(scan_store(folder / "store")))
             true, false = corridor_places(ranked, truth)
             trues.append(true)
-            falses.append(false.select(dimension=pl.lit(dim), kind=pl.col("kind")))
+            falses.append(false.select(dimension=pl.lit(dim), kind=false_cause()))
         by_kind = (
             pl.concat(trues)
             .group_by("kind")
@@ -248,7 +281,7 @@ def diagnose(seed_set: str, dimensions: list[str], save: bool) -> None:
         for kind, n, share, median, unranked in by_kind.rows():
             shown = "-" if median is None else f"{median:g}"
             lines.append(f"| {dim} | {kind} | {n} | {share:.0%} | {shown} | {unranked} |")
-    false = pl.concat(falses).with_columns(pl.col("kind").fill_null("chance"))
+    false = pl.concat(falses)
     lines += ["", "| dimension | false corridors in the top k, by what they carry |", "|---|---|"]
     for dim in dimensions:
         counts = (

@@ -64,7 +64,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_detect import corridor_places, flagged_hits  # noqa: E402
+from bench_detect import corridor_places, false_cause, flagged_hits  # noqa: E402
 from bench_ingest import machine, record  # noqa: E402
 from bench_transfer import COUNTRIES, PRODUCTS, Tally, cli, month_to_month, scored  # noqa: E402
 
@@ -346,7 +346,8 @@ def diagnose(seeds: list[int], noise: float, save: bool, without: frozenset = fr
     Each true corridor's place among the corridors (found: within its world's
     top k), by how its episode was booked, hidden and coded; each false
     corridor in the top k, by what it is: a look-alike's label, the origin of
-    an episode the destination books by origin (ranked as a hub), or chance.
+    an episode the destination books by origin (ranked as a hub), or chance
+    (beside what it shares with a true corridor: :func:`bench_detect.false_cause`).
     """
     import polars as pl
 
@@ -360,11 +361,9 @@ def diagnose(seeds: list[int], noise: float, save: bool, without: frozenset = fr
         )
         false.append(
             wrong.join(booked_by_origin, on=["hub", "destination", "hs"], how="left").select(
-                cause=pl.when(pl.col("kind").is_not_null())
-                .then(pl.col("kind"))
-                .when(pl.col("by_origin"))
+                cause=pl.when(pl.col("kind").is_null() & pl.col("by_origin"))
                 .then(pl.lit("the origin of an episode booked by origin, as a hub"))
-                .otherwise(pl.lit("chance"))
+                .otherwise(false_cause())
             )
         )
     found = pl.concat(found).with_columns(

@@ -107,6 +107,33 @@ def test_corridor_places_says_where_the_true_corridors_rank_and_what_the_false_o
     assert false["hub"].to_list() == ["SGP"] and false["kind"].to_list() == ["entrepot"]
 
 
+def test_a_false_corridor_is_said_beside_what_it_shares_with_a_true_one():
+    from bench_detect import corridor_places, false_cause
+
+    truth = pl.DataFrame({
+        "origin": ["USA", "DEU"], "hub": ["MYS", "ARM"], "destination": ["CHN", "RUS"],
+        "hs": ["847150", "851762"], "period": [dt.date(2023, 1, 1)] * 2,
+        "kind": ["pass_through", "hidden_reexport"], "is_transshipment": [True, True],
+    })  # fmt: skip
+    # k = 2: the top two are another destination of MYS's inflow of 847150
+    # and another hub to RUS of 851762; a third, sharing nothing, comes next.
+    ranked = pl.DataFrame({
+        "rank": [1, 2, 3, 4, 5],
+        "hub": ["MYS", "KAZ", "SGP", "MYS", "ARM"],
+        "destination": ["IRN", "RUS", "BLR", "CHN", "RUS"],
+        "hs": ["847150", "851762", "300490", "847150", "851762"],
+    })  # fmt: skip
+    _, false = corridor_places(ranked, truth)
+    assert false.select("hub", "shares").rows() == [
+        ("MYS", "hub and product"), ("KAZ", "destination and product")
+    ]  # fmt: skip
+    causes = false.select(false_cause())["kind"].to_list()
+    assert causes == ["chance on a true corridor's hub and product",
+                      "chance on a true corridor's destination and product"]  # fmt: skip
+    k3 = corridor_places(ranked, pl.concat([truth, truth.with_columns(hub=pl.lit("VNM"))]))[1]
+    assert k3.filter(hub="SGP")["shares"].to_list() == [None]  # within the top k, shares nothing
+
+
 def test_a_world_without_some_parts_has_the_same_episodes_and_other_rows(third):
     from bench_third import PARTS
 
