@@ -4,6 +4,7 @@
     python scripts/train_detector.py --learning-curve   # would more worlds help?
     python scripts/train_detector.py --random-state 1   # how much is the draw?
     python scripts/train_detector.py --generators third # worlds of other generators too
+    python scripts/train_detector.py --held-out         # measure a variant; nothing written
 
 On the tuning seeds only (``benchmarks/bench_detect.py``: :data:`TUNING_SEEDS`;
 the evaluation seeds are never read here), for every world of the stress
@@ -308,7 +309,12 @@ def corridor_quality(scored: pl.DataFrame) -> dict:
     }
 
 
-def main(generators: tuple[str, ...] = ()) -> None:
+def main(generators: tuple[str, ...] = (), write: bool = True) -> None:
+    """Steps 1-4 of the module's docstring; with ``write`` False (``--held-out``),
+    steps 1-3 measured on held-out seeds and printed, nothing trained on every
+    world and nothing written: a variant screened in about 2 minutes on the
+    2-core machine, before ``scripts/compare_draws.py`` (three draws, with the
+    benchmarks: about 30) judges it."""
     dimensions = [d for d in STRESS if d not in NOT_TRAINED_ON] + list(generators)
     table = pl.concat([world_table(d, s) for d in dimensions for s in TUNING_SEEDS])
     print(
@@ -337,10 +343,14 @@ def main(generators: tuple[str, ...] = ()) -> None:
     print("corridor AP on held-out seeds (median per dimension): pooled evidence -> trees")
     for dim, q in quality_by_dimension.items():
         print(f"  {dim:20s} {q['evidence']:.3f} -> {q['trees']:.3f}", flush=True)
+    stress = [q["trees"] for dim, q in quality_by_dimension.items() if dim in STRESS]
+    print(f"  mean of the {len(stress)} stress dimensions: {np.mean(stress):.3f}", flush=True)
     # Where its leg is seen, a corridor is flagged from its trees' log-odds
     # (and a month over its line).
     line, line_quality = corridor_line(held_out_routes, threshold)
     print(f"corridor line {line} (held-out corridors: {line_quality})", flush=True)
+    if not write:
+        return
     model = train(table)
     out = ROOT / "tradeflows" / "detect"
     model.model_.save_model(str(out / "route_model.json"))
@@ -426,6 +436,14 @@ if __name__ == "__main__":
         default=[],
         help="add the tuning seeds' worlds of these benchmark generators",
     )
+    ap.add_argument(
+        "--held-out",
+        action="store_true",
+        help="measure on held-out tuning seeds only, as steps 1-3 do; nothing written",
+    )
     args = ap.parse_args()
     PARAMS["random_state"] = CORRIDOR_PARAMS["random_state"] = args.random_state
-    learning_curve() if args.learning_curve else main(tuple(args.generators))
+    if args.learning_curve:
+        learning_curve()
+    else:
+        main(tuple(args.generators), write=not args.held_out)
