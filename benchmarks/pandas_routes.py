@@ -39,7 +39,7 @@ from tradeflows._routes import FEATURES, ROUTE_KEY
 
 SKEY = ["kind", "a", "b", "p"]
 WINDOWS = (3, 6, 12)
-NULL_MIN = 1000
+NULL_MIN = 2400
 NULL_STEP = 0.01
 TAIL_Z = 2.326
 PRIOR_UP = (0.4, 0.65, 0.55, 0.37, 0.3, 0.25)

@@ -727,6 +727,35 @@ def test_one_hubs_own_records_rank_the_corridors_that_grew_to_tens_of_millions_f
     assert not warm.filter(pl.col("period") < dt.date(2018, 1, 1))["flagged"].any()
 
 
+@pytest.mark.parametrize("years", [(2017, 2023), (2019, 2023)])
+def test_one_hubs_real_records_flag_its_largest_surge_whatever_history_comes_first(
+    realdata, monkeypatch, years
+):
+    # Armstat's monthly records of Armenia, all goods by partner: its exports
+    # to Russia went from USD 30m-90m a month (2017-2021) to USD 300m from
+    # mid-2022. Read from 2017, the null of Armenia's largest flows rested on
+    # 1,473 series-months of 28 series, and 15 months of the surges to Hong
+    # Kong and the UAE were its 99th percentile: Russia's surge read as chance
+    # (1.6 on its scale, against 3.6 read from 2019) and nothing was flagged.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_calibration
+    from bench_detect import HUB_RECORDS_NAMED, armenia_records
+
+    monkeypatch.setattr(bench_calibration, "REALDATA", realdata)
+    lf, _ = armenia_records(years)
+    destinations = lf.filter(pl.col("flow") == "X").select("partner").unique().collect()
+    flags = detect_routes(lf, destinations=destinations["partner"].to_list(), hubs=["ARM"])
+    ranked = corridors(flags)
+    first = ranked.group_by("destination").agg(pl.col("rank").min()).sort("rank")
+    assert set(first["destination"].head(3)) == set(HUB_RECORDS_NAMED)
+    to_russia = ranked.filter(pl.col("destination") == "RUS")
+    assert to_russia["flagged"].any()
+    assert to_russia.filter("flagged")["extra_usd"].max() > 1e9
+
+
 @pytest.mark.parametrize("hub", ["TUR", "CIV", "CUW", "ALA", "ARM"])
 def test_reasons_name_each_country_once_after_a_name_with_accents(hub):
     """A hub named with letters beyond ASCII ("Türkiye") written first must not shift

@@ -352,7 +352,7 @@ def test_a_kind_too_sparse_for_its_own_null_takes_the_legs_spread_before_the_pri
             for b, c in zip(bins, n, strict=True)
         ]
 
-    legs = counts("leg", [-233, 0, 233], [25, 1950, 25])  # 99th percentile at 2.33
+    legs = counts("leg", [-233, 0, 233], [50, 3900, 50])  # 99th percentile at 2.33
     sparse = counts("leg4", [0], [10])
     changes = {f"_{w}{k}": [1.0] for k in WINDOWS for w in "uy"}
     dense = pl.LazyFrame(
@@ -362,6 +362,28 @@ def test_a_kind_too_sparse_for_its_own_null_takes_the_legs_spread_before_the_pri
     assert got["_r3"].item() == pytest.approx(_TAIL_Z / 2.33)
     prior = _empirical_null(dense, null_table(pl.DataFrame(sparse))).collect()
     assert prior["_r3"].item() == pytest.approx(1.0 / _PRIOR_UP[3])
+
+
+def test_a_class_whose_tail_one_episode_could_make_is_not_read_alone():
+    # An episode holds its series' window changes high for up to two years. In
+    # a class of 1,500 series-months, the 24 months of one episode are more
+    # than 1% of it: its 99th percentile would be the episode, and the
+    # episode's own rise would read as chance. Such a class takes the next
+    # tier (here, with no neighbours and no legs to take, the prior).
+    from tradeflows._routes.series import _PRIOR_UP, WINDOWS, _empirical_null, null_table
+
+    counts = [
+        {"window": k, "which": w, "kind": "leg", "cls": 4, "bin": b, "n": c}
+        for k in WINDOWS
+        for w in "uy"
+        for b, c in zip([0, 200], [1476, 24], strict=True)
+    ]
+    changes = {f"_{w}{k}": [2.0] for k in WINDOWS for w in "uy"}
+    dense = pl.LazyFrame(
+        {"kind": ["leg"], "_i": [0], "_sd": [0.0], **{f"_c{k}": [4] for k in WINDOWS}, **changes}
+    )
+    got = _empirical_null(dense, null_table(pl.DataFrame(counts))).collect()
+    assert got["_r6"].item() == pytest.approx(2.0 / _PRIOR_UP[4])
 
 
 def _one_class(spreads: list[list[float]]) -> pl.DataFrame:
@@ -374,7 +396,7 @@ def _one_class(spreads: list[list[float]]) -> pl.DataFrame:
         {"window": k, "which": w, "kind": "leg", "cls": 3, "bin": b, "n": c}
         for k in WINDOWS
         for w in "uy"
-        for b, c in zip([-233, 0, 233], [25, 1950, 25], strict=True)
+        for b, c in zip([-233, 0, 233], [50, 3900, 50], strict=True)
     ]
     dense = pl.LazyFrame(
         {

@@ -815,9 +815,9 @@ class Report:
     >>> report = Report([datasets_dir() / "eu_electronics_exports_2020_2022.parquet"],
     ...                 config={"detect": {"destinations": ["RUS"]}}, built="now")
     >>> report.summary["n_flagged_routes"], int(report.corridors["flagged"].sum())
-    (26, 26)
+    (30, 30)
     >>> path = report.write_html(tempfile.mkdtemp() + "/report.html")
-    >>> "26 flagged corridors" in report._repr_html_()
+    >>> "30 flagged corridors" in report._repr_html_()
     True
     """
 

@@ -441,8 +441,16 @@ def _back(expr: pl.Expr, k: int) -> pl.Expr:
     return pl.when(inside).then(expr.shift(k))
 
 
-#: Series-months of a class that its own null spread needs.
-_NULL_MIN = 1000
+#: Series-months of a class (or of a class with its neighbours) that its own
+#: null spread needs. The spread is read at the 99th percentile, and an
+#: episode holds its series' window changes high for up to two years: under
+#: 100 x 24 series-months, one episode's months are more than 1% of the
+#: class and make its tail alone, so that its own rise reads as chance. In
+#: Armenia's own records from 2017 (benchmarks/RESULTS.md, 2026-12-06), the
+#: class of its largest flows held 1,473 series-months of 28 series, 15 of
+#: them the surges to Hong Kong and the UAE: read against them, the surge to
+#: Russia (USD 60m to 300m a month) was chance and nothing was flagged.
+_NULL_MIN = 2400
 #: The spread of chance (a change's 99th percentile over 2.33, above and below
 #: the median) by size class, where the data holds too few series to measure
 #: it: as measured on the calibrated synthetic worlds, whose series move as
@@ -607,8 +615,8 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     scaled so that the class's 99th percentile (1st, for falls) sits at 2.33,
     the normal's: what matters is how a change compares with the tail of
     chance, not with its body (a small flow's changes are mostly exactly
-    zero). A class of fewer than ``_NULL_MIN`` series-months takes the class
-    and its two neighbours together; failing that, a kind other than the
+    zero). A class of fewer than ``_NULL_MIN`` series-months (too few to keep
+    one episode out of its tail) takes the class and its two neighbours together; failing that, a kind other than the
     product-level legs (a heading, a hub's or a destination's total) takes
     the legs' spread of the same size (their class, then with its
     neighbours): the data's own noise, whatever the query's destinations;
