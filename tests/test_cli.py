@@ -161,6 +161,27 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     assert pl.read_csv(csv)["flagged"].all()
 
 
+def test_detect_says_why_nothing_is_scored_when_every_flow_is_small(tmp_path, small_world, capsys):
+    # The same world in thousands of dollars: no leg carries USD 100k in a
+    # month, no route is scored, and the summary says why instead of "0 flagged".
+    import polars as pl
+
+    from tradeflows._store import scan_store
+
+    store = tmp_path / "store"
+    assert main(["ingest", str(small_world / "comtrade"), "--out", str(store), "--quiet"]) == 0
+    thousands = tmp_path / "thousands.parquet"
+    scan_store(store).with_columns(pl.col("value_usd") / 1000).collect().write_parquet(thousands)
+    capsys.readouterr()
+    assert main(["detect", str(store), "--out", str(tmp_path / "usd.parquet")]) == 0
+    usd = capsys.readouterr().out
+    assert main(["detect", str(thousands), "--out", str(tmp_path / "k.parquet")]) == 0
+    small = capsys.readouterr().out
+    assert " 0 flagged" not in usd and "--min-usd 0" not in usd
+    assert " 0 flagged on 0 corridors" in small
+    assert "carries USD 100.0k in some month" in small and "--min-usd 0" in small
+
+
 def test_detect_says_how_far_the_lines_rose_and_can_keep_them_as_trained(
     tmp_path, small_world, capsys
 ):

@@ -542,6 +542,13 @@ def detect(
         f"{flagged.height:,} flagged on {hit.height:,} corridors carrying {_usd(at_stake)} above "
         "their usual level"
     )
+    if hit.is_empty() and query.min_usd > 0:
+        # Data in thousands of dollars, or of small flows, leaves most routes
+        # below the materiality line: say so rather than let "nothing" stand.
+        _say(
+            f"  a route is scored only where one of its legs carries {_usd(query.min_usd)} in "
+            "some month: values in US dollars? (--min-usd 0 scores every route)"
+        )
     rate = base_rate(flags)
     if rate is not None and round(rate["line_raise"], 3) > 0:
         how = (
