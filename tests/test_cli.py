@@ -124,6 +124,28 @@ def test_installed_entry_point_and_summary(tmp_path, store):
     assert "<h1>tradeflows store summary</h1>" in html.read_text()
 
 
+def test_summary_says_when_product_codes_span_two_hs_revisions(tmp_path, capsys):
+    # The bundled EU data: CN8 codes of HS2017 to 2021 and of HS2022 in 2022
+    # (8517.13, smartphones, came out of 8517.12). Converted at ingest, one
+    # revision and nothing to say.
+    from tradeflows.datasets import datasets_dir
+
+    eu = str(datasets_dir() / "eu_electronics_exports_2020_2022.parquet")
+    mixed, converted = tmp_path / "mixed", tmp_path / "converted"
+    assert main(["ingest", eu, "--out", str(mixed), "--quiet"]) == 0
+    assert main(["ingest", eu, "--out", str(converted), "--revision", "HS2017", "--quiet"]) == 0
+    capsys.readouterr()
+    html = tmp_path / "summary.html"
+    assert main(["summary", str(mixed), "--html", str(html)]) == 0
+    said = capsys.readouterr().out
+    assert "product codes of 2 HS revisions (HS2017 2020-2021, HS2022 2022)" in said
+    assert "--revision HS2017" in said
+    page = html.read_text()
+    assert "<h2>HS revisions of the product codes</h2>" in page and "product codes of 2" in page
+    assert main(["summary", str(converted)]) == 0
+    assert "HS revisions" not in capsys.readouterr().out
+
+
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory):
     from tests.conftest import small_world as make

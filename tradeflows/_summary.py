@@ -14,9 +14,10 @@ from pathlib import Path
 import polars as pl
 
 from tradeflows import _engine as engine
+from tradeflows._routes.legs import is_product
 from tradeflows._store import read_audit, scan_store
 
-__all__ = ["store_summary", "summary_html", "summary_text"]
+__all__ = ["revisions_text", "store_summary", "summary_html", "summary_text"]
 
 
 def store_summary(store: str | Path) -> dict:
@@ -30,7 +31,9 @@ def store_summary(store: str | Path) -> dict:
     Returns
     -------
     dict
-        ``coverage`` (rows by year, flow and reporter) and the ``audit``.
+        ``coverage`` (rows by year, flow and reporter), the HS revisions of
+        the product rows (``revisions``: rows, first and last year) and the
+        ``audit``.
 
     See Also
     --------
@@ -56,11 +59,19 @@ def store_summary(store: str | Path) -> dict:
         .agg(rows=pl.len(), partners=pl.col("partner").n_unique())
         .sort("rows", "reporter", descending=[True, False])
     )
+    year = pl.col("period").dt.year()
+    revisions = engine.collect(
+        lf.filter(is_product())
+        .group_by("hs_revision")
+        .agg(rows=pl.len(), first=year.min(), last=year.max())
+        .sort("first", "hs_revision")
+    )
     return {
         "store": str(store),
         "rows": doc.get("store", {}).get("rows", 0),
         "by_year": by_year.to_dicts(),
         "reporters": reporters.to_dicts(),
+        "revisions": revisions.to_dicts(),
         "totals": doc.get("totals", {}),
         "files": doc.get("files", []),
     }
@@ -100,7 +111,44 @@ def summary_text(info: dict) -> str:
     ]
     lines += [f"  dropped {k}: {v}" for k, v in t.get("dropped", {}).items()]
     lines += [f"  changed {k}: {v}" for k, v in t.get("changed", {}).items()]
+    if len(info.get("revisions", [])) > 1:
+        lines.append(revisions_text(info["revisions"]))
     return "\n".join(lines)
+
+
+def revisions_text(revisions: list[dict]) -> str:
+    """What a store of product codes of several HS revisions means for its series.
+
+    HS is revised every five years, and codes split or move (HS2022's
+    8517.13, smartphones, came out of 8517.12): a code that moved ends its
+    series where the revision changes and its successor starts one, which
+    reads as a fall and a new flow. ``ingest --revision HS2017`` converts them.
+
+    Parameters
+    ----------
+    revisions : list of dict
+        :func:`store_summary`'s ``revisions``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(revisions_text([{"hs_revision": "HS2017", "rows": 5, "first": 2020, "last": 2021},
+    ...                       {"hs_revision": "HS2022", "rows": 2, "first": 2022, "last": 2022}]))
+    product codes of 2 HS revisions (HS2017 2020-2021, HS2022 2022): a code that moved between them breaks its series where the revision changes ('tradeflows ingest --revision HS2017' converts them)
+    """
+
+    def years(r: dict) -> str:
+        return f"{r['first']}" if r["first"] == r["last"] else f"{r['first']}-{r['last']}"
+
+    spans = ", ".join(f"{r['hs_revision']} {years(r)}" for r in revisions)
+    return (
+        f"product codes of {len(revisions)} HS revisions ({spans}): a code that moved between "
+        "them breaks its series where the revision changes ('tradeflows ingest --revision "
+        "HS2017' converts them)"
+    )
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:
@@ -149,6 +197,8 @@ def summary_html(info: dict) -> str:
     reasons = [{"reason": k, "rows": v} for k, v in t.get("dropped", {}).items()]
     changes = [{"change": k, "rows": v} for k, v in t.get("changed", {}).items()]
     files = [{**f, "sha256": f["sha256"][:12]} for f in info["files"]]
+    several = info.get("revisions", [])
+    revisions = f"<p>{html.escape(revisions_text(several))}.</p>" if len(several) > 1 else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tradeflows store summary</title>
@@ -166,6 +216,9 @@ th {{ background: #f3f3f3; }}
 <h2>Rows changed, by reason</h2>{_table(changes, ["change", "rows"])}
 <h2>Coverage by year</h2>{_table(info["by_year"], ["year", "freq", "rows", "value_usd"])}
 <h2>Reporters</h2>{_table(info["reporters"], ["reporter", "rows", "partners"])}
+<h2>HS revisions of the product codes</h2>{
+        _table(info.get("revisions", []), ["hs_revision", "rows", "first", "last"])
+    }{revisions}
 <h2>Files</h2>{
         _table(
             files,
