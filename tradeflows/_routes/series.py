@@ -615,8 +615,9 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     scaled so that the class's 99th percentile (1st, for falls) sits at 2.33,
     the normal's: what matters is how a change compares with the tail of
     chance, not with its body (a small flow's changes are mostly exactly
-    zero). A class of fewer than ``_NULL_MIN`` series-months (too few to keep
-    one episode out of its tail) takes the class and its two neighbours together; failing that, a kind other than the
+    zero). A class of fewer than ``_NULL_MIN`` series-months (too few to
+    keep one episode out of its tail) takes the class and its two neighbours
+    together; failing that, a kind other than the
     product-level legs (a heading, a hub's or a destination's total) takes
     the legs' spread of the same size (their class, then with its
     neighbours): the data's own noise, whatever the query's destinations;
