@@ -337,27 +337,49 @@ def test_the_usual_size_class_is_the_class_of_the_lower_median_of_the_window_bef
     assert expected.count(None) > 40 * 12  # the warm-up of every series
 
 
+def _null_counts(kind: str, cls: int, bins: list[int], n: list[int]) -> list[dict]:
+    """:func:`null_counts` rows of one kind and size class: ``n[i]`` series-months
+    changed by ``bins[i]`` hundredths, in every window, against both pasts."""
+    from tradeflows._routes.series import WINDOWS
+
+    return [
+        {"window": k, "which": w, "kind": kind, "cls": cls, "bin": b, "n": c}
+        for k in WINDOWS
+        for w in "uy"
+        for b, c in zip(bins, n, strict=True)
+    ]
+
+
+def _series_months(kind: str, cls: int, change: float, spreads: list[list[float]]) -> pl.LazyFrame:
+    """Series-months of one kind and size class whose change is ``change`` in every
+    window, one series per list of own spreads (``_sd``), one row per month."""
+    from tradeflows._routes.series import WINDOWS
+
+    return pl.LazyFrame(
+        {
+            "kind": kind,
+            "_i": [i for sd in spreads for i in range(len(sd))],
+            "_sd": [v for sd in spreads for v in sd],
+            **{f"_c{k}": cls for k in WINDOWS},
+            **{f"_{w}{k}": change for k in WINDOWS for w in "uy"},
+        }
+    )
+
+
+#: A leg class of 4,000 series-months whose 99th percentile is at 2.33.
+_LEGS_AT_2_33 = ([-233, 0, 233], [50, 3900, 50])
+
+
 def test_a_kind_too_sparse_for_its_own_null_takes_the_legs_spread_before_the_prior():
     # One hub's records: its exports at the heading (``leg4``) are a few series,
     # the product-level legs many. The heading's change is read against the
     # legs' spread of the same size class, as the query's other destinations
     # would give it, not against the calibrated worlds' prior.
-    from tradeflows._routes.series import _PRIOR_UP, _TAIL_Z, WINDOWS, _empirical_null, null_table
+    from tradeflows._routes.series import _PRIOR_UP, _TAIL_Z, _empirical_null, null_table
 
-    def counts(kind: str, bins: list[int], n: list[int]) -> list[dict]:
-        return [
-            {"window": k, "which": w, "kind": kind, "cls": 3, "bin": b, "n": c}
-            for k in WINDOWS
-            for w in "uy"
-            for b, c in zip(bins, n, strict=True)
-        ]
-
-    legs = counts("leg", [-233, 0, 233], [50, 3900, 50])  # 99th percentile at 2.33
-    sparse = counts("leg4", [0], [10])
-    changes = {f"_{w}{k}": [1.0] for k in WINDOWS for w in "uy"}
-    dense = pl.LazyFrame(
-        {"kind": ["leg4"], "_i": [0], "_sd": [0.0], **{f"_c{k}": [3] for k in WINDOWS}, **changes}
-    )
+    legs = _null_counts("leg", 3, *_LEGS_AT_2_33)
+    sparse = _null_counts("leg4", 3, [0], [10])
+    dense = _series_months("leg4", 3, 1.0, [[0.0]])
     got = _empirical_null(dense, null_table(pl.DataFrame(legs + sparse))).collect()
     assert got["_r3"].item() == pytest.approx(_TAIL_Z / 2.33)
     prior = _empirical_null(dense, null_table(pl.DataFrame(sparse))).collect()
@@ -370,18 +392,10 @@ def test_a_class_whose_tail_one_episode_could_make_is_not_read_alone():
     # than 1% of it: its 99th percentile would be the episode, and the
     # episode's own rise would read as chance. Such a class takes the next
     # tier (here, with no neighbours and no legs to take, the prior).
-    from tradeflows._routes.series import _PRIOR_UP, WINDOWS, _empirical_null, null_table
+    from tradeflows._routes.series import _PRIOR_UP, _empirical_null, null_table
 
-    counts = [
-        {"window": k, "which": w, "kind": "leg", "cls": 4, "bin": b, "n": c}
-        for k in WINDOWS
-        for w in "uy"
-        for b, c in zip([0, 200], [1476, 24], strict=True)
-    ]
-    changes = {f"_{w}{k}": [2.0] for k in WINDOWS for w in "uy"}
-    dense = pl.LazyFrame(
-        {"kind": ["leg"], "_i": [0], "_sd": [0.0], **{f"_c{k}": [4] for k in WINDOWS}, **changes}
-    )
+    counts = _null_counts("leg", 4, [0, 200], [1476, 24])
+    dense = _series_months("leg", 4, 2.0, [[0.0]])
     got = _empirical_null(dense, null_table(pl.DataFrame(counts))).collect()
     assert got["_r6"].item() == pytest.approx(2.0 / _PRIOR_UP[4])
 
@@ -390,23 +404,10 @@ def _one_class(spreads: list[list[float]]) -> pl.DataFrame:
     """:func:`_empirical_null` of series of one leg class (99th percentile of its
     changes at 2.33) whose change is 1.0 every month, one series per list of
     own spreads (``_sd``), one row per month."""
-    from tradeflows._routes.series import WINDOWS, _empirical_null, null_table
+    from tradeflows._routes.series import _empirical_null, null_table
 
-    legs = [
-        {"window": k, "which": w, "kind": "leg", "cls": 3, "bin": b, "n": c}
-        for k in WINDOWS
-        for w in "uy"
-        for b, c in zip([-233, 0, 233], [50, 3900, 50], strict=True)
-    ]
-    dense = pl.LazyFrame(
-        {
-            "kind": "leg",
-            "_i": [i for sd in spreads for i in range(len(sd))],
-            "_sd": [v for sd in spreads for v in sd],
-            **{f"_c{k}": 3 for k in WINDOWS},
-            **{f"_{w}{k}": 1.0 for k in WINDOWS for w in "uy"},
-        }
-    )
+    legs = _null_counts("leg", 3, *_LEGS_AT_2_33)
+    dense = _series_months("leg", 3, 1.0, spreads)
     return _empirical_null(dense, null_table(pl.DataFrame(legs))).collect()
 
 
