@@ -737,10 +737,9 @@ def test_one_hubs_real_records_flag_its_largest_surge_whatever_history_comes_fir
     # 1,473 series-months of 28 series, and 15 months of the surges to Hong
     # Kong and the UAE were its 99th percentile: Russia's surge read as chance
     # (1.6 on its scale, against 3.6 read from 2019) and nothing was flagged.
-    import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
     import bench_calibration
     from bench_detect import HUB_RECORDS_NAMED, armenia_records
 
