@@ -111,3 +111,22 @@ viz.route_legs(flags, best, pairs=tf.mirror(eu).collect(), coverage=coverage)
 
 # %%
 viz.score_heatmap(flags, top_hubs=len(hubs))
+
+# %% [markdown]
+# ## The same reading from all-goods trade by partner
+#
+# The EBRD's "Eurasian roundabout" was read from total trade by partner, with
+# no product detail: EU exports up 345% to Kyrgyzstan, 165% to Armenia, 94% to
+# Kazakhstan from 2021 to 2022. All-goods rows (`hs` `TOTAL`) only say who
+# filed unless a detection asks for them: `hs=["TOTAL"]` (`--hs TOTAL`) reads
+# them as one product. The bundled EU total exports, 2019 to 2024, ranked by
+# hub (each hub's routes to Russia rolled up):
+
+# %%
+totals = tf.datasets.load_eu_total_exports()
+by_hub = tf.corridors(tf.detect_routes(totals, destinations=["RUS"], hs=["TOTAL"]),
+                      by=["hub", "destination"])  # fmt: skip
+by_hub = by_hub.drop_nulls("score")
+print("hubs to Russia in order:", ", ".join(by_hub["hub"]))
+by_hub.select("rank", "hub", "hub_name", "flagged", "flagged_routes", "routes", "extra_usd",
+              "reasons").head(len(hubs))  # fmt: skip

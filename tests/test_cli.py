@@ -204,6 +204,34 @@ def test_detect_says_why_nothing_is_scored_when_every_flow_is_small(tmp_path, sm
     assert "carries USD 100.0k in some month" in small and "--min-usd 0" in small
 
 
+def test_detect_says_why_nothing_is_scored_in_trade_by_partner_and_reads_it_with_hs_total(
+    tmp_path, capsys
+):
+    # All-goods exports by partner (the EU's to Russia and its neighbours):
+    # no product code, so no route by default, and the summary says how to read them.
+    from tradeflows.datasets import load_eu_total_exports
+
+    totals = tmp_path / "totals.parquet"
+    load_eu_total_exports().collect().write_parquet(totals)
+    store = tmp_path / "store"
+    assert main(["ingest", str(totals), "--out", str(store), "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "flags.parquet"
+    assert main(["detect", str(store), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert " 0 route-months scored" in printed and "--hs TOTAL reads them" in printed
+    assert "--min-usd 0" not in printed
+    assert main(["detect", str(store), "--out", str(out), "--hs", "total"]) == 0
+    printed = capsys.readouterr().out
+    assert "-> KAZ -> RUS  TOTAL" in printed and "exports of all goods to Kazakhstan" in printed
+    assert (
+        main(["detect", str(store), "--out", str(out), "--hs", "TOTAL", "--destinations", "CN"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "no report names a destination (CHN): --destinations all" in printed
+
+
 def test_detect_says_how_far_the_lines_rose_and_can_keep_them_as_trained(
     tmp_path, small_world, capsys
 ):

@@ -746,7 +746,9 @@ def test_one_hubs_real_records_flag_its_largest_surge_whatever_history_comes_fir
     monkeypatch.setattr(bench_calibration, "REALDATA", realdata)
     lf, _ = armenia_records(years)
     destinations = lf.filter(pl.col("flow") == "X").select("partner").unique().collect()
-    flags = detect_routes(lf, destinations=destinations["partner"].to_list(), hubs=["ARM"])
+    flags = detect_routes(
+        lf, destinations=destinations["partner"].to_list(), hubs=["ARM"], hs=["TOTAL"]
+    )
     ranked = corridors(flags)
     first = ranked.group_by("destination").agg(pl.col("rank").min()).sort("rank")
     assert set(first["destination"].head(3)) == set(HUB_RECORDS_NAMED)

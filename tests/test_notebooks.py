@@ -127,6 +127,13 @@ def test_notebook_runs_and_renders_offline(name, tmp_path, browser, kernel):
             marks = [a.get("text") for a in fig["layout"].get("annotations", [])]
             assert "SYNTHETIC" in marks and "SYNTHETIC" in fig["layout"]["title"]["text"]
         assert "Singapore" in text and "Thailand" in text
+    if name == "02_russia_reexports":  # the EBRD's three hubs, from all-goods trade
+        printed = "".join(
+            o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+            if o.get("output_type") == "stream"
+        )  # fmt: skip
+        order = printed.split("hubs to Russia in order: ")[1].split("\n")[0].split(", ")
+        assert set(order[:3]) == {"ARM", "KAZ", "KGZ"} and set(order[3:]) == {"GEO", "UZB"}
     if name == "02_russia_reexports":  # unreported months are gaps, never zeros
         from tests.test_report import unfiled_zeros
         from tradeflows.datasets import load_eu_electronics_exports

@@ -84,6 +84,26 @@ def test_text_from_the_data_is_escaped(tmp_path):
     (tmp_path / "evil.html").write_text(text)
 
 
+def test_a_report_of_trade_by_partner_says_why_nothing_is_scored_and_reads_it_when_asked(
+    tmp_path,
+):
+    # All-goods exports by partner build no route unless the config asks for
+    # TOTAL: the report says so instead of showing empty tables alone.
+    from tradeflows.datasets import load_eu_total_exports
+
+    totals = tmp_path / "totals.parquet"
+    load_eu_total_exports().collect().write_parquet(totals)
+    plain = build_report([totals], tmp_path / "plain.html", config=CONFIG, built="now")
+    text = plain.read_text()
+    assert "<b>No route was scored:</b> the data holds all-goods totals only" in text
+    assert "hs = [&#34;TOTAL&#34;] in [detect] reads them as one product" in text
+    asked = {**CONFIG, "detect": {**CONFIG["detect"], "hs": ["TOTAL"]}}
+    read = build_report([totals], tmp_path / "read.html", config=asked, built="now").read_text()
+    assert "No route was scored" not in read
+    assert re.search(r"<b>[1-9]\d*</b>flagged corridors", read)
+    assert "exports of all goods to Kazakhstan" in read
+
+
 def test_the_method_says_how_common_episodes_look_and_how_far_the_lines_rose():
     # A wide screen: 40,000 routes that look like nothing, one that does.
     calm = pl.DataFrame({"hub": [f"H{i % 90:02d}" for i in range(40_000)],

@@ -361,6 +361,7 @@ def hs_products(text: str, option: str = "hs") -> list[str]:
     ----------
     text : str
         Comma-separated HS prefixes, or words of the HS2022 descriptions.
+        ``TOTAL`` names the all-goods rows, read then as one product.
     option : str
         The name errors give the value (a parameter, or the CLI's option).
 
@@ -377,13 +378,16 @@ def hs_products(text: str, option: str = "hs") -> list[str]:
     --------
     >>> hs_products("8471, 8542")
     ['8471', '8542']
+    >>> hs_products("total")
+    ['TOTAL']
     >>> "854231" in hs_products("integrated circuits processors")
     True
     """
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if parts and all(p.replace(".", "").isdigit() for p in parts):
+    parts = ["TOTAL" if p.upper() == "TOTAL" else p for p in parts]
+    if parts and all(p == "TOTAL" or p.replace(".", "").isdigit() for p in parts):
         codes = [p.replace(".", "") for p in parts]
-        bad = [c for c in codes if not 2 <= len(c) <= 10]
+        bad = [c for c in codes if c != "TOTAL" and not 2 <= len(c) <= 10]
         if bad:
             raise TradeflowsInputError(
                 f"{option}: {', '.join(bad)}: expected HS code prefixes of 2 to 10 digits"

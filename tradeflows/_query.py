@@ -54,7 +54,9 @@ class Query:
         Only these hubs (default: every country between an origin and a destination).
     hs : str or iterable of str, optional
         HS prefixes (``"8471,8542"``), or words of the HS2022 descriptions
-        (``"integrated circuits"``: every code they describe).
+        (``"integrated circuits"``: every code they describe). ``"TOTAL"``
+        reads the all-goods rows as one product (otherwise they only say who
+        filed), for data of trade by partner with no product detail.
     since : str, optional
         The first month to report: a year or a month (``"2022"``, ``"2022-03"``).
     min_usd : float, optional

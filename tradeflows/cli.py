@@ -266,7 +266,7 @@ def _products(text: str | None, quiet: bool = False) -> list[str] | None:
     if not text:
         return None
     codes = hs_products(text, "--hs")
-    if all(c.isdigit() for c in _split(text)):
+    if all(c.isdigit() or c.upper() == "TOTAL" for c in _split(text)):
         return codes
     import polars as pl
 
@@ -421,7 +421,10 @@ def detect(
     ] = None,
     hs: Annotated[
         str | None,
-        typer.Option(help="HS code prefixes (8471,8542) or words ('integrated circuits')."),
+        typer.Option(
+            help="HS code prefixes (8471,8542), words ('integrated circuits'), or TOTAL "
+            "(all-goods rows, read as one product)."
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="First month to report: 2022 or 2022-03.")
@@ -499,7 +502,7 @@ def detect(
     from tradeflows._routes import ROUTE_KEY
     from tradeflows.detect import route_months_scored
     from tradeflows.detect._corridors import check_roll_up, corridors, roll_up
-    from tradeflows.detect._flags import base_rate, detect_routes
+    from tradeflows.detect._flags import base_rate, detect_routes, nothing_scored_why
 
     for option, path in (("--out", out), ("--corridors", corridors_out)):
         if path is not None and path.suffix not in (".csv", ".parquet", ".xlsx"):
@@ -542,7 +545,10 @@ def detect(
         f"{flagged.height:,} flagged on {hit.height:,} corridors carrying {_usd(at_stake)} above "
         "their usual level"
     )
-    if hit.is_empty() and query.min_usd > 0:
+    why = nothing_scored_why(sources, query) if route_months_scored(flags) == 0 else None
+    if why is not None:
+        _say(f"  {why}")
+    elif hit.is_empty() and query.min_usd > 0:
         # Data in thousands of dollars, or of small flows, leaves most routes
         # below the materiality line: say so rather than let "nothing" stand.
         _say(

@@ -381,7 +381,7 @@ def summarise(
     >>> s["routes"][0]["route"], s["n_flagged_routes"]
     (['USA', 'MYS', 'CHN', '847150'], 1)
     """
-    from tradeflows.detect._flags import base_rate
+    from tradeflows.detect._flags import base_rate, nothing_scored_why
 
     config = config or load_config(None)
     routes = _route_rows(flags, ranked)
@@ -420,6 +420,12 @@ def summarise(
             ],
         },
         "n_route_months": _scored_count(flags),
+        # Why, when nothing was scored and the data itself says why.
+        "nothing_scored": (
+            nothing_scored_why(lf, Query(**config["detect"]), config=True)
+            if _scored_count(flags) == 0
+            else None
+        ),
         "n_flagged": int(flags["flagged"].sum()),
         "n_flagged_routes": routes.height,
         "n_data_quality": dq.height,

@@ -48,7 +48,14 @@ from tradeflows._reference import destinations_of_concern
 from tradeflows._routes.candidates import ROUTE_KEY, candidate_routes, material_routes
 from tradeflows._routes.coverage import calendar, coverage_from_pairs, coverage_table
 from tradeflows._routes.features import FEATURES, features
-from tradeflows._routes.legs import hs_filter, is_product, leg_value, monthly_legs, typical_flow
+from tradeflows._routes.legs import (
+    hs_filter,
+    is_product,
+    leg_value,
+    monthly_legs,
+    product_level,
+    typical_flow,
+)
 from tradeflows._routes.policy import policy_breaks
 from tradeflows._routes.route_months import EVIDENCE_READ, route_months, series_names
 from tradeflows._routes.series import (
@@ -79,6 +86,7 @@ __all__ = [
     "is_product",
     "leg_value",
     "monthly_legs",
+    "product_level",
     "route_inputs",
     "route_series",
     "series_null_counts",

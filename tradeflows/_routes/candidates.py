@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from tradeflows._expr import divided, exact_sum
+from tradeflows._routes.legs import product_level
 
 __all__ = ["ROUTE_KEY", "candidate_routes", "material_routes"]
 
@@ -69,7 +70,7 @@ def candidate_routes(
         legs.filter(is_dest & hub_ok)
         .select(hub="exporter", destination="importer", hs="hs")
         .unique()
-        .with_columns(hs4=pl.col("hs").str.slice(0, 4))
+        .with_columns(hs4=product_level(4))
     )
     n_months = legs.select(n_months=pl.col("mi").max() - pl.col("mi").min() + 1)
     suppliers = (
@@ -94,7 +95,7 @@ def candidate_routes(
             by_growth=pl.col("growth").rank("ordinal", descending=True).over("hub", "hs"),
         )
         .filter((pl.col("by_size") <= max_origins) | (pl.col("by_growth") <= max_origins))
-        .select("origin", "hub", "hs", hs4=pl.col("hs").str.slice(0, 4))
+        .select("origin", "hub", "hs", hs4=product_level(4))
     )
     seen_from_hub = pl.concat(
         [
@@ -137,7 +138,7 @@ def _numbered(routes: pl.LazyFrame) -> pl.LazyFrame:
         routes.select(ROUTE_KEY)
         .sort(ROUTE_KEY)
         .with_row_index("_rid")
-        .with_columns(hs4=pl.col("hs").str.slice(0, 4))
+        .with_columns(hs4=product_level(4))
     )
 
 

@@ -60,12 +60,20 @@ def hs_filter(hs: Iterable[str] | None) -> pl.Expr:
     return pl.any_horizontal(pl.col("hs").str.starts_with(h) for h in hs)
 
 
-def is_product() -> pl.Expr:
-    """Rows of a product code: not the all-goods ``TOTAL``.
+def is_product(hs: Iterable[str] | None = None) -> pl.Expr:
+    """Rows of a product code: not the all-goods ``TOTAL``, unless ``hs`` asks for it.
 
     Totals say who filed (:mod:`tradeflows._routes.coverage`) and feed the
     report's overview; they are not a product a route carries, and data with
-    or without them gives the same routes.
+    or without them gives the same routes. Data that holds nothing else (the
+    EBRD's "Eurasian roundabout" was read from all-goods trade by partner)
+    is read by asking for the product ``TOTAL`` (``hs=["TOTAL"]``, ``--hs
+    TOTAL``): its rows are then one product like any other.
+
+    Parameters
+    ----------
+    hs : iterable of str, optional
+        The products a run selects (:class:`tradeflows.Query`'s ``hs``).
 
     Returns
     -------
@@ -77,10 +85,38 @@ def is_product() -> pl.Expr:
 
     Examples
     --------
-    >>> pl.DataFrame({"hs": ["847150", "TOTAL"]}).filter(is_product())["hs"].to_list()
+    >>> df = pl.DataFrame({"hs": ["847150", "TOTAL"]})
+    >>> df.filter(is_product())["hs"].to_list()
     ['847150']
+    >>> df.filter(is_product(["TOTAL"]) & hs_filter(["TOTAL"]))["hs"].to_list()
+    ['TOTAL']
     """
+    if hs and "TOTAL" in hs:
+        return pl.lit(True)
     return pl.col("hs") != "TOTAL"
+
+
+def product_level(digits: int) -> pl.Expr:
+    """The product's heading (4 digits) or chapter (2): its code's first digits.
+    All goods (``TOTAL``, read as a product: :func:`is_product`) stay ``TOTAL``.
+
+    Parameters
+    ----------
+    digits : int
+        4 for the heading, 2 for the chapter.
+
+    Returns
+    -------
+    Expr
+        Of ``hs``.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"hs": ["847150", "TOTAL"]}).select(product_level(4))["hs"].to_list()
+    ['8471', 'TOTAL']
+    """
+    hs = pl.col("hs")
+    return pl.when(hs == "TOTAL").then(hs).otherwise(hs.str.slice(0, digits))
 
 
 def typical_flow() -> pl.Expr:
@@ -104,7 +140,8 @@ def typical_flow() -> pl.Expr:
 
 
 def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.LazyFrame:
-    """One row per exporter, importer, product and month with a report (no totals).
+    """One row per exporter, importer, product and month with a report (no totals
+    unless ``hs`` asks for them: :func:`is_product`).
 
     ``x`` is the exporter's report, ``m`` the importer's in FOB terms (null
     where that side has no row), ``v`` the larger, ``kg`` the larger weight;
@@ -151,5 +188,5 @@ def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.Laz
             v=leg_value(),
             kg=pl.max_horizontal("kg_x", "kg_m"),
         )
-        .filter(is_product() & hs_filter(hs))
+        .filter(is_product(hs) & hs_filter(hs))
     )

@@ -37,6 +37,7 @@ import polars as pl
 
 from tradeflows._expr import any_true, divided, exact_sum, exact_units, key_runs
 from tradeflows._routes.coverage import level_covered
+from tradeflows._routes.legs import product_level
 
 __all__ = [
     "KINDS",
@@ -281,7 +282,7 @@ def series_rows(
         (legs_kept, "leg", e, i, hs, e),
         (hub_in, "hub_in", pl.lit(""), i, hs, e),
         (dest_in, "dest_in", pl.lit(""), i, hs, e),
-        (out4, "leg4", e, i, hs.str.slice(0, 4), e),
+        (out4, "leg4", e, i, product_level(4), e),
     ]
     dest_ex, dest_ex_members = _others(dest_in, routes.select("hub", "destination", "hs").unique())
     rows = pl.concat([*(_rows(frame, kind, a, b, p) for frame, kind, a, b, p, _ in parts), dest_ex])

@@ -7,7 +7,7 @@ import polars as pl
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months
 from tradeflows._names import NAME_COLUMNS, with_names
-from tradeflows._routes import FEATURES, ROUTE_KEY
+from tradeflows._routes import FEATURES, ROUTE_KEY, product_level
 
 __all__ = [
     "CORRIDOR_COLUMNS",
@@ -396,9 +396,7 @@ def roll_up(ranked: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     top = pl.col("score").first()
     flagged = pl.col("flagged").fill_null(False)
     out = (
-        ranked.with_columns(
-            **{k: pl.col("hs").str.slice(0, n) for k, n in PRODUCT_LEVELS.items() if k in by}
-        )
+        ranked.with_columns(**{k: product_level(n) for k, n in PRODUCT_LEVELS.items() if k in by})
         .group_by(by, maintain_order=True)
         .agg(
             # ln sum exp, from the largest: no overflow, and the same sum in any row order.

@@ -20,7 +20,13 @@ from tradeflows._log import logger, step
 from tradeflows._mirror import collect_context, collect_mirror
 from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._query import Query
-from tradeflows._routes import FEATURES, ROUTE_KEY, collect_route_indicators, coverage_table
+from tradeflows._routes import (
+    FEATURES,
+    ROUTE_KEY,
+    collect_route_indicators,
+    coverage_table,
+    product_level,
+)
 from tradeflows.detect._corridors import (
     POOLED_FEATURES,
     corridors,
@@ -292,7 +298,7 @@ def _legs_sentence() -> pl.Expr:
                 pl.lit(" exports to "),
                 "destination",
                 pl.lit(" of heading "),
-                pl.col("hs").str.slice(0, 4),
+                product_level(4),
                 pl.lit(" "),
                 _rise("outflow4_level", "outflow4_usual"),
                 # Said only where the heading's other codes carry most of it.
@@ -1005,6 +1011,79 @@ def route_months_scored(flags: pl.DataFrame) -> int:
         return flags.height
     per_route = flags.group_by(ROUTE_KEY).agg(pl.col("months_scored").first())
     return int(per_route["months_scored"].fill_null(0).sum())
+
+
+def nothing_scored_why(
+    source: Iterable[str | Path] | pl.LazyFrame, query: Query | None = None, *, config: bool = False
+) -> str | None:
+    """Why a detection of ``source`` scored nothing, when the data itself says so.
+
+    Read in order: no monthly rows (routes are read month by month); no
+    product rows the query selects while all-goods totals are there (they only
+    say who filed unless ``hs`` asks for ``TOTAL``); no report that names a
+    destination of the query. None when none of these holds (what is left is
+    the materiality line, ``Query.min_usd``, which the caller knows).
+
+    Parameters
+    ----------
+    source : paths or LazyFrame
+        As :func:`detect_routes`.
+    query : Query, optional
+        What the detection looked for.
+    config : bool
+        Name the option as report.toml's ``[detect]`` writes it, not as the
+        command line does.
+
+    Returns
+    -------
+    str or None
+        One sentence, with the option that changes it.
+
+    See Also
+    --------
+    detect_routes : the detection.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"freq": "M", "period": dt.date(2024, 1, 1), "reporter": "DEU",
+    ...     "partner": ["ARM", "RUS"], "flow": "X", "hs": "TOTAL", "value_usd": 1e8})
+    >>> nothing_scored_why(lf)
+    'the data holds all-goods totals only (hs TOTAL), which say who filed: --hs TOTAL reads them as one product'
+    >>> nothing_scored_why(lf, Query(hs="TOTAL", destinations="CHN"))
+    'no report names a destination (CHN): --destinations all makes every partner one'
+    """
+    from tradeflows._reference import destinations_of_concern
+    from tradeflows._routes import hs_filter, is_product
+
+    query = query if query is not None else Query()
+    hs = query.options()["hs"]
+    lf = load_canonical(source)
+    monthly = pl.col("freq") == "M"
+    dest = query.destinations or destinations_of_concern()
+    named = pl.col("partner").is_in(dest) | pl.col("reporter").is_in(dest)
+    row = _engine.collect(
+        lf.select(
+            monthly=monthly.sum(),
+            products=(monthly & is_product(hs) & hs_filter(hs)).sum(),
+            totals=(monthly & (pl.col("hs") == "TOTAL")).sum(),
+            named=(monthly & named).sum() if dest != ("all",) else monthly.sum(),
+        ),
+        "cpu",
+    ).row(0, named=True)
+    if not row["monthly"]:
+        return "the data holds no monthly rows: routes are read month by month"
+    if not row["products"] and row["totals"]:
+        option = 'hs = ["TOTAL"] in [detect]' if config else "--hs TOTAL"
+        return (
+            "the data holds all-goods totals only (hs TOTAL), which say who filed: "
+            f"{option} reads them as one product"
+        )
+    if not row["named"]:
+        shown = ", ".join(dest[:5]) + (", ..." if len(dest) > 5 else "")
+        option = 'destinations = ["all"] in [detect]' if config else "--destinations all"
+        return f"no report names a destination ({shown}): {option} makes every partner one"
+    return None
 
 
 def _labels(ind: pl.DataFrame, labels: pl.DataFrame) -> np.ndarray:

@@ -68,15 +68,15 @@ __all__ = [
 BATCH_PAIRS = 500_000
 
 
-def _legs(selected: pl.LazyFrame, engine) -> pl.LazyFrame:
+def _legs(selected: pl.LazyFrame, hs: list[str] | None, engine) -> pl.LazyFrame:
     """The monthly product legs of the selected pairs, as much as the run's
     context needs of them: ``exporter``, ``importer``, ``hs``, ``mi``, ``v``.
 
     ``selected``: the pairs with their CIF/FOB ratios (:func:`collect_context`)
-    whose HS codes the run selects.
+    whose HS codes (``hs``) the run selects.
     """
     return _engine.collect(
-        selected.filter((pl.col("freq") == "M") & is_product()).select(
+        selected.filter((pl.col("freq") == "M") & is_product(hs)).select(
             "exporter", "importer", "hs", mi=month_index(), v=leg_value()
         ),
         engine,
@@ -126,7 +126,8 @@ def _context_by_chapter(
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The mirror context, and the monthly product pairs ``query`` selects, computed
     a group of HS chapters at a time (:func:`tradeflows._mirror.collect_context_by_chapter`)."""
-    keep = (pl.col("freq") == "M") & is_product() & hs_filter(query.options()["hs"])
+    hs = query.options()["hs"]
+    keep = (pl.col("freq") == "M") & is_product(hs) & hs_filter(hs)
     # Of the selected pairs, what their legs need (:func:`_legs`): no more.
     columns = ["exporter", "importer", "hs", month_index().alias("mi"), "value_x", "value_m"]
     groups = chapter_groups(lf, engine)
@@ -318,9 +319,10 @@ def indicators(
     else:
         staged, with_ratio = context.pop()
         mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
-        selected = with_ratio.filter(hs_filter(query.options()["hs"])).collect()
+        hs = query.options()["hs"]
+        selected = with_ratio.filter(hs_filter(hs)).collect()
         del with_ratio
-        legs, read = _legs(selected.lazy(), engine), False
+        legs, read = _legs(selected.lazy(), hs, engine), False
     del context
     floor, span = _route_context(legs, engine)
     context = {"mirror": mirror_ctx, "floor": floor, "span": span}
