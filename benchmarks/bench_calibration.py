@@ -110,10 +110,106 @@ def _worlds(preset: str | None):
     )
 
 
+def null_of(lf, **query):
+    """The null table ``tradeflows detect`` reads ``lf`` against, with ``query``'s routes."""
+    from tradeflows._mirror import collect_mirror
+    from tradeflows._query import Query
+    from tradeflows._routes import coverage_table, route_series, series_null_counts
+    from tradeflows._routes.series import null_table
+
+    q = Query(**query).options()
+    series = route_series(
+        collect_mirror(lf, "cpu").lazy(), destinations=q["destinations"], hubs=q["hubs"],
+        hs=q["hs"], min_usd=q["min_usd"], coverage=coverage_table(lf),
+    )  # fmt: skip
+    return null_table(series_null_counts(series))
+
+
+def real_spreads():
+    """The spreads of chance real monthly data measures on its own
+    (``tradeflows._routes.series.measured_spreads``), one frame with a ``data`` column:
+    the bundled EU CN8 exports and EU total exports, and Armenia's records by
+    partner (2017-2023, all goods) where ``../shared/realdata`` is present."""
+    import polars as pl
+    from bench_detect import armenia_records
+
+    from tradeflows._routes.series import measured_spreads
+    from tradeflows.datasets import load_eu_electronics_exports, load_eu_total_exports
+
+    data = {"EU CN8 exports 2020-22": (load_eu_electronics_exports(), {}),
+            "EU total exports 2019-24": (load_eu_total_exports(), {"hs": "TOTAL"})}  # fmt: skip
+    armenia = armenia_records((2017, 2023))
+    if armenia is not None:
+        lf = armenia[0]
+        dest = lf.filter(pl.col("flow") == "X").select("partner").unique().collect()
+        data["Armenia's records 2017-23"] = (
+            lf, {"hs": "TOTAL", "hubs": ["ARM"], "destinations": dest["partner"].to_list()},
+        )  # fmt: skip
+    return pl.concat(
+        measured_spreads(null_of(lf, **query)).with_columns(data=pl.lit(name))
+        for name, (lf, query) in data.items()
+    )
+
+
+def null_priors(save: bool) -> None:
+    """Real data's spreads of chance by size class beside the prior small data takes."""
+    import polars as pl
+
+    from tradeflows._routes import series
+
+    real = real_spreads()
+    with tempfile.TemporaryDirectory() as tmp:
+        from tradeflows._store import ingest, scan_store
+        from tradeflows._synth import make_trade_world
+
+        make_trade_world(Path(tmp), seed=SEEDS[0])
+        ingest([Path(tmp) / "comtrade"], Path(tmp) / "store")
+        from tradeflows._routes.series import measured_spreads
+
+        synthetic = measured_spreads(null_of(scan_store(Path(tmp) / "store")))
+    lines = [
+        f"### The spread of chance by size class, real data against the prior, {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}.",
+        "Command: `python benchmarks/bench_calibration.py --null` (the null `tradeflows detect`",
+        "reads each dataset against; a class's spread where it holds at least "
+        f"{series._NULL_MIN:,} series-months of product-level legs; each cell the median over the",
+        "windows (3, 6, 12 months) and the two comparisons (the months before, a year before),",
+        "with the range; the real column pools every measurement of the real datasets).",
+        "",
+        "| class (USD a month) | side | " + " | ".join(real["data"].unique(maintain_order=True))
+        + " | real data (median) | calibrated world (seed " + str(SEEDS[0]) + ") | prior |",
+        "|---|---|" + "---|" * (real["data"].n_unique() + 3),
+    ]  # fmt: skip
+    names = ["< 10k", "10k-100k", "100k-1m", "1m-10m", "10m-100m", ">= 100m"]
+
+    def cell(frame, cls, side):
+        v = frame.filter(pl.col("cls") == cls)[side]
+        if v.is_empty():
+            return "-"
+        return f"{v.median():.2f} ({v.min():.2f}-{v.max():.2f})"
+
+    for cls, name in enumerate(names):
+        for side, prior in (("up", series._PRIOR_UP), ("down", series._PRIOR_DOWN)):
+            per = [cell(real.filter(pl.col("data") == d), cls, side)
+                   for d in real["data"].unique(maintain_order=True)]  # fmt: skip
+            lines.append(f"| {cls}: {name} | {side} | " + " | ".join(per)
+                         + f" | {cell(real, cls, side)} | {cell(synthetic, cls, side)} | {prior[cls]} |")  # fmt: skip
+    lines.append("")
+    record("\n".join(lines), save=save)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-record", action="store_true")
+    ap.add_argument(
+        "--null", action="store_true",
+        help="real data's spreads of chance by size class beside the prior, instead of the profiles",
+    )  # fmt: skip
     args = ap.parse_args()
+    if args.null:
+        null_priors(save=not args.no_record)
+        return
 
     from tradeflows._calibration import (
         NOT_COMPARED,

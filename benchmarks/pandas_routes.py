@@ -42,8 +42,10 @@ WINDOWS = (3, 6, 12)
 NULL_MIN = 2400
 NULL_STEP = 0.01
 TAIL_Z = 2.326
-PRIOR_UP = (0.4, 0.65, 0.55, 0.37, 0.3, 0.25)
-PRIOR_DOWN = (0.8, 1.1, 1.1, 0.45, 0.35, 0.3)
+#: The spread small data takes by size class: real data's for flows under USD
+#: 1m a month (tradeflows._routes.series._PRIOR_UP and _PRIOR_DOWN).
+PRIOR_UP = (1.27, 0.99, 0.88, 0.37, 0.3, 0.25)
+PRIOR_DOWN = (1.79, 1.86, 2.79, 0.45, 0.35, 0.3)
 #: A change's scale is never narrower than this many times its series' own spread
 #: (tradeflows._routes.series.OWN_SPREAD).
 OWN_SPREAD = 1.0

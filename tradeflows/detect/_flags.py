@@ -681,10 +681,10 @@ def detect_routes(
     --------
     >>> import datetime as dt
     >>> months = [dt.date(2021 + k // 12, k % 12 + 1, 1) for k in range(48)]
-    >>> grow = [1e6 * (1 if k < 30 else 6) for k in range(48)]
+    >>> grow = [1e7 * (1 if k < 30 else 6) for k in range(48)]
     >>> lf = pl.LazyFrame({"freq": "M", "period": months * 2,
     ...     "reporter": ["USA"] * 48 + ["MYS"] * 48, "partner": ["MYS"] * 48 + ["CHN"] * 48,
-    ...     "flow": "X", "hs": "847150", "value_usd": grow + [0.8 * g - 7e5 for g in grow],
+    ...     "flow": "X", "hs": "847150", "value_usd": grow + [0.8 * g - 7e6 for g in grow],
     ...     "net_kg": None, "slip_suspect": False}).with_columns(pl.col("net_kg").cast(pl.Float64))
     >>> flags = detect_routes(lf, destinations=["CHN"])
     >>> top = flags.row(0, named=True)
