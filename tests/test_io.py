@@ -208,6 +208,24 @@ def test_generic_reader_with_mapping(realdata):
     assert set(df["partner"].to_list()) == {"CHN", "HKG", "MAC"}
 
 
+def test_generic_reader_reads_a_quoted_header_after_a_byte_order_mark(tmp_path):
+    # R's write.csv with fileEncoding="UTF-8-BOM" (Armstat's tables as shared):
+    # the mark sits before the first quote; the name is country, not "country".
+    path = tmp_path / "by_country.csv"
+    path.write_bytes(
+        '\ufeff"country","date","export"\n"Aland Islands","2021-01-01",5\n'
+        '"Cote d\'Ivoire","2021-01-01",7\n'.encode()
+    )
+    df = scan(
+        path,
+        mapping={"period": "date", "partner": "country", "value_usd": "export"},
+        constants={"reporter": "ARM", "flow": "X", "hs": "TOTAL"},
+        value_scale=1000,
+    ).collect()
+    assert df["partner"].to_list() == ["ALA", "CIV"]
+    assert df["value_usd"].to_list() == [5000.0, 7000.0]
+
+
 @pytest.mark.parametrize(
     "relpath",
     [

@@ -167,3 +167,33 @@ def test_every_country_of_armstats_table_resolves_but_places_without_an_iso_code
     assert unresolved == {"Nagorno-Karabakh", "Nagorno Karabagh", "Channel Islands",
                           "Unknown country", "EU countries not specified"}  # fmt: skip
     assert country("Russian Federation") == "RUS" and country("Czech Rep.") == "CZE"
+
+
+@pytest.mark.realdata
+def test_armstats_table_read_with_a_mapping_keeps_every_partner_the_names_resolve(
+    tmp_path, realdata
+):
+    # The file opens with a byte-order mark before a quoted header
+    # ('\ufeff"country"'): the header was read with its quotes, and the
+    # mapping found no column 'country'. It also writes names without their
+    # accents ("Aland Islands"), which the readers' table did not hold.
+    import polars as pl
+
+    from tradeflows.cli import main
+    from tradeflows.names import country
+
+    path = realdata / "tvyal_newsletter/arm_trade_country.csv"
+    store = tmp_path / "store"
+    args = ["ingest", str(path), "--out", str(store), "--map", "period=date",
+            "--map", "partner=country", "--map", "value_usd=export", "--const", "reporter=ARM",
+            "--const", "flow=X", "--const", "hs=TOTAL", "--value-scale", "1000", "--lenient",
+            "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    stored = set(scan_store(store).select("partner").unique().collect()["partner"])
+    resolved = set()
+    for name in pl.read_csv(path)["country"].unique().to_list():
+        try:
+            resolved.add(country(name))
+        except TradeflowsInputError:
+            pass
+    assert "ALA" in stored and stored == resolved

@@ -182,7 +182,9 @@ def _csv_reader(text: PreparedText):
     limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)
     try:
-        with open(text.path, encoding="utf-8", errors="replace", newline="") as f:
+        # utf-8-sig: a byte-order mark goes before the parse, so that a quoted
+        # first name ('\ufeff"country"') is read as the name, not with its quotes.
+        with open(text.path, encoding="utf-8-sig", errors="replace", newline="") as f:
             yield csv.reader(f, delimiter=text.delimiter)
     except csv.Error as exc:
         raise TradeflowsInputError(
