@@ -140,8 +140,8 @@ def typical_flow() -> pl.Expr:
 
 
 def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.LazyFrame:
-    """One row per exporter, importer, product and month with a report (no totals
-    unless ``hs`` asks for them: :func:`is_product`).
+    """One row per exporter, importer, product and month with a report of a value
+    (no zeros; no totals unless ``hs`` asks for them: :func:`is_product`).
 
     ``x`` is the exporter's report, ``m`` the importer's in FOB terms (null
     where that side has no row), ``v`` the larger, ``kg`` the larger weight;
@@ -189,4 +189,7 @@ def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.Laz
             kg=pl.max_horizontal("kg_x", "kg_m"),
         )
         .filter(is_product(hs) & hs_filter(hs))
+        # A month filed with a value of zero is a month filed without the flow:
+        # the same legs whether a file writes its zeros or leaves them out.
+        .filter(pl.col("v") > 0)
     )
