@@ -208,6 +208,24 @@ def test_generic_reader_with_mapping(realdata):
     assert set(df["partner"].to_list()) == {"CHN", "HKG", "MAC"}
 
 
+def test_generic_reader_gives_a_row_per_flow_column(tmp_path):
+    # Exports and imports side by side, as national offices publish trade by
+    # partner: value_usd.X and value_usd.M map each flow's column.
+    path = tmp_path / "by_partner.csv"
+    path.write_text("date,country,export,import\n2021-01-01,Russia,60,150\n2021-01-01,China,,90\n")
+    mapping = {"period": "date", "partner": "country", "value_usd.x": "export",
+               "value_usd.M": "import"}  # fmt: skip
+    df = scan(path, mapping=mapping, constants={"reporter": "ARM", "hs": "TOTAL"},
+              value_scale=1000).collect()  # fmt: skip
+    rows = df.sort("row", "flow").select("row", "flow", "partner", "value_usd").rows()
+    assert rows == [(2, "M", "RUS", 150000.0), (2, "X", "RUS", 60000.0),
+                    (3, "M", "CHN", 90000.0), (3, "X", "CHN", None)]  # fmt: skip
+    for bad, words in (({**mapping, "flow": "export"}, "leave out flow"),
+                       ({**mapping, "value_usd.Z": "export"}, "a flow code after value_usd")):  # fmt: skip
+        with pytest.raises(TradeflowsInputError, match=words):
+            scan(path, mapping=bad, constants={"reporter": "ARM", "hs": "TOTAL"})
+
+
 def test_generic_reader_reads_a_quoted_header_after_a_byte_order_mark(tmp_path):
     # R's write.csv with fileEncoding="UTF-8-BOM" (Armstat's tables as shared):
     # the mark sits before the first quote; the name is country, not "country".

@@ -184,11 +184,14 @@ def test_armstats_table_read_with_a_mapping_keeps_every_partner_the_names_resolv
 
     path = realdata / "tvyal_newsletter/arm_trade_country.csv"
     store = tmp_path / "store"
+    # Exports and imports side by side: a row per flow column.
     args = ["ingest", str(path), "--out", str(store), "--map", "period=date",
-            "--map", "partner=country", "--map", "value_usd=export", "--const", "reporter=ARM",
-            "--const", "flow=X", "--const", "hs=TOTAL", "--value-scale", "1000", "--lenient",
-            "--quiet"]  # fmt: skip
+            "--map", "partner=country", "--map", "value_usd.X=export",
+            "--map", "value_usd.M=import_origin", "--const", "reporter=ARM",
+            "--const", "hs=TOTAL", "--value-scale", "1000", "--lenient", "--quiet"]  # fmt: skip
     assert main(args) == 0
+    rows = scan_store(store).group_by("flow").agg(pl.len()).collect()
+    assert dict(rows.rows()) == {"X": 27891, "M": 27891}  # 28,367 lines, 476 of no country
     stored = set(scan_store(store).select("partner").unique().collect()["partner"])
     resolved = set()
     for name in pl.read_csv(path)["country"].unique().to_list():

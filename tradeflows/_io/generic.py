@@ -13,6 +13,11 @@ export, import, re-export, re-import, or the codes ``1`` import, ``2``
 export, ``3`` re-export, ``4`` re-import (Comtrade's and Eurostat's). Values
 are in dollars, or in euros with ``currency=EUR`` (a constant or a mapped
 column), converted at the ECB monthly rate.
+
+A table with a value column per flow (exports and imports side by side, as
+national offices publish trade by partner) maps each with ``value_usd.X``,
+``value_usd.M`` (``RX``, ``RM``) instead of ``value_usd`` and ``flow``: each
+line gives a row per flow, which keeps the line's number.
 """
 
 from __future__ import annotations
@@ -85,6 +90,28 @@ def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
     return period, freq.then(pl.lit("M"))
 
 
+def _per_flow(mapping: Mapping[str, str], constants: Mapping[str, str], source: str) -> dict:
+    """The value column of each flow (``value_usd.X=...``), flow codes upper-cased;
+    empty for a table of one value column."""
+    per_flow = {}
+    for key, column in mapping.items():
+        if not key.startswith("value_usd."):
+            continue
+        code = key.split(".", 1)[1].strip().upper()
+        if code not in ("X", "M", "RX", "RM"):
+            raise TradeflowsInputError(
+                f"{source}: mapping {key!r}: a flow code after value_usd. (X, M, RX or RM)"
+            )
+        per_flow[code] = column
+    clash = [k for k in ("value_usd", "flow") if k in mapping or k in constants]
+    if per_flow and clash:
+        raise TradeflowsInputError(
+            f"{source}: value_usd.{'/'.join(per_flow)} give each flow its value column; "
+            f"leave out {' and '.join(clash)}"
+        )
+    return per_flow
+
+
 def scan_generic(
     lf: pl.LazyFrame,
     mapping: Mapping[str, str],
@@ -100,7 +127,9 @@ def scan_generic(
     lf : LazyFrame
         The source table, all columns as text.
     mapping : mapping of str to str
-        Canonical column -> source column.
+        Canonical column -> source column; ``value_usd.X``, ``value_usd.M``
+        (``RX``, ``RM``): each flow's value column, instead of ``value_usd``
+        and ``flow``.
     source : str
         Where the rows came from (kept in the ``source`` column).
     constants : mapping of str to str, optional
@@ -127,10 +156,21 @@ def scan_generic(
     ...                    value_scale=1000).collect()
     >>> out.select("period", "reporter", "partner", "value_usd").row(0)
     (datetime.date(2016, 1, 1), 'TWN', 'CHN', 1500.0)
+
+    Exports and imports side by side, a row per flow:
+
+    >>> wide = pl.LazyFrame({"date": ["2021-01-01"], "country": ["Russia"],
+    ...     "export": ["60"], "import": ["150"]})
+    >>> out = scan_generic(wide, {"period": "date", "partner": "country",
+    ...     "value_usd.X": "export", "value_usd.M": "import"}, source="armstat",
+    ...     constants={"reporter": "ARM", "hs": "TOTAL"}, value_scale=1000).collect()
+    >>> out.select("flow", "partner", "value_usd", "row").rows()
+    [('X', 'RUS', 60000.0, 2), ('M', 'RUS', 150000.0, 2)]
     """
     constants = dict(constants or {})
     names = lf.collect_schema().names()
-    unknown = set(mapping) - set(CANONICAL) - {"currency"}
+    per_flow = _per_flow(mapping, constants, source)
+    unknown = {k for k in mapping if not k.startswith("value_usd.")} - {*CANONICAL, "currency"}
     if unknown:
         raise TradeflowsInputError(
             f"{source}: mapping names unknown canonical columns {sorted(unknown)}; "
@@ -147,12 +187,19 @@ def scan_generic(
                 f"{source}: mapped column {col!r} (for {target}) is not in the file; "
                 f"it has {', '.join(names)}"
             )
+    lf = lf.with_row_index("row", offset=2)
+    if per_flow:
+        # One row per line and flow column, each keeping its line's number.
+        lf = pl.concat(
+            lf.with_columns(_value=pl.col(column), _flow=pl.lit(code))
+            for code, column in per_flow.items()
+        )
+        mapping = {k: v for k, v in mapping.items() if not k.startswith("value_usd.")}
+        mapping |= {"value_usd": "_value", "flow": "_flow"}
     missing = [f for f in REQUIRED if f not in mapping and f not in constants]
     if missing:
         raise TradeflowsInputError(f"{source}: mapping lacks required fields {missing}")
-    lf = lf.with_row_index("row", offset=2).with_columns(
-        **{f"_const_{k}": pl.lit(str(v)) for k, v in constants.items()}
-    )
+    lf = lf.with_columns(**{f"_const_{k}": pl.lit(str(v)) for k, v in constants.items()})
 
     def col(field: str) -> str:
         return mapping.get(field, f"_const_{field}")
