@@ -40,6 +40,7 @@ from tradeflows._routes import FEATURES, ROUTE_KEY
 SKEY = ["kind", "a", "b", "p"]
 WINDOWS = (3, 6, 12)
 NULL_MIN = 2400
+NULL_SERIES = 100
 NULL_STEP = 0.01
 TAIL_Z = 2.326
 #: The spread small data takes by size class: real data's for flows under USD
@@ -204,12 +205,19 @@ def _null_scale(d: pd.DataFrame, k: int, own: pd.Series) -> None:
     for col, rise, fall in ((f"_u{k}", f"_r{k}", f"_f{k}"), (f"_y{k}", f"_ry{k}", f"_fy{k}")):
         # Counted in bins of NULL_STEP; a percentile is the first bin whose
         # cumulated count reaches the share (tradeflows._routes.series.null_table).
-        values = d[["kind", cls]].assign(bin=np.round(d[col] / NULL_STEP)).dropna()
+        values = (
+            d[[*SKEY, cls]].assign(bin=np.round(d[col] / NULL_STEP)).dropna(subset=[cls, "bin"])
+        )
         counts = values.groupby(["kind", cls, "bin"]).size().rename("n").reset_index()
         near = pd.concat([counts.assign(**{cls: counts[cls] + s}) for s in (-1, 0, 1)])
         near = near.groupby(["kind", cls, "bin"])["n"].sum().reset_index()
+        # And the series of each class, alone and with its neighbours.
+        series = values[[*SKEY, cls]].drop_duplicates().groupby(["kind", cls]).size()
+        series = series.rename("s").reset_index()
+        series_near = pd.concat([series.assign(**{cls: series[cls] + s}) for s in (-1, 0, 1)])
+        series_near = series_near.groupby(["kind", cls])["s"].sum().reset_index()
         stats = {}
-        for tag, frame in (("c", counts), ("n", near)):
+        for tag, frame, n_series in (("c", counts, series), ("n", near, series_near)):
             frame = frame.sort_values(["kind", cls, "bin"])
             g = frame.groupby(["kind", cls])["n"]
             frame = frame.assign(cum=g.cumsum(), tot=g.transform("sum"))
@@ -220,12 +228,14 @@ def _null_scale(d: pd.DataFrame, k: int, own: pd.Series) -> None:
 
             s = pd.DataFrame({"n": frame.groupby(["kind", cls])["n"].sum(), "lo": at(0.01),
                               "mid": at(0.5), "hi": at(0.99)}).reset_index()  # fmt: skip
+            s = s.merge(n_series, on=["kind", cls], how="left")
             stats[tag] = d[["kind", cls]].merge(s, on=["kind", cls], how="left")
             # The product-level legs' spread of the same class, for a sparse kind.
             legs = s[s["kind"] == "leg"].drop(columns="kind")
             stats[f"{tag}_leg"] = d[[cls]].merge(legs, on=cls, how="left")
         tiers = [stats[t] for t in ("c", "n", "c_leg", "n_leg")]
-        enough = [(t["n"].fillna(0) >= NULL_MIN).to_numpy() for t in tiers]
+        enough = [((t["n"].fillna(0) >= NULL_MIN) & (t["s"].fillna(0) >= NULL_SERIES)).to_numpy()
+                  for t in tiers]  # fmt: skip
         pick = {n: np.select(enough, [t[n].to_numpy() for t in tiers], np.nan)
                 for n in ("lo", "mid", "hi")}  # fmt: skip
         measured = np.logical_or.reduce(enough)

@@ -100,6 +100,10 @@ tradeflows._routes.series.OWN_SPREAD = 0.0
 # read so; the third generator 0.548/0.535/0.537 against 0.560; the real EU
 # case 0.840/0.826/0.855 against 0.881; benchmarks/RESULTS.md, 2026-12-06).
 tradeflows._routes.series._NULL_MIN = 1000
+# Nor did a class need 100 series (``_NULL_SERIES``, since the forty-fourth
+# session: a long history of one hub's few largest flows made its own tail);
+# read so, the trees' training features are the ones they were fitted on.
+tradeflows._routes.series._NULL_SERIES = 0
 
 #: Stress worlds the trees never see: a check of how they carry over to data
 #: unlike their training worlds (``hubs_only``: one hub's own records).

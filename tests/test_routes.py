@@ -340,16 +340,19 @@ def test_the_usual_size_class_is_the_class_of_the_lower_median_of_the_window_bef
     assert expected.count(None) > 40 * 12  # the warm-up of every series
 
 
-def _null_counts(kind: str, cls: int, bins: list[int], n: list[int]) -> list[dict]:
+def _null_counts(
+    kind: str, cls: int, bins: list[int], n: list[int], series: int = 500
+) -> list[dict]:
     """:func:`null_counts` rows of one kind and size class: ``n[i]`` series-months
-    changed by ``bins[i]`` hundredths, in every window, against both pasts."""
-    from tradeflows._routes.series import WINDOWS
+    changed by ``bins[i]`` hundredths, in every window, against both pasts, of
+    ``series`` series."""
+    from tradeflows._routes.series import _SERIES_BIN, WINDOWS
 
     return [
         {"window": k, "which": w, "kind": kind, "cls": cls, "bin": b, "n": c}
         for k in WINDOWS
         for w in "uy"
-        for b, c in zip(bins, n, strict=True)
+        for b, c in [*zip(bins, n, strict=True), (_SERIES_BIN, series)]
     ]
 
 
@@ -421,6 +424,19 @@ def test_the_prior_of_small_flows_is_the_spread_real_data_measures():
         assert mine.height >= 4
         for side, prior in (("up", _PRIOR_UP), ("down", _PRIOR_DOWN)):
             assert 0.7 <= prior[cls] / mine[side].median() <= 1.3, (cls, side)
+
+
+def test_a_class_of_few_series_is_not_read_alone_however_long_their_history():
+    # 3,000 series-months, enough, but of 40 series: 18 years of one hub's
+    # largest partners, whose own surges are its tail. It takes the next tier
+    # (here the prior); the same counts of 400 series are read alone.
+    from tradeflows._routes.series import _PRIOR_UP, _TAIL_Z, _empirical_null, null_table
+
+    dense = _series_months("leg", 4, 2.0, [[0.0]])
+    for series, scale in ((40, _PRIOR_UP[4]), (400, 2.0 / _TAIL_Z)):
+        counts = _null_counts("leg", 4, [0, 200], [2960, 40], series=series)
+        got = _empirical_null(dense, null_table(pl.DataFrame(counts))).collect()
+        assert got["_r6"].item() == pytest.approx(2.0 / scale, rel=1e-3)
 
 
 def _one_class(spreads: list[list[float]]) -> pl.DataFrame:

@@ -410,17 +410,21 @@ def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.Da
         # from 6.7 to 10.2 GiB, the run's peak (benchmarks/RESULTS.md, issue 27).
         n = _engine.collect(changes.select(pl.len()), engine).item()
         if n > SERIES_MONTHS_PER_PLAN:
+            # Whole series to a slice (a row per series and month, in series
+            # order): the counts of series, not only of series-months, add up.
+            n_months = max(_engine.collect(series.cal.select(pl.len()), engine).item(), 1)
+            step = max(1, SERIES_MONTHS_PER_PLAN // n_months) * n_months
 
             def rows(i: int) -> pl.LazyFrame:
                 # Executed first: the changes may be the spool's files, part by
                 # part (route_series(keep=)), and polars 1.35 panicked on the
                 # counts' plan over a slice of them.
-                sliced = changes.select(NULL_INPUTS).slice(i, SERIES_MONTHS_PER_PLAN)
+                sliced = changes.select(NULL_INPUTS).slice(i, step)
                 return _engine.collect(sliced, engine).lazy()
 
             parts = [
                 _engine.collect(null_counts(_weighted(rows(i), weights, engine)), engine)
-                for i in range(0, n, SERIES_MONTHS_PER_PLAN)
+                for i in range(0, n, step)
             ]
             key = [c for c in parts[0].columns if c != "n"]
             return pl.concat(parts).group_by(key).agg(pl.col("n").sum())

@@ -453,6 +453,17 @@ def _back(expr: pl.Expr, k: int) -> pl.Expr:
 #: them the surges to Hong Kong and the UAE: read against them, the surge to
 #: Russia (USD 60m to 300m a month) was chance and nothing was flagged.
 _NULL_MIN = 2400
+#: Series a class (or a class with its neighbours) also needs, for the same
+#: reason: a long history of a few series holds enough series-months, but
+#: their own events make its tail. Armenia's largest flows read from 2007
+#: (benchmarks/RESULTS.md, 2026-12-06, forty-third session): class 4 with
+#: its neighbours held 3,960 series-months of 51 series, spread 0.59, twice
+#: the prior; Russia's fourfold surge of 2022 read as 2.0 and was not flagged,
+#: where from 2017 (1,795 series-months: the prior) it read 4.1. With 100
+#: series or more, no one series is more than 1% of the class.
+_NULL_SERIES = 100
+#: The bin of :func:`null_counts` rows that count series, not series-months.
+_SERIES_BIN = -(2**62)
 #: The spread of chance (a change's 99th percentile over 2.33, above and below
 #: the median) by size class, where the data holds too few series to measure
 #: it. Classes: log10 of thousands of USD a month, 0 (under USD 10k) to 5
@@ -532,22 +543,31 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
     ([3, 6, 12], True)
     """
     weighted = "_w" in dense.collect_schema().names()
-    count = pl.col("_w").fill_null(1).sum().cast(pl.Int64) if weighted else pl.len().cast(pl.Int64)
-    parts = [
-        dense.select(
-            window=pl.lit(k, pl.Int32),
-            which=pl.lit(which),
-            kind=pl.col("kind"),
-            cls=pl.col(f"_c{k}"),
-            bin=divided(pl.col(f"_{which}{k}"), _NULL_STEP).round().cast(pl.Int64),
-            **({"_w": pl.col("_w")} if weighted else {}),
-        )
-        .drop_nulls(["bin", "cls"])
-        .group_by(*_NULL_KEY, "bin")
-        .agg(n=count)
-        for k in WINDOWS
-        for which in ("u", "y")
-    ]
+    weight = pl.col("_w").fill_null(1) if weighted else pl.lit(1)
+    parts = []
+    for k in WINDOWS:
+        for which in ("u", "y"):
+            counted = dense.select(
+                *SERIES_KEY,
+                window=pl.lit(k, pl.Int32),
+                which=pl.lit(which),
+                cls=pl.col(f"_c{k}"),
+                bin=divided(pl.col(f"_{which}{k}"), _NULL_STEP).round().cast(pl.Int64),
+                _w=weight,
+            ).drop_nulls(["bin", "cls"])
+            parts.append(
+                counted.group_by(*_NULL_KEY, "bin").agg(n=pl.col("_w").sum().cast(pl.Int64))
+            )
+            # The series of each class (a sampled series counts for those it
+            # stands for), under a bin of their own.
+            parts.append(
+                counted.group_by(*_NULL_KEY, *SERIES_KEY[1:])
+                .agg(pl.col("_w").first())
+                .group_by(_NULL_KEY)
+                .agg(n=pl.col("_w").sum().cast(pl.Int64))
+                .with_columns(bin=pl.lit(_SERIES_BIN, pl.Int64))
+                .select(*_NULL_KEY, "bin", "n")
+            )
     return pl.concat(parts)
 
 
@@ -555,9 +575,10 @@ def null_table(counts: pl.DataFrame) -> pl.DataFrame:
     """The spread of chance per kind, window and size class, from :func:`null_counts`.
 
     For each class alone (``_c``) and with its two neighbours (``_n``): the
-    number of series-months ``n``, and the 1st, 50th and 99th percentiles
-    ``lo``, ``mid``, ``hi`` (the first bin whose cumulated count reaches the
-    share). ``counts`` may be the concatenated counts of several parts.
+    number of series-months ``n`` and of series ``s``, and the 1st, 50th and
+    99th percentiles ``lo``, ``mid``, ``hi`` (the first bin whose cumulated
+    count reaches the share). ``counts`` may be the concatenated counts of
+    several parts.
 
     Parameters
     ----------
@@ -588,11 +609,19 @@ def null_table(counts: pl.DataFrame) -> pl.DataFrame:
         "bin": pl.Int64,
         "n": pl.Int64,
     }
-    own = counts.cast(schema).group_by(*_NULL_KEY, "bin").agg(pl.col("n").sum())
+    counts = counts.cast(schema)
+    series_rows = pl.col("bin") == _SERIES_BIN
+    own = counts.filter(~series_rows).group_by(*_NULL_KEY, "bin").agg(pl.col("n").sum())
     near = (
         pl.concat([own.with_columns(pl.col("cls") + shift) for shift in (-1, 0, 1)])
         .group_by(*_NULL_KEY, "bin")
         .agg(pl.col("n").sum())
+    )
+    own_series = counts.filter(series_rows).group_by(_NULL_KEY).agg(s_c=pl.col("n").sum())
+    near_series = (
+        pl.concat([own_series.with_columns(pl.col("cls") + shift) for shift in (-1, 0, 1)])
+        .group_by(_NULL_KEY)
+        .agg(s_n=pl.col("s_c").sum())
     )
 
     def spread(frame: pl.DataFrame, tag: str) -> pl.DataFrame:
@@ -615,6 +644,9 @@ def null_table(counts: pl.DataFrame) -> pl.DataFrame:
     return (
         spread(own, "c")
         .join(spread(near, "n"), on=_NULL_KEY, how="full", coalesce=True)
+        .join(own_series, on=_NULL_KEY, how="left")
+        .join(near_series, on=_NULL_KEY, how="left")
+        .with_columns(pl.col("s_c", "s_n").fill_null(0))
         .sort(_NULL_KEY)
     )
 
@@ -642,12 +674,16 @@ def measured_spreads(table: pl.DataFrame) -> pl.DataFrame:
     Examples
     --------
     >>> counts = pl.DataFrame({'window': 3, 'which': 'u', 'kind': 'leg', 'cls': 0,
-    ...     'bin': [-233, 0, 466], 'n': [100, 9700, 200]})
+    ...     'bin': [-233, 0, 466, _SERIES_BIN], 'n': [100, 9700, 200, 120]})
     >>> measured_spreads(null_table(counts)).select('cls', 'n', 'up', 'down').row(0)
     (0, 10000, 2.0, 1.0)
     """
     return (
-        table.filter((pl.col("kind") == "leg") & (pl.col("n_c") >= _NULL_MIN))
+        table.filter(
+            (pl.col("kind") == "leg")
+            & (pl.col("n_c") >= _NULL_MIN)
+            & (pl.col("s_c") >= _NULL_SERIES)
+        )
         .select(
             "window",
             "which",
@@ -705,7 +741,7 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
     ``_ry{k}``/``_fy{k}`` (the same against the same months a year before) and
     ``_kind`` (:func:`kind_code`).
     """
-    stats = [f"{name}_{tag}" for tag in "cn" for name in ("n", "lo", "mid", "hi")]
+    stats = [f"{name}_{tag}" for tag in "cn" for name in ("n", "s", "lo", "mid", "hi")]
     classes = [f"_c{k}" for k in WINDOWS]
     # The centre and the two scales depend only on a series-month's kind and
     # size classes: they are worked out once per combination the data holds (a
@@ -747,8 +783,9 @@ def _empirical_null(dense: pl.LazyFrame, table: pl.DataFrame) -> pl.LazyFrame:
         scales = []
         for which, rise, fall in (("u", f"_r{k}", f"_f{k}"), ("y", f"_ry{k}", f"_fy{k}")):
             c = f"_{which}{k}"
-            tiers = [(pl.col(f"n_{t}_{which}{leg}").fill_null(0) >= _NULL_MIN, f"{t}_{which}{leg}")
-                     for leg in ("", "_leg") for t in "cn"]  # fmt: skip
+            tiers = [((pl.col(f"n_{t}_{which}{leg}").fill_null(0) >= _NULL_MIN)
+                      & (pl.col(f"s_{t}_{which}{leg}").fill_null(0) >= _NULL_SERIES),
+                      f"{t}_{which}{leg}") for leg in ("", "_leg") for t in "cn"]  # fmt: skip
             measured = pl.any_horizontal(enough for enough, _ in tiers)
 
             def pick(name: str, tiers: list = tiers) -> pl.Expr:
