@@ -175,6 +175,14 @@ def test_all_origins_leg_is_a_gap_where_no_exporter_filed():
     fig = route_legs(flags, route, pairs=collect_mirror(data.lazy()))
     (exporters,) = [t for t in fig.data if t.meta and t.meta["reporter"] == "exporters"]
     assert list(exporters.y) == [90.0, 91.0, None, 93.0]
+    # With no exporter's report at all, the figure says so, in words.
+    silent = data.filter(pl.col("reporter") != "USA")
+    fig = route_legs(flags, route, pairs=collect_mirror(silent.lazy()))
+    notes = [a.text for a in fig.layout.annotations]
+    assert (
+        "exporters file no exports of this product: all → MYS is drawn from the other side only"
+        in notes
+    )
 
 
 def test_hovers_carry_names_whole_descriptions_and_usd():
@@ -256,3 +264,59 @@ def test_overview_figures_draw_only_months_that_count_as_evidence():
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[1] > sizes[2] > 0
     # One colour, one score, in both figures: the range of the hub x product cells.
     assert (heat.zmin, heat.zmax) == (hubs.marker.cmin, hubs.marker.cmax) == (-3.0, -0.5)
+
+
+def test_the_mirror_gap_note_names_the_largest_partners_first():
+    # Armenia's own records: 148 partners, none of which files. The note named
+    # the alphabet's first (Aruba, Afghanistan, Angola) under a corridor to
+    # Russia, Armenia's largest customer; it names the largest flows first.
+    from tradeflows.viz import mirror_gap_note
+
+    partners = {"ABW": 1.0, "AFG": 2.0, "AGO": 3.0, "RUS": 900.0, "CHN": 300.0, "HKG": 300.0}
+    pairs = pl.DataFrame(
+        {
+            "exporter": "ARM",
+            "importer": list(partners),
+            "hs": "TOTAL",
+            "period": dt.date(2022, 5, 1),
+            "value_x": list(partners.values()),
+            "value_m": None,
+        },
+        schema_overrides={"value_m": pl.Float64},
+    )
+    note = mirror_gap_note(pairs, exporter="ARM")
+    assert note.startswith("No flow from Armenia is reported by both sides here: Russia, China,")
+    assert "Hong Kong and others file no imports of it" in note
+    assert mirror_gap_note(pairs.head(1), exporter="ARM").count("Aruba files no imports") == 1
+
+
+def test_the_sankey_draws_a_route_of_all_origins_without_counting_the_hub_twice():
+    # One hub's own records: its largest flagged corridor has no one origin
+    # ("", the hub's total imports). The Sankey drew named origins only, and
+    # left Russia, the corridor worth USD 2.3bn, out of the chart.
+    from tradeflows.viz import route_sankey
+
+    f = pl.DataFrame(
+        {
+            "origin": ["", "RUS"],
+            "hub": "ARM",
+            "destination": ["RUS", "HKG"],
+            "hs": "TOTAL",
+            "period": dt.date(2023, 1, 1),
+            "score": [6.0, 5.0],
+            "flagged": True,
+            "inflow": [1000.0, 800.0],
+            "outflow": [300.0, 90.0],
+        }
+    )
+    link = route_sankey(f).data[0].link
+    drawn = dict(zip(link.customdata, link.value, strict=True))
+    assert drawn == {
+        "other origins → Armenia: USD 200": 200.0,  # the hub's imports less Russia's
+        "Russia → Armenia: USD 800": 800.0,
+        "Armenia → Hong Kong: USD 90": 90.0,
+        "Armenia → Russia: USD 300": 300.0,
+    }
+    alone = route_sankey(f.head(1))
+    assert "all origins" in alone.data[0].node.label
+    assert list(alone.data[0].link.value) == [1000.0, 300.0]

@@ -202,7 +202,11 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     since, until : date, optional
         The period drawn.
     top : int
-        The routes with the highest scores drawn (named origins only).
+        The routes with the highest scores drawn. A route of all origins (the
+        hub's total imports: ``origin`` "", where no one origin is named) is
+        drawn from an "all origins" node, as wide as what the named origins
+        drawn at its hub leave of the hub's imports ("other origins" when
+        some are named).
 
     Returns
     -------
@@ -222,11 +226,11 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     >>> fig.data[0].type, len(fig.data[0].link.value)
     ('sankey', 2)
     >>> route_sankey(f, hs="8542").layout.annotations[0].text
-    'No route with a named origin to draw (8542 Electronic integrated circuits).'
+    'No route to draw (8542 Electronic integrated circuits).'
     """
     import plotly.graph_objects as go
 
-    df = _frame(flags).filter(pl.col("origin") != "")
+    df = _frame(flags)
     if hs:
         df = df.filter(pl.col("hs").str.starts_with(hs))
     if since is not None:
@@ -251,6 +255,18 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
 
     source, target, value, colour, hover = [], [], [], [], []
     inflows = routes.group_by("origin", "hub").agg(pl.col("inflow").max(), pl.col("flagged").any())
+    # All origins' inflow is the hub's imports, named origins' included: drawn
+    # as what the named ones leave of it, so that the hub is not counted twice.
+    named = inflows.filter(pl.col("origin") != "")
+    rest = (
+        inflows.filter(pl.col("origin") == "")
+        .join(named.group_by("hub").agg(named=pl.col("inflow").sum()), on="hub", how="left")
+        .with_columns(inflow=pl.col("inflow") - pl.col("named").fill_null(0.0))
+        .filter(pl.col("inflow") > 0)
+        .drop("named")
+    )
+    inflows = pl.concat([named, rest])
+    everyone = "other origins" if named.height else "all origins"
     # A hub's exports nobody reports (exporter-only data) are drawn at the inflow, and said so.
     outflows = (
         routes.with_columns(
@@ -263,7 +279,8 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     for o, h, v, f in inflows.sort("origin", "hub").rows():
         source.append(node("origin", o)), target.append(node("hub", h)), value.append(v)
         colour.append("rgba(214,39,40,0.55)" if f else "rgba(31,119,180,0.35)")
-        hover.append(f"{country_name(o)} → {country_name(h)}: USD {v:,.0f}")
+        who = country_name(o) if o else everyone
+        hover.append(f"{who} → {country_name(h)}: USD {v:,.0f}")
     for h, d, v, f, guess in outflows.sort("hub", "destination").rows():
         source.append(node("hub", h)), target.append(node("destination", d)), value.append(v)
         colour.append("rgba(214,39,40,0.55)" if f else "rgba(255,127,14,0.35)")
@@ -271,7 +288,7 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
             colour[-1] = colour[-1].replace("0.55", "0.2").replace("0.35", "0.2")
         what = "not reported by anyone; drawn as wide as the inflow" if guess else f"USD {v:,.0f}"
         hover.append(f"{country_name(h)} → {country_name(d)}: {what}")
-    labels = [f"{country_name(iso)}" for (_, iso) in nodes]
+    labels = [country_name(iso) if iso else everyone for (_, iso) in nodes]
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
@@ -289,7 +306,7 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     what = hs_label(hs) if hs else "all products"
     if not value:  # an empty Sankey is an error in the browser: say so instead
         fig = go.Figure()
-        fig.add_annotation(text=f"No route with a named origin to draw ({what}).", x=0.5, y=0.5,
+        fig.add_annotation(text=f"No route to draw ({what}).", x=0.5, y=0.5,
                            xref="paper", yref="paper", showarrow=False)  # fmt: skip
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
@@ -425,7 +442,8 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
             src = exporter or "all"
             for col, who, dash in (("x", exporter or "exporters", "solid"), ("m", importer, "dot")):
                 if all(v is None for v in sides[col]):
-                    notes.append(f"{who} files no {'exports' if col == 'x' else 'imports'} of this "
+                    files = "file" if who == "exporters" else "files"  # all origins' reports
+                    notes.append(f"{who} {files} no {'exports' if col == 'x' else 'imports'} of this "
                                  f"product: {src} → {importer} is drawn from the other side only")  # fmt: skip
                     continue
                 lines.append((role, sides[col], {
@@ -645,8 +663,10 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
         return (
             f"{what} is in the data{f' for {hs_label(hs)}' if hs else ''}: there is no gap to show."
         )
-    importers = sorted(set(df.filter(pl.col("value_x").is_not_null())["importer"].to_list()))
-    exporters = sorted(set(df.filter(pl.col("value_m").is_not_null())["exporter"].to_list()))
+    # The partners that carry the most first (then by code): those a reader
+    # looks for, not the alphabet's first (Aruba, Afghanistan, Angola).
+    importers = _largest(df, "importer", "value_x")
+    exporters = _largest(df, "exporter", "value_m")
     if importers:
         who = ", ".join(country_name(c) for c in importers[:3]) + (
             " and others" if len(importers) > 3 else ""
@@ -658,6 +678,12 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
         )
         side = f"{who} {'files' if len(exporters) == 1 else 'file'} no exports of it (only the importers' reports are in the data)"
     return f"{what} is reported by both sides here: {side}, so there is no gap to show."
+
+
+def _largest(df: pl.DataFrame, side: str, value: str) -> list[str]:
+    """The ``side`` codes with a report in ``value``, largest total first."""
+    totals = df.filter(pl.col(value).is_not_null()).group_by(side).agg(pl.col(value).sum())
+    return totals.sort([value, side], descending=[True, False])[side].to_list()
 
 
 def reported_lines(
