@@ -163,15 +163,19 @@ def test_flagged_is_the_detectors_own_predict(world, flags, mine):
     # on covered months without a data-quality event; tradeflows' own also
     # need the route's months, pooled, over a line: where the route's leg is
     # seen, the corridor trees' log-odds over theirs; elsewhere, the pooled
-    # evidence over the month's line.
+    # evidence over the month's line. A route of a named origin also needs
+    # evidence of that origin's own that month (its leg into the hub rose, a
+    # ghost, a booking by origin, a diversion).
     det = default_detector() if mine else IsolationForest(random_state=0)
     out = flags if mine else detect_routes(world[1], detector=clone(det))
     out = out.sort([*ROUTE_KEY, "period"])  # the order detect_routes fits in
     X = out.select(FEATURES).to_numpy()
+    own = out.select(["inflow_rise", "ghost", "booked", "diversion"]).fill_null(0.0).to_numpy()
     expected = (
         (det.fit(X).predict(X) == -1)
         & out["data_quality"].is_null().to_numpy()
         & out["covered"].to_numpy()
+        & ((out["origin"] == "").to_numpy() | (own > 0).any(axis=1))
     )
     if mine:
         seen = out.select(pl.col("outflow_seen").any().over(ROUTE_KEY)).to_series()
@@ -762,6 +766,14 @@ def test_one_hubs_real_records_flag_its_largest_surge_whatever_history_comes_fir
     assert set(first.filter("flagged")["destination"]) >= {"RUS", "ARE"}
     to_russia = ranked.filter(pl.col("destination") == "RUS")
     assert to_russia.filter("flagged")["extra_usd"].max() > 1e9
+    # A named origin is flagged only on evidence of its own: read from 2007,
+    # Libya's, Mozambique's and Barbados' routes to Chile were flagged on
+    # Armenia's exports alone, their own flows into Armenia flat.
+    own = pl.max_horizontal(
+        pl.col(c).fill_null(0.0) for c in ("inflow_rise", "ghost", "booked", "diversion")
+    )
+    named = flags.filter(pl.col("flagged") & (pl.col("origin") != ""))
+    assert named.height and (named.select(own)[:, 0] > 0).all()
 
 
 def _one_hubs_lumpy_records(seed: int, partners: int = 40, months: int = 36) -> pl.LazyFrame:

@@ -780,6 +780,30 @@ EVIDENCE_MARGIN = 4.0
 NEAR_ROUTES = 1_000
 
 
+#: What a named origin's own evidence is: its leg into the hub rose (up to
+#: three months earlier), its exports to the hub never appear as the hub's
+#: imports, the destination books the goods by it, or its direct exports to
+#: the destination fell. A route of a named origin is flagged in a month only
+#: where one of them is above zero; without any, the flag says something of
+#: the hub and the destination only, which their route of all origins says.
+ORIGIN_SIGNALS = ("inflow_rise", "ghost", "booked", "diversion")
+
+
+def _origin_has_evidence() -> pl.Expr:
+    """A route-month whose origin is all origins, or whose named origin has
+    evidence of its own (:data:`ORIGIN_SIGNALS`).
+
+    On Armenia's records from 2007, Libya's, Mozambique's and Barbados'
+    routes to Chile, and Russia's, Iran's and Germany's to Romania, were
+    flagged on Armenia's exports alone while their own flows into Armenia
+    did not rise; on the tuning worlds 4 of 799 flagged routes of a named
+    origin were such, none of them the episode's origin, and no corridor's
+    flag depended on them (benchmarks/RESULTS.md, forty-fourth session).
+    """
+    own = pl.max_horizontal(pl.col(c).fill_null(0.0) for c in ORIGIN_SIGNALS) > 0
+    return (pl.col("origin") == "") | own
+
+
 def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
     """Route-months scored by a fitted ``det``, flagged, with their route's evidence;
     with ``keep="evidence"``, cut down to what an analyst reads (:func:`detect_routes`)."""
@@ -817,7 +841,10 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
         outlier = det.predict(X) == -1
     flags = ind.with_columns(
         score=pl.Series(-samples),
-        flagged=pl.Series(outlier) & pl.col("data_quality").is_null() & pl.col("covered"),
+        flagged=pl.Series(outlier)
+        & pl.col("data_quality").is_null()
+        & pl.col("covered")
+        & _origin_has_evidence(),
     )
     if threshold is not None:
         flags = flags.with_columns(threshold)
