@@ -264,6 +264,25 @@ def test_overview_figures_draw_only_months_that_count_as_evidence():
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[1] > sizes[2] > 0
     # One colour, one score, in both figures: the range of the hub x product cells.
     assert (heat.zmin, heat.zmax) == (hubs.marker.cmin, hubs.marker.cmax) == (-3.0, -0.5)
+    # Orange is the lowest flagged month's score (Armenia's -2.0): 0.4 of the range.
+    assert [c[0] for c in heat.colorscale] == [0.0, pytest.approx(0.4), 1.0]
+    assert heat.colorscale == hubs.marker.colorscale
+
+
+def test_with_nothing_flagged_no_hub_is_drawn_dark():
+    # The EU's all-goods exports read for one destination: every hub scored,
+    # its best below the line. The range from the lowest score to the highest
+    # drew the best of them dark red, as if flagged.
+    from tradeflows.viz import hub_map, score_heatmap
+
+    f = pl.DataFrame({"hub": ["KAZ", "ARM", "EST"], "hs": "TOTAL", "score": [-1.7, -2.5, -5.5],
+                      "flagged": False})  # fmt: skip
+    heat = score_heatmap(f).data[0]
+    assert [c[1] for c in heat.colorscale] == ["#fff5eb", "#fd8d3c"]  # pale to orange only
+    assert hub_map(f).data[-1].marker.colorscale == heat.colorscale
+    flagged = score_heatmap(f.with_columns(flagged=pl.col("hub") == "KAZ")).data[0]
+    # Flagged, Kazakhstan's score is the line: the hubs below it stay under orange.
+    assert flagged.colorscale[-1][1] == "#a50f15" and flagged.colorscale[1][0] == 0.99
 
 
 def test_the_mirror_gap_note_names_the_largest_partners_first():

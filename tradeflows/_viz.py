@@ -77,11 +77,36 @@ def _hub_product_scores(sound: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _colour_range(cells: pl.DataFrame) -> dict:
+def _colour_range(cells: pl.DataFrame, sound: pl.DataFrame) -> dict:
     """The score colours of the map and the heatmap: one range for both, from the
     lowest to the highest hub x product score (``cells``, :func:`_hub_product_scores`),
-    so that a colour is one score in each."""
-    return {"cmin": cells["score"].min(), "cmax": cells["score"].max()} if cells.height else {}
+    so that a colour is one score in each; and their scale, whose middle (orange)
+    is the lowest score of a flagged month of ``sound`` (:func:`_sound_frame`).
+
+    Below it the colours stay pale to orange, above it orange to dark red; with
+    no flagged month, nothing is darker than orange. A range from the lowest
+    score to the highest alone drew the data's best score dark red whatever it
+    was: on the EU's all-goods exports, Armenia (nothing flagged) was as dark as
+    Kazakhstan (flagged), and EU members that are hubs only in name lit up the map.
+    """
+    if not cells.height:
+        return {"colorscale": _SCALE}
+    lo, hi = cells["score"].min(), cells["score"].max()
+    flagged = (
+        sound.filter(pl.col("flagged").fill_null(False))
+        if "flagged" in sound.columns
+        else sound.clear()
+    )
+    line = flagged["score"].min() if flagged.height else None
+    (_, pale), (_, orange), (_, dark) = _SCALE
+    if line is None or line > hi:  # nothing reaches a flagged month's score
+        scale = [[0.0, pale], [1.0, orange]]
+    elif line <= lo:
+        scale = [[0.0, orange], [1.0, dark]]
+    else:
+        mid = min((line - lo) / (hi - lo), 0.99)  # the top cell keeps a colour of its own
+        scale = [[0.0, pale], [mid, orange], [1.0, dark]]
+    return {"cmin": lo, "cmax": hi, "colorscale": scale}
 
 
 @cache
@@ -839,8 +864,9 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """
     import plotly.graph_objects as go
 
-    df = _hub_product_scores(_sound_frame(flags))
-    colours = _colour_range(df)
+    sound = _sound_frame(flags)
+    df = _hub_product_scores(sound)
+    colours = _colour_range(df, sound)
     hubs = (
         df.group_by("hub")
         .agg(pl.col("score").max())
@@ -861,7 +887,7 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     whole = [[f"{p} {hs_description(p)}" for p in products] for _ in hubs]
     fig = go.Figure(
         go.Heatmap(z=z, x=[hs_label(p, 28) for p in products], y=[country_name(h) for h in hubs],
-                   customdata=whole, colorscale=_SCALE, colorbar={"title": "score"},
+                   customdata=whole, colorscale=colours["colorscale"], colorbar={"title": "score"},
                    zmin=colours.get("cmin"), zmax=colours.get("cmax"),
                    hovertemplate="%{y}<br>%{customdata}<br>score %{z:.1f}<extra></extra>")
     )  # fmt: skip
@@ -1024,8 +1050,7 @@ def hub_map(flags):
         go.Scatter(
             x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
             marker={"size": [8 + 22 * (s - lo) / span for s in drawn],
-                    "color": drawn, "colorscale": _SCALE,
-                    **_colour_range(_hub_product_scores(sound)),
+                    "color": drawn, **_colour_range(_hub_product_scores(sound), sound),
                     "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
             text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
                   for h, s, f, _ in placed],
