@@ -54,6 +54,7 @@ from tradeflows._routes.legs import (
     leg_value,
     monthly_legs,
     product_level,
+    shipped,
     typical_flow,
 )
 from tradeflows._routes.policy import policy_breaks
@@ -90,6 +91,7 @@ __all__ = [
     "route_inputs",
     "route_series",
     "series_null_counts",
+    "shipped",
     "typical_flow",
 ]
 

@@ -34,6 +34,25 @@ def leg_value() -> pl.Expr:
     return pl.max_horizontal(pl.col("value_x").fill_null(0.0), m_fob.fill_null(0.0))
 
 
+def shipped() -> pl.Expr:
+    """Leg-months that carried goods (``v``, :func:`leg_value`, above zero).
+
+    A month filed with a value of zero is a month filed without the flow:
+    the same legs whether a file writes its zeros (Armstat) or leaves them
+    out (Comtrade).
+
+    Returns
+    -------
+    Expr
+
+    Examples
+    --------
+    >>> pl.DataFrame({"v": [0.0, 5.0]}).filter(shipped())["v"].to_list()
+    [5.0]
+    """
+    return pl.col("v") > 0
+
+
 def hs_filter(hs: Iterable[str] | None) -> pl.Expr:
     """Rows whose HS code starts with one of the prefixes (all rows without any).
 
@@ -141,7 +160,7 @@ def typical_flow() -> pl.Expr:
 
 def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.LazyFrame:
     """One row per exporter, importer, product and month with a report of a value
-    (no zeros; no totals unless ``hs`` asks for them: :func:`is_product`).
+    (no zeros: :func:`shipped`; no totals unless ``hs`` asks for them: :func:`is_product`).
 
     ``x`` is the exporter's report, ``m`` the importer's in FOB terms (null
     where that side has no row), ``v`` the larger, ``kg`` the larger weight;
@@ -189,7 +208,5 @@ def monthly_legs(pairs: pl.LazyFrame, hs: Iterable[str] | None = None) -> pl.Laz
             kg=pl.max_horizontal("kg_x", "kg_m"),
         )
         .filter(is_product(hs) & hs_filter(hs))
-        # A month filed with a value of zero is a month filed without the flow:
-        # the same legs whether a file writes its zeros or leaves them out.
-        .filter(pl.col("v") > 0)
+        .filter(shipped())
     )

@@ -611,18 +611,16 @@ def null_table(counts: pl.DataFrame) -> pl.DataFrame:
     }
     counts = counts.cast(schema)
     series_rows = pl.col("bin") == _SERIES_BIN
+
+    def with_neighbours(frame: pl.DataFrame, key: list[str], col: str) -> pl.DataFrame:
+        """``col`` summed over each class and its two neighbours."""
+        shifted = [frame.with_columns(pl.col("cls") + shift) for shift in (-1, 0, 1)]
+        return pl.concat(shifted).group_by(key).agg(pl.col(col).sum())
+
     own = counts.filter(~series_rows).group_by(*_NULL_KEY, "bin").agg(pl.col("n").sum())
-    near = (
-        pl.concat([own.with_columns(pl.col("cls") + shift) for shift in (-1, 0, 1)])
-        .group_by(*_NULL_KEY, "bin")
-        .agg(pl.col("n").sum())
-    )
+    near = with_neighbours(own, [*_NULL_KEY, "bin"], "n")
     own_series = counts.filter(series_rows).group_by(_NULL_KEY).agg(s_c=pl.col("n").sum())
-    near_series = (
-        pl.concat([own_series.with_columns(pl.col("cls") + shift) for shift in (-1, 0, 1)])
-        .group_by(_NULL_KEY)
-        .agg(s_n=pl.col("s_c").sum())
-    )
+    near_series = with_neighbours(own_series, _NULL_KEY, "s_c").rename({"s_c": "s_n"})
 
     def spread(frame: pl.DataFrame, tag: str) -> pl.DataFrame:
         frame = frame.sort(*_NULL_KEY, "bin").with_columns(

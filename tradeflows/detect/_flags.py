@@ -1080,21 +1080,20 @@ def nothing_scored_why(
     >>> nothing_scored_why(lf, Query(hs="TOTAL", destinations="CHN"))
     'no report names a destination (CHN): --destinations all makes every partner one'
     """
-    from tradeflows._reference import destinations_of_concern
-    from tradeflows._routes import hs_filter, is_product
+    from tradeflows._routes import destinations_or_default, hs_filter, is_product
 
     query = query if query is not None else Query()
     hs = query.options()["hs"]
     lf = load_canonical(source)
     monthly = pl.col("freq") == "M"
-    dest = query.destinations or destinations_of_concern()
+    dest = destinations_or_default(query.destinations)
     named = pl.col("partner").is_in(dest) | pl.col("reporter").is_in(dest)
     row = _engine.collect(
         lf.select(
             monthly=monthly.sum(),
             products=(monthly & is_product(hs) & hs_filter(hs)).sum(),
             totals=(monthly & (pl.col("hs") == "TOTAL")).sum(),
-            named=(monthly & named).sum() if dest != ("all",) else monthly.sum(),
+            named=(monthly & named).sum() if dest != ["all"] else monthly.sum(),
         ),
         "cpu",
     ).row(0, named=True)

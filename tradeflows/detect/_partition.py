@@ -47,6 +47,7 @@ from tradeflows._routes import (
     leg_value,
     route_series,
     series_null_counts,
+    shipped,
     typical_flow,
 )
 from tradeflows._routes.candidates import material_routes
@@ -78,7 +79,7 @@ def _legs(selected: pl.LazyFrame, hs: list[str] | None, engine) -> pl.LazyFrame:
     return _engine.collect(
         selected.filter((pl.col("freq") == "M") & is_product(hs))
         .select("exporter", "importer", "hs", mi=month_index(), v=leg_value())
-        .filter(pl.col("v") > 0),
+        .filter(shipped()),
         engine,
     ).lazy()
 
@@ -315,7 +316,7 @@ def indicators(
         # chapter, and each group reads and pairs its own chapters again.
         mirror_ctx, selected = _context_by_chapter(lf, query, engine)
         selected = selected.select("exporter", "importer", "hs", "mi", v=leg_value())
-        legs, read = selected.lazy().filter(pl.col("v") > 0), True
+        legs, read = selected.lazy().filter(shipped()), True
     else:
         staged, with_ratio = context.pop()
         mirror_ctx = {k: v.collect() for k, v in staged.items()}  # in memory already
