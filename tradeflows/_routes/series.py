@@ -544,16 +544,23 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
     """
     weighted = "_w" in dense.collect_schema().names()
     weight = pl.col("_w").fill_null(1) if weighted else pl.lit(1)
+    # A series by a hash of its names (with its kind, in the key below): grouped
+    # by the four names themselves, the series' counts took null_counts from 2.5
+    # to 13 s and 2.4 GiB more on 6M series-months (benchmarks/RESULTS.md).
+    dense = dense.select(
+        "kind", *NULL_INPUTS[len(SERIES_KEY) :], _sid=pl.struct(SERIES_KEY[1:]).hash(), _w=weight
+    )
     parts = []
     for k in WINDOWS:
         for which in ("u", "y"):
             counted = dense.select(
-                *SERIES_KEY,
+                "kind",
+                "_sid",
+                "_w",
                 window=pl.lit(k, pl.Int32),
                 which=pl.lit(which),
                 cls=pl.col(f"_c{k}"),
                 bin=divided(pl.col(f"_{which}{k}"), _NULL_STEP).round().cast(pl.Int64),
-                _w=weight,
             ).drop_nulls(["bin", "cls"])
             parts.append(
                 counted.group_by(*_NULL_KEY, "bin").agg(n=pl.col("_w").sum().cast(pl.Int64))
@@ -561,7 +568,7 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
             # The series of each class (a sampled series counts for those it
             # stands for), under a bin of their own.
             parts.append(
-                counted.group_by(*_NULL_KEY, *SERIES_KEY[1:])
+                counted.group_by(*_NULL_KEY, "_sid")
                 .agg(pl.col("_w").first())
                 .group_by(_NULL_KEY)
                 .agg(n=pl.col("_w").sum().cast(pl.Int64))
