@@ -285,6 +285,34 @@ def test_with_nothing_flagged_no_hub_is_drawn_dark():
     assert flagged.colorscale[-1][1] == "#a50f15" and flagged.colorscale[1][0] == 0.99
 
 
+def test_one_hubs_records_draw_its_destinations_month_by_month():
+    # Armenia's trade by country, all goods: the heatmap of hubs by product was
+    # one cell. Its destinations by month show where and when the trade turned;
+    # a month not scored is a gap, and the map keeps the heatmap's colours.
+    from tradeflows.viz import hub_map, score_heatmap
+
+    months = [dt.date(2022, m, 1) for m in (1, 2, 3)]
+    f = pl.DataFrame({
+        "origin": None, "hub": "ARM", "destination": ["RUS", "RUS", "RUS", "GEO", "GEO"],
+        "hs": "TOTAL", "period": [months[2], months[0], months[1], months[0], months[2]],
+        "score": [4.0, -1.0, 2.0, -3.0, -2.5], "flagged": [True, False, True, False, False],
+    }, schema_overrides={"origin": pl.String})  # fmt: skip
+    fig = score_heatmap(f)
+    heat = fig.data[0]
+    assert list(heat.y) == ["Russia", "Georgia"]
+    assert list(heat.x) == months
+    assert [list(r) for r in heat.z] == [[-1.0, 2.0, 4.0], [-3.0, None, -2.5]]
+    assert fig.layout.title.text == "Highest score by destination and month"
+    assert fig.layout.title.subtitle.text == "through Armenia, in all goods"
+    assert (heat.zmin, heat.zmax) == (-3.0, 4.0)
+    assert hub_map(f).data[-1].marker.colorscale == heat.colorscale
+    # Two hubs, one product: the hubs by month.
+    two = score_heatmap(f.with_columns(hub=pl.when(pl.col("destination") == "GEO")
+                                       .then(pl.lit("KAZ")).otherwise(pl.col("hub"))))  # fmt: skip
+    assert list(two.data[0].y) == ["Armenia", "Kazakhstan"] and list(two.data[0].x) == months
+    assert two.layout.title.text == "Highest score by hub and month"
+
+
 def test_the_mirror_gap_note_names_the_largest_partners_first():
     # Armenia's own records: 148 partners, none of which files. The note named
     # the alphabet's first (Aruba, Afghanistan, Angola) under a corridor to

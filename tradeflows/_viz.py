@@ -70,16 +70,33 @@ def _sound_frame(flags) -> pl.DataFrame:
     return df.filter(sound_months(df.columns))
 
 
-def _hub_product_scores(sound: pl.DataFrame) -> pl.DataFrame:
-    """The highest score of each hub and product (of each hub, without ``hs``)."""
-    return sound.group_by([c for c in ("hub", "hs") if c in sound.columns]).agg(
+def _heatmap_axes(sound: pl.DataFrame) -> tuple[str, str]:
+    """The heatmap's rows and columns: hubs by product; a single hub's destinations
+    instead of hubs, and the months instead of a single product.
+
+    One hub's own records (Armenia's trade by country, all goods) drew one cell:
+    its destinations month by month say where and when its trade turned.
+    """
+    one = {c: c in sound.columns and sound[c].n_unique() == 1 for c in ("hub", "hs")}
+    rows = "destination" if one["hub"] and "destination" in sound.columns else "hub"
+    columns = "period" if one["hs"] and "period" in sound.columns else "hs"
+    return rows, columns
+
+
+def _heatmap_cells(sound: pl.DataFrame) -> pl.DataFrame:
+    """The highest score of each of the heatmap's cells (:func:`_heatmap_axes`: each
+    hub and product, where the data holds more than one of each), as ``row``,
+    ``column`` (when the data has one) and ``score``."""
+    rows, columns = _heatmap_axes(sound)
+    keys = {"row": rows, "column": columns}
+    return sound.group_by([pl.col(c).alias(k) for k, c in keys.items() if c in sound.columns]).agg(
         pl.col("score").max()
     )
 
 
 def _colour_range(cells: pl.DataFrame, sound: pl.DataFrame) -> dict:
     """The score colours of the map and the heatmap: one range for both, from the
-    lowest to the highest hub x product score (``cells``, :func:`_hub_product_scores`),
+    lowest to the highest score of the heatmap's cells (``cells``, :func:`_heatmap_cells`),
     so that a colour is one score in each; and their scale, whose middle (orange)
     is the lowest score of a flagged month of ``sound`` (:func:`_sound_frame`).
 
@@ -840,13 +857,18 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     Over the months that count as evidence, as the corridors read them
     (scored, covered, no data-quality event): a month whose legs nobody
     reported can score high on what little is seen, and is never flagged.
+    Where the flags hold one hub (a hub's own records), its destinations are
+    the rows; where they hold one product (all goods, ``TOTAL``), the months
+    are the columns, in their order, a month not scored left blank: one
+    hub's trade by country is where and when it turned, not one cell.
 
     Parameters
     ----------
     flags : DataFrame or LazyFrame
         A flags table.
     top_hubs, top_products : int
-        How many hubs (rows) and products (columns), the highest scored first.
+        How many hubs or destinations (rows) and products (columns), the
+        highest scored first.
 
     Returns
     -------
@@ -861,40 +883,56 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     >>> f = pl.DataFrame({"hub": ["MYS", "SGP"], "hs": ["847150", "854231"], "score": [9.0, 2.0]})
     >>> score_heatmap(f).data[0].z
     ([9.0, None], [None, 2.0])
+    >>> import datetime as dt
+    >>> one = pl.DataFrame({"hub": "ARM", "destination": ["RUS", "RUS", "GEO"], "hs": "TOTAL",
+    ...     "period": [dt.date(2022, 4, 1), dt.date(2022, 3, 1), dt.date(2022, 3, 1)],
+    ...     "score": [3.0, 1.0, -2.0]})
+    >>> heat = score_heatmap(one)
+    >>> heat.data[0].y, heat.data[0].z, heat.layout.title.text
+    (('Russia', 'Georgia'), ([1.0, 3.0], [-2.0, None]), 'Highest score by destination and month')
     """
     import plotly.graph_objects as go
 
     sound = _sound_frame(flags)
-    df = _hub_product_scores(sound)
+    rows, columns = _heatmap_axes(sound)
+    df = _heatmap_cells(sound)
     colours = _colour_range(df, sound)
-    hubs = (
-        df.group_by("hub")
-        .agg(pl.col("score").max())
-        .sort(["score", "hub"], descending=[True, False])
-        .head(top_hubs)["hub"]
-        .to_list()
-    )
-    products = (
-        df.group_by("hs")
-        .agg(pl.col("score").max())
-        .sort(["score", "hs"], descending=[True, False])
-        .head(top_products)["hs"]
-        .to_list()
-    )
-    lookup = {(h, p): s for h, p, s in df.rows()}
-    z = [[lookup.get((h, p)) for p in products] for h in hubs]
-    # The axis shows the code and the start of its description; the hover, all of it.
-    whole = [[f"{p} {hs_description(p)}" for p in products] for _ in hubs]
+    months = columns == "period"
+
+    def ranked(key: str, top: int | None) -> list:
+        best = df.group_by(key).agg(pl.col("score").max())
+        return best.sort(["score", key], descending=[True, False]).head(top)[key].to_list()
+
+    ys = ranked("row", top_hubs)
+    # Months in their order, all of them; products the highest scored first.
+    xs = sorted(df["column"].unique()) if months else ranked("column", top_products)
+    lookup = {(r, c): s for r, c, s in df.select("row", "column", "score").rows()}
+    z = [[lookup.get((r, c)) for c in xs] for r in ys]
+    if months:
+        labels, whole, shown = xs, None, "%{x|%Y-%m}"
+    else:
+        # The axis shows the code and the start of its description; the hover, all of it.
+        labels = [hs_label(p, 28) for p in xs]
+        whole, shown = [[f"{p} {hs_description(p)}" for p in xs] for _ in ys], "%{customdata}"
     fig = go.Figure(
-        go.Heatmap(z=z, x=[hs_label(p, 28) for p in products], y=[country_name(h) for h in hubs],
-                   customdata=whole, colorscale=colours["colorscale"], colorbar={"title": "score"},
+        go.Heatmap(z=z, x=labels, y=[country_name(r) for r in ys], customdata=whole,
+                   colorscale=colours["colorscale"], colorbar={"title": "score"},
                    zmin=colours.get("cmin"), zmax=colours.get("cmax"),
-                   hovertemplate="%{y}<br>%{customdata}<br>score %{z:.1f}<extra></extra>")
+                   hovertemplate=f"%{{y}}<br>{shown}<br>score %{{z:.1f}}<extra></extra>")
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
-    # Upright labels, one a column: slanted, 25 labels of 35 characters overlap.
-    fig.update_xaxes(tickangle=-90)
-    return _style(fig, "Highest score by hub and product", height=max(320, 24 * len(hubs) + 300))
+    if not months:
+        # Upright labels, one a column: slanted, 25 labels of 35 characters overlap.
+        fig.update_xaxes(tickangle=-90)
+    title = "Highest score by {} and {}".format(
+        "hub" if rows == "hub" else "destination", "month" if months else "product"
+    )
+    only = [
+        f"through {country_name(sound['hub'][0])}" if rows == "destination" else None,
+        f"in {hs_label(sound['hs'][0], 40)}" if months else None,
+    ]
+    subtitle = ", ".join(o for o in only if o) or None
+    return _style(fig, title, subtitle, height=max(320, 24 * len(ys) + 300))
 
 
 def flags_bar(flags, *, top: int = 20):
@@ -1050,7 +1088,7 @@ def hub_map(flags):
         go.Scatter(
             x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
             marker={"size": [8 + 22 * (s - lo) / span for s in drawn],
-                    "color": drawn, **_colour_range(_hub_product_scores(sound), sound),
+                    "color": drawn, **_colour_range(_heatmap_cells(sound), sound),
                     "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
             text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
                   for h, s, f, _ in placed],
