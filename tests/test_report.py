@@ -84,6 +84,27 @@ def test_text_from_the_data_is_escaped(tmp_path):
     (tmp_path / "evil.html").write_text(text)
 
 
+def test_a_corridors_score_shows_its_two_parts():
+    # The table's score is the corridor model's log-odds plus a term for the
+    # value at stake; a reader could not tell the two apart (evidence 0.8 and
+    # score 5.9 on Armenia's corridor to Russia). Pointing at it says both.
+    flags = pl.concat([
+        _tiny_flags("MYS"),
+        _tiny_flags("SGP").with_columns(score=pl.lit(3.0), extra_usd=pl.lit(5e7)),
+    ])  # fmt: skip
+    rows = table_rows(flags, 10)
+    assert [r["hub"] for r in rows] == ["MYS", "SGP"]
+    # USD 1m a month adds 0.5 ln 2, USD 50m 0.5 ln 51: the months' part is the rest.
+    assert [round(r["money"], 3) for r in rows] == [0.347, 1.966]
+    assert [round(r["score"] - r["money"], 6) for r in rows] == [9.0, 3.0]
+    lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": ["M"], "reporter": ["USA"],
+                       "partner": ["MYS"], "hs": ["847150"], "value_usd": [1.0]})  # fmt: skip
+    s = summarise(lf, flags, {"files": [], "totals": {}}, config=CONFIG, built="now")
+    text = render(s, [], [], table=rows)
+    assert 'title="9.0 from its months + 0.3 for the value at stake">9.3<' in text
+    assert 'title="3.0 from its months + 2.0 for the value at stake">5.0<' in text
+
+
 def test_a_report_of_trade_by_partner_says_why_nothing_is_scored_and_reads_it_when_asked(
     tmp_path,
 ):

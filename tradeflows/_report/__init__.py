@@ -719,6 +719,8 @@ def table_rows(flags: pl.DataFrame, rows: int, ranked: pl.DataFrame | None = Non
     >>> table_rows(f, 10)[0]["detail"]
     [{'month': '2024-01', 'score': 9.0, 'extra_usd': 4000000.0}]
     """
+    from tradeflows.detect._corridors import money_term
+
     key = ROUTE_KEY
     top = _route_rows(flags, ranked).head(rows)
     # Each corridor's flagged months, for the detail a reader opens on demand.
@@ -747,6 +749,7 @@ def table_rows(flags: pl.DataFrame, rows: int, ranked: pl.DataFrame | None = Non
             pl.col("first").dt.strftime("%Y-%m"),
             pl.col("last").dt.strftime("%Y-%m"),
             "score",
+            money_term().alias("money"),
             "evidence",
             "extra_usd",
             "reasons",

@@ -19,6 +19,7 @@ __all__ = [
     "ROLLUP_COLUMNS",
     "ROLLUP_KEYS",
     "corridors",
+    "money_term",
     "pooled_features",
     "roll_up",
     "route_evidence",
@@ -94,6 +95,21 @@ ROLLUP_COLUMNS = [
     "peak_period",
     "reasons",
 ]
+
+
+def money_term() -> pl.Expr:
+    """What the value at stake adds to a corridor's score (:func:`corridors`):
+    ``MONEY_WEIGHT * ln(1 + extra_usd_month / MONEY_SCALE)``, a fall counting as 0.
+
+    Examples
+    --------
+    >>> pl.DataFrame({"extra_usd_month": [1e7, -5e6, None]}).select(
+    ...     money_term().round(2)).to_series().to_list()
+    [1.2, 0.0, 0.0]
+    """
+    # Money a route lost (a fall) adds nothing: ln of a negative would be NaN,
+    # which sorts first.
+    return (pl.col("extra_usd_month").fill_null(0.0).clip(0.0) / MONEY_SCALE).log1p() * MONEY_WEIGHT
 
 
 def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
@@ -313,10 +329,7 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
         .join(pooled, on=ROUTE_KEY, how="left")
         .with_columns(
             score=pl.col("corridor_score" if "corridor_score" in pooled.columns else "evidence")
-            # Money a route lost (a fall) adds nothing: ln of a negative would be NaN,
-            # which sorts first.
-            + MONEY_WEIGHT
-            * (pl.col("extra_usd_month").fill_null(0.0).clip(0.0) / MONEY_SCALE).log1p()
+            + money_term()
         )
         # NaN would sort first: a score that cannot be computed goes last, as null.
         .with_columns(pl.col("score").fill_nan(None))
