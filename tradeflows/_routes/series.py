@@ -537,7 +537,7 @@ def null_counts(dense: pl.LazyFrame) -> pl.LazyFrame:
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
-    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs)).collect().lazy()
     >>> counts = null_counts(changes).collect()
     >>> sorted(counts['window'].unique()), int(counts['n'].sum()) > 0
     ([3, 6, 12], True)
@@ -886,7 +886,7 @@ def series_evidence(
     >>> routes = candidate_routes(legs, ['CHN'])
     >>> from tradeflows._routes.series import null_counts, null_table, series_changes, series_evidence, series_rows
     >>> cal = calendar(*legs.select(lo=pl.col('mi').min(), hi=pl.col('mi').max()).collect().row(0))
-    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs))
+    >>> changes = series_changes(*series_rows(legs, routes), cal.select('mi'), coverage_from_pairs(pairs)).collect().lazy()
     >>> null = null_table(null_counts(changes).collect())
     >>> ev = series_evidence(changes, null).collect()
     >>> ev.filter((pl.col('kind') == 'leg') & (pl.col('a') == 'USA')).select(pl.col('rise').max() > 2.33).item()
