@@ -29,7 +29,7 @@ browser:
 
 ## test: install the test extras and run lint, the whole suite and the docs build
 test: $(STAMP) browser
-	$(BIN)/ruff check tradeflows tests benchmarks scripts
+	$(BIN)/ruff check tradeflows tests benchmarks scripts notebooks
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory docs
 
@@ -56,7 +56,7 @@ lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
 
 lint: $(STAMP)
-	$(BIN)/ruff check tradeflows tests benchmarks scripts
+	$(BIN)/ruff check tradeflows tests benchmarks scripts notebooks
 	$(BIN)/ruff format --check tradeflows tests benchmarks scripts
 
 format: $(STAMP)

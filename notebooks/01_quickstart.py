@@ -47,8 +47,10 @@ work = Path(workdir or tempfile.mkdtemp(prefix="tradeflows-"))
 
 # %%
 info = make_trade_world(work / "world", seed=seed, pairs_per_product=pairs_per_product)
-print(f"{info['rows']:,} report rows in {len(info['files'])} files; "
-      f"{info['truth_rows']} labelled route-months (synthetic)")
+print(
+    f"{info['rows']:,} report rows in {len(info['files'])} files; "
+    f"{info['truth_rows']} labelled route-months (synthetic)"
+)
 
 # %% [markdown]
 # ## 2. Ingest: read, clean, audit, store
@@ -57,7 +59,9 @@ print(f"{info['rows']:,} report rows in {len(info['files'])} files; "
 # %%
 audit = tf.ingest([work / "world" / "comtrade"], work / "store")
 totals = audit["totals"]
-print(f"read {totals['rows_read']:,} = kept {totals['rows_kept']:,} + dropped {totals['rows_dropped']:,}")
+print(
+    f"read {totals['rows_read']:,} = kept {totals['rows_kept']:,} + dropped {totals['rows_dropped']:,}"
+)
 totals["dropped"]
 
 # %% [markdown]
@@ -94,10 +98,19 @@ viz.hub_map(flags)
 # ## 5. How good is it? Against the world's labels, beside the naive method
 
 # %%
-from tradeflows import evaluate, naive_baseline  # noqa: E402
+from tradeflows import evaluate, naive_baseline
 
 truth = pl.read_parquet(work / "world" / "truth.parquet")
 mine, naive = evaluate(flags, truth), evaluate(naive_baseline(store), truth)
-pl.DataFrame([{"method": "tradeflows", **{k: mine[k] for k in ("route_ap", "route_month_ap", "recall_at_k")}},
-              {"method": "naive (hub's exports, year on year)",
-               **{k: naive[k] for k in ("route_ap", "route_month_ap", "recall_at_k")}}])
+pl.DataFrame(
+    [
+        {
+            "method": "tradeflows",
+            **{k: mine[k] for k in ("route_ap", "route_month_ap", "recall_at_k")},
+        },
+        {
+            "method": "naive (hub's exports, year on year)",
+            **{k: naive[k] for k in ("route_ap", "route_month_ap", "recall_at_k")},
+        },
+    ]
+)

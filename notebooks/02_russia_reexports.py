@@ -77,11 +77,15 @@ fig
 # %%
 flags = tf.detect_routes(eu, destinations=["RUS"], hubs=hubs)
 flagged = flags.filter(pl.col("flagged"))
-print(f"{flagged.height} route-months flagged; "
-      f"{flagged.filter(pl.col('period') >= dt.date(2022, 2, 1)).height} of them from 2022-02 on")
+print(
+    f"{flagged.height} route-months flagged; "
+    f"{flagged.filter(pl.col('period') >= dt.date(2022, 2, 1)).height} of them from 2022-02 on"
+)
 # One row per origin -> hub -> destination -> product, ranked by evidence and value at stake.
 ranked = tf.corridors(flags)
-ranked.select("rank", "origin", "hub", "hs", "flagged", "evidence", "extra_usd", "first", "last").head(top)
+ranked.select(
+    "rank", "origin", "hub", "hs", "flagged", "evidence", "extra_usd", "first", "last"
+).head(top)
 
 # %% [markdown]
 # The studies name corridors as "Kazakhstan, HS 8471", whatever the EU origin
@@ -91,12 +95,16 @@ ranked.select("rank", "origin", "hub", "hs", "flagged", "evidence", "extra_usd",
 # 8517 and 8542.
 
 # %%
-published = pl.DataFrame({"hub": ["ARM", "KAZ", "KGZ"]}).join(
-    pl.DataFrame({"hs4": products}), how="cross"
-).with_columns(published=pl.lit(True))
-wide = tf.corridors(flags, by=["hub", "hs4"]).join(
-    published, on=["hub", "hs4"], how="left", maintain_order="left"
-).with_columns(pl.col("published").fill_null(False))
+published = (
+    pl.DataFrame({"hub": ["ARM", "KAZ", "KGZ"]})
+    .join(pl.DataFrame({"hs4": products}), how="cross")
+    .with_columns(published=pl.lit(True))
+)
+wide = (
+    tf.corridors(flags, by=["hub", "hs4"])
+    .join(published, on=["hub", "hs4"], how="left", maintain_order="left")
+    .with_columns(pl.col("published").fill_null(False))
+)
 print(f"{wide.head(9)['published'].sum()} of the first 9 hub x heading corridors are published")
 wide.select("rank", "hub", "hs4", "hs4_description", "flagged_routes", "routes", "extra_usd",
             "published").head(top)  # fmt: skip

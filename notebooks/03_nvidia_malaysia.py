@@ -82,7 +82,10 @@ def show(fig):
 # zero.
 
 # %%
-print("rows Taiwan reported itself:", data.filter(pl.col("reporter") == "TWN").select(pl.len()).collect().item())
+print(
+    "rows Taiwan reported itself:",
+    data.filter(pl.col("reporter") == "TWN").select(pl.len()).collect().item(),
+)
 show(viz.reported_lines(data, hs="847150", flow="M", reporters=["MYS", "SGP", "THA", "USA"],
                         partners=["TWN"], coverage=coverage,
                         title="Imports of servers (HS 8471.50) from Taiwan, as its partners report them"))  # fmt: skip
@@ -146,7 +149,9 @@ balance
 # %%
 flags = tf.detect_routes(data, destinations=["CHN"], hubs=HUBS, hs=AI)
 ranked = tf.corridors(flags)
-ranked.select("rank", "origin", "hub", "hs", "flagged", "evidence", "extra_usd", "first", "last").head(10)
+ranked.select(
+    "rank", "origin", "hub", "hs", "flagged", "evidence", "extra_usd", "first", "last"
+).head(10)
 
 # %% [markdown]
 # Malaysia's and Singapore's corridors lead; Thailand's surge is not flagged,
@@ -164,7 +169,13 @@ pairs = tf.mirror(data).collect()
 for route in ({"origin": "TWN", "hub": "MYS", "destination": "CHN", "hs": "847150"},
               {"origin": "USA", "hub": "SGP", "destination": "CHN", "hs": "854231"}):  # fmt: skip
     row = ranked.filter(**route)
-    print(tf.names.country_name(route["hub"]), "flagged:", row["flagged"].item(), "|", row["reasons"].item())
+    print(
+        tf.names.country_name(route["hub"]),
+        "flagged:",
+        row["flagged"].item(),
+        "|",
+        row["reasons"].item(),
+    )
 
 # %%
 show(viz.route_legs(flags, {"origin": "TWN", "hub": "MYS", "destination": "CHN", "hs": "847150"},
