@@ -103,6 +103,8 @@ def test_a_corridors_score_shows_its_two_parts():
     text = render(s, [], [], table=rows)
     assert 'title="9.0 from its months + 0.3 for the value at stake">9.3<' in text
     assert 'title="3.0 from its months + 2.0 for the value at stake">5.0<' in text
+    # A corridor flagged in one month says that month once, not "2024-01 to 2024-01".
+    assert "<summary>1: 2024-01</summary>" in text and "2024-01 to 2024-01" not in text
 
 
 def test_a_report_of_trade_by_partner_says_why_nothing_is_scored_and_reads_it_when_asked(

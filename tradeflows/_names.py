@@ -43,6 +43,7 @@ __all__ = [
     "hs_products",
     "iso2_table",
     "month_list",
+    "month_span",
     "period_range",
     "with_names",
 ]
@@ -316,6 +317,27 @@ def period_range(text: str, option: str = "period") -> tuple[dt.date, dt.date]:
     if stop < start:
         raise TradeflowsInputError(f"{option} {text.strip()!r}: the range ends before it starts")
     return start, stop
+
+
+def month_span(first, last, sep: str = "..") -> str:
+    """Months as a reader is given them: ``2024-03..2024-05``, or ``2024-03`` when
+    first and last are one month.
+
+    Parameters
+    ----------
+    first, last : date or str
+        Dates, or ISO text that starts with the month (``2024-03-01``).
+    sep : str
+        Between the two months (the report writes " to ").
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> month_span(dt.date(2024, 3, 1), dt.date(2024, 5, 1)), month_span("2024-03-01", "2024-03-01")
+    ('2024-03..2024-05', '2024-03')
+    """
+    a, b = str(first)[:7], str(last)[:7]
+    return a if a == b else f"{a}{sep}{b}"
 
 
 def month_list(text: str, option: str = "periods") -> list[dt.date]:

@@ -499,6 +499,7 @@ def detect(
     """Score origin -> hub -> destination routes and write the flags table."""
     import polars as pl
 
+    from tradeflows._names import month_span
     from tradeflows._routes import ROUTE_KEY
     from tradeflows.detect import route_months_scored
     from tradeflows.detect._corridors import check_roll_up, corridors, roll_up
@@ -570,7 +571,7 @@ def detect(
         origin = row["origin"] or "*"
         _say(
             f"  {row['rank']:>3}. {origin} -> {row['hub']} -> {row['destination']}  {row['hs']}  "
-            f"{row['first']:%Y-%m}..{row['last']:%Y-%m}, {_usd(row['extra_usd'])} at stake, "
+            f"{month_span(row['first'], row['last'])}, {_usd(row['extra_usd'])} at stake, "
             f"score {row['score']:.1f}: {row['reasons']}"
         )
     if rollup is None:
@@ -583,7 +584,7 @@ def detect(
         product = "".join(f"  {row[c]}" for c in rollup if c not in countries)
         _say(
             f"  {row['rank']:>3}. {places}{product}  {row['flagged_routes']} of "
-            f"{row['routes']} routes flagged, {row['first']:%Y-%m}..{row['last']:%Y-%m}, "
+            f"{row['routes']} routes flagged, {month_span(row['first'], row['last'])}, "
             f"{_usd(row['extra_usd'])} at stake, score {row['score']:.1f}: {row['reasons']}"
         )
 

@@ -34,7 +34,7 @@ from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import exact_sum, usd_text
 from tradeflows._files import write_text_atomic
 from tradeflows._log import step
-from tradeflows._names import NAME_COLUMNS, NAME_OF
+from tradeflows._names import NAME_COLUMNS, NAME_OF, month_span
 from tradeflows._query import Query
 from tradeflows._routes import ROUTE_KEY
 
@@ -653,6 +653,7 @@ def render(
         autoescape=True,
         keep_trailing_newline=True,
     )
+    env.filters["month_span"] = lambda first, last: month_span(first, last, " to ")
     figures = [
         {"id": f"fig-{i}", "title": t, "json": _figure_json(f)} for i, (t, f) in enumerate(overview)
     ]
@@ -942,7 +943,7 @@ class Report:
         rows = "".join(
             "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
                 " → ".join(x or "*" for x in r["route"][:3]), r["route"][3], r["months"],
-                f"{r['first'][:7]} to {r['last'][:7]}", f"{r['extra_usd']:,}", r["reasons"],
+                month_span(r["first"], r["last"], " to "), f"{r['extra_usd']:,}", r["reasons"],
             )) + "</tr>"
             for r in s["routes"][:10]
         )  # fmt: skip
