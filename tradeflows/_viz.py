@@ -83,11 +83,11 @@ def _heatmap_axes(sound: pl.DataFrame) -> tuple[str, str]:
     return rows, columns
 
 
-def _heatmap_cells(sound: pl.DataFrame) -> pl.DataFrame:
-    """The highest score of each of the heatmap's cells (:func:`_heatmap_axes`: each
-    hub and product, where the data holds more than one of each), as ``row``,
-    ``column`` (when the data has one) and ``score``."""
-    rows, columns = _heatmap_axes(sound)
+def _heatmap_cells(sound: pl.DataFrame, axes: tuple[str, str] | None = None) -> pl.DataFrame:
+    """The highest score of each of the heatmap's cells (``axes``, by default
+    :func:`_heatmap_axes`: each hub and product, where the data holds more than
+    one of each), as ``row``, ``column`` (when the data has one) and ``score``."""
+    rows, columns = axes or _heatmap_axes(sound)
     keys = {"row": rows, "column": columns}
     return sound.group_by([pl.col(c).alias(k) for k, c in keys.items() if c in sound.columns]).agg(
         pl.col("score").max()
@@ -895,7 +895,7 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
 
     sound = _sound_frame(flags)
     rows, columns = _heatmap_axes(sound)
-    df = _heatmap_cells(sound)
+    df = _heatmap_cells(sound, (rows, columns))
     colours = _colour_range(df, sound)
     months = columns == "period"
 
