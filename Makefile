@@ -30,7 +30,7 @@ browser:
 ## test: install the test extras and run lint, the whole suite and the docs build
 test: $(STAMP) browser
 	$(BIN)/ruff check tradeflows tests benchmarks scripts notebooks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 	$(MAKE) --no-print-directory docs
 
 ## test-oldest: the pipeline's and the readers' tests again on the oldest polars of the pinned range (.ci/run runs it)
@@ -39,7 +39,7 @@ test-oldest: pyproject.toml
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet -e ".[test]" "polars==$$(sed -n 's/.*"polars>=\([0-9.]*\),.*/\1/p' pyproject.toml).*"
 	$(OLDEST)/bin/python -c "import polars; print('polars', polars.__version__)"
-	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/test_expr.py tests/test_clean.py tests/test_mirror.py \
+	$(OLDEST)/bin/python -m pytest -q -n 2 -p no:cacheprovider tests/test_expr.py tests/test_clean.py tests/test_mirror.py \
 	  tests/test_routes.py tests/test_partition.py tests/test_store.py tests/test_cli.py tests/test_bundled_flags.py \
 	  tests/test_io.py tests/test_eurostat.py tests/test_comtrade_json.py
 
