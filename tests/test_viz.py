@@ -367,3 +367,18 @@ def test_the_sankey_draws_a_route_of_all_origins_without_counting_the_hub_twice(
     alone = route_sankey(f.head(1))
     assert "all origins" in alone.data[0].node.label
     assert list(alone.data[0].link.value) == [1000.0, 300.0]
+
+
+@pytest.mark.parametrize(
+    ("hs", "width", "label"),
+    [
+        ("84715000", 28, "84715000 Units of automatic data…"),  # not "…data proc…"
+        ("90131090", 28, "90131090 Optical appliances…"),  # not "…appliances and…"
+        ("85269120", 48, "85269120 Radio navigational aid apparatus"),  # whole: no mark
+        ("847330", 10, "847330 Machinery…"),  # not "Machinery;…"
+    ],
+)
+def test_a_products_label_is_cut_at_the_end_of_a_word(hs, width, label):
+    """The heatmap's columns and the figures' subtitles name a product by its code and
+    the start of its description, cut where a word ends."""
+    assert hs_label(hs, width) == label

@@ -498,6 +498,10 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
+#: Words a cut label does not end on (:func:`hs_label`).
+_JOINING = frozenset({"a", "and", "for", "in", "of", "or", "other", "than", "the", "to", "with"})
+
+
 def hs_label(hs: str, width: int = 48) -> str:
     """``847150 Units of automatic data processing ...`` (national codes by their HS6).
 
@@ -506,7 +510,8 @@ def hs_label(hs: str, width: int = 48) -> str:
     hs : str
         An HS code (any length, or ``TOTAL``).
     width : int
-        The most characters of the description kept.
+        The most characters of the description kept (cut at the end of a word
+        where one ends past half of them).
 
     Returns
     -------
@@ -520,14 +525,24 @@ def hs_label(hs: str, width: int = 48) -> str:
     Examples
     --------
     >>> hs_label("84715000", width=30)
-    '84715000 Units of automatic data proces…'
+    '84715000 Units of automatic data…'
     >>> hs_label("TOTAL")
     'all goods'
     """
     if hs == "TOTAL":
         return "all goods"
     text = hs_description(hs)
-    return f"{hs} {text[:width]}{'…' if len(text) > width else ''}".strip()
+    if len(text) > width:
+        # Cut at the end of a word where one ends in the second half ("data…",
+        # not "data proces…"), and not after a joining word ("appliances…",
+        # not "appliances and…").
+        cut = text[:width]
+        space = cut.rfind(" ")
+        words = (cut[:space] if space >= width // 2 else cut).split(" ")
+        while len(words) > 1 and words[-1].lower() in _JOINING:
+            words.pop()
+        text = " ".join(words).rstrip(" ,;:(") + "…"
+    return f"{hs} {text}".strip()
 
 
 def hs_description(hs: str) -> str:
