@@ -27,9 +27,12 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "no chromium: the browser tests will be skipped (install Debian's chromium to run them)"
 
+#: What ruff checks and formats: the code, and the notebooks (jupytext .py files).
+LINTED := tradeflows tests benchmarks scripts notebooks
+
 ## test: install the test extras and run lint, the whole suite and the docs build
 test: $(STAMP) browser
-	$(BIN)/ruff check tradeflows tests benchmarks scripts notebooks
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/python -m pytest -n 2
 	$(MAKE) --no-print-directory docs
 
@@ -56,11 +59,11 @@ lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
 
 lint: $(STAMP)
-	$(BIN)/ruff check tradeflows tests benchmarks scripts notebooks
-	$(BIN)/ruff format --check tradeflows tests benchmarks scripts
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 format: $(STAMP)
-	$(BIN)/ruff format tradeflows tests benchmarks scripts
+	$(BIN)/ruff format $(LINTED)
 
 ## bench: the benchmarks (slow; appends to benchmarks/RESULTS.md)
 bench: $(STAMP)
