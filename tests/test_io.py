@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 
 import numpy as np
 import polars as pl
@@ -242,6 +243,64 @@ def test_generic_reader_reads_a_quoted_header_after_a_byte_order_mark(tmp_path):
     ).collect()
     assert df["partner"].to_list() == ["ALA", "CIV"]
     assert df["value_usd"].to_list() == [5000.0, 7000.0]
+
+
+def test_generic_reader_reads_a_workbooks_first_sheet_as_its_csv(realdata, tmp_path):
+    # An analyst's own summary (partner, reporter, month, EUR): a workbook
+    # read with a mapping gives the rows of the same cells saved as CSV,
+    # those written here through openpyxl, not the reader's fastexcel.
+    import csv
+
+    import openpyxl
+
+    book = realdata / "ruimpeks/eu_export_sanctioned.xlsx"
+    workbook = openpyxl.load_workbook(book, read_only=True)
+    lines = [
+        [c.strftime("%Y-%m") if isinstance(c, dt.datetime) else str(c) for c in cells]
+        for cells in workbook.worksheets[0].iter_rows(values_only=True)
+    ]
+    workbook.close()  # read-only: the file stays open until closed
+    text = tmp_path / "sanctioned.csv"
+    with open(text, "w", newline="") as f:
+        csv.writer(f).writerows(lines)  # a reporter's name holds commas
+    kwargs = {
+        "mapping": {"reporter": "reporter", "partner": "partner", "period": "month",
+                    "value_usd": "sanctioned_export"},
+        "constants": {"flow": "X", "hs": "TOTAL", "currency": "EUR"},
+    }  # fmt: skip
+    columns = ["row", "period", "reporter", "partner", "value_usd"]
+    from_book = scan(book, **kwargs).select(columns).collect()
+    assert from_book.height == len(lines) - 1 == 6804
+    assert from_book.equals(scan(text, **kwargs).select(columns).collect())
+    first = from_book.row(0, named=True)
+    assert (first["row"], first["period"], first["reporter"], first["partner"]) == (
+        2, dt.date(2020, 1, 1), "AUT", "ARM"
+    )  # fmt: skip
+    assert first["value_usd"] == pytest.approx(245053 * _rate(2020, 1))
+
+
+def test_a_workbook_with_a_bad_value_names_its_row(tmp_path, capsys):
+    # Without a mapping a workbook must be a Comext export, and the message
+    # says what else reads one; with a mapping a bad cell refuses the file
+    # with its row in the sheet, and --lenient drops and counts it.
+    from tradeflows.cli import main
+
+    book = tmp_path / "mine.xlsx"
+    pl.DataFrame(
+        {"date": ["2021-01", "2021-02", "2021-03"], "country": ["Russia"] * 3,
+         "export": ["5", "six", "7"]}
+    ).write_excel(book)  # fmt: skip
+    with pytest.raises(TradeflowsInputError, match="or a mapping for the generic reader"):
+        scan(book)
+    args = ["ingest", str(book), "--out", str(tmp_path / "store"), "-q", "--map", "period=date",
+            "--map", "partner=country", "--map", "value_usd=export", "--const", "reporter=ARM",
+            "--const", "flow=X", "--const", "hs=TOTAL"]  # fmt: skip
+    assert main(args) == 2
+    assert "mine.xlsx: line 3: " in capsys.readouterr().err
+    assert not (tmp_path / "store" / "audit.json").exists()
+    assert main([*args, "--lenient"]) == 0
+    audit = json.loads((tmp_path / "store" / "audit.json").read_text())
+    assert (audit["totals"]["rows_kept"], audit["totals"]["dropped"]) == (2, {"bad_value": 1})
 
 
 @pytest.mark.parametrize(

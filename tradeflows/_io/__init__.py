@@ -29,9 +29,11 @@ from tradeflows._io.comtrade import (
 )
 from tradeflows._io.comtrade_json import comtrade_json_records, looks_like_json, read_comtrade_json
 from tradeflows._io.eurostat import (
+    load_sheet,
     looks_like_comext,
     looks_like_comext_bulk,
     looks_like_sdmx_csv,
+    open_workbook,
     read_comext_xlsx,
     scan_comext,
     scan_comext_bulk,
@@ -145,6 +147,20 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
 def _is_xlsx(path: Path) -> bool:
     with open(path, "rb") as f:
         return f.read(4) == b"PK\x03\x04"
+
+
+def _xlsx_table(path: Path) -> pl.LazyFrame:
+    """The first sheet of a workbook as text, under its first row as the header: what
+    the generic reader reads of a workbook.
+
+    Every cell comes as text (a date ``2020-01-01 00:00:00``, a number as
+    written), as the generic reader reads a CSV file's; a data row's ``row``
+    is then its line in the sheet when the header is the sheet's first row.
+    """
+    reader = open_workbook(path)
+    if not reader.sheet_names:
+        raise TradeflowsInputError(f"{path}: workbook has no sheets")
+    return load_sheet(reader, 0, path, dtypes="string").lazy()
 
 
 def is_parquet(path: Path) -> bool:
@@ -608,7 +624,9 @@ def scan(
     ----------
     path : str or Path
         A CSV/TSV (optionally gzipped, or a 7-Zip archive of one file), XLSX
-        workbook, parquet file or saved Comtrade+ API answer (JSON).
+        workbook (a Comext export; with ``mapping``, any workbook: its first
+        sheet, a table under a header row), parquet file or saved Comtrade+
+        API answer (JSON).
     format : {"comtrade", "comtrade_json", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"}, optional
         Skip recognition. ``generic`` needs ``mapping``.
     mapping, constants, value_scale
@@ -664,7 +682,9 @@ def scan(
         return read_comtrade_json(path, source)
     ragged: tuple[int, ...] = ()
     check = None
-    if is_parquet(path):
+    if fmt == "generic" and _is_xlsx(path):
+        lf = _xlsx_table(path)
+    elif is_parquet(path):
         lf = pl.scan_parquet(polars_path(path), glob=False)
         if fmt == "canonical":
             return finish(_canonical(lf, source))

@@ -41,9 +41,11 @@ from tradeflows._io._text import polars_path
 
 __all__ = [
     "eurostat_country",
+    "load_sheet",
     "looks_like_comext",
     "looks_like_comext_bulk",
     "looks_like_sdmx_csv",
+    "open_workbook",
     "read_comext_xlsx",
     "scan_comext",
     "scan_comext_bulk",
@@ -236,14 +238,32 @@ def scan_comext(
 _CODE_IN_LABEL = re.compile(r"\[(\d{2,10}|TOTAL)\]\s*$")
 
 
-def _sheet(reader, name: str, path: Path) -> pl.DataFrame:
-    """One sheet of the workbook as a polars grid; a broken sheet is an error."""
+def open_workbook(path: Path):
+    """``path``'s fastexcel reader; a file it cannot open is an error (one line)."""
+    import fastexcel
+
     try:
-        return reader.load_sheet(name, header_row=None).to_polars()
+        return fastexcel.read_excel(polars_path(path))
+    except Exception as exc:  # fastexcel raises its own types for corrupt files
+        raise TradeflowsInputError(
+            f"{path}: not a readable XLSX workbook ({one_line(exc, 200)})"
+        ) from None
+
+
+def load_sheet(reader, name: str | int, path: Path, **options) -> pl.DataFrame:
+    """One sheet of the workbook (fastexcel's ``load_sheet`` ``options``) as a polars
+    frame; a broken sheet is an error (one line)."""
+    try:
+        return reader.load_sheet(name, **options).to_polars()
     except Exception as exc:  # fastexcel raises its own types for broken sheets
         raise TradeflowsInputError(
             f"{path}: sheet {name!r} cannot be read ({one_line(exc, 200)})"
         ) from None
+
+
+def _sheet(reader, name: str, path: Path) -> pl.DataFrame:
+    """One sheet of the workbook as a polars grid (no header row)."""
+    return load_sheet(reader, name, path, header_row=None)
 
 
 def _product_codes(structure: pl.DataFrame) -> dict[str, str]:
@@ -291,20 +311,14 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     ...     read_comext_xlsx(p, 'extract.xlsx')
     ... except TradeflowsInputError as e:
     ...     print(str(e).split(': ', 1)[1])
-    unknown workbook layout; expected a Comext export with 'Summary', 'Structure' and one sheet per product
+    unknown workbook layout; expected a Comext export with 'Summary', 'Structure' and one sheet per product, or a mapping for the generic reader, which reads the first sheet as a table under a header row
     """
-    import fastexcel
-
-    try:
-        reader = fastexcel.read_excel(polars_path(path))
-    except Exception as exc:  # fastexcel raises its own types for corrupt files
-        raise TradeflowsInputError(
-            f"{path}: not a readable XLSX workbook ({one_line(exc, 200)})"
-        ) from None
+    reader = open_workbook(path)
     if not {"Summary", "Structure"} <= set(reader.sheet_names):
         raise TradeflowsInputError(
             f"{path}: unknown workbook layout; expected a Comext export with "
-            "'Summary', 'Structure' and one sheet per product"
+            "'Summary', 'Structure' and one sheet per product, or a mapping for the "
+            "generic reader, which reads the first sheet as a table under a header row"
         )
     codes = _product_codes(_sheet(reader, "Structure", path))
     frames, specials = [], dict(SPECIAL_VALUES)
