@@ -71,21 +71,38 @@ _ROW_GROUP_ROWS = 65_536
 _YEAR_CHAPTER = pl.col("period").dt.year().cast(pl.UInt32) * 256 + _CHAPTER.fill_null(0)
 
 
-def frame_bytes(df: pl.DataFrame) -> int:
-    """The memory ``df`` holds: ``estimated_size`` and, for each text column, its views.
+#: Of a text column, the strings of one row in this many are measured by
+#: :func:`frame_bytes`. Measuring them all (``estimated_size``) goes over every
+#: string: 0.3 s of a 13 s ingest of the wide 10M-row world (benchmarks/RESULTS.md,
+#: issue 27).
+_MEASURE_ONE_IN = 50
 
-    polars keeps a text column as 16-byte views (a string of up to 12 bytes
-    inline), which ``estimated_size`` leaves out: it counts the strings'
-    bytes only, a fifth of what a column of country codes holds.
+
+def frame_bytes(df: pl.DataFrame) -> int:
+    """About the memory ``df`` holds: each text column's 16-byte views and its strings
+    too long to sit in them, the other columns' ``estimated_size``.
+
+    polars keeps a text column as 16-byte views, a string of up to 12 bytes
+    inside its view: ``estimated_size`` counts the strings' bytes instead, a
+    fifth of what a column of country codes holds. The strings of one row in
+    :data:`_MEASURE_ONE_IN` (spread over the column) stand for the rest.
 
     Examples
     --------
-    >>> df = pl.DataFrame({"reporter": ["MYS"] * 1000, "value_usd": [1.0] * 1000})
+    >>> df = pl.DataFrame({"reporter": ["MYS"] * 1000, "value_usd": [1.0] * 1000,
+    ...                    "source": ["comtrade_2022.csv"] * 1000})
     >>> df.estimated_size(), frame_bytes(df)
-    (11000, 27000)
+    (28000, 57000)
     """
-    views = sum(16 * df.height for dtype in df.dtypes if dtype in (pl.String, pl.Binary))
-    return df.estimated_size() + views
+    size = 0
+    for column in df.iter_columns():
+        if column.dtype != pl.String:
+            size += column.estimated_size()
+            continue
+        some = column.gather_every(_MEASURE_ONE_IN).str.len_bytes()
+        long = some.filter(some > 12).sum() or 0
+        size += 16 * column.len() + long * column.len() // max(some.len(), 1)
+    return size
 
 
 def default_spool_bytes() -> int:
