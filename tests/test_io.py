@@ -303,6 +303,29 @@ def test_a_workbook_with_a_bad_value_names_its_row(tmp_path, capsys):
     assert (audit["totals"]["rows_kept"], audit["totals"]["dropped"]) == (2, {"bad_value": 1})
 
 
+def test_a_workbook_of_several_sheets_is_read_where_the_mapped_columns_are(tmp_path):
+    # A notes sheet before the data: the sheet whose header holds the
+    # mapped columns is read; where none does, the sheets are named.
+    import xlsxwriter
+
+    book = tmp_path / "notes_first.xlsx"
+    with xlsxwriter.Workbook(book) as workbook:
+        workbook.add_worksheet("Notes").write(0, 0, "Exports by partner, thousand USD")
+        data = workbook.add_worksheet("Data")
+        for i, line in enumerate([["date", "country", "export"], ["2021-01", "Russia", 5],
+                                  ["2021-02", "China", 6.5]]):  # fmt: skip
+            data.write_row(i, 0, line)
+    constants = {"reporter": "ARM", "flow": "X", "hs": "TOTAL"}
+    mapping = {"period": "date", "partner": "country", "value_usd": "export"}
+    df = scan(book, mapping=mapping, constants=constants).collect()
+    assert df.select("row", "period", "partner", "value_usd").rows() == [
+        (2, dt.date(2021, 1, 1), "RUS", 5.0), (3, dt.date(2021, 2, 1), "CHN", 6.5)
+    ]  # fmt: skip
+    with pytest.raises(TradeflowsInputError, match=r"no sheet has the mapped columns "
+                       r"country, date, value under its first row \(sheets: Notes, Data\)"):  # fmt: skip
+        scan(book, mapping={**mapping, "value_usd": "value"}, constants=constants)
+
+
 @pytest.mark.parametrize(
     "relpath",
     [

@@ -149,18 +149,32 @@ def _is_xlsx(path: Path) -> bool:
         return f.read(4) == b"PK\x03\x04"
 
 
-def _xlsx_table(path: Path) -> pl.LazyFrame:
-    """The first sheet of a workbook as text, under its first row as the header: what
-    the generic reader reads of a workbook.
+def _xlsx_table(path: Path, columns: Iterable[str]) -> pl.LazyFrame:
+    """The sheet of a workbook that holds ``columns`` (the first, where several
+    do), as text under its first row as the header: what the generic reader
+    reads of a workbook.
 
     Every cell comes as text (a date ``2020-01-01 00:00:00``, a number as
     written), as the generic reader reads a CSV file's; a data row's ``row``
     is then its line in the sheet when the header is the sheet's first row.
+    A workbook of one sheet gives it, whatever its header; where no sheet of
+    several holds the columns, the error names the sheets.
     """
     reader = open_workbook(path)
-    if not reader.sheet_names:
+    names = reader.sheet_names
+    if not names:
         raise TradeflowsInputError(f"{path}: workbook has no sheets")
-    return load_sheet(reader, 0, path, dtypes="string").lazy()
+    wanted = set(columns)
+    for name in names if len(names) > 1 else []:
+        header = load_sheet(reader, name, path, n_rows=0, dtypes="string").columns
+        if wanted <= set(header):
+            return load_sheet(reader, name, path, dtypes="string").lazy()
+    if len(names) > 1:
+        raise TradeflowsInputError(
+            f"{path}: no sheet has the mapped columns {', '.join(sorted(wanted))} "
+            f"under its first row (sheets: {', '.join(names[:12])})"
+        )
+    return load_sheet(reader, names[0], path, dtypes="string").lazy()
 
 
 def is_parquet(path: Path) -> bool:
@@ -624,9 +638,9 @@ def scan(
     ----------
     path : str or Path
         A CSV/TSV (optionally gzipped, or a 7-Zip archive of one file), XLSX
-        workbook (a Comext export; with ``mapping``, any workbook: its first
-        sheet, a table under a header row), parquet file or saved Comtrade+
-        API answer (JSON).
+        workbook (a Comext export; with ``mapping``, any workbook: the first
+        sheet whose header row holds the mapped columns), parquet file or
+        saved Comtrade+ API answer (JSON).
     format : {"comtrade", "comtrade_json", "comext", "comext_xlsx", "sdmx_csv", "comext_bulk", "canonical", "generic"}, optional
         Skip recognition. ``generic`` needs ``mapping``.
     mapping, constants, value_scale
@@ -683,7 +697,7 @@ def scan(
     ragged: tuple[int, ...] = ()
     check = None
     if fmt == "generic" and _is_xlsx(path):
-        lf = _xlsx_table(path)
+        lf = _xlsx_table(path, (mapping or {}).values())
     elif is_parquet(path):
         lf = pl.scan_parquet(polars_path(path), glob=False)
         if fmt == "canonical":

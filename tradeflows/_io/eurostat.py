@@ -311,14 +311,14 @@ def read_comext_xlsx(path: Path, source: str) -> pl.LazyFrame:
     ...     read_comext_xlsx(p, 'extract.xlsx')
     ... except TradeflowsInputError as e:
     ...     print(str(e).split(': ', 1)[1])
-    unknown workbook layout; expected a Comext export with 'Summary', 'Structure' and one sheet per product, or a mapping for the generic reader, which reads the first sheet as a table under a header row
+    unknown workbook layout; expected a Comext export with 'Summary', 'Structure' and one sheet per product, or a mapping for the generic reader, which reads the sheet whose header row holds the mapped columns
     """
     reader = open_workbook(path)
     if not {"Summary", "Structure"} <= set(reader.sheet_names):
         raise TradeflowsInputError(
             f"{path}: unknown workbook layout; expected a Comext export with "
             "'Summary', 'Structure' and one sheet per product, or a mapping for the "
-            "generic reader, which reads the first sheet as a table under a header row"
+            "generic reader, which reads the sheet whose header row holds the mapped columns"
         )
     codes = _product_codes(_sheet(reader, "Structure", path))
     frames, specials = [], dict(SPECIAL_VALUES)
