@@ -305,16 +305,22 @@ def test_a_workbook_with_a_bad_value_names_its_row(tmp_path, capsys):
 
 def test_a_workbook_of_several_sheets_is_read_where_the_mapped_columns_are(tmp_path):
     # A notes sheet before the data: the sheet whose header holds the
-    # mapped columns is read; where none does, the sheets are named.
+    # mapped columns is read; where none does, the sheets are named. Rows
+    # formatted and left blank after the table (Excel shows nothing there)
+    # are not read; an empty sheet is refused.
     import xlsxwriter
 
-    book = tmp_path / "notes_first.xlsx"
+    book, empty = tmp_path / "notes_first.xlsx", tmp_path / "empty.xlsx"
     with xlsxwriter.Workbook(book) as workbook:
         workbook.add_worksheet("Notes").write(0, 0, "Exports by partner, thousand USD")
         data = workbook.add_worksheet("Data")
         for i, line in enumerate([["date", "country", "export"], ["2021-01", "Russia", 5],
                                   ["2021-02", "China", 6.5]]):  # fmt: skip
             data.write_row(i, 0, line)
+        data.write_row(3, 0, [" ", ""])
+        data.write_blank(4, 2, None, workbook.add_format({"bold": True}))
+    with xlsxwriter.Workbook(empty) as workbook:
+        workbook.add_worksheet("Sheet1")
     constants = {"reporter": "ARM", "flow": "X", "hs": "TOTAL"}
     mapping = {"period": "date", "partner": "country", "value_usd": "export"}
     df = scan(book, mapping=mapping, constants=constants).collect()
@@ -324,6 +330,8 @@ def test_a_workbook_of_several_sheets_is_read_where_the_mapped_columns_are(tmp_p
     with pytest.raises(TradeflowsInputError, match=r"no sheet has the mapped columns "
                        r"country, date, value under its first row \(sheets: Notes, Data\)"):  # fmt: skip
         scan(book, mapping={**mapping, "value_usd": "value"}, constants=constants)
+    with pytest.raises(TradeflowsInputError, match=r"empty\.xlsx: sheet 'Sheet1' is empty"):
+        scan(empty, mapping=mapping, constants=constants)
 
 
 @pytest.mark.parametrize(

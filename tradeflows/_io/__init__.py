@@ -157,24 +157,34 @@ def _xlsx_table(path: Path, columns: Iterable[str]) -> pl.LazyFrame:
     Every cell comes as text (a date ``2020-01-01 00:00:00``, a number as
     written), as the generic reader reads a CSV file's; a data row's ``row``
     is then its line in the sheet when the header is the sheet's first row.
-    A workbook of one sheet gives it, whatever its header; where no sheet of
-    several holds the columns, the error names the sheets.
+    Blank rows after the last one holding anything (cells formatted and
+    left empty, which Excel does not show) are not read. A workbook of one
+    sheet gives it, whatever its header; where no sheet of several holds the
+    columns, the error names the sheets.
     """
     reader = open_workbook(path)
     names = reader.sheet_names
     if not names:
         raise TradeflowsInputError(f"{path}: workbook has no sheets")
     wanted = set(columns)
-    for name in names if len(names) > 1 else []:
-        header = load_sheet(reader, name, path, n_rows=0, dtypes="string").columns
-        if wanted <= set(header):
-            return load_sheet(reader, name, path, dtypes="string").lazy()
+    chosen = names[0]
     if len(names) > 1:
-        raise TradeflowsInputError(
-            f"{path}: no sheet has the mapped columns {', '.join(sorted(wanted))} "
-            f"under its first row (sheets: {', '.join(names[:12])})"
-        )
-    return load_sheet(reader, names[0], path, dtypes="string").lazy()
+        holding = (
+            name for name in names
+            if wanted <= set(load_sheet(reader, name, path, n_rows=0, dtypes="string").columns)
+        )  # fmt: skip
+        chosen = next(holding, None)
+        if chosen is None:
+            raise TradeflowsInputError(
+                f"{path}: no sheet has the mapped columns {', '.join(sorted(wanted))} "
+                f"under its first row (sheets: {', '.join(names[:12])})"
+            )
+    table = load_sheet(reader, chosen, path, dtypes="string")
+    if not table.columns:
+        raise TradeflowsInputError(f"{path}: sheet {chosen!r} is empty")
+    filled = pl.any_horizontal(pl.col(c).str.strip_chars() != "" for c in table.columns)
+    last = table.select(filled.fill_null(False).arg_true().max()).item()
+    return table.head(0 if last is None else last + 1).lazy()
 
 
 def is_parquet(path: Path) -> bool:
