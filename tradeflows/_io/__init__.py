@@ -21,6 +21,7 @@ import polars as pl
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows._io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
+from tradeflows._io._workbook import is_xlsx, xlsx_table
 from tradeflows._io.comtrade import (
     comtrade_batches,
     looks_like_comtrade,
@@ -29,11 +30,9 @@ from tradeflows._io.comtrade import (
 )
 from tradeflows._io.comtrade_json import comtrade_json_records, looks_like_json, read_comtrade_json
 from tradeflows._io.eurostat import (
-    load_sheet,
     looks_like_comext,
     looks_like_comext_bulk,
     looks_like_sdmx_csv,
-    open_workbook,
     read_comext_xlsx,
     scan_comext,
     scan_comext_bulk,
@@ -142,49 +141,6 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
                 raise TradeflowsInputError(f"{src}: no such file, folder or matching files")
             files.extend(matched)
     return list(dict.fromkeys(files))
-
-
-def _is_xlsx(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) == b"PK\x03\x04"
-
-
-def _xlsx_table(path: Path, columns: Iterable[str]) -> pl.LazyFrame:
-    """The sheet of a workbook that holds ``columns`` (the first, where several
-    do), as text under its first row as the header: what the generic reader
-    reads of a workbook.
-
-    Every cell comes as text (a date ``2020-01-01 00:00:00``, a number as
-    written), as the generic reader reads a CSV file's; a data row's ``row``
-    is then its line in the sheet when the header is the sheet's first row.
-    Blank rows after the last one holding anything (cells formatted and
-    left empty, which Excel does not show) are not read. A workbook of one
-    sheet gives it, whatever its header; where no sheet of several holds the
-    columns, the error names the sheets.
-    """
-    reader = open_workbook(path)
-    names = reader.sheet_names
-    if not names:
-        raise TradeflowsInputError(f"{path}: workbook has no sheets")
-    wanted = set(columns)
-    chosen = names[0]
-    if len(names) > 1:
-        holding = (
-            name for name in names
-            if wanted <= set(load_sheet(reader, name, path, n_rows=0, dtypes="string").columns)
-        )  # fmt: skip
-        chosen = next(holding, None)
-        if chosen is None:
-            raise TradeflowsInputError(
-                f"{path}: no sheet has the mapped columns {', '.join(sorted(wanted))} "
-                f"under its first row (sheets: {', '.join(names[:12])})"
-            )
-    table = load_sheet(reader, chosen, path, dtypes="string")
-    if not table.columns:
-        raise TradeflowsInputError(f"{path}: sheet {chosen!r} is empty")
-    filled = pl.any_horizontal(pl.col(c).str.strip_chars() != "" for c in table.columns)
-    last = table.select(filled.fill_null(False).arg_true().max()).item()
-    return table.head(0 if last is None else last + 1).lazy()
 
 
 def is_parquet(path: Path) -> bool:
@@ -601,7 +557,7 @@ def detect_format(path: str | Path) -> Format:
     path = Path(path)
     if path.stat().st_size == 0:
         raise TradeflowsInputError(f"{path}: file is empty")
-    if _is_xlsx(path):
+    if is_xlsx(path):
         return "comext_xlsx"
     if is_parquet(path):
         try:
@@ -706,8 +662,8 @@ def scan(
         return read_comtrade_json(path, source)
     ragged: tuple[int, ...] = ()
     check = None
-    if fmt == "generic" and _is_xlsx(path):
-        lf = _xlsx_table(path, (mapping or {}).values())
+    if fmt == "generic" and is_xlsx(path):
+        lf = xlsx_table(path, (mapping or {}).values())
     elif is_parquet(path):
         lf = pl.scan_parquet(polars_path(path), glob=False)
         if fmt == "canonical":

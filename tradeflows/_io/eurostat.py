@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tradeflows._errors import TradeflowsInputError, one_line
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._io._common import (
     HeaderKeys,
     clean_str,
@@ -37,15 +37,13 @@ from tradeflows._io._common import (
     pick,
     require,
 )
-from tradeflows._io._text import polars_path
+from tradeflows._io._workbook import load_sheet, open_workbook
 
 __all__ = [
     "eurostat_country",
-    "load_sheet",
     "looks_like_comext",
     "looks_like_comext_bulk",
     "looks_like_sdmx_csv",
-    "open_workbook",
     "read_comext_xlsx",
     "scan_comext",
     "scan_comext_bulk",
@@ -236,29 +234,6 @@ def scan_comext(
 
 
 _CODE_IN_LABEL = re.compile(r"\[(\d{2,10}|TOTAL)\]\s*$")
-
-
-def open_workbook(path: Path):
-    """``path``'s fastexcel reader; a file it cannot open is an error (one line)."""
-    import fastexcel
-
-    try:
-        return fastexcel.read_excel(polars_path(path))
-    except Exception as exc:  # fastexcel raises its own types for corrupt files
-        raise TradeflowsInputError(
-            f"{path}: not a readable XLSX workbook ({one_line(exc, 200)})"
-        ) from None
-
-
-def load_sheet(reader, name: str | int, path: Path, **options) -> pl.DataFrame:
-    """One sheet of the workbook (fastexcel's ``load_sheet`` ``options``) as a polars
-    frame; a broken sheet is an error (one line)."""
-    try:
-        return reader.load_sheet(name, **options).to_polars()
-    except Exception as exc:  # fastexcel raises its own types for broken sheets
-        raise TradeflowsInputError(
-            f"{path}: sheet {name!r} cannot be read ({one_line(exc, 200)})"
-        ) from None
 
 
 def _sheet(reader, name: str, path: Path) -> pl.DataFrame:
