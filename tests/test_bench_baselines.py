@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from bench_mirror import pandas_mirror
 from pandas_routes import route_indicators as pandas_route_indicators
+from profile_ingest import profile as profile_ingest
 
 KEY = ["freq", "period", "exporter", "importer", "hs"]
 
@@ -122,3 +123,18 @@ def test_the_ab_benchmark_runs_each_version_from_its_own_tree(tmp_path, monkeypa
     stale.mkdir()
     ab_commits.timed(tree, ["--help"], fresh=stale)  # an ingest's store, removed before each run
     assert not stale.exists()
+
+
+def test_the_ingest_profile_times_each_phase_of_a_real_ingest(tmp_path):
+    # The phases are functions of tradeflows._store and _chunked named in the
+    # script: one renamed or gone would fail here, not in a benchmark run.
+    import tradeflows._store
+
+    world = small_world(tmp_path, seed=12)
+    cleaning = tradeflows._store.clean_chunk
+    totals, whole, rows = profile_ingest([str(world / "comtrade")])
+    assert set(totals) == {"_read", "clean_chunk", "account", "flag_slips", "write_held"}
+    assert rows == sum(len(f.read_text().splitlines()) - 1 for f in (world / "comtrade").iterdir())
+    assert all(wall >= 0 and cpu >= 0 for wall, cpu, *_ in totals.values())
+    assert sum(wall for wall, *_ in totals.values()) <= whole[0]
+    assert tradeflows._store.clean_chunk is cleaning  # put back
