@@ -334,6 +334,26 @@ def test_a_workbook_of_several_sheets_is_read_where_the_mapped_columns_are(tmp_p
         scan(empty, mapping=mapping, constants=constants)
 
 
+def test_an_old_excel_workbook_is_refused_with_what_to_do(tmp_path):
+    # An .xls file is an OLE2 compound file: its header sector starts with
+    # these eight bytes, then binary fields. Read or mapped, it is refused
+    # saying what it is, not as an unknown binary file.
+    xls = tmp_path / "trade_by_country.xls"
+    xls.write_bytes(
+        bytes.fromhex("d0cf11e0a1b11ae1") + bytes(16) + b"\x3e\x00\x03\x00" + bytes(488)
+    )
+    words = r"trade_by_country\.xls: an Excel 97-2003 workbook \(\.xls\).*save the sheet as \.xlsx or CSV"
+    with pytest.raises(TradeflowsInputError, match=words):
+        scan(xls)
+    with pytest.raises(TradeflowsInputError, match=words):
+        scan(xls, mapping={"period": "date", "partner": "country", "value_usd": "export"},
+             constants={"reporter": "ARM", "flow": "X", "hs": "TOTAL"})  # fmt: skip
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"ab\x00cd")
+    with pytest.raises(TradeflowsInputError, match="binary file, not delimited text"):
+        scan(other)
+
+
 @pytest.mark.parametrize(
     "relpath",
     [

@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 24
+#: How an OLE2 compound file starts: an Excel 97-2003 workbook (.xls), which
+#: no reader here reads (statistics offices still publish some).
+_OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")
 _HASH_BUFFER = 1 << 20
 _WORKDIR: tempfile.TemporaryDirectory | None = None
 
@@ -259,6 +262,12 @@ def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> Prep
     packed = _is_7z(path)
     source = _un7z(path) if packed else path
     gz = is_gzip(source)
+    with open(source, "rb") as f:
+        if f.read(len(_OLE2)) == _OLE2:  # before any transcoding changes its bytes
+            raise TradeflowsInputError(
+                f"{path}: an Excel 97-2003 workbook (.xls) or another OLE2 file; "
+                "save the sheet as .xlsx or CSV and read that"
+            )
     latin1 = 0
     # Without validation the file is scanned as it is: polars checks the
     # columns it reads, and the caller falls back to validating on an error.
