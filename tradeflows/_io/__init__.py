@@ -20,7 +20,14 @@ import polars as pl
 
 from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
-from tradeflows._io._text import PreparedText, file_sha256, polars_path, prepare_text, shown_name
+from tradeflows._io._text import (
+    PreparedText,
+    file_sha256,
+    polars_path,
+    prepare_text,
+    shown_name,
+    starts_with,
+)
 from tradeflows._io._workbook import is_xlsx, xlsx_table
 from tradeflows._io.comtrade import (
     comtrade_batches,
@@ -168,8 +175,7 @@ def is_parquet(path: Path) -> bool:
     >>> is_parquet(folder / 'rows.parquet'), is_parquet(folder / 'rows.csv')
     (True, False)
     """
-    with open(path, "rb") as f:
-        return f.read(4) == b"PAR1"
+    return starts_with(path, b"PAR1")
 
 
 @contextlib.contextmanager

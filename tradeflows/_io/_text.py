@@ -29,6 +29,7 @@ __all__ = [
     "polars_path",
     "prepare_text",
     "shown_name",
+    "starts_with",
 ]
 
 _CHUNK = 1 << 24
@@ -151,18 +152,31 @@ def file_sha256(path: Path) -> str:
     return _sha256(file_identity(Path(path)))
 
 
+def starts_with(path: Path, magic: bytes) -> bool:
+    """Whether a file's first bytes are ``magic`` (a format's signature).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x"
+    >>> _ = p.write_bytes(b"PAR1 and more")
+    >>> starts_with(p, b"PAR1"), starts_with(p, b"PK")
+    (True, False)
+    """
+    with open(path, "rb") as f:
+        return f.read(len(magic)) == magic
+
+
 def is_gzip(path: Path) -> bool:
     """Whether a file starts with gzip's magic bytes."""
-    with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
+    return starts_with(path, b"\x1f\x8b")
 
 
 _7Z_MAGIC = b"7z\xbc\xaf\x27\x1c"
 
 
 def _is_7z(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(6) == _7Z_MAGIC
+    return starts_with(path, _7Z_MAGIC)
 
 
 def _un7z(path: Path) -> Path:
@@ -262,12 +276,11 @@ def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> Prep
     packed = _is_7z(path)
     source = _un7z(path) if packed else path
     gz = is_gzip(source)
-    with open(source, "rb") as f:
-        if f.read(len(_OLE2)) == _OLE2:  # before any transcoding changes its bytes
-            raise TradeflowsInputError(
-                f"{path}: an Excel 97-2003 workbook (.xls) or another OLE2 file; "
-                "save the sheet as .xlsx or CSV and read that"
-            )
+    if starts_with(source, _OLE2):  # before any transcoding changes its bytes
+        raise TradeflowsInputError(
+            f"{path}: an Excel 97-2003 workbook (.xls) or another OLE2 file; "
+            "save the sheet as .xlsx or CSV and read that"
+        )
     latin1 = 0
     # Without validation the file is scanned as it is: polars checks the
     # columns it reads, and the caller falls back to validating on an error.

@@ -12,15 +12,14 @@ from pathlib import Path
 import polars as pl
 
 from tradeflows._errors import TradeflowsInputError, one_line
-from tradeflows._io._text import polars_path
+from tradeflows._io._text import polars_path, starts_with
 
 __all__ = ["is_xlsx", "load_sheet", "open_workbook", "xlsx_table"]
 
 
 def is_xlsx(path: Path) -> bool:
     """Whether a file starts as a zip archive does, as an XLSX workbook does."""
-    with open(path, "rb") as f:
-        return f.read(4) == b"PK\x03\x04"
+    return starts_with(path, b"PK\x03\x04")
 
 
 def xlsx_table(path: Path, columns: Iterable[str]) -> pl.LazyFrame:
