@@ -183,6 +183,36 @@ def test_detect_writes_the_flags_table(tmp_path, small_world, capsys):
     assert pl.read_csv(csv)["flagged"].all()
 
 
+def test_ingest_memory_bounds_what_it_holds_and_gives_the_same_store(
+    tmp_path, small_world, monkeypatch, capsys
+):
+    # --memory is the spool's budget: with a few kilobytes the rows read wait on
+    # disk beside the store (the spool writes files), by default they stay in
+    # memory; the store is the same either way. A bad size is refused before any work.
+    from tradeflows._chunked import Spool
+    from tradeflows._store import scan_store
+
+    spilled = []
+    spill = Spool._spill
+    monkeypatch.setattr(
+        Spool, "_spill", lambda self, df: spilled.append(df.height) or spill(self, df)
+    )
+    files = str(small_world / "comtrade")
+    assert main(["ingest", files, "--out", str(tmp_path / "held"), "-q"]) == 0
+    assert spilled == []
+    assert main(["ingest", files, "--out", str(tmp_path / "spooled"), "-q", "--memory", "4KB"]) == 0
+    assert sum(spilled) > 0
+    order = ["period", "reporter", "partner", "flow", "hs"]
+    held, spooled = (scan_store(tmp_path / n).sort(order).collect() for n in ("held", "spooled"))
+    assert held.height > 0 and held.equals(spooled)
+    capsys.readouterr()
+    for bad, message in (("lots", "memory 'lots'"), ("0", "must be more than 0")):
+        assert main(["ingest", files, "--out", str(tmp_path / "bad"), "--memory", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_detect_says_why_nothing_is_scored_when_every_flow_is_small(tmp_path, small_world, capsys):
     # The same world in thousands of dollars: no leg carries USD 100k in a
     # month, no route is scored, and the summary says why instead of "0 flagged".

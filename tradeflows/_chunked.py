@@ -106,14 +106,13 @@ def frame_bytes(df: pl.DataFrame) -> int:
 
 
 def default_spool_bytes() -> int:
-    """A quarter of the machine's memory (1 GiB where the system does not say).
+    """A quarter of the machine's memory (:func:`tradeflows._engine.memory_budget`'s default).
 
     Counted by :func:`frame_bytes`. Until 2026-12-05 the budget was a
     sixteenth, counted by ``estimated_size``, which leaves out the views of
     text columns: it held about four times that (benchmarks/RESULTS.md, issue 27).
     """
-    total = _engine.total_memory()
-    return total // 4 if total else 1 << 30
+    return _engine.memory_budget()
 
 
 class _Part(NamedTuple):

@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import importlib.util
 import os
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Literal, get_args
@@ -27,12 +28,14 @@ import polars as pl
 from tradeflows._errors import EngineUnavailableError, TradeflowsInputError
 
 __all__ = [
+    "DEFAULT_SHARE",
     "ENGINES",
     "Engine",
     "collect",
     "collect_all",
     "config_context",
     "gpu_available",
+    "memory_budget",
     "reread",
     "resolve",
     "sink_parquet",
@@ -295,7 +298,7 @@ def total_memory() -> int | None:
 
     See Also
     --------
-    tradeflows.detect._budget.memory_budget : the detection's share of it.
+    memory_budget : the share of it a run may use.
 
     Examples
     --------
@@ -306,6 +309,66 @@ def total_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # not a POSIX system
         return None
+
+
+#: The share of the machine's memory a run (an ingest, a detection) may use by default.
+DEFAULT_SHARE = 0.25
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def memory_budget(memory: str | float | int | None = None) -> int:
+    """The bytes a run may use: ``--memory`` of ``ingest``, ``detect`` and ``report``.
+
+    Parameters
+    ----------
+    memory : str, float or int, optional
+        ``"6GiB"``, ``"500MB"``, a number of bytes, or a share of the
+        machine's memory (a number up to 1, ``"0.5"``). Default: a quarter
+        of the machine's memory (:data:`DEFAULT_SHARE`; of 8 GiB where the
+        system does not say how much it has).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TradeflowsInputError
+        ``memory`` is not a size or a share, or is not more than 0.
+
+    See Also
+    --------
+    tradeflows.detect._budget.route_months_estimate : what a detection's budget is compared with.
+
+    Examples
+    --------
+    >>> memory_budget("6GiB"), memory_budget(1024)
+    (6442450944, 1024)
+    >>> memory_budget("a lot")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: memory 'a lot': expected a size (6GiB, 500MB) or a share of the machine's memory (0.5)
+    """
+    total = total_memory() or 8 * 2**30
+    if memory is None:
+        return int(DEFAULT_SHARE * total)
+    if isinstance(memory, (int, float)) and not isinstance(memory, bool):
+        value, unit = float(memory), ""
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(memory))
+        if not m or m.group(2).lower() not in _UNITS:
+            raise TradeflowsInputError(
+                f"memory {memory!r}: expected a size (6GiB, 500MB) or a share of the "
+                "machine's memory (0.5)"
+            )
+        value, unit = float(m.group(1)), m.group(2).lower()
+    if value <= 0:
+        raise TradeflowsInputError(f"memory {memory!r}: must be more than 0")
+    if not unit and value <= 1:
+        return int(value * total)
+    return int(value * _UNITS[unit])
 
 
 def _polars_engine(name: str):

@@ -433,7 +433,8 @@ def ingest(
         spooled to parquet in a temporary folder beside the store, and
         cleaned rows are written to the store at once (a file where a slip is
         found later is then written again). Default: a quarter of the
-        machine's memory.
+        machine's memory. ``ingest --memory`` sets it
+        (:func:`tradeflows._engine.memory_budget` reads ``"6GiB"`` or ``0.5``).
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
         1,000,000 on the CPU (larger chunks were no faster and held more

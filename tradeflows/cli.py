@@ -140,12 +140,20 @@ def ingest(
             help="Read again files the store holds (same path or bytes), with these options.",
         ),
     ] = False,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            help="Memory for rows read and cleaned: 6GiB, 500MB or a share of the machine's "
+            "(0.5; default 0.25). Beyond it they wait on disk beside the store, to the same store."
+        ),
+    ] = None,
 ) -> None:
     """Read, clean, audit and store trade files (STORE/audit.json tells what happened)."""
-    from tradeflows._engine import resolve
+    from tradeflows._engine import memory_budget, resolve
     from tradeflows._store import ingest as run_ingest
 
     resolve(engine)  # a bad engine name is a usage error before any work
+    spool_bytes = memory_budget(memory)  # so is a bad size
     doc = run_ingest(
         sources,
         out,
@@ -158,6 +166,7 @@ def ingest(
         wait=not no_wait,
         notice=None if quiet else (lambda m: _say(m, err=True)),
         replace=replace,
+        spool_bytes=spool_bytes,
     )
     if quiet:
         return

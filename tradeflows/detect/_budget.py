@@ -10,12 +10,10 @@ by chapter in groups instead (``partition``), which gives the same flags.
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._errors import TradeflowsInputError
+from tradeflows._engine import DEFAULT_SHARE, memory_budget
 from tradeflows._query import Query
 
 __all__ = [
@@ -49,62 +47,6 @@ BYTES_PER_ROUTE_MONTH = 2_000
 #: benchmarks/RESULTS.md, issue 27). Over the budget, the context is read
 #: chapter by chapter instead.
 BYTES_PER_STORE_ROW = 300
-
-#: The share of the machine's memory a detection may use by default.
-DEFAULT_SHARE = 0.25
-
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
-
-
-def _total_memory() -> int:
-    return _engine.total_memory() or 8 * 2**30  # 8 GiB where the system does not say
-
-
-def memory_budget(memory: str | float | int | None = None) -> int:
-    """The bytes a detection may use.
-
-    Parameters
-    ----------
-    memory : str, float or int, optional
-        ``"6GiB"``, ``"500MB"``, a number of bytes, or a share of the
-        machine's memory (a number up to 1, ``"0.5"``). Default: a quarter
-        of the machine's memory (:data:`DEFAULT_SHARE`).
-
-    Returns
-    -------
-    int
-
-    See Also
-    --------
-    route_months_estimate : what the budget is compared with.
-
-    Examples
-    --------
-    >>> memory_budget("6GiB"), memory_budget(1024)
-    (6442450944, 1024)
-    >>> memory_budget("a lot")
-    Traceback (most recent call last):
-    ...
-    tradeflows._errors.TradeflowsInputError: memory 'a lot': expected a size (6GiB, 500MB) or a share of the machine's memory (0.5)
-    """
-    if memory is None:
-        return int(DEFAULT_SHARE * _total_memory())
-    if isinstance(memory, (int, float)) and not isinstance(memory, bool):
-        value, unit = float(memory), ""
-    else:
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(memory))
-        if not m or m.group(2).lower() not in _UNITS:
-            raise TradeflowsInputError(
-                f"memory {memory!r}: expected a size (6GiB, 500MB) or a share of the "
-                "machine's memory (0.5)"
-            )
-        value, unit = float(m.group(1)), m.group(2).lower()
-    if value <= 0:
-        raise TradeflowsInputError(f"memory {memory!r}: must be more than 0")
-    if not unit and value <= 1:
-        return int(value * _total_memory())
-    return int(value * _UNITS[unit])
 
 
 def route_months_estimate(
