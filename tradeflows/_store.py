@@ -396,6 +396,7 @@ def ingest(
     wait: bool = True,
     notice: Callable[[str], None] | None = None,
     replace: bool = False,
+    memory: str | float | int | None = None,
 ) -> dict:
     """Read, clean and add source files to ``store``; return the store's audit.
 
@@ -432,9 +433,7 @@ def ingest(
         unit-slip pass, are held in memory; beyond that parsed rows are
         spooled to parquet in a temporary folder beside the store, and
         cleaned rows are written to the store at once (a file where a slip is
-        found later is then written again). Default: a quarter of the
-        machine's memory. ``ingest --memory`` sets it
-        (:func:`tradeflows._engine.memory_budget` reads ``"6GiB"`` or ``0.5``).
+        found later is then written again). Default: ``memory``'s.
     chunk_rows : int, optional
         About how many rows (whole periods) are cleaned together. Default
         1,000,000 on the CPU (larger chunks were no faster and held more
@@ -451,6 +450,14 @@ def ingest(
         ingested anew. Without it, a file already in the store is skipped
         (``skipped``; ``skipped_reasons`` says so, and which options it was
         read with when they differ from this call's).
+    memory : str, float or int, optional
+        The same budget (``ingest --memory``), read as ``detect_routes``
+        reads its own: ``"6GiB"``, ``"500MB"``, or a share of the machine's
+        memory (``0.5``). Default: a quarter. ``spool_bytes``, in bytes,
+        wins when given. A smaller budget is slower, not wrong: on a
+        52M-row world, on a machine of 24 GiB, 80 s at a 4.75 GiB peak with
+        ``"2GiB"``, 77.5 s at 7.4 GiB by default, 71.3 s at 10.1 GiB with
+        ``0.5`` (benchmarks/RESULTS.md, issue 27).
 
     Returns
     -------
@@ -502,6 +509,8 @@ def ingest(
     2
     """
     store = Path(store)
+    if spool_bytes is None:
+        spool_bytes = _engine.memory_budget(memory)  # a bad size refused before any work
     if store.exists() and not store.is_dir():
         raise TradeflowsInputError(f"{store}: exists and is not a folder")
     if not math.isfinite(value_scale) or value_scale <= 0:
@@ -537,7 +546,7 @@ def _ingest_locked(
     constants: Mapping[str, str] | None,
     value_scale: float,
     progress: Callable[[str], None] | None,
-    spool_bytes: int | None,
+    spool_bytes: int,
     chunk_rows: int | None,
     leftovers: int,
     replace: bool = False,
@@ -571,8 +580,7 @@ def _ingest_locked(
     by_sha = {e["sha256"]: e for e in doc["files"]}
     new_entries, skipped, reasons, unrecognised = [], [], [], []
     hasher = ThreadPoolExecutor(max_workers=1)
-    budget = default_spool_bytes() if spool_bytes is None else spool_bytes
-    spool = Spool(store, budget)
+    spool = Spool(store, spool_bytes)
     traces: list[pl.DataFrame] = []  # what the verbs act on, by period (_spool_read)
     try:
         for i, (path, name) in enumerate(zip(files, names, strict=True)):

@@ -149,11 +149,10 @@ def ingest(
     ] = None,
 ) -> None:
     """Read, clean, audit and store trade files (STORE/audit.json tells what happened)."""
-    from tradeflows._engine import memory_budget, resolve
+    from tradeflows._engine import resolve
     from tradeflows._store import ingest as run_ingest
 
     resolve(engine)  # a bad engine name is a usage error before any work
-    spool_bytes = memory_budget(memory)  # so is a bad size
     doc = run_ingest(
         sources,
         out,
@@ -166,7 +165,7 @@ def ingest(
         wait=not no_wait,
         notice=None if quiet else (lambda m: _say(m, err=True)),
         replace=replace,
-        spool_bytes=spool_bytes,
+        memory=memory,
     )
     if quiet:
         return
