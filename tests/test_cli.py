@@ -206,7 +206,11 @@ def test_ingest_memory_bounds_what_it_holds_and_gives_the_same_store(
     held, spooled = (scan_store(tmp_path / n).sort(order).collect() for n in ("held", "spooled"))
     assert held.height > 0 and held.equals(spooled)
     capsys.readouterr()
-    for bad, message in (("lots", "memory 'lots'"), ("0", "must be more than 0")):
+    for bad, message in (
+        ("lots", "memory 'lots'"),
+        ("0", "must be more than 0"),
+        ("8", "a size needs its unit (8GiB, 8MB)"),
+    ):
         assert main(["ingest", files, "--out", str(tmp_path / "bad"), "--memory", bad]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err and "Traceback" not in err

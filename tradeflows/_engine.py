@@ -324,8 +324,9 @@ def memory_budget(memory: str | float | int | None = None) -> int:
     Parameters
     ----------
     memory : str, float or int, optional
-        ``"6GiB"``, ``"500MB"``, a number of bytes, or a share of the
-        machine's memory (a number up to 1, ``"0.5"``). Default: a quarter
+        ``"6GiB"``, ``"500MB"``, a number of bytes (a Python number; the
+        text ``"8"`` is refused, since 8 bytes is never what was meant), or
+        a share of the machine's memory (a number up to 1, ``"0.5"``). Default: a quarter
         of the machine's memory (:data:`DEFAULT_SHARE`; of 8 GiB where the
         system does not say how much it has).
 
@@ -346,6 +347,10 @@ def memory_budget(memory: str | float | int | None = None) -> int:
     --------
     >>> memory_budget("6GiB"), memory_budget(1024)
     (6442450944, 1024)
+    >>> memory_budget("8")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: memory '8': a size needs its unit (8GiB, 8MB); a number alone is a share of the machine's memory, up to 1
     >>> memory_budget("a lot")
     Traceback (most recent call last):
     ...
@@ -368,6 +373,11 @@ def memory_budget(memory: str | float | int | None = None) -> int:
         raise TradeflowsInputError(f"memory {memory!r}: must be more than 0")
     if not unit and value <= 1:
         return int(value * total)
+    if not unit and isinstance(memory, str):  # "8" from a command line: 8 bytes is never meant
+        raise TradeflowsInputError(
+            f"memory {memory!r}: a size needs its unit ({m.group(1)}GiB, {m.group(1)}MB); "
+            "a number alone is a share of the machine's memory, up to 1"
+        )
     return int(value * _UNITS[unit])
 
 
