@@ -171,12 +171,16 @@ def test_a_dask_cluster_of_worker_processes_gives_the_same_flags(store, whole, m
 
 @contextlib.contextmanager
 def _two_workers():
-    """A Client of a local cluster of two worker processes, both started."""
+    """A Client of a local cluster of two worker processes, both started.
+
+    Its HTTP server on a free port: two of these at once (two test workers)
+    both took 8787, and the second failed to start ("Port 8787 is already in use").
+    """
     import distributed
 
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                 dashboard_address=None) as cluster,
+                                 dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):  # fmt: skip
         # Counted before the run: under load a worker can miss a heartbeat

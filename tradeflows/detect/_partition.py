@@ -443,8 +443,11 @@ def _on_cluster(cluster, lf, batches, context, query, engine, then) -> list[pl.D
     if isinstance(cluster, Client):
         client = cluster
     elif cluster == "local":
+        # A free port for the scheduler's HTTP server: with no address
+        # (None) it still takes 8787, and beside another cluster on that
+        # port it starts with a warning, or not at all where warnings are errors.
         own = LocalCluster(
-            n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=3, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(own)
     else:
