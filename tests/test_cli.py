@@ -190,7 +190,7 @@ def test_ingest_memory_bounds_what_it_holds_and_gives_the_same_store(
     # disk beside the store (the spool writes files), by default they stay in
     # memory; the store is the same either way. A bad size is refused before any work.
     from tradeflows._chunked import Spool
-    from tradeflows._store import scan_store
+    from tradeflows._store import read_audit, scan_store
 
     spilled = []
     spill = Spool._spill
@@ -198,10 +198,15 @@ def test_ingest_memory_bounds_what_it_holds_and_gives_the_same_store(
         Spool, "_spill", lambda self, df: spilled.append(df.height) or spill(self, df)
     )
     files = str(small_world / "comtrade")
-    assert main(["ingest", files, "--out", str(tmp_path / "held"), "-q"]) == 0
-    assert spilled == []
-    assert main(["ingest", files, "--out", str(tmp_path / "spooled"), "-q", "--memory", "4KB"]) == 0
+    capsys.readouterr()
+    assert main(["ingest", files, "--out", str(tmp_path / "held")]) == 0
+    assert spilled == [] and "memory:" not in capsys.readouterr().err
+    assert main(["ingest", files, "--out", str(tmp_path / "spooled"), "--memory", "4KB"]) == 0
     assert sum(spilled) > 0
+    # The summary says how many rows read waited on disk, and what to do about it.
+    said = capsys.readouterr().err
+    read = sum(e["rows_read"] for e in read_audit(tmp_path / "spooled")["files"])
+    assert f"memory: {read:,} rows read waited on disk, beyond the 3.9 KiB budget" in said
     order = ["period", "reporter", "partner", "flow", "hs"]
     held, spooled = (scan_store(tmp_path / n).sort(order).collect() for n in ("held", "spooled"))
     assert held.height > 0 and held.equals(spooled)

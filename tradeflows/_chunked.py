@@ -133,6 +133,7 @@ class Spool:
 
     def __init__(self, where: Path, budget: int) -> None:
         self.where, self.budget, self.used, self.added = where, budget, 0, 0
+        self.spilled: Counter = Counter()  # stage -> rows written to disk
         self.folder: Path | None = None
         self.parts: dict[tuple[str, object], list[_Part]] = {}
         # order added -> (whole frame, keys of it not yet popped)
@@ -174,6 +175,7 @@ class Spool:
             part = _Part(self.added, df.lazy(), size, df.height)
         else:
             part = _Part(self.added, self._spill(df), 0, df.height)
+            self.spilled[stage] += df.height
         self._put(stage, key, part)
         return part.frame
 
@@ -195,6 +197,7 @@ class Spool:
             counts = df.group_by("period", maintain_order=True).len()
         heights = dict(zip(counts["period"], counts["len"], strict=True))
         if not self._fits(size):
+            self.spilled[stage] += df.height
             for period in heights:
                 part = df.filter(period_in([period]))
                 self._put(stage, period, _Part(self.added, self._spill(part), 0, part.height))

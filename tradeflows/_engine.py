@@ -36,6 +36,7 @@ __all__ = [
     "config_context",
     "gpu_available",
     "memory_budget",
+    "memory_in_words",
     "reread",
     "resolve",
     "sink_parquet",
@@ -379,6 +380,34 @@ def memory_budget(memory: str | float | int | None = None) -> int:
             "a number alone is a share of the machine's memory, up to 1"
         )
     return int(value * _UNITS[unit])
+
+
+def memory_in_words(n: float) -> str:
+    """Bytes in words: GiB from a tenth of one, MiB below, KiB below a tenth of a MiB.
+
+    ``--memory 2MB`` is not "0.0 GiB", nor ``--memory 4KB`` "0.0 MiB".
+
+    Parameters
+    ----------
+    n : float
+        Bytes.
+
+    Returns
+    -------
+    str
+
+    See Also
+    --------
+    memory_budget : the budget it words in the log.
+
+    Examples
+    --------
+    >>> memory_in_words(6 * 2**30), memory_in_words(2_000_000), memory_in_words(4000)
+    ('6.0 GiB', '1.9 MiB', '3.9 KiB')
+    """
+    if n >= 2**30 / 10:
+        return f"{n / 2**30:.1f} GiB"
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 / 10 else f"{n / 2**10:.1f} KiB"
 
 
 def _polars_engine(name: str):

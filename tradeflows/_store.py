@@ -464,7 +464,9 @@ def ingest(
     dict
         The store's audit (``audit.json``) after the call, with this call's
         ``skipped`` files and ``skipped_reasons``, the sources ``replaced``,
-        and the files ``unrecognised``.
+        the files ``unrecognised``, and what was ``spooled``: the rows read
+        that waited on disk beyond the memory budget (``rows``; 0 where all
+        fitted) and the budget in bytes (``budget``).
 
     Raises
     ------
@@ -664,6 +666,7 @@ def _ingest_locked(
     out["skipped"], out["skipped_reasons"] = skipped, reasons
     out["replaced"] = sorted(replaced)
     out["unrecognised"] = unrecognised
+    out["spooled"] = {"rows": spool.spilled["read"], "budget": spool.budget}
     return out
 
 

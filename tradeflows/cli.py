@@ -176,6 +176,16 @@ def ingest(
         _say(f"replaced: the rows of {source} were read again", err=True)
     for e in doc.get("unrecognised", []):
         _say(f"skipped (unrecognised_file, recorded in the audit): {e['detail']}", err=True)
+    spooled = doc.get("spooled", {})
+    if spooled.get("rows"):
+        from tradeflows._engine import memory_in_words
+
+        _say(
+            f"memory: {spooled['rows']:,} rows read waited on disk, beyond the "
+            f"{memory_in_words(spooled['budget'])} budget; a larger --memory is faster "
+            "where the machine has it",
+            err=True,
+        )
     _say(
         f"{out}: {doc.get('store', {}).get('rows', 0):,} rows stored; this store has read "
         f"{totals.get('rows_read', 0):,} rows, kept {totals.get('rows_kept', 0):,}, dropped "

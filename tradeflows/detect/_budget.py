@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._engine import DEFAULT_SHARE, memory_budget
+from tradeflows._engine import DEFAULT_SHARE, memory_budget, memory_in_words
 from tradeflows._query import Query
 
 __all__ = [
@@ -141,30 +141,6 @@ def query_route_inputs(pairs: pl.DataFrame, query: Query, engine: str | None = N
     return route_inputs(pairs.lazy(), destinations=options["destinations"],
                         hubs=options["hubs"], hs=options["hs"], min_usd=options["min_usd"],
                         engine=engine)  # fmt: skip
-
-
-def memory_in_words(n: float) -> str:
-    """Bytes in words: GiB from a tenth of one, MiB below (``--memory 2MB`` is not "0.0 GiB").
-
-    Parameters
-    ----------
-    n : float
-        Bytes.
-
-    Returns
-    -------
-    str
-
-    See Also
-    --------
-    memory_budget : the budget it words in the log.
-
-    Examples
-    --------
-    >>> memory_in_words(6 * 2**30), memory_in_words(2_000_000)
-    ('6.0 GiB', '1.9 MiB')
-    """
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 / 10 else f"{n / 2**20:.1f} MiB"
 
 
 def too_many_rows(lf: pl.LazyFrame, budget: int, engine: str | None = None) -> bool:
