@@ -195,7 +195,7 @@ def test_ingest_memory_bounds_what_it_holds_and_gives_the_same_store(
     spilled = []
     spill = Spool._spill
     monkeypatch.setattr(
-        Spool, "_spill", lambda self, df: spilled.append(df.height) or spill(self, df)
+        Spool, "_spill", lambda self, stage, df: spilled.append(df.height) or spill(self, stage, df)
     )
     files = str(small_world / "comtrade")
     capsys.readouterr()

@@ -125,9 +125,9 @@ def test_each_group_is_mirrored_and_its_series_built_once(store, whole, monkeypa
     spilled = []
     real_spill = _partition.Spool._spill
 
-    def spill(self, df):
+    def spill(self, stage, df):
         spilled.append(self.where)
-        return real_spill(self, df)
+        return real_spill(self, stage, df)
 
     monkeypatch.setattr(_partition.Spool, "_spill", spill)
     # The second pass reads the legs and routes whole and leaves the changes

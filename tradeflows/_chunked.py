@@ -51,7 +51,6 @@ __all__ = [
     "chunks_of",
     "clean_chunk",
     "consecutive_groups",
-    "default_spool_bytes",
     "flag_slips",
     "nothing_kept",
     "period_in",
@@ -105,16 +104,6 @@ def frame_bytes(df: pl.DataFrame) -> int:
     return size
 
 
-def default_spool_bytes() -> int:
-    """A quarter of the machine's memory (:func:`tradeflows._engine.memory_budget`'s default).
-
-    Counted by :func:`frame_bytes`. Until 2026-12-05 the budget was a
-    sixteenth, counted by ``estimated_size``, which leaves out the views of
-    text columns: it held about four times that (benchmarks/RESULTS.md, issue 27).
-    """
-    return _engine.memory_budget()
-
-
 class _Part(NamedTuple):
     order: int  # when it was added: parts come back in this order (file order)
     frame: pl.LazyFrame | None  # None: this key's share of a whole frame (Spool.whole)
@@ -124,6 +113,13 @@ class _Part(NamedTuple):
 
 class Spool:
     """Frames by stage and key: in memory up to ``budget`` bytes, beyond it in parquet files.
+
+    The budget is counted by :func:`frame_bytes`; by default it is a quarter of
+    the machine's memory (:func:`tradeflows._engine.memory_budget`, ``ingest
+    --memory``). Until 2026-12-05 it was a sixteenth, counted by
+    ``estimated_size``, which leaves out the views of text columns: it held
+    about four times that (benchmarks/RESULTS.md, issue 27). ``spilled``
+    counts the rows written to disk, by stage.
 
     The files go to a temporary folder in ``where`` (beside the store), made
     on the first spill and removed by :meth:`close`. A file's rows added by
@@ -142,8 +138,9 @@ class Spool:
     def _put(self, stage: str, key: object, part: _Part) -> None:
         self.parts.setdefault((stage, key), []).append(part)
 
-    def _spill(self, df: pl.DataFrame) -> pl.LazyFrame:
-        """Write ``df`` to a new file of the spool folder and scan it."""
+    def _spill(self, stage: str, df: pl.DataFrame) -> pl.LazyFrame:
+        """Write ``df`` (of ``stage``) to a new file of the spool folder and scan it."""
+        self.spilled[stage] += df.height
         if self.folder is None:
             self.where.mkdir(parents=True, exist_ok=True)
             self.folder = Path(tempfile.mkdtemp(prefix=".spool-", dir=self.where))
@@ -174,8 +171,7 @@ class Spool:
         if self._fits(size):
             part = _Part(self.added, df.lazy(), size, df.height)
         else:
-            part = _Part(self.added, self._spill(df), 0, df.height)
-            self.spilled[stage] += df.height
+            part = _Part(self.added, self._spill(stage, df), 0, df.height)
         self._put(stage, key, part)
         return part.frame
 
@@ -197,12 +193,13 @@ class Spool:
             counts = df.group_by("period", maintain_order=True).len()
         heights = dict(zip(counts["period"], counts["len"], strict=True))
         if not self._fits(size):
-            self.spilled[stage] += df.height
             # One pass for all periods: twice as fast as a filter for each
             # (a 500k-row batch's 12 months, 0.03 s against 0.08 s).
             by_period = df.partition_by("period", as_dict=True, maintain_order=True)
             for (period,), part in by_period.items():
-                self._put(stage, period, _Part(self.added, self._spill(part), 0, part.height))
+                self._put(
+                    stage, period, _Part(self.added, self._spill(stage, part), 0, part.height)
+                )
             return
         share = {period: size * n // max(df.height, 1) for period, n in heights.items()}
         if df.height <= split_above:

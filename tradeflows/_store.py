@@ -44,7 +44,6 @@ from tradeflows._chunked import (
     account,
     chunks_of,
     clean_chunk,
-    default_spool_bytes,
     flag_slips,
     nothing_kept,
     period_in,
@@ -818,7 +817,7 @@ def remove(
                 shutil.rmtree(store / doc["data"], ignore_errors=True)
         else:
             chunk_engine, chunk_rows = _chunking(engine)
-            spool = Spool(store, default_spool_bytes())
+            spool = Spool(store, _engine.memory_budget())
             try:
                 out = _clean_by_period(
                     store, keep, spool, [], engine=engine, chunk_engine=chunk_engine,
