@@ -5,6 +5,7 @@
     python scripts/train_detector.py --random-state 1   # how much is the draw?
     python scripts/train_detector.py --generators third # worlds of other generators too
     python scripts/train_detector.py --held-out         # measure a variant; nothing written
+    python scripts/train_detector.py --include hubs_only # a held-out dimension trained on too
 
 On the tuning seeds only (``benchmarks/bench_detect.py``: :data:`TUNING_SEEDS`;
 the evaluation seeds are never read here), for every world of the stress
@@ -31,14 +32,17 @@ each vary one thing around it; not :data:`NOT_TRAINED_ON`):
 
 The worlds are kept in ``benchmarks/data/stress/`` for the next run.
 
-Two options are for measuring, not for the shipped trees (which are trained
-with neither): ``--random-state N`` draws the negatives kept and the trees'
+Three options are for measuring, not for the shipped trees (which are trained
+with none of them): ``--include hubs_only`` trains on the tuning worlds of a
+dimension :data:`NOT_TRAINED_ON` as well (one draw: benchmarks/RESULTS.md,
+2026-12-07, "the trees trained on `hubs_only`'s tuning worlds too");
+``--random-state N`` draws the negatives kept and the trees'
 row samples otherwise (state 0 is the shipped trees'), to see how much of a
 retrained variant's figure is the draw; ``--generators second third`` adds
 the tuning seeds' worlds of the benchmarks' other generators
 (``bench_transfer.py`` at noise 1.0 on odd seeds and 2.2 on even ones,
 ``bench_third.py`` at 1.0; none of their evaluation seeds), each as one more
-dimension, kept in ``benchmarks/data/train_mix/``. Either writes the trees
+dimension, kept in ``benchmarks/data/train_mix/``. Each writes the trees
 into the package like the plain run: ``scripts/compare_draws.py`` trains
 at several states, reads the benchmarks and puts the shipped trees back
 (benchmarks/RESULTS.md, 2026-12-06, "trained on other generators' worlds").
@@ -322,13 +326,16 @@ def corridor_quality(scored: pl.DataFrame) -> dict:
     }
 
 
-def main(generators: tuple[str, ...] = (), write: bool = True) -> None:
+def main(
+    generators: tuple[str, ...] = (), write: bool = True, include: tuple[str, ...] = ()
+) -> None:
     """Steps 1-4 of the module's docstring; with ``write`` False (``--held-out``),
     steps 1-3 measured on held-out seeds and printed, nothing trained on every
     world and nothing written: a variant screened in about 2 minutes on the
     2-core machine, before ``scripts/compare_draws.py`` (three draws, with the
     benchmarks: about 30) judges it."""
-    dimensions = [d for d in STRESS if d not in NOT_TRAINED_ON] + list(generators)
+    held = set(NOT_TRAINED_ON) - set(include)
+    dimensions = [d for d in STRESS if d not in held] + list(generators)
     table = pl.concat([world_table(d, s) for d in dimensions for s in TUNING_SEEDS])
     print(
         f"{table.height:,} route-months from {len(dimensions) * len(TUNING_SEEDS)} worlds",
@@ -450,6 +457,13 @@ if __name__ == "__main__":
         help="add the tuning seeds' worlds of these benchmark generators",
     )
     ap.add_argument(
+        "--include",
+        nargs="+",
+        choices=NOT_TRAINED_ON,
+        default=[],
+        help="train on these stress dimensions' tuning worlds too (held out by default)",
+    )
+    ap.add_argument(
         "--held-out",
         action="store_true",
         help="measure on held-out tuning seeds only, as steps 1-3 do; nothing written",
@@ -459,4 +473,4 @@ if __name__ == "__main__":
     if args.learning_curve:
         learning_curve()
     else:
-        main(tuple(args.generators), write=not args.held_out)
+        main(tuple(args.generators), write=not args.held_out, include=tuple(args.include))
