@@ -174,8 +174,31 @@ def test_identical_files_in_one_call_are_read_once(tmp_path, two_files):
     copy.write_bytes(two_files[0].read_bytes())
     doc = ingest([two_files[0], copy], tmp_path / "store")
     assert doc["skipped"] == [str(copy)]
+    assert doc["skipped_reasons"] == ["the same bytes as another file of this call"]
     assert [e["source"] for e in doc["files"]] == ["a.csv"]
     assert doc["files"][0]["bytes"] == two_files[0].stat().st_size
+
+
+def test_a_new_file_named_as_a_stored_one_keeps_counts_of_its_own(tmp_path):
+    """A later file whose name the store has is named by its path, then by its hash."""
+    store = tmp_path / "store"
+    paths = []
+    for i, folder in enumerate(["one", "two", "two"]):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        path = comtrade_csv(tmp_path / folder / "x.csv", [comtrade_row(value=str(10 + i))])
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        doc = ingest([path], store)
+        paths.append((str(path), sha))
+    sources = [e["source"] for e in doc["files"]]
+    assert sources == ["x.csv", paths[1][0], f"x.csv@{paths[2][1][:12]}"]
+    # The same flow each time, revised: the newest row is the store's, the
+    # others counted as superseded in their own file's entry.
+    assert [(e["rows_kept"], e["superseded_later"]) for e in doc["files"]] == [
+        (1, 1),
+        (1, 1),
+        (1, 0),
+    ]
+    assert scan_store(store).collect()["source"].to_list() == [sources[2]]
 
 
 def test_domestic_exports_in_a_new_file_beside_a_stored_total(tmp_path):

@@ -535,6 +535,88 @@ def ingest(
     return out
 
 
+_SAME_BYTES = "the same bytes as another file of this call"
+
+
+class _Seen:
+    """The files an ingest has seen: the store's (but those it replaces) and this call's.
+
+    A file whose bytes one of them has is a repeat, never read again: its
+    size is checked first, so that a file of a new size is hashed in a thread
+    while it is read, and a possible repeat is hashed before. A source name
+    one of them has is taken: a file of the same name gets its path, or its
+    hash, so that its counts stay its own.
+    """
+
+    def __init__(self, entries: list[dict], replaced: set[str], replace: bool):
+        kept = [e for e in entries if e["source"] not in replaced]
+        self.known = {e["sha256"] for e in kept}
+        self.sizes = {e.get("bytes") for e in kept}
+        self.taken = {e["source"] for e in kept}
+        self.by_sha = {e["sha256"]: e for e in entries}
+        self.replaced = replaced
+        self.replace = replace
+
+    @classmethod
+    def of(cls, doc: dict, files: list[Path], replace: bool) -> _Seen:
+        """The store's files; with ``replace``, without the entries of the
+        files read again (the same path here; the same bytes are found by
+        :meth:`repeat`), which leave the store with their rows."""
+        wanted = {shown_name(str(p)) for p in files} if replace else set()
+        replaced = {e["source"] for e in doc["files"] if e["path"] in wanted}
+        return cls(doc["files"], replaced, replace)
+
+    def repeat(self, size: int, digest, options: dict) -> str | None:
+        """Why a file of ``size`` bytes whose sha256 ``digest`` (a future) will
+        give is not read (None: it is new, or it replaces the store's entry
+        of the same bytes)."""
+        if size not in self.sizes or digest.result() not in self.known:
+            return None
+        old = self.by_sha.get(digest.result())
+        if old is None:  # the same bytes as a file read earlier in this call
+            return _SAME_BYTES
+        if not self.replace:
+            return _skip_reason(old, options)
+        self.replaced.add(old["source"])
+        self.known.discard(old["sha256"])
+        self.taken.discard(old["source"])
+        return None
+
+    def free_name(self, name: str, path: Path, digest) -> str:
+        """``name``, or the file's path, or the name with its hash, whichever is free."""
+        if name not in self.taken:
+            return name
+        full = shown_name(str(path))
+        return full if full not in self.taken else f"{name}@{digest.result()[:12]}"
+
+    def keep(self, sha: str, size: int, name: str) -> None:
+        """A file read: its bytes and its name are now taken."""
+        self.known.add(sha)
+        self.sizes.add(size)
+        self.taken.add(name)
+
+
+def _read_file(
+    spool: Spool, build, path: Path, name: str, i: int, fmt: str, size: int,
+    chunk_engine: str, whole_rows: int, traces: list[pl.DataFrame],
+) -> bool:  # fmt: skip
+    """Parse one file into ``spool``, in batches or whole; whether by the exact path.
+
+    Each file is read on its own (errors name it), then cleaned a few
+    periods at a time beside the other files: one plan over parsed frames
+    runs faster than one that also parses, and duplicates across files need
+    them side by side.
+    """
+    with step(f"reading {shown_name(str(path))}"):
+        batched = _in_batches(path, fmt, size, chunk_engine)
+        if batched and _read_batches(spool, path, name, i, whole_rows, traces):
+            return False
+        # whole; by the exact path only, when the batches' fast path failed
+        df, exact = _read(build, path, chunk_engine, fast=not batched)
+        _spool_read(spool, df, whole_rows, traces)
+        return exact
+
+
 def _ingest_locked(
     files: list[Path],
     store: Path,
@@ -564,21 +646,8 @@ def _ingest_locked(
     whole_rows = chunk_rows * (_WHOLE_CHUNKS if chunk_engine == "cpu" else 1)
     options = _options(lenient, revision, mapping, constants, value_scale)
     names = _source_names(files)
-    # --replace: the entries of the files read again (the same path here; the
-    # same bytes are found below) leave the store with their rows.
-    replaced: set[str] = set()
-    if replace:
-        wanted = {shown_name(str(p)) for p in files}
-        replaced = {e["source"] for e in doc["files"] if e["path"] in wanted}
-    known = {e["sha256"] for e in doc["files"] if e["source"] not in replaced}
-    taken = {e["source"] for e in doc["files"] if e["source"] not in replaced}
+    seen = _Seen.of(doc, files, replace)
     now = _now()
-
-    # Identical files have identical sizes: a file whose size no ingested file
-    # has is hashed in a thread while it is read, one that might be a repeat
-    # is hashed first, so that a repeat is never read.
-    known_sizes = {e.get("bytes") for e in doc["files"] if e["source"] not in replaced}
-    by_sha = {e["sha256"]: e for e in doc["files"]}
     new_entries, skipped, reasons, unrecognised = [], [], [], []
     hasher = ThreadPoolExecutor(max_workers=1)
     spool = Spool(store, spool_bytes)
@@ -589,23 +658,12 @@ def _ingest_locked(
                 progress(f"reading {path}")
             size = path.stat().st_size
             digest = hasher.submit(file_sha256, path)
-            if size in known_sizes and digest.result() in known:
-                old = by_sha.get(digest.result())
-                if old is None:  # the same bytes as a file read earlier in this call
-                    skipped.append(str(path))
-                    reasons.append("the same bytes as another file of this call")
-                    continue
-                if replace:
-                    replaced.add(old["source"])
-                    known.discard(old["sha256"])
-                    taken.discard(old["source"])
-                else:
-                    skipped.append(str(path))
-                    reasons.append(_skip_reason(old, options))
-                    continue
-            if name in taken:  # an earlier file had this name: its counts stay its own
-                full = shown_name(str(path))
-                name = full if full not in taken else f"{name}@{digest.result()[:12]}"
+            reason = seen.repeat(size, digest, options)
+            if reason:
+                skipped.append(str(path))
+                reasons.append(reason)
+                continue
+            name = seen.free_name(name, path, digest)
             try:
                 fmt = "generic" if mapping is not None else detect_format(path)
             except TradeflowsInputError as exc:
@@ -616,31 +674,20 @@ def _ingest_locked(
                      "reason": "unrecognised_file", "detail": one_line(exc, 300)}
                 )  # fmt: skip
                 continue
-
             build = _scanner(path, name, i, fmt, mapping, constants, value_scale)
-            # Each file is read on its own (errors name it), then cleaned a few
-            # periods at a time beside the other files: one plan over parsed
-            # frames runs faster than one that also parses, and duplicates
-            # across files need them side by side.
             mark = spool.mark()
-            with step(f"reading {shown_name(str(path))}"):
-                batched = _in_batches(path, fmt, size, chunk_engine)
-                if batched and _read_batches(spool, path, name, i, whole_rows, traces):
-                    exact = False
-                else:  # whole; by the exact path only, when the batches' fast path failed
-                    df, exact = _read(build, path, chunk_engine, fast=not batched)
-                    _spool_read(spool, df, whole_rows, traces)
-                    del df
+            exact = _read_file(
+                spool, build, path, name, i, fmt, size, chunk_engine, whole_rows, traces
+            )
             sha = digest.result()
-            if sha in known:  # the same bytes twice in one call
+            if sha in seen.known:  # the same bytes twice in one call
                 spool.rollback(mark)
                 skipped.append(str(path))
-                reasons.append("the same bytes as another file of this call")
+                reasons.append(_SAME_BYTES)
                 continue
-            known.add(sha)
-            known_sizes.add(size)
-            taken.add(name)
+            seen.keep(sha, size, name)
             new_entries.append(_entry(path, name, i, fmt, sha, size, exact, now, options))
+        replaced = seen.replaced
         doc = {**doc, "files": [e for e in doc["files"] if e["source"] not in replaced]}
         doc["unrecognised_files"] = _merge_unrecognised(doc, unrecognised)
         if not new_entries:
