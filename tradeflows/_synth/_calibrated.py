@@ -256,10 +256,33 @@ def plant(w: World, *, pairs_per_product: int, episodes: int, lookalikes: int,
           strength: tuple[float, float], noise: float = 1.0, inflow: str = "mixed",
           episode_kinds=EPISODE_KINDS, lookalike_kinds=LOOKALIKE_KINDS,
           duration: tuple[int, int] = (6, 24)) -> None:  # fmt: skip
-    """Draw the baseline flows, plant the episodes and look-alikes, realise the shipments."""
-    rng, n_t = w.rng, w.n_t
-    t = np.arange(n_t)
+    """Draw the baseline flows, plant the episodes and look-alikes, realise the shipments.
+
+    Every draw comes from ``w.rng`` in a fixed order (the baseline, then each
+    episode, then each look-alike): a world is its seed's, bit for bit.
+    """
+    rng = w.rng
     f = _Flows(w, noise)
+    _baseline(f, pairs_per_product)
+
+    def route() -> tuple[str, str, str, str]:
+        return (str(rng.choice(ORIGINS)), str(rng.choice(HUBS)), str(rng.choice(DESTINATIONS)),
+                str(rng.choice(CONTROLLED)))  # fmt: skip
+
+    for n in range(episodes):
+        kind = episode_kinds[n % len(episode_kinds)]
+        _episode(f, kind, route(), strength, inflow, duration)
+    for n in range(lookalikes):
+        kind = lookalike_kinds[n % len(lookalike_kinds)]
+        _lookalike(f, kind, route(), strength)
+    f.realise()
+
+
+def _baseline(f: _Flows, pairs_per_product: int) -> None:
+    """The ordinary trade: ``pairs_per_product`` drawn flows a product, sized by
+    the countries' gravity; and the established flows the goods of interest
+    travel on."""
+    w, rng = f.w, f.w.rng
     gravity = dict(zip(w.countries, rng.normal(0, 1, len(w.countries)), strict=True))
     rest = np.sqrt(max(_RATE_SD**2 - 2 * _GRAVITY**2, 0.0))
     for p in w.products:
@@ -289,91 +312,98 @@ def plant(w: World, *, pairs_per_product: int, episodes: int, lookalikes: int,
                     if rng.random() < share:
                         f.established((e, i, p))
 
-    def route() -> tuple[str, str, str, str]:
-        return (str(rng.choice(ORIGINS)), str(rng.choice(HUBS)), str(rng.choice(DESTINATIONS)),
-                str(rng.choice(CONTROLLED)))  # fmt: skip
 
+def _episode(f: _Flows, kind: str, route: tuple[str, str, str, str],
+             strength: tuple[float, float], inflow: str, duration: tuple[int, int]) -> None:  # fmt: skip
+    """One transshipment episode of ``kind`` on ``route`` (origin, hub,
+    destination, product), labelled: extra goods into the hub, passed on
+    to the destination after a lag, as the kind reports them."""
+    w, rng, n_t = f.w, f.w.rng, f.w.n_t
+    t = np.arange(n_t)
+    o, h, d, p = route
     lo, hi = strength
-    for n in range(episodes):
-        o, h, d, p = route()
-        kind = episode_kinds[n % len(episode_kinds)]
-        if kind == "destination_silent":
-            d = str(rng.choice(SILENT))
-        elif kind in ("hidden_reexport", "origin_booked") and d in SILENT:
-            # Hidden by the hub and unreported by the destination, the flow would
-            # be in no report at all: no method could see it, so none is planted.
-            d = str(rng.choice([c for c in DESTINATIONS if c not in SILENT]))
-        new = inflow == "new" or (inflow == "mixed" and rng.random() < 1 / 3)
-        t0 = int(rng.integers(n_t // 3, n_t - 6))
-        end = min(n_t, t0 + int(rng.integers(duration[0], duration[1] + 1)))
-        lag = int(rng.integers(0, 3))
-        size = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-        on = (t >= t0) & (t < end)
-        ramp = on * np.clip((t - t0 + 1) / 2, 0, 1)
-        if new:
-            # A new supplier, from almost nothing: as large as ``size`` times the
-            # hub's usual imports of the product from everyone else.
-            f.drop((o, h, p))
-            usual = sum(float(np.median(f.expected(k)[:t0])) for k in f.rate if k[1:] == (h, p))
-            f.established((o, h, p))  # how the new supplier ships (it ships nothing yet)
-            mu, sd = f.mu[(o, h, p)], f.sd[(o, h, p)]
-            usual = max(usual, float(np.median(f.expected((o, h, p)))))
-            f.drop((o, h, p))
-            rate = ramp * size * usual / (np.exp(mu) * _mean_shipment(sd))
-        else:
-            f.established((o, h, p))
-            mu, sd = f.mu[(o, h, p)], f.sd[(o, h, p)]
-            rate = ramp * size * float(np.median(f.rate[(o, h, p)][:t0]))
-        arrived = f.shipments(rate, mu, sd)
-        f.add_extra((o, h, p), arrived)
-        if rng.random() < _DIVERTED:
-            # Goods the origin used to ship to the destination directly, now
-            # routed through the hub (a sanction closes the direct route).
-            f.established((o, d, p))
-            f.rate[(o, d, p)] = f.rate[(o, d, p)] * np.where(on, rng.uniform(0.05, 0.5), 1.0)
-        passed = np.roll(arrived, lag) * rng.uniform(0.7, 0.95) * rng.lognormal(0, 0.2, n_t)
-        passed[: t0 + lag] = 0
-        f.add_extra((h, d, p), passed)
-        for k in np.flatnonzero(passed > 0):
-            if kind in ("hidden_reexport", "origin_booked"):
-                w.marks.hide.add((h, d, p, int(k)))
-            if kind == "origin_booked":
-                w.marks.rebook[(d, h, p, int(k))] = o
-            elif kind == "code_change":
-                w.marks.recode[(h, d, p, int(k))] = w.sibling(p)
-        w.label(o, h, d, p, kind, on, True)
-        if kind == "code_change":  # the goods leave the hub under the sibling code
-            w.label(o, h, d, w.sibling(p), kind, passed > 0, True)
+    if kind == "destination_silent":
+        d = str(rng.choice(SILENT))
+    elif kind in ("hidden_reexport", "origin_booked") and d in SILENT:
+        # Hidden by the hub and unreported by the destination, the flow would
+        # be in no report at all: no method could see it, so none is planted.
+        d = str(rng.choice([c for c in DESTINATIONS if c not in SILENT]))
+    new = inflow == "new" or (inflow == "mixed" and rng.random() < 1 / 3)
+    t0 = int(rng.integers(n_t // 3, n_t - 6))
+    end = min(n_t, t0 + int(rng.integers(duration[0], duration[1] + 1)))
+    lag = int(rng.integers(0, 3))
+    size = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    on = (t >= t0) & (t < end)
+    ramp = on * np.clip((t - t0 + 1) / 2, 0, 1)
+    if new:
+        # A new supplier, from almost nothing: as large as ``size`` times the
+        # hub's usual imports of the product from everyone else.
+        f.drop((o, h, p))
+        usual = sum(float(np.median(f.expected(k)[:t0])) for k in f.rate if k[1:] == (h, p))
+        f.established((o, h, p))  # how the new supplier ships (it ships nothing yet)
+        mu, sd = f.mu[(o, h, p)], f.sd[(o, h, p)]
+        usual = max(usual, float(np.median(f.expected((o, h, p)))))
+        f.drop((o, h, p))
+        rate = ramp * size * usual / (np.exp(mu) * _mean_shipment(sd))
+    else:
+        f.established((o, h, p))
+        mu, sd = f.mu[(o, h, p)], f.sd[(o, h, p)]
+        rate = ramp * size * float(np.median(f.rate[(o, h, p)][:t0]))
+    arrived = f.shipments(rate, mu, sd)
+    f.add_extra((o, h, p), arrived)
+    if rng.random() < _DIVERTED:
+        # Goods the origin used to ship to the destination directly, now
+        # routed through the hub (a sanction closes the direct route).
+        f.established((o, d, p))
+        f.rate[(o, d, p)] = f.rate[(o, d, p)] * np.where(on, rng.uniform(0.05, 0.5), 1.0)
+    passed = np.roll(arrived, lag) * rng.uniform(0.7, 0.95) * rng.lognormal(0, 0.2, n_t)
+    passed[: t0 + lag] = 0
+    f.add_extra((h, d, p), passed)
+    for k in np.flatnonzero(passed > 0):
+        if kind in ("hidden_reexport", "origin_booked"):
+            w.marks.hide.add((h, d, p, int(k)))
+        if kind == "origin_booked":
+            w.marks.rebook[(d, h, p, int(k))] = o
+        elif kind == "code_change":
+            w.marks.recode[(h, d, p, int(k))] = w.sibling(p)
+    w.label(o, h, d, p, kind, on, True)
+    if kind == "code_change":  # the goods leave the hub under the sibling code
+        w.label(o, h, d, w.sibling(p), kind, passed > 0, True)
 
-    for n in range(lookalikes):
-        o, h, d, p = route()
-        kind = lookalike_kinds[n % len(lookalike_kinds)]
-        t0 = int(rng.integers(n_t // 3, n_t - 6))
-        on = t >= t0
-        size = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-        f.established((h, d, p))
-        if kind == "absorption":  # data-centre build-out: imports soar, nothing leaves
-            f.established((o, h, p))
-            rate = on * size * float(np.median(f.rate[(o, h, p)][:t0]))
-            f.add_extra((o, h, p), f.shipments(rate, f.mu[(o, h, p)], f.sd[(o, h, p)]))
-        elif kind == "destination_demand":  # D buys more from everyone: shares unchanged
-            for key in [k for k in f.rate if k[1:] == (d, p)]:
-                f.rate[key] = f.rate[key] * np.where(on, 1 + size, 1.0)
-        elif kind == "entrepot":  # large, steady, old
-            for key, times in (((o, h, p), 10.0), ((h, d, p), 8.0)):
-                f.established(key)
-                f.rate[key] = f.rate[key] * times
-            on = np.ones(n_t, dtype=bool)
-        elif kind == "unit_slip":
-            w.marks.slips.add((h, d, p, t0))
-            on = t == t0
-        elif kind == "seasonal":  # a strong December peak every year
-            december = np.array([m.month == 12 for m in w.months])
-            f.rate[(h, d, p)] = f.rate[(h, d, p)] * np.where(december, 4.0, 1.0)
-            on = december
-        else:  # direct_collapse: the origin's direct trade with D collapses, no hub takes it
-            f.established((o, d, p))
-            f.established((o, h, p))
-            f.rate[(o, d, p)] = f.rate[(o, d, p)] * np.where(on, 0.05, 1.0)
-        w.label(o, h, d, p, kind, on, False)
-    f.realise()
+
+def _lookalike(f: _Flows, kind: str, route: tuple[str, str, str, str],
+               strength: tuple[float, float]) -> None:  # fmt: skip
+    """One look-alike of ``kind`` on ``route``, labelled not transshipment
+    (DOMAIN.md: what a good method must rank low)."""
+    w, rng, n_t = f.w, f.w.rng, f.w.n_t
+    t = np.arange(n_t)
+    o, h, d, p = route
+    lo, hi = strength
+    t0 = int(rng.integers(n_t // 3, n_t - 6))
+    on = t >= t0
+    size = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    f.established((h, d, p))
+    if kind == "absorption":  # data-centre build-out: imports soar, nothing leaves
+        f.established((o, h, p))
+        rate = on * size * float(np.median(f.rate[(o, h, p)][:t0]))
+        f.add_extra((o, h, p), f.shipments(rate, f.mu[(o, h, p)], f.sd[(o, h, p)]))
+    elif kind == "destination_demand":  # D buys more from everyone: shares unchanged
+        for key in [k for k in f.rate if k[1:] == (d, p)]:
+            f.rate[key] = f.rate[key] * np.where(on, 1 + size, 1.0)
+    elif kind == "entrepot":  # large, steady, old
+        for key, times in (((o, h, p), 10.0), ((h, d, p), 8.0)):
+            f.established(key)
+            f.rate[key] = f.rate[key] * times
+        on = np.ones(n_t, dtype=bool)
+    elif kind == "unit_slip":
+        w.marks.slips.add((h, d, p, t0))
+        on = t == t0
+    elif kind == "seasonal":  # a strong December peak every year
+        december = np.array([m.month == 12 for m in w.months])
+        f.rate[(h, d, p)] = f.rate[(h, d, p)] * np.where(december, 4.0, 1.0)
+        on = december
+    else:  # direct_collapse: the origin's direct trade with D collapses, no hub takes it
+        f.established((o, d, p))
+        f.established((o, h, p))
+        f.rate[(o, d, p)] = f.rate[(o, d, p)] * np.where(on, 0.05, 1.0)
+    w.label(o, h, d, p, kind, on, False)
