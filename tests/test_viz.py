@@ -258,8 +258,12 @@ def test_overview_figures_draw_only_months_that_count_as_evidence():
     assert list(heat.x) == [hs_label("847150", 28)]  # 852550 had only the uncovered month
     assert list(heat.y) == ["Kazakhstan", "Armenia", "Sweden"]
     assert [row[0] for row in heat.z] == [-0.5, -2.0, -3.0]
-    hubs = hub_map(f).data[-1]
-    assert [t.split(":")[0] for t in hubs.text] == ["Kazakhstan", "Armenia", "Sweden"]
+    fig = hub_map(f)
+    hubs = fig.data[-1]
+    assert [t.split(":")[0] for t in hubs.customdata] == ["Kazakhstan", "Armenia", "Sweden"]
+    # The hubs with a flagged month are named on the map; Sweden has none.
+    assert list(hubs.text) == ["KAZ", "ARM", ""]
+    assert fig.layout.title.subtitle.text == "Named: the hubs with a flagged month."
     sizes = list(hubs.marker.size)
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[1] > sizes[2] > 0
     # One colour, one score, in both figures: the range of the hub x product cells.
@@ -267,6 +271,26 @@ def test_overview_figures_draw_only_months_that_count_as_evidence():
     # Orange is the lowest flagged month's score (Armenia's -2.0): 0.4 of the range.
     assert [c[0] for c in heat.colorscale] == [0.0, pytest.approx(0.4), 1.0]
     assert heat.colorscale == hubs.marker.colorscale
+
+
+def test_the_hub_map_shows_the_hubs_region_or_the_world():
+    """Hubs of one region (the bundled report's Caucasus and Central Asia) were
+    dots on a world map, their names on top of each other: the map now spans
+    the hubs, and the world only where they are spread over it."""
+    from tradeflows._viz import _centre
+    from tradeflows.viz import hub_map
+
+    def ranges(hubs):
+        f = pl.DataFrame({"hub": hubs, "score": [1.0] * len(hubs), "flagged": True})
+        layout = hub_map(f).layout
+        return list(layout.xaxis.range), list(layout.yaxis.range)
+
+    (x, y) = ranges(["ARM", "GEO", "KAZ", "KGZ", "UZB"])
+    lon = [_centre(h)[0] for h in ("ARM", "GEO", "KAZ", "KGZ", "UZB")]
+    lat = [_centre(h)[1] for h in ("ARM", "GEO", "KAZ", "KGZ", "UZB")]
+    assert x[0] < min(lon) < max(lon) < x[1] and x[1] - x[0] < 120
+    assert y[0] < min(lat) < max(lat) < y[1] and y[1] - y[0] < 60
+    assert ranges(["USA", "CHN", "BRA", "AUS"]) == ([-180, 180], [-60, 85])
 
 
 def test_with_nothing_flagged_no_hub_is_drawn_dark():
@@ -279,7 +303,9 @@ def test_with_nothing_flagged_no_hub_is_drawn_dark():
                       "flagged": False})  # fmt: skip
     heat = score_heatmap(f).data[0]
     assert [c[1] for c in heat.colorscale] == ["#fff5eb", "#fd8d3c"]  # pale to orange only
-    assert hub_map(f).data[-1].marker.colorscale == heat.colorscale
+    nothing = hub_map(f)
+    assert nothing.data[-1].marker.colorscale == heat.colorscale
+    assert set(nothing.data[-1].text) == {""} and nothing.layout.title.subtitle.text is None
     flagged = score_heatmap(f.with_columns(flagged=pl.col("hub") == "KAZ")).data[0]
     # Flagged, Kazakhstan's score is the line: the hubs below it stay under orange.
     assert flagged.colorscale[-1][1] == "#a50f15" and flagged.colorscale[1][0] == 0.99

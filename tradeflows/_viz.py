@@ -1033,13 +1033,40 @@ def _centre(iso3: str) -> tuple[float, float] | None:
     return (sum(p[0] for p in biggest) / len(biggest), sum(p[1] for p in biggest) / len(biggest))
 
 
+def _map_range(values: list[float], lo: float, hi: float, least: float) -> list[float]:
+    """The map's extent on one axis: the hubs' with a margin, at least ``least``
+    degrees wide, within ``lo``-``hi`` (the whole world where the hubs span it).
+
+    Examples
+    --------
+    >>> _map_range([44.5, 71.4], -180, 180, 60)
+    [27.95, 87.95]
+    >>> _map_range([], -180, 180, 60), _map_range([-100.0, 150.0], -180, 180, 60)
+    ([-180, 180], [-180, 180])
+    """
+    if not values:
+        return [lo, hi]
+    a, b = min(values), max(values)
+    margin = max(10.0, 0.15 * (b - a))
+    a, b = a - margin, b + margin
+    if b - a < least:
+        mid = (a + b) / 2
+        a, b = mid - least / 2, mid + least / 2
+    if b - a >= 0.8 * (hi - lo):
+        return [lo, hi]
+    shift = max(lo - a, 0.0) - max(b - hi, 0.0)  # inside the world, the width kept
+    return [round(a + shift, 2), round(b + shift, 2)]
+
+
 def hub_map(flags):
     """Hubs on a world map, sized and coloured by their highest score; works offline.
 
     The score over the months that count as evidence, as in
     :func:`score_heatmap`, in its colours (one colour, one score, in both);
     the largest marker is the highest score drawn, the smallest the lowest
-    (log-odds are often all negative).
+    (log-odds are often all negative). The hubs with a flagged month are
+    named above their markers. The map spans the hubs' region (the
+    Caucasus and Central Asia, say), or the world where they span most of it.
 
     Parameters
     ----------
@@ -1084,17 +1111,28 @@ def hub_map(flags):
     drawn = [s for _, s, _, _ in placed]
     lo, hi = min(drawn, default=0.0), max(drawn, default=0.0)
     span = (hi - lo) or 1.0
+    # The hubs with a flagged month are named above their markers: on a wide
+    # screen every country is a hub, and the map holds a hundred markers.
     fig.add_trace(
         go.Scatter(
-            x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers", name="hubs",
+            x=[c[0] for *_, c in placed], y=[c[1] for *_, c in placed], mode="markers+text",
+            name="hubs",
             marker={"size": [8 + 22 * (s - lo) / span for s in drawn],
                     "color": drawn, **_colour_range(_heatmap_cells(sound), sound),
                     "colorbar": {"title": "score"}, "line": {"color": "#333", "width": 0.5}},
-            text=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
-                  for h, s, f, _ in placed],
-            hovertemplate="%{text}<extra></extra>",
+            text=[h if f else "" for h, _, f, _ in placed], textposition="top center",
+            textfont={"size": 11, "color": "#333"},
+            customdata=[f"{country_name(h)}: highest score {s:.1f}, {f} flagged route-months"
+                        for h, s, f, _ in placed],
+            hovertemplate="%{customdata}<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_xaxes(visible=False, range=[-180, 180])
-    fig.update_yaxes(visible=False, range=[-60, 85], scaleanchor="x", scaleratio=1)
-    return _style(fig, "Hubs by their highest score", height=460, showlegend=False)
+    # The hubs' region, or the world where they span most of it either way.
+    world = ([-180, 180], [-60, 85])
+    span = (_map_range([c[0] for *_, c in placed], *world[0], 60),
+            _map_range([c[1] for *_, c in placed], *world[1], 30))  # fmt: skip
+    x_range, y_range = world if span[0] == world[0] or span[1] == world[1] else span
+    fig.update_xaxes(visible=False, range=x_range)
+    fig.update_yaxes(visible=False, range=y_range, scaleanchor="x", scaleratio=1)
+    subtitle = "Named: the hubs with a flagged month." if any(f for _, _, f, _ in placed) else None
+    return _style(fig, "Hubs by their highest score", subtitle, height=460, showlegend=False)
