@@ -23,7 +23,7 @@ worlds), ``second`` (``bench_transfer.py``, noise 1.0 and 2.2), ``third``
 (``bench_third.py``), ``real`` (``bench_detect.py --real``: the EU case
 rolled up and the places of its published corridors; where Armenia's own
 records rank the destinations the re-export studies name). Training takes about
-4 minutes a state on the 2-core machine.
+8 minutes a state on the 2-core machine, the benchmarks 3 more (2026-12-07).
 """
 
 from __future__ import annotations

@@ -331,9 +331,10 @@ def main(
 ) -> None:
     """Steps 1-4 of the module's docstring; with ``write`` False (``--held-out``),
     steps 1-3 measured on held-out seeds and printed, nothing trained on every
-    world and nothing written: a variant screened in about 2 minutes on the
-    2-core machine, before ``scripts/compare_draws.py`` (three draws, with the
-    benchmarks: about 30) judges it."""
+    world and nothing written: a variant screened in about 8 minutes on the
+    2-core machine (2026-12-07; the route features of the 150 tuning worlds are
+    computed anew each run), before ``scripts/compare_draws.py`` (three draws,
+    with the benchmarks: about 35 minutes) judges it."""
     held = set(NOT_TRAINED_ON) - set(include)
     dimensions = [d for d in STRESS if d not in held] + list(generators)
     table = pl.concat([world_table(d, s) for d in dimensions for s in TUNING_SEEDS])
