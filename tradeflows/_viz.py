@@ -1129,9 +1129,9 @@ def hub_map(flags):
     )  # fmt: skip
     # The hubs' region, or the world where they span most of it either way.
     world = ([-180, 180], [-60, 85])
-    span = (_map_range([c[0] for *_, c in placed], *world[0], 60),
-            _map_range([c[1] for *_, c in placed], *world[1], 30))  # fmt: skip
-    x_range, y_range = world if span[0] == world[0] or span[1] == world[1] else span
+    extent = (_map_range([c[0] for *_, c in placed], *world[0], 60),
+              _map_range([c[1] for *_, c in placed], *world[1], 30))  # fmt: skip
+    x_range, y_range = world if extent[0] == world[0] or extent[1] == world[1] else extent
     fig.update_xaxes(visible=False, range=x_range)
     fig.update_yaxes(visible=False, range=y_range, scaleanchor="x", scaleratio=1)
     subtitle = "Named: the hubs with a flagged month." if any(f for _, _, f, _ in placed) else None

@@ -842,11 +842,11 @@ class Report:
         partition: bool = False,
         memory: str | float | None = None,
     ) -> None:
-        from tradeflows._engine import collect, streamed
+        from tradeflows._engine import collect, memory_budget, streamed
         from tradeflows._mirror import collect_mirror
         from tradeflows._routes import coverage_table
         from tradeflows._store import open_sources
-        from tradeflows.detect._budget import memory_budget, too_many_rows
+        from tradeflows.detect._budget import too_many_rows
         from tradeflows.detect._corridors import corridors, roll_up
         from tradeflows.detect._flags import detect_routes, load_canonical
 

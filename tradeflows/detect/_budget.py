@@ -13,17 +13,14 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._engine import DEFAULT_SHARE, memory_budget, memory_in_words
+from tradeflows._engine import memory_in_words
 from tradeflows._query import Query
 
 __all__ = [
     "BYTES_PER_PAIR",
     "BYTES_PER_ROUTE_MONTH",
     "BYTES_PER_STORE_ROW",
-    "DEFAULT_SHARE",
     "PROCESS_BYTES",
-    "memory_budget",
-    "memory_in_words",
     "query_route_inputs",
     "route_months_estimate",
     "too_many_rows",
@@ -72,7 +69,7 @@ def route_months_estimate(
 
     See Also
     --------
-    memory_budget : what the estimate is compared with.
+    tradeflows._engine.memory_budget : what the estimate is compared with.
 
     Examples
     --------
@@ -113,7 +110,7 @@ def whole_run_bytes(pairs: int, route_months: int) -> int:
 
     See Also
     --------
-    memory_budget : what the estimate is compared with.
+    tradeflows._engine.memory_budget : what the estimate is compared with.
 
     Examples
     --------
@@ -155,7 +152,7 @@ def too_many_rows(lf: pl.LazyFrame, budget: int, engine: str | None = None) -> b
     lf : LazyFrame
         Canonical rows.
     budget : int
-        Bytes (:func:`memory_budget`).
+        Bytes (:func:`tradeflows._engine.memory_budget`).
     engine : str, optional
         Where the count runs.
 

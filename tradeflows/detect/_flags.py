@@ -446,8 +446,8 @@ def _over_budget(pairs: pl.DataFrame, query: Query, engine, budget: int):
     """Whether the whole run's route-months would need more than ``budget`` bytes
     (then the detection goes chapter by chapter, to the same flags); and, when
     they fit, the legs and routes counted (:func:`query_route_inputs`), for the run."""
+    from tradeflows._engine import memory_in_words
     from tradeflows.detect._budget import (
-        memory_in_words,
         query_route_inputs,
         route_months_estimate,
         whole_run_bytes,
@@ -525,7 +525,8 @@ def route_features(
     2
     """
     query = _query(query, destinations=destinations, hubs=hubs, hs=hs, since=since)
-    from tradeflows.detect._budget import memory_budget, too_many_rows
+    from tradeflows._engine import memory_budget
+    from tradeflows.detect._budget import too_many_rows
 
     budget = memory_budget(memory)  # checked before any work
     if pairs is not None and (partition or cluster is not None):
