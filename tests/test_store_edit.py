@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import small_world
 from tradeflows._errors import TradeflowsInputError
-from tradeflows._store import ingest, read_audit, remove, scan_store, store_files
+from tradeflows._store import check_store, ingest, read_audit, remove, scan_store, store_files
 from tradeflows.cli import main
 
 
@@ -52,6 +52,37 @@ def test_remove_then_ingest_again_gives_back_the_store_byte_for_byte(tmp_path, w
     ingest([last], store)
     assert _data(store) == before
     assert _entries(store) == entries
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing", "extra"])
+def test_store_list_says_which_data_file_is_damaged(tmp_path, world, capsys, damage):
+    store = tmp_path / "store"
+    ingest(world[:2], store)
+    rows = read_audit(store)["store"]["rows"]
+    assert check_store(store) == rows == scan_store(store).collect().height
+    assert main(["store", "list", str(store)]) == 0
+    assert f"2 files, {rows} rows stored" in capsys.readouterr().out
+    files = sorted((store / read_audit(store)["data"]).rglob("*.parquet"))
+    victim = files[-1]
+    if damage == "truncated":
+        victim.write_bytes(victim.read_bytes()[:200])
+    elif damage == "missing":
+        victim.unlink()
+    else:  # a copy of a file: more rows than the audit counts
+        shutil.copy(files[0], victim.with_name("extra.parquet"))
+    audit_before = (store / "audit.json").read_bytes()
+    assert main(["store", "list", str(store)]) == 2
+    out, err = capsys.readouterr()
+    # The listing is still shown; the count is not vouched for; one line says what is wrong.
+    assert all(str(f) in out for f in world[:2]) and "rows stored" not in out
+    assert len(err.strip().splitlines()) == 1
+    if damage == "truncated":
+        assert f"{victim.relative_to(store)} is damaged" in err
+    else:
+        assert f"where the audit says {rows}; the store is damaged" in err
+    with pytest.raises(TradeflowsInputError, match="damaged"):
+        check_store(store)
+    assert (store / "audit.json").read_bytes() == audit_before
 
 
 def test_store_list_and_remove_on_the_command_line(tmp_path, world, capsys):

@@ -6,7 +6,7 @@ The public surface, stage by stage:
   :func:`detect_format` (the reader of each format in :mod:`tradeflows.io`);
   clean: the verbs of :mod:`tradeflows.clean` and :func:`audit`;
 - store: :func:`ingest`, :func:`scan_store`, :func:`read_audit`,
-  :func:`store_files`;
+  :func:`store_files`, :func:`check_store`;
 - pair: :func:`mirror` (a plan) and :func:`collect_mirror` (executed in stages);
 - routes: :func:`collect_route_indicators`, :func:`coverage_table`;
 - detect: :class:`Query`, :func:`detect_routes`, :func:`corridors` (the
@@ -47,7 +47,7 @@ from tradeflows._log import show_progress
 from tradeflows._mirror import collect_mirror, mirror
 from tradeflows._query import Query
 from tradeflows._routes import collect_route_indicators, coverage_table
-from tradeflows._store import ingest, read_audit, scan_store, store_files
+from tradeflows._store import check_store, ingest, read_audit, scan_store, store_files
 
 __all__ = [
     "Query",
@@ -58,6 +58,7 @@ __all__ = [
     "ap_ceiling",
     "audit",
     "build_report",
+    "check_store",
     "clean",
     "collect_mirror",
     "collect_route_indicators",

@@ -72,6 +72,7 @@ from tradeflows._schema import CANONICAL
 
 __all__ = [
     "STORE_FORMAT",
+    "check_store",
     "ingest",
     "open_sources",
     "read_audit",
@@ -173,6 +174,50 @@ def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.
         return pl.LazyFrame(schema=CANONICAL)
     # A list of literal paths: a store's path may hold any character ([, *, ?).
     return pl.scan_parquet(files, hive_partitioning=False, glob=False).select(list(CANONICAL))
+
+
+def check_store(store: str | Path) -> int:
+    """The rows a store holds, once its data files are checked against its audit.
+
+    Every parquet file of the data folder is a plain file whose footer can be
+    read, their rows add up to the rows the audit says the store holds, and
+    no value or quantity is one the cleaning never lets in: the checks a
+    detection makes before it reads the store (:func:`scan_store`), without
+    reading the rows.
+
+    Parameters
+    ----------
+    store : str or Path
+        A store folder.
+
+    Returns
+    -------
+    int
+        The rows the store holds.
+
+    Raises
+    ------
+    TradeflowsInputError
+        When ``store`` is not a store, or its data is damaged: one line that
+        names the file and what is wrong with it.
+
+    See Also
+    --------
+    store_files : what the audit says each ingested file gave.
+
+    Examples
+    --------
+    >>> check_store("/nonexistent/store")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: /nonexistent/store: not a tradeflows store (no audit.json)
+    """
+    store = Path(store)
+    if not _audit_path(store).exists():
+        raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
+    doc = read_audit(store)
+    _data_files(store, doc)
+    return int(doc["store"].get("rows") or 0)
 
 
 def _data_files(store: Path, doc: dict) -> list[Path]:

@@ -728,8 +728,12 @@ app.add_typer(store_app, name="store")
 def store_list(
     store: Annotated[Path, typer.Argument(help="A store written by 'tradeflows ingest'.")],
 ) -> None:
-    """The files a store holds: rows read, kept and dropped, when, sha256, options."""
-    from tradeflows._store import read_audit, store_files
+    """The files a store holds: rows read, kept and dropped, when, sha256, options.
+
+    The data files are checked against the audit after the list is shown: a
+    damaged store is listed, then said to be damaged (exit code 2).
+    """
+    from tradeflows._store import check_store, read_audit, store_files
 
     if not (store / "audit.json").is_file():
         raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
@@ -743,7 +747,8 @@ def store_list(
     doc = read_audit(store)
     for e in doc.get("unrecognised_files", []):
         _say(f"{e['path']}\n    unrecognised (skipped by --lenient); sha256 {e['sha256']}")
-    _say(f"{store}: {table.height} files, {doc.get('store', {}).get('rows', 0)} rows stored")
+    rows = check_store(store)
+    _say(f"{store}: {table.height} files, {rows} rows stored")
 
 
 @store_app.command("remove")
