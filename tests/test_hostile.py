@@ -423,6 +423,53 @@ def test_quoted_delimiters_and_multiline_fields_are_not_ragged(tmp_path, capsys)
     assert values(tmp_path / "s") == [1.0, 2.0]
 
 
+@pytest.mark.parametrize("seen_first", [True, False])
+def test_a_download_cut_inside_quotes_is_one_line(tmp_path, capfd, monkeypatch, seen_first):
+    """polars 1.44's typed CSV parser panics on a last line that ends inside
+    quotes (found by fuzzing ingest, 2026-12-07). The fast read leaves such a
+    file to the exact one; a panic all the same (``seen_first`` False) is a
+    parse error, never a traceback (tradeflows._engine.collect)."""
+    if not seen_first:
+        import tradeflows._io
+
+        monkeypatch.setattr(tradeflows._io, "ends_in_open_quote", lambda path: False)
+    src = tmp_path / "cut.csv"
+    src.write_text(HEADER + '\n202301,490,458,X,847150,10\n202301,490,156,X,847150,"')
+    capfd.readouterr()
+    code = main(["ingest", str(src), "-o", str(tmp_path / "s"), "-q"])
+    err = capfd.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith(f"tradeflows: error: {src}: cannot be parsed")
+    assert last.endswith("(its last line ends inside quotes: a truncated download?)")
+    assert not (tmp_path / "s").exists()
+    if seen_first:  # nothing but the one line: no panic message from polars
+        assert err.count("\n") == 1 and "panicked" not in err
+
+
+def test_a_line_break_in_quotes_on_the_last_line_is_read(tmp_path, capsys):
+    header = "period,reporterCode,partnerCode,flowCode,cmdCode,cmdDesc,primaryValue"
+    src = tmp_path / "m.csv"
+    src.write_text(
+        header + '\n202301,490,458,X,847150,"one",1\n202301,490,156,X,847150,"two\nlines",2'
+    )
+    assert run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")[0] == 0
+    assert values(tmp_path / "s") == [1.0, 2.0]
+
+
+def test_a_panic_inside_polars_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import tradeflows._store
+
+    def panic(*args, **kwargs):
+        raise pl.exceptions.PanicException("index out of bounds")
+
+    monkeypatch.delenv("TRADEFLOWS_DEBUG", raising=False)
+    monkeypatch.setattr(tradeflows._store, "ingest", panic)
+    src = csv_file(tmp_path / "p.csv", "202301,490,458,X,847150,10")
+    code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("tradeflows: internal error: PanicException: index out of bounds")
+
+
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e309", "-5", "2e13"])
 def test_values_that_are_not_amounts_are_row_errors(tmp_path, capsys, value):
     src = csv_file(

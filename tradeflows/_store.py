@@ -66,7 +66,7 @@ from tradeflows._io import (
     scan,
     scan_batches,
 )
-from tradeflows._io._text import prepare_text, shown_name
+from tradeflows._io._text import ends_in_open_quote, prepare_text, shown_name
 from tradeflows._log import logger, step
 from tradeflows._schema import CANONICAL
 
@@ -421,7 +421,17 @@ def _read(
     except pl.exceptions.PolarsError as exc:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
-        raise TradeflowsInputError(f"{path}: cannot be parsed: {first}") from None
+        raise TradeflowsInputError(
+            f"{path}: cannot be parsed: {first}{_truncation_hint(path)}"
+        ) from None
+
+
+def _truncation_hint(path: Path) -> str:
+    """What a parse error of ``path`` adds when its text's last line ends inside quotes."""
+    with contextlib.suppress(TradeflowsInputError, OSError):
+        if not is_parquet(path) and ends_in_open_quote(prepare_text(path, validate=False).path):
+            return " (its last line ends inside quotes: a truncated download?)"
+    return ""
 
 
 def ingest(

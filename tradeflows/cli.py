@@ -956,13 +956,29 @@ def _main(argv: list[str] | None) -> int:
                 f"tradeflows: error: no space left on the device ({_one_line(exc)[:200]})", err=True
             )
             return 2
-        _say(
-            f"tradeflows: internal error: {type(exc).__name__}: {_one_line(exc)} "
-            "(set TRADEFLOWS_DEBUG=1 for the traceback)",
-            err=True,
-        )
-        return 1
+        return _internal_error(exc)
+    except BaseException as exc:
+        # A panic inside polars (pyo3's PanicException) is a BaseException;
+        # tradeflows._engine.collect turns those of its plans into errors.
+        polars = sys.modules.get("polars")
+        if (
+            os.environ.get("TRADEFLOWS_DEBUG")
+            or polars is None
+            or not isinstance(exc, polars.exceptions.PanicException)
+        ):
+            raise
+        return _internal_error(exc)
     return 0
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Say in one line that tradeflows failed where it should not have; exit code 1."""
+    _say(
+        f"tradeflows: internal error: {type(exc).__name__}: {_one_line(exc)} "
+        "(set TRADEFLOWS_DEBUG=1 for the traceback)",
+        err=True,
+    )
+    return 1
 
 
 if __name__ == "__main__":

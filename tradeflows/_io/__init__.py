@@ -22,6 +22,7 @@ from tradeflows._errors import TradeflowsInputError, one_line
 from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows._io._text import (
     PreparedText,
+    ends_in_open_quote,
     file_sha256,
     polars_path,
     prepare_text,
@@ -450,6 +451,10 @@ def _scan_fast(
     was checked by a second parse, :func:`ragged_rows`, and a ragged row
     raises :class:`RaggedRowsError` here.
     """
+    if ends_in_open_quote(text.path):
+        # polars 1.44's typed parser panics there (in a column typed as a
+        # number); the exact path reads the file as text and says what is wrong.
+        raise pl.exceptions.ComputeError(f"{text.source}: its last line ends inside quotes")
     header, trailing = _header(text)
     typed = types(header)
     if header[-1] == "" and not trailing:

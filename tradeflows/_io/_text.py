@@ -167,6 +167,32 @@ def starts_with(path: Path, magic: bytes) -> bool:
         return f.read(len(magic)) == magic
 
 
+def ends_in_open_quote(path: Path) -> bool:
+    """Whether the last line of a text file ends inside a quoted value (``"``).
+
+    Read from the file's last 64 KiB: the text after its last newline holds
+    an odd number of quotes. A truncated download ends so; so may a whole
+    file whose last value holds a line break inside its quotes, which only
+    a full parse tells apart.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(b'a,b\\n1,"x')
+    >>> ends_in_open_quote(p)
+    True
+    >>> _ = p.write_bytes(b'a,b\\n1,"x"\\n')
+    >>> ends_in_open_quote(p)
+    False
+    """
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(max(0, size - (1 << 16)))
+        tail = f.read()
+    return tail.rsplit(b"\n", 1)[-1].count(b'"') % 2 == 1
+
+
 def is_gzip(path: Path) -> bool:
     """Whether a file starts with gzip's magic bytes."""
     return starts_with(path, b"\x1f\x8b")
