@@ -135,6 +135,35 @@ def test_a_missing_or_damaged_data_folder_is_an_error_not_an_empty_store(tmp_pat
     assert one_line_error(*run(capsys, "detect", other, "-o", tmp_path / "f.csv"))
 
 
+@pytest.mark.parametrize("command", ["detect", "summary", "report", "store"])
+def test_damaged_pages_behind_a_sound_footer_are_named_before_any_work(tmp_path, capsys, command):
+    """Bytes damaged inside a data file's pages (its footer still whole) were
+    read as an internal error deep inside a command (found by fuzzing
+    stores, 2026-12-07): every page is decoded when the store is opened."""
+    rows = [
+        f"2023{m:02d},490,{p},X,847150,{m * 1000 + p}" for m in range(1, 13) for p in (458, 156)
+    ]
+    store = tmp_path / "store"
+    ingest([csv_file(tmp_path / "a.csv", *rows)], store)
+    (victim,) = sorted((store / read_audit(store)["data"]).rglob("*.parquet"))
+    data = bytearray(victim.read_bytes())
+    middle = len(data) // 3
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    victim.write_bytes(bytes(data))
+    # The footer is sound: its row count reads as before.
+    assert pl.scan_parquet(victim).select(pl.len()).collect().item() == len(rows)
+    args = {
+        "detect": ["detect", store, "-o", tmp_path / "f.csv"],
+        "summary": ["summary", store],
+        "report": ["report", store, "-o", tmp_path / "r.html"],
+        "store": ["store", "list", store],
+    }[command]
+    code, err = run(capsys, *args)
+    assert code == 2 and err.strip().splitlines()[-1].startswith("tradeflows: error: ")
+    assert f"{victim.relative_to(store)} is damaged" in err
+    assert not (tmp_path / "f.csv").exists() and not (tmp_path / "r.html").exists()
+
+
 @pytest.mark.parametrize(
     "amount", [("value_usd", 6.9e22), ("value_usd", -5.0), ("net_kg", math.nan)]
 )
