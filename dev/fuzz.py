@@ -1,0 +1,219 @@
+"""Damage inputs and stores at random and run the command line on them.
+
+    python dev/fuzz.py inputs --cases 300 --seed 1   # source files -> ingest
+    python dev/fuzz.py stores --cases 150 --seed 1   # a store -> store list/remove, summary, detect, report, ingest
+
+The rule it checks is the one tests/test_hostile.py holds to case by case:
+a bad input or a damaged store ends with exit code 0 or 2 and one line, never
+an internal error (exit 1), a traceback or an escaped exception. ``inputs``
+cuts, reorders, duplicates and garbles the lines, fields, header and bytes of
+a small synthetic Comtrade+ file, Eurostat monthly files of
+``../shared/realdata`` (when beside the checkout), a saved Comtrade+ API answer
+(its JSON values replaced or removed) and the bundled parquet; ``stores``
+changes a value of a store's audit.json, truncates one of its files or
+flips bytes in it. A case that breaks the rule is printed and kept under
+``--out``; the last line counts them. Not run by CI: each case is a process
+step of a second or two (about 5 minutes for 300).
+
+Found on 2026-12-07 (fiftieth session), each fixed and kept as a test in
+tests/test_hostile.py: a Comtrade file cut inside quotes made polars' CSV
+parser panic (a traceback), and bytes damaged inside a store's data pages,
+behind a sound footer, were internal errors inside every command that read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import random
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import small_world  # noqa: E402
+from tradeflows.cli import main  # noqa: E402
+
+REALDATA = ROOT.parent / "shared" / "realdata"
+GARBAGE = ["", "abc", "1e400", "-5", "NaN", "inf", "x" * 5000, "\x00", '"', "1,5", "١٢٣",
+           "9" * 40, " ", "\ufeff", "2023-13"]  # fmt: skip
+JSON_VALUES = [None, -1, 0, 1e308, "x", "", [], {}, True, "2023-13-01", 10**30, "847150", "490"]
+
+
+def garble_lines(data: bytes, rng: random.Random) -> bytes:
+    """One change to a delimited text file's lines, fields, header or bytes."""
+    lines = data.split(b"\n")
+    kind = rng.randrange(9)
+    if kind == 0:
+        return data[: rng.randrange(len(data))]
+    if kind == 5:
+        at = rng.randrange(len(data))
+        return data[:at] + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 8))) + data[at:]
+    i = rng.randrange(1, len(lines)) if len(lines) > 1 else 0
+    fields = lines[0 if kind in (3, 4, 8) else i].split(b",")
+    j = rng.randrange(len(fields))
+    if kind == 1 and len(lines) > 2:
+        del lines[i]
+    elif kind == 2:
+        fields[j] = rng.choice(GARBAGE).encode()
+        lines[i] = b",".join(fields)
+    elif kind == 3:
+        rng.shuffle(fields)
+        lines[0] = b",".join(fields)
+    elif kind == 4 and len(fields) > 1:
+        del fields[j]
+        lines[0] = b",".join(fields)
+    elif kind == 6:
+        lines.insert(i, lines[0])
+    elif kind == 7:
+        lines[i] += b",extra"
+    elif kind == 8:
+        fields[j] = fields[(j + 1) % len(fields)]
+        lines[0] = b",".join(fields)
+    return b"\n".join(lines)
+
+
+def _leaves(obj, path=()):
+    """Every scalar of a JSON document, with its path."""
+    items = (
+        obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    )
+    if not items:
+        yield path
+    for key, value in items:
+        yield from _leaves(value, (*path, key))
+
+
+def garble_json(data: bytes, rng: random.Random) -> bytes:
+    """A JSON document with one to three of its values replaced or removed."""
+    doc = json.loads(data)
+    for _ in range(rng.randrange(1, 4)):
+        path = rng.choice(list(_leaves(doc)))
+        if not path:
+            continue
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        if isinstance(parent, dict) and rng.random() < 0.2:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = rng.choice(JSON_VALUES)
+    return json.dumps(doc).encode()
+
+
+def flip_bytes(data: bytes, rng: random.Random) -> bytes:
+    """The bytes cut short, or a few of them changed."""
+    if rng.random() < 0.3:
+        return data[: rng.randrange(len(data) + 1)]
+    out = bytearray(data)
+    for _ in range(rng.randrange(1, 6)):
+        out[rng.randrange(len(out))] = rng.randrange(256)
+    return bytes(out)
+
+
+def run(args: list[str]) -> tuple[object, str]:
+    """The command line's exit code (or the exception that escaped it) and its stderr."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(args)
+        except BaseException as exc:  # the finding itself
+            code = f"raised {type(exc).__name__}: {exc}"
+    return code, err.getvalue()
+
+
+def broken(code: object, err: str) -> bool:
+    """Whether a run breaks the rule: exit 0 or 2, one line on an error."""
+    lines = [line for line in err.strip().splitlines() if line.startswith("tradeflows:")]
+    return (
+        code not in (0, 2)
+        or "internal error" in err
+        or "Traceback" in err
+        or (code == 2 and len(lines) != 1)
+    )
+
+
+def fuzz_inputs(rng: random.Random, cases: int, out: Path) -> int:
+    world = small_world(out / "world", seed=3, preset=None, n_others=4, n_products=3,
+                        pairs_per_product=4, episodes=1, lookalikes=0)  # fmt: skip
+    seeds: list[tuple[Path, Callable]] = [
+        (sorted((world / "comtrade").glob("*.csv"))[0], garble_lines),
+        (ROOT / "datasets" / "eu_total_exports_2019_2024.parquet", flip_bytes),
+    ]
+    sanctions = REALDATA / "eu_export_sanctions"
+    answers = REALDATA / "comtradr_api_responses"
+    if REALDATA.is_dir():
+        seeds += [(p, garble_lines) for p in sorted(sanctions.glob("eurostat_monthly_*.csv"))[:2]]
+        seeds += [(p, garble_json) for p in sorted(answers.glob("testthat__data__*.json"))]
+    bad = 0
+    for case in range(cases):
+        seed, garble = rng.choice(seeds)
+        path = out / f"case{seed.suffix}"
+        path.write_bytes(garble(seed.read_bytes(), rng))
+        store = out / "store"
+        shutil.rmtree(store, ignore_errors=True)
+        args = ["ingest", str(path), "--out", str(store), "-q"]
+        args += ["--lenient"] if rng.random() < 0.3 else []
+        code, err = run(args)
+        if broken(code, err):
+            bad += 1
+            shutil.copy(path, out / f"broken_{case}{seed.suffix}")
+            print(f"case {case} ({seed.name}): {code}: {err.strip()[-300:]}")
+    return bad
+
+
+def fuzz_stores(rng: random.Random, cases: int, out: Path) -> int:
+    world = small_world(out / "world", seed=5, preset=None, n_others=4, n_products=3,
+                        pairs_per_product=4, episodes=1, lookalikes=0)  # fmt: skip
+    good, sources = out / "good", sorted((world / "comtrade").glob("*.csv"))
+    assert main(["ingest", *map(str, sources[:-1]), "--out", str(good), "-q"]) == 0
+    files = [p.relative_to(good) for p in good.rglob("*") if p.is_file() and p.name != ".lock"]
+    commands: list[Callable[[str], list[str]]] = [
+        lambda store: ["store", "list", store],
+        lambda store: ["summary", store],
+        lambda store: ["detect", store, "--destinations", "RUS,CHN", "--out", f"{out}/f.csv"],
+        lambda store: ["store", "remove", store, sources[0].name],
+        lambda store: ["ingest", str(sources[-1]), "--out", store, "-q"],
+        lambda store: ["report", store, "--out", f"{out}/report.html"],
+    ]
+    bad = 0
+    for case in range(cases):
+        store = out / "store"
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(good, store)
+        victim = store / rng.choice(files)
+        if victim.name == "audit.json" and rng.random() < 0.6:
+            victim.write_bytes(garble_json(victim.read_bytes(), rng))
+        else:
+            victim.write_bytes(flip_bytes(victim.read_bytes(), rng))
+        args = rng.choice(commands)(str(store))
+        code, err = run(args)
+        if broken(code, err):
+            bad += 1
+            shutil.copytree(store, out / f"broken_{case}")
+            print(f"case {case} ({victim.name}, {args[0]}): {code}: {err.strip()[-300:]}")
+    return bad
+
+
+def main_(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("target", choices=["inputs", "stores"])
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/tradeflows-fuzz"))
+    args = parser.parse_args(argv)
+    shutil.rmtree(args.out, ignore_errors=True)
+    args.out.mkdir(parents=True)
+    fuzz = fuzz_inputs if args.target == "inputs" else fuzz_stores
+    bad = fuzz(random.Random(args.seed), args.cases, args.out)
+    print(f"{args.cases} cases, {bad} broke the rule (kept under {args.out})")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_())
