@@ -269,6 +269,11 @@ def test_detect_says_why_nothing_is_scored_in_trade_by_partner_and_reads_it_with
     )
     printed = capsys.readouterr().out
     assert "no report names a destination (CHN): --destinations all" in printed
+    # A first month past the data's last: said as such, not as a materiality line.
+    assert main(["detect", str(store), "--out", str(out), "--hs", "TOTAL", "--since", "2031"]) == 0
+    printed = capsys.readouterr().out
+    assert "the data's months end in 2024-08, before 2031-01: --since is the first" in printed
+    assert "--min-usd 0" not in printed
 
 
 def test_detect_says_how_far_the_lines_rose_and_can_keep_them_as_trained(

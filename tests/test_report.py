@@ -258,6 +258,13 @@ def test_config_file_is_checked(tmp_path):
     bad.write_text("[report\n")
     with pytest.raises(Exception, match="not valid TOML"):
         load_config(bad)
+    # Codes written as TOML numbers: the message shows how to write them.
+    bad.write_text("[detect]\nhs = [8471]\n")
+    with pytest.raises(
+        TradeflowsInputError,
+        match=r'hs = \[8471\]: expected a list of codes as text \(\["8471"\]\)',
+    ):
+        load_config(bad)
 
 
 @pytest.mark.parametrize("by", ['["hub", "hs6"]', '"hub"', "[1]"])

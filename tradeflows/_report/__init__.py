@@ -189,7 +189,7 @@ def check_config(config: dict, where: object = "report config") -> dict:
         if value is not None and not isinstance(value, str) and not (codes and key != "since"):
             raise TradeflowsInputError(
                 f"{where}: [detect] {key} = {value!r}: expected "
-                + ("a month, YYYY-MM" if key == "since" else "a list of codes")
+                + ("a month, YYYY-MM" if key == "since" else 'a list of codes as text (["8471"])')
             )
     return config
 

@@ -1047,9 +1047,9 @@ def nothing_scored_why(
     """Why a detection of ``source`` scored nothing, when the data itself says so.
 
     Read in order: no monthly rows (routes are read month by month); no
-    product rows the query selects while all-goods totals are there (they only
-    say who filed unless ``hs`` asks for ``TOTAL``); no report that names a
-    destination of the query. None when none of these holds (what is left is
+    month from ``since`` on; no product rows the query selects while
+    all-goods totals are there (they only say who filed unless ``hs`` asks
+    for ``TOTAL``); no report that names a destination of the query. None when none of these holds (what is left is
     the materiality line, ``Query.min_usd``, which the caller knows).
 
     Parameters
@@ -1080,6 +1080,8 @@ def nothing_scored_why(
     'the data holds all-goods totals only (hs TOTAL), which say who filed: --hs TOTAL reads them as one product'
     >>> nothing_scored_why(lf, Query(hs="TOTAL", destinations="CHN"))
     'no report names a destination (CHN): --destinations all makes every partner one'
+    >>> nothing_scored_why(lf, Query(hs="TOTAL", since="2025"))
+    "the data's months end in 2024-01, before 2025-01: --since is the first month flags are reported for"
     """
     from tradeflows._routes import destinations_or_default, hs_filter, is_product
 
@@ -1095,11 +1097,18 @@ def nothing_scored_why(
             products=(monthly & is_product(hs) & hs_filter(hs)).sum(),
             totals=(monthly & (pl.col("hs") == "TOTAL")).sum(),
             named=(monthly & named).sum() if dest != ["all"] else monthly.sum(),
+            last=pl.col("period").filter(monthly).max(),
         ),
         "cpu",
     ).row(0, named=True)
     if not row["monthly"]:
         return "the data holds no monthly rows: routes are read month by month"
+    if query.since is not None and f"{row['last']:%Y-%m}" < query.since:
+        option = "since in [detect]" if config else "--since"
+        return (
+            f"the data's months end in {row['last']:%Y-%m}, before {query.since}: "
+            f"{option} is the first month flags are reported for"
+        )
     if not row["products"] and row["totals"]:
         option = 'hs = ["TOTAL"] in [detect]' if config else "--hs TOTAL"
         return (
