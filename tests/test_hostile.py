@@ -8,6 +8,7 @@ already stored is damaged.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import math
@@ -748,3 +749,51 @@ def test_evaluate_refuses_a_flags_table_it_cannot_read(tmp_path, capsys):
     good = tmp_path / "flags.csv"
     assert run(capsys, "detect", world / "comtrade", "-o", good)[0] == 0
     assert run(capsys, "evaluate", world, "--flags", good)[0] == 0
+
+
+# The Python API: what a notebook user hands the functions (found 2026-12-07).
+
+_ROW = {"freq": "M", "period": [dt.date(2024, 1, 1)], "reporter": "DEU", "partner": "ARM",
+        "flow": "X", "hs": "847150", "value_usd": 1e6}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (lambda: pl.DataFrame({"a": [1]}), "no columns 'period', 'freq', 'reporter'"),
+        (lambda: pl.LazyFrame({**_ROW, "value_usd": "lots"}), "'value_usd' is String, expected Float64"),
+        (lambda: pl.LazyFrame({**_ROW, "period": ["2024-01"]}), "str.to_date('%Y-%m')"),
+        (lambda: pl.LazyFrame({**_ROW, "hs": 847150}), "010121 loses its leading zero"),
+        (lambda: pl.LazyFrame(_ROW).drop("partner"), "no column 'partner';"),
+        (lambda: 5, "expected a path or a list of paths, not int"),
+        (lambda: [Path("a.csv"), 7], "sources: 7 is not a path"),
+        (lambda: __import__("pandas").DataFrame({"a": [1]}), "polars.from_pandas makes"),
+    ],
+)  # fmt: skip
+def test_detect_routes_refuses_what_is_not_rows_or_paths_in_one_line(given, message):
+    from tradeflows import detect_routes
+
+    with pytest.raises(TradeflowsInputError, match=re.escape(message)):
+        detect_routes(given())
+
+
+def test_a_frame_of_the_seven_core_columns_is_read_and_paired():
+    from tradeflows import collect_mirror, detect_routes
+
+    rows = pl.LazyFrame(_ROW).with_columns(value_usd=pl.lit(5, pl.Int32))
+    assert detect_routes(rows).is_empty()
+    pair = pl.concat([pl.LazyFrame(_ROW), pl.LazyFrame({**_ROW, "reporter": "ARM",
+                      "partner": "DEU", "flow": "M", "value_usd": 1.05e6})])  # fmt: skip
+    assert collect_mirror(pair).select("value_x", "value_m").row(0) == (1e6, 1.05e6)
+
+
+def test_one_path_as_a_string_is_one_source(tmp_path):
+    # Read as an iterable, "store" was the paths "s", "t", ...; "/x.csv" began with
+    # the whole file system ("/").
+    src = csv_file(tmp_path / "one.csv", "202301,490,458,X,847150,10")
+    audit = ingest(str(src), tmp_path / "s")
+    assert [e["source"] for e in audit["files"]] == ["one.csv"]
+    from tradeflows import detect_routes
+
+    with pytest.raises(TradeflowsInputError, match=r"^/nonexistent/store: no such file or folder$"):
+        detect_routes("/nonexistent/store")

@@ -24,7 +24,7 @@ from tradeflows import _engine as engine
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import any_true
 from tradeflows._reference import AGGREGATE, WORLD, hs_codes, hs_concordance
-from tradeflows._schema import AUX_COLUMNS, CANONICAL, FLOWS, FREQS, KEY
+from tradeflows._schema import AUX_COLUMNS, CANONICAL, FLOWS, FREQS, KEY, conform
 
 __all__ = [
     "AMOUNTS",
@@ -1243,7 +1243,10 @@ def canonical_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     """The rows a store would hold of ``lf``.
 
     Canonical rows (a store's, a bundled dataset's, a frame of one's own)
-    pass as they are. Rows with the readers' ``drop`` column are marked rows:
+    pass as they are, checked and completed by :func:`tradeflows._schema.conform`
+    (a frame of one's own may leave out ``net_kg``, ``qty`` and the other
+    optional columns; a missing ``partner`` or a ``period`` of text is
+    refused in one line). Rows with the readers' ``drop`` column are marked rows:
     those read by :func:`tradeflows.scan` and not cleaned yet are cleaned
     first (:func:`clean`, the cleaning of ``tradeflows ingest``); of those,
     or of rows :func:`clean` marked, only the kept ones are read, in the
@@ -1279,9 +1282,9 @@ def canonical_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     >>> canonical_rows(marked.lazy()).collect()["partner"].to_list()
     ['CHN']
     """
+    if not isinstance(lf, pl.LazyFrame) or "drop" not in lf.collect_schema():
+        return conform(lf)  # canonical rows of one's own: checked, completed
     names = lf.collect_schema().names()
-    if "drop" not in names:
-        return lf
     if "chg_unit_slip_flagged" not in names:  # read, not cleaned: every cleaning marks slips
         lf = clean(lf)
     kept = lf.filter(pl.col("drop").is_null()).select(list(CANONICAL))

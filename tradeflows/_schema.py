@@ -22,6 +22,7 @@ __all__ = [
     "Freq",
     "HSRevision",
     "canonical_columns",
+    "conform",
     "validate",
 ]
 
@@ -129,3 +130,99 @@ def validate(df: pl.DataFrame | pl.LazyFrame, *, where: str = "frame") -> None:
             raise TradeflowsInputError(
                 f"{where}: column {name!r} has dtype {schema[name]}, expected {dtype}"
             )
+
+
+#: Canonical columns a frame of one's own may leave out, and what they then hold.
+OPTIONAL: dict[str, pl.Expr] = {
+    "hs_revision": pl.lit(None, pl.String),
+    "net_kg": pl.lit(None, pl.Float64),
+    "qty": pl.lit(None, pl.Float64),
+    "qty_unit": pl.lit(None, pl.String),
+    "slip_suspect": pl.lit(False),
+    "source": pl.lit(None, pl.String),
+}
+
+#: What to do about a column of the wrong type, where it is not a plain cast.
+_HINTS = {
+    "period": " (dates: pl.col('period').str.to_date('%Y-%m') reads '2024-01')",
+    "hs": " (codes are text: as numbers, 010121 loses its leading zero)",
+    "reporter": " (ISO3 codes as text: tradeflows.scan reads Comtrade's numbers)",
+    "partner": " (ISO3 codes as text: tradeflows.scan reads Comtrade's numbers)",
+}
+
+
+def conform(lf: pl.LazyFrame, *, where: str = "the rows given") -> pl.LazyFrame:
+    """``lf`` in the canonical columns: optional ones it lacks added, other widths cast.
+
+    A frame of one's own needs ``period`` (dates), ``freq``, ``reporter``,
+    ``partner``, ``flow``, ``hs`` (text) and ``value_usd`` (numbers); the
+    other canonical columns (:data:`OPTIONAL`) are added as unknown where
+    missing. Numbers of another width become Float64, categoricals text,
+    datetimes dates, all-null columns the canonical type; any other type is
+    refused in one line, naming the column. Only the schema is read. A frame
+    already canonical is returned as it is.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Rows of one's own.
+    where : str
+        What the errors name.
+
+    Returns
+    -------
+    LazyFrame
+
+    See Also
+    --------
+    validate : the strict check of a canonical frame.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> lf = pl.LazyFrame({"period": [dt.date(2024, 1, 1)], "freq": "M", "reporter": "DEU",
+    ...     "partner": "ARM", "flow": "X", "hs": "847150", "value_usd": [5]})
+    >>> conform(lf).collect_schema()["value_usd"], conform(lf).collect_schema().len()
+    (Float64, 13)
+    >>> conform(lf.with_columns(period=pl.lit("2024-01")))
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: the rows given: column 'period' is String, expected Date (dates: pl.col('period').str.to_date('%Y-%m') reads '2024-01')
+    """
+    if not isinstance(lf, (pl.LazyFrame, pl.DataFrame)):
+        raise TradeflowsInputError(
+            f"{where}: expected a polars frame of canonical rows, not {type(lf).__name__}"
+        )
+    lf = lf.lazy()
+    schema = lf.collect_schema()
+    missing = [c for c in CANONICAL if c not in schema and c not in OPTIONAL]
+    if missing:
+        raise TradeflowsInputError(
+            f"{where}: no column{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}; "
+            f"canonical rows have "
+            f"{', '.join(CANONICAL)} (tradeflows.scan reads a file into them)"
+        )
+    changes = [expr.alias(c) for c, expr in OPTIONAL.items() if c not in schema]
+    for name, want in CANONICAL.items():
+        have = schema.get(name)
+        if have is None or have == want:
+            continue
+        if not _casts(have, want):
+            raise TradeflowsInputError(
+                f"{where}: column {name!r} is {have}, expected {want}{_HINTS.get(name, '')}"
+            )
+        changes.append(pl.col(name).cast(want))
+    return lf.with_columns(changes) if changes else lf
+
+
+def _casts(have: pl.DataType, want: pl.DataType) -> bool:
+    """Whether a column of ``have`` becomes ``want`` without losing what it says."""
+    if have == pl.Null:
+        return True
+    if want == pl.Float64:
+        return have.is_numeric()
+    if want == pl.String:
+        return isinstance(have, (pl.Categorical, pl.Enum))
+    if want == pl.Date:
+        return isinstance(have, pl.Datetime)
+    return False

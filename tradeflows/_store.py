@@ -65,6 +65,7 @@ from tradeflows._io import (
     is_parquet,
     scan,
     scan_batches,
+    source_list,
 )
 from tradeflows._io._text import ends_in_open_quote, prepare_text, shown_name
 from tradeflows._log import logger, step
@@ -462,7 +463,7 @@ def ingest(
 
     Parameters
     ----------
-    sources : iterable of str or Path
+    sources : str, Path or iterable of them
         Files, globs or folders.
     store : str or Path
         The store folder (created if missing).
@@ -1228,7 +1229,7 @@ def open_sources(
 
     Parameters
     ----------
-    sources : iterable of str or Path
+    sources : str, Path or iterable of them
         Stores, and files, globs or folders of source files (ingested into a
         temporary store).
     engine : str, optional
@@ -1253,7 +1254,7 @@ def open_sources(
     tradeflows._errors.TradeflowsInputError: /nonexistent: no such file or folder
     """
     frames, raw, docs = [], [], []
-    for src in (s if "://" in str(s) else Path(s) for s in sources):
+    for src in (s if "://" in str(s) else Path(s) for s in source_list(sources)):
         if "://" not in str(src) and not src.exists() and not any(ch in str(src) for ch in "*?["):
             raise TradeflowsInputError(f"{src}: no such file or folder")
         if "://" in str(src):  # a store on object storage (see scan_store)

@@ -12,6 +12,7 @@ import csv
 import dataclasses
 import functools
 import glob
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal, get_args
@@ -62,6 +63,7 @@ __all__ = [
     "scan_comext_bulk",
     "scan_comtrade",
     "scan_generic",
+    "source_list",
 ]
 
 Format = Literal[
@@ -82,6 +84,52 @@ _EXPECTED = (
 _DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".gz", ".xlsx", ".parquet", ".7z", ".dat", ".json"}
 
 
+def source_list(sources: str | Path | Iterable[str | Path]) -> list[str | Path]:
+    """``sources`` as a list of paths: one path (a str or a Path) is one source.
+
+    A str is iterable, and read as an iterable it is a list of one-letter
+    paths (``"/"`` first: the whole file system). Anything else that is not
+    an iterable of paths (a frame, a number) is refused in one line.
+
+    Parameters
+    ----------
+    sources : str, Path or iterable of them
+        Files, folders, globs or stores.
+
+    Returns
+    -------
+    list of str or Path
+
+    Examples
+    --------
+    >>> source_list("exports.csv"), source_list(("a.csv", Path("b")))
+    (['exports.csv'], ['a.csv', PosixPath('b')])
+    >>> source_list(5)
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: sources: expected a path or a list of paths, not int
+    """
+    if isinstance(sources, (str, os.PathLike)):
+        return [sources]
+    polars_frame = isinstance(sources, (pl.DataFrame, pl.LazyFrame))
+    if polars_frame or hasattr(sources, "columns") or not isinstance(sources, Iterable):
+        hint = (
+            " (frames of rows go to detect_routes and collect_mirror)"
+            if polars_frame
+            else " (polars.from_pandas makes a polars frame of it)"
+            if hasattr(sources, "columns")
+            else ""
+        )
+        raise TradeflowsInputError(
+            f"sources: expected a path or a list of paths, not {type(sources).__name__}{hint}"
+        )
+    items = list(sources)
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TradeflowsInputError(f"sources: {item!r} is not a path")
+    return items
+
+
 def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     """Files, globs and folders -> sorted list of data files.
 
@@ -95,7 +143,7 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
 
     Parameters
     ----------
-    sources : iterable of str or Path
+    sources : str, Path or iterable of them
         Files, folders (every data file inside, a store's own folder left out),
         or globs (a source that names no file).
 
@@ -116,7 +164,7 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     tradeflows._errors.TradeflowsInputError: /nonexistent/*.csv: no such file, folder or matching files
     """
     files: list[Path] = []
-    for src in sources:
+    for src in source_list(sources):
         p = Path(src)
         if p.is_symlink() and not p.exists():
             raise TradeflowsInputError(f"{src}: a link to nothing")

@@ -98,7 +98,7 @@ def load_canonical(
 
     Parameters
     ----------
-    sources : iterable of paths, LazyFrame or DataFrame
+    sources : path, iterable of paths, LazyFrame or DataFrame
         Stores, files, globs or folders; or rows (:func:`tradeflows.clean.canonical_rows`).
     engine : str, optional
         Where files that are not a store are cleaned (into a temporary store).
@@ -606,11 +606,12 @@ def detect_routes(
 
     Parameters
     ----------
-    source : LazyFrame or iterable of paths
+    source : LazyFrame, path or iterable of paths
         Canonical rows (or rows read by :func:`tradeflows.scan` or marked by
         :func:`tradeflows.clean.clean`: only those a store would keep are
-        read, :func:`tradeflows.clean.canonical_rows`), or stores and source
-        files (see :func:`load_canonical`).
+        read, :func:`tradeflows.clean.canonical_rows`; a frame of one's own
+        needs period, freq, reporter, partner, flow, hs and value_usd), or
+        stores and source files (see :func:`load_canonical`).
     destinations, hubs, hs, since
         The fields of a :class:`tradeflows.Query`, resolved once here:
         countries by ISO3, ISO2, M49 or Comtrade code or English name
