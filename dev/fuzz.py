@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import random
@@ -138,6 +139,15 @@ def broken(code: object, err: str) -> bool:
     )
 
 
+def tally(case: str, code: object, err: str, keep: Callable[[], object]) -> int:
+    """1 (the case printed, its input kept) where a run broke the rule; else 0."""
+    if not broken(code, err):
+        return 0
+    keep()
+    print(f"{case}: {code}: {err.strip()[-300:]}")
+    return 1
+
+
 def fuzz_inputs(rng: random.Random, cases: int, out: Path) -> int:
     world = small_world(out / "world", seed=3, preset=None, n_others=4, n_products=3,
                         pairs_per_product=4, episodes=1, lookalikes=0)  # fmt: skip
@@ -159,11 +169,8 @@ def fuzz_inputs(rng: random.Random, cases: int, out: Path) -> int:
         shutil.rmtree(store, ignore_errors=True)
         args = ["ingest", str(path), "--out", str(store), "-q"]
         args += ["--lenient"] if rng.random() < 0.3 else []
-        code, err = run(args)
-        if broken(code, err):
-            bad += 1
-            shutil.copy(path, out / f"broken_{case}{seed.suffix}")
-            print(f"case {case} ({seed.name}): {code}: {err.strip()[-300:]}")
+        keep = functools.partial(shutil.copy, path, out / f"broken_{case}{seed.suffix}")
+        bad += tally(f"case {case} ({seed.name})", *run(args), keep)
     return bad
 
 
@@ -192,11 +199,8 @@ def fuzz_stores(rng: random.Random, cases: int, out: Path) -> int:
         else:
             victim.write_bytes(flip_bytes(victim.read_bytes(), rng))
         args = rng.choice(commands)(str(store))
-        code, err = run(args)
-        if broken(code, err):
-            bad += 1
-            shutil.copytree(store, out / f"broken_{case}")
-            print(f"case {case} ({victim.name}, {args[0]}): {code}: {err.strip()[-300:]}")
+        keep = functools.partial(shutil.copytree, store, out / f"broken_{case}")
+        bad += tally(f"case {case} ({victim.name}, {args[0]})", *run(args), keep)
     return bad
 
 
