@@ -408,3 +408,26 @@ def test_a_products_label_is_cut_at_the_end_of_a_word(hs, width, label):
     """The heatmap's columns and the figures' subtitles name a product by its code and
     the start of its description, cut where a word ends."""
     assert hs_label(hs, width) == label
+
+
+@pytest.mark.parametrize(
+    ("figure", "reads"),
+    [("route_sankey", "a flags table"), ("score_heatmap", "a flags table"),
+     ("flags_bar", "a flags table"), ("hub_map", "a flags table"),
+     ("mirror_gap", "a mirror table"), ("mirror_gap_note", "a mirror table")],
+)  # fmt: skip
+def test_a_figure_given_the_wrong_table_says_which_it_reads(figure, reads):
+    # The store's rows handed to a figure of flags: polars' ColumnNotFoundError
+    # and its plan, before; now one line naming the table the figure reads.
+    import tradeflows.viz
+    from tradeflows._errors import TradeflowsInputError
+    from tradeflows.datasets import load_eu_electronics_exports
+
+    draw = getattr(tradeflows.viz, figure)
+    rows = load_eu_electronics_exports().head(50)
+    with pytest.raises(
+        TradeflowsInputError, match=f"^{figure} reads {reads} .*: this one has no col"
+    ):
+        draw(rows)
+    with pytest.raises(TradeflowsInputError, match=f"^{figure} reads {reads} .*, not str$"):
+        draw("flags.csv")

@@ -24,6 +24,7 @@ from importlib.resources import files
 
 import polars as pl
 
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months, usd_text
 from tradeflows._names import hs_description, hs_label
 from tradeflows._reference import countries, policy_dates
@@ -60,13 +61,30 @@ _SMALL = {"SGP": (103.8, 1.35), "HKG": (114.2, 22.3), "MAC": (113.5, 22.2), "BHR
           "MLT": (14.4, 35.9), "MDV": (73.5, 4.2), "MUS": (57.5, -20.2), "LUX": (6.1, 49.6)}  # fmt: skip
 
 
-def _frame(df) -> pl.DataFrame:
-    return df.collect() if isinstance(df, pl.LazyFrame) else df
+#: What the figures read, as their errors name it.
+_FLAGS = "a flags table (tradeflows.detect_routes)"
+_PAIRS = "a mirror table (tradeflows.collect_mirror)"
+_ROWS = "canonical rows (tradeflows.scan_store)"
 
 
-def _sound_frame(flags) -> pl.DataFrame:
+def _frame(df, reads: str | None = None, *needs: str) -> pl.DataFrame:
+    """``df`` in memory; with ``reads`` (what the figure reads), refused in one line
+    unless it is a polars frame holding the columns ``needs``."""
+    if reads is not None and not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
+        raise TradeflowsInputError(f"{reads}, not {type(df).__name__}")
+    df = df.collect() if isinstance(df, pl.LazyFrame) else df
+    missing = [c for c in needs if c not in df.columns]
+    if missing:
+        raise TradeflowsInputError(
+            f"{reads}: this one has no column{'s' * (len(missing) > 1)} "
+            + ", ".join(map(repr, missing))
+        )
+    return df
+
+
+def _sound_frame(flags, reads: str | None = None, *needs: str) -> pl.DataFrame:
     """The flags table's months that count as evidence (:func:`sound_months`)."""
-    df = _frame(flags)
+    df = _frame(flags, reads, *needs)
     return df.filter(sound_months(df.columns))
 
 
@@ -272,7 +290,8 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     """
     import plotly.graph_objects as go
 
-    df = _frame(flags)
+    df = _frame(flags, f"route_sankey reads {_FLAGS}", "origin", "hub", "destination", "hs",
+                "period", "score", "inflow", "outflow")  # fmt: skip
     if hs:
         df = df.filter(pl.col("hs").str.starts_with(hs))
     if since is not None:
@@ -451,7 +470,11 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     from plotly.subplots import make_subplots
 
     key = {k: route[k] for k in ("origin", "hub", "destination", "hs")}
-    df = _frame(flags).filter(**key).sort("period")
+    df = (
+        _frame(flags, f"route_legs reads {_FLAGS}", "period", "score", *key)
+        .filter(**key)
+        .sort("period")
+    )
     fig = make_subplots(
         rows=2,
         cols=1,
@@ -617,7 +640,9 @@ def mirror_gap(
     """
     import plotly.graph_objects as go
 
-    df = _frame(pairs).filter(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
+    needs = ("exporter", "importer", "hs", "value_x", "value_m")
+    df = _frame(pairs, f"mirror_gap reads {_PAIRS}", *needs)
+    df = df.filter(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
     for col, value in (("exporter", exporter), ("importer", importer)):
         if value:
             df = df.filter(pl.col(col) == value)
@@ -690,7 +715,8 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
     >>> print(mirror_gap_note(p, exporter="ARM"))
     No flow from Armenia is reported by both sides here: Russia files no imports of it (only the exporters' reports are in the data), so there is no gap to show.
     """
-    df = _frame(pairs)
+    df = _frame(pairs, f"mirror_gap_note reads {_PAIRS}", "exporter", "importer", "hs", "value_x",
+                "value_m")  # fmt: skip
     for col, value in (("exporter", exporter), ("importer", importer)):
         if value:
             df = df.filter(pl.col(col) == value)
@@ -793,7 +819,8 @@ def reported_lines(
         raise ValueError(f"by: choose reporter or partner, not {by!r}")
     if flow not in ("M", "X"):
         raise ValueError(f"flow: choose M or X, not {flow!r}")
-    whole = _frame(data).lazy()
+    whole = _frame(data, f"reported_lines reads {_ROWS}", "period", "freq", "reporter", "partner",
+                   "flow", "hs", "value_usd").lazy()  # fmt: skip
     lf = whole.filter(pl.col("freq") == "M")
     if reporters:
         lf = lf.filter(pl.col("reporter").is_in(reporters))
@@ -893,7 +920,7 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """
     import plotly.graph_objects as go
 
-    sound = _sound_frame(flags)
+    sound = _sound_frame(flags, f"score_heatmap reads {_FLAGS}", "hub", "hs", "score")
     rows, columns = _heatmap_axes(sound)
     df = _heatmap_cells(sound, (rows, columns))
     colours = _colour_range(df, sound)
@@ -968,7 +995,7 @@ def flags_bar(flags, *, top: int = 20):
     """
     import plotly.graph_objects as go
 
-    df = _frame(flags)
+    df = _frame(flags, f"flags_bar reads {_FLAGS}", "hub", "destination", "hs", "score")
     key = ["origin", "hub", "destination", "hs"]
     if "rank" not in df.columns:  # a flags table: its routes by their highest sound month
         df = _sound_frame(df).group_by(key).agg(pl.col("score").max(), pl.col("flagged").any())
@@ -1090,7 +1117,7 @@ def hub_map(flags):
     """
     import plotly.graph_objects as go
 
-    sound = _sound_frame(flags)
+    sound = _sound_frame(flags, f"hub_map reads {_FLAGS}", "hub", "score")
     hubs = (
         sound.group_by("hub")
         .agg(pl.col("score").max(), flagged=pl.col("flagged").sum())
