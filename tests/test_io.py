@@ -405,6 +405,19 @@ def test_expand_sources_folder_and_glob(tmp_path):
         expand_sources([tmp_path / "empty"])
 
 
+def test_a_labelled_worlds_folder_gives_its_trade_files_only(tmp_path):
+    # `tradeflows detect WORLD` stopped at truth.parquet ("the generic reader
+    # needs a column mapping"); `evaluate WORLD` always read the world so.
+    from tests.conftest import small_world
+
+    world = small_world(tmp_path / "w", seed=2, n_others=4, n_products=3, pairs_per_product=4)
+    names = [p.relative_to(world).as_posix() for p in expand_sources(world)]
+    assert names == [f.relative_to(world).as_posix() for f in sorted(world.glob("comtrade/*"))]
+    # Either of the two alone is data as any other file is.
+    (world / "truth.parquet").rename(world / "labels.parquet")
+    assert "world.json" in [p.name for p in expand_sources([world])]
+
+
 def test_first_day_of_every_month_and_null_outside_the_range():
     from tradeflows._io._common import date_from_ym
 

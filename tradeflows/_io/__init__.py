@@ -139,7 +139,9 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
     quoted so that the shell leaves it alone); the files it matches are
     taken literally. A folder's files are all the data files under it
     (saved API answers, ``.json``, among them), but for those of a
-    tradeflows store inside it and the bundled datasets' ``.audit.json``.
+    tradeflows store inside it, the bundled datasets' ``.audit.json`` and a
+    labelled world's ``world.json`` and ``truth.parquet`` (side by side, as
+    ``tradeflows synth`` writes them).
 
     Parameters
     ----------
@@ -172,6 +174,14 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
             # A store inside the folder (its audit.json) is not a source: its
             # parquet files are the rows of earlier ingests.
             stores = [a.parent for a in p.rglob("audit.json")]
+            # A labelled world's description and labels, side by side (``tradeflows
+            # synth`` writes them; ``evaluate`` reads them): not trade data.
+            labels = {
+                f
+                for w in p.rglob("world.json")
+                if (w.parent / "truth.parquet").is_file()
+                for f in (w, w.parent / "truth.parquet")
+            }
             found = sorted(
                 f
                 for f in p.rglob("*")
@@ -179,6 +189,7 @@ def expand_sources(sources: Iterable[str | Path]) -> list[Path]:
                 and f.suffix.lower() in _DATA_SUFFIXES
                 and not f.name.startswith(".")
                 and not f.name.endswith(".audit.json")  # a bundled dataset's provenance
+                and f not in labels
                 and not any(f.is_relative_to(s) for s in stores)
             )
             if not found:
