@@ -785,6 +785,12 @@ def test_a_frame_of_the_seven_core_columns_is_read_and_paired():
     pair = pl.concat([pl.LazyFrame(_ROW), pl.LazyFrame({**_ROW, "reporter": "ARM",
                       "partner": "DEU", "flow": "M", "value_usd": 1.05e6})])  # fmt: skip
     assert collect_mirror(pair).select("value_x", "value_m").row(0) == (1e6, 1.05e6)
+    # Rows the cleaning marked, in memory: its dropped rows (here a duplicate) are not read.
+    from tradeflows.clean import clean
+
+    marked = clean(pl.concat([pair, pl.LazyFrame(_ROW)]).collect())
+    assert isinstance(marked, pl.DataFrame) and marked["drop"].null_count() == 2
+    assert collect_mirror(marked).select("value_x", "value_m").row(0) == (1e6, 1.05e6)
 
 
 def test_one_path_as_a_string_is_one_source(tmp_path):

@@ -1239,7 +1239,7 @@ def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return kept, dropped
 
 
-def canonical_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+def canonical_rows(lf: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
     """The rows a store would hold of ``lf``.
 
     Canonical rows (a store's, a bundled dataset's, a frame of one's own)
@@ -1282,8 +1282,9 @@ def canonical_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     >>> canonical_rows(marked.lazy()).collect()["partner"].to_list()
     ['CHN']
     """
-    if not isinstance(lf, pl.LazyFrame) or "drop" not in lf.collect_schema():
+    if not isinstance(lf, (pl.LazyFrame, pl.DataFrame)) or "drop" not in lf.collect_schema():
         return conform(lf)  # canonical rows of one's own: checked, completed
+    lf = lf.lazy()
     names = lf.collect_schema().names()
     if "chg_unit_slip_flagged" not in names:  # read, not cleaned: every cleaning marks slips
         lf = clean(lf)
