@@ -461,7 +461,7 @@ def _panics_as_errors():
     A panic (pyo3's ``PanicException``) is a ``BaseException``, which no
     ``except Exception`` catches. polars 1.44's CSV reader panics on a file
     whose last line ends inside a quoted value typed as a number
-    (``a,b\n1,"``): a truncated download. As a ``PolarsError`` it takes the
+    (``a,b\\n1,"``): a truncated download. As a ``PolarsError`` it takes the
     path any parse error takes (the exact reader, then one line naming the
     file; tests/test_hostile.py).
     """
