@@ -26,6 +26,7 @@ import pytest
 
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._files import write_frame_atomic
+from tradeflows._schema import conform
 from tradeflows._store import ingest, read_audit, scan_store
 from tradeflows.cli import main
 
@@ -803,3 +804,31 @@ def test_one_path_as_a_string_is_one_source(tmp_path):
 
     with pytest.raises(TradeflowsInputError, match=r"^/nonexistent/store: no such file or folder$"):
         detect_routes("/nonexistent/store")
+
+
+@pytest.mark.parametrize("period", ["0000-05", "0000", "2150-01"])
+def test_a_period_outside_1900_2100_is_an_unreadable_period(tmp_path, capsys, period):
+    # A year-0 date (a value read as the period: found by fuzzing the generic
+    # reader, 2026-12-07) is a date polars holds and Python does not: an
+    # internal error while the rows were spooled by period.
+    src = tmp_path / "own.csv"
+    src.write_text(f"date,country,value\n{period},DEU,5\n2024-05,DEU,7\n")
+    args = ["ingest", src, "-o", tmp_path / "s", "-q", "--map", "period=date", "--map",
+            "partner=country", "--map", "value_usd=value", "--const", "reporter=ARM",
+            "--const", "hs=TOTAL", "--const", "flow=X"]  # fmt: skip
+    code, err = run(capsys, *args)
+    assert one_line_error(code, err) and f"unreadable period: period '{period}'" in err
+    assert run(capsys, *args, "--lenient")[0] == 0
+    assert read_audit(tmp_path / "s")["totals"]["dropped"] == {"bad_period": 1}
+    assert values(tmp_path / "s") == [7.0]
+
+
+def test_a_canonical_file_with_a_year_zero_date_drops_that_row(tmp_path, capsys):
+    src = tmp_path / "rows.parquet"
+    year_zero = pl.lit("0000-01-01").str.to_date()  # polars holds it; Python's dates do not
+    rows = pl.DataFrame(_ROW).with_columns(period=year_zero).vstack(pl.DataFrame(_ROW))
+    conform(rows.lazy()).collect().write_parquet(src)  # every canonical column: a canonical file
+    code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "-q")
+    assert one_line_error(code, err) and "unreadable period" in err
+    assert run(capsys, "ingest", src, "-o", tmp_path / "s", "-q", "--lenient")[0] == 0
+    assert read_audit(tmp_path / "s")["totals"]["dropped"] == {"bad_period": 1}

@@ -20,7 +20,7 @@ from typing import Literal, get_args
 import polars as pl
 
 from tradeflows._errors import TradeflowsInputError, one_line
-from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
+from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code, plausible_date
 from tradeflows._io._text import (
     PreparedText,
     ends_in_open_quote,
@@ -571,6 +571,7 @@ def _canonical(lf: pl.LazyFrame, source: str) -> pl.LazyFrame:
     period = pl.col("period")
     if lf.collect_schema()["period"] not in (pl.Date, pl.Null):
         period = period.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+    period = plausible_date(period)
     return (
         lf.with_row_index("row", offset=1)
         .with_columns(

@@ -192,6 +192,26 @@ def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     return pl.when(ok).then(index.replace_strict(numbers, days, default=None))
 
 
+def plausible_date(date: pl.Expr) -> pl.Expr:
+    """``date`` where its year is 1900-2100 (as :func:`date_from_ym` gives), else null.
+
+    Text read as a date can give any year ("0000-05", a value in a column
+    mapped as the period): polars holds year 0, Python's dates do not, and
+    a period outside the span is no trade month. Null, the cleaning drops
+    the row as ``bad_period``, quoting its text.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> pl.select(plausible_date(pl.lit("0000-05-01").str.to_date())).item() is None
+    True
+    >>> pl.select(plausible_date(pl.lit(dt.date(2024, 5, 1)))).item()
+    datetime.date(2024, 5, 1)
+    """
+    return pl.when(date.dt.year().is_between(1900, 2100)).then(date)
+
+
 #: Decimal text a device reads exactly (:func:`decimal_value`): digits, at
 #: most one point with digits after it, a leading minus.
 _PLAIN_DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"

@@ -35,6 +35,7 @@ from tradeflows._io._common import (
     iso3_from_name,
     number,
     pick,
+    plausible_date,
     require,
 )
 from tradeflows._io._workbook import load_sheet, open_workbook
@@ -106,7 +107,7 @@ def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
         .otherwise(monthly)
     )
     freq = pl.when(annual).then(pl.lit("A")).otherwise(pl.lit("M"))
-    return period, freq
+    return plausible_date(period), freq
 
 
 #: Eurostat's special values, as the legends of its tables define them: ``:``

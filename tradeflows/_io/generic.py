@@ -37,6 +37,7 @@ from tradeflows._io._common import (
     iso3_from_code,
     iso3_from_name,
     number,
+    plausible_date,
 )
 from tradeflows._schema import CANONICAL
 
@@ -85,7 +86,9 @@ def _period(col: str) -> tuple[pl.Expr, pl.Expr]:
     )
     annual = raw.str.contains(r"^Y?\d{4}$")
     ymd = raw.str.extract(r"(\d{4})") + pl.coalesce(month, pl.lit("01")) + "01"
-    period = pl.coalesce(worded, ymd.str.strptime(pl.Date, "%Y%m%d", strict=False, cache=False))
+    period = plausible_date(
+        pl.coalesce(worded, ymd.str.strptime(pl.Date, "%Y%m%d", strict=False, cache=False))
+    )
     freq = pl.when(annual).then(pl.lit("A")).when(digits.is_not_null() | worded.is_not_null())
     return period, freq.then(pl.lit("M"))
 
