@@ -9,7 +9,8 @@ an internal error (exit 1), a traceback or an escaped exception. ``inputs``
 cuts, reorders, duplicates and garbles the lines, fields, header and bytes of
 a small synthetic Comtrade+ file, Eurostat monthly files of
 ``../shared/realdata`` (when beside the checkout), a saved Comtrade+ API answer
-(its JSON values replaced or removed) and the bundled parquet; ``stores``
+(its JSON values replaced or removed), Armstat's monthly trade by country
+through the generic reader (``--map``) and the bundled parquet; ``stores``
 changes a value of a store's audit.json, truncates one of its files or
 flips bytes in it. A case that breaks the rule is printed and kept under
 ``--out``; the last line counts them. Not run by CI: each case is a process
@@ -17,8 +18,10 @@ step of a second or two (about 5 minutes for 300).
 
 Found on 2026-12-07 (fiftieth session), each fixed and kept as a test in
 tests/test_hostile.py: a Comtrade file cut inside quotes made polars' CSV
-parser panic (a traceback), and bytes damaged inside a store's data pages,
-behind a sound footer, were internal errors inside every command that read it.
+parser panic (a traceback); bytes damaged inside a store's data pages,
+behind a sound footer, were internal errors inside every command that read
+it; a value read as the period gave a date of year 0, which polars holds
+and Python does not (an internal error while ingest spooled the rows).
 """
 
 from __future__ import annotations
@@ -148,26 +151,39 @@ def tally(case: str, code: object, err: str, keep: Callable[[], object]) -> int:
     return 1
 
 
+#: How Armstat's monthly trade by country is read (tests/test_realdata.py).
+ARMSTAT_MAP = ["--map", "period=date", "--map", "partner=country", "--map", "value_usd.X=export",
+               "--map", "value_usd.M=import_origin", "--const", "reporter=ARM",
+               "--const", "hs=TOTAL", "--value-scale", "1000"]  # fmt: skip
+
+
 def fuzz_inputs(rng: random.Random, cases: int, out: Path) -> int:
     world = small_world(out / "world", seed=3, preset=None, n_others=4, n_products=3,
                         pairs_per_product=4, episodes=1, lookalikes=0)  # fmt: skip
-    seeds: list[tuple[Path, Callable]] = [
-        (sorted((world / "comtrade").glob("*.csv"))[0], garble_lines),
-        (ROOT / "datasets" / "eu_total_exports_2019_2024.parquet", flip_bytes),
+    seeds: list[tuple[Path, Callable, list[str]]] = [
+        (sorted((world / "comtrade").glob("*.csv"))[0], garble_lines, []),
+        (ROOT / "datasets" / "eu_total_exports_2019_2024.parquet", flip_bytes, []),
     ]
     sanctions = REALDATA / "eu_export_sanctions"
     answers = REALDATA / "comtradr_api_responses"
     if REALDATA.is_dir():
-        seeds += [(p, garble_lines) for p in sorted(sanctions.glob("eurostat_monthly_*.csv"))[:2]]
-        seeds += [(p, garble_json) for p in sorted(answers.glob("testthat__data__*.json"))]
+        seeds += [
+            (p, garble_lines, []) for p in sorted(sanctions.glob("eurostat_monthly_*.csv"))[:2]
+        ]
+        seeds += [(p, garble_json, []) for p in sorted(answers.glob("testthat__data__*.json"))]
+        # The generic reader, on the first 3,000 lines of a national office's table.
+        armstat = out / "arm_trade_country.csv"
+        lines = (REALDATA / "tvyal_newsletter" / "arm_trade_country.csv").read_bytes().split(b"\n")
+        armstat.write_bytes(b"\n".join(lines[:3000]))
+        seeds.append((armstat, garble_lines, ARMSTAT_MAP))
     bad = 0
     for case in range(cases):
-        seed, garble = rng.choice(seeds)
+        seed, garble, options = rng.choice(seeds)
         path = out / f"case{seed.suffix}"
         path.write_bytes(garble(seed.read_bytes(), rng))
         store = out / "store"
         shutil.rmtree(store, ignore_errors=True)
-        args = ["ingest", str(path), "--out", str(store), "-q"]
+        args = ["ingest", str(path), "--out", str(store), "-q", *options]
         args += ["--lenient"] if rng.random() < 0.3 else []
         keep = functools.partial(shutil.copy, path, out / f"broken_{case}{seed.suffix}")
         bad += tally(f"case {case} ({seed.name})", *run(args), keep)
