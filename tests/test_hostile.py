@@ -766,6 +766,8 @@ _ROW = {"freq": "M", "period": [dt.date(2024, 1, 1)], "reporter": "DEU", "partne
         (lambda: pl.LazyFrame({**_ROW, "period": ["2024-01"]}), "str.to_date('%Y-%m')"),
         (lambda: pl.LazyFrame({**_ROW, "hs": 847150}), "010121 loses its leading zero"),
         (lambda: pl.LazyFrame(_ROW).drop("partner"), "no column 'partner';"),
+        (lambda: pl.LazyFrame(_ROW).with_columns(period=pl.lit("0000-01-01").str.to_date()),
+         "row 0 (from 0) holds a period of year 0: periods run from 1900 to 2100"),
         (lambda: 5, "expected a path or a list of paths, not int"),
         (lambda: [Path("a.csv"), 7], "sources: 7 is not a path"),
         (lambda: __import__("pandas").DataFrame({"a": [1]}), "polars.from_pandas makes"),

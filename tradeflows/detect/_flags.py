@@ -132,6 +132,16 @@ def load_canonical(
                 f"the rows given: row {bad['_row']} (from 0) holds {bad['shown']}: "
                 f"{INPUT_ERRORS['bad_amount']} (tradeflows.clean.clean drops such rows)"
             )
+        # A date of year 0 (polars holds it, Python's dates do not) would stop
+        # the detection where it names months; the readers' span, 1900-2100.
+        year = pl.col("period").dt.year()
+        odd = rows.select(year.alias("year")).with_row_index("_row")
+        odd = _engine.collect(odd.filter(~pl.col("year").is_between(1900, 2100)).head(1), "cpu")
+        if odd.height:
+            raise TradeflowsInputError(
+                f"the rows given: row {odd['_row'].item()} (from 0) holds a period of year "
+                f"{odd['year'].item()}: periods run from 1900 to 2100"
+            )
         return rows
     return open_sources(sources, engine=engine)[0]
 
