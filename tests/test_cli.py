@@ -447,11 +447,14 @@ def test_evaluate_reads_a_world_laid_out_otherwise(tmp_path, small_world, capsys
     truth.write_parquet(other / "truth.parquet")
     cases = tmp_path / "cases.parquet"
     truth.filter("is_transshipment").drop("is_transshipment", "kind").write_parquet(cases)
+    as_csv = tmp_path / "labels.csv"  # labels made elsewhere: text, months as 2024-05
+    truth.with_columns(pl.col("period").dt.strftime("%Y-%m")).write_csv(as_csv)
     results = {}
     for name, argv in {
         "ours": [str(small_world)],
         "laid out otherwise": [str(other)],
         "true cases only": [str(other), "--labels", str(cases)],
+        "labels as CSV": [str(other), "--labels", str(as_csv)],
     }.items():
         out = tmp_path / f"{name}.json"
         assert main(["evaluate", *argv, "--json", str(out)]) == 0
@@ -459,6 +462,7 @@ def test_evaluate_reads_a_world_laid_out_otherwise(tmp_path, small_world, capsys
     capsys.readouterr()
     assert results["laid out otherwise"]["route_ap"] == results["ours"]["route_ap"]
     assert results["true cases only"]["route_ap"] == results["ours"]["route_ap"]
+    assert results["labels as CSV"] == results["ours"]
     # Without the look-alikes' labels, none can be counted in the top k.
     assert results["true cases only"]["lookalikes_in_top_k"] == 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 import pytest
@@ -137,3 +138,40 @@ def test_naive_baseline_is_the_hubs_year_on_year_jump():
     assert set(base["destination"]) == {"CHN"}  # only destinations of concern
     assert base["score"].head(12).is_null().all()  # no year before the first
     assert base["score"].tail(12).min() > 1.5
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        lambda t: t.with_columns(pl.col("period").dt.strftime("%Y-%m")),
+        lambda t: t.with_columns(pl.col("period").cast(pl.String)),
+        lambda t: t.with_columns(pl.col("period").cast(pl.Datetime)),
+        lambda t: t.with_columns(pl.col("is_transshipment").cast(pl.Int8)),
+        lambda t: t.cast(pl.String),  # as a CSV file reads
+        lambda t: t.with_columns(pl.col("hub", "hs").cast(pl.Categorical)),
+    ],
+)
+def test_labels_made_elsewhere_score_as_a_worlds_own(written):
+    # Outside checks bring their own labels: months as text or datetimes, 0/1
+    # flags, a CSV file. Each was an internal error (a join of a date on a str).
+    flags = _flags([("USA", "MYS", "CHN", "847150", D, 9.0), ("JPN", "THA", "CHN", "847180", D, 8.0),
+                    ("TWN", "SGP", "CHN", "854231", D, 7.0)])  # fmt: skip
+    assert evaluate(flags, written(TRUTH)) == evaluate(flags, TRUTH)
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        (lambda t: t.with_columns(pl.col("hs").cast(pl.Int64)), "column 'hs' is Int64: codes are text"),
+        (lambda t: t.drop("origin"), "no column 'origin'; labels have origin, hub"),
+        (lambda t: t.with_columns(pl.col("period").dt.strftime("%d.%m.%Y")),
+         "period '01.01.2024' is not a month (2024-05 or 2024-05-01)"),
+        (lambda t: t.with_columns(pl.lit("maybe").alias("is_transshipment")),
+         "is_transshipment 'maybe' is not true or false"),
+    ],
+)  # fmt: skip
+def test_labels_that_cannot_be_read_are_refused_in_one_line(written, message):
+    from tradeflows._errors import TradeflowsInputError
+
+    with pytest.raises(TradeflowsInputError, match=re.escape(message)):
+        evaluate(_flags([("USA", "MYS", "CHN", "847150", D, 9.0)]), written(TRUTH))

@@ -350,24 +350,22 @@ def _lines_as_trained():
 
 
 def _read_labels(path: Path):
-    """A world's ``truth.parquet`` (known cases), checked."""
+    """A labels table (a world's ``truth.parquet``, or a CSV file of the same columns), checked."""
     import polars as pl
+
+    from tradeflows._evaluate import labels_table
 
     if not path.is_file():
         raise TradeflowsInputError(f"--labels {path}: no such file")
+    csv = path.suffix.lower() == ".csv"
     try:
-        known = pl.read_parquet(path, glob=False)
+        known = pl.read_csv(path, infer_schema=False) if csv else pl.read_parquet(path, glob=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise TradeflowsInputError(
-            f"--labels {path}: not a readable parquet file ({_one_line(exc)[:160]})"
+            f"--labels {path}: not a readable {'CSV' if csv else 'parquet'} file "
+            f"({_one_line(exc)[:160]})"
         ) from None
-    need = {"hub", "destination", "hs", "period"}
-    if not need <= set(known.columns):
-        raise TradeflowsInputError(
-            f"--labels {path}: not a labels table (needs columns {', '.join(sorted(need))}; "
-            "a world's truth.parquet has them)"
-        )
-    return known
+    return labels_table(known, f"--labels {path}")
 
 
 def _read_flags(path: Path):
@@ -622,8 +620,9 @@ def evaluate(
     labels: Annotated[
         Path | None,
         typer.Option(
-            help="The labels (default: WORLD/truth.parquet); without an "
-            "is_transshipment column every row is a true case."
+            help="The labels, parquet or CSV (default: WORLD/truth.parquet): origin, hub, "
+            "destination, hs, period (2024-05); without an is_transshipment column every row "
+            "is a true case."
         ),
     ] = None,
     engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
@@ -649,8 +648,6 @@ def evaluate(
     if labels is None and not truth_path.is_file():
         raise TradeflowsInputError(f"{world}: not a labelled world (no truth.parquet)")
     truth = _read_labels(truth_path)
-    if "is_transshipment" not in truth.columns:
-        truth = truth.with_columns(is_transshipment=True)
     data = load_canonical(_world_sources(world, truth_path), engine=engine)
     table = detect_routes(data, engine=engine) if flags is None else _read_flags(flags)
     mine = run_evaluate(table, truth)
