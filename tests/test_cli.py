@@ -449,12 +449,17 @@ def test_evaluate_reads_a_world_laid_out_otherwise(tmp_path, small_world, capsys
     truth.filter("is_transshipment").drop("is_transshipment", "kind").write_parquet(cases)
     as_csv = tmp_path / "labels.csv"  # labels made elsewhere: text, months as 2024-05
     truth.with_columns(pl.col("period").dt.strftime("%Y-%m")).write_csv(as_csv)
+    nested = tmp_path / "nested"  # the trade files in a folder of their own name
+    shutil.copytree(small_world / "comtrade", nested / "data")
+    truth.write_parquet(nested / "truth.parquet")
+    (nested / "README.md").write_text("a world made elsewhere\n")
     results = {}
     for name, argv in {
         "ours": [str(small_world)],
         "laid out otherwise": [str(other)],
         "true cases only": [str(other), "--labels", str(cases)],
         "labels as CSV": [str(other), "--labels", str(as_csv)],
+        "files in data/": [str(nested)],
     }.items():
         out = tmp_path / f"{name}.json"
         assert main(["evaluate", *argv, "--json", str(out)]) == 0
@@ -462,7 +467,7 @@ def test_evaluate_reads_a_world_laid_out_otherwise(tmp_path, small_world, capsys
     capsys.readouterr()
     assert results["laid out otherwise"]["route_ap"] == results["ours"]["route_ap"]
     assert results["true cases only"]["route_ap"] == results["ours"]["route_ap"]
-    assert results["labels as CSV"] == results["ours"]
+    assert results["labels as CSV"] == results["ours"] == results["files in data/"]
     # Without the look-alikes' labels, none can be counted in the top k.
     assert results["true cases only"]["lookalikes_in_top_k"] == 0
 

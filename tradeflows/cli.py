@@ -331,12 +331,17 @@ def _world_sources(world: Path, labels: Path) -> list[Path]:
         return [world]
     if not world.is_dir():
         raise TradeflowsInputError(f"{world}: no such folder")
+    from tradeflows._io import expand_sources
+
     skip = {labels.resolve(), *((world / n).resolve() for n in ("truth.parquet", "world.json"))}
-    files = sorted(
-        p for p in world.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.resolve() not in skip
-        and p.suffix.lower() not in (".md", ".json")
-    )  # fmt: skip
+    # The data files in it and in its folders (data/, raw/ ...), but for the
+    # labels and the world's own description (.json beside them).
+    try:
+        found = expand_sources([world])
+    except TradeflowsInputError:  # no data file at all
+        found = []
+    files = [p for p in found if p.resolve() not in skip
+             and not (p.parent == world and p.suffix.lower() == ".json")]  # fmt: skip
     if not files:
         raise TradeflowsInputError(f"{world}: no trade data (a store, a comtrade folder or files)")
     return files
@@ -448,7 +453,10 @@ def detect(
     engine: Annotated[str, typer.Option(help="auto, cpu, streaming or gpu.")] = "auto",
     labels: Annotated[
         Path | None,
-        typer.Option(help="Known cases (a world's truth.parquet) to train the supervised model."),
+        typer.Option(
+            help="Known cases (a world's truth.parquet, or CSV of its columns) to train the "
+            "supervised model."
+        ),
     ] = None,
     flagged_only: Annotated[
         bool, typer.Option("--flagged-only", help="Write the flagged route-months only.")
