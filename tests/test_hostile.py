@@ -750,6 +750,15 @@ def test_evaluate_refuses_a_flags_table_it_cannot_read(tmp_path, capsys):
     good = tmp_path / "flags.csv"
     assert run(capsys, "detect", world / "comtrade", "-o", good)[0] == 0
     assert run(capsys, "evaluate", world, "--flags", good)[0] == 0
+    # Months as 2024-05 read as the dates they name; a bad value further down
+    # is the one quoted (the first row's was, whatever it held).
+    table = pl.read_csv(good, infer_schema=False)
+    table.with_columns(pl.col("period").str.slice(0, 7)).write_csv(typed)
+    assert run(capsys, "evaluate", world, "--flags", typed)[0] == 0
+    late = pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("n/a")).otherwise(pl.col("score"))
+    table.with_columns(score=late).write_csv(typed)
+    code, err = run(capsys, "evaluate", world, "--flags", typed)
+    assert one_line_error(code, err) and "score 'n/a' is not a number" in err
 
 
 # The Python API: what a notebook user hands the functions (found 2026-12-07).

@@ -37,6 +37,7 @@ __all__ = [
     "labels_table",
     "money_baseline",
     "naive_baseline",
+    "read_months",
 ]
 
 #: The unit a detector is scored on.
@@ -103,24 +104,47 @@ def labels_table(truth: pl.DataFrame | pl.LazyFrame, where: str = "the labels") 
                 f"{where}: column {c!r} is {dtype}: codes are text (as numbers, 010121 loses "
                 "its leading zero)"
             )
-    truth = truth.with_columns(period=_label_period(truth["period"], where))
+    truth = truth.with_columns(period=read_months(truth["period"], where))
     if "is_transshipment" not in truth.columns:
         return truth.with_columns(is_transshipment=pl.lit(True))
     return truth.with_columns(is_transshipment=_label_flag(truth["is_transshipment"], where))
 
 
-def _label_period(period: pl.Series, where: str) -> pl.Series:
-    """A labels table's months as dates (from dates, datetimes or text)."""
+def read_months(period: pl.Series, where: str) -> pl.Series:
+    """Months as dates, from dates, datetimes or text (``2024-05``, ``2024-05-01``,
+    ``2024-05-01T00:00:00``), or one line naming the first that is none of them.
+
+    Parameters
+    ----------
+    period : Series
+        The months of a labels or flags table made elsewhere.
+    where : str
+        What the error names.
+
+    Returns
+    -------
+    Series
+        Dates, named ``period``.
+
+    Examples
+    --------
+    >>> read_months(pl.Series(["2024-05", "2024-06-01T00:00:00", None]), "x").to_list()
+    [datetime.date(2024, 5, 1), datetime.date(2024, 6, 1), None]
+    >>> read_months(pl.Series(["2024-05", "May 2024"]), "flags.csv")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: flags.csv: period 'May 2024' is not a month (2024-05 or 2024-05-01)
+    """
     if period.dtype == pl.Date:
-        return period
+        return period.alias("period")
     if isinstance(period.dtype, pl.Datetime):
-        return period.dt.date()
-    if period.dtype != pl.String:
+        return period.dt.date().alias("period")
+    if period.dtype not in (pl.String, pl.Null):
         raise TradeflowsInputError(f"{where}: column 'period' is {period.dtype}, not dates")
-    text = period.str.strip_chars()
+    text = period.cast(pl.String).str.strip_chars()
     read = pl.select(
         pl.coalesce(
-            text.str.to_date("%Y-%m-%d", strict=False),
+            text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
             (text + "-01").str.to_date("%Y-%m-%d", strict=False),
         )
     ).to_series()

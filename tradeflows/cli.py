@@ -377,6 +377,8 @@ def _read_flags(path: Path):
     """A flags table written by ``detect`` (.csv or .parquet), checked."""
     import polars as pl
 
+    from tradeflows._evaluate import read_months
+
     try:
         if path.suffix == ".parquet":
             table = pl.read_parquet(path, glob=False)
@@ -396,19 +398,12 @@ def _read_flags(path: Path):
     typed = table.with_columns(
         pl.col(c).cast(pl.String) for c in ("hub", "destination", "hs") if c in table.columns
     ).with_columns(
-        period=pl.col("period")
-        .cast(pl.String)
-        .str.slice(0, 10)
-        .str.to_date("%Y-%m-%d", strict=False),
+        period=read_months(table["period"], f"--flags {path}"),
         score=pl.col("score").cast(pl.String).cast(pl.Float64, strict=False),
     )
-    for column in ("period", "score"):
-        bad = typed.filter(pl.col(column).is_null() & table[column].is_not_null())
-        if bad.height:
-            raise TradeflowsInputError(
-                f"--flags {path}: {column} {table[column][0]!r}... is not a "
-                + ("date" if column == "period" else "number")
-            )
+    unread = table["score"].filter(typed["score"].is_null() & table["score"].is_not_null())
+    if unread.len():
+        raise TradeflowsInputError(f"--flags {path}: score {unread[0]!r} is not a number")
     return typed
 
 
