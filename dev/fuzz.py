@@ -2,6 +2,7 @@
 
     python dev/fuzz.py inputs --cases 300 --seed 1   # source files -> ingest
     python dev/fuzz.py stores --cases 150 --seed 1   # a store -> store list/remove, summary, detect, report, ingest
+    python dev/fuzz.py evaluate --cases 150 --seed 1 # labels and flags as CSV -> evaluate
 
 The rule it checks is the one tests/test_hostile.py holds to case by case:
 a bad input or a damaged store ends with exit code 0 or 2 and one line, never
@@ -12,9 +13,10 @@ a small synthetic Comtrade+ file, Eurostat monthly files of
 (its JSON values replaced or removed), Armstat's monthly trade by country
 through the generic reader (``--map``) and the bundled parquet; ``stores``
 changes a value of a store's audit.json, truncates one of its files or
-flips bytes in it. A case that breaks the rule is printed and kept under
-``--out``; the last line counts them. Not run by CI: each case is a process
-step of a second or two (about 5 minutes for 300).
+flips bytes in it; ``evaluate`` garbles labels and flags tables written as
+CSV, as an outside check brings them. A case that breaks the rule is
+printed and kept under ``--out``; the last line counts them. Not run by CI:
+the cases run in one process, about 400 a minute on the 2-core machine.
 
 Found on 2026-12-07 (fiftieth session), each fixed and kept as a test in
 tests/test_hostile.py: a Comtrade file cut inside quotes made polars' CSV
@@ -220,16 +222,43 @@ def fuzz_stores(rng: random.Random, cases: int, out: Path) -> int:
     return bad
 
 
+def fuzz_evaluate(rng: random.Random, cases: int, out: Path) -> int:
+    """Labels and flags tables as an outside check brings them (CSV), garbled, to evaluate."""
+    import polars as pl
+
+    world = small_world(out / "world", seed=7, preset=None, n_others=4, n_products=3,
+                        pairs_per_product=4, episodes=2, lookalikes=1)  # fmt: skip
+    assert main(["detect", str(world / "comtrade"), "--out", str(out / "flags.csv"), "-q"]) == 0
+    pl.read_parquet(world / "truth.parquet").write_csv(out / "labels.csv")
+    flags, labels = (out / "flags.csv").read_bytes(), (out / "labels.csv").read_bytes()
+    bad = 0
+    for case in range(cases):
+        (out / "f.csv").write_bytes(garble_lines(flags, rng) if rng.random() < 0.5 else flags)
+        (out / "l.csv").write_bytes(garble_lines(labels, rng) if rng.random() < 0.7 else labels)
+        args = [
+            "evaluate",
+            str(world),
+            "--flags",
+            str(out / "f.csv"),
+            "--labels",
+            str(out / "l.csv"),
+        ]
+        keep = functools.partial(shutil.copytree, out, out.parent / f"{out.name}_broken_{case}",
+                                 ignore=shutil.ignore_patterns("world", "*_broken_*"))  # fmt: skip
+        bad += tally(f"case {case}", *run(args), keep)
+    return bad
+
+
 def main_(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["inputs", "stores"])
+    parser.add_argument("target", choices=["inputs", "stores", "evaluate"])
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("/tmp/tradeflows-fuzz"))
     args = parser.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
-    fuzz = fuzz_inputs if args.target == "inputs" else fuzz_stores
+    fuzz = {"inputs": fuzz_inputs, "stores": fuzz_stores, "evaluate": fuzz_evaluate}[args.target]
     bad = fuzz(random.Random(args.seed), args.cases, args.out)
     print(f"{args.cases} cases, {bad} broke the rule (kept under {args.out})")
     return 1 if bad else 0
