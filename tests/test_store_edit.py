@@ -198,3 +198,40 @@ def test_a_store_inside_a_folder_is_not_read_as_a_source(tmp_path, world):
         remove(store, ["elsewhere.csv"])
     assert json.loads((store / "audit.json").read_text())["files"]
     assert pl.read_parquet(next((store / read_audit(store)["data"]).rglob("*.parquet"))).height
+
+
+def test_a_store_read_while_an_ingest_commits_is_read_again_not_called_damaged(
+    tmp_path, world, monkeypatch, capsys
+):
+    # An ingest replaces audit.json, then removes the data folder the old one
+    # named: a reader between the two found that folder gone ("the store is
+    # damaged"), a false alarm now that `store list` checks the data.
+    import tradeflows._store as store_module
+
+    store = tmp_path / "store"
+    ingest(world[:1], store)
+    real = store_module._data_files
+    calls: list[str] = []
+    committing = []
+
+    def commit_meanwhile(where, doc):
+        if not committing:  # the reader has read the audit; a second ingest commits now
+            committing.append(True)
+            monkeypatch.setattr(store_module, "_data_files", real)  # the ingest's own reads
+            ingest(world[1:2], store)
+            monkeypatch.setattr(store_module, "_data_files", commit_meanwhile)
+        calls.append(doc["data"])
+        return real(where, doc)
+
+    monkeypatch.setattr(store_module, "_data_files", commit_meanwhile)
+    assert main(["store", "list", str(store)]) == 0
+    rows = read_audit(store)["store"]["rows"]
+    assert f"2 files, {rows} rows stored" in capsys.readouterr().out
+    assert len(calls) == 2 and calls[0] != calls[1]  # read again, at the folder now named
+    # Damage that stays is still damage: the audit names the folder that failed.
+    calls.clear()
+    monkeypatch.setattr(store_module, "_data_files", real)
+    (victim,) = sorted((store / read_audit(store)["data"]).rglob("*.parquet"))[-1:]
+    victim.unlink()
+    with pytest.raises(TradeflowsInputError, match="the store is damaged"):
+        check_store(store)

@@ -169,8 +169,7 @@ def scan_store(store: str | Path, *, storage_options: dict | None = None) -> pl.
     store = Path(store)
     if not _audit_path(store).exists():
         raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
-    doc = read_audit(store)
-    files = _data_files(store, doc)
+    _, files = _current_files(store)
     if not files:
         return pl.LazyFrame(schema=CANONICAL)
     # A list of literal paths: a store's path may hold any character ([, *, ?).
@@ -216,9 +215,26 @@ def check_store(store: str | Path) -> int:
     store = Path(store)
     if not _audit_path(store).exists():
         raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
-    doc = read_audit(store)
-    _data_files(store, doc)
+    doc, _ = _current_files(store)
     return int(doc["store"].get("rows") or 0)
+
+
+def _current_files(store: Path) -> tuple[dict, list[Path]]:
+    """The audit and its checked data files, read again once if an ingest committed meanwhile.
+
+    An ingest replaces ``audit.json``, then removes the data folder the old
+    audit named: read between the two, the store looks damaged (its files
+    gone) though it is whole. The data is damaged only if the audit still
+    names the folder that failed its check.
+    """
+    doc = read_audit(store)
+    try:
+        return doc, _data_files(store, doc)
+    except TradeflowsInputError:
+        if read_audit(store).get("data") == doc.get("data"):
+            raise
+    doc = read_audit(store)
+    return doc, _data_files(store, doc)
 
 
 def _data_files(store: Path, doc: dict) -> list[Path]:

@@ -730,13 +730,27 @@ def store_list(
 ) -> None:
     """The files a store holds: rows read, kept and dropped, when, sha256, options.
 
-    The data files are checked against the audit after the list is shown: a
-    damaged store is listed, then said to be damaged (exit code 2).
+    The data files are checked against the audit first (read again if an
+    ingest commits meanwhile): a damaged store is listed, then said to be
+    damaged (exit code 2).
     """
-    from tradeflows._store import check_store, read_audit, store_files
+    from tradeflows._store import check_store
 
     if not (store / "audit.json").is_file():
         raise TradeflowsInputError(f"{store}: not a tradeflows store (no audit.json)")
+    try:
+        rows = check_store(store)
+    except TradeflowsInputError:
+        _list_files(store)  # what the audit says it holds, then what is wrong
+        raise
+    files = _list_files(store)
+    _say(f"{store}: {files} files, {rows} rows stored")
+
+
+def _list_files(store: Path) -> int:
+    """Print the files the store's audit lists; return how many were ingested."""
+    from tradeflows._store import read_audit, store_files
+
     table = store_files(store)
     for row in table.iter_rows(named=True):
         _say(
@@ -744,11 +758,9 @@ def store_list(
             f"dropped {row['rows_dropped']}; ingested {row['ingested']}; sha256 {row['sha256']}"
             + (f"; read with {row['options']}" if row["options"] else "")
         )
-    doc = read_audit(store)
-    for e in doc.get("unrecognised_files", []):
+    for e in read_audit(store).get("unrecognised_files", []):
         _say(f"{e['path']}\n    unrecognised (skipped by --lenient); sha256 {e['sha256']}")
-    rows = check_store(store)
-    _say(f"{store}: {table.height} files, {rows} rows stored")
+    return table.height
 
 
 @store_app.command("remove")
