@@ -111,15 +111,15 @@ def source_list(sources: str | Path | Iterable[str | Path]) -> list[str | Path]:
     """
     if isinstance(sources, (str, os.PathLike)):
         return [sources]
-    polars_frame = isinstance(sources, (pl.DataFrame, pl.LazyFrame))
-    if polars_frame or hasattr(sources, "columns") or not isinstance(sources, Iterable):
-        hint = (
-            " (frames of rows go to detect_routes and collect_mirror)"
-            if polars_frame
-            else " (polars.from_pandas makes a polars frame of it)"
-            if hasattr(sources, "columns")
-            else ""
-        )
+    if isinstance(sources, (pl.DataFrame, pl.LazyFrame)):
+        hint = " (frames of rows go to detect_routes and collect_mirror)"
+    elif hasattr(sources, "columns"):  # a pandas frame iterates over its column names
+        hint = " (polars.from_pandas makes a polars frame of it)"
+    elif not isinstance(sources, Iterable):
+        hint = ""
+    else:
+        hint = None
+    if hint is not None:
         raise TradeflowsInputError(
             f"sources: expected a path or a list of paths, not {type(sources).__name__}{hint}"
         )

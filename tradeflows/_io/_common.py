@@ -169,6 +169,10 @@ def _first_days() -> tuple[pl.Series, pl.Series]:
     )
 
 
+#: The years a period may fall in: the readers' dates outside them are unreadable periods.
+YEARS = (1900, 2100)
+
+
 def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     """First day of ``year``-``month`` as a Date, looked up by month number.
 
@@ -187,7 +191,7 @@ def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     True
     """
     numbers, days = _first_days()
-    ok = year.is_between(1900, 2100) & month.is_between(1, 12)
+    ok = year.is_between(*YEARS) & month.is_between(1, 12)
     index = year.cast(pl.Int64) * 12 + month.cast(pl.Int64) - 1
     return pl.when(ok).then(index.replace_strict(numbers, days, default=None))
 
@@ -209,7 +213,7 @@ def plausible_date(date: pl.Expr) -> pl.Expr:
     >>> pl.select(plausible_date(pl.lit(dt.date(2024, 5, 1)))).item()
     datetime.date(2024, 5, 1)
     """
-    return pl.when(date.dt.year().is_between(1900, 2100)).then(date)
+    return pl.when(date.dt.year().is_between(*YEARS)).then(date)
 
 
 #: Decimal text a device reads exactly (:func:`decimal_value`): digits, at

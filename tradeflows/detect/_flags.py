@@ -16,6 +16,7 @@ from tradeflows import _engine
 from tradeflows._clean import AMOUNTS, INPUT_ERRORS, canonical_rows, first_bad_amount
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import number_text, usd_text
+from tradeflows._io._common import YEARS, plausible_date
 from tradeflows._log import logger, step
 from tradeflows._mirror import collect_context, collect_mirror
 from tradeflows._names import NAME_COLUMNS, with_names
@@ -133,14 +134,15 @@ def load_canonical(
                 f"{INPUT_ERRORS['bad_amount']} (tradeflows.clean.clean drops such rows)"
             )
         # A date of year 0 (polars holds it, Python's dates do not) would stop
-        # the detection where it names months; the readers' span, 1900-2100.
-        year = pl.col("period").dt.year()
-        odd = rows.select(year.alias("year")).with_row_index("_row")
-        odd = _engine.collect(odd.filter(~pl.col("year").is_between(1900, 2100)).head(1), "cpu")
+        # the detection where it names months: the readers' span of years.
+        period = pl.col("period")
+        odd = rows.select(period, year=period.dt.year()).with_row_index("_row")
+        odd = odd.filter(period.is_not_null() & plausible_date(period).is_null()).head(1)
+        odd = _engine.collect(odd, "cpu")
         if odd.height:
             raise TradeflowsInputError(
                 f"the rows given: row {odd['_row'].item()} (from 0) holds a period of year "
-                f"{odd['year'].item()}: periods run from 1900 to 2100"
+                f"{odd['year'].item()}: periods run from {YEARS[0]} to {YEARS[1]}"
             )
         return rows
     return open_sources(sources, engine=engine)[0]
@@ -1060,8 +1062,9 @@ def nothing_scored_why(
     Read in order: no monthly rows (routes are read month by month); no
     month from ``since`` on; no product rows the query selects while
     all-goods totals are there (they only say who filed unless ``hs`` asks
-    for ``TOTAL``); no report that names a destination of the query. None when none of these holds (what is left is
-    the materiality line, ``Query.min_usd``, which the caller knows).
+    for ``TOTAL``); no report that names a destination of the query. None
+    when none of these holds (what is left is the materiality line,
+    ``Query.min_usd``, which the caller knows).
 
     Parameters
     ----------
