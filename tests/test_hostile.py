@@ -789,6 +789,26 @@ def test_detect_routes_refuses_what_is_not_rows_or_paths_in_one_line(given, mess
         detect_routes(given())
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"value_usd": pl.lit(float("inf"))}, "row 0 (from 0) holds value_usd inf"),
+        ({"value_usd": pl.lit(-5.0)}, "row 0 (from 0) holds value_usd -5"),
+        ({"net_kg": pl.lit(float("nan"))}, "holds value_usd 1e+06, net_kg nan"),
+        ({"period": pl.lit("0000-01-01").str.to_date()}, "holds a period of year 0"),
+    ],
+)
+def test_collect_mirror_refuses_rows_the_cleaning_drops_as_detect_does(change, message):
+    # A frame of one's own is not cleaned: the mirror, like the detection,
+    # names the first such row instead of pairing inf (found 2026-12-07).
+    from tradeflows import collect_mirror, detect_routes
+
+    rows = pl.LazyFrame(_ROW).with_columns(**change)
+    for call in (collect_mirror, detect_routes):
+        with pytest.raises(TradeflowsInputError, match=re.escape(message)):
+            call(rows)
+
+
 def test_a_frame_of_the_seven_core_columns_is_read_and_paired():
     from tradeflows import collect_mirror, detect_routes
 

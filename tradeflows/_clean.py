@@ -24,7 +24,16 @@ from tradeflows import _engine as engine
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import any_true
 from tradeflows._reference import AGGREGATE, WORLD, hs_codes, hs_concordance
-from tradeflows._schema import AUX_COLUMNS, CANONICAL, FLOWS, FREQS, KEY, conform
+from tradeflows._schema import (
+    AUX_COLUMNS,
+    CANONICAL,
+    FLOWS,
+    FREQS,
+    KEY,
+    YEARS,
+    conform,
+    plausible_date,
+)
 
 __all__ = [
     "AMOUNTS",
@@ -41,6 +50,7 @@ __all__ = [
     "mark_invalid",
     "merge_breakdowns",
     "merge_duplicates",
+    "refuse_bad_rows",
     "resolve_flows",
     "split",
     "to_revision",
@@ -304,6 +314,52 @@ def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:
     row = found.row(0, named=True)
     shown = ", ".join(f"{c} {row[c]:g}" for c in AMOUNTS if row[c] is not None)
     return {**row, "shown": shown}
+
+
+def refuse_bad_rows(rows: pl.LazyFrame, where: str = "the rows given") -> None:
+    """Raise where canonical ``rows`` of one's own hold what the cleaning drops.
+
+    A frame of one's own is not cleaned: an amount the cleaning refuses
+    (inf, 1e17, a negative) would stop an exact sum deep inside a detection
+    as an internal error, or give a mirror gap of inf; a date of year 0
+    (polars holds it, Python's dates do not) would stop it where it names
+    months. Two passes, over the amounts and the periods (0.15 s at 10M rows).
+
+    Raises
+    ------
+    TradeflowsInputError
+        Naming the first such row (from 0) and what it holds.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> rows = pl.LazyFrame({"period": [dt.date(2024, 1, 1)] * 2, "value_usd": [5.0, -1.0]})
+    >>> refuse_bad_rows(rows)
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: the rows given: row 1 (from 0) holds value_usd -1: \
+value or quantity is negative, not finite, or above USD 10 trillion (tradeflows.clean.clean \
+drops such rows)
+    >>> refuse_bad_rows(rows.head(1)) is None
+    True
+    """
+    amounts = [c for c in AMOUNTS if c in rows.collect_schema()]
+    bad = first_bad_amount(rows.select(amounts).with_row_index("_row"), "_row")
+    if bad is not None:
+        raise TradeflowsInputError(
+            f"{where}: row {bad['_row']} (from 0) holds {bad['shown']}: "
+            f"{INPUT_ERRORS['bad_amount']} (tradeflows.clean.clean drops such rows)"
+        )
+    period = pl.col("period")
+    odd = rows.select(period, year=period.dt.year()).with_row_index("_row")
+    odd = engine.collect(
+        odd.filter(period.is_not_null() & plausible_date(period).is_null()).head(1), "cpu"
+    )
+    if odd.height:
+        raise TradeflowsInputError(
+            f"{where}: row {odd['_row'].item()} (from 0) holds a period of year "
+            f"{odd['year'].item()}: periods run from {YEARS[0]} to {YEARS[1]}"
+        )
 
 
 @_verb

@@ -35,7 +35,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
-from tradeflows._clean import canonical_rows
+from tradeflows._clean import canonical_rows, refuse_bad_rows
 from tradeflows._expr import (
     any_true,
     in_chapters,
@@ -710,6 +710,12 @@ def collect_mirror(
     DataFrame
         ``MIRROR_COLUMNS``, one row per exporter, importer, HS code and period.
 
+    Raises
+    ------
+    TradeflowsInputError
+        Rows holding an amount or a period the cleaning drops (a negative or
+        infinite value, a year outside 1900-2100), naming the first.
+
     See Also
     --------
     mirror : the same as a plan.
@@ -727,6 +733,7 @@ def collect_mirror(
     (2, ['300490'])
     """
     lf = canonical_rows(lf)  # rows a reader or the cleaning marked: those a store keeps
+    refuse_bad_rows(lf)  # rows of one's own are not cleaned (a store's were checked, again)
     if context is None and chapters is not None:
         # Some chapters of all the data: the context read chapter by chapter,
         # keeping those chapters' pairs whole (nothing pairs all rows at once).

@@ -18,11 +18,13 @@ __all__ = [
     "FLOWS",
     "FREQS",
     "KEY",
+    "YEARS",
     "Flow",
     "Freq",
     "HSRevision",
     "canonical_columns",
     "conform",
+    "plausible_date",
     "validate",
 ]
 
@@ -130,6 +132,30 @@ def validate(df: pl.DataFrame | pl.LazyFrame, *, where: str = "frame") -> None:
             raise TradeflowsInputError(
                 f"{where}: column {name!r} has dtype {schema[name]}, expected {dtype}"
             )
+
+
+#: The years a period may fall in: the readers' dates outside them are unreadable periods.
+YEARS = (1900, 2100)
+
+
+def plausible_date(date: pl.Expr) -> pl.Expr:
+    """``date`` where its year is in :data:`YEARS` (as the readers' dates are), else null.
+
+    Text read as a date can give any year ("0000-05", a value in a column
+    mapped as the period): polars holds year 0, Python's dates do not, and
+    a period outside the span is no trade month. Null, the cleaning drops
+    the row as ``bad_period``, quoting its text.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> pl.select(plausible_date(pl.lit("0000-05-01").str.to_date())).item() is None
+    True
+    >>> pl.select(plausible_date(pl.lit(dt.date(2024, 5, 1)))).item()
+    datetime.date(2024, 5, 1)
+    """
+    return pl.when(date.dt.year().is_between(*YEARS)).then(date)
 
 
 #: Canonical columns a frame of one's own may leave out, and what they then hold.

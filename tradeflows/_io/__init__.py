@@ -20,7 +20,7 @@ from typing import Literal, get_args
 import polars as pl
 
 from tradeflows._errors import TradeflowsInputError, one_line
-from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code, plausible_date
+from tradeflows._io._common import column_key, finish, hs_code, iso3_from_code
 from tradeflows._io._text import (
     PreparedText,
     ends_in_open_quote,
@@ -48,7 +48,7 @@ from tradeflows._io.eurostat import (
     scan_sdmx_csv,
 )
 from tradeflows._io.generic import scan_generic
-from tradeflows._schema import CANONICAL
+from tradeflows._schema import CANONICAL, plausible_date
 
 __all__ = [
     "FORMATS",

@@ -10,7 +10,7 @@ import polars as pl
 
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._reference import comtrade_to_iso3, country_names, eur_usd_monthly, iso3_codes
-from tradeflows._schema import AUX_COLUMNS, CANONICAL
+from tradeflows._schema import AUX_COLUMNS, CANONICAL, YEARS
 
 __all__ = [
     "HeaderKeys",
@@ -162,15 +162,11 @@ def _chosen(column: pl.Expr, values: pl.Series, mapped: pl.Series) -> pl.Expr:
 @cache
 def _first_days() -> tuple[pl.Series, pl.Series]:
     """Month numbers (year * 12 + month - 1) of 1900-2100 and their first days."""
-    months = [(y, m) for y in range(1900, 2101) for m in range(1, 13)]
+    months = [(y, m) for y in range(YEARS[0], YEARS[1] + 1) for m in range(1, 13)]
     return (
         pl.Series([y * 12 + m - 1 for y, m in months], dtype=pl.Int64),
         pl.Series([dt.date(y, m, 1) for y, m in months], dtype=pl.Date),
     )
-
-
-#: The years a period may fall in: the readers' dates outside them are unreadable periods.
-YEARS = (1900, 2100)
 
 
 def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
@@ -194,26 +190,6 @@ def date_from_ym(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     ok = year.is_between(*YEARS) & month.is_between(1, 12)
     index = year.cast(pl.Int64) * 12 + month.cast(pl.Int64) - 1
     return pl.when(ok).then(index.replace_strict(numbers, days, default=None))
-
-
-def plausible_date(date: pl.Expr) -> pl.Expr:
-    """``date`` where its year is 1900-2100 (as :func:`date_from_ym` gives), else null.
-
-    Text read as a date can give any year ("0000-05", a value in a column
-    mapped as the period): polars holds year 0, Python's dates do not, and
-    a period outside the span is no trade month. Null, the cleaning drops
-    the row as ``bad_period``, quoting its text.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> import polars as pl
-    >>> pl.select(plausible_date(pl.lit("0000-05-01").str.to_date())).item() is None
-    True
-    >>> pl.select(plausible_date(pl.lit(dt.date(2024, 5, 1)))).item()
-    datetime.date(2024, 5, 1)
-    """
-    return pl.when(date.dt.year().is_between(*YEARS)).then(date)
 
 
 #: Decimal text a device reads exactly (:func:`decimal_value`): digits, at

@@ -35,10 +35,10 @@ from tradeflows._io._common import (
     iso3_from_name,
     number,
     pick,
-    plausible_date,
     require,
 )
 from tradeflows._io._workbook import load_sheet, open_workbook
+from tradeflows._schema import plausible_date
 
 __all__ = [
     "eurostat_country",

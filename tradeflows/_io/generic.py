@@ -37,9 +37,8 @@ from tradeflows._io._common import (
     iso3_from_code,
     iso3_from_name,
     number,
-    plausible_date,
 )
-from tradeflows._schema import CANONICAL
+from tradeflows._schema import CANONICAL, plausible_date
 
 __all__ = ["CURRENCIES", "REQUIRED", "scan_generic"]
 

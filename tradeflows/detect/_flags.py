@@ -13,10 +13,8 @@ import numpy as np
 import polars as pl
 
 from tradeflows import _engine
-from tradeflows._clean import AMOUNTS, INPUT_ERRORS, canonical_rows, first_bad_amount
-from tradeflows._errors import TradeflowsInputError
+from tradeflows._clean import canonical_rows, refuse_bad_rows
 from tradeflows._expr import number_text, usd_text
-from tradeflows._io._common import YEARS, plausible_date
 from tradeflows._log import logger, step
 from tradeflows._mirror import collect_context, collect_mirror
 from tradeflows._names import NAME_COLUMNS, with_names
@@ -123,27 +121,8 @@ def load_canonical(
     from tradeflows._store import open_sources
 
     if isinstance(sources, (pl.LazyFrame, pl.DataFrame)):
-        # A frame of one's own is not cleaned: a value the cleaning refuses
-        # (inf, 1e17) would stop an exact sum deep inside, as an internal error.
         rows = canonical_rows(sources.lazy())
-        amounts = [c for c in AMOUNTS if c in rows.collect_schema()]
-        bad = first_bad_amount(rows.select(amounts).with_row_index("_row"), "_row")
-        if bad is not None:
-            raise TradeflowsInputError(
-                f"the rows given: row {bad['_row']} (from 0) holds {bad['shown']}: "
-                f"{INPUT_ERRORS['bad_amount']} (tradeflows.clean.clean drops such rows)"
-            )
-        # A date of year 0 (polars holds it, Python's dates do not) would stop
-        # the detection where it names months: the readers' span of years.
-        period = pl.col("period")
-        odd = rows.select(period, year=period.dt.year()).with_row_index("_row")
-        odd = odd.filter(period.is_not_null() & plausible_date(period).is_null()).head(1)
-        odd = _engine.collect(odd, "cpu")
-        if odd.height:
-            raise TradeflowsInputError(
-                f"the rows given: row {odd['_row'].item()} (from 0) holds a period of year "
-                f"{odd['year'].item()}: periods run from {YEARS[0]} to {YEARS[1]}"
-            )
+        refuse_bad_rows(rows)  # a frame of one's own is not cleaned
         return rows
     return open_sources(sources, engine=engine)[0]
 
