@@ -69,7 +69,7 @@ def test_store_list_says_which_data_file_is_damaged(tmp_path, world, capsys, dam
     elif damage == "missing":
         victim.unlink()
     else:  # a copy of a file: more rows than the audit counts
-        shutil.copy(files[0], victim.with_name("extra.parquet"))
+        shutil.copy(files[0], files[0].with_name("extra.parquet"))  # in its year's folder
     audit_before = (store / "audit.json").read_bytes()
     assert main(["store", "list", str(store)]) == 2
     out, err = capsys.readouterr()

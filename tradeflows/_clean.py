@@ -323,7 +323,9 @@ def refuse_bad_rows(rows: pl.LazyFrame, where: str = "the rows given") -> None:
     (inf, 1e17, a negative) would stop an exact sum deep inside a detection
     as an internal error, or give a mirror gap of inf; a date of year 0
     (polars holds it, Python's dates do not) would stop it where it names
-    months. Two passes, over the amounts and the periods (0.15 s at 10M rows).
+    months; a row with no period has no month to be placed in (the cleaning
+    drops both as ``bad_period``). Two passes, over the amounts and the
+    periods (0.15 s at 10M rows).
 
     Raises
     ------
@@ -352,13 +354,13 @@ drops such rows)
         )
     period = pl.col("period")
     odd = rows.select(period, year=period.dt.year()).with_row_index("_row")
-    odd = engine.collect(
-        odd.filter(period.is_not_null() & plausible_date(period).is_null()).head(1), "cpu"
-    )
+    odd = engine.collect(odd.filter(plausible_date(period).is_null()).head(1), "cpu")
     if odd.height:
+        year = odd["year"].item()
+        held = "no period" if year is None else f"a period of year {year}"
         raise TradeflowsInputError(
-            f"{where}: row {odd['_row'].item()} (from 0) holds a period of year "
-            f"{odd['year'].item()}: periods run from {YEARS[0]} to {YEARS[1]}"
+            f"{where}: row {odd['_row'].item()} (from 0) holds {held}: "
+            f"periods run from {YEARS[0]} to {YEARS[1]}"
         )
 
 

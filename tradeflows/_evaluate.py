@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from tradeflows._clean import canonical_rows, refuse_bad_rows
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import month_index
 from tradeflows._reference import destinations_of_concern
@@ -169,8 +170,16 @@ def _label_flag(flag: pl.Series, where: str) -> pl.Series:
 
 
 def _hub_exports(lf: pl.LazyFrame, destinations: list[str] | None) -> pl.LazyFrame:
-    """The hubs' own reported monthly exports to the destinations of concern."""
+    """The hubs' own reported monthly exports to the destinations of concern.
+
+    ``lf`` is read as :func:`tradeflows.clean.canonical_rows` reads it (of
+    rows the cleaning marked, the kept ones), and refused where it holds what
+    the cleaning drops (:func:`tradeflows._clean.refuse_bad_rows`), as the
+    detection reads it: the baselines and the detector see the same rows.
+    """
     dest = destinations or list(destinations_of_concern())
+    lf = canonical_rows(lf)
+    refuse_bad_rows(lf)
     return (
         lf.filter((pl.col("freq") == "M") & (pl.col("flow") == "X") & pl.col("partner").is_in(dest))
         .group_by(hub="reporter", destination="partner", hs="hs", period="period")

@@ -177,8 +177,9 @@ def check_store(store: str | Path) -> int:
     """The rows a store holds, once its data files are checked against its audit.
 
     Every parquet file of the data folder is a plain file whose pages all
-    decode, their rows add up to the rows the audit says the store holds, and
-    no value or quantity is one the cleaning never lets in: the checks a
+    decode, their rows add up to the rows the audit says the store holds,
+    each file's periods are of the year its folder names, and no value or
+    quantity is one the cleaning never lets in: the checks a
     detection makes when it opens the store (:func:`scan_store`), without
     keeping its rows (0.25 s at 8M rows).
 
@@ -238,7 +239,10 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
 
     Only plain files inside the data folder are read (no links), and their
     rows must be the rows the audit says the store holds: a damaged or
-    tampered store is an error, never read as fewer rows.
+    tampered store is an error, never read as fewer rows. Each file's periods
+    must fall in the year its folder names (``year=2023``): a damaged byte
+    that still decodes gives a date of another year (34141), which would
+    stop a reader later as an internal error (found by ``dev/fuzz.py``).
     """
     folder = data_folder(store, doc)
     if folder is None:
@@ -254,14 +258,18 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
             # every page decoded (a null count reads each column's pages): a
             # damaged byte is found here, naming its file, not deep inside a
             # detection as an internal error (about 0.25 s at 8M rows).
+            period = pl.col("period")
             counts = pl.scan_parquet(f, glob=False).select(
-                pl.len().alias(" rows"), pl.all().null_count()
-            )
-            rows += _engine.collect(counts, "cpu")[" rows"].item()
+                pl.len().alias(" rows"), pl.all().null_count(),
+                period.min().dt.year().alias(" first"), period.max().dt.year().alias(" last"),
+            )  # fmt: skip
+            counts = _engine.collect(counts, "cpu").row(0, named=True)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise TradeflowsInputError(
                 f"{store}: {f.relative_to(store)} is damaged ({one_line(exc, 160)})"
             ) from None
+        rows += counts[" rows"]
+        _check_years(store, f, counts)
     expected = doc["store"].get("rows")
     if expected is not None and rows != expected:
         raise TradeflowsInputError(
@@ -270,6 +278,24 @@ def _data_files(store: Path, doc: dict) -> list[Path]:
         )
     _check_amounts(store, files)
     return files
+
+
+def _check_years(store: Path, file: Path, counts: dict) -> None:
+    """Refuse a data file whose periods are not all of the year its folder names."""
+    named = file.parent.name.removeprefix("year=")
+    if not named.isdigit():
+        return
+    odd = [y for y in (counts[" first"], counts[" last"]) if y not in (None, int(named))]
+    if counts["period"]:
+        held = "rows with no period"
+    elif odd:
+        held = f"periods of year {odd[0]}"
+    else:
+        return
+    raise TradeflowsInputError(
+        f"{store}: {file.relative_to(store)} holds {held}, in the folder of {named}; "
+        "the store is damaged"
+    )
 
 
 def _check_amounts(store: Path, files: list[Path]) -> None:

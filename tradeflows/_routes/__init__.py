@@ -44,6 +44,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._reference import destinations_of_concern
 from tradeflows._routes.candidates import ROUTE_KEY, candidate_routes, material_routes
 from tradeflows._routes.coverage import calendar, coverage_from_pairs, coverage_table
@@ -75,6 +76,7 @@ from tradeflows._routes.series import (
 
 __all__ = [
     "FEATURES",
+    "PAIR_COLUMNS",
     "ROUTE_KEY",
     "RouteInputs",
     "SeriesStages",
@@ -86,6 +88,7 @@ __all__ = [
     "hs_filter",
     "is_product",
     "leg_value",
+    "mirror_pairs",
     "monthly_legs",
     "product_level",
     "route_inputs",
@@ -433,6 +436,40 @@ def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.Da
     return _engine.collect(null_counts(_weighted(changes, weights, engine)), engine)
 
 
+#: What the route stages read of the mirror's pairs (:data:`tradeflows._mirror.MIRROR_COLUMNS`).
+PAIR_COLUMNS = ("freq", "period", "exporter", "importer", "hs", "value_x", "value_m")
+
+
+def mirror_pairs(pairs: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """``pairs`` as a LazyFrame, refused in one line unless it has the mirror's columns.
+
+    Canonical rows given where the mirror's pairs are read fail deep inside
+    a plan otherwise (``unable to find column "exporter"``).
+
+    Examples
+    --------
+    >>> mirror_pairs(pl.DataFrame({"reporter": ["MYS"], "value_usd": [1.0]}))
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: pairs: canonical rows, not the mirror's pairs \
+(no columns 'freq', 'period', 'exporter', 'importer', 'hs', 'value_x', 'value_m'): the \
+routes are built on tradeflows.collect_mirror(rows)
+    """
+    if not isinstance(pairs, (pl.LazyFrame, pl.DataFrame)):
+        raise TradeflowsInputError(f"pairs: expected a polars frame, not {type(pairs).__name__}")
+    pairs = pairs.lazy()
+    names = pairs.collect_schema().names()
+    missing = [c for c in PAIR_COLUMNS if c not in names]
+    if missing:
+        given = "canonical rows" if "reporter" in names else "a frame"
+        raise TradeflowsInputError(
+            f"pairs: {given}, not the mirror's pairs (no column{'s' * (len(missing) > 1)} "
+            f"{', '.join(map(repr, missing))}): the routes are built on "
+            "tradeflows.collect_mirror(rows)"
+        )
+    return pairs
+
+
 def collect_route_indicators(
     pairs: pl.LazyFrame,
     *,
@@ -578,6 +615,8 @@ def collect_route_indicators(
     # Its plans read rows in order: never on the streaming engine (_engine.in_order).
     engine = _engine.in_order(engine)
     dest = destinations_or_default(destinations)
+    if series is None and inputs is None:
+        pairs = mirror_pairs(pairs)
     if series is None:
         series = _series(
             pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage,

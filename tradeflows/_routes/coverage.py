@@ -17,6 +17,7 @@ import datetime as dt
 
 import polars as pl
 
+from tradeflows._clean import canonical_rows
 from tradeflows._expr import any_true, month_index
 
 __all__ = ["COVERAGE_COLUMNS", "calendar", "coverage_from_pairs", "coverage_table", "level_covered"]
@@ -45,7 +46,8 @@ def coverage_table(lf: pl.LazyFrame) -> pl.LazyFrame:
     Parameters
     ----------
     lf : LazyFrame
-        Canonical rows.
+        Canonical rows (read as :func:`tradeflows.clean.canonical_rows` reads
+        them: a frame of one's own checked, of marked rows the kept ones).
 
     Returns
     -------
@@ -65,6 +67,7 @@ def coverage_table(lf: pl.LazyFrame) -> pl.LazyFrame:
     >>> coverage_table(lf).collect().sort("mi").select("mi", "products", "totals").rows()
     [(24274, True, False), (24275, False, True)]
     """
+    lf = canonical_rows(lf)  # a store's rows pass as they are
     is_total = pl.col("hs") == "TOTAL"
     return (
         lf.group_by("reporter", role=_role(), freq=pl.col("freq").cast(pl.String), period="period")
