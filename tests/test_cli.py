@@ -481,7 +481,7 @@ def test_evaluate_refuses_a_flags_table_without_scores(tmp_path, small_world, ca
     bad = tmp_path / "flags.csv"
     bad.write_text("hub,destination\nMYS,CHN\n")
     assert main(["evaluate", str(small_world), "--flags", str(bad)]) == 2
-    assert "missing column" in capsys.readouterr().err
+    assert "flags.csv: this one has no columns 'hs', 'period', 'score'" in capsys.readouterr().err
 
 
 def test_log_file_for_scheduled_runs(tmp_path, small_world, monkeypatch, capsys):

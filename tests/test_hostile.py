@@ -914,3 +914,62 @@ def test_a_canonical_file_with_a_year_zero_date_drops_that_row(tmp_path, capsys)
     assert one_line_error(code, err) and "unreadable period" in err
     assert run(capsys, "ingest", src, "-o", tmp_path / "s", "-q", "--lenient")[0] == 0
     assert read_audit(tmp_path / "s")["totals"]["dropped"] == {"bad_period": 1}
+
+
+# A flags table handed back in: read from the CSV file detect wrote, or not a
+# flags table at all (found 2026-12-07, fifty-first session: evaluate and
+# corridors failed inside polars on either).
+
+
+def test_a_flags_table_read_back_from_csv_is_read_as_detect_wrote_it(tmp_path, capsys):
+    from tests.conftest import small_world
+    from tradeflows import corridors, evaluate
+    from tradeflows.viz import flags_bar, hub_map
+
+    world = small_world(tmp_path / "w", seed=4)
+    written = tmp_path / "flags.csv"
+    assert main(["detect", str(world / "comtrade"), "-o", str(written), "-q"]) == 0
+    flags = pl.read_csv(written, infer_schema=False)  # every column as text
+    assert flags.schema["period"] == flags.schema["score"] == flags.schema["flagged"] == pl.String
+    truth = pl.read_parquet(world / "truth.parquet")
+    again = evaluate(flags, truth)
+    direct = evaluate(pl.read_csv(written, schema_overrides={"hs": pl.String}), truth)
+    assert again["route_ap"] == direct["route_ap"] > 0 and again["top_k"] == direct["top_k"]
+    ranked = corridors(flags.lazy())
+    assert ranked["flagged"].dtype == pl.Boolean and ranked["flagged"].any()
+    assert (
+        ranked.select("hub", "destination", "hs").rows()
+        == corridors(pl.read_csv(written, schema_overrides={"hs": pl.String}))
+        .select("hub", "destination", "hs")
+        .rows()
+    )
+    assert len(flags_bar(flags).data) and len(hub_map(flags).data)
+    # Read with inference, the codes become numbers: said, with the way out.
+    with pytest.raises(TradeflowsInputError, match=r"'hs' is Int64: codes .*infer_schema=False"):
+        corridors(pl.read_csv(written))
+    garbled = flags.with_columns(flagged=pl.lit("maybe"))
+    with pytest.raises(TradeflowsInputError, match="flagged 'maybe' is not true or false"):
+        corridors(garbled)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (lambda f: f.to_pandas(), "not DataFrame (polars.from_pandas makes one)"),
+        (lambda f: f.to_dict(as_series=False), "not dict (a polars frame)"),
+        (lambda f: f.drop("score"), "this one has no column 'score'"),
+        (lambda f: f.with_columns(score=pl.lit("high")), "score 'high' is not a number"),
+        (lambda f: f.with_columns(score=pl.lit(dt.date(2024, 1, 1))), "'score' is Date, not numbers"),
+        (lambda f: f.with_columns(period=pl.lit("May 2024")), "period 'May 2024' is not a month"),
+    ],
+)  # fmt: skip
+def test_what_is_not_a_flags_table_is_refused_in_one_line(given, message):
+    from tradeflows import corridors, detect_routes, evaluate
+    from tradeflows.datasets import toy_trade
+    from tradeflows.viz import flags_bar
+
+    flags = detect_routes(toy_trade(), destinations=["CHN", "RUS"])
+    truth = flags.select("origin", "hub", "destination", "hs", "period").head(1)
+    for call in (corridors, lambda f: evaluate(f, truth), flags_bar):
+        with pytest.raises(TradeflowsInputError, match=re.escape(message)):
+            call(given(flags))

@@ -429,5 +429,7 @@ def test_a_figure_given_the_wrong_table_says_which_it_reads(figure, reads):
         TradeflowsInputError, match=f"^{figure} reads {reads} .*: this one has no col"
     ):
         draw(rows)
-    with pytest.raises(TradeflowsInputError, match=f"^{figure} reads {reads} .*, not str$"):
+    with pytest.raises(
+        TradeflowsInputError, match=rf"^{figure} reads {reads} .*, not str \(a polars frame\)$"
+    ):
         draw("flags.csv")

@@ -25,9 +25,9 @@ from __future__ import annotations
 import polars as pl
 
 from tradeflows._clean import canonical_rows, refuse_bad_rows
-from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import month_index
 from tradeflows._reference import destinations_of_concern
+from tradeflows._tables import FLAGS, flags_table, labels_table, table
 
 __all__ = [
     "CORRIDOR",
@@ -35,138 +35,14 @@ __all__ = [
     "ap_ceiling",
     "average_precision",
     "evaluate",
-    "labels_table",
     "money_baseline",
     "naive_baseline",
-    "read_months",
 ]
 
 #: The unit a detector is scored on.
 CORRIDOR = ["hub", "destination", "hs"]
 #: The unit where the destination is left out: what the hub takes in and passes on.
 HUB_PRODUCT = ["hub", "hs"]
-#: The columns of a labels table (``truth.parquet``); ``is_transshipment`` and ``kind`` may follow.
-LABEL_COLUMNS = ["origin", "hub", "destination", "hs", "period"]
-_TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-
-
-def labels_table(truth: pl.DataFrame | pl.LazyFrame, where: str = "the labels") -> pl.DataFrame:
-    """A labels table as :func:`evaluate` reads it, or one line saying what is wrong.
-
-    Labels come from outside as often as from ``tradeflows synth``: a CSV
-    file reads as text, a table made elsewhere may hold its months as text
-    or as datetimes. The codes must be text (as numbers, HS 010121 loses its
-    leading zero); ``period`` may be dates, datetimes or text as
-    ``2024-05-01`` or ``2024-05``; ``is_transshipment`` (every row a true
-    case without it) may be booleans, 0/1 or true/false. ``origin`` names the
-    episode's origin ("" for all origins: the hub's total imports).
-
-    Parameters
-    ----------
-    truth : DataFrame or LazyFrame
-        The labels (:data:`LABEL_COLUMNS`, then optionally ``is_transshipment``).
-    where : str
-        What the errors name.
-
-    Returns
-    -------
-    DataFrame
-        The labels, their columns typed, with ``is_transshipment``.
-
-    Raises
-    ------
-    TradeflowsInputError
-        A column missing or of a type that cannot be read, in one line.
-
-    Examples
-    --------
-    >>> t = labels_table(pl.DataFrame({"origin": "USA", "hub": "MYS", "destination": "CHN",
-    ...     "hs": "847150", "period": ["2024-05"]}))
-    >>> t.row(0)
-    ('USA', 'MYS', 'CHN', '847150', datetime.date(2024, 5, 1), True)
-    >>> labels_table(t.with_columns(pl.col("hs").cast(pl.Int64)), "truth.csv")
-    Traceback (most recent call last):
-    ...
-    tradeflows._errors.TradeflowsInputError: truth.csv: column 'hs' is Int64: codes are text (as numbers, 010121 loses its leading zero)
-    """
-    truth = truth.lazy().collect() if isinstance(truth, pl.LazyFrame) else truth
-    missing = [c for c in LABEL_COLUMNS if c not in truth.columns]
-    if missing:
-        raise TradeflowsInputError(
-            f"{where}: not a labels table (no column {', '.join(map(repr, missing))}; labels have "
-            f"{', '.join(LABEL_COLUMNS)}, origin '' for all origins, as a world's truth.parquet)"
-        )
-    for c in LABEL_COLUMNS[:-1]:
-        dtype = truth.schema[c]
-        if dtype == pl.Null or isinstance(dtype, (pl.Categorical, pl.Enum)):
-            truth = truth.with_columns(pl.col(c).cast(pl.String))
-        elif dtype != pl.String:
-            raise TradeflowsInputError(
-                f"{where}: column {c!r} is {dtype}: codes are text (as numbers, 010121 loses "
-                "its leading zero)"
-            )
-    truth = truth.with_columns(period=read_months(truth["period"], where))
-    if "is_transshipment" not in truth.columns:
-        return truth.with_columns(is_transshipment=pl.lit(True))
-    return truth.with_columns(is_transshipment=_label_flag(truth["is_transshipment"], where))
-
-
-def read_months(period: pl.Series, where: str) -> pl.Series:
-    """Months as dates, from dates, datetimes or text (``2024-05``, ``2024-05-01``,
-    ``2024-05-01T00:00:00``), or one line naming the first that is none of them.
-
-    Parameters
-    ----------
-    period : Series
-        The months of a labels or flags table made elsewhere.
-    where : str
-        What the error names.
-
-    Returns
-    -------
-    Series
-        Dates, named ``period``.
-
-    Examples
-    --------
-    >>> read_months(pl.Series(["2024-05", "2024-06-01T00:00:00", None]), "x").to_list()
-    [datetime.date(2024, 5, 1), datetime.date(2024, 6, 1), None]
-    >>> read_months(pl.Series(["2024-05", "May 2024"]), "flags.csv")
-    Traceback (most recent call last):
-    ...
-    tradeflows._errors.TradeflowsInputError: flags.csv: period 'May 2024' is not a month (2024-05 or 2024-05-01)
-    """
-    if period.dtype == pl.Date:
-        return period.alias("period")
-    if isinstance(period.dtype, pl.Datetime):
-        return period.dt.date().alias("period")
-    if period.dtype not in (pl.String, pl.Null):
-        raise TradeflowsInputError(f"{where}: column 'period' is {period.dtype}, not dates")
-    text = period.cast(pl.String).str.strip_chars()
-    read = pl.select(
-        pl.coalesce(
-            text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-            (text + "-01").str.to_date("%Y-%m-%d", strict=False),
-        )
-    ).to_series()
-    unread = period.filter(read.is_null() & period.is_not_null())
-    if unread.len():
-        raise TradeflowsInputError(
-            f"{where}: period {unread[0]!r} is not a month (2024-05 or 2024-05-01)"
-        )
-    return read.alias("period")
-
-
-def _label_flag(flag: pl.Series, where: str) -> pl.Series:
-    """``is_transshipment`` as booleans (from booleans, 0/1 or true/false)."""
-    if flag.dtype == pl.Boolean:
-        return flag
-    text = flag.cast(pl.String).str.strip_chars().str.to_lowercase()
-    read = text.replace_strict(_TRUE_FALSE, default=None, return_dtype=pl.Boolean)
-    unread = flag.filter(read.is_null() & flag.is_not_null())
-    if unread.len():
-        raise TradeflowsInputError(f"{where}: is_transshipment {unread[0]!r} is not true or false")
-    return read
 
 
 def _hub_exports(lf: pl.LazyFrame, destinations: list[str] | None) -> pl.LazyFrame:
@@ -351,7 +227,9 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     Parameters
     ----------
     flags : DataFrame or LazyFrame
-        A flags table (:func:`tradeflows.detect_routes`) or a corridor ranking
+        A flags table (:func:`tradeflows.detect_routes`; read back from the
+        CSV file ``tradeflows detect`` wrote, with ``infer_schema=False``, its
+        text is read as detect wrote it) or a corridor ranking
         (:func:`tradeflows.corridors`).
     truth : DataFrame or LazyFrame
         A world's labels (``truth.parquet`` of :func:`tradeflows.datasets.make_trade_world`).
@@ -376,11 +254,13 @@ def evaluate(flags: pl.DataFrame | pl.LazyFrame, truth: pl.DataFrame | pl.LazyFr
     >>> evaluate(other, truth)["lookalike_routes_in_top_k"]
     0
     """
-    flags = flags.lazy().collect() if isinstance(flags, pl.LazyFrame) else flags
+    reads = f"evaluate reads {FLAGS} or a corridor ranking (tradeflows.corridors)"
+    flags = table(flags, reads)
     if "rank" in flags.columns and "peak_period" in flags.columns:  # a corridor ranking
         flags = flags.with_columns(
             score=-pl.col("rank").cast(pl.Float64), period=pl.col("peak_period")
         )
+    flags = flags_table(flags, reads, *CORRIDOR, "period", "score")
     flags = flags.filter(pl.col("score").is_not_null() & pl.col("score").is_not_nan())
     truth = labels_table(truth)
     result: dict = {}

@@ -24,10 +24,10 @@ from importlib.resources import files
 
 import polars as pl
 
-from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months, usd_text
 from tradeflows._names import hs_description, hs_label
 from tradeflows._reference import countries, policy_dates
+from tradeflows._tables import FLAGS, flags_table, table
 
 __all__ = [
     "COLOURS",
@@ -62,29 +62,22 @@ _SMALL = {"SGP": (103.8, 1.35), "HKG": (114.2, 22.3), "MAC": (113.5, 22.2), "BHR
 
 
 #: What the figures read, as their errors name it.
-_FLAGS = "a flags table (tradeflows.detect_routes)"
 _PAIRS = "a mirror table (tradeflows.collect_mirror)"
 _ROWS = "canonical rows (tradeflows.scan_store)"
 
 
 def _frame(df, reads: str | None = None, *needs: str) -> pl.DataFrame:
     """``df`` in memory; with ``reads`` (what the figure reads), refused in one line
-    unless it is a polars frame holding the columns ``needs``."""
-    if reads is not None and not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
-        raise TradeflowsInputError(f"{reads}, not {type(df).__name__}")
-    df = df.collect() if isinstance(df, pl.LazyFrame) else df
-    missing = [c for c in needs if c not in df.columns]
-    if missing:
-        raise TradeflowsInputError(
-            f"{reads}: this one has no column{'s' * (len(missing) > 1)} "
-            + ", ".join(map(repr, missing))
-        )
-    return df
+    unless it is a polars frame holding the columns ``needs`` (:func:`tradeflows._tables.table`)."""
+    if reads is not None:
+        return table(df, reads, *needs)
+    return df.collect() if isinstance(df, pl.LazyFrame) else df
 
 
 def _sound_frame(flags, reads: str | None = None, *needs: str) -> pl.DataFrame:
-    """The flags table's months that count as evidence (:func:`sound_months`)."""
-    df = _frame(flags, reads, *needs)
+    """The flags table's months that count as evidence (:func:`sound_months`); with
+    ``reads``, the table checked and typed first (:func:`tradeflows._tables.flags_table`)."""
+    df = flags_table(flags, reads, *needs) if reads is not None else _frame(flags)
     return df.filter(sound_months(df.columns))
 
 
@@ -290,8 +283,8 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
     """
     import plotly.graph_objects as go
 
-    df = _frame(flags, f"route_sankey reads {_FLAGS}", "origin", "hub", "destination", "hs",
-                "period", "score", "inflow", "outflow")  # fmt: skip
+    df = flags_table(flags, f"route_sankey reads {FLAGS}", "origin", "hub", "destination", "hs",
+                     "period", "score", "flagged", "inflow", "outflow")  # fmt: skip
     if hs:
         df = df.filter(pl.col("hs").str.starts_with(hs))
     if since is not None:
@@ -471,7 +464,7 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
 
     key = {k: route[k] for k in ("origin", "hub", "destination", "hs")}
     df = (
-        _frame(flags, f"route_legs reads {_FLAGS}", "period", "score", *key)
+        flags_table(flags, f"route_legs reads {FLAGS}", "period", "score", "flagged", *key)
         .filter(**key)
         .sort("period")
     )
@@ -920,7 +913,7 @@ def score_heatmap(flags, *, top_hubs: int = 20, top_products: int = 25):
     """
     import plotly.graph_objects as go
 
-    sound = _sound_frame(flags, f"score_heatmap reads {_FLAGS}", "hub", "hs", "score")
+    sound = _sound_frame(flags, f"score_heatmap reads {FLAGS}", "hub", "hs", "score")
     rows, columns = _heatmap_axes(sound)
     df = _heatmap_cells(sound, (rows, columns))
     colours = _colour_range(df, sound)
@@ -995,7 +988,8 @@ def flags_bar(flags, *, top: int = 20):
     """
     import plotly.graph_objects as go
 
-    df = _frame(flags, f"flags_bar reads {_FLAGS}", "hub", "destination", "hs", "score")
+    df = flags_table(flags, f"flags_bar reads {FLAGS}", "origin", "hub", "destination", "hs",
+                     "score", "flagged")  # fmt: skip
     key = ["origin", "hub", "destination", "hs"]
     if "rank" not in df.columns:  # a flags table: its routes by their highest sound month
         df = _sound_frame(df).group_by(key).agg(pl.col("score").max(), pl.col("flagged").any())
@@ -1117,7 +1111,7 @@ def hub_map(flags):
     """
     import plotly.graph_objects as go
 
-    sound = _sound_frame(flags, f"hub_map reads {_FLAGS}", "hub", "score")
+    sound = _sound_frame(flags, f"hub_map reads {FLAGS}", "hub", "score", "flagged")
     hubs = (
         sound.group_by("hub")
         .agg(pl.col("score").max(), flagged=pl.col("flagged").sum())

@@ -358,7 +358,7 @@ def _read_labels(path: Path):
     """A labels table (a world's ``truth.parquet``, or a CSV file of the same columns), checked."""
     import polars as pl
 
-    from tradeflows._evaluate import labels_table
+    from tradeflows._tables import labels_table
 
     if not path.is_file():
         raise TradeflowsInputError(f"--labels {path}: no such file")
@@ -377,7 +377,7 @@ def _read_flags(path: Path):
     """A flags table written by ``detect`` (.csv or .parquet), checked."""
     import polars as pl
 
-    from tradeflows._evaluate import read_months
+    from tradeflows._tables import flags_table
 
     try:
         if path.suffix == ".parquet":
@@ -390,21 +390,7 @@ def _read_flags(path: Path):
         raise TradeflowsInputError(
             f"--flags {path}: not a readable table ({_one_line(exc)[:160]})"
         ) from None
-    missing = {"hub", "destination", "hs", "period", "score"} - set(table.columns)
-    if missing:
-        raise TradeflowsInputError(
-            f"--flags {path}: missing column(s) {', '.join(sorted(missing))}"
-        )
-    typed = table.with_columns(
-        pl.col(c).cast(pl.String) for c in ("hub", "destination", "hs") if c in table.columns
-    ).with_columns(
-        period=read_months(table["period"], f"--flags {path}"),
-        score=pl.col("score").cast(pl.String).cast(pl.Float64, strict=False),
-    )
-    unread = table["score"].filter(typed["score"].is_null() & table["score"].is_not_null())
-    if unread.len():
-        raise TradeflowsInputError(f"--flags {path}: score {unread[0]!r} is not a number")
-    return typed
+    return flags_table(table, f"--flags {path}", "hub", "destination", "hs", "period", "score")
 
 
 _Memory = Annotated[

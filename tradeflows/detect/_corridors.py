@@ -8,6 +8,7 @@ from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months
 from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._routes import FEATURES, ROUTE_KEY, product_level
+from tradeflows._tables import FLAGS, flags_table
 
 __all__ = [
     "CORRIDOR_COLUMNS",
@@ -262,8 +263,9 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
 
     Parameters
     ----------
-    flags : DataFrame
-        A flags table (:func:`tradeflows.detect_routes`).
+    flags : DataFrame or LazyFrame
+        A flags table (:func:`tradeflows.detect_routes`; read back from CSV,
+        its months as text, as :func:`tradeflows._tables.flags_table` reads it).
     by : list of str, optional
         Roll up to these columns: among ``origin``, ``hub``, ``destination``,
         ``hs`` and the product's heading or chapter (:data:`PRODUCT_LEVELS`,
@@ -308,6 +310,8 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     """
     if by is not None:
         return roll_up(corridors(flags), by)
+    flags = flags_table(flags, f"corridors reads {FLAGS}", *ROUTE_KEY, "period", "score",
+                        "flagged", "reasons", "extra_usd")  # fmt: skip
     if flags.is_empty():
         return pl.DataFrame(schema={c: _dtype(flags, c) for c in CORRIDOR_COLUMNS})
     flagged = pl.col("flagged").fill_null(False)
