@@ -85,7 +85,10 @@ def test_hub_and_product_leave_the_destination_out():
 
 
 def _reports(rows):
-    return pl.LazyFrame(rows, schema=["reporter", "partner", "flow", "hs"], orient="row")
+    """Canonical rows of one month: who reported what."""
+    return pl.LazyFrame(
+        rows, schema=["reporter", "partner", "flow", "hs"], orient="row"
+    ).with_columns(freq=pl.lit("M"), period=pl.lit(D), value_usd=pl.lit(1e6))
 
 
 def test_the_ceiling_counts_corridors_whose_destination_a_report_names():

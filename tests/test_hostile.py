@@ -973,3 +973,76 @@ def test_what_is_not_a_flags_table_is_refused_in_one_line(given, message):
     for call in (corridors, lambda f: evaluate(f, truth), flags_bar):
         with pytest.raises(TradeflowsInputError, match=re.escape(message)):
             call(given(flags))
+
+
+# What a notebook user passes the other public functions (found 2026-12-07,
+# fifty-first session): one code as text was read letter by letter ("CHN" as
+# C, H and N; chapters "84" as 8 and 4; corridors(by="hub") as h, u, b), a
+# number where text is meant failed inside polars, a missing file was a
+# FileNotFoundError.
+
+
+def test_one_code_given_as_text_or_a_number_is_one_code():
+    import tradeflows as tf
+
+    rows = tf.datasets.toy_trade()
+    pairs = tf.collect_mirror(rows)
+    whole = tf.collect_route_indicators(pairs, destinations=["CHN"])
+    assert whole.height and tf.collect_route_indicators(pairs, destinations="CHN").equals(whole)
+    chapter = tf.collect_mirror(rows, chapters=["84"])
+    assert chapter.height and chapter["hs"].str.starts_with("84").all()
+    for given in ("84", 84, [84]):  # the mirror's rows come in no fixed order
+        assert tf.collect_mirror(rows, chapters=given).sort(pl.all()).equals(chapter.sort(pl.all()))
+    flags = tf.detect_routes(rows, destinations=["CHN", "RUS"])
+    assert tf.corridors(flags, by="hub, hs4").equals(tf.corridors(flags, by=["hub", "hs4"]))
+    lines = tf.viz.reported_lines(rows, hs="847150", reporters="MYS")
+    assert [t.name for t in lines.data] == [
+        t.name for t in tf.viz.reported_lines(rows, hs="847150", reporters=["MYS"]).data
+    ]
+    march = tf.viz.route_sankey(flags, since="2024-03")
+    assert march.to_json() == tf.viz.route_sankey(flags, since=dt.date(2024, 3, 1)).to_json()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda tf, rows: tf.scan("/nonexistent/exports.csv"), "exports.csv: no such file"),
+        (lambda tf, rows: tf.scan(Path(__file__).parent), "a folder; this reads one file"),
+        (lambda tf, rows: tf.collect_mirror(rows, chapters=["HS84"]), "'HS84' is not an HS chapter"),
+        (lambda tf, rows: tf.Query(destinations=5), "unknown country '5'"),
+        (lambda tf, rows: tf.collect_route_indicators(tf.collect_mirror(rows), window=2),
+         "window 2, history 12: whole months"),
+        (lambda tf, rows: tf.collect_route_indicators(tf.collect_mirror(rows), since="x"),
+         "since 'x': expected a year"),
+        (lambda tf, rows: tf.audit({"drop": [None]}), "audit reads rows the cleaning marked"),
+        (lambda tf, rows: tf.audit(rows), "this one has no column 'drop'"),
+        (lambda tf, rows: tf.clean.clean({"a": 1}), "clean reads rows (tradeflows.scan), not dict"),
+        (lambda tf, rows: tf.ap_ceiling(rows, {"a": 1}), "expected a labels table, not dict"),
+        (lambda tf, rows: tf.viz.reported_lines(rows, hs=847150), "hs 847150 is not text"),
+        (lambda tf, rows: tf.viz.route_legs(tf.detect_routes(rows), {"origin": "USA"}),
+         "is not a route: a dict of origin, hub, destination and hs"),
+        (lambda tf, rows: tf.viz.route_legs(tf.detect_routes(rows), dict.fromkeys(
+            ("origin", "hub", "destination", "hs"), ""), pairs=rows),
+         "route_legs reads its pairs from a mirror table"),
+        (lambda tf, rows: tf.viz.route_sankey(tf.detect_routes(rows), since="spring"),
+         "since: period 'spring' is not a month"),
+    ],
+)  # fmt: skip
+def test_what_the_public_functions_cannot_read_is_refused_in_one_line(call, message):
+    import tradeflows as tf
+
+    with pytest.raises(TradeflowsInputError, match=re.escape(message)):
+        call(tf, tf.datasets.toy_trade())
+
+
+@pytest.mark.parametrize(
+    ("months", "message"),
+    [({"start": "Jan"}, "start 'Jan': a month as YYYY-MM"),
+     ({"start": "2024-01", "end": "2022-12"}, "start 2024-01 is after end 2022-12")],
+)  # fmt: skip
+def test_a_world_of_no_months_is_refused_before_it_is_drawn(tmp_path, months, message):
+    from tradeflows.datasets import make_trade_world
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_trade_world(tmp_path / "w", seed=1, **months)
+    assert not (tmp_path / "w").exists()

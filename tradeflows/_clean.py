@@ -34,6 +34,7 @@ from tradeflows._schema import (
     conform,
     plausible_date,
 )
+from tradeflows._tables import table
 
 __all__ = [
     "AMOUNTS",
@@ -1202,6 +1203,8 @@ def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RA
     >>> clean(df)["drop"].to_list()
     [None, 'partner_aggregate', 'duplicate_exact']
     """
+    if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
+        table(df, "clean reads rows (tradeflows.scan)")  # refused in one line
     lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
     lf = clean_within_periods(lazy).pipe(flag_unit_slips, slip_ratio)
     if revision is not None:
@@ -1233,6 +1236,7 @@ def audit(df: pl.DataFrame) -> dict:
     >>> audit(pl.DataFrame({"drop": [None, "partner_aggregate"], "chg_x": [True, False]}))
     {'rows_read': 2, 'rows_kept': 1, 'rows_dropped': 1, 'dropped': {'partner_aggregate': 1}, 'changed': {'x': 1}}
     """
+    df = table(df, "audit reads rows the cleaning marked (tradeflows.clean.clean)", "drop")
     dropped = df.filter(pl.col("drop").is_not_null()).group_by("drop").len()
     changed = {c.removeprefix("chg_"): int(df[c].sum()) for c in df.columns if c.startswith("chg_")}
     return audit_from_counts(

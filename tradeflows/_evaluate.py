@@ -365,12 +365,13 @@ def ap_ceiling(lf: pl.LazyFrame, truth: pl.DataFrame | pl.LazyFrame) -> float:
     >>> d = dt.date(2024, 1, 1)
     >>> truth = pl.DataFrame({"origin": "USA", "hub": "MYS", "destination": ["CHN", "RUS"],
     ...     "hs": "847150", "period": d, "kind": "pass_through", "is_transshipment": True})
-    >>> lf = pl.LazyFrame({"reporter": "USA", "partner": "CHN", "flow": "X",
-    ...     "hs": "847150", "period": [d]})  # only the origin's direct exports to CHN
+    >>> lf = pl.LazyFrame({"freq": "M", "reporter": "USA", "partner": "CHN", "flow": "X",
+    ...     "hs": "847150", "period": [d], "value_usd": 1e6})  # only USA's direct exports to CHN
     >>> ap_ceiling(lf, truth)
     0.5
     """
-    truth = truth.lazy().collect() if isinstance(truth, pl.LazyFrame) else truth
+    truth = labels_table(truth)
+    lf = canonical_rows(lf)
     true = truth.filter(pl.col("is_transshipment"))
     positives = true.select(CORRIDOR).unique()
     if positives.height == 0:

@@ -29,13 +29,15 @@ evidence about this flow (:func:`tradeflows._routes.coverage.coverage_table`).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
 from tradeflows._clean import canonical_rows, refuse_bad_rows
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import (
     any_true,
     in_chapters,
@@ -52,6 +54,7 @@ __all__ = [
     "KEPT_COLUMNS",
     "MIRROR_COLUMNS",
     "chapter_groups",
+    "chapter_parts",
     "cif_fob_ratios",
     "code_groups",
     "collect_context",
@@ -678,6 +681,37 @@ def mirror(
     )
 
 
+def chapter_parts(chapters: object) -> list[str]:
+    """``chapters`` as :func:`tradeflows._expr.in_chapters` reads them, or one line.
+
+    A chapter may be given as a number (84, 1) or text ("84", "01"), one or
+    a list; a heading as four digits ("8471"); a chapter's codes shorter than
+    a heading as "84-". Text is never read letter by letter: "84" is chapter
+    84, not chapters 8 and 4.
+
+    Examples
+    --------
+    >>> chapter_parts([84, "01", "8471"]), chapter_parts("85")
+    (['84', '01', '8471'], ['85'])
+    >>> chapter_parts(["HS84"])
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: chapters: 'HS84' is not an HS chapter (84, "84", a heading "8471")
+    """
+    given = [chapters] if isinstance(chapters, (str, int)) else chapters
+    if not isinstance(given, Iterable):
+        given = [given]
+    parts = []
+    for c in given:
+        text = f"{c:02d}" if isinstance(c, int) and not isinstance(c, bool) and c >= 0 else c
+        if not isinstance(text, str) or not re.fullmatch(r"\d\d-?|\d{4}", text.strip()):
+            raise TradeflowsInputError(
+                f'chapters: {c!r} is not an HS chapter (84, "84", a heading "8471")'
+            )
+        parts.append(text.strip())
+    return parts
+
+
 def collect_mirror(
     lf: pl.LazyFrame,
     engine: str | None = None,
@@ -698,9 +732,10 @@ def collect_mirror(
         marked: only those a store keeps are read (:func:`tradeflows.clean.canonical_rows`).
     engine : {"auto", "cpu", "streaming", "gpu"}, optional
         Where the plans run.
-    chapters : list of str, optional
-        HS chapters (two digits): only their flows are mirrored, with the
-        CIF/FOB ratios and reliability weights of all of ``lf``.
+    chapters : list of str or int, optional
+        HS chapters (``"84"`` or 84; :func:`chapter_parts`): only their flows
+        are mirrored, with the CIF/FOB ratios and reliability weights of all
+        of ``lf``.
     context : tuple, optional
         :func:`collect_context` of ``lf``, when the caller has it (it is not
         computed again).
@@ -732,6 +767,7 @@ def collect_mirror(
     >>> collect_mirror(lf).height, collect_mirror(lf, chapters=["30"])["hs"].to_list()
     (2, ['300490'])
     """
+    chapters = None if chapters is None else chapter_parts(chapters)
     lf = canonical_rows(lf)  # rows a reader or the cleaning marked: those a store keeps
     refuse_bad_rows(lf)  # rows of one's own are not cleaned (a store's were checked, again)
     if context is None and chapters is not None:

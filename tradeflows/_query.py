@@ -28,7 +28,10 @@ def _usd(value) -> float:
 def _items(values: str | Iterable[str] | None) -> list[str] | None:
     if values is None:
         return None
-    items = values.split(",") if isinstance(values, str) else [str(v) for v in values]
+    if isinstance(values, str):
+        items = values.split(",")
+    else:  # one code given as a number (a Comtrade code, an HS chapter) is one item
+        items = [str(v) for v in (values if isinstance(values, Iterable) else [values])]
     return [v.strip() for v in items if v.strip()]
 
 

@@ -17,17 +17,20 @@ topology. Figures are returned, never shown.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib.resources import files
 
 import polars as pl
 
+from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months, usd_text
 from tradeflows._names import hs_description, hs_label
 from tradeflows._reference import countries, policy_dates
-from tradeflows._tables import FLAGS, flags_table, table
+from tradeflows._tables import FLAGS, flags_table, read_months, table
 
 __all__ = [
     "COLOURS",
@@ -72,6 +75,41 @@ def _frame(df, reads: str | None = None, *needs: str) -> pl.DataFrame:
     if reads is not None:
         return table(df, reads, *needs)
     return df.collect() if isinstance(df, pl.LazyFrame) else df
+
+
+def _codes(given: str | Iterable[str] | None) -> list[str] | None:
+    """Country codes as a list: one code alone is one code, not its letters."""
+    if given is None or isinstance(given, str):
+        return None if given is None else [c.strip() for c in given.split(",") if c.strip()]
+    return [str(c) for c in given]
+
+
+def _hs_prefix(hs: object, figure: str) -> str:
+    """``hs`` when it is text: as a number, HS 010121 loses its leading zero."""
+    if not isinstance(hs, str):
+        raise TradeflowsInputError(
+            f"{figure}: hs {hs!r} is not text (as '847150': as a number, 010121 loses its "
+            "leading zero)"
+        )
+    return hs
+
+
+def _month_given(value: object, name: str) -> dt.date | None:
+    """A month given as a date, or as text (``2022-03``, ``2022-03-01``)."""
+    if value is None or isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    return read_months(pl.Series([str(value)]), name)[0]
+
+
+def _route_key(route: object) -> dict:
+    """``origin``, ``hub``, ``destination`` and ``hs`` of ``route`` (a row of a flags table)."""
+    names = ("origin", "hub", "destination", "hs")
+    if not isinstance(route, Mapping) or any(k not in route for k in names):
+        raise TradeflowsInputError(
+            f"route_legs: route {route!r} is not a route: a dict of origin, hub, destination "
+            "and hs (a row of the flags table: flags.row(0, named=True))"
+        )
+    return {k: route[k] for k in names}
 
 
 def _sound_frame(flags, reads: str | None = None, *needs: str) -> pl.DataFrame:
@@ -252,8 +290,8 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
         A flags table (:func:`tradeflows.detect_routes`).
     hs : str, optional
         HS code prefix to draw; default every product.
-    since, until : date, optional
-        The period drawn.
+    since, until : date or str, optional
+        The period drawn (``"2022-03"`` or a date).
     top : int
         The routes with the highest scores drawn. A route of all origins (the
         hub's total imports: ``origin`` "", where no one origin is named) is
@@ -285,8 +323,9 @@ def route_sankey(flags, *, hs: str | None = None, since=None, until=None, top: i
 
     df = flags_table(flags, f"route_sankey reads {FLAGS}", "origin", "hub", "destination", "hs",
                      "period", "score", "flagged", "inflow", "outflow")  # fmt: skip
+    since, until = _month_given(since, "since"), _month_given(until, "until")
     if hs:
-        df = df.filter(pl.col("hs").str.starts_with(hs))
+        df = df.filter(pl.col("hs").str.starts_with(_hs_prefix(hs, "route_sankey")))
     if since is not None:
         df = df.filter(pl.col("period") >= since)
     if until is not None:
@@ -462,7 +501,7 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    key = {k: route[k] for k in ("origin", "hub", "destination", "hs")}
+    key = _route_key(route)
     df = (
         flags_table(flags, f"route_legs reads {FLAGS}", "period", "score", "flagged", *key)
         .filter(**key)
@@ -492,7 +531,8 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     if pairs is not None:
         from tradeflows._routes.coverage import coverage_from_pairs
 
-        p = _frame(pairs)
+        p = _frame(pairs, f"route_legs reads its pairs from {_PAIRS}", "freq", "period",
+                   "exporter", "importer", "hs", "value_x", "value_m")  # fmt: skip
         filed = _frame(coverage if coverage is not None else coverage_from_pairs(p.lazy()))
         filed = filed.filter(pl.col("freq") == "M") if "freq" in filed.columns else filed
         for exporter, importer, role in legs:
@@ -774,8 +814,8 @@ def reported_lines(
         An HS code or prefix (``"8542"`` sums the heading).
     flow : {"M", "X"}
         Imports (``M`` and ``RM`` rows) or exports (``X`` and ``RX``), as reported.
-    reporters, partners : list of str, optional
-        ISO3 codes to keep (default: all).
+    reporters, partners : list of str or str, optional
+        ISO3 codes to keep (``["MYS", "SGP"]`` or ``"MYS,SGP"``; default: all).
     by : {"reporter", "partner"}
         One line per reporter (each its own coverage), or per partner (the
         reporters summed; a month is filed when any of them filed).
@@ -809,9 +849,11 @@ def reported_lines(
     from tradeflows._routes.coverage import coverage_table
 
     if by not in ("reporter", "partner"):
-        raise ValueError(f"by: choose reporter or partner, not {by!r}")
+        raise TradeflowsInputError(f"by: choose reporter or partner, not {by!r}")
     if flow not in ("M", "X"):
-        raise ValueError(f"flow: choose M or X, not {flow!r}")
+        raise TradeflowsInputError(f"flow: choose M or X, not {flow!r}")
+    hs = _hs_prefix(hs, "reported_lines")
+    reporters, partners = _codes(reporters), _codes(partners)
     whole = _frame(data, f"reported_lines reads {_ROWS}", "period", "freq", "reporter", "partner",
                    "flow", "hs", "value_usd").lazy()  # fmt: skip
     lf = whole.filter(pl.col("freq") == "M")

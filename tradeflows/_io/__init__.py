@@ -57,6 +57,7 @@ __all__ = [
     "expand_sources",
     "file_sha256",
     "is_parquet",
+    "one_file",
     "scan",
     "scan_batches",
     "scan_comext",
@@ -592,6 +593,26 @@ def _canonical(lf: pl.LazyFrame, source: str) -> pl.LazyFrame:
     )
 
 
+def one_file(path: str | Path) -> Path:
+    """``path`` as a Path, or one line saying it is missing or a folder.
+
+    Examples
+    --------
+    >>> one_file("/nonexistent.csv")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: /nonexistent.csv: no such file
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise TradeflowsInputError(
+            f"{path}: a folder; this reads one file (tradeflows.ingest reads folders)"
+        )
+    if not path.exists():
+        raise TradeflowsInputError(f"{path}: no such file")
+    return path
+
+
 def detect_format(path: str | Path) -> Format:
     """Name the format of ``path`` from its magic bytes and header.
 
@@ -625,7 +646,7 @@ def detect_format(path: str | Path) -> Format:
     >>> detect_format(p)
     'comext'
     """
-    path = Path(path)
+    path = one_file(path)
     if path.stat().st_size == 0:
         raise TradeflowsInputError(f"{path}: file is empty")
     if is_xlsx(path):
@@ -720,7 +741,7 @@ def scan(
     >>> scan(p).select("period", "reporter", "partner", "flow", "hs", "value_usd").collect().row(0)
     (datetime.date(2023, 1, 1), 'TWN', 'MYS', 'X', '847150', 1000.0)
     """
-    path = Path(path)
+    path = one_file(path)
     source = shown_name(path.name)
     text_values = engine == "gpu" if text_values is None else text_values
     fmt = "generic" if mapping is not None and format is None else format

@@ -38,6 +38,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator
 from functools import partial
+from numbers import Integral
 from typing import NamedTuple
 
 import polars as pl
@@ -45,6 +46,7 @@ import polars as pl
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
 from tradeflows._errors import TradeflowsInputError
+from tradeflows._query import Query
 from tradeflows._reference import destinations_of_concern
 from tradeflows._routes.candidates import ROUTE_KEY, candidate_routes, material_routes
 from tradeflows._routes.coverage import calendar, coverage_from_pairs, coverage_table
@@ -470,6 +472,16 @@ routes are built on tradeflows.collect_mirror(rows)
     return pairs
 
 
+def _check_months(window: object, history: object) -> None:
+    """Refuse a window or a history the series' statistics cannot be read over."""
+    whole = all(isinstance(v, Integral) and not isinstance(v, bool) for v in (window, history))
+    if not whole or window < 1 or history < 0 or history // 2 > window:
+        raise TradeflowsInputError(
+            f"window {window!r}, history {history!r}: whole months, a window of at least 1 and "
+            "at least half the history (the default 24 and 12)"
+        )
+
+
 def collect_route_indicators(
     pairs: pl.LazyFrame,
     *,
@@ -612,6 +624,13 @@ def collect_route_indicators(
     >>> rising.row(0, named=True)["hub"], rising["destination"][0], rising["period"][0]
     ('MYS', 'CHN', datetime.date(2024, 2, 1))
     """
+    # What people write (names, "CHN" alone, a year) resolved as a detection
+    # resolves it; resolved values come back as they are.
+    query = Query(destinations=destinations, hubs=hubs, hs=hs, since=since, min_usd=min_usd)
+    _check_months(window, history)
+    destinations, hubs, hs, since = (
+        query.options()[k] for k in ("destinations", "hubs", "hs", "since")
+    )
     # Its plans read rows in order: never on the streaming engine (_engine.in_order).
     engine = _engine.in_order(engine)
     dest = destinations_or_default(destinations)

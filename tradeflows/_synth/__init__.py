@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -190,6 +191,11 @@ def make_trade_world(
             raise ValueError(
                 f"unknown kind(s) {', '.join(unknown)}: choose from {', '.join(known)}"
             )
+    for name, month in (("start", start), ("end", end)):
+        if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+            raise ValueError(f"{name} {month!r}: a month as YYYY-MM (2021-01)")
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
     if preset == "asia_ai_hardware":
         start, end = "2022-01", "2025-06"
     out = Path(out_dir)

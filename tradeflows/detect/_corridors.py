@@ -266,8 +266,8 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     flags : DataFrame or LazyFrame
         A flags table (:func:`tradeflows.detect_routes`; read back from CSV,
         its months as text, as :func:`tradeflows._tables.flags_table` reads it).
-    by : list of str, optional
-        Roll up to these columns: among ``origin``, ``hub``, ``destination``,
+    by : list of str or str, optional
+        Roll up to these columns (``["hub", "hs4"]`` or ``"hub,hs4"``): among ``origin``, ``hub``, ``destination``,
         ``hs`` and the product's heading or chapter (:data:`PRODUCT_LEVELS`,
         ``hs4`` or ``hs2``). None (the default): one row per route.
 
@@ -308,6 +308,8 @@ def corridors(flags: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
     >>> round(wide["score"].item(), 4)  # ln(e^12 + e^8.4581): both routes' odds added
     12.0285
     """
+    if isinstance(by, str):  # "hub,hs4", as the command line's --by
+        by = [c.strip() for c in by.split(",") if c.strip()]
     if by is not None:
         return roll_up(corridors(flags), by)
     flags = flags_table(flags, f"corridors reads {FLAGS}", *ROUTE_KEY, "period", "score",
