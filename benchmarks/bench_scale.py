@@ -262,15 +262,15 @@ def step_code(step: str, engine: str, src: Path, store: Path, out: Path) -> str:
             "from tradeflows._store import scan_store; "
             "from tradeflows._engine import collect; "
             "from tradeflows._mirror import collect_mirror; "
-            "from tradeflows._routes import collect_route_indicators; "
+            # What detect runs (the public collect_route_indicators checks its pairs first).
+            "from tradeflows._routes import route_indicators; "
             f"lf = scan_store({str(store)!r}); "
             + (
                 # Only here: tradeflows.detect imports scikit-learn (1.3 s).
                 "from tradeflows.detect._partition import indicators; "
                 f"ind = indicators(lf, engine={name!r})"
                 if extra
-                else f"ind = collect_route_indicators(collect_mirror(lf, {name!r}).lazy(), "
-                f"engine={name!r})"
+                else f"ind = route_indicators(collect_mirror(lf, {name!r}).lazy(), engine={name!r})"
             )
             + f"; ind.write_parquet({str(out)!r})"
         )

@@ -3,6 +3,7 @@
     python dev/fuzz.py inputs --cases 300 --seed 1   # source files -> ingest
     python dev/fuzz.py stores --cases 150 --seed 1   # a store -> store list/remove, summary, detect, report, ingest
     python dev/fuzz.py evaluate --cases 150 --seed 1 # labels and flags as CSV -> evaluate
+    python dev/fuzz.py api --cases 600 --seed 1      # damaged frames -> the public functions
 
 The rule it checks is the one tests/test_hostile.py holds to case by case:
 a bad input or a damaged store ends with exit code 0 or 2 and one line, never
@@ -14,7 +15,12 @@ a small synthetic Comtrade+ file, Eurostat monthly files of
 through the generic reader (``--map``) and the bundled parquet; ``stores``
 changes a value of a store's audit.json, truncates one of its files or
 flips bytes in it; ``evaluate`` garbles labels and flags tables written as
-CSV, as an outside check brings them. A case that breaks the rule is
+CSV, as an outside check brings them; ``api`` hands the public functions
+(the mirror, the routes, the detection, the baselines, the corridors, the
+evaluation, the figures) damaged rows, pairs, flags and labels: a column
+dropped, retyped or emptied, a cell absurd, the frame lazy, pandas, a dict
+or read back from CSV as text, and each must return or raise
+TradeflowsInputError in one line (about 600 cases in 20 seconds). A case that breaks the rule is
 printed and kept under ``--out``; the last line counts them. Not run by CI:
 the cases run in one process, about 400 a minute on the 2-core machine.
 
@@ -26,7 +32,11 @@ it; a value read as the period gave a date of year 0, which polars holds
 and Python does not (an internal error while ingest spooled the rows).
 On 2026-12-07 (seed 5101, 600 cases each): bytes flipped in a store's period
 column that still decoded, a date of year 34141 (an internal error when ingest
-appended to the store).
+appended to the store). ``api`` (new that day, seeds 1-28) found: two mirrors
+put together, whose route-months grew until memory ran out; a net weight of
+1e30 kg, which passed the cleaning and overflowed an exact sum in detect;
+pairs and flags with a column of the wrong type, a period of year 0 or a
+missing code, each an error inside polars or plotly.
 """
 
 from __future__ import annotations
@@ -252,16 +262,143 @@ def fuzz_evaluate(rng: random.Random, cases: int, out: Path) -> int:
     return bad
 
 
+def damage_frame(df, rng: random.Random):
+    """:func:`_damage` of ``df``; where polars has not the cast it asks for, the
+    column as text instead."""
+    import polars as pl
+
+    try:
+        return _damage(df, rng)
+    except pl.exceptions.PolarsError:
+        return df.with_columns(pl.col(rng.choice(df.columns)).cast(pl.String))
+
+
+def _damage(df, rng: random.Random):
+    """One change to a table a notebook user hands a function: a column dropped,
+    retyped or emptied, a cell made absurd, the rows cut, the frame made lazy,
+    pandas, a dict or a CSV read back as text."""
+    import polars as pl
+
+    column = rng.choice(df.columns)
+    row = pl.int_range(pl.len()) == rng.randrange(max(df.height, 1))
+    kind = rng.randrange(12)
+    if kind == 0:
+        return df.drop(column)
+    if kind == 1:
+        return df.with_columns(pl.col(column).cast(pl.String))
+    if kind == 2:
+        return df.with_columns(pl.lit(None).alias(column))
+    if kind == 3:
+        dtype = rng.choice([pl.Int64, pl.Float64, pl.Boolean, pl.Date, pl.Categorical])
+        return df.with_columns(pl.col(column).cast(dtype, strict=False))
+    if kind == 4:
+        value = rng.choice([None, float("inf"), -1.0, 1e30, float("nan"), "x", ""])
+        dtype = df.schema[column]
+        cell = pl.lit(value).cast(dtype, strict=False) if dtype != pl.String else pl.lit(str(value))
+        return df.with_columns(pl.when(row).then(cell).otherwise(pl.col(column)).alias(column))
+    if kind == 5:
+        return df.head(rng.randrange(2))
+    if kind == 6:
+        return df.lazy()
+    if kind == 7:
+        return df.to_pandas() if rng.random() < 0.5 else df.to_dict(as_series=False)
+    if kind == 8:  # read back from CSV, every column as text
+        return pl.read_csv(df.write_csv().encode(), infer_schema=False)
+    if kind == 9:
+        year0 = pl.lit("0000-01-01").str.to_date()
+        return (
+            df.with_columns(period=pl.when(row).then(year0).otherwise("period"))
+            if "period" in df.columns
+            else df
+        )
+    if kind == 10:
+        return pl.concat([df, df])
+    return df.select(rng.sample(df.columns, len(df.columns)))
+
+
+def fuzz_api(rng: random.Random, cases: int, out: Path) -> int:
+    """The public functions handed damaged tables: each must return, or raise
+    TradeflowsInputError (one line), never another exception."""
+    import warnings
+
+    import tradeflows as tf
+
+    warnings.simplefilter("ignore")
+    import polars as pl
+
+    world = small_world(out / "world", seed=7, preset=None, n_others=4, n_products=3,
+                        pairs_per_product=4, episodes=2, lookalikes=1, store=True)  # fmt: skip
+    rows = tf.scan_store(world / "store").collect()
+    truth = pl.read_parquet(world / "truth.parquet")
+    pairs = tf.collect_mirror(rows)
+    flags = tf.detect_routes(rows)
+    route = {k: flags[k][0] for k in ("origin", "hub", "destination", "hs")}
+    calls = {
+        "rows": {
+            "collect_mirror": tf.collect_mirror,
+            "coverage_table": lambda x: tf.coverage_table(x).collect(),
+            "detect_routes": tf.detect_routes,
+            "money_baseline": lambda x: tf.money_baseline(x).collect(),
+            "naive_baseline": lambda x: tf.naive_baseline(x).collect(),
+            "ap_ceiling": lambda x: tf.ap_ceiling(x, truth),
+            "reported_lines": lambda x: tf.viz.reported_lines(x, hs=route["hs"]),
+        },
+        "pairs": {
+            "collect_route_indicators": tf.collect_route_indicators,
+            "mirror_gap": tf.viz.mirror_gap,
+            "mirror_gap_note": tf.viz.mirror_gap_note,
+            "route_legs pairs": lambda x: tf.viz.route_legs(flags, route, pairs=x),
+        },
+        "flags": {
+            "corridors": tf.corridors,
+            "corridors by": lambda x: tf.corridors(x, by=["hub", "hs4"]),
+            "evaluate": lambda x: tf.evaluate(x, truth),
+            "flags_bar": tf.viz.flags_bar,
+            "hub_map": tf.viz.hub_map,
+            "score_heatmap": tf.viz.score_heatmap,
+            "route_sankey": tf.viz.route_sankey,
+            "route_legs": lambda x: tf.viz.route_legs(x, route),
+        },
+        "labels": {
+            "evaluate labels": lambda x: tf.evaluate(flags, x),
+            "ap_ceiling labels": lambda x: tf.ap_ceiling(rows, x),
+        },
+    }
+    tables = {"rows": rows, "pairs": pairs, "flags": flags, "labels": truth}
+    bad = 0
+    for case in range(cases):
+        kind = rng.choice(list(calls))
+        name, call = rng.choice(list(calls[kind].items()))
+        given = damage_frame(tables[kind], rng)
+        try:
+            call(given)
+        except tf.TradeflowsInputError as exc:
+            if "\n" not in str(exc).strip():
+                continue
+            found = f"TradeflowsInputError of several lines: {exc}"
+        except Exception as exc:  # the finding itself
+            found = f"{type(exc).__name__}: {str(exc)[:300]}"
+        else:
+            continue
+        bad += 1
+        if isinstance(given, pl.DataFrame | pl.LazyFrame):  # kept, to be read again
+            given.lazy().collect().write_parquet(out / f"broken_{case}_{kind}.parquet")
+        shown = given if isinstance(given, dict) else getattr(given, "schema", type(given))
+        print(f"case {case} ({name} of damaged {kind}): {found}\n    given: {str(shown)[:300]}")
+    return bad
+
+
 def main_(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["inputs", "stores", "evaluate"])
+    parser.add_argument("target", choices=["inputs", "stores", "evaluate", "api"])
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("/tmp/tradeflows-fuzz"))
     args = parser.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
-    fuzz = {"inputs": fuzz_inputs, "stores": fuzz_stores, "evaluate": fuzz_evaluate}[args.target]
+    fuzz = {"inputs": fuzz_inputs, "stores": fuzz_stores, "evaluate": fuzz_evaluate,
+            "api": fuzz_api}[args.target]  # fmt: skip
     bad = fuzz(random.Random(args.seed), args.cases, args.out)
     print(f"{args.cases} cases, {bad} broke the rule (kept under {args.out})")
     return 1 if bad else 0

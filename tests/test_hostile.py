@@ -1046,3 +1046,60 @@ def test_a_world_of_no_months_is_refused_before_it_is_drawn(tmp_path, months, me
     with pytest.raises(ValueError, match=re.escape(message)):
         make_trade_world(tmp_path / "w", seed=1, **months)
     assert not (tmp_path / "w").exists()
+
+
+def test_a_weight_no_flow_can_have_is_dropped_not_summed(tmp_path, capsys):
+    # A net weight of 1e30 kg (a misread number) passed the cleaning and
+    # stopped detect inside an exact sum in cents, as an internal error
+    # (dev/fuzz.py api, 2026-12-07): above 1e14 kg it is a bad amount.
+    header = f"{HEADER},netWgt"
+    rows = [f"2023{m:02d},490,458,X,847150,{1000 + m},{'1e30' if m == 5 else 10}"
+            for m in range(1, 13)]  # fmt: skip
+    src = csv_file(tmp_path / "w.csv", *rows, header=header)
+    code, err = run(capsys, "ingest", src, "-o", tmp_path / "s", "--lenient", "-q")
+    assert code == 0, err
+    assert read_audit(tmp_path / "s")["totals"]["dropped"] == {"bad_amount": 1}
+    assert run(capsys, "detect", tmp_path / "s", "-o", tmp_path / "f.csv")[0] == 0
+    heavy = pl.LazyFrame(_ROW).with_columns(net_kg=pl.lit(1e30))
+    with pytest.raises(TradeflowsInputError, match=re.escape("net_kg 1e+30: value or quantity")):
+        __import__("tradeflows").detect_routes(heavy)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda p: pl.concat([p, p]), "2 rows of one flow and month"),
+        (lambda p: p.with_columns(kg_x=pl.lit(float("inf"))), "holds kg_x inf: value or quantity"),
+        (lambda p: p.with_columns(value_m=pl.lit("5")), "column 'value_m' is String, expected Float64"),
+        (lambda p: p.with_columns(period=pl.lit("0000-01-01").str.to_date()), "holds a period of year 0"),
+        (lambda p: p.drop("cif_fob"), "no column 'cif_fob'"),
+    ],
+)  # fmt: skip
+def test_pairs_that_are_not_the_mirrors_are_refused_before_the_routes_are_built(damage, message):
+    # Two mirrors put together made the route-months grow as their square
+    # until memory ran out; the others failed inside polars (dev/fuzz.py api).
+    from tradeflows import collect_mirror, collect_route_indicators
+    from tradeflows.datasets import toy_trade
+
+    pairs = collect_mirror(toy_trade())
+    with pytest.raises(TradeflowsInputError, match=re.escape(message)):
+        collect_route_indicators(damage(pairs))
+
+
+def test_the_figures_refuse_flags_and_pairs_missing_what_they_draw():
+    import tradeflows as tf
+
+    rows = tf.datasets.toy_trade()
+    flags, pairs = tf.detect_routes(rows), tf.collect_mirror(rows)
+    with pytest.raises(TradeflowsInputError, match=re.escape("row 0 (from 0) has no hs")):
+        tf.viz.flags_bar(flags.with_columns(hs=pl.lit(None, pl.String)))
+    with pytest.raises(TradeflowsInputError, match="holds a period of year 0"):
+        tf.viz.hub_map(flags.with_columns(period=pl.lit("0000-01-01").str.to_date()))
+    with pytest.raises(TradeflowsInputError, match=re.escape("row 0 (from 0) has no exporter")):
+        tf.viz.mirror_gap(pairs.with_columns(exporter=pl.lit(None, pl.String)))
+    # A pair without its CIF/FOB ratio cannot be set on one footing: not drawn.
+    both = pl.DataFrame({"exporter": ["USA"], "importer": ["MYS"], "hs": ["847150"],
+                         "period": [dt.date(2024, 1, 1)], "value_x": [100.0], "value_m": [105.0],
+                         "cif_fob": [1.05]})  # fmt: skip
+    assert tf.viz.mirror_gap(both).data[0].x == (100.0,)
+    assert not tf.viz.mirror_gap(both.with_columns(cif_fob=pl.lit(None, pl.Float64))).data

@@ -231,3 +231,13 @@ def test_rows_marked_by_the_cleaning_mirror_as_the_store_does(tmp_path):
     want = collect_mirror(scan_store(world / "store")).sort(key)
     assert got.height == want.height
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-9)
+
+
+def test_the_mirrors_schema_is_what_collect_mirror_gives():
+    # Pairs handed to the route stages are typed against MIRROR_SCHEMA
+    # (tradeflows._routes.mirror_pairs): it must not drift from the mirror.
+    from tradeflows import collect_mirror
+    from tradeflows._schema import MIRROR_SCHEMA
+    from tradeflows.datasets import toy_trade
+
+    assert dict(collect_mirror(toy_trade()).schema) == MIRROR_SCHEMA

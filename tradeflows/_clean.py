@@ -39,6 +39,8 @@ from tradeflows._tables import table
 __all__ = [
     "AMOUNTS",
     "INPUT_ERRORS",
+    "MAX_QUANTITY",
+    "MAX_VALUE_USD",
     "audit",
     "bad_period",
     "canonical_rows",
@@ -51,6 +53,7 @@ __all__ = [
     "mark_invalid",
     "merge_breakdowns",
     "merge_duplicates",
+    "refuse_bad_periods",
     "refuse_bad_rows",
     "resolve_flows",
     "split",
@@ -69,7 +72,8 @@ INPUT_ERRORS: dict[str, str] = {
     "bad_period": "unreadable period",
     "unknown_hs": "unknown HS code",
     "bad_value": "value is not a number",
-    "bad_amount": "value or quantity is negative, not finite, or above USD 10 trillion",
+    "bad_amount": "value or quantity is negative, not finite, or above USD 10 trillion "
+    "(1e14 kg or units)",
     "bad_flow": "unknown trade flow",
     "ragged_row": "row does not split into the header's columns (an unquoted delimiter?)",
 }
@@ -77,6 +81,13 @@ INPUT_ERRORS: dict[str, str] = {
 #: The largest value a single reported flow may have (world goods trade is
 #: about USD 25 trillion a year): anything above is a misread number.
 MAX_VALUE_USD = 1e13
+
+#: The largest quantity (kg or units) a single reported flow may have: the
+#: world's seaborne trade is about 1.2e13 kg a year. Above it a number is
+#: misread, and the exact sums in cents (:func:`tradeflows._expr.exact_sum`)
+#: would overflow their 64-bit integers: a net weight of 1e30 kg stopped a
+#: detection as an internal error (found 2026-12-07).
+MAX_QUANTITY = 1e14
 
 #: Smallest ratio to the series median (and to the mirror report) read as a
 #: slip of x1000; the largest is 1e6 / SLIP_RATIO.
@@ -267,7 +278,8 @@ AMOUNTS = ("value_usd", "net_kg", "qty")
 
 
 def bad_amount() -> pl.Expr:
-    """A value or quantity that is NaN, infinite, negative, or a value above :data:`MAX_VALUE_USD`.
+    """A value or quantity that is NaN, infinite, negative, or above :data:`MAX_VALUE_USD`
+    (a value) or :data:`MAX_QUANTITY` (a quantity).
 
     What the cleaning drops (``bad_amount``), and what a store may therefore
     not hold (:func:`tradeflows._store.scan_store` checks).
@@ -283,7 +295,7 @@ def bad_amount() -> pl.Expr:
     bad = value.is_nan() | (value < 0) | (value > MAX_VALUE_USD)  # inf > MAX, -inf < 0
     for col in AMOUNTS[1:]:  # the quantities
         q = pl.col(col)
-        bad = bad | q.is_nan() | q.is_infinite() | (q < 0)
+        bad = bad | q.is_nan() | (q < 0) | (q > MAX_QUANTITY)  # inf > MAX, -inf < 0
     return bad.fill_null(False)
 
 
@@ -341,8 +353,8 @@ def refuse_bad_rows(rows: pl.LazyFrame, where: str = "the rows given") -> None:
     Traceback (most recent call last):
     ...
     tradeflows._errors.TradeflowsInputError: the rows given: row 1 (from 0) holds value_usd -1: \
-value or quantity is negative, not finite, or above USD 10 trillion (tradeflows.clean.clean \
-drops such rows)
+value or quantity is negative, not finite, or above USD 10 trillion (1e14 kg or units) \
+(tradeflows.clean.clean drops such rows)
     >>> refuse_bad_rows(rows.head(1)) is None
     True
     """
@@ -353,6 +365,20 @@ drops such rows)
             f"{where}: row {bad['_row']} (from 0) holds {bad['shown']}: "
             f"{INPUT_ERRORS['bad_amount']} (tradeflows.clean.clean drops such rows)"
         )
+    refuse_bad_periods(rows, where)
+
+
+def refuse_bad_periods(rows: pl.LazyFrame, where: str) -> None:
+    """Raise where a row of ``rows`` has no period or one outside :data:`YEARS`
+    (canonical rows, the mirror's pairs), naming the first.
+
+    Examples
+    --------
+    >>> refuse_bad_periods(pl.LazyFrame({"period": [None]}, schema={"period": pl.Date}), "pairs")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: pairs: row 0 (from 0) holds no period: periods run from 1900 to 2100
+    """
     period = pl.col("period")
     odd = rows.select(period, year=period.dt.year()).with_row_index("_row")
     odd = engine.collect(odd.filter(plausible_date(period).is_null()).head(1), "cpu")

@@ -48,6 +48,7 @@ from tradeflows._expr import (
 )
 from tradeflows._reference import WORLD
 from tradeflows._routes.coverage import coverage_table
+from tradeflows._schema import MIRROR_SCHEMA
 
 __all__ = [
     "CONTEXT_ROWS",
@@ -70,25 +71,7 @@ _KEY = ["freq", "period", "exporter", "importer", "hs"]
 _FLOW_KEY = ["freq", "exporter", "importer", "hs"]
 
 #: Columns of :func:`mirror`'s result, in order.
-MIRROR_COLUMNS = [
-    *_KEY,
-    "value_x",
-    "value_rx",
-    "value_m",
-    "kg_x",
-    "kg_m",
-    "slip",
-    "side",
-    "exporter_silent",
-    "importer_silent",
-    "cif_fob",
-    "weight_x",
-    "weight_m",
-    "value",
-    "gap",
-    "gap_history",
-    "gap_change",
-]
+MIRROR_COLUMNS = list(MIRROR_SCHEMA)
 
 #: Shrinkage of a pair's CIF/FOB ratio towards the median of all pairs, in flows.
 _PRIOR_FLOWS = 10

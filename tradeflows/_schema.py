@@ -18,11 +18,13 @@ __all__ = [
     "FLOWS",
     "FREQS",
     "KEY",
+    "MIRROR_SCHEMA",
     "YEARS",
     "Flow",
     "Freq",
     "HSRevision",
     "canonical_columns",
+    "casts_to",
     "conform",
     "plausible_date",
     "validate",
@@ -78,6 +80,18 @@ AUX_COLUMNS: dict[str, pl.DataType] = {
 #: The columns that identify one reported flow; two rows with the same key are
 #: two reports of the same number (duplicates or revisions).
 KEY: list[str] = ["period", "freq", "reporter", "partner", "flow", "hs"]
+
+#: The mirror's columns and their types (:func:`tradeflows.collect_mirror`:
+#: one row per exporter, importer, HS code and period, both reports side by side).
+MIRROR_SCHEMA: dict[str, pl.DataType] = {
+    "freq": pl.String(), "period": pl.Date(), "exporter": pl.String(), "importer": pl.String(),
+    "hs": pl.String(), "value_x": pl.Float64(), "value_rx": pl.Float64(),
+    "value_m": pl.Float64(), "kg_x": pl.Float64(), "kg_m": pl.Float64(), "slip": pl.Boolean(),
+    "side": pl.String(), "exporter_silent": pl.Boolean(), "importer_silent": pl.Boolean(),
+    "cif_fob": pl.Float64(), "weight_x": pl.Float64(), "weight_m": pl.Float64(),
+    "value": pl.Float64(), "gap": pl.Float64(), "gap_history": pl.Float64(),
+    "gap_change": pl.Float64(),
+}  # fmt: skip
 
 
 def canonical_columns() -> list[str]:
@@ -174,6 +188,8 @@ _HINTS = {
     "hs": " (codes are text: as numbers, 010121 loses its leading zero)",
     "reporter": " (ISO3 codes as text: tradeflows.scan reads Comtrade's numbers)",
     "partner": " (ISO3 codes as text: tradeflows.scan reads Comtrade's numbers)",
+    "exporter": " (ISO3 codes as text)",
+    "importer": " (ISO3 codes as text)",
 }
 
 
@@ -229,16 +245,34 @@ def conform(lf: pl.LazyFrame, *, where: str = "the rows given") -> pl.LazyFrame:
             f"{', '.join(CANONICAL)} (tradeflows.scan reads a file into them)"
         )
     changes = [expr.alias(c) for c, expr in OPTIONAL.items() if c not in schema]
-    for name, want in CANONICAL.items():
-        have = schema.get(name)
-        if have is None or have == want:
-            continue
-        if not _casts(have, want):
-            raise TradeflowsInputError(
-                f"{where}: column {name!r} is {have}, expected {want}{_HINTS.get(name, '')}"
-            )
-        changes.append(pl.col(name).cast(want))
+    changes += casts_to(schema, CANONICAL, where)
     return lf.with_columns(changes) if changes else lf
+
+
+def casts_to(schema: pl.Schema, want: dict, where: str) -> list[pl.Expr]:
+    """The casts that give the columns of ``schema`` that ``want`` names its types,
+    or one line naming a column that cannot be one without losing what it says.
+
+    Examples
+    --------
+    >>> [str(e) for e in casts_to(pl.Schema({"value_usd": pl.Int32}), CANONICAL, "rows")]
+    ['col("value_usd").strict_cast(Float64)']
+    >>> casts_to(pl.Schema({"hs": pl.Int64}), CANONICAL, "rows")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: rows: column 'hs' is Int64, expected String (codes are text: as numbers, 010121 loses its leading zero)
+    """
+    changes = []
+    for name, dtype in want.items():
+        have = schema.get(name)
+        if have is None or have == dtype:
+            continue
+        if not _casts(have, dtype):
+            raise TradeflowsInputError(
+                f"{where}: column {name!r} is {have}, expected {dtype}{_HINTS.get(name, '')}"
+            )
+        changes.append(pl.col(name).cast(dtype))
+    return changes
 
 
 def _casts(have: pl.DataType, want: pl.DataType) -> bool:

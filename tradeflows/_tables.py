@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from tradeflows._errors import TradeflowsInputError
+from tradeflows._schema import plausible_date
 
 __all__ = [
     "FLAGS",
@@ -37,6 +38,9 @@ _FLAG_CODES = ("origin", "hub", "destination", "hs")
 _FLAG_NUMBERS = ("score", "evidence", "extra_usd", "extra_usd_month", "corridor_score",
                  "inflow", "outflow")  # fmt: skip
 _FLAG_BOOLEANS = ("flagged", "covered")
+#: The columns of text detect writes (the others are numbers or true/false).
+_FLAG_TEXT = {*_FLAG_CODES, "period", "reasons", "data_quality", "policy", "origin_name",
+              "hub_name", "destination_name", "hs_description", "kind"}  # fmt: skip
 
 
 def table(df: object, reads: str, *needs: str) -> pl.DataFrame:
@@ -150,13 +154,29 @@ def flags_table(flags: object, reads: str = f"expected {FLAGS}", *needs: str) ->
     """
     df = table(flags, reads, *needs)
     df = text_codes(df, [c for c in _FLAG_CODES if c in df.columns], reads)
+    for code in ("hub", "destination", "hs"):  # a route's own codes ("" origin: all origins)
+        if code in df.columns and df[code].null_count():
+            row = df[code].is_null().arg_true()[0]
+            raise TradeflowsInputError(f"{reads}: row {row} (from 0) has no {code}")
     if "period" in df.columns:
         df = df.with_columns(period=read_months(df["period"], reads))
+        # detect gives every route-month its month, one of YEARS (year 0 would
+        # stop a figure where it names the month)
+        odd = df.select(plausible_date(pl.col("period")).is_null()).to_series()
+        if odd.any():
+            row = odd.arg_true()[0]
+            year = df["period"].dt.year()[row]
+            held = "no period" if year is None else f"a period of year {year}"
+            raise TradeflowsInputError(f"{reads}: row {row} (from 0) holds {held}")
     numbers = [c for c in _FLAG_NUMBERS if c in df.columns]
     booleans = [c for c in _FLAG_BOOLEANS if c in df.columns]
-    return df.with_columns(
+    df = df.with_columns(
         *(_number(df[c], reads) for c in numbers), *(_boolean(df[c], reads) for c in booleans)
     )
+    # The rest of what detect writes is numbers or true/false: read back from
+    # text where every value reads so (a route's legs, its features).
+    rest = [c for c in df.columns if df.schema[c] == pl.String and c not in _FLAG_TEXT]
+    return df.with_columns(_typed_text(df[c]) for c in rest)
 
 
 #: The columns of a labels table (``truth.parquet``); ``is_transshipment`` and ``kind`` may follow.
@@ -274,6 +294,29 @@ def _boolean(flag: pl.Series, where: str) -> pl.Series:
     if unread.len():
         raise TradeflowsInputError(f"{where}: {flag.name} {unread[0]!r} is not true or false")
     return read.alias(flag.name)
+
+
+def _typed_text(values: pl.Series) -> pl.Series:
+    """A text column as booleans or numbers where every value reads as one; else as it is.
+
+    Examples
+    --------
+    >>> _typed_text(pl.Series("x", ["true", None, "false"])).to_list()
+    [True, None, False]
+    >>> _typed_text(pl.Series("x", ["1.5", "", "7"])).to_list()
+    [1.5, None, 7.0]
+    >>> _typed_text(pl.Series("x", ["1.5", "n/a"])).dtype
+    String
+    """
+    text = values.str.strip_chars()
+    given = text.is_not_null() & (text != "")
+    lowered = text.str.to_lowercase()
+    if given.any() and lowered.filter(given).is_in(["true", "false"]).all():
+        return (lowered == "true").alias(values.name).set(~given, None)
+    read = text.cast(pl.Float64, strict=False)
+    if read.filter(given).is_null().any():
+        return values
+    return read.alias(values.name)
 
 
 def _number(values: pl.Series, where: str) -> pl.Series:

@@ -26,10 +26,12 @@ from importlib.resources import files
 
 import polars as pl
 
+from tradeflows._clean import refuse_bad_periods, refuse_bad_rows
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months, usd_text
 from tradeflows._names import hs_description, hs_label
 from tradeflows._reference import countries, policy_dates
+from tradeflows._schema import MIRROR_SCHEMA, casts_to, conform
 from tradeflows._tables import FLAGS, flags_table, read_months, table
 
 __all__ = [
@@ -75,6 +77,20 @@ def _frame(df, reads: str | None = None, *needs: str) -> pl.DataFrame:
     if reads is not None:
         return table(df, reads, *needs)
     return df.collect() if isinstance(df, pl.LazyFrame) else df
+
+
+def _pairs_frame(pairs, reads: str, *needs: str) -> pl.DataFrame:
+    """The mirror's pairs in memory, holding ``needs``, typed as the mirror types them
+    (:data:`tradeflows._schema.MIRROR_SCHEMA`), every period a month of :data:`YEARS`."""
+    df = table(pairs, reads, *needs)
+    df = df.with_columns(casts_to(df.schema, MIRROR_SCHEMA, reads))
+    if "period" in df.columns:
+        refuse_bad_periods(df.lazy(), reads)
+    for code in ("exporter", "importer", "hs"):
+        if code in df.columns and df[code].null_count():
+            row = df[code].is_null().arg_true()[0]
+            raise TradeflowsInputError(f"{reads}: row {row} (from 0) has no {code}")
+    return df
 
 
 def _codes(given: str | Iterable[str] | None) -> list[str] | None:
@@ -531,8 +547,8 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
     if pairs is not None:
         from tradeflows._routes.coverage import coverage_from_pairs
 
-        p = _frame(pairs, f"route_legs reads its pairs from {_PAIRS}", "freq", "period",
-                   "exporter", "importer", "hs", "value_x", "value_m")  # fmt: skip
+        p = _pairs_frame(pairs, f"route_legs reads its pairs from {_PAIRS}", "freq", "period",
+                   "exporter", "importer", "hs", "value_x", "value_m", "cif_fob")  # fmt: skip
         filed = _frame(coverage if coverage is not None else coverage_from_pairs(p.lazy()))
         filed = filed.filter(pl.col("freq") == "M") if "freq" in filed.columns else filed
         for exporter, importer, role in legs:
@@ -673,9 +689,11 @@ def mirror_gap(
     """
     import plotly.graph_objects as go
 
-    needs = ("exporter", "importer", "hs", "value_x", "value_m")
-    df = _frame(pairs, f"mirror_gap reads {_PAIRS}", *needs)
-    df = df.filter(pl.col("value_x").is_not_null() & pl.col("value_m").is_not_null())
+    needs = ("exporter", "importer", "hs", "value_x", "value_m", "cif_fob")
+    df = _pairs_frame(pairs, f"mirror_gap reads {_PAIRS}", *needs)
+    # Both reports, and the CIF/FOB ratio that puts them on one footing (the
+    # mirror gives every pair one; a table edited elsewhere may not).
+    df = df.filter(pl.all_horizontal(pl.col("value_x", "value_m", "cif_fob").is_not_null()))
     for col, value in (("exporter", exporter), ("importer", importer)):
         if value:
             df = df.filter(pl.col(col) == value)
@@ -748,7 +766,7 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
     >>> print(mirror_gap_note(p, exporter="ARM"))
     No flow from Armenia is reported by both sides here: Russia files no imports of it (only the exporters' reports are in the data), so there is no gap to show.
     """
-    df = _frame(pairs, f"mirror_gap_note reads {_PAIRS}", "exporter", "importer", "hs", "value_x",
+    df = _pairs_frame(pairs, f"mirror_gap_note reads {_PAIRS}", "exporter", "importer", "hs", "value_x",
                 "value_m")  # fmt: skip
     for col, value in (("exporter", exporter), ("importer", importer)):
         if value:
@@ -854,8 +872,10 @@ def reported_lines(
         raise TradeflowsInputError(f"flow: choose M or X, not {flow!r}")
     hs = _hs_prefix(hs, "reported_lines")
     reporters, partners = _codes(reporters), _codes(partners)
-    whole = _frame(data, f"reported_lines reads {_ROWS}", "period", "freq", "reporter", "partner",
-                   "flow", "hs", "value_usd").lazy()  # fmt: skip
+    reads = f"reported_lines reads {_ROWS}"
+    whole = _frame(data, reads, "period", "freq", "reporter", "partner", "flow", "hs", "value_usd")
+    whole = conform(whole.lazy(), where=reads)
+    refuse_bad_rows(whole, reads)  # a month of year 0 has no axis
     lf = whole.filter(pl.col("freq") == "M")
     if reporters:
         lf = lf.filter(pl.col("reporter").is_in(reporters))

@@ -45,6 +45,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
+from tradeflows._clean import INPUT_ERRORS, MAX_QUANTITY, MAX_VALUE_USD, refuse_bad_periods
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._query import Query
 from tradeflows._reference import destinations_of_concern
@@ -75,6 +76,7 @@ from tradeflows._routes.series import (
     series_evidence,
     series_rows,
 )
+from tradeflows._schema import MIRROR_SCHEMA, casts_to
 
 __all__ = [
     "FEATURES",
@@ -93,6 +95,7 @@ __all__ = [
     "mirror_pairs",
     "monthly_legs",
     "product_level",
+    "route_indicators",
     "route_inputs",
     "route_series",
     "series_null_counts",
@@ -438,15 +441,43 @@ def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.Da
     return _engine.collect(null_counts(_weighted(changes, weights, engine)), engine)
 
 
-#: What the route stages read of the mirror's pairs (:data:`tradeflows._mirror.MIRROR_COLUMNS`).
-PAIR_COLUMNS = ("freq", "period", "exporter", "importer", "hs", "value_x", "value_m")
+#: What the route stages read of the mirror's pairs: all of them
+#: (:data:`tradeflows._schema.MIRROR_SCHEMA`).
+PAIR_COLUMNS = tuple(MIRROR_SCHEMA)
+
+
+#: The pairs' amounts: one the cleaning drops (infinite, negative, too large)
+#: stops an exact sum deep inside.
+_PAIR_AMOUNTS = ("value_x", "value_rx", "value_m", "kg_x", "kg_m")
+
+
+def _refuse_bad_amounts(pairs: pl.LazyFrame) -> None:
+    """Raise, naming the first, where the pairs hold an amount the cleaning drops."""
+    top = {c: MAX_QUANTITY if c.startswith("kg") else MAX_VALUE_USD for c in _PAIR_AMOUNTS}
+    odd = [pl.col(c).is_nan() | (pl.col(c) < 0) | (pl.col(c) > top[c]) for c in _PAIR_AMOUNTS]
+    found = pairs.select(_PAIR_AMOUNTS).with_row_index("_row")
+    found = _engine.collect(found.filter(pl.any_horizontal(odd).fill_null(False)).head(1), "cpu")
+    if found.height:
+        row = found.row(0, named=True)
+        shown = ", ".join(
+            f"{c} {row[c]:g}"
+            for c in _PAIR_AMOUNTS
+            if row[c] is not None and not 0 <= row[c] <= top[c]
+        )
+        raise TradeflowsInputError(
+            f"pairs: row {row['_row']} (from 0) holds {shown}: {INPUT_ERRORS['bad_amount']}"
+        )
 
 
 def mirror_pairs(pairs: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
-    """``pairs`` as a LazyFrame, refused in one line unless it has the mirror's columns.
+    """``pairs`` as a LazyFrame, refused in one line unless it is the mirror's pairs.
 
-    Canonical rows given where the mirror's pairs are read fail deep inside
-    a plan otherwise (``unable to find column "exporter"``).
+    What a user hands :func:`collect_route_indicators` otherwise fails deep
+    inside a plan (``unable to find column "exporter"``; a month of year 0;
+    two mirrors put together, whose route-months grow as the square of the
+    rows they repeat): the mirror's columns, typed as it types them
+    (:data:`tradeflows._schema.MIRROR_SCHEMA`), every period a month of
+    :data:`tradeflows._schema.YEARS`, one row per flow and month.
 
     Examples
     --------
@@ -454,8 +485,8 @@ def mirror_pairs(pairs: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
     Traceback (most recent call last):
     ...
     tradeflows._errors.TradeflowsInputError: pairs: canonical rows, not the mirror's pairs \
-(no columns 'freq', 'period', 'exporter', 'importer', 'hs', 'value_x', 'value_m'): the \
-routes are built on tradeflows.collect_mirror(rows)
+(no columns 'freq', 'period', 'exporter', 'importer' and 17 more): the routes are built on \
+tradeflows.collect_mirror(rows)
     """
     if not isinstance(pairs, (pl.LazyFrame, pl.DataFrame)):
         raise TradeflowsInputError(f"pairs: expected a polars frame, not {type(pairs).__name__}")
@@ -464,10 +495,26 @@ routes are built on tradeflows.collect_mirror(rows)
     missing = [c for c in PAIR_COLUMNS if c not in names]
     if missing:
         given = "canonical rows" if "reporter" in names else "a frame"
+        shown = ", ".join(map(repr, missing[:4])) + (
+            f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+        )
         raise TradeflowsInputError(
             f"pairs: {given}, not the mirror's pairs (no column{'s' * (len(missing) > 1)} "
-            f"{', '.join(map(repr, missing))}): the routes are built on "
-            "tradeflows.collect_mirror(rows)"
+            f"{shown}): the routes are built on tradeflows.collect_mirror(rows)"
+        )
+    changes = casts_to(pairs.collect_schema(), MIRROR_SCHEMA, "pairs")
+    pairs = pairs.with_columns(changes) if changes else pairs
+    refuse_bad_periods(pairs, "pairs")  # a month of year 0 stops a plan that names months
+    _refuse_bad_amounts(pairs)
+    # Two rows of one flow and month (two mirrors put together) would join
+    # each leg with itself, route-months growing as their square.
+    key = ["freq", "period", "exporter", "importer", "hs"]
+    twice = _engine.collect(pairs.group_by(key).len().filter(pl.col("len") > 1).head(1), "cpu")
+    if twice.height:
+        flow = " ".join(str(v) for v in twice.row(0)[:-1])
+        raise TradeflowsInputError(
+            f"pairs: {twice['len'].item()} rows of one flow and month ({flow}): the mirror has "
+            "one (tradeflows.collect_mirror of the rows put together, not mirrors put together)"
         )
     return pairs
 
@@ -625,17 +672,49 @@ def collect_route_indicators(
     ('MYS', 'CHN', datetime.date(2024, 2, 1))
     """
     # What people write (names, "CHN" alone, a year) resolved as a detection
-    # resolves it; resolved values come back as they are.
+    # resolves it, and what a user hands in checked: internal callers, whose
+    # pairs come from collect_mirror, call route_indicators.
     query = Query(destinations=destinations, hubs=hubs, hs=hs, since=since, min_usd=min_usd)
     _check_months(window, history)
-    destinations, hubs, hs, since = (
-        query.options()[k] for k in ("destinations", "hubs", "hs", "since")
-    )
+    if series is None and inputs is None:
+        pairs = mirror_pairs(pairs)
+    return route_indicators(
+        pairs, **query.options(), max_origins=max_origins, window=window, history=history,
+        floor=floor, span=span, coverage=coverage, null=null, engine=engine, sample=sample,
+        inputs=inputs, series=series, then=then, reach=reach, control=control,
+    )  # fmt: skip
+
+
+def route_indicators(
+    pairs: pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    since: str | None = None,
+    max_origins: int = 5,
+    min_usd: float = 0.0,
+    window: int = 24,
+    history: int = 12,
+    floor: float | None = None,
+    span: tuple[int, int] | None = None,
+    coverage: pl.LazyFrame | None = None,
+    null: pl.DataFrame | None = None,
+    engine: str | None = None,
+    sample: int | None = None,
+    inputs: RouteInputs | None = None,
+    series: SeriesStages | None = None,
+    then=None,
+    reach: pl.LazyFrame | None = None,
+    control: pl.LazyFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`collect_route_indicators` of pairs from :func:`tradeflows.collect_mirror`
+    and options resolved (:class:`tradeflows.Query`), without checking them again:
+    what a detection and its groups of chapters call.
+    """
     # Its plans read rows in order: never on the streaming engine (_engine.in_order).
     engine = _engine.in_order(engine)
     dest = destinations_or_default(destinations)
-    if series is None and inputs is None:
-        pairs = mirror_pairs(pairs)
     if series is None:
         series = _series(
             pairs, dest, hubs, hs, max_origins, min_usd, window, history, span, coverage,

@@ -22,9 +22,9 @@ from tradeflows._query import Query
 from tradeflows._routes import (
     FEATURES,
     ROUTE_KEY,
-    collect_route_indicators,
     coverage_table,
     product_level,
+    route_indicators,
 )
 from tradeflows.detect._corridors import (
     POOLED_FEATURES,
@@ -562,7 +562,7 @@ def route_features(
         )
     del context
     with step("route indicators"):
-        ind = collect_route_indicators(
+        ind = route_indicators(
             pairs.lazy(), **query.options(), coverage=coverage, engine=engine, inputs=inputs,
             then=each,
         )  # fmt: skip

@@ -40,11 +40,11 @@ from tradeflows._query import Query
 from tradeflows._routes import (
     SeriesStages,
     candidate_routes,
-    collect_route_indicators,
     destinations_or_default,
     hs_filter,
     is_product,
     leg_value,
+    route_indicators,
     route_series,
     series_null_counts,
     shipped,
@@ -156,7 +156,7 @@ def chapter_indicators(
     spares mirroring them and building their series again.
     """
     mirrored = None if series is not None else _mirrored(lf, chapters, context, engine, pairs)
-    return collect_route_indicators(
+    return route_indicators(
         None if mirrored is None else mirrored.lazy(),
         series=series,
         **query.options(),
