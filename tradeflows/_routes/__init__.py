@@ -536,21 +536,10 @@ def collect_route_indicators(
     hubs: Iterable[str] | None = None,
     hs: Iterable[str] | None = None,
     since: str | None = None,
-    max_origins: int = 5,
     min_usd: float = 0.0,
     window: int = 24,
     history: int = 12,
-    floor: float | None = None,
-    span: tuple[int, int] | None = None,
-    coverage: pl.LazyFrame | None = None,
-    null: pl.DataFrame | None = None,
-    engine: str | None = None,
-    sample: int | None = None,
-    inputs: RouteInputs | None = None,
-    series: SeriesStages | None = None,
-    then=None,
-    reach: pl.LazyFrame | None = None,
-    control: pl.LazyFrame | None = None,
+    **stages,
 ) -> pl.DataFrame:
     """Candidate routes and their indicators per route-month, executed.
 
@@ -573,8 +562,6 @@ def collect_route_indicators(
     since : str, optional
         ``YYYY-MM``: keep route-months from this month on (history before it
         still counts).
-    max_origins : int
-        Origins per hub and product, by size and by growth.
     min_usd : float
         Routes none of whose legs carries this much (USD) in any month are
         left out (:func:`tradeflows._routes.candidates.material_routes`;
@@ -584,6 +571,97 @@ def collect_route_indicators(
     history : int
         Covered months of history a series needs before a rise or a fall is
         measured (a series' first months are warm-up).
+    **stages
+        The run's other options, as :func:`route_indicators` describes them:
+        ``engine`` (where it runs), ``max_origins`` (origins per hub and
+        product, by size and by growth; 5), ``coverage`` (who filed what,
+        :func:`tradeflows.coverage_table` of the rows), and what a part of the
+        data needs to give the same indicators as the whole (``floor``,
+        ``span``, ``null``, ``sample``, ``inputs``, ``series``, ``then``,
+        ``reach``, ``control``).
+
+    Returns
+    -------
+    DataFrame
+        ``ROUTE_KEY``, ``period``, ``FEATURES``, ``covered``, ``extra_usd`` and
+        the values the reasons quote (``inflow``, ``outflow``, ``lag``,
+        ``gap_out``, ``hub_share``, ``data_quality``, ...). Route-months none
+        of whose legs is covered are left out. Or ``then`` of them.
+
+    Notes
+    -----
+    Memory follows the route-months built, not the input rows, and nothing
+    here holds it to a budget. With every candidate route (``min_usd`` 0)
+    the wide 10M-row benchmark world's mirror and indicators took 192 s and
+    18.6 GiB (benchmarks/RESULTS.md, 2026-12-07). :func:`tradeflows.detect_routes`
+    leaves out immaterial routes and runs HS chapter by chapter within a
+    memory budget: 58-74 s and 2.7 GiB on that store, scored.
+
+    See Also
+    --------
+    tradeflows.detect_routes : score them.
+    tradeflows.coverage_table : who filed what.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from tradeflows._mirror import mirror
+    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
+    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
+    >>> rows = {"freq": "M", "period": months * 2, "reporter": ["USA"] * 36 + ["MYS"] * 36,
+    ...     "partner": ["MYS"] * 36 + ["CHN"] * 36, "flow": "X", "hs": "847150",
+    ...     "value_usd": grow + [0.8 * g - 7e5 for g in grow], "net_kg": None,
+    ...     "slip_suspect": False}
+    >>> lf = pl.LazyFrame(rows).with_columns(pl.col("net_kg").cast(pl.Float64))
+    >>> r = collect_route_indicators(mirror(lf).collect().lazy(), destinations=["CHN"])
+    >>> # Evidence from the second month of the jump on (a window's largest month is left out).
+    >>> rising = r.filter((pl.col("origin") == "USA") & (pl.col("inflow_rise") > 3)).sort("period")
+    >>> rising.row(0, named=True)["hub"], rising["destination"][0], rising["period"][0]
+    ('MYS', 'CHN', datetime.date(2024, 2, 1))
+    """
+    # What people write (names, "CHN" alone, a year) resolved as a detection
+    # resolves it, and what a user hands in checked: internal callers, whose
+    # pairs come from collect_mirror, call route_indicators.
+    query = Query(destinations=destinations, hubs=hubs, hs=hs, since=since, min_usd=min_usd)
+    _check_months(window, history)
+    if stages.get("series") is None and stages.get("inputs") is None:
+        pairs = mirror_pairs(pairs)
+    return route_indicators(pairs, **query.options(), window=window, history=history, **stages)
+
+
+def route_indicators(
+    pairs: pl.LazyFrame,
+    *,
+    destinations: Iterable[str] | None = None,
+    hubs: Iterable[str] | None = None,
+    hs: Iterable[str] | None = None,
+    since: str | None = None,
+    max_origins: int = 5,
+    min_usd: float = 0.0,
+    window: int = 24,
+    history: int = 12,
+    floor: float | None = None,
+    span: tuple[int, int] | None = None,
+    coverage: pl.LazyFrame | None = None,
+    null: pl.DataFrame | None = None,
+    engine: str | None = None,
+    sample: int | None = None,
+    inputs: RouteInputs | None = None,
+    series: SeriesStages | None = None,
+    then=None,
+    reach: pl.LazyFrame | None = None,
+    control: pl.LazyFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`collect_route_indicators` of pairs from :func:`tradeflows.collect_mirror`
+    and options resolved (:class:`tradeflows.Query`), without checking them again:
+    what a detection and its groups of chapters call.
+
+    Parameters
+    ----------
+    pairs, destinations, hubs, hs, since, min_usd, window, history
+        As :func:`collect_route_indicators`, resolved and checked.
+    max_origins : int
+        Origins per hub and product, by size and by growth.
     floor : float, optional
         A material monthly amount (USD): ``materiality`` reaches 3.5 when a
         route carries that much above its usual level. Default: the median
@@ -635,82 +713,7 @@ def collect_route_indicators(
     Returns
     -------
     DataFrame
-        ``ROUTE_KEY``, ``period``, ``FEATURES``, ``covered``, ``extra_usd`` and
-        the values the reasons quote (``inflow``, ``outflow``, ``lag``,
-        ``gap_out``, ``hub_share``, ``data_quality``, ...). Route-months none
-        of whose legs is covered are left out. Or ``then`` of them.
-
-    Notes
-    -----
-    Memory follows the route-months built, not the input rows, and nothing
-    here holds it to a budget. With every candidate route (``min_usd`` 0)
-    the wide 10M-row benchmark world's mirror and indicators took 192 s and
-    18.6 GiB (benchmarks/RESULTS.md, 2026-12-07). :func:`tradeflows.detect_routes`
-    leaves out immaterial routes and runs HS chapter by chapter within a
-    memory budget: 58-74 s and 2.7 GiB on that store, scored.
-
-    See Also
-    --------
-    tradeflows.detect_routes : score them.
-    tradeflows.coverage_table : who filed what.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> from tradeflows._mirror import mirror
-    >>> months = [dt.date(2022 + k // 12, k % 12 + 1, 1) for k in range(36)]
-    >>> grow = [1e6 * (1 if k < 24 else 6) for k in range(36)]
-    >>> rows = {"freq": "M", "period": months * 2, "reporter": ["USA"] * 36 + ["MYS"] * 36,
-    ...     "partner": ["MYS"] * 36 + ["CHN"] * 36, "flow": "X", "hs": "847150",
-    ...     "value_usd": grow + [0.8 * g - 7e5 for g in grow], "net_kg": None,
-    ...     "slip_suspect": False}
-    >>> lf = pl.LazyFrame(rows).with_columns(pl.col("net_kg").cast(pl.Float64))
-    >>> r = collect_route_indicators(mirror(lf).collect().lazy(), destinations=["CHN"])
-    >>> # Evidence from the second month of the jump on (a window's largest month is left out).
-    >>> rising = r.filter((pl.col("origin") == "USA") & (pl.col("inflow_rise") > 3)).sort("period")
-    >>> rising.row(0, named=True)["hub"], rising["destination"][0], rising["period"][0]
-    ('MYS', 'CHN', datetime.date(2024, 2, 1))
-    """
-    # What people write (names, "CHN" alone, a year) resolved as a detection
-    # resolves it, and what a user hands in checked: internal callers, whose
-    # pairs come from collect_mirror, call route_indicators.
-    query = Query(destinations=destinations, hubs=hubs, hs=hs, since=since, min_usd=min_usd)
-    _check_months(window, history)
-    if series is None and inputs is None:
-        pairs = mirror_pairs(pairs)
-    return route_indicators(
-        pairs, **query.options(), max_origins=max_origins, window=window, history=history,
-        floor=floor, span=span, coverage=coverage, null=null, engine=engine, sample=sample,
-        inputs=inputs, series=series, then=then, reach=reach, control=control,
-    )  # fmt: skip
-
-
-def route_indicators(
-    pairs: pl.LazyFrame,
-    *,
-    destinations: Iterable[str] | None = None,
-    hubs: Iterable[str] | None = None,
-    hs: Iterable[str] | None = None,
-    since: str | None = None,
-    max_origins: int = 5,
-    min_usd: float = 0.0,
-    window: int = 24,
-    history: int = 12,
-    floor: float | None = None,
-    span: tuple[int, int] | None = None,
-    coverage: pl.LazyFrame | None = None,
-    null: pl.DataFrame | None = None,
-    engine: str | None = None,
-    sample: int | None = None,
-    inputs: RouteInputs | None = None,
-    series: SeriesStages | None = None,
-    then=None,
-    reach: pl.LazyFrame | None = None,
-    control: pl.LazyFrame | None = None,
-) -> pl.DataFrame:
-    """:func:`collect_route_indicators` of pairs from :func:`tradeflows.collect_mirror`
-    and options resolved (:class:`tradeflows.Query`), without checking them again:
-    what a detection and its groups of chapters call.
+        As :func:`collect_route_indicators`.
     """
     # Its plans read rows in order: never on the streaming engine (_engine.in_order).
     engine = _engine.in_order(engine)
