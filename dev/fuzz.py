@@ -16,8 +16,9 @@ through the generic reader (``--map``) and the bundled parquet; ``stores``
 changes a value of a store's audit.json, truncates one of its files or
 flips bytes in it; ``evaluate`` garbles labels and flags tables written as
 CSV, as an outside check brings them; ``api`` hands the public functions
-(the mirror, the routes, the detection, the baselines, the corridors, the
-evaluation, the figures) damaged rows, pairs, flags and labels: a column
+(the cleaning, the mirror, the routes, the detection, the baselines, the
+corridors, the evaluation, the report, the figures, ``with_names``)
+damaged rows, pairs, flags and labels: a column
 dropped, retyped or emptied, a cell absurd, the frame lazy, pandas, a dict
 or read back from CSV as text, and each must return or raise
 TradeflowsInputError in one line (about 600 cases in 20 seconds). A case that breaks the rule is
@@ -36,7 +37,9 @@ appended to the store). ``api`` (new that day, seeds 1-28) found: two mirrors
 put together, whose route-months grew until memory ran out; a net weight of
 1e30 kg, which passed the cleaning and overflowed an exact sum in detect;
 pairs and flags with a column of the wrong type, a period of year 0 or a
-missing code, each an error inside polars or plotly.
+missing code, each an error inside polars or plotly; and, once the cleaning,
+the report and ``with_names`` were added (seeds 31-39), rows of text handed
+to ``clean`` and non-frames handed to ``split`` and ``with_names``.
 """
 
 from __future__ import annotations
@@ -342,6 +345,15 @@ def fuzz_api(rng: random.Random, cases: int, out: Path) -> int:
             "naive_baseline": lambda x: tf.naive_baseline(x).collect(),
             "ap_ceiling": lambda x: tf.ap_ceiling(x, truth),
             "reported_lines": lambda x: tf.viz.reported_lines(x, hs=route["hs"]),
+            "Report": lambda x: tf.Report(x).write_html(out / "report.html"),
+            "clean": lambda x: tf.clean.clean(x),
+            "canonical_rows": lambda x: tf.clean.canonical_rows(x).collect(),
+            "split": lambda x: (
+                tf.clean.split(tf.clean.clean(x.lazy()).collect())
+                if isinstance(x, pl.DataFrame | pl.LazyFrame)
+                else tf.clean.split(x)
+            ),
+            "with_names": lambda x: tf.names.with_names(x),
         },
         "pairs": {
             "collect_route_indicators": tf.collect_route_indicators,
@@ -358,6 +370,7 @@ def fuzz_api(rng: random.Random, cases: int, out: Path) -> int:
             "score_heatmap": tf.viz.score_heatmap,
             "route_sankey": tf.viz.route_sankey,
             "route_legs": lambda x: tf.viz.route_legs(x, route),
+            "with_names flags": lambda x: tf.names.with_names(x),
         },
         "labels": {
             "evaluate labels": lambda x: tf.evaluate(flags, x),

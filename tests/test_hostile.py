@@ -1103,3 +1103,30 @@ def test_the_figures_refuse_flags_and_pairs_missing_what_they_draw():
                          "cif_fob": [1.05]})  # fmt: skip
     assert tf.viz.mirror_gap(both).data[0].x == (100.0,)
     assert not tf.viz.mirror_gap(both.with_columns(cif_fob=pl.lit(None, pl.Float64))).data
+
+
+def test_the_cleaning_refuses_rows_of_the_wrong_types_in_one_line():
+    # Rows read back from CSV as text: a cast inside a verb failed before
+    # (dev/fuzz.py api, 2026-12-07); split of what is not marked rows too.
+    import tradeflows as tf
+
+    rows = tf.datasets.toy_trade().collect().with_columns(hs_revision=pl.lit("HS2022"))
+    marked = tf.clean.clean(rows)
+    assert tf.clean.split(marked)[0].height == marked["drop"].is_null().sum()
+    text = rows.with_columns(slip_suspect=pl.col("slip_suspect").cast(pl.String))
+    with pytest.raises(TradeflowsInputError, match="'slip_suspect' is String, expected Boolean"):
+        tf.clean.clean(text)
+    with pytest.raises(
+        TradeflowsInputError, match=re.escape("split reads rows the cleaning marked")
+    ):
+        tf.clean.split(marked.to_pandas())
+
+
+def test_with_names_refuses_what_is_not_a_table_of_codes():
+    from tradeflows.names import with_names
+
+    assert with_names(pl.LazyFrame({"hub": ["KGZ"]}))["hub_name"].item() == "Kyrgyzstan"
+    with pytest.raises(TradeflowsInputError, match="with_names reads a table of codes"):
+        with_names({"hub": ["KGZ"]})
+    with pytest.raises(TradeflowsInputError, match="column 'hs' is Int64: codes are text"):
+        with_names(pl.DataFrame({"hs": [847150]}))

@@ -31,6 +31,7 @@ from tradeflows._schema import (
     FREQS,
     KEY,
     YEARS,
+    casts_to,
     conform,
     plausible_date,
 )
@@ -1229,9 +1230,13 @@ def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RA
     >>> clean(df)["drop"].to_list()
     [None, 'partner_aggregate', 'duplicate_exact']
     """
+    reads = "clean reads rows (tradeflows.scan)"
     if not isinstance(df, (pl.DataFrame, pl.LazyFrame)):
-        table(df, "clean reads rows (tradeflows.scan)")  # refused in one line
+        table(df, reads)  # refused in one line
     lazy = df.lazy() if isinstance(df, pl.DataFrame) else df
+    # Typed as the readers type them: text where a number or a flag is meant
+    # (rows read back from CSV) is refused in one line, not deep inside a verb.
+    lazy = lazy.with_columns(casts_to(lazy.collect_schema(), CANONICAL, reads))
     lf = clean_within_periods(lazy).pipe(flag_unit_slips, slip_ratio)
     if revision is not None:
         lf = lf.pipe(to_revision, revision)
@@ -1322,6 +1327,7 @@ def split(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     >>> kept["partner"].to_list(), dropped["drop"].to_list()
     (['CHN'], ['partner_aggregate'])
     """
+    df = table(df, "split reads rows the cleaning marked (tradeflows.clean.clean)", "drop")
     kept = df.filter(pl.col("drop").is_null()).select(list(CANONICAL))
     dropped = df.filter(pl.col("drop").is_not_null())
     return kept, dropped

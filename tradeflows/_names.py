@@ -30,6 +30,7 @@ from tradeflows._reference import (
     iso3_codes,
     resolve_country_names,
 )
+from tradeflows._tables import table, text_codes
 
 __all__ = [
     "EUROSTAT_CODES",
@@ -469,6 +470,10 @@ def with_names(frame: pl.DataFrame) -> pl.DataFrame:
     >>> named["hub_name"], named["destination_name"], named["hs_description"][:30]
     ('Kyrgyzstan', 'Russia', 'Electronic integrated circuits')
     """
+    reads = "with_names reads a table of codes (a flags table, a ranking)"
+    frame = table(frame, reads)
+    codes = [c for c in ("origin", "hub", "destination", "hs") if c in frame.columns]
+    frame = text_codes(frame, codes, reads)
     names = _display_names()
     out = frame
     for col in ("origin", "hub", "destination"):
