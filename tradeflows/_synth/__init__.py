@@ -87,6 +87,15 @@ def _through_anchors(months: list[dt.date], anchors: dict[dt.date, float]) -> np
     return np.exp(np.interp(x, ax, np.log(list(anchors.values()))))
 
 
+def _check_span(start: object, end: object) -> None:
+    """Refuse a start or an end that is not a month, or a start after the end."""
+    for name, month in (("start", start), ("end", end)):
+        if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+            raise ValueError(f"{name} {month!r}: a month as YYYY-MM (2021-01)")
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+
+
 def make_trade_world(
     out_dir: str | Path,
     *,
@@ -191,11 +200,7 @@ def make_trade_world(
             raise ValueError(
                 f"unknown kind(s) {', '.join(unknown)}: choose from {', '.join(known)}"
             )
-    for name, month in (("start", start), ("end", end)):
-        if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-            raise ValueError(f"{name} {month!r}: a month as YYYY-MM (2021-01)")
-    if start > end:
-        raise ValueError(f"start {start} is after end {end}")
+    _check_span(start, end)
     if preset == "asia_ai_hardware":
         start, end = "2022-01", "2025-06"
     out = Path(out_dir)
