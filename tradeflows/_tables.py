@@ -120,8 +120,10 @@ def flags_table(flags: object, reads: str = f"expected {FLAGS}", *needs: str) ->
     become text, a column of numbers refused; ``period`` becomes dates
     (:func:`read_months`); the scores, evidence and amounts its readers read
     become Float64 and ``flagged`` and ``covered`` booleans, a value that is
-    neither refused. Other columns are left as they are; ``needs`` must be
-    there.
+    neither refused. Any other text column but the names and reasons
+    (``_FLAG_TEXT``) becomes booleans or numbers where every value reads as
+    one (a route's legs and features, as detect wrote them), and is left as
+    text otherwise. ``needs`` must be there.
 
     Parameters
     ----------
