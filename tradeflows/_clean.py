@@ -30,12 +30,10 @@ from tradeflows._schema import (
     FLOWS,
     FREQS,
     KEY,
-    YEARS,
     casts_to,
     conform,
-    plausible_date,
 )
-from tradeflows._tables import table
+from tradeflows._tables import refuse_bad_periods, table
 
 __all__ = [
     "AMOUNTS",
@@ -54,7 +52,6 @@ __all__ = [
     "mark_invalid",
     "merge_breakdowns",
     "merge_duplicates",
-    "refuse_bad_periods",
     "refuse_bad_rows",
     "resolve_flows",
     "split",
@@ -367,29 +364,6 @@ value or quantity is negative, not finite, or above USD 10 trillion (1e14 kg or 
             f"{INPUT_ERRORS['bad_amount']} (tradeflows.clean.clean drops such rows)"
         )
     refuse_bad_periods(rows, where)
-
-
-def refuse_bad_periods(rows: pl.LazyFrame, where: str) -> None:
-    """Raise where a row of ``rows`` has no period or one outside :data:`YEARS`
-    (canonical rows, the mirror's pairs), naming the first.
-
-    Examples
-    --------
-    >>> refuse_bad_periods(pl.LazyFrame({"period": [None]}, schema={"period": pl.Date}), "pairs")
-    Traceback (most recent call last):
-    ...
-    tradeflows._errors.TradeflowsInputError: pairs: row 0 (from 0) holds no period: periods run from 1900 to 2100
-    """
-    period = pl.col("period")
-    odd = rows.select(period, year=period.dt.year()).with_row_index("_row")
-    odd = engine.collect(odd.filter(plausible_date(period).is_null()).head(1), "cpu")
-    if odd.height:
-        year = odd["year"].item()
-        held = "no period" if year is None else f"a period of year {year}"
-        raise TradeflowsInputError(
-            f"{where}: row {odd['_row'].item()} (from 0) holds {held}: "
-            f"periods run from {YEARS[0]} to {YEARS[1]}"
-        )
 
 
 @_verb

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from tradeflows import _engine
 from tradeflows._errors import TradeflowsInputError
-from tradeflows._schema import plausible_date
+from tradeflows._schema import YEARS, plausible_date
 
 __all__ = [
     "FLAGS",
@@ -25,6 +26,8 @@ __all__ = [
     "flags_table",
     "labels_table",
     "read_months",
+    "refuse_bad_periods",
+    "refuse_missing_codes",
     "table",
     "text_codes",
 ]
@@ -110,6 +113,45 @@ def text_codes(df: pl.DataFrame, columns: Iterable[str], where: str) -> pl.DataF
     return df
 
 
+def refuse_missing_codes(df: pl.DataFrame, columns: Iterable[str], where: str) -> None:
+    """Raise, naming the first row, where one of the code ``columns`` ``df`` has is null.
+
+    Examples
+    --------
+    >>> refuse_missing_codes(pl.DataFrame({"hs": ["8471", None]}), ["hub", "hs"], "flags")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: flags: row 1 (from 0) has no hs
+    """
+    for code in columns:
+        if code in df.columns and df[code].null_count():
+            row = df[code].is_null().arg_true()[0]
+            raise TradeflowsInputError(f"{where}: row {row} (from 0) has no {code}")
+
+
+def refuse_bad_periods(rows: pl.LazyFrame, where: str) -> None:
+    """Raise where a row of ``rows`` has no period or one outside :data:`YEARS`
+    (canonical rows, the mirror's pairs, a flags table), naming the first.
+
+    Examples
+    --------
+    >>> refuse_bad_periods(pl.LazyFrame({"period": [None]}, schema={"period": pl.Date}), "pairs")
+    Traceback (most recent call last):
+    ...
+    tradeflows._errors.TradeflowsInputError: pairs: row 0 (from 0) holds no period: periods run from 1900 to 2100
+    """
+    period = pl.col("period")
+    odd = rows.select(period, year=period.dt.year()).with_row_index("_row")
+    odd = _engine.collect(odd.filter(plausible_date(period).is_null()).head(1), "cpu")
+    if odd.height:
+        year = odd["year"].item()
+        held = "no period" if year is None else f"a period of year {year}"
+        raise TradeflowsInputError(
+            f"{where}: row {odd['_row'].item()} (from 0) holds {held}: "
+            f"periods run from {YEARS[0]} to {YEARS[1]}"
+        )
+
+
 def flags_table(flags: object, reads: str = f"expected {FLAGS}", *needs: str) -> pl.DataFrame:
     """A flags table as the functions that read one read it, or one line saying what is wrong.
 
@@ -156,20 +198,12 @@ def flags_table(flags: object, reads: str = f"expected {FLAGS}", *needs: str) ->
     """
     df = table(flags, reads, *needs)
     df = text_codes(df, [c for c in _FLAG_CODES if c in df.columns], reads)
-    for code in ("hub", "destination", "hs"):  # a route's own codes ("" origin: all origins)
-        if code in df.columns and df[code].null_count():
-            row = df[code].is_null().arg_true()[0]
-            raise TradeflowsInputError(f"{reads}: row {row} (from 0) has no {code}")
+    refuse_missing_codes(df, ("hub", "destination", "hs"), reads)  # "" origin: all origins
     if "period" in df.columns:
         df = df.with_columns(period=read_months(df["period"], reads))
-        # detect gives every route-month its month, one of YEARS (year 0 would
-        # stop a figure where it names the month)
-        odd = df.select(plausible_date(pl.col("period")).is_null()).to_series()
-        if odd.any():
-            row = odd.arg_true()[0]
-            year = df["period"].dt.year()[row]
-            held = "no period" if year is None else f"a period of year {year}"
-            raise TradeflowsInputError(f"{reads}: row {row} (from 0) holds {held}")
+        # detect gives every route-month its month (year 0 would stop a
+        # figure where it names the month)
+        refuse_bad_periods(df.lazy(), reads)
     numbers = [c for c in _FLAG_NUMBERS if c in df.columns]
     booleans = [c for c in _FLAG_BOOLEANS if c in df.columns]
     df = df.with_columns(

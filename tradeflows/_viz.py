@@ -26,13 +26,20 @@ from importlib.resources import files
 
 import polars as pl
 
-from tradeflows._clean import refuse_bad_periods, refuse_bad_rows
+from tradeflows._clean import refuse_bad_rows
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._expr import fixed_order_sum, sound_months, usd_text
 from tradeflows._names import hs_description, hs_label
 from tradeflows._reference import countries, policy_dates
 from tradeflows._schema import MIRROR_SCHEMA, casts_to, conform
-from tradeflows._tables import FLAGS, flags_table, read_months, table
+from tradeflows._tables import (
+    FLAGS,
+    flags_table,
+    read_months,
+    refuse_bad_periods,
+    refuse_missing_codes,
+    table,
+)
 
 __all__ = [
     "COLOURS",
@@ -86,10 +93,7 @@ def _pairs_frame(pairs, reads: str, *needs: str) -> pl.DataFrame:
     df = df.with_columns(casts_to(df.schema, MIRROR_SCHEMA, reads))
     if "period" in df.columns:
         refuse_bad_periods(df.lazy(), reads)
-    for code in ("exporter", "importer", "hs"):
-        if code in df.columns and df[code].null_count():
-            row = df[code].is_null().arg_true()[0]
-            raise TradeflowsInputError(f"{reads}: row {row} (from 0) has no {code}")
+    refuse_missing_codes(df, ("exporter", "importer", "hs"), reads)
     return df
 
 

@@ -45,7 +45,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
-from tradeflows._clean import INPUT_ERRORS, MAX_QUANTITY, MAX_VALUE_USD, refuse_bad_periods
+from tradeflows._clean import INPUT_ERRORS, MAX_QUANTITY, MAX_VALUE_USD
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._query import Query
 from tradeflows._reference import destinations_of_concern
@@ -77,6 +77,7 @@ from tradeflows._routes.series import (
     series_rows,
 )
 from tradeflows._schema import MIRROR_SCHEMA, casts_to
+from tradeflows._tables import refuse_bad_periods
 
 __all__ = [
     "FEATURES",
