@@ -37,6 +37,7 @@ from tradeflows._tables import refuse_bad_periods, table
 
 __all__ = [
     "AMOUNTS",
+    "AMOUNT_LIMITS",
     "INPUT_ERRORS",
     "MAX_QUANTITY",
     "MAX_VALUE_USD",
@@ -271,13 +272,15 @@ def _hs_known() -> pl.Expr:
     return (hs == "TOTAL") | (chapter_ok & (old | exact | chapter.is_in(special)))
 
 
-#: The amounts a row carries: what :func:`bad_amount` reads.
-AMOUNTS = ("value_usd", "net_kg", "qty")
+#: The amounts a row carries and the largest each may be: what :func:`bad_amount` reads.
+AMOUNT_LIMITS = {"value_usd": MAX_VALUE_USD, "net_kg": MAX_QUANTITY, "qty": MAX_QUANTITY}
+AMOUNTS = tuple(AMOUNT_LIMITS)
 
 
-def bad_amount() -> pl.Expr:
-    """A value or quantity that is NaN, infinite, negative, or above :data:`MAX_VALUE_USD`
-    (a value) or :data:`MAX_QUANTITY` (a quantity).
+def bad_amount(limits: Mapping[str, float] = AMOUNT_LIMITS) -> pl.Expr:
+    """An amount that is NaN, infinite, negative, or above its limit: a row's value above
+    :data:`MAX_VALUE_USD`, a quantity above :data:`MAX_QUANTITY` (:data:`AMOUNT_LIMITS`),
+    or the amounts of another table and theirs (``limits``: the mirror's pairs).
 
     What the cleaning drops (``bad_amount``), and what a store may therefore
     not hold (:func:`tradeflows._store.scan_store` checks).
@@ -289,12 +292,9 @@ def bad_amount() -> pl.Expr:
     >>> df.select(bad_amount())["value_usd"].to_list()
     [False, True, True]
     """
-    value = pl.col("value_usd")
-    bad = value.is_nan() | (value < 0) | (value > MAX_VALUE_USD)  # inf > MAX, -inf < 0
-    for col in AMOUNTS[1:]:  # the quantities
-        q = pl.col(col)
-        bad = bad | q.is_nan() | (q < 0) | (q > MAX_QUANTITY)  # inf > MAX, -inf < 0
-    return bad.fill_null(False)
+    # inf is above any limit, -inf below 0
+    bad = [pl.col(c).is_nan() | (pl.col(c) < 0) | (pl.col(c) > top) for c, top in limits.items()]
+    return pl.any_horizontal(bad).fill_null(False)
 
 
 def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:

@@ -45,7 +45,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
-from tradeflows._clean import INPUT_ERRORS, MAX_QUANTITY, MAX_VALUE_USD
+from tradeflows._clean import INPUT_ERRORS, MAX_QUANTITY, MAX_VALUE_USD, bad_amount
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._query import Query
 from tradeflows._reference import destinations_of_concern
@@ -447,23 +447,22 @@ def series_null_counts(series: SeriesStages, engine: str | None = None) -> pl.Da
 PAIR_COLUMNS = tuple(MIRROR_SCHEMA)
 
 
-#: The pairs' amounts: one the cleaning drops (infinite, negative, too large)
-#: stops an exact sum deep inside.
-_PAIR_AMOUNTS = ("value_x", "value_rx", "value_m", "kg_x", "kg_m")
+#: The pairs' amounts and their limits: one the cleaning drops (infinite,
+#: negative, too large) stops an exact sum deep inside.
+_PAIR_LIMITS = {"value_x": MAX_VALUE_USD, "value_rx": MAX_VALUE_USD, "value_m": MAX_VALUE_USD,
+                "kg_x": MAX_QUANTITY, "kg_m": MAX_QUANTITY}  # fmt: skip
 
 
 def _refuse_bad_amounts(pairs: pl.LazyFrame) -> None:
     """Raise, naming the first, where the pairs hold an amount the cleaning drops."""
-    top = {c: MAX_QUANTITY if c.startswith("kg") else MAX_VALUE_USD for c in _PAIR_AMOUNTS}
-    odd = [pl.col(c).is_nan() | (pl.col(c) < 0) | (pl.col(c) > top[c]) for c in _PAIR_AMOUNTS]
-    found = pairs.select(_PAIR_AMOUNTS).with_row_index("_row")
-    found = _engine.collect(found.filter(pl.any_horizontal(odd).fill_null(False)).head(1), "cpu")
+    found = pairs.select(*_PAIR_LIMITS).with_row_index("_row").filter(bad_amount(_PAIR_LIMITS))
+    found = _engine.collect(found.head(1), "cpu")
     if found.height:
         row = found.row(0, named=True)
         shown = ", ".join(
             f"{c} {row[c]:g}"
-            for c in _PAIR_AMOUNTS
-            if row[c] is not None and not 0 <= row[c] <= top[c]
+            for c, top in _PAIR_LIMITS.items()
+            if row[c] is not None and not 0 <= row[c] <= top
         )
         raise TradeflowsInputError(
             f"pairs: row {row['_row']} (from 0) holds {shown}: {INPUT_ERRORS['bad_amount']}"
