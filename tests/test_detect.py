@@ -198,7 +198,7 @@ def test_a_mirror_given_is_not_computed_again(world, flags, monkeypatch):
 
     pairs = collect_mirror(world[1])
     calls = []
-    monkeypatch.setattr(_flags, "collect_mirror", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(_flags, "mirror_rows", lambda *a, **k: calls.append(a))
     assert_frame_equal(detect_routes(world[1], pairs=pairs), flags)
     assert calls == []
     with pytest.raises(ValueError, match="chapter by chapter"):

@@ -332,7 +332,7 @@ def test_too_many_rows_to_pair_at_once_reads_the_context_chapter_by_chapter(stor
             mp.setattr(
                 "tradeflows._mirror.CONTEXT_ROWS", rows // 5
             )  # several groups for the context
-            for name in ("collect_context", "collect_mirror"):  # the whole pairing: not called
+            for name in ("collect_context", "mirror_rows"):  # the whole pairing: not called
                 mp.setattr(_flags, name, lambda *a, **k: pytest.fail("paired all rows at once"))
             tight = detect_routes(
                 store, detector=detector(), memory=rows * BYTES_PER_STORE_ROW // 2

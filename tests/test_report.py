@@ -203,7 +203,7 @@ def test_report_chapter_by_chapter_is_the_same_report(world, report, tmp_path):
 def test_a_store_too_large_to_pair_at_once_gives_the_same_report(world, report, tmp_path):
     """Over the memory budget by its rows alone, the report goes chapter by chapter by
     itself (no whole-store pairing, no whole store in memory) to the same page."""
-    from tradeflows._mirror import collect_mirror as real_mirror
+    from tradeflows._mirror import mirror_rows as real_mirror
     from tradeflows._store import ingest, scan_store
     from tradeflows.detect._budget import BYTES_PER_STORE_ROW
 
@@ -218,7 +218,7 @@ def test_a_store_too_large_to_pair_at_once_gives_the_same_report(world, report, 
 
     out = tmp_path / "tight.html"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("tradeflows._mirror.collect_mirror", only_chapters)
+        mp.setattr("tradeflows._mirror.mirror_rows", only_chapters)
         build_report([store], out, config=CONFIG, built="2026-01-01 00:00 UTC",
                      memory=rows * BYTES_PER_STORE_ROW // 2)  # fmt: skip
     assert wholes == [False]  # the drill-downs' chapters only
@@ -229,14 +229,14 @@ def test_one_mirror_serves_the_detection_and_the_figures(world, monkeypatch, tmp
     from tradeflows.detect import _flags
 
     module = importlib.import_module("tradeflows._mirror")  # the package's `mirror` is the function
-    real, calls = module.collect_mirror, []
+    real, calls = module.mirror_rows, []
 
     def counted(*args, **kwargs):
         calls.append(kwargs.get("chapters"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "collect_mirror", counted)
-    monkeypatch.setattr(_flags, "collect_mirror", counted)
+    monkeypatch.setattr(module, "mirror_rows", counted)
+    monkeypatch.setattr(_flags, "mirror_rows", counted)
     build_report([world / "comtrade"], tmp_path / "r.html", config=CONFIG)
     assert calls == [None]
 

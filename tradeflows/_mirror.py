@@ -63,6 +63,7 @@ __all__ = [
     "collect_mirror",
     "mirror",
     "mirror_context",
+    "mirror_rows",
     "pair_reports",
     "reporter_reliability",
 ]
@@ -752,7 +753,36 @@ def collect_mirror(
     """
     chapters = None if chapters is None else chapter_parts(chapters)
     lf = canonical_rows(lf)  # rows a reader or the cleaning marked: those a store keeps
-    refuse_bad_rows(lf)  # rows of one's own are not cleaned (a store's were checked, again)
+    refuse_bad_rows(lf)  # rows of one's own are not cleaned
+    return mirror_rows(lf, engine, chapters=chapters, context=context)
+
+
+def mirror_rows(
+    lf: pl.LazyFrame,
+    engine: str | None = None,
+    *,
+    chapters: list[str] | None = None,
+    context: tuple[dict, pl.LazyFrame] | None = None,
+) -> pl.DataFrame:
+    """:func:`collect_mirror` of rows already read and checked (a detection's:
+    :func:`tradeflows.detect._flags.load_canonical` checked them), not checked again.
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows, checked.
+    engine : str, optional
+        Where the plans run.
+    chapters : list of str, optional
+        :func:`chapter_parts` of the chapters asked for.
+    context : tuple, optional
+        As :func:`collect_mirror`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`collect_mirror`.
+    """
     if context is None and chapters is not None:
         # Some chapters of all the data: the context read chapter by chapter,
         # keeping those chapters' pairs whole (nothing pairs all rows at once).

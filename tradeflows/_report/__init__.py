@@ -843,7 +843,7 @@ class Report:
         memory: str | float | None = None,
     ) -> None:
         from tradeflows._engine import collect, memory_budget, streamed
-        from tradeflows._mirror import collect_mirror
+        from tradeflows._mirror import mirror_rows
         from tradeflows._routes import coverage_table
         from tradeflows._store import open_sources
         from tradeflows.detect._budget import too_many_rows
@@ -874,7 +874,7 @@ class Report:
                                        memory=memory)  # fmt: skip
         else:  # the mirror, computed once, serves the detection and the figures
             with step("pairing the two reports of each flow"):
-                pairs = collect_mirror(lf, engine)
+                pairs = mirror_rows(lf, engine)  # lf checked where it was read
             self.flags = detect_routes(lf, query=self.query, engine=engine, pairs=pairs,
                                        memory=memory)  # fmt: skip
         self.corridors = corridors(self.flags)  # ranked once, for every part below
@@ -887,7 +887,7 @@ class Report:
         if partition:
             drilled = self.summary["routes"][: self.config["report"]["drilldowns"]]
             chapters = sorted({r["route"][3][:2] for r in drilled})
-            pairs = collect_mirror(lf, engine, chapters=chapters)
+            pairs = mirror_rows(lf, engine, chapters=chapters)
         with step("figures"):
             # A pass over every row: streamed (benchmarks/RESULTS.md, issue 27).
             coverage = collect(coverage_table(lf), streamed(engine)).sort(

@@ -16,7 +16,7 @@ from tradeflows import _engine
 from tradeflows._clean import canonical_rows, refuse_bad_rows
 from tradeflows._expr import number_text, usd_text
 from tradeflows._log import logger, step
-from tradeflows._mirror import collect_context, collect_mirror
+from tradeflows._mirror import collect_context, mirror_rows
 from tradeflows._names import NAME_COLUMNS, with_names
 from tradeflows._query import Query
 from tradeflows._routes import (
@@ -531,7 +531,7 @@ def route_features(
         if pairs is None:
             with step("pairing the two reports of each flow"):
                 context = collect_context(lf, engine)
-                pairs = collect_mirror(lf, engine, context=context)
+                pairs = mirror_rows(lf, engine, context=context)  # lf checked above
         grouped, inputs = _over_budget(pairs, query, engine, budget)
     # A fixed row order: a detector may depend on the rows' order, and the
     # engines (cpu, streaming, gpu) return rows in different orders.
