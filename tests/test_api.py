@@ -281,7 +281,7 @@ def test_reading_a_store_leaves_pyarrow_unimported(tmp_path):
     assert out.stdout.split() == ["1", "False"]
 
 
-def test_importing_tradeflows_first_gives_polars_allocator_two_seconds_of_decay():
+def test_importing_tradeflows_first_gives_polars_allocator_two_seconds_of_decay_and_no_oversize_arena():
     # Set before polars loads, read by its jemalloc after polars' own options
     # (the later value wins); a decay of the user's, or polars loaded first,
     # leave the allocator as it is. polars' options inherited from a parent
@@ -294,10 +294,14 @@ def test_importing_tradeflows_first_gives_polars_allocator_two_seconds_of_decay(
 
     def conf(code: str, **env: str) -> str:
         clean_env = {k: v for k, v in os.environ.items() if k != VARIABLE} | env
-        code += f"; import os; print(os.environ[{VARIABLE!r}])"
+        # Allocate, so that jemalloc reads its options (an unknown one is a line on stderr).
+        code += (
+            f"; import os, polars; polars.Series(range(9)).sum(); print(os.environ[{VARIABLE!r}])"
+        )
         run = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=clean_env
         )
+        assert "jemalloc" not in run.stderr, run.stderr
         return run.stdout.strip()
 
     (own,) = [own for own in POLARS_OWN if conf("import tradeflows") == f"{own},{DECAY}"]

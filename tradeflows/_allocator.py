@@ -11,7 +11,20 @@ seconds of decay took 79 to 83 s (40 s of it in the kernel) against 84 to
 105 s (46 to 75 s), its peak 1% to 4% higher (``benchmarks/RESULTS.md``,
 issue 27).
 
-:func:`keep_freed_memory` adds two seconds of decay to what polars sets. It
+jemalloc hands back at once, whatever the decay, an allocation above its
+``oversize_threshold`` (8 MiB: a column of more than a million numbers, or
+of 524,288 texts), which it keeps in an arena of its own whose decay is 0.
+Ingest and detect allocate such columns by the hundred: each is faulted in
+afresh. Without that arena (``oversize_threshold:0``) they are kept as the
+others are. The kernel's share falls more than the time (2026-12-07, three
+and two runs each): the 1.5M-row ingest 2.99 s against 3.15 s, 1.53 s in the
+kernel against 1.87 s, its peak 1.36 GB against 1.52; detect on the wide
+10M-row world 43.7-45.3 s against 45.4-46.2 s, 10.5 s in the kernel against
+11.9 s, at the same peak; the 52M-row ingest 77.3-78.6 s against 78.3-83.3 s,
+at the same peak (``benchmarks/RESULTS.md``, issue 27).
+
+:func:`keep_freed_memory` adds two seconds of decay, and no oversize arena,
+to what polars sets. It
 runs when this module is imported, first of all :mod:`tradeflows`. It does
 nothing where polars was imported first (jemalloc has read its options), or
 where ``_RJEM_MALLOC_CONF`` already names a decay: the user's choice is kept
@@ -26,7 +39,7 @@ import os
 import sys
 
 #: What jemalloc reads after polars' options (the later value of an option wins).
-DECAY = "dirty_decay_ms:2000,muzzy_decay_ms:2000"
+DECAY = "dirty_decay_ms:2000,muzzy_decay_ms:2000,oversize_threshold:0"
 
 #: The environment variable polars' jemalloc reads at load.
 VARIABLE = "_RJEM_MALLOC_CONF"
@@ -38,7 +51,8 @@ POLARS_OWN = ("dirty_decay_ms:500,muzzy_decay_ms:1000", "dirty_decay_ms:500,muzz
 
 
 def keep_freed_memory() -> bool:
-    """Give polars' allocator two seconds of decay, unless polars is loaded or the user chose one.
+    """Give polars' allocator two seconds of decay and no oversize arena, unless polars is
+    loaded or the user chose a decay.
 
     Returns
     -------

@@ -371,15 +371,20 @@ def _source_names(files: list[Path]) -> list[str]:
     return [shown_name(str(f)) for f in files]
 
 
-#: A Comtrade CSV file larger than this is read in batches of ``BATCH_ROWS`` rows
-#: (on the CPU): memory then holds a batch at a time, not the file (one file of
-#: 10M rows peaked at 4.3 GiB read whole), and a file of 12M rows is read in
-#: 2.2 s instead of 8.6 s, with no whole-file frame to allocate and copy. Files
-#: of 0.4-0.5 GB (2.5-3M rows) are read faster so too: ingest of the 11.9M-row
-#: world 13.0 s against 13.8 s read whole, of the wide 10M-row world 11.7 s
-#: against 12.5 s; in batches of 2M rows, 14.4 s: smaller batches pay. A file
-#: of 87 MB (530k rows) takes the same time either way; smaller ones are read
-#: whole, in one plan (benchmarks/RESULTS.md, issue 27).
+#: A Comtrade CSV file larger than this, or of more rows than ``BATCH_ROWS``
+#: (about: :meth:`PreparedText.rows_about`), is read in batches of
+#: ``BATCH_ROWS`` rows (on the CPU): memory then holds a batch at a time, not
+#: the file (one file of 10M rows peaked at 4.3 GiB read whole), and a file of
+#: 12M rows is read in 2.2 s instead of 8.6 s, with no whole-file frame to
+#: allocate and copy. Files of 0.4-0.5 GB (2.5-3M rows) are read faster so
+#: too: ingest of the 11.9M-row world 13.0 s against 13.8 s read whole, of the
+#: wide 10M-row world 11.7 s against 12.5 s; in batches of 2M rows, 14.4 s:
+#: smaller batches pay. Below that size the count of rows decides: four
+#: files of 86 MB (534k rows each) took 2.78 s in batches of 500k rows against
+#: 3.05 s read whole (medians of five, 2026-12-07); of 79 MB (470k rows) 2.51
+#: s in batches of 250k against 2.49 s; of 64 MB (380k rows) 2.32 s against
+#: 2.19 s. Smaller files are read whole, in one plan (benchmarks/RESULTS.md,
+#: issue 27).
 BATCH_BYTES = 2**27
 BATCH_ROWS = 500_000
 #: Whether this polars raises in the caller an error met in a batch
@@ -391,13 +396,9 @@ BATCHES = _engine.polars_version() >= (1, 44)
 
 def _in_batches(path: Path, fmt: str, size: int, engine: str) -> bool:
     """Whether a file is read in batches (:func:`_read_batches`)."""
-    return (
-        BATCHES
-        and fmt == "comtrade"
-        and size > BATCH_BYTES
-        and engine != "gpu"
-        and not is_parquet(path)
-    )
+    if not BATCHES or fmt != "comtrade" or engine == "gpu" or is_parquet(path):
+        return False
+    return size > BATCH_BYTES or prepare_text(path, validate=False).rows_about() > BATCH_ROWS
 
 
 def _read_batches(

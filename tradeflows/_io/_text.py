@@ -89,6 +89,24 @@ class PreparedText:
     header: str
     delimiter: str
     latin1_bytes: int
+    #: The mean length in bytes of the lines under the header, in the first
+    #: 64 KiB (0.0 where no whole line follows the header): with the text's
+    #: size, about how many rows it holds (:meth:`rows_about`).
+    line_bytes: float = 0.0
+
+    def rows_about(self) -> int:
+        """About how many rows the text holds: its size over :attr:`line_bytes`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+        >>> _ = p.write_text("period,value\\n" + "202301,1000\\n" * 500)
+        >>> prepare_text(p).rows_about()
+        501
+        """
+        size = self.path.stat().st_size
+        return round(size / self.line_bytes) if self.line_bytes else 1
 
 
 def file_identity(path: Path) -> tuple[str, int, int]:
@@ -322,4 +340,13 @@ def _prepare(identity: tuple[str, int, int], shown: str, validate: bool) -> Prep
     if not first or not first[0].strip():
         raise TradeflowsInputError(f"{path}: no header on line 1")
     header = first[0]
-    return PreparedText(text_path, path, header, _sniff_delimiter(header, path), latin1)
+    return PreparedText(
+        text_path, path, header, _sniff_delimiter(header, path), latin1, _line_bytes(head)
+    )
+
+
+def _line_bytes(head: bytes) -> float:
+    """The mean length of the whole lines under the first line of ``head`` (0.0: none)."""
+    start, end = head.find(b"\n") + 1, head.rfind(b"\n") + 1
+    lines = head.count(b"\n", start, end)
+    return (end - start) / lines if lines else 0.0
