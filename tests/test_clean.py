@@ -126,6 +126,27 @@ def test_breakdowns_summed_into_the_first_live_row_of_each_interleaved_group():
     assert out["chg_summed_mot"].to_list() == [False, True, True, False, False]
 
 
+def test_a_flow_of_one_breakdown_row_is_its_own_total():
+    # As in a Comext bulk file, where every row names its statistical regime:
+    # a flow of one live row keeps its value and loses its breakdown code, a
+    # dropped one is left as it is, and a flow of two rows is summed.
+    df = canonical_frame(
+        partner=["USA", "SGP", "DEU", "FRA", "FRA"],
+        customs=["1", "2", "1", "1", "2"],
+        value_usd=[1.0, 2.0, 3.0, 4.0, 8.0],
+        drop=[None, "not_goods", None, None, None],
+    )
+    out = merge_breakdowns(df)
+    assert out.select("partner", "value_usd", "customs", "drop").rows() == [
+        ("USA", 1.0, None, None),
+        ("SGP", 2.0, "2", "not_goods"),
+        ("DEU", 3.0, None, None),
+        ("FRA", 12.0, None, None),
+        ("FRA", 8.0, "2", "summed_into_total"),
+    ]
+    assert out["chg_summed_customs"].to_list() == [False, False, False, True, False]
+
+
 def test_customs_breakdown_beside_total():
     out = merge_breakdowns(canonical_frame(customs=[None, "C01", "C02"], value_usd=[5.0, 2.0, 3.0]))
     assert out["drop"].to_list() == [None, "customs_breakdown", "customs_breakdown"]

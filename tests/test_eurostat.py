@@ -118,6 +118,28 @@ def _bulk(tmp_path, compress: bool):
     return archive
 
 
+def test_comext_bulk_file_read_into_memory_reads_as_the_lazy_scan(tmp_path):
+    """The fast path (ingest's) reads each code once per distinct value: the same rows,
+    bad codes, confidential products and an annual period included."""
+    odd = [
+        _bulk_row("EL", "QU", "84713000", 2, 1, 202403, 70, 1),  # Greece; a group
+        _bulk_row("DE", "ZZ", "84713000", 2, 1, 202403, 70, 1),  # unknown partner
+        _bulk_row("DE", "CN", "8471X000", 1, 1, 202403, 70, 1),  # confidential
+        _bulk_row("DE", "CN", "84713000", 1, 1, 202452, 900, 9),  # the year
+        _bulk_row("DE", "CN", "84713000", 1, 1, 202413, 70, 1),  # no such month
+        _bulk_row("DE", "CN", "84713000", 3, 1, 202403, 70, 1),  # no such flow
+    ]
+    rows = [r.replace(",1000000,", f",{1000 + i},") for i in range(40) for r in BULK_ROWS]
+    path = tmp_path / "full202403.dat"
+    path.write_text("\n".join([BULK_HEADER, *rows, *odd]) + "\n", encoding="utf-8")
+    fast = scan(path, fast=True).collect()
+    assert fast.height == len(rows) + len(odd)
+    assert fast.equals(scan(path).collect())
+    assert {"GRC", "AGG", None} <= set(fast["partner"]) | set(fast["reporter"])
+    assert {"confidential", None} <= set(fast["drop"])
+    assert fast.filter(pl.col("freq") == "A").height == 1 and fast["period"].null_count() == 1
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["dat", "7z"])
 def test_comext_bulk_file_as_eurostat_ships_it(tmp_path, compress):
     path = _bulk(tmp_path, compress)

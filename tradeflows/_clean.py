@@ -561,7 +561,7 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
     """
     sums = ("value_usd", "net_kg", "qty")
 
-    def merge(cur: pl.LazyFrame) -> pl.LazyFrame:
+    def merge_groups(cur: pl.LazyFrame) -> pl.LazyFrame:
         # ``cur`` holds the row numbers ``_i`` of :func:`_within`, in order.
         for dim in _BREAKDOWNS:
             # Each group is named by its first row's number, so that the
@@ -587,6 +587,21 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
                 pl.when(first).then(None).otherwise(pl.col(dim)).alias(dim)
             )
         return cur.drop("_g", "_first", "_n")
+
+    def merge(cur: pl.LazyFrame) -> pl.LazyFrame:
+        # A flow of one row is its own total: a live row's breakdown codes
+        # are cleared and nothing else changes, as the windows of
+        # ``merge_groups`` would do. Those run on the flows of several rows
+        # only: in a Comext bulk file every row names its statistical regime,
+        # and one flow in a few hundred has more than one (1M rows: 0.3 s
+        # against 2.5 s; benchmarks/RESULTS.md, issue 27).
+        cur = cur.with_columns(_several=pl.struct(*KEY).is_duplicated()).cache()
+        alone = cur.filter(~pl.col("_several")).with_columns(
+            pl.when(_live()).then(None).otherwise(pl.col(d)).alias(d) for d in _BREAKDOWNS
+        )
+        several = merge_groups(cur.filter(pl.col("_several")))
+        merged = pl.concat([several, alone], how="diagonal_relaxed").drop("_several")
+        return merged.with_columns(pl.col("^chg_.*$").fill_null(False))
 
     return _within(lf, _breakdown_row(), KEY, merge, ["drop", *sums, *_BREAKDOWNS])
 

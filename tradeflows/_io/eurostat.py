@@ -26,6 +26,7 @@ import polars as pl
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._io._common import (
     HeaderKeys,
+    PerValue,
     clean_str,
     date_from_ym,
     eur_to_usd,
@@ -34,6 +35,7 @@ from tradeflows._io._common import (
     hs_revision_from_year,
     iso3_from_name,
     number,
+    number_in,
     pick,
     require,
 )
@@ -132,6 +134,9 @@ def _euro_rows(
     own ``columns``."""
     if "row" not in lf.collect_schema().names():
         lf = lf.with_row_index("row", offset=2)
+    # The period read once (a stage of its own): three columns derive from it.
+    lf = lf.with_columns(_period=period, _freq=freq)
+    period, freq = pl.col("_period"), pl.col("_freq")
     return finish(
         lf.select(
             period=period,
@@ -567,7 +572,9 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     )  # fmt: skip
 
 
-def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
+def scan_comext_bulk(
+    lf: pl.LazyFrame, source: str, path: object = None, *, in_memory: bool = False
+) -> pl.LazyFrame:
     """Translate a Comext bulk file (the monthly ``full`` files) to canonical columns.
 
     Declarants and partners by Eurostat's two-letter codes, CN8 products,
@@ -586,6 +593,11 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
         The name its rows carry (``source``).
     path : object, optional
         The file, for error messages.
+    in_memory : bool
+        Read the columns used into memory first, and read each code (the
+        declarant, the partner, the product, the flow, the regime, the
+        period) once per distinct value (:class:`PerValue`): a bulk file
+        holds millions of rows of a few thousand codes and one period.
 
     Returns
     -------
@@ -616,19 +628,25 @@ def scan_comext_bulk(lf: pl.LazyFrame, source: str, path: object = None) -> pl.L
     flow_col = require(keys, path, "flow", "flow")
     kg_col = pick(keys, "quantityinkg", "quantitykg")
     regime_col = pick(keys, "statregime", "statprocedure")
+    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    df = None
+    if in_memory:
+        used = [*raw, flow_col, *(c for c in (kg_col, regime_col) if c)]
+        df = lf.with_row_index("row", offset=2).select("row", *dict.fromkeys(used)).collect()
+        lf = df.lazy()
+    per_value = PerValue(df)
     period, freq = _eurostat_period(clean_str(period_col))
     product = clean_str(product_col).str.to_uppercase()
-    secret = product.str.contains(r"[SX]") & (product != "TOTAL")
-    lf = lf.with_columns(_hs=product)
-    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    secret = per_value(product.str.contains(r"[SX]") & (product != "TOTAL"))
     return _euro_rows(
-        lf, source, raw, period=period, freq=freq, eur=number(value_col),
-        reporter=eurostat_country(clean_str(reporter_col)),
-        partner=eurostat_country(clean_str(partner_col)),
-        flow=_flow_code(flow_col),
-        raw_flow=clean_str(flow_col),
-        hs=pl.when(secret).then(pl.lit("TOTAL")).otherwise(hs_code("_hs")),
-        net_kg=number(kg_col) if kg_col else pl.lit(None, pl.Float64),
-        customs=clean_str(regime_col) if regime_col else pl.lit(None, pl.String),
+        lf, source, raw, period=per_value(period), freq=per_value(freq),
+        eur=number_in(df, value_col),
+        reporter=per_value(eurostat_country(clean_str(reporter_col))),
+        partner=per_value(eurostat_country(clean_str(partner_col))),
+        flow=per_value(_flow_code(flow_col)),
+        raw_flow=per_value(clean_str(flow_col)),
+        hs=pl.when(secret).then(pl.lit("TOTAL")).otherwise(per_value(hs_code(product))),
+        net_kg=number_in(df, kg_col) if kg_col else pl.lit(None, pl.Float64),
+        customs=per_value(clean_str(regime_col)) if regime_col else pl.lit(None, pl.String),
         drop=pl.when(secret.fill_null(False)).then(pl.lit("confidential")),
     )  # fmt: skip
