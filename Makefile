@@ -69,6 +69,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py --rows 10000000 --repeat 3
 	$(BIN)/python benchmarks/bench_json.py --answers 4 --records 200000 --repeat 3
+	$(BIN)/python benchmarks/bench_comext.py --months 2 --rows 4000000 --repeat 3
 	$(BIN)/python benchmarks/bench_detect.py --quality --real --rows 10000000
 	$(BIN)/python benchmarks/bench_mirror.py --store benchmarks/data/world_331/store
 	$(BIN)/python benchmarks/bench_scale.py --rows 1000000 --repeat 3 --engines cpu streaming pandas polars-floor polars-floor-streaming polars-floor-all-columns
