@@ -9,7 +9,7 @@ The rule it checks is the one tests/test_hostile.py holds to case by case:
 a bad input or a damaged store ends with exit code 0 or 2 and one line, never
 an internal error (exit 1), a traceback or an escaped exception. ``inputs``
 cuts, reorders, duplicates and garbles the lines, fields, header and bytes of
-a small synthetic Comtrade+ file, Eurostat monthly files of
+a small synthetic Comtrade+ file, a small Comext bulk file, Eurostat monthly files of
 ``../shared/realdata`` (when beside the checkout), a saved Comtrade+ API answer
 (its JSON values replaced or removed), Armstat's monthly trade by country
 through the generic reader (``--map``) and the bundled parquet; ``stores``
@@ -175,12 +175,36 @@ ARMSTAT_MAP = ["--map", "period=date", "--map", "partner=country", "--map", "val
                "--const", "hs=TOTAL", "--value-scale", "1000"]  # fmt: skip
 
 
+#: A Comext bulk file's header (Eurostat's monthly ``full`` files).
+BULK_HEADER = (
+    "DECLARANT,DECLARANT_ISO,PARTNER,PARTNER_ISO,TRADE_TYPE,PRODUCT_NC,PRODUCT_SITC,"
+    "PRODUCT_CPA2002,PRODUCT_CPA2008,PRODUCT_CPA2_1,PRODUCT_BEC,PRODUCT_BEC5,PRODUCT_SECTION,"
+    "FLOW,STAT_REGIME,SUPP_UNIT,PERIOD,VALUE_IN_EUROS,QUANTITY_IN_KG,SUP_QUANTITY"
+)
+
+
+def comext_bulk(path: Path) -> Path:
+    """A Comext bulk file of 240 rows, its codes repeated (ingest reads each once per value)."""
+    rows = [
+        f"004,{d},075,{p},E,{c},77641,321,261,261,322,42,XVI,{f},{r},,202403,{100 + i},{i},"
+        for i, (d, p, c, f, r) in enumerate(
+            (d, p, c, f, r)
+            for d in ("DE", "FR", "EL") for p in ("KG", "KZ", "AM", "CN", "US")
+            for c in ("85423190", "84713000", "85SSSSSS", "85171300") for f in (1, 2)
+            for r in (1, 2)
+        )
+    ]  # fmt: skip
+    path.write_text("\n".join([BULK_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
 def fuzz_inputs(rng: random.Random, cases: int, out: Path) -> int:
     world = small_world(out / "world", seed=3, preset=None, n_others=4, n_products=3,
                         pairs_per_product=4, episodes=1, lookalikes=0)  # fmt: skip
     seeds: list[tuple[Path, Callable, list[str]]] = [
         (sorted((world / "comtrade").glob("*.csv"))[0], garble_lines, []),
         (ROOT / "datasets" / "eu_total_exports_2019_2024.parquet", flip_bytes, []),
+        (comext_bulk(out / "full202403.dat"), garble_lines, []),
     ]
     sanctions = REALDATA / "eu_export_sanctions"
     answers = REALDATA / "comtradr_api_responses"
