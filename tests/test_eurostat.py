@@ -39,6 +39,21 @@ def _sdmx(tmp_path, rows=SDMX_ROWS, name="ds-045409.csv"):
     return path
 
 
+@pytest.mark.parametrize("labels", [False, True], ids=["codes", "code:label"])
+def test_sdmx_csv_read_into_memory_reads_as_the_lazy_scan(tmp_path, labels):
+    """Ingest's fast path reads each code once per distinct value: the same rows,
+    flags, missing values, other indicators and annual rows included."""
+    rows = [r.replace(",1250000,", f",{1000 + i},") for i in range(30) for r in SDMX_ROWS]
+    if labels:
+        rows = [r.replace(",DE,KG,", ",DE:Germany,KG:Kyrgyzstan,") for r in rows]
+    path = _sdmx(tmp_path, rows)
+    fast = scan(path, fast=True).collect()
+    assert fast.height == len(rows)
+    assert fast.equals(scan(path).collect())
+    assert {"not_a_value", "not_available", "confidential", None} == set(fast["drop"])
+    assert {"DEU", "GRC", "AGG"} <= set(fast["reporter"]) and set(fast["freq"]) == {"M", "A"}
+
+
 def test_sdmx_csv_is_recognised_and_converted(tmp_path):
     path = _sdmx(tmp_path)
     assert detect_format(path) == "sdmx_csv"

@@ -709,8 +709,9 @@ def scan(
         fields than its header (:class:`RaggedRowsError`, a polars
         ``ComputeError``), must be read again with ``fast=False``, which reads
         text and names the bad row (ingest does this itself).
-        For a Comtrade file or a Comext bulk file it also reads the columns
-        used at once, so the scan is no longer lazy: ingest reads whole files.
+        For a Comtrade file, a Comext bulk file or Eurostat SDMX-CSV it also
+        reads the columns used at once, so the scan is no longer lazy: ingest
+        reads whole files.
     engine : str
         With ``fast``, where a Comtrade file's columns are parsed (``gpu``:
         the GPU engine's CSV parser, values as text).
@@ -774,7 +775,7 @@ def scan(
     elif fmt == "comext":
         out = scan_comext(lf, source, path)
     elif fmt == "sdmx_csv":
-        out = scan_sdmx_csv(lf, source, path)
+        out = scan_sdmx_csv(lf, source, path, in_memory=fast)
     elif fmt == "comext_bulk":
         out = scan_comext_bulk(lf, source, path, in_memory=fast)
     elif mapping is None:

@@ -155,6 +155,18 @@ def _euro_rows(
     )
 
 
+def _read_used(
+    lf: pl.LazyFrame, used: list[str | None], in_memory: bool
+) -> tuple[pl.LazyFrame, PerValue]:
+    """The columns ``used`` (None: a column the file lacks), with the rows' numbers, read into
+    memory when ``in_memory``; and how to read a code once per distinct value there."""
+    if not in_memory:
+        return lf, PerValue(None)
+    columns = dict.fromkeys(c for c in used if c is not None)
+    df = lf.with_row_index("row", offset=2).select("row", *columns).collect()
+    return df.lazy(), PerValue(df)
+
+
 def scan_comext(
     lf: pl.LazyFrame, source: str, path: object = None, specials: dict[str, str] | None = None
 ) -> pl.LazyFrame:
@@ -494,7 +506,9 @@ def _eurostat_period(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return period, pl.when(annual).then(pl.lit("A")).otherwise(pl.lit("M"))
 
 
-def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.LazyFrame:
+def scan_sdmx_csv(
+    lf: pl.LazyFrame, source: str, path: object = None, *, in_memory: bool = False
+) -> pl.LazyFrame:
     """Translate Eurostat SDMX-CSV (the data browser's and the dissemination API's
     download) of Comext trade to canonical columns.
 
@@ -514,6 +528,9 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
         The name its rows carry (``source``).
     path : object, optional
         The file, for error messages.
+    in_memory : bool
+        As :func:`scan_comext_bulk`'s: the columns used read into memory
+        first, each code and the period read once per distinct value.
 
     Returns
     -------
@@ -545,24 +562,28 @@ def scan_sdmx_csv(lf: pl.LazyFrame, source: str, path: object = None) -> pl.Lazy
     flow_col = pick(keys, "flow")
     indicator_col = pick(keys, "indicators", "indicator")
     flag_col = pick(keys, "obsflag", "confstatus")
+    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    used = [*raw, flow_col, indicator_col, flag_col]
+    lf, per_value = _read_used(lf, used, in_memory)
     period, freq = _eurostat_period(_code_part(period_col))
     value_text = clean_str(value_col)
     flag = clean_str(flag_col).str.to_lowercase() if flag_col else pl.lit(None, pl.String)
-    confidential = flag.str.contains("c").fill_null(False) | value_text.str.to_lowercase().is_in(
-        [":c", "c"]
-    ).fill_null(False)
+    confidential = per_value(flag.str.contains("c").fill_null(False)) | per_value(
+        value_text.str.to_lowercase().is_in([":c", "c"]).fill_null(False)
+    )
     missing = value_text.is_null() | value_text.is_in([":", ":z", "z"]).fill_null(False)
     indicator = _code_part(indicator_col).str.to_uppercase() if indicator_col else None
-    not_value = ~indicator.str.starts_with("VALUE") if indicator is not None else pl.lit(False)
-    lf = lf.with_columns(_hs=_code_part(product_col))
-    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    not_value = (
+        per_value(~indicator.str.starts_with("VALUE")) if indicator is not None else pl.lit(False)
+    )
     return _euro_rows(
-        lf, source, raw, period=period, freq=freq, eur=number(value_col),
-        reporter=eurostat_country(_code_part(reporter_col)),
-        partner=eurostat_country(_code_part(partner_col)),
-        flow=_flow_code(flow_col) if flow_col else pl.lit("X"),
-        raw_flow=clean_str(flow_col) if flow_col else pl.lit("X"),
-        hs=hs_code("_hs"),
+        lf, source, raw, period=per_value(period), freq=per_value(freq),
+        eur=number_in(per_value.df, value_col),
+        reporter=per_value(eurostat_country(_code_part(reporter_col))),
+        partner=per_value(eurostat_country(_code_part(partner_col))),
+        flow=per_value(_flow_code(flow_col)) if flow_col else pl.lit("X"),
+        raw_flow=per_value(clean_str(flow_col)) if flow_col else pl.lit("X"),
+        hs=per_value(hs_code(_code_part(product_col))),
         drop=pl.when(not_value.fill_null(False))
         .then(pl.lit("not_a_value"))
         .when(confidential)
@@ -629,12 +650,8 @@ def scan_comext_bulk(
     kg_col = pick(keys, "quantityinkg", "quantitykg")
     regime_col = pick(keys, "statregime", "statprocedure")
     raw = (reporter_col, partner_col, product_col, value_col, period_col)
-    df = None
-    if in_memory:
-        used = [*raw, flow_col, *(c for c in (kg_col, regime_col) if c)]
-        df = lf.with_row_index("row", offset=2).select("row", *dict.fromkeys(used)).collect()
-        lf = df.lazy()
-    per_value = PerValue(df)
+    lf, per_value = _read_used(lf, [*raw, flow_col, kg_col, regime_col], in_memory)
+    df = per_value.df
     period, freq = _eurostat_period(clean_str(period_col))
     product = clean_str(product_col).str.to_uppercase()
     secret = per_value(product.str.contains(r"[SX]") & (product != "TOTAL"))
