@@ -9,7 +9,7 @@ The rule it checks is the one tests/test_hostile.py holds to case by case:
 a bad input or a damaged store ends with exit code 0 or 2 and one line, never
 an internal error (exit 1), a traceback or an escaped exception. ``inputs``
 cuts, reorders, duplicates and garbles the lines, fields, header and bytes of
-a small synthetic Comtrade+ file, a small Comext bulk file, Eurostat monthly files of
+a small synthetic Comtrade+ file, small Comext bulk and SDMX-CSV files, Eurostat monthly files of
 ``../shared/realdata`` (when beside the checkout), a saved Comtrade+ API answer
 (its JSON values replaced or removed), Armstat's monthly trade by country
 through the generic reader (``--map``) and the bundled parquet; ``stores``
@@ -198,6 +198,22 @@ def comext_bulk(path: Path) -> Path:
     return path
 
 
+def sdmx_csv(path: Path) -> Path:
+    """Eurostat SDMX-CSV of 480 rows: codes with labels or without, flags, empty values."""
+    head = "DATAFLOW,LAST UPDATE,freq,reporter,partner,product,flow,indicators,TIME_PERIOD,OBS_VALUE,OBS_FLAG"
+    rows = [
+        f"ESTAT:DS-045409(1.0),15/01/25 23:00:00,M,{d},{p},{c},{f},VALUE_IN_EUROS,2024-0{m},"
+        + ("," if i % 17 == 0 else f"{100 + i},c" if i % 23 == 0 else f"{100 + i},")
+        for i, (d, p, c, f, m) in enumerate(
+            (d, p, c, f, m)
+            for d in ("DE:Germany", "FR", "EL") for p in ("KG", "KZ:Kazakhstan", "AM", "CN")
+            for c in ("85423190", "84713000", "85171300", "TOTAL") for f in (1, 2) for m in (1, 2, 3, 4, 5)
+        )
+    ]  # fmt: skip
+    path.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
 def fuzz_inputs(rng: random.Random, cases: int, out: Path) -> int:
     world = small_world(out / "world", seed=3, preset=None, n_others=4, n_products=3,
                         pairs_per_product=4, episodes=1, lookalikes=0)  # fmt: skip
@@ -205,6 +221,7 @@ def fuzz_inputs(rng: random.Random, cases: int, out: Path) -> int:
         (sorted((world / "comtrade").glob("*.csv"))[0], garble_lines, []),
         (ROOT / "datasets" / "eu_total_exports_2019_2024.parquet", flip_bytes, []),
         (comext_bulk(out / "full202403.dat"), garble_lines, []),
+        (sdmx_csv(out / "ds-045409.csv"), garble_lines, []),
     ]
     sanctions = REALDATA / "eu_export_sanctions"
     answers = REALDATA / "comtradr_api_responses"
