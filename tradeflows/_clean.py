@@ -593,8 +593,8 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
         # are cleared and nothing else changes, as the windows of
         # ``merge_groups`` would do. Those run on the flows of several rows
         # only: in a Comext bulk file every row names its statistical regime,
-        # and one flow in a few hundred has more than one (1M rows: 0.3 s
-        # against 2.5 s; benchmarks/RESULTS.md, issue 27).
+        # and one flow in about 500 has more than one (the cleaning of 1M such
+        # rows took 0.9 s against 3.0 s; benchmarks/RESULTS.md, issue 27).
         cur = cur.with_columns(_several=pl.struct(*KEY).is_duplicated()).cache()
         alone = cur.filter(~pl.col("_several")).with_columns(
             pl.when(_live()).then(None).otherwise(pl.col(d)).alias(d) for d in _BREAKDOWNS

@@ -651,19 +651,18 @@ def scan_comext_bulk(
     regime_col = pick(keys, "statregime", "statprocedure")
     raw = (reporter_col, partner_col, product_col, value_col, period_col)
     lf, per_value = _read_used(lf, [*raw, flow_col, kg_col, regime_col], in_memory)
-    df = per_value.df
     period, freq = _eurostat_period(clean_str(period_col))
     product = clean_str(product_col).str.to_uppercase()
     secret = per_value(product.str.contains(r"[SX]") & (product != "TOTAL"))
     return _euro_rows(
         lf, source, raw, period=per_value(period), freq=per_value(freq),
-        eur=number_in(df, value_col),
+        eur=number_in(per_value.df, value_col),
         reporter=per_value(eurostat_country(clean_str(reporter_col))),
         partner=per_value(eurostat_country(clean_str(partner_col))),
         flow=per_value(_flow_code(flow_col)),
         raw_flow=per_value(clean_str(flow_col)),
         hs=pl.when(secret).then(pl.lit("TOTAL")).otherwise(per_value(hs_code(product))),
-        net_kg=number_in(df, kg_col) if kg_col else pl.lit(None, pl.Float64),
+        net_kg=number_in(per_value.df, kg_col) if kg_col else pl.lit(None, pl.Float64),
         customs=per_value(clean_str(regime_col)) if regime_col else pl.lit(None, pl.String),
         drop=pl.when(secret.fill_null(False)).then(pl.lit("confidential")),
     )  # fmt: skip
