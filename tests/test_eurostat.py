@@ -8,6 +8,7 @@ computation at the ECB's monthly average rate.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -52,6 +53,19 @@ def test_sdmx_csv_read_into_memory_reads_as_the_lazy_scan(tmp_path, labels):
     assert fast.equals(scan(path).collect())
     assert {"not_a_value", "not_available", "confidential", None} == set(fast["drop"])
     assert {"DEU", "GRC", "AGG"} <= set(fast["reporter"]) and set(fast["freq"]) == {"M", "A"}
+
+
+@pytest.mark.parametrize(
+    "name", ["eurostat_monthly_russia_export_eurostat.csv.gz", "kyrgyz_import_yearly.csv.gz"]
+)
+def test_bundled_comext_files_read_into_memory_read_as_the_lazy_scan(name):
+    """The Comext long CSV the bundled report reads: the fast path's codes, read once
+    per distinct value, give the lazy scan's rows (Eurostat's names, footnotes, ':')."""
+    path = Path(__file__).parents[1] / "datasets" / "eu_export_sanctions" / name
+    assert detect_format(path) == "comext"
+    fast = scan(path, fast=True).collect()
+    assert fast.height > 400 and fast["reporter"].null_count() < fast.height
+    assert fast.equals(scan(path).collect())
 
 
 def test_sdmx_csv_is_recognised_and_converted(tmp_path):

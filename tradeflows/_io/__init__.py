@@ -709,9 +709,9 @@ def scan(
         fields than its header (:class:`RaggedRowsError`, a polars
         ``ComputeError``), must be read again with ``fast=False``, which reads
         text and names the bad row (ingest does this itself).
-        For a Comtrade file, a Comext bulk file or Eurostat SDMX-CSV it also
-        reads the columns used at once, so the scan is no longer lazy: ingest
-        reads whole files.
+        For a Comtrade file or a Eurostat file (Comext bulk, long CSV or
+        SDMX-CSV) it also reads the columns used at once, so the scan is no
+        longer lazy: ingest reads whole files.
     engine : str
         With ``fast``, where a Comtrade file's columns are parsed (``gpu``:
         the GPU engine's CSV parser, values as text).
@@ -773,7 +773,7 @@ def scan(
         out = scan_comtrade(lf, source, path, in_memory=fast, check=check,
                             engine=engine if fast else "cpu", text_values=fast and text_values)  # fmt: skip
     elif fmt == "comext":
-        out = scan_comext(lf, source, path)
+        out = scan_comext(lf, source, path, in_memory=fast)
     elif fmt == "sdmx_csv":
         out = scan_sdmx_csv(lf, source, path, in_memory=fast)
     elif fmt == "comext_bulk":

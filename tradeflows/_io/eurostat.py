@@ -34,7 +34,6 @@ from tradeflows._io._common import (
     hs_code,
     hs_revision_from_year,
     iso3_from_name,
-    number,
     number_in,
     pick,
     require,
@@ -168,7 +167,12 @@ def _read_used(
 
 
 def scan_comext(
-    lf: pl.LazyFrame, source: str, path: object = None, specials: dict[str, str] | None = None
+    lf: pl.LazyFrame,
+    source: str,
+    path: object = None,
+    specials: dict[str, str] | None = None,
+    *,
+    in_memory: bool = False,
 ) -> pl.LazyFrame:
     """Translate a Comext long LazyFrame of text columns to canonical columns.
 
@@ -185,6 +189,9 @@ def scan_comext(
         The file, for error messages.
     specials : dict of str to str, optional
         The sheet's special values and the drop reason each means (from its legend).
+    in_memory : bool
+        As :func:`scan_comext_bulk`'s: the columns used read into memory
+        first, each code and the period read once per distinct value.
 
     Returns
     -------
@@ -214,11 +221,14 @@ def scan_comext(
     flow_col = pick(keys, "flow")
     indicator_col = pick(keys, "indicator", "indicators")
     customs_col = pick(keys, "statprocedure")
+    raw = (reporter_col, partner_col, product_col, value_col, period_col)
+    used = [*raw, flow_col, indicator_col, customs_col]
+    lf, per_value = _read_used(lf, used, in_memory)
 
     period, freq = _period(period_col)
     flow_text = _strip_digit_dash(clean_str(flow_col).str.to_uppercase()) if flow_col else None
     flow = (
-        flow_text.replace_strict(_FLOWS, default=None, return_dtype=pl.String)
+        per_value(flow_text.replace_strict(_FLOWS, default=None, return_dtype=pl.String))
         if flow_text is not None
         else pl.lit("X")
     )
@@ -227,25 +237,24 @@ def scan_comext(
     for mark, meaning in (specials or SPECIAL_VALUES).items():
         special = pl.when(value_text == mark).then(pl.lit(meaning)).otherwise(special)
     not_value = (
-        ~clean_str(indicator_col).str.to_uppercase().str.starts_with("VALUE")
+        per_value(~clean_str(indicator_col).str.to_uppercase().str.starts_with("VALUE"))
         if indicator_col
         else pl.lit(False)
     )
     if customs_col is not None:
         proc = clean_str(customs_col).str.to_uppercase()
         customs = pl.when(proc.is_in(["TOTAL", "T-TOTAL", "NORMAL", "1-NORMAL"]) | proc.is_null())
-        customs = customs.then(None).otherwise(proc)
+        customs = per_value(customs.then(None).otherwise(proc))
     else:
         customs = pl.lit(None, dtype=pl.String)
-    lf = lf.with_columns(_hs=pl.col(product_col).str.strip_chars())
-    raw = (reporter_col, partner_col, product_col, value_col, period_col)
     return _euro_rows(
-        lf, source, raw, period=period, freq=freq, eur=number(value_col),
-        reporter=iso3_from_name(reporter_col),
-        partner=iso3_from_name(partner_col),
+        lf, source, raw, period=per_value(period), freq=per_value(freq),
+        eur=number_in(per_value.df, value_col),
+        reporter=per_value(iso3_from_name(reporter_col)),
+        partner=per_value(iso3_from_name(partner_col)),
         flow=flow,
         raw_flow=flow,
-        hs=hs_code("_hs"),
+        hs=per_value(hs_code(pl.col(product_col).str.strip_chars())),
         customs=customs,
         drop=pl.when(not_value.fill_null(False)).then(pl.lit("not_a_value")).otherwise(special),
     )  # fmt: skip
