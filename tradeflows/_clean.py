@@ -297,9 +297,12 @@ def bad_amount(limits: Mapping[str, float] = AMOUNT_LIMITS) -> pl.Expr:
     return pl.any_horizontal(bad).fill_null(False)
 
 
-def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:
+def first_bad_amount(
+    lf: pl.LazyFrame, *keep: str, limits: Mapping[str, float] = AMOUNT_LIMITS
+) -> dict | None:
     """The first row of ``lf`` that :func:`bad_amount` refuses: its amounts and ``keep``
     columns, with ``shown`` (``value_usd inf``, ...); None where there is none.
+    ``limits``: the amounts read and their limits (another table's, as :func:`bad_amount`).
 
     A frame without ``net_kg`` or ``qty`` has none of them to refuse. One
     pass over the amounts (a scan reads those columns only).
@@ -317,13 +320,13 @@ def first_bad_amount(lf: pl.LazyFrame, *keep: str) -> dict | None:
         pl.col(c).cast(pl.Float64, strict=False)
         if c in names
         else pl.lit(None, pl.Float64).alias(c)
-        for c in AMOUNTS
+        for c in limits
     ]
-    found = engine.collect(lf.select(*keep, *amounts).filter(bad_amount()).head(1), "cpu")
+    found = engine.collect(lf.select(*keep, *amounts).filter(bad_amount(limits)).head(1), "cpu")
     if found.is_empty():
         return None
     row = found.row(0, named=True)
-    shown = ", ".join(f"{c} {row[c]:g}" for c in AMOUNTS if row[c] is not None)
+    shown = ", ".join(f"{c} {row[c]:g}" for c in limits if row[c] is not None)
     return {**row, "shown": shown}
 
 

@@ -68,7 +68,6 @@ __all__ = [
     "reporter_reliability",
 ]
 
-_KEY = ["freq", "period", "exporter", "importer", "hs"]
 _FLOW_KEY = ["freq", "exporter", "importer", "hs"]
 
 #: Columns of :func:`mirror`'s result, in order.

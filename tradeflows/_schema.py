@@ -18,6 +18,7 @@ __all__ = [
     "FLOWS",
     "FREQS",
     "KEY",
+    "MIRROR_KEY",
     "MIRROR_SCHEMA",
     "YEARS",
     "Flow",
@@ -81,8 +82,11 @@ AUX_COLUMNS: dict[str, pl.DataType] = {
 #: two reports of the same number (duplicates or revisions).
 KEY: list[str] = ["period", "freq", "reporter", "partner", "flow", "hs"]
 
+#: What names one of the mirror's pairs: a flow (exporter, importer, HS code) and its month.
+MIRROR_KEY: list[str] = ["freq", "period", "exporter", "importer", "hs"]
+
 #: The mirror's columns and their types (:func:`tradeflows.collect_mirror`:
-#: one row per exporter, importer, HS code and period, both reports side by side).
+#: one row per :data:`MIRROR_KEY`, both reports side by side).
 MIRROR_SCHEMA: dict[str, pl.DataType] = {
     "freq": pl.String(), "period": pl.Date(), "exporter": pl.String(), "importer": pl.String(),
     "hs": pl.String(), "value_x": pl.Float64(), "value_rx": pl.Float64(),

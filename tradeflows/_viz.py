@@ -552,7 +552,7 @@ def route_legs(flags, route: dict, *, pairs=None, coverage=None):
         from tradeflows._routes.coverage import coverage_from_pairs
 
         p = _pairs_frame(pairs, f"route_legs reads its pairs from {_PAIRS}", "freq", "period",
-                   "exporter", "importer", "hs", "value_x", "value_m", "cif_fob")  # fmt: skip
+                         "exporter", "importer", "hs", "value_x", "value_m", "cif_fob")  # fmt: skip
         filed = _frame(coverage if coverage is not None else coverage_from_pairs(p.lazy()))
         filed = filed.filter(pl.col("freq") == "M") if "freq" in filed.columns else filed
         for exporter, importer, role in legs:
@@ -770,8 +770,8 @@ def mirror_gap_note(pairs, *, exporter=None, importer=None, hs=None) -> str | No
     >>> print(mirror_gap_note(p, exporter="ARM"))
     No flow from Armenia is reported by both sides here: Russia files no imports of it (only the exporters' reports are in the data), so there is no gap to show.
     """
-    df = _pairs_frame(pairs, f"mirror_gap_note reads {_PAIRS}", "exporter", "importer", "hs", "value_x",
-                "value_m")  # fmt: skip
+    df = _pairs_frame(pairs, f"mirror_gap_note reads {_PAIRS}", "exporter", "importer", "hs",
+                      "value_x", "value_m")  # fmt: skip
     for col, value in (("exporter", exporter), ("importer", importer)):
         if value:
             df = df.filter(pl.col(col) == value)

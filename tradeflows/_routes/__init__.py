@@ -45,7 +45,7 @@ import polars as pl
 
 from tradeflows import _engine
 from tradeflows._chunked import consecutive_groups
-from tradeflows._clean import INPUT_ERRORS, MAX_QUANTITY, MAX_VALUE_USD, bad_amount
+from tradeflows._clean import INPUT_ERRORS, MAX_QUANTITY, MAX_VALUE_USD, first_bad_amount
 from tradeflows._errors import TradeflowsInputError
 from tradeflows._query import Query
 from tradeflows._reference import destinations_of_concern
@@ -76,7 +76,7 @@ from tradeflows._routes.series import (
     series_evidence,
     series_rows,
 )
-from tradeflows._schema import MIRROR_SCHEMA, casts_to
+from tradeflows._schema import MIRROR_KEY, MIRROR_SCHEMA, casts_to
 from tradeflows._tables import refuse_bad_periods
 
 __all__ = [
@@ -455,10 +455,9 @@ _PAIR_LIMITS = {"value_x": MAX_VALUE_USD, "value_rx": MAX_VALUE_USD, "value_m": 
 
 def _refuse_bad_amounts(pairs: pl.LazyFrame) -> None:
     """Raise, naming the first, where the pairs hold an amount the cleaning drops."""
-    found = pairs.select(*_PAIR_LIMITS).with_row_index("_row").filter(bad_amount(_PAIR_LIMITS))
-    found = _engine.collect(found.head(1), "cpu")
-    if found.height:
-        row = found.row(0, named=True)
+    row = first_bad_amount(pairs.with_row_index("_row"), "_row", limits=_PAIR_LIMITS)
+    if row is not None:
+        # the amounts out of bounds only (a row's check shows all it holds)
         shown = ", ".join(
             f"{c} {row[c]:g}"
             for c, top in _PAIR_LIMITS.items()
@@ -491,7 +490,8 @@ tradeflows.collect_mirror(rows)
     if not isinstance(pairs, (pl.LazyFrame, pl.DataFrame)):
         raise TradeflowsInputError(f"pairs: expected a polars frame, not {type(pairs).__name__}")
     pairs = pairs.lazy()
-    names = pairs.collect_schema().names()
+    schema = pairs.collect_schema()
+    names = schema.names()
     missing = [c for c in PAIR_COLUMNS if c not in names]
     if missing:
         given = "canonical rows" if "reporter" in names else "a frame"
@@ -502,14 +502,15 @@ tradeflows.collect_mirror(rows)
             f"pairs: {given}, not the mirror's pairs (no column{'s' * (len(missing) > 1)} "
             f"{shown}): the routes are built on tradeflows.collect_mirror(rows)"
         )
-    changes = casts_to(pairs.collect_schema(), MIRROR_SCHEMA, "pairs")
+    changes = casts_to(schema, MIRROR_SCHEMA, "pairs")
     pairs = pairs.with_columns(changes) if changes else pairs
     refuse_bad_periods(pairs, "pairs")  # a month of year 0 stops a plan that names months
     _refuse_bad_amounts(pairs)
     # Two rows of one flow and month (two mirrors put together) would join
     # each leg with itself, route-months growing as their square.
-    key = ["freq", "period", "exporter", "importer", "hs"]
-    twice = _engine.collect(pairs.group_by(key).len().filter(pl.col("len") > 1).head(1), "cpu")
+    twice = _engine.collect(
+        pairs.group_by(MIRROR_KEY).len().filter(pl.col("len") > 1).head(1), "cpu"
+    )
     if twice.height:
         flow = " ".join(str(v) for v in twice.row(0)[:-1])
         raise TradeflowsInputError(
