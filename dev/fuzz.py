@@ -40,6 +40,11 @@ pairs and flags with a column of the wrong type, a period of year 0 or a
 missing code, each an error inside polars or plotly; and, once the cleaning,
 the report and ``with_names`` were added (seeds 31-39), rows of text handed
 to ``clean`` and non-frames handed to ``split`` and ``with_names``.
+On 2026-12-07 (fifty-third session, seed 7301): a damaged page on which
+polars panics was reported in one line, but Rust had written its panic
+message (and a backtrace under ``RUST_BACKTRACE``) to descriptor 2 first,
+which the fuzzer, reading ``sys.stderr`` only, did not see; it now reads
+descriptor 2 too, and the command line drops those blocks (``tradeflows._stderr``).
 """
 
 from __future__ import annotations
@@ -49,9 +54,11 @@ import contextlib
 import functools
 import io
 import json
+import os
 import random
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,14 +146,28 @@ def flip_bytes(data: bytes, rng: random.Random) -> bytes:
 
 
 def run(args: list[str]) -> tuple[object, str]:
-    """The command line's exit code (or the exception that escaped it) and its stderr."""
+    """The command line's exit code (or the exception that escaped it) and its stderr:
+    Python's, then what native code wrote to descriptor 2 (a panic's message)."""
     err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            code = main(args)
-        except BaseException as exc:  # the finding itself
-            code = f"raised {type(exc).__name__}: {exc}"
-    return code, err.getvalue()
+    with tempfile.TemporaryFile() as native, _descriptor_2_to(native.fileno()):
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = main(args)
+            except BaseException as exc:  # the finding itself
+                code = f"raised {type(exc).__name__}: {exc}"
+        native.seek(0)
+        return code, err.getvalue() + native.read().decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def _descriptor_2_to(fd: int):
+    saved = os.dup(2)
+    os.dup2(fd, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def broken(code: object, err: str) -> bool:
@@ -156,6 +177,7 @@ def broken(code: object, err: str) -> bool:
         code not in (0, 2)
         or "internal error" in err
         or "Traceback" in err
+        or "panicked at" in err
         or (code == 2 and len(lines) != 1)
     )
 

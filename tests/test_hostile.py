@@ -166,6 +166,89 @@ def test_damaged_pages_behind_a_sound_footer_are_named_before_any_work(tmp_path,
     assert not (tmp_path / "f.csv").exists() and not (tmp_path / "r.html").exists()
 
 
+def _panicking_byte(part: Path) -> int | None:
+    """The first byte of ``part`` that, inverted, makes polars panic as it decodes
+    the pages (the store's check reads them so); None if no byte does."""
+    data = part.read_bytes()
+    try:
+        for at in range(len(data)):
+            part.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
+            try:
+                pl.scan_parquet(part, glob=False).select(pl.len(), pl.all().null_count()).collect()
+            except pl.exceptions.PanicException:
+                return at
+            except (OSError, pl.exceptions.PolarsError):
+                pass
+    finally:
+        part.write_bytes(data)
+    return None
+
+
+def test_a_panic_inside_polars_leaves_one_line_on_the_terminal(tmp_path):
+    """polars 1.44 panics on some damaged bytes of a parquet page. The command
+    line said so in one line, but Rust had printed its panic message (and,
+    with RUST_BACKTRACE set, a backtrace) to stderr above it: five to forty
+    lines (dev/fuzz.py stores, 2026-12-07). Run as a user runs it, in a
+    process of its own, whose stderr is the descriptor Rust writes to."""
+    rows = [
+        f"2023{m:02d},490,{p},X,847150,{m * 1000 + p}" for m in range(1, 13) for p in (458, 156)
+    ]
+    store = tmp_path / "store"
+    ingest([csv_file(tmp_path / "a.csv", *rows)], store)
+    (part,) = sorted((store / read_audit(store)["data"]).rglob("*.parquet"))
+    at = _panicking_byte(part)
+    assert at is not None, "no damaged byte makes this polars panic: the test needs another"
+    data = bytearray(part.read_bytes())
+    data[at] ^= 0xFF
+    part.write_bytes(bytes(data))
+    exe = Path(sys.executable).with_name("tradeflows")
+
+    def stderr(**env: str) -> tuple[int, str]:
+        done = subprocess.run([exe, "summary", store], capture_output=True, text=True,
+                              env={**os.environ, "RUST_BACKTRACE": "1", **env}, timeout=120)  # fmt: skip
+        return done.returncode, done.stderr
+
+    code, err = stderr()
+    assert one_line_error(code, err), err
+    assert err.startswith(f"tradeflows: error: {store}: {part.relative_to(store)} is damaged")
+    # The lines dropped are Rust's: with TRADEFLOWS_DEBUG they are there.
+    code, err = stderr(TRADEFLOWS_DEBUG="1")
+    assert code == 2 and "panicked at" in err and "stack backtrace:" in err
+
+
+def test_native_output_that_is_not_a_panic_reaches_stderr_in_order(tmp_path):
+    """What native code writes to stderr that is not a panic passes, line by line,
+    and Python's own lines too; a panic's block is left out whatever the
+    backtrace setting wrote (none, short, full)."""
+    script = """
+import os, sys
+import polars as pl
+import tradeflows.cli as cli
+def command(args, standalone_mode):
+    os.write(2, b"native line one\\n")
+    for style in ("off", "short", "full"):
+        os.write(2, b"\\nthread 'async-executor-0' (7) panicked at crates/a.rs:1:2:\\nboom\\n"
+                    b"  left: 1\\n")
+        if style != "off":
+            os.write(2, b"stack backtrace:\\n   0: rust_begin_unwind\\n             at src/x.rs:5\\n")
+        if style != "full":
+            os.write(2, b"note: run with `RUST_BACKTRACE=1` to display a backtrace\\n")
+    os.write(2, b"\\nnative line two\\n")
+    print("python line", file=sys.stderr)
+    raise pl.exceptions.PanicException("boom")
+cli._command = lambda: command
+sys.exit(cli.main(["summary", "x"]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[:3] == ["native line one", "", "native line two"], done.stderr
+    assert lines[3:5] == ["python line", "tradeflows: internal error: PanicException: boom "
+                          "(set TRADEFLOWS_DEBUG=1 for the traceback)"], done.stderr  # fmt: skip
+    assert len(lines) == 5
+
+
 @pytest.mark.parametrize(
     ("period", "held"),
     [(pl.date(34141, 1, 1), "periods of year 34141"), (pl.date(1999, 5, 1), "periods of year 1999"),

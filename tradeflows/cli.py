@@ -20,6 +20,7 @@ import typer
 from typer.exceptions import TyperException
 
 from tradeflows._errors import TradeflowsInputError, one_line
+from tradeflows._stderr import panic_messages_dropped
 
 __all__ = ["app", "main"]
 
@@ -926,6 +927,14 @@ def _main(argv: list[str] | None) -> int:
         # In a terminal, each long step shows as it starts.
         _HANDLERS.append(progress_handler())
         logger.addHandler(_HANDLERS[-1])
+    # A panic inside polars is reported below in one line, without the
+    # lines Rust writes to stderr first (tradeflows._stderr).
+    with panic_messages_dropped():
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
+    """The command of ``argv``; its exit code, its errors said in one line."""
     try:
         _command()(args=argv, standalone_mode=False)
     except TradeflowsInputError as exc:
