@@ -27,7 +27,9 @@ HEADER = list(COMTRADE_PLUS_COLUMNS)
 
 def make(rows: int, seed: int = 0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
-    t = countries().filter(pl.col("kind") == "country")
+    # A country without a Comtrade code (one in the table) would make the
+    # codes floats ("32.0"), which ingest rightly refuses.
+    t = countries().filter((pl.col("kind") == "country") & pl.col("comtrade").is_not_null())
     codes = t["comtrade"].to_numpy()
     hs6 = hs_codes("HS2022").filter(pl.col("level") == 6)["hs"].to_numpy()
     months = np.array([f"{y}{m:02d}" for y in (2022, 2023, 2024) for m in range(1, 13)])

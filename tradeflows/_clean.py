@@ -463,16 +463,20 @@ def drop_aggregates(lf: pl.LazyFrame) -> pl.LazyFrame:
         _mark("reporter_aggregate", pl.col("reporter").is_in([AGGREGATE, WORLD]))
     ).with_columns(_mark("partner_aggregate", pl.col("partner") == AGGREGATE))
     group = [c for c in (*_GROUP, "hs", "source") if c != "partner"]
-    # The live World rows with a live detail row in their group: a semi-join
-    # of the World rows against the detail rows, three times faster than a
-    # window over every group that has a World row (most groups of a Comtrade
-    # file have one).
+    # The live World rows with a live detail row in their group: semi-joins,
+    # three times faster than a window over every group that has a World row
+    # (most groups of a Comtrade file have one). The detail rows are probed
+    # against the World rows' groups, then those groups' World rows against
+    # the detail found: no hash table of every detail row is built (a Comext
+    # bulk month of 4M rows, none of them World: 0.29 s against 0.45-0.51 s).
     lf = lf.with_row_index("_i").cache()
     live = lf.filter(_live()).select("_i", *group, _world=pl.col("partner") == WORLD)
-    beside = (
-        live.filter("_world")
-        .join(live.filter(~pl.col("_world")), on=group, how="semi", nulls_equal=True)
-        .select("_i", _beside=pl.lit(True))
+    world = live.filter("_world")
+    detail = live.filter(~pl.col("_world")).join(
+        world.select(group), on=group, how="semi", nulls_equal=True
+    )
+    beside = world.join(detail.select(group), on=group, how="semi", nulls_equal=True).select(
+        "_i", _beside=pl.lit(True)
     )
     return (
         lf.join(beside, on="_i", how="left", maintain_order="left")
@@ -591,22 +595,30 @@ def merge_breakdowns(lf: pl.LazyFrame) -> pl.LazyFrame:
             )
         return cur.drop("_g", "_first", "_n")
 
-    def merge(cur: pl.LazyFrame) -> pl.LazyFrame:
-        # A flow of one row is its own total: a live row's breakdown codes
-        # are cleared and nothing else changes, as the windows of
-        # ``merge_groups`` would do. Those run on the flows of several rows
-        # only: in a Comext bulk file every row names its statistical regime,
-        # and one flow in about 500 has more than one (the cleaning of 1M such
-        # rows took 0.9 s against 3.0 s; benchmarks/RESULTS.md, issue 27).
-        cur = cur.with_columns(_several=pl.struct(*KEY).is_duplicated()).cache()
-        alone = cur.filter(~pl.col("_several")).with_columns(
-            pl.when(_live()).then(None).otherwise(pl.col(d)).alias(d) for d in _BREAKDOWNS
-        )
-        several = merge_groups(cur.filter(pl.col("_several")))
-        merged = pl.concat([several, alone], how="diagonal_relaxed").drop("_several")
-        return merged.with_columns(pl.col("^chg_.*$").fill_null(False))
+    lf, added = _with_several(lf)
+    # A flow of one row is its own total: a live row's breakdown codes are
+    # cleared and nothing else changes, as the windows of ``merge_groups``
+    # would do. Those run on the flows of several rows only, found by one
+    # hash of the flow key (``_several``) that merge_duplicates reads too: in a
+    # Comext bulk file every row names its statistical regime, and one flow
+    # in about 500 has more than one. Before, the flows holding a breakdown
+    # row were picked by a semi-join of every row, which there is every flow
+    # (benchmarks/RESULTS.md, issue 27).
+    alone = ~pl.col("_several") & _live()
+    lf = lf.with_columns(
+        pl.when(alone).then(None).otherwise(pl.col(d)).alias(d) for d in _BREAKDOWNS
+    )
+    lf = _within(lf, pl.col("_several"), KEY, merge_groups, ["drop", *sums, *_BREAKDOWNS],
+                 whole_groups=True)  # fmt: skip
+    return lf.drop("_several") if added else lf
 
-    return _within(lf, _breakdown_row(), KEY, merge, ["drop", *sums, *_BREAKDOWNS])
+
+def _with_several(lf: pl.LazyFrame) -> tuple[pl.LazyFrame, bool]:
+    """``lf`` with ``_several`` (the row's flow key, :data:`KEY`, is on more rows than
+    it), and whether it was added here (not there already)."""
+    if "_several" in lf.collect_schema().names():
+        return lf, False
+    return lf.with_columns(_several=pl.struct(*KEY).is_duplicated()), True
 
 
 def _sum_live(col: str, key: str | list[str]) -> pl.Expr:
@@ -724,10 +736,12 @@ def merge_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
         latest = pl.struct(*key, _live()).is_last_distinct()
         return cur.with_columns(_mark("duplicate_superseded", ~latest))
 
-    # Every row of a repeated key, live or not: a group without live rows
-    # is left as it is by ``merge``, which marks live rows only.
-    repeated = pl.struct(*key).is_duplicated()
-    return _within(lf, repeated, key, merge, ["drop"], whole_groups=True)
+    # Every row of a flow of several rows (a repeated key is one: the key
+    # holds the flow's), live or not: ``merge`` leaves alone a key of one row,
+    # and a group without live rows, as it marks live rows only.
+    lf, added = _with_several(lf)
+    lf = _within(lf, pl.col("_several"), key, merge, ["drop"], whole_groups=True)
+    return lf.drop("_several") if added else lf
 
 
 def _prefixes(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -1183,10 +1197,15 @@ def clean_within_periods(lf: pl.LazyFrame, *, skip: Iterable[str] = ()) -> pl.La
             f"only {', '.join(_SKIPPABLE)} can be skipped, not {sorted(skip - set(_SKIPPABLE))}"
         )
     lf = ensure_aux(lf).pipe(mark_invalid).pipe(drop_aggregates)
-    for verb in (resolve_flows, merge_breakdowns, merge_duplicates, drop_hs_parents):
-        if verb.__name__ not in skip:
-            lf = verb(lf)
-    return lf
+    if "resolve_flows" not in skip:
+        lf = resolve_flows(lf)
+    # The flows of several rows, found once for both verbs (their keys are
+    # not changed by resolve_flows nor by merge_breakdowns).
+    lf, _ = _with_several(lf)
+    if "merge_breakdowns" not in skip:
+        lf = merge_breakdowns(lf)
+    lf = merge_duplicates(lf).drop("_several")
+    return lf if "drop_hs_parents" in skip else drop_hs_parents(lf)
 
 
 def clean(df: Frame, *, revision: str | None = None, slip_ratio: float = SLIP_RATIO) -> Frame:
