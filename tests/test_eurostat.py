@@ -169,6 +169,31 @@ def test_comext_bulk_file_read_into_memory_reads_as_the_lazy_scan(tmp_path):
     assert fast.filter(pl.col("freq") == "A").height == 1 and fast["period"].null_count() == 1
 
 
+@pytest.mark.parametrize("fmt", ["comext_bulk", "sdmx_csv"])
+@pytest.mark.parametrize("cut", ["a field too many", "a field too few"])
+def test_a_row_that_does_not_split_like_the_header_is_found_on_the_fast_read(
+    tmp_path, fmt, cut
+):
+    """The fast read of a Eurostat file checks every row's width on its one
+    parse (no second parse of the file to find them): a shifted row sends the
+    file to the exact read, which refuses it or, with --lenient, counts it."""
+    if fmt == "comext_bulk":
+        header, rows, name = BULK_HEADER, BULK_ROWS * 3, "full202403.dat"
+    else:
+        header, rows, name = SDMX_HEADER, SDMX_ROWS * 3, "ds-045409.csv"
+    shifted = rows[1] + ",7" if cut == "a field too many" else rows[1].rsplit(",", 2)[0]
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows, shifted]) + "\n", encoding="utf-8")
+    with pytest.raises(pl.exceptions.ComputeError, match="fields than the header"):
+        scan(path, fast=True).collect()
+    store = tmp_path / "store"
+    assert main(["ingest", str(path), "--out", str(store), "-q"]) == 2
+    assert main(["ingest", str(path), "--out", str(store), "-q", "--lenient"]) == 0
+    (entry,) = read_audit(store)["files"]
+    assert entry["read"] == "exact" and entry["dropped"]["ragged_row"] == 1
+    assert entry["rows_read"] == len(rows) + 1
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["dat", "7z"])
 def test_comext_bulk_file_as_eurostat_ships_it(tmp_path, compress):
     path = _bulk(tmp_path, compress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cache
+from typing import Protocol
 
 import polars as pl
 
@@ -23,6 +24,16 @@ __all__ = [
     "number",
     "pick",
 ]
+
+
+class RowCheck(Protocol):
+    """A check of a file's rows as parsed, before any conversion: the fast path's
+    width check (``tradeflows._io.WidthCheck``), which a reader runs on the
+    rows it reads into memory (``scan_comtrade(check=)``, ``scan_comext_bulk(check=)``)."""
+
+    columns: list[str]
+
+    def __call__(self, df: pl.DataFrame) -> None: ...
 
 
 def column_key(name: str) -> str:

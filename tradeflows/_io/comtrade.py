@@ -24,6 +24,7 @@ from tradeflows._io._common import (
     NON_LETTERS,
     HeaderKeys,
     PerValue,
+    RowCheck,
     clean_str,
     column_key,
     date_from_ym,
@@ -257,14 +258,6 @@ def _quote_unread(lf: pl.LazyFrame) -> pl.LazyFrame:
         return lf
     unread = unknown_country() | bad_period()  # as clean.mark_invalid marks them
     return lf.with_columns(pl.when(unread).then(pl.col(c).cast(pl.String)).alias(c) for c in typed)
-
-
-class RowCheck(Protocol):
-    """A check of a file's rows as parsed, before any conversion (``scan_comtrade(check=)``)."""
-
-    columns: list[str]
-
-    def __call__(self, df: pl.DataFrame) -> None: ...
 
 
 class BatchCheck(RowCheck, Protocol):
