@@ -1,6 +1,7 @@
-"""Comext bulk files (Eurostat's monthly ``full`` files): ingest against the polars floor and pandas.
+"""Eurostat's files at scale (Comext bulk, SDMX-CSV): ingest against the polars floor and pandas.
 
     python benchmarks/bench_comext.py --months 2 --rows 4000000
+    python benchmarks/bench_comext.py --sdmx --months 2 --rows 2000000
 
 Makes (once, seeded) ``--months`` bulk files of about ``--rows`` rows each,
 in the layout of Eurostat's files (the 20 columns of ``full202403.dat``):
@@ -8,8 +9,11 @@ the 27 member states, every partner of ISO 3166, about 10,000 CN8 codes (a
 real month has 9,000-10,000), flows 1 and 2, and the statistical regime of
 each row (normal trade most often, inward and outward processing), values
 in whole euros and kilograms. A flow with more than one regime is summed by
-the cleaning (``summed_into_total``). Each variant runs in a child process
-of its own, so that its peak memory (max RSS) is its alone:
+the cleaning (``summed_into_total``). ``--sdmx`` writes the same draws as
+SDMX-CSV, the data browser's and the dissemination API's download (one
+observation a row, the regimes summed, the flag column empty but for 1% of
+confidential values), as ``ds-045409_YYYYMM.csv``. Each variant runs in a
+child process of its own, so that its peak memory (max RSS) is its alone:
 
 * ``tradeflows``: ``tradeflows ingest`` of the files;
 * ``polars-floor``: a bare streaming scan of the files as text, their values
@@ -91,30 +95,79 @@ def make_files(folder: Path, months: int, rows: int, seed: int = 7) -> list[Path
     return paths
 
 
+def make_sdmx(bulk: list[Path], folder: Path, seed: int = 7) -> list[Path]:
+    """Write (once) each bulk file's rows as an SDMX-CSV file, the regimes summed; their paths."""
+    import polars as pl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, src in enumerate(bulk):
+        period = src.stem.removeprefix("full")
+        path = folder / f"ds-045409_{period}.csv"
+        paths.append(path)
+        if path.exists():
+            continue
+        key = ["DECLARANT_ISO", "PARTNER_ISO", "PRODUCT_NC", "FLOW"]
+        df = (
+            pl.scan_csv(src, schema_overrides={"VALUE_IN_EUROS": pl.Int64})
+            .group_by(key, maintain_order=True)
+            .agg(pl.col("VALUE_IN_EUROS").sum())
+            .collect()
+        )
+        secret = pl.int_range(pl.len()).shuffle(seed + i) < pl.len() // 100
+        df.select(
+            DATAFLOW=pl.lit("ESTAT:DS-045409(1.0)"), **{"LAST UPDATE": pl.lit("15/01/25 23:00:00")},
+            freq=pl.lit("M"), reporter="DECLARANT_ISO", partner="PARTNER_ISO",
+            product="PRODUCT_NC", flow="FLOW", indicators=pl.lit("VALUE_IN_EUROS"),
+            TIME_PERIOD=pl.lit(f"{period[:4]}-{period[4:]}"),
+            OBS_VALUE=pl.when(secret).then(None).otherwise("VALUE_IN_EUROS"),
+            OBS_FLAG=pl.when(secret).then(pl.lit("c")),
+        ).write_csv(path)  # fmt: skip
+    return paths
+
+
+#: The columns each layout's baselines read: the flow's key and its value.
+COLUMNS = {
+    "bulk": (["PERIOD", "DECLARANT_ISO", "PARTNER_ISO", "FLOW", "PRODUCT_NC"], "VALUE_IN_EUROS"),
+    "sdmx": (["TIME_PERIOD", "reporter", "partner", "flow", "product"], "OBS_VALUE"),
+}
+
+
+def _layout(files: list[str]) -> str:
+    return "sdmx" if Path(files[0]).name.startswith("ds-") else "bulk"
+
+
 def run_floor(files: list[str]) -> int:
     """The files read as text on the streaming engine, values cast, one group-by."""
     import polars as pl
 
+    key, value = COLUMNS[_layout(files)]
     lf = pl.scan_csv(files, infer_schema=False)
     return (
-        lf.group_by("DECLARANT_ISO", "PARTNER_ISO", "FLOW")
-        .agg(pl.col("VALUE_IN_EUROS").cast(pl.Float64).sum(), pl.len())
+        lf.group_by(key[1:4])
+        .agg(pl.col(value).cast(pl.Float64).sum(), pl.len())
         .collect(engine="streaming")
         .height
     )
 
 
 def run_pandas(files: list[str]) -> int:
-    """Read as text, confidential codes out, values to numbers, the regimes of a flow summed."""
+    """Read as text, confidential codes (bulk) or values (SDMX) out, values to numbers,
+    the rows of a flow summed (the regimes of a bulk file)."""
     import pandas as pd
 
-    key = ["PERIOD", "DECLARANT_ISO", "PARTNER_ISO", "FLOW", "PRODUCT_NC"]
+    layout = _layout(files)
+    key, value = COLUMNS[layout]
     df = pd.concat(pd.read_csv(f, dtype=str, keep_default_na=False) for f in files)
-    df = df[~df["PRODUCT_NC"].str.contains("[SX]", regex=True)]
-    for c in ("VALUE_IN_EUROS", "QUANTITY_IN_KG"):
+    if layout == "bulk":
+        df = df[~df["PRODUCT_NC"].str.contains("[SX]", regex=True)]
+        values = [value, "QUANTITY_IN_KG"]
+    else:
+        df = df[df["OBS_FLAG"] != "c"]
+        values = [value]
+    for c in values:
         df[c] = pd.to_numeric(df[c], errors="coerce")
-    out = df.groupby(key, sort=False)[["VALUE_IN_EUROS", "QUANTITY_IN_KG"]].sum().reset_index()
-    return len(out)
+    return len(df.groupby(key, sort=False)[values].sum().reset_index())
 
 
 def _code(variant: str, files: list[Path], out: Path) -> str:
@@ -133,9 +186,12 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=2)
     ap.add_argument("--rows", type=int, default=4_000_000, help="rows a file (about)")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each variant (fastest kept)")
+    ap.add_argument("--sdmx", action="store_true", help="the same rows as SDMX-CSV files")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     files = make_files(DATA / f"comext_bulk_{args.months}x{args.rows}", args.months, args.rows)
+    if args.sdmx:
+        files = make_sdmx(files, DATA / f"comext_sdmx_{args.months}x{args.rows}")
     size = sum(f.stat().st_size for f in files) / 2**20
     out = DATA / "comext_store"
     best: dict[str, dict] = {}
@@ -150,8 +206,8 @@ def main() -> None:
     run_code(f"import shutil; shutil.rmtree({str(out)!r}, ignore_errors=True)")
     command = "python benchmarks/bench_comext.py " + " ".join(sys.argv[1:])
     lines = [
-        f"### Comext bulk files: {args.months} of about {args.rows:,} rows ({size:,.0f} MiB), "
-        f"{dt.date.today()}",
+        f"### {'SDMX-CSV files of Comext data' if args.sdmx else 'Comext bulk files'}: "
+        f"{args.months} of about {args.rows:,} rows ({size:,.0f} MiB), {dt.date.today()}",
         "",
         f"Machine: {machine()}.",
         f"Command: `{command}` (fastest of {args.repeat}).",

@@ -206,6 +206,8 @@ def scan_comext(
     in_memory : bool
         As :func:`scan_comext_bulk`'s: the columns used read into memory
         first, each code and the period read once per distinct value.
+    check : RowCheck, optional
+        As :func:`scan_comext_bulk`'s.
 
     Returns
     -------
@@ -559,6 +561,8 @@ def scan_sdmx_csv(
     in_memory : bool
         As :func:`scan_comext_bulk`'s: the columns used read into memory
         first, each code and the period read once per distinct value.
+    check : RowCheck, optional
+        As :func:`scan_comext_bulk`'s.
 
     Returns
     -------
@@ -652,6 +656,11 @@ def scan_comext_bulk(
         declarant, the partner, the product, the flow, the regime, the
         period) once per distinct value (:class:`PerValue`): a bulk file
         holds millions of rows of a few thousand codes and one period.
+    check : RowCheck, optional
+        The fast read's check of every row's width
+        (:class:`tradeflows._io.WidthCheck`), run on the rows read into
+        memory (``in_memory`` only): it raises where a row does not split
+        like the header, and the file is then read by the exact path.
 
     Returns
     -------
