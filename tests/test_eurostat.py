@@ -171,9 +171,7 @@ def test_comext_bulk_file_read_into_memory_reads_as_the_lazy_scan(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["comext_bulk", "sdmx_csv"])
 @pytest.mark.parametrize("cut", ["a field too many", "a field too few"])
-def test_a_row_that_does_not_split_like_the_header_is_found_on_the_fast_read(
-    tmp_path, fmt, cut
-):
+def test_a_row_that_does_not_split_like_the_header_is_found_on_the_fast_read(tmp_path, fmt, cut):
     """The fast read of a Eurostat file checks every row's width on its one
     parse (no second parse of the file to find them): a shifted row sends the
     file to the exact read, which refuses it or, with --lenient, counts it."""
