@@ -231,7 +231,7 @@ def _clean_at_once(files: list[Path], revision: str | None = None) -> pl.DataFra
 
 @pytest.mark.parametrize(
     ("spool_bytes", "chunk_rows"),
-    [(None, None), (0, 3000), (None, 1000), (None, 3000), (None, 6000)],
+    [(None, None), (0, 3000), (None, 1000), (None, 3000), (None, 6000), (None, 100), (0, 100)],
 )
 def test_cleaning_by_chunks_of_periods_equals_cleaning_at_once(tmp_path, spool_bytes, chunk_rows):
     # A world of four yearly files (about 4,700-4,900 rows each) with
@@ -240,7 +240,9 @@ def test_cleaning_by_chunks_of_periods_equals_cleaning_at_once(tmp_path, spool_b
     # _WHOLE_CHUNKS chunks is split in memory by period (chunk_rows=1000,
     # a month or so at a time); a smaller one is kept whole and filtered to
     # the periods of each chunk (3000: a month or two; 6000: a chunk takes a
-    # file and part of the next).
+    # file and part of the next). A period of more than twice chunk_rows
+    # (100: every month's 300-500 rows) is cleaned in pieces of some
+    # reporters each (_chunked.reporter_pieces), a file of its own each.
     from tests.conftest import small_world
 
     world = small_world(tmp_path / "w", seed=3, lookalikes=6)
@@ -259,6 +261,10 @@ def test_cleaning_by_chunks_of_periods_equals_cleaning_at_once(tmp_path, spool_b
     assert audit["totals"]["changed"]["unit_slip_flagged"] == 1
     assert audit["totals"]["dropped"]["duplicate_exact"] > 0
     assert not list(tmp_path.glob(".tradeflows-spool-*"))  # the spool is removed
+    if chunk_rows == 100:
+        periods = got.select(pl.col("period").n_unique()).item()
+        files = list((tmp_path / "store" / audit["data"]).rglob("*.parquet"))
+        assert len(files) > 2 * periods
 
 
 def test_chunks_with_and_without_work_for_each_verb_equal_cleaning_at_once(tmp_path):

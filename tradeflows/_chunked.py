@@ -274,6 +274,47 @@ def period_in(periods: list) -> pl.Expr:
     return pl.col("period").is_in(known)
 
 
+def reporter_pieces(parts: list[pl.LazyFrame], rows: int, most: int) -> list[list[pl.LazyFrame]]:
+    """A chunk's ``parts`` (``rows`` rows in all) as pieces of about ``most`` rows, by reporter.
+
+    A chunk holds whole periods, and one period can hold many times ``most``
+    rows (a Comext bulk file of a month, 4M-8M rows; of a year, more): its
+    cleaning then held every row of it at once, 6 GiB at 8M rows. Every verb
+    within periods compares rows of one reporter only (each groups by period
+    and reporter, among others), so a chunk cleans the same piece by piece,
+    each piece some reporters' rows (whole reporters, as many as fit in
+    ``most``, the largest first; a reporter larger alone). A chunk of no more
+    than twice ``most`` rows is one piece: ``parts`` as they are.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"reporter": ["DEU"] * 5 + ["FRA"] * 3 + ["ITA"] * 2})
+    >>> [sorted(set(pl.concat(p).collect()["reporter"])) for p in reporter_pieces([lf], 10, 4)]
+    [['DEU'], ['FRA'], ['ITA']]
+    >>> len(reporter_pieces([lf], 10, 5))
+    1
+    """
+    if rows <= 2 * most:
+        return [parts]
+    sizes = (
+        pl.concat([p.select("reporter") for p in parts], how="vertical_relaxed")
+        .group_by("reporter")
+        .len()
+        .sort("len", "reporter", descending=[True, False], nulls_last=True)
+        .collect()
+    )
+    groups = consecutive_groups(sizes.iter_rows(), most)
+    if len(groups) < 2:
+        return [parts]
+    return [[p.filter(_reporter_in(g)) for p in parts] for g in groups]
+
+
+def _reporter_in(reporters: list) -> pl.Expr:
+    known = [r for r in reporters if r is not None]
+    hit = pl.col("reporter").is_in(known)
+    return hit | pl.col("reporter").is_null() if None in reporters else hit
+
+
 def consecutive_groups(sizes: Iterable[tuple[object, int]], budget: int) -> list[list]:
     """Consecutive keys grouped while their sizes stay within ``budget``.
 

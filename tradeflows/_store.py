@@ -48,6 +48,7 @@ from tradeflows._chunked import (
     nothing_kept,
     period_in,
     refuse_bad_input,
+    reporter_pieces,
 )
 from tradeflows._clean import (
     INPUT_ERRORS,
@@ -1183,7 +1184,11 @@ def _clean_by_period(
         #    that is unique over all chunks (_gid): the unit slips need whole
         #    series, so each chunk's live rows wait, as 64-bit series hashes,
         #    for one pass over all chunks (step 2).
-        for c, periods in enumerate(chunks):
+        #    A chunk of one period much larger than chunk_rows is cleaned
+        #    in pieces of some reporters each (reporter_pieces), each a
+        #    chunk of its own from there on.
+        c = 0
+        for periods in chunks:
             parts = spool.pop("read", periods)
             if old is not None:
                 parts.insert(0, old.filter(period_in(periods)))
@@ -1194,15 +1199,19 @@ def _clean_by_period(
                     .collect()
                     .row(0, named=True)
                 )
-            df = clean_chunk(parts, revision, chunk_engine, offset=run.offset, idle=idle)
-            account(df, c, run, spool, writer, lenient)
-            del df
+            n = sum(rows.get(p, 0) for p in periods)
+            for piece in reporter_pieces(parts, n, chunk_rows):
+                df = clean_chunk(piece, revision, chunk_engine, offset=run.offset, idle=idle)
+                account(df, c, run, spool, writer, lenient)
+                c += 1
+                del df
+            del parts
         writer.finish()
         refuse_bad_input(entries, run)
         # 2. The unit slips, in one pass over every chunk's live rows; the
         #    chunks held in memory are then written with their slips, and the
         #    few rows flagged in files already written are marked there.
-        flag_slips(spool, len(chunks), run, writer, engine)
+        flag_slips(spool, c, run, writer, engine)
         for e in entries:
             n = run.counts[e["_file"]]
             e.update(audit_from_counts(n["read"], n["dropped"], n["changed"]))
