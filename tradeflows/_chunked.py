@@ -293,6 +293,12 @@ def reporter_pieces(parts: list[pl.LazyFrame], rows: int, most: int) -> list[lis
     [['DEU'], ['FRA'], ['ITA']]
     >>> len(reporter_pieces([lf], 10, 5))
     1
+
+    Rows whose reporter is unknown (null) are a reporter of their own:
+
+    >>> lf = pl.LazyFrame({"reporter": ["DEU"] * 5 + [None] * 3 + ["ITA"] * 2})
+    >>> [pl.concat(p).collect()["reporter"].unique().to_list() for p in reporter_pieces([lf], 10, 4)]
+    [['DEU'], [None], ['ITA']]
     """
     if rows <= 2 * most:
         return [parts]
