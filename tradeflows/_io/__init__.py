@@ -72,6 +72,12 @@ Format = Literal[
 ]  # fmt: skip
 FORMATS: tuple[str, ...] = get_args(Format)
 
+#: The Eurostat formats of text read by one reader each, all alike: the
+#: columns used read into memory on the fast path, their rows' width checked
+#: on that same parse (``in_memory``, ``check``).
+_EUROSTAT_READERS = {"comext": scan_comext, "sdmx_csv": scan_sdmx_csv,
+                     "comext_bulk": scan_comext_bulk}  # fmt: skip
+
 _EXPECTED = (
     "expected a Comtrade+ file (reporterCode, partnerCode, flowCode, cmdCode, primaryValue) "
     "or saved API answer (JSON), "
@@ -773,7 +779,7 @@ def scan(
         if fast and fmt == "comtrade":
             typed = functools.partial(typed_columns, text_values=text_values)
             lf, check = _scan_fast(text, typed)
-        elif fast and fmt in ("comext", "sdmx_csv", "comext_bulk"):
+        elif fast and fmt in _EUROSTAT_READERS:
             # Read as text, their rows' width checked on the same parse.
             lf, check = _scan_fast(text, lambda header: {})
         else:
@@ -781,12 +787,8 @@ def scan(
     if fmt == "comtrade":
         out = scan_comtrade(lf, source, path, in_memory=fast, check=check,
                             engine=engine if fast else "cpu", text_values=fast and text_values)  # fmt: skip
-    elif fmt == "comext":
-        out = scan_comext(lf, source, path, in_memory=fast, check=check)
-    elif fmt == "sdmx_csv":
-        out = scan_sdmx_csv(lf, source, path, in_memory=fast, check=check)
-    elif fmt == "comext_bulk":
-        out = scan_comext_bulk(lf, source, path, in_memory=fast, check=check)
+    elif fmt in _EUROSTAT_READERS:
+        out = _EUROSTAT_READERS[fmt](lf, source, path, in_memory=fast, check=check)
     elif mapping is None:
         raise TradeflowsInputError(f"{path}: the generic reader needs a column mapping")
     else:
