@@ -246,17 +246,20 @@ def test_a_run_over_its_memory_budget_goes_chapter_by_chapter_to_the_same_flags(
     from tradeflows._log import logger
     from tradeflows._query import Query
     from tradeflows.detect._budget import (
-        BYTES_PER_STORE_ROW,
+        pairs_estimate,
         route_months_estimate,
+        too_many_rows,
         whole_run_bytes,
     )
 
     pairs = collect_mirror(store)
     n = route_months_estimate(pairs, Query())
     assert n >= whole.height > 0  # every route-month scored was counted
-    rows = store.select(pl.len()).collect().item()
+    rows, paired = pairs_estimate(store)
+    assert 0.85 * pairs.height <= paired <= pairs.height <= rows  # a floor of the pairs
     # The rows fit the budget; the whole run does not.
-    tight_budget = max(whole_run_bytes(pairs.height, n // 2), rows * BYTES_PER_STORE_ROW)
+    tight_budget = whole_run_bytes(pairs.height, n // 2)
+    assert not too_many_rows(store, tight_budget)
     assert tight_budget < whole_run_bytes(pairs.height, n)
     said: list[str] = []
     handler = logging.Handler()
@@ -320,9 +323,9 @@ def test_too_many_rows_to_pair_at_once_reads_the_context_chapter_by_chapter(stor
 
     from tradeflows._log import logger
     from tradeflows.detect import _flags
-    from tradeflows.detect._budget import BYTES_PER_STORE_ROW
+    from tradeflows.detect._budget import pairs_estimate, whole_run_bytes
 
-    rows = store.select(pl.len()).collect().item()
+    rows, paired = pairs_estimate(store)
     said: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: said.append(record.getMessage())
@@ -334,9 +337,7 @@ def test_too_many_rows_to_pair_at_once_reads_the_context_chapter_by_chapter(stor
             )  # several groups for the context
             for name in ("collect_context", "mirror_rows"):  # the whole pairing: not called
                 mp.setattr(_flags, name, lambda *a, **k: pytest.fail("paired all rows at once"))
-            tight = detect_routes(
-                store, detector=detector(), memory=rows * BYTES_PER_STORE_ROW // 2
-            )
+            tight = detect_routes(store, detector=detector(), memory=whole_run_bytes(paired, 0) - 1)
     finally:
         logger.removeHandler(handler)
     assert any(f"pairing the {rows:,} rows at once" in m for m in said)
@@ -581,3 +582,24 @@ def test_a_groups_changes_in_parts_go_to_the_spool_as_they_are_computed(store, w
     monkeypatch.setattr(_partition._KeptSeries, "add", add)
     _same(whole, detect_routes(store, partition=True, detector=detector()))
     assert spooled and max(spooled.values()) >= 3  # one file a part, not one a group
+
+
+def test_route_months_put_in_words_in_parts_are_the_same_table(store, monkeypatch):
+    """The reasons and names are written ``WORDS_ROWS`` route-months at a time, after
+    the rows are put in their order: the same table, row for row, as at once."""
+    from tradeflows._routes import ROUTE_KEY
+    from tradeflows.detect import _flags
+
+    at_once = detect_routes(store, detector=detector())
+    monkeypatch.setattr(_flags, "WORDS_ROWS", 7)
+    in_parts = detect_routes(store, detector=detector())
+    assert at_once.height > 3 * 7 and at_once["reasons"].is_not_null().all()
+    assert_frame_equal(in_parts, at_once)
+    # Most suspicious first; of equal scores, a named origin before all origins.
+    by = ["score", "_unnamed", *ROUTE_KEY, "period"]
+    ordered = (
+        in_parts.with_columns(_unnamed=pl.col("origin") == "")
+        .sort(by, descending=[True] + [False] * 6)
+        .drop("_unnamed")
+    )
+    assert_frame_equal(in_parts, ordered)

@@ -205,11 +205,11 @@ def test_a_store_too_large_to_pair_at_once_gives_the_same_report(world, report, 
     itself (no whole-store pairing, no whole store in memory) to the same page."""
     from tradeflows._mirror import mirror_rows as real_mirror
     from tradeflows._store import ingest, scan_store
-    from tradeflows.detect._budget import BYTES_PER_STORE_ROW
+    from tradeflows.detect._budget import pairs_estimate, whole_run_bytes
 
     store = tmp_path / "store"
     ingest([world / "comtrade"], store)
-    rows = scan_store(store).select(pl.len()).collect().item()
+    paired = pairs_estimate(scan_store(store))[1]
     wholes = []
 
     def only_chapters(lf, engine=None, **kwargs):
@@ -220,7 +220,7 @@ def test_a_store_too_large_to_pair_at_once_gives_the_same_report(world, report, 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("tradeflows._mirror.mirror_rows", only_chapters)
         build_report([store], out, config=CONFIG, built="2026-01-01 00:00 UTC",
-                     memory=rows * BYTES_PER_STORE_ROW // 2)  # fmt: skip
+                     memory=whole_run_bytes(paired, 0) - 1)  # fmt: skip
     assert wholes == [False]  # the drill-downs' chapters only
     assert out.read_text() == report.read_text().replace(str(world / "comtrade"), str(store))
 

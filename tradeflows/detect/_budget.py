@@ -19,8 +19,8 @@ from tradeflows._query import Query
 __all__ = [
     "BYTES_PER_PAIR",
     "BYTES_PER_ROUTE_MONTH",
-    "BYTES_PER_STORE_ROW",
     "PROCESS_BYTES",
+    "pairs_estimate",
     "query_route_inputs",
     "route_months_estimate",
     "too_many_rows",
@@ -38,12 +38,6 @@ __all__ = [
 PROCESS_BYTES = 400 * 2**20
 BYTES_PER_PAIR = 900
 BYTES_PER_ROUTE_MONTH = 2_000
-
-#: Peak bytes per store row of pairing all the rows at once and reading the
-#: context from those pairs (326 measured on the wide 50M-row world:
-#: benchmarks/RESULTS.md, issue 27). Over the budget, the context is read
-#: chapter by chapter instead.
-BYTES_PER_STORE_ROW = 300
 
 
 def route_months_estimate(
@@ -140,12 +134,51 @@ def query_route_inputs(pairs: pl.DataFrame, query: Query, engine: str | None = N
                         engine=engine)  # fmt: skip
 
 
+def pairs_estimate(lf: pl.LazyFrame, engine: str | None = None) -> tuple[int, int]:
+    """``lf``'s rows, and about how many pairs (:func:`tradeflows.collect_mirror`'s rows)
+    they make, counted before anything is paired.
+
+    A row whose partner reports too may meet its mirror and make a pair with
+    it; a row whose partner reports nothing is a pair of its own. The
+    estimate counts every row of the first kind as half a pair: a floor, 5%
+    to 9% under the pairs of a Comtrade world of many hubs and of a store of
+    Comext bulk files, where the EU's declarants report against partners
+    that mostly do not (benchmarks/RESULTS.md, issue 27). Reads two columns
+    (a second on a 42M-row store).
+
+    Parameters
+    ----------
+    lf : LazyFrame
+        Canonical rows.
+    engine : str, optional
+        Where the count runs.
+
+    Returns
+    -------
+    tuple of int
+        The rows and the pairs.
+
+    Examples
+    --------
+    >>> lf = pl.LazyFrame({"reporter": ["USA", "MYS", "USA"], "partner": ["MYS", "USA", "BRA"]})
+    >>> pairs_estimate(lf)  # USA-MYS reported by both, USA-BRA by one side
+    (3, 2)
+    """
+    reporters = _engine.collect(lf.select(pl.col("reporter").unique()), engine)["reporter"]
+    rows, paired = _engine.collect(
+        lf.select(rows=pl.len(), paired=pl.col("partner").is_in(reporters.implode()).sum()),
+        engine,
+    ).row(0)
+    return int(rows), int(rows) - int(paired) // 2
+
+
 def too_many_rows(lf: pl.LazyFrame, budget: int, engine: str | None = None) -> bool:
     """Whether pairing all of ``lf``'s rows at once would need more than ``budget`` bytes.
 
     Counted before anything is paired (a store's row count is in its files'
-    metadata): :data:`BYTES_PER_STORE_ROW` a row. Over the budget, a run
-    reads its context chapter by chapter and says so.
+    metadata): the whole run's floor, :func:`whole_run_bytes` of the pairs
+    they make (:func:`pairs_estimate`) and no route-month yet. Over the
+    budget, a run reads its context chapter by chapter and says so.
 
     Parameters
     ----------
@@ -166,18 +199,23 @@ def too_many_rows(lf: pl.LazyFrame, budget: int, engine: str | None = None) -> b
 
     Examples
     --------
-    >>> lf = pl.LazyFrame({"hs": ["847150"] * 10})
-    >>> too_many_rows(lf, budget=10 * BYTES_PER_STORE_ROW), too_many_rows(lf, budget=1000)
+    >>> lf = pl.LazyFrame({"reporter": ["USA"] * 10, "partner": "BRA"})
+    >>> need = whole_run_bytes(10, 0)  # ten rows, ten pairs: BRA reports nothing
+    >>> too_many_rows(lf, budget=need), too_many_rows(lf, budget=need - 1)
     (False, True)
     """
     from tradeflows._log import logger
 
     n = _engine.collect(lf.select(pl.len()), engine).item()
-    need = n * BYTES_PER_STORE_ROW
+    if whole_run_bytes(n, 0) <= budget:  # a pair a row, the most there can be
+        return False
+    pairs = n // 2 if whole_run_bytes(n // 2, 0) > budget else pairs_estimate(lf, engine)[1]
+    need = whole_run_bytes(pairs, 0)
     if need <= budget:
         return False
     logger.info(
-        f"pairing the {n:,} rows at once would need about {memory_in_words(need)}, more than the "
-        f"{memory_in_words(budget)} budget: HS chapters in groups (the same flags)"
+        f"pairing the {n:,} rows at once ({pairs:,} pairs or more) would need at least "
+        f"{memory_in_words(need)}, more than the {memory_in_words(budget)} budget: HS chapters "
+        "in groups (the same flags)"
     )
     return True

@@ -720,16 +720,36 @@ def detect_routes(
             det = det.fit(X, _labels(ind, labels)) if labels is not None else det.fit(X)
         flags = _scored(ind, det, keep)
     flags = _held_to_base_rate(flags.drop("_near", "_peak", strict=False), det)
+    # Ties go to a named origin before the hub's total ("all origins"). Sorted
+    # before the words are added, the text being most of the table's memory,
+    # and by gathering the rows in their order: a sort of the table of
+    # several parts copied it twice (2.4 GiB, not 1.2, for 3.05M route-months).
+    by = ["score", pl.col("origin") == "", *ROUTE_KEY, "period"]
+    order = flags.select(pl.arg_sort_by(by, descending=[True] + [False] * 6)).to_series()
+    flags = flags[order]
+    del order
     with step(f"reasons, in words, of {flags.height:,} route-months"):
-        out = with_names(_engine.collect(reasons(flags.lazy()), "cpu"))
+        out = _in_words(flags)
+    del flags
     rest = [c for c in out.columns if c not in FLAG_COLUMNS and c not in NAME_COLUMNS]
-    # Ties go to a named origin before the hub's total ("all origins").
-    out = (
-        out.with_columns(_unnamed=pl.col("origin") == "")
-        .sort(["score", "_unnamed", *ROUTE_KEY, "period"], descending=[True] + [False] * 6)
-        .select(*FLAG_COLUMNS, *NAME_COLUMNS, *rest)
-    )
+    out = out.select(*FLAG_COLUMNS, *NAME_COLUMNS, *rest)
     return corridors(out) if level == "corridor" else out
+
+
+#: The route-months put in words at a time (:func:`_in_words`): the sentences'
+#: intermediate columns took 1.3 kB a route-month, 3.95 GiB for the 3.05M of a
+#: store of Comext bulk files, at once (benchmarks/RESULTS.md, issue 27).
+WORDS_ROWS = 250_000
+
+
+def _in_words(flags: pl.DataFrame) -> pl.DataFrame:
+    """:func:`reasons` and the names of the places and products of ``flags``,
+    :data:`WORDS_ROWS` route-months at a time, in their order."""
+    parts = [
+        with_names(_engine.collect(reasons(flags.slice(start, WORDS_ROWS).lazy()), "cpu"))
+        for start in range(0, max(flags.height, 1), WORDS_ROWS)
+    ]
+    return pl.concat(parts, rechunk=False)
 
 
 def _on_device(det, engine: str):
@@ -844,8 +864,10 @@ def _scored(ind: pl.DataFrame, det, keep: str = "evidence") -> pl.DataFrame:
     if seen is not None and hasattr(det, "corridor_line"):
         flags = flags.with_columns(seen)
     pooled = (
-        flags.group_by(ROUTE_KEY)
+        flags.lazy()
+        .group_by(ROUTE_KEY)
         .agg(months_scored=pl.len().cast(pl.Int64))
+        .collect()
         .join(route_evidence(flags), on=ROUTE_KEY, how="left")
     )
     if hasattr(det, "corridor_suspicion"):
@@ -924,7 +946,8 @@ def base_rate(flags: pl.DataFrame, det=None) -> dict | None:
     det = det if det is not None else default_detector().fit(np.zeros((1, len(FEATURES))))
     if not hasattr(det, "line_raise"):
         return None
-    per_route = flags.group_by(ROUTE_KEY).agg(pl.col("corridor_score").first())
+    # Lazy: the columns read only (see tradeflows.detect._corridors.route_evidence).
+    per_route = flags.lazy().group_by(ROUTE_KEY).agg(pl.col("corridor_score").first()).collect()
     scores = per_route["corridor_score"].fill_null(np.nan).to_numpy()
     return {
         "routes": per_route.height,
@@ -1029,7 +1052,8 @@ def route_months_scored(flags: pl.DataFrame) -> int:
     """
     if "months_scored" not in flags.columns:
         return flags.height
-    per_route = flags.group_by(ROUTE_KEY).agg(pl.col("months_scored").first())
+    # Lazy: the columns read only (see tradeflows.detect._corridors.route_evidence).
+    per_route = flags.lazy().group_by(ROUTE_KEY).agg(pl.col("months_scored").first()).collect()
     return int(per_route["months_scored"].fill_null(0).sum())
 
 
