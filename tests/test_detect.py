@@ -523,6 +523,49 @@ def test_twenty_origins_each_a_little_suspicious_outrank_one_alone():
     assert wide.filter(pl.col("hub") == "KAZ")["routes"].item() == 20
 
 
+def test_a_routes_pooled_evidence_does_not_depend_on_the_rows_order():
+    """The pooled evidence is the mean of a route's strongest months, summed in one
+    order whatever the rows': bit for bit the same on the rows shuffled (a lazy
+    plan drops the sort before the mean and sums in the order top_k gives)."""
+    from tradeflows.detect._corridors import route_evidence
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    f = pl.DataFrame({"origin": rng.choice(["USA", "JPN", "KOR", "DEU"], n),
+                      "hub": rng.choice(["MYS", "SGP", "ARE"], n), "destination": "CHN",
+                      "hs": rng.choice([f"8471{k:02d}" for k in range(40)], n),
+                      "score": rng.normal(size=n) * 3, "extra_usd": rng.normal(size=n) * 1e5,
+                      "covered": True, "data_quality": None})  # fmt: skip
+    assert f.select(ROUTE_KEY).n_unique() < n / 20  # routes of many months
+    once = route_evidence(f).sort(ROUTE_KEY)
+    for seed in range(3):
+        shuffled = route_evidence(f.sample(fraction=1.0, shuffle=True, seed=seed))
+        assert_frame_equal(shuffled.sort(ROUTE_KEY), once, check_exact=True)
+
+
+@pytest.mark.parametrize("engine", ["eager", "in-memory", "streaming"])
+def test_a_fixed_order_sum_does_not_depend_on_the_rows_order(engine):
+    """Bit for bit the same sums on the rows shuffled, in a frame's group-by and in a
+    lazy plan on either engine (whose optimiser drops a bare sort before a sum)."""
+    from tradeflows._expr import fixed_order_sum
+
+    rng = np.random.default_rng(7)
+    df = pl.DataFrame({"k": rng.integers(0, 500, 50_000), "v": rng.normal(size=50_000) * 1e5})
+
+    def summed(frame: pl.DataFrame) -> pl.DataFrame:
+        if engine == "eager":
+            return frame.group_by("k").agg(fixed_order_sum(pl.col("v"))).sort("k")
+        plan = frame.lazy().group_by("k").agg(fixed_order_sum(pl.col("v"))).sort("k")
+        return plan.collect(engine=engine)
+
+    once = summed(df)
+    eager = df.group_by("k").agg(pl.col("v").sort().sum()).sort("k")
+    assert_frame_equal(once, eager, check_exact=True)  # the sum in sorted order
+    for seed in range(3):
+        shuffled = df.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert_frame_equal(summed(shuffled), once, check_exact=True)
+
+
 def test_a_corridor_that_lost_money_is_not_ranked_first():
     # Its months carried less than usual: no money term (a log of a negative
     # would be NaN, which sorts first), the evidence alone.

@@ -149,6 +149,12 @@ def fixed_order_sum(expr: pl.Expr) -> pl.Expr:
     same inputs give the same report bytes (a figure's value once differed in
     the 16th digit, one build in about twelve).
 
+    ``expr.sort().sum()`` alone is that only in a frame's own group-by: the
+    optimiser of a lazy plan (and of the streaming engine) drops a sort
+    before a sum, which reads as order-free (polars 1.44). ``head(pl.len())``,
+    all the values, keeps the sort there; the sums are the same bits as the
+    eager ``sort().sum()`` (tests/test_detect.py).
+
     Examples
     --------
     >>> df = pl.DataFrame({"k": [1, 1, 1], "v": [0.1, 0.2, 0.3]})
@@ -156,8 +162,10 @@ def fixed_order_sum(expr: pl.Expr) -> pl.Expr:
     >>> a = df.group_by("k").agg(fixed_order_sum(pl.col("v")))["v"].item()
     >>> a == rev.group_by("k").agg(fixed_order_sum(pl.col("v")))["v"].item()
     True
+    >>> "sort" in df.lazy().group_by("k").agg(fixed_order_sum(pl.col("v"))).explain()
+    True
     """
-    return expr.sort().sum()
+    return expr.sort().head(pl.len()).sum()
 
 
 def exact_sum(expr: pl.Expr, scale: float = 100.0) -> pl.Expr:
