@@ -55,6 +55,8 @@ __all__ = [
     "nothing_kept",
     "period_in",
     "refuse_bad_input",
+    "reporter_pieces",
+    "values_in",
 ]
 
 #: The store's files are sorted by HS chapter (a stable sort on its number,
@@ -264,14 +266,28 @@ class Spool:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def values_in(column: str, values: list) -> pl.Expr:
+    """Rows whose ``column`` is one of ``values`` (None among them: the rows without one).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"reporter": ["DEU", None, "ITA"]})
+    >>> df.filter(values_in("reporter", ["DEU", None]))["reporter"].to_list()
+    ['DEU', None]
+    """
+    known = [v for v in values if v is not None]
+    if len(known) == 1:  # a file spooled period by period: an equality is faster
+        hit = pl.col(column) == known[0]
+    else:
+        hit = pl.col(column).is_in(known)
+    if None not in values:
+        return hit
+    return pl.col(column).is_null() if not known else hit | pl.col(column).is_null()
+
+
 def period_in(periods: list) -> pl.Expr:
     """Rows of these periods (``[None]``: the rows without a period)."""
-    if periods == [None]:
-        return pl.col("period").is_null()
-    known = [p for p in periods if p is not None]
-    if len(known) == 1:  # a file spooled period by period: an equality is faster
-        return pl.col("period") == known[0]
-    return pl.col("period").is_in(known)
+    return values_in("period", periods)
 
 
 def reporter_pieces(parts: list[pl.LazyFrame], rows: int, most: int) -> list[list[pl.LazyFrame]]:
@@ -312,13 +328,7 @@ def reporter_pieces(parts: list[pl.LazyFrame], rows: int, most: int) -> list[lis
     groups = consecutive_groups(sizes.iter_rows(), most)
     if len(groups) < 2:
         return [parts]
-    return [[p.filter(_reporter_in(g)) for p in parts] for g in groups]
-
-
-def _reporter_in(reporters: list) -> pl.Expr:
-    known = [r for r in reporters if r is not None]
-    hit = pl.col("reporter").is_in(known)
-    return hit | pl.col("reporter").is_null() if None in reporters else hit
+    return [[p.filter(values_in("reporter", g)) for p in parts] for g in groups]
 
 
 def consecutive_groups(sizes: Iterable[tuple[object, int]], budget: int) -> list[list]:

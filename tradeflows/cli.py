@@ -547,12 +547,13 @@ def detect(
     flagged = flags.filter(pl.col("flagged"))
     hit = ranked.filter(pl.col("flagged"))
     at_stake = hit["extra_usd"].sum()
+    scored = route_months_scored(flags)
     _say(
-        f"{out}: {route_months_scored(flags):,} route-months scored ({flags.height:,} written), "
+        f"{out}: {scored:,} route-months scored ({flags.height:,} written), "
         f"{flagged.height:,} flagged on {hit.height:,} corridors carrying {_usd(at_stake)} above "
         "their usual level"
     )
-    why = nothing_scored_why(sources, query) if route_months_scored(flags) == 0 else None
+    why = nothing_scored_why(sources, query) if scored == 0 else None
     if why is not None:
         _say(f"  {why}")
     elif hit.is_empty() and query.min_usd > 0:

@@ -21,6 +21,7 @@ __all__ = [
     "ROLLUP_KEYS",
     "corridors",
     "money_term",
+    "per_route",
     "pooled_features",
     "roll_up",
     "route_evidence",
@@ -127,6 +128,24 @@ def _pooled_given(columns: list[str]) -> list[str]:
     ]
 
 
+def per_route(flags: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """One row per route: ``ROUTE_KEY`` and ``columns``, which are the same on each
+    of a route's months (its first month's, as they come).
+
+    Lazy, so that only those columns are gathered: a frame's own group-by
+    gathers all of them (2.3 GiB, not 0.85, over 3M route-months of 60
+    columns; benchmarks/RESULTS.md, issue 27).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"origin": "USA", "hub": "MYS", "destination": "CHN",
+    ...     "hs": "847150", "months_scored": [48, 48]})
+    >>> per_route(f, ["months_scored"]).rows()
+    [('USA', 'MYS', 'CHN', '847150', 48)]
+    """
+    return flags.lazy().group_by(ROUTE_KEY).agg(pl.col(columns).first()).collect()
+
+
 def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     """Each route's evidence, pooled over its months: ``evidence`` and ``extra_usd_month``.
 
@@ -160,13 +179,12 @@ def route_evidence(flags: pl.DataFrame) -> pl.DataFrame:
     >>> route_evidence(f)["evidence"].item()
     6.5
     """
-    # Only the columns read: a frame's own group-by gathers all of them (2.3
-    # GiB, not 0.85, over 3M route-months of 60 columns).
     pooled = _pooled_given(flags.columns)
     if pooled:
-        return flags.lazy().group_by(ROUTE_KEY).agg(pl.col(pooled).first()).collect()
+        return per_route(flags, pooled)
     marks = [c for c in ("covered", "data_quality") if c in flags.columns]  # sound_months'
-    # Eager: a lazy plan's optimiser drops the sort before the mean.
+    # Eager, on the columns read only (see per_route): a lazy plan's
+    # optimiser drops the sort before the mean.
     return (
         flags.select(*ROUTE_KEY, "score", "extra_usd", *marks)
         .filter(sound_months(flags.columns))

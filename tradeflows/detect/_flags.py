@@ -29,6 +29,7 @@ from tradeflows._routes import (
 from tradeflows.detect._corridors import (
     POOLED_FEATURES,
     corridors,
+    per_route,
     pooled_features,
     route_evidence,
 )
@@ -946,11 +947,10 @@ def base_rate(flags: pl.DataFrame, det=None) -> dict | None:
     det = det if det is not None else default_detector().fit(np.zeros((1, len(FEATURES))))
     if not hasattr(det, "line_raise"):
         return None
-    # Lazy: the columns read only (see tradeflows.detect._corridors.route_evidence).
-    per_route = flags.lazy().group_by(ROUTE_KEY).agg(pl.col("corridor_score").first()).collect()
-    scores = per_route["corridor_score"].fill_null(np.nan).to_numpy()
+    routes = per_route(flags, ["corridor_score"])
+    scores = routes["corridor_score"].fill_null(np.nan).to_numpy()
     return {
-        "routes": per_route.height,
+        "routes": routes.height,
         "trained_share": det.episode_share([]),
         "share": det.episode_share(scores),
         "line_raise": det.line_raise(scores),
@@ -1052,9 +1052,7 @@ def route_months_scored(flags: pl.DataFrame) -> int:
     """
     if "months_scored" not in flags.columns:
         return flags.height
-    # Lazy: the columns read only (see tradeflows.detect._corridors.route_evidence).
-    per_route = flags.lazy().group_by(ROUTE_KEY).agg(pl.col("months_scored").first()).collect()
-    return int(per_route["months_scored"].fill_null(0).sum())
+    return int(per_route(flags, ["months_scored"])["months_scored"].fill_null(0).sum())
 
 
 def nothing_scored_why(
